@@ -1,0 +1,1 @@
+//! Handoffs and attempts: the durable record of every try.

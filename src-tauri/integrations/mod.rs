@@ -1,0 +1,433 @@
+//! Integrations: a named target (an API or a database table), the field schema a voice session
+//! collects for it, and how those fields map onto the target. Owns the config format (the seed's
+//! `APIConfig` / `DatabaseConfig` under a small envelope), its validation, and where secret
+//! values sit in it.
+
+mod fields;
+mod import;
+mod validate;
+
+pub use fields::{FieldSpec, FieldType};
+pub use import::parse_config;
+pub use validate::{is_identifier, validate};
+
+use crate::error::FieldProblem;
+use crate::ids::IntegrationId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What the stored config shows in place of a secret; sending it back on update keeps the
+/// secret that is already in the keyring.
+pub const SECRET_MASK: &str = "••••••••";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldProblem>),
+    #[error("{field}: {reason}")]
+    Parse { field: String, reason: String },
+}
+
+impl ConfigError {
+    pub fn one(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldProblem {
+            field: field.into(),
+            reason: reason.into(),
+        }])
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Api,
+    Database,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Api => "api",
+            TargetKind::Database => "database",
+        }
+    }
+}
+
+/// The envelope around the seed's target config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegrationConfig {
+    pub name: String,
+    pub kind: TargetKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The fields a voice session collects. When omitted, they are inferred (as optional text)
+    /// from the placeholders or the field mapping, so that a bare seed config imports unchanged.
+    #[serde(default)]
+    pub fields: Vec<FieldSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseConfig>,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+    /// GET and DELETE carry the rendered fields in the query string instead of a body.
+    pub fn sends_query(self) -> bool {
+        matches!(self, HttpMethod::Get | HttpMethod::Delete)
+    }
+}
+
+fn default_method() -> HttpMethod {
+    HttpMethod::Post
+}
+
+/// The seed's `APIConfig`, plus timeouts and response expectations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiConfig {
+    pub endpoint: String,
+    #[serde(default = "default_method")]
+    pub method: HttpMethod,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
+    /// JSON with `{{field}}` placeholders. When absent, the collected fields are sent as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload_structure: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expectations>,
+}
+
+impl ApiConfig {
+    pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+    pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.timeout_ms.unwrap_or(Self::DEFAULT_TIMEOUT_MS))
+    }
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        let ms = self
+            .connect_timeout_ms
+            .unwrap_or(Self::DEFAULT_CONNECT_TIMEOUT_MS);
+        std::time::Duration::from_millis(ms)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthKind {
+    Bearer,
+    Basic,
+    ApiKey,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Authentication {
+    #[serde(rename = "type")]
+    pub kind: AuthKind,
+    /// bearer: `token`; basic: `username`, `password`; api-key: `key` and optionally `header`
+    /// (default `X-API-Key`) or `query`. `token`, `password` and `key` live in the keyring.
+    #[serde(default)]
+    pub credentials: BTreeMap<String, String>,
+}
+
+/// Credential keys whose values are secrets (kept in the keyring, shown masked).
+pub const SECRET_CREDENTIAL_KEYS: [&str; 3] = ["token", "password", "key"];
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Expectations {
+    /// Accepted status codes; any 2xx when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status: Vec<u16>,
+    /// A JSON pointer the response body must have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pointer: Option<String>,
+    /// Where the submission id is; `/id`, then `/submissionId`, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission_id_pointer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DbType {
+    #[serde(alias = "postgres")]
+    Postgresql,
+    #[serde(alias = "mariadb")]
+    Mysql,
+    Sqlite,
+}
+
+impl DbType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbType::Postgresql => "postgresql",
+            DbType::Mysql => "mysql",
+            DbType::Sqlite => "sqlite",
+        }
+    }
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            DbType::Postgresql => Some(5432),
+            DbType::Mysql => Some(3306),
+            DbType::Sqlite => None,
+        }
+    }
+}
+
+/// `ssl`: the seed's boolean, or a mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SslSetting {
+    Flag(bool),
+    Mode(SslMode),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyFull,
+}
+
+impl SslSetting {
+    /// `true` means `require`, `false` means `disable`; unset means `prefer`.
+    pub fn mode(setting: Option<SslSetting>) -> SslMode {
+        match setting {
+            None => SslMode::Prefer,
+            Some(SslSetting::Flag(true)) => SslMode::Require,
+            Some(SslSetting::Flag(false)) => SslMode::Disable,
+            Some(SslSetting::Mode(m)) => m,
+        }
+    }
+}
+
+/// The seed's `DatabaseConfig`, plus pool size and timeouts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DatabaseConfig {
+    #[serde(rename = "type")]
+    pub db_type: DbType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The database name; for SQLite, the file's path.
+    pub database: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Kept in the keyring; the stored config shows [`SECRET_MASK`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    pub table: String,
+    /// Collected field -> column.
+    pub field_mapping: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl: Option<SslSetting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_timeout_ms: Option<u64>,
+}
+
+impl DatabaseConfig {
+    pub const DEFAULT_POOL_SIZE: u32 = 5;
+    pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+    pub const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 10_000;
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        let ms = self
+            .connect_timeout_ms
+            .unwrap_or(Self::DEFAULT_CONNECT_TIMEOUT_MS);
+        std::time::Duration::from_millis(ms)
+    }
+    pub fn statement_timeout(&self) -> std::time::Duration {
+        let ms = self
+            .statement_timeout_ms
+            .unwrap_or(Self::DEFAULT_STATEMENT_TIMEOUT_MS);
+        std::time::Duration::from_millis(ms)
+    }
+}
+
+/// Automatic retry: how many tries in all (the first included) and the base of the backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryPolicy {
+    #[serde(default = "RetryPolicy::default_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "RetryPolicy::default_base_delay_ms")]
+    pub base_delay_ms: u64,
+    #[serde(default = "RetryPolicy::default_max_delay_ms")]
+    pub max_delay_ms: u64,
+}
+
+impl RetryPolicy {
+    fn default_max_attempts() -> u32 {
+        5
+    }
+    fn default_base_delay_ms() -> u64 {
+        2_000
+    }
+    fn default_max_delay_ms() -> u64 {
+        3_600_000
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: Self::default_max_attempts(),
+            base_delay_ms: Self::default_base_delay_ms(),
+            max_delay_ms: Self::default_max_delay_ms(),
+        }
+    }
+}
+
+/// Where a secret of an integration lives; also its keyring entry's suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SecretSlot {
+    ApiToken,
+    ApiPassword,
+    ApiKey,
+    DatabasePassword,
+}
+
+impl SecretSlot {
+    pub const ALL: [SecretSlot; 4] = [
+        Self::ApiToken,
+        Self::ApiPassword,
+        Self::ApiKey,
+        Self::DatabasePassword,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ApiToken => "api.token",
+            Self::ApiPassword => "api.password",
+            Self::ApiKey => "api.key",
+            Self::DatabasePassword => "database.password",
+        }
+    }
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+    fn credential_key(self) -> Option<&'static str> {
+        match self {
+            Self::ApiToken => Some("token"),
+            Self::ApiPassword => Some("password"),
+            Self::ApiKey => Some("key"),
+            Self::DatabasePassword => None,
+        }
+    }
+    /// The config path shown in errors.
+    pub fn config_path(self) -> &'static str {
+        match self {
+            Self::ApiToken => "api.authentication.credentials.token",
+            Self::ApiPassword => "api.authentication.credentials.password",
+            Self::ApiKey => "api.authentication.credentials.key",
+            Self::DatabasePassword => "database.password",
+        }
+    }
+}
+
+impl IntegrationConfig {
+    /// Takes the secret values out of the config, leaving [`SECRET_MASK`] in their place.
+    /// A value that already is the mask is not returned: it means "keep what is stored".
+    pub fn take_secrets(&mut self) -> Vec<(SecretSlot, String)> {
+        let mut out = Vec::new();
+        if let Some(auth) = self.api.as_mut().and_then(|a| a.authentication.as_mut()) {
+            for slot in [
+                SecretSlot::ApiToken,
+                SecretSlot::ApiPassword,
+                SecretSlot::ApiKey,
+            ] {
+                let key = slot
+                    .credential_key()
+                    .expect("api slots name a credential key");
+                if let Some(v) = auth.credentials.get_mut(key) {
+                    let value = std::mem::replace(v, SECRET_MASK.to_string());
+                    if value != SECRET_MASK {
+                        out.push((slot, value));
+                    }
+                }
+            }
+        }
+        if let Some(db) = self.database.as_mut()
+            && let Some(v) = db.password.as_mut()
+        {
+            let value = std::mem::replace(v, SECRET_MASK.to_string());
+            if value != SECRET_MASK {
+                out.push((SecretSlot::DatabasePassword, value));
+            }
+        }
+        out
+    }
+
+    /// The slots this config has a secret in (masked or not).
+    pub fn secret_slots(&self) -> Vec<SecretSlot> {
+        let mut out = Vec::new();
+        if let Some(auth) = self.api.as_ref().and_then(|a| a.authentication.as_ref()) {
+            for slot in [
+                SecretSlot::ApiToken,
+                SecretSlot::ApiPassword,
+                SecretSlot::ApiKey,
+            ] {
+                if auth
+                    .credentials
+                    .contains_key(slot.credential_key().unwrap_or_default())
+                {
+                    out.push(slot);
+                }
+            }
+        }
+        if self.database.as_ref().is_some_and(|d| d.password.is_some()) {
+            out.push(SecretSlot::DatabasePassword);
+        }
+        out
+    }
+
+    /// The declared field, if any.
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// A saved integration as the store keeps it (secrets replaced by [`SECRET_MASK`]).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Integration {
+    pub id: IntegrationId,
+    pub name: String,
+    pub kind: TargetKind,
+    pub config: IntegrationConfig,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

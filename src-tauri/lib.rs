@@ -1,0 +1,20 @@
+//! Handoff Console: delivers data collected by clinic voice agents to clinics' own APIs and
+//! database tables, records every attempt, and retries failures.
+//!
+//! The core (everything but `cli`) knows nothing of Tauri, HTTP servers or terminals; the
+//! adapters call [`service::App`], which offers one async method per capability.
+
+pub mod attempts;
+pub mod cli;
+pub mod error;
+pub mod ids;
+pub mod integrations;
+pub mod retry;
+pub mod secrets;
+pub mod service;
+pub mod store;
+pub mod targets;
+pub mod templating;
+
+pub use error::{AppError, ErrorKind};
+pub use service::App;

@@ -1,0 +1,1 @@
+//! Retry: backoff schedule, the persisted due queue and the worker loop.

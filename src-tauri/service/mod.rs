@@ -1,0 +1,2 @@
+//! The service layer.
+pub struct App;
