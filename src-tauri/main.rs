@@ -1,1 +1,5 @@
-fn main() {}
+//! argv -> CLI (and, with the `desktop` feature, the window once it lands). Nothing else.
+
+fn main() -> std::process::ExitCode {
+    handoff_console::cli::main()
+}

@@ -1,4 +1,15 @@
-//! The local store: one SQLite file (WAL) in the data dir, migrated at open.
+//! The local store: one SQLite file (`handoff.db`, WAL) in the data dir, migrated at open.
+//!
+//! Writes go through a single connection so that concurrent handoffs queue in the pool instead of
+//! spinning on SQLite's busy handler; reads use a separate pool of read-only connections.
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const STORE_FILE: &str = "handoff.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -6,4 +17,67 @@ pub enum StoreError {
     Open { path: String, reason: String },
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+    #[error("the store holds a malformed value: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) write: SqlitePool,
+    pub(crate) read: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir` and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let open_err = |reason: String| StoreError::Open {
+            path: data_dir.display().to_string(),
+            reason,
+        };
+        std::fs::create_dir_all(data_dir).map_err(|e| open_err(e.to_string()))?;
+        let path = data_dir.join(STORE_FILE);
+        let base = SqliteConnectOptions::new()
+            .filename(&path)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL loses no committed transaction on an application crash, only
+            // (possibly) the last ones on a power loss; FULL would fsync every commit.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(true))
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&write)
+            .await
+            .map_err(|e| open_err(format!("migration failed: {e}")))?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(base.read_only(true))
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        Ok(Self { write, read, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Now, as the store keeps times.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }

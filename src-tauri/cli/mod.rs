@@ -1,1 +1,413 @@
-//! The command-line adapter.
+//! The command-line adapter: clap definitions, one call into [`App`] per command, and output.
+//! `--json` makes stdout exactly one JSON document; logs and progress go to stderr.
+//! Exit codes: 0 success, 1 the handoff (or test, or check) failed, 2 usage, configuration or
+//! validation errors.
+
+mod output;
+mod time_arg;
+
+use crate::attempts::{HistoryFilter, RetryFilter, Status, Trigger};
+use crate::error::AppError;
+use crate::ids::AttemptId;
+use crate::integrations::{self, SecretSlot, TargetKind};
+use crate::service::App;
+use crate::targets::ErrorCategory;
+use clap::{Args, Parser, Subcommand};
+use output::Output;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "handoff-console",
+    version,
+    about = "Deliver data collected by clinic voice agents to clinics' APIs and databases."
+)]
+#[command(arg_required_else_help = true)]
+pub struct Cli {
+    /// Where the store lives (default: the OS app-data dir).
+    #[arg(long, global = true, env = "HANDOFF_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print exactly one JSON document (camelCase keys) on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Add, list, show, change or remove integrations.
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
+    /// Deliver one session's collected data to an integration.
+    Send {
+        #[arg(long, value_name = "ID|NAME")]
+        integration: String,
+        #[arg(long, value_name = "SID")]
+        session: String,
+        /// A JSON file of collected field values, or - for stdin.
+        #[arg(long, value_name = "DATA.json|-")]
+        data: String,
+    },
+    /// List attempts, newest first.
+    History(HistoryArgs),
+    /// Everything recorded about one attempt (secrets redacted) and its retry chain.
+    ShowAttempt { id: AttemptId },
+    /// Retry one attempt's handoff, or every failed handoff matching a filter (--failed).
+    Retry(RetryArgs),
+    /// Run due automatic retries until stopped (Ctrl-C), or once with --once.
+    Worker {
+        /// Run every retry that is due now, then exit.
+        #[arg(long)]
+        once: bool,
+        /// How often to look for retries scheduled by other processes.
+        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        poll_ms: u64,
+    },
+    /// Create the demo workspace: a SQLite target with the seed's patient_data table and two
+    /// integrations (one working, one whose API is down).
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+enum IntegrationCommand {
+    /// Add an integration from a config file (an envelope, or a bare seed APIConfig /
+    /// DatabaseConfig); prints its id.
+    Add {
+        #[arg(long, value_name = "CFG.json|-")]
+        file: String,
+        /// The name of a bare seed config (default: the file's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List integrations.
+    List {
+        #[arg(long, value_parser = ["api", "database"])]
+        kind: Option<String>,
+    },
+    /// Show an integration's config (secrets masked).
+    Show { id: String },
+    /// Replace an integration's config; masked secrets keep their stored value.
+    Update {
+        id: String,
+        #[arg(long, value_name = "CFG.json|-")]
+        file: String,
+    },
+    /// Remove an integration and its secrets (its history stays).
+    Remove { id: String },
+    /// Set one secret from stdin: api.token, api.password, api.key or database.password.
+    SetSecret { id: String, name: String },
+}
+
+#[derive(Debug, Args)]
+struct HistoryArgs {
+    #[arg(long, value_parser = ["failed", "succeeded", "pending"])]
+    status: Option<String>,
+    #[arg(long, value_name = "ID|NAME")]
+    integration: Option<String>,
+    #[arg(long, value_name = "SID")]
+    session: Option<String>,
+    #[arg(long, value_parser = ["live", "test", "retry", "webhook"])]
+    trigger: Option<String>,
+    #[arg(long, value_parser = category_parser())]
+    category: Option<String>,
+    /// RFC 3339, a date, or an age such as 30m, 2h, 7d.
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    limit: u32,
+}
+
+#[derive(Debug, Args)]
+struct RetryArgs {
+    /// The attempt whose handoff to retry.
+    #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+    attempt: Option<AttemptId>,
+    /// Retry every failed handoff matching the filters.
+    #[arg(long)]
+    failed: bool,
+    #[arg(long, value_name = "ID|NAME", requires = "failed")]
+    integration: Option<String>,
+    #[arg(long, value_parser = category_parser(), requires = "failed")]
+    category: Option<String>,
+    /// RFC 3339, a date, or an age such as 30m, 2h, 7d.
+    #[arg(long, value_name = "T", requires = "failed")]
+    since: Option<String>,
+    #[arg(long, value_name = "T", requires = "failed")]
+    until: Option<String>,
+    /// Only say how many handoffs match.
+    #[arg(long, requires = "failed")]
+    dry_run: bool,
+}
+
+fn category_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(ErrorCategory::ALL.map(ErrorCategory::as_str))
+}
+
+/// Exit code for a handoff (or test, or check) that failed.
+const EXIT_FAILED: u8 = 1;
+/// Exit code for usage, configuration and validation errors.
+const EXIT_USAGE: u8 = 2;
+
+/// The CLI's entry point: parses `std::env::args`, runs the command, returns the exit code.
+pub fn main() -> ExitCode {
+    let json_requested = std::env::args().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if json_requested
+                && !matches!(
+                    e.kind(),
+                    K::DisplayHelp
+                        | K::DisplayVersion
+                        | K::DisplayHelpOnMissingArgumentOrSubcommand
+                )
+            {
+                let message = e.render().to_string();
+                let first = message
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid arguments")
+                    .trim_start_matches("error: ");
+                Output::new(true).error(&AppError::new(crate::ErrorKind::Invalid, first));
+                return ExitCode::from(EXIT_USAGE);
+            }
+            e.exit();
+        }
+    };
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let out = Output::new(cli.json);
+    let code = runtime.block_on(async {
+        match run(cli, &out).await {
+            Ok(code) => code,
+            Err(e) => {
+                out.error(&e);
+                EXIT_USAGE
+            }
+        }
+    });
+    ExitCode::from(code)
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    // The seed's debug switch still works.
+    let seed_debug = std::env::var("DEBUG_DATA_HANDOFF").is_ok_and(|v| v == "true" || v == "1");
+    let level = match (verbose, seed_debug) {
+        (0, false) => "warn",
+        (1, false) => "info",
+        (0 | 1, true) | (2, _) => "debug",
+        _ => "trace",
+    };
+    // sqlx logs every statement at info; keep that for -vvv.
+    let default = format!(
+        "{level},sqlx={}",
+        if verbose >= 3 { "debug" } else { "warn" }
+    );
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn read_input(path: &str, what: &str) -> Result<String, AppError> {
+    use std::io::Read;
+    let limit = (integrations::MAX_CONFIG_BYTES + 1) as u64;
+    let mut text = String::new();
+    let result = if path == "-" {
+        std::io::stdin().take(limit).read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(limit).read_to_string(&mut text))
+    };
+    result.map_err(|e| AppError::invalid(what, format!("cannot read '{path}': {e}")))?;
+    if text.len() as u64 >= limit {
+        return Err(AppError::invalid(
+            what,
+            format!("'{path}' is larger than {} bytes", limit - 1),
+        ));
+    }
+    Ok(text)
+}
+
+fn read_config(
+    path: &str,
+    name: Option<&str>,
+) -> Result<integrations::IntegrationConfig, AppError> {
+    let text = read_input(path, "--file")?;
+    let stem = Path::new(path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|_| path != "-");
+    Ok(integrations::parse_config(&text, name.or(stem))?)
+}
+
+async fn integration_id(
+    app: &App,
+    id_or_name: Option<&str>,
+) -> Result<Option<crate::ids::IntegrationId>, AppError> {
+    match id_or_name {
+        Some(i) => Ok(Some(app.integration(i).await?.id)),
+        None => Ok(None),
+    }
+}
+
+async fn run(cli: Cli, out: &Output) -> Result<u8, AppError> {
+    let data_dir = cli
+        .data_dir
+        .unwrap_or_else(crate::service::default_data_dir);
+    let app = App::open(&data_dir).await?;
+    let code = dispatch(&app, cli.command, out).await;
+    app.close().await;
+    code
+}
+
+async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppError> {
+    match command {
+        Command::Integration(cmd) => integration(app, cmd, out).await,
+        Command::Send {
+            integration,
+            session,
+            data,
+        } => {
+            let text = read_input(&data, "--data")?;
+            let data: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| AppError::invalid("--data", format!("not valid JSON: {e}")))?;
+            let result = app
+                .send(&integration, &session, data, Trigger::Live)
+                .await?;
+            out.handoff(&result);
+            Ok(if result.success { 0 } else { EXIT_FAILED })
+        }
+        Command::History(args) => {
+            let filter = HistoryFilter {
+                status: args.status.as_deref().and_then(Status::parse),
+                integration: integration_id(app, args.integration.as_deref()).await?,
+                session: args.session,
+                trigger: args.trigger.as_deref().and_then(Trigger::parse),
+                category: args.category.as_deref().and_then(ErrorCategory::parse),
+                since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
+                until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
+                limit: Some(args.limit),
+            };
+            out.history(&app.history(&filter).await?);
+            Ok(0)
+        }
+        Command::ShowAttempt { id } => {
+            let (detail, chain) = app.attempt(id).await?;
+            out.attempt(&detail, &chain);
+            Ok(0)
+        }
+        Command::Retry(args) => {
+            if let Some(id) = args.attempt {
+                let result = app.retry_attempt(id).await?;
+                out.handoff(&result);
+                return Ok(if result.success { 0 } else { EXIT_FAILED });
+            }
+            let filter = RetryFilter {
+                integration: integration_id(app, args.integration.as_deref()).await?,
+                category: args.category.as_deref().and_then(ErrorCategory::parse),
+                since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
+                until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
+            };
+            let progress = |done: usize, total: usize| {
+                if total > 0 {
+                    eprint!("\rretrying {done}/{total}");
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            };
+            let bulk = app.retry_failed(&filter, args.dry_run, &progress).await?;
+            out.bulk(&bulk);
+            let all_ok = bulk.results.iter().all(|r| r.success) && bulk.skipped.is_empty();
+            Ok(if all_ok { 0 } else { EXIT_FAILED })
+        }
+        Command::Worker { once, poll_ms } => {
+            let pass = if once {
+                app.run_due_retries().await?
+            } else {
+                let shutdown = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                app.run_worker(Duration::from_millis(poll_ms.max(50)), shutdown)
+                    .await?
+            };
+            out.worker(&pass);
+            Ok(0)
+        }
+        Command::Demo => {
+            let created = app.create_demo().await?;
+            out.integrations(&created);
+            Ok(0)
+        }
+    }
+}
+
+async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result<u8, AppError> {
+    match cmd {
+        IntegrationCommand::Add { file, name } => {
+            let saved = app
+                .add_integration(read_config(&file, name.as_deref())?)
+                .await?;
+            out.id(&saved);
+        }
+        IntegrationCommand::List { kind } => {
+            let kind = kind.as_deref().map(|k| {
+                if k == "api" {
+                    TargetKind::Api
+                } else {
+                    TargetKind::Database
+                }
+            });
+            out.integrations(&app.integrations(kind).await?);
+        }
+        IntegrationCommand::Show { id } => out.integration(&app.integration(&id).await?),
+        IntegrationCommand::Update { id, file } => {
+            let saved = app
+                .update_integration(&id, read_config(&file, None)?)
+                .await?;
+            out.id(&saved);
+        }
+        IntegrationCommand::Remove { id } => {
+            let removed = app.remove_integration(&id).await?;
+            out.id(&removed);
+        }
+        IntegrationCommand::SetSecret { id, name } => {
+            let slot = SecretSlot::from_name(&name).ok_or_else(|| {
+                let names = SecretSlot::ALL.map(SecretSlot::name).join(", ");
+                AppError::invalid(
+                    "NAME",
+                    format!("'{name}' is not a secret name; use one of {names}"),
+                )
+            })?;
+            let mut value = String::new();
+            std::io::stdin()
+                .read_line(&mut value)
+                .map_err(|e| AppError::invalid("stdin", format!("cannot read the secret: {e}")))?;
+            let value = value.trim_end_matches(['\r', '\n']).to_string();
+            app.set_integration_secret(&id, slot, value).await?;
+            out.done(&format!("{} updated", slot.name()));
+        }
+    }
+    Ok(0)
+}

@@ -5,10 +5,12 @@
 
 mod fields;
 mod import;
+mod repo;
 mod validate;
 
 pub use fields::{FieldSpec, FieldType};
-pub use import::parse_config;
+pub use import::{MAX_CONFIG_BYTES, parse_config};
+pub use repo::is_name_conflict;
 pub use validate::{is_identifier, validate};
 
 use crate::error::FieldProblem;

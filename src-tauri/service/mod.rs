@@ -1,2 +1,88 @@
-//! The service layer.
-pub struct App;
+//! The service layer: [`App`], one async method per capability. The CLI (and later the Tauri
+//! commands and the HTTP API) are thin adapters over it: they parse input, call one method and
+//! show its result or its [`AppError`].
+
+mod demo;
+mod handoffs;
+mod integrations;
+
+pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
+
+use crate::error::AppError;
+use crate::ids::IntegrationId;
+use crate::integrations::SecretSlot;
+use crate::secrets::{KeyringBackend, Secret, SecretsBackend, SecretsError};
+use crate::store::Store;
+use crate::targets::Targets;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Where the console keeps its store when no `--data-dir` is given: the OS app-data dir.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("handoff-console")
+}
+
+type SecretCache = HashMap<IntegrationId, (i64, Arc<BTreeMap<SecretSlot, Secret<String>>>)>;
+
+pub struct App {
+    store: Store,
+    secrets: Arc<dyn SecretsBackend>,
+    targets: Targets,
+    /// Secrets read from the backend, per integration and version (its `updated_at`), so a
+    /// handoff does not pay a keyring round trip; an update or a set secret bumps the version.
+    secret_cache: Mutex<SecretCache>,
+    data_dir: PathBuf,
+}
+
+impl App {
+    /// Opens the console's store in `data_dir` (migrating it) with the OS keyring for secrets.
+    pub async fn open(data_dir: &Path) -> Result<Self, AppError> {
+        Self::open_with(data_dir, Arc::new(KeyringBackend)).await
+    }
+
+    pub async fn open_with(
+        data_dir: &Path,
+        secrets: Arc<dyn SecretsBackend>,
+    ) -> Result<Self, AppError> {
+        let store = Store::open(data_dir).await?;
+        Ok(Self {
+            store,
+            secrets,
+            targets: Targets::default(),
+            secret_cache: Mutex::new(HashMap::new()),
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    /// Runs a secrets-backend call on a blocking thread (backends make D-Bus round trips).
+    async fn with_secrets<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn SecretsBackend) -> Result<T, SecretsError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let backend = Arc::clone(&self.secrets);
+        tokio::task::spawn_blocking(move || f(backend.as_ref()))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::from)
+    }
+}
+
+/// The secrets-backend key of one secret of one integration.
+fn secret_key(id: IntegrationId, slot: SecretSlot) -> String {
+    format!("{id}/{}", slot.name())
+}

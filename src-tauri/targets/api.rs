@@ -1,18 +1,550 @@
-//! API targets.
-use super::{Delivery, ErrorCategory, HandoffContext, ResolvedIntegration};
-use crate::ids::IntegrationId;
+//! API targets: one reqwest client per integration (rustls, reused across handoffs), bearer /
+//! basic / api-key authentication, `Idempotency-Key: <handoff id>` on every try, connect and
+//! total timeouts, the response checked against the integration's expectations, and a bounded
+//! read of the body.
 
+use super::{Delivery, ErrorCategory, HandoffContext, REDACTED, ResolvedIntegration};
+use crate::ids::IntegrationId;
+use crate::integrations::{ApiConfig, AuthKind, HttpMethod, SecretSlot};
+use crate::templating::{self, RenderContext};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Mutex, Once};
+use std::time::Duration;
+
+/// How much of a response body is read (to find the submission id and check expectations).
+const MAX_BODY_READ: usize = 1024 * 1024;
+/// How much of it is kept with the attempt.
+pub const MAX_EXCERPT: usize = 16 * 1024;
+/// `Retry-After` is honoured up to this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// The HTTP clients, one per integration, keyed by the settings a client is built with.
 #[derive(Default)]
-pub struct ApiClients;
+pub struct ApiClients {
+    clients: Mutex<HashMap<IntegrationId, (Duration, reqwest::Client)>>,
+}
+
+/// rustls needs one process-wide crypto provider; ring is the one the crate builds with.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another part of the process installed one already, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
 
 impl ApiClients {
+    fn client(&self, id: IntegrationId, api: &ApiConfig) -> Result<reqwest::Client, String> {
+        let connect_timeout = api.connect_timeout();
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((t, c)) = clients.get(&id)
+            && *t == connect_timeout
+        {
+            return Ok(c.clone());
+        }
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("handoff-console/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        clients.insert(id, (connect_timeout, client.clone()));
+        Ok(client)
+    }
+
+    pub fn forget(&self, id: IntegrationId) {
+        self.clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
+    #[tracing::instrument(skip_all, fields(integration = %integration.id, handoff_id = %handoff.handoff_id))]
     pub async fn deliver(
         &self,
-        _i: &ResolvedIntegration,
-        _h: &HandoffContext<'_>,
-        _d: &serde_json::Map<String, serde_json::Value>,
+        integration: &ResolvedIntegration,
+        handoff: &HandoffContext<'_>,
+        data: &Map<String, Value>,
     ) -> Delivery {
-        Delivery::refused(ErrorCategory::Configuration, "not yet")
+        let Some(api) = integration.config.api.as_ref() else {
+            return Delivery::refused(
+                ErrorCategory::Configuration,
+                "the integration has no api section",
+            );
+        };
+        let prepared = match prepare(integration, api, handoff, data) {
+            Ok(p) => p,
+            Err(d) => return d,
+        };
+        let client = match self.client(integration.id, api) {
+            Ok(c) => c,
+            Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
+        };
+        send(&client, api, prepared).await
     }
-    pub fn forget(&self, _id: IntegrationId) {}
+}
+
+/// A rendered request: what goes on the wire, and its redacted summary.
+pub struct PreparedRequest {
+    method: reqwest::Method,
+    url: url::Url,
+    headers: reqwest::header::HeaderMap,
+    body: Option<Vec<u8>>,
+    pub summary: Value,
+}
+
+/// Renders the request for one handoff. Failures here are the config's, found before sending.
+pub fn prepare(
+    integration: &ResolvedIntegration,
+    api: &ApiConfig,
+    handoff: &HandoffContext<'_>,
+    data: &Map<String, Value>,
+) -> Result<PreparedRequest, Delivery> {
+    use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+    let config_err = |msg: String| Delivery::refused(ErrorCategory::Configuration, msg);
+    let ctx = RenderContext {
+        data,
+        timestamp: handoff.timestamp.clone(),
+        session_id: handoff.session_id,
+        handoff_id: handoff.handoff_id.to_string(),
+    };
+    let rendered = match &api.payload_structure {
+        Some(template) => templating::render(template, &ctx),
+        None => Value::Object(data.clone()),
+    };
+    let mut url = url::Url::parse(&templating::render_url(&api.endpoint, &ctx))
+        .map_err(|e| config_err(format!("api.endpoint: the rendered URL is invalid: {e}")))?;
+
+    let mut headers = HeaderMap::new();
+    let mut shown_headers = Map::new();
+    for (name, value) in &api.headers {
+        let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) else {
+            return Err(config_err(format!(
+                "api.headers.{name}: not a valid header"
+            )));
+        };
+        headers.insert(n, v);
+        shown_headers.insert(name.clone(), Value::String(value.clone()));
+    }
+    // Query parameters whose values must not be recorded.
+    let mut secret_query: Option<String> = None;
+    if let Some(auth) = &api.authentication {
+        let secret = |slot: SecretSlot| {
+            integration.secret(slot).ok_or_else(|| {
+                config_err(format!(
+                    "{}: no secret is stored for it; set it again",
+                    slot.config_path()
+                ))
+            })
+        };
+        match auth.kind {
+            AuthKind::Bearer => {
+                let token = secret(SecretSlot::ApiToken)?;
+                let v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                    config_err("api.authentication.credentials.token: not valid in a header".into())
+                })?;
+                headers.insert(AUTHORIZATION, sensitive(v));
+                shown_headers.insert(
+                    "Authorization".into(),
+                    Value::String(format!("Bearer {REDACTED}")),
+                );
+            }
+            AuthKind::Basic => {
+                let user = auth
+                    .credentials
+                    .get("username")
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                let password = secret(SecretSlot::ApiPassword)?;
+                let encoded = base64_encode(format!("{user}:{password}").as_bytes());
+                let v = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
+                    config_err("api.authentication.credentials: not valid in a header".into())
+                })?;
+                headers.insert(AUTHORIZATION, sensitive(v));
+                shown_headers.insert(
+                    "Authorization".into(),
+                    Value::String(format!("Basic {REDACTED} (user {user})")),
+                );
+            }
+            AuthKind::ApiKey => {
+                let key = secret(SecretSlot::ApiKey)?;
+                if let Some(param) = auth.credentials.get("query") {
+                    url.query_pairs_mut().append_pair(param, key);
+                    secret_query = Some(param.clone());
+                } else {
+                    let name = auth
+                        .credentials
+                        .get("header")
+                        .map(String::as_str)
+                        .unwrap_or("X-API-Key");
+                    let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                        config_err(
+                            "api.authentication.credentials.header: not a header name".into(),
+                        )
+                    })?;
+                    let v = HeaderValue::from_str(key).map_err(|_| {
+                        config_err(
+                            "api.authentication.credentials.key: not valid in a header".into(),
+                        )
+                    })?;
+                    headers.insert(n, sensitive(v));
+                    shown_headers.insert(name.to_string(), Value::String(REDACTED.into()));
+                }
+            }
+        }
+    }
+    let idempotency = HeaderValue::from_str(&handoff.handoff_id.to_string())
+        .map_err(|_| config_err("handoff id is not a valid header value".into()))?;
+    headers.insert("idempotency-key", idempotency);
+    shown_headers.insert(
+        "Idempotency-Key".into(),
+        Value::String(handoff.handoff_id.to_string()),
+    );
+
+    let body = if api.method.sends_query() {
+        if let Value::Object(fields) = &rendered {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in fields {
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => {
+                        pairs.append_pair(k, s);
+                    }
+                    other => {
+                        pairs.append_pair(k, &other.to_string());
+                    }
+                }
+            }
+        }
+        None
+    } else {
+        if !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            shown_headers.insert(
+                "Content-Type".into(),
+                Value::String("application/json".into()),
+            );
+        }
+        Some(
+            serde_json::to_vec(&rendered)
+                .map_err(|e| config_err(format!("cannot encode the body: {e}")))?,
+        )
+    };
+
+    let mut shown_url = url.clone();
+    if let Some(param) = &secret_query {
+        redact_query(&mut shown_url, param);
+    }
+    let summary = serde_json::json!({
+        "method": api.method.as_str(),
+        "url": shown_url.as_str(),
+        "headers": shown_headers,
+        "body": if body.is_some() { rendered } else { Value::Null },
+    });
+    let method = match api.method {
+        HttpMethod::Get => reqwest::Method::GET,
+        HttpMethod::Post => reqwest::Method::POST,
+        HttpMethod::Put => reqwest::Method::PUT,
+        HttpMethod::Delete => reqwest::Method::DELETE,
+    };
+    Ok(PreparedRequest {
+        method,
+        url,
+        headers,
+        body,
+        summary,
+    })
+}
+
+fn sensitive(mut v: reqwest::header::HeaderValue) -> reqwest::header::HeaderValue {
+    v.set_sensitive(true);
+    v
+}
+
+fn redact_query(url: &mut url::Url, param: &str) {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == param {
+                REDACTED.to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The category of a finished HTTP exchange's status, `None` when it is a success.
+pub fn classify_status(status: u16) -> Option<ErrorCategory> {
+    match status {
+        200..=299 => None,
+        401 | 403 | 407 => Some(ErrorCategory::Authentication),
+        408 => Some(ErrorCategory::Timeout),
+        429 => Some(ErrorCategory::Server),
+        400 | 409 | 412 | 413 | 415 | 422 => Some(ErrorCategory::Validation),
+        500..=599 => Some(ErrorCategory::Server),
+        // 3xx left after redirects, 404, 405, 410 and other 4xx: the config points at the
+        // wrong place or uses the wrong method.
+        _ => Some(ErrorCategory::Configuration),
+    }
+}
+
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let d = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+    };
+    Some(d.min(MAX_RETRY_AFTER))
+}
+
+/// The message of a transport error without its URL (which may carry an api key), with the
+/// underlying cause (e.g. "Connection refused").
+fn transport_message(e: &reqwest::Error, shown_url: &str) -> String {
+    use std::error::Error as _;
+    let mut causes = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = s.source();
+    }
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let detail = causes.last().map(|c| format!(": {c}")).unwrap_or_default();
+    format!("{what} ({shown_url}){detail}")
+}
+
+async fn send(client: &reqwest::Client, api: &ApiConfig, req: PreparedRequest) -> Delivery {
+    let shown_url = req.summary["url"].as_str().unwrap_or_default().to_string();
+    let mut builder = client
+        .request(req.method, req.url)
+        .headers(req.headers)
+        .timeout(api.timeout());
+    if let Some(body) = req.body {
+        builder = builder.body(body);
+    }
+    let mut delivery = Delivery {
+        failure: None,
+        status_code: None,
+        message: String::new(),
+        submission_id: None,
+        request: req.summary,
+        response_excerpt: None,
+        retry_after: None,
+    };
+    let mut resp = match builder.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let e = e.without_url();
+            delivery.failure = Some(if e.is_timeout() {
+                ErrorCategory::Timeout
+            } else if e.is_builder() {
+                ErrorCategory::Configuration
+            } else {
+                ErrorCategory::Network
+            });
+            delivery.message = transport_message(&e, &shown_url);
+            return delivery;
+        }
+    };
+    let status = resp.status().as_u16();
+    delivery.status_code = Some(status);
+    delivery.retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+
+    let mut body = Vec::new();
+    let mut truncated = false;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_BODY_READ - body.len();
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let e = e.without_url();
+                delivery.failure = Some(if e.is_timeout() {
+                    ErrorCategory::Timeout
+                } else {
+                    ErrorCategory::Network
+                });
+                delivery.message = format!(
+                    "status {status}, then reading the body {}",
+                    transport_message(&e, &shown_url)
+                );
+                return delivery;
+            }
+        }
+    }
+    let excerpt_len = body.len().min(MAX_EXCERPT);
+    let mut excerpt = String::from_utf8_lossy(&body[..excerpt_len]).into_owned();
+    if truncated || body.len() > MAX_EXCERPT {
+        excerpt.push_str("…[truncated]");
+    }
+    delivery.response_excerpt = (!body.is_empty()).then_some(excerpt);
+    let json: Option<Value> = if truncated {
+        None
+    } else {
+        serde_json::from_slice(&body).ok()
+    };
+
+    let expect = api.expect.clone().unwrap_or_default();
+    let status_ok = if expect.status.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        expect.status.contains(&status)
+    };
+    if !status_ok {
+        let category = classify_status(status).unwrap_or(ErrorCategory::Configuration);
+        let reason = reason_text(status);
+        delivery.failure = Some(category);
+        delivery.message = if classify_status(status).is_none() {
+            format!(
+                "status {status} is not one of the expected {:?}",
+                expect.status
+            )
+        } else {
+            let hint = server_message(json.as_ref())
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            format!("{status} {reason}{hint}")
+        };
+        return delivery;
+    }
+    if let Some(ptr) = expect.require_pointer.as_deref().filter(|p| !p.is_empty())
+        && json.as_ref().and_then(|j| j.pointer(ptr)).is_none()
+    {
+        delivery.failure = Some(ErrorCategory::Configuration);
+        delivery.message =
+            format!("status {status}, but the response has no {ptr} (api.expect.requirePointer)");
+        return delivery;
+    }
+    delivery.submission_id = json
+        .as_ref()
+        .and_then(|j| submission_id(j, expect.submission_id_pointer.as_deref()));
+    delivery.message = match &delivery.submission_id {
+        Some(id) => format!("{status} {}: submission {id}", reason_text(status)),
+        None => format!("{status} {}", reason_text(status)),
+    };
+    delivery
+}
+
+fn reason_text(status: u16) -> &'static str {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
+}
+
+/// A short error message the target put in its body, if any (`message`, `error`, `detail`).
+fn server_message(json: Option<&Value>) -> Option<String> {
+    let j = json?;
+    ["/message", "/error/message", "/error", "/detail", "/title"]
+        .iter()
+        .find_map(|p| j.pointer(p).and_then(Value::as_str))
+        .map(|s| s.chars().take(300).collect())
+}
+
+fn submission_id(json: &Value, pointer: Option<&str>) -> Option<String> {
+    let as_id = |v: &Value| match v {
+        Value::String(s) if !s.is_empty() => Some(s.chars().take(200).collect()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match pointer.filter(|p| !p.is_empty()) {
+        Some(p) => json.pointer(p).and_then(as_id),
+        None => json
+            .pointer("/id")
+            .and_then(as_id)
+            .or_else(|| json.pointer("/submissionId").and_then(as_id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_known_vectors() {
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_encode(b"foo"), "Zm9v");
+        assert_eq!(base64_encode(b"user:pa ss"), "dXNlcjpwYSBzcw==");
+    }
+
+    #[test]
+    fn statuses_map_to_categories() {
+        assert_eq!(classify_status(201), None);
+        assert_eq!(classify_status(401), Some(ErrorCategory::Authentication));
+        assert_eq!(classify_status(403), Some(ErrorCategory::Authentication));
+        assert_eq!(classify_status(404), Some(ErrorCategory::Configuration));
+        assert_eq!(classify_status(400), Some(ErrorCategory::Validation));
+        assert_eq!(classify_status(422), Some(ErrorCategory::Validation));
+        assert_eq!(classify_status(429), Some(ErrorCategory::Server));
+        assert_eq!(classify_status(503), Some(ErrorCategory::Server));
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        let later = chrono::Utc::now() + chrono::Duration::seconds(120);
+        let d = parse_retry_after(&later.to_rfc2822()).unwrap();
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn submission_id_defaults_to_id_then_submission_id() {
+        let j = serde_json::json!({"submissionId": "s-9", "data": {"ref": 5}});
+        assert_eq!(submission_id(&j, None).as_deref(), Some("s-9"));
+        assert_eq!(submission_id(&j, Some("/data/ref")).as_deref(), Some("5"));
+        assert_eq!(
+            submission_id(&serde_json::json!({"id": 12}), None).as_deref(),
+            Some("12")
+        );
+    }
+
+    #[test]
+    fn api_key_query_values_are_redacted() {
+        let mut u = url::Url::parse("http://h/p?a=1&api_key=s3cret").unwrap();
+        redact_query(&mut u, "api_key");
+        assert!(!u.as_str().contains("s3cret"));
+        assert!(u.as_str().contains("a=1"));
+    }
 }

@@ -1,0 +1,418 @@
+//! SQL over `handoffs` and `attempts`. Values are always bound.
+
+use super::{
+    AttemptDetail, AttemptSummary, HandoffRecord, HandoffSummary, Status, Trigger, opt_time,
+};
+use crate::ids::{AttemptId, HandoffId, IntegrationId};
+use crate::store::{Store, StoreError, from_ms};
+use crate::targets::ErrorCategory;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// The most rows one history query returns.
+pub const MAX_HISTORY_LIMIT: u32 = 10_000;
+/// The most handoffs one bulk retry takes.
+pub const MAX_BULK_RETRY: u32 = 10_000;
+
+/// Under which condition an attempt may start on a handoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// A new handoff: insert it.
+    New,
+    /// A person retries: not delivered, not in flight.
+    Manual,
+    /// The worker retries: scheduled and due, or in flight past its lease (the process died).
+    Due,
+}
+
+pub struct BeginAttempt<'a> {
+    pub attempt_id: AttemptId,
+    pub handoff_id: HandoffId,
+    pub integration_id: IntegrationId,
+    pub integration_name: &'a str,
+    pub session_id: &'a str,
+    pub trigger: Trigger,
+    pub automatic: bool,
+    pub previous_attempt_id: Option<AttemptId>,
+    pub claim: Claim,
+    /// For [`Claim::New`]: the collected data (JSON).
+    pub data: Option<&'a str>,
+    pub started_at: i64,
+    /// Until when the attempt holds the handoff; past it, the worker may take it over.
+    pub lease_until: i64,
+}
+
+pub struct FinishAttempt<'a> {
+    pub attempt_id: AttemptId,
+    pub handoff_id: HandoffId,
+    pub status: Status,
+    pub category: Option<ErrorCategory>,
+    pub status_code: Option<u16>,
+    pub message: &'a str,
+    pub submission_id: Option<&'a str>,
+    pub request: &'a str,
+    pub response_excerpt: Option<&'a str>,
+    pub finished_at: i64,
+    pub duration_ms: i64,
+    /// Set when an automatic retry is scheduled.
+    pub next_attempt_at: Option<i64>,
+    pub handoff_status: Status,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub status: Option<Status>,
+    pub integration: Option<IntegrationId>,
+    pub session: Option<String>,
+    pub trigger: Option<Trigger>,
+    pub category: Option<ErrorCategory>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RetryFilter {
+    pub integration: Option<IntegrationId>,
+    pub category: Option<ErrorCategory>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+}
+
+const CLAIM_NEW: &str =
+    "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3
+    WHERE id = ?4 RETURNING attempts";
+const CLAIM_MANUAL: &str =
+    "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3
+    WHERE id = ?4 AND status != 'succeeded' AND (in_flight_until IS NULL OR in_flight_until <= ?3)
+    RETURNING attempts";
+const CLAIM_DUE: &str = "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3
+    WHERE id = ?4 AND status = 'pending'
+      AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?3) OR in_flight_until <= ?3)
+    RETURNING attempts";
+
+const INTERRUPTED: &str = "interrupted: the console stopped before this attempt finished; the target may or may not have received it";
+
+fn parse<T: std::str::FromStr>(s: String, what: &str) -> Result<T, StoreError> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what} '{s}'")))
+}
+
+fn summary_from_row(row: &SqliteRow) -> Result<AttemptSummary, StoreError> {
+    let trigger: String = row.try_get("trigger")?;
+    let status: String = row.try_get("status")?;
+    let category: Option<String> = row.try_get("category")?;
+    Ok(AttemptSummary {
+        attempt_id: parse(row.try_get("id")?, "attempt id")?,
+        handoff_id: parse(row.try_get("handoff_id")?, "handoff id")?,
+        integration_id: parse(row.try_get("integration_id")?, "integration id")?,
+        integration_name: row.try_get("integration_name")?,
+        session_id: row.try_get("session_id")?,
+        trigger: Trigger::parse(&trigger)
+            .ok_or_else(|| StoreError::Corrupt(format!("trigger {trigger}")))?,
+        automatic: row.try_get("automatic")?,
+        attempt_number: row.try_get::<i64, _>("attempt_number")? as u32,
+        status: Status::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        category: category.as_deref().and_then(ErrorCategory::parse),
+        retryable: row.try_get("retryable")?,
+        status_code: row
+            .try_get::<Option<i64>, _>("status_code")?
+            .map(|c| c as u16),
+        started_at: from_ms(row.try_get("started_at")?),
+        finished_at: opt_time(row.try_get("finished_at")?),
+        duration_ms: row
+            .try_get::<Option<i64>, _>("duration_ms")?
+            .map(|d| d.max(0) as u64),
+        message: row.try_get("message")?,
+        next_retry_at: opt_time(row.try_get("next_retry_at")?),
+    })
+}
+
+fn handoff_from_row(row: &SqliteRow) -> Result<HandoffSummary, StoreError> {
+    let status: String = row.try_get("status")?;
+    let last: Option<String> = row.try_get("last_attempt_id")?;
+    Ok(HandoffSummary {
+        handoff_id: parse(row.try_get("id")?, "handoff id")?,
+        integration_id: parse(row.try_get("integration_id")?, "integration id")?,
+        session_id: row.try_get("session_id")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
+        next_attempt_at: opt_time(row.try_get("next_attempt_at")?),
+        last_attempt_id: last.map(|l| parse(l, "attempt id")).transpose()?,
+        submission_id: row.try_get("submission_id")?,
+        created_at: from_ms(row.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    /// Records the start of an attempt, claiming the handoff as `claim` allows. Returns the
+    /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
+    pub async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let handoff_id = a.handoff_id.to_string();
+        if a.claim == Claim::New {
+            sqlx::query(
+                "INSERT INTO handoffs (id, integration_id, session_id, status, data, created_at, updated_at)
+                 VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+            )
+            .bind(&handoff_id)
+            .bind(a.integration_id.to_string())
+            .bind(a.session_id)
+            .bind(a.data.unwrap_or("{}"))
+            .bind(a.started_at)
+            .bind(a.started_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Claiming and counting in one statement; the WHERE clause is the claim's condition.
+        let sql = match a.claim {
+            Claim::New => CLAIM_NEW,
+            Claim::Manual => CLAIM_MANUAL,
+            Claim::Due => CLAIM_DUE,
+        };
+        let number: Option<i64> = sqlx::query_scalar(sql)
+            .bind(a.lease_until)
+            .bind(a.attempt_id.to_string())
+            .bind(a.started_at)
+            .bind(&handoff_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(number) = number else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        // An attempt still pending here belonged to a process that died mid-request.
+        sqlx::query(
+            "UPDATE attempts SET status = 'failed', category = 'network', retryable = 1, message = ?, finished_at = ?
+             WHERE handoff_id = ? AND status = 'pending'",
+        )
+        .bind(INTERRUPTED)
+        .bind(a.started_at)
+        .bind(&handoff_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
+                                   attempt_number, previous_attempt_id, status, started_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+        )
+        .bind(a.attempt_id.to_string())
+        .bind(&handoff_id)
+        .bind(a.integration_id.to_string())
+        .bind(a.integration_name)
+        .bind(a.session_id)
+        .bind(a.trigger.as_str())
+        .bind(a.automatic)
+        .bind(number)
+        .bind(a.previous_attempt_id.map(|p| p.to_string()))
+        .bind(a.started_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(number as u32))
+    }
+
+    /// Records how an attempt ended and what becomes of its handoff, in one transaction.
+    pub async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE attempts SET status = ?, category = ?, retryable = ?, status_code = ?, message = ?, submission_id = ?,
+                    request = ?, response_excerpt = ?, finished_at = ?, duration_ms = ?, next_retry_at = ?
+             WHERE id = ?",
+        )
+        .bind(f.status.as_str())
+        .bind(f.category.map(ErrorCategory::as_str))
+        .bind(f.category.is_some_and(ErrorCategory::retryable))
+        .bind(f.status_code.map(i64::from))
+        .bind(f.message)
+        .bind(f.submission_id)
+        .bind(f.request)
+        .bind(f.response_excerpt)
+        .bind(f.finished_at)
+        .bind(f.duration_ms)
+        .bind(f.next_attempt_at)
+        .bind(f.attempt_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE handoffs SET status = ?, in_flight_until = NULL, next_attempt_at = ?,
+                    submission_id = coalesce(?, submission_id), updated_at = ?
+             WHERE id = ? AND last_attempt_id = ?",
+        )
+        .bind(f.handoff_status.as_str())
+        .bind(f.next_attempt_at)
+        .bind(f.submission_id)
+        .bind(f.finished_at)
+        .bind(f.handoff_id.to_string())
+        .bind(f.attempt_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn handoff(&self, id: HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM handoffs WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get("data")?;
+        Ok(Some(HandoffRecord {
+            summary: handoff_from_row(&row)?,
+            data: serde_json::from_str(&data)
+                .map_err(|e| StoreError::Corrupt(format!("handoff data: {e}")))?,
+        }))
+    }
+
+    pub async fn attempt(&self, id: AttemptId) -> Result<Option<AttemptDetail>, StoreError> {
+        let row = sqlx::query("SELECT * FROM attempts WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let summary = summary_from_row(&row)?;
+        let handoff = self
+            .handoff(summary.handoff_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("attempt {id} has no handoff")))?;
+        let request: Option<String> = row.try_get("request")?;
+        let previous: Option<String> = row.try_get("previous_attempt_id")?;
+        Ok(Some(AttemptDetail {
+            summary,
+            previous_attempt_id: previous.map(|p| parse(p, "attempt id")).transpose()?,
+            submission_id: row.try_get("submission_id")?,
+            request: request
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .unwrap_or(serde_json::Value::Null),
+            response_excerpt: row.try_get("response_excerpt")?,
+            handoff: handoff.summary,
+        }))
+    }
+
+    /// Attempts, newest first.
+    pub async fn history(&self, f: &HistoryFilter) -> Result<Vec<AttemptSummary>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM attempts WHERE 1 = 1");
+        if let Some(s) = f.status {
+            q.push(" AND status = ").push_bind(s.as_str());
+        }
+        if let Some(i) = f.integration {
+            q.push(" AND integration_id = ").push_bind(i.to_string());
+        }
+        if let Some(s) = &f.session {
+            q.push(" AND session_id = ").push_bind(s.clone());
+        }
+        if let Some(t) = f.trigger {
+            q.push(" AND trigger = ").push_bind(t.as_str());
+        }
+        if let Some(c) = f.category {
+            q.push(" AND category = ").push_bind(c.as_str());
+        }
+        if let Some(since) = f.since_ms {
+            q.push(" AND started_at >= ").push_bind(since);
+        }
+        if let Some(until) = f.until_ms {
+            q.push(" AND started_at < ").push_bind(until);
+        }
+        let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
+        q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// The attempts of one handoff, oldest first (its retry chain).
+    pub async fn attempts_of(&self, handoff: HandoffId) -> Result<Vec<AttemptSummary>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM attempts WHERE handoff_id = ? ORDER BY attempt_number")
+                .bind(handoff.to_string())
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Handoffs whose last attempt failed and that are not in flight, oldest failure first.
+    pub async fn failed_handoffs(
+        &self,
+        f: &RetryFilter,
+        now: i64,
+    ) -> Result<Vec<HandoffId>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT h.id FROM handoffs h JOIN attempts a ON a.id = h.last_attempt_id
+             WHERE a.status = 'failed' AND h.status != 'succeeded'
+               AND (h.in_flight_until IS NULL OR h.in_flight_until <= ",
+        );
+        q.push_bind(now).push(")");
+        if let Some(i) = f.integration {
+            q.push(" AND h.integration_id = ").push_bind(i.to_string());
+        }
+        if let Some(c) = f.category {
+            q.push(" AND a.category = ").push_bind(c.as_str());
+        }
+        if let Some(since) = f.since_ms {
+            q.push(" AND a.started_at >= ").push_bind(since);
+        }
+        if let Some(until) = f.until_ms {
+            q.push(" AND a.started_at < ").push_bind(until);
+        }
+        q.push(" ORDER BY a.started_at LIMIT ")
+            .push_bind(i64::from(MAX_BULK_RETRY));
+        let ids: Vec<String> = q.build_query_scalar().fetch_all(&self.read).await?;
+        ids.into_iter().map(|s| parse(s, "handoff id")).collect()
+    }
+
+    /// Handoffs the worker should try now: a scheduled retry is due, or an attempt's lease ran
+    /// out because its process died.
+    pub async fn due_handoffs(&self, now: i64, limit: u32) -> Result<Vec<HandoffId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM handoffs
+             WHERE status = 'pending'
+               AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1)
+                    OR in_flight_until <= ?1)
+             ORDER BY coalesce(in_flight_until, next_attempt_at) LIMIT ?2",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        ids.into_iter().map(|s| parse(s, "handoff id")).collect()
+    }
+
+    /// Gives up on a handoff that can no longer be attempted (its integration was removed).
+    pub async fn abandon_handoff(&self, id: HandoffId, reason: &str) -> Result<(), StoreError> {
+        let now = crate::store::now_ms();
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE attempts SET status = 'failed', category = coalesce(category, 'configuration'), message = ?, finished_at = ?
+             WHERE handoff_id = ? AND status = 'pending'",
+        )
+        .bind(reason)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE handoffs SET status = 'failed', next_attempt_at = NULL, in_flight_until = NULL, updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// When the next scheduled retry (or lease expiry) is, if any.
+    pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT min(coalesce(in_flight_until, next_attempt_at)) FROM handoffs
+             WHERE status = 'pending' AND (next_attempt_at IS NOT NULL OR in_flight_until IS NOT NULL)",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(at)
+    }
+}

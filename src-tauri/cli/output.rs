@@ -1,0 +1,206 @@
+//! What the CLI prints: one JSON document with `--json`, otherwise short human-readable text.
+//! Times are shown in the local zone.
+
+use crate::attempts::{AttemptDetail, AttemptSummary};
+use crate::error::AppError;
+use crate::integrations::{Integration, TargetKind};
+use crate::service::{BulkRetry, HandoffResult, WorkerPass};
+use chrono::{DateTime, Local, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+pub struct Output {
+    json: bool,
+}
+
+fn local(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+fn print_json(value: &impl Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => println!(
+            "{}",
+            json!({"error": {"kind": "internal", "message": e.to_string()}})
+        ),
+    }
+}
+
+fn target_of(i: &Integration) -> String {
+    match (&i.config.api, &i.config.database) {
+        (Some(api), _) => format!("{} {}", api.method.as_str(), api.endpoint),
+        (None, Some(db)) => match &db.hostname {
+            Some(h) => format!("{}://{h}/{}#{}", db.db_type.as_str(), db.database, db.table),
+            None => format!("{}:{}#{}", db.db_type.as_str(), db.database, db.table),
+        },
+        (None, None) => String::new(),
+    }
+}
+
+impl Output {
+    pub fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    pub fn error(&self, e: &AppError) {
+        if self.json {
+            print_json(&json!({ "error": e }));
+        } else {
+            eprintln!("error: {e}");
+        }
+    }
+
+    pub fn done(&self, message: &str) {
+        if self.json {
+            print_json(&json!({ "ok": true, "message": message }));
+        } else {
+            println!("{message}");
+        }
+    }
+
+    pub fn id(&self, i: &Integration) {
+        if self.json {
+            print_json(&json!({ "id": i.id, "name": i.name }));
+        } else {
+            println!("{}", i.id);
+        }
+    }
+
+    pub fn integration(&self, i: &Integration) {
+        // The config is printed as stored: secrets are already the mask.
+        print_json(i);
+    }
+
+    pub fn integrations(&self, list: &[Integration]) {
+        if self.json {
+            return print_json(&list);
+        }
+        if list.is_empty() {
+            return println!(
+                "no integrations (add one with `integration add --file CFG.json`, or try `demo`)"
+            );
+        }
+        println!("{:<36}  {:<8}  {:<28}  TARGET", "ID", "KIND", "NAME");
+        for i in list {
+            let kind = match i.kind {
+                TargetKind::Api => "api",
+                TargetKind::Database => "database",
+            };
+            println!(
+                "{:<36}  {:<8}  {:<28}  {}",
+                i.id,
+                kind,
+                i.name,
+                target_of(i)
+            );
+        }
+    }
+
+    pub fn handoff(&self, r: &HandoffResult) {
+        if self.json {
+            return print_json(r);
+        }
+        if r.success {
+            println!("delivered: {} ({} ms)", r.message, r.duration_ms);
+        } else {
+            let category = r.category.map(|c| c.as_str()).unwrap_or("unknown");
+            let retry = if r.retryable {
+                "retryable"
+            } else {
+                "not retryable"
+            };
+            println!(
+                "failed [{category}, {retry}]: {} ({} ms)",
+                r.message, r.duration_ms
+            );
+            if let Some(at) = r.next_retry_at {
+                println!("automatic retry scheduled for {}", local(at));
+            }
+        }
+        println!(
+            "attempt {} (#{}), handoff {}",
+            r.attempt_id, r.attempt_number, r.handoff_id
+        );
+    }
+
+    pub fn history(&self, list: &[AttemptSummary]) {
+        if self.json {
+            let rows: Vec<_> = list
+                .iter()
+                .map(|a| {
+                    json!({
+                        "attemptId": a.attempt_id, "handoffId": a.handoff_id, "integrationId": a.integration_id,
+                        "integrationName": a.integration_name, "sessionId": a.session_id, "trigger": a.trigger,
+                        "automatic": a.automatic, "attemptNumber": a.attempt_number, "status": a.status,
+                        "category": a.category, "retryable": a.retryable, "statusCode": a.status_code,
+                        "startedAt": a.started_at, "durationMs": a.duration_ms, "message": a.message,
+                        "nextRetryAt": a.next_retry_at,
+                    })
+                })
+                .collect();
+            return print_json(&rows);
+        }
+        if list.is_empty() {
+            return println!("no attempts match");
+        }
+        println!(
+            "{:<19}  {:<9}  {:<14}  {:<7}  {:>6}  {:<24}  {:<36}  MESSAGE",
+            "STARTED", "STATUS", "CATEGORY", "TRIGGER", "MS", "INTEGRATION", "ATTEMPT"
+        );
+        for a in list {
+            println!(
+                "{:<19}  {:<9}  {:<14}  {:<7}  {:>6}  {:<24}  {:<36}  {}",
+                local(a.started_at),
+                a.status.as_str(),
+                a.category.map(|c| c.as_str()).unwrap_or("-"),
+                a.trigger.as_str(),
+                a.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+                a.integration_name.chars().take(24).collect::<String>(),
+                a.attempt_id,
+                a.message.chars().take(100).collect::<String>(),
+            );
+        }
+    }
+
+    pub fn attempt(&self, detail: &AttemptDetail, chain: &[AttemptSummary]) {
+        print_json(&json!({ "attempt": detail, "retryChain": chain }));
+    }
+
+    pub fn bulk(&self, b: &BulkRetry) {
+        if self.json {
+            return print_json(b);
+        }
+        if b.dry_run {
+            return println!(
+                "{} failed handoff(s) match; nothing was re-sent (--dry-run)",
+                b.matched
+            );
+        }
+        let ok = b.results.iter().filter(|r| r.success).count();
+        println!(
+            "{} matched: {ok} delivered, {} failed again, {} skipped",
+            b.matched,
+            b.results.len() - ok,
+            b.skipped.len()
+        );
+        for r in b.results.iter().filter(|r| !r.success) {
+            println!("  {}  {}", r.handoff_id, r.message);
+        }
+        for s in &b.skipped {
+            println!("  {}  skipped: {}", s.handoff_id, s.reason);
+        }
+    }
+
+    pub fn worker(&self, p: &WorkerPass) {
+        if self.json {
+            return print_json(p);
+        }
+        println!(
+            "{} retried: {} delivered, {} rescheduled, {} failed for good, {} skipped",
+            p.ran, p.succeeded, p.rescheduled, p.failed, p.skipped
+        );
+    }
+}

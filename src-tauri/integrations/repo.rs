@@ -1,0 +1,126 @@
+//! Integration rows in the local store.
+
+use super::{Integration, IntegrationConfig, TargetKind};
+use crate::ids::IntegrationId;
+use crate::store::{Store, StoreError, from_ms, now_ms};
+use sqlx::Row;
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Integration, StoreError> {
+    let id: String = row.try_get("id")?;
+    let config: String = row.try_get("config")?;
+    let config: IntegrationConfig = serde_json::from_str(&config)
+        .map_err(|e| StoreError::Corrupt(format!("integration {id}: {e}")))?;
+    Ok(Integration {
+        id: id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("integration id {id}")))?,
+        name: row.try_get("name")?,
+        kind: config.kind,
+        config,
+        created_at: from_ms(row.try_get("created_at")?),
+        updated_at: from_ms(row.try_get("updated_at")?),
+    })
+}
+
+fn encode(config: &IntegrationConfig) -> Result<String, StoreError> {
+    serde_json::to_string(config).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Whether a write failed on the unique name.
+pub fn is_name_conflict(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sql(sqlx::Error::Database(d)) if d.is_unique_violation())
+}
+
+impl Store {
+    pub async fn insert_integration(
+        &self,
+        id: IntegrationId,
+        config: &IntegrationConfig,
+    ) -> Result<Integration, StoreError> {
+        let now = now_ms();
+        sqlx::query("INSERT INTO integrations (id, name, kind, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(id.to_string())
+            .bind(&config.name)
+            .bind(config.kind.as_str())
+            .bind(encode(config)?)
+            .bind(now)
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        self.integration(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("inserted integration vanished".into()))
+    }
+
+    pub async fn update_integration(
+        &self,
+        id: IntegrationId,
+        config: &IntegrationConfig,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE integrations SET name = ?, kind = ?, config = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(&config.name)
+        .bind(config.kind.as_str())
+        .bind(encode(config)?)
+        .bind(now_ms())
+        .bind(id.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks an integration changed (e.g. a secret was set) so cached state is rebuilt.
+    pub async fn touch_integration(&self, id: IntegrationId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE integrations SET updated_at = max(updated_at + 1, ?) WHERE id = ?")
+            .bind(now_ms())
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_integration(&self, id: IntegrationId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM integrations WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn integration(&self, id: IntegrationId) -> Result<Option<Integration>, StoreError> {
+        let row = sqlx::query("SELECT * FROM integrations WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// By id, or else by name (case-insensitive).
+    pub async fn find_integration(
+        &self,
+        id_or_name: &str,
+    ) -> Result<Option<Integration>, StoreError> {
+        if let Ok(id) = id_or_name.parse::<IntegrationId>()
+            && let Some(found) = self.integration(id).await?
+        {
+            return Ok(Some(found));
+        }
+        let row = sqlx::query("SELECT * FROM integrations WHERE name = ? COLLATE NOCASE")
+            .bind(id_or_name.trim())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn integrations(
+        &self,
+        kind: Option<TargetKind>,
+    ) -> Result<Vec<Integration>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM integrations WHERE (?1 IS NULL OR kind = ?1) ORDER BY name COLLATE NOCASE")
+            .bind(kind.map(TargetKind::as_str))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+}

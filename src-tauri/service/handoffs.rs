@@ -1,0 +1,489 @@
+//! Sending handoffs, retrying them (one, in bulk, or when due), and reading their history.
+
+use super::App;
+use crate::attempts::{
+    AttemptDetail, AttemptSummary, BeginAttempt, Claim, FinishAttempt, HistoryFilter, RetryFilter,
+    Status, Trigger,
+};
+use crate::error::AppError;
+use crate::ids::{AttemptId, HandoffId};
+use crate::integrations::Integration;
+use crate::retry::{self, NextStep};
+use crate::store::{from_ms, now_ms};
+use crate::targets::{Delivery, ErrorCategory, HandoffContext};
+use crate::templating::{self, MAX_DATA_BYTES};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+use std::time::Duration;
+
+const MAX_SESSION_ID_LEN: usize = 200;
+/// Bulk retries run this many handoffs at once.
+const BULK_CONCURRENCY: usize = 4;
+/// The worker claims at most this many due handoffs per pass.
+const WORKER_BATCH: u32 = 100;
+
+/// What `send` and `retry` report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffResult {
+    pub success: bool,
+    pub attempt_id: AttemptId,
+    pub handoff_id: HandoffId,
+    pub attempt_number: u32,
+    pub submission_id: Option<String>,
+    pub status_code: Option<u16>,
+    pub category: Option<ErrorCategory>,
+    pub retryable: bool,
+    pub message: String,
+    pub duration_ms: u64,
+    /// The handoff's state after this attempt.
+    pub handoff_status: Status,
+    /// When the automatic retry is due, if one was scheduled.
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedRetry {
+    pub handoff_id: HandoffId,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRetry {
+    pub matched: usize,
+    pub dry_run: bool,
+    pub results: Vec<HandoffResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedRetry>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerPass {
+    pub ran: usize,
+    pub succeeded: usize,
+    pub rescheduled: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// One attempt to run.
+struct AttemptPlan<'a> {
+    integration: &'a Integration,
+    handoff_id: HandoffId,
+    session_id: &'a str,
+    data: &'a Value,
+    claim: Claim,
+    trigger: Trigger,
+    automatic: bool,
+    previous: Option<AttemptId>,
+}
+
+/// How long an attempt may hold its handoff before the worker assumes its process died.
+fn lease(integration: &Integration) -> Duration {
+    let c = &integration.config;
+    let work = match (&c.api, &c.database) {
+        (Some(api), _) => api.timeout() + api.connect_timeout(),
+        (None, Some(db)) => db.connect_timeout() + db.statement_timeout(),
+        (None, None) => Duration::ZERO,
+    };
+    work + Duration::from_secs(30)
+}
+
+impl App {
+    /// Delivers one session's collected data to an integration, recording the attempt before
+    /// returning. A failed delivery is an `Ok` result with `success: false`.
+    pub async fn send(
+        &self,
+        integration: &str,
+        session_id: &str,
+        data: Value,
+        trigger: Trigger,
+    ) -> Result<HandoffResult, AppError> {
+        let session_id = session_id.trim();
+        if session_id.is_empty()
+            || session_id.chars().count() > MAX_SESSION_ID_LEN
+            || session_id.chars().any(char::is_control)
+        {
+            return Err(AppError::invalid(
+                "session",
+                format!("must be 1 to {MAX_SESSION_ID_LEN} printable characters"),
+            ));
+        }
+        if !data.is_object() {
+            return Err(AppError::invalid(
+                "data",
+                "must be a JSON object of collected field values",
+            ));
+        }
+        let encoded = data.to_string();
+        if encoded.len() > MAX_DATA_BYTES {
+            return Err(AppError::invalid(
+                "data",
+                format!("is {} bytes; the limit is {MAX_DATA_BYTES}", encoded.len()),
+            ));
+        }
+        let integration = self.integration(integration).await?;
+        self.run_attempt(AttemptPlan {
+            integration: &integration,
+            handoff_id: HandoffId::new(),
+            session_id,
+            data: &data,
+            claim: Claim::New,
+            trigger,
+            automatic: false,
+            previous: None,
+        })
+        .await
+    }
+
+    /// Re-sends an attempt's handoff with its integration's current config: same handoff id,
+    /// a new attempt linked to the given one. Manual retries are not rescheduled.
+    pub async fn retry_attempt(&self, attempt_id: AttemptId) -> Result<HandoffResult, AppError> {
+        let attempt = self
+            .store
+            .attempt(attempt_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("attempt", &attempt_id.to_string()))?;
+        self.retry_handoff(attempt.summary.handoff_id, Some(attempt_id))
+            .await
+    }
+
+    async fn retry_handoff(
+        &self,
+        handoff_id: HandoffId,
+        previous: Option<AttemptId>,
+    ) -> Result<HandoffResult, AppError> {
+        let handoff = self
+            .store
+            .handoff(handoff_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("handoff", &handoff_id.to_string()))?;
+        if handoff.summary.status == Status::Succeeded {
+            return Err(AppError::conflict(format!(
+                "handoff {handoff_id} was delivered already (submission {}); nothing to retry",
+                handoff
+                    .summary
+                    .submission_id
+                    .as_deref()
+                    .unwrap_or("without id")
+            )));
+        }
+        let integration = self
+            .store
+            .integration(handoff.summary.integration_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::not_found(
+                    "integration",
+                    &format!("{} (removed)", handoff.summary.integration_id),
+                )
+            })?;
+        self.run_attempt(AttemptPlan {
+            integration: &integration,
+            handoff_id,
+            session_id: &handoff.summary.session_id,
+            data: &handoff.data,
+            claim: Claim::Manual,
+            trigger: Trigger::Retry,
+            automatic: false,
+            previous: previous.or(handoff.summary.last_attempt_id),
+        })
+        .await
+    }
+
+    /// Retries every failed handoff matching `filter` (or only counts them with `dry_run`),
+    /// reporting progress as `(done, total)`.
+    pub async fn retry_failed(
+        &self,
+        filter: &RetryFilter,
+        dry_run: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<BulkRetry, AppError> {
+        let ids = self.store.failed_handoffs(filter, now_ms()).await?;
+        let matched = ids.len();
+        if dry_run {
+            return Ok(BulkRetry {
+                matched,
+                dry_run,
+                results: Vec::new(),
+                skipped: Vec::new(),
+            });
+        }
+        let mut results = Vec::new();
+        let mut skipped = Vec::new();
+        let mut done = 0;
+        progress(0, matched);
+        let mut runs = futures_util::stream::iter(ids)
+            .map(|id| async move { (id, self.retry_handoff(id, None).await) })
+            .buffer_unordered(BULK_CONCURRENCY);
+        while let Some((handoff_id, outcome)) = runs.next().await {
+            match outcome {
+                Ok(r) => results.push(r),
+                Err(e) => skipped.push(SkippedRetry {
+                    handoff_id,
+                    reason: e.message,
+                }),
+            }
+            done += 1;
+            progress(done, matched);
+        }
+        Ok(BulkRetry {
+            matched,
+            dry_run,
+            results,
+            skipped,
+        })
+    }
+
+    /// Runs every automatic retry that is due now (and every attempt whose process died), once.
+    pub async fn run_due_retries(&self) -> Result<WorkerPass, AppError> {
+        let now = now_ms();
+        let mut pass = WorkerPass::default();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let due: Vec<HandoffId> = self
+                .store
+                .due_handoffs(now, WORKER_BATCH)
+                .await?
+                .into_iter()
+                .filter(|id| seen.insert(*id))
+                .collect();
+            if due.is_empty() {
+                return Ok(pass);
+            }
+            let mut runs = futures_util::stream::iter(due)
+                .map(|id| self.run_due(id))
+                .buffer_unordered(BULK_CONCURRENCY);
+            while let Some(outcome) = runs.next().await {
+                match outcome {
+                    Ok(Some(r)) => {
+                        pass.ran += 1;
+                        match r.handoff_status {
+                            Status::Succeeded => pass.succeeded += 1,
+                            Status::Pending => pass.rescheduled += 1,
+                            Status::Failed => pass.failed += 1,
+                        }
+                    }
+                    Ok(None) => pass.skipped += 1,
+                    Err(e) => {
+                        tracing::warn!("a due retry could not run: {e}");
+                        pass.skipped += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_due(&self, handoff_id: HandoffId) -> Result<Option<HandoffResult>, AppError> {
+        let Some(handoff) = self.store.handoff(handoff_id).await? else {
+            return Ok(None);
+        };
+        let Some(integration) = self
+            .store
+            .integration(handoff.summary.integration_id)
+            .await?
+        else {
+            tracing::warn!(handoff_id = %handoff_id, "integration removed; the handoff stays failed");
+            self.store
+                .abandon_handoff(handoff_id, "the integration was removed")
+                .await?;
+            return Ok(None);
+        };
+        let result = self
+            .run_attempt(AttemptPlan {
+                integration: &integration,
+                handoff_id,
+                session_id: &handoff.summary.session_id,
+                data: &handoff.data,
+                claim: Claim::Due,
+                trigger: Trigger::Retry,
+                automatic: true,
+                previous: handoff.summary.last_attempt_id,
+            })
+            .await;
+        match result {
+            Ok(r) => Ok(Some(r)),
+            // Another worker claimed it first.
+            Err(e) if e.kind == crate::ErrorKind::Conflict => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs due retries until `shutdown` resolves, waking when the next one is due (and at
+    /// least every `poll` for retries other processes schedule).
+    pub async fn run_worker(
+        &self,
+        poll: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<WorkerPass, AppError> {
+        tokio::pin!(shutdown);
+        let mut total = WorkerPass::default();
+        loop {
+            let pass = self.run_due_retries().await?;
+            if pass.ran > 0 {
+                tracing::info!(
+                    ran = pass.ran,
+                    succeeded = pass.succeeded,
+                    rescheduled = pass.rescheduled,
+                    failed = pass.failed,
+                    "worker pass"
+                );
+            }
+            total.ran += pass.ran;
+            total.succeeded += pass.succeeded;
+            total.rescheduled += pass.rescheduled;
+            total.failed += pass.failed;
+            total.skipped += pass.skipped;
+            let wait = match self.store.next_due_at().await? {
+                Some(at) => {
+                    Duration::from_millis((at - now_ms()).clamp(0, poll.as_millis() as i64) as u64)
+                }
+                None => poll,
+            };
+            tokio::select! {
+                _ = &mut shutdown => return Ok(total),
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+            }
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(handoff_id = %plan.handoff_id, integration = %plan.integration.id, trigger = plan.trigger.as_str(), attempt, outcome, category, duration_ms))]
+    async fn run_attempt(&self, plan: AttemptPlan<'_>) -> Result<HandoffResult, AppError> {
+        let integration = plan.integration;
+        let attempt_id = AttemptId::new();
+        let started = now_ms();
+        let data_text = (plan.claim == Claim::New).then(|| plan.data.to_string());
+        let begun = self
+            .store
+            .begin_attempt(&BeginAttempt {
+                attempt_id,
+                handoff_id: plan.handoff_id,
+                integration_id: integration.id,
+                integration_name: &integration.name,
+                session_id: plan.session_id,
+                trigger: plan.trigger,
+                automatic: plan.automatic,
+                previous_attempt_id: plan.previous,
+                claim: plan.claim,
+                data: data_text.as_deref(),
+                started_at: started,
+                lease_until: started + lease(integration).as_millis() as i64,
+            })
+            .await?;
+        let Some(attempt_number) = begun else {
+            return Err(AppError::conflict(format!(
+                "handoff {} is being delivered right now, or was delivered already",
+                plan.handoff_id
+            )));
+        };
+        let span = tracing::Span::current();
+        span.record("attempt", attempt_number);
+        let clock = std::time::Instant::now();
+
+        let delivery = match templating::check_data(&integration.config.fields, plan.data) {
+            Err(problems) => Delivery::refused(
+                ErrorCategory::Validation,
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Ok(checked) => match self.resolve(integration).await {
+                Err(e) => Delivery::refused(
+                    ErrorCategory::Configuration,
+                    format!("credentials: {}", e.message),
+                ),
+                Ok(resolved) => {
+                    let ctx = HandoffContext {
+                        handoff_id: plan.handoff_id,
+                        session_id: plan.session_id,
+                        timestamp: chrono::Utc::now()
+                            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    };
+                    self.targets.deliver(&resolved, &ctx, &checked).await
+                }
+            },
+        };
+        let duration_ms = clock.elapsed().as_millis() as u64;
+        // Live sends and the worker's retries are rescheduled; manual retries are one-off.
+        let reschedule = plan.claim != Claim::Manual;
+        let step = retry::next_step(
+            &integration.config.retry,
+            attempt_number,
+            &delivery,
+            reschedule,
+            &mut rand::rng(),
+        );
+        let finished = now_ms();
+        let next_attempt_at = match step {
+            NextStep::RetryIn(delay) => Some(finished + delay.as_millis() as i64),
+            _ => None,
+        };
+        let status = if delivery.succeeded() {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        };
+        let request = delivery.request.to_string();
+        self.store
+            .finish_attempt(&FinishAttempt {
+                attempt_id,
+                handoff_id: plan.handoff_id,
+                status,
+                category: delivery.failure,
+                status_code: delivery.status_code,
+                message: &delivery.message,
+                submission_id: delivery.submission_id.as_deref(),
+                request: &request,
+                response_excerpt: delivery.response_excerpt.as_deref(),
+                finished_at: finished,
+                duration_ms: duration_ms as i64,
+                next_attempt_at,
+                handoff_status: step.handoff_status(),
+            })
+            .await?;
+        span.record("outcome", status.as_str());
+        span.record("category", delivery.failure.map(ErrorCategory::as_str));
+        span.record("duration_ms", duration_ms);
+        tracing::info!("attempt finished");
+        Ok(HandoffResult {
+            success: delivery.succeeded(),
+            attempt_id,
+            handoff_id: plan.handoff_id,
+            attempt_number,
+            submission_id: delivery.submission_id,
+            status_code: delivery.status_code,
+            category: delivery.failure,
+            retryable: delivery.failure.is_some_and(ErrorCategory::retryable),
+            message: delivery.message,
+            duration_ms,
+            handoff_status: step.handoff_status(),
+            next_retry_at: next_attempt_at.map(from_ms),
+        })
+    }
+
+    /// Attempts, newest first.
+    pub async fn history(&self, filter: &HistoryFilter) -> Result<Vec<AttemptSummary>, AppError> {
+        Ok(self.store.history(filter).await?)
+    }
+
+    /// Everything recorded about one attempt, with its handoff's retry chain.
+    pub async fn attempt(
+        &self,
+        id: AttemptId,
+    ) -> Result<(AttemptDetail, Vec<AttemptSummary>), AppError> {
+        let detail = self
+            .store
+            .attempt(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("attempt", &id.to_string()))?;
+        let chain = self.store.attempts_of(detail.summary.handoff_id).await?;
+        Ok((detail, chain))
+    }
+}
