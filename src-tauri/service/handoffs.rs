@@ -83,7 +83,8 @@ struct AttemptPlan<'a> {
     previous: Option<AttemptId>,
 }
 
-/// How long an attempt may hold its handoff before the worker assumes its process died.
+/// How long an attempt may hold its handoff before the worker assumes its process died: the
+/// target's timeouts bound the attempt, plus a margin for the store writes around it.
 fn lease(integration: &Integration) -> Duration {
     let c = &integration.config;
     let work = match (&c.api, &c.database) {
@@ -91,7 +92,7 @@ fn lease(integration: &Integration) -> Duration {
         (None, Some(db)) => db.connect_timeout() + db.statement_timeout(),
         (None, None) => Duration::ZERO,
     };
-    work + Duration::from_secs(30)
+    work + Duration::from_secs(5)
 }
 
 impl App {

@@ -81,7 +81,13 @@ fn kind_of(v: &Value) -> &'static str {
 fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
     let t = spec.field_type;
     match t {
-        FieldType::Text | FieldType::Name | FieldType::FirstName | FieldType::LastName => {
+        // Free text takes numbers and booleans as their text (e.g. a policy number said as 42).
+        FieldType::Text => match v {
+            Value::String(s) => Ok(Value::String(s.trim().to_string())),
+            Value::Number(_) | Value::Bool(_) => Ok(Value::String(v.to_string())),
+            other => Err(format!("expected text, got {}", kind_of(other))),
+        },
+        FieldType::Name | FieldType::FirstName | FieldType::LastName => {
             text(v).map(|s| Value::String(s.trim().to_string()))
         }
         FieldType::Address => match v {
