@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test. Database tests read HANDOFF_TEST_PG_URL / HANDOFF_TEST_MYSQL_URL and skip
+# (saying so) when unset; .ci/run sets them.
+set -euo pipefail
+features=${FEATURES:---no-default-features}
+if cargo nextest --version >/dev/null 2>&1; then
+  # shellcheck disable=SC2086
+  cargo nextest run $features --all-targets --no-fail-fast
+else
+  echo "cargo-nextest not found; using cargo test" >&2
+  # shellcheck disable=SC2086
+  cargo test $features --all-targets --no-fail-fast
+fi

@@ -1,0 +1,251 @@
+//! Config parsing and validation: seed configs import unchanged, every problem names its field.
+
+use super::*;
+use serde_json::json;
+
+fn problems(config: serde_json::Value) -> Vec<String> {
+    let parsed = parse_config(&config.to_string(), None);
+    match parsed.and_then(validate) {
+        Ok(_) => Vec::new(),
+        Err(ConfigError::Invalid(p)) => p.into_iter().map(|p| p.field).collect(),
+        Err(ConfigError::Parse { field, .. }) => vec![field],
+    }
+}
+
+fn api(api: serde_json::Value) -> serde_json::Value {
+    json!({"name": "emr", "kind": "api", "fields": [{"name": "fullName", "type": "name"}], "api": api})
+}
+
+/// The seed's API example, verbatim.
+const SEED_API: &str = r#"{
+  "endpoint": "https://api.example.com/patients",
+  "method": "POST",
+  "headers": {"Content-Type": "application/json", "X-API-Version": "1.0"},
+  "authentication": {"type": "bearer", "credentials": {"token": "your-api-token-here"}},
+  "payloadStructure": {
+    "patient_name": "{{fullName}}", "email": "{{email}}", "phone": "{{phoneNumber}}",
+    "appointment_date": "{{appointmentDate}}", "notes": "{{additionalNotes}}", "created_at": "{{timestamp}}"
+  }
+}"#;
+
+/// The seed's database example, verbatim.
+const SEED_DB: &str = r#"{
+  "type": "postgresql", "hostname": "localhost", "port": 5432, "database": "healthcare_db",
+  "username": "app_user", "password": "encrypted_password", "table": "patient_data",
+  "fieldMapping": {"fullName": "patient_name", "email": "email_address", "phoneNumber": "phone",
+                   "appointmentDate": "appointment_date", "additionalNotes": "notes"}
+}"#;
+
+#[test]
+fn a_bare_seed_api_config_imports_unchanged() {
+    let config = validate(parse_config(SEED_API, Some("seed_api")).unwrap()).unwrap();
+    assert_eq!(config.name, "seed_api");
+    assert_eq!(config.kind, TargetKind::Api);
+    let names: Vec<&str> = config.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "fullName",
+            "email",
+            "phoneNumber",
+            "appointmentDate",
+            "additionalNotes"
+        ]
+    );
+    assert!(
+        config
+            .fields
+            .iter()
+            .all(|f| f.field_type == FieldType::Text && !f.required)
+    );
+    assert_eq!(config.secret_slots(), [SecretSlot::ApiToken]);
+}
+
+#[test]
+fn a_bare_seed_database_config_imports_unchanged() {
+    let config = validate(parse_config(SEED_DB, Some("seed_db")).unwrap()).unwrap();
+    let db = config.database.as_ref().unwrap();
+    assert_eq!(db.db_type, DbType::Postgresql);
+    assert_eq!(db.field_mapping["email"], "email_address");
+    assert_eq!(config.fields.len(), 5);
+    assert_eq!(config.secret_slots(), [SecretSlot::DatabasePassword]);
+}
+
+#[test]
+fn a_bare_seed_config_needs_a_name() {
+    let err = parse_config(SEED_API, None).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Parse { ref field, .. } if field == "name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_named_with_their_path() {
+    assert_eq!(
+        problems(api(json!({"endpoint": "http://h/", "methd": "GET"}))),
+        ["api.methd"]
+    );
+    let err = parse_config(
+        &api(json!({"endpoint": "http://h/", "methd": "GET"})).to_string(),
+        None,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown field `methd`"), "{err}");
+    assert_eq!(
+        problems(api(json!({"endpoint": "http://h/", "method": "PATCH"}))),
+        ["api.method"]
+    );
+}
+
+#[test]
+fn api_problems_name_their_fields() {
+    assert_eq!(
+        problems(api(json!({"endpoint": "ftp://h/x"}))),
+        ["api.endpoint"]
+    );
+    assert_eq!(
+        problems(api(json!({"endpoint": "not a url"}))),
+        ["api.endpoint"]
+    );
+    assert_eq!(
+        problems(api(json!({"endpoint": "http://user:pw@h/"}))),
+        ["api.endpoint"]
+    );
+    assert_eq!(
+        problems(api(
+            json!({"endpoint": "http://h/", "payloadStructure": {"x": "{{nope}}"}})
+        )),
+        ["api.payloadStructure"]
+    );
+    assert_eq!(
+        problems(api(json!({"endpoint": "http://h/{{nope}}"}))),
+        ["api.endpoint"]
+    );
+    assert_eq!(
+        problems(api(json!({"endpoint": "http://h/", "timeoutMs": 5}))),
+        ["api.timeoutMs"]
+    );
+    assert_eq!(
+        problems(api(
+            json!({"endpoint": "http://h/", "authentication": {"type": "basic", "credentials": {"username": "u"}}})
+        )),
+        ["api.authentication.credentials.password"]
+    );
+    assert_eq!(
+        problems(api(
+            json!({"endpoint": "http://h/", "authentication": {"type": "bearer", "credentials": {"token": "t", "key": "k"}}})
+        )),
+        ["api.authentication.credentials.key"]
+    );
+    assert_eq!(
+        problems(api(
+            json!({"endpoint": "http://h/", "headers": {"Bad Header": "x"}})
+        )),
+        ["api.headers.Bad Header"]
+    );
+    assert_eq!(
+        problems(api(
+            json!({"endpoint": "http://h/", "expect": {"status": [99], "requirePointer": "data"}})
+        )),
+        ["api.expect.status", "api.expect.requirePointer"]
+    );
+    assert_eq!(
+        problems(api(
+            json!({"endpoint": "http://h/", "method": "GET", "payloadStructure": ["{{fullName}}"]})
+        )),
+        ["api.payloadStructure"]
+    );
+    // Builtins and declared fields are fine.
+    assert!(problems(api(json!({"endpoint": "http://h/{{sessionId}}", "payloadStructure": {"n": "{{fullName}}", "t": "{{timestamp}}"}}))).is_empty());
+}
+
+fn db(database: serde_json::Value) -> serde_json::Value {
+    json!({"name": "db", "kind": "database", "fields": [{"name": "fullName", "type": "name"}], "database": database})
+}
+
+#[test]
+fn database_problems_name_their_fields() {
+    let good = json!({"type": "sqlite", "database": "/tmp/x.db", "table": "patient_data", "fieldMapping": {"fullName": "patient_name"}});
+    assert!(problems(db(good.clone())).is_empty());
+    let with = |k: &str, v: serde_json::Value| {
+        let mut d = good.clone();
+        d[k] = v;
+        problems(db(d))
+    };
+    assert_eq!(
+        with("table", json!("patients; DROP TABLE x")),
+        ["database.table"]
+    );
+    assert_eq!(with("table", json!("a.b.c")), ["database.table"]);
+    assert!(with("table", json!("clinic.patient_data")).is_empty());
+    assert_eq!(
+        with("fieldMapping", json!({"fullName": "a\"b"})),
+        ["database.fieldMapping.fullName"]
+    );
+    assert_eq!(
+        with("fieldMapping", json!({"ghost": "x"})),
+        ["database.fieldMapping.ghost"]
+    );
+    assert_eq!(with("fieldMapping", json!({})), ["database.fieldMapping"]);
+    assert_eq!(with("ssl", json!("sometimes")), ["database.ssl"]);
+    assert_eq!(with("poolSize", json!(0)), ["database.poolSize"]);
+    let pg = json!({"type": "postgresql", "database": "d", "table": "t", "fieldMapping": {"fullName": "c"}});
+    assert_eq!(problems(db(pg)), ["database.hostname", "database.username"]);
+}
+
+#[test]
+fn ssl_takes_the_seeds_boolean_or_a_mode() {
+    let parse = |v: serde_json::Value| serde_json::from_value::<Option<SslSetting>>(v).unwrap();
+    assert_eq!(SslSetting::mode(parse(json!(true))), SslMode::Require);
+    assert_eq!(SslSetting::mode(parse(json!(false))), SslMode::Disable);
+    assert_eq!(
+        SslSetting::mode(parse(json!("verify-full"))),
+        SslMode::VerifyFull
+    );
+    assert_eq!(SslSetting::mode(parse(json!(null))), SslMode::Prefer);
+}
+
+#[test]
+fn field_schema_problems_are_reported() {
+    let config = json!({"name": "x", "kind": "api", "api": {"endpoint": "http://h/"},
+        "fields": [{"name": "a", "type": "enum"}, {"name": "a", "type": "text"}, {"name": "1b", "type": "text"},
+                   {"name": "t", "type": "text", "values": ["x"]}, {"name": "timestamp", "type": "text"}]});
+    assert_eq!(
+        problems(config),
+        [
+            "fields[0].values",
+            "fields[1].name",
+            "fields[2].name",
+            "fields[3].values",
+            "fields[4].name"
+        ]
+    );
+    assert_eq!(
+        problems(json!({"name": " ", "kind": "api", "api": {"endpoint": "http://h/"}})),
+        ["name"]
+    );
+    assert_eq!(problems(json!({"name": "x", "kind": "api"})), ["api"]);
+    assert_eq!(
+        problems(
+            json!({"name": "x", "kind": "api", "api": {"endpoint": "http://h/"}, "retry": {"maxAttempts": 0}})
+        ),
+        ["retry.maxAttempts"]
+    );
+}
+
+#[test]
+fn secrets_are_taken_out_and_the_mask_means_keep() {
+    let mut config = validate(parse_config(SEED_API, Some("s")).unwrap()).unwrap();
+    let taken = config.take_secrets();
+    assert_eq!(
+        taken,
+        [(SecretSlot::ApiToken, "your-api-token-here".to_string())]
+    );
+    let stored = serde_json::to_string(&config).unwrap();
+    assert!(!stored.contains("your-api-token-here"));
+    assert!(stored.contains(SECRET_MASK));
+    // Taking again from the masked config yields nothing: the mask keeps the stored value.
+    assert!(config.take_secrets().is_empty());
+    assert_eq!(config.secret_slots(), [SecretSlot::ApiToken]);
+}
