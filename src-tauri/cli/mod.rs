@@ -261,13 +261,16 @@ fn read_config(
     Ok(integrations::parse_config(&text, name.or(stem))?)
 }
 
+/// An integration filter: by name or id, or the bare id of a removed integration (its history
+/// stays).
 async fn integration_id(
     app: &App,
     id_or_name: Option<&str>,
 ) -> Result<Option<crate::ids::IntegrationId>, AppError> {
-    match id_or_name {
-        Some(i) => Ok(Some(app.integration(i).await?.id)),
-        None => Ok(None),
+    let Some(i) = id_or_name else { return Ok(None) };
+    match app.integration(i).await {
+        Ok(found) => Ok(Some(found.id)),
+        Err(e) => i.parse().map(Some).map_err(|_| e),
     }
 }
 

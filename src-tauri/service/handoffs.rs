@@ -77,6 +77,8 @@ struct AttemptPlan<'a> {
     handoff_id: HandoffId,
     session_id: &'a str,
     data: &'a Value,
+    /// The data as stored with a new handoff (serialised once, by `send`).
+    data_text: Option<String>,
     claim: Claim,
     trigger: Trigger,
     automatic: bool,
@@ -134,6 +136,7 @@ impl App {
             handoff_id: HandoffId::new(),
             session_id,
             data: &data,
+            data_text: Some(encoded),
             claim: Claim::New,
             trigger,
             automatic: false,
@@ -189,6 +192,7 @@ impl App {
             handoff_id,
             session_id: &handoff.summary.session_id,
             data: &handoff.data,
+            data_text: None,
             claim: Claim::Manual,
             trigger: Trigger::Retry,
             automatic: false,
@@ -301,6 +305,7 @@ impl App {
                 handoff_id,
                 session_id: &handoff.summary.session_id,
                 data: &handoff.data,
+                data_text: None,
                 claim: Claim::Due,
                 trigger: Trigger::Retry,
                 automatic: true,
@@ -325,7 +330,14 @@ impl App {
         tokio::pin!(shutdown);
         let mut total = WorkerPass::default();
         loop {
-            let pass = self.run_due_retries().await?;
+            // A failed pass (e.g. the store briefly unavailable) is logged; the worker goes on.
+            let pass = match self.run_due_retries().await {
+                Ok(pass) => pass,
+                Err(e) => {
+                    tracing::warn!("worker pass failed: {e}");
+                    WorkerPass::default()
+                }
+            };
             if pass.ran > 0 {
                 tracing::info!(
                     ran = pass.ran,
@@ -358,7 +370,6 @@ impl App {
         let integration = plan.integration;
         let attempt_id = AttemptId::new();
         let started = now_ms();
-        let data_text = (plan.claim == Claim::New).then(|| plan.data.to_string());
         let begun = self
             .store
             .begin_attempt(&BeginAttempt {
@@ -371,7 +382,7 @@ impl App {
                 automatic: plan.automatic,
                 previous_attempt_id: plan.previous,
                 claim: plan.claim,
-                data: data_text.as_deref(),
+                data: plan.data_text.as_deref(),
                 started_at: started,
                 lease_until: started + lease(integration).as_millis() as i64,
             })
