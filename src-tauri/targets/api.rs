@@ -6,6 +6,7 @@
 use super::{Delivery, ErrorCategory, HandoffContext, REDACTED, ResolvedIntegration};
 use crate::ids::IntegrationId;
 use crate::integrations::{ApiConfig, AuthKind, HttpMethod, SecretSlot};
+use crate::secrets::Secret;
 use crate::templating::{self, RenderContext};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -76,7 +77,7 @@ impl ApiClients {
         };
         let prepared = match prepare(integration, api, handoff, data) {
             Ok(p) => p,
-            Err(d) => return d,
+            Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
         };
         let client = match self.client(integration.id, api) {
             Ok(c) => c,
@@ -93,17 +94,19 @@ pub struct PreparedRequest {
     headers: reqwest::header::HeaderMap,
     body: Option<Vec<u8>>,
     pub summary: Value,
+    /// The credentials as they go on the wire, to blank out if the target echoes them back.
+    sent_secrets: Vec<Secret<String>>,
 }
 
-/// Renders the request for one handoff. Failures here are the config's, found before sending.
+/// Renders the request for one handoff. Failures here are the config's (category
+/// `configuration`), found before sending.
 pub fn prepare(
     integration: &ResolvedIntegration,
     api: &ApiConfig,
     handoff: &HandoffContext<'_>,
     data: &Map<String, Value>,
-) -> Result<PreparedRequest, Delivery> {
+) -> Result<PreparedRequest, String> {
     use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-    let config_err = |msg: String| Delivery::refused(ErrorCategory::Configuration, msg);
     let ctx = RenderContext {
         data,
         timestamp: handoff.timestamp.clone(),
@@ -115,7 +118,7 @@ pub fn prepare(
         None => Value::Object(data.clone()),
     };
     let mut url = url::Url::parse(&templating::render_url(&api.endpoint, &ctx))
-        .map_err(|e| config_err(format!("api.endpoint: the rendered URL is invalid: {e}")))?;
+        .map_err(|e| format!("api.endpoint: the rendered URL is invalid: {e}"))?;
 
     let mut headers = HeaderMap::new();
     let mut shown_headers = Map::new();
@@ -124,35 +127,35 @@ pub fn prepare(
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
         ) else {
-            return Err(config_err(format!(
-                "api.headers.{name}: not a valid header"
-            )));
+            return Err(format!("api.headers.{name}: not a valid header"));
         };
         headers.insert(n, v);
         shown_headers.insert(name.clone(), Value::String(value.clone()));
     }
     // Query parameters whose values must not be recorded.
     let mut secret_query: Option<String> = None;
+    let mut sent_secrets: Vec<Secret<String>> = Vec::new();
     if let Some(auth) = &api.authentication {
         let secret = |slot: SecretSlot| {
             integration.secret(slot).ok_or_else(|| {
-                config_err(format!(
+                format!(
                     "{}: no secret is stored for it; set it again",
                     slot.config_path()
-                ))
+                )
             })
         };
         match auth.kind {
             AuthKind::Bearer => {
                 let token = secret(SecretSlot::ApiToken)?;
                 let v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                    config_err("api.authentication.credentials.token: not valid in a header".into())
+                    "api.authentication.credentials.token: not valid in a header".to_string()
                 })?;
                 headers.insert(AUTHORIZATION, sensitive(v));
                 shown_headers.insert(
                     "Authorization".into(),
                     Value::String(format!("Bearer {REDACTED}")),
                 );
+                sent_secrets.push(Secret::new(token.to_string()));
             }
             AuthKind::Basic => {
                 let user = auth
@@ -163,34 +166,38 @@ pub fn prepare(
                 let password = secret(SecretSlot::ApiPassword)?;
                 let encoded = base64_encode(format!("{user}:{password}").as_bytes());
                 let v = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
-                    config_err("api.authentication.credentials: not valid in a header".into())
+                    "api.authentication.credentials: not valid in a header".to_string()
                 })?;
                 headers.insert(AUTHORIZATION, sensitive(v));
                 shown_headers.insert(
                     "Authorization".into(),
                     Value::String(format!("Basic {REDACTED} (user {user})")),
                 );
+                sent_secrets.push(Secret::new(password.to_string()));
+                sent_secrets.push(Secret::new(encoded));
             }
             AuthKind::ApiKey => {
                 let key = secret(SecretSlot::ApiKey)?;
+                sent_secrets.push(Secret::new(key.to_string()));
                 if let Some(param) = auth.credentials.get("query") {
                     url.query_pairs_mut().append_pair(param, key);
                     secret_query = Some(param.clone());
+                    // As it appears in the URL (an echo of the URL shows it encoded).
+                    let encoded: String =
+                        url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+                    sent_secrets.push(Secret::new(encoded.replace('+', "%20")));
+                    sent_secrets.push(Secret::new(encoded));
                 } else {
                     let name = auth
                         .credentials
                         .get("header")
                         .map(String::as_str)
                         .unwrap_or("X-API-Key");
-                    let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                        config_err(
-                            "api.authentication.credentials.header: not a header name".into(),
-                        )
+                    let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| -> String {
+                        "api.authentication.credentials.header: not a header name".into()
                     })?;
-                    let v = HeaderValue::from_str(key).map_err(|_| {
-                        config_err(
-                            "api.authentication.credentials.key: not valid in a header".into(),
-                        )
+                    let v = HeaderValue::from_str(key).map_err(|_| -> String {
+                        "api.authentication.credentials.key: not valid in a header".into()
                     })?;
                     headers.insert(n, sensitive(v));
                     shown_headers.insert(name.to_string(), Value::String(REDACTED.into()));
@@ -199,7 +206,7 @@ pub fn prepare(
         }
     }
     let idempotency = HeaderValue::from_str(&handoff.handoff_id.to_string())
-        .map_err(|_| config_err("handoff id is not a valid header value".into()))?;
+        .map_err(|_| "handoff id is not a valid header value".to_string())?;
     headers.insert("idempotency-key", idempotency);
     shown_headers.insert(
         "Idempotency-Key".into(),
@@ -230,10 +237,7 @@ pub fn prepare(
                 Value::String("application/json".into()),
             );
         }
-        Some(
-            serde_json::to_vec(&rendered)
-                .map_err(|e| config_err(format!("cannot encode the body: {e}")))?,
-        )
+        Some(serde_json::to_vec(&rendered).map_err(|e| format!("cannot encode the body: {e}"))?)
     };
 
     let mut shown_url = url.clone();
@@ -258,6 +262,7 @@ pub fn prepare(
         headers,
         body,
         summary,
+        sent_secrets,
     })
 }
 
@@ -338,7 +343,34 @@ fn transport_message(e: &reqwest::Error, shown_url: &str) -> String {
     format!("{what} ({shown_url}){detail}")
 }
 
-async fn send(client: &reqwest::Client, api: &ApiConfig, req: PreparedRequest) -> Delivery {
+/// `text` with every secret in `secrets` replaced by [`REDACTED`].
+fn redact_echoes(text: &str, secrets: &[Secret<String>]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        let s = s.expose();
+        if !s.is_empty() && out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), REDACTED);
+        }
+    }
+    out
+}
+
+/// Sends the request and classifies the outcome. A target may echo a credential back (an error
+/// message quoting the token, an echo service returning the headers); it is blanked out of the
+/// message and the response excerpt that are recorded.
+async fn send(client: &reqwest::Client, api: &ApiConfig, mut req: PreparedRequest) -> Delivery {
+    let secrets = std::mem::take(&mut req.sent_secrets);
+    let mut delivery = exchange(client, api, req, &secrets).await;
+    delivery.message = redact_echoes(&delivery.message, &secrets);
+    delivery
+}
+
+async fn exchange(
+    client: &reqwest::Client,
+    api: &ApiConfig,
+    req: PreparedRequest,
+    secrets: &[Secret<String>],
+) -> Delivery {
     let shown_url = req.summary["url"].as_str().unwrap_or_default().to_string();
     let mut builder = client
         .request(req.method, req.url)
@@ -408,9 +440,11 @@ async fn send(client: &reqwest::Client, api: &ApiConfig, req: PreparedRequest) -
             }
         }
     }
-    let excerpt_len = body.len().min(MAX_EXCERPT);
-    let mut excerpt = String::from_utf8_lossy(&body[..excerpt_len]).into_owned();
-    if truncated || body.len() > MAX_EXCERPT {
+    // Redacted before it is cut, so that no part of a secret survives at the cut.
+    let shown = redact_echoes(&String::from_utf8_lossy(&body), secrets);
+    let cut = shown.floor_char_boundary(MAX_EXCERPT);
+    let mut excerpt = shown[..cut].to_string();
+    if truncated || cut < shown.len() {
         excerpt.push_str("…[truncated]");
     }
     delivery.response_excerpt = (!body.is_empty()).then_some(excerpt);
