@@ -163,21 +163,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind as K;
-            if json_requested
-                && !matches!(
-                    e.kind(),
-                    K::DisplayHelp
-                        | K::DisplayVersion
-                        | K::DisplayHelpOnMissingArgumentOrSubcommand
-                )
-            {
-                let message = e.render().to_string();
-                let first = message
-                    .lines()
-                    .next()
-                    .unwrap_or("invalid arguments")
-                    .trim_start_matches("error: ");
-                Output::new(true).error(&AppError::new(crate::ErrorKind::Invalid, first));
+            // Help and version were asked for; anything else (a bare `integration` included,
+            // for which clap shows help) is an error that --json reports on stdout.
+            if json_requested && !matches!(e.kind(), K::DisplayHelp | K::DisplayVersion) {
+                let message = usage_error_message(&e);
+                Output::new(true).error(&AppError::new(crate::ErrorKind::Invalid, message));
                 return ExitCode::from(EXIT_USAGE);
             }
             e.exit();
@@ -205,6 +195,33 @@ pub fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+}
+
+/// A clap error in one line: its text up to the usage (e.g. "the following required arguments
+/// were not provided: <ATTEMPT>"), or the usage itself when clap would show help instead.
+fn usage_error_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let usage = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("Usage:"));
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return format!(
+            "a subcommand or argument is missing ({})",
+            usage.unwrap_or("see --help")
+        );
+    }
+    let summary = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:"))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match summary.trim_start_matches("error: ") {
+        "" => "invalid arguments".to_string(),
+        s => s.to_string(),
+    }
 }
 
 fn init_logging(verbose: u8) {
@@ -386,8 +403,10 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
         }
         IntegrationCommand::Show { id } => out.integration(&app.integration(&id).await?),
         IntegrationCommand::Update { id, file } => {
+            // A bare seed config keeps the integration's name (not the file's).
+            let current = app.integration(&id).await?;
             let saved = app
-                .update_integration(&id, read_config(&file, None)?)
+                .update_integration(&id, read_config(&file, Some(&current.name))?)
                 .await?;
             out.id(&saved);
         }
