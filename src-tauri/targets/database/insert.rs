@@ -1,0 +1,352 @@
+//! Building the INSERT for each dialect (quoted identifiers, bound values) and running it in a
+//! transaction under the statement timeout.
+
+use super::convert::Bound;
+use super::schema::{Column, ColumnKind, TableSchema, qualified, quote};
+use crate::integrations::DbType;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use serde_json::{Value, json};
+use sqlx::{
+    Database, MySql, MySqlPool, PgPool, Postgres, QueryBuilder, Row, Sqlite, SqlitePool,
+    Transaction,
+};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Why a statement did not complete.
+pub(super) enum RunError {
+    Sql(sqlx::Error),
+    /// The statement timeout ran out while this was running.
+    TimedOut(Stage),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// Reading the table's columns.
+    Columns,
+    Insert,
+    /// The outcome is unknown: the database may have committed.
+    Commit,
+}
+
+/// A mapped field matched to its live column and converted to the column's type.
+pub(super) struct Resolved<'a> {
+    pub field: &'a str,
+    pub column: &'a Column,
+    pub bound: Bound,
+}
+
+/// What was sent: the statement with placeholders and each bound value.
+pub(super) fn request_json(sql: &str, values: &[Resolved<'_>]) -> Value {
+    let params: Vec<Value> = values
+        .iter()
+        .map(|r| {
+            json!({
+                "field": r.field,
+                "column": r.column.name,
+                "type": r.column.type_name,
+                "value": r.bound.to_json(),
+            })
+        })
+        .collect();
+    json!({ "sql": sql, "params": params })
+}
+
+/// `INSERT INTO <table> (<columns>) VALUES (` with quoted identifiers.
+fn insert_head(db: DbType, t: &TableSchema, values: &[Resolved<'_>]) -> String {
+    let columns: Vec<String> = values.iter().map(|r| quote(db, &r.column.name)).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES (",
+        qualified(db, t.schema.as_deref(), &t.name),
+        columns.join(", ")
+    )
+}
+
+/// Finishes the transaction: commits after a successful statement, rolls back otherwise
+/// (dropping a transaction rolls it back too, which covers the timeout).
+async fn finish<DB: Database, T>(
+    tx: Transaction<'static, DB>,
+    outcome: Result<Result<T, sqlx::Error>, tokio::time::error::Elapsed>,
+    limit: Duration,
+) -> Result<T, RunError> {
+    match outcome {
+        Err(_) => Err(RunError::TimedOut(Stage::Insert)),
+        Ok(Err(e)) => {
+            let _ = tokio::time::timeout(limit, tx.rollback()).await;
+            Err(RunError::Sql(e))
+        }
+        Ok(Ok(v)) => match tokio::time::timeout(limit, tx.commit()).await {
+            Err(_) => Err(RunError::TimedOut(Stage::Commit)),
+            Ok(Err(e)) => Err(RunError::Sql(e)),
+            Ok(Ok(())) => Ok(v),
+        },
+    }
+}
+
+/// The PostgreSQL statement: typed binds, casts where the column needs them, and
+/// `RETURNING` the primary key when there is a single-column one.
+fn build_postgres(t: &TableSchema, values: &[Resolved<'_>]) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::<Postgres>::new(insert_head(DbType::Postgresql, t, values));
+    for (i, r) in values.iter().enumerate() {
+        if i > 0 {
+            qb.push(", ");
+        }
+        push_pg(&mut qb, r.column, &r.bound);
+    }
+    qb.push(")");
+    if let Some(pk) = &t.primary_key {
+        qb.push(format!(
+            " RETURNING CAST({} AS TEXT)",
+            quote(DbType::Postgresql, pk)
+        ));
+    }
+    qb
+}
+
+fn push_pg(qb: &mut QueryBuilder<Postgres>, c: &Column, b: &Bound) {
+    if c.cast.is_some() {
+        qb.push("CAST(");
+    }
+    // NULL is bound with the column's type: PostgreSQL will not put a text NULL in an integer.
+    match b.clone() {
+        Bound::Null => match c.kind {
+            ColumnKind::Integer => qb.push_bind(None::<i64>),
+            ColumnKind::Float => qb.push_bind(None::<f64>),
+            ColumnKind::Boolean => qb.push_bind(None::<bool>),
+            ColumnKind::Date => qb.push_bind(None::<NaiveDate>),
+            ColumnKind::Time => qb.push_bind(None::<NaiveTime>),
+            ColumnKind::Timestamp => qb.push_bind(None::<NaiveDateTime>),
+            ColumnKind::TimestampTz => qb.push_bind(None::<DateTime<Utc>>),
+            ColumnKind::Json => qb.push_bind(None::<sqlx::types::Json<Value>>),
+            ColumnKind::Uuid => qb.push_bind(None::<Uuid>),
+            ColumnKind::Decimal | ColumnKind::Text | ColumnKind::Other => {
+                qb.push_bind(None::<String>)
+            }
+        },
+        Bound::Int(v) => qb.push_bind(v),
+        Bound::Float(v) => qb.push_bind(v),
+        Bound::Decimal(s) | Bound::Text(s) => qb.push_bind(s),
+        Bound::Bool(v) => qb.push_bind(v),
+        Bound::Date(v) => qb.push_bind(v),
+        Bound::Time(v) => qb.push_bind(v),
+        Bound::Timestamp(v) => qb.push_bind(v),
+        Bound::TimestampTz(v) => qb.push_bind(v),
+        Bound::Json(v) => qb.push_bind(sqlx::types::Json(v)),
+        Bound::Uuid(v) => qb.push_bind(v),
+    };
+    if let Some(cast) = &c.cast {
+        qb.push(" AS ");
+        qb.push(cast);
+        qb.push(")");
+    }
+}
+
+/// MySQL and SQLite take loosely typed parameters and convert them to the column themselves
+/// (under MySQL's strict mode, or by SQLite's affinity); JSON and UUIDs go as text, dates as
+/// the driver's ISO text.
+macro_rules! build_loose {
+    ($name:ident, $db:ty, $dialect:expr) => {
+        fn $name(t: &TableSchema, values: &[Resolved<'_>]) -> QueryBuilder<$db> {
+            let mut qb = QueryBuilder::<$db>::new(insert_head($dialect, t, values));
+            for (i, r) in values.iter().enumerate() {
+                if i > 0 {
+                    qb.push(", ");
+                }
+                match r.bound.clone() {
+                    Bound::Null => qb.push_bind(None::<String>),
+                    Bound::Int(v) => qb.push_bind(v),
+                    Bound::Float(v) => qb.push_bind(v),
+                    Bound::Decimal(s) | Bound::Text(s) => qb.push_bind(s),
+                    Bound::Bool(v) => qb.push_bind(v),
+                    Bound::Date(v) => qb.push_bind(v),
+                    Bound::Time(v) => qb.push_bind(v),
+                    Bound::Timestamp(v) => qb.push_bind(v),
+                    Bound::TimestampTz(v) => qb.push_bind(v),
+                    Bound::Json(v) => qb.push_bind(v.to_string()),
+                    Bound::Uuid(v) => qb.push_bind(v.hyphenated().to_string()),
+                };
+            }
+            qb.push(")");
+            qb
+        }
+    };
+}
+
+build_loose!(build_mysql, MySql, DbType::Mysql);
+build_loose!(build_sqlite, Sqlite, DbType::Sqlite);
+
+pub(super) async fn postgres(
+    pool: &PgPool,
+    t: &TableSchema,
+    values: &[Resolved<'_>],
+    limit: Duration,
+) -> (Value, Result<Option<String>, RunError>) {
+    let mut qb = build_postgres(t, values);
+    let request = request_json(qb.sql().as_str(), values);
+    let returning = t.primary_key.is_some();
+    let result = async {
+        let mut tx = pool.begin().await.map_err(RunError::Sql)?;
+        // Not kept as a prepared statement: sqlx caches statements by their text, with the
+        // parameter types of the first use, and a column whose type changed keeps the same text.
+        let work = async {
+            if returning {
+                let row = qb
+                    .build()
+                    .persistent(false)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                row.map(|r| r.try_get::<Option<String>, _>(0))
+                    .transpose()
+                    .map(Option::flatten)
+            } else {
+                qb.build()
+                    .persistent(false)
+                    .execute(&mut *tx)
+                    .await
+                    .map(|_| None)
+            }
+        };
+        let outcome = tokio::time::timeout(limit, work).await;
+        finish(tx, outcome, limit).await
+    }
+    .await;
+    (request, result)
+}
+
+/// MySQL gives the new row's id as `LAST_INSERT_ID()` (0 when there is no AUTO_INCREMENT).
+pub(super) async fn mysql(
+    pool: &MySqlPool,
+    t: &TableSchema,
+    values: &[Resolved<'_>],
+    limit: Duration,
+) -> (Value, Result<Option<String>, RunError>) {
+    let mut qb = build_mysql(t, values);
+    let request = request_json(qb.sql().as_str(), values);
+    let result = async {
+        let mut tx = pool.begin().await.map_err(RunError::Sql)?;
+        let work = async {
+            let done = qb.build().execute(&mut *tx).await?;
+            Ok(Some(done.last_insert_id())
+                .filter(|id| *id != 0)
+                .map(|id| id.to_string()))
+        };
+        let outcome = tokio::time::timeout(limit, work).await;
+        finish(tx, outcome, limit).await
+    }
+    .await;
+    (request, result)
+}
+
+/// SQLite gives the new row's id as `last_insert_rowid()`.
+pub(super) async fn sqlite(
+    pool: &SqlitePool,
+    t: &TableSchema,
+    values: &[Resolved<'_>],
+    limit: Duration,
+) -> (Value, Result<Option<String>, RunError>) {
+    let mut qb = build_sqlite(t, values);
+    let request = request_json(qb.sql().as_str(), values);
+    let result = async {
+        // IMMEDIATE takes the write lock up front, so concurrent deliveries queue on the busy
+        // timeout instead of failing to upgrade a read lock.
+        let mut tx = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(RunError::Sql)?;
+        let work = async {
+            let done = qb.build().execute(&mut *tx).await?;
+            Ok(Some(done.last_insert_rowid())
+                .filter(|id| *id != 0)
+                .map(|id| id.to_string()))
+        };
+        let outcome = tokio::time::timeout(limit, work).await;
+        finish(tx, outcome, limit).await
+    }
+    .await;
+    (request, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn col(name: &str, type_name: &str, kind: ColumnKind, cast: Option<&str>) -> Column {
+        Column {
+            name: name.into(),
+            type_name: type_name.into(),
+            kind,
+            cast: cast.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn postgres_statement_binds_every_value_and_returns_the_key() {
+        let cols = [
+            col("patient_name", "character varying", ColumnKind::Text, None),
+            col("price", "numeric", ColumnKind::Decimal, Some("NUMERIC")),
+            col("age", "integer", ColumnKind::Integer, None),
+        ];
+        let t = TableSchema {
+            schema: Some("public".into()),
+            name: "patient_data".into(),
+            columns: cols.to_vec(),
+            primary_key: Some("id".into()),
+        };
+        let values = [
+            Resolved {
+                field: "fullName",
+                column: &cols[0],
+                bound: Bound::Text("Robert'); DROP TABLE x; --".into()),
+            },
+            Resolved {
+                field: "price",
+                column: &cols[1],
+                bound: Bound::Decimal("12.50".into()),
+            },
+            Resolved {
+                field: "age",
+                column: &cols[2],
+                bound: Bound::Null,
+            },
+        ];
+        let qb = build_postgres(&t, &values);
+        let sql = qb.sql();
+        assert_eq!(
+            sql.as_str(),
+            "INSERT INTO \"public\".\"patient_data\" (\"patient_name\", \"price\", \"age\") \
+             VALUES ($1, CAST($2 AS NUMERIC), $3) RETURNING CAST(\"id\" AS TEXT)"
+        );
+        let req = request_json(sql.as_str(), &values);
+        assert_eq!(req["params"][0]["column"], "patient_name");
+        assert_eq!(req["params"][0]["value"], "Robert'); DROP TABLE x; --");
+        assert_eq!(req["params"][1]["type"], "numeric");
+        assert_eq!(req["params"][2]["value"], Value::Null);
+        assert_eq!(req["params"][1]["field"], json!("price"));
+    }
+
+    #[test]
+    fn mysql_and_sqlite_statements_use_their_quoting_and_placeholders() {
+        let cols = [col("a", "int", ColumnKind::Integer, None)];
+        let values = [Resolved {
+            field: "a",
+            column: &cols[0],
+            bound: Bound::Int(1),
+        }];
+        let t = TableSchema {
+            schema: Some("clinic".into()),
+            name: "t".into(),
+            columns: cols.to_vec(),
+            primary_key: None,
+        };
+        assert_eq!(
+            build_mysql(&t, &values).sql().as_str(),
+            "INSERT INTO `clinic`.`t` (`a`) VALUES (?)"
+        );
+        let t = TableSchema { schema: None, ..t };
+        assert_eq!(
+            build_sqlite(&t, &values).sql().as_str(),
+            "INSERT INTO \"t\" (\"a\") VALUES (?)"
+        );
+    }
+}

@@ -1,0 +1,657 @@
+//! Database targets: one row per handoff into the clinic's own table (PostgreSQL,
+//! MySQL/MariaDB, SQLite).
+//!
+//! Each integration gets one pool, created on first use and reused; a change of connection
+//! settings or password gets a new pool (the old one is closed). The table and mapped columns
+//! are checked against the live schema (cached with the pool, reloaded once when the database
+//! says they changed), identifiers are quoted for the dialect, and every value is converted to
+//! its column's type and bound, never spliced. The insert runs in a transaction that is rolled
+//! back on any error.
+
+mod classify;
+mod convert;
+mod insert;
+mod pool;
+mod schema;
+
+pub use pool::PoolStats;
+
+use super::{Delivery, ErrorCategory, HandoffContext, ResolvedIntegration};
+use crate::ids::IntegrationId;
+use crate::integrations::{
+    DatabaseConfig, DbType, SECRET_MASK, SecretSlot, SslMode, SslSetting, is_identifier,
+};
+use classify::{Context, classify, suggests_schema_change};
+use convert::{convert, describe};
+use insert::{Resolved, RunError, Stage};
+use pool::TargetPool;
+use schema::{TableRef, TableSchema};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+/// The cached pools, one per database integration.
+#[derive(Default)]
+pub struct DatabasePools {
+    entries: Mutex<HashMap<IntegrationId, Arc<Entry>>>,
+    /// Keys the settings fingerprints, so that a fingerprint says nothing about the password.
+    hasher: RandomState,
+}
+
+struct Entry {
+    fingerprint: u64,
+    pool: TargetPool,
+    /// Live table descriptions by the configured table name.
+    schemas: Mutex<HashMap<String, Arc<TableSchema>>>,
+}
+
+/// One mapped field with its value (from the collected data, or a built-in).
+struct Mapped<'a> {
+    field: &'a str,
+    column: &'a str,
+    value: Value,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl DatabasePools {
+    /// Inserts one row for the handoff. Never panics on input and never returns `Err`: a
+    /// failure is a [`Delivery`] with its category.
+    #[tracing::instrument(skip_all, fields(integration = %integration.id, handoff_id = %handoff.handoff_id))]
+    pub async fn deliver(
+        &self,
+        integration: &ResolvedIntegration,
+        handoff: &HandoffContext<'_>,
+        data: &Map<String, Value>,
+    ) -> Delivery {
+        let Some(db) = integration.config.database.as_ref() else {
+            return Delivery::refused(
+                ErrorCategory::Configuration,
+                "the integration has no database settings",
+            );
+        };
+        // Everything that can be checked without the database is checked first, so a bad
+        // identifier never reaches a connection.
+        let table = match TableRef::parse(&db.table) {
+            Ok(t) => t,
+            Err(message) => return Delivery::refused(ErrorCategory::Configuration, message),
+        };
+        let mapped = match mapped_values(db, handoff, data) {
+            Ok(m) => m,
+            Err((category, message)) => return Delivery::refused(category, message),
+        };
+        if db.db_type == DbType::Sqlite && !std::path::Path::new(&db.database).is_file() {
+            return Delivery::refused(
+                ErrorCategory::Configuration,
+                format!(
+                    "the SQLite file '{}' does not exist (database.database); it is not created \
+                     automatically",
+                    db.database
+                ),
+            );
+        }
+        let password = password(integration, db);
+        let entry = self.entry(integration.id, db, password);
+        let cx = Context {
+            db: db.db_type,
+            target: target_label(db),
+            username: db.username.clone(),
+            connect_timeout: db.connect_timeout(),
+        };
+        let started = Instant::now();
+        let delivery = entry.deliver(&cx, db, &table, &mapped).await;
+        // Categories and timings only: never values, never the password.
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match delivery.failure {
+            None => tracing::debug!(table = %db.table, duration_ms, "row inserted"),
+            Some(category) => tracing::info!(
+                db = db.db_type.as_str(),
+                table = %db.table,
+                category = category.as_str(),
+                duration_ms,
+                "database delivery failed"
+            ),
+        }
+        delivery
+    }
+
+    /// Drops the integration's pool and closes its connections.
+    pub async fn forget(&self, id: IntegrationId) {
+        let entry = lock(&self.entries).remove(&id);
+        if let Some(entry) = entry {
+            entry.pool.close().await;
+        }
+    }
+
+    /// How many pools are cached.
+    pub fn pool_count(&self) -> usize {
+        lock(&self.entries).len()
+    }
+
+    /// The state of an integration's pool, if it has one.
+    pub fn pool_stats(&self, id: IntegrationId) -> Option<PoolStats> {
+        lock(&self.entries).get(&id).map(|e| e.pool.stats())
+    }
+
+    /// The cached entry, or a new one when there is none or the settings changed.
+    fn entry(&self, id: IntegrationId, db: &DatabaseConfig, password: Option<&str>) -> Arc<Entry> {
+        let fingerprint = self.fingerprint(db, password);
+        let mut entries = lock(&self.entries);
+        if let Some(e) = entries.get(&id)
+            && e.fingerprint == fingerprint
+        {
+            return e.clone();
+        }
+        let entry = Arc::new(Entry {
+            fingerprint,
+            pool: TargetPool::new(id, db, password),
+            schemas: Mutex::default(),
+        });
+        if let Some(old) = entries.insert(id, entry.clone()) {
+            tracing::info!(integration = %id, "database settings changed; replacing the pool");
+            // Closing waits for connections in use to come back; don't hold this delivery up.
+            let pool = old.pool.clone();
+            tokio::spawn(async move { pool.close().await });
+        }
+        entry
+    }
+
+    fn fingerprint(&self, db: &DatabaseConfig, password: Option<&str>) -> u64 {
+        self.hasher.hash_one((
+            db.db_type.as_str(),
+            &db.hostname,
+            db.port,
+            &db.database,
+            &db.username,
+            password,
+            ssl_name(SslSetting::mode(db.ssl)),
+            db.pool_size,
+            db.connect_timeout_ms,
+            db.statement_timeout_ms,
+        ))
+    }
+}
+
+/// The password from the secrets backend; a plain one left in the config (not the mask) is
+/// used when there is none there.
+fn password<'a>(integration: &'a ResolvedIntegration, db: &'a DatabaseConfig) -> Option<&'a str> {
+    integration
+        .secret(SecretSlot::DatabasePassword)
+        .or_else(|| db.password.as_deref().filter(|p| *p != SECRET_MASK))
+        .filter(|p| !p.is_empty())
+}
+
+fn ssl_name(mode: SslMode) -> &'static str {
+    match mode {
+        SslMode::Disable => "disable",
+        SslMode::Prefer => "prefer",
+        SslMode::Require => "require",
+        SslMode::VerifyFull => "verify-full",
+    }
+}
+
+/// Where the data goes, for messages (never with the password).
+fn target_label(db: &DatabaseConfig) -> String {
+    let host = db.hostname.as_deref().unwrap_or("localhost");
+    let port = db.port.or(db.db_type.default_port()).unwrap_or_default();
+    match db.db_type {
+        DbType::Postgresql => format!("PostgreSQL at {host}:{port}/{}", db.database),
+        DbType::Mysql => format!("MySQL at {host}:{port}/{}", db.database),
+        DbType::Sqlite => format!("SQLite file '{}'", db.database),
+    }
+}
+
+/// The mapped fields that have a value, in mapping order. Checks the mapped column names.
+fn mapped_values<'a>(
+    db: &'a DatabaseConfig,
+    handoff: &HandoffContext<'_>,
+    data: &Map<String, Value>,
+) -> Result<Vec<Mapped<'a>>, (ErrorCategory, String)> {
+    if db.field_mapping.is_empty() {
+        return Err((
+            ErrorCategory::Configuration,
+            "database.fieldMapping maps no field to a column".to_string(),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (field, column) in &db.field_mapping {
+        if !is_identifier(column) {
+            return Err((
+                ErrorCategory::Configuration,
+                format!(
+                    "database.fieldMapping.{field}: column '{column}' is not a plain identifier \
+                     (letters, digits, _)"
+                ),
+            ));
+        }
+        if !seen.insert(column.to_ascii_lowercase()) {
+            return Err((
+                ErrorCategory::Configuration,
+                format!("database.fieldMapping.{field}: column '{column}' is mapped twice"),
+            ));
+        }
+        let value = match field.as_str() {
+            "timestamp" => Some(Value::String(handoff.timestamp.clone())),
+            "sessionId" => Some(Value::String(handoff.session_id.to_string())),
+            "handoffId" => Some(Value::String(handoff.handoff_id.to_string())),
+            // Absent fields are left out, so the column's default applies.
+            _ => data.get(field).cloned(),
+        };
+        if let Some(value) = value {
+            out.push(Mapped {
+                field,
+                column,
+                value,
+            });
+        }
+    }
+    if out.is_empty() {
+        let fields: Vec<&str> = db.field_mapping.keys().map(String::as_str).collect();
+        return Err((
+            ErrorCategory::Validation,
+            format!(
+                "none of the mapped fields ({}) has a value in this handoff",
+                fields.join(", ")
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+enum ResolveError {
+    MissingColumn { field: String, column: String },
+    Mismatch(String),
+}
+
+/// Matches every mapped field to its live column, then converts the values.
+fn resolve<'a>(
+    schema: &'a TableSchema,
+    mapped: &'a [Mapped<'a>],
+) -> Result<Vec<Resolved<'a>>, ResolveError> {
+    let mut columns = Vec::with_capacity(mapped.len());
+    for m in mapped {
+        match schema.column(m.column) {
+            Some(c) => columns.push(c),
+            None => {
+                return Err(ResolveError::MissingColumn {
+                    field: m.field.to_string(),
+                    column: m.column.to_string(),
+                });
+            }
+        }
+    }
+    mapped
+        .iter()
+        .zip(columns)
+        .map(|(m, column)| match convert(column.kind, &m.value) {
+            Ok(bound) => Ok(Resolved {
+                field: m.field,
+                column,
+                bound,
+            }),
+            Err(mismatch) => Err(ResolveError::Mismatch(format!(
+                "field '{}' cannot be stored in column {} ({}): expected {}, got {}",
+                m.field,
+                column.name,
+                column.type_name,
+                mismatch.expected,
+                describe(&m.value)
+            ))),
+        })
+        .collect()
+}
+
+fn failed(category: ErrorCategory, message: String, request: Value) -> Delivery {
+    Delivery {
+        failure: Some(category),
+        status_code: None,
+        message,
+        submission_id: None,
+        request,
+        response_excerpt: None,
+        retry_after: None,
+    }
+}
+
+impl Entry {
+    async fn deliver(
+        &self,
+        cx: &Context,
+        db: &DatabaseConfig,
+        table: &TableRef,
+        mapped: &[Mapped<'_>],
+    ) -> Delivery {
+        let limit = db.statement_timeout();
+        let mut reload = false;
+        loop {
+            let (schema, fresh) = match self.schema(table, &db.table, reload, limit).await {
+                Ok(Some(found)) => found,
+                Ok(None) => {
+                    return Delivery::refused(
+                        ErrorCategory::Configuration,
+                        format!(
+                            "table '{}' was not found in {} (database.table); it must exist and \
+                             be visible to user '{}'",
+                            db.table,
+                            cx.target,
+                            cx.username.as_deref().unwrap_or("(default)")
+                        ),
+                    );
+                }
+                Err(e) => return self.failure(cx, db, e, Value::Null).await,
+            };
+            let values = match resolve(&schema, mapped) {
+                Ok(v) => v,
+                // The cached columns may be stale: read them again before saying no.
+                Err(ResolveError::MissingColumn { .. }) if !fresh => {
+                    reload = true;
+                    continue;
+                }
+                Err(ResolveError::MissingColumn { field, column }) => {
+                    let mut known: Vec<&str> =
+                        schema.columns.iter().map(|c| c.name.as_str()).collect();
+                    known.truncate(40);
+                    return Delivery::refused(
+                        ErrorCategory::Configuration,
+                        format!(
+                            "column '{column}' (mapped from field '{field}') does not exist in \
+                             table {}; its columns are: {} (database.fieldMapping.{field})",
+                            db.table,
+                            known.join(", ")
+                        ),
+                    );
+                }
+                // So may a cached type: a value that does not fit gets one more look.
+                Err(ResolveError::Mismatch(_)) if !fresh => {
+                    reload = true;
+                    continue;
+                }
+                Err(ResolveError::Mismatch(message)) => {
+                    return Delivery::refused(ErrorCategory::Validation, message);
+                }
+            };
+            let (request, result) = self.pool.insert(&schema, &values, limit).await;
+            match result {
+                Ok(id) => {
+                    let message = match &id {
+                        Some(id) => format!("inserted 1 row into {} (id {id})", db.table),
+                        None => format!("inserted 1 row into {}", db.table),
+                    };
+                    return Delivery {
+                        failure: None,
+                        status_code: None,
+                        message,
+                        submission_id: id.clone(),
+                        request,
+                        response_excerpt: id,
+                        retry_after: None,
+                    };
+                }
+                Err(RunError::Sql(e)) if !fresh && suggests_schema_change(cx.db, &e) => {
+                    tracing::info!(table = %db.table, "the table seems to have changed; reading its columns again");
+                    reload = true;
+                }
+                Err(e) => return self.failure(cx, db, e, request).await,
+            }
+        }
+    }
+
+    /// The table's live description: cached, or read now (`true` when read now).
+    async fn schema(
+        &self,
+        table: &TableRef,
+        key: &str,
+        reload: bool,
+        limit: Duration,
+    ) -> Result<Option<(Arc<TableSchema>, bool)>, RunError> {
+        if !reload && let Some(s) = lock(&self.schemas).get(key) {
+            return Ok(Some((s.clone(), false)));
+        }
+        let load = async {
+            match &self.pool {
+                TargetPool::Postgres(p) => schema::load_pg(p, table).await,
+                TargetPool::MySql(p) => schema::load_mysql(p, table).await,
+                TargetPool::Sqlite(p) => schema::load_sqlite(p, table).await,
+            }
+        };
+        // Connecting has its own limit (the pool's acquire timeout); add it to the query's.
+        let loaded = tokio::time::timeout(limit + self.pool.acquire_timeout(), load)
+            .await
+            .map_err(|_| RunError::TimedOut(Stage::Columns))?
+            .map_err(RunError::Sql)?;
+        let mut schemas = lock(&self.schemas);
+        Ok(match loaded {
+            Some(s) => {
+                let s = Arc::new(s);
+                schemas.insert(key.to_string(), s.clone());
+                Some((s, true))
+            }
+            None => {
+                schemas.remove(key);
+                None
+            }
+        })
+    }
+
+    async fn failure(
+        &self,
+        cx: &Context,
+        db: &DatabaseConfig,
+        e: RunError,
+        request: Value,
+    ) -> Delivery {
+        let ms = db.statement_timeout().as_millis();
+        let target = &cx.target;
+        let (category, message) = match e {
+            RunError::TimedOut(stage) => (
+                ErrorCategory::Timeout,
+                match stage {
+                    Stage::Columns => format!(
+                        "reading the columns of {} from {target} took longer than {ms} ms \
+                         (database.statementTimeoutMs)",
+                        db.table
+                    ),
+                    Stage::Insert => format!(
+                        "the insert into {} on {target} took longer than {ms} ms \
+                         (database.statementTimeoutMs); it was rolled back",
+                        db.table
+                    ),
+                    Stage::Commit => format!(
+                        "{target} did not confirm the commit within {ms} ms \
+                         (database.statementTimeoutMs); the row may or may not be in {}",
+                        db.table
+                    ),
+                },
+            ),
+            RunError::Sql(e) => {
+                let e = self.pool.explain(e).await;
+                let f = classify(&e, cx);
+                (f.category, f.message)
+            }
+        };
+        failed(category, message, request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::HandoffId;
+    use crate::integrations::IntegrationConfig;
+    use crate::secrets::Secret;
+    use serde_json::json;
+
+    fn integration(database: Value) -> ResolvedIntegration {
+        let config: IntegrationConfig = serde_json::from_value(json!({
+            "name": "t", "kind": "database", "database": database
+        }))
+        .unwrap();
+        ResolvedIntegration {
+            id: IntegrationId::new(),
+            config,
+            secrets: Default::default(),
+        }
+    }
+
+    fn handoff() -> HandoffContext<'static> {
+        HandoffContext {
+            handoff_id: HandoffId::new(),
+            session_id: "sess-1",
+            timestamp: "2024-05-31T14:30:00Z".into(),
+        }
+    }
+
+    fn db(integration: &ResolvedIntegration) -> &DatabaseConfig {
+        integration.config.database.as_ref().unwrap()
+    }
+
+    #[test]
+    fn builtins_and_present_fields_are_mapped_absent_ones_left_out() {
+        let i = integration(json!({
+            "type": "sqlite", "database": "x.db", "table": "t",
+            "fieldMapping": {"timestamp": "ts", "sessionId": "sid", "handoffId": "hid",
+                             "fullName": "name", "notes": "notes"}
+        }));
+        let h = handoff();
+        let data = json!({"fullName": "Jane", "unmapped": 1});
+        let m = mapped_values(db(&i), &h, data.as_object().unwrap())
+            .unwrap_or_else(|(_, message)| panic!("{message}"));
+        let got: Vec<(&str, &str, Value)> = m
+            .iter()
+            .map(|m| (m.field, m.column, m.value.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("fullName", "name", json!("Jane")),
+                ("handoffId", "hid", json!(h.handoff_id.to_string())),
+                ("sessionId", "sid", json!("sess-1")),
+                ("timestamp", "ts", json!("2024-05-31T14:30:00Z")),
+            ]
+        );
+        for builtin in crate::templating::BUILTINS {
+            assert!(
+                got.iter().any(|g| g.0 == builtin),
+                "{builtin} is not mapped"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_mappings_are_refused_before_any_connection() {
+        let h = handoff();
+        let data = json!({"a": 1});
+        let data = data.as_object().unwrap();
+        let cases = [
+            (
+                json!({"a": "x\"; DROP TABLE t; --"}),
+                ErrorCategory::Configuration,
+            ),
+            (json!({"a": "x", "b": "X"}), ErrorCategory::Configuration),
+            (json!({"b": "x"}), ErrorCategory::Validation),
+            (json!({}), ErrorCategory::Configuration),
+        ];
+        for (mapping, category) in cases {
+            let i = integration(json!({
+                "type": "sqlite", "database": "x.db", "table": "t", "fieldMapping": mapping
+            }));
+            match mapped_values(db(&i), &h, data) {
+                Ok(_) => panic!("{mapping} was accepted"),
+                Err((got, message)) => assert_eq!(got, category, "{mapping}: {message}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn deliver_refuses_bad_identifiers_without_opening_a_pool() {
+        let pools = DatabasePools::default();
+        let h = handoff();
+        let data = json!({"a": 1});
+        for (table, column) in [("patients; DROP TABLE x", "a"), ("patients", "a\"b")] {
+            // Port 1 on localhost: were it tried, the failure would be `network`, not this.
+            let i = integration(json!({
+                "type": "postgresql", "hostname": "127.0.0.1", "port": 1, "database": "d",
+                "username": "u", "table": table, "fieldMapping": {"a": column}
+            }));
+            let d = pools.deliver(&i, &h, data.as_object().unwrap()).await;
+            assert_eq!(
+                d.failure,
+                Some(ErrorCategory::Configuration),
+                "{}",
+                d.message
+            );
+            assert!(d.message.contains("plain identifier"), "{}", d.message);
+            assert_eq!(pools.pool_count(), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_sqlite_file_is_configuration_and_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.db");
+        let i = integration(json!({
+            "type": "sqlite", "database": path.to_str().unwrap(), "table": "t",
+            "fieldMapping": {"a": "a"}
+        }));
+        let pools = DatabasePools::default();
+        let data = json!({"a": 1});
+        let d = pools
+            .deliver(&i, &handoff(), data.as_object().unwrap())
+            .await;
+        assert_eq!(d.failure, Some(ErrorCategory::Configuration));
+        assert!(d.message.contains("does not exist"), "{}", d.message);
+        assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn changed_settings_or_password_get_a_new_pool() {
+        let pools = DatabasePools::default();
+        let mut i = integration(json!({
+            "type": "postgresql", "hostname": "127.0.0.1", "database": "d", "username": "u",
+            "table": "t", "fieldMapping": {"a": "a"}
+        }));
+        let first = pools.entry(i.id, db(&i), None);
+        assert!(Arc::ptr_eq(&first, &pools.entry(i.id, db(&i), None)));
+        let with_password = pools.entry(i.id, db(&i), Some("s3cret"));
+        assert!(!Arc::ptr_eq(&first, &with_password));
+        i.config.database.as_mut().unwrap().pool_size = Some(2);
+        let resized = pools.entry(i.id, db(&i), Some("s3cret"));
+        assert!(!Arc::ptr_eq(&with_password, &resized));
+        assert_eq!(pools.pool_count(), 1);
+        assert_eq!(pools.pool_stats(i.id).unwrap().max_connections, 2);
+        pools.forget(i.id).await;
+        assert_eq!(pools.pool_count(), 0);
+    }
+
+    #[test]
+    fn the_password_comes_from_the_secrets_and_never_the_mask() {
+        let mut i = integration(json!({
+            "type": "mysql", "hostname": "h", "database": "d", "username": "u",
+            "password": SECRET_MASK, "table": "t", "fieldMapping": {"a": "a"}
+        }));
+        assert_eq!(password(&i, db(&i)), None);
+        i.secrets.insert(
+            SecretSlot::DatabasePassword,
+            Secret::new("from-keyring".to_string()),
+        );
+        assert_eq!(password(&i, db(&i)), Some("from-keyring"));
+        assert_eq!(target_label(db(&i)), "MySQL at h:3306/d");
+    }
+
+    #[test]
+    fn deliver_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let pools = DatabasePools::default();
+        let i = integration(json!({
+            "type": "sqlite", "database": "x.db", "table": "t", "fieldMapping": {"a": "a"}
+        }));
+        let h = handoff();
+        let data = Map::new();
+        assert_send(&pools.deliver(&i, &h, &data));
+    }
+}

@@ -1,0 +1,204 @@
+//! The connection pool of one integration: how it is configured from the settings (size,
+//! timeouts, TLS, PostgreSQL's statement timeout), and what it can say about itself.
+
+use super::insert::{self, Resolved, RunError};
+use super::schema::TableSchema;
+use crate::ids::IntegrationId;
+use crate::integrations::{DatabaseConfig, DbType, SslMode, SslSetting};
+use serde_json::Value;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{ConnectOptions, Connection, MySqlPool, PgPool, SqlitePool};
+use std::time::Duration;
+
+/// Connections idle this long are closed (the pool reopens them on demand).
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// The longest a failed pool's diagnostic connection attempt may take.
+const PROBE_LIMIT: Duration = Duration::from_secs(5);
+
+/// A pool's state, for health views and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections (idle or in use).
+    pub size: u32,
+    pub idle: usize,
+    pub max_connections: u32,
+}
+
+#[derive(Clone)]
+pub(super) enum TargetPool {
+    Postgres(PgPool),
+    MySql(MySqlPool),
+    Sqlite(SqlitePool),
+}
+
+fn pg_ssl(mode: SslMode) -> PgSslMode {
+    match mode {
+        SslMode::Disable => PgSslMode::Disable,
+        SslMode::Prefer => PgSslMode::Prefer,
+        SslMode::Require => PgSslMode::Require,
+        SslMode::VerifyFull => PgSslMode::VerifyFull,
+    }
+}
+
+fn mysql_ssl(mode: SslMode) -> MySqlSslMode {
+    match mode {
+        SslMode::Disable => MySqlSslMode::Disabled,
+        SslMode::Prefer => MySqlSslMode::Preferred,
+        SslMode::Require => MySqlSslMode::Required,
+        SslMode::VerifyFull => MySqlSslMode::VerifyIdentity,
+    }
+}
+
+impl TargetPool {
+    /// A lazy pool: nothing connects until the first delivery.
+    pub(super) fn new(id: IntegrationId, db: &DatabaseConfig, password: Option<&str>) -> Self {
+        let size = db
+            .pool_size
+            .unwrap_or(DatabaseConfig::DEFAULT_POOL_SIZE)
+            .max(1);
+        let acquire = db.connect_timeout();
+        let mode = SslSetting::mode(db.ssl);
+        let host = db.hostname.as_deref().unwrap_or("localhost");
+        match db.db_type {
+            DbType::Postgresql => {
+                let mut o = PgConnectOptions::new_without_pgpass()
+                    .host(host)
+                    .port(db.port.unwrap_or(5432))
+                    .database(&db.database)
+                    .ssl_mode(pg_ssl(mode))
+                    // Lets a DBA see which integration a connection belongs to.
+                    .application_name(&format!("handoff-console:{id}"))
+                    .options([(
+                        "statement_timeout",
+                        db.statement_timeout().as_millis().to_string(),
+                    )]);
+                if let Some(u) = &db.username {
+                    o = o.username(u);
+                }
+                if let Some(p) = password {
+                    o = o.password(p);
+                }
+                TargetPool::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(size)
+                        .min_connections(0)
+                        .acquire_timeout(acquire)
+                        .idle_timeout(IDLE_TIMEOUT)
+                        .connect_lazy_with(o),
+                )
+            }
+            DbType::Mysql => {
+                let mut o = MySqlConnectOptions::new()
+                    .host(host)
+                    .port(db.port.unwrap_or(3306))
+                    .database(&db.database)
+                    .ssl_mode(mysql_ssl(mode));
+                if let Some(u) = &db.username {
+                    o = o.username(u);
+                }
+                if let Some(p) = password {
+                    o = o.password(p);
+                }
+                TargetPool::MySql(
+                    MySqlPoolOptions::new()
+                        .max_connections(size)
+                        .min_connections(0)
+                        .acquire_timeout(acquire)
+                        .idle_timeout(IDLE_TIMEOUT)
+                        .connect_lazy_with(o),
+                )
+            }
+            DbType::Sqlite => {
+                let o = SqliteConnectOptions::new()
+                    .filename(&db.database)
+                    .create_if_missing(false)
+                    .busy_timeout(db.statement_timeout());
+                TargetPool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(size)
+                        .min_connections(0)
+                        .acquire_timeout(acquire)
+                        .idle_timeout(IDLE_TIMEOUT)
+                        .connect_lazy_with(o),
+                )
+            }
+        }
+    }
+
+    pub(super) fn stats(&self) -> PoolStats {
+        let (size, idle, max_connections) = match self {
+            TargetPool::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            TargetPool::MySql(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            TargetPool::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+        };
+        PoolStats {
+            size,
+            idle,
+            max_connections,
+        }
+    }
+
+    pub(super) fn acquire_timeout(&self) -> Duration {
+        match self {
+            TargetPool::Postgres(p) => p.options().get_acquire_timeout(),
+            TargetPool::MySql(p) => p.options().get_acquire_timeout(),
+            TargetPool::Sqlite(p) => p.options().get_acquire_timeout(),
+        }
+    }
+
+    pub(super) async fn close(&self) {
+        match self {
+            TargetPool::Postgres(p) => p.close().await,
+            TargetPool::MySql(p) => p.close().await,
+            TargetPool::Sqlite(p) => p.close().await,
+        }
+    }
+
+    /// The pool retries a refused connection until its acquire timeout and then reports only
+    /// that it timed out. When it has no connection at all, one direct attempt finds the real
+    /// reason (refused, unknown host, bad password), so the category is right.
+    pub(super) async fn explain(&self, err: sqlx::Error) -> sqlx::Error {
+        if !matches!(err, sqlx::Error::PoolTimedOut) || self.stats().size > 0 {
+            return err;
+        }
+        let limit = self.acquire_timeout().min(PROBE_LIMIT);
+        let probe = match self {
+            TargetPool::Postgres(p) => probe(&*p.connect_options(), limit).await,
+            TargetPool::MySql(p) => probe(&*p.connect_options(), limit).await,
+            TargetPool::Sqlite(p) => probe(&*p.connect_options(), limit).await,
+        };
+        probe.unwrap_or(err)
+    }
+
+    /// Inserts the row in a transaction. Returns what was sent and the new row's id.
+    pub(super) async fn insert(
+        &self,
+        t: &TableSchema,
+        values: &[Resolved<'_>],
+        limit: Duration,
+    ) -> (Value, Result<Option<String>, RunError>) {
+        match self {
+            TargetPool::Postgres(p) => insert::postgres(p, t, values, limit).await,
+            TargetPool::MySql(p) => insert::mysql(p, t, values, limit).await,
+            TargetPool::Sqlite(p) => insert::sqlite(p, t, values, limit).await,
+        }
+    }
+}
+
+/// One connection attempt outside the pool; the error, if it failed.
+async fn probe<O>(options: &O, limit: Duration) -> Option<sqlx::Error>
+where
+    O: ConnectOptions,
+    O::Connection: Sized,
+{
+    match tokio::time::timeout(limit, options.connect()).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            None
+        }
+        Ok(Err(e)) => Some(e),
+        Err(_) => None,
+    }
+}

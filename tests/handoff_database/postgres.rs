@@ -1,0 +1,674 @@
+//! PostgreSQL at `HANDOFF_TEST_PG_URL` (skipped when it is not set).
+use super::*;
+
+async fn pg_texts(pool: &PgPool, sql: String) -> Vec<Option<String>> {
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .fetch_one(pool)
+        .await
+        .expect("read back");
+    (0..row.len())
+        .map(|i| row.try_get::<Option<String>, _>(i).expect("text column"))
+        .collect()
+}
+
+fn pg_config(pg: &Server<PgPool>, table: &str, mapping: Value) -> Value {
+    pg.config("postgresql", table, mapping)
+}
+
+fn pg_integration(pg: &Server<PgPool>, table: &str, mapping: Value) -> ResolvedIntegration {
+    integration(pg_config(pg, table, mapping), pg.password.as_deref())
+}
+
+#[tokio::test]
+async fn typed_columns_are_converted_and_read_back() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_typed_{}", suffix());
+    let ty = format!("{t}_mood");
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TYPE {ty} AS ENUM ('happy', 'sad');
+             CREATE TABLE {t} (id bigserial PRIMARY KEY, qty integer, price numeric(10,2),
+               ratio double precision, active boolean, visit date, slot time,
+               seen_at timestamp, at_tz timestamptz, notes text, meta jsonb, raw json,
+               ref uuid, mood {ty}, handoff uuid, session varchar(100), created timestamptz)"
+        ),
+    )
+    .await;
+    let body = async {
+        let i = pg_integration(
+            &pg,
+            &t,
+            json!({
+                "qty": "qty", "price": "price", "ratio": "ratio", "active": "active",
+                "visit": "visit", "slot": "slot", "seenAt": "seen_at", "atTz": "at_tz",
+                "notes": "notes", "meta": "meta", "raw": "raw", "ref": "ref", "mood": "mood",
+                "handoffId": "handoff", "sessionId": "session", "timestamp": "created",
+            }),
+        );
+        let h = handoff();
+        let pools = DatabasePools::default();
+        let d = pools
+            .deliver(
+                &i,
+                &h,
+                &data(json!({
+                    "qty": "42", "price": 12.5, "ratio": "0.25", "active": "yes",
+                    "visit": "2024-05-31", "slot": "09:15",
+                    "seenAt": "2024-05-31T14:30:00-05:00", "atTz": "2024-05-31T14:30:00+02:00",
+                    "notes": 123, "meta": {"a": [1, 2]}, "raw": {"b": true},
+                    "ref": "0190a3f0-1234-7000-8000-000000000001", "mood": "happy",
+                })),
+            )
+            .await;
+        assert_ok(&d);
+        let sql = d.request["sql"].as_str().expect("sql");
+        assert!(
+            sql.starts_with(&format!("INSERT INTO \"public\".\"{t}\" (")),
+            "{sql}"
+        );
+        assert!(sql.contains("AS NUMERIC)"), "{sql}");
+        assert!(sql.contains(&format!("AS \"public\".\"{ty}\")")), "{sql}");
+        assert!(sql.ends_with("RETURNING CAST(\"id\" AS TEXT)"), "{sql}");
+        let params = d.request["params"].as_array().expect("params");
+        assert_eq!(params.len(), 16);
+        let price = params.iter().find(|p| p["column"] == "price").unwrap();
+        assert_eq!(price["type"], "numeric");
+        assert_eq!(price["value"], "12.5");
+
+        let got = pg_texts(
+            &pg.pool,
+            format!(
+                "SELECT id::text, qty::text, price::text, ratio::text, active::text, visit::text,
+                        slot::text, seen_at::text, (at_tz AT TIME ZONE 'UTC')::text, notes,
+                        meta::text, raw::text, ref::text, mood::text, handoff::text, session,
+                        (created IS NOT NULL)::text
+                 FROM {t}"
+            ),
+        )
+        .await;
+        assert_eq!(got[0], d.submission_id, "the returned id is the row's");
+        let want = [
+            "42",
+            "12.50",
+            "0.25",
+            "true",
+            "2024-05-31",
+            "09:15:00",
+            "2024-05-31 19:30:00",
+            "2024-05-31 12:30:00",
+            "123",
+            "{\"a\": [1, 2]}",
+            "{\"b\": true}",
+            "0190a3f0-1234-7000-8000-000000000001",
+            "happy",
+        ];
+        for (n, w) in want.iter().enumerate() {
+            assert_eq!(got[n + 1].as_deref(), Some(*w), "column {}", n + 1);
+        }
+        assert_eq!(got[14], Some(h.handoff_id.to_string()));
+        assert_eq!(got[15].as_deref(), Some("session-1"));
+        assert_eq!(got[16].as_deref(), Some("true"));
+
+        // NULLs are bound with the column's type.
+        let d = pools
+            .deliver(
+                &i,
+                &h,
+                &data(json!({"qty": null, "price": null, "meta": null, "mood": null})),
+            )
+            .await;
+        assert_ok(&d);
+    };
+    cleanly(
+        body,
+        exec(
+            &pg.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP TYPE IF EXISTS {ty}"),
+        ),
+    )
+    .await;
+}
+
+const PG_SEED_TABLE: &str = "(
+    id SERIAL PRIMARY KEY,
+    patient_name VARCHAR(255) NOT NULL,
+    email VARCHAR(255),
+    phone VARCHAR(50),
+    appointment_date DATE,
+    notes TEXT,
+    submission_timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    source VARCHAR(50) DEFAULT 'voice_agent'
+)";
+
+#[tokio::test]
+async fn seed_patient_data_table() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("patient_data_{}", suffix());
+    exec(&pg.pool, format!("CREATE TABLE {t} {PG_SEED_TABLE}")).await;
+    let body = async {
+        let i = pg_integration(&pg, &t, seed_mapping());
+        let targets = Targets::default();
+        for n in 1..=2 {
+            let d = targets.deliver(&i, &handoff(), &data(seed_data())).await;
+            assert_ok(&d);
+            assert_eq!(d.message, format!("inserted 1 row into {t} (id {n})"));
+            assert_eq!(d.submission_id, Some(n.to_string()));
+            assert_eq!(d.response_excerpt, Some(n.to_string()));
+        }
+        let got = pg_texts(
+            &pg.pool,
+            format!(
+                "SELECT patient_name, email, phone, appointment_date::text, notes, source,
+                        (submission_timestamp IS NOT NULL)::text FROM {t} WHERE id = 2"
+            ),
+        )
+        .await;
+        let want = [
+            "Jane Doe",
+            "jane@example.com",
+            "+1 555 0100",
+            "2024-06-01",
+            "prefers mornings",
+            "voice_agent",
+            "true",
+        ];
+        assert_eq!(got, want.map(|s| Some(s.to_string())).to_vec());
+        targets.forget(i.id).await;
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+#[tokio::test]
+async fn missing_table_and_column_are_configuration() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("patient_data_{}", suffix());
+    exec(&pg.pool, format!("CREATE TABLE {t} {PG_SEED_TABLE}")).await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let h = handoff();
+        let absent = format!("absent_{}", suffix());
+        let i = pg_integration(&pg, &absent, seed_mapping());
+        let d = pools.deliver(&i, &h, &data(seed_data())).await;
+        assert_failed(&d, ErrorCategory::Configuration);
+        assert!(d.message.contains(&absent), "{}", d.message);
+
+        let mut mapping = seed_mapping();
+        mapping["email"] = json!("email_address");
+        let i = pg_integration(&pg, &t, mapping);
+        let d = pools.deliver(&i, &h, &data(seed_data())).await;
+        assert_failed(&d, ErrorCategory::Configuration);
+        assert!(
+            d.message.contains("'email_address'") && d.message.contains("patient_name"),
+            "{}",
+            d.message
+        );
+        assert_eq!(count_pg(&pg.pool, &t).await, 0);
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+#[tokio::test]
+async fn constraint_violations_are_validation_and_roll_back() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_c_{}", suffix());
+    // `code` is checked only at COMMIT: the row is inserted, then the commit fails, and the
+    // transaction must leave nothing behind.
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {t} (id serial PRIMARY KEY, patient_name text NOT NULL,
+               email text UNIQUE, code text,
+               CONSTRAINT {t}_code UNIQUE (code) DEFERRABLE INITIALLY DEFERRED)"
+        ),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let i = pg_integration(
+            &pg,
+            &t,
+            json!({"fullName": "patient_name", "email": "email", "code": "code"}),
+        );
+        let h = handoff();
+        let d = pools
+            .deliver(
+                &i,
+                &h,
+                &data(json!({"fullName": null, "email": "a@example.com"})),
+            )
+            .await;
+        assert_failed(&d, ErrorCategory::Validation);
+        assert!(d.message.contains("not-null"), "{}", d.message);
+        let d = pools
+            .deliver(&i, &h, &data(json!({"email": "a@example.com"})))
+            .await;
+        assert_failed(&d, ErrorCategory::Validation);
+        assert_eq!(count_pg(&pg.pool, &t).await, 0);
+
+        let first = json!({"fullName": "A", "email": "a@example.com", "code": "c1"});
+        assert_ok(&pools.deliver(&i, &h, &data(first)).await);
+        let d = pools
+            .deliver(
+                &i,
+                &h,
+                &data(json!({"fullName": "B", "email": "a@example.com", "code": "c2"})),
+            )
+            .await;
+        assert_failed(&d, ErrorCategory::Validation);
+        assert!(!d.message.contains("a@example.com"), "{}", d.message);
+        let d = pools
+            .deliver(
+                &i,
+                &h,
+                &data(json!({"fullName": "C", "email": "c@example.com", "code": "c1"})),
+            )
+            .await;
+        assert_failed(&d, ErrorCategory::Validation);
+        assert!(d.message.contains(&format!("{t}_code")), "{}", d.message);
+        assert_eq!(count_pg(&pg.pool, &t).await, 1);
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+#[tokio::test]
+async fn unconvertible_value_is_refused_before_sending() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_v_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {t} (id serial PRIMARY KEY, qty integer, visit date)"),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let i = pg_integration(&pg, &t, json!({"qty": "qty", "visit": "visit"}));
+        for (payload, field) in [
+            (json!({"qty": "forty-two", "visit": "2024-01-01"}), "qty"),
+            (json!({"qty": 1, "visit": "31/01/2024"}), "visit"),
+        ] {
+            let d = pools.deliver(&i, &handoff(), &data(payload)).await;
+            assert_failed(&d, ErrorCategory::Validation);
+            assert!(
+                d.message.contains(&format!("field '{field}'"))
+                    && d.message.contains(&format!("column {field}")),
+                "{}",
+                d.message
+            );
+            assert!(d.request.is_null());
+        }
+        assert_eq!(count_pg(&pg.pool, &t).await, 0);
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+#[tokio::test]
+async fn identifiers_that_try_to_inject_sql_are_refused() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let victim = format!("hc_victim_{}", suffix());
+    exec(&pg.pool, format!("CREATE TABLE {victim} (a text)")).await;
+    let body = async {
+        let pools = DatabasePools::default();
+        assert_injection_refused(
+            &pools,
+            pg_config(
+                &pg,
+                &format!("{victim}; DROP TABLE {victim}"),
+                json!({"a": "a"}),
+            ),
+            "database.table",
+        )
+        .await;
+        assert_injection_refused(
+            &pools,
+            pg_config(&pg, &victim, json!({"a": "a\") VALUES ('x'); --"})),
+            "database.fieldMapping.a",
+        )
+        .await;
+        assert_eq!(count_pg(&pg.pool, &victim).await, 0, "the table is intact");
+    };
+    cleanly(
+        body,
+        exec(&pg.pool, format!("DROP TABLE IF EXISTS {victim}")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn pool_is_reused_and_bounded() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_pool_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {t} (id serial PRIMARY KEY, n integer)"),
+    )
+    .await;
+    let body = async {
+        let mut config = pg_config(&pg, &t, json!({"n": "n"}));
+        config["poolSize"] = json!(2);
+        let i = integration(config, pg.password.as_deref());
+        let app = format!("handoff-console:{}", i.id);
+        let connections = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+            )
+            .bind(app.clone())
+            .fetch_one(&pg.pool)
+            .await
+            .expect("pg_stat_activity")
+        };
+        let targets = Targets::default();
+        let h = handoff();
+        let all = join_all((0..30).map(|n| {
+            let (i, h, targets) = (&i, &h, &targets);
+            async move { targets.deliver(i, h, &data(json!({"n": n}))).await }
+        }))
+        .await;
+        let ids: HashSet<_> = all
+            .iter()
+            .map(|d| {
+                assert_ok(d);
+                d.submission_id.clone().expect("row id")
+            })
+            .collect();
+        assert_eq!(ids.len(), 30);
+        assert_eq!(count_pg(&pg.pool, &t).await, 30);
+        // A second round reuses the same connections.
+        for n in 0..10 {
+            assert_ok(&targets.deliver(&i, &h, &data(json!({"n": n}))).await);
+        }
+        let open = connections().await;
+        assert!(
+            (1..=2).contains(&open),
+            "{open} connections for a pool of 2"
+        );
+        assert_eq!(targets.database.pool_count(), 1);
+        let stats = targets.database.pool_stats(i.id).expect("a pool");
+        assert!(stats.size <= 2, "{stats:?}");
+
+        targets.forget(i.id).await;
+        assert_eq!(targets.database.pool_count(), 0);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while connections().await > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the pool's connections were not closed"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+#[tokio::test]
+async fn changed_settings_get_a_new_pool() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_pool_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {t} (id serial PRIMARY KEY, n integer)"),
+    )
+    .await;
+    let body = async {
+        let mut i = pg_integration(&pg, &t, json!({"n": "n"}));
+        let pools = DatabasePools::default();
+        let h = handoff();
+        assert_ok(&pools.deliver(&i, &h, &data(json!({"n": 1}))).await);
+        assert_eq!(
+            pools.pool_stats(i.id).unwrap().max_connections,
+            5,
+            "default size"
+        );
+        set(&mut i, "poolSize", json!(3));
+        assert_ok(&pools.deliver(&i, &h, &data(json!({"n": 2}))).await);
+        assert_eq!(pools.pool_stats(i.id).unwrap().max_connections, 3);
+        assert_eq!(pools.pool_count(), 1);
+        pools.forget(i.id).await;
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+#[tokio::test]
+async fn connection_refused_is_network() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let mut config = pg_config(&pg, "patient_data", seed_mapping());
+    config["port"] = json!(closed_port());
+    config["connectTimeoutMs"] = json!(500);
+    let i = integration(config, Some("pw-must-not-leak"));
+    let started = Instant::now();
+    let d = DatabasePools::default()
+        .deliver(&i, &handoff(), &data(seed_data()))
+        .await;
+    assert_failed(&d, ErrorCategory::Network);
+    assert!(d.message.contains("could not reach"), "{}", d.message);
+    assert!(!d.message.contains("pw-must-not-leak"));
+    assert!(!d.request.to_string().contains("pw-must-not-leak"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn schema_qualified_table() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let s = format!("hc_s_{}", suffix());
+    let t = format!("patients_{}", suffix());
+    // The same name in `public`, without the column: the configured schema must win.
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE SCHEMA {s};
+             CREATE TABLE {s}.{t} (id serial PRIMARY KEY, patient_name text NOT NULL);
+             CREATE TABLE public.{t} (other text)"
+        ),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let i = pg_integration(
+            &pg,
+            &format!("{s}.{t}"),
+            json!({"fullName": "patient_name"}),
+        );
+        let d = pools.deliver(&i, &handoff(), &data(seed_data())).await;
+        assert_ok(&d);
+        assert_eq!(d.submission_id.as_deref(), Some("1"));
+        assert!(
+            d.request["sql"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("INSERT INTO \"{s}\".\"{t}\"")),
+            "{}",
+            d.request
+        );
+        assert_eq!(count_pg(&pg.pool, &format!("{s}.{t}")).await, 1);
+        assert_eq!(count_pg(&pg.pool, &format!("public.{t}")).await, 0);
+
+        let i = pg_integration(&pg, &t, json!({"fullName": "patient_name"}));
+        let d = pools.deliver(&i, &handoff(), &data(seed_data())).await;
+        assert_failed(&d, ErrorCategory::Configuration);
+    };
+    cleanly(
+        body,
+        exec(
+            &pg.pool,
+            format!("DROP SCHEMA IF EXISTS {s} CASCADE; DROP TABLE IF EXISTS public.{t}"),
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn schema_changes_are_picked_up() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_sc_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {t} (id serial PRIMARY KEY, a text)"),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let mut i = pg_integration(&pg, &t, json!({"a": "a"}));
+        let h = handoff();
+        assert_ok(&pools.deliver(&i, &h, &data(json!({"a": "1"}))).await);
+
+        exec(&pg.pool, format!("ALTER TABLE {t} ADD COLUMN b integer")).await;
+        set_mapping(&mut i, json!({"a": "a", "b": "b"}));
+        assert_ok(
+            &pools
+                .deliver(&i, &h, &data(json!({"a": "2", "b": "2"})))
+                .await,
+        );
+
+        exec(&pg.pool, format!("ALTER TABLE {t} RENAME COLUMN b TO c")).await;
+        let d = pools
+            .deliver(&i, &h, &data(json!({"a": "3", "b": 3})))
+            .await;
+        assert_failed(&d, ErrorCategory::Configuration);
+        assert!(d.message.contains("column 'b'"), "{}", d.message);
+
+        exec(&pg.pool, format!("ALTER TABLE {t} RENAME COLUMN c TO b")).await;
+        assert_ok(
+            &pools
+                .deliver(&i, &h, &data(json!({"a": "4", "b": 4})))
+                .await,
+        );
+
+        // A type change: the cached type says integer, the live one text.
+        exec(
+            &pg.pool,
+            format!("ALTER TABLE {t} ALTER COLUMN b TYPE text"),
+        )
+        .await;
+        assert_ok(
+            &pools
+                .deliver(&i, &h, &data(json!({"a": "5", "b": "five"})))
+                .await,
+        );
+        // ... and back: the same statement text now binds an integer.
+        exec(
+            &pg.pool,
+            format!("ALTER TABLE {t} ALTER COLUMN b TYPE integer USING NULL"),
+        )
+        .await;
+        assert_ok(
+            &pools
+                .deliver(&i, &h, &data(json!({"a": "6", "b": "6"})))
+                .await,
+        );
+        let d = pools
+            .deliver(&i, &h, &data(json!({"a": "7", "b": "seven"})))
+            .await;
+        assert_failed(&d, ErrorCategory::Validation);
+        assert_eq!(count_pg(&pg.pool, &t).await, 5);
+        pools.forget(i.id).await;
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+#[tokio::test]
+async fn missing_privilege_is_authentication() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_priv_{}", suffix());
+    let role = format!("hc_ro_{}", suffix());
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {t} (id serial PRIMARY KEY, a text);
+             CREATE ROLE {role} LOGIN PASSWORD 'ro-pass';
+             GRANT SELECT ON {t} TO {role}"
+        ),
+    )
+    .await;
+    let body = async {
+        let mut config = pg_config(&pg, &t, json!({"a": "a"}));
+        config["username"] = json!(role);
+        let i = integration(config, Some("ro-pass"));
+        let pools = DatabasePools::default();
+        let d = pools
+            .deliver(&i, &handoff(), &data(json!({"a": "x"})))
+            .await;
+        assert_failed(&d, ErrorCategory::Authentication);
+        assert!(d.message.contains(&role), "{}", d.message);
+        assert!(!d.message.contains("ro-pass"), "{}", d.message);
+        pools.forget(i.id).await;
+        assert_eq!(count_pg(&pg.pool, &t).await, 0);
+    };
+    cleanly(
+        body,
+        exec(
+            &pg.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP ROLE IF EXISTS {role}"),
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn statement_timeout_is_timeout_and_rolls_back() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_slow_{}", suffix());
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {t} (id serial PRIMARY KEY, a text);
+             CREATE FUNCTION {t}_slow() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN PERFORM pg_sleep(3); RETURN NEW; END $$;
+             CREATE TRIGGER {t}_slow BEFORE INSERT ON {t}
+               FOR EACH ROW EXECUTE FUNCTION {t}_slow()"
+        ),
+    )
+    .await;
+    let body = async {
+        let mut config = pg_config(&pg, &t, json!({"a": "a"}));
+        config["statementTimeoutMs"] = json!(300);
+        let i = integration(config, pg.password.as_deref());
+        let pools = DatabasePools::default();
+        let started = Instant::now();
+        let d = pools
+            .deliver(&i, &handoff(), &data(json!({"a": "x"})))
+            .await;
+        assert_failed(&d, ErrorCategory::Timeout);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(d.request["sql"].is_string());
+        pools.forget(i.id).await;
+        assert_eq!(count_pg(&pg.pool, &t).await, 0);
+    };
+    cleanly(
+        body,
+        exec(
+            &pg.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP FUNCTION IF EXISTS {t}_slow()"),
+        ),
+    )
+    .await;
+}
