@@ -45,8 +45,11 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        // No ping before each acquire: a local file connection does not go stale, and the ping
+        // is a round trip to sqlx's worker thread on every handoff.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.clone().create_if_missing(true))
             .await
@@ -57,6 +60,7 @@ impl Store {
             .map_err(|e| open_err(format!("migration failed: {e}")))?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(base.read_only(true))
             .await
             .map_err(|e| open_err(e.to_string()))?;

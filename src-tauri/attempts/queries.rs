@@ -79,10 +79,6 @@ pub struct RetryFilter {
     pub until_ms: Option<i64>,
 }
 
-const CLAIM_NEW: &str =
-    "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
-        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3
-    WHERE id = ?4 RETURNING attempts";
 const CLAIM_MANUAL: &str =
     "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
         next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3
@@ -149,6 +145,32 @@ fn handoff_from_row(row: &SqliteRow) -> Result<HandoffSummary, StoreError> {
     })
 }
 
+async fn insert_pending_attempt(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    a: &BeginAttempt<'_>,
+    handoff_id: &str,
+    number: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
+                               attempt_number, previous_attempt_id, status, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+    )
+    .bind(a.attempt_id.to_string())
+    .bind(handoff_id)
+    .bind(a.integration_id.to_string())
+    .bind(a.integration_name)
+    .bind(a.session_id)
+    .bind(a.trigger.as_str())
+    .bind(a.automatic)
+    .bind(number)
+    .bind(a.previous_attempt_id.map(|p| p.to_string()))
+    .bind(a.started_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Records the start of an attempt, claiming the handoff as `claim` allows. Returns the
     /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
@@ -156,24 +178,32 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let handoff_id = a.handoff_id.to_string();
         if a.claim == Claim::New {
+            // A new handoff is inserted already claimed by its first attempt: nothing else can
+            // hold it yet, so there is no claim to check and no interrupted attempt to close.
             sqlx::query(
-                "INSERT INTO handoffs (id, integration_id, session_id, status, data, created_at, updated_at)
-                 VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, in_flight_until,
+                                       last_attempt_id, created_at, updated_at)
+                 VALUES (?, ?, ?, 'pending', ?, 1, ?, ?, ?, ?)",
             )
             .bind(&handoff_id)
             .bind(a.integration_id.to_string())
             .bind(a.session_id)
             .bind(a.data.unwrap_or("{}"))
+            .bind(a.lease_until)
+            .bind(a.attempt_id.to_string())
             .bind(a.started_at)
             .bind(a.started_at)
             .execute(&mut *tx)
             .await?;
+            insert_pending_attempt(&mut tx, a, &handoff_id, 1).await?;
+            tx.commit().await?;
+            return Ok(Some(1));
         }
         // Claiming and counting in one statement; the WHERE clause is the claim's condition.
-        let sql = match a.claim {
-            Claim::New => CLAIM_NEW,
-            Claim::Manual => CLAIM_MANUAL,
-            Claim::Due => CLAIM_DUE,
+        let sql = if a.claim == Claim::Manual {
+            CLAIM_MANUAL
+        } else {
+            CLAIM_DUE
         };
         let number: Option<i64> = sqlx::query_scalar(sql)
             .bind(a.lease_until)
@@ -196,23 +226,7 @@ impl Store {
         .bind(&handoff_id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
-                                   attempt_number, previous_attempt_id, status, started_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-        )
-        .bind(a.attempt_id.to_string())
-        .bind(&handoff_id)
-        .bind(a.integration_id.to_string())
-        .bind(a.integration_name)
-        .bind(a.session_id)
-        .bind(a.trigger.as_str())
-        .bind(a.automatic)
-        .bind(number)
-        .bind(a.previous_attempt_id.map(|p| p.to_string()))
-        .bind(a.started_at)
-        .execute(&mut *tx)
-        .await?;
+        insert_pending_attempt(&mut tx, a, &handoff_id, number).await?;
         tx.commit().await?;
         Ok(Some(number as u32))
     }

@@ -103,6 +103,23 @@ fn build_postgres(t: &TableSchema, values: &[Resolved<'_>]) -> QueryBuilder<Post
     qb
 }
 
+fn kind_code(kind: ColumnKind) -> char {
+    match kind {
+        ColumnKind::Integer => 'i',
+        ColumnKind::Float => 'f',
+        ColumnKind::Decimal => 'n',
+        ColumnKind::Boolean => 'b',
+        ColumnKind::Date => 'd',
+        ColumnKind::Time => 't',
+        ColumnKind::Timestamp => 's',
+        ColumnKind::TimestampTz => 'z',
+        ColumnKind::Json => 'j',
+        ColumnKind::Uuid => 'u',
+        ColumnKind::Text => 'x',
+        ColumnKind::Other => 'o',
+    }
+}
+
 fn push_pg(qb: &mut QueryBuilder<Postgres>, c: &Column, b: &Bound) {
     if c.cast.is_some() {
         qb.push("CAST(");
@@ -183,27 +200,23 @@ pub(super) async fn postgres(
 ) -> (Value, Result<Option<String>, RunError>) {
     let mut qb = build_postgres(t, values);
     let request = request_json(qb.sql().as_str(), values);
+    // sqlx keeps prepared statements by their text, with the parameter types of the first use.
+    // The parameter types follow the live column kinds, so the kinds go into the text (after
+    // the recorded request is taken): a column whose type changed gets a statement of its own
+    // instead of a stale one.
+    let kinds: String = values.iter().map(|r| kind_code(r.column.kind)).collect();
+    qb.push(format!(" /* param kinds {kinds} */"));
     let returning = t.primary_key.is_some();
     let result = async {
         let mut tx = pool.begin().await.map_err(RunError::Sql)?;
-        // Not kept as a prepared statement: sqlx caches statements by their text, with the
-        // parameter types of the first use, and a column whose type changed keeps the same text.
         let work = async {
             if returning {
-                let row = qb
-                    .build()
-                    .persistent(false)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let row = qb.build().fetch_optional(&mut *tx).await?;
                 row.map(|r| r.try_get::<Option<String>, _>(0))
                     .transpose()
                     .map(Option::flatten)
             } else {
-                qb.build()
-                    .persistent(false)
-                    .execute(&mut *tx)
-                    .await
-                    .map(|_| None)
+                qb.build().execute(&mut *tx).await.map(|_| None)
             }
         };
         let outcome = tokio::time::timeout(limit, work).await;

@@ -1,0 +1,326 @@
+//! What the handoff benchmarks share: options, a concurrent driver that times every request,
+//! percentiles, the table they print, a secrets backend that needs no keyring, and the store's
+//! part of a handoff measured on its own.
+//!
+//! (A folder, not `benches/support.rs`, so that cargo does not take it for a benchmark.)
+#![allow(dead_code)] // each benchmark uses its own subset
+
+use handoff_console::App;
+use handoff_console::attempts::{BeginAttempt, Claim, FinishAttempt, Status, Trigger};
+use handoff_console::ids::{AttemptId, HandoffId, IntegrationId};
+use handoff_console::secrets::{Secret, SecretsBackend, SecretsError};
+use std::collections::HashMap;
+use std::error::Error;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub type BoxError = Box<dyn Error + Send + Sync>;
+
+pub struct Options {
+    /// Requests per side and concurrency.
+    pub requests: usize,
+    /// Alternating rounds the measured requests are split into.
+    pub rounds: usize,
+    /// Values of the benchmark's own `--name N` flags.
+    pub extra: HashMap<&'static str, usize>,
+}
+
+impl Options {
+    /// `--requests N` (or `HANDOFF_BENCH_REQUESTS`), `--rounds R`, and the benchmark's own
+    /// numeric flags (`extra`: name and default). cargo's `--bench` is ignored.
+    pub fn parse(
+        default_requests: usize,
+        extra: &[(&'static str, usize)],
+    ) -> Result<Self, BoxError> {
+        fn number(name: &str, v: Option<String>) -> Result<usize, BoxError> {
+            let v = v.ok_or_else(|| format!("{name} needs a value"))?;
+            v.parse::<usize>()
+                .map_err(|_| format!("{name}: '{v}' is not a number").into())
+        }
+        let mut requests = match std::env::var("HANDOFF_BENCH_REQUESTS") {
+            Ok(v) => number("HANDOFF_BENCH_REQUESTS", Some(v))?,
+            Err(_) => default_requests,
+        };
+        let mut rounds = 3;
+        let mut values: HashMap<&'static str, usize> = extra.iter().copied().collect();
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) => (f.to_string(), Some(v.to_string())),
+                None => (arg, None),
+            };
+            let mut value = || inline.clone().or_else(|| args.next());
+            match flag.as_str() {
+                "--bench" => {}
+                "--requests" | "-n" => requests = number("--requests", value())?,
+                "--rounds" => rounds = number("--rounds", value())?,
+                other => match extra.iter().find(|(name, _)| *name == other) {
+                    Some((name, _)) => {
+                        values.insert(name, number(name, value())?);
+                    }
+                    None => {
+                        let known: Vec<&str> = ["--requests N", "--rounds R"]
+                            .into_iter()
+                            .chain(extra.iter().map(|(n, _)| *n))
+                            .collect();
+                        return Err(format!(
+                            "unknown argument '{other}' (known: {})",
+                            known.join(", ")
+                        )
+                        .into());
+                    }
+                },
+            }
+        }
+        if requests == 0 || rounds == 0 {
+            return Err("--requests and --rounds must be at least 1".into());
+        }
+        Ok(Self {
+            requests,
+            rounds,
+            extra: values,
+        })
+    }
+
+    pub fn get(&self, name: &str) -> usize {
+        self.extra.get(name).copied().unwrap_or_default()
+    }
+}
+
+/// Keeps secrets in memory: the benchmarks need no keyring (their configs carry none, unless a
+/// database URL has a password).
+#[derive(Default)]
+pub struct MemorySecrets(Mutex<HashMap<String, String>>);
+
+impl SecretsBackend for MemorySecrets {
+    fn name(&self) -> &'static str {
+        "memory (benchmark)"
+    }
+    fn set(&self, key: &str, value: &Secret<String>) -> Result<(), SecretsError> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(key.into(), value.expose().clone());
+        Ok(())
+    }
+    fn get(&self, key: &str) -> Result<Secret<String>, SecretsError> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .map(|v| Secret::new(v.clone()))
+            .ok_or_else(|| SecretsError::Missing { what: key.into() })
+    }
+    fn delete(&self, key: &str) -> Result<(), SecretsError> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        Ok(())
+    }
+}
+
+/// Wall time of a measured run, the CPU time this process spent in it, and each request's
+/// latency.
+#[derive(Default)]
+pub struct Samples {
+    pub wall: Duration,
+    pub cpu: Option<Duration>,
+    pub latencies: Vec<Duration>,
+}
+
+impl Samples {
+    pub fn add(&mut self, other: Samples) {
+        self.wall += other.wall;
+        self.cpu = match (self.latencies.is_empty(), self.cpu, other.cpu) {
+            (true, _, cpu) => cpu,
+            (false, Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
+        self.latencies.extend(other.latencies);
+    }
+    /// CPU time of this process (every thread: runtime, SQLite workers, the sink) per request.
+    pub fn cpu_per_request_us(&self) -> f64 {
+        match self.cpu {
+            Some(cpu) if !self.latencies.is_empty() => {
+                cpu.as_secs_f64() * 1e6 / self.latencies.len() as f64
+            }
+            _ => f64::NAN,
+        }
+    }
+    pub fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.wall.as_secs_f64()
+    }
+    pub fn sort(&mut self) {
+        self.latencies.sort_unstable();
+    }
+    /// Nearest-rank percentile of the (sorted) samples, in microseconds.
+    pub fn percentile_us(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
+        let i = rank.clamp(1, self.latencies.len()) - 1;
+        self.latencies[i].as_secs_f64() * 1e6
+    }
+}
+
+/// Runs `requests` calls of `f` (given a sequence number) from `concurrency` tasks, timing each.
+pub async fn drive<F, Fut>(requests: usize, concurrency: usize, f: F) -> Result<Samples, BoxError>
+where
+    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BoxError>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let next = Arc::clone(&next);
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(requests / concurrency + 1);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    return Ok::<_, BoxError>(latencies);
+                }
+                let t = Instant::now();
+                f(i).await?;
+                latencies.push(t.elapsed());
+            }
+        }));
+    }
+    let mut samples = Samples::default();
+    for task in tasks {
+        samples.latencies.extend(task.await??);
+    }
+    samples.wall = started.elapsed();
+    samples.cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    Ok(samples)
+}
+
+/// User and system CPU time of the whole process so far, from `/proc/self/stat` (Linux; in
+/// USER_HZ ticks, which the proc ABI fixes at 100 a second). `None` elsewhere.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: skip past it.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace();
+    // `rest` starts at field 3; utime and stime are fields 14 and 15.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
+pub fn header(title: &str) {
+    println!("{title}");
+    println!(
+        "{:>5}  {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "conc", "side", "req/s", "p50 µs", "p95 µs", "p99 µs", "cpu µs/r", "n"
+    );
+}
+
+pub fn row(concurrency: usize, name: &str, s: &Samples) {
+    println!(
+        "{concurrency:>5}  {name:<16} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>7}",
+        s.throughput(),
+        s.percentile_us(50.0),
+        s.percentile_us(95.0),
+        s.percentile_us(99.0),
+        s.cpu_per_request_us(),
+        s.latencies.len()
+    );
+}
+
+/// Prints `what` against its goal and returns whether it was met.
+pub fn check(what: &str, value: String, goal: &str, met: bool) -> bool {
+    println!(
+        "{:>5}  {what} {value} (goal {goal}): {}",
+        "",
+        if met { "met" } else { "MISSED" }
+    );
+    met
+}
+
+pub fn summary(verdicts: &[bool]) {
+    let missed = verdicts.iter().filter(|m| !**m).count();
+    if missed == 0 {
+        println!("all goals met");
+    } else {
+        println!("{missed} of {} goal(s) MISSED", verdicts.len());
+    }
+}
+
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
+}
+
+/// The store's part of one handoff alone: `begin_attempt` and `finish_attempt`, the two write
+/// transactions `App::send` makes, with a handoff row of `data` and an attempt row recording
+/// `request`. Recorded with the `test` trigger, so that it can be told apart from the
+/// benchmark's live handoffs.
+pub async fn store_writes(
+    app: &App,
+    integration_id: IntegrationId,
+    integration_name: &str,
+    i: usize,
+    data: &str,
+    request: &str,
+) -> Result<(), BoxError> {
+    let store = app.store();
+    let handoff_id = HandoffId::new();
+    let attempt_id = AttemptId::new();
+    let session = format!("bench-store-{i}");
+    let started = chrono::Utc::now().timestamp_millis();
+    let begun = store
+        .begin_attempt(&BeginAttempt {
+            attempt_id,
+            handoff_id,
+            integration_id,
+            integration_name,
+            session_id: &session,
+            trigger: Trigger::Test,
+            automatic: false,
+            previous_attempt_id: None,
+            claim: Claim::New,
+            data: Some(data),
+            started_at: started,
+            lease_until: started + 45_000,
+        })
+        .await?;
+    if begun.is_none() {
+        return Err("store: a new handoff could not be claimed".into());
+    }
+    let finished = chrono::Utc::now().timestamp_millis();
+    store
+        .finish_attempt(&FinishAttempt {
+            attempt_id,
+            handoff_id,
+            status: Status::Succeeded,
+            category: None,
+            status_code: None,
+            message: "delivered: submission 1",
+            submission_id: Some("1"),
+            request,
+            response_excerpt: None,
+            finished_at: finished,
+            duration_ms: finished - started,
+            next_attempt_at: None,
+            handoff_status: Status::Succeeded,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Live attempts in the store and how many succeeded, to check that every handoff was recorded.
+pub async fn count_live_attempts(app: &App) -> Result<(i64, i64), BoxError> {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(app.store().path())
+        .read_only(true);
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
+    let row: (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(status = 'succeeded'), 0) FROM attempts WHERE trigger = 'live'",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    sqlx::Connection::close(conn).await?;
+    Ok(row)
+}
