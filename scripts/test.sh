@@ -5,9 +5,9 @@ set -euo pipefail
 features=${FEATURES:---no-default-features}
 if cargo nextest --version >/dev/null 2>&1; then
   # shellcheck disable=SC2086
-  cargo nextest run $features --all-targets --no-fail-fast
+  cargo nextest run $features --lib --bins --tests --no-fail-fast
 else
   echo "cargo-nextest not found; using cargo test" >&2
   # shellcheck disable=SC2086
-  cargo test $features --all-targets --no-fail-fast
+  cargo test $features --lib --bins --tests --no-fail-fast
 fi
