@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test. Database tests read HANDOFF_TEST_PG_URL / HANDOFF_TEST_MYSQL_URL and skip
-# (saying so) when unset; .ci/run sets them.
+# (saying so) when unset; .ci/run sets them. Benchmarks are plain binaries (harness = false):
+# `make lint` compiles them (clippy --all-targets) and `cargo bench` runs them.
 set -euo pipefail
 features=${FEATURES:---no-default-features}
 if cargo nextest --version >/dev/null 2>&1; then
