@@ -1,8 +1,11 @@
 //! The local store: one SQLite file (`handoff.db`, WAL) in the data dir, migrated at open.
 //!
-//! Writes go through a single connection so that concurrent handoffs queue in the pool instead of
-//! spinning on SQLite's busy handler; reads use a separate pool of read-only connections.
+//! The hot path's writes (a new handoff, a finished attempt) go through one group-commit writer;
+//! the rarer writes through a one-connection pool; both take SQLite's write lock up front
+//! (`BEGIN IMMEDIATE`) and wait on its busy timeout. Reads use a pool of read-only connections.
 
+use crate::attempts::AttemptWriter;
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -19,12 +22,17 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("the store holds a malformed value: {0}")]
     Corrupt(String),
+    #[error("the store's writer has stopped")]
+    WriterStopped,
 }
 
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// Writes other than the hot path's (integrations, claims of existing handoffs).
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
+    /// Group commit for new handoffs and finished attempts (see `attempts::writer`).
+    pub(crate) attempts: AttemptWriter,
     path: PathBuf,
 }
 
@@ -58,13 +66,23 @@ impl Store {
             .run(&write)
             .await
             .map_err(|e| open_err(format!("migration failed: {e}")))?;
+        let writer_conn = base
+            .clone()
+            .connect()
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
             .connect_with(base.read_only(true))
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        Ok(Self { write, read, path })
+        Ok(Self {
+            write,
+            read,
+            attempts: AttemptWriter::start(writer_conn),
+            path,
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -75,3 +75,66 @@ async fn a_store_from_a_newer_console_is_refused_not_damaged() {
     let err = Store::open(dir.path()).await.unwrap_err().to_string();
     assert!(err.contains("migration"), "{err}");
 }
+
+fn begin(
+    handoff: handoff_console::ids::HandoffId,
+    now: i64,
+) -> handoff_console::attempts::BeginAttempt<'static> {
+    use handoff_console::attempts::{BeginAttempt, Claim, Trigger};
+    use handoff_console::ids::{AttemptId, IntegrationId};
+    BeginAttempt {
+        attempt_id: AttemptId::new(),
+        handoff_id: handoff,
+        integration_id: IntegrationId::new(),
+        integration_name: "x",
+        session_id: "s",
+        trigger: Trigger::Live,
+        automatic: false,
+        previous_attempt_id: None,
+        claim: Claim::New,
+        data: Some("{}"),
+        started_at: now,
+        lease_until: now + 1000,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_write_does_not_fail_the_writes_committed_with_it() {
+    use handoff_console::ids::HandoffId;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let taken = HandoffId::new();
+    store.begin_attempt(&begin(taken, now)).await.unwrap();
+    // Many writes queued at once (so they share transactions), one of which reuses an id.
+    let ids: Vec<HandoffId> = (0..50).map(|_| HandoffId::new()).collect();
+    let mut writes: Vec<_> = ids.iter().map(|id| begin(*id, now)).collect();
+    writes.insert(25, begin(taken, now));
+    let outcomes =
+        futures_util::future::join_all(writes.iter().map(|w| store.begin_attempt(w))).await;
+    assert!(outcomes[25].is_err(), "the duplicate handoff id is refused");
+    let ok = outcomes.iter().filter(|o| matches!(o, Ok(Some(1)))).count();
+    assert_eq!(ok, 50, "every other write is committed");
+    for id in ids {
+        assert!(store.handoff(id).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_handoffs_are_each_recorded() {
+    use handoff_console::attempts::{HistoryFilter, Status, Trigger};
+    let sink = common::Sink::start().await;
+    let t = common::TestApp::new().await;
+    t.add(json!({"name": "emr", "kind": "api", "api": {"endpoint": format!("{}/p", sink.url)}, "retry": {"maxAttempts": 1}}))
+        .await;
+    let sends = (0..64).map(|i| t.app.send("emr", "s", json!({"n": i}), Trigger::Live));
+    let results = futures_util::future::join_all(sends).await;
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|r| r.success)));
+    let filter = HistoryFilter {
+        status: Some(Status::Succeeded),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    assert_eq!(t.app.history(&filter).await.unwrap().len(), 64);
+    assert_eq!(sink.count(), 64);
+}

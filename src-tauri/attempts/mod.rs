@@ -3,8 +3,10 @@
 //! a trace, and the handoff's lease makes the retry worker pick it up again.
 
 mod queries;
+mod writer;
 
 pub use queries::{BeginAttempt, Claim, FinishAttempt, HistoryFilter, RetryFilter};
+pub(crate) use writer::AttemptWriter;
 
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::from_ms;

@@ -1,5 +1,6 @@
 //! SQL over `handoffs` and `attempts`. Values are always bound.
 
+use super::writer::{BeginNew, Finish, Write};
 use super::{
     AttemptDetail, AttemptSummary, HandoffRecord, HandoffSummary, Status, Trigger, opt_time,
 };
@@ -175,30 +176,27 @@ impl Store {
     /// Records the start of an attempt, claiming the handoff as `claim` allows. Returns the
     /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
     pub async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
-        let mut tx = self.write.begin().await?;
         let handoff_id = a.handoff_id.to_string();
         if a.claim == Claim::New {
             // A new handoff is inserted already claimed by its first attempt: nothing else can
             // hold it yet, so there is no claim to check and no interrupted attempt to close.
-            sqlx::query(
-                "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, in_flight_until,
-                                       last_attempt_id, created_at, updated_at)
-                 VALUES (?, ?, ?, 'pending', ?, 1, ?, ?, ?, ?)",
-            )
-            .bind(&handoff_id)
-            .bind(a.integration_id.to_string())
-            .bind(a.session_id)
-            .bind(a.data.unwrap_or("{}"))
-            .bind(a.lease_until)
-            .bind(a.attempt_id.to_string())
-            .bind(a.started_at)
-            .bind(a.started_at)
-            .execute(&mut *tx)
-            .await?;
-            insert_pending_attempt(&mut tx, a, &handoff_id, 1).await?;
-            tx.commit().await?;
+            self.attempts
+                .write(Write::BeginNew(BeginNew {
+                    handoff_id,
+                    attempt_id: a.attempt_id.to_string(),
+                    integration_id: a.integration_id.to_string(),
+                    integration_name: a.integration_name.to_string(),
+                    session_id: a.session_id.to_string(),
+                    trigger: a.trigger.as_str(),
+                    automatic: a.automatic,
+                    data: a.data.unwrap_or("{}").to_string(),
+                    started_at: a.started_at,
+                    lease_until: a.lease_until,
+                }))
+                .await?;
             return Ok(Some(1));
         }
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         // Claiming and counting in one statement; the WHERE clause is the claim's condition.
         let sql = if a.claim == Claim::Manual {
             CLAIM_MANUAL
@@ -233,41 +231,24 @@ impl Store {
 
     /// Records how an attempt ended and what becomes of its handoff, in one transaction.
     pub async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "UPDATE attempts SET status = ?, category = ?, retryable = ?, status_code = ?, message = ?, submission_id = ?,
-                    request = ?, response_excerpt = ?, finished_at = ?, duration_ms = ?, next_retry_at = ?
-             WHERE id = ?",
-        )
-        .bind(f.status.as_str())
-        .bind(f.category.map(ErrorCategory::as_str))
-        .bind(f.category.is_some_and(ErrorCategory::retryable))
-        .bind(f.status_code.map(i64::from))
-        .bind(f.message)
-        .bind(f.submission_id)
-        .bind(f.request)
-        .bind(f.response_excerpt)
-        .bind(f.finished_at)
-        .bind(f.duration_ms)
-        .bind(f.next_attempt_at)
-        .bind(f.attempt_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE handoffs SET status = ?, in_flight_until = NULL, next_attempt_at = ?,
-                    submission_id = coalesce(?, submission_id), updated_at = ?
-             WHERE id = ? AND last_attempt_id = ?",
-        )
-        .bind(f.handoff_status.as_str())
-        .bind(f.next_attempt_at)
-        .bind(f.submission_id)
-        .bind(f.finished_at)
-        .bind(f.handoff_id.to_string())
-        .bind(f.attempt_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.attempts
+            .write(Write::Finish(Finish {
+                attempt_id: f.attempt_id.to_string(),
+                handoff_id: f.handoff_id.to_string(),
+                status: f.status.as_str(),
+                category: f.category.map(ErrorCategory::as_str),
+                retryable: f.category.is_some_and(ErrorCategory::retryable),
+                status_code: f.status_code.map(i64::from),
+                message: f.message.to_string(),
+                submission_id: f.submission_id.map(str::to_string),
+                request: f.request.to_string(),
+                response_excerpt: f.response_excerpt.map(str::to_string),
+                finished_at: f.finished_at,
+                duration_ms: f.duration_ms,
+                next_attempt_at: f.next_attempt_at,
+                handoff_status: f.handoff_status.as_str(),
+            }))
+            .await
     }
 
     pub async fn handoff(&self, id: HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
@@ -400,7 +381,7 @@ impl Store {
     /// Gives up on a handoff that can no longer be attempted (its integration was removed).
     pub async fn abandon_handoff(&self, id: HandoffId, reason: &str) -> Result<(), StoreError> {
         let now = crate::store::now_ms();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "UPDATE attempts SET status = 'failed', category = coalesce(category, 'configuration'), message = ?, finished_at = ?
              WHERE handoff_id = ? AND status = 'pending'",
