@@ -11,7 +11,7 @@ if ! have cargo; then
 fi
 have cc || need+=(gcc libc6-dev)
 if [ "${1:-run}" = test ]; then
-  have dbus-run-session || need+=(dbus)
+  have dbus-run-session || need+=(dbus-daemon)
   have gnome-keyring-daemon || need+=(gnome-keyring)
 fi
 
@@ -20,5 +20,5 @@ if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
