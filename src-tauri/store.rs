@@ -89,7 +89,9 @@ impl Store {
         &self.path
     }
 
+    /// Commits queued writes and closes every connection (so SQLite checkpoints the WAL).
     pub async fn close(&self) {
+        self.attempts.close().await;
         self.read.close().await;
         self.write.close().await;
     }

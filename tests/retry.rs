@@ -480,3 +480,48 @@ async fn an_attempt_cut_short_by_a_killed_process_is_taken_over_after_its_lease(
         .collect();
     assert_eq!(keys, vec![handoff.to_string(); 2]);
 }
+
+#[tokio::test]
+async fn a_worker_told_to_stop_finishes_and_records_the_attempt_under_way() {
+    let sink = Sink::start().await;
+    sink.then([
+        Reply::status(503),
+        Reply::json(201, json!({"id": "late"})).delay(Duration::from_millis(800)),
+    ]);
+    let t = TestApp::new().await;
+    t.add(api_config(
+        "emr",
+        &sink.url,
+        json!({"maxAttempts": 3, "baseDelayMs": 10}),
+    ))
+    .await;
+    let first = t
+        .app
+        .send("emr", "s-1", data(), Trigger::Live)
+        .await
+        .unwrap();
+    assert_eq!(first.handoff_status, Status::Pending);
+    tokio::time::sleep(Duration::from_millis(30)).await;
+
+    let started = Instant::now();
+    // Asked to stop while the retry's request is still waiting on the target.
+    let total = t
+        .app
+        .run_worker(
+            Duration::from_millis(20),
+            tokio::time::sleep(Duration::from_millis(200)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "it waited for the attempt under way"
+    );
+    assert_eq!(total.succeeded, 1, "{total:?}");
+    let chain = t.app.store().attempts_of(first.handoff_id).await.unwrap();
+    assert_eq!(
+        chain.last().unwrap().status,
+        Status::Succeeded,
+        "recorded, not left pending"
+    );
+}

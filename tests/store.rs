@@ -138,3 +138,29 @@ async fn concurrent_handoffs_are_each_recorded() {
     assert_eq!(t.app.history(&filter).await.unwrap().len(), 64);
     assert_eq!(sink.count(), 64);
 }
+
+#[tokio::test]
+async fn closing_commits_queued_writes_and_checkpoints_the_wal() {
+    use handoff_console::ids::HandoffId;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    let id = HandoffId::new();
+    store
+        .begin_attempt(&begin(id, chrono::Utc::now().timestamp_millis()))
+        .await
+        .unwrap();
+    assert!(
+        dir.path().join(format!("{STORE_FILE}-wal")).exists(),
+        "writes go to the WAL first"
+    );
+    store.close().await;
+    // The last connection closed cleanly: SQLite checkpointed the WAL into the file and removed it.
+    assert!(!dir.path().join(format!("{STORE_FILE}-wal")).exists());
+    let err = store
+        .begin_attempt(&begin(HandoffId::new(), 0))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("writer has stopped"), "{err}");
+    let reopened = Store::open(dir.path()).await.unwrap();
+    assert!(reopened.handoff(id).await.unwrap().is_some());
+}

@@ -56,9 +56,15 @@ struct Job {
     reply: oneshot::Sender<Result<(), StoreError>>,
 }
 
+enum Message {
+    Job(Box<Job>),
+    /// Commit what came before, close the connection, then answer.
+    Close(oneshot::Sender<()>),
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct AttemptWriter {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
 }
 
 impl AttemptWriter {
@@ -73,32 +79,64 @@ impl AttemptWriter {
     pub(crate) async fn write(&self, write: Write) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { write, reply })
+            .send(Message::Job(Box::new(Job { write, reply })))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
+
+    /// Commits what is queued and closes the writer's connection; later writes fail with
+    /// [`StoreError::WriterStopped`].
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Message::Close(done)).await.is_ok() {
+            let _ = closed.await;
+        }
+    }
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Message>) {
+    let mut messages = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match commit(&mut conn, &batch).await {
-            Ok(()) => batch.drain(..).for_each(|job| {
-                let _ = job.reply.send(Ok(()));
-            }),
-            // One bad write must not fail its neighbours: the batch was rolled back as a
-            // whole, so run each write on its own to give every caller its own answer.
-            Err(e) if batch.len() == 1 => {
-                if let Some(job) = batch.pop() {
-                    let _ = job.reply.send(Err(e));
-                }
+    while rx.recv_many(&mut messages, MAX_BATCH).await > 0 {
+        let mut close = None;
+        for message in messages.drain(..) {
+            match message {
+                Message::Job(job) if close.is_none() => batch.push(*job),
+                // Nothing after a close is taken: its caller sees the writer stopped.
+                Message::Job(_) => {}
+                Message::Close(done) => close = close.or(Some(done)),
             }
-            Err(_) => {
-                for job in batch.drain(..) {
-                    let outcome = commit(&mut conn, std::slice::from_ref(&job)).await;
-                    let _ = job.reply.send(outcome);
-                }
+        }
+        if !batch.is_empty() {
+            commit_and_answer(&mut conn, &mut batch).await;
+        }
+        if let Some(done) = close {
+            rx.close();
+            // A clean close lets SQLite checkpoint the WAL when it is the last connection.
+            let _ = sqlx::Connection::close(conn).await;
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+async fn commit_and_answer(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+    match commit(conn, batch).await {
+        Ok(()) => batch.drain(..).for_each(|job| {
+            let _ = job.reply.send(Ok(()));
+        }),
+        // One bad write must not fail its neighbours: the batch was rolled back as a whole,
+        // so run each write on its own to give every caller its own answer.
+        Err(e) if batch.len() == 1 => {
+            if let Some(job) = batch.pop() {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+        Err(_) => {
+            for job in batch.drain(..) {
+                let outcome = commit(conn, std::slice::from_ref(&job)).await;
+                let _ = job.reply.send(outcome);
             }
         }
     }

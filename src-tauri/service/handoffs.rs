@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const MAX_SESSION_ID_LEN: usize = 200;
@@ -247,10 +248,19 @@ impl App {
 
     /// Runs every automatic retry that is due now (and every attempt whose process died), once.
     pub async fn run_due_retries(&self) -> Result<WorkerPass, AppError> {
+        self.run_due_retries_until(&AtomicBool::new(false)).await
+    }
+
+    /// As [`Self::run_due_retries`], starting no new batch once `stop` is set (attempts already
+    /// under way finish and are recorded).
+    async fn run_due_retries_until(&self, stop: &AtomicBool) -> Result<WorkerPass, AppError> {
         let now = now_ms();
         let mut pass = WorkerPass::default();
         let mut seen = std::collections::HashSet::new();
         loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(pass);
+            }
             let due: Vec<HandoffId> = self
                 .store
                 .due_handoffs(now, WORKER_BATCH)
@@ -328,10 +338,27 @@ impl App {
         shutdown: impl std::future::Future<Output = ()>,
     ) -> Result<WorkerPass, AppError> {
         tokio::pin!(shutdown);
+        let stop = AtomicBool::new(false);
+        let mut stopping = false;
         let mut total = WorkerPass::default();
         loop {
+            // On shutdown, the pass under way finishes its attempts but starts no new batch.
+            let run = self.run_due_retries_until(&stop);
+            tokio::pin!(run);
+            let outcome = if stopping {
+                run.await
+            } else {
+                tokio::select! {
+                    outcome = &mut run => outcome,
+                    _ = &mut shutdown => {
+                        stopping = true;
+                        stop.store(true, Ordering::Relaxed);
+                        run.await
+                    }
+                }
+            };
             // A failed pass (e.g. the store briefly unavailable) is logged; the worker goes on.
-            let pass = match self.run_due_retries().await {
+            let pass = match outcome {
                 Ok(pass) => pass,
                 Err(e) => {
                     tracing::warn!("worker pass failed: {e}");
@@ -358,6 +385,9 @@ impl App {
                 }
                 None => poll,
             };
+            if stopping {
+                return Ok(total);
+            }
             tokio::select! {
                 _ = &mut shutdown => return Ok(total),
                 _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
