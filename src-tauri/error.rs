@@ -90,12 +90,16 @@ impl AppError {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, message)
     }
-    /// Logs the cause with the caller's location and returns a message that leaks nothing.
+    /// Logs the cause with the caller's location and returns a message that leaks nothing
+    /// (the cause may name paths or carry a database's text).
     #[track_caller]
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let at = std::panic::Location::caller();
         tracing::error!(%at, "internal error: {cause}");
-        Self::new(ErrorKind::Internal, format!("internal error: {cause}"))
+        Self::new(
+            ErrorKind::Internal,
+            "internal error; the log has the details",
+        )
     }
 
     fn display(&self) -> String {

@@ -24,6 +24,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store's writer has stopped")]
     WriterStopped,
+    #[error("the store could not commit: {0}")]
+    Batch(String),
 }
 
 #[derive(Clone, Debug)]

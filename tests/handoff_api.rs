@@ -752,3 +752,32 @@ async fn credentials_echoed_by_an_echo_service_are_not_recorded() {
     assert_not_recorded(&t, &r, key).await;
     assert_not_recorded(&t, &r, "key%2Becho%2F7d").await;
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_credentials_and_data_stay_put() {
+    let elsewhere = Sink::start().await;
+    let sink = Sink::start().await;
+    sink.always(Reply::status(307).header("Location", &format!("{}/stolen", elsewhere.url)));
+    let t = TestApp::new().await;
+    t.add(serde_json::json!({
+        "name": "emr", "kind": "api",
+        "api": {"endpoint": format!("{}/p", sink.url), "method": "POST",
+                "authentication": {"type": "api-key", "credentials": {"key": "k-123"}},
+                "payloadStructure": {"n": "{{n}}"}},
+        "retry": {"maxAttempts": 1}
+    }))
+    .await;
+    let r = t
+        .app
+        .send("emr", "s", serde_json::json!({"n": "Ann"}), Trigger::Live)
+        .await
+        .unwrap();
+    assert!(!r.success);
+    assert_eq!(r.status_code, Some(307));
+    assert_eq!(r.category, Some(ErrorCategory::Configuration));
+    assert_eq!(
+        elsewhere.count(),
+        0,
+        "the key and the data did not follow the redirect"
+    );
+}

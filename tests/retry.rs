@@ -525,3 +525,96 @@ async fn a_worker_told_to_stop_finishes_and_records_the_attempt_under_way() {
         "recorded, not left pending"
     );
 }
+
+#[tokio::test]
+async fn a_manual_retry_of_a_scheduled_handoff_keeps_its_automatic_retries() {
+    let sink = Sink::start().await;
+    sink.always(Reply::status(503));
+    let t = TestApp::new().await;
+    t.add(api_config(
+        "emr",
+        &sink.url,
+        json!({"maxAttempts": 5, "baseDelayMs": 60000}),
+    ))
+    .await;
+    let first = t
+        .app
+        .send("emr", "s-1", data(), Trigger::Live)
+        .await
+        .unwrap();
+    assert_eq!(first.handoff_status, Status::Pending);
+    // Scheduled, so not "failed for good": retry --failed leaves it to the schedule.
+    assert_eq!(
+        t.app
+            .retry_failed(&RetryFilter::default(), true, &|_, _| {})
+            .await
+            .unwrap()
+            .matched,
+        0
+    );
+    let again = t.app.retry_attempt(first.attempt_id).await.unwrap();
+    assert!(!again.success);
+    assert_eq!(
+        again.handoff_status,
+        Status::Pending,
+        "the automatic retries go on"
+    );
+    assert!(again.next_retry_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_without_its_keyring_postpones_the_retry_instead_of_failing_it() {
+    let sink = Sink::start().await;
+    sink.then([Reply::status(503)]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let app = handoff_console::App::open(&store).await.unwrap();
+    let mut config = api_config(
+        "emr",
+        &sink.url,
+        json!({"maxAttempts": 5, "baseDelayMs": 10}),
+    );
+    config["api"]["authentication"] = json!({"type": "bearer", "credentials": {"token": "t-1"}});
+    app.add_integration(serde_json::from_value(config).unwrap())
+        .await
+        .unwrap();
+    let first = app.send("emr", "s-1", data(), Trigger::Live).await.unwrap();
+    assert_eq!(first.handoff_status, Status::Pending);
+    app.close().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // A worker process whose session has no D-Bus, so no keyring.
+    let no_bus = format!("unix:path={}", dir.path().join("no-bus").display());
+    let out = cli()
+        .env("DBUS_SESSION_BUS_ADDRESS", &no_bus)
+        .arg("--data-dir")
+        .arg(&store)
+        .args(["--json", "worker", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pass: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (pass["ran"].as_u64(), pass["skipped"].as_u64()),
+        (Some(0), Some(1)),
+        "{pass}"
+    );
+    assert_eq!(sink.count(), 1, "nothing was sent");
+
+    let app = handoff_console::App::open(&store).await.unwrap();
+    let h = app
+        .store()
+        .handoff(first.handoff_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(h.summary.status, Status::Pending, "still scheduled");
+    assert_eq!(h.summary.attempts, 1, "no attempt used up");
+    let later = (h.summary.next_attempt_at.unwrap() - chrono::Utc::now()).num_seconds();
+    assert!(later > 30, "postponed, not spinning: due in {later} s");
+}

@@ -207,7 +207,8 @@ fn an_unreachable_keyring_is_a_clear_error_and_nothing_is_saved() {
         .arg(&cfg)
         .output()
         .unwrap();
-    assert_eq!(add.status.code(), Some(2));
+    // 1, not 2: nothing is wrong with the input; the keyring may be reachable later.
+    assert_eq!(add.status.code(), Some(1));
     let out: Value = serde_json::from_slice(&add.stdout).unwrap();
     assert_eq!(out["error"]["kind"], "unavailable", "{out}");
     assert!(

@@ -164,3 +164,100 @@ async fn closing_commits_queued_writes_and_checkpoints_the_wal() {
     let reopened = Store::open(dir.path()).await.unwrap();
     assert!(reopened.handoff(id).await.unwrap().is_some());
 }
+
+fn finish(
+    attempt: handoff_console::ids::AttemptId,
+    handoff: handoff_console::ids::HandoffId,
+    ok: bool,
+) -> handoff_console::attempts::FinishAttempt<'static> {
+    use handoff_console::attempts::{FinishAttempt, Status};
+    let now = chrono::Utc::now().timestamp_millis();
+    FinishAttempt {
+        attempt_id: attempt,
+        handoff_id: handoff,
+        status: if ok {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        },
+        category: (!ok).then_some(handoff_console::targets::ErrorCategory::Validation),
+        status_code: Some(if ok { 201 } else { 409 }),
+        message: "m",
+        submission_id: ok.then_some("sub-1"),
+        request: "{}",
+        response_excerpt: None,
+        finished_at: now,
+        duration_ms: 1,
+        next_attempt_at: None,
+        handoff_status: if ok {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        },
+    }
+}
+
+/// An attempt whose lease ran out (its process looked dead) was taken over by a second one;
+/// the first then delivers after all. Whichever finishes first, the delivery is kept.
+#[tokio::test]
+async fn a_taken_over_attempt_that_delivers_is_not_forgotten() {
+    use handoff_console::attempts::{BeginAttempt, Claim, Status, Trigger};
+    use handoff_console::ids::{AttemptId, HandoffId, IntegrationId};
+    for first_finisher_is_the_old_attempt in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let handoff = HandoffId::new();
+        let past = chrono::Utc::now().timestamp_millis() - 60_000;
+        let mut old = begin(handoff, past);
+        old.lease_until = past + 1_000; // long expired
+        let old_id = old.attempt_id;
+        store.begin_attempt(&old).await.unwrap();
+        let new_id = AttemptId::new();
+        let now = chrono::Utc::now().timestamp_millis();
+        let takeover = BeginAttempt {
+            attempt_id: new_id,
+            handoff_id: handoff,
+            integration_id: IntegrationId::new(),
+            integration_name: "x",
+            session_id: "s",
+            trigger: Trigger::Retry,
+            automatic: true,
+            previous_attempt_id: Some(old_id),
+            claim: Claim::Due,
+            data: None,
+            started_at: now,
+            lease_until: now + 10_000,
+        };
+        assert_eq!(
+            store.begin_attempt(&takeover).await.unwrap(),
+            Some(2),
+            "the worker takes it over"
+        );
+        if first_finisher_is_the_old_attempt {
+            store
+                .finish_attempt(&finish(old_id, handoff, true))
+                .await
+                .unwrap();
+            store
+                .finish_attempt(&finish(new_id, handoff, false))
+                .await
+                .unwrap();
+        } else {
+            store
+                .finish_attempt(&finish(new_id, handoff, false))
+                .await
+                .unwrap();
+            store
+                .finish_attempt(&finish(old_id, handoff, true))
+                .await
+                .unwrap();
+        }
+        let h = store.handoff(handoff).await.unwrap().unwrap();
+        assert_eq!(
+            h.summary.status,
+            Status::Succeeded,
+            "old finished first: {first_finisher_is_the_old_attempt}"
+        );
+        assert_eq!(h.summary.submission_id.as_deref(), Some("sub-1"));
+    }
+}

@@ -331,7 +331,8 @@ impl Store {
         rows.iter().map(summary_from_row).collect()
     }
 
-    /// Handoffs whose last attempt failed and that are not in flight, oldest failure first.
+    /// Handoffs that failed for good (not those still scheduled for an automatic retry) and
+    /// are not in flight, oldest failure first.
     pub async fn failed_handoffs(
         &self,
         f: &RetryFilter,
@@ -339,7 +340,7 @@ impl Store {
     ) -> Result<Vec<HandoffId>, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT h.id FROM handoffs h JOIN attempts a ON a.id = h.last_attempt_id
-             WHERE a.status = 'failed' AND h.status != 'succeeded'
+             WHERE a.status = 'failed' AND h.status = 'failed'
                AND (h.in_flight_until IS NULL OR h.in_flight_until <= ",
         );
         q.push_bind(now).push(")");
@@ -376,6 +377,21 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         ids.into_iter().map(|s| parse(s, "handoff id")).collect()
+    }
+
+    /// Moves a due handoff's next try to `until` without using up an attempt (it could not be
+    /// tried, e.g. the keyring was locked).
+    pub async fn postpone_handoff(&self, id: HandoffId, until: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE handoffs SET next_attempt_at = ?1, in_flight_until = NULL, updated_at = ?2
+             WHERE id = ?3 AND status = 'pending' AND (in_flight_until IS NULL OR in_flight_until <= ?2)",
+        )
+        .bind(until)
+        .bind(crate::store::now_ms())
+        .bind(id.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 
     /// Gives up on a handoff that can no longer be attempted (its integration was removed).

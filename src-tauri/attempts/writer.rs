@@ -126,13 +126,21 @@ async fn commit_and_answer(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
         Ok(()) => batch.drain(..).for_each(|job| {
             let _ = job.reply.send(Ok(()));
         }),
-        // One bad write must not fail its neighbours: the batch was rolled back as a whole,
-        // so run each write on its own to give every caller its own answer.
         Err(e) if batch.len() == 1 => {
             if let Some(job) = batch.pop() {
                 let _ = job.reply.send(Err(e));
             }
         }
+        // A store-wide failure (disk full, locked too long) would fail each write again, one
+        // busy timeout at a time: every caller gets it now.
+        Err(e) if !is_constraint(&e) => {
+            let message = e.to_string();
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(StoreError::Batch(message.clone())));
+            }
+        }
+        // One bad write must not fail its neighbours: the batch was rolled back as a whole,
+        // so run each write on its own to give every caller its own answer.
         Err(_) => {
             for job in batch.drain(..) {
                 let outcome = commit(conn, std::slice::from_ref(&job)).await;
@@ -140,6 +148,10 @@ async fn commit_and_answer(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
             }
         }
     }
+}
+
+fn is_constraint(e: &StoreError) -> bool {
+    matches!(e, StoreError::Sql(sqlx::Error::Database(d)) if d.kind() != sqlx::error::ErrorKind::Other)
 }
 
 /// Runs the writes in one transaction; on any error everything is rolled back.
@@ -197,12 +209,17 @@ with_place!(begin_new_sql, "INSERT INTO handoffs (id, integration_id, session_id
                  INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
                                        attempt_number, status, started_at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, 1, 'pending', ?)");
-with_place!(finish_sql, "UPDATE attempts SET status = ?, category = ?, retryable = ?, status_code = ?, message = ?, submission_id = ?,
-                        request = ?, response_excerpt = ?, finished_at = ?, duration_ms = ?, next_retry_at = ?
-                 WHERE id = ?;
-                 UPDATE handoffs SET status = ?, in_flight_until = NULL, next_attempt_at = ?,
+// The handoff takes the outcome when this attempt still holds it, and also when it delivered
+// after another attempt took over (its process looked dead): a delivery is never forgotten, and
+// nothing overwrites one. The attempt's `next_retry_at` is kept only if the schedule was written
+// (`changes()` counts the rows of the statement before it).
+with_place!(finish_sql, "UPDATE handoffs SET status = ?, in_flight_until = NULL, next_attempt_at = ?,
                         submission_id = coalesce(?, submission_id), updated_at = ?
-                 WHERE id = ? AND last_attempt_id = ?");
+                 WHERE id = ? AND status != 'succeeded' AND (last_attempt_id = ? OR ? = 'succeeded');
+                 UPDATE attempts SET status = ?, category = ?, retryable = ?, status_code = ?, message = ?, submission_id = ?,
+                        request = ?, response_excerpt = ?, finished_at = ?, duration_ms = ?,
+                        next_retry_at = CASE WHEN changes() > 0 THEN ? END
+                 WHERE id = ?");
 
 async fn apply(conn: &mut SqliteConnection, write: &Write, at: Place) -> Result<(), StoreError> {
     match write {
@@ -229,6 +246,13 @@ async fn apply(conn: &mut SqliteConnection, write: &Write, at: Place) -> Result<
         }
         Write::Finish(f) => {
             sqlx::query(finish_sql(at))
+                .bind(f.handoff_status)
+                .bind(f.next_attempt_at)
+                .bind(&f.submission_id)
+                .bind(f.finished_at)
+                .bind(&f.handoff_id)
+                .bind(&f.attempt_id)
+                .bind(f.status)
                 .bind(f.status)
                 .bind(f.category)
                 .bind(f.retryable)
@@ -240,12 +264,6 @@ async fn apply(conn: &mut SqliteConnection, write: &Write, at: Place) -> Result<
                 .bind(f.finished_at)
                 .bind(f.duration_ms)
                 .bind(f.next_attempt_at)
-                .bind(&f.attempt_id)
-                .bind(f.handoff_status)
-                .bind(f.next_attempt_at)
-                .bind(&f.submission_id)
-                .bind(f.finished_at)
-                .bind(&f.handoff_id)
                 .bind(&f.attempt_id)
                 .execute(&mut *conn)
                 .await?;

@@ -1,7 +1,7 @@
 //! The command-line adapter: clap definitions, one call into [`App`] per command, and output.
 //! `--json` makes stdout exactly one JSON document; logs and progress go to stderr.
-//! Exit codes: 0 success, 1 the handoff (or test, or check) failed, 2 usage, configuration or
-//! validation errors.
+//! Exit codes: 0 success, 1 the handoff (or test, or check) failed, or the store or keyring
+//! could not be reached; 2 usage, configuration or validation errors.
 
 mod output;
 mod time_arg;
@@ -66,7 +66,7 @@ enum Command {
         #[arg(long)]
         once: bool,
         /// How often to look for retries scheduled by other processes.
-        #[arg(long, default_value_t = 1000, value_name = "MS")]
+        #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(50..=3_600_000))]
         poll_ms: u64,
     },
     /// Create the demo workspace: a SQLite target with the seed's patient_data table and two
@@ -156,6 +156,16 @@ const EXIT_FAILED: u8 = 1;
 /// Exit code for usage, configuration and validation errors.
 const EXIT_USAGE: u8 = 2;
 
+/// Input problems (2) are the caller's to fix; an unreachable store or keyring, or an internal
+/// failure, means the operation failed (1) and may work when tried again.
+fn exit_code(e: &AppError) -> u8 {
+    use crate::ErrorKind as K;
+    match e.kind {
+        K::NotFound | K::Invalid | K::Conflict => EXIT_USAGE,
+        K::Unavailable | K::Internal => EXIT_FAILED,
+    }
+}
+
 /// The CLI's entry point: parses `std::env::args`, runs the command, returns the exit code.
 pub fn main() -> ExitCode {
     let json_requested = std::env::args().any(|a| a == "--json");
@@ -190,7 +200,7 @@ pub fn main() -> ExitCode {
             Ok(code) => code,
             Err(e) => {
                 out.error(&e);
-                EXIT_USAGE
+                exit_code(&e)
             }
         }
     });

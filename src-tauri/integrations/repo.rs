@@ -58,7 +58,8 @@ impl Store {
         config: &IntegrationConfig,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE integrations SET name = ?, kind = ?, config = ?, updated_at = ? WHERE id = ?",
+            // `updated_at` only grows: it versions the cached secrets of other processes.
+            "UPDATE integrations SET name = ?, kind = ?, config = ?, updated_at = max(updated_at + 1, ?) WHERE id = ?",
         )
         .bind(&config.name)
         .bind(config.kind.as_str())

@@ -83,20 +83,36 @@ struct AttemptPlan<'a> {
     claim: Claim,
     trigger: Trigger,
     automatic: bool,
+    /// Whether a retryable failure schedules an automatic retry.
+    reschedule: bool,
     previous: Option<AttemptId>,
 }
 
 /// How long an attempt may hold its handoff before the worker assumes its process died: the
 /// target's timeouts bound the attempt, plus a margin for the store writes around it.
 fn lease(integration: &Integration) -> Duration {
-    let c = &integration.config;
-    let work = match (&c.api, &c.database) {
-        (Some(api), _) => api.timeout() + api.connect_timeout(),
-        (None, Some(db)) => db.connect_timeout() + db.statement_timeout(),
-        (None, None) => Duration::ZERO,
-    };
-    work + Duration::from_secs(5)
+    delivery_budget(integration) + LEASE_MARGIN
 }
+
+/// What a lease adds to the delivery budget: the store writes around the delivery.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// How long one delivery may take in all; past it the attempt ends as a `timeout`, so that an
+/// attempt never outlives its lease (which would let the worker start a second one).
+/// A database delivery may read the columns, open a connection, insert and commit, and do it
+/// again after reloading a changed schema.
+fn delivery_budget(integration: &Integration) -> Duration {
+    let c = &integration.config;
+    match (&c.api, &c.database) {
+        (Some(api), _) => api.timeout() + api.connect_timeout(),
+        (None, Some(db)) => db.connect_timeout() * 2 + db.statement_timeout() * 3,
+        (None, None) => Duration::ZERO,
+    }
+}
+
+/// How long the worker leaves a due handoff alone after it could not be tried (e.g. the
+/// keyring is locked), so one stuck handoff neither spins the worker nor starves the others.
+const POSTPONE: Duration = Duration::from_secs(60);
 
 impl App {
     /// Delivers one session's collected data to an integration, recording the attempt before
@@ -141,6 +157,7 @@ impl App {
             claim: Claim::New,
             trigger,
             automatic: false,
+            reschedule: true,
             previous: None,
         })
         .await
@@ -197,6 +214,9 @@ impl App {
             claim: Claim::Manual,
             trigger: Trigger::Retry,
             automatic: false,
+            // A manual retry is one-off, unless the handoff was still scheduled: then its
+            // automatic retries go on.
+            reschedule: handoff.summary.status == Status::Pending,
             previous: previous.or(handoff.summary.last_attempt_id),
         })
         .await
@@ -319,6 +339,7 @@ impl App {
                 claim: Claim::Due,
                 trigger: Trigger::Retry,
                 automatic: true,
+                reschedule: true,
                 previous: handoff.summary.last_attempt_id,
             })
             .await;
@@ -326,7 +347,13 @@ impl App {
             Ok(r) => Ok(Some(r)),
             // Another worker claimed it first.
             Err(e) if e.kind == crate::ErrorKind::Conflict => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => {
+                tracing::warn!(handoff_id = %handoff_id, "retry postponed: {e}");
+                self.store
+                    .postpone_handoff(handoff_id, now_ms() + POSTPONE.as_millis() as i64)
+                    .await?;
+                Ok(None)
+            }
         }
     }
 
@@ -379,18 +406,21 @@ impl App {
             total.rescheduled += pass.rescheduled;
             total.failed += pass.failed;
             total.skipped += pass.skipped;
-            let wait = match self.store.next_due_at().await? {
-                Some(at) => {
-                    Duration::from_millis((at - now_ms()).clamp(0, poll.as_millis() as i64) as u64)
+            let poll_ms = i64::try_from(poll.as_millis()).unwrap_or(i64::MAX);
+            let wait = match self.store.next_due_at().await {
+                Ok(Some(at)) => Duration::from_millis((at - now_ms()).clamp(0, poll_ms) as u64),
+                Ok(None) => poll,
+                Err(e) => {
+                    tracing::warn!("cannot read the retry schedule: {e}");
+                    poll
                 }
-                None => poll,
             };
             if stopping {
                 return Ok(total);
             }
             tokio::select! {
                 _ = &mut shutdown => return Ok(total),
-                _ = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(25))) => {}
             }
         }
     }
@@ -398,6 +428,9 @@ impl App {
     #[tracing::instrument(skip_all, fields(handoff_id = %plan.handoff_id, integration = %plan.integration.id, trigger = plan.trigger.as_str(), attempt, outcome, category, duration_ms))]
     async fn run_attempt(&self, plan: AttemptPlan<'_>) -> Result<HandoffResult, AppError> {
         let integration = plan.integration;
+        // Secrets first: a locked or unreachable keyring is the console's problem, not the
+        // target's, so it claims nothing and records no attempt.
+        let resolved = self.resolve(integration).await?;
         let attempt_id = AttemptId::new();
         let started = now_ms();
         let begun = self
@@ -436,30 +469,34 @@ impl App {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            Ok(checked) => match self.resolve(integration).await {
-                Err(e) => Delivery::refused(
-                    ErrorCategory::Configuration,
-                    format!("credentials: {}", e.message),
-                ),
-                Ok(resolved) => {
-                    let ctx = HandoffContext {
-                        handoff_id: plan.handoff_id,
-                        session_id: plan.session_id,
-                        timestamp: chrono::Utc::now()
-                            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                    };
-                    self.targets.deliver(&resolved, &ctx, &checked).await
+            Ok(checked) => {
+                let ctx = HandoffContext {
+                    handoff_id: plan.handoff_id,
+                    session_id: plan.session_id,
+                    timestamp: chrono::Utc::now()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                };
+                let budget = delivery_budget(integration);
+                match tokio::time::timeout(budget, self.targets.deliver(&resolved, &ctx, &checked))
+                    .await
+                {
+                    Ok(delivery) => delivery,
+                    Err(_) => Delivery::refused(
+                        ErrorCategory::Timeout,
+                        format!(
+                            "gave up after {} ms, the delivery's time budget",
+                            budget.as_millis()
+                        ),
+                    ),
                 }
-            },
+            }
         };
         let duration_ms = clock.elapsed().as_millis() as u64;
-        // Live sends and the worker's retries are rescheduled; manual retries are one-off.
-        let reschedule = plan.claim != Claim::Manual;
         let step = retry::next_step(
             &integration.config.retry,
             attempt_number,
             &delivery,
-            reschedule,
+            plan.reschedule,
             &mut rand::rng(),
         );
         let finished = now_ms();

@@ -97,8 +97,11 @@ impl App {
         if !self.store.update_integration(current.id, &config).await? {
             return Err(AppError::not_found("integration", id_or_name));
         }
-        self.delete_secrets(current.id, &unused).await?;
         self.forget_cached(current.id).await;
+        // The new config is saved; a leftover secret it no longer uses is only untidy.
+        if let Err(e) = self.delete_secrets(current.id, &unused).await {
+            tracing::warn!(integration = %current.id, "could not delete an unused secret: {e}");
+        }
         self.integration(&current.id.to_string()).await
     }
 
@@ -106,8 +109,11 @@ impl App {
     pub async fn remove_integration(&self, id_or_name: &str) -> Result<Integration, AppError> {
         let current = self.integration(id_or_name).await?;
         self.store.delete_integration(current.id).await?;
-        self.delete_secrets(current.id, &SecretSlot::ALL).await?;
         self.forget_cached(current.id).await;
+        // The integration is gone; secrets left behind are reported, not a failed removal.
+        if let Err(e) = self.delete_secrets(current.id, &SecretSlot::ALL).await {
+            tracing::warn!(integration = %current.id, "could not delete its secrets: {e}");
+        }
         tracing::info!(integration = %current.id, "integration removed");
         Ok(current)
     }

@@ -48,6 +48,9 @@ impl ApiClients {
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .pool_idle_timeout(Duration::from_secs(60))
+            // No redirects: reqwest keeps custom headers (an api key) and the body on a hop to
+            // another host. A 3xx is reported as a configuration problem instead.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("handoff-console/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
@@ -130,7 +133,12 @@ pub fn prepare(
             return Err(format!("api.headers.{name}: not a valid header"));
         };
         headers.insert(n, v);
-        shown_headers.insert(name.clone(), Value::String(value.clone()));
+        let shown = if is_secret_header(name) {
+            REDACTED.to_string()
+        } else {
+            value.clone()
+        };
+        shown_headers.insert(name.clone(), Value::String(shown));
     }
     // Query parameters whose values must not be recorded.
     let mut secret_query: Option<String> = None;
@@ -264,6 +272,24 @@ pub fn prepare(
         summary,
         sent_secrets,
     })
+}
+
+/// Custom headers that carry credentials are not recorded: the usual auth headers, and any
+/// whose name says token, secret, key, password, auth, cookie or session.
+fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "authorization",
+        "cookie",
+        "token",
+        "secret",
+        "key",
+        "password",
+        "auth",
+        "session",
+    ]
+    .iter()
+    .any(|word| n.contains(word))
 }
 
 fn sensitive(mut v: reqwest::header::HeaderValue) -> reqwest::header::HeaderValue {
@@ -572,6 +598,22 @@ mod tests {
             submission_id(&serde_json::json!({"id": 12}), None).as_deref(),
             Some("12")
         );
+    }
+
+    #[test]
+    fn credential_headers_are_recognised() {
+        for name in [
+            "Authorization",
+            "X-Api-Key",
+            "X-Auth-Token",
+            "Cookie",
+            "X-Client-Secret",
+        ] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in ["Content-Type", "X-API-Version", "Accept"] {
+            assert!(!is_secret_header(name), "{name}");
+        }
     }
 
     #[test]
