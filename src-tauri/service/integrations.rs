@@ -37,7 +37,11 @@ impl App {
             )));
         }
         let id = IntegrationId::new();
-        self.store_secrets(id, secrets).await?;
+        if let Err(e) = self.store_secrets(id, secrets).await {
+            // Some secrets may have been written before the failure: nothing half-saved.
+            let _ = self.delete_secrets(id, &SecretSlot::ALL).await;
+            return Err(e);
+        }
         match self.store.insert_integration(id, &config).await {
             Ok(saved) => {
                 tracing::info!(integration = %id, kind = config.kind.as_str(), "integration added");
