@@ -172,8 +172,8 @@ where
     Ok(())
 }
 
-/// The target's statements alone: a transaction around an unprepared insert that returns the
-/// key as text (see `targets/database/insert.rs`).
+/// The target's statements alone: a transaction around a prepared insert that returns the key as
+/// text (see `targets/database/insert.rs`).
 async fn target_tx(pool: &PgPool, sql: &str, i: usize) -> Result<(), BoxError> {
     let mut tx = pool.begin().await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -182,7 +182,6 @@ async fn target_tx(pool: &PgPool, sql: &str, i: usize) -> Result<(), BoxError> {
         .bind("+1 555 123 4567")
         .bind(NaiveDate::from_ymd_opt(2026, 12, 1))
         .bind("Prefers morning appointments; allergic to penicillin.")
-        .persistent(false)
         .fetch_one(&mut *tx)
         .await?;
     let _id: Option<String> = row.try_get(0)?;
