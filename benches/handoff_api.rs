@@ -218,7 +218,9 @@ async fn run(opts: Options, sink: String, delay: Duration) -> Result<(), BoxErro
         })
         .to_string(),
     );
+    let data0 = collected(0).to_string();
     let store = {
+        let request = Arc::clone(&request);
         let app = Arc::clone(&app);
         move |i| {
             let (app, request) = (Arc::clone(&app), Arc::clone(&request));
@@ -250,7 +252,8 @@ async fn run(opts: Options, sink: String, delay: Duration) -> Result<(), BoxErro
     println!("sink {sink}; store {}", app.store().path().display());
     println!();
     support::header(
-        "bare: reqwest loop; handoff: App::send; - store / - lookup: parts of a handoff alone",
+        "bare: reqwest loop; handoff: App::send; - store / - lookup: parts of a handoff alone;\n\
+         - sqlite floor: the store's rows and commits in-thread (the least any handoff costs)",
     );
     let mut verdicts = Vec::new();
     let mut seq = 0;
@@ -276,13 +279,19 @@ async fn run(opts: Options, sink: String, delay: Duration) -> Result<(), BoxErro
         }
         let mut st = drive(per_round, concurrency, offset(&store, &mut seq, per_round)).await?;
         let mut lk = drive(per_round, concurrency, lookup.clone()).await?;
-        for s in [&mut b, &mut h, &mut st, &mut lk] {
+        let floor_dir = tempfile::tempdir()?;
+        let mut fl =
+            support::sqlite_floor(floor_dir.path(), per_round, concurrency, &data0, &request)
+                .await?;
+        for s in [&mut b, &mut h, &mut st, &mut lk, &mut fl] {
             s.sort();
         }
         row(concurrency, "bare", &b);
         row(concurrency, "handoff", &h);
         row(concurrency, "- store", &st);
         row(concurrency, "- lookup", &lk);
+        row(concurrency, "- sqlite floor", &fl);
+        support::ceiling(concurrency, &b, &fl);
         let ratio = h.throughput() / b.throughput();
         verdicts.push(check(
             "handoff/bare throughput",

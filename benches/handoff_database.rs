@@ -300,7 +300,9 @@ async fn measure(
         })
         .to_string(),
     );
+    let data0 = collected(0).to_string();
     let store = {
+        let request = Arc::clone(&request);
         let app = Arc::clone(&app);
         move |i| {
             let (app, request) = (Arc::clone(&app), Arc::clone(&request));
@@ -337,7 +339,8 @@ async fn measure(
     println!();
     support::header(
         "bare: PgPool insert loop; handoff: App::send; conn per insert: the seed's way; \
-         - store / - target tx: parts of a handoff alone",
+         - store / - target tx: parts of a handoff alone;\n\
+         - sqlite floor: the store's rows and commits in-thread (the least any handoff adds)",
     );
     let mut verdicts = Vec::new();
     let mut rows_expected = 0;
@@ -364,7 +367,11 @@ async fn measure(
         let mut st = drive(per_round, concurrency, store.clone()).await?;
         let mut tt = drive(per_round, concurrency, target.clone()).await?;
         rows_expected += per_round;
-        for s in [&mut b, &mut h, &mut c, &mut st, &mut tt] {
+        let floor_dir = tempfile::tempdir()?;
+        let mut fl =
+            support::sqlite_floor(floor_dir.path(), per_round, concurrency, &data0, &request)
+                .await?;
+        for s in [&mut b, &mut h, &mut c, &mut st, &mut tt, &mut fl] {
             s.sort();
         }
         row(concurrency, "bare", &b);
@@ -372,6 +379,17 @@ async fn measure(
         row(concurrency, "conn per insert", &c);
         row(concurrency, "- store", &st);
         row(concurrency, "- target tx", &tt);
+        row(concurrency, "- sqlite floor", &fl);
+        // Under concurrency the ceiling is a matter of CPU, and PostgreSQL's CPU is another
+        // process's: only the time-based ceiling at concurrency 1 holds here.
+        if concurrency == 1 {
+            support::ceiling(concurrency, &b, &fl);
+        }
+        println!(
+            "{:>5}  bare/conn-per-insert throughput: {:.1}x (a handoff does the bare insert and more)",
+            "",
+            b.throughput() / c.throughput()
+        );
         let to_bare = h.throughput() / b.throughput();
         verdicts.push(check(
             "handoff/bare throughput",

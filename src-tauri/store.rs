@@ -5,7 +5,6 @@
 //! (`BEGIN IMMEDIATE`) and wait on its busy timeout. Reads use a pool of read-only connections.
 
 use crate::attempts::AttemptWriter;
-use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -13,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const STORE_FILE: &str = "handoff.db";
+/// How long a write waits for another connection's (or process's) write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -20,6 +21,9 @@ pub enum StoreError {
     Open { path: String, reason: String },
     #[error(transparent)]
     Sql(#[from] sqlx::Error),
+    /// From the group-commit writer's connection.
+    #[error(transparent)]
+    Write(#[from] rusqlite::Error),
     #[error("the store holds a malformed value: {0}")]
     Corrupt(String),
     #[error("the store's writer has stopped")]
@@ -53,7 +57,7 @@ impl Store {
             // With WAL, NORMAL loses no committed transaction on an application crash, only
             // (possibly) the last ones on a power loss; FULL would fsync every commit.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         // No ping before each acquire: a local file connection does not go stale, and the ping
         // is a round trip to sqlx's worker thread on every handoff.
@@ -68,11 +72,7 @@ impl Store {
             .run(&write)
             .await
             .map_err(|e| open_err(format!("migration failed: {e}")))?;
-        let writer_conn = base
-            .clone()
-            .connect()
-            .await
-            .map_err(|e| open_err(e.to_string()))?;
+        let writer_conn = open_writer(&path).map_err(|e| open_err(e.to_string()))?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
@@ -82,7 +82,7 @@ impl Store {
         Ok(Self {
             write,
             read,
-            attempts: AttemptWriter::start(writer_conn),
+            attempts: AttemptWriter::start(writer_conn)?,
             path,
         })
     }
@@ -97,6 +97,20 @@ impl Store {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// The group-commit writer's connection, with the pool's settings (WAL is already set in the
+/// file by the migration's connection).
+fn open_writer(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
 }
 
 /// Now, as the store keeps times.

@@ -261,3 +261,34 @@ async fn a_taken_over_attempt_that_delivers_is_not_forgotten() {
         assert_eq!(h.summary.submission_id.as_deref(), Some("sub-1"));
     }
 }
+
+/// Frames in the store's WAL right now (a checkpoint reports the WAL's size).
+fn wal_frames(dir: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(dir.join(STORE_FILE)).unwrap();
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_small_while_handoffs_go_on() {
+    use handoff_console::ids::HandoffId;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    // Two commits per handoff, one at a time: 3000 commits, each adding several pages (about
+    // 29 000 frames in all). Unless checkpoints keep up, the WAL holds every one of them.
+    let now = chrono::Utc::now().timestamp_millis();
+    for _ in 0..1500 {
+        let b = begin(HandoffId::new(), now);
+        store.begin_attempt(&b).await.unwrap();
+        store
+            .finish_attempt(&finish(b.attempt_id, b.handoff_id, true))
+            .await
+            .unwrap();
+    }
+    let frames = wal_frames(dir.path());
+    assert!(
+        frames < 3000,
+        "the WAL holds {frames} frames after 3000 commits: it is not being checkpointed"
+    );
+    store.close().await;
+}

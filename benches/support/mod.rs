@@ -324,3 +324,114 @@ pub async fn count_live_attempts(app: &App) -> Result<(i64, i64), BoxError> {
     sqlx::Connection::close(conn).await?;
     Ok(row)
 }
+
+/// The least SQLite itself needs for the store's part of `handoffs` handoffs: the same rows
+/// (a handoff row of `data`, an attempt row recording `request`) and the same two commits per
+/// handoff, on a store file in `dir` with the store's schema and settings, but run in this
+/// thread with prepared statements: no queue, no hop to another thread, no async. With
+/// `per_commit` > 1, that many handoffs share each commit, as concurrent ones do in the store.
+/// Each handoff's latency is that of its group. No handoff can cost less than this.
+pub async fn sqlite_floor(
+    dir: &std::path::Path,
+    handoffs: usize,
+    per_commit: usize,
+    data: &str,
+    request: &str,
+) -> Result<Samples, BoxError> {
+    // The store's schema and file settings (WAL), from the store itself.
+    handoff_console::store::Store::open(dir)
+        .await?
+        .close()
+        .await;
+    let path = dir.join(handoff_console::store::STORE_FILE);
+    let (data, request) = (data.to_string(), request.to_string());
+    tokio::task::spawn_blocking(move || {
+        sqlite_floor_blocking(&path, handoffs, per_commit, &data, &request)
+    })
+    .await?
+}
+
+fn sqlite_floor_blocking(
+    path: &std::path::Path,
+    handoffs: usize,
+    per_commit: usize,
+    data: &str,
+    request: &str,
+) -> Result<Samples, BoxError> {
+    use rusqlite::params;
+    let conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    let integration = IntegrationId::new().to_string();
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    let mut samples = Samples::default();
+    let mut done = 0;
+    while done < handoffs {
+        let n = per_commit.min(handoffs - done);
+        let ids: Vec<(String, String)> = (0..n)
+            .map(|_| (HandoffId::new().to_string(), AttemptId::new().to_string()))
+            .collect();
+        let t = Instant::now();
+        let now = chrono::Utc::now().timestamp_millis();
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for (h, a) in &ids {
+            conn.prepare_cached(
+                "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, in_flight_until,
+                                       last_attempt_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'pending', ?4, 1, ?5, ?6, ?7, ?7)",
+            )?
+            .execute(params![h, integration, "bench-floor", data, now + 45_000, a, now])?;
+            conn.prepare_cached(
+                "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
+                                       automatic, attempt_number, status, started_at)
+                 VALUES (?1, ?2, ?3, 'floor', 'bench-floor', 'test', 0, 1, 'pending', ?4)",
+            )?
+            .execute(params![a, h, integration, now])?;
+        }
+        conn.execute_batch("COMMIT")?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for (h, a) in &ids {
+            conn.prepare_cached(
+                "UPDATE handoffs SET status = 'succeeded', in_flight_until = NULL, next_attempt_at = NULL,
+                        submission_id = '1', updated_at = ?1
+                 WHERE id = ?2 AND status != 'succeeded' AND last_attempt_id = ?3",
+            )?
+            .execute(params![now, h, a])?;
+            conn.prepare_cached(
+                "UPDATE attempts SET status = 'succeeded', message = 'delivered: submission 1',
+                        submission_id = '1', request = ?1, finished_at = ?2, duration_ms = 1
+                 WHERE id = ?3",
+            )?
+            .execute(params![request, now, a])?;
+        }
+        conn.execute_batch("COMMIT")?;
+        let elapsed = t.elapsed();
+        samples.latencies.extend(std::iter::repeat_n(elapsed, n));
+        done += n;
+    }
+    samples.wall = started.elapsed();
+    samples.cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    Ok(samples)
+}
+
+/// The best handoff/bare ratio `floor` leaves room for, were everything else in a handoff free:
+/// at concurrency 1 by time per request, under concurrency by CPU per request (the machine's
+/// cores are the limit there). Printed beside the goals, so that a goal above it reads as
+/// out of reach by construction.
+pub fn ceiling(concurrency: usize, bare: &Samples, floor: &Samples) {
+    let (b, f) = if concurrency == 1 {
+        (1e6 / bare.throughput(), 1e6 / floor.throughput())
+    } else {
+        (bare.cpu_per_request_us(), floor.cpu_per_request_us())
+    };
+    println!(
+        "{:>5}  ceiling set by the sqlite floor: handoff/bare <= {:.1}% ({} per request: bare {b:.0} µs + floor {f:.0} µs)",
+        "",
+        100.0 * b / (b + f),
+        if concurrency == 1 { "time" } else { "CPU" },
+    );
+}

@@ -1,12 +1,19 @@
 //! Group commit for the hot path: the writes that start a new handoff and that finish any
-//! attempt. One task owns a store connection; callers queue their write and wait; the task
-//! commits everything queued in one transaction and only then answers each caller, so `send`
-//! still returns after its rows are durable, while concurrent handoffs share one commit.
-//! Each write is one multi-statement call, so a handoff costs one round trip to SQLite's thread
-//! per write instead of one per statement.
+//! attempt. One thread owns a store connection (rusqlite, so statements run in that thread
+//! with no further hop); callers queue their write and wait; the thread commits everything
+//! queued in one transaction and only then answers each caller, so `send` still returns after
+//! its rows are durable, while concurrent handoffs share one commit. Each write runs under its
+//! own savepoint, so one bad write fails alone and its neighbours still commit.
+//!
+//! The thread is a plain one, not a runtime task: SQLite blocks (on the disk, and on another
+//! process's write lock for up to the busy timeout), and the runtime's threads must not.
+//!
+//! SQLite's own automatic checkpoint stays on, in this thread: it runs right after a commit,
+//! while no new frames arrive, so it completes and the WAL restarts from its beginning. (A
+//! checkpointer beside the writer never caught up under steady writes, and the WAL grew.)
 
 use crate::store::StoreError;
-use sqlx::SqliteConnection;
+use rusqlite::{Connection, ErrorCode, params};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most writes one transaction takes.
@@ -68,11 +75,18 @@ pub(crate) struct AttemptWriter {
 }
 
 impl AttemptWriter {
-    /// Starts the writer task on the current runtime; it ends when every handle is dropped.
-    pub(crate) fn start(conn: SqliteConnection) -> Self {
+    /// Starts the writer thread on `conn` (the store's file, migrated); the thread ends when
+    /// every handle is dropped or [`AttemptWriter::close`] is called.
+    pub(crate) fn start(conn: Connection) -> Result<Self, StoreError> {
         let (jobs, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(conn, rx));
-        Self { jobs }
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|e| StoreError::Open {
+                path: "the store's writer".into(),
+                reason: format!("cannot start its thread: {e}"),
+            })?;
+        Ok(Self { jobs })
     }
 
     /// Queues a write and waits until it is committed (or failed).
@@ -95,178 +109,151 @@ impl AttemptWriter {
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Message>) {
-    let mut messages = Vec::with_capacity(MAX_BATCH);
+fn run(conn: Connection, mut rx: mpsc::Receiver<Message>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut messages, MAX_BATCH).await > 0 {
+    while let Some(first) = rx.blocking_recv() {
         let mut close = None;
-        for message in messages.drain(..) {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
             match message {
                 Message::Job(job) if close.is_none() => batch.push(*job),
                 // Nothing after a close is taken: its caller sees the writer stopped.
                 Message::Job(_) => {}
                 Message::Close(done) => close = close.or(Some(done)),
             }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
         }
         if !batch.is_empty() {
-            commit_and_answer(&mut conn, &mut batch).await;
+            commit_and_answer(&conn, &mut batch);
         }
         if let Some(done) = close {
             rx.close();
             // A clean close lets SQLite checkpoint the WAL when it is the last connection.
-            let _ = sqlx::Connection::close(conn).await;
+            let _ = conn.close();
             let _ = done.send(());
             return;
         }
     }
 }
 
-async fn commit_and_answer(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
-    match commit(conn, batch).await {
-        Ok(()) => batch.drain(..).for_each(|job| {
-            let _ = job.reply.send(Ok(()));
-        }),
-        Err(e) if batch.len() == 1 => {
-            if let Some(job) = batch.pop() {
-                let _ = job.reply.send(Err(e));
+/// Runs the batch in one transaction, each write under a savepoint, and answers every
+/// caller once the outcome is known: after `COMMIT` for the writes that went in, with its
+/// own error for a write that failed on a constraint, and with the same error for all when
+/// the transaction itself fails (disk full, the lock held too long by another process).
+fn commit_and_answer(conn: &Connection, batch: &mut Vec<Job>) {
+    let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(batch.len());
+    let whole = (|| -> Result<(), rusqlite::Error> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        for job in batch.iter() {
+            conn.prepare_cached("SAVEPOINT write")?.execute([])?;
+            match apply(conn, &job.write) {
+                Ok(()) => outcomes.push(Ok(())),
+                Err(e) if is_constraint(&e) => {
+                    conn.prepare_cached("ROLLBACK TO write")?.execute([])?;
+                    outcomes.push(Err(e.into()));
+                }
+                Err(e) => return Err(e),
             }
+            conn.prepare_cached("RELEASE write")?.execute([])?;
         }
-        // A store-wide failure (disk full, locked too long) would fail each write again, one
-        // busy timeout at a time: every caller gets it now.
-        Err(e) if !is_constraint(&e) => {
-            let message = e.to_string();
-            for job in batch.drain(..) {
-                let _ = job.reply.send(Err(StoreError::Batch(message.clone())));
-            }
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(())
+    })();
+    if let Err(e) = whole {
+        // Whatever failed may have left the transaction open; a ROLLBACK with none open
+        // changes nothing.
+        let _ = conn.execute_batch("ROLLBACK");
+        let message = e.to_string();
+        for job in batch.drain(..) {
+            let _ = job.reply.send(Err(StoreError::Batch(message.clone())));
         }
-        // One bad write must not fail its neighbours: the batch was rolled back as a whole,
-        // so run each write on its own to give every caller its own answer.
-        Err(_) => {
-            for job in batch.drain(..) {
-                let outcome = commit(conn, std::slice::from_ref(&job)).await;
-                let _ = job.reply.send(outcome);
-            }
-        }
+        return;
+    }
+    for (job, outcome) in batch.drain(..).zip(outcomes) {
+        let _ = job.reply.send(outcome);
     }
 }
 
-fn is_constraint(e: &StoreError) -> bool {
-    matches!(e, StoreError::Sql(sqlx::Error::Database(d)) if d.kind() != sqlx::error::ErrorKind::Other)
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
 
-/// Runs the writes in one transaction; on any error everything is rolled back.
-async fn commit(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<(), StoreError> {
-    let n = jobs.len();
-    for (i, job) in jobs.iter().enumerate() {
-        if let Err(e) = apply(conn, &job.write, Place::of(i, n)).await {
-            // The error may have left the transaction open (or failed the COMMIT); an error
-            // from ROLLBACK (none open) changes nothing.
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            return Err(e);
-        }
-    }
-    Ok(())
-}
-
-/// Where a write stands in its transaction. The first write opens the transaction and the last
-/// commits it in the same call, so a lone write is one round trip to SQLite's thread. The
-/// texts are constants (eight in all), which keeps sqlx's prepared-statement cache small.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Place {
-    Only,
-    First,
-    Middle,
-    Last,
-}
-
-impl Place {
-    fn of(i: usize, n: usize) -> Self {
-        match (i == 0, i + 1 == n) {
-            (true, true) => Self::Only,
-            (true, false) => Self::First,
-            (false, true) => Self::Last,
-            (false, false) => Self::Middle,
-        }
-    }
-}
-
-macro_rules! with_place {
-    ($name:ident, $text:literal) => {
-        fn $name(at: Place) -> &'static str {
-            match at {
-                Place::Only => concat!("BEGIN IMMEDIATE; ", $text, "; COMMIT"),
-                Place::First => concat!("BEGIN IMMEDIATE; ", $text),
-                Place::Middle => $text,
-                Place::Last => concat!($text, "; COMMIT"),
-            }
-        }
-    };
-}
-
-with_place!(begin_new_sql, "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, in_flight_until,
-                                       last_attempt_id, created_at, updated_at)
-                 VALUES (?, ?, ?, 'pending', ?, 1, ?, ?, ?, ?);
-                 INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
-                                       attempt_number, status, started_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 1, 'pending', ?)");
-// The handoff takes the outcome when this attempt still holds it, and also when it delivered
-// after another attempt took over (its process looked dead): a delivery is never forgotten, and
-// nothing overwrites one. The attempt's `next_retry_at` is kept only if the schedule was written
-// (`changes()` counts the rows of the statement before it).
-with_place!(finish_sql, "UPDATE handoffs SET status = ?, in_flight_until = NULL, next_attempt_at = ?,
-                        submission_id = coalesce(?, submission_id), updated_at = ?
-                 WHERE id = ? AND status != 'succeeded' AND (last_attempt_id = ? OR ? = 'succeeded');
-                 UPDATE attempts SET status = ?, category = ?, retryable = ?, status_code = ?, message = ?, submission_id = ?,
-                        request = ?, response_excerpt = ?, finished_at = ?, duration_ms = ?,
-                        next_retry_at = CASE WHEN changes() > 0 THEN ? END
-                 WHERE id = ?");
-
-async fn apply(conn: &mut SqliteConnection, write: &Write, at: Place) -> Result<(), StoreError> {
+fn apply(conn: &Connection, write: &Write) -> Result<(), rusqlite::Error> {
     match write {
         Write::BeginNew(b) => {
-            sqlx::query(begin_new_sql(at))
-                .bind(&b.handoff_id)
-                .bind(&b.integration_id)
-                .bind(&b.session_id)
-                .bind(&b.data)
-                .bind(b.lease_until)
-                .bind(&b.attempt_id)
-                .bind(b.started_at)
-                .bind(b.started_at)
-                .bind(&b.attempt_id)
-                .bind(&b.handoff_id)
-                .bind(&b.integration_id)
-                .bind(&b.integration_name)
-                .bind(&b.session_id)
-                .bind(b.trigger)
-                .bind(b.automatic)
-                .bind(b.started_at)
-                .execute(&mut *conn)
-                .await?;
+            conn.prepare_cached(
+                "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, in_flight_until,
+                                       last_attempt_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'pending', ?4, 1, ?5, ?6, ?7, ?7)",
+            )?
+            .execute(params![
+                b.handoff_id,
+                b.integration_id,
+                b.session_id,
+                b.data,
+                b.lease_until,
+                b.attempt_id,
+                b.started_at,
+            ])?;
+            conn.prepare_cached(
+                "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
+                                       attempt_number, status, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, 'pending', ?8)",
+            )?
+            .execute(params![
+                b.attempt_id,
+                b.handoff_id,
+                b.integration_id,
+                b.integration_name,
+                b.session_id,
+                b.trigger,
+                b.automatic,
+                b.started_at,
+            ])?;
         }
         Write::Finish(f) => {
-            sqlx::query(finish_sql(at))
-                .bind(f.handoff_status)
-                .bind(f.next_attempt_at)
-                .bind(&f.submission_id)
-                .bind(f.finished_at)
-                .bind(&f.handoff_id)
-                .bind(&f.attempt_id)
-                .bind(f.status)
-                .bind(f.status)
-                .bind(f.category)
-                .bind(f.retryable)
-                .bind(f.status_code)
-                .bind(&f.message)
-                .bind(&f.submission_id)
-                .bind(&f.request)
-                .bind(&f.response_excerpt)
-                .bind(f.finished_at)
-                .bind(f.duration_ms)
-                .bind(f.next_attempt_at)
-                .bind(&f.attempt_id)
-                .execute(&mut *conn)
-                .await?;
+            // The handoff takes the outcome when this attempt still holds it, and also when it
+            // delivered after another attempt took over (its process looked dead): a delivery
+            // is never forgotten, and nothing overwrites one.
+            let took = conn
+                .prepare_cached(
+                    "UPDATE handoffs SET status = ?1, in_flight_until = NULL, next_attempt_at = ?2,
+                            submission_id = coalesce(?3, submission_id), updated_at = ?4
+                     WHERE id = ?5 AND status != 'succeeded' AND (last_attempt_id = ?6 OR ?7 = 'succeeded')",
+                )?
+                .execute(params![
+                    f.handoff_status,
+                    f.next_attempt_at,
+                    f.submission_id,
+                    f.finished_at,
+                    f.handoff_id,
+                    f.attempt_id,
+                    f.status,
+                ])?;
+            // The attempt names a retry schedule only if the handoff took it.
+            let next_retry_at = if took > 0 { f.next_attempt_at } else { None };
+            conn.prepare_cached(
+                "UPDATE attempts SET status = ?1, category = ?2, retryable = ?3, status_code = ?4, message = ?5,
+                        submission_id = ?6, request = ?7, response_excerpt = ?8, finished_at = ?9,
+                        duration_ms = ?10, next_retry_at = ?11
+                 WHERE id = ?12",
+            )?
+            .execute(params![
+                f.status,
+                f.category,
+                f.retryable,
+                f.status_code,
+                f.message,
+                f.submission_id,
+                f.request,
+                f.response_excerpt,
+                f.finished_at,
+                f.duration_ms,
+                next_retry_at,
+                f.attempt_id,
+            ])?;
         }
     }
     Ok(())
