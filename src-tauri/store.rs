@@ -99,8 +99,8 @@ impl Store {
     }
 }
 
-/// The group-commit writer's connection, with the pool's settings (WAL is already set in the
-/// file by the migration's connection).
+/// The group-commit writer's connection, with the pools' settings (WAL, NORMAL sync, the busy
+/// timeout, foreign keys); SQLite's automatic checkpoint stays on.
 fn open_writer(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
     let conn = rusqlite::Connection::open_with_flags(
         path,
