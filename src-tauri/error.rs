@@ -146,3 +146,14 @@ impl From<crate::integrations::ConfigError> for AppError {
         }
     }
 }
+
+impl From<crate::stats::StatsError> for AppError {
+    fn from(e: crate::stats::StatsError) -> Self {
+        use crate::stats::StatsError as S;
+        match e {
+            S::TooManyPoints { .. } => AppError::invalid("bucket", e.to_string()),
+            S::EmptyWindow => AppError::invalid("until", e.to_string()),
+            S::Store(e) => e.into(),
+        }
+    }
+}

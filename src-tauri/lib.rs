@@ -12,6 +12,7 @@ pub mod integrations;
 pub mod retry;
 pub mod secrets;
 pub mod service;
+pub mod stats;
 pub mod store;
 pub mod targets;
 pub mod templating;

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::ids::AttemptId;
 use crate::integrations::{self, SecretSlot, TargetKind};
 use crate::service::App;
+use crate::stats::{SeriesBucket, StatsFilter};
 use crate::targets::ErrorCategory;
 use clap::{Args, Parser, Subcommand};
 use output::Output;
@@ -60,6 +61,9 @@ enum Command {
     ShowAttempt { id: AttemptId },
     /// Retry one attempt's handoff, or every failed handoff matching a filter (--failed).
     Retry(RetryArgs),
+    /// Statistics over attempts: totals, success rate, durations, failures by category, top
+    /// errors and a time series (UTC buckets).
+    Stats(StatsArgs),
     /// Run due automatic retries until stopped (Ctrl-C), or once with --once.
     Worker {
         /// Run every retry that is due now, then exit.
@@ -145,6 +149,29 @@ struct RetryArgs {
     /// Only say how many handoffs match.
     #[arg(long, requires = "failed")]
     dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+struct StatsArgs {
+    #[arg(long, value_name = "ID|NAME")]
+    integration: Option<String>,
+    #[arg(long, value_name = "SID")]
+    session: Option<String>,
+    #[arg(long, value_parser = ["live", "test", "retry", "webhook"])]
+    trigger: Option<String>,
+    /// RFC 3339, a date, or an age such as 30m, 2h, 7d (inclusive).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// As --since (exclusive).
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    /// The time series' bucket width.
+    #[arg(long, default_value = "day", value_parser = ["minute", "hour", "day"])]
+    bucket: String,
+    /// Compute from every attempt with exact percentiles (slow on a large history) instead of
+    /// from the rollups (percentiles within 1%).
+    #[arg(long)]
+    exact: bool,
 }
 
 fn category_parser() -> clap::builder::PossibleValuesParser {
@@ -371,6 +398,18 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             out.bulk(&bulk);
             let all_ok = bulk.results.iter().all(|r| r.success) && bulk.skipped.is_empty();
             Ok(if all_ok { 0 } else { EXIT_FAILED })
+        }
+        Command::Stats(args) => {
+            let filter = StatsFilter {
+                integration: integration_id(app, args.integration.as_deref()).await?,
+                session: args.session,
+                trigger: args.trigger.as_deref().and_then(Trigger::parse),
+                since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
+                until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
+                bucket: SeriesBucket::parse(&args.bucket).unwrap_or_default(),
+            };
+            out.stats(&app.stats(&filter, args.exact).await?);
+            Ok(0)
         }
         Command::Worker { once, poll_ms } => {
             let pass = if once {

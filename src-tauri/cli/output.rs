@@ -5,6 +5,7 @@ use crate::attempts::{AttemptDetail, AttemptSummary};
 use crate::error::AppError;
 use crate::integrations::{Integration, TargetKind};
 use crate::service::{BulkRetry, HandoffResult, WorkerPass};
+use crate::stats::Stats;
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -202,5 +203,57 @@ impl Output {
             "{} retried: {} delivered, {} rescheduled, {} failed for good, {} skipped",
             p.ran, p.succeeded, p.rescheduled, p.failed, p.skipped
         );
+    }
+
+    pub fn stats(&self, s: &Stats) {
+        if self.json {
+            return print_json(s);
+        }
+        let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v} ms"));
+        let rate = s
+            .success_rate
+            .map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0));
+        println!(
+            "{} attempts: {} succeeded, {} failed, {} pending; success rate {rate}",
+            s.total, s.succeeded, s.failed, s.pending
+        );
+        println!(
+            "duration: avg {}, p50 {}, p95 {}, p99 {}{}",
+            ms(s.avg_ms),
+            ms(s.p50_ms),
+            ms(s.p95_ms),
+            ms(s.p99_ms),
+            if s.exact { " (exact)" } else { "" }
+        );
+        let failures: Vec<String> = s
+            .failures_by_category
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        if !failures.is_empty() {
+            println!("failures: {}", failures.join(", "));
+        }
+        if !s.top_errors.is_empty() {
+            println!("top errors:");
+            for e in &s.top_errors {
+                let category = e.category.map_or("-", |c| c.as_str());
+                println!("  {:>7}  {category:<14}  {}", e.count, e.message);
+            }
+        }
+        let busy: Vec<_> = s.series.iter().filter(|p| p.total > 0).collect();
+        if !busy.is_empty() {
+            println!("per {} (UTC; empty buckets left out):", s.bucket.as_str());
+            for p in busy {
+                println!(
+                    "  {}  {:>7} total  {:>7} ok  {:>7} failed  {:>7} pending",
+                    p.start.format("%Y-%m-%d %H:%M"),
+                    p.total,
+                    p.succeeded,
+                    p.failed,
+                    p.pending
+                );
+            }
+        }
     }
 }

@@ -1,0 +1,367 @@
+//! `stats` over a large history: seeds a store with a million attempts (20 integrations,
+//! 180 days, realistic mixes of triggers, outcomes, errors and durations), then times
+//! `App::stats` (the rollups) next to `App::stats` with `exact` (the naive aggregate over every
+//! attempt) in the same run, for all integrations and for one, and checks that the percentiles
+//! agree within 1%. Then it measures what the rollups cost the hot path: the store's two writes
+//! per handoff on a store with the stats triggers and on one with them dropped, alternating.
+//!
+//! `cargo bench --no-default-features --bench stats [-- --attempts N --repeat R --writes W]`
+
+mod support;
+
+use handoff_console::App;
+use handoff_console::ids::IntegrationId;
+use handoff_console::stats::{Stats, StatsFilter};
+use handoff_console::store::STORE_FILE;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{
+    BoxError, MemorySecrets, Options, Samples, check, drive, header, row, store_writes, summary,
+};
+
+const DAY: i64 = 86_400_000;
+const INTEGRATIONS: usize = 20;
+const DAYS: i64 = 180;
+
+/// xorshift: the same history on every run, no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Log-normal around `median` ms.
+    fn duration(&mut self, median: f64, sigma: f64) -> i64 {
+        let (u1, u2) = (self.unit().max(1e-12), self.unit());
+        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        (median * (sigma * z).exp()).round().max(1.0) as i64
+    }
+}
+
+const FAILURES: [(&str, &str); 10] = [
+    ("server", "503 Service Unavailable"),
+    ("server", "502 Bad Gateway"),
+    ("server", "500 Internal Server Error: upstream EHR timeout"),
+    (
+        "network",
+        "could not connect (https://ehr.example.org/api/patients): Connection refused",
+    ),
+    (
+        "network",
+        "request failed (https://ehr.example.org/api/patients): connection reset",
+    ),
+    (
+        "timeout",
+        "timed out (https://ehr.example.org/api/patients)",
+    ),
+    (
+        "validation",
+        "422 Unprocessable Entity: phone is not a valid number",
+    ),
+    (
+        "validation",
+        "field 'dateOfBirth' cannot be stored in column dob (date): expected a date, got text",
+    ),
+    ("authentication", "401 Unauthorized"),
+    ("configuration", "404 Not Found"),
+];
+
+/// Writes `n` attempts (each with its handoff) in one transaction, as the console would have
+/// recorded them; the stats triggers keep the rollups as it goes.
+fn seed(path: &std::path::Path, n: usize, ids: &[IntegrationId], end: i64) -> Result<(), BoxError> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
+    let tx = conn.transaction()?;
+    {
+        let mut handoff = tx.prepare(
+            "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, '{}', 1, ?5, ?5)",
+        )?;
+        let mut attempt = tx.prepare(
+            "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
+                                   attempt_number, status, category, retryable, message, started_at,
+                                   finished_at, duration_ms)
+             VALUES (?1, ?2, ?3, 'clinic', ?4, ?5, 1, ?6, ?7, 0, ?8, ?9, ?10, ?11)",
+        )?;
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let start = end - DAYS * DAY;
+        for i in 0..n {
+            // Some integrations are busier than others.
+            let integration = ids[((rng.unit() * rng.unit()) * ids.len() as f64) as usize];
+            let started = start + (rng.next() % (DAYS * DAY) as u64) as i64;
+            let r = rng.unit();
+            let trigger = if r < 0.90 {
+                "live"
+            } else if r < 0.97 {
+                "retry"
+            } else {
+                "test"
+            };
+            let r = rng.unit();
+            let (status, failure) = if r < 0.001 {
+                ("pending", None)
+            } else if r < 0.86 {
+                ("succeeded", None)
+            } else {
+                (
+                    "failed",
+                    Some(FAILURES[(rng.next() % FAILURES.len() as u64) as usize]),
+                )
+            };
+            let duration = match (status, failure) {
+                ("pending", _) => None,
+                (_, Some(("timeout", _))) => Some(10_000 + rng.duration(40.0, 1.0)),
+                _ => Some(rng.duration(180.0, 0.8)),
+            };
+            let handoff_id = format!("h{i:08}");
+            let session = format!("s{i:08}");
+            handoff.execute(rusqlite::params![
+                handoff_id,
+                integration.to_string(),
+                session,
+                if status == "failed" { "failed" } else { status },
+                started
+            ])?;
+            attempt.execute(rusqlite::params![
+                format!("a{i:08}"),
+                handoff_id,
+                integration.to_string(),
+                session,
+                trigger,
+                status,
+                failure.map(|f| f.0),
+                failure.map_or(
+                    if status == "succeeded" {
+                        "201 Created"
+                    } else {
+                        ""
+                    },
+                    |f| f.1
+                ),
+                started,
+                duration.map(|d| started + d),
+                duration,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")?;
+    Ok(())
+}
+
+/// Runs `f` `repeat` times; returns the median and the slowest time, and the last result.
+async fn time<F, Fut>(repeat: usize, mut f: F) -> Result<(Duration, Duration, Stats), BoxError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Stats, handoff_console::AppError>>,
+{
+    let mut times = Vec::with_capacity(repeat);
+    let mut last = None;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        last = Some(f().await?);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let last = last.ok_or("repeat must be at least 1")?;
+    Ok((times[times.len() / 2], times[times.len() - 1], last))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// The largest relative difference between the percentiles of two reports.
+fn percentile_error(fast: &Stats, exact: &Stats) -> f64 {
+    [
+        (fast.p50_ms, exact.p50_ms),
+        (fast.p95_ms, exact.p95_ms),
+        (fast.p99_ms, exact.p99_ms),
+    ]
+    .iter()
+    .map(|(f, e)| match (f, e) {
+        (Some(f), Some(e)) if *e > 0.0 => (f - e).abs() / e,
+        (None, None) => 0.0,
+        _ => f64::INFINITY,
+    })
+    .fold(0.0, f64::max)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    // `--requests` does not apply here; `--rounds` splits the write-cost runs.
+    let options = Options::parse(
+        1,
+        &[
+            ("--attempts", 1_000_000),
+            ("--repeat", 15),
+            ("--writes", 6000),
+        ],
+    )?;
+    let n = options.extra["--attempts"];
+    let repeat = options.extra["--repeat"].max(1);
+    let dir = tempfile::tempdir()?;
+    let secrets = Arc::new(MemorySecrets::default());
+    App::open_with(dir.path(), secrets.clone())
+        .await?
+        .close()
+        .await;
+    let ids: Vec<IntegrationId> = (0..INTEGRATIONS).map(|_| IntegrationId::new()).collect();
+    let end = chrono::Utc::now().timestamp_millis();
+    let t = Instant::now();
+    seed(&dir.path().join(STORE_FILE), n, &ids, end)?;
+    println!(
+        "seeded {n} attempts ({INTEGRATIONS} integrations, {DAYS} days) in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let app = App::open_with(dir.path(), secrets).await?;
+    let busiest = StatsFilter {
+        integration: Some(ids[0]),
+        ..StatsFilter::default()
+    };
+    let week = StatsFilter {
+        since_ms: Some(end - 7 * DAY),
+        ..StatsFilter::default()
+    };
+
+    println!(
+        "\n{:<44} {:>10} {:>10} {:>9}",
+        "stats", "median", "slowest", "total"
+    );
+    let mut verdicts = Vec::new();
+    for (name, filter, goal) in [
+        ("all integrations", StatsFilter::default(), Some(50.0)),
+        ("one integration (the busiest)", busiest, Some(20.0)),
+        ("all integrations, last 7 days", week, None),
+    ] {
+        let (median, slowest, fast) = time(repeat, || app.stats(&filter, false)).await?;
+        let exact_repeat = repeat.min(3);
+        let (naive, _, exact) = time(exact_repeat, || app.stats(&filter, true)).await?;
+        println!(
+            "{:<44} {:>10} {:>10} {:>9}",
+            format!("{name}: rollups"),
+            ms(median),
+            ms(slowest),
+            fast.total
+        );
+        println!(
+            "{:<44} {:>10} {:>10} {:>9}",
+            format!("{name}: naive (every attempt, exact)"),
+            ms(naive),
+            "",
+            exact.total
+        );
+        let error = percentile_error(&fast, &exact);
+        let speedup = naive.as_secs_f64() / median.as_secs_f64();
+        println!(
+            "  {speedup:.0}x faster; p50/p95/p99 {:?}/{:?}/{:?} ms vs exact {:?}/{:?}/{:?} (largest difference {:.2}%)",
+            fast.p50_ms,
+            fast.p95_ms,
+            fast.p99_ms,
+            exact.p50_ms,
+            exact.p95_ms,
+            exact.p99_ms,
+            error * 100.0
+        );
+        let same_counts = (fast.total, fast.succeeded, fast.failed, fast.pending)
+            == (exact.total, exact.succeeded, exact.failed, exact.pending)
+            && fast.failures_by_category == exact.failures_by_category
+            && fast.top_errors == exact.top_errors;
+        verdicts.push(check(
+            &format!("{name}: counts and top errors equal the naive query's"),
+            same_counts.to_string(),
+            "true",
+            same_counts,
+        ));
+        verdicts.push(check(
+            &format!("{name}: percentiles within 1% of exact"),
+            format!("{:.2}%", error * 100.0),
+            "<= 1%",
+            error <= 0.01,
+        ));
+        if let Some(goal) = goal {
+            let got = median.as_secs_f64() * 1000.0;
+            verdicts.push(check(
+                &format!("{name}: median time"),
+                format!("{got:.1} ms"),
+                &format!("< {goal} ms"),
+                got < goal,
+            ));
+        }
+    }
+    app.close().await;
+    write_cost(options.extra["--writes"], options.rounds.max(1)).await?;
+    summary(&verdicts);
+    Ok(())
+}
+
+/// The store's writes per handoff (`begin_attempt` + `finish_attempt`) with the rollup
+/// triggers and without them, in alternating rounds at concurrency 1 and 16.
+async fn write_cost(writes: usize, rounds: usize) -> Result<(), BoxError> {
+    let mut sides = Vec::new();
+    for keep_triggers in [true, false] {
+        let dir = tempfile::tempdir()?;
+        let secrets = Arc::new(MemorySecrets::default());
+        App::open_with(dir.path(), secrets.clone())
+            .await?
+            .close()
+            .await;
+        if !keep_triggers {
+            let conn = rusqlite::Connection::open(dir.path().join(STORE_FILE))?;
+            conn.execute_batch(
+                "DROP TRIGGER stats_attempt_inserted; DROP TRIGGER stats_attempt_updated; \
+                 DROP TRIGGER stats_attempt_deleted;",
+            )?;
+        }
+        let app = Arc::new(App::open_with(dir.path(), secrets).await?);
+        sides.push((dir, app));
+    }
+    let names = ["- store, rollups", "- store, no rollups"];
+    header(&format!(
+        "\nwhat the rollups cost a handoff's store writes ({writes} per side and concurrency)"
+    ));
+    let data = r#"{"fullName":"Ann Lee","phone":"+1 555 0100","email":"ann@example.com"}"#;
+    let request =
+        r#"{"method":"POST","url":"https://ehr.example.org/api/patients","headers":{},"body":{}}"#;
+    for concurrency in [1, 16] {
+        let mut samples = [Samples::default(), Samples::default()];
+        for round in 0..=rounds {
+            for (side, (_, app)) in sides.iter().enumerate() {
+                let app = Arc::clone(app);
+                let id = IntegrationId::new();
+                // Round 0 warms up and is not counted.
+                let n = if round == 0 {
+                    writes / 10
+                } else {
+                    writes / rounds
+                };
+                let s = drive(n, concurrency, move |i| {
+                    let app = Arc::clone(&app);
+                    async move { store_writes(&app, id, "bench", i, data, request).await }
+                })
+                .await?;
+                if round > 0 {
+                    samples[side].add(s);
+                }
+            }
+        }
+        for (side, s) in samples.iter_mut().enumerate() {
+            s.sort();
+            row(concurrency, names[side], s);
+        }
+        println!(
+            "{:>5}  rollups keep {:.0}% of the store's throughput",
+            "",
+            100.0 * samples[0].throughput() / samples[1].throughput()
+        );
+    }
+    for (_, app) in &sides {
+        app.close().await;
+    }
+    Ok(())
+}

@@ -1,0 +1,371 @@
+//! Reading statistics: from the rollups for whole days, from `attempts` for the rest. Values
+//! are always bound; the only SQL assembled at run time is the choice among fixed fragments.
+
+use super::{Counts, DAY_MS, StatsFilter, Tally};
+use crate::store::{Store, StoreError, now_ms};
+use crate::targets::ErrorCategory;
+use futures_util::TryStreamExt;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::BTreeMap;
+
+/// The most points a time series may have (a week of minutes, 416 days of hours).
+pub const MAX_SERIES_POINTS: i64 = 10_000;
+/// Error groups read from the rollups per query, before merging with the edges' and picking
+/// the top ones. Groups past this rank can't reach the top ten by the edges' few attempts.
+const ERROR_GROUPS: i64 = 500;
+
+const CATEGORY_SUMS: &str = "sum(network), sum(timeout), sum(authentication), \
+     sum(configuration), sum(validation), sum(server)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    #[error(
+        "the series would have {points} {bucket} buckets; the most is {MAX_SERIES_POINTS}: \
+         narrow the time window or use a coarser bucket"
+    )]
+    TooManyPoints { points: i64, bucket: &'static str },
+    #[error("the window's end must be after its start")]
+    EmptyWindow,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for StatsError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::Sql(e))
+    }
+}
+
+/// Which whole days to read from the rollups: all of them, or `[first, end)`.
+#[derive(Debug, Clone, Copy)]
+enum Days {
+    All,
+    Range(i64, i64),
+}
+
+/// ` AND integration_id = ? AND trigger = ?` as the filter asks (rollups and attempts alike).
+fn push_keys(qb: &mut QueryBuilder<Sqlite>, f: &StatsFilter) {
+    if let Some(i) = f.integration {
+        qb.push(" AND integration_id = ").push_bind(i.to_string());
+    }
+    if let Some(t) = f.trigger {
+        qb.push(" AND trigger = ").push_bind(t.as_str());
+    }
+}
+
+fn push_days(qb: &mut QueryBuilder<Sqlite>, days: Days) {
+    if let Days::Range(first, end) = days {
+        qb.push(" AND day >= ").push_bind(first);
+        qb.push(" AND day < ").push_bind(end);
+    }
+}
+
+/// The attempts filter: keys, session, and `[since, until)`.
+fn push_attempts(
+    qb: &mut QueryBuilder<Sqlite>,
+    f: &StatsFilter,
+    since: Option<i64>,
+    until: Option<i64>,
+) {
+    push_keys(qb, f);
+    if let Some(s) = &f.session {
+        qb.push(" AND session_id = ").push_bind(s.clone());
+    }
+    if let Some(s) = since {
+        qb.push(" AND started_at >= ").push_bind(s);
+    }
+    if let Some(u) = until {
+        qb.push(" AND started_at < ").push_bind(u);
+    }
+}
+
+fn category_index(category: Option<&str>) -> Option<usize> {
+    let c = ErrorCategory::parse(category?)?;
+    ErrorCategory::ALL.iter().position(|x| *x == c)
+}
+
+impl Store {
+    /// Statistics from the rollups (and the attempts at a window's edges): fast on any
+    /// history; percentiles within 1% of exact.
+    pub async fn stats(&self, f: &StatsFilter) -> Result<super::Stats, StatsError> {
+        check_window(f)?;
+        let day_series = f.bucket == super::SeriesBucket::Day;
+        let mut tally = if f.session.is_some() {
+            // A session has a handful of attempts, found by their index; rollups don't key it.
+            self.tally_attempts(f, f.since_ms, f.until_ms, false, day_series)
+                .await?
+        } else {
+            self.rollups_and_edges(f, day_series).await?
+        };
+        if !day_series {
+            check_points(f, series_span(f, None))?;
+            let (_, series) = self
+                .counts_from_attempts(f, f.since_ms, f.until_ms, true)
+                .await?;
+            tally.series = series;
+        }
+        let span = self.span(f, &tally)?;
+        Ok(tally.into_stats(f, false, span))
+    }
+
+    /// Statistics computed from every matching attempt, with exact percentiles. Slow on a
+    /// large history (it reads every attempt); the reference for [`Store::stats`].
+    pub async fn stats_exact(&self, f: &StatsFilter) -> Result<super::Stats, StatsError> {
+        check_window(f)?;
+        check_points(f, series_span(f, None))?;
+        let tally = self
+            .tally_attempts(f, f.since_ms, f.until_ms, true, true)
+            .await?;
+        let span = self.span(f, &tally)?;
+        Ok(tally.into_stats(f, true, span))
+    }
+
+    async fn rollups_and_edges(&self, f: &StatsFilter, series: bool) -> Result<Tally, StatsError> {
+        if f.since_ms.is_none() && f.until_ms.is_none() {
+            return self.rollups(f, Days::All, series).await;
+        }
+        // Whole days inside the window come from the rollups; the rest from the attempts.
+        let first = f.since_ms.map_or(i64::MIN, |s| {
+            s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) != 0)
+        });
+        let end = f.until_ms.map_or(i64::MAX, |u| u.div_euclid(DAY_MS));
+        if first >= end {
+            return self
+                .tally_attempts(f, f.since_ms, f.until_ms, false, series)
+                .await;
+        }
+        let mut tally = self.rollups(f, Days::Range(first, end), series).await?;
+        if let Some(s) = f.since_ms
+            && s < first * DAY_MS
+        {
+            let edge = self
+                .tally_attempts(f, Some(s), Some(first * DAY_MS), false, series)
+                .await?;
+            tally.merge(edge);
+        }
+        if let Some(u) = f.until_ms
+            && end * DAY_MS < u
+        {
+            let edge = self
+                .tally_attempts(f, Some(end * DAY_MS), Some(u), false, series)
+                .await?;
+            tally.merge(edge);
+        }
+        Ok(tally)
+    }
+
+    /// Counts, durations and errors of whole days from the rollups (with a daily series when
+    /// `series`).
+    async fn rollups(
+        &self,
+        f: &StatsFilter,
+        days: Days,
+        series: bool,
+    ) -> Result<Tally, StatsError> {
+        let mut tally = Tally::default();
+
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT day, sum(total), sum(succeeded), sum(failed), sum(pending), sum(timed), \
+             sum(duration_sum), {CATEGORY_SUMS} FROM stats_daily WHERE 1 = 1"
+        ));
+        push_keys(&mut qb, f);
+        push_days(&mut qb, days);
+        qb.push(" GROUP BY day");
+        let mut rows = qb.build().fetch(&self.read);
+        while let Some(row) = rows.try_next().await? {
+            let mut c = Counts {
+                total: row.try_get::<i64, _>(1)?.max(0) as u64,
+                succeeded: row.try_get::<i64, _>(2)?.max(0) as u64,
+                failed: row.try_get::<i64, _>(3)?.max(0) as u64,
+                pending: row.try_get::<i64, _>(4)?.max(0) as u64,
+                timed: row.try_get::<i64, _>(5)?.max(0) as u64,
+                duration_sum: row.try_get::<i64, _>(6)?,
+                by_category: [0; 6],
+            };
+            for (i, n) in c.by_category.iter_mut().enumerate() {
+                *n = row.try_get::<i64, _>(7 + i)?.max(0) as u64;
+            }
+            tally.counts.merge(&c);
+            if series && c.total > 0 {
+                tally.series.insert(row.try_get::<i64, _>(0)?, c);
+            }
+        }
+        drop(rows);
+
+        let mut qb = QueryBuilder::<Sqlite>::new(match days {
+            Days::All => "SELECT bucket, sum(n) FROM stats_durations WHERE 1 = 1",
+            Days::Range(..) => "SELECT bucket, sum(n) FROM stats_durations_daily WHERE 1 = 1",
+        });
+        push_keys(&mut qb, f);
+        push_days(&mut qb, days);
+        qb.push(" GROUP BY bucket");
+        let mut rows = qb.build().fetch(&self.read);
+        while let Some(row) = rows.try_next().await? {
+            let (bucket, n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if bucket >= 0 && n > 0 {
+                tally.durations.add(bucket as usize, n as u64);
+            }
+        }
+        drop(rows);
+
+        let mut qb = QueryBuilder::<Sqlite>::new(match days {
+            Days::All => "SELECT category, message, sum(n) AS c FROM stats_errors WHERE 1 = 1",
+            Days::Range(..) => {
+                "SELECT category, message, sum(n) AS c FROM stats_errors_daily WHERE 1 = 1"
+            }
+        });
+        push_keys(&mut qb, f);
+        push_days(&mut qb, days);
+        qb.push(" GROUP BY category, message HAVING c > 0 ORDER BY c DESC LIMIT ")
+            .push_bind(ERROR_GROUPS);
+        let rows: Vec<(String, String, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+        for (category, message, n) in rows {
+            tally.errors.insert((category, message), n as u64);
+        }
+        Ok(tally)
+    }
+
+    /// Everything about the attempts in `[since, until)`, read from the attempts themselves.
+    /// With `series`, also counts per series bucket.
+    async fn tally_attempts(
+        &self,
+        f: &StatsFilter,
+        since: Option<i64>,
+        until: Option<i64>,
+        exact: bool,
+        series: bool,
+    ) -> Result<Tally, StatsError> {
+        let mut tally = Tally::default();
+        let (counts, by_bucket) = self.counts_from_attempts(f, since, until, series).await?;
+        tally.counts = counts;
+        tally.series = by_bucket;
+
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT duration_ms FROM attempts WHERE 1 = 1");
+        push_attempts(&mut qb, f, since, until);
+        qb.push(" AND status <> 'pending' AND duration_ms IS NOT NULL");
+        let mut rows = qb.build_query_scalar::<i64>().fetch(&self.read);
+        while let Some(ms) = rows.try_next().await? {
+            if exact {
+                tally.exact_durations.push(ms);
+            } else {
+                tally.durations.record(ms);
+            }
+        }
+        drop(rows);
+
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT coalesce(category, ''), substr(message, 1, 200), count(*) FROM attempts \
+             WHERE status = 'failed'",
+        );
+        push_attempts(&mut qb, f, since, until);
+        qb.push(" GROUP BY 1, 2");
+        let rows: Vec<(String, String, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+        for (category, message, n) in rows {
+            *tally.errors.entry((category, message)).or_default() += n.max(0) as u64;
+        }
+        Ok(tally)
+    }
+
+    /// The counts of the attempts in `[since, until)`, and with `series` per series bucket.
+    async fn counts_from_attempts(
+        &self,
+        f: &StatsFilter,
+        since: Option<i64>,
+        until: Option<i64>,
+        series: bool,
+    ) -> Result<(Counts, BTreeMap<i64, Counts>), StatsError> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
+        if series {
+            qb.push("started_at / ").push_bind(f.bucket.ms());
+        } else {
+            qb.push("0");
+        }
+        qb.push(
+            " AS b, status, category, count(*), \
+             sum(status <> 'pending' AND duration_ms IS NOT NULL), \
+             coalesce(sum(CASE WHEN status <> 'pending' THEN duration_ms END), 0) \
+             FROM attempts WHERE 1 = 1",
+        );
+        push_attempts(&mut qb, f, since, until);
+        qb.push(" GROUP BY b, status, category");
+        let rows: Vec<(i64, String, Option<String>, i64, i64, i64)> =
+            qb.build_query_as().fetch_all(&self.read).await?;
+        let mut total = Counts::default();
+        let mut by_bucket = BTreeMap::new();
+        for (b, status, category, n, timed, duration_sum) in rows {
+            let n = n.max(0) as u64;
+            let mut c = Counts {
+                total: n,
+                timed: timed.max(0) as u64,
+                duration_sum,
+                ..Counts::default()
+            };
+            match status.as_str() {
+                "succeeded" => c.succeeded = n,
+                "failed" => {
+                    c.failed = n;
+                    if let Some(i) = category_index(category.as_deref()) {
+                        c.by_category[i] = n;
+                    }
+                }
+                _ => c.pending = n,
+            }
+            total.merge(&c);
+            if series {
+                by_bucket.entry(b).or_insert_with(Counts::default).merge(&c);
+            }
+        }
+        Ok((total, by_bucket))
+    }
+
+    /// The series' first and last bucket: the window's, or the data's where it is open.
+    fn span(&self, f: &StatsFilter, tally: &Tally) -> Result<Option<(i64, i64)>, StatsError> {
+        let data = tally
+            .series
+            .first_key_value()
+            .zip(tally.series.last_key_value())
+            .map(|((a, _), (b, _))| (*a, *b));
+        let span = series_span(f, data);
+        check_points(f, span)?;
+        Ok(span.filter(|(a, b)| a <= b))
+    }
+}
+
+/// The first and last series bucket (inclusive): the window's ends, else the data's; an open
+/// end after a given start is now.
+fn series_span(f: &StatsFilter, data: Option<(i64, i64)>) -> Option<(i64, i64)> {
+    let width = f.bucket.ms();
+    let first = f
+        .since_ms
+        .map(|s| s.div_euclid(width))
+        .or(data.map(|d| d.0));
+    let last = f
+        .until_ms
+        .map(|u| (u - 1).div_euclid(width))
+        .or(f.since_ms.map(|_| now_ms().div_euclid(width)))
+        .or(data.map(|d| d.1));
+    first.zip(last)
+}
+
+/// Refuses a series that would have more than [`MAX_SERIES_POINTS`] points.
+fn check_points(f: &StatsFilter, span: Option<(i64, i64)>) -> Result<(), StatsError> {
+    if let Some((first, last)) = span {
+        let points = last.saturating_sub(first).saturating_add(1);
+        if points > MAX_SERIES_POINTS {
+            return Err(StatsError::TooManyPoints {
+                points,
+                bucket: f.bucket.as_str(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_window(f: &StatsFilter) -> Result<(), StatsError> {
+    if let (Some(s), Some(u)) = (f.since_ms, f.until_ms)
+        && u <= s
+    {
+        return Err(StatsError::EmptyWindow);
+    }
+    Ok(())
+}

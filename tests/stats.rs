@@ -1,0 +1,612 @@
+//! Statistics: against a hand-computed history (every filter, window edges that cut days, series
+//! buckets), percentile accuracy on a large random history, rollups that follow attempts as
+//! they finish, a store from before the rollups (backfilled by the migration), and the CLI.
+
+mod common;
+
+use common::{Reply, Sink, TestApp, cli};
+use handoff_console::App;
+use handoff_console::attempts::Trigger;
+use handoff_console::ids::IntegrationId;
+use handoff_console::stats::{SeriesBucket, Stats, StatsFilter, histogram};
+use handoff_console::store::STORE_FILE;
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+use std::path::Path;
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 86_400_000;
+/// 2026-01-01T00:00:00Z.
+const D0: i64 = 1_767_225_600_000;
+const D1: i64 = D0 + DAY;
+const D2: i64 = D0 + 2 * DAY;
+
+/// One recorded attempt, as the history test writes it.
+struct Row {
+    integration: IntegrationId,
+    session: &'static str,
+    trigger: &'static str,
+    status: &'static str,
+    category: Option<&'static str>,
+    duration_ms: Option<i64>,
+    message: &'static str,
+    started_at: i64,
+}
+
+async fn pool(dir: &Path) -> SqlitePool {
+    SqlitePool::connect(&format!("sqlite://{}", dir.join(STORE_FILE).display()))
+        .await
+        .expect("open the store file")
+}
+
+/// Writes attempts (each with its own handoff) straight into the store, in one transaction.
+async fn record(pool: &SqlitePool, rows: &[Row]) {
+    let mut tx = pool.begin().await.unwrap();
+    for r in rows {
+        let handoff = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, created_at, updated_at)
+             VALUES (?, ?, ?, ?, '{}', 1, ?, ?)",
+        )
+        .bind(&handoff)
+        .bind(r.integration.to_string())
+        .bind(r.session)
+        .bind(r.status)
+        .bind(r.started_at)
+        .bind(r.started_at)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
+                                   attempt_number, status, category, message, started_at, finished_at, duration_ms)
+             VALUES (?, ?, ?, 'n', ?, ?, 1, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&handoff)
+        .bind(r.integration.to_string())
+        .bind(r.session)
+        .bind(r.trigger)
+        .bind(r.status)
+        .bind(r.category)
+        .bind(r.message)
+        .bind(r.started_at)
+        .bind(r.duration_ms.map(|d| r.started_at + d))
+        .bind(r.duration_ms)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Ten attempts over three UTC days, two integrations (see the expectations in each test).
+fn history(a: IntegrationId, b: IntegrationId) -> Vec<Row> {
+    let row = |integration, trigger, status, category, duration_ms, message, started_at| Row {
+        integration,
+        session: if started_at == D1 + HOUR {
+            "s-5"
+        } else {
+            "s-x"
+        },
+        trigger,
+        status,
+        category,
+        duration_ms,
+        message,
+        started_at,
+    };
+    let unavailable = "503 Service Unavailable";
+    vec![
+        row(
+            a,
+            "live",
+            "succeeded",
+            None,
+            Some(10),
+            "201 Created",
+            D0 + HOUR,
+        ),
+        row(
+            a,
+            "live",
+            "succeeded",
+            None,
+            Some(20),
+            "201 Created",
+            D0 + 2 * HOUR,
+        ),
+        row(
+            a,
+            "live",
+            "failed",
+            Some("server"),
+            Some(30),
+            unavailable,
+            D0 + 3 * HOUR,
+        ),
+        row(
+            b,
+            "live",
+            "failed",
+            Some("network"),
+            Some(40),
+            "could not connect",
+            D0 + 4 * HOUR,
+        ),
+        row(
+            a,
+            "retry",
+            "succeeded",
+            None,
+            Some(50),
+            "201 Created",
+            D1 + HOUR,
+        ),
+        row(
+            a,
+            "live",
+            "failed",
+            Some("server"),
+            Some(60),
+            unavailable,
+            D1 + 12 * HOUR,
+        ),
+        row(b, "live", "pending", None, None, "", D1 + 13 * HOUR),
+        row(
+            b,
+            "live",
+            "succeeded",
+            None,
+            Some(250),
+            "inserted",
+            D2 + HOUR / 2,
+        ),
+        row(
+            a,
+            "test",
+            "failed",
+            Some("validation"),
+            Some(70),
+            "missing fullName",
+            D2 + 6 * HOUR,
+        ),
+        row(
+            a,
+            "live",
+            "failed",
+            Some("server"),
+            Some(80),
+            unavailable,
+            D2 + 23 * HOUR,
+        ),
+    ]
+}
+
+async fn seeded() -> (TestApp, IntegrationId, IntegrationId) {
+    let t = TestApp::new().await;
+    let (a, b) = (IntegrationId::new(), IntegrationId::new());
+    let pool = pool(t.dir.path()).await;
+    record(&pool, &history(a, b)).await;
+    pool.close().await;
+    (t, a, b)
+}
+
+fn series(s: &Stats) -> Vec<(i64, u64, u64, u64, u64)> {
+    s.series
+        .iter()
+        .map(|p| {
+            let start = p.start.timestamp_millis();
+            (start, p.total, p.succeeded, p.failed, p.pending)
+        })
+        .collect()
+}
+
+/// The rollups give what the attempts themselves give, except that percentiles above 100 ms
+/// may differ by up to 1%.
+async fn assert_matches_exact(app: &App, f: &StatsFilter) -> Stats {
+    let fast = app.stats(f, false).await.expect("stats");
+    let exact = app.stats(f, true).await.expect("exact stats");
+    assert!(!fast.exact && exact.exact);
+    for (got, want) in [
+        (fast.p50_ms, exact.p50_ms),
+        (fast.p95_ms, exact.p95_ms),
+        (fast.p99_ms, exact.p99_ms),
+    ] {
+        match (got, want) {
+            (Some(g), Some(w)) => assert!((g - w).abs() <= w * 0.01, "{g} vs exact {w}"),
+            (g, w) => assert_eq!(g, w),
+        }
+    }
+    let same = |s: &Stats| Stats {
+        p50_ms: None,
+        p95_ms: None,
+        p99_ms: None,
+        exact: false,
+        ..s.clone()
+    };
+    assert_eq!(same(&fast), same(&exact), "{f:?}");
+    fast
+}
+
+#[tokio::test]
+async fn stats_match_a_hand_computed_history() {
+    let (t, a, _b) = seeded().await;
+    let all = assert_matches_exact(&t.app, &StatsFilter::default()).await;
+    assert_eq!(
+        (all.total, all.succeeded, all.failed, all.pending),
+        (10, 4, 5, 1)
+    );
+    assert_eq!(all.success_rate, Some(4.0 / 9.0));
+    // Finished durations: 10 20 30 40 50 60 70 80 250.
+    assert_eq!(all.avg_ms, Some(67.8));
+    assert_eq!(all.p50_ms, Some(50.0));
+    // 250 ms lies in the bucket 249..=253, shown as its geometric middle.
+    assert_eq!(all.p95_ms, Some(251.0));
+    assert_eq!(all.p99_ms, Some(251.0));
+    let by_category: Vec<(&str, u64)> = all
+        .failures_by_category
+        .iter()
+        .map(|(c, n)| (*c, *n))
+        .collect();
+    assert_eq!(
+        by_category,
+        vec![
+            ("authentication", 0),
+            ("configuration", 0),
+            ("network", 1),
+            ("server", 3),
+            ("timeout", 0),
+            ("validation", 1)
+        ]
+    );
+    let top: Vec<(&str, u64)> = all
+        .top_errors
+        .iter()
+        .map(|e| (e.message.as_str(), e.count))
+        .collect();
+    assert_eq!(
+        top,
+        vec![
+            ("503 Service Unavailable", 3),
+            ("could not connect", 1),
+            ("missing fullName", 1)
+        ]
+    );
+    assert_eq!(
+        all.top_errors[0].category.map(|c| c.as_str()),
+        Some("server")
+    );
+    assert_eq!(
+        series(&all),
+        vec![(D0, 4, 2, 2, 0), (D1, 3, 1, 1, 1), (D2, 3, 1, 2, 0)]
+    );
+    assert_eq!(all.series[0].avg_ms, Some(25.0));
+    assert_eq!(all.series[2].avg_ms, Some(133.3));
+
+    let one = assert_matches_exact(
+        &t.app,
+        &StatsFilter {
+            integration: Some(a),
+            ..StatsFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        (one.total, one.succeeded, one.failed, one.pending),
+        (7, 3, 4, 0)
+    );
+    assert_eq!(one.avg_ms, Some(45.7));
+    assert_eq!(one.p50_ms, Some(50.0));
+
+    let retries = assert_matches_exact(
+        &t.app,
+        &StatsFilter {
+            trigger: Some(Trigger::Retry),
+            ..StatsFilter::default()
+        },
+    )
+    .await;
+    assert_eq!((retries.total, retries.succeeded), (1, 1));
+
+    let session = assert_matches_exact(
+        &t.app,
+        &StatsFilter {
+            session: Some("s-5".into()),
+            ..StatsFilter::default()
+        },
+    )
+    .await;
+    assert_eq!((session.total, session.p50_ms), (1, Some(50.0)));
+}
+
+#[tokio::test]
+async fn a_window_that_cuts_days_counts_only_what_started_inside_it() {
+    let (t, a, _b) = seeded().await;
+    // From 03:00 on day 0 (inclusive) to 06:00 on day 2 (exclusive): the part of day 0 and of
+    // day 2 come from the attempts, day 1 from the rollups.
+    let f = StatsFilter {
+        since_ms: Some(D0 + 3 * HOUR),
+        until_ms: Some(D2 + 6 * HOUR),
+        ..StatsFilter::default()
+    };
+    let s = assert_matches_exact(&t.app, &f).await;
+    assert_eq!((s.total, s.succeeded, s.failed, s.pending), (6, 2, 3, 1));
+    assert_eq!(
+        series(&s),
+        vec![(D0, 2, 0, 2, 0), (D1, 3, 1, 1, 1), (D2, 1, 1, 0, 0)]
+    );
+    // Within one day: attempts only.
+    let f = StatsFilter {
+        integration: Some(a),
+        since_ms: Some(D0),
+        until_ms: Some(D0 + 5 * HOUR),
+        bucket: SeriesBucket::Hour,
+        ..StatsFilter::default()
+    };
+    let s = assert_matches_exact(&t.app, &f).await;
+    assert_eq!(
+        series(&s),
+        vec![
+            (D0, 0, 0, 0, 0),
+            (D0 + HOUR, 1, 1, 0, 0),
+            (D0 + 2 * HOUR, 1, 1, 0, 0),
+            (D0 + 3 * HOUR, 1, 0, 1, 0),
+            (D0 + 4 * HOUR, 0, 0, 0, 0)
+        ]
+    );
+    // Exactly whole days: rollups only.
+    let f = StatsFilter {
+        since_ms: Some(D1),
+        until_ms: Some(D2),
+        ..StatsFilter::default()
+    };
+    let s = assert_matches_exact(&t.app, &f).await;
+    assert_eq!((s.total, s.pending), (3, 1));
+    assert_eq!(series(&s), vec![(D1, 3, 1, 1, 1)]);
+}
+
+#[tokio::test]
+async fn a_series_with_too_many_points_or_an_empty_window_is_refused() {
+    let (t, _a, _b) = seeded().await;
+    let f = StatsFilter {
+        since_ms: Some(D0),
+        until_ms: Some(D0 + 8 * DAY),
+        bucket: SeriesBucket::Minute,
+        ..StatsFilter::default()
+    };
+    let e = t.app.stats(&f, false).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("bucket"), "{e}");
+    assert!(e.message.contains("11520 minute buckets"), "{e}");
+    let f = StatsFilter {
+        since_ms: Some(D1),
+        until_ms: Some(D0),
+        ..StatsFilter::default()
+    };
+    let e = t.app.stats(&f, false).await.unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("until"), "{e}");
+    // Minute buckets over the data's own span (under 10 000 points) are fine.
+    let f = StatsFilter {
+        bucket: SeriesBucket::Minute,
+        ..StatsFilter::default()
+    };
+    let s = assert_matches_exact(&t.app, &f).await;
+    assert_eq!(
+        s.series.first().unwrap().start.timestamp_millis(),
+        D0 + HOUR
+    );
+    assert_eq!(
+        s.series.last().unwrap().start.timestamp_millis(),
+        D2 + 23 * HOUR
+    );
+}
+
+/// A small deterministic generator (xorshift), so the history is the same on every run.
+struct Xorshift(u64);
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[tokio::test]
+async fn percentiles_are_within_one_percent_of_exact() {
+    let t = TestApp::new().await;
+    let ids = [IntegrationId::new(), IntegrationId::new()];
+    let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+    let rows: Vec<Row> = (0..8_000)
+        .map(|i| {
+            // Log-uniform between 1 ms and 100 s.
+            let duration = (rng.unit() * 100_000f64.ln()).exp() as i64;
+            let failed = rng.next().is_multiple_of(5);
+            Row {
+                integration: ids[i % 2],
+                session: "s",
+                trigger: "live",
+                status: if failed { "failed" } else { "succeeded" },
+                category: failed.then_some("server"),
+                duration_ms: Some(duration),
+                message: "m",
+                started_at: D0 + (rng.next() % (10 * DAY as u64)) as i64,
+            }
+        })
+        .collect();
+    let pool = pool(t.dir.path()).await;
+    record(&pool, &rows).await;
+    pool.close().await;
+    for f in [
+        StatsFilter::default(),
+        StatsFilter {
+            integration: Some(ids[0]),
+            ..StatsFilter::default()
+        },
+        StatsFilter {
+            since_ms: Some(D0 + 2 * DAY + 5 * HOUR),
+            until_ms: Some(D0 + 7 * DAY + 9 * HOUR),
+            ..StatsFilter::default()
+        },
+    ] {
+        let s = assert_matches_exact(&t.app, &f).await;
+        assert!(s.p99_ms.unwrap() > 100.0, "the test covers bucketed values");
+    }
+}
+
+#[tokio::test]
+async fn the_rust_buckets_are_the_stores_buckets() {
+    let t = TestApp::new().await;
+    let pool = pool(t.dir.path()).await;
+    let stored: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT lo, bucket FROM stats_buckets ORDER BY lo")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let ours: Vec<(i64, i64)> = histogram::table().map(|(lo, b)| (lo, b as i64)).collect();
+    assert_eq!(stored, ours);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn attempts_are_counted_as_they_finish() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    sink.then([Reply::json(201, json!({"id": "s-1"})), Reply::status(503)]);
+    let integration = t
+        .add(json!({
+            "name": "clinic api", "kind": "api",
+            "fields": [{"name": "fullName", "type": "name"}],
+            "api": {"endpoint": format!("{}/p", sink.url), "method": "POST"},
+            "retry": {"maxAttempts": 3, "baseDelayMs": 3_600_000}
+        }))
+        .await;
+    let f = StatsFilter {
+        integration: Some(integration.id),
+        ..StatsFilter::default()
+    };
+    assert_eq!(t.app.stats(&f, false).await.unwrap().total, 0);
+    for _ in 0..2 {
+        t.app
+            .send(
+                &integration.name,
+                "sess",
+                json!({"fullName": "Ann Lee"}),
+                Trigger::Live,
+            )
+            .await
+            .unwrap();
+    }
+    let s = assert_matches_exact(&t.app, &f).await;
+    // The 503 is retryable and its retry is scheduled: the attempt counts as failed.
+    assert_eq!((s.total, s.succeeded, s.failed, s.pending), (2, 1, 1, 0));
+    assert_eq!(s.failures_by_category["server"], 1);
+    assert_eq!(s.top_errors[0].message, "503 Service Unavailable");
+    assert_eq!(s.success_rate, Some(0.5));
+    assert!(s.avg_ms.is_some() && s.p50_ms.is_some());
+}
+
+#[tokio::test]
+async fn a_store_from_before_the_rollups_is_backfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    // Only the first migration, as an older console left it.
+    let old = tempfile::tempdir().unwrap();
+    let first = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    std::fs::copy(&first, old.path().join(first.file_name().unwrap())).unwrap();
+    let pool = SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join(STORE_FILE))
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    sqlx::migrate::Migrator::new(old.path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let (a, b) = (IntegrationId::new(), IntegrationId::new());
+    record(&pool, &history(a, b)).await;
+    pool.close().await;
+
+    let app = App::open(dir.path()).await.unwrap();
+    let s = assert_matches_exact(&app, &StatsFilter::default()).await;
+    assert_eq!((s.total, s.succeeded, s.failed, s.pending), (10, 4, 5, 1));
+    assert_eq!(s.p95_ms, Some(251.0));
+    app.close().await;
+}
+
+#[tokio::test]
+async fn the_cli_prints_the_documented_shape() {
+    let (t, a, _b) = seeded().await;
+    t.app.close().await;
+    let run = |args: &[&str]| {
+        let out = cli()
+            .arg("--data-dir")
+            .arg(t.dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code(), json)
+    };
+    let (code, s) = run(&["stats", "--json"]);
+    assert_eq!(code, Some(0), "{s}");
+    for key in [
+        "total",
+        "succeeded",
+        "failed",
+        "pending",
+        "successRate",
+        "avgMs",
+        "p50Ms",
+        "p95Ms",
+        "p99Ms",
+        "failuresByCategory",
+        "topErrors",
+        "series",
+    ] {
+        assert!(s.get(key).is_some(), "{key} missing from {s}");
+    }
+    assert_eq!(s["total"], 10);
+    assert_eq!(s["failuresByCategory"]["server"], 3);
+    assert_eq!(s["series"][0]["start"], "2026-01-01T00:00:00Z");
+
+    let id = a.to_string();
+    let (code, s) = run(&[
+        "stats",
+        "--json",
+        "--integration",
+        &id,
+        "--since",
+        "2026-01-02",
+        "--until",
+        "2026-01-03",
+        "--exact",
+    ]);
+    assert_eq!(code, Some(0), "{s}");
+    assert_eq!(
+        (s["total"].as_u64(), s["exact"].as_bool()),
+        (Some(2), Some(true))
+    );
+
+    let (code, s) = run(&[
+        "stats",
+        "--json",
+        "--bucket",
+        "minute",
+        "--since",
+        "2026-01-01",
+        "--until",
+        "2026-01-09",
+    ]);
+    assert_eq!(code, Some(2), "{s}");
+    assert_eq!(s["error"]["field"], "bucket");
+}
