@@ -15,6 +15,7 @@ pub mod service;
 pub mod store;
 pub mod targets;
 pub mod templating;
+pub mod testing;
 
 pub use error::{AppError, ErrorKind};
 pub use service::App;

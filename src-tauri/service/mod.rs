@@ -5,6 +5,7 @@
 mod demo;
 mod handoffs;
 mod integrations;
+mod testing;
 
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 
