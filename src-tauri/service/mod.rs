@@ -8,6 +8,7 @@ mod integrations;
 mod testing;
 
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
+pub use testing::{TEST_SESSION, TestData, TestRequest};
 
 use crate::error::AppError;
 use crate::ids::IntegrationId;

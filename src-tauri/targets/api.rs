@@ -3,7 +3,9 @@
 //! total timeouts, the response checked against the integration's expectations, and a bounded
 //! read of the body.
 
-use super::{Delivery, ErrorCategory, HandoffContext, REDACTED, ResolvedIntegration};
+use super::{
+    Delivery, DeliveryDetails, ErrorCategory, HandoffContext, REDACTED, ResolvedIntegration,
+};
 use crate::ids::IntegrationId;
 use crate::integrations::{ApiConfig, AuthKind, HttpMethod, SecretSlot};
 use crate::secrets::Secret;
@@ -413,7 +415,9 @@ async fn exchange(
         request: req.summary,
         response_excerpt: None,
         retry_after: None,
+        details: DeliveryDetails::default(),
     };
+    let started = std::time::Instant::now();
     let mut resp = match builder.send().await {
         Ok(r) => r,
         Err(e) => {
@@ -429,6 +433,9 @@ async fn exchange(
             return delivery;
         }
     };
+    // `send` returns once the status line and headers are in: the time to first byte.
+    delivery.details.first_byte_ms = Some(started.elapsed().as_millis() as u64);
+    delivery.details.headers = Some(shown_headers(resp.headers(), secrets));
     let status = resp.status().as_u16();
     delivery.status_code = Some(status);
     delivery.retry_after = resp
@@ -519,6 +526,32 @@ async fn exchange(
         None => format!("{status} {}", reason_text(status)),
     };
     delivery
+}
+
+/// Response headers as a configuration test shows them: credential-looking ones (e.g.
+/// `Set-Cookie`) redacted, and any credential the target echoes blanked out.
+fn shown_headers(
+    headers: &reqwest::header::HeaderMap,
+    secrets: &[Secret<String>],
+) -> Map<String, Value> {
+    let mut shown = Map::new();
+    for (name, value) in headers {
+        let text = if is_secret_header(name.as_str()) {
+            REDACTED.to_string()
+        } else {
+            redact_echoes(&String::from_utf8_lossy(value.as_bytes()), secrets)
+        };
+        match shown.get_mut(name.as_str()) {
+            Some(Value::String(earlier)) => {
+                earlier.push_str(", ");
+                earlier.push_str(&text);
+            }
+            _ => {
+                shown.insert(name.as_str().to_string(), Value::String(text));
+            }
+        }
+    }
+    shown
 }
 
 fn reason_text(status: u16) -> &'static str {
