@@ -8,7 +8,7 @@ mod common_db;
 
 use common::{Reply, Sink, TestApp, cli};
 use common_db::{cleanly, count_mysql, count_pg, count_sqlite, exec, suffix};
-use handoff_console::attempts::{HistoryFilter, Trigger};
+use handoff_console::attempts::{HistoryFilter, RetryFilter, Trigger};
 use handoff_console::integrations::FieldType;
 use handoff_console::service::{TestData, TestRequest};
 use handoff_console::testing::{GenerateOptions, TestMode, TestReport};
@@ -309,6 +309,42 @@ async fn failed_expectations_say_why_and_are_not_retried() {
         .unwrap();
     assert!(detail.summary.next_retry_at.is_none());
     assert_eq!(t.app.run_due_retries().await.unwrap().ran, 0);
+    // Nor does a bulk retry pick a failed test up; an explicit retry of it still works.
+    let no_progress = |_: usize, _: usize| {};
+    let bulk = t
+        .app
+        .retry_failed(&RetryFilter::default(), true, &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(bulk.matched, 0);
+    // A live handoff that fails for good (422 is not retryable) is in the failed list.
+    sink.always(Reply::json(422, json!({"message": "bad"})));
+    let live = t
+        .app
+        .send(
+            &i.id.to_string(),
+            "s-1",
+            json!({"fullName": "Ann Lee", "visitType": "new"}),
+            Trigger::Live,
+        )
+        .await
+        .unwrap();
+    assert!(!live.success);
+    let bulk = t
+        .app
+        .retry_failed(&RetryFilter::default(), true, &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(
+        bulk.matched, 1,
+        "the live failure is there, the tests are not"
+    );
+    let again = t
+        .app
+        .retry_attempt(report.outcome.attempt_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(Some(again.handoff_id), report.outcome.handoff_id);
 }
 
 #[tokio::test]

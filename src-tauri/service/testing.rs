@@ -134,7 +134,7 @@ impl App {
                 Ok(prepared) => Delivery {
                     failure: None,
                     request: prepared.summary,
-                    ..Delivery::refused(ErrorCategory::Configuration, "nothing was sent (preview)")
+                    ..Delivery::refused(ErrorCategory::Configuration, "nothing was sent")
                 },
                 Err(message) => Delivery::refused(ErrorCategory::Configuration, message),
             },

@@ -68,7 +68,7 @@ fn value_for(spec: &FieldSpec, rng: &mut ChaCha8Rng) -> Option<Value> {
         FieldType::Email => text(SafeEmail().fake_with_rng(rng)),
         // Cell formats only: the landline ones carry an extension (`x123`), not a phone number.
         FieldType::Phone => text(CellNumber().fake_with_rng(rng)),
-        FieldType::Date => text(date(rng).format("%Y-%m-%d").to_string()),
+        FieldType::Date => text(date(&spec.name, rng).format("%Y-%m-%d").to_string()),
         FieldType::Datetime => {
             let at = date_between(rng, (2024, 1, 1), (2027, 12, 31)).and_time(clinic_time(rng));
             text(at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -102,10 +102,16 @@ fn value_for(spec: &FieldSpec, rng: &mut ChaCha8Rng) -> Option<Value> {
     }
 }
 
-/// A date of birth or of a visit: any day from 1940 to 2027. Fixed bounds, not "today", so
-/// that a seed gives the same date tomorrow.
-fn date(rng: &mut ChaCha8Rng) -> NaiveDate {
-    date_between(rng, (1940, 1, 1), (2027, 12, 31))
+/// A date of birth when the field's name says so (`dob`, `birthDate`, ...), from 1940 to 2015;
+/// otherwise a visit's, from 2024 to 2027. Fixed bounds, not "today", so that a seed gives the
+/// same date tomorrow.
+fn date(field: &str, rng: &mut ChaCha8Rng) -> NaiveDate {
+    let name = field.to_ascii_lowercase();
+    if name.contains("birth") || name.contains("dob") {
+        date_between(rng, (1940, 1, 1), (2015, 12, 31))
+    } else {
+        date_between(rng, (2024, 1, 1), (2027, 12, 31))
+    }
 }
 
 fn date_between(rng: &mut ChaCha8Rng, from: (i32, u32, u32), to: (i32, u32, u32)) -> NaiveDate {
@@ -229,6 +235,30 @@ mod tests {
         assert_eq!(d["date"].as_str().unwrap().len(), 10);
         assert!(d["datetime"].as_str().unwrap().ends_with('Z'));
         assert!(d["address"].as_str().unwrap().contains(", "));
+    }
+
+    #[test]
+    fn birth_dates_lie_in_the_past_and_other_dates_near_now() {
+        let fields = [
+            field("dateOfBirth", FieldType::Date, true),
+            field("appointmentDate", FieldType::Date, true),
+        ];
+        for seed in 0..50 {
+            let g = generate(
+                &fields,
+                GenerateOptions {
+                    seed: Some(seed),
+                    all_fields: false,
+                },
+            );
+            let year = |f: &str| g.data[f].as_str().unwrap()[..4].parse::<i32>().unwrap();
+            assert!((1940..=2015).contains(&year("dateOfBirth")), "{:?}", g.data);
+            assert!(
+                (2024..=2027).contains(&year("appointmentDate")),
+                "{:?}",
+                g.data
+            );
+        }
     }
 
     #[test]

@@ -412,7 +412,7 @@ impl Entry {
                     return Delivery {
                         failure: None,
                         status_code: None,
-                        message: "nothing was run (preview)".to_string(),
+                        message: "nothing was run".to_string(),
                         submission_id: None,
                         request: insert::statement(self.pool.db_type(), &schema, &values),
                         response_excerpt: None,
