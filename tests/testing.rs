@@ -529,6 +529,79 @@ async fn postgres_preview_rollback_and_commit() {
 }
 
 #[tokio::test]
+async fn postgres_rows_are_found_by_uuid_and_text_keys_and_keyless_tables_say_so() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let s = suffix();
+    let (by_uuid, by_text, keyless) = (
+        format!("hc_uuid_{s}"),
+        format!("hc_text_{s}"),
+        format!("hc_nokey_{s}"),
+    );
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {by_uuid} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+               patient_name text NOT NULL);
+             CREATE TABLE {by_text} (ref varchar(64) PRIMARY KEY, patient_name text NOT NULL);
+             CREATE TABLE {keyless} (patient_name text NOT NULL)"
+        ),
+    )
+    .await;
+    let body = async {
+        let t = TestApp::new().await;
+        let cases = [
+            (&by_uuid, json!({"fullName": "patient_name"})),
+            (
+                &by_text,
+                json!({"fullName": "patient_name", "handoffId": "ref"}),
+            ),
+            (&keyless, json!({"fullName": "patient_name"})),
+        ];
+        for (table, mapping) in cases {
+            let i = t
+                .add(db_config(table, pg.config("postgresql", table, mapping)))
+                .await;
+            let report = t
+                .app
+                .run_test(&i.id.to_string(), custom(db_data()))
+                .await
+                .unwrap();
+            assert!(
+                report.outcome.success,
+                "{table}: {}",
+                report.outcome.message
+            );
+            if table == &keyless {
+                assert!(report.outcome.row.is_none());
+                assert!(
+                    report
+                        .outcome
+                        .row_note
+                        .as_deref()
+                        .unwrap()
+                        .contains("primary key"),
+                    "{:?}",
+                    report.outcome.row_note
+                );
+            } else {
+                assert_eq!(stored(&report, "patient_name"), "Jane Roe", "{table}");
+            }
+            assert_eq!(count_pg(&pg.pool, table).await, 0, "{table}");
+        }
+    };
+    cleanly(
+        body,
+        exec(
+            &pg.pool,
+            format!("DROP TABLE {by_uuid}; DROP TABLE {by_text}; DROP TABLE {keyless}"),
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn mariadb_preview_rollback_and_commit() {
     let Some(my) = common_db::mysql().await else {
         return;

@@ -256,11 +256,8 @@ pub(super) async fn postgres(
                     (Some(pk), Some(key)) => {
                         let mut q =
                             QueryBuilder::<Postgres>::new(select_head(DbType::Postgresql, t));
-                        q.push(format!(
-                            " WHERE CAST({} AS TEXT) = ",
-                            quote(DbType::Postgresql, pk)
-                        ));
-                        q.push_bind(key.clone());
+                        q.push(" WHERE ");
+                        push_pg_key(&mut q, t, pk, key);
                         let mut sp = Acquire::begin(&mut *tx).await?;
                         let row = q.build().fetch_optional(&mut *sp).await;
                         let _ = sp.rollback().await;
@@ -373,6 +370,31 @@ pub(super) async fn sqlite(
     }
     .await;
     (request, result)
+}
+
+/// `"pk" = $n` with the key bound in its column's type where that is a usual key type (so the
+/// primary key's index finds the row); other keys are compared as text.
+fn push_pg_key(q: &mut QueryBuilder<Postgres>, t: &TableSchema, pk: &str, key: &str) {
+    let column = quote(DbType::Postgresql, pk);
+    match (
+        t.column(pk).map(|c| c.kind),
+        key.parse::<i64>(),
+        Uuid::parse_str(key),
+    ) {
+        (Some(ColumnKind::Integer), Ok(n), _) => {
+            q.push(format!("{column} = ")).push_bind(n);
+        }
+        (Some(ColumnKind::Uuid), _, Ok(u)) => {
+            q.push(format!("{column} = ")).push_bind(u);
+        }
+        (Some(ColumnKind::Text), _, _) => {
+            q.push(format!("{column} = ")).push_bind(key.to_string());
+        }
+        _ => {
+            q.push(format!("CAST({column} AS TEXT) = "))
+                .push_bind(key.to_string());
+        }
+    }
 }
 
 const NO_KEY_PG: &str =
@@ -517,6 +539,52 @@ mod tests {
         assert_eq!(req["params"][1]["type"], "numeric");
         assert_eq!(req["params"][2]["value"], Value::Null);
         assert_eq!(req["params"][1]["field"], json!("price"));
+    }
+
+    #[test]
+    fn postgres_read_back_binds_usual_keys_in_their_type() {
+        let t = TableSchema {
+            schema: None,
+            name: "t".into(),
+            columns: vec![
+                col("id", "integer", ColumnKind::Integer, None),
+                col("ref", "uuid", ColumnKind::Uuid, None),
+                col("code", "character varying", ColumnKind::Text, None),
+                col("n", "numeric", ColumnKind::Decimal, Some("NUMERIC")),
+            ],
+            primary_key: None,
+        };
+        let sql = |pk: &str, key: &str| {
+            let mut q = QueryBuilder::<Postgres>::new("");
+            push_pg_key(&mut q, &t, pk, key);
+            q.sql().as_str().to_string()
+        };
+        assert_eq!(sql("id", "7"), "\"id\" = $1");
+        assert_eq!(
+            sql("ref", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+            "\"ref\" = $1"
+        );
+        assert_eq!(sql("code", "A-1"), "\"code\" = $1");
+        assert_eq!(sql("n", "1.5"), "CAST(\"n\" AS TEXT) = $1");
+        assert_eq!(sql("id", "not a number"), "CAST(\"id\" AS TEXT) = $1");
+        assert_eq!(
+            select_head(DbType::Mysql, &t),
+            "SELECT CAST(`id` AS CHAR), CAST(`ref` AS CHAR), CAST(`code` AS CHAR), \
+             CAST(`n` AS CHAR) FROM `t`"
+        );
+    }
+
+    #[test]
+    fn stored_values_are_typed_by_column_kind() {
+        let v = |k, s: &str| stored_value(k, Some(s.to_string()));
+        assert_eq!(v(ColumnKind::Integer, "42"), json!(42));
+        assert_eq!(v(ColumnKind::Float, "0.25"), json!(0.25));
+        assert_eq!(v(ColumnKind::Boolean, "t"), json!(true));
+        assert_eq!(v(ColumnKind::Boolean, "0"), json!(false));
+        assert_eq!(v(ColumnKind::Decimal, "12.50"), json!("12.50"));
+        assert_eq!(v(ColumnKind::Json, "{\"a\": 1}"), json!({"a": 1}));
+        assert_eq!(v(ColumnKind::Date, "2024-05-31"), json!("2024-05-31"));
+        assert_eq!(stored_value(ColumnKind::Integer, None), Value::Null);
     }
 
     #[test]
