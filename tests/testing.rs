@@ -260,8 +260,10 @@ async fn api_run_is_recorded_as_a_test_and_analysed() {
     assert_eq!(headers["x-request-id"], "r-1");
     assert_eq!(o.body.as_ref().unwrap()["echo"], "Bearer [redacted]");
     assert!(!serde_json::to_string(&report).unwrap().contains(TOKEN));
-    assert!(o.first_byte_ms.is_some() && o.total_ms.is_some());
-    assert!(o.connect_ms.is_none() && o.timing_note.is_some());
+    // A test opens a connection of its own, so its opening is timed.
+    let (connect, first_byte) = (o.connect_ms.unwrap(), o.first_byte_ms.unwrap());
+    assert!(connect <= first_byte && first_byte <= o.total_ms.unwrap());
+    assert!(o.timing_note.as_deref().unwrap().contains("new connection"));
     // Recorded as a test attempt of a handoff of its own.
     let attempt_id = o.attempt_id.expect("recorded");
     let (detail, _) = t.app.attempt(attempt_id).await.unwrap();
@@ -345,6 +347,31 @@ async fn failed_expectations_say_why_and_are_not_retried() {
         .await
         .unwrap();
     assert_eq!(Some(again.handoff_id), report.outcome.handoff_id);
+}
+
+#[tokio::test]
+async fn an_unreachable_target_has_no_connect_time_and_says_so() {
+    let t = TestApp::new().await;
+    let api = json!({"endpoint": format!("http://127.0.0.1:{}/x", common::closed_port())});
+    let i = t.add(api_config("unreachable", api)).await;
+    let report = t
+        .app
+        .run_test(
+            &i.id.to_string(),
+            custom(json!({"fullName": "Ann Lee", "visitType": "new"})),
+        )
+        .await
+        .unwrap();
+    let o = &report.outcome;
+    assert!(!o.success);
+    assert_eq!(
+        o.category,
+        Some(handoff_console::targets::ErrorCategory::Network)
+    );
+    assert!(o.connect_ms.is_none() && o.first_byte_ms.is_none() && o.status_code.is_none());
+    assert!(o.timing_note.as_deref().unwrap().contains("no connection"));
+    assert_eq!(o.expectations.len(), 1);
+    assert!(o.expectations[0].reason.starts_with("no response"));
 }
 
 #[tokio::test]

@@ -20,10 +20,12 @@ use std::time::Instant;
 /// The session id of test handoffs (and of previews' rendered `{{sessionId}}`).
 pub const TEST_SESSION: &str = "test-panel";
 
-/// Why `connectMs` is null.
-const TIMING_NOTE: &str = "connect time is not measured: the HTTP client does not expose the \
-connection phase. firstByteMs runs from sending until the status and headers arrived, which \
-includes connecting (and TLS) when no pooled connection was reused";
+/// What the API timings cover.
+const TIMING_NOTE: &str = "a test opens a new connection: connectMs is DNS, TCP and TLS; \
+firstByteMs runs from sending until the status and headers arrived, connecting included";
+/// Why there is no connect time.
+const NO_CONNECT_NOTE: &str = "no connection was opened, so there is no connect time; \
+firstByteMs runs from sending until the status and headers arrived";
 
 /// Where a test's data comes from.
 #[derive(Debug, Clone)]
@@ -231,9 +233,15 @@ fn analyse(api: Option<&ApiConfig>, d: &Delivery) -> TestOutcome {
         category: d.failure,
         message: d.message.clone(),
         total_ms: None,
-        connect_ms: None,
+        connect_ms: d.details.connect_ms,
         first_byte_ms: d.details.first_byte_ms,
-        timing_note: api.map(|_| TIMING_NOTE.to_string()),
+        timing_note: api.map(|_| {
+            match d.details.connect_ms {
+                Some(_) => TIMING_NOTE,
+                None => NO_CONNECT_NOTE,
+            }
+            .to_string()
+        }),
         status_code: d.status_code,
         headers: d.details.headers.clone(),
         body,

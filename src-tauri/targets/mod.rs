@@ -82,6 +82,8 @@ pub struct Delivery {
 pub struct DeliveryDetails {
     /// Response headers, credentials redacted.
     pub headers: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Opening the connection (DNS, TCP, TLS); measured for tests, which use a new connection.
+    pub connect_ms: Option<u64>,
     /// Until the status and headers arrived.
     pub first_byte_ms: Option<u64>,
     /// The inserted row, read back inside the transaction.
@@ -161,8 +163,8 @@ impl Targets {
         }
     }
 
-    /// Delivers for a configuration test: as [`Self::deliver`] for APIs; a database test reads
-    /// the row back and commits only with `commit`.
+    /// Delivers for a configuration test: an API test goes over a new connection whose
+    /// opening is timed; a database test reads the row back and commits only with `commit`.
     pub async fn deliver_test(
         &self,
         integration: &ResolvedIntegration,
@@ -176,7 +178,8 @@ impl Targets {
                     .deliver_as(integration, handoff, data, database::Mode::Test { commit })
                     .await
             }
-            _ => self.deliver(integration, handoff, data).await,
+            (Some(_), _) => self.api.deliver_test(integration, handoff, data).await,
+            (None, None) => self.deliver(integration, handoff, data).await,
         }
     }
 

@@ -42,7 +42,7 @@ pub struct TestOutcome {
     pub category: Option<ErrorCategory>,
     pub message: String,
     pub total_ms: Option<u64>,
-    /// Always `null` today; `timingNote` says why.
+    /// Opening the connection (DNS, TCP, TLS): API tests use a new connection.
     pub connect_ms: Option<u64>,
     /// Until the response's status and headers arrived.
     pub first_byte_ms: Option<u64>,
