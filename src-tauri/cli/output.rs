@@ -218,9 +218,12 @@ impl Output {
                 o.category.map(|c| c.as_str()).unwrap_or("unknown")
             ),
         };
-        let timing = match (o.total_ms, o.first_byte_ms) {
-            (Some(t), Some(f)) => format!(" ({t} ms, first byte after {f} ms)"),
-            (Some(t), None) => format!(" ({t} ms)"),
+        let timing = match (o.total_ms, o.connect_ms, o.first_byte_ms) {
+            (Some(t), Some(c), Some(f)) => {
+                format!(" ({t} ms: connected after {c} ms, first byte after {f} ms)")
+            }
+            (Some(t), None, Some(f)) => format!(" ({t} ms, first byte after {f} ms)"),
+            (Some(t), _, None) => format!(" ({t} ms)"),
             _ => String::new(),
         };
         println!("{verdict}: {}{timing}", o.message);
