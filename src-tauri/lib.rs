@@ -16,6 +16,7 @@ pub mod stats;
 pub mod store;
 pub mod targets;
 pub mod templating;
+pub mod testing;
 
 pub use error::{AppError, ErrorKind};
 pub use service::App;

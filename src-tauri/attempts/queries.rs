@@ -332,7 +332,8 @@ impl Store {
     }
 
     /// Handoffs that failed for good (not those still scheduled for an automatic retry) and
-    /// are not in flight, oldest failure first.
+    /// are not in flight, oldest failure first. Configuration tests are left out: a bulk retry
+    /// must not re-send test data to a live target (`retry ATTEMPT_ID` still can).
     pub async fn failed_handoffs(
         &self,
         f: &RetryFilter,
@@ -341,6 +342,8 @@ impl Store {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT h.id FROM handoffs h JOIN attempts a ON a.id = h.last_attempt_id
              WHERE a.status = 'failed' AND h.status = 'failed'
+               AND NOT EXISTS (SELECT 1 FROM attempts f WHERE f.handoff_id = h.id
+                               AND f.attempt_number = 1 AND f.trigger = 'test')
                AND (h.in_flight_until IS NULL OR h.in_flight_until <= ",
         );
         q.push_bind(now).push(")");

@@ -10,9 +10,10 @@ use crate::attempts::{HistoryFilter, RetryFilter, Status, Trigger};
 use crate::error::AppError;
 use crate::ids::AttemptId;
 use crate::integrations::{self, SecretSlot, TargetKind};
-use crate::service::App;
+use crate::service::{App, TestData, TestRequest};
 use crate::stats::{SeriesBucket, StatsFilter};
 use crate::targets::ErrorCategory;
+use crate::testing::GenerateOptions;
 use clap::{Args, Parser, Subcommand};
 use output::Output;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,9 @@ enum Command {
         #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(50..=3_600_000))]
         poll_ms: u64,
     },
+    /// Test an integration's configuration: preview what would be sent, or send test data and
+    /// analyse the response (a database test rolls back unless --commit).
+    Test(TestArgs),
     /// Create the demo workspace: a SQLite target with the seed's patient_data table and two
     /// integrations (one working, one whose API is down).
     Demo,
@@ -172,6 +176,36 @@ struct StatsArgs {
     /// from the rollups (percentiles within 1%).
     #[arg(long)]
     exact: bool,
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    #[arg(long, value_name = "ID|NAME")]
+    integration: String,
+    /// Custom test data: a JSON file of field values, or - for stdin.
+    #[arg(
+        long,
+        value_name = "DATA.json|-",
+        required_unless_present = "generate",
+        conflicts_with = "generate"
+    )]
+    data: Option<String>,
+    /// Generate realistic test data from the field schema.
+    #[arg(long)]
+    generate: bool,
+    /// Reproduce generated data (the seed is printed with every generated test).
+    #[arg(long, requires = "generate")]
+    seed: Option<u64>,
+    /// Generate every field, not only the required ones.
+    #[arg(long, requires = "generate")]
+    all_fields: bool,
+    /// Show exactly what would be sent; send nothing.
+    #[arg(long)]
+    preview: bool,
+    /// Database integrations: keep the test row (recorded as an attempt) instead of rolling
+    /// back.
+    #[arg(long, conflicts_with = "preview")]
+    commit: bool,
 }
 
 fn category_parser() -> clap::builder::PossibleValuesParser {
@@ -423,6 +457,33 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             };
             out.worker(&pass);
             Ok(0)
+        }
+        Command::Test(args) => {
+            let data =
+                match &args.data {
+                    Some(path) => {
+                        let text = read_input(path, "--data")?;
+                        TestData::Custom(serde_json::from_str(&text).map_err(|e| {
+                            AppError::invalid("--data", format!("not valid JSON: {e}"))
+                        })?)
+                    }
+                    None => TestData::Generate(GenerateOptions {
+                        seed: args.seed,
+                        all_fields: args.all_fields,
+                    }),
+                };
+            let request = TestRequest {
+                data,
+                preview: args.preview,
+                commit: args.commit,
+            };
+            let report = app.run_test(&args.integration, request).await?;
+            out.test_report(&report);
+            Ok(if report.outcome.success {
+                0
+            } else {
+                EXIT_FAILED
+            })
         }
         Command::Demo => {
             let created = app.create_demo().await?;

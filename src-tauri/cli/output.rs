@@ -6,6 +6,7 @@ use crate::error::AppError;
 use crate::integrations::{Integration, TargetKind};
 use crate::service::{BulkRetry, HandoffResult, WorkerPass};
 use crate::stats::Stats;
+use crate::testing::{TestMode, TestReport};
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -254,6 +255,104 @@ impl Output {
                     p.pending
                 );
             }
+        }
+    }
+
+    pub fn test_report(&self, r: &TestReport) {
+        if self.json {
+            return print_json(r);
+        }
+        let o = &r.outcome;
+        let verdict = match (r.mode, o.success) {
+            (TestMode::Preview, true) => "preview".to_string(),
+            (_, true) => "passed".to_string(),
+            (_, false) => format!(
+                "FAILED [{}]",
+                o.category.map(|c| c.as_str()).unwrap_or("unknown")
+            ),
+        };
+        let timing = match (o.total_ms, o.connect_ms, o.first_byte_ms) {
+            (Some(t), Some(c), Some(f)) => {
+                format!(" ({t} ms: connected after {c} ms, first byte after {f} ms)")
+            }
+            (Some(t), None, Some(f)) => format!(" ({t} ms, first byte after {f} ms)"),
+            (Some(t), _, None) => format!(" ({t} ms)"),
+            _ => String::new(),
+        };
+        println!("{verdict}: {}{timing}", o.message);
+        if let Some(seed) = r.seed {
+            println!("test data generated with seed {seed} (--seed {seed} repeats it)");
+        }
+        print_request(&r.request);
+        if let Some(code) = o.status_code {
+            println!("response status: {code}");
+        }
+        for e in &o.expectations {
+            let mark = if e.passed { "ok  " } else { "FAIL" };
+            println!("  {mark} {}: {}", e.name, e.reason);
+        }
+        if let Some(headers) = &o.headers {
+            println!("response headers:");
+            for (k, v) in headers {
+                println!("  {k}: {}", v.as_str().unwrap_or_default());
+            }
+        }
+        if let Some(body) = &o.body {
+            match body {
+                serde_json::Value::String(text) => println!("response body:\n{text}"),
+                json => println!(
+                    "response body:\n{}",
+                    serde_json::to_string_pretty(json).unwrap_or_default()
+                ),
+            }
+        }
+        if let Some(row) = &o.row {
+            let fate = match o.committed {
+                Some(true) => "committed",
+                _ => "rolled back",
+            };
+            println!("row as stored ({fate}):");
+            for c in row {
+                println!("  {} ({}) = {}", c.column, c.type_name, c.value);
+            }
+        } else if let Some(note) = &o.row_note {
+            println!("row not read back: {note}");
+        }
+        if let (Some(a), Some(h)) = (o.attempt_id, o.handoff_id) {
+            println!("recorded as attempt {a} (trigger test), handoff {h}");
+        }
+    }
+}
+
+/// A request as the test shows it: method, URL, headers and body, or SQL and parameters.
+fn print_request(request: &serde_json::Value) {
+    if let Some(sql) = request.get("sql").and_then(|s| s.as_str()) {
+        println!("{sql}");
+        for (i, p) in request["params"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            println!(
+                "  {}: {} -> {} ({}) = {}",
+                i + 1,
+                p["field"].as_str().unwrap_or_default(),
+                p["column"].as_str().unwrap_or_default(),
+                p["type"].as_str().unwrap_or_default(),
+                p["value"]
+            );
+        }
+    } else if let Some(method) = request.get("method").and_then(|m| m.as_str()) {
+        println!("{method} {}", request["url"].as_str().unwrap_or_default());
+        for (k, v) in request["headers"].as_object().into_iter().flatten() {
+            println!("  {k}: {}", v.as_str().unwrap_or_default());
+        }
+        if !request["body"].is_null() {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&request["body"]).unwrap_or_default()
+            );
         }
     }
 }

@@ -86,6 +86,8 @@ struct AttemptPlan<'a> {
     /// Whether a retryable failure schedules an automatic retry.
     reschedule: bool,
     previous: Option<AttemptId>,
+    /// A configuration test: a database target reads its row back (and commits it).
+    test: bool,
 }
 
 /// How long an attempt may hold its handoff before the worker assumes its process died: the
@@ -101,7 +103,7 @@ pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// attempt never outlives its lease (which would let the worker start a second one).
 /// A database delivery may read the columns, open a connection, insert and commit, and do it
 /// again after reloading a changed schema.
-fn delivery_budget(integration: &Integration) -> Duration {
+pub(super) fn delivery_budget(integration: &Integration) -> Duration {
     let c = &integration.config;
     match (&c.api, &c.database) {
         (Some(api), _) => api.timeout() + api.connect_timeout(),
@@ -159,6 +161,31 @@ impl App {
             automatic: false,
             reschedule: true,
             previous: None,
+            test: false,
+        })
+        .await
+    }
+
+    /// Sends a configuration test's data as a handoff of its own, recorded with trigger `test`
+    /// and never retried automatically. A database target reads the row back and commits it.
+    pub(super) async fn send_test(
+        &self,
+        integration: &Integration,
+        session_id: &str,
+        data: &Value,
+    ) -> Result<(HandoffResult, Delivery), AppError> {
+        self.run_attempt_with_delivery(AttemptPlan {
+            integration,
+            handoff_id: HandoffId::new(),
+            session_id,
+            data,
+            data_text: Some(data.to_string()),
+            claim: Claim::New,
+            trigger: Trigger::Test,
+            automatic: false,
+            reschedule: false,
+            previous: None,
+            test: true,
         })
         .await
     }
@@ -218,6 +245,7 @@ impl App {
             // automatic retries go on.
             reschedule: handoff.summary.status == Status::Pending,
             previous: previous.or(handoff.summary.last_attempt_id),
+            test: false,
         })
         .await
     }
@@ -341,6 +369,7 @@ impl App {
                 automatic: true,
                 reschedule: true,
                 previous: handoff.summary.last_attempt_id,
+                test: false,
             })
             .await;
         match result {
@@ -425,8 +454,17 @@ impl App {
         }
     }
 
-    #[tracing::instrument(skip_all, fields(handoff_id = %plan.handoff_id, integration = %plan.integration.id, trigger = plan.trigger.as_str(), attempt, outcome, category, duration_ms))]
     async fn run_attempt(&self, plan: AttemptPlan<'_>) -> Result<HandoffResult, AppError> {
+        self.run_attempt_with_delivery(plan).await.map(|(r, _)| r)
+    }
+
+    /// Runs and records one attempt; also returns the delivery (for a configuration test's
+    /// analysis).
+    #[tracing::instrument(skip_all, fields(handoff_id = %plan.handoff_id, integration = %plan.integration.id, trigger = plan.trigger.as_str(), attempt, outcome, category, duration_ms))]
+    async fn run_attempt_with_delivery(
+        &self,
+        plan: AttemptPlan<'_>,
+    ) -> Result<(HandoffResult, Delivery), AppError> {
         let integration = plan.integration;
         // Secrets first: a locked or unreachable keyring is the console's problem, not the
         // target's, so it claims nothing and records no attempt.
@@ -477,9 +515,16 @@ impl App {
                         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 };
                 let budget = delivery_budget(integration);
-                match tokio::time::timeout(budget, self.targets.deliver(&resolved, &ctx, &checked))
-                    .await
-                {
+                let deliver = async {
+                    if plan.test {
+                        self.targets
+                            .deliver_test(&resolved, &ctx, &checked, true)
+                            .await
+                    } else {
+                        self.targets.deliver(&resolved, &ctx, &checked).await
+                    }
+                };
+                match tokio::time::timeout(budget, deliver).await {
                     Ok(delivery) => delivery,
                     Err(_) => Delivery::refused(
                         ErrorCategory::Timeout,
@@ -531,20 +576,21 @@ impl App {
         span.record("category", delivery.failure.map(ErrorCategory::as_str));
         span.record("duration_ms", duration_ms);
         tracing::info!("attempt finished");
-        Ok(HandoffResult {
+        let result = HandoffResult {
             success: delivery.succeeded(),
             attempt_id,
             handoff_id: plan.handoff_id,
             attempt_number,
-            submission_id: delivery.submission_id,
+            submission_id: delivery.submission_id.clone(),
             status_code: delivery.status_code,
             category: delivery.failure,
             retryable: delivery.failure.is_some_and(ErrorCategory::retryable),
-            message: delivery.message,
+            message: delivery.message.clone(),
             duration_ms,
             handoff_status: step.handoff_status(),
             next_retry_at: next_attempt_at.map(from_ms),
-        })
+        };
+        Ok((result, delivery))
     }
 
     /// Attempts, newest first.

@@ -6,8 +6,10 @@ mod demo;
 mod handoffs;
 mod integrations;
 mod stats;
+mod testing;
 
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
+pub use testing::{TEST_SESSION, TestData, TestRequest};
 
 use crate::error::AppError;
 use crate::ids::IntegrationId;

@@ -3,14 +3,16 @@
 //! total timeouts, the response checked against the integration's expectations, and a bounded
 //! read of the body.
 
-use super::{Delivery, ErrorCategory, HandoffContext, REDACTED, ResolvedIntegration};
+use super::{
+    Delivery, DeliveryDetails, ErrorCategory, HandoffContext, REDACTED, ResolvedIntegration,
+};
 use crate::ids::IntegrationId;
 use crate::integrations::{ApiConfig, AuthKind, HttpMethod, SecretSlot};
 use crate::secrets::Secret;
 use crate::templating::{self, RenderContext};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::{Mutex, Once};
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 /// How much of a response body is read (to find the submission id and check expectations).
@@ -44,18 +46,38 @@ impl ApiClients {
         {
             return Ok(c.clone());
         }
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            // No redirects: reqwest keeps custom headers (an api key) and the body on a hop to
-            // another host. A 3xx is reported as a configuration problem instead.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("handoff-console/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        let client = build_client(connect_timeout, None)?;
         clients.insert(id, (connect_timeout, client.clone()));
         Ok(client)
+    }
+
+    /// As [`Self::deliver`], for a configuration test: over a client of its own, so the
+    /// connection is new and its opening (DNS, TCP, TLS) is timed.
+    #[tracing::instrument(skip_all, fields(integration = %integration.id, handoff_id = %handoff.handoff_id))]
+    pub async fn deliver_test(
+        &self,
+        integration: &ResolvedIntegration,
+        handoff: &HandoffContext<'_>,
+        data: &Map<String, Value>,
+    ) -> Delivery {
+        let Some(api) = integration.config.api.as_ref() else {
+            return Delivery::refused(
+                ErrorCategory::Configuration,
+                "the integration has no api section",
+            );
+        };
+        let prepared = match prepare(integration, api, handoff, data) {
+            Ok(p) => p,
+            Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
+        };
+        let timer = ConnectTimer::default();
+        let client = match build_client(api.connect_timeout(), Some(timer.clone())) {
+            Ok(c) => c,
+            Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
+        };
+        let mut delivery = send(&client, api, prepared).await;
+        delivery.details.connect_ms = timer.elapsed_ms();
+        delivery
     }
 
     pub fn forget(&self, id: IntegrationId) {
@@ -87,6 +109,91 @@ impl ApiClients {
             Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
         };
         send(&client, api, prepared).await
+    }
+}
+
+fn build_client(
+    connect_timeout: Duration,
+    timer: Option<ConnectTimer>,
+) -> Result<reqwest::Client, String> {
+    install_crypto_provider();
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        // No redirects: reqwest keeps custom headers (an api key) and the body on a hop to
+        // another host. A 3xx is reported as a configuration problem instead.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("handoff-console/", env!("CARGO_PKG_VERSION")));
+    if let Some(timer) = timer {
+        builder = builder.connector_layer(timer);
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
+}
+
+/// Times how long the client's connector takes to open a connection (DNS, TCP and, for https,
+/// TLS): a tower layer around reqwest's connector, which exposes no timing of its own.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectTimer(Arc<Mutex<Option<Duration>>>);
+
+impl ConnectTimer {
+    /// The last connection's opening time, if one was opened.
+    pub fn elapsed_ms(&self) -> Option<u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|d| d.as_millis() as u64)
+    }
+}
+
+impl<S> tower::Layer<S> for ConnectTimer {
+    type Service = TimedConnect<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        TimedConnect {
+            inner,
+            timer: self.clone(),
+        }
+    }
+}
+
+/// The connector wrapped by [`ConnectTimer`].
+#[derive(Debug, Clone)]
+pub struct TimedConnect<S> {
+    inner: S,
+    timer: ConnectTimer,
+}
+
+impl<S, R> tower::Service<R> for TimedConnect<S>
+where
+    S: tower::Service<R>,
+    S::Future: Send + 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        let started = std::time::Instant::now();
+        let timer = self.timer.clone();
+        let connecting = self.inner.call(request);
+        Box::pin(async move {
+            let connected = connecting.await;
+            if connected.is_ok() {
+                *timer.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(started.elapsed());
+            }
+            connected
+        })
     }
 }
 
@@ -413,7 +520,9 @@ async fn exchange(
         request: req.summary,
         response_excerpt: None,
         retry_after: None,
+        details: DeliveryDetails::default(),
     };
+    let started = std::time::Instant::now();
     let mut resp = match builder.send().await {
         Ok(r) => r,
         Err(e) => {
@@ -429,6 +538,9 @@ async fn exchange(
             return delivery;
         }
     };
+    // `send` returns once the status line and headers are in: the time to first byte.
+    delivery.details.first_byte_ms = Some(started.elapsed().as_millis() as u64);
+    delivery.details.headers = Some(shown_headers(resp.headers(), secrets));
     let status = resp.status().as_u16();
     delivery.status_code = Some(status);
     delivery.retry_after = resp
@@ -519,6 +631,32 @@ async fn exchange(
         None => format!("{status} {}", reason_text(status)),
     };
     delivery
+}
+
+/// Response headers as a configuration test shows them: credential-looking ones (e.g.
+/// `Set-Cookie`) redacted, and any credential the target echoes blanked out.
+fn shown_headers(
+    headers: &reqwest::header::HeaderMap,
+    secrets: &[Secret<String>],
+) -> Map<String, Value> {
+    let mut shown = Map::new();
+    for (name, value) in headers {
+        let text = if is_secret_header(name.as_str()) {
+            REDACTED.to_string()
+        } else {
+            redact_echoes(&String::from_utf8_lossy(value.as_bytes()), secrets)
+        };
+        match shown.get_mut(name.as_str()) {
+            Some(Value::String(earlier)) => {
+                earlier.push_str(", ");
+                earlier.push_str(&text);
+            }
+            _ => {
+                shown.insert(name.as_str().to_string(), Value::String(text));
+            }
+        }
+    }
+    shown
 }
 
 fn reason_text(status: u16) -> &'static str {
@@ -614,6 +752,47 @@ mod tests {
         for name in ["Content-Type", "X-API-Version", "Accept"] {
             assert!(!is_secret_header(name), "{name}");
         }
+    }
+
+    /// A connector that takes 30 ms, then fails or succeeds as told.
+    #[derive(Clone)]
+    struct SlowConnector(bool);
+
+    impl tower::Service<&'static str> for SlowConnector {
+        type Response = ();
+        type Error = ();
+        type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ()>> + Send>>;
+        fn poll_ready(
+            &mut self,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), ()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: &'static str) -> Self::Future {
+            let ok = self.0;
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                if ok { Ok(()) } else { Err(()) }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_connect_timer_measures_successful_connections_only() {
+        use tower::{Layer, Service};
+        let timer = ConnectTimer::default();
+        assert_eq!(timer.elapsed_ms(), None);
+        let mut failing = timer.layer(SlowConnector(false));
+        assert!(failing.call("h").await.is_err());
+        assert_eq!(
+            timer.elapsed_ms(),
+            None,
+            "a failed connect is not a connect time"
+        );
+        let mut connecting = timer.layer(SlowConnector(true));
+        connecting.call("h").await.unwrap();
+        let ms = timer.elapsed_ms().unwrap();
+        assert!((30..1000).contains(&ms), "{ms}");
     }
 
     #[test]

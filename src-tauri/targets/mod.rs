@@ -72,6 +72,26 @@ pub struct Delivery {
     pub response_excerpt: Option<String>,
     /// The target asked to wait this long before trying again (`Retry-After`).
     pub retry_after: Option<Duration>,
+    /// What a configuration test shows besides (not recorded with the attempt).
+    pub details: DeliveryDetails,
+}
+
+/// The parts of a delivery only a configuration test shows: response headers and timing
+/// (APIs), the row read back (database tests).
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryDetails {
+    /// Response headers, credentials redacted.
+    pub headers: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Opening the connection (DNS, TCP, TLS); measured for tests, which use a new connection.
+    pub connect_ms: Option<u64>,
+    /// Until the status and headers arrived.
+    pub first_byte_ms: Option<u64>,
+    /// The inserted row, read back inside the transaction.
+    pub row: Option<Vec<crate::testing::StoredColumn>>,
+    /// Why there is no row.
+    pub row_note: Option<String>,
+    /// Whether a database test kept its row.
+    pub committed: Option<bool>,
 }
 
 impl Delivery {
@@ -88,6 +108,7 @@ impl Delivery {
             request: serde_json::Value::Null,
             response_excerpt: None,
             retry_after: None,
+            details: DeliveryDetails::default(),
         }
     }
 }
@@ -139,6 +160,26 @@ impl Targets {
                 ErrorCategory::Configuration,
                 "the integration has no target",
             ),
+        }
+    }
+
+    /// Delivers for a configuration test: an API test goes over a new connection whose
+    /// opening is timed; a database test reads the row back and commits only with `commit`.
+    pub async fn deliver_test(
+        &self,
+        integration: &ResolvedIntegration,
+        handoff: &HandoffContext<'_>,
+        data: &serde_json::Map<String, serde_json::Value>,
+        commit: bool,
+    ) -> Delivery {
+        match (&integration.config.api, &integration.config.database) {
+            (None, Some(_)) => {
+                self.database
+                    .deliver_as(integration, handoff, data, database::Mode::Test { commit })
+                    .await
+            }
+            (Some(_), _) => self.api.deliver_test(integration, handoff, data).await,
+            (None, None) => self.deliver(integration, handoff, data).await,
         }
     }
 

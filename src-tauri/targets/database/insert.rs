@@ -4,10 +4,11 @@
 use super::convert::Bound;
 use super::schema::{Column, ColumnKind, TableSchema, qualified, quote};
 use crate::integrations::DbType;
+use crate::testing::StoredColumn;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::{Value, json};
 use sqlx::{
-    Database, MySql, MySqlPool, PgPool, Postgres, QueryBuilder, Row, Sqlite, SqlitePool,
+    Acquire, Database, MySql, MySqlPool, PgPool, Postgres, QueryBuilder, Row, Sqlite, SqlitePool,
     Transaction,
 };
 use std::time::Duration;
@@ -36,6 +37,18 @@ pub(super) struct Resolved<'a> {
     pub bound: Bound,
 }
 
+/// What an insert did: the new row's id and, for a test, the row read back (or why not).
+pub(super) struct Inserted {
+    pub id: Option<String>,
+    pub read_back: Option<Result<Vec<StoredColumn>, String>>,
+}
+
+/// A test's wishes: read the row back, and commit or roll back.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReadBack {
+    pub commit: bool,
+}
+
 /// What was sent: the statement with placeholders and each bound value.
 pub(super) fn request_json(sql: &str, values: &[Resolved<'_>]) -> Value {
     let params: Vec<Value> = values
@@ -52,6 +65,17 @@ pub(super) fn request_json(sql: &str, values: &[Resolved<'_>]) -> Value {
     json!({ "sql": sql, "params": params })
 }
 
+/// The statement a delivery would run and its parameters, built by the same code, for a
+/// preview (nothing is executed).
+pub(super) fn statement(db: DbType, t: &TableSchema, values: &[Resolved<'_>]) -> Value {
+    let sql = match db {
+        DbType::Postgresql => build_postgres(t, values).sql().as_str().to_string(),
+        DbType::Mysql => build_mysql(t, values).sql().as_str().to_string(),
+        DbType::Sqlite => build_sqlite(t, values).sql().as_str().to_string(),
+    };
+    request_json(&sql, values)
+}
+
 /// `INSERT INTO <table> (<columns>) VALUES (` with quoted identifiers.
 fn insert_head(db: DbType, t: &TableSchema, values: &[Resolved<'_>]) -> String {
     let columns: Vec<String> = values.iter().map(|r| quote(db, &r.column.name)).collect();
@@ -63,11 +87,13 @@ fn insert_head(db: DbType, t: &TableSchema, values: &[Resolved<'_>]) -> String {
 }
 
 /// Finishes the transaction: commits after a successful statement, rolls back otherwise
-/// (dropping a transaction rolls it back too, which covers the timeout).
+/// (dropping a transaction rolls it back too, which covers the timeout). A test that does not
+/// commit rolls back a successful statement too.
 async fn finish<DB: Database, T>(
     tx: Transaction<'static, DB>,
     outcome: Result<Result<T, sqlx::Error>, tokio::time::error::Elapsed>,
     limit: Duration,
+    commit: bool,
 ) -> Result<T, RunError> {
     match outcome {
         Err(_) => Err(RunError::TimedOut(Stage::Insert)),
@@ -75,6 +101,11 @@ async fn finish<DB: Database, T>(
             let _ = tokio::time::timeout(limit, tx.rollback()).await;
             Err(RunError::Sql(e))
         }
+        Ok(Ok(v)) if !commit => match tokio::time::timeout(limit, tx.rollback()).await {
+            Err(_) => Err(RunError::TimedOut(Stage::Commit)),
+            Ok(Err(e)) => Err(RunError::Sql(e)),
+            Ok(Ok(())) => Ok(v),
+        },
         Ok(Ok(v)) => match tokio::time::timeout(limit, tx.commit()).await {
             Err(_) => Err(RunError::TimedOut(Stage::Commit)),
             Ok(Err(e)) => Err(RunError::Sql(e)),
@@ -197,7 +228,8 @@ pub(super) async fn postgres(
     t: &TableSchema,
     values: &[Resolved<'_>],
     limit: Duration,
-) -> (Value, Result<Option<String>, RunError>) {
+    test: Option<ReadBack>,
+) -> (Value, Result<Inserted, RunError>) {
     let mut qb = build_postgres(t, values);
     let request = request_json(qb.sql().as_str(), values);
     // sqlx keeps prepared statements by their text, with the parameter types of the first use.
@@ -210,17 +242,34 @@ pub(super) async fn postgres(
     let result = async {
         let mut tx = pool.begin().await.map_err(RunError::Sql)?;
         let work = async {
-            if returning {
+            let id = if returning {
                 let row = qb.build().fetch_optional(&mut *tx).await?;
                 row.map(|r| r.try_get::<Option<String>, _>(0))
                     .transpose()
-                    .map(Option::flatten)
+                    .map(Option::flatten)?
             } else {
-                qb.build().execute(&mut *tx).await.map(|_| None)
-            }
+                qb.build().execute(&mut *tx).await.map(|_| None)?
+            };
+            let read_back = match test {
+                None => None,
+                Some(_) => Some(match (&t.primary_key, &id) {
+                    (Some(pk), Some(key)) => {
+                        let mut q =
+                            QueryBuilder::<Postgres>::new(select_head(DbType::Postgresql, t));
+                        q.push(" WHERE ");
+                        push_pg_key(&mut q, t, pk, key);
+                        let mut sp = Acquire::begin(&mut *tx).await?;
+                        let row = q.build().fetch_optional(&mut *sp).await;
+                        let _ = sp.rollback().await;
+                        stored_row(t, row)
+                    }
+                    _ => Err(NO_KEY_PG.to_string()),
+                }),
+            };
+            Ok(Inserted { id, read_back })
         };
         let outcome = tokio::time::timeout(limit, work).await;
-        finish(tx, outcome, limit).await
+        finish(tx, outcome, limit, test.is_none_or(|r| r.commit)).await
     }
     .await;
     (request, result)
@@ -232,19 +281,47 @@ pub(super) async fn mysql(
     t: &TableSchema,
     values: &[Resolved<'_>],
     limit: Duration,
-) -> (Value, Result<Option<String>, RunError>) {
+    test: Option<ReadBack>,
+) -> (Value, Result<Inserted, RunError>) {
     let mut qb = build_mysql(t, values);
     let request = request_json(qb.sql().as_str(), values);
     let result = async {
         let mut tx = pool.begin().await.map_err(RunError::Sql)?;
         let work = async {
             let done = qb.build().execute(&mut *tx).await?;
-            Ok(Some(done.last_insert_id())
-                .filter(|id| *id != 0)
-                .map(|id| id.to_string()))
+            let new_id = Some(done.last_insert_id()).filter(|id| *id != 0);
+            let read_back = match (test, new_id) {
+                (None, _) => None,
+                (Some(_), None) => Some(Err(NO_KEY_MYSQL.to_string())),
+                (Some(_), Some(new_id)) => {
+                    let mut sp = Acquire::begin(&mut *tx).await?;
+                    let key: Result<Option<(String,)>, sqlx::Error> =
+                        sqlx::query_as(MYSQL_AUTO_INCREMENT)
+                            .bind(t.schema.clone())
+                            .bind(t.name.clone())
+                            .fetch_optional(&mut *sp)
+                            .await;
+                    let row = match key {
+                        Ok(Some((column,))) => {
+                            let mut q = QueryBuilder::<MySql>::new(select_head(DbType::Mysql, t));
+                            q.push(format!(" WHERE {} = ", quote(DbType::Mysql, &column)));
+                            q.push_bind(new_id);
+                            stored_row(t, q.build().fetch_optional(&mut *sp).await)
+                        }
+                        Ok(None) => Err(NO_KEY_MYSQL.to_string()),
+                        Err(e) => Err(format!("could not read the row back: {e}")),
+                    };
+                    let _ = sp.rollback().await;
+                    Some(row)
+                }
+            };
+            Ok(Inserted {
+                id: new_id.map(|id| id.to_string()),
+                read_back,
+            })
         };
         let outcome = tokio::time::timeout(limit, work).await;
-        finish(tx, outcome, limit).await
+        finish(tx, outcome, limit, test.is_none_or(|r| r.commit)).await
     }
     .await;
     (request, result)
@@ -256,7 +333,8 @@ pub(super) async fn sqlite(
     t: &TableSchema,
     values: &[Resolved<'_>],
     limit: Duration,
-) -> (Value, Result<Option<String>, RunError>) {
+    test: Option<ReadBack>,
+) -> (Value, Result<Inserted, RunError>) {
     let mut qb = build_sqlite(t, values);
     let request = request_json(qb.sql().as_str(), values);
     let result = async {
@@ -268,15 +346,140 @@ pub(super) async fn sqlite(
             .map_err(RunError::Sql)?;
         let work = async {
             let done = qb.build().execute(&mut *tx).await?;
-            Ok(Some(done.last_insert_rowid())
-                .filter(|id| *id != 0)
-                .map(|id| id.to_string()))
+            let rowid = Some(done.last_insert_rowid()).filter(|id| *id != 0);
+            let read_back = match (test, rowid) {
+                (None, _) => None,
+                (Some(_), None) => Some(Err(NO_KEY_SQLITE.to_string())),
+                (Some(_), Some(rowid)) => {
+                    let mut q = QueryBuilder::<Sqlite>::new(select_head(DbType::Sqlite, t));
+                    q.push(" WHERE rowid = ");
+                    q.push_bind(rowid);
+                    let mut sp = Acquire::begin(&mut *tx).await?;
+                    let row = q.build().fetch_optional(&mut *sp).await;
+                    let _ = sp.rollback().await;
+                    Some(stored_row(t, row))
+                }
+            };
+            Ok(Inserted {
+                id: rowid.map(|id| id.to_string()),
+                read_back,
+            })
         };
         let outcome = tokio::time::timeout(limit, work).await;
-        finish(tx, outcome, limit).await
+        finish(tx, outcome, limit, test.is_none_or(|r| r.commit)).await
     }
     .await;
     (request, result)
+}
+
+/// `"pk" = $n` with the key bound in its column's type where that is a usual key type (so the
+/// primary key's index finds the row); other keys are compared as text.
+fn push_pg_key(q: &mut QueryBuilder<Postgres>, t: &TableSchema, pk: &str, key: &str) {
+    let column = quote(DbType::Postgresql, pk);
+    match (
+        t.column(pk).map(|c| c.kind),
+        key.parse::<i64>(),
+        Uuid::parse_str(key),
+    ) {
+        (Some(ColumnKind::Integer), Ok(n), _) => {
+            q.push(format!("{column} = ")).push_bind(n);
+        }
+        (Some(ColumnKind::Uuid), _, Ok(u)) => {
+            q.push(format!("{column} = ")).push_bind(u);
+        }
+        (Some(ColumnKind::Text), _, _) => {
+            q.push(format!("{column} = ")).push_bind(key.to_string());
+        }
+        _ => {
+            q.push(format!("CAST({column} AS TEXT) = "))
+                .push_bind(key.to_string());
+        }
+    }
+}
+
+const NO_KEY_PG: &str =
+    "the new row cannot be told apart from the others: the table has no single-column primary key";
+const NO_KEY_MYSQL: &str =
+    "the new row cannot be told apart from the others: the table has no AUTO_INCREMENT column";
+const NO_KEY_SQLITE: &str = "the new row cannot be told apart from the others: it has no rowid";
+
+/// The AUTO_INCREMENT column, whose value `LAST_INSERT_ID()` gives.
+const MYSQL_AUTO_INCREMENT: &str = "\
+SELECT CAST(COLUMN_NAME AS CHAR) FROM information_schema.COLUMNS \
+WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND EXTRA LIKE '%auto_increment%' \
+LIMIT 1";
+
+/// `SELECT <every column as text> FROM <table>`: each dialect renders its own values as text
+/// (so every type reads back), and [`stored_value`] turns them into JSON by the column's kind.
+fn select_head(db: DbType, t: &TableSchema) -> String {
+    let as_text = match db {
+        DbType::Mysql => "CHAR",
+        DbType::Postgresql | DbType::Sqlite => "TEXT",
+    };
+    let columns: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| format!("CAST({} AS {as_text})", quote(db, &c.name)))
+        .collect();
+    format!(
+        "SELECT {} FROM {}",
+        columns.join(", "),
+        qualified(db, t.schema.as_deref(), &t.name)
+    )
+}
+
+/// The row read back, column by column; an error or a missing row is a note, not a failure
+/// of the insert.
+fn stored_row<R: Row>(
+    t: &TableSchema,
+    row: Result<Option<R>, sqlx::Error>,
+) -> Result<Vec<StoredColumn>, String>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let row = row
+        .map_err(|e| format!("could not read the row back: {e}"))?
+        .ok_or_else(|| "the new row was not found when read back".to_string())?;
+    t.columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let text: Option<String> = row
+                .try_get(i)
+                .map_err(|e| format!("could not read column {} back: {e}", c.name))?;
+            Ok(StoredColumn {
+                column: c.name.clone(),
+                type_name: c.type_name.clone(),
+                value: stored_value(c.kind, text),
+            })
+        })
+        .collect()
+}
+
+/// A stored value (as the database's text) as JSON: numbers and booleans typed, JSON parsed,
+/// everything else (dates, times, decimals, text) as the database wrote it.
+fn stored_value(kind: ColumnKind, text: Option<String>) -> Value {
+    let Some(text) = text else {
+        return Value::Null;
+    };
+    let parsed = match kind {
+        ColumnKind::Integer => text.trim().parse::<i64>().ok().map(Value::from),
+        ColumnKind::Float => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number),
+        ColumnKind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "t" | "true" | "1" => Some(Value::Bool(true)),
+            "f" | "false" | "0" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        ColumnKind::Json => serde_json::from_str(&text).ok(),
+        _ => None,
+    };
+    parsed.unwrap_or(Value::String(text))
 }
 
 #[cfg(test)]
@@ -336,6 +539,52 @@ mod tests {
         assert_eq!(req["params"][1]["type"], "numeric");
         assert_eq!(req["params"][2]["value"], Value::Null);
         assert_eq!(req["params"][1]["field"], json!("price"));
+    }
+
+    #[test]
+    fn postgres_read_back_binds_usual_keys_in_their_type() {
+        let t = TableSchema {
+            schema: None,
+            name: "t".into(),
+            columns: vec![
+                col("id", "integer", ColumnKind::Integer, None),
+                col("ref", "uuid", ColumnKind::Uuid, None),
+                col("code", "character varying", ColumnKind::Text, None),
+                col("n", "numeric", ColumnKind::Decimal, Some("NUMERIC")),
+            ],
+            primary_key: None,
+        };
+        let sql = |pk: &str, key: &str| {
+            let mut q = QueryBuilder::<Postgres>::new("");
+            push_pg_key(&mut q, &t, pk, key);
+            q.sql().as_str().to_string()
+        };
+        assert_eq!(sql("id", "7"), "\"id\" = $1");
+        assert_eq!(
+            sql("ref", "67e55044-10b1-426f-9247-bb680e5fe0c8"),
+            "\"ref\" = $1"
+        );
+        assert_eq!(sql("code", "A-1"), "\"code\" = $1");
+        assert_eq!(sql("n", "1.5"), "CAST(\"n\" AS TEXT) = $1");
+        assert_eq!(sql("id", "not a number"), "CAST(\"id\" AS TEXT) = $1");
+        assert_eq!(
+            select_head(DbType::Mysql, &t),
+            "SELECT CAST(`id` AS CHAR), CAST(`ref` AS CHAR), CAST(`code` AS CHAR), \
+             CAST(`n` AS CHAR) FROM `t`"
+        );
+    }
+
+    #[test]
+    fn stored_values_are_typed_by_column_kind() {
+        let v = |k, s: &str| stored_value(k, Some(s.to_string()));
+        assert_eq!(v(ColumnKind::Integer, "42"), json!(42));
+        assert_eq!(v(ColumnKind::Float, "0.25"), json!(0.25));
+        assert_eq!(v(ColumnKind::Boolean, "t"), json!(true));
+        assert_eq!(v(ColumnKind::Boolean, "0"), json!(false));
+        assert_eq!(v(ColumnKind::Decimal, "12.50"), json!("12.50"));
+        assert_eq!(v(ColumnKind::Json, "{\"a\": 1}"), json!({"a": 1}));
+        assert_eq!(v(ColumnKind::Date, "2024-05-31"), json!("2024-05-31"));
+        assert_eq!(stored_value(ColumnKind::Integer, None), Value::Null);
     }
 
     #[test]

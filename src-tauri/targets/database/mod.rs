@@ -23,7 +23,7 @@ use crate::integrations::{
 };
 use classify::{Context, classify, suggests_schema_change};
 use convert::{convert, describe};
-use insert::{Resolved, RunError, Stage};
+use insert::{ReadBack, Resolved, RunError, Stage};
 use pool::TargetPool;
 use schema::{TableRef, TableSchema};
 use serde_json::{Map, Value};
@@ -54,6 +54,18 @@ struct Mapped<'a> {
     value: Value,
 }
 
+/// What a delivery does with the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A handoff: insert and commit.
+    Insert,
+    /// A preview: read the live schema and build the statement, but run nothing.
+    Preview,
+    /// A configuration test: insert, read the row back in the same transaction, and commit
+    /// only when asked to (otherwise roll back).
+    Test { commit: bool },
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -61,12 +73,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl DatabasePools {
     /// Inserts one row for the handoff. Never panics on input and never returns `Err`: a
     /// failure is a [`Delivery`] with its category.
-    #[tracing::instrument(skip_all, fields(integration = %integration.id, handoff_id = %handoff.handoff_id))]
     pub async fn deliver(
         &self,
         integration: &ResolvedIntegration,
         handoff: &HandoffContext<'_>,
         data: &Map<String, Value>,
+    ) -> Delivery {
+        self.deliver_as(integration, handoff, data, Mode::Insert)
+            .await
+    }
+
+    /// As [`Self::deliver`], for a preview or a configuration test (see [`Mode`]). All three
+    /// share the checks, the schema and the statement.
+    #[tracing::instrument(skip_all, fields(integration = %integration.id, handoff_id = %handoff.handoff_id, mode = ?mode))]
+    pub async fn deliver_as(
+        &self,
+        integration: &ResolvedIntegration,
+        handoff: &HandoffContext<'_>,
+        data: &Map<String, Value>,
+        mode: Mode,
     ) -> Delivery {
         let Some(db) = integration.config.database.as_ref() else {
             return Delivery::refused(
@@ -103,7 +128,10 @@ impl DatabasePools {
             connect_timeout: db.connect_timeout(),
         };
         let started = Instant::now();
-        let delivery = entry.deliver(&cx, db, &table, &mapped).await;
+        let mut delivery = entry.deliver(&cx, db, &table, &mapped, mode).await;
+        if let Mode::Test { commit } = mode {
+            delivery.details.committed = Some(commit && delivery.succeeded());
+        }
         // Categories and timings only: never values, never the password.
         let duration_ms = started.elapsed().as_millis() as u64;
         match delivery.failure {
@@ -315,6 +343,7 @@ fn failed(category: ErrorCategory, message: String, request: Value) -> Delivery 
         request,
         response_excerpt: None,
         retry_after: None,
+        details: Default::default(),
     }
 }
 
@@ -325,6 +354,7 @@ impl Entry {
         db: &DatabaseConfig,
         table: &TableRef,
         mapped: &[Mapped<'_>],
+        mode: Mode,
     ) -> Delivery {
         let limit = db.statement_timeout();
         let mut reload = false;
@@ -375,12 +405,37 @@ impl Entry {
                     return Delivery::refused(ErrorCategory::Validation, message);
                 }
             };
-            let (request, result) = self.pool.insert(&schema, &values, limit).await;
+            let test = match mode {
+                Mode::Insert => None,
+                Mode::Test { commit } => Some(ReadBack { commit }),
+                Mode::Preview => {
+                    return Delivery {
+                        failure: None,
+                        status_code: None,
+                        message: "nothing was run".to_string(),
+                        submission_id: None,
+                        request: insert::statement(self.pool.db_type(), &schema, &values),
+                        response_excerpt: None,
+                        retry_after: None,
+                        details: Default::default(),
+                    };
+                }
+            };
+            let (request, result) = self.pool.insert(&schema, &values, limit, test).await;
             match result {
-                Ok(id) => {
-                    let message = match &id {
+                Ok(inserted) => {
+                    let id = inserted.id;
+                    let mut message = match &id {
                         Some(id) => format!("inserted 1 row into {} (id {id})", db.table),
                         None => format!("inserted 1 row into {}", db.table),
+                    };
+                    if test.is_some_and(|t| !t.commit) {
+                        message.push_str(", then rolled it back (test)");
+                    }
+                    let (row, row_note) = match inserted.read_back {
+                        None => (None, None),
+                        Some(Ok(row)) => (Some(row), None),
+                        Some(Err(note)) => (None, Some(note)),
                     };
                     return Delivery {
                         failure: None,
@@ -390,6 +445,11 @@ impl Entry {
                         request,
                         response_excerpt: id,
                         retry_after: None,
+                        details: super::DeliveryDetails {
+                            row,
+                            row_note,
+                            ..Default::default()
+                        },
                     };
                 }
                 Err(RunError::Sql(e)) if !fresh && suggests_schema_change(cx.db, &e) => {

@@ -1,7 +1,7 @@
 //! The connection pool of one integration: how it is configured from the settings (size,
 //! timeouts, TLS, PostgreSQL's statement timeout), and what it can say about itself.
 
-use super::insert::{self, Resolved, RunError};
+use super::insert::{self, Inserted, ReadBack, Resolved, RunError};
 use super::schema::TableSchema;
 use crate::ids::IntegrationId;
 use crate::integrations::{DatabaseConfig, DbType, SslMode, SslSetting};
@@ -172,17 +172,27 @@ impl TargetPool {
         probe.unwrap_or(err)
     }
 
-    /// Inserts the row in a transaction. Returns what was sent and the new row's id.
+    /// Inserts the row in a transaction. Returns what was sent and the new row's id; a test
+    /// also reads the row back and commits only when it asks to.
     pub(super) async fn insert(
         &self,
         t: &TableSchema,
         values: &[Resolved<'_>],
         limit: Duration,
-    ) -> (Value, Result<Option<String>, RunError>) {
+        test: Option<ReadBack>,
+    ) -> (Value, Result<Inserted, RunError>) {
         match self {
-            TargetPool::Postgres(p) => insert::postgres(p, t, values, limit).await,
-            TargetPool::MySql(p) => insert::mysql(p, t, values, limit).await,
-            TargetPool::Sqlite(p) => insert::sqlite(p, t, values, limit).await,
+            TargetPool::Postgres(p) => insert::postgres(p, t, values, limit, test).await,
+            TargetPool::MySql(p) => insert::mysql(p, t, values, limit, test).await,
+            TargetPool::Sqlite(p) => insert::sqlite(p, t, values, limit, test).await,
+        }
+    }
+
+    pub(super) fn db_type(&self) -> DbType {
+        match self {
+            TargetPool::Postgres(_) => DbType::Postgresql,
+            TargetPool::MySql(_) => DbType::Mysql,
+            TargetPool::Sqlite(_) => DbType::Sqlite,
         }
     }
 }
