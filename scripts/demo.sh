@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the console on its demo workspace, in the default data dir (or HANDOFF_DATA_DIR).
 # Until the desktop window lands, this shows the CLI: the demo integrations, one delivered
-# handoff, one failed one (the demo API is down), and the history.
+# handoff, one failed one (the demo API is down), a configuration test, the history and stats.
 set -uo pipefail
 bin=$1
 echo "== handoff-console demo: integrations"
@@ -14,8 +14,15 @@ echo
 echo "== send to the demo API (its target is down: a network failure, retried automatically)"
 "$bin" send --integration "Demo EMR API (offline)" --session demo-session --data - <<< "$sample"
 echo
+echo "== test the database integration with generated data (read back, then rolled back)"
+"$bin" test --integration "Demo clinic database" --generate --seed 7
+echo
 echo "== history"
 "$bin" history --limit 10
 echo
-echo "Next: '$bin --help', '$bin history --status failed', '$bin retry --failed --dry-run', '$bin worker'."
+echo "== statistics"
+"$bin" stats
+echo
+echo "Next: '$bin --help', '$bin test --integration \"Demo EMR API (offline)\" --generate --preview',"
+echo "      '$bin history --status failed', '$bin retry --failed --dry-run', '$bin worker', '$bin stats --json'."
 exit 0
