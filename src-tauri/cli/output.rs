@@ -3,6 +3,7 @@
 
 use crate::attempts::{AttemptDetail, AttemptSummary};
 use crate::error::AppError;
+use crate::health::{Check, HealthReport, LastHealth, LocalCheck};
 use crate::integrations::{Integration, TargetKind};
 use crate::service::{BulkRetry, HandoffResult, WorkerPass};
 use chrono::{DateTime, Local, Utc};
@@ -201,6 +202,76 @@ impl Output {
         println!(
             "{} retried: {} delivered, {} rescheduled, {} failed for good, {} skipped",
             p.ran, p.succeeded, p.rescheduled, p.failed, p.skipped
+        );
+    }
+
+    pub fn health(&self, r: &HealthReport) {
+        if self.json {
+            return print_json(r);
+        }
+        println!(
+            "{} (checked {})",
+            r.status.as_str().to_uppercase(),
+            local(r.checked_at)
+        );
+        for i in &r.integrations {
+            println!(
+                "\n{} [{}] {} ({} ms)",
+                i.name,
+                i.kind.as_str(),
+                i.status.as_str(),
+                i.latency_ms
+            );
+            print_checks(&i.checks);
+        }
+        println!("\nthis console");
+        print_local(&r.local);
+    }
+
+    pub fn last_health(&self, h: &LastHealth) {
+        if self.json {
+            return print_json(h);
+        }
+        if h.status.is_none() {
+            return println!("no health results kept yet (run `health`)");
+        }
+        for s in &h.integrations {
+            let i = &s.integration;
+            println!(
+                "\n{} [{}] {} (checked {})",
+                i.name,
+                i.kind.as_str(),
+                i.status.as_str(),
+                local(s.checked_at)
+            );
+            print_checks(&i.checks);
+        }
+        if let Some(l) = &h.local {
+            println!("\nthis console (checked {})", local(l.checked_at));
+            print_local(&l.checks);
+        }
+    }
+}
+
+fn print_checks(checks: &[Check]) {
+    for c in checks {
+        println!(
+            "  {:<16} {:<8} {:>6} ms  {}",
+            c.name,
+            c.status.as_str(),
+            c.latency_ms,
+            c.reason.as_deref().unwrap_or("")
+        );
+    }
+}
+
+fn print_local(checks: &[LocalCheck]) {
+    for c in checks {
+        println!(
+            "  {:<16} {:<8}  {}",
+            c.name,
+            c.status.as_str(),
+            c.reason.as_deref().unwrap_or("")
         );
     }
 }

@@ -4,6 +4,7 @@
 
 mod demo;
 mod handoffs;
+mod health;
 mod integrations;
 
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
