@@ -417,10 +417,19 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                     0
                 });
             }
+            let progress = |done: usize, total: usize| {
+                if total > 1 {
+                    eprint!("\rchecking {done}/{total}");
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            };
             let report = app
-                .health(
+                .health_with_progress(
                     integration.as_deref(),
                     Some(Duration::from_millis(timeout_ms)),
+                    &progress,
                 )
                 .await?;
             out.health(&report);

@@ -51,24 +51,12 @@ pub async fn check(integration: &ResolvedIntegration, api: &ApiConfig, checks: &
         } else {
             checks.step("tls", async { healthy((), None) }).await;
         }
-    } else if !is_loopback(&host) {
-        checks
-            .step("tls", async {
-                Ok((
-                    (),
-                    HealthStatus::Warning,
-                    Some(format!(
-                        "{host} is reached over plain http: collected data travels \
-                         unencrypted — use an https endpoint"
-                    )),
-                ))
-            })
-            .await;
+    } else if let Some(warning) = plain_http(&host) {
+        checks.step("tls", async { warning }).await;
     }
     if let Some(health) = &api.health_check {
-        let timeout = checks.timeout;
         let answer = checks
-            .step("request", request(integration, api, health, timeout))
+            .step("request", request(integration, api, health))
             .await;
         if api.authentication.is_some() {
             checks
@@ -85,6 +73,20 @@ pub async fn check(integration: &ResolvedIntegration, api: &ApiConfig, checks: &
                 .await;
         }
     }
+}
+
+/// Plain http to another machine is a warning (listed as `tls`); on loopback it is not listed.
+fn plain_http(host: &str) -> Option<Outcome<()>> {
+    (!is_loopback(host)).then(|| {
+        Ok((
+            (),
+            HealthStatus::Warning,
+            Some(format!(
+                "{host} is reached over plain http: collected data travels unencrypted — use an \
+                 https endpoint"
+            )),
+        ))
+    })
 }
 
 /// A TCP connection to the first address that takes one.
@@ -122,14 +124,11 @@ async fn request(
     integration: &ResolvedIntegration,
     api: &ApiConfig,
     health: &HealthCheckRequest,
-    timeout: Duration,
 ) -> Outcome<u16> {
     install_crypto_provider();
     // A client of its own, without pooled connections: a connection kept by deliveries must not
-    // answer for the service.
+    // answer for the service. The check's timeout bounds the whole request.
     let client = reqwest::Client::builder()
-        .connect_timeout(timeout)
-        .timeout(timeout)
         .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("handoff-console/", env!("CARGO_PKG_VERSION")))
@@ -185,5 +184,21 @@ fn transport_problem(e: &reqwest::Error, shown: &str) -> String {
     match cause {
         Some(c) => format!("{shown} {what}: {c}"),
         None => format!("{shown} {what}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_a_warning_except_on_loopback() {
+        assert!(plain_http("127.0.0.1").is_none());
+        assert!(plain_http("localhost").is_none());
+        let Some(Ok((_, status, reason))) = plain_http("emr.example.org") else {
+            panic!("plain http to another machine must be a warning");
+        };
+        assert_eq!(status, HealthStatus::Warning);
+        assert!(reason.unwrap().contains("unencrypted"));
     }
 }

@@ -178,7 +178,12 @@ async fn connect(
 
 async fn tls(conn: &mut Inspector, db: &DatabaseConfig) -> Outcome<()> {
     let host = db.hostname.as_deref().unwrap_or("localhost");
-    match conn.tls_in_use(db).await? {
+    tls_verdict(conn.tls_in_use(db).await?, host)
+}
+
+/// Encrypted, or on this machine: healthy; in the clear to another machine: a warning.
+fn tls_verdict(in_use: Option<bool>, host: &str) -> Outcome<()> {
+    match in_use {
         Some(true) | None => healthy((), Some("encrypted".into())),
         Some(false) if is_loopback(host) => healthy(
             (),
@@ -418,5 +423,56 @@ async fn insert_privilege(conn: &mut Inspector, db: &DatabaseConfig, t: &TableIn
                 "could not tell whether user '{user}' may insert: {why}"
             )),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unencrypted_connection_is_a_warning_unless_it_stays_on_this_machine() {
+        let status = |in_use, host| tls_verdict(in_use, host).unwrap().1;
+        assert_eq!(status(Some(true), "db.example.org"), HealthStatus::Healthy);
+        assert_eq!(status(Some(false), "127.0.0.1"), HealthStatus::Healthy);
+        assert_eq!(status(Some(false), "localhost"), HealthStatus::Healthy);
+        assert_eq!(status(Some(false), "db.example.org"), HealthStatus::Warning);
+        let reason = tls_verdict(Some(false), "db.example.org")
+            .unwrap()
+            .2
+            .unwrap();
+        assert!(reason.contains("database.ssl"), "{reason}");
+    }
+
+    #[test]
+    fn field_types_fit_columns_as_delivery_converts_them() {
+        let config: IntegrationConfig = serde_json::from_value(json!({
+            "name": "t", "kind": "database",
+            "fields": [{"name": "d", "type": "date"}, {"name": "b", "type": "boolean"},
+                       {"name": "n", "type": "number"}, {"name": "e", "type": "enum",
+                        "values": ["1", "2"]}],
+            "database": {"type": "sqlite", "database": "x", "table": "t",
+                         "fieldMapping": {"d": "d"}}
+        }))
+        .unwrap();
+        let fits = |field: &str, kind| {
+            let (_, values) = samples(&config, field);
+            match values.iter().filter(|v| accepts(kind, v)).count() {
+                n if n == values.len() => "all",
+                0 => "none",
+                _ => "some",
+            }
+        };
+        assert_eq!(fits("d", ColumnKind::Date), "all");
+        assert_eq!(fits("d", ColumnKind::Timestamp), "all");
+        assert_eq!(fits("d", ColumnKind::Integer), "none");
+        assert_eq!(fits("b", ColumnKind::Boolean), "all");
+        assert_eq!(fits("b", ColumnKind::Integer), "none");
+        assert_eq!(fits("n", ColumnKind::Integer), "some");
+        assert_eq!(fits("e", ColumnKind::Integer), "all");
+        assert_eq!(fits("undeclared", ColumnKind::Date), "some");
+        assert_eq!(fits("undeclared", ColumnKind::Text), "all");
+        assert_eq!(fits("timestamp", ColumnKind::TimestampTz), "all");
+        assert_eq!(fits("handoffId", ColumnKind::Uuid), "all");
     }
 }

@@ -246,3 +246,78 @@ impl Store {
         group(rows).into_iter().map(snapshot).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::HealthReport;
+
+    fn report(id: IntegrationId, status: HealthStatus, at_ms: i64) -> HealthReport {
+        HealthReport {
+            status,
+            checked_at: from_ms(at_ms),
+            integrations: vec![IntegrationHealth {
+                id,
+                name: "emr".into(),
+                kind: TargetKind::Api,
+                status,
+                latency_ms: 7,
+                checks: vec![Check {
+                    name: "connect".into(),
+                    status,
+                    latency_ms: 7,
+                    reason: Some(format!("run at {at_ms}")),
+                }],
+            }],
+            local: vec![LocalCheck {
+                name: "store".into(),
+                status: HealthStatus::Healthy,
+                reason: None,
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn old_runs_are_pruned_per_integration_and_removed_ones_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let (a, b) = (IntegrationId::new(), IntegrationId::new());
+        for (n, at) in [1_000, 2_000, 3_000].into_iter().enumerate() {
+            let status = if n == 2 {
+                HealthStatus::Error
+            } else {
+                HealthStatus::Healthy
+            };
+            store
+                .record_health(&report(a, status, at), 2)
+                .await
+                .unwrap();
+        }
+        store
+            .record_health(&report(b, HealthStatus::Warning, 500), 2)
+            .await
+            .unwrap();
+        let kept = store.health_history(a, 10).await.unwrap();
+        let times: Vec<i64> = kept
+            .iter()
+            .map(|s| s.checked_at.timestamp_millis())
+            .collect();
+        assert_eq!(times, [3_000, 2_000], "the oldest run is pruned");
+        assert_eq!(kept[0].integration.status, HealthStatus::Error);
+        assert_eq!(
+            kept[1].integration.checks[0].reason.as_deref(),
+            Some("run at 2000")
+        );
+        assert_eq!(store.health_history(b, 10).await.unwrap().len(), 1);
+
+        let last = store.last_health().await.unwrap();
+        assert_eq!(last.integrations.len(), 2);
+        assert_eq!(last.status, Some(HealthStatus::Error));
+        assert_eq!(last.local.unwrap().checked_at.timestamp_millis(), 500);
+
+        store.prune_health_except(&[a]).await.unwrap();
+        assert!(store.health_history(b, 10).await.unwrap().is_empty());
+        assert_eq!(store.last_health().await.unwrap().integrations.len(), 1);
+        store.close().await;
+    }
+}

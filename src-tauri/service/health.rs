@@ -11,6 +11,7 @@ use crate::ids::IntegrationId;
 use crate::integrations::Integration;
 use futures_util::StreamExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 impl App {
@@ -21,6 +22,17 @@ impl App {
         &self,
         integration: Option<&str>,
         timeout: Option<Duration>,
+    ) -> Result<HealthReport, AppError> {
+        self.health_with_progress(integration, timeout, &|_, _| {})
+            .await
+    }
+
+    /// [`App::health`], reporting progress as `(integrations checked, total)`.
+    pub async fn health_with_progress(
+        &self,
+        integration: Option<&str>,
+        timeout: Option<Duration>,
+        progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<HealthReport, AppError> {
         let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
         let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
@@ -39,8 +51,15 @@ impl App {
             None => self.integrations(None).await?,
         };
         let checked_at = chrono::Utc::now();
+        let total = list.len();
+        let done = AtomicUsize::new(0);
+        progress(0, total);
         let integrations = futures_util::stream::iter(list.iter())
-            .map(|i| self.check_one(i, timeout))
+            .map(|i| async {
+                let result = self.check_one(i, timeout).await;
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                result
+            })
             .buffered(MAX_CONCURRENT)
             .collect::<Vec<_>>();
         let store = health::check_store(&self.store, timeout);
@@ -86,17 +105,19 @@ impl App {
         Ok(self.store.last_health().await?)
     }
 
-    /// An integration's kept results, newest first (at most `limit`, capped at
-    /// [`MAX_HISTORY_RUNS`]). A removed integration's id still finds what is kept.
+    /// An integration's kept results, newest first (`limit`: 1 to [`MAX_HISTORY_RUNS`]).
     pub async fn health_history(
         &self,
         integration: &str,
         limit: u32,
     ) -> Result<Vec<HealthSnapshot>, AppError> {
-        let id = match self.integration(integration).await {
-            Ok(found) => found.id,
-            Err(e) => integration.parse().map_err(|_| e)?,
-        };
+        if !(1..=MAX_HISTORY_RUNS).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_HISTORY_RUNS}"),
+            ));
+        }
+        let id = self.integration(integration).await?.id;
         Ok(self.store.health_history(id, limit).await?)
     }
 }
