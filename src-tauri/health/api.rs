@@ -15,6 +15,19 @@ use tokio::net::TcpStream;
 const SETTING: &str = "api.endpoint";
 
 pub async fn check(integration: &ResolvedIntegration, api: &ApiConfig, checks: &mut Checks) {
+    if templated_host(&api.endpoint) {
+        checks.push(
+            "dns",
+            HealthStatus::Warning,
+            Duration::ZERO,
+            Some(
+                "the endpoint's host is filled in from collected data, so it cannot be checked \
+                 ahead of a handoff"
+                    .into(),
+            ),
+        );
+        return;
+    }
     // Placeholders in the path do not matter here: only the scheme, host and port are used.
     let probe = crate::templating::fill_for_check(&api.endpoint);
     let url = match url::Url::parse(&probe) {
@@ -62,17 +75,37 @@ pub async fn check(integration: &ResolvedIntegration, api: &ApiConfig, checks: &
             checks
                 .step("credentials", async move {
                     match answer {
-                        Some(401 | 403) => Err(format!(
+                        Some(status @ (401 | 403)) => Err(format!(
                             "credentials rejected ({}) — check api.authentication (the token, \
                              password or key may be wrong, expired or revoked)",
-                            status_text(answer.unwrap_or_default())
+                            status_text(status)
                         )),
-                        _ => healthy((), Some("accepted".into())),
+                        Some(200..=299) => healthy((), Some("accepted".into())),
+                        status => Ok((
+                            (),
+                            HealthStatus::Warning,
+                            Some(format!(
+                                "could not tell: the health request answered {}",
+                                status_text(status.unwrap_or_default())
+                            )),
+                        )),
                     }
                 })
                 .await;
         }
     }
+}
+
+/// Whether the endpoint's host or port holds a placeholder.
+fn templated_host(endpoint: &str) -> bool {
+    let after_scheme = endpoint
+        .split_once("://")
+        .map_or(endpoint, |(_, rest)| rest);
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    authority.contains("{{")
 }
 
 /// Plain http to another machine is a warning (listed as `tls`); on loopback it is not listed.
@@ -143,7 +176,15 @@ async fn request(
     let text = status_text(status);
     let has_auth = api.authentication.is_some();
     match status {
-        200..=399 => healthy(status, Some(format!("{shown}: {text}"))),
+        200..=299 => healthy(status, Some(format!("{shown}: {text}"))),
+        300..=399 => Ok((
+            status,
+            HealthStatus::Warning,
+            Some(format!(
+                "{shown} answered {text}, a redirect (deliveries do not follow redirects) — check \
+                 api.endpoint and api.healthCheck.path"
+            )),
+        )),
         401 | 403 if has_auth => {
             healthy(status, Some(format!("{shown}: {text} (see credentials)")))
         }
@@ -190,6 +231,14 @@ fn transport_problem(e: &reqwest::Error, shown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_from_collected_data_is_recognised() {
+        assert!(templated_host("https://{{clinic}}.example.org/p"));
+        assert!(templated_host("https://emr.example.org:{{port}}/p"));
+        assert!(!templated_host("https://emr.example.org/patients/{{id}}"));
+        assert!(!templated_host("https://emr.example.org?x={{id}}"));
+    }
 
     #[test]
     fn plain_http_is_a_warning_except_on_loopback() {

@@ -438,10 +438,9 @@ async fn privilege_mysql(
     t: &TableInfo,
     columns: &[&str],
 ) -> Result<InsertPrivilege, sqlx::Error> {
-    let (user, role): (String, Option<String>) =
-        sqlx::query_as("SELECT CAST(CURRENT_USER() AS CHAR), CAST(CURRENT_ROLE() AS CHAR)")
-            .fetch_one(&mut *c)
-            .await?;
+    let user: String = sqlx::query_scalar("SELECT CAST(CURRENT_USER() AS CHAR)")
+        .fetch_one(&mut *c)
+        .await?;
     // information_schema names the grantee 'user'@'host'.
     let grantee = match user.rsplit_once('@') {
         Some((u, h)) => format!("'{u}'@'{h}'"),
@@ -464,7 +463,7 @@ async fn privilege_mysql(
         .bind(&grantee)
         .bind(&schema)
         .bind(&t.table)
-        .fetch_all(c)
+        .fetch_all(&mut *c)
         .await?;
     let denied: Vec<String> = columns
         .iter()
@@ -474,7 +473,12 @@ async fn privilege_mysql(
     if denied.is_empty() && !columns.is_empty() {
         return Ok(InsertPrivilege::Granted);
     }
-    // Privileges that come through an active role are not listed for the user.
+    // Privileges that come through an active role are not listed for the user. (MySQL 5.7 has no
+    // roles, nor CURRENT_ROLE().)
+    let role: Option<String> = sqlx::query_scalar("SELECT CAST(CURRENT_ROLE() AS CHAR)")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap_or(None);
     if role
         .as_deref()
         .is_some_and(|r| !r.is_empty() && r != "NONE")
