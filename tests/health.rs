@@ -1006,3 +1006,54 @@ async fn mysql_healthy_wrong_password_and_no_insert_privilege() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn mysql_privileges_through_a_role_are_a_warning_not_a_false_error() {
+    let Some(my) = common_db::mysql().await else {
+        return;
+    };
+    let s = suffix();
+    let (table, user, role) = (
+        format!("hc_role_{s}"),
+        format!("hc_ru_{s}"),
+        format!("hc_rr_{s}"),
+    );
+    exec(
+        &my.pool,
+        format!("CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, full_name TEXT)"),
+    )
+    .await;
+    exec(
+        &my.pool,
+        format!(
+            "CREATE ROLE {role}; GRANT SELECT, INSERT ON `{db}`.`{table}` TO {role}; \
+             CREATE USER '{user}'@'%' IDENTIFIED BY 'pw-{user}'; GRANT {role} TO '{user}'@'%'; \
+             SET DEFAULT ROLE {role} FOR '{user}'@'%'",
+            db = my.database
+        ),
+    )
+    .await;
+    let body = async {
+        let t = TestApp::new().await;
+        t.add(db_config(
+            "my-role",
+            json!([{"name": "fullName", "type": "name"}]),
+            mysql_database(&my, &table, &user, &format!("pw-{user}")),
+        ))
+        .await;
+        let report = t.app.health(Some("my-role"), TIMEOUT).await.unwrap();
+        let i = only(&report);
+        assert_status(check(i, "table"), HealthStatus::Healthy);
+        let privilege = check(i, "insertPrivilege");
+        assert_status(privilege, HealthStatus::Warning);
+        assert!(reason(privilege).contains("role"), "{}", reason(privilege));
+    };
+    cleanly(
+        body,
+        exec(
+            &my.pool,
+            format!("DROP TABLE {table}; DROP USER IF EXISTS '{user}'@'%'; DROP ROLE {role}"),
+        ),
+    )
+    .await;
+}
