@@ -10,11 +10,10 @@
 //! `authenticate` share its time, and the error tells which of the two failed.
 
 use super::{Checks, HealthStatus, Outcome, healthy, is_loopback, resolve, worst};
-use crate::integrations::SecretSlot;
-use crate::integrations::{DatabaseConfig, DbType, FieldType, IntegrationConfig, SECRET_MASK};
+use crate::integrations::{DatabaseConfig, DbType, FieldType, IntegrationConfig};
 use crate::targets::ResolvedIntegration;
 use crate::targets::database::inspect::{
-    ColumnKind, ConnectError, InsertPrivilege, Inspector, TableInfo, TableRef, accepts,
+    ColumnKind, ConnectError, InsertPrivilege, Inspector, TableInfo, TableRef, accepts, password,
     target_label,
 };
 use serde_json::{Value, json};
@@ -73,14 +72,6 @@ pub async fn check(integration: &ResolvedIntegration, db: &DatabaseConfig, check
         .await;
     // The end-to-end check (a test insert rolled back, from the Test Panel) goes here.
     let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
-}
-
-/// The password from the secrets backend, or a plain one left in the config (as delivery does).
-fn password<'a>(integration: &'a ResolvedIntegration, db: &'a DatabaseConfig) -> Option<&'a str> {
-    integration
-        .secret(SecretSlot::DatabasePassword)
-        .or_else(|| db.password.as_deref().filter(|p| *p != SECRET_MASK))
-        .filter(|p| !p.is_empty())
 }
 
 /// `connect` and `authenticate` (see the module's doc); the open connection when both passed.

@@ -12,7 +12,7 @@ use super::pool::{mysql_options, pg_options, sqlite_options};
 use super::schema::{kind_mysql, kind_pg, kind_sqlite, qualified};
 use crate::ids::IntegrationId;
 use crate::integrations::{DatabaseConfig, DbType};
-use crate::targets::ErrorCategory;
+use crate::targets::{ErrorCategory, ResolvedIntegration};
 use serde_json::Value;
 use sqlx::{ConnectOptions, Connection, MySqlConnection, PgConnection, Row, SqliteConnection};
 
@@ -82,6 +82,14 @@ pub enum InsertPrivilege {
     Denied(Vec<String>),
     /// The database cannot say (e.g. privileges come through a role); why.
     Unknown(String),
+}
+
+/// The password a connection uses: the one delivery uses.
+pub fn password<'a>(
+    integration: &'a ResolvedIntegration,
+    db: &'a DatabaseConfig,
+) -> Option<&'a str> {
+    super::password(integration, db)
 }
 
 /// Whether a value of a field's type fits a column: what delivery's conversion would do.
