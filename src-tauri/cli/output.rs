@@ -255,23 +255,25 @@ impl Output {
 
 fn print_checks(checks: &[Check]) {
     for c in checks {
-        println!(
+        let line = format!(
             "  {:<16} {:<8} {:>6} ms  {}",
             c.name,
             c.status.as_str(),
             c.latency_ms,
             c.reason.as_deref().unwrap_or("")
         );
+        println!("{}", line.trim_end());
     }
 }
 
 fn print_local(checks: &[LocalCheck]) {
     for c in checks {
-        println!(
+        let line = format!(
             "  {:<16} {:<8}  {}",
             c.name,
             c.status.as_str(),
             c.reason.as_deref().unwrap_or("")
         );
+        println!("{}", line.trim_end());
     }
 }

@@ -62,6 +62,7 @@ pub async fn check(integration: &ResolvedIntegration, api: &ApiConfig, checks: &
         if let Some(stream) = stream {
             checks.step("tls", tls::check(stream, &host)).await;
         } else {
+            // No connection: listed as not run.
             checks.step("tls", async { healthy((), None) }).await;
         }
     } else if let Some(warning) = plain_http(&host) {
