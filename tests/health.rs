@@ -171,6 +171,55 @@ async fn a_health_path_that_is_not_there_is_an_error_pointing_at_the_setting() {
 }
 
 #[tokio::test]
+async fn server_errors_redirects_and_slow_answers_of_the_health_request() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    let config = |name: &str, path: &str| {
+        api_config(
+            name,
+            json!({"endpoint": format!("{}/p", sink.url), "healthCheck": {"path": path},
+                   "authentication": {"type": "bearer", "credentials": {"token": "tok-5xx-4"}}}),
+        )
+    };
+    t.add(config("failing", "/fail")).await;
+    t.add(config("moved", "/moved")).await;
+    t.add(config("slow", "/slow")).await;
+    sink.then([
+        Reply::status(503),
+        Reply::status(302).header("location", "https://elsewhere.example/"),
+        Reply::status(200).delay(Duration::from_secs(3)),
+    ]);
+    // One at a time, so the queued replies meet the requests in order.
+    let timeout = Some(Duration::from_millis(500));
+    let failing = t.app.health(Some("failing"), timeout).await.unwrap();
+    let moved = t.app.health(Some("moved"), timeout).await.unwrap();
+    let slow = t.app.health(Some("slow"), timeout).await.unwrap();
+
+    let request = check(only(&failing), "request");
+    assert_status(request, HealthStatus::Error);
+    assert!(
+        reason(request).contains("503 Service Unavailable"),
+        "{}",
+        reason(request)
+    );
+    assert_eq!(
+        reason(check(only(&failing), "credentials")),
+        "not run: request failed"
+    );
+
+    let request = check(only(&moved), "request");
+    assert_status(request, HealthStatus::Warning);
+    assert!(reason(request).contains("redirect"), "{}", reason(request));
+    assert_status(check(only(&moved), "credentials"), HealthStatus::Warning);
+
+    let request = check(only(&slow), "request");
+    assert_status(request, HealthStatus::Error);
+    assert_eq!(reason(request), "no answer within 500 ms");
+    let paths: Vec<String> = sink.received().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/fail", "/moved", "/slow"]);
+}
+
+#[tokio::test]
 async fn a_closed_port_is_a_connect_error_and_the_checks_after_it_are_not_run() {
     let t = TestApp::new().await;
     let port = closed_port();
