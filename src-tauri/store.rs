@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const STORE_FILE: &str = "handoff.db";
+/// The store's migrations, embedded at build time (the health check compares them with the
+/// applied ones).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// How long a write waits for another connection's (or process's) write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -68,7 +71,7 @@ impl Store {
             .connect_with(base.clone().create_if_missing(true))
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        sqlx::migrate!("./migrations")
+        MIGRATOR
             .run(&write)
             .await
             .map_err(|e| open_err(format!("migration failed: {e}")))?;

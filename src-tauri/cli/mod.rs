@@ -80,6 +80,18 @@ enum Command {
     /// Create the demo workspace: a SQLite target with the seed's patient_data table and two
     /// integrations (one working, one whose API is down).
     Demo,
+    /// Check every integration (or one) and the console's own parts, concurrently; keeps the
+    /// results. Exits 1 when any check is in error. Never sends collected data.
+    Health {
+        #[arg(long, value_name = "ID|NAME", conflicts_with = "last")]
+        integration: Option<String>,
+        /// The most each check may take.
+        #[arg(long, default_value_t = 5000, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..=60_000), conflicts_with = "last")]
+        timeout_ms: u64,
+        /// Show the last-known results from the store instead of checking (works offline).
+        #[arg(long)]
+        last: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -489,6 +501,43 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             let created = app.create_demo().await?;
             out.integrations(&created);
             Ok(0)
+        }
+        Command::Health {
+            integration,
+            timeout_ms,
+            last,
+        } => {
+            use crate::health::HealthStatus;
+            if last {
+                let known = app.last_health().await?;
+                out.last_health(&known);
+                return Ok(if known.status == Some(HealthStatus::Error) {
+                    EXIT_FAILED
+                } else {
+                    0
+                });
+            }
+            let progress = |done: usize, total: usize| {
+                if total > 1 {
+                    eprint!("\rchecking {done}/{total}");
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            };
+            let report = app
+                .health_with_progress(
+                    integration.as_deref(),
+                    Some(Duration::from_millis(timeout_ms)),
+                    &progress,
+                )
+                .await?;
+            out.health(&report);
+            Ok(if report.status == HealthStatus::Error {
+                EXIT_FAILED
+            } else {
+                0
+            })
         }
     }
 }

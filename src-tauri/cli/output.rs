@@ -3,6 +3,7 @@
 
 use crate::attempts::{AttemptDetail, AttemptSummary};
 use crate::error::AppError;
+use crate::health::{Check, HealthReport, LastHealth, LocalCheck};
 use crate::integrations::{Integration, TargetKind};
 use crate::service::{BulkRetry, HandoffResult, WorkerPass};
 use crate::stats::Stats;
@@ -322,6 +323,53 @@ impl Output {
             println!("recorded as attempt {a} (trigger test), handoff {h}");
         }
     }
+
+    pub fn health(&self, r: &HealthReport) {
+        if self.json {
+            return print_json(r);
+        }
+        println!(
+            "{} (checked {})",
+            r.status.as_str().to_uppercase(),
+            local(r.checked_at)
+        );
+        for i in &r.integrations {
+            println!(
+                "\n{} [{}] {} ({} ms)",
+                i.name,
+                i.kind.as_str(),
+                i.status.as_str(),
+                i.latency_ms
+            );
+            print_checks(&i.checks);
+        }
+        println!("\nthis console");
+        print_local(&r.local);
+    }
+
+    pub fn last_health(&self, h: &LastHealth) {
+        if self.json {
+            return print_json(h);
+        }
+        if h.status.is_none() {
+            return println!("no health results kept yet (run `health`)");
+        }
+        for s in &h.integrations {
+            let i = &s.integration;
+            println!(
+                "\n{} [{}] {} (checked {})",
+                i.name,
+                i.kind.as_str(),
+                i.status.as_str(),
+                local(s.checked_at)
+            );
+            print_checks(&i.checks);
+        }
+        if let Some(l) = &h.local {
+            println!("\nthis console (checked {})", local(l.checked_at));
+            print_local(&l.checks);
+        }
+    }
 }
 
 /// A request as the test shows it: method, URL, headers and body, or SQL and parameters.
@@ -354,5 +402,30 @@ fn print_request(request: &serde_json::Value) {
                 serde_json::to_string_pretty(&request["body"]).unwrap_or_default()
             );
         }
+    }
+}
+
+fn print_checks(checks: &[Check]) {
+    for c in checks {
+        let line = format!(
+            "  {:<16} {:<8} {:>6} ms  {}",
+            c.name,
+            c.status.as_str(),
+            c.latency_ms,
+            c.reason.as_deref().unwrap_or("")
+        );
+        println!("{}", line.trim_end());
+    }
+}
+
+fn print_local(checks: &[LocalCheck]) {
+    for c in checks {
+        let line = format!(
+            "  {:<16} {:<8}  {}",
+            c.name,
+            c.status.as_str(),
+            c.reason.as_deref().unwrap_or("")
+        );
+        println!("{}", line.trim_end());
     }
 }

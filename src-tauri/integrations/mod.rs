@@ -124,6 +124,10 @@ pub struct ApiConfig {
     pub connect_timeout_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expectations>,
+    /// A request the health check may send (with the integration's credentials, never with
+    /// collected data); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheckRequest>,
 }
 
 impl ApiConfig {
@@ -137,6 +141,40 @@ impl ApiConfig {
             .connect_timeout_ms
             .unwrap_or(Self::DEFAULT_CONNECT_TIMEOUT_MS);
         std::time::Duration::from_millis(ms)
+    }
+}
+
+/// `api.healthCheck`: the method and path (on the endpoint's host) of a request that says whether
+/// the service is up and takes the credentials. It is sent without a body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheckRequest {
+    #[serde(default = "HealthMethod::default_get")]
+    pub method: HealthMethod,
+    /// Starts with `/`; may carry a query (`/status?full=1`).
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HealthMethod {
+    Get,
+    Head,
+    Options,
+    Post,
+}
+
+impl HealthMethod {
+    fn default_get() -> Self {
+        Self::Get
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Options => "OPTIONS",
+            Self::Post => "POST",
+        }
     }
 }
 

@@ -249,3 +249,41 @@ fn secrets_are_taken_out_and_the_mask_means_keep() {
     assert!(config.take_secrets().is_empty());
     assert_eq!(config.secret_slots(), [SecretSlot::ApiToken]);
 }
+
+#[test]
+fn health_check_requests_are_optional_and_their_path_is_checked() {
+    let config = validate(
+        parse_config(
+            &api(json!({"endpoint": "https://h/p", "healthCheck": {"path": "/health"}}))
+                .to_string(),
+            None,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let health = config.api.unwrap().health_check.unwrap();
+    assert_eq!(health.method, HealthMethod::Get);
+    assert_eq!(health.path, "/health");
+    for (check, field) in [
+        (json!({"path": "health"}), "api.healthCheck.path"),
+        (json!({"path": "//evil.example/x"}), ""),
+        (json!({"path": "/a b"}), "api.healthCheck.path"),
+        (json!({"path": "/x#frag"}), "api.healthCheck.path"),
+        (json!({"path": "/p/{{fullName}}"}), "api.healthCheck.path"),
+        (json!({"method": "HEAD", "path": "/status?full=1"}), ""),
+        (
+            json!({"method": "PATCH", "path": "/h"}),
+            "api.healthCheck.method",
+        ),
+        (json!({"path": "/h", "body": {}}), "api.healthCheck"),
+    ] {
+        let got = problems(api(
+            json!({"endpoint": "https://h/p", "healthCheck": check}),
+        ));
+        if field.is_empty() {
+            assert!(got.is_empty(), "{check}: {got:?}");
+        } else {
+            assert!(got.iter().any(|f| f.starts_with(field)), "{check}: {got:?}");
+        }
+    }
+}

@@ -322,6 +322,9 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
     }
     check_timeout(api.timeout_ms, "api.timeoutMs", p);
     check_timeout(api.connect_timeout_ms, "api.connectTimeoutMs", p);
+    if let Some(health) = &api.health_check {
+        check_health_path(&health.path, p);
+    }
     if let Some(expect) = &api.expect {
         for code in &expect.status {
             if !(100..=599).contains(code) {
@@ -348,6 +351,32 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
                 );
             }
         }
+    }
+}
+
+/// The longest `api.healthCheck.path` accepted.
+const MAX_HEALTH_PATH_LEN: usize = 2048;
+
+/// A path (and optional query) on the endpoint's host: it is set on the endpoint's URL, so it
+/// can never point the request (and the credentials) at another host.
+fn check_health_path(path: &str, p: &mut Problems) {
+    let at = "api.healthCheck.path";
+    if !path.starts_with('/') {
+        p.add(at, format!("'{path}' must start with '/'"));
+    } else if path.len() > MAX_HEALTH_PATH_LEN {
+        p.add(
+            at,
+            format!("is longer than {MAX_HEALTH_PATH_LEN} characters"),
+        );
+    } else if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        p.add(at, "must not contain spaces or control characters");
+    } else if path.contains('#') {
+        p.add(at, "must not contain a fragment ('#')");
+    } else if path.contains("{{") {
+        p.add(
+            at,
+            "must not contain placeholders: a health check sends no collected data",
+        );
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod demo;
 mod handoffs;
+mod health;
 mod integrations;
 mod stats;
 mod testing;

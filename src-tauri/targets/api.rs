@@ -6,8 +6,10 @@
 use super::{
     Delivery, DeliveryDetails, ErrorCategory, HandoffContext, REDACTED, ResolvedIntegration,
 };
-use crate::ids::IntegrationId;
-use crate::integrations::{ApiConfig, AuthKind, HttpMethod, SecretSlot};
+use crate::ids::{HandoffId, IntegrationId};
+use crate::integrations::{
+    ApiConfig, AuthKind, HealthCheckRequest, HealthMethod, HttpMethod, SecretSlot,
+};
 use crate::secrets::Secret;
 use crate::templating::{self, RenderContext};
 use serde_json::{Map, Value};
@@ -688,6 +690,51 @@ fn submission_id(json: &Value, pointer: Option<&str>) -> Option<String> {
             .and_then(as_id)
             .or_else(|| json.pointer("/submissionId").and_then(as_id)),
     }
+}
+
+/// The health check's request (`api.healthCheck`): its method and path on the endpoint's host,
+/// with the integration's headers and credentials, and nothing of a delivery: no body, no
+/// collected data, no idempotency key. Health checks never deliver.
+pub fn health_request(
+    client: &reqwest::Client,
+    integration: &ResolvedIntegration,
+    api: &ApiConfig,
+    check: &HealthCheckRequest,
+) -> Result<reqwest::RequestBuilder, String> {
+    // The credentials go on exactly as a delivery puts them; the rest of it is dropped.
+    let handoff = HandoffContext {
+        handoff_id: HandoffId::new(),
+        session_id: "health-check",
+        timestamp: chrono::Utc::now().to_rfc3339(),
+    };
+    let prepared = prepare(integration, api, &handoff, &Map::new())?;
+    let mut headers = prepared.headers;
+    headers.remove("idempotency-key");
+    headers.remove(reqwest::header::CONTENT_TYPE);
+    let key_param = api
+        .authentication
+        .as_ref()
+        .filter(|a| a.kind == AuthKind::ApiKey)
+        .and_then(|a| a.credentials.get("query"));
+    let mut url = prepared.url;
+    let key: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| key_param.is_some_and(|p| p == k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let (path, query) = check.path.split_once('?').unwrap_or((&check.path, ""));
+    url.set_path(path);
+    url.set_query((!query.is_empty()).then_some(query));
+    if !key.is_empty() {
+        url.query_pairs_mut().extend_pairs(key);
+    }
+    let method = match check.method {
+        HealthMethod::Get => reqwest::Method::GET,
+        HealthMethod::Head => reqwest::Method::HEAD,
+        HealthMethod::Options => reqwest::Method::OPTIONS,
+        HealthMethod::Post => reqwest::Method::POST,
+    };
+    Ok(client.request(method, url).headers(headers))
 }
 
 #[cfg(test)]

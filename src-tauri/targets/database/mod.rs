@@ -11,6 +11,7 @@
 mod classify;
 mod convert;
 mod insert;
+pub mod inspect;
 mod pool;
 mod schema;
 
@@ -223,7 +224,7 @@ fn ssl_name(mode: SslMode) -> &'static str {
 }
 
 /// Where the data goes, for messages (never with the password).
-fn target_label(db: &DatabaseConfig) -> String {
+pub fn target_label(db: &DatabaseConfig) -> String {
     let host = db.hostname.as_deref().unwrap_or("localhost");
     let port = db.port.or(db.db_type.default_port()).unwrap_or_default();
     match db.db_type {

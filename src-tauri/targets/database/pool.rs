@@ -51,6 +51,57 @@ fn mysql_ssl(mode: SslMode) -> MySqlSslMode {
     }
 }
 
+/// PostgreSQL connect options from the settings (the pool's, and the health check's direct
+/// connection's).
+pub(super) fn pg_options(
+    id: IntegrationId,
+    db: &DatabaseConfig,
+    password: Option<&str>,
+) -> PgConnectOptions {
+    let mut o = PgConnectOptions::new_without_pgpass()
+        .host(db.hostname.as_deref().unwrap_or("localhost"))
+        .port(db.port.unwrap_or(5432))
+        .database(&db.database)
+        .ssl_mode(pg_ssl(SslSetting::mode(db.ssl)))
+        // Lets a DBA see which integration a connection belongs to.
+        .application_name(&format!("handoff-console:{id}"))
+        .options([(
+            "statement_timeout",
+            db.statement_timeout().as_millis().to_string(),
+        )]);
+    if let Some(u) = &db.username {
+        o = o.username(u);
+    }
+    if let Some(p) = password {
+        o = o.password(p);
+    }
+    o
+}
+
+/// MySQL / MariaDB connect options from the settings.
+pub(super) fn mysql_options(db: &DatabaseConfig, password: Option<&str>) -> MySqlConnectOptions {
+    let mut o = MySqlConnectOptions::new()
+        .host(db.hostname.as_deref().unwrap_or("localhost"))
+        .port(db.port.unwrap_or(3306))
+        .database(&db.database)
+        .ssl_mode(mysql_ssl(SslSetting::mode(db.ssl)));
+    if let Some(u) = &db.username {
+        o = o.username(u);
+    }
+    if let Some(p) = password {
+        o = o.password(p);
+    }
+    o
+}
+
+/// SQLite connect options: the file must exist (it is never created).
+pub(super) fn sqlite_options(db: &DatabaseConfig) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(&db.database)
+        .create_if_missing(false)
+        .busy_timeout(db.statement_timeout())
+}
+
 impl TargetPool {
     /// A lazy pool: nothing connects until the first delivery.
     pub(super) fn new(id: IntegrationId, db: &DatabaseConfig, password: Option<&str>) -> Self {
@@ -59,27 +110,9 @@ impl TargetPool {
             .unwrap_or(DatabaseConfig::DEFAULT_POOL_SIZE)
             .max(1);
         let acquire = db.connect_timeout();
-        let mode = SslSetting::mode(db.ssl);
-        let host = db.hostname.as_deref().unwrap_or("localhost");
         match db.db_type {
             DbType::Postgresql => {
-                let mut o = PgConnectOptions::new_without_pgpass()
-                    .host(host)
-                    .port(db.port.unwrap_or(5432))
-                    .database(&db.database)
-                    .ssl_mode(pg_ssl(mode))
-                    // Lets a DBA see which integration a connection belongs to.
-                    .application_name(&format!("handoff-console:{id}"))
-                    .options([(
-                        "statement_timeout",
-                        db.statement_timeout().as_millis().to_string(),
-                    )]);
-                if let Some(u) = &db.username {
-                    o = o.username(u);
-                }
-                if let Some(p) = password {
-                    o = o.password(p);
-                }
+                let o = pg_options(id, db, password);
                 TargetPool::Postgres(
                     PgPoolOptions::new()
                         .max_connections(size)
@@ -90,17 +123,7 @@ impl TargetPool {
                 )
             }
             DbType::Mysql => {
-                let mut o = MySqlConnectOptions::new()
-                    .host(host)
-                    .port(db.port.unwrap_or(3306))
-                    .database(&db.database)
-                    .ssl_mode(mysql_ssl(mode));
-                if let Some(u) = &db.username {
-                    o = o.username(u);
-                }
-                if let Some(p) = password {
-                    o = o.password(p);
-                }
+                let o = mysql_options(db, password);
                 TargetPool::MySql(
                     MySqlPoolOptions::new()
                         .max_connections(size)
@@ -111,10 +134,7 @@ impl TargetPool {
                 )
             }
             DbType::Sqlite => {
-                let o = SqliteConnectOptions::new()
-                    .filename(&db.database)
-                    .create_if_missing(false)
-                    .busy_timeout(db.statement_timeout());
+                let o = sqlite_options(db);
                 TargetPool::Sqlite(
                     SqlitePoolOptions::new()
                         .max_connections(size)

@@ -1,0 +1,475 @@
+//! The checks of a database integration, over one direct connection (never the delivery pool):
+//! `connect` (DNS and the connection), `authenticate` (the server lets the user in; PostgreSQL
+//! and MySQL), `query` (`SELECT 1`), `tls` (the connection is encrypted; not needed on loopback
+//! or for SQLite), `table`, `columns` (every mapped column exists with a type the field's values
+//! convert to), `requiredColumns` (NOT NULL columns without a default that no field fills) and
+//! `insertPrivilege`. Nothing is written.
+//!
+//! Connecting and logging in are one exchange: a bare TCP probe first would count as a failed
+//! connection on MySQL, which blocks the host after `max_connect_errors`. So `connect` and
+//! `authenticate` share its time, and the error tells which of the two failed.
+
+use super::{Checks, HealthStatus, Outcome, healthy, is_loopback, resolve, worst};
+use crate::integrations::{DatabaseConfig, DbType, FieldType, IntegrationConfig};
+use crate::targets::ResolvedIntegration;
+use crate::targets::database::inspect::{
+    ColumnKind, ConnectError, InsertPrivilege, Inspector, TableInfo, TableRef, accepts, password,
+    target_label,
+};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+pub async fn check(integration: &ResolvedIntegration, db: &DatabaseConfig, checks: &mut Checks) {
+    let Some(mut conn) = connect(integration, db, checks).await else {
+        for name in [
+            "query",
+            "tls",
+            "table",
+            "columns",
+            "requiredColumns",
+            "insertPrivilege",
+        ] {
+            if name == "tls" && db.db_type == DbType::Sqlite {
+                continue;
+            }
+            checks.step(name, async { healthy((), None) }).await;
+        }
+        return;
+    };
+    checks
+        .step("query", async {
+            conn.ping(db).await?;
+            healthy((), None)
+        })
+        .await;
+    if db.db_type != DbType::Sqlite {
+        checks.step("tls", tls(&mut conn, db)).await;
+    }
+    let table = checks.step("table", table(&mut conn, db)).await;
+    let table = table.as_ref();
+    let config = &integration.config;
+    checks
+        .step("columns", async {
+            let t = table.ok_or_else(String::new)?;
+            columns(config, db, t)
+        })
+        .await;
+    checks
+        .step("requiredColumns", async {
+            let t = table.ok_or_else(String::new)?;
+            required_columns(config, db, t)
+        })
+        .await;
+    checks
+        .step("insertPrivilege", async {
+            let t = table.ok_or_else(String::new)?;
+            insert_privilege(&mut conn, db, t).await
+        })
+        .await;
+    // The end-to-end check (a test insert rolled back, from the Test Panel) goes here.
+    let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
+}
+
+/// `connect` and `authenticate` (see the module's doc); the open connection when both passed.
+async fn connect(
+    integration: &ResolvedIntegration,
+    db: &DatabaseConfig,
+    checks: &mut Checks,
+) -> Option<Inspector> {
+    let sqlite = db.db_type == DbType::Sqlite;
+    if sqlite && !std::path::Path::new(&db.database).is_file() {
+        checks.push(
+            "connect",
+            HealthStatus::Error,
+            Duration::ZERO,
+            Some(format!(
+                "the SQLite file '{}' does not exist — check database.database",
+                db.database
+            )),
+        );
+        checks.block("connect");
+        return None;
+    }
+    // The connect timeout bounds it as it bounds deliveries, when it is the shorter.
+    let limit = checks.timeout.min(db.connect_timeout());
+    let host = db.hostname.as_deref().unwrap_or("localhost");
+    let port = db.port.or(db.db_type.default_port()).unwrap_or_default();
+    let started = Instant::now();
+    let attempt = async {
+        if !sqlite {
+            resolve(host, port, "database.hostname")
+                .await
+                .map_err(ConnectError::Network)?;
+        }
+        Inspector::connect(integration.id, db, password(integration, db)).await
+    };
+    let result = tokio::time::timeout(limit, attempt).await;
+    let took = started.elapsed();
+    let target = target_label(db);
+    match result {
+        Ok(Ok(conn)) => {
+            checks.push("connect", HealthStatus::Healthy, took, Some(target));
+            if !sqlite {
+                let user = db.username.as_deref().unwrap_or("(default)");
+                checks.push(
+                    "authenticate",
+                    HealthStatus::Healthy,
+                    took,
+                    Some(format!("logged in as '{user}'")),
+                );
+            }
+            Some(conn)
+        }
+        Ok(Err(ConnectError::Login(reason))) => {
+            checks.push("connect", HealthStatus::Healthy, took, Some(target));
+            checks.push("authenticate", HealthStatus::Error, took, Some(reason));
+            checks.block("authenticate");
+            None
+        }
+        Ok(Err(ConnectError::Network(reason))) => {
+            checks.push("connect", HealthStatus::Error, took, Some(reason));
+            checks.block("connect");
+            if !sqlite {
+                checks
+                    .step("authenticate", async { healthy((), None) })
+                    .await;
+            }
+            None
+        }
+        Err(_) => {
+            let setting = if limit < checks.timeout {
+                " (database.connectTimeoutMs)"
+            } else {
+                ""
+            };
+            checks.push(
+                "connect",
+                HealthStatus::Error,
+                took,
+                Some(format!(
+                    "no answer from {host}:{port} within {} ms{setting} — is the database \
+                     running and reachable from this machine?",
+                    limit.as_millis()
+                )),
+            );
+            checks.block("connect");
+            if !sqlite {
+                checks
+                    .step("authenticate", async { healthy((), None) })
+                    .await;
+            }
+            None
+        }
+    }
+}
+
+async fn tls(conn: &mut Inspector, db: &DatabaseConfig) -> Outcome<()> {
+    let host = db.hostname.as_deref().unwrap_or("localhost");
+    match conn.tls_in_use(db).await {
+        Ok(in_use) => tls_verdict(in_use, host),
+        // Not knowing is no reason to skip the table's checks.
+        Err(why) => Ok((
+            (),
+            HealthStatus::Warning,
+            Some(format!(
+                "could not tell whether the connection is encrypted: {why}"
+            )),
+        )),
+    }
+}
+
+/// Encrypted, or on this machine: healthy; in the clear to another machine: a warning.
+fn tls_verdict(in_use: Option<bool>, host: &str) -> Outcome<()> {
+    match in_use {
+        Some(true) | None => healthy((), Some("encrypted".into())),
+        Some(false) if is_loopback(host) => healthy(
+            (),
+            Some("not encrypted, and not needed: the database is on this machine".into()),
+        ),
+        Some(false) => Ok((
+            (),
+            HealthStatus::Warning,
+            Some(format!(
+                "the connection to {host} is not encrypted: collected data travels in the clear \
+                 — enable TLS on the server and set database.ssl to \"require\" (or \
+                 \"verify-full\")"
+            )),
+        )),
+    }
+}
+
+async fn table(conn: &mut Inspector, db: &DatabaseConfig) -> Outcome<TableInfo> {
+    let table_ref = TableRef::parse(&db.table)?;
+    match conn.table(db, &table_ref).await? {
+        Some(t) => {
+            let reason = format!("{} ({} columns)", t.name, t.columns.len());
+            healthy(t, Some(reason))
+        }
+        None => Err(format!(
+            "table '{}' was not found in {} (or user '{}' cannot see it) — check database.table \
+             and the user's privileges",
+            db.table,
+            target_label(db),
+            db.username.as_deref().unwrap_or("(default)")
+        )),
+    }
+}
+
+/// Values a field of this type may hold, after the field schema's checks (`check_data`):
+/// what its column must take.
+fn samples(config: &IntegrationConfig, field: &str) -> (String, Vec<Value>) {
+    let text = || {
+        // Free text may hold anything, so some of it fits most columns.
+        vec![
+            json!("Jane"),
+            json!("42"),
+            json!("12.5"),
+            json!("true"),
+            json!("2024-05-31"),
+            json!("14:30"),
+            json!("2024-05-31T14:30:00Z"),
+            json!("0190a3f0-0000-7000-8000-000000000001"),
+        ]
+    };
+    match field {
+        "timestamp" => return ("timestamp".into(), vec![json!("2024-05-31T14:30:00Z")]),
+        "sessionId" => return ("sessionId".into(), vec![json!("session-1")]),
+        "handoffId" => {
+            return (
+                "handoffId".into(),
+                vec![json!("0190a3f0-0000-7000-8000-000000000001")],
+            );
+        }
+        _ => {}
+    }
+    let Some(spec) = config.field(field) else {
+        return ("text".into(), text());
+    };
+    let values = match spec.field_type {
+        FieldType::Text => text(),
+        FieldType::Name | FieldType::FirstName | FieldType::LastName => vec![json!("Jane Doe")],
+        FieldType::Email => vec![json!("jane@example.org")],
+        FieldType::Phone => vec![json!("+1 555 0100")],
+        FieldType::Date => vec![json!("2024-05-31")],
+        FieldType::Datetime => vec![json!("2024-05-31T14:30:00Z")],
+        FieldType::Time => vec![json!("14:30")],
+        FieldType::Integer => vec![json!(42)],
+        FieldType::Number => vec![json!(12.5), json!(3)],
+        FieldType::Boolean => vec![json!(true), json!(false)],
+        FieldType::Enum => spec.values.iter().map(|v| json!(v)).collect(),
+        FieldType::Address => vec![json!("1 Main St"), json!({"street": "1 Main St"})],
+        FieldType::PostalCode => vec![json!("12345"), json!("SW1A 1AA")],
+        FieldType::Uuid => vec![json!("0190a3f0-0000-7000-8000-000000000001")],
+    };
+    (spec.field_type.as_str().into(), values)
+}
+
+fn kind_words(kind: ColumnKind) -> &'static str {
+    match kind {
+        ColumnKind::Integer => "whole numbers",
+        ColumnKind::Float | ColumnKind::Decimal => "numbers",
+        ColumnKind::Boolean => "true/false",
+        ColumnKind::Date => "dates",
+        ColumnKind::Time => "times",
+        ColumnKind::Timestamp | ColumnKind::TimestampTz => "dates with times",
+        ColumnKind::Json => "JSON",
+        ColumnKind::Uuid => "UUIDs",
+        ColumnKind::Text | ColumnKind::Other => "text",
+    }
+}
+
+/// Every mapped column exists and takes the field's values.
+fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
+    let mut problems: Vec<(HealthStatus, String)> = Vec::new();
+    for (field, column) in &db.field_mapping {
+        let Some(c) = t.column(column) else {
+            let mut known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+            known.truncate(40);
+            problems.push((
+                HealthStatus::Error,
+                format!(
+                    "column '{column}' (field '{field}') does not exist in {}; its columns are: \
+                     {} — fix database.fieldMapping.{field}",
+                    t.name,
+                    known.join(", ")
+                ),
+            ));
+            continue;
+        };
+        let (type_name, values) = samples(config, field);
+        let fit = values.iter().filter(|v| accepts(c.kind, v)).count();
+        if fit == values.len() {
+            continue;
+        }
+        let (status, how) = if fit == 0 {
+            (HealthStatus::Error, "cannot be stored in")
+        } else {
+            (HealthStatus::Warning, "may not fit")
+        };
+        problems.push((
+            status,
+            format!(
+                "field '{field}' ({type_name}) {how} column {} ({}, which takes {}) — change the \
+                 field's type or map it to another column",
+                c.name,
+                c.type_name,
+                kind_words(c.kind)
+            ),
+        ));
+    }
+    if problems.is_empty() {
+        return healthy(
+            (),
+            Some(format!(
+                "{} mapped columns exist with compatible types",
+                db.field_mapping.len()
+            )),
+        );
+    }
+    let status = worst(problems.iter().map(|p| p.0));
+    let reason = problems
+        .into_iter()
+        .map(|p| p.1)
+        .collect::<Vec<_>>()
+        .join("; ");
+    // An error, but not one the checks after it depend on.
+    Ok(((), status, Some(reason)))
+}
+
+/// NOT NULL columns without a default must get a value from the mapping; an optional field
+/// mapped to one is a warning (a handoff without it is refused).
+fn required_columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
+    let needs_value = |c: &&crate::targets::database::inspect::ColumnInfo| {
+        !c.nullable && !c.has_default && !c.generated
+    };
+    let mapped_to = |column: &str| {
+        db.field_mapping
+            .iter()
+            .find(|(_, mapped)| t.column(mapped).is_some_and(|c| c.name == column))
+            .map(|(field, _)| field.as_str())
+    };
+    let mut unmapped = Vec::new();
+    let mut optional = Vec::new();
+    for c in t.columns.iter().filter(needs_value) {
+        match mapped_to(&c.name) {
+            None => unmapped.push(c.name.as_str()),
+            Some(field) => {
+                let always_there = crate::templating::BUILTINS.contains(&field)
+                    || config.field(field).is_some_and(|f| f.required);
+                if !always_there {
+                    optional.push(format!("'{field}' (column {})", c.name));
+                }
+            }
+        }
+    }
+    if !unmapped.is_empty() {
+        // An error, but not one the checks after it depend on.
+        return Ok((
+            (),
+            HealthStatus::Error,
+            Some(format!(
+                "column(s) {} of {} are NOT NULL without a default and no field is mapped to them: \
+             every insert will fail — map a field to them (database.fieldMapping) or give them a \
+             default",
+                unmapped.join(", "),
+                t.name
+            )),
+        ));
+    }
+    if !optional.is_empty() {
+        return Ok((
+            (),
+            HealthStatus::Warning,
+            Some(format!(
+                "optional field(s) {} go to NOT NULL columns without a default: a handoff \
+                 without them will be refused — make the fields required or give the columns a \
+                 default",
+                optional.join(", ")
+            )),
+        ));
+    }
+    healthy((), None)
+}
+
+async fn insert_privilege(conn: &mut Inspector, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
+    let columns: Vec<&str> = db
+        .field_mapping
+        .values()
+        .filter_map(|m| t.column(m).map(|c| c.name.as_str()))
+        .collect();
+    let user = db.username.as_deref().unwrap_or("(default)");
+    match conn.insert_privilege(db, t, &columns).await? {
+        InsertPrivilege::Granted => healthy((), None),
+        InsertPrivilege::Denied(_) if db.db_type == DbType::Sqlite => Err(format!(
+            "the SQLite file '{}' is not writable by this console — check the file's permissions",
+            db.database
+        )),
+        InsertPrivilege::Denied(cols) if cols.is_empty() => Err(format!(
+            "user '{user}' may not insert into {} — grant it INSERT on the table",
+            t.name
+        )),
+        InsertPrivilege::Denied(cols) => Err(format!(
+            "user '{user}' may not insert into column(s) {} of {} — grant it INSERT on them",
+            cols.join(", "),
+            t.name
+        )),
+        InsertPrivilege::Unknown(why) => Ok((
+            (),
+            HealthStatus::Warning,
+            Some(format!(
+                "could not tell whether user '{user}' may insert: {why}"
+            )),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unencrypted_connection_is_a_warning_unless_it_stays_on_this_machine() {
+        let status = |in_use, host| tls_verdict(in_use, host).unwrap().1;
+        assert_eq!(status(Some(true), "db.example.org"), HealthStatus::Healthy);
+        assert_eq!(status(Some(false), "127.0.0.1"), HealthStatus::Healthy);
+        assert_eq!(status(Some(false), "localhost"), HealthStatus::Healthy);
+        assert_eq!(status(Some(false), "db.example.org"), HealthStatus::Warning);
+        let reason = tls_verdict(Some(false), "db.example.org")
+            .unwrap()
+            .2
+            .unwrap();
+        assert!(reason.contains("database.ssl"), "{reason}");
+    }
+
+    #[test]
+    fn field_types_fit_columns_as_delivery_converts_them() {
+        let config: IntegrationConfig = serde_json::from_value(json!({
+            "name": "t", "kind": "database",
+            "fields": [{"name": "d", "type": "date"}, {"name": "b", "type": "boolean"},
+                       {"name": "n", "type": "number"}, {"name": "e", "type": "enum",
+                        "values": ["1", "2"]}],
+            "database": {"type": "sqlite", "database": "x", "table": "t",
+                         "fieldMapping": {"d": "d"}}
+        }))
+        .unwrap();
+        let fits = |field: &str, kind| {
+            let (_, values) = samples(&config, field);
+            match values.iter().filter(|v| accepts(kind, v)).count() {
+                n if n == values.len() => "all",
+                0 => "none",
+                _ => "some",
+            }
+        };
+        assert_eq!(fits("d", ColumnKind::Date), "all");
+        assert_eq!(fits("d", ColumnKind::Timestamp), "all");
+        assert_eq!(fits("d", ColumnKind::Integer), "none");
+        assert_eq!(fits("b", ColumnKind::Boolean), "all");
+        assert_eq!(fits("b", ColumnKind::Integer), "none");
+        assert_eq!(fits("n", ColumnKind::Integer), "some");
+        assert_eq!(fits("e", ColumnKind::Integer), "all");
+        assert_eq!(fits("undeclared", ColumnKind::Date), "some");
+        assert_eq!(fits("undeclared", ColumnKind::Text), "all");
+        assert_eq!(fits("timestamp", ColumnKind::TimestampTz), "all");
+        assert_eq!(fits("handoffId", ColumnKind::Uuid), "all");
+    }
+}

@@ -1,0 +1,520 @@
+//! Database checks against SQLite files (always), PostgreSQL (`HANDOFF_TEST_PG_URL`) and
+//! MariaDB/MySQL (`HANDOFF_TEST_MYSQL_URL`): healthy and broken set-ups.
+use super::*;
+
+#[tokio::test]
+async fn a_healthy_sqlite_target_passes_every_check() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    exec(
+        &pool,
+        "CREATE TABLE patients (id INTEGER PRIMARY KEY NOT NULL, name TEXT NOT NULL, \
+         visit DATE, flag BOOLEAN, created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+            .into(),
+    )
+    .await;
+    let t = TestApp::new().await;
+    t.add(db_config(
+        "clinic-sqlite",
+        json!([{"name": "fullName", "type": "name", "required": true},
+               {"name": "visitDate", "type": "date"}, {"name": "flag", "type": "boolean"}]),
+        json!({"type": "sqlite", "database": path, "table": "patients",
+               "fieldMapping": {"fullName": "name", "visitDate": "visit", "flag": "flag"}}),
+    ))
+    .await;
+    let report = t.app.health(Some("clinic-sqlite"), TIMEOUT).await.unwrap();
+    let i = only(&report);
+    assert_eq!(
+        names(i),
+        [
+            "connect",
+            "query",
+            "table",
+            "columns",
+            "requiredColumns",
+            "insertPrivilege"
+        ]
+    );
+    assert_all_healthy(i);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "health checks never write");
+}
+
+#[tokio::test]
+async fn a_missing_sqlite_file_is_a_connect_error_and_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.db");
+    let t = TestApp::new().await;
+    t.add(db_config(
+        "absent",
+        json!([{"name": "a", "type": "text"}]),
+        json!({"type": "sqlite", "database": path.to_str().unwrap(), "table": "t",
+               "fieldMapping": {"a": "a"}}),
+    ))
+    .await;
+    let report = t.app.health(Some("absent"), TIMEOUT).await.unwrap();
+    let i = only(&report);
+    let connect = check(i, "connect");
+    assert_status(connect, HealthStatus::Error);
+    assert!(
+        reason(connect).contains("does not exist"),
+        "{}",
+        reason(connect)
+    );
+    assert_eq!(
+        reason(check(i, "insertPrivilege")),
+        "not run: connect failed"
+    );
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn sqlite_columns_that_do_not_fit_or_are_missing_or_unmapped_are_named() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    exec(
+        &pool,
+        "CREATE TABLE visits (id INTEGER PRIMARY KEY, name TEXT NOT NULL, visit INTEGER, \
+         ssn TEXT NOT NULL, zip INTEGER, note TEXT NOT NULL)"
+            .into(),
+    )
+    .await;
+    let t = TestApp::new().await;
+    t.add(db_config(
+        "broken-sqlite",
+        json!([{"name": "fullName", "type": "name", "required": true},
+               {"name": "visitDate", "type": "date"}, {"name": "zip", "type": "postal_code"},
+               {"name": "phone", "type": "phone"}, {"name": "note", "type": "text"}]),
+        json!({"type": "sqlite", "database": path, "table": "visits",
+               "fieldMapping": {"fullName": "name", "visitDate": "visit", "zip": "zip",
+                                "phone": "phone_number", "note": "note"}}),
+    ))
+    .await;
+    let report = t.app.health(Some("broken-sqlite"), TIMEOUT).await.unwrap();
+    let i = only(&report);
+    let columns = check(i, "columns");
+    assert_status(columns, HealthStatus::Error);
+    let r = reason(columns);
+    assert!(
+        r.contains("column 'phone_number' (field 'phone') does not exist"),
+        "{r}"
+    );
+    assert!(
+        r.contains("field 'visitDate' (date) cannot be stored in column visit"),
+        "{r}"
+    );
+    assert!(
+        r.contains("field 'zip' (postal_code) may not fit column zip"),
+        "{r}"
+    );
+    let required = check(i, "requiredColumns");
+    assert_status(required, HealthStatus::Error);
+    assert!(
+        reason(required).contains("column(s) ssn of visits"),
+        "{}",
+        reason(required)
+    );
+    // The columns' problems do not stop the privilege check.
+    assert_status(check(i, "insertPrivilege"), HealthStatus::Healthy);
+}
+
+#[tokio::test]
+async fn an_optional_field_into_a_not_null_column_is_a_warning() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    exec(&pool, "CREATE TABLE t (name TEXT NOT NULL)".into()).await;
+    let t = TestApp::new().await;
+    t.add(db_config(
+        "optional",
+        json!([{"name": "fullName", "type": "name"}]),
+        json!({"type": "sqlite", "database": path, "table": "t",
+               "fieldMapping": {"fullName": "name"}}),
+    ))
+    .await;
+    let report = t.app.health(Some("optional"), TIMEOUT).await.unwrap();
+    let i = only(&report);
+    let required = check(i, "requiredColumns");
+    assert_status(required, HealthStatus::Warning);
+    assert!(
+        reason(required).contains("'fullName' (column name)"),
+        "{}",
+        reason(required)
+    );
+    assert_eq!(i.status, HealthStatus::Warning);
+}
+
+#[tokio::test]
+async fn postgres_healthy_and_broken_tables() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let s = suffix();
+    let (ok, broken) = (format!("hc_ok_{s}"), format!("hc_broken_{s}"));
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {ok} (id serial PRIMARY KEY, full_name text NOT NULL, visit date,
+               age integer, flag boolean, created_at timestamptz NOT NULL DEFAULT now(),
+               code integer GENERATED ALWAYS AS IDENTITY);
+             CREATE TABLE {broken} (id bigint GENERATED BY DEFAULT AS IDENTITY, full_name text NOT NULL,
+               visit integer, ssn text NOT NULL, active integer)"
+        ),
+    )
+    .await;
+    let fields = json!([{"name": "fullName", "type": "name", "required": true},
+                        {"name": "visitDate", "type": "date"}, {"name": "age", "type": "integer"},
+                        {"name": "flag", "type": "boolean"}, {"name": "notes", "type": "text"}]);
+    let body = async {
+        let t = TestApp::new().await;
+        t.add(db_config(
+            "pg-ok",
+            fields.clone(),
+            pg.config(
+                "postgresql",
+                &ok,
+                json!({"fullName": "full_name", "visitDate": "visit", "age": "age", "flag": "flag"}),
+            ),
+        ))
+        .await;
+        t.add(db_config(
+            "pg-broken",
+            fields.clone(),
+            pg.config(
+                "postgresql",
+                &broken,
+                json!({"fullName": "full_name", "visitDate": "visit", "flag": "active",
+                       "notes": "notes"}),
+            ),
+        ))
+        .await;
+        t.add(db_config(
+            "pg-absent",
+            fields.clone(),
+            pg.config(
+                "postgresql",
+                &format!("hc_absent_{s}"),
+                json!({"fullName": "full_name"}),
+            ),
+        ))
+        .await;
+        let report = t.app.health(None, TIMEOUT).await.unwrap();
+        let find = |name: &str| report.integrations.iter().find(|i| i.name == name).unwrap();
+
+        let healthy = find("pg-ok");
+        assert_eq!(
+            names(healthy),
+            [
+                "connect",
+                "authenticate",
+                "query",
+                "tls",
+                "table",
+                "columns",
+                "requiredColumns",
+                "insertPrivilege"
+            ]
+        );
+        // Encrypted, or on loopback where it is not needed: healthy either way.
+        assert_all_healthy(healthy);
+
+        let broken_i = find("pg-broken");
+        let columns = check(broken_i, "columns");
+        assert_status(columns, HealthStatus::Error);
+        let r = reason(columns);
+        assert!(
+            r.contains("column 'notes' (field 'notes') does not exist"),
+            "{r}"
+        );
+        assert!(
+            r.contains("field 'visitDate' (date) cannot be stored in column visit (integer"),
+            "{r}"
+        );
+        // Delivery converts a boolean only into a boolean column (convert.rs), so this is named.
+        assert!(
+            r.contains("field 'flag' (boolean) cannot be stored in column active"),
+            "{r}"
+        );
+        let required = check(broken_i, "requiredColumns");
+        assert_status(required, HealthStatus::Error);
+        assert!(
+            reason(required).contains("column(s) ssn"),
+            "{}",
+            reason(required)
+        );
+
+        let absent = find("pg-absent");
+        let table = check(absent, "table");
+        assert_status(table, HealthStatus::Error);
+        assert!(reason(table).contains("was not found"), "{}", reason(table));
+        for later in ["columns", "requiredColumns", "insertPrivilege"] {
+            assert_eq!(reason(check(absent, later)), "not run: table failed");
+        }
+    };
+    cleanly(
+        body,
+        exec(&pg.pool, format!("DROP TABLE {ok}; DROP TABLE {broken}")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_without_insert_privilege_is_an_error() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let s = suffix();
+    let (table, role) = (format!("hc_ro_{s}"), format!("hc_ro_user_{s}"));
+    // Trust auth lets the new role log in without a password.
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {table} (id serial PRIMARY KEY, full_name text);
+             CREATE ROLE {role} LOGIN; GRANT SELECT ON {table} TO {role}"
+        ),
+    )
+    .await;
+    let body = async {
+        let t = TestApp::new().await;
+        let mut database = pg.config("postgresql", &table, json!({"fullName": "full_name"}));
+        database["username"] = json!(role);
+        t.add(db_config(
+            "pg-ro",
+            json!([{"name": "fullName", "type": "name"}]),
+            database,
+        ))
+        .await;
+        let report = t.app.health(Some("pg-ro"), TIMEOUT).await.unwrap();
+        let i = only(&report);
+        assert_status(check(i, "table"), HealthStatus::Healthy);
+        let privilege = check(i, "insertPrivilege");
+        assert_status(privilege, HealthStatus::Error);
+        assert!(
+            reason(privilege).contains(&format!("user '{role}' may not insert into")),
+            "{}",
+            reason(privilege)
+        );
+    };
+    cleanly(
+        body,
+        exec(&pg.pool, format!("DROP TABLE {table}; DROP ROLE {role}")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_unreachable_hosts_are_connect_errors() {
+    let t = TestApp::new().await;
+    let port = closed_port();
+    let database = |host: &str, port: u16| {
+        json!({"type": "postgresql", "hostname": host, "port": port, "database": "d",
+               "username": "u", "table": "t", "fieldMapping": {"a": "a"}})
+    };
+    t.add(db_config(
+        "refused",
+        json!([{"name": "a", "type": "text"}]),
+        database("127.0.0.1", port),
+    ))
+    .await;
+    t.add(db_config(
+        "unknown-host",
+        json!([{"name": "a", "type": "text"}]),
+        database("nonexistent.invalid", 5432),
+    ))
+    .await;
+    let report = t.app.health(None, TIMEOUT).await.unwrap();
+    let find = |name: &str| report.integrations.iter().find(|i| i.name == name).unwrap();
+    let refused = check(find("refused"), "connect");
+    assert_status(refused, HealthStatus::Error);
+    assert!(
+        reason(refused).contains(&format!(
+            "could not connect to 127.0.0.1:{port}: connection refused"
+        )),
+        "{}",
+        reason(refused)
+    );
+    assert_eq!(
+        reason(check(find("refused"), "authenticate")),
+        "not run: connect failed"
+    );
+    let unknown = check(find("unknown-host"), "connect");
+    assert_status(unknown, HealthStatus::Error);
+    assert!(
+        reason(unknown).contains("could not find the host 'nonexistent.invalid'"),
+        "{}",
+        reason(unknown)
+    );
+}
+
+/// MariaDB: a user with a password and the given grant on one table; `DROP USER` afterwards.
+async fn mysql_user(my: &common_db::Server<sqlx::MySqlPool>, user: &str, grant: &str, table: &str) {
+    exec(
+        &my.pool,
+        format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'right-pass-{user}'"),
+    )
+    .await;
+    exec(
+        &my.pool,
+        format!(
+            "GRANT {grant} ON `{}`.`{table}` TO '{user}'@'%'",
+            my.database
+        ),
+    )
+    .await;
+}
+
+fn mysql_database(
+    my: &common_db::Server<sqlx::MySqlPool>,
+    table: &str,
+    user: &str,
+    password: &str,
+) -> Value {
+    let mut database = my.config("mysql", table, json!({"fullName": "full_name"}));
+    database["username"] = json!(user);
+    database["password"] = json!(password);
+    database
+}
+
+#[tokio::test]
+async fn mysql_healthy_wrong_password_and_no_insert_privilege() {
+    let Some(my) = common_db::mysql().await else {
+        return;
+    };
+    let s = suffix();
+    let table = format!("hc_my_{s}");
+    let (writer, reader) = (format!("hc_w_{s}"), format!("hc_r_{s}"));
+    exec(
+        &my.pool,
+        format!("CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, full_name VARCHAR(100) NOT NULL)"),
+    )
+    .await;
+    mysql_user(&my, &writer, "SELECT, INSERT", &table).await;
+    mysql_user(&my, &reader, "SELECT", &table).await;
+    let body = async {
+        let t = TestApp::new().await;
+        let fields = json!([{"name": "fullName", "type": "name", "required": true}]);
+        t.add(db_config(
+            "my-ok",
+            fields.clone(),
+            mysql_database(&my, &table, &writer, &format!("right-pass-{writer}")),
+        ))
+        .await;
+        // PostgreSQL here trusts every local login, so a wrong password is tried on MariaDB.
+        t.add(db_config(
+            "my-wrong-password",
+            fields.clone(),
+            mysql_database(&my, &table, &writer, "wrong-pass-123"),
+        ))
+        .await;
+        t.add(db_config(
+            "my-read-only",
+            fields.clone(),
+            mysql_database(&my, &table, &reader, &format!("right-pass-{reader}")),
+        ))
+        .await;
+        let report = t.app.health(None, TIMEOUT).await.unwrap();
+        let find = |name: &str| report.integrations.iter().find(|i| i.name == name).unwrap();
+
+        let ok = find("my-ok");
+        assert_eq!(
+            names(ok),
+            [
+                "connect",
+                "authenticate",
+                "query",
+                "tls",
+                "table",
+                "columns",
+                "requiredColumns",
+                "insertPrivilege"
+            ]
+        );
+        assert_all_healthy(ok);
+
+        let wrong = find("my-wrong-password");
+        assert_status(check(wrong, "connect"), HealthStatus::Healthy);
+        let auth = check(wrong, "authenticate");
+        assert_status(auth, HealthStatus::Error);
+        assert!(
+            reason(auth).contains(&format!("refused user '{writer}'")),
+            "{}",
+            reason(auth)
+        );
+        assert_eq!(
+            reason(check(wrong, "query")),
+            "not run: authenticate failed"
+        );
+
+        let read_only = find("my-read-only");
+        let privilege = check(read_only, "insertPrivilege");
+        assert_status(privilege, HealthStatus::Error);
+        assert!(
+            reason(privilege).contains(&format!("user '{reader}' may not insert into")),
+            "{}",
+            reason(privilege)
+        );
+        let text = serde_json::to_string(&report).unwrap();
+        assert!(!text.contains("right-pass") && !text.contains("wrong-pass-123"));
+    };
+    cleanly(
+        body,
+        exec(
+            &my.pool,
+            format!(
+                "DROP TABLE {table}; DROP USER IF EXISTS '{writer}'@'%'; \
+                 DROP USER IF EXISTS '{reader}'@'%'"
+            ),
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mysql_privileges_through_a_role_are_a_warning_not_a_false_error() {
+    let Some(my) = common_db::mysql().await else {
+        return;
+    };
+    let s = suffix();
+    let (table, user, role) = (
+        format!("hc_role_{s}"),
+        format!("hc_ru_{s}"),
+        format!("hc_rr_{s}"),
+    );
+    exec(
+        &my.pool,
+        format!("CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, full_name TEXT)"),
+    )
+    .await;
+    exec(
+        &my.pool,
+        format!(
+            "CREATE ROLE {role}; GRANT SELECT, INSERT ON `{db}`.`{table}` TO {role}; \
+             CREATE USER '{user}'@'%' IDENTIFIED BY 'pw-{user}'; GRANT {role} TO '{user}'@'%'; \
+             SET DEFAULT ROLE {role} FOR '{user}'@'%'",
+            db = my.database
+        ),
+    )
+    .await;
+    let body = async {
+        let t = TestApp::new().await;
+        t.add(db_config(
+            "my-role",
+            json!([{"name": "fullName", "type": "name"}]),
+            mysql_database(&my, &table, &user, &format!("pw-{user}")),
+        ))
+        .await;
+        let report = t.app.health(Some("my-role"), TIMEOUT).await.unwrap();
+        let i = only(&report);
+        assert_status(check(i, "table"), HealthStatus::Healthy);
+        let privilege = check(i, "insertPrivilege");
+        assert_status(privilege, HealthStatus::Warning);
+        assert!(reason(privilege).contains("role"), "{}", reason(privilege));
+    };
+    cleanly(
+        body,
+        exec(
+            &my.pool,
+            format!("DROP TABLE {table}; DROP USER IF EXISTS '{user}'@'%'; DROP ROLE {role}"),
+        ),
+    )
+    .await;
+}
