@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the console on its demo workspace, in the default data dir (or HANDOFF_DATA_DIR).
 # Until the desktop window lands, this shows the CLI: the demo integrations, one delivered
-# handoff, one failed one (the demo API is down), a configuration test, the history and stats.
+# handoff, one failed one (the demo API is down), a configuration test, the history, stats and health.
 set -uo pipefail
 bin=$1
 echo "== handoff-console demo: integrations"
@@ -22,6 +22,9 @@ echo "== history"
 echo
 echo "== statistics"
 "$bin" stats
+echo
+echo "== health (the demo API is down on purpose: its connect check is an error)"
+"$bin" health --timeout-ms 2000
 echo
 echo "Next: '$bin --help', '$bin test --integration \"Demo EMR API (offline)\" --generate --preview',"
 echo "      '$bin history --status failed', '$bin retry --failed --dry-run', '$bin worker', '$bin stats --json'."

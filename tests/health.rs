@@ -81,7 +81,10 @@ async fn an_api_health_request_carries_the_credentials_and_never_collected_data(
     .await;
     let report = t.app.health(Some("emr"), TIMEOUT).await.unwrap();
     let i = only(&report);
-    assert_eq!(names(i), ["dns", "connect", "request", "credentials"]);
+    assert_eq!(
+        names(i),
+        ["dns", "connect", "request", "credentials", "endToEnd"]
+    );
     assert_all_healthy(i);
     let received = sink.received();
     assert_eq!(received.len(), 1);
@@ -107,8 +110,15 @@ async fn without_a_health_request_nothing_is_sent_to_the_api() {
     let report = t.app.health(Some("crm"), TIMEOUT).await.unwrap();
     let i = only(&report);
     // Plain http on loopback needs no TLS: no `tls` check.
-    assert_eq!(names(i), ["dns", "connect"]);
+    assert_eq!(names(i), ["dns", "connect", "endToEnd"]);
     assert_all_healthy(i);
+    // The end-to-end check of an API is a preview: rendered, never sent.
+    let preview = check(i, "endToEnd").reason.clone().unwrap_or_default();
+    assert!(preview.contains("nothing was sent"), "{preview}");
+    assert!(
+        preview.contains(&format!("POST {}/leads", sink.url)),
+        "{preview}"
+    );
     assert_eq!(sink.count(), 0, "a health check is never a live write");
 }
 
@@ -256,7 +266,9 @@ async fn an_unresolvable_host_is_a_dns_error() {
     .await;
     let report = t.app.health(Some("nowhere"), TIMEOUT).await.unwrap();
     let i = only(&report);
-    assert_eq!(names(i), ["dns", "connect", "tls"]);
+    assert_eq!(names(i), ["dns", "connect", "tls", "endToEnd"]);
+    // The preview needs no network, so it runs even though the host is unknown.
+    assert_status(check(i, "endToEnd"), HealthStatus::Healthy);
     let dns = check(i, "dns");
     assert_status(dns, HealthStatus::Error);
     assert!(

@@ -220,6 +220,26 @@ struct TestArgs {
     commit: bool,
 }
 
+/// Progress on stderr for work on `min_total` or more items: one updating line on a terminal,
+/// otherwise a line at every tenth (so a log shows it without a flood of carriage returns).
+fn progress_reporter(label: &'static str, min_total: usize) -> impl Fn(usize, usize) + Sync {
+    use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
+    move |done: usize, total: usize| {
+        if total < min_total {
+            return;
+        }
+        if terminal {
+            eprint!("\r{label} {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        } else if done > 0 && (done == total || done.is_multiple_of(total.div_ceil(10))) {
+            eprintln!("{label} {done}/{total}");
+        }
+    }
+}
+
 fn category_parser() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(ErrorCategory::ALL.map(ErrorCategory::as_str))
 }
@@ -432,14 +452,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
                 until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
             };
-            let progress = |done: usize, total: usize| {
-                if total > 0 {
-                    eprint!("\rretrying {done}/{total}");
-                    if done == total {
-                        eprintln!();
-                    }
-                }
-            };
+            let progress = progress_reporter("retrying", 1);
             let bulk = app.retry_failed(&filter, args.dry_run, &progress).await?;
             out.bulk(&bulk);
             let all_ok = bulk.results.iter().all(|r| r.success) && bulk.skipped.is_empty();
@@ -517,14 +530,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                     0
                 });
             }
-            let progress = |done: usize, total: usize| {
-                if total > 1 {
-                    eprint!("\rchecking {done}/{total}");
-                    if done == total {
-                        eprintln!();
-                    }
-                }
-            };
+            let progress = progress_reporter("checking", 2);
             let report = app
                 .health_with_progress(
                     integration.as_deref(),

@@ -66,7 +66,6 @@ pub async fn check(integration: &ResolvedIntegration, db: &DatabaseConfig, check
             insert_privilege(&mut conn, db, t).await
         })
         .await;
-    // The end-to-end check (a test insert rolled back, from the Test Panel) goes here.
     let _ = tokio::time::timeout(Duration::from_secs(1), conn.close()).await;
 }
 

@@ -1,13 +1,15 @@
 //! Connection tests and health checks (the backend of the Integration Health Dashboard): for
 //! every integration, concurrently, a chain of checks (DNS, connect, TLS, and for databases the
 //! table, mapped columns, unmapped NOT NULL columns and insert privilege; for APIs an optional
-//! health request and whether the credentials are accepted), and the console's own parts (the
-//! store, the secrets backend). Each check says healthy / warning / error, how long it took and a
+//! health request and whether the credentials are accepted; for both, an end-to-end check that
+//! is never a live write: a database test insert rolled back, or an API preview), and the
+//! console's own parts (the store, the secrets backend). Each check says healthy / warning / error, how long it took and a
 //! reason a clinic admin can act on. Results are kept in the store for the dashboard's trend and
 //! its last-known state offline (`history`).
 //!
 //! Health checks never write to a target: an API gets at most the configured health request
-//! (no collected data), a database only reads its catalogue.
+//! (no collected data), a database reads its catalogue and takes a sample insert that is
+//! rolled back.
 //!
 //! Within an integration the checks run in order under one per-check timeout; a check whose
 //! prerequisite failed is still listed, as an error "not run: <check> failed", so that every run
@@ -15,6 +17,7 @@
 
 mod api;
 mod database;
+mod end_to_end;
 mod history;
 mod local;
 mod tls;
@@ -26,7 +29,7 @@ pub(crate) use local::{check_secrets, check_store};
 use crate::ids::IntegrationId;
 use crate::integrations::TargetKind;
 use crate::secrets::Secret;
-use crate::targets::{REDACTED, ResolvedIntegration};
+use crate::targets::{REDACTED, ResolvedIntegration, Targets};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -212,6 +215,15 @@ impl Checks {
             self.push(name, HealthStatus::Error, Duration::ZERO, Some(reason));
             return None;
         }
+        self.run(name, check).await
+    }
+
+    /// Runs one check whatever happened before it (it depends on no earlier one).
+    async fn run<T>(
+        &mut self,
+        name: &'static str,
+        check: impl Future<Output = Outcome<T>>,
+    ) -> Option<T> {
         let started = Instant::now();
         let result = tokio::time::timeout(self.timeout, check).await;
         let took = started.elapsed();
@@ -238,14 +250,26 @@ impl Checks {
 /// Checks one integration (its secrets already read).
 pub async fn check_integration(
     integration: &ResolvedIntegration,
+    targets: &Targets,
     timeout: Duration,
 ) -> IntegrationHealth {
     let started = Instant::now();
     let config = &integration.config;
     let mut checks = Checks::new(timeout);
     match (&config.api, &config.database) {
-        (Some(api), _) => api::check(integration, api, &mut checks).await,
-        (None, Some(db)) => database::check(integration, db, &mut checks).await,
+        (Some(api), _) => {
+            api::check(integration, api, &mut checks).await;
+            // A preview needs no network: it runs even when the endpoint is unreachable.
+            checks
+                .run("endToEnd", end_to_end::check(integration, targets))
+                .await;
+        }
+        (None, Some(db)) => {
+            database::check(integration, db, &mut checks).await;
+            checks
+                .step("endToEnd", end_to_end::check(integration, targets))
+                .await;
+        }
         (None, None) => checks.push(
             "config",
             HealthStatus::Error,

@@ -94,7 +94,7 @@ impl App {
 
     async fn check_one(&self, i: &Integration, timeout: Duration) -> health::IntegrationHealth {
         match self.resolve(i).await {
-            Ok(resolved) => health::check_integration(&resolved, timeout).await,
+            Ok(resolved) => health::check_integration(&resolved, &self.targets, timeout).await,
             Err(e) => health::unresolved(i.id, &i.name, i.kind, e.message),
         }
     }

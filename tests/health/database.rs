@@ -31,15 +31,52 @@ async fn a_healthy_sqlite_target_passes_every_check() {
             "table",
             "columns",
             "requiredColumns",
-            "insertPrivilege"
+            "insertPrivilege",
+            "endToEnd"
         ]
     );
     assert_all_healthy(i);
+    assert_eq!(
+        check(i, "endToEnd").reason.as_deref(),
+        Some("a sample row was inserted and rolled back")
+    );
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(count, 0, "health checks never write");
+}
+
+#[tokio::test]
+async fn a_sample_row_the_table_refuses_is_a_warning_and_leaves_nothing_behind() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    // Generated names are longer than this table allows: real ones may not be.
+    exec(
+        &pool,
+        "CREATE TABLE patients (id INTEGER PRIMARY KEY, name TEXT NOT NULL CHECK (length(name) <= 3))"
+            .into(),
+    )
+    .await;
+    let t = TestApp::new().await;
+    t.add(db_config(
+        "short-names",
+        json!([{"name": "fullName", "type": "name", "required": true}]),
+        json!({"type": "sqlite", "database": path, "table": "patients",
+               "fieldMapping": {"fullName": "name"}}),
+    ))
+    .await;
+    let report = t.app.health(Some("short-names"), TIMEOUT).await.unwrap();
+    let i = only(&report);
+    let e2e = check(i, "endToEnd");
+    assert_status(e2e, HealthStatus::Warning);
+    let reason = e2e.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains("refused a sample row"), "{reason}");
+    assert_eq!(i.status, HealthStatus::Warning);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "the sample row was rolled back");
 }
 
 #[tokio::test]
@@ -211,7 +248,8 @@ async fn postgres_healthy_and_broken_tables() {
                 "table",
                 "columns",
                 "requiredColumns",
-                "insertPrivilege"
+                "insertPrivilege",
+                "endToEnd"
             ]
         );
         // Encrypted, or on loopback where it is not needed: healthy either way.
@@ -425,7 +463,8 @@ async fn mysql_healthy_wrong_password_and_no_insert_privilege() {
                 "table",
                 "columns",
                 "requiredColumns",
-                "insertPrivilege"
+                "insertPrivilege",
+                "endToEnd"
             ]
         );
         assert_all_healthy(ok);

@@ -1,0 +1,70 @@
+//! The end-to-end check (`endToEnd`): a sample handoff of generated test data, run as the Test
+//! Panel runs a test but never as a live write. A database gets the insert in a transaction that
+//! is rolled back (through the delivery pool, with the live schema, conversions and quoting a
+//! handoff uses); an API gets nothing: its request is rendered (a preview) and not sent.
+
+use super::{HealthStatus, Outcome, healthy};
+use crate::ids::HandoffId;
+use crate::targets::{ErrorCategory, HandoffContext, ResolvedIntegration, Targets, api};
+use crate::testing::{self, GenerateOptions};
+use serde_json::Value;
+
+/// The sample data is the same on every run, so a change in the result is the target's.
+const SAMPLE_SEED: u64 = 20_261_124;
+/// The session id a sample handoff renders with.
+const SAMPLE_SESSION: &str = "health-check";
+
+pub async fn check(integration: &ResolvedIntegration, targets: &Targets) -> Outcome<()> {
+    let fields = &integration.config.fields;
+    let generated = testing::generate(
+        fields,
+        GenerateOptions {
+            seed: Some(SAMPLE_SEED),
+            all_fields: true,
+        },
+    );
+    let data = testing::check_test_data(fields, &Value::Object(generated.data))
+        .map_err(|e| format!("the sample data does not pass the field checks: {e}"))?;
+    let ctx = HandoffContext {
+        handoff_id: HandoffId::new(),
+        session_id: SAMPLE_SESSION,
+        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    match (&integration.config.api, &integration.config.database) {
+        (Some(config), _) => match api::prepare(integration, config, &ctx, &data) {
+            Ok(prepared) => healthy(
+                (),
+                Some(format!(
+                    "a sample request renders ({} {}); nothing was sent",
+                    prepared.summary["method"].as_str().unwrap_or_default(),
+                    prepared.summary["url"].as_str().unwrap_or_default()
+                )),
+            ),
+            Err(message) => Err(format!(
+                "a sample request cannot be built: {message} — see `test --preview`"
+            )),
+        },
+        (None, Some(_)) => {
+            let delivery = targets.deliver_test(integration, &ctx, &data, false).await;
+            match delivery.failure {
+                None => healthy((), Some("a sample row was inserted and rolled back".into())),
+                // Generated values are not the clinic's data: a constraint that refuses them
+                // (a short column, a check) may never refuse a real handoff.
+                Some(ErrorCategory::Validation) => Ok((
+                    (),
+                    HealthStatus::Warning,
+                    Some(format!(
+                        "the table refused a sample row of generated data: {}; real data may \
+                         fit, but check the column sizes and constraints (`test --generate`)",
+                        delivery.message
+                    )),
+                )),
+                Some(_) => Err(format!(
+                    "a sample row could not be inserted: {}",
+                    delivery.message
+                )),
+            }
+        }
+        (None, None) => Err("the integration has no target".into()),
+    }
+}
