@@ -618,3 +618,54 @@ async fn a_worker_without_its_keyring_postpones_the_retry_instead_of_failing_it(
     let later = (h.summary.next_attempt_at.unwrap() - chrono::Utc::now()).num_seconds();
     assert!(later > 30, "postponed, not spinning: due in {later} s");
 }
+
+#[tokio::test]
+async fn a_configuration_test_cut_short_is_closed_by_the_worker_not_resent() {
+    use handoff_console::attempts::{BeginAttempt, Claim};
+    use handoff_console::ids::{AttemptId, HandoffId};
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    let i = t
+        .add(api_config("emr", &sink.url, json!({"maxAttempts": 5})))
+        .await;
+    // What a `test` run leaves when its process dies mid-request: its handoff in flight, with a
+    // lease that has run out.
+    let handoff = HandoffId::new();
+    let now = chrono::Utc::now().timestamp_millis();
+    let begun = t
+        .app
+        .store()
+        .begin_attempt(&BeginAttempt {
+            attempt_id: AttemptId::new(),
+            handoff_id: handoff,
+            integration_id: i.id,
+            integration_name: &i.name,
+            session_id: "test-panel",
+            trigger: Trigger::Test,
+            automatic: false,
+            previous_attempt_id: None,
+            claim: Claim::New,
+            data: Some(r#"{"fullName": "Ann Lee"}"#),
+            started_at: now - 60_000,
+            lease_until: now - 1,
+        })
+        .await
+        .unwrap();
+    assert_eq!(begun, Some(1));
+    let pass = t.app.run_due_retries().await.unwrap();
+    assert_eq!((pass.ran, pass.skipped), (0, 1), "{pass:?}");
+    assert_eq!(sink.count(), 0, "test data is never re-sent by the worker");
+    let h = t.app.store().handoff(handoff).await.unwrap().unwrap();
+    assert_eq!(h.summary.status, Status::Failed);
+    assert_eq!(h.summary.next_attempt_at, None);
+    let chain = t.app.store().attempts_of(handoff).await.unwrap();
+    assert_eq!(chain.len(), 1);
+    assert_eq!(chain[0].status, Status::Failed);
+    assert!(
+        chain[0].message.contains("tests are never retried"),
+        "{}",
+        chain[0].message
+    );
+    // Nothing is due any more.
+    assert_eq!(t.app.run_due_retries().await.unwrap().skipped, 0);
+}

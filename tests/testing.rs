@@ -11,6 +11,7 @@ use common_db::{cleanly, count_mysql, count_pg, count_sqlite, exec, suffix};
 use handoff_console::attempts::{HistoryFilter, RetryFilter, Trigger};
 use handoff_console::integrations::FieldType;
 use handoff_console::service::{TestData, TestRequest};
+use handoff_console::targets::ErrorCategory;
 use handoff_console::testing::{GenerateOptions, TestMode, TestReport};
 use handoff_console::{App, ErrorKind};
 use serde_json::{Value, json};
@@ -656,6 +657,68 @@ async fn mariadb_preview_rollback_and_commit() {
         assert_eq!(stored(&run, "fee"), "12.50");
         assert_eq!(stored(&run, "dob"), "1990-05-31");
         assert!(run.request["sql"].as_str().unwrap().contains('`'));
+    };
+    cleanly(body, exec(&my.pool, format!("DROP TABLE {table}"))).await;
+}
+
+#[tokio::test]
+async fn a_mariadb_table_that_cannot_roll_back_is_not_tested_without_commit() {
+    let Some(my) = common_db::mysql().await else {
+        return;
+    };
+    let table = format!("hc_myisam_{}", suffix());
+    exec(
+        &my.pool,
+        format!(
+            "CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY,
+               patient_name VARCHAR(100) NOT NULL, dob DATE, fee DECIMAL(8,2),
+               consent TINYINT(1), age INT, session VARCHAR(100)) ENGINE=MyISAM"
+        ),
+    )
+    .await;
+    let body = async {
+        let t = TestApp::new().await;
+        let i = t
+            .add(db_config(
+                "mysql myisam",
+                my.config("mysql", &table, db_mapping()),
+            ))
+            .await;
+        let id = i.id.to_string();
+        // MySQL would "roll back" with a warning and keep the row: the test refuses instead.
+        let run = t.app.run_test(&id, custom(db_data())).await.unwrap();
+        assert!(!run.outcome.success);
+        assert_eq!(run.outcome.category, Some(ErrorCategory::Configuration));
+        assert!(
+            run.outcome
+                .message
+                .contains("MyISAM engine, which cannot roll back"),
+            "{}",
+            run.outcome.message
+        );
+        assert_eq!(count_mysql(&my.pool, &table).await, 0, "nothing was left");
+        let kept = t
+            .app
+            .run_test(
+                &id,
+                TestRequest {
+                    commit: true,
+                    ..custom(db_data())
+                },
+            )
+            .await
+            .unwrap();
+        assert!(kept.outcome.success, "{}", kept.outcome.message);
+        assert_eq!(count_mysql(&my.pool, &table).await, 1, "--commit inserts");
+        // The health check's sample insert is not run either: a warning, not a stray row.
+        let health = t.app.health(Some("mysql myisam"), None).await.unwrap();
+        let e2e = health.integrations[0]
+            .checks
+            .iter()
+            .find(|c| c.name == "endToEnd")
+            .unwrap();
+        assert_eq!(e2e.status.as_str(), "warning", "{:?}", e2e.reason);
+        assert_eq!(count_mysql(&my.pool, &table).await, 1);
     };
     cleanly(body, exec(&my.pool, format!("DROP TABLE {table}"))).await;
 }

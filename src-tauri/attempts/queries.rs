@@ -397,14 +397,21 @@ impl Store {
         Ok(())
     }
 
-    /// Gives up on a handoff that can no longer be attempted (its integration was removed).
-    pub async fn abandon_handoff(&self, id: HandoffId, reason: &str) -> Result<(), StoreError> {
+    /// Gives up on a handoff that can no longer be attempted (its integration was removed, or it
+    /// was a configuration test whose process died): its pending attempt fails with `category`.
+    pub async fn abandon_handoff(
+        &self,
+        id: HandoffId,
+        category: ErrorCategory,
+        reason: &str,
+    ) -> Result<(), StoreError> {
         let now = crate::store::now_ms();
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
-            "UPDATE attempts SET status = 'failed', category = coalesce(category, 'configuration'), message = ?, finished_at = ?
+            "UPDATE attempts SET status = 'failed', category = coalesce(category, ?), message = ?, finished_at = ?
              WHERE handoff_id = ? AND status = 'pending'",
         )
+        .bind(category.as_str())
         .bind(reason)
         .bind(now)
         .bind(id.to_string())

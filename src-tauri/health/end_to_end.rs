@@ -46,6 +46,17 @@ pub async fn check(integration: &ResolvedIntegration, targets: &Targets) -> Outc
         },
         (None, Some(_)) => {
             let delivery = targets.deliver_test(integration, &ctx, &data, false).await;
+            if let Some(engine) = &delivery.details.cannot_roll_back {
+                return Ok((
+                    (),
+                    HealthStatus::Warning,
+                    Some(format!(
+                        "not run: the table's {engine} engine cannot roll back, and a health \
+                         check never leaves a row behind (`test --generate --commit` inserts one \
+                         on purpose)"
+                    )),
+                ));
+            }
             match delivery.failure {
                 None => healthy((), Some("a sample row was inserted and rolled back".into())),
                 // Generated values are not the clinic's data: a constraint that refuses them

@@ -112,6 +112,10 @@ pub(super) fn delivery_budget(integration: &Integration) -> Duration {
     }
 }
 
+/// What an interrupted configuration test's attempt says once the worker closes it.
+const INTERRUPTED_TEST: &str = "interrupted: the configuration test stopped before it finished \
+(the target may or may not have received it); tests are never retried";
+
 /// How long the worker leaves a due handoff alone after it could not be tried (e.g. the
 /// keyring is locked), so one stuck handoff neither spins the worker nor starves the others.
 const POSTPONE: Duration = Duration::from_secs(60);
@@ -346,6 +350,15 @@ impl App {
         let Some(handoff) = self.store.handoff(handoff_id).await? else {
             return Ok(None);
         };
+        // A configuration test is never retried: one whose process died is closed, not re-sent.
+        let chain = self.store.attempts_of(handoff_id).await?;
+        if chain.first().is_some_and(|a| a.trigger == Trigger::Test) {
+            tracing::info!(handoff_id = %handoff_id, "an interrupted configuration test is closed, not retried");
+            self.store
+                .abandon_handoff(handoff_id, ErrorCategory::Network, INTERRUPTED_TEST)
+                .await?;
+            return Ok(None);
+        }
         let Some(integration) = self
             .store
             .integration(handoff.summary.integration_id)
@@ -353,7 +366,11 @@ impl App {
         else {
             tracing::warn!(handoff_id = %handoff_id, "integration removed; the handoff stays failed");
             self.store
-                .abandon_handoff(handoff_id, "the integration was removed")
+                .abandon_handoff(
+                    handoff_id,
+                    ErrorCategory::Configuration,
+                    "the integration was removed",
+                )
                 .await?;
             return Ok(None);
         };

@@ -92,6 +92,8 @@ pub struct DeliveryDetails {
     pub row_note: Option<String>,
     /// Whether a database test kept its row.
     pub committed: Option<bool>,
+    /// A test that had to roll back was not run: the table's engine (named here) cannot.
+    pub cannot_roll_back: Option<String>,
 }
 
 impl Delivery {

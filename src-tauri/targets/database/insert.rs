@@ -19,6 +19,9 @@ pub(super) enum RunError {
     Sql(sqlx::Error),
     /// The statement timeout ran out while this was running.
     TimedOut(Stage),
+    /// A test that must roll back, on a table whose engine cannot (MySQL's MyISAM, MEMORY…):
+    /// nothing was inserted. Holds the engine's name.
+    CannotRollBack(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,6 +278,12 @@ pub(super) async fn postgres(
     (request, result)
 }
 
+/// A table's engine and whether it supports transactions (`YES`, `NO`).
+const MYSQL_ENGINE: &str = "\
+SELECT CAST(t.ENGINE AS CHAR), CAST(e.TRANSACTIONS AS CHAR) \
+FROM information_schema.TABLES t JOIN information_schema.ENGINES e ON e.ENGINE = t.ENGINE \
+WHERE t.TABLE_SCHEMA = COALESCE(?, DATABASE()) AND t.TABLE_NAME = ?";
+
 /// MySQL gives the new row's id as `LAST_INSERT_ID()` (0 when there is no AUTO_INCREMENT).
 pub(super) async fn mysql(
     pool: &MySqlPool,
@@ -287,6 +296,22 @@ pub(super) async fn mysql(
     let request = request_json(qb.sql().as_str(), values);
     let result = async {
         let mut tx = pool.begin().await.map_err(RunError::Sql)?;
+        if test.is_some_and(|r| !r.commit) {
+            // MySQL "rolls back" a non-transactional table with only a warning: the test row
+            // would stay. Ask the engine first, and insert nothing when it cannot roll back.
+            let engine: Option<(String, String)> = sqlx::query_as(MYSQL_ENGINE)
+                .bind(t.schema.clone())
+                .bind(t.name.clone())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(RunError::Sql)?;
+            if let Some((engine, transactions)) = engine
+                && !transactions.eq_ignore_ascii_case("YES")
+            {
+                let _ = tx.rollback().await;
+                return Err(RunError::CannotRollBack(engine));
+            }
+        }
         let work = async {
             let done = qb.build().execute(&mut *tx).await?;
             let new_id = Some(done.last_insert_id()).filter(|id| *id != 0);

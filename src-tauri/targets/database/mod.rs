@@ -534,6 +534,20 @@ impl Entry {
                 let f = classify(&e, cx);
                 (f.category, f.message)
             }
+            RunError::CannotRollBack(engine) => {
+                let mut d = failed(
+                    ErrorCategory::Configuration,
+                    format!(
+                        "table {} uses the {engine} engine, which cannot roll back: a test row \
+                         would stay in the table, so nothing was inserted (a test with commit \
+                         inserts one on purpose; a preview shows the statement)",
+                        db.table
+                    ),
+                    request,
+                );
+                d.details.cannot_roll_back = Some(engine);
+                return d;
+            }
         };
         failed(category, message, request)
     }
