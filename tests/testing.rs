@@ -275,6 +275,53 @@ async fn api_run_is_recorded_as_a_test_and_analysed() {
 }
 
 #[tokio::test]
+async fn expectations_are_judged_on_the_whole_response_not_the_kept_excerpt() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    // Larger than the 16 KiB excerpt the attempt keeps, with the pointer near the end.
+    let padding = "x".repeat(20_000);
+    sink.always(Reply::json(
+        200,
+        json!({"padding": padding, "data": {"ref": "r-7"}, "id": 7}),
+    ));
+    let api = post_to(
+        &sink,
+        json!({"expect": {"requirePointer": "/data/ref", "submissionIdPointer": "/id"}}),
+    );
+    let i = t.add(api_config("big", api)).await;
+    let report = t
+        .app
+        .run_test(
+            &i.id.to_string(),
+            custom(json!({"fullName": "Ann Lee", "visitType": "new"})),
+        )
+        .await
+        .unwrap();
+    let o = &report.outcome;
+    assert!(o.success, "{}", o.message);
+    for e in &o.expectations {
+        assert!(e.passed, "{}: {}", e.name, e.reason);
+    }
+    // A configured submission id pointer that finds nothing is a failure.
+    sink.always(Reply::json(200, json!({"data": {"ref": "r-8"}})));
+    let report = t
+        .app
+        .run_test(
+            &i.id.to_string(),
+            custom(json!({"fullName": "Ann Lee", "visitType": "new"})),
+        )
+        .await
+        .unwrap();
+    let missing = report
+        .outcome
+        .expectations
+        .iter()
+        .find(|e| e.name == "submissionId")
+        .unwrap();
+    assert!(!missing.passed, "{}", missing.reason);
+}
+
+#[tokio::test]
 async fn failed_expectations_say_why_and_are_not_retried() {
     let t = TestApp::new().await;
     let sink = Sink::start().await;
@@ -293,7 +340,8 @@ async fn failed_expectations_say_why_and_are_not_retried() {
     assert!(by_name("status").passed);
     assert!(!by_name("requirePointer").passed);
     assert!(by_name("requirePointer").reason.contains("/data/ref"));
-    assert!(!by_name("submissionId").passed);
+    // No submissionIdPointer is configured: a missing id is information, not a failure.
+    assert!(by_name("submissionId").passed);
 
     // A server error is retryable, but a test is never rescheduled.
     sink.always(Reply::json(503, json!({"message": "down"})));

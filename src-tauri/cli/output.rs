@@ -22,6 +22,20 @@ fn local(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// Text from a target with control characters (other than newlines and tabs) shown as `\u{..}`
+/// escapes, so a response cannot move the cursor or recolour the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn print_json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
@@ -295,12 +309,18 @@ impl Output {
         if let Some(headers) = &o.headers {
             println!("response headers:");
             for (k, v) in headers {
-                println!("  {k}: {}", v.as_str().unwrap_or_default());
+                println!(
+                    "  {}: {}",
+                    printable(k),
+                    printable(v.as_str().unwrap_or_default())
+                );
             }
         }
         if let Some(body) = &o.body {
             match body {
-                serde_json::Value::String(text) => println!("response body:\n{text}"),
+                serde_json::Value::String(text) => {
+                    println!("response body:\n{}", printable(text))
+                }
                 json => println!(
                     "response body:\n{}",
                     serde_json::to_string_pretty(json).unwrap_or_default()
@@ -427,5 +447,16 @@ fn print_local(checks: &[LocalCheck]) {
             c.reason.as_deref().unwrap_or("")
         );
         println!("{}", line.trim_end());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn terminal_escapes_from_a_target_are_shown_not_obeyed() {
+        assert_eq!(
+            super::printable("ok\x1b[2J\x07done\n\tnext"),
+            "ok\\u{1b}[2J\\u{7}done\n\tnext"
+        );
     }
 }

@@ -595,6 +595,11 @@ async fn exchange(
     };
 
     let expect = api.expect.clone().unwrap_or_default();
+    let required_pointer = expect.require_pointer.as_deref().filter(|p| !p.is_empty());
+    delivery.details.body_is_json = json.is_some();
+    delivery.details.body_truncated = truncated;
+    delivery.details.has_required_pointer =
+        required_pointer.map(|ptr| json.as_ref().and_then(|j| j.pointer(ptr)).is_some());
     let status_ok = if expect.status.is_empty() {
         (200..300).contains(&status)
     } else {
@@ -617,12 +622,19 @@ async fn exchange(
         };
         return delivery;
     }
-    if let Some(ptr) = expect.require_pointer.as_deref().filter(|p| !p.is_empty())
-        && json.as_ref().and_then(|j| j.pointer(ptr)).is_none()
+    if let Some(ptr) = required_pointer
+        && delivery.details.has_required_pointer == Some(false)
     {
         delivery.failure = Some(ErrorCategory::Configuration);
-        delivery.message =
-            format!("status {status}, but the response has no {ptr} (api.expect.requirePointer)");
+        delivery.message = if truncated {
+            format!(
+                "status {status}, but the response is larger than {} KiB, so {ptr} was not \
+                 looked for (api.expect.requirePointer)",
+                MAX_BODY_READ / 1024
+            )
+        } else {
+            format!("status {status}, but the response has no {ptr} (api.expect.requirePointer)")
+        };
         return delivery;
     }
     delivery.submission_id = json

@@ -94,6 +94,12 @@ pub struct DeliveryDetails {
     pub committed: Option<bool>,
     /// A test that had to roll back was not run: the table's engine (named here) cannot.
     pub cannot_roll_back: Option<String>,
+    /// APIs: whether the whole body (up to the read cap) parsed as JSON, and whether it has
+    /// `expect.requirePointer` (when one is set), judged on that whole body.
+    pub body_is_json: bool,
+    pub has_required_pointer: Option<bool>,
+    /// APIs: the body was longer than the read cap, so it was not parsed.
+    pub body_truncated: bool,
 }
 
 impl Delivery {
