@@ -86,7 +86,8 @@ struct AttemptPlan<'a> {
     /// Whether a retryable failure schedules an automatic retry.
     reschedule: bool,
     previous: Option<AttemptId>,
-    /// A configuration test: a database target reads its row back (and commits it).
+    /// A configuration test: an API test goes over a new, timed connection; a database target
+    /// reads its row back before committing (recorded tests are the ones that commit).
     test: bool,
 }
 

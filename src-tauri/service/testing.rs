@@ -133,11 +133,7 @@ impl App {
         let ctx = test_context();
         let delivery = match (&integration.config.api, &integration.config.database) {
             (Some(api), _) => match api::prepare(&resolved, api, &ctx, data) {
-                Ok(prepared) => Delivery {
-                    failure: None,
-                    request: prepared.summary,
-                    ..Delivery::refused(ErrorCategory::Configuration, "nothing was sent")
-                },
+                Ok(prepared) => Delivery::previewed(prepared.summary),
                 Err(message) => Delivery::refused(ErrorCategory::Configuration, message),
             },
             _ => {

@@ -137,7 +137,7 @@ fn build_client(
 /// Times how long the client's connector takes to open a connection (DNS, TCP and, for https,
 /// TLS): a tower layer around reqwest's connector, which exposes no timing of its own.
 #[derive(Debug, Clone, Default)]
-pub struct ConnectTimer(Arc<Mutex<Option<Duration>>>);
+pub(crate) struct ConnectTimer(Arc<Mutex<Option<Duration>>>);
 
 impl ConnectTimer {
     /// The last connection's opening time, if one was opened.
@@ -161,7 +161,7 @@ impl<S> tower::Layer<S> for ConnectTimer {
 
 /// The connector wrapped by [`ConnectTimer`].
 #[derive(Debug, Clone)]
-pub struct TimedConnect<S> {
+pub(crate) struct TimedConnect<S> {
     inner: S,
     timer: ConnectTimer,
 }

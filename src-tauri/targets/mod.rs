@@ -106,6 +106,14 @@ impl Delivery {
     pub fn succeeded(&self) -> bool {
         self.failure.is_none()
     }
+    /// A preview: `request` is what would be sent; nothing was.
+    pub fn previewed(request: serde_json::Value) -> Self {
+        Self {
+            failure: None,
+            request,
+            ..Self::refused(ErrorCategory::Configuration, "nothing was sent (preview)")
+        }
+    }
     /// A failure found before anything was sent.
     pub fn refused(category: ErrorCategory, message: impl Into<String>) -> Self {
         Self {
@@ -187,7 +195,10 @@ impl Targets {
                     .await
             }
             (Some(_), _) => self.api.deliver_test(integration, handoff, data).await,
-            (None, None) => self.deliver(integration, handoff, data).await,
+            (None, None) => Delivery::refused(
+                ErrorCategory::Configuration,
+                "the integration has no target",
+            ),
         }
     }
 

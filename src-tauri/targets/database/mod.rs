@@ -136,7 +136,14 @@ impl DatabasePools {
         // Categories and timings only: never values, never the password.
         let duration_ms = started.elapsed().as_millis() as u64;
         match delivery.failure {
-            None => tracing::debug!(table = %db.table, duration_ms, "row inserted"),
+            None => {
+                let what = match mode {
+                    Mode::Insert | Mode::Test { commit: true } => "row inserted",
+                    Mode::Test { commit: false } => "test row inserted and rolled back",
+                    Mode::Preview => "insert previewed",
+                };
+                tracing::debug!(table = %db.table, duration_ms, "{what}");
+            }
             Some(category) => tracing::info!(
                 db = db.db_type.as_str(),
                 table = %db.table,
