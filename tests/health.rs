@@ -54,6 +54,18 @@ fn assert_status(c: &Check, status: HealthStatus) {
     assert_eq!(c.status, status, "{}: {}", c.name, reason(c));
 }
 
+/// Whether any file in the console's data dir (the store, its WAL) holds `needle`.
+fn data_dir_holds(t: &TestApp, needle: &str) -> bool {
+    std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .any(|e| {
+            let bytes = std::fs::read(e.path()).unwrap_or_default();
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+}
+
 fn assert_all_healthy(i: &IntegrationHealth) {
     for c in &i.checks {
         assert_status(c, HealthStatus::Healthy);
@@ -157,6 +169,12 @@ async fn rejected_credentials_are_an_error_that_names_them() {
             .contains("tok-wrong-2")
     );
     assert_eq!(sink.received()[0].header("x-api-key"), Some("tok-wrong-2"));
+    // Nor in the kept results (the target echoed the key in its error).
+    assert!(
+        data_dir_holds(&t, "credentials rejected"),
+        "the results were kept"
+    );
+    assert!(!data_dir_holds(&t, "tok-wrong-2"));
 }
 
 #[tokio::test]

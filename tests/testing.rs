@@ -984,3 +984,32 @@ async fn cli_test_command_json_and_exit_codes() {
     assert!(h.stdout.contains("--seed 3"), "{}", h.stdout);
     assert!(h.stdout.contains("Bearer [redacted]"), "{}", h.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_escapes_in_a_response_are_shown_not_obeyed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let sink = Sink::start().await;
+    // A JSON string body is shown as text: the escape sequences are the target's.
+    sink.always(Reply::json(200, json!("ok\u{1b}[2J\u{1b}]0;owned\u{7}")));
+    let config = dir.path().join("cfg.json");
+    std::fs::write(
+        &config,
+        api_config("escapes", post_to(&sink, json!({}))).to_string(),
+    )
+    .unwrap();
+    let added = run_cli(
+        &data_dir,
+        &["integration", "add", "--file", config.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let run = run_cli(
+        &data_dir,
+        &["test", "--integration", "escapes", "--generate"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{7}'));
+    assert!(run.stdout.contains("ok\\u{1b}[2J"), "{}", run.stdout);
+}

@@ -12,6 +12,15 @@ use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 use serde_json::json;
 
+/// `println!` for human output: text that came from a target (messages, headers, bodies, column
+/// names) may hold control characters, which are shown escaped instead of reaching the
+/// terminal. (`--json` output is escaped by serde.)
+macro_rules! say {
+    ($($arg:tt)*) => {
+        std::println!("{}", printable(&format!($($arg)*)))
+    };
+}
+
 pub struct Output {
     json: bool,
 }
@@ -38,8 +47,8 @@ fn printable(text: &str) -> String {
 
 fn print_json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
-        Err(e) => println!(
+        Ok(text) => std::println!("{text}"),
+        Err(e) => std::println!(
             "{}",
             json!({"error": {"kind": "internal", "message": e.to_string()}})
         ),
@@ -66,7 +75,7 @@ impl Output {
         if self.json {
             print_json(&json!({ "error": e }));
         } else {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", printable(&e.to_string()));
         }
     }
 
@@ -74,7 +83,7 @@ impl Output {
         if self.json {
             print_json(&json!({ "ok": true, "message": message }));
         } else {
-            println!("{message}");
+            say!("{message}");
         }
     }
 
@@ -82,7 +91,7 @@ impl Output {
         if self.json {
             print_json(&json!({ "id": i.id, "name": i.name }));
         } else {
-            println!("{}", i.id);
+            say!("{}", i.id);
         }
     }
 
@@ -96,17 +105,17 @@ impl Output {
             return print_json(&list);
         }
         if list.is_empty() {
-            return println!(
+            return say!(
                 "no integrations (add one with `integration add --file CFG.json`, or try `demo`)"
             );
         }
-        println!("{:<36}  {:<8}  {:<28}  TARGET", "ID", "KIND", "NAME");
+        say!("{:<36}  {:<8}  {:<28}  TARGET", "ID", "KIND", "NAME");
         for i in list {
             let kind = match i.kind {
                 TargetKind::Api => "api",
                 TargetKind::Database => "database",
             };
-            println!(
+            say!(
                 "{:<36}  {:<8}  {:<28}  {}",
                 i.id,
                 kind,
@@ -121,7 +130,7 @@ impl Output {
             return print_json(r);
         }
         if r.success {
-            println!("delivered: {} ({} ms)", r.message, r.duration_ms);
+            say!("delivered: {} ({} ms)", r.message, r.duration_ms);
         } else {
             let category = r.category.map(|c| c.as_str()).unwrap_or("unknown");
             let retry = if r.retryable {
@@ -129,17 +138,20 @@ impl Output {
             } else {
                 "not retryable"
             };
-            println!(
+            say!(
                 "failed [{category}, {retry}]: {} ({} ms)",
-                r.message, r.duration_ms
+                r.message,
+                r.duration_ms
             );
             if let Some(at) = r.next_retry_at {
-                println!("automatic retry scheduled for {}", local(at));
+                say!("automatic retry scheduled for {}", local(at));
             }
         }
-        println!(
+        say!(
             "attempt {} (#{}), handoff {}",
-            r.attempt_id, r.attempt_number, r.handoff_id
+            r.attempt_id,
+            r.attempt_number,
+            r.handoff_id
         );
     }
 
@@ -161,14 +173,20 @@ impl Output {
             return print_json(&rows);
         }
         if list.is_empty() {
-            return println!("no attempts match");
+            return say!("no attempts match");
         }
-        println!(
+        say!(
             "{:<19}  {:<9}  {:<14}  {:<7}  {:>6}  {:<24}  {:<36}  MESSAGE",
-            "STARTED", "STATUS", "CATEGORY", "TRIGGER", "MS", "INTEGRATION", "ATTEMPT"
+            "STARTED",
+            "STATUS",
+            "CATEGORY",
+            "TRIGGER",
+            "MS",
+            "INTEGRATION",
+            "ATTEMPT"
         );
         for a in list {
-            println!(
+            say!(
                 "{:<19}  {:<9}  {:<14}  {:<7}  {:>6}  {:<24}  {:<36}  {}",
                 local(a.started_at),
                 a.status.as_str(),
@@ -191,23 +209,23 @@ impl Output {
             return print_json(b);
         }
         if b.dry_run {
-            return println!(
+            return say!(
                 "{} failed handoff(s) match; nothing was re-sent (--dry-run)",
                 b.matched
             );
         }
         let ok = b.results.iter().filter(|r| r.success).count();
-        println!(
+        say!(
             "{} matched: {ok} delivered, {} failed again, {} skipped",
             b.matched,
             b.results.len() - ok,
             b.skipped.len()
         );
         for r in b.results.iter().filter(|r| !r.success) {
-            println!("  {}  {}", r.handoff_id, r.message);
+            say!("  {}  {}", r.handoff_id, r.message);
         }
         for s in &b.skipped {
-            println!("  {}  skipped: {}", s.handoff_id, s.reason);
+            say!("  {}  skipped: {}", s.handoff_id, s.reason);
         }
     }
 
@@ -215,9 +233,13 @@ impl Output {
         if self.json {
             return print_json(p);
         }
-        println!(
+        say!(
             "{} retried: {} delivered, {} rescheduled, {} failed for good, {} skipped",
-            p.ran, p.succeeded, p.rescheduled, p.failed, p.skipped
+            p.ran,
+            p.succeeded,
+            p.rescheduled,
+            p.failed,
+            p.skipped
         );
     }
 
@@ -229,11 +251,14 @@ impl Output {
         let rate = s
             .success_rate
             .map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0));
-        println!(
+        say!(
             "{} attempts: {} succeeded, {} failed, {} pending; success rate {rate}",
-            s.total, s.succeeded, s.failed, s.pending
+            s.total,
+            s.succeeded,
+            s.failed,
+            s.pending
         );
-        println!(
+        say!(
             "duration: avg {}, p50 {}, p95 {}, p99 {}{}",
             ms(s.avg_ms),
             ms(s.p50_ms),
@@ -248,20 +273,20 @@ impl Output {
             .map(|(c, n)| format!("{c} {n}"))
             .collect();
         if !failures.is_empty() {
-            println!("failures: {}", failures.join(", "));
+            say!("failures: {}", failures.join(", "));
         }
         if !s.top_errors.is_empty() {
-            println!("top errors:");
+            say!("top errors:");
             for e in &s.top_errors {
                 let category = e.category.map_or("-", |c| c.as_str());
-                println!("  {:>7}  {category:<14}  {}", e.count, e.message);
+                say!("  {:>7}  {category:<14}  {}", e.count, e.message);
             }
         }
         let busy: Vec<_> = s.series.iter().filter(|p| p.total > 0).collect();
         if !busy.is_empty() {
-            println!("per {} (UTC; empty buckets left out):", s.bucket.as_str());
+            say!("per {} (UTC; empty buckets left out):", s.bucket.as_str());
             for p in busy {
-                println!(
+                say!(
                     "  {}  {:>7} total  {:>7} ok  {:>7} failed  {:>7} pending",
                     p.start.format("%Y-%m-%d %H:%M"),
                     p.total,
@@ -294,34 +319,31 @@ impl Output {
             (Some(t), _, None) => format!(" ({t} ms)"),
             _ => String::new(),
         };
-        println!("{verdict}: {}{timing}", o.message);
+        say!("{verdict}: {}{timing}", o.message);
         if let Some(seed) = r.seed {
-            println!("test data generated with seed {seed} (--seed {seed} repeats it)");
+            say!("test data generated with seed {seed} (--seed {seed} repeats it)");
         }
         print_request(&r.request);
         if let Some(code) = o.status_code {
-            println!("response status: {code}");
+            say!("response status: {code}");
         }
         for e in &o.expectations {
             let mark = if e.passed { "ok  " } else { "FAIL" };
-            println!("  {mark} {}: {}", e.name, e.reason);
+            say!("  {mark} {}: {}", e.name, e.reason);
         }
         if let Some(headers) = &o.headers {
-            println!("response headers:");
+            say!("response headers:");
             for (k, v) in headers {
-                println!(
-                    "  {}: {}",
-                    printable(k),
-                    printable(v.as_str().unwrap_or_default())
-                );
+                say!("  {k}: {}", v.as_str().unwrap_or_default());
             }
         }
         if let Some(body) = &o.body {
             match body {
-                serde_json::Value::String(text) => {
-                    println!("response body:\n{}", printable(text))
-                }
-                json => println!(
+                serde_json::Value::String(text) => say!(
+                    "response body:
+{text}"
+                ),
+                json => say!(
                     "response body:\n{}",
                     serde_json::to_string_pretty(json).unwrap_or_default()
                 ),
@@ -332,15 +354,15 @@ impl Output {
                 Some(true) => "committed",
                 _ => "rolled back",
             };
-            println!("row as stored ({fate}):");
+            say!("row as stored ({fate}):");
             for c in row {
-                println!("  {} ({}) = {}", c.column, c.type_name, c.value);
+                say!("  {} ({}) = {}", c.column, c.type_name, c.value);
             }
         } else if let Some(note) = &o.row_note {
-            println!("row not read back: {note}");
+            say!("row not read back: {note}");
         }
         if let (Some(a), Some(h)) = (o.attempt_id, o.handoff_id) {
-            println!("recorded as attempt {a} (trigger test), handoff {h}");
+            say!("recorded as attempt {a} (trigger test), handoff {h}");
         }
     }
 
@@ -348,13 +370,13 @@ impl Output {
         if self.json {
             return print_json(r);
         }
-        println!(
+        say!(
             "{} (checked {})",
             r.status.as_str().to_uppercase(),
             local(r.checked_at)
         );
         for i in &r.integrations {
-            println!(
+            say!(
                 "\n{} [{}] {} ({} ms)",
                 i.name,
                 i.kind.as_str(),
@@ -363,7 +385,7 @@ impl Output {
             );
             print_checks(&i.checks);
         }
-        println!("\nthis console");
+        say!("\nthis console");
         print_local(&r.local);
     }
 
@@ -372,11 +394,11 @@ impl Output {
             return print_json(h);
         }
         if h.status.is_none() {
-            return println!("no health results kept yet (run `health`)");
+            return say!("no health results kept yet (run `health`)");
         }
         for s in &h.integrations {
             let i = &s.integration;
-            println!(
+            say!(
                 "\n{} [{}] {} (checked {})",
                 i.name,
                 i.kind.as_str(),
@@ -386,7 +408,7 @@ impl Output {
             print_checks(&i.checks);
         }
         if let Some(l) = &h.local {
-            println!("\nthis console (checked {})", local(l.checked_at));
+            say!("\nthis console (checked {})", local(l.checked_at));
             print_local(&l.checks);
         }
     }
@@ -395,14 +417,14 @@ impl Output {
 /// A request as the test shows it: method, URL, headers and body, or SQL and parameters.
 fn print_request(request: &serde_json::Value) {
     if let Some(sql) = request.get("sql").and_then(|s| s.as_str()) {
-        println!("{sql}");
+        say!("{sql}");
         for (i, p) in request["params"]
             .as_array()
             .into_iter()
             .flatten()
             .enumerate()
         {
-            println!(
+            say!(
                 "  {}: {} -> {} ({}) = {}",
                 i + 1,
                 p["field"].as_str().unwrap_or_default(),
@@ -412,12 +434,12 @@ fn print_request(request: &serde_json::Value) {
             );
         }
     } else if let Some(method) = request.get("method").and_then(|m| m.as_str()) {
-        println!("{method} {}", request["url"].as_str().unwrap_or_default());
+        say!("{method} {}", request["url"].as_str().unwrap_or_default());
         for (k, v) in request["headers"].as_object().into_iter().flatten() {
-            println!("  {k}: {}", v.as_str().unwrap_or_default());
+            say!("  {k}: {}", v.as_str().unwrap_or_default());
         }
         if !request["body"].is_null() {
-            println!(
+            say!(
                 "{}",
                 serde_json::to_string_pretty(&request["body"]).unwrap_or_default()
             );
@@ -434,7 +456,7 @@ fn print_checks(checks: &[Check]) {
             c.latency_ms,
             c.reason.as_deref().unwrap_or("")
         );
-        println!("{}", line.trim_end());
+        say!("{}", line.trim_end());
     }
 }
 
@@ -446,7 +468,7 @@ fn print_local(checks: &[LocalCheck]) {
             c.status.as_str(),
             c.reason.as_deref().unwrap_or("")
         );
-        println!("{}", line.trim_end());
+        say!("{}", line.trim_end());
     }
 }
 

@@ -81,7 +81,9 @@ pub async fn check(integration: &ResolvedIntegration, api: &ApiConfig, checks: &
                              password or key may be wrong, expired or revoked)",
                             status_text(status)
                         )),
-                        Some(200..=299) => healthy((), Some("accepted".into())),
+                        Some(200..=299) => {
+                            healthy((), Some("not refused by the health request".into()))
+                        }
                         status => Ok((
                             (),
                             HealthStatus::Warning,

@@ -54,14 +54,22 @@ impl App {
         let total = list.len();
         let done = AtomicUsize::new(0);
         progress(0, total);
-        let integrations = futures_util::stream::iter(list.iter())
-            .map(|i| async {
-                let result = self.check_one(i, timeout).await;
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                result
-            })
-            .buffered(MAX_CONCURRENT)
-            .collect::<Vec<_>>();
+        // Unordered, so that one slow integration does not hold a slot after it: every check
+        // starts as soon as one of the MAX_CONCURRENT slots is free. Sorted back afterwards.
+        let done = &done;
+        let integrations = async {
+            let mut checked = futures_util::stream::iter(list.iter().enumerate())
+                .map(|(n, i)| async move {
+                    let result = self.check_one(i, timeout).await;
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                    (n, result)
+                })
+                .buffer_unordered(MAX_CONCURRENT)
+                .collect::<Vec<_>>()
+                .await;
+            checked.sort_by_key(|(n, _)| *n);
+            checked.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
+        };
         let store = health::check_store(&self.store, timeout);
         let secrets = health::check_secrets(Arc::clone(&self.secrets), timeout);
         // The intake listener's check joins these once the listener exists.
@@ -93,9 +101,20 @@ impl App {
     }
 
     async fn check_one(&self, i: &Integration, timeout: Duration) -> health::IntegrationHealth {
-        match self.resolve(i).await {
-            Ok(resolved) => health::check_integration(&resolved, &self.targets, timeout).await,
-            Err(e) => health::unresolved(i.id, &i.name, i.kind, e.message),
+        // Reading the credentials is bounded too: a locked keyring waiting on a prompt must not
+        // hold up the run.
+        match tokio::time::timeout(timeout, self.resolve(i)).await {
+            Ok(Ok(resolved)) => health::check_integration(&resolved, &self.targets, timeout).await,
+            Ok(Err(e)) => health::unresolved(i.id, &i.name, i.kind, e.message),
+            Err(_) => health::unresolved(
+                i.id,
+                &i.name,
+                i.kind,
+                format!(
+                    "the secrets backend did not answer within {} ms",
+                    timeout.as_millis()
+                ),
+            ),
         }
     }
 

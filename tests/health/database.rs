@@ -80,6 +80,28 @@ async fn a_sample_row_the_table_refuses_is_a_warning_and_leaves_nothing_behind()
 }
 
 #[tokio::test]
+async fn a_missing_sqlite_table_is_an_error_and_the_checks_on_it_are_not_run() {
+    let (_dir, path, _pool) = common_db::sqlite().await;
+    let t = TestApp::new().await;
+    t.add(db_config(
+        "no-table",
+        json!([{"name": "fullName", "type": "name", "required": true}]),
+        json!({"type": "sqlite", "database": path, "table": "patients",
+               "fieldMapping": {"fullName": "name"}}),
+    ))
+    .await;
+    let report = t.app.health(Some("no-table"), TIMEOUT).await.unwrap();
+    let i = only(&report);
+    assert_status(check(i, "connect"), HealthStatus::Healthy);
+    let table = check(i, "table");
+    assert_status(table, HealthStatus::Error);
+    assert!(reason(table).contains("patients"), "{}", reason(table));
+    for name in ["columns", "requiredColumns", "insertPrivilege", "endToEnd"] {
+        assert_eq!(reason(check(i, name)), "not run: table failed", "{name}");
+    }
+}
+
+#[tokio::test]
 async fn a_missing_sqlite_file_is_a_connect_error_and_is_not_created() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("absent.db");
@@ -493,6 +515,7 @@ async fn mysql_healthy_wrong_password_and_no_insert_privilege() {
         );
         let text = serde_json::to_string(&report).unwrap();
         assert!(!text.contains("right-pass") && !text.contains("wrong-pass-123"));
+        assert!(!data_dir_holds(&t, "right-pass") && !data_dir_holds(&t, "wrong-pass-123"));
     };
     cleanly(
         body,
