@@ -580,3 +580,67 @@ async fn mysql_privileges_through_a_role_are_a_warning_not_a_false_error() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn mysql_missing_table_missing_column_and_unmapped_not_null_column() {
+    let Some(my) = common_db::mysql().await else {
+        return;
+    };
+    let table = format!("hc_mybroken_{}", suffix());
+    exec(
+        &my.pool,
+        format!(
+            "CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, \
+             full_name VARCHAR(100) NOT NULL, ssn VARCHAR(11) NOT NULL)"
+        ),
+    )
+    .await;
+    let body = async {
+        let t = TestApp::new().await;
+        let fields = json!([{"name": "fullName", "type": "name", "required": true},
+                            {"name": "notes", "type": "text"}]);
+        t.add(db_config(
+            "my-broken",
+            fields.clone(),
+            my.config(
+                "mysql",
+                &table,
+                json!({"fullName": "full_name", "notes": "notes"}),
+            ),
+        ))
+        .await;
+        t.add(db_config(
+            "my-absent",
+            fields,
+            my.config(
+                "mysql",
+                &format!("{table}_absent"),
+                json!({"fullName": "full_name"}),
+            ),
+        ))
+        .await;
+        let report = t.app.health(None, TIMEOUT).await.unwrap();
+        let find = |name: &str| report.integrations.iter().find(|i| i.name == name).unwrap();
+
+        let broken = find("my-broken");
+        let columns = check(broken, "columns");
+        assert_status(columns, HealthStatus::Error);
+        assert!(
+            reason(columns).contains("column 'notes' (field 'notes') does not exist"),
+            "{}",
+            reason(columns)
+        );
+        let required = check(broken, "requiredColumns");
+        assert_status(required, HealthStatus::Error);
+        assert!(reason(required).contains("ssn"), "{}", reason(required));
+
+        let absent = check(find("my-absent"), "table");
+        assert_status(absent, HealthStatus::Error);
+        assert!(
+            reason(absent).contains("was not found"),
+            "{}",
+            reason(absent)
+        );
+    };
+    cleanly(body, exec(&my.pool, format!("DROP TABLE {table}"))).await;
+}
