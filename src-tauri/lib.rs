@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod ids;
 pub mod integrations;
+pub mod masking;
 pub mod retry;
 pub mod secrets;
 pub mod service;

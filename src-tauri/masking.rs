@@ -1,0 +1,203 @@
+//! Masking collected values for display: the copy of a handoff's data that history, exports and
+//! the UI show, so that support staff can tell handoffs apart without seeing patient data.
+//! Each field type keeps only what identifies a record loosely (an email's first letter and
+//! domain, a phone's last four digits, a date's year, a postal code's first three characters)
+//! and never the length of what it hides. Values of fields the schema does not declare are
+//! masked as free text. The raw value stays with the handoff (encrypted at rest) for retries
+//! and for an explicit, audited reveal.
+
+use crate::integrations::{FieldSpec, FieldType};
+use serde_json::{Map, Value};
+
+/// What a hidden part of a value is replaced with (always the same, so length is not shown).
+const HIDDEN: &str = "***";
+
+/// The display copy of collected data: every value masked by its field's type.
+pub fn mask_data(fields: &[FieldSpec], data: &Map<String, Value>) -> Map<String, Value> {
+    data.iter()
+        .map(|(name, value)| {
+            let field_type = fields
+                .iter()
+                .find(|f| &f.name == name)
+                .map_or(FieldType::Text, |f| f.field_type);
+            (name.clone(), mask_value(field_type, value))
+        })
+        .collect()
+}
+
+/// One value masked as its field type says. Null stays null; structured values (arrays,
+/// objects) are hidden whole.
+pub fn mask_value(field_type: FieldType, value: &Value) -> Value {
+    let text = match value {
+        Value::Null => return Value::Null,
+        Value::String(s) => s.trim().to_string(),
+        Value::Bool(_) | Value::Number(_) => value.to_string(),
+        Value::Array(_) | Value::Object(_) => return Value::String(HIDDEN.into()),
+    };
+    let masked = match field_type {
+        // Not personal by themselves: kept, so a support person can see what was chosen.
+        FieldType::Integer
+        | FieldType::Number
+        | FieldType::Boolean
+        | FieldType::Enum
+        | FieldType::Time
+        | FieldType::Uuid => return value.clone(),
+        FieldType::Name | FieldType::FirstName | FieldType::LastName => initials(&text),
+        FieldType::Email => email(&text),
+        FieldType::Phone => phone(&text),
+        FieldType::Date | FieldType::Datetime => year_only(&text),
+        FieldType::PostalCode => postal_code(&text),
+        FieldType::Address | FieldType::Text => HIDDEN.to_string(),
+    };
+    Value::String(masked)
+}
+
+/// `Jane van Doe` → `J*** v*** D***`.
+fn initials(name: &str) -> String {
+    let words: Vec<String> = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .map(|c| format!("{c}{HIDDEN}"))
+        .collect();
+    if words.is_empty() {
+        HIDDEN.to_string()
+    } else {
+        words.join(" ")
+    }
+}
+
+/// `jane.doe@example.com` → `j***@example.com`.
+fn email(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) if !domain.is_empty() => match local.chars().next() {
+            Some(first) => format!("{first}{HIDDEN}@{domain}"),
+            None => format!("{HIDDEN}@{domain}"),
+        },
+        _ => HIDDEN.to_string(),
+    }
+}
+
+/// `+1 (555) 123-4567` → `***-***-4567`; fewer than seven digits are hidden whole.
+fn phone(number: &str) -> String {
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 7 {
+        return HIDDEN.to_string();
+    }
+    let last4: String = digits[digits.len() - 4..].iter().collect();
+    format!("{HIDDEN}-{HIDDEN}-{last4}")
+}
+
+/// `1990-05-31` → `1990-**-**`; `2026-03-01T09:30:00Z` → `2026-**-**`.
+fn year_only(date: &str) -> String {
+    match date.get(..4) {
+        Some(year) if year.chars().all(|c| c.is_ascii_digit()) => format!("{year}-**-**"),
+        _ => HIDDEN.to_string(),
+    }
+}
+
+/// `62704-1234` → `627**` (the first three characters, as de-identification rules allow).
+fn postal_code(code: &str) -> String {
+    let kept: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .take(3)
+        .collect();
+    if kept.chars().count() < 3 {
+        HIDDEN.to_string()
+    } else {
+        format!("{kept}**")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(t: FieldType, v: Value) -> Value {
+        mask_value(t, &v)
+    }
+
+    #[test]
+    fn each_field_type_keeps_only_its_loose_identifier() {
+        assert_eq!(
+            m(FieldType::Name, json!("Jane van Doe")),
+            json!("J*** v*** D***")
+        );
+        assert_eq!(m(FieldType::FirstName, json!("Jane")), json!("J***"));
+        assert_eq!(
+            m(FieldType::Email, json!("jane.doe@example.com")),
+            json!("j***@example.com")
+        );
+        assert_eq!(
+            m(FieldType::Phone, json!("+1 (555) 123-4567")),
+            json!("***-***-4567")
+        );
+        assert_eq!(m(FieldType::Phone, json!("12345")), json!("***"));
+        assert_eq!(m(FieldType::Date, json!("1990-05-31")), json!("1990-**-**"));
+        assert_eq!(
+            m(FieldType::Datetime, json!("2026-03-01T09:30:00Z")),
+            json!("2026-**-**")
+        );
+        assert_eq!(
+            m(FieldType::PostalCode, json!("62704-1234")),
+            json!("627**")
+        );
+        assert_eq!(
+            m(FieldType::Address, json!("1234 Main Street, Springfield")),
+            json!("***")
+        );
+        assert_eq!(
+            m(FieldType::Text, json!("allergic to penicillin")),
+            json!("***")
+        );
+    }
+
+    #[test]
+    fn choices_and_numbers_are_kept_and_null_stays_null() {
+        assert_eq!(m(FieldType::Enum, json!("new")), json!("new"));
+        assert_eq!(m(FieldType::Integer, json!(42)), json!(42));
+        assert_eq!(m(FieldType::Boolean, json!(true)), json!(true));
+        assert_eq!(m(FieldType::Email, Value::Null), Value::Null);
+        assert_eq!(m(FieldType::Name, json!({"first": "Jane"})), json!("***"));
+    }
+
+    #[test]
+    fn the_length_of_a_hidden_value_is_not_shown() {
+        assert_eq!(
+            m(FieldType::Name, json!("Al")),
+            m(FieldType::Name, json!("Alexandria"))
+        );
+        assert_eq!(
+            m(FieldType::Email, json!("a@example.com")),
+            m(FieldType::Email, json!("anastasia.long@example.com"))
+        );
+        assert_eq!(
+            m(FieldType::Text, json!("x")),
+            m(FieldType::Text, json!("x".repeat(500)))
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_hidden_whole() {
+        assert_eq!(m(FieldType::Email, json!("not-an-email")), json!("***"));
+        assert_eq!(m(FieldType::Email, json!("jane@")), json!("***"));
+        assert_eq!(m(FieldType::Date, json!("31/05/1990")), json!("***"));
+        assert_eq!(m(FieldType::Name, json!("   ")), json!("***"));
+        assert_eq!(m(FieldType::PostalCode, json!("1")), json!("***"));
+    }
+
+    #[test]
+    fn undeclared_fields_are_masked_as_free_text() {
+        let fields: Vec<FieldSpec> = serde_json::from_value(json!([
+            {"name": "email", "type": "email"}, {"name": "visitType", "type": "enum", "values": ["new"]}
+        ]))
+        .unwrap();
+        let data = json!({"email": "jo@example.org", "visitType": "new", "secretNote": "HIV+"});
+        let masked = mask_data(&fields, data.as_object().unwrap());
+        assert_eq!(
+            Value::Object(masked),
+            json!({"email": "j***@example.org", "visitType": "new", "secretNote": "***"})
+        );
+    }
+}
