@@ -52,6 +52,97 @@ pub fn mask_value(field_type: FieldType, value: &Value) -> Value {
     Value::String(masked)
 }
 
+/// Collected values that can show up in what the console records about an attempt (the request
+/// as sent, a response that echoes the data back, a database error quoting the failing row),
+/// each with its masked copy, so the record keeps no raw value.
+#[derive(Debug, Default)]
+pub struct EchoMask {
+    /// (raw, masked), longest raw first so that a value is replaced before any part of it.
+    pairs: Vec<(String, String)>,
+}
+
+/// Shorter values are left alone: masking every "no" or "42" would garble the record while
+/// protecting nothing.
+const MIN_ECHO_LEN: usize = 3;
+
+impl EchoMask {
+    /// The values of `data` (a JSON object of collected fields) and their masked copies.
+    pub fn new(fields: &[FieldSpec], data: &Value) -> Self {
+        let mut pairs = Vec::new();
+        if let Value::Object(map) = data {
+            for (name, value) in map {
+                let field_type = fields
+                    .iter()
+                    .find(|f| &f.name == name)
+                    .map_or(FieldType::Text, |f| f.field_type);
+                collect_pairs(field_type, value, &mut pairs);
+            }
+        }
+        // As they appear in a URL's query string, too (replaced by the plain masked copy: the
+        // record is for reading, not for sending).
+        let encoded: Vec<(String, String)> = pairs
+            .iter()
+            .filter_map(|(raw, masked)| {
+                let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+                (form != *raw).then(|| (form, masked.clone()))
+            })
+            .collect();
+        pairs.extend(encoded);
+        pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        pairs.dedup_by(|a, b| a.0 == b.0);
+        Self { pairs }
+    }
+
+    /// `text` with every collected value replaced by its masked copy.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (raw, masked) in &self.pairs {
+            if out.contains(raw.as_str()) {
+                out = out.replace(raw.as_str(), masked);
+            }
+        }
+        out
+    }
+
+    /// Every string in `value` (not the keys) masked as [`EchoMask::text`] does.
+    pub fn json(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.text(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.json(v)).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), self.json(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+/// The (raw, masked) pairs of one value: strings (and numbers typed as text) long enough to
+/// matter, nested ones too (an address object).
+fn collect_pairs(field_type: FieldType, value: &Value, pairs: &mut Vec<(String, String)>) {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| collect_pairs(FieldType::Text, v, pairs)),
+        Value::Object(map) => map
+            .values()
+            .for_each(|v| collect_pairs(FieldType::Text, v, pairs)),
+        Value::String(_) | Value::Number(_) => {
+            let raw = match value {
+                Value::String(s) => s.trim().to_string(),
+                other => other.to_string(),
+            };
+            if let Value::String(masked) = mask_value(field_type, value)
+                && raw.chars().count() >= MIN_ECHO_LEN
+                && masked != raw
+            {
+                pairs.push((raw, masked));
+            }
+        }
+        Value::Null | Value::Bool(_) => {}
+    }
+}
+
 /// `Jane van Doe` → `J*** v*** D***`.
 fn initials(name: &str) -> String {
     let words: Vec<String> = name
@@ -185,6 +276,36 @@ mod tests {
         assert_eq!(m(FieldType::Date, json!("31/05/1990")), json!("***"));
         assert_eq!(m(FieldType::Name, json!("   ")), json!("***"));
         assert_eq!(m(FieldType::PostalCode, json!("1")), json!("***"));
+    }
+
+    #[test]
+    fn echoes_of_collected_values_are_masked_in_recorded_text_and_json() {
+        let fields: Vec<FieldSpec> = serde_json::from_value(json!([
+            {"name": "fullName", "type": "name"}, {"name": "phone", "type": "phone"},
+            {"name": "address", "type": "address"}, {"name": "age", "type": "integer"}
+        ]))
+        .unwrap();
+        let data = json!({"fullName": "Ann Lee", "phone": "+1 555 123 4567",
+                          "address": {"street": "12 Elm Road", "city": "Springfield"}, "age": 42});
+        let echo = EchoMask::new(&fields, &data);
+        assert_eq!(
+            echo.text(r#"{"error":"duplicate patient Ann Lee (+1 555 123 4567) at 12 Elm Road"}"#),
+            r#"{"error":"duplicate patient A*** L*** (***-***-4567) at ***"}"#
+        );
+        assert_eq!(
+            echo.text("https://h/p?name=Ann+Lee&city=Springfield&age=42"),
+            "https://h/p?name=A*** L***&city=***&age=42"
+        );
+        let request =
+            json!({"body": {"patient": {"name": "Ann Lee", "age": 42}, "note": "for Ann Lee"}});
+        assert_eq!(
+            echo.json(&request),
+            json!({"body": {"patient": {"name": "A*** L***", "age": 42}, "note": "for A*** L***"}})
+        );
+        assert_eq!(
+            echo.text("nothing collected here"),
+            "nothing collected here"
+        );
     }
 
     #[test]

@@ -781,3 +781,33 @@ async fn redirects_are_not_followed_so_credentials_and_data_stay_put() {
         "the key and the data did not follow the redirect"
     );
 }
+
+#[tokio::test]
+async fn collected_values_are_masked_in_what_an_attempt_records() {
+    let sink = Sink::start().await;
+    // A target that echoes the data back, in the body and in its error.
+    sink.always(Reply::json(
+        409,
+        json!({"message": "patient Ann Lee (ann@example.com) exists", "echo": {"patient_name": "Ann Lee"}}),
+    ));
+    let t = TestApp::new().await;
+    let r = send_once(&t, post(&sink, json!({})), data()).await;
+    assert!(!r.success);
+    // What went out was the real data.
+    assert_eq!(sink.received()[0].json()["patient_name"], "Ann Lee");
+    let (text, message) = recorded(&t, &r).await;
+    for raw in ["Ann Lee", "ann@example.com"] {
+        assert!(!text.contains(raw), "{raw} recorded: {text}");
+        assert!(!message.contains(raw), "{raw} in the message: {message}");
+        assert!(!r.message.contains(raw), "{raw} in the result");
+    }
+    assert!(
+        text.contains("A*** L***") && text.contains("a***@example.com"),
+        "{text}"
+    );
+    // The handoff keeps the raw data, so a retry resends it unchanged.
+    sink.always(Reply::json(201, json!({"id": "ok"})));
+    let again = t.app.retry_attempt(r.attempt_id).await.unwrap();
+    assert!(again.success, "{again:?}");
+    assert_eq!(sink.received()[1].json()["patient_name"], "Ann Lee");
+}

@@ -8,6 +8,7 @@ use crate::attempts::{
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
 use crate::integrations::Integration;
+use crate::masking::EchoMask;
 use crate::retry::{self, NextStep};
 use crate::store::{from_ms, now_ms};
 use crate::targets::{Delivery, ErrorCategory, HandoffContext};
@@ -572,7 +573,13 @@ impl App {
         } else {
             Status::Failed
         };
-        let request = delivery.request.to_string();
+        // The record keeps masked copies of the collected values wherever they show up: in the
+        // request as sent, in a response or an error that echoes them (the raw data stays with
+        // the handoff, for retries).
+        let echo = EchoMask::new(&integration.config.fields, plan.data);
+        let request = echo.json(&delivery.request).to_string();
+        let message = echo.text(&delivery.message);
+        let excerpt = delivery.response_excerpt.as_deref().map(|e| echo.text(e));
         self.store
             .finish_attempt(&FinishAttempt {
                 attempt_id,
@@ -580,10 +587,10 @@ impl App {
                 status,
                 category: delivery.failure,
                 status_code: delivery.status_code,
-                message: &delivery.message,
+                message: &message,
                 submission_id: delivery.submission_id.as_deref(),
                 request: &request,
-                response_excerpt: delivery.response_excerpt.as_deref(),
+                response_excerpt: excerpt.as_deref(),
                 finished_at: finished,
                 duration_ms: duration_ms as i64,
                 next_attempt_at,
@@ -603,7 +610,7 @@ impl App {
             status_code: delivery.status_code,
             category: delivery.failure,
             retryable: delivery.failure.is_some_and(ErrorCategory::retryable),
-            message: delivery.message.clone(),
+            message,
             duration_ms,
             handoff_status: step.handoff_status(),
             next_retry_at: next_attempt_at.map(from_ms),
