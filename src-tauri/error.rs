@@ -157,3 +157,17 @@ impl From<crate::stats::StatsError> for AppError {
         }
     }
 }
+
+impl From<crate::export::ExportError> for AppError {
+    fn from(e: crate::export::ExportError) -> Self {
+        use crate::export::ExportError as E;
+        match e {
+            E::Exists(_) => AppError::invalid("out", e.to_string()),
+            E::NotHistory { .. } | E::TooNew { .. } => {
+                AppError::invalid("historyFile", e.to_string())
+            }
+            E::Write { .. } => AppError::unavailable(e.to_string()),
+            E::Store(e) => e.into(),
+        }
+    }
+}

@@ -7,6 +7,7 @@
 pub mod attempts;
 pub mod cli;
 pub mod error;
+pub mod export;
 pub mod health;
 pub mod ids;
 pub mod integrations;

@@ -90,6 +90,37 @@ impl Store {
         })
     }
 
+    /// Opens a store file read-only, without migrating it: a history export (see `export`),
+    /// which `history`, `stats` and `show-attempt` read like a store. Any write fails.
+    pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |reason: String| StoreError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let read = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_err(e.to_string()))?;
+        Ok(Self {
+            write,
+            read,
+            attempts: AttemptWriter::start(conn)?,
+            path: path.to_path_buf(),
+        })
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

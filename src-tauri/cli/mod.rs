@@ -8,6 +8,7 @@ mod time_arg;
 
 use crate::attempts::{HistoryFilter, RetryFilter, Status, Trigger};
 use crate::error::AppError;
+use crate::export::ExportFilter;
 use crate::ids::AttemptId;
 use crate::integrations::{self, SecretSlot, TargetKind};
 use crate::service::{App, TestData, TestRequest};
@@ -31,6 +32,10 @@ pub struct Cli {
     /// Where the store lives (default: the OS app-data dir).
     #[arg(long, global = true, env = "HANDOFF_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Read a history export (from `export`) instead of the store: read-only, no keyring, no
+    /// network; for history, stats and show-attempt.
+    #[arg(long, global = true, value_name = "FILE")]
+    history_file: Option<PathBuf>,
     /// Print exactly one JSON document (camelCase keys) on stdout.
     #[arg(long, global = true)]
     json: bool,
@@ -77,6 +82,20 @@ enum Command {
     /// Test an integration's configuration: preview what would be sent, or send test data and
     /// analyse the response (a database test rolls back unless --commit).
     Test(TestArgs),
+    /// Export the attempt history (masked data, redacted configs, no secrets) to a new
+    /// self-contained file that `--history-file` opens anywhere.
+    Export {
+        /// The file to create (it must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long, value_name = "ID|NAME")]
+        integration: Option<String>,
+        /// RFC 3339, a date, or an age such as 30m, 2h, 7d (attempts started then or later).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+    },
     /// Create the demo workspace: a SQLite target with the seed's patient_data table and two
     /// integrations (one working, one whose API is down).
     Demo,
@@ -395,10 +414,26 @@ async fn integration_id(
 }
 
 async fn run(cli: Cli, out: &Output) -> Result<u8, AppError> {
-    let data_dir = cli
-        .data_dir
-        .unwrap_or_else(crate::service::default_data_dir);
-    let app = App::open(&data_dir).await?;
+    let app = match &cli.history_file {
+        Some(file) => {
+            if !matches!(
+                cli.command,
+                Command::History(_) | Command::Stats(_) | Command::ShowAttempt { .. }
+            ) {
+                return Err(AppError::invalid(
+                    "--history-file",
+                    "a history file is read-only: use it with history, stats or show-attempt",
+                ));
+            }
+            App::open_history(file).await?
+        }
+        None => {
+            let data_dir = cli
+                .data_dir
+                .unwrap_or_else(crate::service::default_data_dir);
+            App::open(&data_dir).await?
+        }
+    };
     let code = dispatch(&app, cli.command, out).await;
     app.close().await;
     code
@@ -509,6 +544,23 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             } else {
                 EXIT_FAILED
             })
+        }
+        Command::Export {
+            out: file,
+            integration,
+            since,
+            until,
+        } => {
+            let filter = ExportFilter {
+                integration: integration_id(app, integration.as_deref()).await?,
+                since_ms: time_arg::parse_opt(since.as_deref(), "--since")?,
+                until_ms: time_arg::parse_opt(until.as_deref(), "--until")?,
+            };
+            let progress = progress_reporter("exporting handoff", 1);
+            let report = |done: u64, total: u64| progress(done as usize, total as usize);
+            let summary = app.export_history(&file, &filter, &report).await?;
+            out.export(&summary);
+            Ok(0)
         }
         Command::Demo => {
             let created = app.create_demo().await?;

@@ -3,6 +3,7 @@
 
 use crate::attempts::{AttemptDetail, AttemptSummary};
 use crate::error::AppError;
+use crate::export::ExportSummary;
 use crate::health::{Check, HealthReport, LastHealth, LocalCheck};
 use crate::integrations::{Integration, TargetKind};
 use crate::service::{BulkRetry, HandoffResult, WorkerPass};
@@ -227,6 +228,24 @@ impl Output {
         for s in &b.skipped {
             say!("  {}  skipped: {}", s.handoff_id, s.reason);
         }
+    }
+
+    pub fn export(&self, e: &ExportSummary) {
+        if self.json {
+            return print_json(e);
+        }
+        say!(
+            "exported {} attempts of {} handoffs ({} integrations, {} bytes) to {}",
+            e.attempts,
+            e.handoffs,
+            e.integrations,
+            e.bytes,
+            e.path.display()
+        );
+        say!(
+            "open it anywhere: handoff-console --history-file {} history|stats|show-attempt",
+            e.path.display()
+        );
     }
 
     pub fn worker(&self, p: &WorkerPass) {

@@ -3,6 +3,7 @@
 //! show its result or its [`AppError`].
 
 mod demo;
+mod export;
 mod handoffs;
 mod health;
 mod integrations;

@@ -361,6 +361,7 @@ pub fn prepare(
     if let Some(param) = &secret_query {
         redact_query(&mut shown_url, param);
     }
+    redact_url_credentials(&mut shown_url);
     let summary = serde_json::json!({
         "method": api.method.as_str(),
         "url": shown_url.as_str(),
@@ -385,7 +386,7 @@ pub fn prepare(
 
 /// Custom headers that carry credentials are not recorded: the usual auth headers, and any
 /// whose name says token, secret, key, password, auth, cookie or session.
-fn is_secret_header(name: &str) -> bool {
+pub(crate) fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     [
         "authorization",
@@ -407,10 +408,17 @@ fn sensitive(mut v: reqwest::header::HeaderValue) -> reqwest::header::HeaderValu
 }
 
 fn redact_query(url: &mut url::Url, param: &str) {
+    redact_query_where(url, |name| name == param);
+}
+
+fn redact_query_where(url: &mut url::Url, secret: impl Fn(&str) -> bool) {
+    if url.query().is_none() {
+        return;
+    }
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == param {
+            let v = if secret(&k) {
                 REDACTED.to_string()
             } else {
                 v.into_owned()
@@ -419,6 +427,17 @@ fn redact_query(url: &mut url::Url, param: &str) {
         })
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
+}
+
+/// A URL as the console shows and records it: no user info, and the values of query
+/// parameters whose names look like credentials (`api_key`, `token`, `secret`…) hidden, for a
+/// key written into the endpoint itself.
+pub(crate) fn redact_url_credentials(url: &mut url::Url) {
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    redact_query_where(url, is_secret_header);
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

@@ -1,0 +1,253 @@
+//! Offline history export: the file holds the same history and stats as the store, masked data
+//! and redacted configs, never a secret or a raw collected value; `--history-file` opens it
+//! read-only without a keyring; damaged or foreign files are clear errors.
+
+mod common;
+
+use common::{Reply, Sink, TestApp, cli};
+use handoff_console::App;
+use handoff_console::attempts::{HistoryFilter, Trigger};
+use handoff_console::export::ExportFilter;
+use handoff_console::stats::StatsFilter;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Mutex;
+
+const TOKEN: &str = "tok-export-canary-5e1";
+const HEADER_SECRET: &str = "hdr-export-canary-77";
+const QUERY_KEY: &str = "qk-export-canary-31";
+const NAME: &str = "Zelda Quux";
+const EMAIL: &str = "zelda.quux@example.com";
+
+fn file_holds(path: &Path, needle: &str) -> bool {
+    let bytes = std::fs::read(path).unwrap();
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// A console with two integrations and a few handoffs (delivered, failed, echoed).
+async fn history() -> (TestApp, Sink, String) {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    let api = t
+        .add(json!({
+            "name": "emr", "kind": "api",
+            "fields": [{"name": "fullName", "type": "name", "required": true},
+                       {"name": "email", "type": "email"}],
+            "api": {
+                "endpoint": format!("{}/patients?api_key={QUERY_KEY}", sink.url),
+                "method": "POST",
+                "headers": {"X-Client-Secret": HEADER_SECRET, "Accept": "application/json"},
+                "authentication": {"type": "bearer", "credentials": {"token": TOKEN}},
+                "payloadStructure": {"name": "{{fullName}}", "email": "{{email}}"}
+            },
+            "retry": {"maxAttempts": 1}
+        }))
+        .await;
+    let data = json!({"fullName": NAME, "email": EMAIL});
+    sink.then([
+        Reply::json(201, json!({"id": "s-1"})),
+        Reply::json(409, json!({"message": format!("{NAME} exists")})),
+        Reply::json(503, json!({"echo": data.clone()})),
+    ]);
+    for session in ["s-a", "s-b", "s-c"] {
+        t.app
+            .send(&api.name, session, data.clone(), Trigger::Live)
+            .await
+            .unwrap();
+    }
+    (t, sink, api.id.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_holds_the_same_history_and_stats_and_no_secret_or_raw_value() {
+    let (t, _sink, _) = history().await;
+    let out = t.dir.path().join("history.hcx");
+    let seen = Mutex::new(Vec::new());
+    let summary = t
+        .app
+        .export_history(&out, &ExportFilter::default(), &|done, total| {
+            seen.lock().unwrap().push((done, total))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.handoffs, summary.attempts, summary.integrations),
+        (3, 3, 1)
+    );
+    assert_eq!(
+        seen.lock().unwrap().last(),
+        Some(&(3, 3)),
+        "progress reached the end"
+    );
+    assert!(!out.with_file_name("history.hcx.partial").exists());
+
+    for secret in [TOKEN, HEADER_SECRET, QUERY_KEY, NAME, EMAIL] {
+        assert!(!file_holds(&out, secret), "{secret} is in the export");
+    }
+    assert!(file_holds(&out, "Z*** Q***") && file_holds(&out, "z***@example.com"));
+
+    let file = App::open_history(&out).await.unwrap();
+    let all = HistoryFilter::default();
+    let ours: Vec<Value> = t
+        .app
+        .history(&all)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect();
+    let theirs: Vec<Value> = file
+        .history(&all)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect();
+    assert_eq!(ours, theirs);
+    let f = StatsFilter::default();
+    assert_eq!(
+        t.app.stats(&f, false).await.unwrap(),
+        file.stats(&f, false).await.unwrap()
+    );
+    // An attempt in full, and its handoff's data as the file keeps it: masked.
+    let (detail, chain) = file.attempt(ours_id(&ours, 1)).await.unwrap();
+    assert_eq!(chain.len(), 1);
+    assert!(
+        detail.summary.message.contains("Z*** Q*** exists"),
+        "{}",
+        detail.summary.message
+    );
+    let handoff = file
+        .store()
+        .handoff(detail.summary.handoff_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        handoff.data,
+        json!({"fullName": "Z*** Q***", "email": "z***@example.com"})
+    );
+    // Nothing can be sent from it.
+    let e = file
+        .send("emr", "s-x", json!({"fullName": "A B"}), Trigger::Live)
+        .await
+        .unwrap_err();
+    assert!(!e.message.is_empty());
+    file.close().await;
+}
+
+fn ours_id(list: &[Value], n: usize) -> handoff_console::ids::AttemptId {
+    list[n]["attemptId"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_takes_only_what_the_filter_matches() {
+    let (t, sink, api) = history().await;
+    let other = t
+        .add(json!({
+            "name": "crm", "kind": "api",
+            "fields": [{"name": "fullName", "type": "name"}],
+            "api": {"endpoint": format!("{}/leads", sink.url), "method": "POST"},
+            "retry": {"maxAttempts": 1}
+        }))
+        .await;
+    sink.always(Reply::json(201, json!({"id": "x"})));
+    t.app
+        .send(
+            &other.name,
+            "s-d",
+            json!({"fullName": "Al Bo"}),
+            Trigger::Live,
+        )
+        .await
+        .unwrap();
+    let out = t.dir.path().join("emr-only.hcx");
+    let filter = ExportFilter {
+        integration: Some(api.parse().unwrap()),
+        ..ExportFilter::default()
+    };
+    let summary = t
+        .app
+        .export_history(&out, &filter, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((summary.attempts, summary.integrations), (3, 1));
+    let file = App::open_history(&out).await.unwrap();
+    let f = StatsFilter {
+        integration: filter.integration,
+        ..StatsFilter::default()
+    };
+    assert_eq!(
+        t.app.stats(&f, false).await.unwrap(),
+        file.stats(&f, false).await.unwrap()
+    );
+    assert_eq!(
+        file.stats(&StatsFilter::default(), false)
+            .await
+            .unwrap()
+            .total,
+        3
+    );
+    file.close().await;
+    // An existing file is never overwritten.
+    let e = t
+        .app
+        .export_history(&out, &filter, &|_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("out"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reads_a_history_file_without_a_keyring_and_refuses_foreign_files() {
+    let (t, _sink, _) = history().await;
+    let out = t.dir.path().join("h.hcx");
+    t.app
+        .export_history(&out, &ExportFilter::default(), &|_, _| {})
+        .await
+        .unwrap();
+    let run = |args: &[&str]| {
+        let o = cli()
+            .args(args)
+            // No Secret Service and no store: everything comes from the file.
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+            .env("HANDOFF_DATA_DIR", "/nonexistent/handoff")
+            .output()
+            .unwrap();
+        let json: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        (o.status.code(), json)
+    };
+    let file = out.to_str().unwrap();
+    let (code, h) = run(&["--history-file", file, "history", "--json"]);
+    assert_eq!(code, Some(0), "{h}");
+    assert_eq!(h.as_array().unwrap().len(), 3);
+    let (code, s) = run(&["--history-file", file, "stats", "--json"]);
+    assert_eq!((code, s["total"].as_u64()), (Some(0), Some(3)), "{s}");
+    let id = h[0]["attemptId"].as_str().unwrap();
+    let (code, a) = run(&["--history-file", file, "show-attempt", id, "--json"]);
+    assert_eq!(code, Some(0), "{a}");
+    assert!(!a.to_string().contains(NAME));
+
+    let (code, e) = run(&["--history-file", file, "retry", id, "--json"]);
+    assert_eq!(code, Some(2), "{e}");
+    assert_eq!(e["error"]["field"], "--history-file");
+
+    let junk = t.dir.path().join("junk.hcx");
+    std::fs::write(&junk, vec![0x5a; 4096]).unwrap();
+    let store = t.dir.path().join(handoff_console::store::STORE_FILE);
+    for (path, says) in [
+        (junk.as_path(), "not a SQLite database"),
+        (store.as_path(), "no export_meta table"),
+        (Path::new("/nonexistent/x.hcx"), "no such file"),
+    ] {
+        let (code, e) = run(&[
+            "--history-file",
+            path.to_str().unwrap(),
+            "history",
+            "--json",
+        ]);
+        assert_eq!(code, Some(2), "{e}");
+        let message = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{message}");
+    }
+}
