@@ -5,6 +5,7 @@
 //! keyring is reachable, and the keyring is never swapped for it silently.
 
 mod common;
+mod common_db;
 
 use common::{Sink, cli};
 use handoff_console::App;
@@ -135,15 +136,64 @@ async fn a_secret_saved_in_the_vault_by_one_process_is_used_by_another() {
         sink.received()[0].header("authorization"),
         Some(format!("Bearer {TOKEN}").as_str())
     );
-    // The token is in no file of the data dir in the clear: not the store, not the vault.
+    // Rotated from another process through stdin; an oversized value is refused.
+    let set_secret = |value: Vec<u8>| {
+        use std::io::Write;
+        let mut child = console(&store, Some(PASSPHRASE))
+            .args([
+                "--secrets",
+                "vault",
+                "integration",
+                "set-secret",
+                "emr",
+                "api.token",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A refused value may be left unread: the pipe closing early is fine.
+        let _ = child.stdin.take().unwrap().write_all(&value);
+        child.wait_with_output().unwrap()
+    };
+    assert_eq!(set_secret(vec![b'x'; 100_000]).status.code(), Some(2));
+    let set = set_secret(b"rotated-token\n".to_vec());
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let send = console(&store, Some(PASSPHRASE))
+        .args([
+            "--secrets",
+            "vault",
+            "send",
+            "--integration",
+            "emr",
+            "--session",
+            "s",
+        ])
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(send.status.code(), Some(0));
+    assert_eq!(
+        sink.received()[1].header("authorization"),
+        Some("Bearer rotated-token")
+    );
+    // Neither token is in any file of the data dir in the clear: not the store, not the vault.
     for entry in std::fs::read_dir(&store).unwrap() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
-        assert!(
-            !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
-            "{} holds the token",
-            path.display()
-        );
+        for token in [TOKEN, "rotated-token"] {
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{} holds {token}",
+                path.display()
+            );
+        }
     }
     #[cfg(unix)]
     {
@@ -471,6 +521,86 @@ async fn a_rotated_secret_in_the_vault_is_used_by_the_next_attempt_without_a_res
     app.close().await;
 }
 
+/// A rotated database password is used by the next attempt: the pool made with the old one
+/// (whose connections are still logged in) is replaced. Rotating to a wrong password and
+/// seeing the next attempt fail is what shows it; a kept pool would still succeed.
+#[tokio::test]
+async fn a_rotated_database_password_replaces_the_pool_without_a_restart() {
+    use common_db::{cleanly, count_mysql, exec, suffix};
+    let Some(my) = common_db::mysql().await else {
+        return;
+    };
+    let t = format!("hc_rot_{}", suffix());
+    let user = format!("hc_rot_{}", suffix());
+    exec(
+        &my.pool,
+        format!("CREATE TABLE {t} (id INT AUTO_INCREMENT PRIMARY KEY, n INT)"),
+    )
+    .await;
+    exec(
+        &my.pool,
+        format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'old-pass'"),
+    )
+    .await;
+    exec(
+        &my.pool,
+        format!(
+            "GRANT SELECT, INSERT ON `{}`.`{t}` TO '{user}'@'%'",
+            my.database
+        ),
+    )
+    .await;
+    let body = async {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open_with(dir.path(), Arc::new(vault(dir.path(), PASSPHRASE)))
+            .await
+            .unwrap();
+        let mut database = my.config("mysql", &t, json!({"n": "n"}));
+        database["username"] = json!(user);
+        database["password"] = json!("old-pass");
+        let config = serde_json::from_value(json!({
+            "name": "clinic-db", "kind": "database", "database": database,
+            "retry": {"maxAttempts": 1}
+        }))
+        .unwrap();
+        app.add_integration(config).await.unwrap();
+        let send = |n: i64| app.send("clinic-db", "s", json!({ "n": n }), Trigger::Live);
+        let rotate = |p: &str| {
+            app.set_integration_secret("clinic-db", SecretSlot::DatabasePassword, p.into())
+        };
+        let first = send(1).await.unwrap();
+        assert!(first.success, "{}", first.message);
+
+        rotate("wrong-pass").await.unwrap();
+        let refused = send(2).await.unwrap();
+        assert!(!refused.success, "the old pool was kept");
+        assert!(
+            !refused.message.contains("wrong-pass"),
+            "{}",
+            refused.message
+        );
+
+        exec(
+            &my.pool,
+            format!("ALTER USER '{user}'@'%' IDENTIFIED BY 'new-pass'"),
+        )
+        .await;
+        rotate("new-pass").await.unwrap();
+        let third = send(3).await.unwrap();
+        assert!(third.success, "{}", third.message);
+        assert_eq!(count_mysql(&my.pool, &t).await, 2);
+        app.close().await;
+    };
+    cleanly(
+        body,
+        exec(
+            &my.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP USER IF EXISTS '{user}'@'%'"),
+        ),
+    )
+    .await;
+}
+
 /// `secrets status` under every way of choosing; the keyring is the real Secret Service that
 /// `scripts/with-keyring.sh` starts.
 #[test]
@@ -540,6 +670,54 @@ fn status_says_which_backend_and_what_chose_it() {
     assert!(
         out["detail"].as_str().unwrap().contains(PASSPHRASE_ENV),
         "{out}"
+    );
+}
+
+/// The health check's `secrets` row checks the chosen backend, here the vault.
+#[test]
+fn health_checks_the_chosen_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let add = add_with_cli(&store, "emr", "http://127.0.0.1:1", Some(PASSPHRASE));
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stdout)
+    );
+    let secrets_row = |passphrase: &str| {
+        let out = console(&store, Some(passphrase))
+            .args([
+                "--secrets",
+                "vault",
+                "--json",
+                "health",
+                "--timeout-ms",
+                "2000",
+            ])
+            .output()
+            .unwrap();
+        let report = json_out(&out);
+        let row = report["local"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "secrets")
+            .cloned()
+            .unwrap_or_else(|| panic!("no secrets row: {report}"));
+        (out.status.code(), row)
+    };
+    let (_, row) = secrets_row(PASSPHRASE);
+    assert_eq!(row["status"], "healthy", "{row}");
+    assert!(row["reason"].as_str().unwrap().contains("vault"), "{row}");
+    let (code, row) = secrets_row("wrong");
+    assert_eq!(code, Some(1));
+    assert_eq!(row["status"], "error", "{row}");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not open with this passphrase"),
+        "{row}"
     );
 }
 

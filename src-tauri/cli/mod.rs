@@ -269,6 +269,9 @@ fn category_parser() -> clap::builder::PossibleValuesParser {
 const EXIT_FAILED: u8 = 1;
 /// Exit code for usage, configuration and validation errors.
 const EXIT_USAGE: u8 = 2;
+/// The longest secret `integration set-secret` reads (a token or password is far shorter; the
+/// bound keeps a wrong pipe from filling memory or the vault).
+const MAX_SECRET_BYTES: usize = 16 * 1024;
 
 /// Input problems (2) are the caller's to fix; an unreachable store or keyring, or an internal
 /// failure, means the operation failed (1) and may work when tried again.
@@ -628,11 +631,20 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
                     format!("'{name}' is not a secret name; use one of {names}"),
                 )
             })?;
+            use std::io::{BufRead, Read};
             let mut value = String::new();
             std::io::stdin()
+                .lock()
+                .take(MAX_SECRET_BYTES as u64 + 1)
                 .read_line(&mut value)
                 .map_err(|e| AppError::invalid("stdin", format!("cannot read the secret: {e}")))?;
             let value = value.trim_end_matches(['\r', '\n']).to_string();
+            if value.len() > MAX_SECRET_BYTES {
+                return Err(AppError::invalid(
+                    "stdin",
+                    format!("a secret may be at most {MAX_SECRET_BYTES} bytes"),
+                ));
+            }
             app.set_integration_secret(&id, slot, value).await?;
             out.done(&format!("{} updated", slot.name()));
         }
