@@ -128,9 +128,21 @@ impl From<crate::store::StoreError> for AppError {
 impl From<crate::secrets::SecretsError> for AppError {
     fn from(e: crate::secrets::SecretsError) -> Self {
         use crate::secrets::SecretsError as S;
+        // The passphrase and the choice are configuration the caller fixes (exit 2); a
+        // keyring that is down or locked, or a vault that cannot be read or is damaged, is
+        // the environment (exit 1).
         match e {
             S::Missing { .. } => AppError::new(ErrorKind::NotFound, e.to_string()),
-            S::Unavailable(_) | S::Locked(_) => AppError::unavailable(e.to_string()),
+            S::PassphraseNotSet | S::WrongPassphrase { .. } => AppError {
+                field: Some(crate::secrets::PASSPHRASE_ENV.to_string()),
+                ..AppError::new(ErrorKind::Invalid, e.to_string())
+            },
+            S::Choice { field, reason } => AppError::invalid(field, reason),
+            S::VaultFull { .. } => AppError::new(ErrorKind::Invalid, e.to_string()),
+            S::Unavailable(_)
+            | S::Locked(_)
+            | S::VaultDamaged { .. }
+            | S::VaultUnreadable { .. } => AppError::unavailable(e.to_string()),
             S::Backend(_) => AppError::internal(e),
         }
     }

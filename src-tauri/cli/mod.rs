@@ -1,7 +1,7 @@
 //! The command-line adapter: clap definitions, one call into [`App`] per command, and output.
 //! `--json` makes stdout exactly one JSON document; logs and progress go to stderr.
-//! Exit codes: 0 success, 1 the handoff (or test, or check) failed, or the store or keyring
-//! could not be reached; 2 usage, configuration or validation errors.
+//! Exit codes: 0 success, 1 the handoff (or test, or check) failed, or the store or the secrets
+//! backend could not be used; 2 usage, configuration or validation errors.
 
 mod output;
 mod time_arg;
@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::export::ExportFilter;
 use crate::ids::AttemptId;
 use crate::integrations::{self, SecretSlot, TargetKind};
+use crate::secrets::BackendKind;
 use crate::service::{App, TestData, TestRequest};
 use crate::stats::{SeriesBucket, StatsFilter};
 use crate::targets::ErrorCategory;
@@ -39,6 +40,10 @@ pub struct Cli {
     /// Print exactly one JSON document (camelCase keys) on stdout.
     #[arg(long, global = true)]
     json: bool,
+    /// Where secrets are kept: the OS keyring or the encrypted-file vault (default:
+    /// HANDOFF_SECRETS, else the data dir's setting, else keyring). Never switched silently.
+    #[arg(long, global = true, value_name = "BACKEND", value_parser = ["keyring", "vault"])]
+    secrets: Option<String>,
     /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -51,6 +56,9 @@ enum Command {
     /// Add, list, show, change or remove integrations.
     #[command(subcommand)]
     Integration(IntegrationCommand),
+    /// Which secrets backend is in use and whether it works, or choose it.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Deliver one session's collected data to an integration.
     Send {
         #[arg(long, value_name = "ID|NAME")]
@@ -141,6 +149,19 @@ enum IntegrationCommand {
     Remove { id: String },
     /// Set one secret from stdin: api.token, api.password, api.key or database.password.
     SetSecret { id: String, name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// The backend in use, what chose it (flag, env, setting or default) and whether it can
+    /// give secrets now. Exits 1 when it cannot.
+    Status,
+    /// Save the backend as the data dir's setting (--secrets and HANDOFF_SECRETS still win).
+    /// Secrets are not copied: set them again in the new backend.
+    Use {
+        #[arg(value_parser = ["keyring", "vault"])]
+        backend: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -267,6 +288,9 @@ fn category_parser() -> clap::builder::PossibleValuesParser {
 const EXIT_FAILED: u8 = 1;
 /// Exit code for usage, configuration and validation errors.
 const EXIT_USAGE: u8 = 2;
+/// The longest secret `integration set-secret` reads (a token or password is far shorter; the
+/// bound keeps a wrong pipe from filling memory or the vault).
+const MAX_SECRET_BYTES: usize = 16 * 1024;
 
 /// Input problems (2) are the caller's to fix; an unreachable store or keyring, or an internal
 /// failure, means the operation failed (1) and may work when tried again.
@@ -431,7 +455,8 @@ async fn run(cli: Cli, out: &Output) -> Result<u8, AppError> {
             let data_dir = cli
                 .data_dir
                 .unwrap_or_else(crate::service::default_data_dir);
-            App::open(&data_dir).await?
+            let secrets = cli.secrets.as_deref().and_then(BackendKind::parse);
+            App::open_chosen(&data_dir, secrets).await?
         }
     };
     let code = dispatch(&app, cli.command, out).await;
@@ -442,6 +467,25 @@ async fn run(cli: Cli, out: &Output) -> Result<u8, AppError> {
 async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppError> {
     match command {
         Command::Integration(cmd) => integration(app, cmd, out).await,
+        Command::Secrets(SecretsCommand::Status) => {
+            let report = app.secrets_status(Duration::from_secs(10)).await;
+            out.secrets_status(&report);
+            Ok(if report.status.available {
+                0
+            } else {
+                EXIT_FAILED
+            })
+        }
+        Command::Secrets(SecretsCommand::Use { backend }) => {
+            let kind = BackendKind::parse(&backend).unwrap_or(BackendKind::Keyring);
+            app.choose_secrets_backend(kind)?;
+            out.done(&format!(
+                "secrets: {backend} from now on (unless --secrets or HANDOFF_SECRETS says \
+                 otherwise); secrets already stored elsewhere are not moved — set them again \
+                 with integration set-secret"
+            ));
+            Ok(0)
+        }
         Command::Send {
             integration,
             session,
@@ -639,11 +683,20 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
                     format!("'{name}' is not a secret name; use one of {names}"),
                 )
             })?;
+            use std::io::{BufRead, Read};
             let mut value = String::new();
             std::io::stdin()
+                .lock()
+                .take(MAX_SECRET_BYTES as u64 + 1)
                 .read_line(&mut value)
                 .map_err(|e| AppError::invalid("stdin", format!("cannot read the secret: {e}")))?;
             let value = value.trim_end_matches(['\r', '\n']).to_string();
+            if value.len() > MAX_SECRET_BYTES {
+                return Err(AppError::invalid(
+                    "stdin",
+                    format!("a secret may be at most {MAX_SECRET_BYTES} bytes"),
+                ));
+            }
             app.set_integration_secret(&id, slot, value).await?;
             out.done(&format!("{} updated", slot.name()));
         }

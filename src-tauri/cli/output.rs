@@ -6,7 +6,7 @@ use crate::error::AppError;
 use crate::export::ExportSummary;
 use crate::health::{Check, HealthReport, LastHealth, LocalCheck};
 use crate::integrations::{Integration, TargetKind};
-use crate::service::{BulkRetry, HandoffResult, WorkerPass};
+use crate::service::{BulkRetry, HandoffResult, SecretsReport, WorkerPass};
 use crate::stats::Stats;
 use crate::testing::{TestMode, TestReport};
 use chrono::{DateTime, Local, Utc};
@@ -94,6 +94,29 @@ impl Output {
         } else {
             say!("{}", i.id);
         }
+    }
+
+    pub fn secrets_status(&self, r: &SecretsReport) {
+        if self.json {
+            return print_json(r);
+        }
+        let chosen_by = match r.chosen_by {
+            crate::secrets::ChosenBy::Flag => "--secrets",
+            crate::secrets::ChosenBy::Env => crate::secrets::SECRETS_ENV,
+            crate::secrets::ChosenBy::Setting => "the data dir's setting",
+            crate::secrets::ChosenBy::Default => "default",
+            crate::secrets::ChosenBy::Caller => "the embedding program",
+        };
+        let state = if r.status.available {
+            "available"
+        } else {
+            "NOT AVAILABLE"
+        };
+        say!("secrets: {} ({chosen_by}), {state}", r.backend);
+        if let Some(path) = &r.status.path {
+            say!("  file: {}", path.display());
+        }
+        say!("  {}", r.status.detail);
     }
 
     pub fn integration(&self, i: &Integration) {

@@ -3,7 +3,7 @@
 //! The intake listener joins these when it exists (it is not built yet).
 
 use super::{HealthStatus, LocalCheck};
-use crate::secrets::{SecretsBackend, SecretsError};
+use crate::secrets::{PROBE_KEY, SecretsBackend, SecretsError};
 use crate::store::{MIGRATOR, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -121,9 +121,6 @@ async fn migrations(store: &Store) -> LocalCheck {
         Some(format!("{} applied", embedded.len())),
     )
 }
-
-/// A key no integration uses: reading it touches the backend and nothing else.
-const PROBE_KEY: &str = "health-check/probe";
 
 /// `secrets`: a harmless read; "no such entry" means the backend answered.
 pub(crate) async fn check_secrets(

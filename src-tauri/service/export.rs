@@ -50,6 +50,7 @@ impl App {
         Ok(Self {
             store,
             secrets: Arc::new(NoSecrets),
+            secrets_chosen_by: crate::secrets::ChosenBy::Caller,
             targets: Targets::default(),
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),

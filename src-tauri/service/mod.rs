@@ -7,16 +7,18 @@ mod export;
 mod handoffs;
 mod health;
 mod integrations;
+mod secrets;
 mod stats;
 mod testing;
 
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
+pub use secrets::SecretsReport;
 pub use testing::{TEST_SESSION, TestData, TestRequest};
 
 use crate::error::AppError;
 use crate::ids::IntegrationId;
 use crate::integrations::SecretSlot;
-use crate::secrets::{KeyringBackend, Secret, SecretsBackend, SecretsError};
+use crate::secrets::{BackendKind, ChosenBy, Secret, SecretsBackend, SecretsChoice, SecretsError};
 use crate::store::Store;
 use crate::targets::Targets;
 use std::collections::{BTreeMap, HashMap};
@@ -35,6 +37,8 @@ type SecretCache = HashMap<IntegrationId, (i64, Arc<BTreeMap<SecretSlot, Secret<
 pub struct App {
     store: Store,
     secrets: Arc<dyn SecretsBackend>,
+    /// Why `secrets` is the backend in use (for `secrets status`).
+    secrets_chosen_by: ChosenBy,
     targets: Targets,
     /// Secrets read from the backend, per integration and version (its `updated_at`), so a
     /// handoff does not pay a keyring round trip; an update or a set secret bumps the version.
@@ -43,19 +47,37 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the console's store in `data_dir` (migrating it) with the OS keyring for secrets.
+    /// Opens the console's store in `data_dir` (migrating it) with the secrets backend chosen
+    /// by `HANDOFF_SECRETS` or the setting (the OS keyring by default).
     pub async fn open(data_dir: &Path) -> Result<Self, AppError> {
-        Self::open_with(data_dir, Arc::new(KeyringBackend)).await
+        Self::open_chosen(data_dir, None).await
     }
 
+    /// As [`App::open`], with the backend `flag` names (the CLI's `--secrets`) first.
+    pub async fn open_chosen(data_dir: &Path, flag: Option<BackendKind>) -> Result<Self, AppError> {
+        let choice = SecretsChoice::resolve(flag, data_dir)?;
+        let backend = choice.open(data_dir);
+        Self::open_inner(data_dir, backend, choice.chosen_by).await
+    }
+
+    /// Opens with a backend the caller made.
     pub async fn open_with(
         data_dir: &Path,
         secrets: Arc<dyn SecretsBackend>,
+    ) -> Result<Self, AppError> {
+        Self::open_inner(data_dir, secrets, ChosenBy::Caller).await
+    }
+
+    async fn open_inner(
+        data_dir: &Path,
+        secrets: Arc<dyn SecretsBackend>,
+        secrets_chosen_by: ChosenBy,
     ) -> Result<Self, AppError> {
         let store = Store::open(data_dir).await?;
         Ok(Self {
             store,
             secrets,
+            secrets_chosen_by,
             targets: Targets::default(),
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: data_dir.to_path_buf(),
