@@ -48,6 +48,8 @@ pub fn config_changes(
         // Plain data structs always serialise; should one not, say nothing rather than guess.
         _ => return (Vec::new(), 0),
     };
+    // Every change is collected (a config is at most `MAX_CONFIG_BYTES`), then the list is cut,
+    // so that `omitted` is exact.
     let mut out = Vec::new();
     walk(&mut Vec::new(), Some(&b), Some(&a), &mut out);
     let stored = before.secret_slots();
@@ -103,7 +105,6 @@ fn walk(
     if before == after {
         return;
     }
-    // Past the cap, later changes are only counted: still walk (cheap) so the count is right.
     match (before, after) {
         (Some(Value::Object(b)), Some(Value::Object(a))) => {
             walk_objects(path, Some(b), Some(a), out)
@@ -143,12 +144,13 @@ fn walk_objects(
     after: Option<&Map<String, Value>>,
     out: &mut Vec<ConfigChange>,
 ) {
-    let mut keys: Vec<&String> = before.into_iter().flat_map(|m| m.keys()).collect();
-    for k in after.into_iter().flat_map(|m| m.keys()) {
-        if !keys.contains(&k) {
-            keys.push(k);
-        }
-    }
+    // Before's keys in order, then the keys only after has.
+    let keys = before.into_iter().flat_map(|m| m.keys()).chain(
+        after
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .filter(|k| before.is_none_or(|b| !b.contains_key(*k))),
+    );
     for k in keys {
         path.push(Seg::Key(k.clone()));
         walk(
