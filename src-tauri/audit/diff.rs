@@ -418,6 +418,50 @@ mod tests {
     }
 
     #[test]
+    fn a_database_password_and_connection_details_stay_out() {
+        let db = |host: &str, password: &str| {
+            config(json!({
+                "name": "clinic", "kind": "database",
+                "database": {"type": "postgresql", "hostname": host, "database": "c", "username": "app",
+                             "password": password, "table": "t", "fieldMapping": {"n": "n"}}
+            }))
+        };
+        let (changes, _) = config_changes(
+            &db("db1", SECRET_MASK),
+            &db("db2", SECRET_MASK),
+            &[SecretSlot::DatabasePassword],
+        );
+        assert_eq!(
+            serde_json::to_value(&changes).unwrap(),
+            json!([
+                {"path": "database.hostname", "change": "changed", "before": "db1", "after": "db2"},
+                {"path": "database.password", "change": "changed", "redacted": true}
+            ])
+        );
+        // Should a plain password ever reach a diff, its key alone keeps it out.
+        let (changes, _) = config_changes(&db("db1", "pw-1"), &db("db1", "pw-2"), &[]);
+        assert!(changes[0].redacted && changes[0].before.is_none());
+    }
+
+    #[test]
+    fn long_lists_are_cut_and_counted() {
+        let fields = |n: usize, required: bool| {
+            (0..n)
+                .map(|i| json!({"name": format!("f{i}"), "type": "text", "required": required}))
+                .collect::<Vec<_>>()
+        };
+        let cfg = |required| {
+            config(
+                json!({"name": "x", "kind": "api", "fields": fields(150, required),
+                          "api": {"endpoint": "https://h/p"}}),
+            )
+        };
+        let (changes, omitted) = config_changes(&cfg(false), &cfg(true), &[]);
+        assert_eq!((changes.len(), omitted), (MAX_CHANGES, 50));
+        assert_eq!(changes[0].path, "fields[0].required");
+    }
+
+    #[test]
     fn scrubbing_removes_given_values_everywhere() {
         let mut v = json!({"a": ["x SECRET y"], "SECRETkey": 1});
         scrub_secrets(&mut v, &["SECRET"]);
