@@ -233,7 +233,7 @@ pub fn is_secret_name(name: &str) -> bool {
 }
 
 /// `text` with the credentials a URL can carry blanked: the password (or a lone token) before
-/// `@`, and the values of query parameters whose names look secret. Other text is returned
+/// `@`, and the values of query (or fragment) parameters whose names look secret. Other text is returned
 /// as it is. Works on templated URLs (`https://{{host}}/p?key=...`) too: nothing is parsed
 /// strictly.
 pub fn redact_text(text: &str) -> String {
@@ -254,10 +254,26 @@ pub fn redact_text(text: &str) -> String {
     if !(url_like || out.starts_with('/')) {
         return out;
     }
-    let Some(q) = out.find('?') else { return out };
-    let (head, tail) = out.split_at(q + 1);
-    let (query, fragment) = tail.split_at(tail.find('#').unwrap_or(tail.len()));
-    let query = query
+    // The query, and a fragment of `k=v` pairs (OAuth's implicit flow puts tokens there).
+    let (rest, fragment) = match out.find('#') {
+        Some(h) => (&out[..h], Some(redact_pairs(&out[h + 1..]))),
+        None => (out.as_str(), None),
+    };
+    let mut shown = match rest.find('?') {
+        Some(q) => format!("{}?{}", &rest[..q], redact_pairs(&rest[q + 1..])),
+        None => rest.to_string(),
+    };
+    if let Some(f) = fragment {
+        shown.push('#');
+        shown.push_str(&f);
+    }
+    shown
+}
+
+/// `a=1&api_key=x` -> `a=1&api_key=[redacted]`: values of pairs whose (decoded) name looks
+/// secret are blanked; anything else is kept as it is.
+fn redact_pairs(pairs: &str) -> String {
+    pairs
         .split('&')
         .map(|pair| {
             let name = url::form_urlencoded::parse(pair.as_bytes())
@@ -270,8 +286,7 @@ pub fn redact_text(text: &str) -> String {
             }
         })
         .collect::<Vec<_>>()
-        .join("&");
-    format!("{head}{query}{fragment}")
+        .join("&")
 }
 
 /// Where a config delivers, as the trail shows it (credentials in URLs blanked).

@@ -319,18 +319,28 @@ pub const MAX_ACTOR_CHARS: usize = 200;
 
 /// The default actor: the OS user as the environment reports it (`USER`, or `USERNAME` on
 /// Windows; on Unix without either, `uid <n>`), with the host name when one is known
-/// (`alice@clinic-pc`). It is what the environment says, not an authenticated identity: it
-/// tells honest operators apart, it does not stop someone who can set `USER`.
+/// (`alice@clinic-pc`), and the invoking user under sudo (`root (sudo from alice)@clinic-pc`).
+/// It is what the environment says, not an authenticated identity: it tells honest operators
+/// apart, it does not stop someone who can set `USER`.
 pub fn os_actor() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let user = ["USER", "USERNAME", "LOGNAME"]
         .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .find_map(|v| var(v))
         .or_else(unix_uid)
         .unwrap_or_else(|| "unknown".to_string());
-    let actor = match host_name() {
-        Some(host) => format!("{}@{host}", user.trim()),
-        None => user.trim().to_string(),
+    actor_name(&user, var("SUDO_USER").as_deref(), host_name().as_deref())
+}
+
+fn actor_name(user: &str, sudo_user: Option<&str>, host: Option<&str>) -> String {
+    let user = user.trim();
+    let mut actor = match sudo_user.map(str::trim) {
+        Some(by) if by != user => format!("{user} (sudo from {by})"),
+        _ => user.to_string(),
     };
+    if let Some(host) = host {
+        actor = format!("{actor}@{host}");
+    }
     clean_actor(&actor)
 }
 
@@ -393,5 +403,11 @@ mod tests {
         assert_eq!(clean_actor("  al\x1bice\n "), "alice");
         assert_eq!(clean_actor(&"x".repeat(500)).len(), MAX_ACTOR_CHARS);
         assert!(!os_actor().is_empty());
+        assert_eq!(actor_name("alice", None, Some("pc")), "alice@pc");
+        assert_eq!(
+            actor_name("root", Some("alice"), None),
+            "root (sudo from alice)"
+        );
+        assert_eq!(actor_name("alice", Some("alice"), None), "alice");
     }
 }
