@@ -5,6 +5,7 @@
 //! adapters call [`service::App`], which offers one async method per capability.
 
 pub mod attempts;
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod export;

@@ -172,6 +172,21 @@ async fn an_export_takes_only_what_the_filter_matches() {
         .await
         .unwrap();
     assert_eq!((summary.attempts, summary.integrations), (3, 1));
+    // The export is in the audit trail, with what it took.
+    let trail = t
+        .app
+        .audit_log(&handoff_console::audit::AuditFilter {
+            action: Some(handoff_console::audit::AuditAction::HistoryExported),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(
+        trail[0].object.as_ref().unwrap().name.as_deref(),
+        Some("emr")
+    );
+    assert_eq!(trail[0].details["rows"], 3, "{}", trail[0].details);
     let file = App::open_history(&out).await.unwrap();
     let f = StatsFilter {
         integration: filter.integration,
@@ -228,6 +243,10 @@ async fn the_cli_reads_a_history_file_without_a_keyring_and_refuses_foreign_file
     assert_eq!(code, Some(0), "{a}");
     assert!(!a.to_string().contains(NAME));
 
+    // The audit trail came along (the integration was created in the source).
+    let (code, trail) = run(&["--history-file", file, "audit", "--json"]);
+    assert_eq!(code, Some(0), "{trail}");
+    assert!(trail.to_string().contains("integration.created"), "{trail}");
     let (code, e) = run(&["--history-file", file, "retry", id, "--json"]);
     assert_eq!(code, Some(2), "{e}");
     assert_eq!(e["error"]["field"], "--history-file");

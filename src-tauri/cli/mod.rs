@@ -7,6 +7,7 @@ mod output;
 mod time_arg;
 
 use crate::attempts::{HistoryFilter, RetryFilter, Status, Trigger};
+use crate::audit::{AuditAction, AuditFilter};
 use crate::error::AppError;
 use crate::export::ExportFilter;
 use crate::ids::AttemptId;
@@ -119,6 +120,29 @@ enum Command {
         #[arg(long)]
         last: bool,
     },
+    /// The audit trail: who changed integrations and secrets, retried, revealed data,
+    /// exported or rotated keys, and when; newest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(AuditAction::ALL.map(AuditAction::as_str)))]
+    action: Option<String>,
+    /// An integration's id or name (also the name a removed integration had).
+    #[arg(long, value_name = "ID|NAME")]
+    integration: Option<String>,
+    /// Exactly as recorded (e.g. alice@clinic-pc).
+    #[arg(long, value_name = "USER")]
+    actor: Option<String>,
+    /// RFC 3339, a date, or an age such as 30m, 2h, 7d (inclusive).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// As --since (exclusive).
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    limit: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -442,11 +466,15 @@ async fn run(cli: Cli, out: &Output) -> Result<u8, AppError> {
         Some(file) => {
             if !matches!(
                 cli.command,
-                Command::History(_) | Command::Stats(_) | Command::ShowAttempt { .. }
+                Command::History(_)
+                    | Command::Stats(_)
+                    | Command::ShowAttempt { .. }
+                    | Command::Audit(_)
             ) {
                 return Err(AppError::invalid(
                     "--history-file",
-                    "a history file is read-only: use it with history, stats or show-attempt",
+                    "a history file is read-only: use it with history, stats, show-attempt or \
+                     audit",
                 ));
             }
             App::open_history(file).await?
@@ -486,6 +514,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             ));
             Ok(0)
         }
+        Command::Audit(args) => audit(app, args, out).await,
         Command::Send {
             integration,
             session,
@@ -642,6 +671,19 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             })
         }
     }
+}
+
+async fn audit(app: &App, args: AuditArgs, out: &Output) -> Result<u8, AppError> {
+    let filter = AuditFilter {
+        action: args.action.as_deref().and_then(AuditAction::parse),
+        integration: args.integration,
+        actor: args.actor,
+        since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
+        until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
+        limit: Some(args.limit),
+    };
+    out.audit(&app.audit_log(&filter).await?);
+    Ok(0)
 }
 
 async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result<u8, AppError> {

@@ -2,6 +2,7 @@
 //! Times are shown in the local zone.
 
 use crate::attempts::{AttemptDetail, AttemptSummary};
+use crate::audit::AuditEvent;
 use crate::error::AppError;
 use crate::export::ExportSummary;
 use crate::health::{Check, HealthReport, LastHealth, LocalCheck};
@@ -431,6 +432,38 @@ impl Output {
         print_local(&r.local);
     }
 
+    pub fn audit(&self, list: &[AuditEvent]) {
+        if self.json {
+            return print_json(&list);
+        }
+        if list.is_empty() {
+            return say!("no audit entries match");
+        }
+        say!(
+            "{:<19}  {:<24}  {:<19}  {:<24}  DETAILS",
+            "AT",
+            "ACTOR",
+            "ACTION",
+            "OBJECT"
+        );
+        for e in list {
+            let object = e
+                .object
+                .as_ref()
+                .map(|o| o.name.clone().unwrap_or_else(|| o.id.clone()))
+                .unwrap_or_else(|| "-".to_string());
+            let details: String = audit_summary(e).chars().take(120).collect();
+            let line = format!(
+                "{:<19}  {:<24}  {:<19}  {:<24}  {details}",
+                local(e.at),
+                e.actor.chars().take(24).collect::<String>(),
+                e.action.as_str(),
+                object.chars().take(24).collect::<String>(),
+            );
+            say!("{}", line.trim_end());
+        }
+    }
+
     pub fn last_health(&self, h: &LastHealth) {
         if self.json {
             return print_json(h);
@@ -454,6 +487,36 @@ impl Output {
             print_local(&l.checks);
         }
     }
+}
+
+/// An audit entry's details in one line: the changed paths of an update, otherwise its
+/// top-level values (`key=value`).
+fn audit_summary(e: &AuditEvent) -> String {
+    let d = &e.details;
+    if let Some(changes) = d.get("changes").and_then(|c| c.as_array()) {
+        let paths: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| c.get("path").and_then(|p| p.as_str()))
+            .collect();
+        let omitted = d.get("omitted").and_then(|o| o.as_u64()).unwrap_or(0);
+        let more = if omitted > 0 {
+            format!(" (+{omitted} more)")
+        } else {
+            String::new()
+        };
+        return format!("changed: {}{more}", paths.join(", "));
+    }
+    let Some(map) = d.as_object() else {
+        return String::new();
+    };
+    map.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A request as the test shows it: method, URL, headers and body, or SQL and parameters.

@@ -5,7 +5,7 @@
 //! unchanged, and the stats triggers rebuild the rollups as rows go in) plus an `export_meta`
 //! table that marks it as an export. It holds the attempts (with masked copies of the collected
 //! values in their recorded requests, responses and messages), each handoff's **masked** data,
-//! and the integrations' configs with anything credential-like redacted. It never holds a
+//! the integrations' configs with anything credential-like redacted, and the audit trail. It never holds a
 //! secret nor raw collected data: the raw values are read from the store and masked in memory;
 //! only masked copies are written. It is built as `<out>.partial` and renamed when complete.
 
@@ -315,6 +315,17 @@ fn copy_history(
             }
         }
     }
+    // The audit trail of the same window (entries are redacted when written), and for one
+    // integration the entries about it.
+    tx.execute(
+        "INSERT INTO audit_log (id, at, actor, action, object_type, object_id, object_name, details)
+         SELECT id, at, actor, action, object_type, object_id, object_name, details
+         FROM src.audit_log
+         WHERE (?1 IS NULL OR at >= ?1) AND (?2 IS NULL OR at < ?2)
+           AND (?3 IS NULL OR object_id = ?3)
+         ORDER BY id",
+        params![filter.since_ms, filter.until_ms, integration],
+    )?;
     tx.execute_batch(
         "CREATE TABLE export_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);",
     )?;

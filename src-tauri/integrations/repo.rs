@@ -1,6 +1,8 @@
-//! Integration rows in the local store.
+//! Integration rows in the local store. Every write also writes its audit entry, in the same
+//! transaction.
 
 use super::{Integration, IntegrationConfig, TargetKind};
+use crate::audit::{NewAuditEvent, insert_event};
 use crate::ids::IntegrationId;
 use crate::store::{Store, StoreError, from_ms, now_ms};
 use sqlx::Row;
@@ -32,12 +34,17 @@ pub fn is_name_conflict(e: &StoreError) -> bool {
 }
 
 impl Store {
+    /// Saves a new integration and its audit entry in one transaction.
     pub async fn insert_integration(
         &self,
         id: IntegrationId,
         config: &IntegrationConfig,
+        audit: &NewAuditEvent,
     ) -> Result<Integration, StoreError> {
         let now = now_ms();
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        // The entry goes first: whatever fails after it takes it back with the transaction.
+        insert_event(&mut tx, audit).await?;
         sqlx::query("INSERT INTO integrations (id, name, kind, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(id.to_string())
             .bind(&config.name)
@@ -45,18 +52,34 @@ impl Store {
             .bind(encode(config)?)
             .bind(now)
             .bind(now)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         self.integration(id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("inserted integration vanished".into()))
     }
 
+    /// Replaces an integration's config and writes the audit entry `audit` makes from the
+    /// config it replaces, in one transaction. `false` (nothing written) when it does not exist.
     pub async fn update_integration(
         &self,
         id: IntegrationId,
         config: &IntegrationConfig,
+        audit: impl FnOnce(&IntegrationConfig) -> NewAuditEvent,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT config FROM integrations WHERE id = ?")
+                .bind(id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        let current: IntegrationConfig = serde_json::from_str(&current)
+            .map_err(|e| StoreError::Corrupt(format!("integration {id}: {e}")))?;
+        insert_event(&mut tx, &audit(&current)).await?;
         let done = sqlx::query(
             // `updated_at` only grows: it versions the cached secrets of other processes.
             "UPDATE integrations SET name = ?, kind = ?, config = ?, updated_at = max(updated_at + 1, ?) WHERE id = ?",
@@ -66,27 +89,51 @@ impl Store {
         .bind(encode(config)?)
         .bind(now_ms())
         .bind(id.to_string())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
-    /// Marks an integration changed (e.g. a secret was set) so cached state is rebuilt.
-    pub async fn touch_integration(&self, id: IntegrationId) -> Result<(), StoreError> {
+    /// Marks an integration changed (e.g. a secret was set) so cached state is rebuilt, and
+    /// writes the change's audit entry in the same transaction.
+    pub async fn touch_integration(
+        &self,
+        id: IntegrationId,
+        audit: &NewAuditEvent,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        insert_event(&mut tx, audit).await?;
         sqlx::query("UPDATE integrations SET updated_at = max(updated_at + 1, ?) WHERE id = ?")
             .bind(now_ms())
             .bind(id.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn delete_integration(&self, id: IntegrationId) -> Result<bool, StoreError> {
+    /// Deletes an integration and writes its audit entry in one transaction; `false` (nothing
+    /// written) when it does not exist.
+    pub async fn delete_integration(
+        &self,
+        id: IntegrationId,
+        audit: &NewAuditEvent,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        insert_event(&mut tx, audit).await?;
         let done = sqlx::query("DELETE FROM integrations WHERE id = ?")
             .bind(id.to_string())
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn integration(&self, id: IntegrationId) -> Result<Option<Integration>, StoreError> {

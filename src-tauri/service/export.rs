@@ -1,6 +1,7 @@
 //! Offline history: exporting it to a file, and opening such a file read-only.
 
 use super::App;
+use crate::audit::{AuditObject, AuditRecord};
 use crate::error::AppError;
 use crate::export::{self, ExportFilter, ExportSummary};
 use crate::secrets::{Secret, SecretsBackend, SecretsError};
@@ -39,7 +40,30 @@ impl App {
         filter: &ExportFilter,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<ExportSummary, AppError> {
-        Ok(self.store.export(out, filter, progress).await?)
+        let summary = self.store.export(out, filter, progress).await?;
+        let integration = match filter.integration {
+            Some(id) => {
+                let name = self.store.integration(id).await?.map(|i| i.name);
+                Some(AuditObject::integration(
+                    id,
+                    name.as_deref().unwrap_or("(removed)"),
+                ))
+            }
+            None => None,
+        };
+        // The file exists now: a failure to record is logged, not reported as a failed export.
+        self.record_audit_after(AuditRecord::HistoryExported {
+            integration,
+            filter: serde_json::json!({
+                "integration": filter.integration,
+                "sinceMs": filter.since_ms,
+                "untilMs": filter.until_ms,
+            }),
+            destination: Some(summary.path.display().to_string()),
+            rows: summary.attempts,
+        })
+        .await;
+        Ok(summary)
     }
 
     /// Opens a history export read-only: history, stats and attempts can be read; nothing
@@ -51,6 +75,7 @@ impl App {
             store,
             secrets: Arc::new(NoSecrets),
             secrets_chosen_by: crate::secrets::ChosenBy::Caller,
+            actor: crate::audit::os_actor(),
             targets: Targets::default(),
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),

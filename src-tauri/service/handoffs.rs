@@ -5,6 +5,7 @@ use crate::attempts::{
     AttemptDetail, AttemptSummary, BeginAttempt, Claim, FinishAttempt, HistoryFilter, RetryFilter,
     Status, Trigger,
 };
+use crate::audit::{AuditObject, AuditRecord};
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
 use crate::integrations::Integration;
@@ -204,8 +205,22 @@ impl App {
             .attempt(attempt_id)
             .await?
             .ok_or_else(|| AppError::not_found("attempt", &attempt_id.to_string()))?;
-        self.retry_handoff(attempt.summary.handoff_id, Some(attempt_id))
-            .await
+        let result = self
+            .retry_handoff(attempt.summary.handoff_id, Some(attempt_id))
+            .await?;
+        let s = &attempt.summary;
+        self.record_audit_after(AuditRecord::RetrySingle {
+            integration: AuditObject::integration(s.integration_id, &s.integration_name),
+            retried_attempt_id: attempt_id,
+            handoff_id: result.handoff_id,
+            attempt_id: result.attempt_id,
+            attempt_number: result.attempt_number,
+            success: result.success,
+            outcome: result.handoff_status.as_str(),
+            category: result.category.map(ErrorCategory::as_str),
+        })
+        .await;
+        Ok(result)
     }
 
     async fn retry_handoff(
@@ -292,12 +307,53 @@ impl App {
             done += 1;
             progress(done, matched);
         }
+        self.audit_bulk_retry(filter, matched, &results, skipped.len())
+            .await;
         Ok(BulkRetry {
             matched,
             dry_run,
             results,
             skipped,
         })
+    }
+
+    /// Records a bulk retry that ran (a dry run changes nothing and is not recorded).
+    async fn audit_bulk_retry(
+        &self,
+        filter: &RetryFilter,
+        matched: usize,
+        results: &[HandoffResult],
+        skipped: usize,
+    ) {
+        let integration = match filter.integration {
+            Some(id) => {
+                // The name as it is now; a removed integration's entry keeps only its id.
+                let name = match self.store.integration(id).await {
+                    Ok(Some(i)) => Some(i.name),
+                    _ => None,
+                };
+                Some(AuditObject {
+                    name,
+                    ..AuditObject::integration(id, "")
+                })
+            }
+            None => None,
+        };
+        let filter = serde_json::json!({
+            "integrationId": filter.integration,
+            "category": filter.category,
+            "since": filter.since_ms.map(from_ms),
+            "until": filter.until_ms.map(from_ms),
+        });
+        self.record_audit_after(AuditRecord::RetryBulk {
+            integration,
+            filter,
+            matched,
+            retried: results.len(),
+            succeeded: results.iter().filter(|r| r.success).count(),
+            skipped,
+        })
+        .await;
     }
 
     /// Runs every automatic retry that is due now (and every attempt whose process died), once.

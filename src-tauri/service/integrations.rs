@@ -1,11 +1,13 @@
 //! Adding, changing, listing and removing integrations; their secrets go to the secrets backend.
 
 use super::{App, secret_key};
+use crate::audit::{self, AuditAction, AuditObject};
 use crate::error::AppError;
 use crate::ids::IntegrationId;
 use crate::integrations::{self, Integration, IntegrationConfig, SecretSlot, TargetKind};
-use crate::secrets::Secret;
+use crate::secrets::{Secret, SecretsError};
 use crate::targets::ResolvedIntegration;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -37,12 +39,21 @@ impl App {
             )));
         }
         let id = IntegrationId::new();
+        let audit = self.audit_event(
+            AuditAction::IntegrationCreated,
+            AuditObject::integration(id, &config.name),
+            json!({
+                "target": audit::target_summary(&config),
+                "secrets": secrets.iter().map(|(s, _)| s.name()).collect::<Vec<_>>(),
+            }),
+            &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+        );
         if let Err(e) = self.store_secrets(id, secrets).await {
             // Some secrets may have been written before the failure: nothing half-saved.
             let _ = self.delete_secrets(id, &SecretSlot::ALL).await;
             return Err(e);
         }
-        match self.store.insert_integration(id, &config).await {
+        match self.store.insert_integration(id, &config, &audit).await {
             Ok(saved) => {
                 tracing::info!(integration = %id, kind = config.kind.as_str(), "integration added");
                 Ok(saved)
@@ -93,12 +104,35 @@ impl App {
                 config.name
             )));
         }
+        // The given secrets' slots (the masked configs cannot show that they changed) and
+        // values (scrubbed out of the entry wherever they might appear).
+        let replaced: Vec<SecretSlot> = secrets.iter().map(|(s, _)| *s).collect();
+        let values: Vec<Secret<String>> = secrets
+            .iter()
+            .map(|(_, v)| Secret::new(v.clone()))
+            .collect();
         self.store_secrets(current.id, secrets).await?;
+        let audit = |before: &IntegrationConfig| {
+            let (changes, omitted) = audit::config_changes(before, &config, &replaced);
+            self.audit_event(
+                AuditAction::IntegrationUpdated,
+                AuditObject::integration(current.id, &config.name),
+                json!({"changes": changes, "omitted": omitted}),
+                &values
+                    .iter()
+                    .map(|v| v.expose().as_str())
+                    .collect::<Vec<_>>(),
+            )
+        };
         let unused: Vec<SecretSlot> = stored
             .into_iter()
             .filter(|s| !config.secret_slots().contains(s))
             .collect();
-        if !self.store.update_integration(current.id, &config).await? {
+        if !self
+            .store
+            .update_integration(current.id, &config, audit)
+            .await?
+        {
             return Err(AppError::not_found("integration", id_or_name));
         }
         self.forget_cached(current.id).await;
@@ -112,7 +146,13 @@ impl App {
     /// Removes an integration and its secrets. Its history stays.
     pub async fn remove_integration(&self, id_or_name: &str) -> Result<Integration, AppError> {
         let current = self.integration(id_or_name).await?;
-        self.store.delete_integration(current.id).await?;
+        let audit = self.audit_event(
+            AuditAction::IntegrationRemoved,
+            AuditObject::of(&current),
+            json!({"target": audit::target_summary(&current.config)}),
+            &[],
+        );
+        self.store.delete_integration(current.id, &audit).await?;
         self.forget_cached(current.id).await;
         // The integration is gone; secrets left behind are reported, not a failed removal.
         if let Err(e) = self.delete_secrets(current.id, &SecretSlot::ALL).await {
@@ -139,8 +179,32 @@ impl App {
         if value.is_empty() {
             return Err(AppError::invalid(slot.config_path(), "must not be empty"));
         }
-        self.store_secrets(current.id, vec![(slot, value)]).await?;
-        self.store.touch_integration(current.id).await?;
+        let key = secret_key(current.id, slot);
+        let value = Secret::new(value);
+        // "set" where no value was stored, "rotated" where one was replaced.
+        let replaced = self
+            .with_secrets(move |backend| {
+                let stored = match backend.get(&key) {
+                    Ok(_) => true,
+                    Err(SecretsError::Missing { .. }) => false,
+                    Err(e) => return Err(e),
+                };
+                backend.set(&key, &value).map(|()| stored)
+            })
+            .await?;
+        let action = if replaced {
+            AuditAction::SecretRotated
+        } else {
+            AuditAction::SecretSet
+        };
+        let audit = self.audit_event(
+            action,
+            AuditObject::of(&current),
+            audit::secret_details(slot),
+            &[],
+        );
+        // The keyring write is done; the entry goes in with the change that marks it.
+        self.store.touch_integration(current.id, &audit).await?;
         self.forget_cached(current.id).await;
         Ok(())
     }

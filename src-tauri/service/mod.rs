@@ -2,6 +2,7 @@
 //! commands and the HTTP API) are thin adapters over it: they parse input, call one method and
 //! show its result or its [`AppError`].
 
+mod audit;
 mod demo;
 mod export;
 mod handoffs;
@@ -44,6 +45,8 @@ pub struct App {
     /// handoff does not pay a keyring round trip; an update or a set secret bumps the version.
     secret_cache: Mutex<SecretCache>,
     data_dir: PathBuf,
+    /// Who the audit entries this console writes name (see `service::audit`).
+    actor: String,
 }
 
 impl App {
@@ -81,6 +84,7 @@ impl App {
             targets: Targets::default(),
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: data_dir.to_path_buf(),
+            actor: crate::audit::os_actor(),
         })
     }
 

@@ -385,7 +385,8 @@ pub fn prepare(
 }
 
 /// Custom headers that carry credentials are not recorded: the usual auth headers, and any
-/// whose name says token, secret, key, password, auth, cookie or session.
+/// whose name says token, secret, key, password, auth, cookie or session. (The audit trail's
+/// redaction builds on it.)
 pub(crate) fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     [
