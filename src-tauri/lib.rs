@@ -7,6 +7,7 @@
 pub mod attempts;
 pub mod audit;
 pub mod cli;
+pub mod crypto;
 pub mod error;
 pub mod export;
 pub mod health;

@@ -133,6 +133,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The id of the data key that seals new handoff data, once one was made.
+    pub async fn current_data_key(&self) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
+                .fetch_optional(&self.write)
+                .await?,
+        )
+    }
+
+    /// Makes `id` the current data key unless one is current already (another process made it
+    /// first); returns the current key's id either way.
+    pub async fn adopt_data_key(&self, id: &str) -> Result<String, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("INSERT OR IGNORE INTO data_keys (id, created_at) VALUES (?, ?)")
+            .bind(id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        let current: String =
+            sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(current)
+    }
+}
+
 /// The group-commit writer's connection, with the pools' settings (WAL, NORMAL sync, the busy
 /// timeout, foreign keys); SQLite's automatic checkpoint stays on.
 fn open_writer(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {

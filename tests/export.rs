@@ -6,7 +6,7 @@ mod common;
 
 use common::{Reply, Sink, TestApp, cli};
 use handoff_console::App;
-use handoff_console::attempts::{HistoryFilter, Trigger};
+use handoff_console::attempts::{HistoryFilter, StoredData, Trigger};
 use handoff_console::export::ExportFilter;
 use handoff_console::stats::StatsFilter;
 use serde_json::{Value, json};
@@ -125,7 +125,7 @@ async fn an_export_holds_the_same_history_and_stats_and_no_secret_or_raw_value()
         .unwrap();
     assert_eq!(
         handoff.data,
-        json!({"fullName": "Z*** Q***", "email": "z***@example.com"})
+        StoredData::Plain(json!({"fullName": "Z*** Q***", "email": "z***@example.com"}))
     );
     // Nothing can be sent from it.
     let e = file

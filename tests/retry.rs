@@ -646,6 +646,7 @@ async fn a_configuration_test_cut_short_is_closed_by_the_worker_not_resent() {
             previous_attempt_id: None,
             claim: Claim::New,
             data: Some(r#"{"fullName": "Ann Lee"}"#),
+            data_masked: None,
             started_at: now - 60_000,
             lease_until: now - 1,
         })

@@ -93,6 +93,7 @@ fn begin(
         previous_attempt_id: None,
         claim: Claim::New,
         data: Some("{}"),
+        data_masked: None,
         started_at: now,
         lease_until: now + 1000,
     }
@@ -225,6 +226,7 @@ async fn a_taken_over_attempt_that_delivers_is_not_forgotten() {
             previous_attempt_id: Some(old_id),
             claim: Claim::Due,
             data: None,
+            data_masked: None,
             started_at: now,
             lease_until: now + 10_000,
         };

@@ -282,6 +282,8 @@ pub async fn store_writes(
             previous_attempt_id: None,
             claim: Claim::New,
             data: Some(data),
+            // A handoff also keeps the masked copy of its data (about the same size).
+            data_masked: Some(data),
             started_at: started,
             lease_until: started + 45_000,
         })

@@ -119,7 +119,18 @@ pub struct HandoffSummary {
 #[derive(Debug, Clone)]
 pub struct HandoffRecord {
     pub summary: HandoffSummary,
-    pub data: serde_json::Value,
+    pub data: StoredData,
+    /// The masked copy for display (`None` for handoffs recorded before it was kept).
+    pub masked: Option<serde_json::Value>,
+}
+
+/// A handoff's collected data as the store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredData {
+    /// Sealed under a data key (see `crypto`): opening it needs that key.
+    Sealed(String),
+    /// Plain JSON: recorded before encryption at rest, or a history export's masked copy.
+    Plain(serde_json::Value),
 }
 
 fn opt_time(ms: Option<i64>) -> Option<DateTime<Utc>> {

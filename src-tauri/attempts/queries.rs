@@ -2,7 +2,8 @@
 
 use super::writer::{BeginNew, Finish, Write};
 use super::{
-    AttemptDetail, AttemptSummary, HandoffRecord, HandoffSummary, Status, Trigger, opt_time,
+    AttemptDetail, AttemptSummary, HandoffRecord, HandoffSummary, Status, StoredData, Trigger,
+    opt_time,
 };
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::{Store, StoreError, from_ms};
@@ -36,8 +37,9 @@ pub struct BeginAttempt<'a> {
     pub automatic: bool,
     pub previous_attempt_id: Option<AttemptId>,
     pub claim: Claim,
-    /// For [`Claim::New`]: the collected data (JSON).
+    /// For [`Claim::New`]: the collected data (sealed, see `crypto`) and its masked copy.
     pub data: Option<&'a str>,
+    pub data_masked: Option<&'a str>,
     pub started_at: i64,
     /// Until when the attempt holds the handoff; past it, the worker may take it over.
     pub lease_until: i64,
@@ -190,6 +192,7 @@ impl Store {
                     trigger: a.trigger.as_str(),
                     automatic: a.automatic,
                     data: a.data.unwrap_or("{}").to_string(),
+                    data_masked: a.data_masked.map(str::to_string),
                     started_at: a.started_at,
                     lease_until: a.lease_until,
                 }))
@@ -258,10 +261,19 @@ impl Store {
             .await?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get("data")?;
+        let data = if crate::crypto::is_sealed(&data) {
+            StoredData::Sealed(data)
+        } else {
+            StoredData::Plain(
+                serde_json::from_str(&data)
+                    .map_err(|e| StoreError::Corrupt(format!("handoff data: {e}")))?,
+            )
+        };
+        let masked: Option<String> = row.try_get("data_masked")?;
         Ok(Some(HandoffRecord {
             summary: handoff_from_row(&row)?,
-            data: serde_json::from_str(&data)
-                .map_err(|e| StoreError::Corrupt(format!("handoff data: {e}")))?,
+            data,
+            masked: masked.and_then(|m| serde_json::from_str(&m).ok()),
         }))
     }
 

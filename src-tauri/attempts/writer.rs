@@ -31,6 +31,7 @@ pub(crate) struct BeginNew {
     pub trigger: &'static str,
     pub automatic: bool,
     pub data: String,
+    pub data_masked: Option<String>,
     pub started_at: i64,
     pub lease_until: i64,
 }
@@ -184,9 +185,9 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), rusqlite::Error> {
     match write {
         Write::BeginNew(b) => {
             conn.prepare_cached(
-                "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, in_flight_until,
-                                       last_attempt_id, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'pending', ?4, 1, ?5, ?6, ?7, ?7)",
+                "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
+                                       in_flight_until, last_attempt_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7)",
             )?
             .execute(params![
                 b.handoff_id,
@@ -196,6 +197,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), rusqlite::Error> {
                 b.lease_until,
                 b.attempt_id,
                 b.started_at,
+                b.data_masked,
             ])?;
             conn.prepare_cached(
                 "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,

@@ -74,6 +74,12 @@ enum Command {
     History(HistoryArgs),
     /// Everything recorded about one attempt (secrets redacted) and its retry chain.
     ShowAttempt { id: AttemptId },
+    /// Show a handoff's raw collected data (it is stored encrypted; this is recorded in the
+    /// audit trail).
+    Reveal {
+        #[arg(value_name = "HANDOFF_ID")]
+        handoff: crate::ids::HandoffId,
+    },
     /// Retry one attempt's handoff, or every failed handoff matching a filter (--failed).
     Retry(RetryArgs),
     /// Statistics over attempts: totals, success rate, durations, failures by category, top
@@ -541,6 +547,11 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 limit: Some(args.limit),
             };
             out.history(&app.history(&filter).await?);
+            Ok(0)
+        }
+        Command::Reveal { handoff } => {
+            let data = app.reveal(handoff).await?;
+            out.revealed(handoff, &data);
             Ok(0)
         }
         Command::ShowAttempt { id } => {

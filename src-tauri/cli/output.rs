@@ -272,6 +272,14 @@ impl Output {
         );
     }
 
+    pub fn revealed(&self, handoff: crate::ids::HandoffId, data: &serde_json::Value) {
+        if self.json {
+            return print_json(&json!({ "handoffId": handoff, "data": data }));
+        }
+        say!("handoff {handoff} (this reveal is recorded in the audit trail):");
+        say!("{}", serde_json::to_string_pretty(data).unwrap_or_default());
+    }
+
     pub fn worker(&self, p: &WorkerPass) {
         if self.json {
             return print_json(p);

@@ -223,13 +223,15 @@ fn copy_history(
     {
         let mut read_handoff = tx.prepare(
             "SELECT integration_id, session_id, status, data, attempts, next_attempt_at,
-                    in_flight_until, last_attempt_id, submission_id, created_at, updated_at
+                    in_flight_until, last_attempt_id, submission_id, created_at, updated_at,
+                    data_masked
              FROM src.handoffs WHERE id = ?1",
         )?;
         let mut write_handoff = tx.prepare(
             "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts,
-                 next_attempt_at, in_flight_until, last_attempt_id, submission_id, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 next_attempt_at, in_flight_until, last_attempt_id, submission_id, created_at,
+                 updated_at, data_masked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?5)",
         )?;
         let mut read_attempts = tx.prepare(&format!(
             "SELECT a.* FROM src.attempts a WHERE a.handoff_id = ?4 AND {ATTEMPT_FILTER} \
@@ -263,20 +265,31 @@ fn copy_history(
                         r.get::<_, Option<String>>(7)?,
                         r.get::<_, Option<String>>(8)?,
                         [r.get::<_, i64>(9)?, r.get::<_, i64>(10)?],
+                        r.get::<_, Option<String>>(11)?,
                     ))
                 })
                 .optional()?
             else {
                 continue;
             };
-            let (integration_id, session, status, data, numbers, last, submission, times) = h;
+            let (integration_id, session, status, data, numbers, last, submission, times, kept) = h;
             let specs = fields.get(&integration_id).map_or(&[][..], Vec::as_slice);
-            let raw: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
-            let masked = match &raw {
-                Value::Object(map) => Value::Object(mask_data(specs, map)),
-                _ => Value::Object(Default::default()),
+            // Sealed data stays sealed: its masked copy goes in (and its attempts were
+            // recorded masked). Plain data from before encryption is masked here.
+            let (masked, echo) = if crate::crypto::is_sealed(&data) {
+                let masked = kept
+                    .and_then(|m| serde_json::from_str::<Value>(&m).ok())
+                    .filter(Value::is_object)
+                    .unwrap_or_else(|| Value::Object(Default::default()));
+                (masked, EchoMask::default())
+            } else {
+                let raw: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+                let masked = match &raw {
+                    Value::Object(map) => Value::Object(mask_data(specs, map)),
+                    _ => Value::Object(Default::default()),
+                };
+                (masked, EchoMask::new(specs, &raw))
             };
-            let echo = EchoMask::new(specs, &raw);
             write_handoff.execute(params![
                 id,
                 integration_id,

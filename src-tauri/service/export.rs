@@ -76,6 +76,7 @@ impl App {
             secrets: Arc::new(NoSecrets),
             secrets_chosen_by: crate::secrets::ChosenBy::Caller,
             actor: crate::audit::os_actor(),
+            data_keys: Default::default(),
             targets: Targets::default(),
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),

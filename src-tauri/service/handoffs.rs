@@ -9,7 +9,7 @@ use crate::audit::{AuditObject, AuditRecord};
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
 use crate::integrations::Integration;
-use crate::masking::EchoMask;
+use crate::masking::{EchoMask, mask_data};
 use crate::retry::{self, NextStep};
 use crate::store::{from_ms, now_ms};
 use crate::targets::{Delivery, ErrorCategory, HandoffContext};
@@ -253,11 +253,12 @@ impl App {
                     &format!("{} (removed)", handoff.summary.integration_id),
                 )
             })?;
+        let data = self.open_data(&handoff).await?;
         self.run_attempt(AttemptPlan {
             integration: &integration,
             handoff_id,
             session_id: &handoff.summary.session_id,
-            data: &handoff.data,
+            data: &data,
             data_text: None,
             claim: Claim::Manual,
             trigger: Trigger::Retry,
@@ -432,12 +433,24 @@ impl App {
                 .await?;
             return Ok(None);
         };
+        // Without its data key (another machine, a deleted key) the data cannot be resent: the
+        // retry waits, as it does for a locked keyring.
+        let data = match self.open_data(&handoff).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(handoff_id = %handoff_id, "retry postponed: {e}");
+                self.store
+                    .postpone_handoff(handoff_id, now_ms() + POSTPONE.as_millis() as i64)
+                    .await?;
+                return Ok(None);
+            }
+        };
         let result = self
             .run_attempt(AttemptPlan {
                 integration: &integration,
                 handoff_id,
                 session_id: &handoff.summary.session_id,
-                data: &handoff.data,
+                data: &data,
                 data_text: None,
                 claim: Claim::Due,
                 trigger: Trigger::Retry,
@@ -544,6 +557,21 @@ impl App {
         // Secrets first: a locked or unreachable keyring is the console's problem, not the
         // target's, so it claims nothing and records no attempt.
         let resolved = self.resolve(integration).await?;
+        // A new handoff's data is stored sealed, with a masked copy for display; the data key
+        // is the console's too, so a failure to get it records nothing either.
+        let (sealed, masked) = match plan.data_text.as_deref() {
+            Some(text) => {
+                let masked = match plan.data {
+                    Value::Object(m) => Value::Object(mask_data(&integration.config.fields, m)),
+                    _ => Value::Object(Default::default()),
+                };
+                (
+                    Some(self.seal_data(plan.handoff_id, text).await?),
+                    Some(masked.to_string()),
+                )
+            }
+            None => (None, None),
+        };
         let attempt_id = AttemptId::new();
         let started = now_ms();
         let begun = self
@@ -558,7 +586,8 @@ impl App {
                 automatic: plan.automatic,
                 previous_attempt_id: plan.previous,
                 claim: plan.claim,
-                data: plan.data_text.as_deref(),
+                data: sealed.as_deref(),
+                data_masked: masked.as_deref(),
                 started_at: started,
                 lease_until: started + lease(integration).as_millis() as i64,
             })

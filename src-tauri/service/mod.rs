@@ -3,6 +3,7 @@
 //! show its result or its [`AppError`].
 
 mod audit;
+mod data;
 mod demo;
 mod export;
 mod handoffs;
@@ -47,6 +48,8 @@ pub struct App {
     data_dir: PathBuf,
     /// Who the audit entries this console writes name (see `service::audit`).
     actor: String,
+    /// Data keys read from the secrets backend (see `service::data`).
+    data_keys: data::DataKeys,
 }
 
 impl App {
@@ -85,6 +88,7 @@ impl App {
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: data_dir.to_path_buf(),
             actor: crate::audit::os_actor(),
+            data_keys: Default::default(),
         })
     }
 

@@ -1,0 +1,229 @@
+//! Collected data at rest: sealed with AES-256-GCM under the data key (kept in the secrets
+//! backend), bound to its handoff, opened for retries and for an audited reveal; without the
+//! key the history still opens and retries say why they wait.
+
+mod common;
+
+use common::{Reply, Sink, TestApp};
+use handoff_console::App;
+use handoff_console::attempts::{StoredData, Trigger};
+use handoff_console::audit::{AuditAction, AuditFilter};
+use handoff_console::secrets::{KeyringBackend, SecretsBackend};
+use handoff_console::stats::StatsFilter;
+use handoff_console::store::STORE_FILE;
+use serde_json::{Value, json};
+use std::path::Path;
+
+const NAME: &str = "Quincy Vandersloot";
+const EMAIL: &str = "quincy.v@example.org";
+const PHONE: &str = "+1 555 867 5309";
+
+fn data() -> Value {
+    json!({"fullName": NAME, "email": EMAIL, "phone": PHONE})
+}
+
+fn config(url: &str) -> Value {
+    json!({
+        "name": "emr", "kind": "api",
+        "fields": [{"name": "fullName", "type": "name", "required": true},
+                   {"name": "email", "type": "email"}, {"name": "phone", "type": "phone"}],
+        "api": {"endpoint": format!("{url}/patients"), "method": "POST"},
+        "retry": {"maxAttempts": 3, "baseDelayMs": 3_600_000}
+    })
+}
+
+/// Whether any file in the data dir (the store and its WAL) holds `needle`.
+fn data_dir_holds(dir: &Path, needle: &str) -> bool {
+    std::fs::read_dir(dir).unwrap().flatten().any(|e| {
+        e.path().is_file()
+            && std::fs::read(e.path())
+                .unwrap_or_default()
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+    })
+}
+
+async fn store_pool(dir: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join(STORE_FILE).display()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn collected_data_is_sealed_at_rest_and_a_retry_resends_it() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    sink.then([Reply::status(503)]);
+    t.add(config(&sink.url)).await;
+    let first = t
+        .app
+        .send("emr", "s-1", data(), Trigger::Live)
+        .await
+        .unwrap();
+    assert!(!first.success);
+    for raw in [NAME, EMAIL, PHONE] {
+        assert!(
+            !data_dir_holds(t.dir.path(), raw),
+            "{raw} is stored in the clear"
+        );
+    }
+    let h = t
+        .app
+        .store()
+        .handoff(first.handoff_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(&h.data, StoredData::Sealed(s) if s.starts_with("hc1:")));
+    assert_eq!(
+        h.masked,
+        Some(
+            json!({"fullName": "Q*** V***", "email": "q***@example.org", "phone": "***-***-5309"})
+        )
+    );
+    // A retry opens the data and sends it as collected.
+    sink.always(Reply::json(201, json!({"id": "p-1"})));
+    let again = t.app.retry_attempt(first.attempt_id).await.unwrap();
+    assert!(again.success, "{again:?}");
+    let sent = sink.received();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].json(), sent[1].json());
+    assert_eq!(sent[1].json()["fullName"], NAME);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_data_moved_to_another_handoff_is_refused() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    sink.always(Reply::status(503));
+    t.add(config(&sink.url)).await;
+    let a = t
+        .app
+        .send("emr", "s-a", data(), Trigger::Live)
+        .await
+        .unwrap();
+    let b = t
+        .app
+        .send(
+            "emr",
+            "s-b",
+            json!({"fullName": "Other Person"}),
+            Trigger::Live,
+        )
+        .await
+        .unwrap();
+    // Someone with access to the file copies a's sealed data onto b.
+    let pool = store_pool(t.dir.path()).await;
+    sqlx::query(
+        "UPDATE handoffs SET data = (SELECT data FROM handoffs WHERE id = ?1) WHERE id = ?2",
+    )
+    .bind(a.handoff_id.to_string())
+    .bind(b.handoff_id.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let e = t.app.retry_attempt(b.attempt_id).await.unwrap_err();
+    assert!(e.message.contains("fails authentication"), "{e}");
+    assert_eq!(sink.count(), 2, "nothing was sent");
+    // a's own data still opens.
+    sink.always(Reply::json(201, json!({"id": "p-2"})));
+    assert!(t.app.retry_attempt(a.attempt_id).await.unwrap().success);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_data_key_the_history_opens_and_retry_and_reveal_say_why() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    sink.always(Reply::status(503));
+    t.add(config(&sink.url)).await;
+    let r = t
+        .app
+        .send("emr", "s-1", data(), Trigger::Live)
+        .await
+        .unwrap();
+    let key_id: String = sqlx::query_scalar("SELECT id FROM data_keys")
+        .fetch_one(&store_pool(t.dir.path()).await)
+        .await
+        .unwrap();
+    t.app.close().await;
+    // The key is gone (another machine, or deleted).
+    let name = format!("data-key/{key_id}");
+    tokio::task::spawn_blocking(move || KeyringBackend.delete(&name).unwrap())
+        .await
+        .unwrap();
+    let app = App::open(t.dir.path()).await.unwrap();
+    let (detail, _) = app.attempt(r.attempt_id).await.unwrap();
+    assert_eq!(detail.summary.status.as_str(), "failed");
+    assert_eq!(
+        app.stats(&StatsFilter::default(), false)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    let h = app.store().handoff(r.handoff_id).await.unwrap().unwrap();
+    assert_eq!(h.masked.unwrap()["fullName"], "Q*** V***");
+    for e in [
+        app.retry_attempt(r.attempt_id).await.unwrap_err(),
+        app.reveal(r.handoff_id).await.unwrap_err(),
+    ] {
+        assert!(e.message.contains(&format!("data key {key_id}")), "{e}");
+        assert!(e.message.contains("masked data are still available"), "{e}");
+    }
+    assert_eq!(sink.count(), 1, "nothing was resent");
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reveal_shows_the_raw_data_and_is_audited_without_it() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    sink.always(Reply::json(201, json!({"id": "p-1"})));
+    t.add(config(&sink.url)).await;
+    let r = t
+        .app
+        .send("emr", "s-1", data(), Trigger::Live)
+        .await
+        .unwrap();
+    assert_eq!(t.app.reveal(r.handoff_id).await.unwrap(), data());
+    let trail = t
+        .app
+        .audit_log(&AuditFilter {
+            action: Some(AuditAction::DataRevealed),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1);
+    let entry = serde_json::to_string(&trail[0]).unwrap();
+    assert!(entry.contains("fullName") && entry.contains(&r.handoff_id.to_string()));
+    for raw in [NAME, EMAIL, PHONE] {
+        assert!(!entry.contains(raw), "{raw} in the audit entry");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_consoles_making_the_first_key_agree_on_one() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    sink.always(Reply::status(503));
+    t.add(config(&sink.url)).await;
+    let other = App::open(t.dir.path()).await.unwrap();
+    let (a, b) = tokio::join!(
+        t.app.send("emr", "s-a", data(), Trigger::Live),
+        other.send("emr", "s-b", data(), Trigger::Live)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    other.close().await;
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM data_keys")
+        .fetch_one(&store_pool(t.dir.path()).await)
+        .await
+        .unwrap();
+    assert_eq!(keys, 1);
+    // A third console opens both.
+    let third = App::open(t.dir.path()).await.unwrap();
+    assert_eq!(third.reveal(a.handoff_id).await.unwrap(), data());
+    assert_eq!(third.reveal(b.handoff_id).await.unwrap(), data());
+    third.close().await;
+}
