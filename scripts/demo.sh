@@ -4,6 +4,14 @@
 # handoff, one failed one (the demo API is down), a configuration test, the history, stats and health.
 set -uo pipefail
 bin=$1
+# Handoff data is stored encrypted under a key kept in the secrets backend. Without a reachable
+# OS keyring (a headless machine), the demo uses the encrypted-file vault with a demo
+# passphrase; for real use, set your own (HANDOFF_VAULT_PASSPHRASE) or use the OS keyring.
+if ! "$bin" secrets status >/dev/null 2>&1 && [ -z "${HANDOFF_SECRETS:-}" ]; then
+  export HANDOFF_SECRETS=vault
+  export HANDOFF_VAULT_PASSPHRASE=${HANDOFF_VAULT_PASSPHRASE:-handoff-demo-passphrase}
+  echo "(no OS keyring reachable: the demo keeps its secrets in the encrypted-file vault, with a demo passphrase)"
+fi
 echo "== handoff-console demo: integrations"
 "$bin" demo || exit $?
 sample='{"fullName": "Ann Lee", "email": "ann.lee@example.com", "phoneNumber": "+1 555 123 4567", "appointmentDate": "2026-12-01", "additionalNotes": "Prefers mornings"}'
