@@ -68,7 +68,13 @@ impl Store {
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true))
+            // What this connection deletes or replaces (re-sealed data, above all) is zeroed in
+            // the file, not left in free pages.
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .pragma("secure_delete", "ON"),
+            )
             .await
             .map_err(|e| open_err(e.to_string()))?;
         MIGRATOR
@@ -158,6 +164,108 @@ impl Store {
                 .await?;
         tx.commit().await?;
         Ok(current)
+    }
+}
+
+/// A handoff whose data is not yet sealed under the current data key.
+#[derive(Debug, Clone)]
+pub struct Unsealed {
+    pub handoff_id: String,
+    pub integration_id: String,
+    pub data: String,
+    pub data_masked: Option<String>,
+}
+
+impl Store {
+    /// Makes `id` the current data key and retires the one before it (a key rotation).
+    pub async fn rotate_in_data_key(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let now = now_ms();
+        sqlx::query("UPDATE data_keys SET retired_at = ? WHERE retired_at IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO data_keys (id, created_at) VALUES (?, ?)")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes the WAL back into the file and empties it, so page images from before (e.g. data
+    /// that was re-sealed) do not linger in it. Best effort: readers may hold it open.
+    pub async fn checkpoint_truncate(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The retired data keys.
+    pub async fn retired_data_keys(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NOT NULL ORDER BY id")
+                .fetch_all(&self.read)
+                .await?,
+        )
+    }
+
+    /// How many handoffs are not sealed under the key `current` (sealed under another, or
+    /// plain from before encryption), and up to `limit` of them.
+    pub async fn unsealed_handoffs(
+        &self,
+        current: &str,
+        limit: u32,
+    ) -> Result<(u64, Vec<Unsealed>), StoreError> {
+        // Key ids are hex: no LIKE wildcard can be in the pattern.
+        let pattern = format!("hc1:{current}:%");
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM handoffs WHERE data NOT LIKE ?")
+            .bind(&pattern)
+            .fetch_one(&self.read)
+            .await?;
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, integration_id, data, data_masked FROM handoffs WHERE data NOT LIKE ?
+             ORDER BY id LIMIT ?",
+        )
+        .bind(&pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        Ok((
+            total.max(0) as u64,
+            rows.into_iter()
+                .map(|(handoff_id, integration_id, data, data_masked)| Unsealed {
+                    handoff_id,
+                    integration_id,
+                    data,
+                    data_masked,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Replaces a handoff's data with `sealed` (and fills its masked copy if it had none),
+    /// unless the data changed since it was read as `was`. Returns whether it was replaced.
+    pub async fn reseal_handoff(
+        &self,
+        id: &str,
+        was: &str,
+        sealed: &str,
+        masked: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE handoffs SET data = ?1, data_masked = coalesce(data_masked, ?2)
+             WHERE id = ?3 AND data = ?4",
+        )
+        .bind(sealed)
+        .bind(masked)
+        .bind(id)
+        .bind(was)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }
 

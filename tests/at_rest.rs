@@ -227,3 +227,111 @@ async fn two_consoles_making_the_first_key_agree_on_one() {
     assert_eq!(third.reveal(b.handoff_id).await.unwrap(), data());
     third.close().await;
 }
+
+/// The key id each handoff's data is sealed under ("" when plain).
+async fn sealing_keys(dir: &Path) -> Vec<String> {
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT data FROM handoffs ORDER BY id")
+        .fetch_all(&store_pool(dir).await)
+        .await
+        .unwrap();
+    rows.into_iter()
+        .map(|(d,)| {
+            handoff_console::crypto::key_id(&d)
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_old_key() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    sink.always(Reply::status(503));
+    let i = t.add(config(&sink.url)).await;
+    let mut sent = Vec::new();
+    for n in 0..3 {
+        sent.push(
+            t.app
+                .send("emr", &format!("s-{n}"), data(), Trigger::Live)
+                .await
+                .unwrap(),
+        );
+    }
+    // And one recorded before encryption at rest: plain JSON, no masked copy.
+    let legacy = handoff_console::ids::HandoffId::new();
+    let now = chrono::Utc::now().timestamp_millis();
+    t.app
+        .store()
+        .begin_attempt(&handoff_console::attempts::BeginAttempt {
+            attempt_id: handoff_console::ids::AttemptId::new(),
+            handoff_id: legacy,
+            integration_id: i.id,
+            integration_name: "emr",
+            session_id: "s-old",
+            trigger: Trigger::Live,
+            automatic: false,
+            previous_attempt_id: None,
+            claim: handoff_console::attempts::Claim::New,
+            data: Some(&data().to_string()),
+            data_masked: None,
+            started_at: now,
+            lease_until: now,
+        })
+        .await
+        .unwrap();
+    let before = sealing_keys(t.dir.path()).await;
+    let old = before.iter().find(|k| !k.is_empty()).unwrap().clone();
+
+    // Cut short after two.
+    let first = t.app.rotate_data_key(Some(2), &|_, _| {}).await.unwrap();
+    assert!(!first.resumed);
+    assert_eq!(
+        (first.resealed, first.remaining, first.deleted_keys),
+        (2, 2, 0)
+    );
+    assert_ne!(first.key, old);
+    // Mixed keys still open: everything can be revealed meanwhile.
+    for r in &sent {
+        assert_eq!(t.app.reveal(r.handoff_id).await.unwrap(), data());
+    }
+    // Run again: it finishes this rotation rather than starting another.
+    let second = t.app.rotate_data_key(None, &|_, _| {}).await.unwrap();
+    assert!(second.resumed);
+    assert_eq!(second.key, first.key);
+    assert_eq!(
+        (second.resealed, second.remaining, second.deleted_keys),
+        (2, 0, 1)
+    );
+    assert!(
+        sealing_keys(t.dir.path())
+            .await
+            .iter()
+            .all(|k| *k == first.key)
+    );
+    // The legacy handoff got a masked copy, and every handoff still retries.
+    let h = t.app.store().handoff(legacy).await.unwrap().unwrap();
+    assert_eq!(h.masked.unwrap()["email"], "q***@example.org");
+    assert_eq!(t.app.reveal(legacy).await.unwrap(), data());
+    for raw in [NAME, EMAIL, PHONE] {
+        assert!(
+            !data_dir_holds(t.dir.path(), raw),
+            "{raw} left in the clear"
+        );
+    }
+    // The old key is gone from the backend.
+    let name = format!("data-key/{old}");
+    let gone = tokio::task::spawn_blocking(move || KeyringBackend.get(&name))
+        .await
+        .unwrap();
+    assert!(gone.is_err());
+    let trail = t
+        .app
+        .audit_log(&AuditFilter {
+            action: Some(AuditAction::KeysRotated),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 2);
+}

@@ -74,6 +74,9 @@ enum Command {
     History(HistoryArgs),
     /// Everything recorded about one attempt (secrets redacted) and its retry chain.
     ShowAttempt { id: AttemptId },
+    /// Data keys: `keys rotate` re-seals all handoff data under a new key (resumable).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Show a handoff's raw collected data (it is stored encrypted; this is recorded in the
     /// audit trail).
     Reveal {
@@ -191,6 +194,17 @@ enum SecretsCommand {
     Use {
         #[arg(value_parser = ["keyring", "vault"])]
         backend: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-seal every handoff's data under a new data key, then delete the old key; if an
+    /// earlier rotation was cut short, finish it instead.
+    Rotate {
+        /// Re-seal at most this many handoffs now (run again to go on).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
     },
 }
 
@@ -547,6 +561,13 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 limit: Some(args.limit),
             };
             out.history(&app.history(&filter).await?);
+            Ok(0)
+        }
+        Command::Keys(KeysCommand::Rotate { limit }) => {
+            let progress = progress_reporter("re-sealing handoff", 1);
+            let report = |done: u64, total: u64| progress(done as usize, total as usize);
+            let rotation = app.rotate_data_key(limit, &report).await?;
+            out.key_rotation(&rotation);
             Ok(0)
         }
         Command::Reveal { handoff } => {

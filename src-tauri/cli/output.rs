@@ -280,6 +280,27 @@ impl Output {
         say!("{}", serde_json::to_string_pretty(data).unwrap_or_default());
     }
 
+    pub fn key_rotation(&self, r: &crate::service::KeyRotation) {
+        if self.json {
+            return print_json(r);
+        }
+        say!(
+            "{} data key {}: {} handoff(s) re-sealed, {} left, {} old key(s) deleted",
+            if r.resumed {
+                "finished rotating to"
+            } else {
+                "rotated to"
+            },
+            r.key,
+            r.resealed,
+            r.remaining,
+            r.deleted_keys
+        );
+        if r.remaining > 0 {
+            say!("run `keys rotate` again to re-seal the rest");
+        }
+    }
+
     pub fn worker(&self, p: &WorkerPass) {
         if self.json {
             return print_json(p);

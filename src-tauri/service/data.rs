@@ -126,4 +126,142 @@ impl App {
         .await?;
         Ok(data)
     }
+
+    /// Re-seals every handoff's data under a new data key (and seals data recorded before
+    /// encryption), then deletes the old keys from the secrets backend. Resumable: when an
+    /// earlier rotation was cut short (data still under a retired key), it finishes that one
+    /// instead of starting another. At most `limit` handoffs are re-sealed per call (all when
+    /// `None`); progress is `(done, total)`.
+    pub async fn rotate_data_key(
+        &self,
+        limit: Option<u64>,
+        progress: &(dyn Fn(u64, u64) + Sync),
+    ) -> Result<KeyRotation, AppError> {
+        let retired = self.store.retired_data_keys().await?;
+        let current = self.store.current_data_key().await?;
+        let unfinished = match &current {
+            Some(c) => !retired.is_empty() && self.store.unsealed_handoffs(c, 0).await?.0 > 0,
+            None => false,
+        };
+        let (key, resumed) = match (current, unfinished) {
+            (Some(c), true) => (self.data_key(&c).await?, true),
+            (None, _) => (self.sealing_key().await?, false),
+            (Some(_), false) => {
+                let made = DataKey::generate();
+                let (name, value) = (crypto::backend_key(&made.id), made.export());
+                self.with_secrets(move |b| b.set(&name, &value)).await?;
+                self.store.rotate_in_data_key(&made.id).await?;
+                let made = Arc::new(made);
+                self.data_keys
+                    .lock()
+                    .await
+                    .insert(made.id.clone(), made.clone());
+                tracing::info!(key = %made.id, "rotated in a new data key");
+                (made, false)
+            }
+        };
+        let (total, _) = self.store.unsealed_handoffs(&key.id, 0).await?;
+        let budget = limit.unwrap_or(u64::MAX).min(total);
+        let mut done = 0u64;
+        let mut fields: std::collections::HashMap<String, Vec<crate::integrations::FieldSpec>> =
+            Default::default();
+        progress(0, budget);
+        while done < budget {
+            let batch = (budget - done).min(500) as u32;
+            let (_, rows) = self.store.unsealed_handoffs(&key.id, batch).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                let id: HandoffId = row.handoff_id.parse().map_err(AppError::internal)?;
+                let plain = if crypto::is_sealed(&row.data) {
+                    let old = self
+                        .data_key(crypto::key_id(&row.data).unwrap_or_default())
+                        .await?;
+                    old.open(&row.data, &row.handoff_id)
+                        .map_err(|e| AppError::internal(format!("handoff {id}: {e}")))?
+                } else {
+                    row.data.clone().into_bytes()
+                };
+                let masked = match &row.data_masked {
+                    Some(m) => m.clone(),
+                    None => {
+                        if !fields.contains_key(&row.integration_id) {
+                            let specs = match row.integration_id.parse() {
+                                Ok(i) => self
+                                    .store
+                                    .integration(i)
+                                    .await?
+                                    .map(|i| i.config.fields)
+                                    .unwrap_or_default(),
+                                Err(_) => Vec::new(),
+                            };
+                            fields.insert(row.integration_id.clone(), specs);
+                        }
+                        let specs = &fields[&row.integration_id];
+                        match serde_json::from_slice::<Value>(&plain) {
+                            Ok(Value::Object(m)) => {
+                                Value::Object(crate::masking::mask_data(specs, &m)).to_string()
+                            }
+                            _ => "{}".to_string(),
+                        }
+                    }
+                };
+                let sealed = key.seal(&plain, &row.handoff_id);
+                self.store
+                    .reseal_handoff(&row.handoff_id, &row.data, &sealed, &masked)
+                    .await?;
+                done += 1;
+                if done.is_multiple_of(100) || done == budget {
+                    progress(done, budget);
+                }
+                if done >= budget {
+                    break;
+                }
+            }
+        }
+        let (left, _) = self.store.unsealed_handoffs(&key.id, 0).await?;
+        if done > 0
+            && let Err(e) = self.store.checkpoint_truncate().await
+        {
+            tracing::warn!("could not empty the WAL after re-sealing: {e}");
+        }
+        let mut deleted = Vec::new();
+        if left == 0 {
+            // Nothing is sealed under the old keys any more: they go.
+            for old in self.store.retired_data_keys().await? {
+                let name = crypto::backend_key(&old);
+                self.with_secrets(move |b| b.delete(&name)).await?;
+                self.data_keys.lock().await.remove(&old);
+                deleted.push(old);
+            }
+        }
+        self.record_audit_after(AuditRecord::KeysRotated {
+            key: "data".into(),
+            reencrypted: done,
+        })
+        .await;
+        Ok(KeyRotation {
+            key: key.id.clone(),
+            resumed,
+            resealed: done,
+            remaining: left,
+            deleted_keys: deleted.len(),
+        })
+    }
+}
+
+/// What a key rotation did.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRotation {
+    /// The data key everything is (or will be) sealed under.
+    pub key: String,
+    /// Whether it finished an earlier rotation instead of starting one.
+    pub resumed: bool,
+    pub resealed: u64,
+    /// Handoffs still under an old key (or plain); run it again to finish.
+    pub remaining: u64,
+    /// Old keys deleted from the secrets backend (when nothing is sealed under them any more).
+    pub deleted_keys: usize,
 }
