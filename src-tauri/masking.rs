@@ -15,14 +15,34 @@ const HIDDEN: &str = "***";
 /// The display copy of collected data: every value masked by its field's type.
 pub fn mask_data(fields: &[FieldSpec], data: &Map<String, Value>) -> Map<String, Value> {
     data.iter()
-        .map(|(name, value)| {
-            let field_type = fields
-                .iter()
-                .find(|f| &f.name == name)
-                .map_or(FieldType::Text, |f| f.field_type);
-            (name.clone(), mask_value(field_type, value))
-        })
+        .map(|(name, value)| (name.clone(), mask_field(fields, name, value)))
         .collect()
+}
+
+/// One collected value masked as its declared field says. A value kept as it is by its type
+/// (a number, a choice) is kept only when it is valid for the field: anything else ("an
+/// integer" that is really free text, a choice that is not one of the values) is hidden.
+fn mask_field(fields: &[FieldSpec], name: &str, value: &Value) -> Value {
+    let Some(spec) = fields.iter().find(|f| f.name == name) else {
+        return mask_value(FieldType::Text, value);
+    };
+    if keeps(spec.field_type) && crate::templating::normalise(spec, value).is_err() {
+        return mask_value(FieldType::Text, value);
+    }
+    mask_value(spec.field_type, value)
+}
+
+/// The types whose valid values are kept as they are.
+fn keeps(field_type: FieldType) -> bool {
+    matches!(
+        field_type,
+        FieldType::Integer
+            | FieldType::Number
+            | FieldType::Boolean
+            | FieldType::Enum
+            | FieldType::Time
+            | FieldType::Uuid
+    )
 }
 
 /// One value masked as its field type says. Null stays null; structured values (arrays,
@@ -71,20 +91,24 @@ impl EchoMask {
         let mut pairs = Vec::new();
         if let Value::Object(map) = data {
             for (name, value) in map {
-                let field_type = fields
-                    .iter()
-                    .find(|f| &f.name == name)
-                    .map_or(FieldType::Text, |f| f.field_type);
-                collect_pairs(field_type, value, &mut pairs);
+                collect_pairs(value, &mask_field(fields, name, value), &mut pairs);
             }
         }
-        // As they appear in a URL's query string, too (replaced by the plain masked copy: the
-        // record is for reading, not for sending).
+        // As they appear in a URL (form-encoded in a query string, percent-encoded in a path)
+        // and JSON-escaped in a body, too (replaced by the plain masked copy: the record is
+        // for reading, not for sending).
         let encoded: Vec<(String, String)> = pairs
             .iter()
-            .filter_map(|(raw, masked)| {
+            .flat_map(|(raw, masked)| {
                 let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-                (form != *raw).then(|| (form, masked.clone()))
+                let path = form.replace('+', "%20");
+                let json = serde_json::to_string(raw).unwrap_or_default();
+                let json = json.trim_matches('"').to_string();
+                [form, path, json]
+                    .into_iter()
+                    .filter(|v| v != raw)
+                    .map(|v| (v, masked.clone()))
+                    .collect::<Vec<_>>()
             })
             .collect();
         pairs.extend(encoded);
@@ -117,25 +141,26 @@ impl EchoMask {
     }
 }
 
-/// The (raw, masked) pairs of one value: strings (and numbers typed as text) long enough to
-/// matter, nested ones too (an address object).
-fn collect_pairs(field_type: FieldType, value: &Value, pairs: &mut Vec<(String, String)>) {
+/// The (raw, masked) pairs of one value and its masked copy: strings (and numbers) long
+/// enough to matter, nested ones too (an address object, hidden whole).
+fn collect_pairs(value: &Value, masked: &Value, pairs: &mut Vec<(String, String)>) {
     match value {
         Value::Array(items) => items
             .iter()
-            .for_each(|v| collect_pairs(FieldType::Text, v, pairs)),
+            .for_each(|v| collect_pairs(v, &Value::String(HIDDEN.into()), pairs)),
         Value::Object(map) => map
             .values()
-            .for_each(|v| collect_pairs(FieldType::Text, v, pairs)),
+            .for_each(|v| collect_pairs(v, &Value::String(HIDDEN.into()), pairs)),
         Value::String(_) | Value::Number(_) => {
             let raw = match value {
                 Value::String(s) => s.trim().to_string(),
                 other => other.to_string(),
             };
-            if let Value::String(masked) = mask_value(field_type, value)
-                && raw.chars().count() >= MIN_ECHO_LEN
-                && masked != raw
-            {
+            let masked = match masked {
+                Value::String(m) => m.clone(),
+                other => other.to_string(),
+            };
+            if raw.chars().count() >= MIN_ECHO_LEN && masked != raw {
                 pairs.push((raw, masked));
             }
         }
@@ -305,6 +330,33 @@ mod tests {
         assert_eq!(
             echo.text("nothing collected here"),
             "nothing collected here"
+        );
+    }
+
+    #[test]
+    fn values_that_are_not_valid_for_a_kept_type_are_hidden_and_their_echoes_masked() {
+        let fields: Vec<FieldSpec> = serde_json::from_value(json!([
+            {"name": "visitType", "type": "enum", "values": ["new", "follow-up"]},
+            {"name": "memberNo", "type": "integer"}, {"name": "age", "type": "integer"}
+        ]))
+        .unwrap();
+        let data =
+            json!({"visitType": "ENUMCANARY has HIV", "memberNo": "123-45-6789", "age": "42"});
+        let masked = mask_data(&fields, data.as_object().unwrap());
+        assert_eq!(
+            Value::Object(masked),
+            json!({"visitType": "***", "memberNo": "***", "age": "42"})
+        );
+        let echo = EchoMask::new(&fields, &data);
+        assert_eq!(
+            echo.text(
+                "visitType: 'ENUMCANARY has HIV' is not one of new, follow-up; '123-45-6789'"
+            ),
+            "visitType: '***' is not one of new, follow-up; '***'"
+        );
+        assert_eq!(
+            echo.text(r#"{"v":"ENUMCANARY has HIV"} /p/ENUMCANARY%20has%20HIV"#),
+            r#"{"v":"***"} /p/***"#
         );
     }
 

@@ -177,20 +177,55 @@ pub struct Unsealed {
 }
 
 impl Store {
-    /// Makes `id` the current data key and retires the one before it (a key rotation).
-    pub async fn rotate_in_data_key(&self, id: &str) -> Result<(), StoreError> {
+    /// Makes `id` the current data key and retires `expected`, the one the caller found
+    /// current (none: there was none). Returns `false`, changing nothing, when the current key
+    /// is no longer `expected` (another rotation got there first).
+    pub async fn rotate_in_data_key(
+        &self,
+        expected: Option<&str>,
+        id: &str,
+        rotation: bool,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let now = now_ms();
+        let current: Option<String> =
+            sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if current.as_deref() != expected {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query("UPDATE data_keys SET retired_at = ? WHERE retired_at IS NULL")
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO data_keys (id, created_at) VALUES (?, ?)")
+        sqlx::query("INSERT INTO data_keys (id, created_at, rotation_pending) VALUES (?, ?, ?)")
             .bind(id)
             .bind(now)
+            .bind(rotation)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether a rotation to the current key `id` is still to be finished.
+    pub async fn rotation_pending(&self, id: &str) -> Result<bool, StoreError> {
+        let pending: Option<bool> =
+            sqlx::query_scalar("SELECT rotation_pending FROM data_keys WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.write)
+                .await?;
+        Ok(pending.unwrap_or(false))
+    }
+
+    /// Marks the rotation to `id` finished.
+    pub async fn finish_rotation(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE data_keys SET rotation_pending = 0 WHERE id = ?")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
@@ -203,20 +238,41 @@ impl Store {
         Ok(())
     }
 
-    /// The retired data keys.
-    pub async fn retired_data_keys(&self) -> Result<Vec<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NOT NULL ORDER BY id")
-                .fetch_all(&self.read)
-                .await?,
+    /// The retired data keys, with when each was retired (ms).
+    pub async fn retired_data_keys(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, retired_at FROM data_keys WHERE retired_at IS NOT NULL ORDER BY id",
         )
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Forgets a retired data key (to be deleted from the secrets backend) if nothing is sealed
+    /// under it; returns whether it was forgotten.
+    pub async fn forget_data_key(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let used: i64 = sqlx::query_scalar("SELECT count(*) FROM handoffs WHERE data LIKE ?")
+            .bind(format!("hc1:{id}:%"))
+            .fetch_one(&mut *tx)
+            .await?;
+        if used > 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let done = sqlx::query("DELETE FROM data_keys WHERE id = ? AND retired_at IS NOT NULL")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// How many handoffs are not sealed under the key `current` (sealed under another, or
-    /// plain from before encryption), and up to `limit` of them.
+    /// plain from before encryption), and up to `limit` of them with ids after `after`.
     pub async fn unsealed_handoffs(
         &self,
         current: &str,
+        after: &str,
         limit: u32,
     ) -> Result<(u64, Vec<Unsealed>), StoreError> {
         // Key ids are hex: no LIKE wildcard can be in the pattern.
@@ -226,10 +282,11 @@ impl Store {
             .fetch_one(&self.read)
             .await?;
         let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, integration_id, data, data_masked FROM handoffs WHERE data NOT LIKE ?
-             ORDER BY id LIMIT ?",
+            "SELECT id, integration_id, data, data_masked FROM handoffs
+             WHERE data NOT LIKE ? AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(&pattern)
+        .bind(after)
         .bind(i64::from(limit))
         .fetch_all(&self.read)
         .await?;
@@ -246,26 +303,72 @@ impl Store {
         ))
     }
 
-    /// Replaces a handoff's data with `sealed` (and fills its masked copy if it had none),
-    /// unless the data changed since it was read as `was`. Returns whether it was replaced.
+    /// Replaces a handoff's data with `sealed` under `key` (and fills its masked copy if it had
+    /// none), unless the data changed since it was read as `was` or `key` is no longer the
+    /// current one. Returns whether it was replaced.
     pub async fn reseal_handoff(
         &self,
         id: &str,
         was: &str,
         sealed: &str,
+        key: &str,
         masked: &str,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE handoffs SET data = ?1, data_masked = coalesce(data_masked, ?2)
-             WHERE id = ?3 AND data = ?4",
+             WHERE id = ?3 AND data = ?4
+               AND EXISTS (SELECT 1 FROM data_keys WHERE id = ?5 AND retired_at IS NULL)",
         )
         .bind(sealed)
         .bind(masked)
         .bind(id)
         .bind(was)
+        .bind(key)
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Rewrites what a handoff's attempts recorded (request, response excerpt, message) with
+    /// `mask`: for attempts recorded before collected values were masked.
+    pub async fn remask_attempts(
+        &self,
+        handoff_id: &str,
+        mask: impl Fn(&str) -> String,
+    ) -> Result<(), StoreError> {
+        let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, request, response_excerpt, message FROM attempts WHERE handoff_id = ?",
+        )
+        .bind(handoff_id)
+        .fetch_all(&self.write)
+        .await?;
+        for (id, request, excerpt, message) in rows {
+            let (r, e, m) = (
+                request.as_deref().map(&mask),
+                excerpt.as_deref().map(&mask),
+                mask(&message),
+            );
+            if r != request || e != excerpt || m != message {
+                sqlx::query(
+                    "UPDATE attempts SET request = ?, response_excerpt = ?, message = ? WHERE id = ?",
+                )
+                .bind(r)
+                .bind(e)
+                .bind(m)
+                .bind(id)
+                .execute(&self.write)
+                .await?;
+            }
+        }
+        // The stats triggers moved those attempts' counts to the masked messages; the rows of
+        // the old messages are left at zero and still hold their text.
+        sqlx::query("DELETE FROM stats_errors WHERE n <= 0")
+            .execute(&self.write)
+            .await?;
+        sqlx::query("DELETE FROM stats_errors_daily WHERE n <= 0")
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@ use handoff_console::App;
 use handoff_console::attempts::{StoredData, Trigger};
 use handoff_console::audit::{AuditAction, AuditFilter};
 use handoff_console::secrets::{KeyringBackend, SecretsBackend};
+use handoff_console::service::RotationOptions;
 use handoff_console::stats::StatsFilter;
 use handoff_console::store::STORE_FILE;
 use serde_json::{Value, json};
@@ -261,10 +262,11 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
     // And one recorded before encryption at rest: plain JSON, no masked copy.
     let legacy = handoff_console::ids::HandoffId::new();
     let now = chrono::Utc::now().timestamp_millis();
+    let legacy_attempt = handoff_console::ids::AttemptId::new();
     t.app
         .store()
         .begin_attempt(&handoff_console::attempts::BeginAttempt {
-            attempt_id: handoff_console::ids::AttemptId::new(),
+            attempt_id: legacy_attempt,
             handoff_id: legacy,
             integration_id: i.id,
             integration_name: "emr",
@@ -280,11 +282,46 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
         })
         .await
         .unwrap();
+    // Its attempt recorded the raw values, as attempts did before they were masked.
+    let raw_request = json!({"method": "POST", "body": data()}).to_string();
+    let raw_message = format!("409 Conflict: {NAME} exists");
+    t.app
+        .store()
+        .finish_attempt(&handoff_console::attempts::FinishAttempt {
+            attempt_id: legacy_attempt,
+            handoff_id: legacy,
+            status: handoff_console::attempts::Status::Failed,
+            category: Some(handoff_console::targets::ErrorCategory::Validation),
+            status_code: Some(409),
+            message: &raw_message,
+            submission_id: None,
+            request: &raw_request,
+            response_excerpt: Some(&raw_request),
+            finished_at: now,
+            duration_ms: 5,
+            next_attempt_at: None,
+            handoff_status: handoff_console::attempts::Status::Failed,
+        })
+        .await
+        .unwrap();
+    assert!(
+        data_dir_holds(t.dir.path(), NAME),
+        "the legacy rows hold raw values"
+    );
     let before = sealing_keys(t.dir.path()).await;
     let old = before.iter().find(|k| !k.is_empty()).unwrap().clone();
 
     // Cut short after two.
-    let first = t.app.rotate_data_key(Some(2), &|_, _| {}).await.unwrap();
+    // Old keys may go as soon as nothing uses them (no send is under way here).
+    let now = |limit| RotationOptions {
+        limit,
+        keep_retired: std::time::Duration::ZERO,
+    };
+    let first = t
+        .app
+        .rotate_data_key(now(Some(2)), &|_, _| {})
+        .await
+        .unwrap();
     assert!(!first.resumed);
     assert_eq!(
         (first.resealed, first.remaining, first.deleted_keys),
@@ -296,7 +333,7 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
         assert_eq!(t.app.reveal(r.handoff_id).await.unwrap(), data());
     }
     // Run again: it finishes this rotation rather than starting another.
-    let second = t.app.rotate_data_key(None, &|_, _| {}).await.unwrap();
+    let second = t.app.rotate_data_key(now(None), &|_, _| {}).await.unwrap();
     assert!(second.resumed);
     assert_eq!(second.key, first.key);
     assert_eq!(
@@ -313,6 +350,11 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
     let h = t.app.store().handoff(legacy).await.unwrap().unwrap();
     assert_eq!(h.masked.unwrap()["email"], "q***@example.org");
     assert_eq!(t.app.reveal(legacy).await.unwrap(), data());
+    let (old_attempt, _) = t.app.attempt(legacy_attempt).await.unwrap();
+    assert_eq!(
+        old_attempt.summary.message,
+        "409 Conflict: Q*** V*** exists"
+    );
     for raw in [NAME, EMAIL, PHONE] {
         assert!(
             !data_dir_holds(t.dir.path(), raw),
@@ -334,4 +376,77 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
         .await
         .unwrap();
     assert_eq!(trail.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_that_do_not_fit_their_type_are_masked_not_kept() {
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    let canaries = ["ENUMCANARY has condition X", "INTCANARY 123-45-6789"];
+    t.add(json!({
+        "name": "emr", "kind": "api",
+        "fields": [{"name": "visitType", "type": "enum", "values": ["new", "follow-up"]},
+                   {"name": "memberNo", "type": "integer"}],
+        "api": {"endpoint": format!("{}/p", sink.url), "method": "POST"},
+        "retry": {"maxAttempts": 1}
+    }))
+    .await;
+    let r = t
+        .app
+        .send(
+            "emr",
+            "s-1",
+            json!({"visitType": canaries[0], "memberNo": canaries[1]}),
+            Trigger::Live,
+        )
+        .await
+        .unwrap();
+    assert!(!r.success, "validation refuses them");
+    assert_eq!(sink.count(), 0);
+    for raw in canaries {
+        assert!(!data_dir_holds(t.dir.path(), raw), "{raw} stored");
+        assert!(!r.message.contains(raw), "{raw} in {}", r.message);
+    }
+    let h = t.app.store().handoff(r.handoff_id).await.unwrap().unwrap();
+    assert_eq!(
+        h.masked,
+        Some(json!({"visitType": "***", "memberNo": "***"}))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_current_key_gets_a_new_one_for_new_data_and_rotation_skips_what_it_cannot_open()
+{
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    sink.always(Reply::status(503));
+    t.add(config(&sink.url)).await;
+    let old = t
+        .app
+        .send("emr", "s-1", data(), Trigger::Live)
+        .await
+        .unwrap();
+    let key_id: String = sqlx::query_scalar("SELECT id FROM data_keys")
+        .fetch_one(&store_pool(t.dir.path()).await)
+        .await
+        .unwrap();
+    t.app.close().await;
+    let name = format!("data-key/{key_id}");
+    tokio::task::spawn_blocking(move || KeyringBackend.delete(&name).unwrap())
+        .await
+        .unwrap();
+    let app = App::open(t.dir.path()).await.unwrap();
+    // New handoffs are not blocked: they are sealed under a new key.
+    let new = app.send("emr", "s-2", data(), Trigger::Live).await.unwrap();
+    assert!(new.category.is_some(), "delivered (and failed) as usual");
+    assert_eq!(app.reveal(new.handoff_id).await.unwrap(), data());
+    assert!(app.reveal(old.handoff_id).await.is_err());
+    // A rotation re-seals what it can and skips what it cannot open.
+    let rotation = app
+        .rotate_data_key(RotationOptions::default(), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((rotation.resealed, rotation.skipped), (1, 1));
+    assert_eq!(app.reveal(new.handoff_id).await.unwrap(), data());
+    app.close().await;
 }

@@ -27,6 +27,8 @@ struct Console {
     data_dir: PathBuf,
     /// Everything every command printed, stdout and stderr.
     printed: String,
+    /// Commands that did not end with 0 (success) or 1 (a delivery or check failed).
+    broken: Vec<String>,
 }
 
 impl Console {
@@ -51,9 +53,23 @@ impl Console {
         drop(input);
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         self.printed.push_str(&stdout);
-        self.printed.push_str(&String::from_utf8_lossy(&out.stderr));
-        (out.status.code().unwrap_or(-1), stdout)
+        self.printed.push_str(&stderr);
+        let code = out.status.code().unwrap_or(-1);
+        if !(0..=1).contains(&code) {
+            // Only the tail of stdout: stderr holds trace logs.
+            let tail: String = stdout
+                .chars()
+                .rev()
+                .take(300)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            self.broken.push(format!("{args:?} exited {code}: {tail}"));
+        }
+        (code, stdout)
     }
 
     fn add(&mut self, config: Value) -> String {
@@ -101,6 +117,7 @@ async fn no_canary_credential_or_raw_value_is_anywhere_after_every_capability() 
     let mut c = Console {
         data_dir: root.path().join("data"),
         printed: String::new(),
+        broken: Vec::new(),
     };
     let sink = Sink::start().await;
     let fields = json!([{"name": "fullName", "type": "name", "required": true},
@@ -239,6 +256,11 @@ async fn no_canary_credential_or_raw_value_is_anywhere_after_every_capability() 
     c.run(&["audit", "--json"], None);
     c.run(&["audit"], None);
     assert!(c.printed.contains("TRACE"), "the logs ran at trace level");
+    assert!(
+        c.broken.is_empty(),
+        "commands that did not run: {:#?}",
+        c.broken
+    );
 
     let mut places: Vec<(String, Vec<u8>)> = files_under(&c.data_dir)
         .into_iter()
@@ -249,6 +271,11 @@ async fn no_canary_credential_or_raw_value_is_anywhere_after_every_capability() 
         "what the CLI printed".into(),
         c.printed.clone().into_bytes(),
     ));
+    let export_bytes = &places[places.len() - 2].1;
+    assert!(
+        !holds(export_bytes, "hc1:"),
+        "a sealed payload is in the export"
+    );
     for (place, bytes) in &places {
         for canary in CREDENTIALS.iter().chain(PII.iter()) {
             assert!(!holds(bytes, canary), "{canary} found in {place}");

@@ -566,7 +566,11 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
         Command::Keys(KeysCommand::Rotate { limit }) => {
             let progress = progress_reporter("re-sealing handoff", 1);
             let report = |done: u64, total: u64| progress(done as usize, total as usize);
-            let rotation = app.rotate_data_key(limit, &report).await?;
+            let options = crate::service::RotationOptions {
+                limit,
+                ..Default::default()
+            };
+            let rotation = app.rotate_data_key(options, &report).await?;
             out.key_rotation(&rotation);
             Ok(0)
         }

@@ -284,20 +284,29 @@ impl Output {
         if self.json {
             return print_json(r);
         }
+        let how = if r.resumed {
+            "finished rotating to"
+        } else {
+            "rotated to"
+        };
         say!(
-            "{} data key {}: {} handoff(s) re-sealed, {} left, {} old key(s) deleted",
-            if r.resumed {
-                "finished rotating to"
-            } else {
-                "rotated to"
-            },
+            "{how} data key {}: {} handoff(s) re-sealed, {} skipped (data that cannot be opened), \
+             {} left, {} old key(s) deleted",
             r.key,
             r.resealed,
+            r.skipped,
             r.remaining,
             r.deleted_keys
         );
-        if r.remaining > 0 {
+        if r.remaining > r.skipped {
             say!("run `keys rotate` again to re-seal the rest");
+        }
+        if r.deleted_keys == 0 {
+            say!(
+                "old keys stay in the secrets backend for {} minutes after a rotation (a send may \
+                 still be using one); a later `keys rotate` deletes them",
+                crate::service::KEEP_RETIRED.as_secs() / 60
+            );
         }
     }
 

@@ -19,8 +19,30 @@ impl App {
     /// secrets backend first, then named current in the store; if another process named one
     /// first, that one is used).
     pub(super) async fn sealing_key(&self) -> Result<Arc<DataKey>, AppError> {
-        if let Some(id) = self.store.current_data_key().await? {
-            return self.data_key(&id).await;
+        let current = self.store.current_data_key().await?;
+        if let Some(id) = &current {
+            match self.data_key(id).await {
+                Ok(k) => return Ok(k),
+                // The current key is gone from the backend (another machine's store, a deleted
+                // key): new data gets a new key; what the old one sealed stays unreadable here.
+                Err(e)
+                    if e.kind == crate::ErrorKind::Unavailable && self.key_is_missing(id).await =>
+                {
+                    tracing::warn!(key = %id, "the current data key is missing; making a new one");
+                    let made = self.new_key().await?;
+                    if self
+                        .store
+                        .rotate_in_data_key(Some(id), &made.id, false)
+                        .await?
+                    {
+                        return Ok(self.cache_key(made).await);
+                    }
+                    self.drop_key(&made.id).await;
+                    let now = self.store.current_data_key().await?.unwrap_or_default();
+                    return self.data_key(&now).await;
+                }
+                Err(e) => return Err(e),
+            }
         }
         let made = DataKey::generate();
         let (key_name, value) = (crypto::backend_key(&made.id), made.export());
@@ -39,6 +61,40 @@ impl App {
         let key_name = crypto::backend_key(&made.id);
         let _ = self.with_secrets(move |b| b.delete(&key_name)).await;
         self.data_key(&current).await
+    }
+
+    /// Whether the backend says it has no entry for the data key `id` (not merely that it
+    /// could not be asked).
+    async fn key_is_missing(&self, id: &str) -> bool {
+        let name = crypto::backend_key(id);
+        matches!(
+            self.with_secrets(move |b| b.get(&name)).await,
+            Err(e) if e.kind == crate::ErrorKind::NotFound
+        )
+    }
+
+    /// A new key, stored in the secrets backend (not yet named current).
+    async fn new_key(&self) -> Result<DataKey, AppError> {
+        let made = DataKey::generate();
+        let (name, value) = (crypto::backend_key(&made.id), made.export());
+        self.with_secrets(move |b| b.set(&name, &value)).await?;
+        Ok(made)
+    }
+
+    async fn cache_key(&self, key: DataKey) -> Arc<DataKey> {
+        let key = Arc::new(key);
+        self.data_keys
+            .lock()
+            .await
+            .insert(key.id.clone(), key.clone());
+        key
+    }
+
+    /// Deletes a key that sealed nothing from the backend (best effort).
+    async fn drop_key(&self, id: &str) {
+        let name = crypto::backend_key(id);
+        let _ = self.with_secrets(move |b| b.delete(&name)).await;
+        self.data_keys.lock().await.remove(id);
     }
 
     /// The data key `id`, from the cache or the secrets backend.
@@ -128,112 +184,144 @@ impl App {
     }
 
     /// Re-seals every handoff's data under a new data key (and seals data recorded before
-    /// encryption), then deletes the old keys from the secrets backend. Resumable: when an
-    /// earlier rotation was cut short (data still under a retired key), it finishes that one
-    /// instead of starting another. At most `limit` handoffs are re-sealed per call (all when
-    /// `None`); progress is `(done, total)`.
+    /// encryption, masking what its attempts recorded), then deletes old keys nothing uses any
+    /// more once they have been retired for `options.keep_retired` (a send that read the old key
+    /// just before the rotation may still be storing data under it). Resumable: when an earlier
+    /// rotation was cut short (data still under a retired key), it finishes that one instead of
+    /// starting another. Handoffs whose data cannot be opened (their key is missing, or the
+    /// record was changed) are skipped and counted. Progress is `(done, total)`.
     pub async fn rotate_data_key(
         &self,
-        limit: Option<u64>,
+        options: RotationOptions,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<KeyRotation, AppError> {
-        let retired = self.store.retired_data_keys().await?;
         let current = self.store.current_data_key().await?;
         let unfinished = match &current {
-            Some(c) => !retired.is_empty() && self.store.unsealed_handoffs(c, 0).await?.0 > 0,
+            Some(c) => self.store.rotation_pending(c).await?,
             None => false,
         };
-        let (key, resumed) = match (current, unfinished) {
-            (Some(c), true) => (self.data_key(&c).await?, true),
+        let (key, resumed) = match (&current, unfinished) {
+            (Some(c), true) => (self.data_key(c).await?, true),
             (None, _) => (self.sealing_key().await?, false),
-            (Some(_), false) => {
-                let made = DataKey::generate();
-                let (name, value) = (crypto::backend_key(&made.id), made.export());
-                self.with_secrets(move |b| b.set(&name, &value)).await?;
-                self.store.rotate_in_data_key(&made.id).await?;
-                let made = Arc::new(made);
-                self.data_keys
-                    .lock()
-                    .await
-                    .insert(made.id.clone(), made.clone());
+            (Some(c), false) => {
+                let made = self.new_key().await?;
+                if !self
+                    .store
+                    .rotate_in_data_key(Some(c), &made.id, true)
+                    .await?
+                {
+                    self.drop_key(&made.id).await;
+                    return Err(AppError::conflict(
+                        "another key rotation started at the same time; run keys rotate again \
+                         when it has finished",
+                    ));
+                }
                 tracing::info!(key = %made.id, "rotated in a new data key");
-                (made, false)
+                (self.cache_key(made).await, false)
             }
         };
-        let (total, _) = self.store.unsealed_handoffs(&key.id, 0).await?;
-        let budget = limit.unwrap_or(u64::MAX).min(total);
-        let mut done = 0u64;
+        let (total, _) = self.store.unsealed_handoffs(&key.id, "", 0).await?;
+        let budget = options.limit.unwrap_or(u64::MAX).min(total);
+        let (mut done, mut skipped) = (0u64, 0u64);
+        let mut after = String::new();
         let mut fields: std::collections::HashMap<String, Vec<crate::integrations::FieldSpec>> =
             Default::default();
         progress(0, budget);
-        while done < budget {
-            let batch = (budget - done).min(500) as u32;
-            let (_, rows) = self.store.unsealed_handoffs(&key.id, batch).await?;
+        'pages: while done + skipped < budget {
+            let batch = (budget - done - skipped).min(500) as u32;
+            let (_, rows) = self.store.unsealed_handoffs(&key.id, &after, batch).await?;
             if rows.is_empty() {
                 break;
             }
             for row in rows {
-                let id: HandoffId = row.handoff_id.parse().map_err(AppError::internal)?;
-                let plain = if crypto::is_sealed(&row.data) {
-                    let old = self
+                after = row.handoff_id.clone();
+                let opened = if crypto::is_sealed(&row.data) {
+                    match self
                         .data_key(crypto::key_id(&row.data).unwrap_or_default())
-                        .await?;
-                    old.open(&row.data, &row.handoff_id)
-                        .map_err(|e| AppError::internal(format!("handoff {id}: {e}")))?
+                        .await
+                    {
+                        Ok(old) => old.open(&row.data, &row.handoff_id).ok(),
+                        Err(_) => None,
+                    }
                 } else {
-                    row.data.clone().into_bytes()
+                    Some(row.data.clone().into_bytes())
                 };
+                let Some(plain) = opened else {
+                    tracing::warn!(handoff_id = %row.handoff_id, "not re-sealed: its data cannot be opened");
+                    skipped += 1;
+                    continue;
+                };
+                if !fields.contains_key(&row.integration_id) {
+                    let specs = match row.integration_id.parse() {
+                        Ok(i) => self
+                            .store
+                            .integration(i)
+                            .await?
+                            .map(|i| i.config.fields)
+                            .unwrap_or_default(),
+                        Err(_) => Vec::new(),
+                    };
+                    fields.insert(row.integration_id.clone(), specs);
+                }
+                let specs = &fields[&row.integration_id];
+                let value: Value = serde_json::from_slice(&plain).unwrap_or(Value::Null);
                 let masked = match &row.data_masked {
                     Some(m) => m.clone(),
-                    None => {
-                        if !fields.contains_key(&row.integration_id) {
-                            let specs = match row.integration_id.parse() {
-                                Ok(i) => self
-                                    .store
-                                    .integration(i)
-                                    .await?
-                                    .map(|i| i.config.fields)
-                                    .unwrap_or_default(),
-                                Err(_) => Vec::new(),
-                            };
-                            fields.insert(row.integration_id.clone(), specs);
+                    None => match &value {
+                        Value::Object(m) => {
+                            Value::Object(crate::masking::mask_data(specs, m)).to_string()
                         }
-                        let specs = &fields[&row.integration_id];
-                        match serde_json::from_slice::<Value>(&plain) {
-                            Ok(Value::Object(m)) => {
-                                Value::Object(crate::masking::mask_data(specs, &m)).to_string()
-                            }
-                            _ => "{}".to_string(),
-                        }
-                    }
+                        _ => "{}".to_string(),
+                    },
                 };
-                let sealed = key.seal(&plain, &row.handoff_id);
-                self.store
-                    .reseal_handoff(&row.handoff_id, &row.data, &sealed, &masked)
-                    .await?;
-                done += 1;
-                if done.is_multiple_of(100) || done == budget {
-                    progress(done, budget);
+                if !crypto::is_sealed(&row.data) {
+                    // Recorded before encryption: its attempts may hold the raw values too.
+                    let echo = crate::masking::EchoMask::new(specs, &value);
+                    self.store
+                        .remask_attempts(&row.handoff_id, |t| echo.text(t))
+                        .await?;
                 }
-                if done >= budget {
-                    break;
+                let sealed = key.seal(&plain, &row.handoff_id);
+                if self
+                    .store
+                    .reseal_handoff(&row.handoff_id, &row.data, &sealed, &key.id, &masked)
+                    .await?
+                {
+                    done += 1;
+                } else if self.store.current_data_key().await?.as_deref() != Some(&key.id) {
+                    // Another rotation took over: it finishes the work.
+                    break 'pages;
+                } else {
+                    // Changed meanwhile (a retry does not change data; a rare race): next run.
+                    skipped += 1;
+                }
+                if (done + skipped).is_multiple_of(100) || done + skipped == budget {
+                    progress(done + skipped, budget);
+                }
+                if done + skipped >= budget {
+                    break 'pages;
                 }
             }
         }
-        let (left, _) = self.store.unsealed_handoffs(&key.id, 0).await?;
+        let (left, _) = self.store.unsealed_handoffs(&key.id, "", 0).await?;
+        if left <= skipped {
+            // All that is left cannot be opened: this rotation has done what it can.
+            self.store.finish_rotation(&key.id).await?;
+        }
         if done > 0
             && let Err(e) = self.store.checkpoint_truncate().await
         {
             tracing::warn!("could not empty the WAL after re-sealing: {e}");
         }
-        let mut deleted = Vec::new();
-        if left == 0 {
-            // Nothing is sealed under the old keys any more: they go.
-            for old in self.store.retired_data_keys().await? {
-                let name = crypto::backend_key(&old);
-                self.with_secrets(move |b| b.delete(&name)).await?;
-                self.data_keys.lock().await.remove(&old);
-                deleted.push(old);
+        let mut deleted = 0;
+        let now = crate::store::now_ms();
+        let keep_ms = i64::try_from(options.keep_retired.as_millis()).unwrap_or(i64::MAX);
+        for (old, retired_at) in self.store.retired_data_keys().await? {
+            // Only keys nothing uses, retired long enough ago that no send still holds them.
+            if now.saturating_sub(retired_at) >= keep_ms && self.store.forget_data_key(&old).await?
+            {
+                self.drop_key(&old).await;
+                deleted += 1;
             }
         }
         self.record_audit_after(AuditRecord::KeysRotated {
@@ -245,11 +333,34 @@ impl App {
             key: key.id.clone(),
             resumed,
             resealed: done,
+            skipped,
             remaining: left,
-            deleted_keys: deleted.len(),
+            deleted_keys: deleted,
         })
     }
 }
+
+/// How a key rotation runs.
+#[derive(Debug, Clone)]
+pub struct RotationOptions {
+    /// Re-seal at most this many handoffs now (all when `None`).
+    pub limit: Option<u64>,
+    /// Old keys are deleted only after being retired this long.
+    pub keep_retired: std::time::Duration,
+}
+
+impl Default for RotationOptions {
+    fn default() -> Self {
+        Self {
+            limit: None,
+            keep_retired: KEEP_RETIRED,
+        }
+    }
+}
+
+/// How long a retired key stays in the backend at least: far longer than any send takes from
+/// reading the current key to storing the sealed data.
+pub const KEEP_RETIRED: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// What a key rotation did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -260,8 +371,10 @@ pub struct KeyRotation {
     /// Whether it finished an earlier rotation instead of starting one.
     pub resumed: bool,
     pub resealed: u64,
+    /// Handoffs whose data could not be opened (its key is missing, or it was changed).
+    pub skipped: u64,
     /// Handoffs still under an old key (or plain); run it again to finish.
     pub remaining: u64,
-    /// Old keys deleted from the secrets backend (when nothing is sealed under them any more).
+    /// Old keys deleted from the secrets backend (unused, and retired long enough ago).
     pub deleted_keys: usize,
 }

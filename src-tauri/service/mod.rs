@@ -13,7 +13,7 @@ mod secrets;
 mod stats;
 mod testing;
 
-pub use data::KeyRotation;
+pub use data::{KEEP_RETIRED, KeyRotation, RotationOptions};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 pub use secrets::SecretsReport;
 pub use testing::{TEST_SESSION, TestData, TestRequest};

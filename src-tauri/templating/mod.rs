@@ -7,7 +7,7 @@
 
 mod values;
 
-pub use values::{CollectedData, MAX_DATA_BYTES, check_data};
+pub use values::{CollectedData, MAX_DATA_BYTES, check_data, normalise};
 
 use serde_json::{Map, Value};
 

@@ -78,7 +78,8 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
+/// One value checked and normalised for its field (the reason when it does not fit).
+pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
     let t = spec.field_type;
     match t {
         // Free text takes numbers and booleans as their text (e.g. a policy number said as 42).
