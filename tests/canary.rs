@@ -11,11 +11,12 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-const CREDENTIALS: [&str; 4] = [
+const CREDENTIALS: [&str; 5] = [
     "CANARY-TOKEN-b7e1c0d4",
     "CANARY-PASSWORD-5f9a",
     "CANARY-APIKEY-2c8d",
     "CANARY-DBPASS-61aa",
+    "CANARY-HEADER-93d0",
 ];
 const PII: [&str; 3] = [
     "Canary Zyxwvut",
@@ -128,6 +129,7 @@ async fn no_canary_credential_or_raw_value_is_anywhere_after_every_capability() 
         "name": "bearer api", "kind": "api", "fields": fields,
         "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
                 "payloadStructure": payload,
+                "headers": {"X-Client-Secret": CREDENTIALS[4]},
                 "authentication": {"type": "bearer", "credentials": {"token": CREDENTIALS[0]}},
                 "healthCheck": {"path": "/health"}},
         "retry": {"maxAttempts": 3, "baseDelayMs": 10}

@@ -811,3 +811,80 @@ async fn collected_values_are_masked_in_what_an_attempt_records() {
     assert!(again.success, "{again:?}");
     assert_eq!(sink.received()[1].json()["patient_name"], "Ann Lee");
 }
+
+#[tokio::test]
+async fn credential_headers_are_kept_in_the_secrets_backend_not_the_config() {
+    let sink = Sink::start().await;
+    let secret = "hdr-secret-7c1e9";
+    sink.always(Reply::json(
+        200,
+        json!({"id": "h-1", "echo": format!("client secret {secret}")}),
+    ));
+    let t = TestApp::new().await;
+    let api = post(
+        &sink,
+        json!({"headers": {"X-Client-Secret": secret, "X-Version": "2"}}),
+    );
+    let r = send_once(&t, api.clone(), data()).await;
+    assert!(r.success, "{r:?}");
+    assert_eq!(sink.received()[0].header("x-client-secret"), Some(secret));
+    assert_eq!(sink.received()[0].header("x-version"), Some("2"));
+    // The stored config holds the mask; the value is nowhere in the data dir or the record.
+    let saved = &t.app.integrations(None).await.unwrap()[0];
+    let shown = serde_json::to_string(&saved.config).unwrap();
+    assert!(
+        !shown.contains(secret) && shown.contains("••••••••"),
+        "{shown}"
+    );
+    assert_not_recorded(&t, &r, secret).await;
+    for entry in std::fs::read_dir(t.dir.path()).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap_or_default();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{} holds it",
+            entry.path().display()
+        );
+    }
+    // An update that gives the mask keeps the value; a new value replaces it.
+    let mut masked = serde_json::to_value(&saved.config).unwrap();
+    masked["description"] = json!("kept");
+    t.app
+        .update_integration(
+            &saved.id.to_string(),
+            serde_json::from_value(masked.clone()).unwrap(),
+        )
+        .await
+        .unwrap();
+    t.app
+        .send(&saved.id.to_string(), "s-2", data(), Trigger::Live)
+        .await
+        .unwrap();
+    assert_eq!(sink.received()[1].header("x-client-secret"), Some(secret));
+    t.app
+        .set_integration_secret(
+            &saved.id.to_string(),
+            handoff_console::integrations::SecretSlot::ApiHeaders,
+            json!({"X-Client-Secret": "hdr-rotated-2"}).to_string(),
+        )
+        .await
+        .unwrap();
+    t.app
+        .send(&saved.id.to_string(), "s-3", data(), Trigger::Live)
+        .await
+        .unwrap();
+    assert_eq!(
+        sink.received()[2].header("x-client-secret"),
+        Some("hdr-rotated-2")
+    );
+    // A new credential header given only as the mask has no value to keep.
+    masked["api"]["headers"]["X-Api-Token"] = json!("••••••••");
+    let e = t
+        .app
+        .update_integration(
+            &saved.id.to_string(),
+            serde_json::from_value(masked).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("api.headers.X-Api-Token"), "{e}");
+}

@@ -359,14 +359,18 @@ pub enum SecretSlot {
     ApiPassword,
     ApiKey,
     DatabasePassword,
+    /// The values of custom headers whose names say they carry a credential
+    /// (`X-Client-Secret`…), as one JSON object `{"header": "value"}`.
+    ApiHeaders,
 }
 
 impl SecretSlot {
-    pub const ALL: [SecretSlot; 4] = [
+    pub const ALL: [SecretSlot; 5] = [
         Self::ApiToken,
         Self::ApiPassword,
         Self::ApiKey,
         Self::DatabasePassword,
+        Self::ApiHeaders,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -374,6 +378,7 @@ impl SecretSlot {
             Self::ApiPassword => "api.password",
             Self::ApiKey => "api.key",
             Self::DatabasePassword => "database.password",
+            Self::ApiHeaders => "api.headers",
         }
     }
     pub fn from_name(name: &str) -> Option<Self> {
@@ -384,7 +389,7 @@ impl SecretSlot {
             Self::ApiToken => Some("token"),
             Self::ApiPassword => Some("password"),
             Self::ApiKey => Some("key"),
-            Self::DatabasePassword => None,
+            Self::DatabasePassword | Self::ApiHeaders => None,
         }
     }
     /// The config path shown in errors.
@@ -394,8 +399,15 @@ impl SecretSlot {
             Self::ApiPassword => "api.authentication.credentials.password",
             Self::ApiKey => "api.authentication.credentials.key",
             Self::DatabasePassword => "database.password",
+            Self::ApiHeaders => "api.headers",
         }
     }
+}
+
+/// Whether a custom header's value is a credential, judged by its name (token, secret, key,
+/// password, auth, cookie, session…): such values are kept in the secrets backend.
+pub fn is_secret_header(name: &str) -> bool {
+    crate::targets::api::is_secret_header(name)
 }
 
 impl IntegrationConfig {
@@ -428,7 +440,40 @@ impl IntegrationConfig {
                 out.push((SecretSlot::DatabasePassword, value));
             }
         }
+        // Credential-looking custom headers: the values given (not the mask), as one object;
+        // the service merges it with the stored one.
+        if let Some(api) = self.api.as_mut() {
+            let mut given = serde_json::Map::new();
+            for (name, value) in api.headers.iter_mut() {
+                if is_secret_header(name) {
+                    let value = std::mem::replace(value, SECRET_MASK.to_string());
+                    if value != SECRET_MASK {
+                        given.insert(name.clone(), serde_json::Value::String(value));
+                    }
+                }
+            }
+            if !given.is_empty() {
+                out.push((
+                    SecretSlot::ApiHeaders,
+                    serde_json::Value::Object(given).to_string(),
+                ));
+            }
+        }
         out
+    }
+
+    /// The custom headers whose values are kept in the secrets backend.
+    pub fn secret_headers(&self) -> Vec<String> {
+        self.api
+            .as_ref()
+            .map(|a| {
+                a.headers
+                    .keys()
+                    .filter(|n| is_secret_header(n))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The slots this config has a secret in (masked or not).
@@ -450,6 +495,9 @@ impl IntegrationConfig {
         }
         if self.database.as_ref().is_some_and(|d| d.password.is_some()) {
             out.push(SecretSlot::DatabasePassword);
+        }
+        if !self.secret_headers().is_empty() {
+            out.push(SecretSlot::ApiHeaders);
         }
         out
     }

@@ -20,7 +20,9 @@ impl App {
         config: IntegrationConfig,
     ) -> Result<Integration, AppError> {
         let mut config = integrations::validate(config)?;
-        let secrets = config.take_secrets();
+        let mut secrets = config.take_secrets();
+        self.complete_header_secrets(None, &config, &mut secrets)
+            .await?;
         let given: Vec<SecretSlot> = secrets.iter().map(|(s, _)| *s).collect();
         if let Some(slot) = config
             .secret_slots()
@@ -46,7 +48,10 @@ impl App {
                 "target": audit::target_summary(&config),
                 "secrets": secrets.iter().map(|(s, _)| s.name()).collect::<Vec<_>>(),
             }),
-            &secrets.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(),
+            &secret_values(&secrets)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
         );
         if let Err(e) = self.store_secrets(id, secrets).await {
             // Some secrets may have been written before the failure: nothing half-saved.
@@ -83,7 +88,9 @@ impl App {
     ) -> Result<Integration, AppError> {
         let current = self.integration(id_or_name).await?;
         let mut config = integrations::validate(config)?;
-        let secrets = config.take_secrets();
+        let mut secrets = config.take_secrets();
+        self.complete_header_secrets(Some(current.id), &config, &mut secrets)
+            .await?;
         let stored = current.config.secret_slots();
         let given: Vec<SecretSlot> = secrets.iter().map(|(s, _)| *s).collect();
         if let Some(slot) = config
@@ -107,9 +114,9 @@ impl App {
         // The given secrets' slots (the masked configs cannot show that they changed) and
         // values (scrubbed out of the entry wherever they might appear).
         let replaced: Vec<SecretSlot> = secrets.iter().map(|(s, _)| *s).collect();
-        let values: Vec<Secret<String>> = secrets
-            .iter()
-            .map(|(_, v)| Secret::new(v.clone()))
+        let values: Vec<Secret<String>> = secret_values(&secrets)
+            .into_iter()
+            .map(Secret::new)
             .collect();
         self.store_secrets(current.id, secrets).await?;
         let audit = |before: &IntegrationConfig| {
@@ -179,6 +186,26 @@ impl App {
         if value.is_empty() {
             return Err(AppError::invalid(slot.config_path(), "must not be empty"));
         }
+        if slot == SecretSlot::ApiHeaders {
+            let names = current.config.secret_headers();
+            let given: Option<serde_json::Map<String, serde_json::Value>> =
+                serde_json::from_str(&value).ok();
+            let complete = given.as_ref().is_some_and(|m| {
+                names
+                    .iter()
+                    .all(|n| m.get(n).is_some_and(|v| v.is_string()))
+                    && m.keys().all(|k| names.contains(k))
+            });
+            if !complete {
+                return Err(AppError::invalid(
+                    slot.config_path(),
+                    format!(
+                        "must be a JSON object with a text value for each of: {}",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
         let key = secret_key(current.id, slot);
         let value = Secret::new(value);
         // "set" where no value was stored, "rotated" where one was replaced.
@@ -222,6 +249,58 @@ impl App {
         kind: Option<TargetKind>,
     ) -> Result<Vec<Integration>, AppError> {
         Ok(self.store.integrations(kind).await?)
+    }
+
+    /// Makes the `api.headers` secret complete: values given in the config, else the stored
+    /// ones (a header given as the mask keeps its value), for exactly the config's credential
+    /// headers. Nothing is written when nothing changes.
+    async fn complete_header_secrets(
+        &self,
+        id: Option<IntegrationId>,
+        config: &IntegrationConfig,
+        secrets: &mut Vec<(SecretSlot, String)>,
+    ) -> Result<(), AppError> {
+        use serde_json::{Map, Value};
+        let names = config.secret_headers();
+        let given: Map<String, Value> = secrets
+            .iter()
+            .find(|(s, _)| *s == SecretSlot::ApiHeaders)
+            .and_then(|(_, v)| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        secrets.retain(|(s, _)| *s != SecretSlot::ApiHeaders);
+        if names.is_empty() {
+            return Ok(());
+        }
+        // What is stored, to keep values given as the mask and to write nothing when the
+        // values given are the ones stored.
+        let mut stored: Map<String, Value> = Map::new();
+        if let Some(id) = id {
+            let key = secret_key(id, SecretSlot::ApiHeaders);
+            match self.with_secrets(move |b| b.get(&key)).await {
+                Ok(v) => stored = serde_json::from_str(v.expose()).unwrap_or_default(),
+                Err(e) if e.kind == crate::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut merged = Map::new();
+        for name in &names {
+            match given.get(name).or_else(|| stored.get(name)) {
+                Some(v) => {
+                    merged.insert(name.clone(), v.clone());
+                }
+                None => {
+                    return Err(AppError::invalid(
+                        format!("api.headers.{name}"),
+                        "must be given: it carries a credential, kept in the secrets backend, \
+                         and none is stored for it yet (the mask only keeps a stored value)",
+                    ));
+                }
+            }
+        }
+        if merged != stored {
+            secrets.push((SecretSlot::ApiHeaders, Value::Object(merged).to_string()));
+        }
+        Ok(())
     }
 
     async fn store_secrets(
@@ -285,10 +364,20 @@ impl App {
                 let id = integration.id;
                 let read = self
                     .with_secrets(move |backend| {
-                        slots
-                            .iter()
-                            .map(|slot| backend.get(&secret_key(id, *slot)).map(|v| (*slot, v)))
-                            .collect::<Result<BTreeMap<_, _>, _>>()
+                        let mut read = BTreeMap::new();
+                        for slot in &slots {
+                            match backend.get(&secret_key(id, *slot)) {
+                                Ok(v) => {
+                                    read.insert(*slot, v);
+                                }
+                                // A config saved before credential headers were kept in the
+                                // backend still holds their values itself.
+                                Err(SecretsError::Missing { .. })
+                                    if *slot == SecretSlot::ApiHeaders => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        Ok(read)
                     })
                     .await?;
                 let read = Arc::new(read);
@@ -305,4 +394,19 @@ impl App {
             secrets: (*secrets).clone(),
         })
     }
+}
+
+/// The secret values of a save, each on its own (the header secrets' values out of their JSON),
+/// to scrub out of an audit entry.
+fn secret_values(secrets: &[(SecretSlot, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (slot, value) in secrets {
+        if *slot == SecretSlot::ApiHeaders
+            && let Ok(serde_json::Value::Object(m)) = serde_json::from_str(value)
+        {
+            out.extend(m.values().filter_map(|v| v.as_str().map(str::to_string)));
+        }
+        out.push(value.clone());
+    }
+    out
 }

@@ -234,24 +234,41 @@ pub fn prepare(
 
     let mut headers = HeaderMap::new();
     let mut shown_headers = Map::new();
+    // Credential headers' values live in the secrets backend (the config holds the mask).
+    let header_secrets: Map<String, Value> = integration
+        .secret(SecretSlot::ApiHeaders)
+        .and_then(|v| serde_json::from_str(v).ok())
+        .unwrap_or_default();
+    let mut sent_secrets: Vec<Secret<String>> = Vec::new();
     for (name, value) in &api.headers {
+        let secret = is_secret_header(name);
+        let value = match header_secrets.get(name).and_then(Value::as_str) {
+            Some(stored) if secret => stored,
+            _ if secret && value == crate::integrations::SECRET_MASK => {
+                return Err(format!(
+                    "api.headers.{name}: no secret is stored for it; set it again"
+                ));
+            }
+            _ => value.as_str(),
+        };
         let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_str(value),
         ) else {
             return Err(format!("api.headers.{name}: not a valid header"));
         };
-        headers.insert(n, v);
-        let shown = if is_secret_header(name) {
+        let shown = if secret {
+            sent_secrets.push(Secret::new(value.to_string()));
+            headers.insert(n, sensitive(v));
             REDACTED.to_string()
         } else {
-            value.clone()
+            headers.insert(n, v);
+            value.to_string()
         };
         shown_headers.insert(name.clone(), Value::String(shown));
     }
     // Query parameters whose values must not be recorded.
     let mut secret_query: Option<String> = None;
-    let mut sent_secrets: Vec<Secret<String>> = Vec::new();
     if let Some(auth) = &api.authentication {
         let secret = |slot: SecretSlot| {
             integration.secret(slot).ok_or_else(|| {
