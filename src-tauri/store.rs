@@ -334,8 +334,15 @@ impl Store {
     pub async fn remask_attempts(
         &self,
         handoff_id: &str,
-        mask: impl Fn(&str) -> String,
+        echo: &crate::masking::EchoMask,
     ) -> Result<(), StoreError> {
+        // The request is JSON: only its string values are masked (keys, numbers and the
+        // structure stay). The excerpt and message are text.
+        let mask_request = |r: &str| match serde_json::from_str::<serde_json::Value>(r) {
+            Ok(v) => echo.json(&v).to_string(),
+            Err(_) => echo.text(r),
+        };
+        let mask = |t: &str| echo.text(t);
         let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
             "SELECT id, request, response_excerpt, message FROM attempts WHERE handoff_id = ?",
         )
@@ -344,8 +351,8 @@ impl Store {
         .await?;
         for (id, request, excerpt, message) in rows {
             let (r, e, m) = (
-                request.as_deref().map(&mask),
-                excerpt.as_deref().map(&mask),
+                request.as_deref().map(mask_request),
+                excerpt.as_deref().map(mask),
                 mask(&message),
             );
             if r != request || e != excerpt || m != message {

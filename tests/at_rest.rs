@@ -283,7 +283,8 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
         .await
         .unwrap();
     // Its attempt recorded the raw values, as attempts did before they were masked.
-    let raw_request = json!({"method": "POST", "body": data()}).to_string();
+    let raw_request =
+        json!({"method": "POST", "body": data(), "memberNo": 7654321, "url": "u"}).to_string();
     let raw_message = format!("409 Conflict: {NAME} exists");
     t.app
         .store()
@@ -355,6 +356,10 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
         old_attempt.summary.message,
         "409 Conflict: Q*** V*** exists"
     );
+    // Only the request's string values were masked: its structure and numbers are intact.
+    assert_eq!(old_attempt.request["body"]["fullName"], "Q*** V***");
+    assert_eq!(old_attempt.request["memberNo"], 7654321);
+    assert_eq!(old_attempt.request["url"], "u");
     for raw in [NAME, EMAIL, PHONE] {
         assert!(
             !data_dir_holds(t.dir.path(), raw),
@@ -448,5 +453,19 @@ async fn a_missing_current_key_gets_a_new_one_for_new_data_and_rotation_skips_wh
         .unwrap();
     assert_eq!((rotation.resealed, rotation.skipped), (1, 1));
     assert_eq!(app.reveal(new.handoff_id).await.unwrap(), data());
+    // With a limit, skipped data does not use it up: a limited run still makes progress.
+    let more = app.send("emr", "s-3", data(), Trigger::Live).await.unwrap();
+    let next = app
+        .rotate_data_key(
+            RotationOptions {
+                limit: Some(1),
+                ..RotationOptions::default()
+            },
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!((next.resealed, next.skipped), (1, 1), "{next:?}");
+    assert_eq!(app.reveal(more.handoff_id).await.unwrap(), data());
     app.close().await;
 }

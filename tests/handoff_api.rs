@@ -887,4 +887,36 @@ async fn credential_headers_are_kept_in_the_secrets_backend_not_the_config() {
         .await
         .unwrap_err();
     assert_eq!(e.field.as_deref(), Some("api.headers.X-Api-Token"), "{e}");
+    // Renamed to a name that is not a credential's, the mask would be sent as the value.
+    let mut renamed = serde_json::to_value(&saved.config).unwrap();
+    let headers = renamed["api"]["headers"].as_object_mut().unwrap();
+    let mask = headers.remove("X-Client-Secret").unwrap();
+    headers.insert("X-Client-Id".into(), mask);
+    let e = t
+        .app
+        .update_integration(
+            &saved.id.to_string(),
+            serde_json::from_value(renamed).unwrap(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("api.headers.X-Client-Id"), "{e}");
+    // set-secret takes only usable values for exactly the credential headers.
+    for bad in [
+        json!({"X-Client-Secret": ""}),
+        json!({"X-Client-Secret": "a\nb"}),
+        json!({"X-Other": "v"}),
+        json!("not an object"),
+    ] {
+        let e = t
+            .app
+            .set_integration_secret(
+                &saved.id.to_string(),
+                handoff_console::integrations::SecretSlot::ApiHeaders,
+                bad.to_string(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("api.headers"), "{bad}: {e}");
+    }
 }

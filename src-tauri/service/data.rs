@@ -221,14 +221,16 @@ impl App {
             }
         };
         let (total, _) = self.store.unsealed_handoffs(&key.id, "", 0).await?;
+        // The limit counts re-sealed handoffs: skipped ones never use it up.
         let budget = options.limit.unwrap_or(u64::MAX).min(total);
-        let (mut done, mut skipped) = (0u64, 0u64);
+        // Skipped: data that cannot be opened; raced: changed while being re-sealed.
+        let (mut done, mut skipped, mut raced) = (0u64, 0u64, 0u64);
         let mut after = String::new();
         let mut fields: std::collections::HashMap<String, Vec<crate::integrations::FieldSpec>> =
             Default::default();
         progress(0, budget);
-        'pages: while done + skipped < budget {
-            let batch = (budget - done - skipped).min(500) as u32;
+        'pages: while done < budget {
+            let batch = 500;
             let (_, rows) = self.store.unsealed_handoffs(&key.id, &after, batch).await?;
             if rows.is_empty() {
                 break;
@@ -277,9 +279,7 @@ impl App {
                 if !crypto::is_sealed(&row.data) {
                     // Recorded before encryption: its attempts may hold the raw values too.
                     let echo = crate::masking::EchoMask::new(specs, &value);
-                    self.store
-                        .remask_attempts(&row.handoff_id, |t| echo.text(t))
-                        .await?;
+                    self.store.remask_attempts(&row.handoff_id, &echo).await?;
                 }
                 let sealed = key.seal(&plain, &row.handoff_id);
                 if self
@@ -293,18 +293,18 @@ impl App {
                     break 'pages;
                 } else {
                     // Changed meanwhile (a retry does not change data; a rare race): next run.
-                    skipped += 1;
+                    raced += 1;
                 }
-                if (done + skipped).is_multiple_of(100) || done + skipped == budget {
-                    progress(done + skipped, budget);
+                if done.is_multiple_of(100) || done == budget {
+                    progress(done, budget);
                 }
-                if done + skipped >= budget {
+                if done >= budget {
                     break 'pages;
                 }
             }
         }
         let (left, _) = self.store.unsealed_handoffs(&key.id, "", 0).await?;
-        if left <= skipped {
+        if raced == 0 && left <= skipped {
             // All that is left cannot be opened: this rotation has done what it can.
             self.store.finish_rotation(&key.id).await?;
         }

@@ -190,17 +190,21 @@ impl App {
             let names = current.config.secret_headers();
             let given: Option<serde_json::Map<String, serde_json::Value>> =
                 serde_json::from_str(&value).ok();
+            let usable = |v: &serde_json::Value| {
+                v.as_str().is_some_and(|s| {
+                    !s.is_empty() && s.len() <= 8192 && !s.chars().any(char::is_control)
+                })
+            };
             let complete = given.as_ref().is_some_and(|m| {
-                names
-                    .iter()
-                    .all(|n| m.get(n).is_some_and(|v| v.is_string()))
+                names.iter().all(|n| m.get(n).is_some_and(usable))
                     && m.keys().all(|k| names.contains(k))
             });
             if !complete {
                 return Err(AppError::invalid(
                     slot.config_path(),
                     format!(
-                        "must be a JSON object with a text value for each of: {}",
+                        "must be a JSON object with a non-empty, single-line text value for each \
+                         of: {}",
                         names.join(", ")
                     ),
                 ));
@@ -261,6 +265,19 @@ impl App {
         secrets: &mut Vec<(SecretSlot, String)>,
     ) -> Result<(), AppError> {
         use serde_json::{Map, Value};
+        // The mask stands for a stored credential: a header not kept as one cannot take it
+        // (e.g. a credential header renamed to a plain name).
+        if let Some(api) = &config.api
+            && let Some(name) = api.headers.iter().find_map(|(n, v)| {
+                (v == integrations::SECRET_MASK && !integrations::is_secret_header(n)).then_some(n)
+            })
+        {
+            return Err(AppError::invalid(
+                format!("api.headers.{name}"),
+                "is the mask, but this header's name does not mark it as a credential, so no \
+                 value is kept for it: give its value",
+            ));
+        }
         let names = config.secret_headers();
         let given: Map<String, Value> = secrets
             .iter()

@@ -258,7 +258,10 @@ pub fn prepare(
             return Err(format!("api.headers.{name}: not a valid header"));
         };
         let shown = if secret {
-            sent_secrets.push(Secret::new(value.to_string()));
+            // Very short values would blank out every match of them in what is recorded.
+            if value.chars().count() >= 4 {
+                sent_secrets.push(Secret::new(value.to_string()));
+            }
             headers.insert(n, sensitive(v));
             REDACTED.to_string()
         } else {
@@ -405,19 +408,33 @@ pub fn prepare(
 /// whose name says token, secret, key, password, auth, cookie or session. (The audit trail's
 /// redaction builds on it.)
 pub(crate) fn is_secret_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
+    // Judged word by word (split at - _ . and spaces), so `X-Author` or `X-Api-Version` are
+    // not taken for credentials while `X-Auth-Token`, `api_key` or `accessToken` are.
+    const WORDS: [&str; 18] = [
         "authorization",
-        "cookie",
+        "auth",
         "token",
         "secret",
-        "key",
         "password",
-        "auth",
+        "passwd",
+        "pwd",
+        "key",
+        "apikey",
+        "cookie",
+        "credential",
+        "credentials",
+        "signature",
+        "sig",
         "session",
-    ]
-    .iter()
-    .any(|word| n.contains(word))
+        "sessionid",
+        "jwt",
+        "bearer",
+    ];
+    const ENDINGS: [&str; 4] = ["token", "secret", "password", "apikey"];
+    name.to_ascii_lowercase()
+        .split(['-', '_', '.', ' '])
+        .filter(|w| !w.is_empty())
+        .any(|w| WORDS.contains(&w) || ENDINGS.iter().any(|e| w.ends_with(e)))
 }
 
 fn sensitive(mut v: reqwest::header::HeaderValue) -> reqwest::header::HeaderValue {
@@ -845,7 +862,22 @@ mod tests {
         ] {
             assert!(is_secret_header(name), "{name}");
         }
-        for name in ["Content-Type", "X-API-Version", "Accept"] {
+        for name in [
+            "X-Access-Token",
+            "api_key",
+            "accessToken",
+            "X-Client-Credential",
+            "X-Signature",
+        ] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in [
+            "Content-Type",
+            "X-API-Version",
+            "Accept",
+            "X-Author",
+            "X-Monkey-Count",
+        ] {
             assert!(!is_secret_header(name), "{name}");
         }
     }
