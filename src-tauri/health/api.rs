@@ -7,7 +7,7 @@
 use super::{Checks, HealthStatus, Outcome, healthy, is_loopback, resolve, tls};
 use crate::integrations::{ApiConfig, HealthCheckRequest};
 use crate::targets::ResolvedIntegration;
-use crate::targets::api::{health_request, install_crypto_provider};
+use crate::targets::api::{health_request, install_crypto_provider, transport_message};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -174,7 +174,7 @@ async fn request(
     let response = health_request(&client, integration, api, health)?
         .send()
         .await
-        .map_err(|e| transport_problem(&e.without_url(), &shown))?;
+        .map_err(|e| transport_message(&e.without_url(), &shown))?;
     let status = response.status().as_u16();
     let text = status_text(status);
     let has_auth = api.authentication.is_some();
@@ -206,28 +206,6 @@ async fn request(
             HealthStatus::Warning,
             Some(format!("{shown} answered {text}")),
         )),
-    }
-}
-
-/// A transport error in words, without the URL (an api key may be in its query).
-fn transport_problem(e: &reqwest::Error, shown: &str) -> String {
-    use std::error::Error as _;
-    let mut cause = None;
-    let mut source = e.source();
-    while let Some(s) = source {
-        cause = Some(s.to_string());
-        source = s.source();
-    }
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "failed"
-    };
-    match cause {
-        Some(c) => format!("{shown} {what}: {c}"),
-        None => format!("{shown} {what}"),
     }
 }
 

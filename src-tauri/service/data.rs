@@ -14,11 +14,37 @@ use std::sync::Arc;
 /// The data keys read so far in this process, by id.
 pub(super) type DataKeys = tokio::sync::Mutex<std::collections::HashMap<String, Arc<DataKey>>>;
 
+/// The key new data is sealed with, and when it was looked up: a send does not ask the store
+/// each time. Kept far shorter than [`KEEP_RETIRED`], so that a key another process retired
+/// is no longer used by the time it may be deleted.
+pub(super) type SealingCache = std::sync::Mutex<Option<(Arc<DataKey>, std::time::Instant)>>;
+
+/// How long a process keeps sealing with the key it looked up.
+const SEALING_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl App {
     /// The key that seals new data: the current one, or a new one made now (stored in the
     /// secrets backend first, then named current in the store; if another process named one
     /// first, that one is used).
     pub(super) async fn sealing_key(&self) -> Result<Arc<DataKey>, AppError> {
+        let cached = self
+            .sealing_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some((key, at)) = cached
+            && at.elapsed() < SEALING_KEY_TTL
+        {
+            return Ok(key);
+        }
+        let key = self.look_up_sealing_key().await?;
+        *self.sealing_cache.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((key.clone(), std::time::Instant::now()));
+        Ok(key)
+    }
+
+    /// [`App::sealing_key`] from the store and the backend.
+    async fn look_up_sealing_key(&self) -> Result<Arc<DataKey>, AppError> {
         let current = self.store.current_data_key().await?;
         if let Some(id) = &current {
             match self.data_key(id).await {
@@ -217,6 +243,7 @@ impl App {
                     ));
                 }
                 tracing::info!(key = %made.id, "rotated in a new data key");
+                *self.sealing_cache.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 (self.cache_key(made).await, false)
             }
         };

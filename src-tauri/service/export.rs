@@ -77,6 +77,7 @@ impl App {
             secrets_chosen_by: crate::secrets::ChosenBy::Caller,
             actor: crate::audit::os_actor(),
             data_keys: Default::default(),
+            sealing_cache: Default::default(),
             targets: Targets::default(),
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),

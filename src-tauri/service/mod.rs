@@ -51,6 +51,7 @@ pub struct App {
     actor: String,
     /// Data keys read from the secrets backend (see `service::data`).
     data_keys: data::DataKeys,
+    sealing_cache: data::SealingCache,
 }
 
 impl App {
@@ -90,6 +91,7 @@ impl App {
             data_dir: data_dir.to_path_buf(),
             actor: crate::audit::os_actor(),
             data_keys: Default::default(),
+            sealing_cache: Default::default(),
         })
     }
 

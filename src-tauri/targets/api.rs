@@ -62,22 +62,12 @@ impl ApiClients {
         handoff: &HandoffContext<'_>,
         data: &Map<String, Value>,
     ) -> Delivery {
-        let Some(api) = integration.config.api.as_ref() else {
-            return Delivery::refused(
-                ErrorCategory::Configuration,
-                "the integration has no api section",
-            );
-        };
-        let prepared = match prepare(integration, api, handoff, data) {
-            Ok(p) => p,
-            Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
-        };
         let timer = ConnectTimer::default();
-        let client = match build_client(api.connect_timeout(), Some(timer.clone())) {
-            Ok(c) => c,
-            Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
-        };
-        let mut delivery = send(&client, api, prepared).await;
+        let mut delivery = self
+            .deliver_over(integration, handoff, data, |api| {
+                build_client(api.connect_timeout(), Some(timer.clone()))
+            })
+            .await;
         delivery.details.connect_ms = timer.elapsed_ms();
         delivery
     }
@@ -96,6 +86,20 @@ impl ApiClients {
         handoff: &HandoffContext<'_>,
         data: &Map<String, Value>,
     ) -> Delivery {
+        self.deliver_over(integration, handoff, data, |api| {
+            self.client(integration.id, api)
+        })
+        .await
+    }
+
+    /// Renders the request and sends it over the client `client` gives.
+    async fn deliver_over(
+        &self,
+        integration: &ResolvedIntegration,
+        handoff: &HandoffContext<'_>,
+        data: &Map<String, Value>,
+        client: impl FnOnce(&ApiConfig) -> Result<reqwest::Client, String>,
+    ) -> Delivery {
         let Some(api) = integration.config.api.as_ref() else {
             return Delivery::refused(
                 ErrorCategory::Configuration,
@@ -106,7 +110,7 @@ impl ApiClients {
             Ok(p) => p,
             Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
         };
-        let client = match self.client(integration.id, api) {
+        let client = match client(api) {
             Ok(c) => c,
             Err(msg) => return Delivery::refused(ErrorCategory::Configuration, msg),
         };
@@ -510,7 +514,7 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 
 /// The message of a transport error without its URL (which may carry an api key), with the
 /// underlying cause (e.g. "Connection refused").
-fn transport_message(e: &reqwest::Error, shown_url: &str) -> String {
+pub(crate) fn transport_message(e: &reqwest::Error, shown_url: &str) -> String {
     use std::error::Error as _;
     let mut causes = Vec::new();
     let mut source = e.source();

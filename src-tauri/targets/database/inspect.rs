@@ -61,16 +61,7 @@ impl TableInfo {
     /// The column with this name: an exact match, else the only case-insensitive one (as
     /// delivery matches them).
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
-        self.columns.iter().find(|c| c.name == name).or_else(|| {
-            let mut it = self
-                .columns
-                .iter()
-                .filter(|c| c.name.eq_ignore_ascii_case(name));
-            match (it.next(), it.next()) {
-                (Some(c), None) => Some(c),
-                _ => None,
-            }
-        })
+        super::schema::find_by_name(&self.columns, name, |c| &c.name)
     }
 }
 

@@ -49,17 +49,26 @@ pub struct TableSchema {
 impl TableSchema {
     /// The column with this name: an exact match, else the only case-insensitive one.
     pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name).or_else(|| {
-            let mut it = self
-                .columns
-                .iter()
-                .filter(|c| c.name.eq_ignore_ascii_case(name));
-            match (it.next(), it.next()) {
-                (Some(c), None) => Some(c),
-                _ => None,
-            }
-        })
+        find_by_name(&self.columns, name, |c| &c.name)
     }
+}
+
+/// The item named `name`: an exact match, else the only case-insensitive one (two that differ
+/// only in case are ambiguous).
+pub fn find_by_name<'a, T>(
+    items: &'a [T],
+    name: &str,
+    name_of: impl Fn(&T) -> &str,
+) -> Option<&'a T> {
+    items.iter().find(|c| name_of(c) == name).or_else(|| {
+        let mut it = items
+            .iter()
+            .filter(|c| name_of(c).eq_ignore_ascii_case(name));
+        match (it.next(), it.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        }
+    })
 }
 
 /// The configured table: `table` or `schema.table`, both plain identifiers.
