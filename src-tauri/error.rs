@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorKind {
     /// The named object does not exist.
@@ -22,6 +23,7 @@ pub enum ErrorKind {
 }
 
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 #[error("{}", self.display())]
 pub struct AppError {
@@ -35,6 +37,7 @@ pub struct AppError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct FieldProblem {
     pub field: String,

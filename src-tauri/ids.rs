@@ -11,6 +11,7 @@ macro_rules! typed_id {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
+        #[cfg_attr(test, derive(ts_rs::TS), ts(export, type = "string"))]
         pub struct $name(pub Uuid);
 
         impl $name {

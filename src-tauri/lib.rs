@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod error;
 pub mod export;
 pub mod health;
+pub mod http;
 pub mod ids;
 pub mod integrations;
 pub mod masking;

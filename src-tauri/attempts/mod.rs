@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     Live,
@@ -42,6 +43,7 @@ impl Trigger {
 /// Status of an attempt, and of a handoff (a handoff is `pending` while in flight or while an
 /// automatic retry is scheduled).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Pending,
@@ -66,6 +68,7 @@ impl Status {
 
 /// One attempt as the history lists it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptSummary {
     pub attempt_id: AttemptId,
@@ -90,6 +93,7 @@ pub struct AttemptSummary {
 
 /// Everything recorded about one attempt (secrets were redacted before it was written).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptDetail {
     #[serde(flatten)]
@@ -102,6 +106,7 @@ pub struct AttemptDetail {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HandoffSummary {
     pub handoff_id: HandoffId,

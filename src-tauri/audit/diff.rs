@@ -21,6 +21,7 @@ const MAX_VALUE_CHARS: usize = 200;
 /// One changed path. `before`/`after` are left out when the path was added/removed, and both
 /// when the values are secret (`redacted: true`): the entry then only says that it changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigChange {
     /// E.g. `api.endpoint`, `api.headers.X-Trace`, `fields[2].required`.

@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 
 /// What an entry records; its name is the `action` column and the `--action` filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 pub enum AuditAction {
     #[serde(rename = "integration.created")]
     IntegrationCreated,
@@ -91,6 +92,7 @@ impl AuditAction {
 
 /// The kind of object an entry concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectType {
     Integration,
@@ -116,6 +118,7 @@ impl ObjectType {
 /// name the integration, so that `--integration` finds everything that touched it; the
 /// attempt or handoff is in the details. The name is as it was at the time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditObject {
     #[serde(rename = "type")]
@@ -139,6 +142,7 @@ impl AuditObject {
 
 /// One entry as `audit` lists it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     /// Grows with every entry: the order they were written in.

@@ -4,7 +4,6 @@
 //! backend could not be used; 2 usage, configuration or validation errors.
 
 mod output;
-mod time_arg;
 
 use crate::attempts::{HistoryFilter, RetryFilter, Status, Trigger};
 use crate::audit::{AuditAction, AuditFilter};
@@ -132,6 +131,22 @@ enum Command {
     /// The audit trail: who changed integrations and secrets, retried, revealed data,
     /// exported or rotated keys, and when; newest first.
     Audit(AuditArgs),
+    /// Serve the web UI and its JSON API (every request needs the console's token), and run
+    /// due automatic retries, until stopped (Ctrl-C).
+    Serve {
+        /// Where to listen; a non-loopback address needs --allow-remote.
+        #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR:PORT")]
+        bind: std::net::SocketAddr,
+        /// Listen beyond loopback although the console speaks plain HTTP (put a TLS proxy in
+        /// front).
+        #[arg(long)]
+        allow_remote: bool,
+        /// Do not run automatic retries in this process.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Print the console's API token (made on first use): the key to `serve`'s API and UI.
+    Token,
 }
 
 #[derive(Debug, Args)]
@@ -507,9 +522,18 @@ async fn run(cli: Cli, out: &Output) -> Result<u8, AppError> {
             App::open_chosen(&data_dir, secrets).await?
         }
     };
-    let code = dispatch(&app, cli.command, out).await;
-    app.close().await;
-    code
+    match cli.command {
+        Command::Serve {
+            bind,
+            allow_remote,
+            no_worker,
+        } => serve(app, bind, allow_remote, !no_worker, out).await,
+        command => {
+            let code = dispatch(&app, command, out).await;
+            app.close().await;
+            code
+        }
+    }
 }
 
 async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppError> {
@@ -535,6 +559,11 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             Ok(0)
         }
         Command::Audit(args) => audit(app, args, out).await,
+        Command::Token => {
+            out.token(&crate::http::token::load_or_create(app.data_dir())?);
+            Ok(0)
+        }
+        Command::Serve { .. } => Err(AppError::internal("serve is run by `run`, not `dispatch`")),
         Command::Send {
             integration,
             session,
@@ -556,8 +585,8 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 session: args.session,
                 trigger: args.trigger.as_deref().and_then(Trigger::parse),
                 category: args.category.as_deref().and_then(ErrorCategory::parse),
-                since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
-                until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
+                since_ms: crate::service::time_arg::parse_opt(args.since.as_deref(), "--since")?,
+                until_ms: crate::service::time_arg::parse_opt(args.until.as_deref(), "--until")?,
                 limit: Some(args.limit),
             };
             out.history(&app.history(&filter).await?);
@@ -593,8 +622,8 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             let filter = RetryFilter {
                 integration: integration_id(app, args.integration.as_deref()).await?,
                 category: args.category.as_deref().and_then(ErrorCategory::parse),
-                since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
-                until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
+                since_ms: crate::service::time_arg::parse_opt(args.since.as_deref(), "--since")?,
+                until_ms: crate::service::time_arg::parse_opt(args.until.as_deref(), "--until")?,
             };
             let progress = progress_reporter("retrying", 1);
             let bulk = app.retry_failed(&filter, args.dry_run, &progress).await?;
@@ -607,8 +636,8 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 integration: integration_id(app, args.integration.as_deref()).await?,
                 session: args.session,
                 trigger: args.trigger.as_deref().and_then(Trigger::parse),
-                since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
-                until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
+                since_ms: crate::service::time_arg::parse_opt(args.since.as_deref(), "--since")?,
+                until_ms: crate::service::time_arg::parse_opt(args.until.as_deref(), "--until")?,
                 bucket: SeriesBucket::parse(&args.bucket).unwrap_or_default(),
             };
             out.stats(&app.stats(&filter, args.exact).await?);
@@ -662,8 +691,8 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
         } => {
             let filter = ExportFilter {
                 integration: integration_id(app, integration.as_deref()).await?,
-                since_ms: time_arg::parse_opt(since.as_deref(), "--since")?,
-                until_ms: time_arg::parse_opt(until.as_deref(), "--until")?,
+                since_ms: crate::service::time_arg::parse_opt(since.as_deref(), "--since")?,
+                until_ms: crate::service::time_arg::parse_opt(until.as_deref(), "--until")?,
             };
             let progress = progress_reporter("exporting handoff", 1);
             let report = |done: u64, total: u64| progress(done as usize, total as usize);
@@ -709,13 +738,39 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
     }
 }
 
+async fn serve(
+    app: App,
+    bind: std::net::SocketAddr,
+    allow_remote: bool,
+    worker: bool,
+    out: &Output,
+) -> Result<u8, AppError> {
+    let options = crate::http::ServeOptions {
+        bind,
+        allow_remote,
+        worker,
+    };
+    crate::http::check_bind(&options)?;
+    let token = crate::http::token::load_or_create(app.data_dir())?;
+    let app = std::sync::Arc::new(app);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let served = crate::http::serve(std::sync::Arc::clone(&app), options, shutdown, |addr| {
+        out.serving(&crate::http::sign_in_url(addr, &token), addr);
+    })
+    .await;
+    app.close().await;
+    served.map(|()| 0)
+}
+
 async fn audit(app: &App, args: AuditArgs, out: &Output) -> Result<u8, AppError> {
     let filter = AuditFilter {
         action: args.action.as_deref().and_then(AuditAction::parse),
         integration: args.integration,
         actor: args.actor,
-        since_ms: time_arg::parse_opt(args.since.as_deref(), "--since")?,
-        until_ms: time_arg::parse_opt(args.until.as_deref(), "--until")?,
+        since_ms: crate::service::time_arg::parse_opt(args.since.as_deref(), "--since")?,
+        until_ms: crate::service::time_arg::parse_opt(args.until.as_deref(), "--until")?,
         limit: Some(args.limit),
     };
     out.audit(&app.audit_log(&filter).await?);

@@ -89,6 +89,23 @@ impl Output {
         }
     }
 
+    /// The token alone (plain), so that `$(handoff-console token)` works.
+    pub fn token(&self, token: &str) {
+        if self.json {
+            return print_json(&json!({ "token": token }));
+        }
+        println!("{token}");
+    }
+
+    /// Where `serve` listens: the sign-in URL (token in the fragment) on stdout.
+    pub fn serving(&self, url: &str, addr: std::net::SocketAddr) {
+        if self.json {
+            return print_json(&json!({ "url": url, "address": addr.to_string() }));
+        }
+        println!("{url}");
+        eprintln!("serving the console on http://{addr} (Ctrl-C stops); open the URL above");
+    }
+
     pub fn id(&self, i: &Integration) {
         if self.json {
             print_json(&json!({ "id": i.id, "name": i.name }));

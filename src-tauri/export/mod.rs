@@ -36,6 +36,7 @@ pub struct ExportFilter {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct ExportSummary {
     pub path: PathBuf,

@@ -48,6 +48,7 @@ pub const CERT_WARNING_DAYS: i64 = 14;
 
 /// Ordered by severity: the worst of a set is its maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Healthy,
@@ -77,6 +78,7 @@ pub fn worst(statuses: impl IntoIterator<Item = HealthStatus>) -> HealthStatus {
 
 /// One check of one integration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     pub name: String,
@@ -87,6 +89,7 @@ pub struct Check {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationHealth {
     pub id: IntegrationId,
@@ -101,6 +104,7 @@ pub struct IntegrationHealth {
 
 /// A check of the console's own parts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct LocalCheck {
     pub name: String,
@@ -110,6 +114,7 @@ pub struct LocalCheck {
 
 /// One health run.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HealthReport {
     /// The worst of everything.
@@ -121,6 +126,7 @@ pub struct HealthReport {
 
 /// An integration's result in one past run.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HealthSnapshot {
     pub checked_at: DateTime<Utc>,
@@ -130,6 +136,7 @@ pub struct HealthSnapshot {
 
 /// The local checks of one past run.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct LocalSnapshot {
     pub checked_at: DateTime<Utc>,
@@ -139,6 +146,7 @@ pub struct LocalSnapshot {
 /// The last-known state: each integration's latest result (they may come from different runs)
 /// and the latest local checks.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct LastHealth {
     /// The worst of everything known; `None` when nothing was ever checked.

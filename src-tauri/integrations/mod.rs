@@ -41,6 +41,7 @@ impl ConfigError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     Api,
@@ -58,6 +59,7 @@ impl TargetKind {
 
 /// The envelope around the seed's target config.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntegrationConfig {
     pub name: String,
@@ -77,6 +79,7 @@ pub struct IntegrationConfig {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -106,6 +109,7 @@ fn default_method() -> HttpMethod {
 
 /// The seed's `APIConfig`, plus timeouts and response expectations.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiConfig {
     pub endpoint: String,
@@ -147,6 +151,7 @@ impl ApiConfig {
 /// `api.healthCheck`: the method and path (on the endpoint's host) of a request that says whether
 /// the service is up and takes the credentials. It is sent without a body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HealthCheckRequest {
     #[serde(default = "HealthMethod::default_get")]
@@ -156,6 +161,7 @@ pub struct HealthCheckRequest {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HealthMethod {
     Get,
@@ -179,6 +185,7 @@ impl HealthMethod {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "kebab-case")]
 pub enum AuthKind {
     Bearer,
@@ -187,6 +194,7 @@ pub enum AuthKind {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Authentication {
     #[serde(rename = "type")]
@@ -201,6 +209,7 @@ pub struct Authentication {
 pub const SECRET_CREDENTIAL_KEYS: [&str; 3] = ["token", "password", "key"];
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Expectations {
     /// Accepted status codes; any 2xx when empty.
@@ -215,6 +224,7 @@ pub struct Expectations {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum DbType {
     #[serde(alias = "postgres")]
@@ -243,6 +253,7 @@ impl DbType {
 
 /// `ssl`: the seed's boolean, or a mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(untagged)]
 pub enum SslSetting {
     Flag(bool),
@@ -250,6 +261,7 @@ pub enum SslSetting {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "kebab-case")]
 pub enum SslMode {
     Disable,
@@ -272,6 +284,7 @@ impl SslSetting {
 
 /// The seed's `DatabaseConfig`, plus pool size and timeouts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DatabaseConfig {
     #[serde(rename = "type")]
@@ -320,6 +333,7 @@ impl DatabaseConfig {
 
 /// Automatic retry: how many tries in all (the first included) and the base of the backoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryPolicy {
     #[serde(default = "RetryPolicy::default_max_attempts")]
@@ -510,6 +524,7 @@ impl IntegrationConfig {
 
 /// A saved integration as the store keeps it (secrets replaced by [`SECRET_MASK`]).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Integration {
     pub id: IntegrationId,

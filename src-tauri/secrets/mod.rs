@@ -95,6 +95,7 @@ pub enum SecretsError {
 
 /// What `secrets status` shows about a backend (beside which one it is and why).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct SecretsStatus {
     /// The backend answers and can give secrets now.

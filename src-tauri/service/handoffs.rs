@@ -29,6 +29,7 @@ const WORKER_BATCH: u32 = 100;
 
 /// What `send` and `retry` report.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HandoffResult {
     pub success: bool,
@@ -48,6 +49,7 @@ pub struct HandoffResult {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct SkippedRetry {
     pub handoff_id: HandoffId,
@@ -55,6 +57,7 @@ pub struct SkippedRetry {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct BulkRetry {
     pub matched: usize,
@@ -65,6 +68,7 @@ pub struct BulkRetry {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerPass {
     pub ran: usize,

@@ -58,12 +58,19 @@ impl App {
         // starts as soon as one of the MAX_CONCURRENT slots is free. Sorted back afterwards.
         let done = &done;
         let integrations = async {
-            let mut checked = futures_util::stream::iter(list.iter().enumerate())
+            // The futures are made first (not by a closure inside the stream) so that the
+            // whole check can run in a spawned task: a closure over borrowed items in a stream
+            // type defeats the compiler's proof that the task is Send.
+            let checks: Vec<_> = list
+                .iter()
+                .enumerate()
                 .map(|(n, i)| async move {
                     let result = self.check_one(i, timeout).await;
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     (n, result)
                 })
+                .collect();
+            let mut checked = futures_util::stream::iter(checks)
                 .buffer_unordered(MAX_CONCURRENT)
                 .collect::<Vec<_>>()
                 .await;

@@ -9,12 +9,16 @@ mod export;
 mod handoffs;
 mod health;
 mod integrations;
+mod jobs;
+pub mod requests;
 mod secrets;
 mod stats;
 mod testing;
+pub mod time_arg;
 
 pub use data::{KEEP_RETIRED, KeyRotation, RotationOptions};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
+pub use jobs::{JobId, JobStatus, Jobs};
 pub use secrets::SecretsReport;
 pub use testing::{TEST_SESSION, TestData, TestRequest};
 

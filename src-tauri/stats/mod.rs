@@ -31,6 +31,7 @@ pub const ERROR_MESSAGE_CHARS: usize = 200;
 
 /// The width of the time series' buckets (UTC-aligned).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum SeriesBucket {
     Minute,
@@ -73,6 +74,7 @@ pub struct StatsFilter {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     pub total: u64,
@@ -100,6 +102,7 @@ pub struct Stats {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct TopError {
     pub message: String,
@@ -108,6 +111,7 @@ pub struct TopError {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct SeriesPoint {
     pub start: DateTime<Utc>,

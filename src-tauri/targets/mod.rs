@@ -15,6 +15,7 @@ use std::time::Duration;
 
 /// Why a delivery failed. `network`, `timeout` and `server` are worth retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorCategory {
     /// DNS, connection refused or reset, TLS.

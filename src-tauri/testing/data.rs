@@ -20,6 +20,7 @@ use serde_json::{Map, Number, Value};
 
 /// How to generate test data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateOptions {
     /// The same seed gives the same data; without one a random seed is drawn (and reported).
@@ -32,6 +33,7 @@ pub struct GenerateOptions {
 
 /// Generated test data and the seed that reproduces it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct GeneratedData {
     pub seed: u64,

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum TestMode {
     /// Render only: nothing is sent and nothing is written.
@@ -18,6 +19,7 @@ pub enum TestMode {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct TestReport {
     pub integration_id: IntegrationId,
@@ -35,6 +37,7 @@ pub struct TestReport {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct TestOutcome {
     /// A preview that could be built, or a run the target accepted.
@@ -66,6 +69,7 @@ pub struct TestOutcome {
 
 /// One check of the response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Expectation {
     pub name: String,
@@ -75,6 +79,7 @@ pub struct Expectation {
 
 /// One column of a row read back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct StoredColumn {
     pub column: String,

@@ -1,0 +1,117 @@
+//! `serve`: the web UI and its JSON API (axum) over the service layer, for headless machines
+//! and browser tests. Every `/api/v1` request needs the console's bearer token (loopback
+//! included); the UI's files are embedded in the binary (see `build.rs`). A thin adapter: each
+//! handler parses its input, calls one `App` method and shows the result or the `AppError`.
+
+mod assets;
+mod error;
+mod routes;
+pub mod token;
+
+use crate::error::AppError;
+use crate::service::{App, Jobs};
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::ApiError;
+
+/// Where and how `serve` listens.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub bind: SocketAddr,
+    /// Listen on a non-loopback address although the console speaks plain HTTP (a TLS proxy in
+    /// front is the caller's job).
+    pub allow_remote: bool,
+    /// Run due automatic retries in the background while serving.
+    pub worker: bool,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub app: Arc<App>,
+    pub jobs: Jobs,
+    token: Arc<str>,
+}
+
+/// The router: `/api/v1/...` behind the token, the UI's files for everything else.
+pub fn router(app: Arc<App>, token: String) -> Router {
+    let state = ApiState {
+        app,
+        jobs: Jobs::default(),
+        token: token.into(),
+    };
+    routes::api(state.clone())
+        .fallback(assets::serve_ui)
+        .layer(axum::middleware::from_fn(assets::security_headers))
+}
+
+/// Refuses a non-loopback address unless explicitly allowed: the console speaks plain HTTP.
+pub fn check_bind(options: &ServeOptions) -> Result<(), AppError> {
+    if options.bind.ip().is_loopback() || options.allow_remote {
+        return Ok(());
+    }
+    Err(AppError::invalid(
+        "--bind",
+        format!(
+            "{} is not a loopback address and the console serves plain HTTP, so the token and \
+             patient data would cross the network unencrypted; put a TLS proxy in front and \
+             pass --allow-remote, or bind to 127.0.0.1",
+            options.bind.ip()
+        ),
+    ))
+}
+
+/// Serves until `shutdown` completes; `on_ready` gets the bound address (the port may be 0).
+pub async fn serve(
+    app: Arc<App>,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), AppError> {
+    check_bind(&options)?;
+    let token = token::load_or_create(app.data_dir())?;
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| {
+            AppError::new(
+                crate::ErrorKind::Unavailable,
+                format!("cannot listen on {}: {e}", options.bind),
+            )
+        })?;
+    let local = listener.local_addr().map_err(AppError::internal)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = options.worker.then(|| {
+        let app = Arc::clone(&app);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = app.run_worker(Duration::from_secs(1), stopped).await {
+                tracing::error!("the retry worker stopped: {e}");
+            }
+        })
+    });
+    on_ready(local);
+    let router = router(Arc::clone(&app), token);
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await
+        .map_err(|e| AppError::new(crate::ErrorKind::Unavailable, format!("serve: {e}")));
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
+    result
+}
+
+/// The address to open in a browser: the token rides in the fragment, which browsers never
+/// send to the server (the UI reads it and drops it from the address bar).
+pub fn sign_in_url(addr: SocketAddr, token: &str) -> String {
+    format!("http://{addr}/#token={token}")
+}

@@ -1,0 +1,263 @@
+//! `/api/v1`: the resources mirror the CLI (integrations, attempts, handoffs, stats, health,
+//! tests, retries), plus jobs (progress of long work) and the demo workspace.
+
+use super::error::{ApiError, unauthorized};
+use super::{ApiState, token};
+use crate::error::AppError;
+use crate::ids::{AttemptId, HandoffId};
+use crate::integrations::{self, SecretSlot};
+use crate::service::requests::{
+    HealthRunRequest, HistoryQuery, IntegrationsQuery, RetryRequest, SendRequest, StatsQuery,
+    TestRunRequest,
+};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+pub fn api(state: ApiState) -> Router {
+    let v1 = Router::new()
+        .route("/info", get(info))
+        .route(
+            "/integrations",
+            get(list_integrations).post(add_integration),
+        )
+        .route(
+            "/integrations/{id}",
+            get(show_integration)
+                .put(update_integration)
+                .delete(remove_integration),
+        )
+        .route("/integrations/{id}/secrets/{name}", put(set_secret))
+        .route("/attempts", get(history))
+        .route("/attempts/{id}", get(show_attempt))
+        .route("/handoffs", post(send))
+        .route("/handoffs/{id}/reveal", post(reveal))
+        .route("/stats", get(stats))
+        .route("/health", get(last_health).post(run_health))
+        .route("/tests", post(run_test))
+        .route("/retries", post(retry))
+        .route("/jobs/{id}", get(job))
+        .route("/demo", post(create_demo))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
+        .with_state(state);
+    Router::new().nest("/api/v1", v1)
+}
+
+async fn require_token(
+    State(state): State<ApiState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let given = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(t) if token::matches(&state.token, t.trim()) => next.run(request).await,
+        _ => unauthorized(),
+    }
+}
+
+/// A JSON body whose problems are `invalid` errors naming the field (`body.config.api.endpoint`).
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::invalid("body", e.body_text()))?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." || path.is_empty() {
+                "body".to_string()
+            } else {
+                path
+            };
+            ApiError(AppError::invalid(field, e.inner().to_string()))
+        })
+    }
+}
+
+/// Query parameters whose problems are `invalid` errors.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError(AppError::invalid("query", e.body_text())))
+    }
+}
+
+fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| ApiError(AppError::invalid(what, format!("'{s}' is not an id"))))
+}
+
+async fn info(State(s): State<ApiState>) -> Json<Value> {
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "dataDir": s.app.data_dir(),
+        "readOnly": false,
+    }))
+}
+
+async fn list_integrations(
+    State(s): State<ApiState>,
+    Query(q): Query<IntegrationsQuery>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.integrations_query(&q).await?))
+}
+
+/// A config: an envelope, or a bare seed APIConfig/DatabaseConfig (named by `?name=`).
+fn config_from(body: &str, name: Option<&str>) -> Result<integrations::IntegrationConfig> {
+    if body.len() > integrations::MAX_CONFIG_BYTES {
+        return Err(ApiError(AppError::invalid(
+            "body",
+            format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
+        )));
+    }
+    Ok(integrations::parse_config(body, name).map_err(AppError::from)?)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameQuery {
+    name: Option<String>,
+}
+
+async fn add_integration(
+    State(s): State<ApiState>,
+    Query(q): Query<NameQuery>,
+    body: String,
+) -> Result<impl IntoResponse> {
+    let config = config_from(&body, q.name.as_deref())?;
+    let saved = s.app.add_integration(config).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(saved)))
+}
+
+async fn show_integration(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.integration(&id).await?))
+}
+
+async fn update_integration(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+    body: String,
+) -> Result<impl IntoResponse> {
+    let current = s.app.integration(&id).await?;
+    let config = config_from(&body, Some(&current.name))?;
+    Ok(Json(s.app.update_integration(&id, config).await?))
+}
+
+async fn remove_integration(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.remove_integration(&id).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretValue {
+    value: String,
+}
+
+async fn set_secret(
+    State(s): State<ApiState>,
+    Path((id, name)): Path<(String, String)>,
+    Body(body): Body<SecretValue>,
+) -> Result<impl IntoResponse> {
+    let slot = SecretSlot::from_name(&name).ok_or_else(|| {
+        let names = SecretSlot::ALL.map(SecretSlot::name).join(", ");
+        AppError::invalid(
+            "name",
+            format!("'{name}' is not a secret name; use one of {names}"),
+        )
+    })?;
+    s.app.set_integration_secret(&id, slot, body.value).await?;
+    Ok(Json(json!({"ok": true})))
+}
+
+async fn history(
+    State(s): State<ApiState>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.history_query(&q).await?))
+}
+
+async fn show_attempt(
+    State(s): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse> {
+    let id: AttemptId = parse_id("id", &id)?;
+    let (attempt, chain) = s.app.attempt(id).await?;
+    Ok(Json(json!({ "attempt": attempt, "retryChain": chain })))
+}
+
+async fn send(State(s): State<ApiState>, Body(r): Body<SendRequest>) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.send_request(r).await?))
+}
+
+async fn reveal(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
+    let id: HandoffId = parse_id("id", &id)?;
+    let data = s.app.reveal(id).await?;
+    Ok(Json(json!({ "handoffId": id, "data": data })))
+}
+
+async fn stats(
+    State(s): State<ApiState>,
+    Query(q): Query<StatsQuery>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.stats_query(&q).await?))
+}
+
+async fn last_health(State(s): State<ApiState>) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.last_health().await?))
+}
+
+async fn run_health(
+    State(s): State<ApiState>,
+    Body(r): Body<HealthRunRequest>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.start_health(&s.jobs, r)?))
+}
+
+async fn run_test(
+    State(s): State<ApiState>,
+    Body(r): Body<TestRunRequest>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.test_request(r).await?))
+}
+
+async fn retry(
+    State(s): State<ApiState>,
+    Body(r): Body<RetryRequest>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.retry_request(&s.jobs, r).await?))
+}
+
+async fn job(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse> {
+    Ok(Json(s.jobs.status(parse_id("id", &id)?)?))
+}
+
+async fn create_demo(State(s): State<ApiState>) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.create_demo().await?))
+}

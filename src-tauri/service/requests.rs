@@ -1,0 +1,366 @@
+//! The requests the UI makes, shared by its two adapters (the HTTP API and the Tauri commands):
+//! plain serde types with the UI's camelCase names, and one `App` method per request that
+//! checks them (errors name the field) and calls the capability. The adapters only move these
+//! in and out; the CLI builds the same filters from its flags.
+
+use super::{App, BulkRetry, HandoffResult, JobId, TestData, TestRequest};
+use crate::attempts::{AttemptSummary, HistoryFilter, RetryFilter, Status, Trigger};
+use crate::error::AppError;
+use crate::ids::{AttemptId, IntegrationId};
+use crate::integrations::TargetKind;
+use crate::stats::{SeriesBucket, Stats, StatsFilter};
+use crate::targets::ErrorCategory;
+use crate::testing::{GenerateOptions, TestReport};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// `GET /api/v1/integrations`: every integration, or those of one kind.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegrationsQuery {
+    #[cfg_attr(test, ts(optional))]
+    pub kind: Option<String>,
+}
+
+/// Filters of the attempt history (the CLI's `history` flags). Times are RFC 3339, a date or an
+/// age (`30m`, `2h`, `7d`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HistoryQuery {
+    #[cfg_attr(test, ts(optional))]
+    pub status: Option<String>,
+    /// An integration's id or name.
+    #[cfg_attr(test, ts(optional))]
+    pub integration: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub session: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub trigger: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub category: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub since: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub until: Option<String>,
+    /// 1 to 10 000 (default 50).
+    #[cfg_attr(test, ts(optional))]
+    pub limit: Option<u32>,
+}
+
+/// The statistics' filters (the CLI's `stats` flags).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatsQuery {
+    #[cfg_attr(test, ts(optional))]
+    pub integration: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub session: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub trigger: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub since: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub until: Option<String>,
+    /// `minute`, `hour` or `day` (default).
+    #[cfg_attr(test, ts(optional))]
+    pub bucket: Option<String>,
+}
+
+/// `POST /api/v1/handoffs`: deliver one session's collected data.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendRequest {
+    pub integration: String,
+    pub session_id: String,
+    #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
+    pub data: serde_json::Value,
+}
+
+/// `POST /api/v1/retries`: one attempt's handoff, or every failed handoff matching the filter.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryRequest {
+    #[cfg_attr(test, ts(optional, type = "string"))]
+    pub attempt_id: Option<AttemptId>,
+    /// Bulk: every handoff that failed for good and matches the filter below.
+    #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub failed: bool,
+    #[cfg_attr(test, ts(optional))]
+    pub integration: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub category: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub since: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub until: Option<String>,
+    /// Only count the handoffs that match.
+    #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub dry_run: bool,
+}
+
+/// `POST /api/v1/tests`: test an integration's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestRunRequest {
+    pub integration: String,
+    /// Custom test data; without it, data is generated from the field schema.
+    #[cfg_attr(test, ts(optional, type = "Record<string, unknown>"))]
+    pub data: Option<serde_json::Value>,
+    /// The seed of generated data (reproduces it); at most 2^53 so that it survives JSON.
+    #[cfg_attr(test, ts(optional, type = "number"))]
+    pub seed: Option<u64>,
+    /// Generate every field, not only the required ones.
+    #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub all_fields: bool,
+    #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub preview: bool,
+    #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub commit: bool,
+}
+
+/// `POST /api/v1/health`: run checks (as a job).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthRunRequest {
+    #[cfg_attr(test, ts(optional))]
+    pub integration: Option<String>,
+    /// 100 to 60 000 (default 5 000).
+    #[cfg_attr(test, ts(optional, type = "number"))]
+    pub timeout_ms: Option<u64>,
+}
+
+/// A job just started (poll `GET /api/v1/jobs/{id}`).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct JobStarted {
+    #[cfg_attr(test, ts(type = "number"))]
+    pub job_id: JobId,
+}
+
+/// What `POST /api/v1/retries` answers: one result, or a bulk job (or a dry run's count).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", untagged)]
+pub enum RetryResponse {
+    One(HandoffResult),
+    Counted(BulkRetry),
+    Started(JobStarted),
+}
+
+/// The largest seed the UI can send back unchanged (JavaScript numbers are exact up to 2^53).
+const MAX_SEED: u64 = (1 << 53) - 1;
+const MAX_HEALTH_TIMEOUT_MS: u64 = 60_000;
+
+fn parse_choice<T>(
+    value: Option<&str>,
+    field: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    choices: &str,
+) -> Result<Option<T>, AppError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            parse(v)
+                .ok_or_else(|| AppError::invalid(field, format!("'{v}' is not one of {choices}")))
+        })
+        .transpose()
+}
+
+fn status(v: Option<&str>) -> Result<Option<Status>, AppError> {
+    parse_choice(v, "status", Status::parse, "pending, succeeded, failed")
+}
+fn trigger(v: Option<&str>) -> Result<Option<Trigger>, AppError> {
+    parse_choice(v, "trigger", Trigger::parse, "live, test, retry, webhook")
+}
+fn category(v: Option<&str>) -> Result<Option<ErrorCategory>, AppError> {
+    let choices = ErrorCategory::ALL.map(ErrorCategory::as_str).join(", ");
+    parse_choice(v, "category", ErrorCategory::parse, &choices)
+}
+fn time(v: Option<&str>, field: &str) -> Result<Option<i64>, AppError> {
+    super::time_arg::parse_opt(v.filter(|v| !v.is_empty()), field)
+}
+
+impl App {
+    /// An integration filter: by id or name, or the bare id of a removed integration (its
+    /// history stays).
+    pub async fn integration_filter(
+        &self,
+        id_or_name: Option<&str>,
+    ) -> Result<Option<IntegrationId>, AppError> {
+        let Some(i) = id_or_name.filter(|i| !i.is_empty()) else {
+            return Ok(None);
+        };
+        match self.integration(i).await {
+            Ok(found) => Ok(Some(found.id)),
+            Err(e) => i.parse().map(Some).map_err(|_| e),
+        }
+    }
+
+    pub async fn integrations_query(
+        &self,
+        q: &IntegrationsQuery,
+    ) -> Result<Vec<crate::integrations::Integration>, AppError> {
+        let kind = parse_choice(
+            q.kind.as_deref(),
+            "kind",
+            |k| match k {
+                "api" => Some(TargetKind::Api),
+                "database" => Some(TargetKind::Database),
+                _ => None,
+            },
+            "api, database",
+        )?;
+        self.integrations(kind).await
+    }
+
+    pub async fn history_query(&self, q: &HistoryQuery) -> Result<Vec<AttemptSummary>, AppError> {
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=10_000).contains(&limit) {
+            return Err(AppError::invalid("limit", "must be 1 to 10000"));
+        }
+        let filter = HistoryFilter {
+            status: status(q.status.as_deref())?,
+            integration: self.integration_filter(q.integration.as_deref()).await?,
+            session: q.session.clone().filter(|s| !s.is_empty()),
+            trigger: trigger(q.trigger.as_deref())?,
+            category: category(q.category.as_deref())?,
+            since_ms: time(q.since.as_deref(), "since")?,
+            until_ms: time(q.until.as_deref(), "until")?,
+            limit: Some(limit),
+        };
+        self.history(&filter).await
+    }
+
+    pub async fn stats_query(&self, q: &StatsQuery) -> Result<Stats, AppError> {
+        let filter = StatsFilter {
+            integration: self.integration_filter(q.integration.as_deref()).await?,
+            session: q.session.clone().filter(|s| !s.is_empty()),
+            trigger: trigger(q.trigger.as_deref())?,
+            since_ms: time(q.since.as_deref(), "since")?,
+            until_ms: time(q.until.as_deref(), "until")?,
+            bucket: parse_choice(
+                q.bucket.as_deref(),
+                "bucket",
+                SeriesBucket::parse,
+                "minute, hour, day",
+            )?
+            .unwrap_or_default(),
+        };
+        self.stats(&filter, false).await
+    }
+
+    pub async fn send_request(&self, r: SendRequest) -> Result<HandoffResult, AppError> {
+        self.send(&r.integration, &r.session_id, r.data, Trigger::Live)
+            .await
+    }
+
+    pub async fn test_request(&self, r: TestRunRequest) -> Result<TestReport, AppError> {
+        if r.seed.is_some_and(|s| s > MAX_SEED) {
+            return Err(AppError::invalid(
+                "seed",
+                format!("must be at most {MAX_SEED}"),
+            ));
+        }
+        let data = match r.data {
+            Some(data) => {
+                if r.seed.is_some() || r.all_fields {
+                    return Err(AppError::invalid(
+                        "data",
+                        "custom data cannot be combined with seed or allFields (they are for \
+                         generated data)",
+                    ));
+                }
+                TestData::Custom(data)
+            }
+            None => TestData::Generate(GenerateOptions {
+                seed: Some(r.seed.unwrap_or_else(|| rand::random::<u64>() & MAX_SEED)),
+                all_fields: r.all_fields,
+            }),
+        };
+        let request = TestRequest {
+            data,
+            preview: r.preview,
+            commit: r.commit,
+        };
+        self.run_test(&r.integration, request).await
+    }
+
+    /// Runs health checks as a job; its result is the `HealthReport`.
+    pub fn start_health(
+        self: &Arc<Self>,
+        jobs: &super::Jobs,
+        r: HealthRunRequest,
+    ) -> Result<JobStarted, AppError> {
+        let timeout = r.timeout_ms.unwrap_or(5_000);
+        if !(100..=MAX_HEALTH_TIMEOUT_MS).contains(&timeout) {
+            return Err(AppError::invalid("timeoutMs", "must be 100 to 60000"));
+        }
+        let app = Arc::clone(self);
+        let job_id = jobs.start("health", move |progress| async move {
+            let report: Box<dyn Fn(usize, usize) + Send + Sync> =
+                Box::new(move |done, total| progress.set(done, total));
+            app.health_with_progress(
+                r.integration.as_deref(),
+                Some(Duration::from_millis(timeout)),
+                &*report,
+            )
+            .await
+        })?;
+        Ok(JobStarted { job_id })
+    }
+
+    /// One retry (answered at once), a dry run's count, or a bulk retry as a job (its result
+    /// is the `BulkRetry`).
+    pub async fn retry_request(
+        self: &Arc<Self>,
+        jobs: &super::Jobs,
+        r: RetryRequest,
+    ) -> Result<RetryResponse, AppError> {
+        if let Some(id) = r.attempt_id {
+            if r.failed {
+                return Err(AppError::invalid(
+                    "failed",
+                    "give either attemptId or failed, not both",
+                ));
+            }
+            return Ok(RetryResponse::One(self.retry_attempt(id).await?));
+        }
+        if !r.failed {
+            return Err(AppError::invalid(
+                "attemptId",
+                "give the attempt to retry, or failed: true for every failed handoff",
+            ));
+        }
+        let filter = RetryFilter {
+            integration: self.integration_filter(r.integration.as_deref()).await?,
+            category: category(r.category.as_deref())?,
+            since_ms: time(r.since.as_deref(), "since")?,
+            until_ms: time(r.until.as_deref(), "until")?,
+        };
+        if r.dry_run {
+            let counted = self.retry_failed(&filter, true, &|_, _| {}).await?;
+            return Ok(RetryResponse::Counted(counted));
+        }
+        let app = Arc::clone(self);
+        let job_id = jobs.start("retry", move |progress| async move {
+            let report: Box<dyn Fn(usize, usize) + Send + Sync> =
+                Box::new(move |done, total| progress.set(done, total));
+            app.retry_failed(&filter, false, &*report).await
+        })?;
+        Ok(RetryResponse::Started(JobStarted { job_id }))
+    }
+}

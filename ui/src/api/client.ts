@@ -1,0 +1,158 @@
+/** The one typed client of the console, over either transport (see transport.ts). Request and
+ * response types are generated from the Rust types (./types, by `cargo test`). */
+import type { AttemptDetail } from "./types/AttemptDetail";
+import type { AttemptSummary } from "./types/AttemptSummary";
+import type { HandoffResult } from "./types/HandoffResult";
+import type { HealthRunRequest } from "./types/HealthRunRequest";
+import type { HistoryQuery } from "./types/HistoryQuery";
+import type { Integration } from "./types/Integration";
+import type { IntegrationsQuery } from "./types/IntegrationsQuery";
+import type { JobStarted } from "./types/JobStarted";
+import type { JobStatus } from "./types/JobStatus";
+import type { LastHealth } from "./types/LastHealth";
+import type { RetryRequest } from "./types/RetryRequest";
+import type { RetryResponse } from "./types/RetryResponse";
+import type { SendRequest } from "./types/SendRequest";
+import type { Stats } from "./types/Stats";
+import type { StatsQuery } from "./types/StatsQuery";
+import type { TestReport } from "./types/TestReport";
+import type { TestRunRequest } from "./types/TestRunRequest";
+import { ConsoleError } from "./errors";
+import { type Transport, detectTransport } from "./transport";
+
+export interface ConsoleInfo {
+  version: string;
+  dataDir: string;
+  readOnly: boolean;
+}
+
+export interface AttemptWithChain {
+  attempt: AttemptDetail;
+  retryChain: AttemptSummary[];
+}
+
+const enc = encodeURIComponent;
+
+export class ConsoleClient {
+  constructor(readonly transport: Transport) {}
+
+  info(): Promise<ConsoleInfo> {
+    return this.transport.call({ method: "GET", path: "/info", command: "info" });
+  }
+
+  integrations(query: IntegrationsQuery = {}): Promise<Integration[]> {
+    return this.transport.call({
+      method: "GET",
+      path: "/integrations",
+      query,
+      command: "list_integrations",
+      args: { query },
+    });
+  }
+
+  integration(id: string): Promise<Integration> {
+    return this.transport.call({ method: "GET", path: `/integrations/${enc(id)}`, command: "show_integration", args: { id } });
+  }
+
+  /** `config`: an envelope (or a bare seed config) as JSON text or an object. */
+  addIntegration(config: unknown, name?: string): Promise<Integration> {
+    const text = typeof config === "string" ? config : JSON.stringify(config);
+    return this.transport.call({
+      method: "POST",
+      path: "/integrations",
+      query: { name },
+      rawBody: text,
+      command: "add_integration",
+      args: { config: text, name: name ?? null },
+    });
+  }
+
+  updateIntegration(id: string, config: unknown): Promise<Integration> {
+    const text = typeof config === "string" ? config : JSON.stringify(config);
+    return this.transport.call({
+      method: "PUT",
+      path: `/integrations/${enc(id)}`,
+      rawBody: text,
+      command: "update_integration",
+      args: { id, config: text },
+    });
+  }
+
+  removeIntegration(id: string): Promise<Integration> {
+    return this.transport.call({ method: "DELETE", path: `/integrations/${enc(id)}`, command: "remove_integration", args: { id } });
+  }
+
+  setSecret(id: string, name: string, value: string): Promise<{ ok: boolean }> {
+    return this.transport.call({
+      method: "PUT",
+      path: `/integrations/${enc(id)}/secrets/${enc(name)}`,
+      body: { value },
+      command: "set_secret",
+      args: { id, name, value },
+    });
+  }
+
+  history(query: HistoryQuery = {}): Promise<AttemptSummary[]> {
+    return this.transport.call({ method: "GET", path: "/attempts", query, command: "history", args: { query } });
+  }
+
+  attempt(id: string): Promise<AttemptWithChain> {
+    return this.transport.call({ method: "GET", path: `/attempts/${enc(id)}`, command: "show_attempt", args: { id } });
+  }
+
+  send(request: SendRequest): Promise<HandoffResult> {
+    return this.transport.call({ method: "POST", path: "/handoffs", body: request, command: "send", args: { request } });
+  }
+
+  reveal(handoffId: string): Promise<{ handoffId: string; data: Record<string, unknown> }> {
+    return this.transport.call({
+      method: "POST",
+      path: `/handoffs/${enc(handoffId)}/reveal`,
+      command: "reveal",
+      args: { id: handoffId },
+    });
+  }
+
+  stats(query: StatsQuery = {}): Promise<Stats> {
+    return this.transport.call({ method: "GET", path: "/stats", query, command: "stats", args: { query } });
+  }
+
+  lastHealth(): Promise<LastHealth> {
+    return this.transport.call({ method: "GET", path: "/health", command: "last_health" });
+  }
+
+  runHealth(request: HealthRunRequest = {}): Promise<JobStarted> {
+    return this.transport.call({ method: "POST", path: "/health", body: request, command: "run_health", args: { request } });
+  }
+
+  runTest(request: TestRunRequest): Promise<TestReport> {
+    return this.transport.call({ method: "POST", path: "/tests", body: request, command: "run_test", args: { request } });
+  }
+
+  retry(request: RetryRequest): Promise<RetryResponse> {
+    return this.transport.call({ method: "POST", path: "/retries", body: request, command: "retry", args: { request } });
+  }
+
+  job(id: number): Promise<JobStatus> {
+    return this.transport.call({ method: "GET", path: `/jobs/${id}`, command: "job", args: { id } });
+  }
+
+  createDemo(): Promise<Integration[]> {
+    return this.transport.call({ method: "POST", path: "/demo", command: "create_demo" });
+  }
+
+  /** Polls a job until it finishes, reporting progress; resolves with its result. */
+  async waitForJob<T>(id: number, onProgress?: (s: JobStatus) => void, intervalMs = 250): Promise<T> {
+    for (;;) {
+      const status = await this.job(id);
+      onProgress?.(status);
+      if (status.finished) {
+        if (status.error) throw ConsoleError.from(status.error);
+        return status.result as T;
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}
+
+export const client = new ConsoleClient(detectTransport());

@@ -1,0 +1,9 @@
+import { Empty } from "../components/state";
+
+export function StatsPanel() {
+  return (
+    <section className="screen">
+      <Empty title="StatsPanel">This screen is being built.</Empty>
+    </section>
+  );
+}
