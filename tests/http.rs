@@ -1,0 +1,378 @@
+//! `serve`'s JSON API and UI through the real router on a loopback listener: the token, the
+//! security headers, the UI's routes, errors naming the field, and a handoff's round trip
+//! (send, history, stats, a failure, a retry, a bulk retry job).
+
+mod common;
+
+use common::{Reply, Sink, TestApp};
+use handoff_console::http;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn test_client() -> reqwest::Client {
+    handoff_console::targets::api::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+struct Served {
+    url: String,
+    token: String,
+    client: reqwest::Client,
+    _app: Arc<handoff_console::App>,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    async fn start(t: TestApp) -> Self {
+        let token = http::token::load_or_create(t.app.data_dir()).unwrap();
+        let app = Arc::new(t.app);
+        let router = http::router(Arc::clone(&app), token.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            url: format!("http://{addr}"),
+            token,
+            client: test_client(),
+            _app: app,
+            _dir: t.dir,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+fn api_config(name: &str, url: &str) -> Value {
+    json!({
+        "name": name,
+        "kind": "api",
+        "fields": [{"name": "fullName", "type": "name", "required": true}],
+        "api": {"endpoint": format!("{url}/patients"), "method": "POST",
+                "payloadStructure": {"name": "{{fullName}}"}, "timeoutMs": 2000, "connectTimeoutMs": 500},
+        "retry": {"maxAttempts": 1}
+    })
+}
+
+#[tokio::test]
+async fn the_api_needs_the_token_even_on_loopback() {
+    let s = Served::start(TestApp::new().await).await;
+    let info = format!("{}/api/v1/info", s.url);
+    let none = s.client.get(&info).send().await.unwrap();
+    assert_eq!(none.status().as_u16(), 401);
+    assert_eq!(none.headers()["www-authenticate"], "Bearer");
+    let body: Value = none.json().await.unwrap();
+    assert_eq!(body["error"]["kind"], "unauthorized");
+
+    let wrong = s
+        .client
+        .get(&info)
+        .bearer_auth("x".repeat(43))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    // The token in a query string is not accepted (it would end up in logs and history).
+    let in_query = s
+        .client
+        .get(format!("{info}?token={}", s.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_query.status().as_u16(), 401);
+
+    let (status, body) = s.get("/info").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn the_ui_is_served_for_its_routes_with_a_strict_policy() {
+    let s = Served::start(TestApp::new().await).await;
+    for path in ["/", "/stats/integrations/abc", "/health"] {
+        let res = s
+            .client
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-eval"), "{csp}");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("<div id=\"root\">"), "{path}: {html}");
+    }
+    // A missing file is a 404, not the app (a broken script tag must not load HTML).
+    let missing = s
+        .client
+        .get(format!("{}/assets/nothing-here.js", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    // An unknown API path is a JSON not-found, after the token check.
+    let (status, body) = s.get("/no-such-thing").await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["kind"], "notFound");
+}
+
+#[tokio::test]
+async fn bad_input_is_an_error_naming_the_field() {
+    let s = Served::start(TestApp::new().await).await;
+    let (status, body) = s.get("/attempts?status=bogus").await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["field"], "status");
+
+    let (status, body) = s.get("/attempts?limit=0").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("limit"))
+    );
+
+    let (status, body) = s
+        .post(
+            "/handoffs",
+            json!({"integration": "x", "sessionId": 5, "data": {}}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["field"], "sessionId", "{body}");
+
+    let (status, body) = s.post("/retries", json!({})).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("attemptId"))
+    );
+
+    let (status, body) = s.post("/health", json!({"timeoutMs": 5})).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("timeoutMs"))
+    );
+
+    // A config with a problem names its path.
+    let res = s
+        .client
+        .post(format!("{}/api/v1/integrations", s.url))
+        .bearer_auth(&s.token)
+        .body(
+            json!({"name": "x", "kind": "api", "fields": [], "api": {"endpoint": "ftp://x"}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["kind"], "invalid");
+    assert!(body["error"].to_string().contains("api.endpoint"), "{body}");
+
+    let (status, body) = s.get("/attempts/not-an-id").await;
+    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("id")));
+}
+
+#[tokio::test]
+async fn a_handoff_round_trips_through_the_api() {
+    let sink = Sink::start().await;
+    let s = Served::start(TestApp::new().await).await;
+    let res = s
+        .client
+        .post(format!("{}/api/v1/integrations", s.url))
+        .bearer_auth(&s.token)
+        .body(api_config("emr", &sink.url).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let created: Value = res.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+
+    // Delivered.
+    let (status, sent) = s
+        .post(
+            "/handoffs",
+            json!({"integration": "emr", "sessionId": "s-1", "data": {"fullName": "Ann Lee"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["success"], true);
+
+    // The target fails: a failed attempt, retried from the history, then delivered.
+    sink.then([Reply::status(503)]);
+    let (_, failed) = s
+        .post(
+            "/handoffs",
+            json!({"integration": id, "sessionId": "s-2", "data": {"fullName": "Bo Chan"}}),
+        )
+        .await;
+    assert_eq!(failed["success"], false);
+    assert_eq!(failed["category"], "server");
+
+    let (_, history) = s.get("/attempts?status=failed").await;
+    let rows = history.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    let attempt_id = rows[0]["attemptId"].as_str().unwrap();
+    let (_, detail) = s.get(&format!("/attempts/{attempt_id}")).await;
+    assert_eq!(detail["attempt"]["sessionId"], "s-2");
+    assert!(
+        !detail.to_string().contains("Bo Chan"),
+        "the raw name must not be in the detail: {detail}"
+    );
+
+    let (status, retried) = s.post("/retries", json!({"attemptId": attempt_id})).await;
+    assert_eq!(status, 200, "{retried}");
+    assert_eq!(retried["success"], true);
+    assert_eq!(sink.count(), 3);
+
+    let (_, stats) = s.get("/stats?integration=emr").await;
+    assert_eq!(stats["total"], 3);
+    assert_eq!(stats["succeeded"], 2);
+    assert_eq!(stats["failed"], 1);
+}
+
+#[tokio::test]
+async fn a_bulk_retry_runs_as_a_job_with_progress() {
+    let sink = Sink::start().await;
+    sink.then((0..3).map(|_| Reply::status(500)));
+    let s = Served::start(TestApp::new().await).await;
+    let (status, _) = s
+        .call(
+            reqwest::Method::POST,
+            "/integrations",
+            Some(api_config("emr", &sink.url)),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for n in 0..3 {
+        let (_, r) = s
+            .post(
+                "/handoffs",
+                json!({"integration": "emr", "sessionId": format!("s-{n}"), "data": {"fullName": "Ann Lee"}}),
+            )
+            .await;
+        assert_eq!(r["success"], false);
+    }
+
+    // A dry run counts first (what the UI shows before confirming).
+    let (_, counted) = s
+        .post("/retries", json!({"failed": true, "dryRun": true}))
+        .await;
+    assert_eq!(counted["matched"], 3, "{counted}");
+    assert_eq!(sink.count(), 3, "a dry run sends nothing");
+
+    let (_, started) = s.post("/retries", json!({"failed": true})).await;
+    let job = started["jobId"].as_u64().expect("a job id");
+    let mut status = Value::Null;
+    for _ in 0..200 {
+        (_, status) = s.get(&format!("/jobs/{job}")).await;
+        if status["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(status["finished"], true, "{status}");
+    assert_eq!(
+        (status["done"].as_u64(), status["total"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let results = status["result"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(results.iter().all(|r| r["success"] == true), "{status}");
+}
+
+#[test]
+fn serve_refuses_a_non_loopback_address_without_allow_remote() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::cli()
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--secrets",
+            "vault",
+        ])
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .env("HANDOFF_VAULT_PASSPHRASE", "test passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--allow-remote"), "{stderr}");
+}
+
+#[test]
+fn serve_prints_a_sign_in_url_whose_token_opens_the_api() {
+    use std::io::BufReader;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let mut child = common::cli()
+        .args(["--data-dir", data_dir, "--secrets", "vault", "--json"])
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-worker"])
+        .env("HANDOFF_VAULT_PASSPHRASE", "test passphrase")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // One JSON document (pretty-printed over several lines), then serve keeps running.
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let printed: Value = serde_json::Deserializer::from_reader(stdout)
+        .into_iter()
+        .next()
+        .expect("serve prints where it listens")
+        .unwrap();
+    let url = printed["url"].as_str().unwrap();
+    let (base, token) = url
+        .split_once("/#token=")
+        .expect("the token rides in the fragment");
+
+    let token_cmd = common::cli()
+        .args(["--data-dir", data_dir, "token"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&token_cmd.stdout).trim(), token);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        test_client()
+            .get(format!("{base}/api/v1/integrations"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200);
+}
