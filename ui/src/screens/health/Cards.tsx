@@ -61,6 +61,18 @@ function Item({
   trendRound: number;
 }) {
   const id = item.integrationId;
+  const only = item.checks[0];
+  if (!id && item.checks.length === 1 && only) {
+    // A local component is one check: its line says it all, nothing to expand.
+    return (
+      <div className="health-item health-item-flat">
+        <span className={`dot ${item.status}`} aria-hidden="true" />
+        <span className="health-item-name">{item.name}</span>
+        <StatusBadge status={item.status} />
+        <span className="muted health-reason">{only.reason ?? ""}</span>
+      </div>
+    );
+  }
   return (
     <details className="health-item">
       <summary>

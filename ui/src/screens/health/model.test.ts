@@ -60,7 +60,7 @@ describe("groupCards", () => {
     expect(dbs?.items[0]?.latencyMs).toBe(15);
     expect(apis?.status).toBe("error");
     expect(local?.status).toBe("healthy");
-    expect(local?.items.map((i) => i.name)).toEqual(["store", "secrets"]);
+    expect(local?.items.map((i) => i.name)).toEqual(["Store", "Secrets backend"]);
     expect(e2e?.items.map((i) => [i.name, i.status])).toEqual([
       ["Clinic DB", "healthy"],
       ["EMR", "healthy"],

@@ -115,7 +115,7 @@ export function groupCards(view: HealthView): Card[] {
   const ofKind = (k: TargetKind) => view.integrations.filter((i) => i.kind === k).map(targetItem);
   const local: CardItem[] = view.local.map((c) => ({
     key: `local:${c.name}`,
-    name: c.name,
+    name: checkLabel(c.name),
     status: c.status,
     latencyMs: null,
     checkedAt: view.localCheckedAt,
