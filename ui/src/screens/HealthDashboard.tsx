@@ -80,7 +80,12 @@ export function HealthDashboard() {
     <section className="screen" aria-labelledby="health-title">
       <div className="screen-head">
         <h1 id="health-title">Integration health</h1>
-        {view && <StatusBadge status={view.status} />}
+        {view && (
+          <span className="row" aria-label={`Overall: ${view.status ?? "unknown"}`}>
+            <span className="muted">Overall</span>
+            <StatusBadge status={view.status} />
+          </span>
+        )}
         <button type="button" className="primary" onClick={() => void runChecks(null)} disabled={running}>
           {running ? "Checking…" : "Run checks"}
         </button>
