@@ -5,7 +5,9 @@
 
 mod assets;
 mod error;
+mod health;
 mod routes;
+mod testing;
 pub mod token;
 
 use crate::error::AppError;

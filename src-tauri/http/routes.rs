@@ -44,6 +44,8 @@ pub fn api(state: ApiState) -> Router {
         .route("/retries", post(retry))
         .route("/jobs/{id}", get(job))
         .route("/demo", post(create_demo))
+        .merge(super::testing::routes())
+        .merge(super::health::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,

@@ -13,6 +13,7 @@ mod jobs;
 pub mod requests;
 mod secrets;
 mod stats;
+pub mod test_health_requests;
 mod testing;
 pub mod time_arg;
 

@@ -17,6 +17,12 @@ import type { Stats } from "./types/Stats";
 import type { StatsQuery } from "./types/StatsQuery";
 import type { TestReport } from "./types/TestReport";
 import type { TestRunRequest } from "./types/TestRunRequest";
+import type { CheckedData } from "./types/CheckedData";
+import type { GeneratedData } from "./types/GeneratedData";
+import type { HealthHistoryQuery } from "./types/HealthHistoryQuery";
+import type { HealthSnapshot } from "./types/HealthSnapshot";
+import type { TestCheckRequest } from "./types/TestCheckRequest";
+import type { TestDataRequest } from "./types/TestDataRequest";
 import { ConsoleError } from "./errors";
 import { type Transport, detectTransport } from "./transport";
 
@@ -152,6 +158,42 @@ export class ConsoleClient {
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
+  }
+
+  // --- tests & health ---
+
+  /** Test data generated from the field schema (nothing runs); the seed reproduces it. */
+  generateTestData(request: TestDataRequest): Promise<GeneratedData> {
+    return this.transport.call({
+      method: "POST",
+      path: "/tests/data",
+      body: request,
+      command: "generate_test_data",
+      args: { request },
+    });
+  }
+
+  /** Checks custom test data against the schema: the data normalised, or an `invalid` error
+   * with one detail per field. */
+  checkTestData(request: TestCheckRequest): Promise<CheckedData> {
+    return this.transport.call({
+      method: "POST",
+      path: "/tests/check",
+      body: request,
+      command: "check_test_data",
+      args: { request },
+    });
+  }
+
+  /** An integration's kept health results, newest first. */
+  healthHistory(query: HealthHistoryQuery): Promise<HealthSnapshot[]> {
+    return this.transport.call({
+      method: "GET",
+      path: "/health/history",
+      query,
+      command: "health_history",
+      args: { query },
+    });
   }
 }
 

@@ -1,0 +1,128 @@
+import type { HealthStatus } from "../../api/types/HealthStatus";
+import { LocalTime } from "../../components/state";
+import { type Card, type CardItem, checkLabel, countsText } from "./model";
+import { Trend } from "./Trend";
+
+export function StatusBadge({ status }: { status: HealthStatus | null }) {
+  return <span className={`badge ${status ?? "demo"}`}>{status ?? "unknown"}</span>;
+}
+
+function ms(v: number | null): string {
+  return v === null ? "" : `${v} ms`;
+}
+
+interface CardProps {
+  card: Card;
+  /** Runs the checks of one integration; `null` while a run is going on. */
+  onCheck: ((integrationId: string) => void) | null;
+  /** The integration being checked on its own, if any. */
+  checking: string | null;
+  trendRound: number;
+}
+
+export function HealthCard({ card, onCheck, checking, trendRound }: CardProps) {
+  const withTrend = card.key === "databases" || card.key === "apis";
+  return (
+    <section className="card health-card" aria-labelledby={`hc-${card.key}`}>
+      <header className="health-card-head">
+        <span className={`dot ${card.status ?? ""}`} aria-hidden="true" />
+        <h2 id={`hc-${card.key}`}>{card.title}</h2>
+        <StatusBadge status={card.status} />
+        <span className="muted health-counts">{countsText(card.counts)}</span>
+      </header>
+      {card.items.length === 0 ? (
+        <p className="muted health-none">
+          {card.key === "local" ? "Not checked yet: run the checks." : "No integrations here."}
+        </p>
+      ) : (
+        <ul className="health-items">
+          {card.items.map((item) => (
+            <li key={item.key}>
+              <Item item={item} withTrend={withTrend} onCheck={onCheck} checking={checking} trendRound={trendRound} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function Item({
+  item,
+  withTrend,
+  onCheck,
+  checking,
+  trendRound,
+}: {
+  item: CardItem;
+  withTrend: boolean;
+  onCheck: CardProps["onCheck"];
+  checking: string | null;
+  trendRound: number;
+}) {
+  const id = item.integrationId;
+  const only = item.checks[0];
+  if (!id && item.checks.length === 1 && only) {
+    // A local component is one check: its line says it all, nothing to expand.
+    return (
+      <div className="health-item health-item-flat">
+        <span className={`dot ${item.status}`} aria-hidden="true" />
+        <span className="health-item-name">{item.name}</span>
+        <StatusBadge status={item.status} />
+        <span className="muted health-reason">{only.reason ?? ""}</span>
+      </div>
+    );
+  }
+  return (
+    <details className="health-item">
+      <summary>
+        <span className={`dot ${item.status}`} aria-hidden="true" />
+        <span className="health-item-name">{item.name}</span>
+        <span className="visually-hidden">{item.status}</span>
+        {withTrend && id ? <Trend integrationId={id} round={trendRound} /> : <span />}
+        <span className="muted health-latency">{ms(item.latencyMs)}</span>
+      </summary>
+      <div className="health-item-body">
+        <table className="health-checks">
+          <thead>
+            <tr>
+              <th scope="col">Check</th>
+              <th scope="col">Status</th>
+              <th scope="col">Details</th>
+              <th scope="col" className="num">
+                Latency
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {item.checks.map((c, n) => (
+              <tr key={`${c.name}-${n}`}>
+                <td>{checkLabel(c.name)}</td>
+                <td>
+                  <StatusBadge status={c.status} />
+                </td>
+                <td className="health-reason">{c.reason ?? <span className="muted">—</span>}</td>
+                <td className="num">{ms(c.latencyMs)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div className="row health-item-foot">
+          <span className="muted">
+            Checked <LocalTime value={item.checkedAt} />
+          </span>
+          {id && (
+            <button
+              type="button"
+              disabled={onCheck === null}
+              onClick={() => onCheck?.(id)}
+              aria-label={`Check ${item.name} now`}
+            >
+              {checking === id ? "Checking…" : "Check this one"}
+            </button>
+          )}
+        </div>
+      </div>
+    </details>
+  );
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import type { HealthReport } from "../../api/types/HealthReport";
+import type { LastHealth } from "../../api/types/LastHealth";
+import { countsText, fromLast, fromReport, groupCards, mergeReport, worstStatus } from "./model";
+
+const at = "2026-11-24T14:00:00.000Z";
+
+const report: HealthReport = {
+  status: "error",
+  checkedAt: at,
+  integrations: [
+    {
+      id: "db-1",
+      name: "Clinic DB",
+      kind: "database",
+      status: "warning",
+      latencyMs: 30,
+      checks: [
+        { name: "connect", status: "healthy", latencyMs: 10, reason: null },
+        { name: "tls", status: "warning", latencyMs: 5, reason: "not encrypted" },
+        { name: "endToEnd", status: "healthy", latencyMs: 15, reason: "rolled back" },
+      ],
+    },
+    {
+      id: "api-1",
+      name: "EMR",
+      kind: "api",
+      status: "error",
+      latencyMs: 4,
+      checks: [
+        { name: "dns", status: "healthy", latencyMs: 1, reason: null },
+        { name: "connect", status: "error", latencyMs: 3, reason: "refused" },
+        { name: "endToEnd", status: "healthy", latencyMs: 0, reason: "nothing was sent" },
+      ],
+    },
+  ],
+  local: [
+    { name: "store", status: "healthy", reason: null },
+    { name: "secrets", status: "healthy", reason: "vault answered" },
+  ],
+};
+
+describe("worstStatus", () => {
+  it("is the most severe, and null for nothing", () => {
+    expect(worstStatus([])).toBeNull();
+    expect(worstStatus(["healthy", "warning", "healthy"])).toBe("warning");
+    expect(worstStatus(["warning", "error", "healthy"])).toBe("error");
+  });
+});
+
+describe("groupCards", () => {
+  it("puts integrations by kind, local parts and end-to-end checks on their cards with each card's worst status", () => {
+    const cards = groupCards(fromReport(report));
+    expect(cards.map((c) => c.title)).toEqual(["Databases", "APIs", "Local components", "End-to-end"]);
+    const [dbs, apis, local, e2e] = cards;
+    expect(dbs?.items.map((i) => i.name)).toEqual(["Clinic DB"]);
+    expect(dbs?.status).toBe("warning");
+    // The end-to-end check is on its own card, not counted in the target's line.
+    expect(dbs?.items[0]?.checks.map((c) => c.name)).toEqual(["connect", "tls"]);
+    expect(dbs?.items[0]?.latencyMs).toBe(15);
+    expect(apis?.status).toBe("error");
+    expect(local?.status).toBe("healthy");
+    expect(local?.items.map((i) => i.name)).toEqual(["Store", "Secrets backend"]);
+    expect(e2e?.items.map((i) => [i.name, i.status])).toEqual([
+      ["Clinic DB", "healthy"],
+      ["EMR", "healthy"],
+    ]);
+    expect(e2e?.status).toBe("healthy");
+    expect(countsText(apis!.counts)).toBe("1 error");
+  });
+
+  it("leaves a card without items unknown, not healthy", () => {
+    const empty: LastHealth = { status: null, integrations: [], local: null };
+    const cards = groupCards(fromLast(empty));
+    expect(cards.every((c) => c.status === null && c.items.length === 0)).toBe(true);
+    expect(countsText(cards[0]!.counts)).toBe("nothing checked");
+  });
+
+  it("keeps each integration's own time from the last-known state", () => {
+    const last: LastHealth = {
+      status: "warning",
+      integrations: [{ ...report.integrations[0]!, checkedAt: "2026-11-20T08:00:00.000Z" }],
+      local: { checkedAt: at, checks: report.local },
+    };
+    const [dbs, , local] = groupCards(fromLast(last));
+    expect(dbs?.items[0]?.checkedAt).toBe("2026-11-20T08:00:00.000Z");
+    expect(local?.items[0]?.checkedAt).toBe(at);
+  });
+});
+
+describe("mergeReport", () => {
+  it("replaces only the integration checked and recomputes the overall status", () => {
+    const view = fromReport(report);
+    const fixed: HealthReport = {
+      status: "healthy",
+      checkedAt: "2026-11-24T15:00:00.000Z",
+      integrations: [
+        { ...report.integrations[1]!, status: "healthy", checks: [{ name: "connect", status: "healthy", latencyMs: 2, reason: null }] },
+      ],
+      local: report.local,
+    };
+    const merged = mergeReport(view, fixed);
+    expect(merged.integrations.map((i) => [i.id, i.status])).toEqual([
+      ["db-1", "warning"],
+      ["api-1", "healthy"],
+    ]);
+    expect(merged.integrations[1]?.checkedAt).toBe("2026-11-24T15:00:00.000Z");
+    expect(merged.status).toBe("warning");
+  });
+});

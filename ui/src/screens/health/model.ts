@@ -1,0 +1,175 @@
+/** The dashboard's view of health results: the last-known state or a fresh run brought to one
+ * shape, and grouped into the four cards (databases, APIs, local components, end-to-end), each
+ * with its worst status. */
+import type { Check } from "../../api/types/Check";
+import type { HealthReport } from "../../api/types/HealthReport";
+import type { HealthStatus } from "../../api/types/HealthStatus";
+import type { LastHealth } from "../../api/types/LastHealth";
+import type { LocalCheck } from "../../api/types/LocalCheck";
+import type { TargetKind } from "../../api/types/TargetKind";
+
+/** One integration's latest result, with when it was checked (runs may differ per integration). */
+export interface IntegrationView {
+  id: string;
+  name: string;
+  kind: TargetKind;
+  status: HealthStatus;
+  latencyMs: number;
+  checkedAt: string;
+  checks: Check[];
+}
+
+export interface HealthView {
+  /** `null` when nothing was ever checked. */
+  status: HealthStatus | null;
+  integrations: IntegrationView[];
+  local: LocalCheck[];
+  localCheckedAt: string | null;
+}
+
+/** The name of the end-to-end check; it gets a card of its own. */
+export const END_TO_END = "endToEnd";
+
+const RANK: Record<HealthStatus, number> = { healthy: 0, warning: 1, error: 2 };
+
+/** The worst of some statuses; `null` for none (nothing known, not "healthy"). */
+export function worstStatus(statuses: Iterable<HealthStatus>): HealthStatus | null {
+  let worst: HealthStatus | null = null;
+  for (const s of statuses) if (worst === null || RANK[s] > RANK[worst]) worst = s;
+  return worst;
+}
+
+export function fromLast(last: LastHealth): HealthView {
+  return {
+    status: last.status,
+    integrations: last.integrations.map((s) => ({ ...s })),
+    local: last.local?.checks ?? [],
+    localCheckedAt: last.local?.checkedAt ?? null,
+  };
+}
+
+export function fromReport(report: HealthReport): HealthView {
+  return {
+    status: report.status,
+    integrations: report.integrations.map((i) => ({ ...i, checkedAt: report.checkedAt })),
+    local: report.local,
+    localCheckedAt: report.checkedAt,
+  };
+}
+
+/** `view` with the integrations of a partial run (one integration checked) replaced. */
+export function mergeReport(view: HealthView, report: HealthReport): HealthView {
+  const fresh = fromReport(report);
+  const byId = new Map(fresh.integrations.map((i) => [i.id, i]));
+  const kept = view.integrations.map((i) => byId.get(i.id) ?? i);
+  const added = fresh.integrations.filter((i) => !view.integrations.some((v) => v.id === i.id));
+  const integrations = [...kept, ...added];
+  const status = worstStatus([...integrations.map((i) => i.status), ...fresh.local.map((c) => c.status)]);
+  return { status, integrations, local: fresh.local, localCheckedAt: fresh.localCheckedAt };
+}
+
+/** One line of a card: an integration (its checks) or a local component. */
+export interface CardItem {
+  key: string;
+  /** The integration this line is about (for "check this one" and its trend). */
+  integrationId?: string;
+  name: string;
+  status: HealthStatus;
+  /** Total latency of the checks shown, when they have one. */
+  latencyMs: number | null;
+  checkedAt: string | null;
+  checks: { name: string; status: HealthStatus; reason: string | null; latencyMs: number | null }[];
+}
+
+export interface Card {
+  key: "databases" | "apis" | "local" | "endToEnd";
+  title: string;
+  /** The worst of its items; `null` when it has none. */
+  status: HealthStatus | null;
+  items: CardItem[];
+  counts: Record<HealthStatus, number>;
+}
+
+function card(key: Card["key"], title: string, items: CardItem[]): Card {
+  const counts: Record<HealthStatus, number> = { healthy: 0, warning: 0, error: 0 };
+  for (const i of items) counts[i.status] += 1;
+  return { key, title, status: worstStatus(items.map((i) => i.status)), items, counts };
+}
+
+function targetItem(i: IntegrationView): CardItem {
+  // The end-to-end check is shown on its own card; this line is reachability and the target.
+  const checks = i.checks.filter((c) => c.name !== END_TO_END);
+  return {
+    key: i.id,
+    integrationId: i.id,
+    name: i.name,
+    status: worstStatus(checks.map((c) => c.status)) ?? i.status,
+    latencyMs: checks.reduce((sum, c) => sum + c.latencyMs, 0),
+    checkedAt: i.checkedAt,
+    checks,
+  };
+}
+
+/** The four cards, in the dashboard's order. */
+export function groupCards(view: HealthView): Card[] {
+  const ofKind = (k: TargetKind) => view.integrations.filter((i) => i.kind === k).map(targetItem);
+  const local: CardItem[] = view.local.map((c) => ({
+    key: `local:${c.name}`,
+    name: checkLabel(c.name),
+    status: c.status,
+    latencyMs: null,
+    checkedAt: view.localCheckedAt,
+    checks: [{ name: c.name, status: c.status, reason: c.reason, latencyMs: null }],
+  }));
+  const endToEnd: CardItem[] = view.integrations.flatMap((i) => {
+    const c = i.checks.find((c) => c.name === END_TO_END);
+    if (!c) return [];
+    return [
+      {
+        key: `e2e:${i.id}`,
+        integrationId: i.id,
+        name: i.name,
+        status: c.status,
+        latencyMs: c.latencyMs,
+        checkedAt: i.checkedAt,
+        checks: [{ name: c.name, status: c.status, reason: c.reason, latencyMs: c.latencyMs }],
+      },
+    ];
+  });
+  return [
+    card("databases", "Databases", ofKind("database")),
+    card("apis", "APIs", ofKind("api")),
+    card("local", "Local components", local),
+    card("endToEnd", "End-to-end", endToEnd),
+  ];
+}
+
+/** "3 healthy, 1 error" (statuses with none left out). */
+export function countsText(counts: Record<HealthStatus, number>): string {
+  const parts = (["error", "warning", "healthy"] as const).filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`);
+  return parts.length ? parts.join(", ") : "nothing checked";
+}
+
+/** Readable names of the checks. */
+const CHECK_LABELS: Record<string, string> = {
+  dns: "DNS",
+  connect: "Connect",
+  tls: "TLS",
+  request: "Health request",
+  credentials: "Credentials",
+  authenticate: "Authenticate",
+  query: "Query",
+  table: "Table",
+  columns: "Mapped columns",
+  requiredColumns: "Required columns",
+  insertPrivilege: "Insert privilege",
+  endToEnd: "End-to-end",
+  store: "Store",
+  migrations: "Migrations",
+  secrets: "Secrets backend",
+  config: "Configuration",
+};
+
+export function checkLabel(name: string): string {
+  return CHECK_LABELS[name] ?? name;
+}
