@@ -159,6 +159,22 @@ async fn bad_input_is_an_error_naming_the_field() {
         (status, body["error"]["field"].as_str()),
         (422, Some("limit"))
     );
+    // A value of the wrong type, and a parameter the resource does not know.
+    let (status, body) = s.get("/attempts?limit=ten").await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("limit")),
+        "{body}"
+    );
+    let (status, body) = s.get("/attempts?colour=red").await;
+    assert_eq!(status, 422);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{body}"
+    );
 
     let (status, body) = s
         .post(

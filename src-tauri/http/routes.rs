@@ -101,8 +101,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|e| ApiError(AppError::invalid("query", e.body_text())))
+            .map_err(|e| ApiError(query_error(&e.body_text())))
     }
+}
+
+/// A query-string problem as an error naming its parameter: axum says "Failed to deserialize
+/// query string: limit: invalid digit..." or "...: missing field `integration`".
+fn query_error(text: &str) -> AppError {
+    let reason = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(text);
+    let is_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if let Some((name, why)) = reason.split_once(": ").filter(|(n, _)| is_name(n)) {
+        return AppError::invalid(name, why);
+    }
+    if let Some(name) = reason
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split_once('`'))
+        .map(|(n, _)| n)
+        .filter(|n| is_name(n))
+    {
+        return AppError::invalid(name, "is required");
+    }
+    AppError::invalid("query", reason)
 }
 
 fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {

@@ -1,0 +1,175 @@
+// End to end, in real Chromium against a real `serve`: sign in, create an API and a database
+// integration, test one with generated data, send handoffs, watch the stats change, make one
+// fail, retry it from the history, check health; a screenshot of every screen under target/e2e/.
+// Usage: node ui/e2e/run.mjs   (HANDOFF_BIN: the console binary; default target/debug)
+import {
+  assert,
+  countRows,
+  launchBrowser,
+  makeSqliteTarget,
+  prepareShots,
+  shot,
+  shotsDir,
+  startConsole,
+  startTarget,
+  step,
+  tempDir,
+} from "./harness.mjs";
+
+const work = tempDir("handoff-e2e-");
+const dataDir = `${work}/data`;
+const dbPath = makeSqliteTarget(work);
+const target = await startTarget();
+const console_ = await startConsole(dataDir);
+const browser = await launchBrowser();
+prepareShots();
+let failed = false;
+
+const sample = (name) => ({
+  fullName: name,
+  email: `${name.split(" ")[0].toLowerCase()}@example.com`,
+  phoneNumber: "+1 555 123 4567",
+  appointmentDate: "2026-12-01",
+  additionalNotes: "Prefers mornings",
+});
+
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+
+  await step("a browser without the token is asked to sign in, and a wrong token is refused", async () => {
+    await page.goto(`${console_.base}/integrations`);
+    await page.getByLabel("Token").fill("not-the-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("That token is not this console's token.").waitFor();
+    await shot(page, "00-sign-in");
+  });
+
+  await step("the printed URL opens signed in and drops the token from the address bar", async () => {
+    await page.goto(console_.signInUrl);
+    await page.getByRole("navigation", { name: "Screens" }).waitFor();
+    assert(!page.url().includes("token"), `the token stayed in the URL: ${page.url()}`);
+  });
+
+  let apiId;
+  let dbId;
+  await step("create an API and a database integration", async () => {
+    const fields = [
+      { name: "fullName", type: "name", required: true },
+      { name: "email", type: "email" },
+      { name: "phoneNumber", type: "phone" },
+      { name: "appointmentDate", type: "date" },
+      { name: "additionalNotes", type: "text" },
+    ];
+    const api = await console_.api("POST", "/integrations", {
+      name: "Clinic EMR",
+      kind: "api",
+      fields,
+      api: {
+        endpoint: `${target.url}/patients`,
+        method: "POST",
+        payloadStructure: { name: "{{fullName}}", email: "{{email}}" },
+        timeoutMs: 3000,
+      },
+      retry: { maxAttempts: 1 },
+    });
+    const db = await console_.api("POST", "/integrations", {
+      name: "Clinic database",
+      kind: "database",
+      fields,
+      database: {
+        type: "sqlite",
+        database: dbPath,
+        table: "patient_data",
+        fieldMapping: {
+          fullName: "patient_name",
+          email: "email",
+          phoneNumber: "phone",
+          appointmentDate: "appointment_date",
+          additionalNotes: "notes",
+        },
+      },
+    });
+    apiId = api.id;
+    dbId = db.id;
+    await page.goto(`${console_.base}/integrations`);
+    // (UI check after the integrations screen lands)
+    await shot(page, "01-integrations");
+  });
+
+  await step("test the database integration with generated data: passed and rolled back", async () => {
+    await page.goto(`${console_.base}/tests/${dbId}`);
+    await page.getByRole("button", { name: "Run test" }).waitFor();
+    // Generated data is ready when its seed shows.
+    await page.getByText(/Generated, seed \d+/).waitFor();
+    await page.getByRole("button", { name: "Run test" }).click();
+    await page.getByRole("heading", { name: "Test passed" }).waitFor();
+    await page.getByText("rolled back: nothing was kept").waitFor();
+    assert(countRows(dbPath) === 0, "a rolled-back test left a row");
+    await shot(page, "02-test-panel");
+  });
+
+  await step("send handoffs: they reach the API and the table", async () => {
+    for (const [i, name] of ["Ann Lee", "Bo Chan", "Cy Diaz"].entries()) {
+      const r = await console_.api("POST", "/handoffs", { integration: apiId, sessionId: `call-${i}`, data: sample(name) });
+      assert(r.success, `handoff ${i} failed: ${JSON.stringify(r)}`);
+    }
+    for (const [i, name] of ["Di Evans", "Ed Fox"].entries()) {
+      const r = await console_.api("POST", "/handoffs", { integration: dbId, sessionId: `call-db-${i}`, data: sample(name) });
+      assert(r.success, `database handoff ${i} failed: ${JSON.stringify(r)}`);
+    }
+    assert(countRows(dbPath) === 2, `expected 2 rows, found ${countRows(dbPath)}`);
+    assert(target.received.filter((r) => r.url === "/patients").length === 3, "the API target did not get 3 handoffs");
+  });
+
+  await step("the stats panel shows the handoffs", async () => {
+    await page.goto(`${console_.base}/stats`);
+    await page.getByRole("heading", { name: /stat/i }).first().waitFor();
+    await shot(page, "03-stats");
+  });
+
+  await step("a failing target: the handoff fails, then a retry succeeds", async () => {
+    target.failNext(1);
+    const failedHandoff = await console_.api("POST", "/handoffs", {
+      integration: apiId,
+      sessionId: "call-fail",
+      data: sample("Fay Gold"),
+    });
+    assert(!failedHandoff.success && failedHandoff.category === "server", JSON.stringify(failedHandoff));
+    const retried = await console_.api("POST", "/retries", { attemptId: failedHandoff.attemptId });
+    assert(retried.success, `the retry failed: ${JSON.stringify(retried)}`);
+  });
+
+  await step("health checks run with progress and show every part", async () => {
+    await page.goto(`${console_.base}/health`);
+    await page.getByRole("button", { name: "Run checks" }).click();
+    await page.getByRole("heading", { name: "Databases" }).waitFor();
+    await page.getByRole("heading", { name: "APIs" }).waitFor();
+    await page.getByRole("button", { name: "Run checks" }).waitFor({ state: "visible" });
+    await page.waitForFunction(() => !document.body.innerText.includes("Checking"), null, { timeout: 20_000 });
+    await shot(page, "04-health");
+  });
+
+  await step("the history file screen and the dark theme", async () => {
+    await page.goto(`${console_.base}/history-file`);
+    await shot(page, "05-history-file");
+    await page.getByRole("button", { name: "Dark theme" }).click();
+    await page.goto(`${console_.base}/stats`);
+    await shot(page, "06-stats-dark");
+    await page.goto(`${console_.base}/health`);
+    await shot(page, "07-health-dark");
+  });
+
+  assert(errors.length === 0, `the page threw: ${errors.join("; ")}`);
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  await browser.close();
+  console_.stop();
+  await target.close();
+}
+console.log(`screenshots: ${shotsDir}`);
+process.exit(failed ? 1 : 0);
