@@ -162,7 +162,7 @@ pub enum RetryResponse {
 }
 
 /// The largest seed the UI can send back unchanged (JavaScript numbers are exact up to 2^53).
-const MAX_SEED: u64 = (1 << 53) - 1;
+pub(crate) const MAX_SEED: u64 = (1 << 53) - 1;
 const MAX_HEALTH_TIMEOUT_MS: u64 = 60_000;
 
 fn parse_choice<T>(

@@ -4,14 +4,13 @@
 //! each `App` method checks its request (errors name the field) and calls the capability.
 
 use super::App;
+use super::requests::MAX_SEED;
 use crate::error::AppError;
 use crate::health::{HealthSnapshot, MAX_HISTORY_RUNS};
 use crate::testing::{GenerateOptions, GeneratedData};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The largest seed the UI can send back unchanged (JavaScript numbers are exact up to 2^53).
-const MAX_SEED: u64 = (1 << 53) - 1;
 /// How many runs the dashboard's trend shows when no limit is given.
 const DEFAULT_HISTORY: u32 = 20;
 
