@@ -5,6 +5,8 @@
 
 mod assets;
 mod error;
+mod history_files;
+mod integrations;
 mod routes;
 pub mod token;
 

@@ -44,6 +44,8 @@ pub fn api(state: ApiState) -> Router {
         .route("/retries", post(retry))
         .route("/jobs/{id}", get(job))
         .route("/demo", post(create_demo))
+        .merge(super::integrations::routes())
+        .merge(super::history_files::routes(&state))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
