@@ -1,6 +1,11 @@
 /** The one typed client of the console, over either transport (see transport.ts). Request and
  * response types are generated from the Rust types (./types, by `cargo test`). */
 import type { AttemptDetail } from "./types/AttemptDetail";
+import type { AuditEvent } from "./types/AuditEvent";
+import type { ColumnsRequest } from "./types/ColumnsRequest";
+import type { DemoRemoved } from "./types/DemoRemoved";
+import type { HistoryFileInfo } from "./types/HistoryFileInfo";
+import type { TargetColumns } from "./types/TargetColumns";
 import type { AttemptSummary } from "./types/AttemptSummary";
 import type { HandoffResult } from "./types/HandoffResult";
 import type { HealthRunRequest } from "./types/HealthRunRequest";
@@ -152,6 +157,93 @@ export class ConsoleClient {
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
+  }
+
+  // --- integrations ---
+
+  /** The live columns of a (possibly unsaved) database config's table; `integration` is the
+   * one being edited, whose stored password is used where the config shows the mask. */
+  targetColumns(request: ColumnsRequest): Promise<TargetColumns> {
+    return this.transport.call({
+      method: "POST",
+      path: "/integrations/columns",
+      body: request,
+      command: "target_columns",
+      args: { request },
+    });
+  }
+
+  /** The ids of the demo workspace's integrations. */
+  demoIntegrations(): Promise<{ integrations: string[] }> {
+    return this.transport.call({ method: "GET", path: "/demo", command: "demo_integrations" });
+  }
+
+  removeDemo(): Promise<DemoRemoved> {
+    return this.transport.call({ method: "DELETE", path: "/demo", command: "remove_demo" });
+  }
+
+  // --- history file ---
+
+  /** Uploads an exported history file (browser) and opens it read-only. */
+  openHistoryUpload(file: File): Promise<HistoryFileInfo> {
+    return this.transport.call({
+      method: "POST",
+      path: "/history-files",
+      query: { name: file.name },
+      blob: file,
+      command: "open_history_upload",
+    });
+  }
+
+  /** Opens a local history file in place. Desktop only: the HTTP API has no such route (a
+   * browser uploads the file instead). */
+  openHistoryPath(path: string): Promise<HistoryFileInfo> {
+    return this.transport.call({
+      method: "POST",
+      path: "/history-files/path",
+      body: { path },
+      command: "open_history_path",
+      args: { path },
+    });
+  }
+
+  historyFileAttempts(id: string, query: HistoryQuery = {}): Promise<AttemptSummary[]> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/attempts`,
+      query,
+      command: "history_file_attempts",
+      args: { id, query },
+    });
+  }
+
+  historyFileStats(id: string, query: StatsQuery = {}): Promise<Stats> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/stats`,
+      query,
+      command: "history_file_stats",
+      args: { id, query },
+    });
+  }
+
+  historyFileAudit(id: string, limit?: number): Promise<AuditEvent[]> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/audit`,
+      query: { limit },
+      command: "history_file_audit",
+      args: { id, limit: limit ?? null },
+    });
+  }
+
+  closeHistoryFile(id: string): Promise<HistoryFileInfo> {
+    return this.transport.call({
+      method: "DELETE",
+      path: `/history-files/${enc(id)}`,
+      command: "close_history_file",
+      args: { id },
+    });
   }
 }
 
