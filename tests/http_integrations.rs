@@ -584,6 +584,12 @@ async fn a_damaged_or_foreign_or_empty_history_file_is_refused_clearly_and_not_k
     assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["field"], "historyFile", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("'x.history'"), "{body}");
+    assert!(
+        !message.contains("upload-"),
+        "the copy's path is not shown: {body}"
+    );
 
     // A SQLite file that is not an export (the console's own store).
     let store = std::fs::read(s.dir.path().join("handoff.db")).ok();

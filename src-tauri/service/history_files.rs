@@ -58,7 +58,8 @@ impl HistoryFiles {
             .join(format!("upload-{}.history", uuid::Uuid::now_v7().simple())))
     }
 
-    /// Opens an uploaded copy (deleted when closed; also when it cannot be opened).
+    /// Opens an uploaded copy (deleted when closed; also when it cannot be opened). Errors
+    /// name the file as the user gave it, not the copy's internal path.
     pub async fn open_upload(
         &self,
         copy: PathBuf,
@@ -66,8 +67,14 @@ impl HistoryFiles {
     ) -> Result<HistoryFileInfo, AppError> {
         match self.open_inner(&copy, name, true).await {
             Ok(info) => Ok(info),
-            Err(e) => {
+            Err(mut e) => {
                 remove_copy(&copy);
+                let internal = copy.display().to_string();
+                let shown = format!("'{}'", clean_name(name));
+                e.message = e.message.replace(&internal, &shown);
+                for d in &mut e.details {
+                    d.reason = d.reason.replace(&internal, &shown);
+                }
                 Err(e)
             }
         }

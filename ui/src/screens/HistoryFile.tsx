@@ -118,7 +118,7 @@ export function HistoryFile() {
         </div>
         {error && (
           <p className="field-error" role="alert">
-            {error.message}
+            {error.forField("historyFile") ?? error.forField("file") ?? error.message}
           </p>
         )}
       </form>

@@ -87,7 +87,7 @@ export function Integrations() {
 
       {data && data.demo.size > 0 && (
         <div className="demo-banner">
-          <span>
+          <span className="demo-text">
             <span className="badge demo">Demo</span> The demo workspace is set up: a local SQLite clinic database and an
             offline EMR API, to try sends, failures and retries.
           </span>
@@ -126,61 +126,65 @@ export function Integrations() {
       ) : (
         <>
           {loaded.state === "error" && <ErrorState error={loaded.error} onRetry={reload} />}
-          <table className="integrations-table" aria-busy={loaded.state === "loading"}>
-            <thead>
-              <tr>
-                <th scope="col">Status</th>
-                <th scope="col">Name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Target</th>
-                <th scope="col">Updated</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.integrations.map((i) => {
-                const dot = healthDot(data.health, i.id);
-                return (
-                  <tr key={i.id}>
-                    <td>
-                      <span className="status-cell" title={DOT_LABEL[dot]}>
-                        <span className={`dot ${dot}`} aria-hidden="true" />
-                        <span className="sr-only">{DOT_LABEL[dot]}</span>
-                      </span>
-                    </td>
-                    <td className="name-cell">
-                      <span className="name">{i.name}</span>{" "}
-                      {data.demo.has(i.id) && <span className="badge demo">Demo</span>}
-                      {i.config.description && <div className="muted small">{i.config.description}</div>}
-                    </td>
-                    <td>{i.kind === "api" ? "API" : "Database"}</td>
-                    <td className="mono target-cell" title={targetSummary(i.config)}>
-                      {targetSummary(i.config)}
-                    </td>
-                    <td>
-                      <LocalTime value={i.updatedAt} />
-                    </td>
-                    <td className="row-actions">
-                      <button type="button" onClick={() => navigate({ screen: "integrations", id: i.id })} aria-label={`Edit ${i.name}`}>
-                        Edit
-                      </button>
-                      <button type="button" onClick={() => navigate({ screen: "tests", integration: i.id })} aria-label={`Test ${i.name}`}>
-                        Test
-                      </button>
-                      <button type="button" onClick={() => navigate({ screen: "stats", integration: i.id })} aria-label={`Stats of ${i.name}`}>
-                        Stats
-                      </button>
-                      <button type="button" className="danger" onClick={() => setRemoving(i)} aria-label={`Remove ${i.name}`}>
-                        Remove
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <div className="table-wrap">
+            <table className="integrations-table" aria-busy={loaded.state === "loading"}>
+              <thead>
+                <tr>
+                  <th scope="col">Status</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">Updated</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.integrations.map((i) => {
+                  const dot = healthDot(data.health, i.id);
+                  return (
+                    <tr key={i.id}>
+                      <td>
+                        <span className="status-cell" title={DOT_LABEL[dot]}>
+                          <span className={`dot ${dot}`} aria-hidden="true" />
+                          <span className="sr-only">{DOT_LABEL[dot]}</span>
+                        </span>
+                      </td>
+                      <td className="name-cell">
+                        <span className="name">{i.name}</span>{" "}
+                        {data.demo.has(i.id) && <span className="badge demo">Demo</span>}
+                        {i.config.description && <div className="muted small">{i.config.description}</div>}
+                      </td>
+                      <td>{i.kind === "api" ? "API" : "Database"}</td>
+                      <td className="mono target-cell" title={targetSummary(i.config)}>
+                        {targetSummary(i.config)}
+                      </td>
+                      <td>
+                        <LocalTime value={i.updatedAt} />
+                      </td>
+                      <td>
+                        <div className="row-actions">
+                          <button type="button" onClick={() => navigate({ screen: "integrations", id: i.id })} aria-label={`Edit ${i.name}`}>
+                            Edit
+                          </button>
+                          <button type="button" onClick={() => navigate({ screen: "tests", integration: i.id })} aria-label={`Test ${i.name}`}>
+                            Test
+                          </button>
+                          <button type="button" onClick={() => navigate({ screen: "stats", integration: i.id })} aria-label={`Stats of ${i.name}`}>
+                            Stats
+                          </button>
+                          <button type="button" className="danger" onClick={() => setRemoving(i)} aria-label={`Remove ${i.name}`}>
+                            Remove
+                          </button>
+                        </div>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
         </>
       )}
 

@@ -37,7 +37,7 @@ export function AttemptsView({ id, onGone }: { id: string; onGone: () => void })
           <option value="failed">failed</option>
           <option value="pending">pending</option>
         </select>
-        <span className="muted">{rows ? `${rows.length}${rows.length === LIMIT ? "+" : ""} attempts (newest first)` : ""}</span>
+        <span className="muted">{rows ? `${rows.length}${rows.length === LIMIT ? "+" : ""} attempt${rows.length === 1 ? "" : "s"} (newest first)` : ""}</span>
         <button type="button" onClick={reload}>
           Refresh
         </button>

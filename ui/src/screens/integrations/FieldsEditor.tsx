@@ -91,39 +91,41 @@ export function FieldsEditor({
                       <span className="muted">—</span>
                     )}
                   </td>
-                  <td className="row-actions">
-                    <button
-                      type="button"
-                      className="icon"
-                      aria-label={`Move field ${i + 1} up`}
-                      disabled={i === 0}
-                      onClick={() => {
-                        onChange(move(rows, i, -1));
-                        focusLater(inputId(`fields[${i - 1}].name`));
-                      }}
-                    >
-                      ↑
-                    </button>
-                    <button
-                      type="button"
-                      className="icon"
-                      aria-label={`Move field ${i + 1} down`}
-                      disabled={i === rows.length - 1}
-                      onClick={() => {
-                        onChange(move(rows, i, 1));
-                        focusLater(inputId(`fields[${i + 1}].name`));
-                      }}
-                    >
-                      ↓
-                    </button>
-                    <button
-                      type="button"
-                      className="icon danger"
-                      aria-label={`Remove field ${i + 1}${r.name ? ` (${r.name})` : ""}`}
-                      onClick={() => onChange(removeAt(rows, i))}
-                    >
-                      ✕
-                    </button>
+                  <td>
+                    <div className="row-actions">
+                      <button
+                        type="button"
+                        className="icon"
+                        aria-label={`Move field ${i + 1} up`}
+                        disabled={i === 0}
+                        onClick={() => {
+                          onChange(move(rows, i, -1));
+                          focusLater(inputId(`fields[${i - 1}].name`));
+                        }}
+                      >
+                        ↑
+                      </button>
+                      <button
+                        type="button"
+                        className="icon"
+                        aria-label={`Move field ${i + 1} down`}
+                        disabled={i === rows.length - 1}
+                        onClick={() => {
+                          onChange(move(rows, i, 1));
+                          focusLater(inputId(`fields[${i + 1}].name`));
+                        }}
+                      >
+                        ↓
+                      </button>
+                      <button
+                        type="button"
+                        className="icon danger"
+                        aria-label={`Remove field ${i + 1}${r.name ? ` (${r.name})` : ""}`}
+                        onClick={() => onChange(removeAt(rows, i))}
+                      >
+                        ✕
+                      </button>
+                    </div>
                   </td>
                 </tr>
               );
