@@ -407,6 +407,58 @@ async fn target_columns_of_a_real_postgresql_table_with_the_stored_password_for_
 }
 
 #[tokio::test]
+async fn target_columns_of_a_real_mysql_table() {
+    let Ok(url) = std::env::var("HANDOFF_TEST_MYSQL_URL") else {
+        eprintln!(
+            "skipped: HANDOFF_TEST_MYSQL_URL is not set (a MySQL/MariaDB to list columns of)"
+        );
+        return;
+    };
+    let table = format!("cols_{}", std::process::id());
+    let pool = sqlx::MySqlPool::connect(&url).await.unwrap();
+    // The table name is made here from the process id: nothing to inject.
+    for sql in [
+        format!("DROP TABLE IF EXISTS {table}"),
+        format!(
+            "CREATE TABLE {table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, \
+             patient_name VARCHAR(200) NOT NULL, visits INT DEFAULT 0)"
+        ),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let parsed = reqwest::Url::parse(&url).unwrap();
+    let s = Served::start().await;
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/integrations/columns",
+            Some(json!({"config": {
+                "name": "My", "kind": "database",
+                "database": {"type": "mysql", "hostname": parsed.host_str().unwrap(),
+                             "port": parsed.port().unwrap_or(3306),
+                             "database": parsed.path().trim_start_matches('/'),
+                             "username": parsed.username(), "ssl": false,
+                             "table": table, "fieldMapping": {}}
+            }})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cols = body["columns"].as_array().unwrap();
+    let names: Vec<&str> = cols.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["id", "patient_name", "visits"]);
+    assert_eq!(cols[0]["generated"], true, "auto-increment");
+    assert_eq!(cols[1]["nullable"], false);
+    assert_eq!(cols[2]["hasDefault"], true);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {table}")))
+        .execute(&pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn removing_the_demo_removes_exactly_the_demo_and_keeps_history() {
     let s = Served::start().await;
     let (status, demo) = s.call(Method::POST, "/demo", None).await;
@@ -483,6 +535,29 @@ async fn removing_the_demo_removes_exactly_the_demo_and_keeps_history() {
 }
 
 #[tokio::test]
+async fn the_demo_file_stays_while_another_integration_uses_it() {
+    let s = Served::start().await;
+    let (status, _) = s.call(Method::POST, "/demo", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let demo_db = s.dir.path().join("demo").join("clinic.db");
+    let mut mine = sqlite_config(&demo_db.display().to_string(), "patient_data");
+    mine["name"] = json!("My copy of the demo table");
+    let (status, body) = s.call(Method::POST, "/integrations", Some(mine)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, removed) = s.call(Method::DELETE, "/demo", None).await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    assert_eq!(removed["removed"].as_array().unwrap().len(), 2);
+    assert_eq!(removed["databaseDeleted"], false);
+    assert!(
+        demo_db.is_file(),
+        "the file another integration uses is kept"
+    );
+    let (_, left) = s.call(Method::GET, "/integrations", None).await;
+    assert_eq!(left.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn an_uploaded_history_file_is_browsed_read_only_then_closed() {
     // The history to export: one delivered handoff on another console.
     let source = Served::start().await;
@@ -514,7 +589,7 @@ async fn an_uploaded_history_file_is_browsed_read_only_then_closed() {
     let s = Served::start().await;
     let resp = s
         .req(Method::POST, "/history-files?name=export.history")
-        .body(bytes)
+        .body(bytes.clone())
         .send()
         .await
         .unwrap();
@@ -568,6 +643,40 @@ async fn an_uploaded_history_file_is_browsed_read_only_then_closed() {
         .call(Method::GET, &format!("/history-files/{fid}/attempts"), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    // At most four stay open: a fifth closes the oldest (and deletes its copy).
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let resp = s
+            .req(Method::POST, "/history-files?name=again.history")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let v: Value = resp.json().await.unwrap();
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let (_, listed) = s.call(Method::GET, "/history-files", None).await;
+    let listed: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        ids[1..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let (status, _) = s
+        .call(
+            Method::GET,
+            &format!("/history-files/{}/stats", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(copies(), 4);
 }
 
 #[tokio::test]

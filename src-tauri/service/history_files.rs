@@ -42,10 +42,13 @@ pub struct HistoryFiles {
 }
 
 impl HistoryFiles {
-    /// Uploads go to `<data_dir>/history-files/`.
+    /// Uploads go to `<data_dir>/history-files/`. Copies a crashed process left there more than
+    /// a day ago are deleted (younger ones may belong to another console on the same data dir).
     pub fn new(data_dir: &Path) -> Self {
+        let dir = data_dir.join("history-files");
+        sweep_stale(&dir, std::time::Duration::from_secs(24 * 3600));
         Self {
-            dir: data_dir.join("history-files"),
+            dir,
             open: Mutex::new(Vec::new()),
         }
     }
@@ -159,6 +162,24 @@ async fn close_entry(e: Entry) {
     e.app.close().await;
     if let Some(p) = e.owned {
         remove_copy(&p);
+    }
+}
+
+fn sweep_stale(dir: &Path, older_than: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > older_than);
+        if stale && name.to_string_lossy().starts_with("upload-") {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
