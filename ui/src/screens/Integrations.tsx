@@ -7,7 +7,7 @@ import { ConsoleError } from "../api/errors";
 import type { Integration } from "../api/types/Integration";
 import type { LastHealth } from "../api/types/LastHealth";
 import type { TargetKind } from "../api/types/TargetKind";
-import { Empty, ErrorState, LocalTime, Spinner, useLoad } from "../components/state";
+import { Empty, ErrorState, LocalTime, Spinner, formatLocal, useLoad } from "../components/state";
 import { navigate, useRoute } from "../router";
 import { ConfirmDialog } from "./integrations/ConfirmDialog";
 import { healthDot, targetSummary, type Dot } from "./integrations/form";
@@ -143,12 +143,14 @@ export function Integrations() {
               <tbody>
                 {data.integrations.map((i) => {
                   const dot = healthDot(data.health, i.id);
+                const checkedAt = data.health?.integrations.find((h) => h.id === i.id)?.checkedAt;
+                const dotTitle = checkedAt ? `${DOT_LABEL[dot]} (checked ${formatLocal(new Date(checkedAt))})` : DOT_LABEL[dot];
                   return (
                     <tr key={i.id}>
                       <td>
-                        <span className="status-cell" title={DOT_LABEL[dot]}>
+                        <span className="status-cell" title={dotTitle}>
                           <span className={`dot ${dot}`} aria-hidden="true" />
-                          <span className="sr-only">{DOT_LABEL[dot]}</span>
+                          <span className="sr-only">{dotTitle}</span>
                         </span>
                       </td>
                       <td className="name-cell">

@@ -40,6 +40,8 @@ export function ConfirmDialog({
       aria-labelledby="confirm-title"
       onCancel={(e) => {
         e.preventDefault();
+        // React passes the cancel on to an enclosing dialog (the editor): it is this one's.
+        e.stopPropagation();
         if (!busy) onClose();
       }}
     >

@@ -129,11 +129,19 @@ describe("the integration editor", () => {
     expect((screen.getByLabelText("Endpoint") as HTMLInputElement).value).toBe("https://other.example/p");
   });
 
-  it("closes on Escape (the dialog's cancel)", () => {
+  it("closes on Escape (the dialog's cancel), asking first when something changed", async () => {
     stubFetch(200, saved);
     const onClose = vi.fn();
     render(<IntegrationEditor kind="database" onClose={onClose} onSaved={() => {}} />);
-    fireEvent(screen.getByRole("dialog", { hidden: true }), new Event("cancel", { cancelable: true }));
-    expect(onClose).toHaveBeenCalled();
+    const drawer = screen.getByRole("dialog", { name: /Add a database integration/, hidden: true });
+    fireEvent(drawer, new Event("cancel", { cancelable: true }));
+    expect(onClose).toHaveBeenCalledTimes(1);
+
+    fireEvent.change(screen.getByLabelText("Table"), { target: { value: "patients" } });
+    fireEvent(drawer, new Event("cancel", { cancelable: true }));
+    expect(onClose).toHaveBeenCalledTimes(1);
+    const ask = screen.getByRole("dialog", { name: "Discard your changes?", hidden: true });
+    fireEvent.click(within(ask).getByRole("button", { name: "Discard", hidden: true }));
+    await waitFor(() => expect(onClose).toHaveBeenCalledTimes(2));
   });
 });

@@ -8,6 +8,7 @@ import { client } from "../../api/client";
 import { ConsoleError } from "../../api/errors";
 import type { Integration } from "../../api/types/Integration";
 import type { TargetKind } from "../../api/types/TargetKind";
+import { ConfirmDialog } from "./ConfirmDialog";
 import { FieldsEditor } from "./FieldsEditor";
 import {
   FormProblem,
@@ -39,8 +40,13 @@ export function IntegrationEditor({
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [form, setForm] = useState<FormState>(() => (editing ? configToForm(editing.config) : emptyForm(kind)));
+  // What the form held when opened (and the JSON when its tab was opened), to ask before
+  // closing over unsaved changes.
+  const [initial] = useState(() => JSON.stringify(form));
   const [tab, setTab] = useState<Tab>("form");
   const [json, setJson] = useState("");
+  const [jsonShown, setJsonShown] = useState("");
+  const [confirmDiscard, setConfirmDiscard] = useState(false);
   const [problem, setProblem] = useState<ConsoleError | FormProblem | null>(null);
   const [saving, setSaving] = useState(false);
   const errors = errorsByField(problem);
@@ -48,6 +54,8 @@ export function IntegrationEditor({
   useEffect(() => {
     const d = dialog.current;
     if (d && !d.open) d.showModal();
+    // showModal focuses the first control (a tab); the name is where editing starts.
+    document.getElementById(inputId("name"))?.focus();
   }, []);
 
   const set = (patch: Partial<FormState>) => setForm((f) => ({ ...f, ...patch }));
@@ -59,7 +67,9 @@ export function IntegrationEditor({
     if (next === tab) return;
     try {
       if (next === "json") {
-        setJson(JSON.stringify(formToConfig(form), null, 2));
+        const text = JSON.stringify(formToConfig(form), null, 2);
+        setJson(text);
+        setJsonShown(text);
       } else {
         setForm(configToForm(JSON.parse(json)));
       }
@@ -92,6 +102,9 @@ export function IntegrationEditor({
   };
 
   // The form's own problems (a port that is not a number) come back as the request's would.
+  const dirty = JSON.stringify(form) !== initial || (tab === "json" && json !== jsonShown);
+  const requestClose = () => (dirty ? setConfirmDiscard(true) : onClose());
+
   const loadColumns = async () => {
     let config;
     try {
@@ -127,7 +140,7 @@ export function IntegrationEditor({
       aria-labelledby="editor-title"
       onCancel={(e) => {
         e.preventDefault();
-        onClose();
+        if (e.target === e.currentTarget) requestClose();
       }}
     >
       <form onSubmit={save} noValidate>
@@ -147,7 +160,7 @@ export function IntegrationEditor({
               </button>
             ))}
           </div>
-          <button type="button" className="ghost" onClick={onClose} aria-label="Close">
+          <button type="button" className="ghost" onClick={requestClose} aria-label="Close">
             ✕
           </button>
         </header>
@@ -163,7 +176,7 @@ export function IntegrationEditor({
                 <legend>General</legend>
                 <div className="grid-2">
                   <Labeled label="Name" path="name" errors={errors}>
-                    {text(form.name, (name) => set({ name }), { maxLength: 100, required: true, autoFocus: true })}
+                    {text(form.name, (name) => set({ name }), { maxLength: 100, required: true })}
                   </Labeled>
                   <Labeled label="Kind" path="kind" errors={errors} hint={editing ? "Fixed once saved." : undefined}>
                     {(p) => (
@@ -422,7 +435,7 @@ export function IntegrationEditor({
           )}
         </div>
         <footer className="drawer-foot">
-          <button type="button" onClick={onClose}>
+          <button type="button" onClick={requestClose}>
             Cancel
           </button>
           <button type="submit" className="primary" disabled={saving}>
@@ -430,6 +443,16 @@ export function IntegrationEditor({
           </button>
         </footer>
       </form>
+      {confirmDiscard && (
+        <ConfirmDialog
+          title="Discard your changes?"
+          confirmLabel="Discard"
+          onClose={() => setConfirmDiscard(false)}
+          onConfirm={async () => onClose()}
+        >
+          <p>The changes in this form are not saved.</p>
+        </ConfirmDialog>
+      )}
     </dialog>
   );
 }
