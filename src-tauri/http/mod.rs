@@ -6,6 +6,8 @@
 mod assets;
 mod error;
 mod health;
+mod history_files;
+mod integrations;
 mod routes;
 mod testing;
 pub mod token;

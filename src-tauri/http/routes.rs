@@ -46,6 +46,8 @@ pub fn api(state: ApiState) -> Router {
         .route("/demo", post(create_demo))
         .merge(super::testing::routes())
         .merge(super::health::routes())
+        .merge(super::integrations::routes())
+        .merge(super::history_files::routes(&state))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,

@@ -1,7 +1,8 @@
 //! The demo workspace: lets a new user try the console with no external system. A SQLite
 //! target database in the data dir with the seed's `patient_data` table, a database
 //! integration mapped onto it, and an API integration whose target is down (to see a failure,
-//! its category and a retry).
+//! its category and a retry). Also which integrations are the demo's, and removing it all in
+//! one step.
 
 use super::App;
 use crate::error::AppError;
@@ -12,6 +13,9 @@ use sqlx::sqlite::SqliteConnectOptions;
 
 pub const DEMO_DATABASE_NAME: &str = "Demo clinic database";
 pub const DEMO_API_NAME: &str = "Demo EMR API (offline)";
+
+/// Where nothing listens: the demo API's endpoint.
+const DEMO_API_ENDPOINT: &str = "http://127.0.0.1:9/api/patients";
 
 const PATIENT_DATA: &str = "CREATE TABLE IF NOT EXISTS patient_data (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -37,7 +41,7 @@ fn demo_fields() -> serde_json::Value {
 impl App {
     /// Creates the demo workspace (what is missing of it) and returns its integrations.
     pub async fn create_demo(&self) -> Result<Vec<Integration>, AppError> {
-        let db_path = self.data_dir().join("demo").join("clinic.db");
+        let db_path = self.demo_database_path();
         std::fs::create_dir_all(db_path.parent().unwrap_or(self.data_dir()))
             .map_err(AppError::internal)?;
         let mut conn = SqliteConnectOptions::new()
@@ -77,7 +81,7 @@ impl App {
                 "description": "Demo: an EMR API that is down (nothing listens on its port), to see a failure and a retry.",
                 "fields": demo_fields(),
                 "api": {
-                    "endpoint": "http://127.0.0.1:9/api/patients",
+                    "endpoint": DEMO_API_ENDPOINT,
                     "method": "POST",
                     "headers": {"X-API-Version": "1.0"},
                     "payloadStructure": {
@@ -104,5 +108,85 @@ impl App {
             }
         }
         Ok(out)
+    }
+}
+
+/// What removing the demo did.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct DemoRemoved {
+    /// The demo integrations removed (their history stays, like any removal's).
+    pub removed: Vec<Integration>,
+    /// Whether the demo's SQLite file was deleted (it is kept while another integration uses it).
+    pub database_deleted: bool,
+}
+
+impl App {
+    fn demo_database_path(&self) -> std::path::PathBuf {
+        self.data_dir().join("demo").join("clinic.db")
+    }
+
+    /// Whether `i` is one the demo made: its name and its target both are the demo's, so an
+    /// integration the user made (or re-pointed) is never taken for it.
+    fn is_demo(&self, i: &Integration) -> bool {
+        let db_path = self.demo_database_path();
+        match i.name.as_str() {
+            DEMO_DATABASE_NAME => i
+                .config
+                .database
+                .as_ref()
+                .is_some_and(|d| std::path::Path::new(&d.database) == db_path),
+            DEMO_API_NAME => i
+                .config
+                .api
+                .as_ref()
+                .is_some_and(|a| a.endpoint == DEMO_API_ENDPOINT),
+            _ => false,
+        }
+    }
+
+    /// The demo's integrations that exist.
+    pub async fn demo_integrations(&self) -> Result<Vec<Integration>, AppError> {
+        let all = self.integrations(None).await?;
+        Ok(all.into_iter().filter(|i| self.is_demo(i)).collect())
+    }
+
+    /// Removes the demo: its integrations with their secrets, and its SQLite file unless another
+    /// integration still uses it. History is kept, as with any removal.
+    pub async fn remove_demo(&self) -> Result<DemoRemoved, AppError> {
+        let mut removed = Vec::new();
+        for i in self.demo_integrations().await? {
+            removed.push(self.remove_integration(&i.id.to_string()).await?);
+        }
+        let db_path = self.demo_database_path();
+        let in_use = self.integrations(None).await?.iter().any(|i| {
+            i.config
+                .database
+                .as_ref()
+                .is_some_and(|d| std::path::Path::new(&d.database) == db_path)
+        });
+        let mut database_deleted = false;
+        if !in_use && db_path.exists() {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut p = db_path.clone().into_os_string();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(AppError::internal(e)),
+                }
+            }
+            // The folder only held the demo's file; one the user added files to stays.
+            if let Some(dir) = db_path.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
+            database_deleted = true;
+        }
+        tracing::info!(removed = removed.len(), database_deleted, "demo removed");
+        Ok(DemoRemoved {
+            removed,
+            database_deleted,
+        })
     }
 }

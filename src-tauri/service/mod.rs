@@ -3,11 +3,13 @@
 //! show its result or its [`AppError`].
 
 mod audit;
+mod columns;
 mod data;
 mod demo;
 mod export;
 mod handoffs;
 mod health;
+pub mod history_files;
 mod integrations;
 mod jobs;
 pub mod requests;
@@ -17,8 +19,11 @@ pub mod test_health_requests;
 mod testing;
 pub mod time_arg;
 
+pub use columns::{ColumnsRequest, TargetColumn, TargetColumns};
 pub use data::{KEEP_RETIRED, KeyRotation, RotationOptions};
+pub use demo::DemoRemoved;
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
+pub use history_files::{HistoryFileInfo, HistoryFiles};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use secrets::SecretsReport;
 pub use testing::{TEST_SESSION, TestData, TestRequest};

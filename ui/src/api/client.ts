@@ -2,8 +2,16 @@
  * response types are generated from the Rust types (./types, by `cargo test`). */
 import type { AttemptDetail } from "./types/AttemptDetail";
 import type { AttemptSummary } from "./types/AttemptSummary";
+import type { AuditEvent } from "./types/AuditEvent";
+import type { CheckedData } from "./types/CheckedData";
+import type { ColumnsRequest } from "./types/ColumnsRequest";
+import type { DemoRemoved } from "./types/DemoRemoved";
+import type { GeneratedData } from "./types/GeneratedData";
 import type { HandoffResult } from "./types/HandoffResult";
+import type { HealthHistoryQuery } from "./types/HealthHistoryQuery";
 import type { HealthRunRequest } from "./types/HealthRunRequest";
+import type { HealthSnapshot } from "./types/HealthSnapshot";
+import type { HistoryFileInfo } from "./types/HistoryFileInfo";
 import type { HistoryQuery } from "./types/HistoryQuery";
 import type { Integration } from "./types/Integration";
 import type { IntegrationsQuery } from "./types/IntegrationsQuery";
@@ -15,14 +23,11 @@ import type { RetryResponse } from "./types/RetryResponse";
 import type { SendRequest } from "./types/SendRequest";
 import type { Stats } from "./types/Stats";
 import type { StatsQuery } from "./types/StatsQuery";
-import type { TestReport } from "./types/TestReport";
-import type { TestRunRequest } from "./types/TestRunRequest";
-import type { CheckedData } from "./types/CheckedData";
-import type { GeneratedData } from "./types/GeneratedData";
-import type { HealthHistoryQuery } from "./types/HealthHistoryQuery";
-import type { HealthSnapshot } from "./types/HealthSnapshot";
+import type { TargetColumns } from "./types/TargetColumns";
 import type { TestCheckRequest } from "./types/TestCheckRequest";
 import type { TestDataRequest } from "./types/TestDataRequest";
+import type { TestReport } from "./types/TestReport";
+import type { TestRunRequest } from "./types/TestRunRequest";
 import { ConsoleError } from "./errors";
 import { type Transport, detectTransport } from "./transport";
 
@@ -193,6 +198,93 @@ export class ConsoleClient {
       query,
       command: "health_history",
       args: { query },
+    });
+  }
+
+  // --- integrations ---
+
+  /** The live columns of a (possibly unsaved) database config's table; `integration` is the
+   * one being edited, whose stored password is used where the config shows the mask. */
+  targetColumns(request: ColumnsRequest): Promise<TargetColumns> {
+    return this.transport.call({
+      method: "POST",
+      path: "/integrations/columns",
+      body: request,
+      command: "target_columns",
+      args: { request },
+    });
+  }
+
+  /** The ids of the demo workspace's integrations. */
+  demoIntegrations(): Promise<{ integrations: string[] }> {
+    return this.transport.call({ method: "GET", path: "/demo", command: "demo_integrations" });
+  }
+
+  removeDemo(): Promise<DemoRemoved> {
+    return this.transport.call({ method: "DELETE", path: "/demo", command: "remove_demo" });
+  }
+
+  // --- history file ---
+
+  /** Uploads an exported history file (browser) and opens it read-only. */
+  openHistoryUpload(file: File): Promise<HistoryFileInfo> {
+    return this.transport.call({
+      method: "POST",
+      path: "/history-files",
+      query: { name: file.name },
+      blob: file,
+      command: "open_history_upload",
+    });
+  }
+
+  /** Opens a local history file in place. Desktop only: the HTTP API has no such route (a
+   * browser uploads the file instead). */
+  openHistoryPath(path: string): Promise<HistoryFileInfo> {
+    return this.transport.call({
+      method: "POST",
+      path: "/history-files/path",
+      body: { path },
+      command: "open_history_path",
+      args: { path },
+    });
+  }
+
+  historyFileAttempts(id: string, query: HistoryQuery = {}): Promise<AttemptSummary[]> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/attempts`,
+      query,
+      command: "history_file_attempts",
+      args: { id, query },
+    });
+  }
+
+  historyFileStats(id: string, query: StatsQuery = {}): Promise<Stats> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/stats`,
+      query,
+      command: "history_file_stats",
+      args: { id, query },
+    });
+  }
+
+  historyFileAudit(id: string, limit?: number): Promise<AuditEvent[]> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/audit`,
+      query: { limit },
+      command: "history_file_audit",
+      args: { id, limit: limit ?? null },
+    });
+  }
+
+  closeHistoryFile(id: string): Promise<HistoryFileInfo> {
+    return this.transport.call({
+      method: "DELETE",
+      path: `/history-files/${enc(id)}`,
+      command: "close_history_file",
+      args: { id },
     });
   }
 }

@@ -9,6 +9,8 @@ export interface Call {
   body?: unknown;
   /** Sent as-is (a config file's text); otherwise `body` is sent as JSON. */
   rawBody?: string;
+  /** Sent as the raw bytes of a file (an upload), HTTP only. */
+  blob?: Blob;
   command: string;
   args?: Record<string, unknown>;
 }
@@ -56,8 +58,11 @@ export class HttpTransport implements Transport {
     const headers: Record<string, string> = {};
     const token = this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
-    let body: string | undefined;
-    if (c.rawBody !== undefined) {
+    let body: string | Blob | undefined;
+    if (c.blob !== undefined) {
+      body = c.blob;
+      headers["Content-Type"] = "application/octet-stream";
+    } else if (c.rawBody !== undefined) {
       body = c.rawBody;
       headers["Content-Type"] = "application/json";
     } else if (c.body !== undefined) {

@@ -1,9 +1,249 @@
-import { Empty } from "../components/state";
+/** The Integrations screen: every integration with its last health status, kind and target,
+ * and its actions (edit, test, stats, remove); the editor drawer (`/integrations/<id>` opens an
+ * integration's); on first run, the demo workspace, which is labelled and removable at once. */
+import { useState } from "react";
+import { client } from "../api/client";
+import { ConsoleError } from "../api/errors";
+import type { Integration } from "../api/types/Integration";
+import type { LastHealth } from "../api/types/LastHealth";
+import type { TargetKind } from "../api/types/TargetKind";
+import { Empty, ErrorState, LocalTime, Spinner, formatLocal, useLoad } from "../components/state";
+import { navigate, useRoute } from "../router";
+import { ConfirmDialog } from "./integrations/ConfirmDialog";
+import { healthDot, targetSummary, type Dot } from "./integrations/form";
+import { IntegrationEditor } from "./integrations/IntegrationEditor";
+import "./integrations/integrations.css";
+
+interface Loaded {
+  integrations: Integration[];
+  health?: LastHealth;
+  demo: Set<string>;
+}
+
+const DOT_LABEL: Record<Dot, string> = {
+  healthy: "Healthy",
+  warning: "Warning",
+  error: "Error",
+  unknown: "Not checked yet",
+};
+
+async function loadAll(): Promise<Loaded> {
+  // Health and the demo list only decorate the list: their failure does not hide it.
+  const [integrations, health, demo] = await Promise.all([
+    client.integrations(),
+    client.lastHealth().catch(() => undefined),
+    client.demoIntegrations().catch(() => ({ integrations: [] as string[] })),
+  ]);
+  return { integrations, health, demo: new Set(demo.integrations) };
+}
 
 export function Integrations() {
+  const route = useRoute();
+  const [loaded, reload] = useLoad(loadAll, []);
+  const [adding, setAdding] = useState<TargetKind | null>(null);
+  const [removing, setRemoving] = useState<Integration | null>(null);
+  const [removingDemo, setRemovingDemo] = useState(false);
+  const [creatingDemo, setCreatingDemo] = useState(false);
+  const [notice, setNotice] = useState("");
+  const [demoError, setDemoError] = useState("");
+
+  const data = loaded.data;
+  const editId = route.screen === "integrations" ? route.id : undefined;
+  const editing = editId ? data?.integrations.find((i) => i.id === editId || i.name === editId) : undefined;
+
+  const createDemo = async () => {
+    setCreatingDemo(true);
+    setDemoError("");
+    try {
+      const made = await client.createDemo();
+      setNotice(`Demo workspace ready: ${made.map((i) => i.name).join(", ")}.`);
+      reload();
+    } catch (e) {
+      setDemoError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setCreatingDemo(false);
+    }
+  };
+
+  const closeEditor = () => {
+    setAdding(null);
+    if (editId) navigate({ screen: "integrations" });
+  };
+
   return (
-    <section className="screen">
-      <Empty title="Integrations">This screen is being built.</Empty>
+    <section className="screen integrations-screen" aria-labelledby="integrations-title">
+      <div className="screen-head">
+        <h1 id="integrations-title">Integrations</h1>
+        <button type="button" className="primary" onClick={() => setAdding("api")}>
+          Add API integration
+        </button>
+        <button type="button" onClick={() => setAdding("database")}>
+          Add database integration
+        </button>
+      </div>
+      <p className="notice" role="status">
+        {notice}
+      </p>
+
+      {data && data.demo.size > 0 && (
+        <div className="demo-banner">
+          <span className="demo-text">
+            <span className="badge demo">Demo</span> The demo workspace is set up: a local SQLite clinic database and an
+            offline EMR API, to try sends, failures and retries.
+          </span>
+          <button type="button" className="danger" onClick={() => setRemovingDemo(true)}>
+            Remove the demo
+          </button>
+        </div>
+      )}
+
+      {loaded.state === "error" && !data ? (
+        <ErrorState error={loaded.error} onRetry={reload} />
+      ) : !data ? (
+        <div className="list-placeholder">
+          <Spinner label="Loading integrations…" />
+        </div>
+      ) : data.integrations.length === 0 ? (
+        <Empty title="No integrations yet">
+          <p>
+            An integration delivers what a voice agent collects to a REST API or a database table. Try the demo workspace
+            first (nothing external needed), or add your own.
+          </p>
+          <div className="row">
+            <button type="button" className="primary" onClick={createDemo} disabled={creatingDemo}>
+              {creatingDemo ? "Creating the demo…" : "Create the demo workspace"}
+            </button>
+            <button type="button" onClick={() => setAdding("api")}>
+              Add an integration
+            </button>
+          </div>
+          {demoError && (
+            <p className="field-error" role="alert">
+              {demoError}
+            </p>
+          )}
+        </Empty>
+      ) : (
+        <>
+          {loaded.state === "error" && <ErrorState error={loaded.error} onRetry={reload} />}
+          <div className="table-wrap">
+            <table className="integrations-table" aria-busy={loaded.state === "loading"}>
+              <thead>
+                <tr>
+                  <th scope="col">Status</th>
+                  <th scope="col">Name</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Target</th>
+                  <th scope="col">Updated</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.integrations.map((i) => {
+                  const dot = healthDot(data.health, i.id);
+                const checkedAt = data.health?.integrations.find((h) => h.id === i.id)?.checkedAt;
+                const dotTitle = checkedAt ? `${DOT_LABEL[dot]} (checked ${formatLocal(new Date(checkedAt))})` : DOT_LABEL[dot];
+                  return (
+                    <tr key={i.id}>
+                      <td>
+                        <span className="status-cell" title={dotTitle}>
+                          <span className={`dot ${dot}`} aria-hidden="true" />
+                          <span className="sr-only">{dotTitle}</span>
+                        </span>
+                      </td>
+                      <td className="name-cell">
+                        <span className="name">{i.name}</span>{" "}
+                        {data.demo.has(i.id) && <span className="badge demo">Demo</span>}
+                        {i.config.description && <div className="muted small">{i.config.description}</div>}
+                      </td>
+                      <td>{i.kind === "api" ? "API" : "Database"}</td>
+                      <td className="mono target-cell" title={targetSummary(i.config)}>
+                        {targetSummary(i.config)}
+                      </td>
+                      <td>
+                        <LocalTime value={i.updatedAt} />
+                      </td>
+                      <td>
+                        <div className="row-actions">
+                          <button type="button" onClick={() => navigate({ screen: "integrations", id: i.id })} aria-label={`Edit ${i.name}`}>
+                            Edit
+                          </button>
+                          <button type="button" onClick={() => navigate({ screen: "tests", integration: i.id })} aria-label={`Test ${i.name}`}>
+                            Test
+                          </button>
+                          <button type="button" onClick={() => navigate({ screen: "stats", integration: i.id })} aria-label={`Stats of ${i.name}`}>
+                            Stats
+                          </button>
+                          <button type="button" className="danger" onClick={() => setRemoving(i)} aria-label={`Remove ${i.name}`}>
+                            Remove
+                          </button>
+                        </div>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+
+      {editId && data && !editing && (
+        <ErrorState
+          error={new ConsoleError({ kind: "notFound", message: `There is no integration '${editId}' (it may have been removed).` })}
+          onRetry={() => navigate({ screen: "integrations" })}
+        />
+      )}
+
+      {(adding || editing) && (
+        <IntegrationEditor
+          key={editing?.id ?? `new-${adding}`}
+          editing={editing}
+          kind={adding ?? undefined}
+          onClose={closeEditor}
+          onSaved={(saved) => {
+            setNotice(`Saved ${saved.name}.`);
+            closeEditor();
+            reload();
+          }}
+        />
+      )}
+
+      {removing && (
+        <ConfirmDialog
+          title={`Remove ${removing.name}?`}
+          confirmLabel="Remove"
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await client.removeIntegration(removing.id);
+            setNotice(`Removed ${removing.name}. Its history is kept.`);
+            reload();
+          }}
+        >
+          <p>Its secrets are deleted. Its delivery history and audit trail are kept.</p>
+        </ConfirmDialog>
+      )}
+
+      {removingDemo && (
+        <ConfirmDialog
+          title="Remove the demo workspace?"
+          confirmLabel="Remove the demo"
+          onClose={() => setRemovingDemo(false)}
+          onConfirm={async () => {
+            const r = await client.removeDemo();
+            setNotice(
+              `Removed the demo (${r.removed.length} integration${r.removed.length === 1 ? "" : "s"}${
+                r.databaseDeleted ? " and its SQLite file" : ""
+              }). Its history is kept.`,
+            );
+            reload();
+          }}
+        >
+          <p>Removes the demo integrations and the demo's SQLite file. Your own integrations are not touched; history is kept.</p>
+        </ConfirmDialog>
+      )}
     </section>
   );
 }

@@ -1,0 +1,127 @@
+//! `/api/v1/history-files`: browsing an exported history file read-only. The browser uploads
+//! the file (the raw body, at most 512 MiB, streamed to a copy in the data dir); it is opened
+//! with `App::open_history` under an id, and its attempts, stats and audit trail are read from
+//! that read-only console. `DELETE` closes it and deletes the copy.
+
+use super::ApiState;
+use super::error::ApiError;
+use super::routes::Query;
+use crate::audit::AuditFilter;
+use crate::error::AppError;
+use crate::service::history_files::{HistoryFiles, MAX_UPLOAD_BYTES};
+use crate::service::requests::{HistoryQuery, StatsQuery};
+use axum::body::Body;
+use axum::extract::{Extension, Path};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+
+type Result<T> = std::result::Result<T, ApiError>;
+type Files = Extension<Arc<HistoryFiles>>;
+
+/// The routes, with a registry of their own (made lazily under the console's data dir).
+pub fn routes(state: &ApiState) -> Router<ApiState> {
+    let files = Arc::new(HistoryFiles::new(state.app.data_dir()));
+    Router::new()
+        .route("/history-files", post(upload).get(list))
+        .route("/history-files/{id}", axum::routing::delete(close))
+        .route("/history-files/{id}/attempts", get(attempts))
+        .route("/history-files/{id}/stats", get(stats))
+        .route("/history-files/{id}/audit", get(audit))
+        .layer(Extension(files))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadQuery {
+    name: Option<String>,
+}
+
+async fn upload(
+    Extension(files): Files,
+    Query(q): Query<UploadQuery>,
+    body: Body,
+) -> Result<impl IntoResponse> {
+    let path = files.upload_path()?;
+    if let Err(e) = write_bounded(&path, body).await {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(e.into());
+    }
+    let name = q.name.as_deref().unwrap_or("history file");
+    let info = files.open_upload(path, name).await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+/// Streams the body to `path`, refusing more than [`MAX_UPLOAD_BYTES`] or nothing at all.
+async fn write_bounded(path: &std::path::Path, body: Body) -> std::result::Result<(), AppError> {
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(AppError::internal)?;
+    let mut stream = body.into_data_stream();
+    let mut written: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| AppError::invalid("file", format!("upload failed: {e}")))?;
+        written += chunk.len() as u64;
+        if written > MAX_UPLOAD_BYTES {
+            return Err(AppError::invalid(
+                "file",
+                format!(
+                    "larger than {} MiB: open it with `handoff-console --history-file FILE` instead",
+                    MAX_UPLOAD_BYTES / 1024 / 1024
+                ),
+            ));
+        }
+        file.write_all(&chunk).await.map_err(AppError::internal)?;
+    }
+    if written == 0 {
+        return Err(AppError::invalid("file", "the file is empty"));
+    }
+    file.flush().await.map_err(AppError::internal)?;
+    Ok(())
+}
+
+async fn list(Extension(files): Files) -> Json<Vec<crate::service::HistoryFileInfo>> {
+    Json(files.list())
+}
+
+async fn close(Extension(files): Files, Path(id): Path<String>) -> Result<impl IntoResponse> {
+    Ok(Json(files.close(&id).await?))
+}
+
+async fn attempts(
+    Extension(files): Files,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(files.get(&id)?.history_query(&q).await?))
+}
+
+async fn stats(
+    Extension(files): Files,
+    Path(id): Path<String>,
+    Query(q): Query<StatsQuery>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(files.get(&id)?.stats_query(&q).await?))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<u32>,
+}
+
+async fn audit(
+    Extension(files): Files,
+    Path(id): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> Result<impl IntoResponse> {
+    let filter = AuditFilter {
+        limit: q.limit,
+        ..Default::default()
+    };
+    Ok(Json(files.get(&id)?.audit_log(&filter).await?))
+}

@@ -1,0 +1,43 @@
+//! `/api/v1` routes of the Integrations screen beyond CRUD: the target table's live columns
+//! (for the mapping editor) and the demo workspace's list and one-step removal.
+
+use super::ApiState;
+use super::error::ApiError;
+use super::routes::Body;
+use crate::service::ColumnsRequest;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/integrations/columns", post(columns))
+        .route("/demo", get(demo).delete(remove_demo))
+}
+
+async fn columns(
+    State(s): State<ApiState>,
+    Body(r): Body<ColumnsRequest>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.target_columns(r).await?))
+}
+
+/// The demo's integrations' ids (the UI labels them).
+async fn demo(State(s): State<ApiState>) -> Result<impl IntoResponse> {
+    let ids: Vec<_> = s
+        .app
+        .demo_integrations()
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    Ok(Json(json!({ "integrations": ids })))
+}
+
+async fn remove_demo(State(s): State<ApiState>) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.remove_demo().await?))
+}

@@ -1,0 +1,176 @@
+import { describe, expect, it } from "vitest";
+import { ConsoleError } from "../../api/errors";
+import type { IntegrationConfig } from "../../api/types/IntegrationConfig";
+import {
+  SECRET_MASK,
+  FormProblem,
+  addField,
+  configToForm,
+  emptyForm,
+  errorsByField,
+  formToConfig,
+  healthDot,
+  mapColumn,
+  move,
+  targetSummary,
+} from "./form";
+
+const api: IntegrationConfig = {
+  name: "EMR",
+  kind: "api",
+  description: "the clinic's EMR",
+  fields: [
+    { name: "fullName", type: "name", required: true },
+    { name: "visit", type: "enum", required: false, values: ["new", "returning"] },
+  ],
+  api: {
+    endpoint: "https://emr.example/patients",
+    method: "PUT",
+    headers: { "X-Version": "1", "X-Client-Secret": SECRET_MASK },
+    authentication: { type: "basic", credentials: { username: "svc", password: SECRET_MASK } },
+    payloadStructure: { name: "{{fullName}}" },
+    timeoutMs: 3000,
+    expect: { status: [200, 201], submissionIdPointer: "/data/id" },
+    healthCheck: { method: "HEAD", path: "/health" },
+  },
+  retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60000 },
+};
+
+const db: IntegrationConfig = {
+  name: "Clinic DB",
+  kind: "database",
+  fields: [{ name: "fullName", type: "name", required: true }],
+  database: {
+    type: "postgresql",
+    hostname: "db.local",
+    port: 5433,
+    database: "clinic",
+    username: "writer",
+    password: SECRET_MASK,
+    table: "patients",
+    fieldMapping: { fullName: "patient_name", timestamp: "created_at" },
+    ssl: true,
+  },
+  retry: { maxAttempts: 5, baseDelayMs: 2000, maxDelayMs: 3600000 },
+};
+
+describe("config <-> form", () => {
+  it("round-trips an API config, secrets staying masked", () => {
+    const form = configToForm(api);
+    // A stored secret is never shown: the input is empty and marked stored.
+    expect(form.api.password).toEqual({ value: "", stored: true });
+    expect(form.api.headers.find((h) => h.name === "X-Client-Secret")).toMatchObject({ value: "", stored: true });
+    expect(formToConfig(form)).toEqual(api);
+  });
+
+  it("round-trips a database config (ssl true reads as require)", () => {
+    const back = formToConfig(configToForm(db));
+    expect(back.database).toEqual({ ...db.database, ssl: "require" });
+    expect(back.fields).toEqual(db.fields);
+  });
+
+  it("sends a typed secret instead of the mask, and nothing when none is stored", () => {
+    const form = configToForm(api);
+    form.api.password = { value: "new-pass", stored: true };
+    expect(formToConfig(form).api?.authentication?.credentials.password).toBe("new-pass");
+    const fresh = emptyForm("api");
+    fresh.api.endpoint = "https://x.example";
+    fresh.api.auth = "bearer";
+    expect(formToConfig(fresh).api?.authentication).toEqual({ type: "bearer", credentials: {} });
+  });
+
+  it("omits the server settings of a SQLite target", () => {
+    const form = emptyForm("database");
+    form.database = { ...form.database, type: "sqlite", hostname: "ignored", database: "/tmp/a.db", table: "t" };
+    expect(formToConfig(form).database).toEqual({ type: "sqlite", database: "/tmp/a.db", table: "t", fieldMapping: {} });
+  });
+
+  it("reports input that cannot be sent by its path", () => {
+    const form = configToForm(api);
+    form.api.timeoutMs = "3s";
+    expect(() => formToConfig(form)).toThrow(FormProblem);
+    try {
+      formToConfig(form);
+    } catch (e) {
+      expect((e as FormProblem).field).toBe("api.timeoutMs");
+    }
+    const bad = configToForm(api);
+    bad.api.payload = "{not json";
+    expect(() => formToConfig(bad)).toThrow(/payloadStructure|not JSON/);
+  });
+});
+
+describe("field schema editor", () => {
+  it("moves a field up and down, clamped at the ends", () => {
+    const rows = configToForm(api).fields;
+    const names = (r: typeof rows) => r.map((f) => f.name);
+    expect(names(move(rows, 1, -1))).toEqual(["visit", "fullName"]);
+    expect(names(move(rows, 0, -1))).toEqual(["fullName", "visit"]);
+    expect(move(rows, 1, 1)).toBe(rows);
+    const three = addField(rows);
+    three[2]!.name = "email";
+    expect(names(move(three, 0, 2))).toEqual(["visit", "email", "fullName"]);
+  });
+
+  it("keeps each row's key when reordering (inputs keep focus and state)", () => {
+    const rows = configToForm(api).fields;
+    const moved = move(rows, 0, 1);
+    expect(moved.map((r) => r.key)).toEqual([rows[1]!.key, rows[0]!.key]);
+  });
+});
+
+describe("mapping editor", () => {
+  it("sets, moves and clears which field fills a column", () => {
+    let rows = configToForm(db).database.mapping;
+    rows = mapColumn(rows, "email", "fullName");
+    // fullName now fills email only.
+    expect(rows.map((r) => [r.field, r.column])).toEqual([
+      ["timestamp", "created_at"],
+      ["fullName", "email"],
+    ]);
+    rows = mapColumn(rows, "created_at", "");
+    expect(rows.map((r) => r.column)).toEqual(["email"]);
+  });
+});
+
+describe("errors by field", () => {
+  it("maps each detail to its input's path (the columns request's config. prefix dropped)", () => {
+    const e = new ConsoleError({
+      kind: "invalid",
+      message: "api.endpoint: bad; fields[1].name: bad name",
+      field: "api.endpoint",
+      details: [
+        { field: "api.endpoint", reason: "is not a URL" },
+        { field: "fields[1].name", reason: "bad name" },
+      ],
+    });
+    expect(errorsByField(e)).toEqual({ "api.endpoint": "is not a URL", "fields[1].name": "bad name" });
+    const nested = new ConsoleError({ kind: "invalid", message: "x", field: "config.database.port", details: [] });
+    expect(errorsByField(nested)).toEqual({ "database.port": "x" });
+  });
+
+  it("puts a taken name at the name input", () => {
+    const e = new ConsoleError({ kind: "conflict", message: "name: an integration named 'EMR' exists already" });
+    expect(errorsByField(e)).toEqual({ name: "an integration named 'EMR' exists already" });
+  });
+});
+
+describe("list helpers", () => {
+  it("maps the last health check to a dot, unknown when never checked", () => {
+    const last = {
+      status: "warning" as const,
+      local: null,
+      integrations: [
+        { checkedAt: "", id: "a", name: "A", kind: "api" as const, status: "warning" as const, latencyMs: 1, checks: [] },
+      ],
+    };
+    expect(healthDot(last, "a")).toBe("warning");
+    expect(healthDot(last, "b")).toBe("unknown");
+    expect(healthDot(undefined, "a")).toBe("unknown");
+  });
+
+  it("summarises a target", () => {
+    expect(targetSummary(api)).toBe("PUT emr.example/patients");
+    expect(targetSummary(db)).toBe("postgresql db.local:5433/clinic · patients");
+  });
+});

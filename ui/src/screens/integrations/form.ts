@@ -1,0 +1,457 @@
+/** The integration editor's model: a config (the generated Rust types) <-> the form's state
+ * (strings as the inputs hold them), the field-schema and mapping edits, and where each of the
+ * backend's field errors shows. No React here, so it is tested on its own. */
+import type { ConsoleError } from "../../api/errors";
+import type { AuthKind } from "../../api/types/AuthKind";
+import type { DbType } from "../../api/types/DbType";
+import type { FieldSpec } from "../../api/types/FieldSpec";
+import type { FieldType } from "../../api/types/FieldType";
+import type { HealthStatus } from "../../api/types/HealthStatus";
+import type { HttpMethod } from "../../api/types/HttpMethod";
+import type { HealthMethod } from "../../api/types/HealthMethod";
+import type { IntegrationConfig } from "../../api/types/IntegrationConfig";
+import type { LastHealth } from "../../api/types/LastHealth";
+import type { TargetKind } from "../../api/types/TargetKind";
+
+/** What the stored config shows in place of a secret; sent back, it keeps the stored value. */
+export const SECRET_MASK = "••••••••";
+
+export const FIELD_TYPES: FieldType[] = [
+  "text", "name", "first_name", "last_name", "email", "phone", "date", "datetime", "time",
+  "integer", "number", "boolean", "enum", "address", "postal_code", "uuid",
+];
+
+/** Values the console fills in itself; they can be mapped like collected fields. */
+export const BUILT_INS = ["timestamp", "sessionId", "handoffId"];
+
+let nextKey = 0;
+/** A stable React key for a row that has no id of its own. */
+export function rowKey(): string {
+  nextKey += 1;
+  return `r${nextKey}`;
+}
+
+export interface FieldRow {
+  key: string;
+  name: string;
+  type: FieldType;
+  required: boolean;
+  /** Enum values, comma-separated. */
+  values: string;
+  description: string;
+}
+
+export interface HeaderRow {
+  key: string;
+  name: string;
+  value: string;
+  /** The stored value is a secret shown as the mask: left empty, the stored one is kept. */
+  stored: boolean;
+}
+
+export interface MappingRow {
+  key: string;
+  field: string;
+  column: string;
+}
+
+/** A secret input: what was typed (empty = unchanged), and whether a value is stored. */
+export interface SecretInput {
+  value: string;
+  stored: boolean;
+}
+
+export type SslChoice = "" | "disable" | "prefer" | "require" | "verify-full";
+
+export interface FormState {
+  name: string;
+  kind: TargetKind;
+  description: string;
+  fields: FieldRow[];
+  api: {
+    endpoint: string;
+    method: HttpMethod;
+    auth: "" | AuthKind;
+    token: SecretInput;
+    username: string;
+    password: SecretInput;
+    key: SecretInput;
+    keyIn: "header" | "query";
+    keyName: string;
+    headers: HeaderRow[];
+    /** JSON text with placeholders; empty = send the collected fields as they are. */
+    payload: string;
+    timeoutMs: string;
+    connectTimeoutMs: string;
+    /** Comma-separated status codes; empty = any 2xx. */
+    expectStatus: string;
+    requirePointer: string;
+    submissionIdPointer: string;
+    healthMethod: HealthMethod;
+    healthPath: string;
+  };
+  database: {
+    type: DbType;
+    hostname: string;
+    port: string;
+    database: string;
+    username: string;
+    password: SecretInput;
+    table: string;
+    ssl: SslChoice;
+    poolSize: string;
+    connectTimeoutMs: string;
+    statementTimeoutMs: string;
+    mapping: MappingRow[];
+  };
+  retry: { maxAttempts: string; baseDelayMs: string; maxDelayMs: string };
+}
+
+const noSecret = (): SecretInput => ({ value: "", stored: false });
+
+export function emptyForm(kind: TargetKind = "api"): FormState {
+  return {
+    name: "",
+    kind,
+    description: "",
+    fields: [],
+    api: {
+      endpoint: "",
+      method: "POST",
+      auth: "",
+      token: noSecret(),
+      username: "",
+      password: noSecret(),
+      key: noSecret(),
+      keyIn: "header",
+      keyName: "",
+      headers: [],
+      payload: "",
+      timeoutMs: "",
+      connectTimeoutMs: "",
+      expectStatus: "",
+      requirePointer: "",
+      submissionIdPointer: "",
+      healthMethod: "GET",
+      healthPath: "",
+    },
+    database: {
+      type: "postgresql",
+      hostname: "",
+      port: "",
+      database: "",
+      username: "",
+      password: noSecret(),
+      table: "",
+      ssl: "",
+      poolSize: "",
+      connectTimeoutMs: "",
+      statementTimeoutMs: "",
+      mapping: [],
+    },
+    retry: { maxAttempts: "5", baseDelayMs: "2000", maxDelayMs: "3600000" },
+  };
+}
+
+const str = (v: number | string | null | undefined): string => (v === null || v === undefined ? "" : String(v));
+
+/** A stored secret: shown empty (never the mask) and marked as stored. */
+function secretFrom(v: string | undefined): SecretInput {
+  if (v === undefined) return noSecret();
+  return v === SECRET_MASK ? { value: "", stored: true } : { value: v, stored: false };
+}
+
+export function configToForm(c: IntegrationConfig): FormState {
+  const f = emptyForm(c.kind);
+  f.name = c.name;
+  f.description = c.description ?? "";
+  f.fields = c.fields.map((s) => ({
+    key: rowKey(),
+    name: s.name,
+    type: s.type,
+    required: s.required,
+    values: (s.values ?? []).join(", "),
+    description: s.description ?? "",
+  }));
+  f.retry = {
+    maxAttempts: str(c.retry.maxAttempts),
+    baseDelayMs: str(c.retry.baseDelayMs),
+    maxDelayMs: str(c.retry.maxDelayMs),
+  };
+  if (c.api) {
+    const a = c.api;
+    const creds = a.authentication?.credentials ?? {};
+    f.api = {
+      ...f.api,
+      endpoint: a.endpoint,
+      method: a.method,
+      auth: a.authentication?.type ?? "",
+      token: secretFrom(creds.token),
+      username: creds.username ?? "",
+      password: secretFrom(creds.password),
+      key: secretFrom(creds.key),
+      keyIn: creds.query !== undefined ? "query" : "header",
+      keyName: creds.query ?? creds.header ?? "",
+      headers: Object.entries(a.headers).map(([name, value]) => ({
+        key: rowKey(),
+        name,
+        value: value === SECRET_MASK ? "" : value,
+        stored: value === SECRET_MASK,
+      })),
+      payload:
+        a.payloadStructure === undefined || a.payloadStructure === null
+          ? ""
+          : JSON.stringify(a.payloadStructure, null, 2),
+      timeoutMs: str(a.timeoutMs),
+      connectTimeoutMs: str(a.connectTimeoutMs),
+      expectStatus: (a.expect?.status ?? []).join(", "),
+      requirePointer: a.expect?.requirePointer ?? "",
+      submissionIdPointer: a.expect?.submissionIdPointer ?? "",
+      healthMethod: a.healthCheck?.method ?? "GET",
+      healthPath: a.healthCheck?.path ?? "",
+    };
+  }
+  if (c.database) {
+    const d = c.database;
+    f.database = {
+      type: d.type,
+      hostname: d.hostname ?? "",
+      port: str(d.port),
+      database: d.database,
+      username: d.username ?? "",
+      password: secretFrom(d.password ?? undefined),
+      table: d.table,
+      ssl: d.ssl === true ? "require" : d.ssl === false ? "disable" : (d.ssl ?? ""),
+      poolSize: str(d.poolSize),
+      connectTimeoutMs: str(d.connectTimeoutMs),
+      statementTimeoutMs: str(d.statementTimeoutMs),
+      mapping: Object.entries(d.fieldMapping).map(([field, column]) => ({ key: rowKey(), field, column })),
+    };
+  }
+  return f;
+}
+
+/** A problem found before sending (a number that is not one, JSON that does not parse). */
+export class FormProblem extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A whole number from an input; empty = not set. The backend checks the ranges. */
+function num(v: string, field: string): number | undefined {
+  const t = v.trim();
+  if (t === "") return undefined;
+  if (!/^\d+$/.test(t)) throw new FormProblem(field, "must be a whole number");
+  return Number(t);
+}
+
+/** The secret to send: what was typed, else the mask when a value is stored (keeps it). */
+function secretOut(s: SecretInput): string | undefined {
+  if (s.value !== "") return s.value;
+  return s.stored ? SECRET_MASK : undefined;
+}
+
+const opt = (v: string): string | undefined => (v.trim() === "" ? undefined : v.trim());
+
+/** The config the form describes. Throws [`FormProblem`] for input that cannot be sent at all;
+ * everything else is the backend's to validate (its errors name the same paths). */
+export function formToConfig(f: FormState): IntegrationConfig {
+  const fields: FieldSpec[] = f.fields.map((r) => {
+    const spec: FieldSpec = { name: r.name.trim(), type: r.type, required: r.required };
+    if (r.type === "enum") {
+      spec.values = r.values.split(",").map((v) => v.trim()).filter(Boolean);
+    }
+    if (r.description.trim()) spec.description = r.description.trim();
+    return spec;
+  });
+  const retry = {
+    maxAttempts: num(f.retry.maxAttempts, "retry.maxAttempts") ?? 5,
+    baseDelayMs: num(f.retry.baseDelayMs, "retry.baseDelayMs") ?? 2000,
+    maxDelayMs: num(f.retry.maxDelayMs, "retry.maxDelayMs") ?? 3600000,
+  };
+  const config: IntegrationConfig = { name: f.name.trim(), kind: f.kind, fields, retry };
+  if (f.description.trim()) config.description = f.description.trim();
+  if (f.kind === "api") {
+    const a = f.api;
+    const headers: Record<string, string> = {};
+    a.headers.forEach((h, i) => {
+      const name = h.name.trim();
+      if (!name) return;
+      if (name in headers) throw new FormProblem(`api.headers.${name}`, `'${name}' is given twice (row ${i + 1})`);
+      headers[name] = h.value === "" && h.stored ? SECRET_MASK : h.value;
+    });
+    const api: NonNullable<IntegrationConfig["api"]> = { endpoint: a.endpoint.trim(), method: a.method, headers };
+    if (a.auth) {
+      const credentials: Record<string, string> = {};
+      const put = (k: string, v: string | undefined) => {
+        if (v !== undefined) credentials[k] = v;
+      };
+      if (a.auth === "bearer") put("token", secretOut(a.token));
+      if (a.auth === "basic") {
+        put("username", a.username);
+        put("password", secretOut(a.password));
+      }
+      if (a.auth === "api-key") {
+        put("key", secretOut(a.key));
+        if (a.keyName.trim()) put(a.keyIn, a.keyName.trim());
+      }
+      api.authentication = { type: a.auth, credentials };
+    }
+    if (a.payload.trim()) {
+      try {
+        api.payloadStructure = JSON.parse(a.payload);
+      } catch (e) {
+        throw new FormProblem("api.payloadStructure", `is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    const timeoutMs = num(a.timeoutMs, "api.timeoutMs");
+    if (timeoutMs !== undefined) api.timeoutMs = timeoutMs;
+    const connectTimeoutMs = num(a.connectTimeoutMs, "api.connectTimeoutMs");
+    if (connectTimeoutMs !== undefined) api.connectTimeoutMs = connectTimeoutMs;
+    const status = a.expectStatus
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => {
+        if (!/^\d{3}$/.test(s)) throw new FormProblem("api.expect.status", `'${s}' is not an HTTP status code`);
+        return Number(s);
+      });
+    if (status.length || opt(a.requirePointer) || opt(a.submissionIdPointer)) {
+      api.expect = {};
+      if (status.length) api.expect.status = status;
+      if (opt(a.requirePointer)) api.expect.requirePointer = opt(a.requirePointer);
+      if (opt(a.submissionIdPointer)) api.expect.submissionIdPointer = opt(a.submissionIdPointer);
+    }
+    if (opt(a.healthPath)) api.healthCheck = { method: a.healthMethod, path: a.healthPath.trim() };
+    config.api = api;
+  } else {
+    const d = f.database;
+    const fieldMapping: Record<string, string> = {};
+    d.mapping.forEach((m) => {
+      const field = m.field.trim();
+      if (!field && !m.column.trim()) return;
+      if (!field) throw new FormProblem("database.fieldMapping", `column '${m.column.trim()}' has no field to fill it`);
+      if (field in fieldMapping) throw new FormProblem(`database.fieldMapping.${field}`, `'${field}' is mapped twice`);
+      fieldMapping[field] = m.column.trim();
+    });
+    const db: NonNullable<IntegrationConfig["database"]> = {
+      type: d.type,
+      database: d.database.trim(),
+      table: d.table.trim(),
+      fieldMapping,
+    };
+    if (d.type !== "sqlite") {
+      if (opt(d.hostname)) db.hostname = d.hostname.trim();
+      const port = num(d.port, "database.port");
+      if (port !== undefined) db.port = port;
+      if (opt(d.username)) db.username = d.username.trim();
+      const password = secretOut(d.password);
+      if (password !== undefined) db.password = password;
+      if (d.ssl) db.ssl = d.ssl;
+    }
+    const poolSize = num(d.poolSize, "database.poolSize");
+    if (poolSize !== undefined) db.poolSize = poolSize;
+    const cto = num(d.connectTimeoutMs, "database.connectTimeoutMs");
+    if (cto !== undefined) db.connectTimeoutMs = cto;
+    const sto = num(d.statementTimeoutMs, "database.statementTimeoutMs");
+    if (sto !== undefined) db.statementTimeoutMs = sto;
+    config.database = db;
+  }
+  return config;
+}
+
+// --- field schema edits (pure: each returns a new list) ---
+
+export function addField(rows: FieldRow[]): FieldRow[] {
+  return [...rows, { key: rowKey(), name: "", type: "text", required: false, values: "", description: "" }];
+}
+
+export function removeAt<T>(rows: T[], index: number): T[] {
+  return rows.filter((_, i) => i !== index);
+}
+
+/** Moves row `from` by `by` places (clamped to the list). */
+export function move<T>(rows: T[], from: number, by: number): T[] {
+  const to = Math.max(0, Math.min(rows.length - 1, from + by));
+  if (from < 0 || from >= rows.length || to === from) return rows;
+  const out = [...rows];
+  const [row] = out.splice(from, 1);
+  out.splice(to, 0, row as T);
+  return out;
+}
+
+export function updateAt<T>(rows: T[], index: number, patch: Partial<T>): T[] {
+  return rows.map((r, i) => (i === index ? { ...r, ...patch } : r));
+}
+
+/** Sets which field fills `column` ("" = none): edits its mapping row, adds or removes one. */
+export function mapColumn(rows: MappingRow[], column: string, field: string): MappingRow[] {
+  const at = rows.findIndex((r) => r.column === column);
+  if (!field) return at < 0 ? rows : removeAt(rows, at);
+  // A field fills one column: taking it here frees it elsewhere.
+  const others = rows.filter((r, i) => i === at || r.field !== field);
+  const i = others.findIndex((r) => r.column === column);
+  if (i < 0) return [...others, { key: rowKey(), field, column }];
+  return updateAt(others, i, { field });
+}
+
+// --- errors ---
+
+/** The form's paths of an error's fields: the columns request nests the config under
+ * `config.`, and a request body's own problems are under `body`. */
+function formPath(field: string): string {
+  return field.replace(/^config\./, "");
+}
+
+/** Each field's problem (the first for a field), by the path the form's inputs use. */
+export function errorsByField(e: ConsoleError | FormProblem | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!e) return out;
+  if (e instanceof FormProblem) {
+    out[e.field] = e.message;
+    return out;
+  }
+  for (const d of e.details) {
+    const p = formPath(d.field);
+    out[p] ??= d.reason;
+  }
+  if (e.field) out[formPath(e.field)] ??= e.message;
+  // A taken name is a conflict, not a field error, but it belongs at the name.
+  if (e.kind === "conflict" && e.message.startsWith("name: ")) out.name ??= e.message.slice(6);
+  return out;
+}
+
+// --- list helpers ---
+
+export type Dot = HealthStatus | "unknown";
+
+/** An integration's status dot from the last health check (unknown when never checked). */
+export function healthDot(last: LastHealth | undefined, id: string): Dot {
+  const snap = last?.integrations.find((s) => s.id === id);
+  return snap ? snap.status : "unknown";
+}
+
+/** One line saying where an integration delivers. */
+export function targetSummary(c: IntegrationConfig): string {
+  if (c.api) {
+    let where = c.api.endpoint;
+    try {
+      const u = new URL(c.api.endpoint.replace(/\{\{[^}]*\}\}/g, "x"));
+      where = `${u.host}${u.pathname}`;
+    } catch {
+      // Not a URL yet (the backend says why on save): shown as written.
+    }
+    return `${c.api.method} ${where}`;
+  }
+  if (c.database) {
+    const d = c.database;
+    if (d.type === "sqlite") return `sqlite ${d.database} · ${d.table}`;
+    const host = d.hostname ?? "localhost";
+    return `${d.type} ${host}${d.port ? `:${d.port}` : ""}/${d.database} · ${d.table}`;
+  }
+  return "";
+}
