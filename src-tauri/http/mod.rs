@@ -5,6 +5,7 @@
 
 mod assets;
 mod error;
+mod history;
 mod routes;
 pub mod token;
 

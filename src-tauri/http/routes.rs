@@ -44,6 +44,7 @@ pub fn api(state: ApiState) -> Router {
         .route("/retries", post(retry))
         .route("/jobs/{id}", get(job))
         .route("/demo", post(create_demo))
+        .merge(super::history::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -208,8 +209,8 @@ async fn show_attempt(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse> {
     let id: AttemptId = parse_id("id", &id)?;
-    let (attempt, chain) = s.app.attempt(id).await?;
-    Ok(Json(json!({ "attempt": attempt, "retryChain": chain })))
+    // `{attempt, retryChain, maskedData}` (see `AttemptView`).
+    Ok(Json(s.app.attempt_view(id).await?))
 }
 
 async fn send(State(s): State<ApiState>, Body(r): Body<SendRequest>) -> Result<impl IntoResponse> {

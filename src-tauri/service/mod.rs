@@ -8,6 +8,7 @@ mod demo;
 mod export;
 mod handoffs;
 mod health;
+pub mod history;
 mod integrations;
 mod jobs;
 pub mod requests;
@@ -18,6 +19,7 @@ pub mod time_arg;
 
 pub use data::{KEEP_RETIRED, KeyRotation, RotationOptions};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
+pub use history::{AttemptView, CsvExport};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use secrets::SecretsReport;
 pub use testing::{TEST_SESSION, TestData, TestRequest};
