@@ -167,9 +167,15 @@ export function DetailDrawer(props: {
             )}
 
             <div className="row">
-              <button type="button" className="primary" disabled={action.busy || a.status === "pending"} onClick={retry}>
+              <button
+                type="button"
+                className="primary"
+                disabled={action.busy || a.handoff.status === "succeeded"}
+                onClick={retry}
+              >
                 Retry this handoff
               </button>
+              {a.handoff.status === "succeeded" && <span className="muted">The handoff was delivered.</span>}
               {action.busy && <Spinner label="Working…" />}
             </div>
             {action.error && (
