@@ -11,9 +11,17 @@ use handoff_console::store::{STORE_FILE, Store};
 
 const FAILURES: [(&str, &str, Option<i64>); 5] = [
     ("server", "503 Service Unavailable", Some(503)),
-    ("network", "could not connect (http://127.0.0.1:9/p): Connection refused", None),
+    (
+        "network",
+        "could not connect (http://127.0.0.1:9/p): Connection refused",
+        None,
+    ),
     ("timeout", "timed out (http://127.0.0.1:9/p)", None),
-    ("validation", "422 Unprocessable Entity: phone is not a valid number", Some(422)),
+    (
+        "validation",
+        "422 Unprocessable Entity: phone is not a valid number",
+        Some(422),
+    ),
     ("authentication", "401 Unauthorized", Some(401)),
 ];
 
@@ -27,7 +35,9 @@ fn arg(name: &str) -> Option<String> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::PathBuf::from(arg("--dir").ok_or("--dir DIR is required")?);
-    let n: usize = arg("--attempts").unwrap_or_else(|| "100000".into()).parse()?;
+    let n: usize = arg("--attempts")
+        .unwrap_or_else(|| "100000".into())
+        .parse()?;
     std::fs::create_dir_all(&dir)?;
     Store::open(&dir).await?.close().await;
 
@@ -38,7 +48,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     if integrations.is_empty() {
-        integrations.push((handoff_console::ids::IntegrationId::new().to_string(), "clinic".into()));
+        integrations.push((
+            handoff_console::ids::IntegrationId::new().to_string(),
+            "clinic".into(),
+        ));
     }
     let end = chrono::Utc::now().timestamp_millis();
     let start = end - 30 * 86_400_000;
@@ -66,7 +79,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (integration_id, integration_name) = &integrations[i % integrations.len()];
             let started = start + (next() % (end - start) as u64) as i64;
             let failure = (next() % 100 < 12).then(|| FAILURES[(next() % 5) as usize]);
-            let status = if failure.is_some() { "failed" } else { "succeeded" };
+            let status = if failure.is_some() {
+                "failed"
+            } else {
+                "succeeded"
+            };
             let duration = 20 + (next() % 900) as i64;
             let handoff_id = handoff_console::ids::HandoffId::new().to_string();
             let attempt_id = handoff_console::ids::AttemptId::new().to_string();

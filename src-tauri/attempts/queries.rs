@@ -418,8 +418,6 @@ impl Store {
 
     /// Attempts, newest first (or as `f.sort` says), from `f.offset` on.
     pub async fn history(&self, f: &HistoryFilter) -> Result<Vec<AttemptSummary>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM attempts WHERE 1 = 1");
-        push_history_where(&mut q, f);
         let sort = f
             .sort
             .filter(|_| f.cursor.is_none())
@@ -429,16 +427,26 @@ impl Store {
             });
         let dir = if sort.descending { "DESC" } else { "ASC" };
         let col = sort.key.column();
-        // Every ordering ends in the (unique) id, so pages never overlap or skip rows.
-        if sort.key == SortKey::StartedAt {
-            q.push(format!(" ORDER BY started_at {dir}, id {dir}"));
+        // Every ordering ends in a unique column, so pages never overlap or skip rows: the id
+        // for the default order (as the CLI always listed), the rowid for the others (their
+        // indexes hold it, so they page without reading the rows they skip).
+        let order = if sort.key == SortKey::StartedAt {
+            format!(" ORDER BY started_at {dir}, id {dir}")
         } else {
-            q.push(format!(" ORDER BY {col} {dir}, started_at {dir}, id {dir}"));
-        }
+            format!(" ORDER BY {col} {dir}, started_at {dir}, rowid {dir}")
+        };
+        // The page's rowids first, from the indexes alone; then only those rows are read. An
+        // offset deep into 100 000 attempts would otherwise read every row it skips.
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT * FROM attempts WHERE rowid IN (SELECT rowid FROM attempts WHERE 1 = 1",
+        );
+        push_history_where(&mut q, f);
+        q.push(&order);
         let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
         q.push(" LIMIT ").push_bind(i64::from(limit));
         q.push(" OFFSET ")
             .push_bind(i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX));
+        q.push(")").push(&order);
         let rows = q.build().fetch_all(&self.read).await?;
         rows.iter().map(summary_from_row).collect()
     }
