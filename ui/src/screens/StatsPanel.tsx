@@ -169,12 +169,15 @@ export function StatsPanel() {
       const result = await client.waitForJob<BulkRetry>(r.jobId, (s) =>
         setProgress({ label: "Retrying the failed handoffs", done: s.done, total: s.total }),
       );
+      // The server leaves `skipped` out when it is empty (skip_serializing_if), although the
+      // generated type says it is always there.
+      const skipped = result.skipped ?? [];
       const delivered = result.results.filter((x) => x.success).length;
       setNotice({
-        kind: delivered === result.results.length && !result.skipped.length ? "ok" : "error",
+        kind: delivered === result.results.length && !skipped.length ? "ok" : "error",
         text: `Retried ${result.results.length} of ${result.matched}: ${delivered} delivered, ${
           result.results.length - delivered
-        } failed again${result.skipped.length ? `, ${result.skipped.length} skipped` : ""}.`,
+        } failed again${skipped.length ? `, ${skipped.length} skipped` : ""}.`,
       });
     } catch (e) {
       setNotice({ kind: "error", text: ConsoleError.from(e).message });
