@@ -5,7 +5,10 @@
 mod queries;
 mod writer;
 
-pub use queries::{BeginAttempt, Claim, FinishAttempt, HistoryFilter, RetryFilter};
+pub use queries::{
+    BeginAttempt, Claim, FinishAttempt, HistoryFilter, HistorySort, MAX_HISTORY_TEXT, RetryFilter,
+    SortKey,
+};
 pub(crate) use writer::AttemptWriter;
 
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
@@ -89,6 +92,17 @@ pub struct AttemptSummary {
     pub message: String,
     /// When the automatic retry of this failure is due, if one was scheduled.
     pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// One page of the history, and how many attempts match in all.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptPage {
+    pub rows: Vec<AttemptSummary>,
+    pub total: u64,
+    /// Where this page starts in the whole list.
+    pub offset: u64,
 }
 
 /// Everything recorded about one attempt (secrets were redacted before it was written).

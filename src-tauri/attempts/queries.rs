@@ -72,7 +72,67 @@ pub struct HistoryFilter {
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     pub limit: Option<u32>,
+    /// Rows to skip (paging).
+    pub offset: Option<u64>,
+    /// Newest first unless set.
+    pub sort: Option<HistorySort>,
+    /// Text the session id, message or integration name contains (case-insensitive for ASCII).
+    pub text: Option<String>,
+    /// Keyset paging for exports: only attempts after this (started_at ms, id) in newest-first
+    /// order (the sort is then newest first whatever `sort` says).
+    pub cursor: Option<(i64, AttemptId)>,
 }
+
+/// The column the history is sorted by; ties go by start time, then id, in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    StartedAt,
+    DurationMs,
+    Status,
+    Integration,
+    SessionId,
+}
+
+impl SortKey {
+    pub const ALL: [Self; 5] = [
+        Self::StartedAt,
+        Self::DurationMs,
+        Self::Status,
+        Self::Integration,
+        Self::SessionId,
+    ];
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StartedAt => "startedAt",
+            Self::DurationMs => "durationMs",
+            Self::Status => "status",
+            Self::Integration => "integration",
+            Self::SessionId => "sessionId",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    fn column(self) -> &'static str {
+        match self {
+            Self::StartedAt => "started_at",
+            Self::DurationMs => "duration_ms",
+            Self::Status => "status",
+            Self::Integration => "integration_name",
+            Self::SessionId => "session_id",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistorySort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// The longest history text search (longer text is refused by the request layer).
+pub const MAX_HISTORY_TEXT: usize = 200;
 
 #[derive(Debug, Clone, Default)]
 pub struct RetryFilter {
@@ -146,6 +206,60 @@ fn handoff_from_row(row: &SqliteRow) -> Result<HandoffSummary, StoreError> {
         submission_id: row.try_get("submission_id")?,
         created_at: from_ms(row.try_get("created_at")?),
     })
+}
+
+/// The WHERE conditions of a history query (after `WHERE 1 = 1`).
+fn push_history_where(q: &mut QueryBuilder<Sqlite>, f: &HistoryFilter) {
+    if let Some(s) = f.status {
+        q.push(" AND status = ").push_bind(s.as_str());
+    }
+    if let Some(i) = f.integration {
+        q.push(" AND integration_id = ").push_bind(i.to_string());
+    }
+    if let Some(s) = &f.session {
+        q.push(" AND session_id = ").push_bind(s.clone());
+    }
+    if let Some(t) = f.trigger {
+        q.push(" AND trigger = ").push_bind(t.as_str());
+    }
+    if let Some(c) = f.category {
+        q.push(" AND category = ").push_bind(c.as_str());
+    }
+    if let Some(since) = f.since_ms {
+        q.push(" AND started_at >= ").push_bind(since);
+    }
+    if let Some(until) = f.until_ms {
+        q.push(" AND started_at < ").push_bind(until);
+    }
+    if let Some((at, id)) = &f.cursor {
+        q.push(" AND (started_at, id) < (")
+            .push_bind(*at)
+            .push(", ")
+            .push_bind(id.to_string())
+            .push(")");
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        // LIKE's wildcards in the text are matched literally.
+        let pattern = format!("%{}%", like_escape(text));
+        q.push(" AND (session_id LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR message LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR integration_name LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+}
+
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 async fn insert_pending_attempt(
@@ -302,35 +416,74 @@ impl Store {
         }))
     }
 
-    /// Attempts, newest first.
+    /// Attempts, newest first (or as `f.sort` says), from `f.offset` on.
     pub async fn history(&self, f: &HistoryFilter) -> Result<Vec<AttemptSummary>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM attempts WHERE 1 = 1");
-        if let Some(s) = f.status {
-            q.push(" AND status = ").push_bind(s.as_str());
-        }
-        if let Some(i) = f.integration {
-            q.push(" AND integration_id = ").push_bind(i.to_string());
-        }
-        if let Some(s) = &f.session {
-            q.push(" AND session_id = ").push_bind(s.clone());
-        }
-        if let Some(t) = f.trigger {
-            q.push(" AND trigger = ").push_bind(t.as_str());
-        }
-        if let Some(c) = f.category {
-            q.push(" AND category = ").push_bind(c.as_str());
-        }
-        if let Some(since) = f.since_ms {
-            q.push(" AND started_at >= ").push_bind(since);
-        }
-        if let Some(until) = f.until_ms {
-            q.push(" AND started_at < ").push_bind(until);
-        }
+        let sort = f
+            .sort
+            .filter(|_| f.cursor.is_none())
+            .unwrap_or(HistorySort {
+                key: SortKey::StartedAt,
+                descending: true,
+            });
+        let dir = if sort.descending { "DESC" } else { "ASC" };
+        let col = sort.key.column();
+        // Every ordering ends in a unique column, so pages never overlap or skip rows: the id
+        // for the default order (as the CLI always listed), the rowid for the others (their
+        // indexes hold it, so they page without reading the rows they skip).
+        let order = if sort.key == SortKey::StartedAt {
+            format!(" ORDER BY started_at {dir}, id {dir}")
+        } else {
+            format!(" ORDER BY {col} {dir}, started_at {dir}, rowid {dir}")
+        };
+        // The page's rowids first, from the indexes alone; then only those rows are read. An
+        // offset deep into 100 000 attempts would otherwise read every row it skips.
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT * FROM attempts WHERE rowid IN (SELECT rowid FROM attempts WHERE 1 = 1",
+        );
+        push_history_where(&mut q, f);
+        q.push(&order);
         let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
-        q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
-            .push_bind(i64::from(limit));
+        q.push(" LIMIT ").push_bind(i64::from(limit));
+        q.push(" OFFSET ")
+            .push_bind(i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX));
+        q.push(")").push(&order);
         let rows = q.build().fetch_all(&self.read).await?;
         rows.iter().map(summary_from_row).collect()
+    }
+
+    /// How many attempts match `f` (its limit, offset and sort play no part).
+    pub async fn history_count(&self, f: &HistoryFilter) -> Result<u64, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM attempts WHERE 1 = 1");
+        push_history_where(&mut q, f);
+        let n: i64 = q.build_query_scalar().fetch_one(&self.read).await?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// The masked copies of some handoffs' data (for exports), by handoff id.
+    pub async fn masked_data(
+        &self,
+        handoffs: &[HandoffId],
+    ) -> Result<std::collections::HashMap<HandoffId, serde_json::Value>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in handoffs.chunks(500) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT id, data_masked FROM handoffs WHERE data_masked IS NOT NULL AND id IN (",
+            );
+            let mut list = q.separated(", ");
+            for h in chunk {
+                list.push_bind(h.to_string());
+            }
+            q.push(")");
+            let rows = q.build().fetch_all(&self.read).await?;
+            for row in rows {
+                let id: HandoffId = parse(row.try_get("id")?, "handoff id")?;
+                let masked: String = row.try_get("data_masked")?;
+                if let Ok(v) = serde_json::from_str(&masked) {
+                    out.insert(id, v);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The attempts of one handoff, oldest first (its retry chain).

@@ -588,6 +588,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 since_ms: crate::service::time_arg::parse_opt(args.since.as_deref(), "--since")?,
                 until_ms: crate::service::time_arg::parse_opt(args.until.as_deref(), "--until")?,
                 limit: Some(args.limit),
+                ..Default::default()
             };
             out.history(&app.history(&filter).await?);
             Ok(0)

@@ -6,6 +6,7 @@
 mod assets;
 mod error;
 mod health;
+mod history;
 mod history_files;
 mod integrations;
 mod routes;

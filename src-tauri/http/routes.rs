@@ -48,6 +48,7 @@ pub fn api(state: ApiState) -> Router {
         .merge(super::health::routes())
         .merge(super::integrations::routes())
         .merge(super::history_files::routes(&state))
+        .merge(super::history::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -233,8 +234,8 @@ async fn show_attempt(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse> {
     let id: AttemptId = parse_id("id", &id)?;
-    let (attempt, chain) = s.app.attempt(id).await?;
-    Ok(Json(json!({ "attempt": attempt, "retryChain": chain })))
+    // `{attempt, retryChain, maskedData}` (see `AttemptView`).
+    Ok(Json(s.app.attempt_view(id).await?))
 }
 
 async fn send(State(s): State<ApiState>, Body(r): Body<SendRequest>) -> Result<impl IntoResponse> {

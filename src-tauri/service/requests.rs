@@ -4,7 +4,10 @@
 //! in and out; the CLI builds the same filters from its flags.
 
 use super::{App, BulkRetry, HandoffResult, JobId, TestData, TestRequest};
-use crate::attempts::{AttemptSummary, HistoryFilter, RetryFilter, Status, Trigger};
+use crate::attempts::{
+    AttemptSummary, HistoryFilter, HistorySort, MAX_HISTORY_TEXT, RetryFilter, SortKey, Status,
+    Trigger,
+};
 use crate::error::AppError;
 use crate::ids::{AttemptId, IntegrationId};
 use crate::integrations::TargetKind;
@@ -45,9 +48,21 @@ pub struct HistoryQuery {
     pub since: Option<String>,
     #[cfg_attr(test, ts(optional))]
     pub until: Option<String>,
-    /// 1 to 10 000 (default 50).
+    /// 1 to 10 000 (default 50); a page (`/attempts/page`) takes 1 to 1 000 (default 100).
     #[cfg_attr(test, ts(optional))]
     pub limit: Option<u32>,
+    /// Rows to skip (paging), at most 100 000 000.
+    #[cfg_attr(test, ts(optional, type = "number"))]
+    pub offset: Option<u64>,
+    /// `startedAt` (default), `durationMs`, `status`, `integration` or `sessionId`.
+    #[cfg_attr(test, ts(optional))]
+    pub sort: Option<String>,
+    /// `asc` or `desc` (default).
+    #[cfg_attr(test, ts(optional))]
+    pub order: Option<String>,
+    /// Text the session id, message or integration name contains (at most 200 characters).
+    #[cfg_attr(test, ts(optional))]
+    pub q: Option<String>,
 }
 
 /// The statistics' filters (the CLI's `stats` flags).
@@ -164,6 +179,8 @@ pub enum RetryResponse {
 /// The largest seed the UI can send back unchanged (JavaScript numbers are exact up to 2^53).
 pub(crate) const MAX_SEED: u64 = (1 << 53) - 1;
 const MAX_HEALTH_TIMEOUT_MS: u64 = 60_000;
+/// The furthest a history page may start.
+const MAX_HISTORY_OFFSET: u64 = 100_000_000;
 
 fn parse_choice<T>(
     value: Option<&str>,
@@ -232,7 +249,47 @@ impl App {
         if !(1..=10_000).contains(&limit) {
             return Err(AppError::invalid("limit", "must be 1 to 10000"));
         }
-        let filter = HistoryFilter {
+        let filter = self.history_filter(q, limit).await?;
+        self.history(&filter).await
+    }
+
+    /// The store's filter for `q` (checked), with `limit` rows.
+    pub(crate) async fn history_filter(
+        &self,
+        q: &HistoryQuery,
+        limit: u32,
+    ) -> Result<HistoryFilter, AppError> {
+        if q.offset.is_some_and(|o| o > MAX_HISTORY_OFFSET) {
+            return Err(AppError::invalid(
+                "offset",
+                format!("must be at most {MAX_HISTORY_OFFSET}"),
+            ));
+        }
+        let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if text.is_some_and(|t| t.chars().count() > MAX_HISTORY_TEXT) {
+            return Err(AppError::invalid(
+                "q",
+                format!("must be at most {MAX_HISTORY_TEXT} characters"),
+            ));
+        }
+        let key = parse_choice(
+            q.sort.as_deref(),
+            "sort",
+            SortKey::parse,
+            &SortKey::ALL.map(SortKey::as_str).join(", "),
+        )?;
+        let descending = parse_choice(
+            q.order.as_deref(),
+            "order",
+            |o| match o {
+                "asc" => Some(false),
+                "desc" => Some(true),
+                _ => None,
+            },
+            "asc, desc",
+        )?
+        .unwrap_or(true);
+        Ok(HistoryFilter {
             status: status(q.status.as_deref())?,
             integration: self.integration_filter(q.integration.as_deref()).await?,
             session: q.session.clone().filter(|s| !s.is_empty()),
@@ -241,8 +298,14 @@ impl App {
             since_ms: time(q.since.as_deref(), "since")?,
             until_ms: time(q.until.as_deref(), "until")?,
             limit: Some(limit),
-        };
-        self.history(&filter).await
+            offset: q.offset,
+            sort: Some(HistorySort {
+                key: key.unwrap_or(SortKey::StartedAt),
+                descending,
+            }),
+            text: text.map(str::to_string),
+            cursor: None,
+        })
     }
 
     pub async fn stats_query(&self, q: &StatsQuery) -> Result<Stats, AppError> {

@@ -1,7 +1,9 @@
 /** The one typed client of the console, over either transport (see transport.ts). Request and
  * response types are generated from the Rust types (./types, by `cargo test`). */
 import type { AttemptDetail } from "./types/AttemptDetail";
+import type { AttemptPage } from "./types/AttemptPage";
 import type { AttemptSummary } from "./types/AttemptSummary";
+import type { AttemptView } from "./types/AttemptView";
 import type { AuditEvent } from "./types/AuditEvent";
 import type { CheckedData } from "./types/CheckedData";
 import type { ColumnsRequest } from "./types/ColumnsRequest";
@@ -29,7 +31,7 @@ import type { TestDataRequest } from "./types/TestDataRequest";
 import type { TestReport } from "./types/TestReport";
 import type { TestRunRequest } from "./types/TestRunRequest";
 import { ConsoleError } from "./errors";
-import { type Transport, detectTransport } from "./transport";
+import { type Transport, detectTransport, queryString, tokenStore } from "./transport";
 
 export interface ConsoleInfo {
   version: string;
@@ -286,6 +288,46 @@ export class ConsoleClient {
       command: "close_history_file",
       args: { id },
     });
+  }
+
+  // --- stats ---
+
+  /** One page of the history and the total matching (`limit` 1 to 1000). */
+  historyPage(query: HistoryQuery = {}): Promise<AttemptPage> {
+    return this.transport.call({ method: "GET", path: "/attempts/page", query, command: "history_page", args: { query } });
+  }
+
+  /** One attempt, its retry chain and its handoff's masked data. */
+  attemptView(id: string): Promise<AttemptView> {
+    return this.transport.call({ method: "GET", path: `/attempts/${enc(id)}`, command: "attempt_view", args: { id } });
+  }
+
+  /** The history matching `query` as CSV (masked data only). Over HTTP the server streams it
+   * (at most 1,000,000 rows); the desktop command returns it as text (at most 100,000 rows). */
+  async historyCsv(query: HistoryQuery = {}): Promise<Blob> {
+    if (this.transport.kind === "tauri") {
+      const text = await this.transport.call<string>({
+        method: "GET",
+        path: "/attempts.csv",
+        command: "history_csv",
+        args: { query },
+      });
+      return new Blob([text], { type: "text/csv" });
+    }
+    const token = tokenStore.get();
+    let response: Response;
+    try {
+      response = await fetch(`/api/v1/attempts.csv${queryString(query)}`, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      });
+    } catch (e) {
+      throw new ConsoleError({ kind: "network", message: `the console did not answer (${String(e)})` });
+    }
+    if (!response.ok) {
+      const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
+      throw ConsoleError.from(body?.error ?? `HTTP ${response.status}`);
+    }
+    return response.blob();
   }
 }
 

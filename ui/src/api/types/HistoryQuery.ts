@@ -10,6 +10,22 @@ export type HistoryQuery = { status?: string,
  */
 integration?: string, session?: string, trigger?: string, category?: string, since?: string, until?: string, 
 /**
- * 1 to 10 000 (default 50).
+ * 1 to 10 000 (default 50); a page (`/attempts/page`) takes 1 to 1 000 (default 100).
  */
-limit?: number, };
+limit?: number, 
+/**
+ * Rows to skip (paging), at most 100 000 000.
+ */
+offset?: number, 
+/**
+ * `startedAt` (default), `durationMs`, `status`, `integration` or `sessionId`.
+ */
+sort?: string, 
+/**
+ * `asc` or `desc` (default).
+ */
+order?: string, 
+/**
+ * Text the session id, message or integration name contains (at most 200 characters).
+ */
+q?: string, };
