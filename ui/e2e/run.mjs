@@ -152,13 +152,20 @@ try {
     assert(target.received.filter((r) => r.url === "/patients").length === 3, "the API target did not get 3 handoffs");
   });
 
+  const cardValue = (label) =>
+    page.locator(".stats-cards .card").filter({ has: page.getByText(label, { exact: true }) }).locator(".value");
+
   await step("the stats panel shows the handoffs", async () => {
-    await page.goto(`${console_.base}/stats`);
-    await page.getByRole("heading", { name: /stat/i }).first().waitFor();
+    await page.getByRole("link", { name: "Stats" }).click();
+    await page.getByRole("grid", { name: "Attempt history" }).waitFor();
+    // 3 API and 2 database handoffs; a rolled-back test is not recorded.
+    await page.waitForFunction(() => document.querySelector(".stats-cards .card .value")?.textContent === "5");
+    assert((await cardValue("Success rate").textContent()) === "100%", "success rate");
+    await page.getByRole("row").filter({ hasText: "call-db-1" }).waitFor();
     await shot(page, "05-stats");
   });
 
-  await step("a failing target: the handoff fails, then a retry succeeds", async () => {
+  await step("a handoff fails: the stats change and the failure shows in the history", async () => {
     target.failNext(1);
     const failedHandoff = await console_.api("POST", "/handoffs", {
       integration: apiId,
@@ -166,8 +173,30 @@ try {
       data: sample("Fay Gold"),
     });
     assert(!failedHandoff.success && failedHandoff.category === "server", JSON.stringify(failedHandoff));
-    const retried = await console_.api("POST", "/retries", { attemptId: failedHandoff.attemptId });
-    assert(retried.success, `the retry failed: ${JSON.stringify(retried)}`);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.waitForFunction(() => document.querySelector(".stats-cards .card .value")?.textContent === "6");
+    await page.getByLabel("Status").selectOption("failed");
+    const row = page.getByRole("row").filter({ hasText: "call-fail" });
+    await row.waitFor();
+    assert((await page.getByRole("row").filter({ hasText: "call-" }).count()) === 1, "the failed filter shows one row");
+    await shot(page, "06-stats-failure");
+  });
+
+  await step("retry it from the history: the retry is delivered", async () => {
+    await page.getByRole("row").filter({ hasText: "call-fail" }).click();
+    const drawer = page.getByRole("dialog");
+    await drawer.getByRole("heading", { name: "Retry chain" }).waitFor();
+    // The collected data is shown masked (the name is never in clear).
+    assert(!(await drawer.innerText()).includes("Fay Gold"), "the drawer shows the raw name");
+    await drawer.getByRole("button", { name: "Retry this handoff" }).click();
+    await drawer.getByText(/Retry delivered/).waitFor();
+    await shot(page, "07-stats-retried");
+    await page.keyboard.press("Escape");
+    await drawer.waitFor({ state: "hidden" });
+    await page.getByLabel("Status").selectOption("succeeded");
+    await page.getByRole("row").filter({ hasText: "call-fail" }).waitFor();
+    const last = target.received.at(-1);
+    assert(last && JSON.parse(last.body).name === "Fay Gold", "the retry re-sent the stored data");
   });
 
   await step("health checks run with progress and show every part", async () => {
@@ -177,17 +206,17 @@ try {
     await page.getByRole("heading", { name: "APIs" }).waitFor();
     await page.getByRole("button", { name: "Run checks" }).waitFor({ state: "visible" });
     await page.waitForFunction(() => !document.body.innerText.includes("Checking"), null, { timeout: 20_000 });
-    await shot(page, "06-health");
+    await shot(page, "08-health");
   });
 
   await step("the history file screen and the dark theme", async () => {
     await page.goto(`${console_.base}/history-file`);
-    await shot(page, "07-history-file");
+    await shot(page, "09-history-file");
     await page.getByRole("button", { name: "Dark theme" }).click();
     await page.goto(`${console_.base}/stats`);
-    await shot(page, "08-stats-dark");
+    await shot(page, "10-stats-dark");
     await page.goto(`${console_.base}/health`);
-    await shot(page, "09-health-dark");
+    await shot(page, "11-health-dark");
   });
 
   assert(errors.length === 0, `the page threw: ${errors.join("; ")}`);
