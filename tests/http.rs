@@ -106,6 +106,14 @@ async fn the_api_needs_the_token_even_on_loopback() {
         .unwrap();
     assert_eq!(in_query.status().as_u16(), 401);
 
+    let res = s
+        .client
+        .get(&info)
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let (status, body) = s.get("/info").await;
     assert_eq!(status, 200);
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
@@ -114,7 +122,12 @@ async fn the_api_needs_the_token_even_on_loopback() {
 #[tokio::test]
 async fn the_ui_is_served_for_its_routes_with_a_strict_policy() {
     let s = Served::start(TestApp::new().await).await;
-    for path in ["/", "/stats/integrations/abc", "/health"] {
+    for path in [
+        "/",
+        "/stats/integrations/abc",
+        "/health",
+        "/tests/Clinic.v2",
+    ] {
         let res = s
             .client
             .get(format!("{}{path}", s.url))
@@ -185,6 +198,38 @@ async fn bad_input_is_an_error_naming_the_field() {
     assert_eq!(status, 422);
     assert_eq!(body["error"]["field"], "sessionId", "{body}");
 
+    let attempt = "01900000-0000-7000-8000-000000000000";
+    let (status, body) = s
+        .post("/retries", json!({"attemptId": attempt, "dryRun": true}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("dryRun"))
+    );
+    // A missing field is named itself, without serde's position in the text.
+    let (status, body) = s
+        .post("/handoffs", json!({"integration": "x", "data": {}}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("sessionId")),
+        "{body}"
+    );
+    assert!(
+        !body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1"),
+        "{body}"
+    );
+    // A body over the limit is refused in the usual error shape.
+    let big = json!({"integration": "x", "sessionId": "s", "data": {"n": "x".repeat(3 << 20)}});
+    let (status, body) = s.post("/handoffs", big).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("body")),
+        "{body}"
+    );
     let (status, body) = s.post("/retries", json!({})).await;
     assert_eq!(
         (status, body["error"]["field"].as_str()),
@@ -391,4 +436,40 @@ fn serve_prints_a_sign_in_url_whose_token_opens_the_api() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_stored_secret_is_not_kept_for_a_changed_target() {
+    let s = Served::start(TestApp::new().await).await;
+    let mut config = api_config("emr", "http://127.0.0.1:9");
+    config["api"]["authentication"] =
+        json!({"type": "bearer", "credentials": {"token": "tok-stored-secret"}});
+    let (status, _) = s
+        .call(reqwest::Method::POST, "/integrations", Some(config.clone()))
+        .await;
+    assert_eq!(status, 201);
+    let put = |config: Value| s.call(reqwest::Method::PUT, "/integrations/emr", Some(config));
+
+    // The mask for the same origin (another path) keeps the stored token.
+    let mut same_origin = config.clone();
+    same_origin["api"]["endpoint"] = json!("http://127.0.0.1:9/v2/patients");
+    same_origin["api"]["authentication"]["credentials"]["token"] = json!("••••••••");
+    let (status, body) = put(same_origin).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Another host with the mask: the token must be typed again, it never follows the edit.
+    let mut elsewhere = config.clone();
+    elsewhere["api"]["endpoint"] = json!("https://collector.example.net/patients");
+    elsewhere["api"]["authentication"]["credentials"]["token"] = json!("••••••••");
+    let (status, body) = put(elsewhere.clone()).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["field"],
+        "api.authentication.credentials.token"
+    );
+    // Typed again, it is saved.
+    elsewhere["api"]["authentication"]["credentials"]["token"] = json!("tok-new-secret");
+    let (status, body) = put(elsewhere).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.to_string().contains("tok-new-secret"));
 }

@@ -34,12 +34,13 @@ pub async fn serve_ui(method: Method, uri: Uri) -> Response {
     }
     let (path, found) = match find(path) {
         Some(found) => (path, found),
-        // The UI's own routes (no file extension) all load the app.
-        None if !path.rsplit('/').next().unwrap_or("").contains('.') => (
+        // A missing bundle file is a 404 (a stale tab must not get HTML for a script).
+        None if path.starts_with("assets/") => return StatusCode::NOT_FOUND.into_response(),
+        // Everything else is one of the UI's own routes (`/tests/Clinic.v2`): the app.
+        None => (
             "index.html",
             find("index.html").unwrap_or(("text/plain", b"")),
         ),
-        None => return StatusCode::NOT_FOUND.into_response(),
     };
     let (content_type, bytes) = found;
     // Vite names bundled files by content hash, so they never change; index.html does.
@@ -62,8 +63,13 @@ pub async fn security_headers(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    if api {
+        // Answers carry patient data (masked, or revealed): never kept by a browser cache.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     for (name, value) in [
         ("content-security-policy", CONTENT_SECURITY_POLICY),
         ("x-content-type-options", "nosniff"),

@@ -43,9 +43,14 @@ pub struct ApiState {
 
 /// The router: `/api/v1/...` behind the token, the UI's files for everything else.
 pub fn router(app: Arc<App>, token: String) -> Router {
+    router_with_jobs(app, token, Jobs::default())
+}
+
+/// As [`router`], with the jobs registry the caller waits on at shutdown.
+pub fn router_with_jobs(app: Arc<App>, token: String, jobs: Jobs) -> Router {
     let state = ApiState {
         app,
-        jobs: Jobs::default(),
+        jobs,
         token: token.into(),
     };
     routes::api(state.clone())
@@ -101,7 +106,8 @@ pub async fn serve(
         })
     });
     on_ready(local);
-    let router = router(Arc::clone(&app), token);
+    let jobs = Jobs::default();
+    let router = router_with_jobs(Arc::clone(&app), token, jobs.clone());
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -112,6 +118,8 @@ pub async fn serve(
     if let Some(worker) = worker {
         let _ = worker.await;
     }
+    // A bulk retry still under way finishes recording its attempts before the store closes.
+    jobs.wait_running(Duration::from_secs(30)).await;
     result
 }
 

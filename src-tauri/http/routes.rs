@@ -73,7 +73,8 @@ async fn require_token(
     }
 }
 
-/// A JSON body whose problems are `invalid` errors naming the field (`body.config.api.endpoint`).
+/// A JSON body whose problems are `invalid` errors naming the field (`config.api.endpoint`; a
+/// missing field is named itself, not its parent).
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
@@ -81,18 +82,61 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| AppError::invalid("body", e.body_text()))?;
+            .map_err(body_rejection)?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(Body).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." || path.is_empty() {
-                "body".to_string()
-            } else {
-                path
-            };
-            ApiError(AppError::invalid(field, e.inner().to_string()))
-        })
+        serde_path_to_error::deserialize(de)
+            .map(Body)
+            .map_err(|e| ApiError(body_error(&e.path().to_string(), &e.inner().to_string())))
     }
+}
+
+/// A text body (a config file's text), with the same error shape as every other error.
+pub struct Text(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for Text {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        String::from_utf8(bytes.to_vec())
+            .map(Text)
+            .map_err(|_| ApiError(AppError::invalid("body", "is not UTF-8 text")))
+    }
+}
+
+/// A body too large is `invalid` (the UI shows the message) with the limit in words.
+fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError(AppError::invalid(
+            "body",
+            "larger than the 2 MiB a request may carry",
+        ));
+    }
+    ApiError(AppError::invalid("body", e.body_text()))
+}
+
+/// serde's message at its path: "missing field `x`" names `<path>.x`, and the position in the
+/// text ("at line 1 column 9") is dropped (the field says where).
+fn body_error(path: &str, message: &str) -> AppError {
+    let message = match message.rfind(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    let parent = if path == "." || path.is_empty() {
+        None
+    } else {
+        Some(path)
+    };
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split_once('`'))
+        .map(|(n, _)| n)
+    {
+        let field = parent.map_or_else(|| name.to_string(), |p| format!("{p}.{name}"));
+        return AppError::invalid(field, "is required");
+    }
+    AppError::invalid(parent.unwrap_or("body"), message)
 }
 
 /// Query parameters whose problems are `invalid` errors.
@@ -169,7 +213,7 @@ struct NameQuery {
 async fn add_integration(
     State(s): State<ApiState>,
     Query(q): Query<NameQuery>,
-    body: String,
+    Text(body): Text,
 ) -> Result<impl IntoResponse> {
     let config = config_from(&body, q.name.as_deref())?;
     let saved = s.app.add_integration(config).await?;
@@ -186,7 +230,7 @@ async fn show_integration(
 async fn update_integration(
     State(s): State<ApiState>,
     Path(id): Path<String>,
-    body: String,
+    Text(body): Text,
 ) -> Result<impl IntoResponse> {
     let current = s.app.integration(&id).await?;
     let config = config_from(&body, Some(&current.name))?;

@@ -314,6 +314,24 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
+    /// Whether a password stored for `self` may be sent to `given`: the same type, host, port
+    /// and user, and TLS at least as strict, so that an edited host never receives another
+    /// server's password (nor gets it over a weaker connection).
+    pub fn same_server(&self, given: &DatabaseConfig) -> bool {
+        let port = |d: &DatabaseConfig| d.port.or(d.db_type.default_port());
+        let strictness = |d: &DatabaseConfig| match SslSetting::mode(d.ssl) {
+            SslMode::Disable => 0,
+            SslMode::Prefer => 1,
+            SslMode::Require => 2,
+            SslMode::VerifyFull => 3,
+        };
+        self.db_type == given.db_type
+            && self.hostname == given.hostname
+            && port(self) == port(given)
+            && self.username == given.username
+            && strictness(given) >= strictness(self)
+    }
+
     pub const DEFAULT_POOL_SIZE: u32 = 5;
     pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
     pub const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 10_000;
@@ -514,6 +532,35 @@ impl IntegrationConfig {
             out.push(SecretSlot::ApiHeaders);
         }
         out
+    }
+
+    /// Whether `slot`'s secret, stored for this config, may be kept for `given`: only when it
+    /// still goes where it was saved for (the API's origin; the database server, user and TLS).
+    /// Otherwise editing the host while leaving the mask would hand the credential to the new
+    /// host.
+    pub fn keeps_secret_destination(&self, given: &IntegrationConfig, slot: SecretSlot) -> bool {
+        match slot {
+            SecretSlot::DatabasePassword => match (&self.database, &given.database) {
+                (Some(stored), Some(given)) => stored.same_server(given),
+                _ => false,
+            },
+            _ => match (&self.api, &given.api) {
+                (Some(stored), Some(given)) => {
+                    let origin = |endpoint: &str| {
+                        url::Url::parse(endpoint).ok().map(|u| {
+                            (
+                                u.scheme().to_string(),
+                                u.host_str().map(str::to_ascii_lowercase),
+                                u.port_or_known_default(),
+                            )
+                        })
+                    };
+                    let stored = origin(&stored.endpoint);
+                    stored.is_some() && stored == origin(&given.endpoint)
+                }
+                _ => false,
+            },
+        }
     }
 
     /// The declared field, if any.

@@ -56,16 +56,6 @@ fn field_error(kind: ErrorKind, field: &str, message: String) -> AppError {
     e
 }
 
-/// Whether a stored password may be sent to `given`: only to the server (and user) it was
-/// saved for, so that an edited host never receives another server's password.
-fn same_server(stored: &DatabaseConfig, given: &DatabaseConfig) -> bool {
-    let port = |d: &DatabaseConfig| d.port.or(d.db_type.default_port());
-    stored.db_type == given.db_type
-        && stored.hostname == given.hostname
-        && port(stored) == port(given)
-        && stored.username == given.username
-}
-
 impl App {
     /// The columns of `request.config`'s target table.
     pub async fn target_columns(&self, request: ColumnsRequest) -> Result<TargetColumns, AppError> {
@@ -107,13 +97,16 @@ impl App {
         let connect = Inspector::connect(id, db, password.as_deref());
         let mut conn = match tokio::time::timeout(limit, connect).await {
             Ok(Ok(c)) => c,
+            // A file that exists but does not open as SQLite is the config's problem.
+            Ok(Err(ConnectError::Network(reason))) if db.db_type == DbType::Sqlite => {
+                return Err(field_error(ErrorKind::Invalid, "database.database", reason));
+            }
             Ok(Err(ConnectError::Network(reason))) => {
-                let field = if db.db_type == DbType::Sqlite {
-                    "database.database"
-                } else {
-                    "database.hostname"
-                };
-                return Err(field_error(ErrorKind::Unavailable, field, reason));
+                return Err(field_error(
+                    ErrorKind::Unavailable,
+                    "database.hostname",
+                    reason,
+                ));
             }
             Ok(Err(ConnectError::Login(reason))) => {
                 return Err(field_error(ErrorKind::Invalid, "database.password", reason));
@@ -204,7 +197,7 @@ impl App {
         if given.is_none() || stored.is_none_or(|s| s.password.is_none()) {
             return Ok((current.id, None));
         }
-        if !stored.is_some_and(|s| same_server(s, db)) {
+        if !stored.is_some_and(|s| s.same_server(db)) {
             return Err(AppError::invalid(
                 "database.password",
                 "the stored password is only used with the server and user it was saved for: \

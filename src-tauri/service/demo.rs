@@ -38,6 +38,14 @@ fn demo_fields() -> serde_json::Value {
     ])
 }
 
+/// The same file however it is spelled (`demo/../demo/clinic.db`, a symlinked data dir).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 impl App {
     /// Creates the demo workspace (what is missing of it) and returns its integrations.
     pub async fn create_demo(&self) -> Result<Vec<Integration>, AppError> {
@@ -136,7 +144,7 @@ impl App {
                 .config
                 .database
                 .as_ref()
-                .is_some_and(|d| std::path::Path::new(&d.database) == db_path),
+                .is_some_and(|d| same_file(std::path::Path::new(&d.database), &db_path)),
             DEMO_API_NAME => i
                 .config
                 .api
@@ -164,7 +172,7 @@ impl App {
             i.config
                 .database
                 .as_ref()
-                .is_some_and(|d| std::path::Path::new(&d.database) == db_path)
+                .is_some_and(|d| same_file(std::path::Path::new(&d.database), &db_path))
         });
         let mut database_deleted = false;
         if !in_use && db_path.exists() {

@@ -103,6 +103,17 @@ impl App {
                 "must be given: no value is stored for it yet",
             ));
         }
+        if let Some(slot) = stored.iter().copied().find(|s| {
+            !given.contains(s)
+                && config.secret_slots().contains(s)
+                && !current.config.keeps_secret_destination(&config, *s)
+        }) {
+            return Err(AppError::invalid(
+                slot.config_path(),
+                "must be given again: the target changed (server, user, TLS or endpoint \
+                 origin), and a stored secret is only sent where it was saved for",
+            ));
+        }
         if let Some(other) = self.store.find_integration(&config.name).await?
             && other.id != current.id
         {

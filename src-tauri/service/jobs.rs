@@ -3,9 +3,11 @@
 //! checks and bulk retries run as jobs so that the screen can show live progress.
 
 use crate::error::AppError;
+use futures_util::FutureExt;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -64,6 +66,7 @@ struct Entry {
 #[derive(Clone, Default)]
 pub struct Jobs {
     inner: Arc<Mutex<JobsInner>>,
+    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 #[derive(Default)]
@@ -110,17 +113,41 @@ impl Jobs {
         };
         let future = work(progress);
         let jobs = self.clone();
-        tokio::spawn(async move {
-            let outcome = future.await.and_then(|value| {
-                serde_json::to_value(value).map_err(|e| AppError::internal(e.to_string()))
-            });
+        let task = tokio::spawn(async move {
+            // A panic in the work must still finish the job (as an internal error): otherwise
+            // it would count as running forever and the UI would poll it forever.
+            let outcome = match AssertUnwindSafe(future).catch_unwind().await {
+                Ok(result) => result.and_then(|value| {
+                    serde_json::to_value(value).map_err(|e| AppError::internal(e.to_string()))
+                }),
+                Err(_) => Err(AppError::internal(format!("the {kind} job panicked"))),
+            };
             let mut inner = jobs.inner.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(entry) = inner.entries.get_mut(&id) {
                 entry.outcome = Some(outcome);
                 entry.finished_at = Some(Instant::now());
             }
         });
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|t| !t.is_finished());
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
         Ok(id)
+    }
+
+    /// Waits (at most `limit`) for the jobs still running, so that a shutdown does not close the
+    /// store under a retry whose attempt is not yet recorded.
+    pub async fn wait_running(&self, limit: Duration) {
+        let tasks: Vec<_> =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let all = futures_util::future::join_all(tasks);
+        if tokio::time::timeout(limit, all).await.is_err() {
+            tracing::warn!("jobs still running after {limit:?}; stopping anyway");
+        }
     }
 
     pub fn status(&self, id: JobId) -> Result<JobStatus, AppError> {
@@ -203,6 +230,27 @@ mod tests {
         assert!(status.finished);
         assert_eq!(status.result.unwrap()["counted"], 3);
         assert!(jobs.status(id + 1).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_finishes_with_an_internal_error() {
+        let jobs = Jobs::default();
+        let id = jobs
+            .start("boom", |_| async {
+                if jobs_panic() {
+                    panic!("a bug");
+                }
+                Ok(())
+            })
+            .unwrap();
+        jobs.wait_running(Duration::from_secs(5)).await;
+        let status = jobs.status(id).unwrap();
+        assert!(status.finished);
+        assert_eq!(status.error.unwrap().kind, crate::ErrorKind::Internal);
+    }
+
+    fn jobs_panic() -> bool {
+        true
     }
 
     #[tokio::test]

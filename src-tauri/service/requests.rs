@@ -394,10 +394,20 @@ impl App {
         r: RetryRequest,
     ) -> Result<RetryResponse, AppError> {
         if let Some(id) = r.attempt_id {
-            if r.failed {
+            // Filters and a dry run belong to bulk retries; silently ignoring them would send
+            // a handoff someone only meant to count.
+            let bulk_only = [
+                ("failed", r.failed),
+                ("dryRun", r.dry_run),
+                ("integration", r.integration.is_some()),
+                ("category", r.category.is_some()),
+                ("since", r.since.is_some()),
+                ("until", r.until.is_some()),
+            ];
+            if let Some((field, _)) = bulk_only.iter().find(|(_, given)| *given) {
                 return Err(AppError::invalid(
-                    "failed",
-                    "give either attemptId or failed, not both",
+                    *field,
+                    "only for retrying every failed handoff (failed: true), not with attemptId",
                 ));
             }
             return Ok(RetryResponse::One(self.retry_attempt(id).await?));

@@ -6,6 +6,7 @@ describe("routes", () => {
     expect(parseRoute("/stats/integrations/abc")).toEqual({ screen: "stats", integration: "abc" });
     expect(parseRoute("/stats/sessions/s%2F1")).toEqual({ screen: "stats", session: "s/1" });
     expect(parseRoute("/nowhere")).toEqual({ screen: "integrations" });
+    expect(parseRoute("/stats/sessions/%E0%A4")).toEqual({ screen: "stats", session: "%E0%A4" });
   });
 
   it("round-trip through their paths", () => {

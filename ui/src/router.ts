@@ -9,8 +9,17 @@ export type Route =
   | { screen: "health" }
   | { screen: "history-file" };
 
+/** A malformed `%` escape in a hand-typed link is kept as typed, not a crash. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export function parseRoute(path: string): Route {
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = path.split("/").filter(Boolean).map(decodeSegment);
   switch (parts[0]) {
     case "tests":
       return { screen: "tests", integration: parts[1] };

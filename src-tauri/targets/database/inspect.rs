@@ -118,7 +118,13 @@ impl Inspector {
                 .connect()
                 .await
                 .map(Inspector::MySql),
-            DbType::Sqlite => sqlite_options(db).connect().await.map(Inspector::Sqlite),
+            // Only reads: a read-only open never rolls back a leftover journal or adds WAL files
+            // beside a file someone named.
+            DbType::Sqlite => sqlite_options(db)
+                .read_only(true)
+                .connect()
+                .await
+                .map(Inspector::Sqlite),
         };
         result.map_err(|e| connect_error(db, &e))
     }

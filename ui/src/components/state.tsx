@@ -32,7 +32,11 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Loadable<T
   if (settled && settled.key === key) {
     return [settled.state === "ready" ? { state: "ready", data: settled.data } : settled, reload];
   }
-  return [{ state: "loading", data: settled?.data }, reload];
+  // Only a reload of the same thing keeps showing the last data; other deps start empty (no
+  // rows of one file under another file's header).
+  const depsOf = (k: string) => k.slice(0, k.lastIndexOf("#"));
+  const sameDeps = settled !== null && depsOf(settled.key) === depsOf(key);
+  return [{ state: "loading", data: sameDeps ? settled.data : undefined }, reload];
 }
 
 export function Spinner({ label = "Loading…" }: { label?: string }) {
