@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The desktop smoke test: the real Tauri window opens under Xvfb on a fresh workspace, the
+# embedded UI loads, and commands round-trip through Tauri's IPC (docs/desktop.md). The app
+# reports what its page saw through a hook that exists only under HANDOFF_DESKTOP_SMOKE, then
+# quits by itself; this script checks the report and the exit code, and keeps a screenshot and
+# the report under $CARGO_TARGET_DIR/desktop-smoke/ (CI artifacts).
+# Usage: scripts/desktop-smoke.sh [path/to/handoff-console]   (a build with the `desktop` feature)
+set -euo pipefail
+target=${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target}
+bin=${1:-$target/debug/handoff-console}
+artifacts=$target/desktop-smoke
+mkdir -p "$artifacts"
+[ -x "$bin" ] || { echo "desktop smoke: no binary at $bin (cargo build first)" >&2; exit 1; }
+command -v xvfb-run >/dev/null || { echo "desktop smoke: xvfb-run is missing (scripts/deps.sh test)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "desktop smoke: jq is missing" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+report=$work/report.json
+# Everything the window writes stays in the temporary workspace: store, vault, log, window
+# state, WebKit caches.
+export HANDOFF_VAULT_PASSPHRASE=desktop-smoke-passphrase
+export HANDOFF_LOG_DIR=$work/logs XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/share \
+  XDG_CACHE_HOME=$work/cache
+# WebKit's GPU paths only slow a virtual framebuffer down.
+export WEBKIT_DISABLE_COMPOSITING_MODE=1 LIBGL_ALWAYS_SOFTWARE=1
+
+# Inside Xvfb: start the app, take a screenshot once it has reported (it stays on screen
+# for a moment), then wait for it to quit by itself.
+inner='
+  HANDOFF_DESKTOP_SMOKE="$1" "$2" --data-dir "$3/data" --secrets vault &
+  pid=$!
+  for _ in $(seq 1 600); do
+    [ -e "$1" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -e "$1" ]; then
+    if command -v import >/dev/null; then import -window root "$4/window.png" 2>/dev/null || true
+    elif command -v convert >/dev/null; then convert x:root "$4/window.png" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid"
+'
+status=0
+timeout 120 xvfb-run -a -s "-screen 0 1366x900x24" \
+  bash -c "$inner" smoke "$report" "$bin" "$work" "$artifacts" >"$artifacts/output.log" 2>&1 \
+  || status=$?
+cp -f "$work"/logs/desktop.log "$artifacts/desktop.log" 2>/dev/null || true
+
+fail() {
+  echo "desktop smoke: FAILED: $*" >&2
+  echo "--- app output ($artifacts/output.log) ---" >&2
+  tail -n 40 "$artifacts/output.log" >&2 || true
+  exit 1
+}
+[ -s "$report" ] || fail "no report from the window (exit status $status)"
+cp "$report" "$artifacts/report.json"
+[ "$status" -eq 0 ] || fail "the app exited with status $status after reporting"
+
+check() { # check <jq filter that must be true> <what it means>
+  jq -e "$1" "$report" >/dev/null || fail "$2 ($(jq -c "$3" "$report" 2>/dev/null))"
+}
+check '.ui.errors == []' 'the probe had errors' '.ui.errors'
+check '.ui.title == "Handoff Console"' 'the UI did not load (title)' '.ui.title'
+check '.ui.nav | length >= 3' 'the UI did not render its navigation' '.ui.nav'
+check '.ui.location | startswith("tauri://") or startswith("http://tauri.localhost")' \
+  'the page is not the embedded UI' '.ui.location'
+jq -e --arg dir "$work/data" '.ui.info.ok.dataDir == $dir' "$report" >/dev/null \
+  || fail "info answered another data dir ($(jq -c .ui.info "$report"))"
+check '.ui.integrations.ok == []' 'list_integrations did not answer [] on a new workspace' '.ui.integrations'
+check '.ui.badInput.error.kind == "invalid" and .ui.badInput.error.field == "id"' \
+  'bad input did not come back as the console error object' '.ui.badInput'
+check '.ui.badQuery.error.kind == "invalid"' 'an unknown query field was not refused' '.ui.badQuery'
+check '.ui.denied.error != null and .ui.denied.ok == null' \
+  'a command the window was not granted was allowed' '.ui.denied'
+check '.ui.bodyTextAfterCalls | test("sign in|token"; "i") | not' \
+  'the UI asked for a token (it used HTTP, not Tauri)' '.ui.bodyTextAfterCalls[0:300]'
+[ -s "$work/logs/desktop.log" ] || fail "no log file in HANDOFF_LOG_DIR"
+if grep -qi "$HANDOFF_VAULT_PASSPHRASE" "$work/logs/desktop.log" "$artifacts/output.log"; then
+  fail "the vault passphrase appears in the logs"
+fi
+
+paint=$(jq '(.ui.firstPaintEpochMs - .windowStartEpochMs) | floor' "$report")
+echo "desktop smoke: ok (UI painted ${paint} ms after the window started; nav: $(jq -c .ui.nav "$report"))"
+[ -e "$artifacts/window.png" ] && echo "desktop smoke: screenshot $artifacts/window.png"
+exit 0

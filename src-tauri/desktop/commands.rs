@@ -1,0 +1,238 @@
+//! The window's Tauri commands: one per UI operation, named and shaped as `ui/src/api/client.ts`
+//! calls them (`command`, `args`). Each does what its `/api/v1` handler does (http/routes.rs):
+//! the same `App` method, the same JSON back; a failure reaches JS as the serialized
+//! [`AppError`] (`{kind, field?, message, details?}`), which the UI's `ConsoleError.from` reads.
+//!
+//! Adding a command (3 lines): write `#[tauri::command] pub async fn name(...)` below, and add
+//! `name` to the list in [`handler`]. build.rs reads the `#[tauri::command]` functions of this file and
+//! grants each to the window (`allow-<name>` in the app's `default` permission set).
+
+use crate::error::AppError;
+use crate::ids::{AttemptId, HandoffId};
+use crate::integrations::{self, Integration, SecretSlot};
+use crate::service::requests::{
+    HealthRunRequest, HistoryQuery, IntegrationsQuery, JobStarted, RetryRequest, RetryResponse,
+    SendRequest, StatsQuery, TestRunRequest,
+};
+use crate::service::{App, HandoffResult, JobId, JobStatus, Jobs};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tauri::State;
+
+type Result<T> = std::result::Result<T, AppError>;
+
+/// What every command reaches (Tauri managed state).
+pub struct Console {
+    pub app: Arc<App>,
+    pub jobs: Jobs,
+}
+
+/// The invoke handler of the window: every command of this file, plus the smoke test's
+/// reporter in smoke mode only (so that in a normal run it does not exist at all).
+pub fn handler(smoke: bool) -> Box<dyn Fn(tauri::ipc::Invoke) -> bool + Send + Sync> {
+    macro_rules! commands {
+        ($($extra:path),*) => {
+            tauri::generate_handler![
+                info,
+                list_integrations,
+                show_integration,
+                add_integration,
+                update_integration,
+                remove_integration,
+                set_secret,
+                history,
+                show_attempt,
+                send,
+                reveal,
+                stats,
+                last_health,
+                run_health,
+                run_test,
+                retry,
+                job,
+                create_demo,
+                $($extra),*
+            ]
+        };
+    }
+    if smoke {
+        Box::new(commands![super::smoke::smoke_report])
+    } else {
+        Box::new(commands![])
+    }
+}
+
+/// A JSON argument as a request type; its problems are `invalid` errors naming the field
+/// (`request.sessionId`), as the HTTP adapter reports a body's. A missing or null argument is
+/// the empty object (an absent query string over HTTP).
+pub fn arg<T: DeserializeOwned>(name: &str, value: Option<Value>) -> Result<T> {
+    let value = match value {
+        None | Some(Value::Null) => Value::Object(Default::default()),
+        Some(v) => v,
+    };
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}.{path}")
+        };
+        AppError::invalid(field, e.inner().to_string())
+    })
+}
+
+fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|_| AppError::invalid(what, format!("'{s}' is not an id")))
+}
+
+/// A config's text: an envelope, or a bare seed APIConfig/DatabaseConfig named by `name`.
+fn config_from(text: &str, name: Option<&str>) -> Result<integrations::IntegrationConfig> {
+    if text.len() > integrations::MAX_CONFIG_BYTES {
+        return Err(AppError::invalid(
+            "config",
+            format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
+        ));
+    }
+    Ok(integrations::parse_config(text, name)?)
+}
+
+// Sync: no I/O, so it runs on the main thread without a detour through the runtime.
+#[tauri::command]
+pub fn info(c: State<'_, Console>) -> Value {
+    json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "dataDir": c.app.data_dir(),
+        "readOnly": false,
+    })
+}
+
+#[tauri::command]
+pub async fn list_integrations(
+    c: State<'_, Console>,
+    query: Option<Value>,
+) -> Result<Vec<Integration>> {
+    let q: IntegrationsQuery = arg("query", query)?;
+    c.app.integrations_query(&q).await
+}
+
+#[tauri::command]
+pub async fn show_integration(c: State<'_, Console>, id: String) -> Result<Integration> {
+    c.app.integration(&id).await
+}
+
+#[tauri::command]
+pub async fn add_integration(
+    c: State<'_, Console>,
+    config: String,
+    name: Option<String>,
+) -> Result<Integration> {
+    let config = config_from(&config, name.as_deref())?;
+    c.app.add_integration(config).await
+}
+
+#[tauri::command]
+pub async fn update_integration(
+    c: State<'_, Console>,
+    id: String,
+    config: String,
+) -> Result<Integration> {
+    let current = c.app.integration(&id).await?;
+    let config = config_from(&config, Some(&current.name))?;
+    c.app.update_integration(&id, config).await
+}
+
+#[tauri::command]
+pub async fn remove_integration(c: State<'_, Console>, id: String) -> Result<Integration> {
+    c.app.remove_integration(&id).await
+}
+
+#[tauri::command]
+pub async fn set_secret(
+    c: State<'_, Console>,
+    id: String,
+    name: String,
+    value: String,
+) -> Result<Value> {
+    let slot = SecretSlot::from_name(&name).ok_or_else(|| {
+        let names = SecretSlot::ALL.map(SecretSlot::name).join(", ");
+        AppError::invalid(
+            "name",
+            format!("'{name}' is not a secret name; use one of {names}"),
+        )
+    })?;
+    c.app.set_integration_secret(&id, slot, value).await?;
+    Ok(json!({"ok": true}))
+}
+
+#[tauri::command]
+pub async fn history(
+    c: State<'_, Console>,
+    query: Option<Value>,
+) -> Result<Vec<crate::attempts::AttemptSummary>> {
+    let q: HistoryQuery = arg("query", query)?;
+    c.app.history_query(&q).await
+}
+
+#[tauri::command]
+pub async fn show_attempt(c: State<'_, Console>, id: String) -> Result<Value> {
+    let id: AttemptId = parse_id("id", &id)?;
+    let (attempt, chain) = c.app.attempt(id).await?;
+    Ok(json!({ "attempt": attempt, "retryChain": chain }))
+}
+
+#[tauri::command]
+pub async fn send(c: State<'_, Console>, request: Option<Value>) -> Result<HandoffResult> {
+    let r: SendRequest = arg("request", request)?;
+    c.app.send_request(r).await
+}
+
+#[tauri::command]
+pub async fn reveal(c: State<'_, Console>, id: String) -> Result<Value> {
+    let id: HandoffId = parse_id("id", &id)?;
+    let data = c.app.reveal(id).await?;
+    Ok(json!({ "handoffId": id, "data": data }))
+}
+
+#[tauri::command]
+pub async fn stats(c: State<'_, Console>, query: Option<Value>) -> Result<crate::stats::Stats> {
+    let q: StatsQuery = arg("query", query)?;
+    c.app.stats_query(&q).await
+}
+
+#[tauri::command]
+pub async fn last_health(c: State<'_, Console>) -> Result<crate::health::LastHealth> {
+    c.app.last_health().await
+}
+
+#[tauri::command]
+pub async fn run_health(c: State<'_, Console>, request: Option<Value>) -> Result<JobStarted> {
+    let r: HealthRunRequest = arg("request", request)?;
+    c.app.start_health(&c.jobs, r)
+}
+
+#[tauri::command]
+pub async fn run_test(
+    c: State<'_, Console>,
+    request: Option<Value>,
+) -> Result<crate::testing::TestReport> {
+    let r: TestRunRequest = arg("request", request)?;
+    c.app.test_request(r).await
+}
+
+#[tauri::command]
+pub async fn retry(c: State<'_, Console>, request: Option<Value>) -> Result<RetryResponse> {
+    let r: RetryRequest = arg("request", request)?;
+    c.app.retry_request(&c.jobs, r).await
+}
+
+#[tauri::command]
+pub async fn job(c: State<'_, Console>, id: JobId) -> Result<JobStatus> {
+    c.jobs.status(id)
+}
+
+#[tauri::command]
+pub async fn create_demo(c: State<'_, Console>) -> Result<Vec<Integration>> {
+    c.app.create_demo().await
+}
