@@ -14,6 +14,22 @@ if [ "${1:-run}" = test ]; then
   have dbus-run-session || need+=(dbus-daemon)
   have gnome-keyring-daemon || need+=(gnome-keyring)
 fi
+# The desktop window (Tauri: GTK 3, WebKitGTK 4.1): `test` builds it for its smoke test under
+# Xvfb; `run` when a display exists (`make desktop`).
+pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+if [ "${1:-run}" = test ] || [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  if have dpkg-query; then
+    for p in libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev \
+      libsoup-3.0-dev libxdo-dev; do
+      if pkg_missing "$p"; then need+=("$p"); fi
+    done
+  fi
+fi
+if [ "${1:-run}" = test ]; then
+  have xvfb-run || need+=(xvfb)
+  have xauth || need+=(xauth)
+  have jq || need+=(jq)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}" >&2

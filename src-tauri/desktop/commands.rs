@@ -236,3 +236,49 @@ pub async fn job(c: State<'_, Console>, id: JobId) -> Result<JobStatus> {
 pub async fn create_demo(c: State<'_, Console>) -> Result<Vec<Integration>> {
     c.app.create_demo().await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_argument_is_an_invalid_error_naming_the_field() {
+        let e = arg::<HistoryQuery>("query", Some(json!({"limit": "many"}))).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Invalid);
+        assert_eq!(e.field.as_deref(), Some("query.limit"));
+        let e = arg::<SendRequest>("request", Some(json!({"integration": "x"}))).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("request"));
+        assert!(e.message.contains("sessionId"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_missing_query_is_the_empty_one() {
+        let q: HistoryQuery = arg("query", None).unwrap();
+        assert!(q.limit.is_none());
+        let q: IntegrationsQuery = arg("query", Some(Value::Null)).unwrap();
+        assert!(q.kind.is_none());
+    }
+
+    /// Every command the UI's client calls over Tauri exists here (and so, through build.rs,
+    /// is granted to the window): a client method added without its command fails this test.
+    #[test]
+    fn every_command_the_client_calls_is_defined() {
+        let client = include_str!("../../ui/src/api/client.ts");
+        let commands = include_str!("commands.rs");
+        let called: Vec<&str> = client
+            .split("command: \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(called.len() >= 18, "{called:?}");
+        for name in called {
+            let defined = commands.contains(&format!("pub async fn {name}("))
+                || commands.contains(&format!("pub fn {name}("));
+            let handled = commands.contains(&format!("                {name},\n"));
+            assert!(
+                defined && handled,
+                "client.ts calls `{name}`: define it here and list it in handler()"
+            );
+        }
+    }
+}
