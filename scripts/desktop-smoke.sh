@@ -2,8 +2,10 @@
 # The desktop smoke test: the real Tauri window opens under Xvfb on a fresh workspace, the
 # embedded UI loads, and commands round-trip through Tauri's IPC (docs/desktop.md). The app
 # reports what its page saw through a hook that exists only under HANDOFF_DESKTOP_SMOKE, then
-# quits by itself; this script checks the report and the exit code, and keeps a screenshot and
-# the report under $CARGO_TARGET_DIR/desktop-smoke/ (CI artifacts).
+# quits by itself; this script checks the report and the exit code. Then, with no hook, the
+# window's background work: its worker retries a failing handoff, its watcher announces the
+# failure, and SIGTERM closes it in order. The report, logs and a screenshot (when ImageMagick
+# is installed) stay in $CARGO_TARGET_DIR/desktop-smoke/ (CI artifacts).
 # Usage: scripts/desktop-smoke.sh [path/to/handoff-console]   (a build with the `desktop` feature)
 set -euo pipefail
 target=${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target}
@@ -81,7 +83,45 @@ if grep -qi "$HANDOFF_VAULT_PASSPHRASE" "$work/logs/desktop.log" "$artifacts/out
   fail "the vault passphrase appears in the logs"
 fi
 
+# --- 2. While open, the window retries due handoffs and announces those that failed for good;
+# SIGTERM closes it in order. A handoff to a closed port, 2 tries in all, sent by the CLI to the
+# window's workspace: the window's worker makes the second try, its watcher announces the
+# failure (no notification daemon is needed: the log says so).
+cat >"$work/down.json" <<'JSON'
+{"name": "Down API", "kind": "api",
+ "fields": [{"name": "fullName", "type": "text"}],
+ "api": {"endpoint": "http://127.0.0.1:9/handoff", "method": "POST", "payloadStructure": {"n": "{{fullName}}"}},
+ "retry": {"maxAttempts": 2, "baseDelayMs": 100, "maxDelayMs": 200}}
+JSON
+log2=$work/logs2/desktop.log
+inner2='
+  bin=$1 work=$2 log=$3
+  until_log() { for _ in $(seq 1 300); do grep -q "$1" "$log" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+  "$bin" --data-dir "$work/data2" --secrets vault integration add --file "$work/down.json" >/dev/null || exit 10
+  "$bin" --data-dir "$work/data2" --secrets vault &
+  pid=$!
+  until_log "window open" || exit 11
+  echo "{\"fullName\": \"Ann\"}" | "$bin" --data-dir "$work/data2" --secrets vault send \
+    --integration "Down API" --session smoke --data - >/dev/null
+  until_log "notifying a handoff failed for good" || { kill "$pid"; exit 12; }
+  kill -TERM "$pid"
+  wait "$pid"
+'
+status=0
+HANDOFF_LOG_DIR=$work/logs2 timeout 120 xvfb-run -a -s "-screen 0 1366x900x24" \
+  bash -c "$inner2" smoke2 "$bin" "$work" "$log2" >"$artifacts/output-2.log" 2>&1 || status=$?
+cp -f "$log2" "$artifacts/desktop-2.log" 2>/dev/null || true
+case $status in
+  0) ;;
+  11) fail "phase 2: the window did not open" ;;
+  12) fail "phase 2: no failure notification (the worker's retry: $(grep -c 'trigger="retry"' "$log2" 2>/dev/null) in the log)" ;;
+  *) fail "phase 2: exit status $status (SIGTERM must close the window in order)" ;;
+esac
+grep -q 'trigger="retry" attempt=2 outcome="failed"' "$log2" || fail "phase 2: the window's worker did not retry"
+grep -q "window closing" "$log2" || fail "phase 2: SIGTERM did not close the window in order"
+
 paint=$(jq '(.ui.firstPaintEpochMs - .windowStartEpochMs) | floor' "$report")
 echo "desktop smoke: ok (UI painted ${paint} ms after the window started; nav: $(jq -c .ui.nav "$report"))"
+echo "desktop smoke: ok (the window's worker retried a handoff, announced its failure, and SIGTERM closed it)"
 [ -e "$artifacts/window.png" ] && echo "desktop smoke: screenshot $artifacts/window.png"
 exit 0

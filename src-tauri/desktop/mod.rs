@@ -87,6 +87,33 @@ fn focus_main(app: &tauri::AppHandle) {
     }
 }
 
+/// Resolves on Ctrl-C or (Unix) SIGTERM, so that the window closes in order (the worker
+/// finishes its attempts, the store is closed) when a terminal or a session manager stops it.
+async fn close_on_signal() {
+    // A signal that cannot be listened to never resolves (it must not close the window).
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
 fn tauri_error(e: tauri::Error) -> AppError {
     AppError::new(
         crate::ErrorKind::Unavailable,
@@ -154,6 +181,12 @@ pub fn run(app: Arc<App>, runtime: &tokio::runtime::Runtime) -> Result<i32, AppE
                 tauri_app.handle().clone(),
                 stop_rx.clone(),
             ));
+            let handle = tauri_app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                close_on_signal().await;
+                tracing::info!("signal received: closing the window");
+                handle.exit(0);
+            });
             let mut tasks = setup_background.lock().unwrap_or_else(|e| e.into_inner());
             tasks.extend([worker, watcher]);
             tracing::info!(data_dir = %setup_app.data_dir().display(), "window open");
