@@ -18,9 +18,10 @@ fi
 if [ "${DESKTOP:-1}" != 0 ]; then
   echo "== desktop: unit tests, then the window's smoke test under Xvfb" >&2
   if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --lib -E 'test(/^desktop::/)'
+    cargo nextest run --lib --test no_command -E 'test(/^desktop::/) | binary(no_command)'
   else
     cargo test --lib desktop::
+    cargo test --test no_command
   fi
   cargo build
   scripts/desktop-smoke.sh "${CARGO_TARGET_DIR:-target}/debug/handoff-console"
