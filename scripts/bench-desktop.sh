@@ -7,13 +7,17 @@
 #               a new workspace (goal < 1.5 s). Baseline: `serve` spawn -> its URL printed
 #               (the store opened and the port listening), median of N.
 #   idle memory RSS summed over the app and its WebKit processes after 5 s idle (goal < 150 MB),
-#               with PSS (shared pages counted once); baseline: `serve` after 5 s idle.
+#               with PSS (shared pages counted once) and the private anonymous memory (heaps);
+#               baseline: `serve` after 5 s idle.
 # All runs share one Xvfb server (1366x900x24), started before the clock starts.
-# Usage: scripts/bench-desktop.sh [path/to/handoff-console] [N]   (default: the release build, 7)
+# Usage: scripts/bench-desktop.sh [path/to/handoff-console] [N]
+#   default binary: the `dist` build (cargo build --profile dist) if there is one, else `release`;
+#   N defaults to 7.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
-bin=${1:-$target/release/handoff-console}
+bin=${1:-$target/dist/handoff-console}
+[ -n "${1:-}" ] || [ -x "$bin" ] || bin=$target/release/handoff-console
 runs=${2:-7}
 [ -x "$bin" ] || { echo "no binary at $bin (cargo build --release)" >&2; exit 1; }
 if [ -z "${_BENCH_IN_XVFB:-}" ]; then
@@ -90,9 +94,14 @@ srv=$!
 pids+=("$srv")
 wait_for 60 test -e "$report"
 sleep 5
-app_rss=$(mem_kb "$app" Rss); app_pss=$(mem_kb "$app" Pss)
+app_rss=$(mem_kb "$app" Rss); app_pss=$(mem_kb "$app" Pss); app_anon=$(mem_kb "$app" Anonymous)
+per_process=$(for p in $(descendants "$app"); do
+  awk -v n="$(cat "/proc/$p/comm")" '$1 == "Rss:" {r=$2} $1 == "Pss:" {s=$2} $1 == "Anonymous:" {a=$2}
+    END {printf "  %-18s RSS %4.0f MB  PSS %4.0f MB  anonymous %4.0f MB\n", n, r/1024, s/1024, a/1024}' \
+    "/proc/$p/smaps_rollup" 2>/dev/null
+done)
 app_procs=$(descendants "$app" | xargs -n1 -I{} cat /proc/{}/comm 2>/dev/null | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')
-srv_rss=$(mem_kb "$srv" Rss); srv_pss=$(mem_kb "$srv" Pss)
+srv_rss=$(mem_kb "$srv" Rss); srv_pss=$(mem_kb "$srv" Pss); srv_anon=$(mem_kb "$srv" Anonymous)
 
 size=$(stat -c %s "$bin")
 ui_size=$(du -sb "$root/ui/dist" 2>/dev/null | cut -f1 || echo 0)
@@ -106,6 +115,8 @@ printf '%-34s %-28s %s\n' "start, median of $runs (goal < 1.5 s)" \
   "$(printf '%s\n' "${window_ms[@]}" | median) ms to first paint" \
   "$(printf '%s\n' "${serve_ms[@]}" | median) ms serve to listening"
 printf '%-34s %-28s %s\n' "  all runs" "${window_ms[*]}" "${serve_ms[*]}"
-printf '%-34s %-28s %s\n' "idle RSS after 5 s (goal < 150 MB)" "$(kbmb "$app_rss") (PSS $(kbmb "$app_pss"))" \
-  "$(kbmb "$srv_rss") (PSS $(kbmb "$srv_pss")) serve"
+printf '%-34s %-28s %s\n' "idle RSS after 5 s (goal < 150 MB)" "$(kbmb "$app_rss")" "$(kbmb "$srv_rss") serve"
+printf '%-34s %-28s %s\n' "  PSS / private anonymous" "$(kbmb "$app_pss") / $(kbmb "$app_anon")" \
+  "$(kbmb "$srv_pss") / $(kbmb "$srv_anon")"
 echo "window processes: $app_procs"
+echo "$per_process"
