@@ -27,6 +27,13 @@ export HANDOFF_LOG_DIR=$work/logs XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$wo
 # WebKit's GPU paths only slow a virtual framebuffer down.
 export WEBKIT_DISABLE_COMPOSITING_MODE=1 LIBGL_ALWAYS_SOFTWARE=1
 
+# A size remembered from an earlier run (tauri-plugin-window-state): the window must take it.
+mkdir -p "$work/config/app.handoffconsole.desktop"
+cat >"$work/config/app.handoffconsole.desktop/.window-state.json" <<'JSON'
+{"main": {"width": 1100, "height": 700, "x": 10, "y": 10, "prev_x": 10, "prev_y": 10,
+  "maximized": false, "visible": true, "decorated": true, "fullscreen": false}}
+JSON
+
 # Inside Xvfb: start the app, take a screenshot once it has reported (it stays on screen
 # for a moment), then wait for it to quit by itself.
 inner='
@@ -70,6 +77,7 @@ check '.ui.location | startswith("tauri://") or startswith("http://tauri.localho
   'the page is not the embedded UI' '.ui.location'
 jq -e --arg dir "$work/data" '.ui.info.ok.dataDir == $dir' "$report" >/dev/null \
   || fail "info answered another data dir ($(jq -c .ui.info "$report"))"
+check '.ui.viewport == {"width": 1100, "height": 700}' 'the remembered window size was not restored' '.ui.viewport'
 check '.ui.integrations.ok == []' 'list_integrations did not answer [] on a new workspace' '.ui.integrations'
 check '.ui.badInput.error.kind == "invalid" and .ui.badInput.error.field == "id"' \
   'bad input did not come back as the console error object' '.ui.badInput'

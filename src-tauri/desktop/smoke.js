@@ -19,6 +19,7 @@
     report.paint = performance.getEntriesByType("paint").map((e) => ({ name: e.name, startTime: e.startTime }));
     report.location = location.href;
     report.title = document.title;
+    report.viewport = { width: window.innerWidth, height: window.innerHeight };
     report.nav = Array.from(document.querySelectorAll("nav a")).map((a) => a.textContent.trim());
     report.bodyText = (document.body.innerText || "").slice(0, 4000);
     const invoke = window.__TAURI_INTERNALS__ && window.__TAURI_INTERNALS__.invoke;
