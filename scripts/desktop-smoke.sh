@@ -77,6 +77,7 @@ check '.ui.location | startswith("tauri://") or startswith("http://tauri.localho
   'the page is not the embedded UI' '.ui.location'
 jq -e --arg dir "$work/data" '.ui.info.ok.dataDir == $dir' "$report" >/dev/null \
   || fail "info answered another data dir ($(jq -c .ui.info "$report"))"
+check '.ui.evalRan == false and .ui.inlineScriptRan == false' 'the CSP let eval or an inline script run' '[.ui.evalRan, .ui.inlineScriptRan]'
 check '.ui.viewport == {"width": 1100, "height": 700}' 'the remembered window size was not restored' '.ui.viewport'
 check '.ui.integrations.ok == []' 'list_integrations did not answer [] on a new workspace' '.ui.integrations'
 check '.ui.badInput.error.kind == "invalid" and .ui.badInput.error.field == "id"' \

@@ -22,6 +22,17 @@
     report.viewport = { width: window.innerWidth, height: window.innerHeight };
     report.nav = Array.from(document.querySelectorAll("nav a")).map((a) => a.textContent.trim());
     report.bodyText = (document.body.innerText || "").slice(0, 4000);
+    // The CSP is in force: no eval, no inline script.
+    try {
+      report.evalRan = (0, eval)("true");
+    } catch (e) {
+      report.evalRan = false;
+    }
+    const inline = document.createElement("script");
+    inline.textContent = "window.__smokeInline = true;";
+    document.head.appendChild(inline);
+    await wait(50);
+    report.inlineScriptRan = window.__smokeInline === true;
     const invoke = window.__TAURI_INTERNALS__ && window.__TAURI_INTERNALS__.invoke;
     if (!invoke) {
       report.errors.push("window.__TAURI_INTERNALS__.invoke is missing");
