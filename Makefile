@@ -10,7 +10,7 @@ BIN := $(TARGET_DIR)/debug/handoff-console
 # in the same target dir; `make desktop` opens it.
 FEATURES ?= --no-default-features
 
-.PHONY: run test deps-run deps-test build lint fmt clean-demo desktop build-desktop
+.PHONY: run test deps-run deps-test deps-lint build lint fmt clean-demo desktop build-desktop
 
 ## run: build the console and show it on the demo workspace (a local SQLite store, a demo
 ## SQLite target and a demo API integration whose target is down).
@@ -33,7 +33,7 @@ desktop: deps-run build-desktop
 build-desktop:
 	$(CARGO) build
 
-lint:
+lint: deps-lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy $(FEATURES) --all-targets -- -D warnings
 	$(CARGO) clippy --all-targets -- -D warnings
@@ -46,3 +46,6 @@ deps-run:
 
 deps-test:
 	@scripts/deps.sh test
+
+deps-lint:
+	@scripts/deps.sh lint

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make run` / `make test` need on Debian 12 when it is missing.
-# Usage: scripts/deps.sh run|test
+# Usage: scripts/deps.sh run|test|lint
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -15,9 +15,9 @@ if [ "${1:-run}" = test ]; then
   have gnome-keyring-daemon || need+=(gnome-keyring)
 fi
 # The desktop window (Tauri: GTK 3, WebKitGTK 4.1): `test` builds it for its smoke test under
-# Xvfb; `run` when a display exists (`make desktop`).
+# Xvfb, `lint` checks it; `run` when a display exists (`make desktop`).
 pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
-if [ "${1:-run}" = test ] || [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+if [ "${1:-run}" != run ] || [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   if have dpkg-query; then
     for p in libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev \
       libsoup-3.0-dev libxdo-dev; do
