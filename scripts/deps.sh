@@ -29,6 +29,7 @@ if [ "${1:-run}" = test ]; then
   have xvfb-run || need+=(xvfb)
   have xauth || need+=(xauth)
   have jq || need+=(jq)
+  have curl || need+=(curl)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -14,7 +14,9 @@ artifacts=$target/desktop-smoke
 mkdir -p "$artifacts"
 [ -x "$bin" ] || { echo "desktop smoke: no binary at $bin (cargo build first)" >&2; exit 1; }
 command -v xvfb-run >/dev/null || { echo "desktop smoke: xvfb-run is missing (scripts/deps.sh test)" >&2; exit 1; }
-command -v jq >/dev/null || { echo "desktop smoke: jq is missing" >&2; exit 1; }
+for tool in jq curl; do
+  command -v "$tool" >/dev/null || { echo "desktop smoke: $tool is missing (scripts/deps.sh test)" >&2; exit 1; }
+done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -87,6 +89,21 @@ check '.ui.denied.error != null and .ui.denied.ok == null' \
   'a command the window was not granted was allowed' '.ui.denied'
 check '.ui.bodyTextAfterCalls | test("sign in|token"; "i") | not' \
   'the UI asked for a token (it used HTTP, not Tauri)' '.ui.bodyTextAfterCalls[0:300]'
+check '.ui.demo.ok | length == 2' 'create_demo did not answer the demo integrations' '.ui.demo'
+
+# The window's answers are the HTTP API's: `serve` on the same workspace, the same read.
+"$bin" --data-dir "$work/data" --secrets vault serve --bind 127.0.0.1:0 --no-worker \
+  >"$work/serve.out" 2>&1 &
+serve_pid=$!
+for _ in $(seq 1 200); do grep -q "#token=" "$work/serve.out" && break; sleep 0.05; done
+url=$(grep -o 'http://[^ ]*#token=[A-Za-z0-9_-]*' "$work/serve.out" | head -n1)
+[ -n "$url" ] || { kill "$serve_pid"; fail "serve did not start: $(cat "$work/serve.out")"; }
+curl -sf -H "Authorization: Bearer ${url##*#token=}" "${url%%/#*}/api/v1/integrations" \
+  >"$work/http-integrations.json" || { kill "$serve_pid"; fail "GET /api/v1/integrations failed"; }
+kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+jq -e --slurpfile http "$work/http-integrations.json" '.ui.integrationsAfterDemo.ok == $http[0]' \
+  "$report" >/dev/null || fail "list_integrations differs from GET /api/v1/integrations"
+
 [ -s "$work/logs/desktop.log" ] || fail "no log file in HANDOFF_LOG_DIR"
 if grep -qi "$HANDOFF_VAULT_PASSPHRASE" "$work/logs/desktop.log" "$artifacts/output.log"; then
   fail "the vault passphrase appears in the logs"

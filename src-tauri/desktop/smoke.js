@@ -46,6 +46,9 @@
       };
       await call("info", "info", {});
       await call("integrations", "list_integrations", { query: {} });
+      // A write, then the same read: the script compares it with what `serve` answers.
+      await call("demo", "create_demo", {});
+      await call("integrationsAfterDemo", "list_integrations", { query: {} });
       // Bad input comes back as the console's error object, not a string.
       await call("badInput", "show_attempt", { id: "not-an-id" });
       await call("badQuery", "history", { query: { colour: "red" } });
