@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what `make run` / `make test` need on Debian 12 when it is missing.
-# Usage: scripts/deps.sh run|test
+# Usage: scripts/deps.sh run|test|lint
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -13,6 +13,23 @@ have cc || need+=(gcc libc6-dev)
 if [ "${1:-run}" = test ]; then
   have dbus-run-session || need+=(dbus-daemon)
   have gnome-keyring-daemon || need+=(gnome-keyring)
+fi
+# The desktop window (Tauri: GTK 3, WebKitGTK 4.1): `test` builds it for its smoke test under
+# Xvfb, `lint` checks it; `run` when a display exists (`make desktop`).
+pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+if [ "${1:-run}" != run ] || [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  if have dpkg-query; then
+    for p in libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libayatana-appindicator3-dev \
+      libsoup-3.0-dev libxdo-dev; do
+      if pkg_missing "$p"; then need+=("$p"); fi
+    done
+  fi
+fi
+if [ "${1:-run}" = test ]; then
+  have xvfb-run || need+=(xvfb)
+  have xauth || need+=(xauth)
+  have jq || need+=(jq)
+  have curl || need+=(curl)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -7,6 +7,8 @@
 #   2. The generated types must be the committed ones (a changed Rust type needs them updated).
 #   3. UI: type check, lint, component tests (Vitest).
 #   4. End to end: `serve` with real targets, driven in Debian's Chromium (Playwright).
+#   5. The desktop window (feature `desktop`, same target dir): its unit tests and the smoke
+#      test under Xvfb (scripts/desktop-smoke.sh); DESKTOP=0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 features=${FEATURES:---no-default-features}
@@ -37,3 +39,15 @@ echo "== end to end (serve + Chromium)"
 # shellcheck disable=SC2086
 cargo build $features
 HANDOFF_BIN="$target_dir/debug/handoff-console" node ui/e2e/run.mjs
+
+if [ "${DESKTOP:-1}" != 0 ]; then
+  echo "== desktop: unit tests, then the window's smoke test under Xvfb" >&2
+  if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --lib --test no_command -E 'test(/^desktop::/) | binary(no_command)'
+  else
+    cargo test --lib desktop::
+    cargo test --test no_command
+  fi
+  cargo build
+  scripts/desktop-smoke.sh "$target_dir/debug/handoff-console"
+fi

@@ -1,13 +1,15 @@
 //! Handoff Console: delivers data collected by clinic voice agents to clinics' own APIs and
 //! database tables, records every attempt, and retries failures.
 //!
-//! The core (everything but `cli`) knows nothing of Tauri, HTTP servers or terminals; the
+//! The core (everything but the adapters `cli`, `http` and `desktop`) knows nothing of Tauri, HTTP servers or terminals; the
 //! adapters call [`service::App`], which offers one async method per capability.
 
 pub mod attempts;
 pub mod audit;
 pub mod cli;
 pub mod crypto;
+#[cfg(feature = "desktop")]
+pub mod desktop;
 pub mod error;
 pub mod export;
 pub mod health;

@@ -28,7 +28,6 @@ use std::time::Duration;
     version,
     about = "Deliver data collected by clinic voice agents to clinics' APIs and databases."
 )]
-#[command(arg_required_else_help = true)]
 pub struct Cli {
     /// Where the store lives (default: the OS app-data dir).
     #[arg(long, global = true, env = "HANDOFF_DATA_DIR", value_name = "DIR")]
@@ -47,8 +46,9 @@ pub struct Cli {
     /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// No command opens the desktop window (built with the `desktop` feature).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,7 +364,7 @@ fn exit_code(e: &AppError) -> u8 {
 /// The CLI's entry point: parses `std::env::args`, runs the command, returns the exit code.
 pub fn main() -> ExitCode {
     let json_requested = std::env::args().any(|a| a == "--json");
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind as K;
@@ -378,7 +378,10 @@ pub fn main() -> ExitCode {
             e.exit();
         }
     };
-    init_logging(cli.verbose);
+    let Some(command) = cli.command.take() else {
+        return window(cli);
+    };
+    init_logging(cli.verbose, None);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -391,7 +394,7 @@ pub fn main() -> ExitCode {
     };
     let out = Output::new(cli.json);
     let code = runtime.block_on(async {
-        match run(cli, &out).await {
+        match run(cli, command, &out).await {
             Ok(code) => code,
             Err(e) => {
                 out.error(&e);
@@ -429,7 +432,80 @@ fn usage_error_message(e: &clap::Error) -> String {
     }
 }
 
-fn init_logging(verbose: u8) {
+/// No command: the desktop window, when this binary has one and a display exists.
+#[cfg(not(feature = "desktop"))]
+fn window(_cli: Cli) -> ExitCode {
+    eprintln!(
+        "this handoff-console was built without the desktop window (feature `desktop`): run \
+         `handoff-console serve` and open the printed URL, or see `handoff-console --help` for \
+         the commands"
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// No command: the desktop window on the store `--data-dir`/`--secrets` choose, until closed.
+#[cfg(feature = "desktop")]
+fn window(cli: Cli) -> ExitCode {
+    let out = Output::new(cli.json);
+    if cli.history_file.is_some() {
+        out.error(&AppError::invalid(
+            "--history-file",
+            "the window works on the store; read a history file with history, stats, \
+             show-attempt or audit",
+        ));
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if !crate::desktop::display_available() {
+        eprintln!("{}", crate::desktop::NO_DISPLAY);
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let log_file = match crate::desktop::open_log_file() {
+        Ok((_, file)) => Some(file),
+        Err(e) => {
+            eprintln!(
+                "warning: no log file in {}: {e}",
+                crate::desktop::log_dir().display()
+            );
+            None
+        }
+    };
+    // The window's log says at least what it did (opened, closed, retried, notified).
+    init_logging(cli.verbose.max(1), log_file);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let data_dir = cli
+        .data_dir
+        .unwrap_or_else(crate::service::default_data_dir);
+    let secrets = cli.secrets.as_deref().and_then(BackendKind::parse);
+    let app = match runtime.block_on(App::open_chosen(&data_dir, secrets)) {
+        Ok(app) => std::sync::Arc::new(app),
+        Err(e) => {
+            out.error(&e);
+            return ExitCode::from(exit_code(&e));
+        }
+    };
+    let result = crate::desktop::run(std::sync::Arc::clone(&app), &runtime);
+    runtime.block_on(app.close());
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(EXIT_FAILED)),
+        Err(e) => {
+            tracing::error!("{e}");
+            out.error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// Logs to stderr, and to `file` too when given (the window's log file, without colours).
+fn init_logging(verbose: u8, file: Option<std::fs::File>) {
     use tracing_subscriber::EnvFilter;
     // The seed's debug switch still works.
     let seed_debug = std::env::var("DEBUG_DATA_HANDOFF").is_ok_and(|v| v == "true" || v == "1");
@@ -445,11 +521,19 @@ fn init_logging(verbose: u8) {
         if verbose >= 3 { "debug" } else { "warn" }
     );
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match file {
+        None => builder.with_writer(std::io::stderr).try_init(),
+        Some(file) => {
+            use tracing_subscriber::fmt::writer::MakeWriterExt;
+            builder
+                .with_ansi(false)
+                .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
+                .try_init()
+        }
+    };
 }
 
 fn read_input(path: &str, what: &str) -> Result<String, AppError> {
@@ -496,11 +580,11 @@ async fn integration_id(
     }
 }
 
-async fn run(cli: Cli, out: &Output) -> Result<u8, AppError> {
+async fn run(cli: Cli, command: Command, out: &Output) -> Result<u8, AppError> {
     let app = match &cli.history_file {
         Some(file) => {
             if !matches!(
-                cli.command,
+                command,
                 Command::History(_)
                     | Command::Stats(_)
                     | Command::ShowAttempt { .. }
@@ -522,7 +606,7 @@ async fn run(cli: Cli, out: &Output) -> Result<u8, AppError> {
             App::open_chosen(&data_dir, secrets).await?
         }
     };
-    match cli.command {
+    match command {
         Command::Serve {
             bind,
             allow_remote,

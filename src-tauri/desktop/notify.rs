@@ -1,0 +1,165 @@
+//! Desktop notifications for handoffs that ended up failed for good: an attempt that failed
+//! with no automatic retry scheduled (not retryable, or its retries used up). The store is
+//! polled every few seconds for failures of attempts started since the window opened (one
+//! indexed query, newest first, at most [`BATCH`] rows); each handoff is announced once. A
+//! missing notification daemon only loses the notification (the plugin sends it in the
+//! background and drops its error).
+
+use crate::attempts::{AttemptSummary, HistoryFilter, Status, Trigger};
+use crate::ids::HandoffId;
+use crate::service::App;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tauri::AppHandle;
+use tauri_plugin_notification::NotificationExt;
+
+pub const POLL: Duration = Duration::from_secs(5);
+const BATCH: u32 = 50;
+/// Announced handoffs remembered; beyond this the oldest knowledge is dropped (a long-running
+/// window does not grow without bound).
+const REMEMBER: usize = 10_000;
+
+/// Which of `rows` are newly failed for good: failed, nothing scheduled, not yet announced.
+/// Configuration tests (trigger `test`) are the user's own experiments: not announced.
+pub fn newly_failed<'a>(
+    rows: &'a [AttemptSummary],
+    announced: &mut HashSet<HandoffId>,
+) -> Vec<&'a AttemptSummary> {
+    if announced.len() > REMEMBER {
+        announced.clear();
+    }
+    rows.iter()
+        .filter(|r| r.status == Status::Failed && r.next_retry_at.is_none())
+        .filter(|r| r.trigger != Trigger::Test)
+        .filter(|r| announced.insert(r.handoff_id))
+        .collect()
+}
+
+/// The notification's text: which integration and why, never the collected data.
+pub fn message(r: &AttemptSummary) -> (String, String) {
+    let why = r.category.map_or("failed", |c| c.as_str());
+    (
+        "Handoff failed".to_string(),
+        format!(
+            "{}: {why} after {} attempt{} (session {}); no automatic retry is left. Retry it \
+             from History.",
+            r.integration_name,
+            r.attempt_number,
+            if r.attempt_number == 1 { "" } else { "s" },
+            r.session_id
+        ),
+    )
+}
+
+/// Watches until `stop` turns true.
+pub async fn watch(app: Arc<App>, handle: AppHandle, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let since_ms = chrono::Utc::now().timestamp_millis();
+    let mut announced = HashSet::new();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let filter = HistoryFilter {
+            status: Some(Status::Failed),
+            since_ms: Some(since_ms),
+            limit: Some(BATCH),
+            ..Default::default()
+        };
+        let rows = match app.history(&filter).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!("failure notifications: cannot read the history: {e}");
+                continue;
+            }
+        };
+        for r in newly_failed(&rows, &mut announced) {
+            let (title, body) = message(r);
+            tracing::info!(handoff = %r.handoff_id, "notifying a handoff failed for good");
+            if let Err(e) = handle
+                .notification()
+                .builder()
+                .title(title)
+                .body(body)
+                .show()
+            {
+                tracing::warn!("failure notifications: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::ErrorCategory;
+
+    fn attempt(handoff: HandoffId, status: Status, retry_due: bool, n: u32) -> AttemptSummary {
+        AttemptSummary {
+            attempt_id: Default::default(),
+            handoff_id: handoff,
+            integration_id: Default::default(),
+            integration_name: "Clinic EMR".into(),
+            session_id: "s-1".into(),
+            trigger: if n > 1 { Trigger::Retry } else { Trigger::Live },
+            automatic: n > 1,
+            attempt_number: n,
+            status,
+            category: (status == Status::Failed).then_some(ErrorCategory::Network),
+            retryable: true,
+            status_code: None,
+            started_at: chrono::Utc::now(),
+            finished_at: None,
+            duration_ms: None,
+            message: "connection refused".into(),
+            next_retry_at: retry_due.then(chrono::Utc::now),
+        }
+    }
+
+    #[test]
+    fn only_failures_with_no_retry_left_are_announced_once() {
+        let (a, b, c) = (
+            HandoffId::default(),
+            HandoffId::default(),
+            HandoffId::default(),
+        );
+        let mut announced = HashSet::new();
+        let rows = vec![
+            attempt(a, Status::Failed, true, 1), // a retry is scheduled: not yet
+            attempt(b, Status::Failed, false, 5), // retries used up
+            attempt(c, Status::Succeeded, false, 1),
+        ];
+        let first: Vec<_> = newly_failed(&rows, &mut announced)
+            .iter()
+            .map(|r| r.handoff_id)
+            .collect();
+        assert_eq!(first, vec![b]);
+        // The next poll sees b again (and a's retry failing for good): only a is new.
+        let rows = vec![attempt(a, Status::Failed, false, 2), rows[1].clone()];
+        let second: Vec<_> = newly_failed(&rows, &mut announced)
+            .iter()
+            .map(|r| r.handoff_id)
+            .collect();
+        assert_eq!(second, vec![a]);
+    }
+
+    #[test]
+    fn configuration_tests_are_not_announced() {
+        let mut row = attempt(HandoffId::default(), Status::Failed, false, 1);
+        row.trigger = Trigger::Test;
+        assert!(newly_failed(&[row], &mut HashSet::new()).is_empty());
+    }
+
+    #[test]
+    fn the_message_names_the_integration_and_category_not_the_data() {
+        let row = attempt(HandoffId::default(), Status::Failed, false, 5);
+        let (title, body) = message(&row);
+        assert_eq!(title, "Handoff failed");
+        assert!(
+            body.starts_with("Clinic EMR: network after 5 attempts"),
+            "{body}"
+        );
+        assert!(!body.contains("connection refused"), "{body}");
+    }
+}

@@ -1,0 +1,72 @@
+// The desktop smoke test's probe (src-tauri/desktop/smoke.rs): injected only when
+// HANDOFF_DESKTOP_SMOKE is set. Once the UI has rendered its navigation, it notes the time of
+// the first frame that shows it, calls commands the way the UI does and hands everything to
+// `smoke_report`, which writes the report and ends the app.
+(function () {
+  if (window.top !== window) return;
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  const error = (e) => (e && typeof e === "object" ? e : { message: String(e) });
+
+  async function probe() {
+    const report = { startedAtEpochMs: Date.now(), errors: [] };
+    const deadline = Date.now() + 20000;
+    while (!document.querySelector("nav a") && Date.now() < deadline) await wait(10);
+    // The frame after the navigation exists is the first one that shows it.
+    await frame();
+    report.firstPaintEpochMs = performance.timeOrigin + performance.now();
+    report.timeOriginEpochMs = performance.timeOrigin;
+    report.paint = performance.getEntriesByType("paint").map((e) => ({ name: e.name, startTime: e.startTime }));
+    report.location = location.href;
+    report.title = document.title;
+    report.viewport = { width: window.innerWidth, height: window.innerHeight };
+    report.nav = Array.from(document.querySelectorAll("nav a")).map((a) => a.textContent.trim());
+    report.bodyText = (document.body.innerText || "").slice(0, 4000);
+    // The CSP is in force: no eval, no inline script.
+    try {
+      report.evalRan = (0, eval)("true");
+    } catch (e) {
+      report.evalRan = false;
+    }
+    const inline = document.createElement("script");
+    inline.textContent = "window.__smokeInline = true;";
+    document.head.appendChild(inline);
+    await wait(50);
+    report.inlineScriptRan = window.__smokeInline === true;
+    const invoke = window.__TAURI_INTERNALS__ && window.__TAURI_INTERNALS__.invoke;
+    if (!invoke) {
+      report.errors.push("window.__TAURI_INTERNALS__.invoke is missing");
+    } else {
+      const call = async (key, cmd, args) => {
+        try {
+          report[key] = { ok: await invoke(cmd, args) };
+        } catch (e) {
+          report[key] = { error: error(e) };
+        }
+      };
+      await call("info", "info", {});
+      await call("integrations", "list_integrations", { query: {} });
+      // A write, then the same read: the script compares it with what `serve` answers.
+      await call("demo", "create_demo", {});
+      await call("integrationsAfterDemo", "list_integrations", { query: {} });
+      // Bad input comes back as the console's error object, not a string.
+      await call("badInput", "show_attempt", { id: "not-an-id" });
+      await call("badQuery", "history", { query: { colour: "red" } });
+      // Not granted to the window (least privilege): Tauri refuses it.
+      await call("denied", "plugin:window|set_title", { label: "main", value: "x" });
+      // Wait a little for the UI's own first calls (over the same transport) to settle.
+      await wait(300);
+      report.bodyTextAfterCalls = (document.body.innerText || "").slice(0, 4000);
+      try {
+        await invoke("smoke_report", { report });
+      } catch (e) {
+        console.error("smoke_report failed", e);
+      }
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => void probe());
+  } else {
+    void probe();
+  }
+})();
