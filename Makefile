@@ -12,9 +12,12 @@ FEATURES ?= --no-default-features
 
 .PHONY: run test deps-run deps-test deps-lint build lint fmt clean-demo desktop build-desktop
 
-## run: build the console and show it on the demo workspace (a local SQLite store, a demo
-## SQLite target and a demo API integration whose target is down).
-run: deps-run build
+## run: build the console and open it on the demo workspace (a local SQLite store, a demo
+## SQLite target and a demo API integration whose target is down): the window where a display
+## exists (built with the `desktop` feature), otherwise `serve` (HANDOFF_RUN=serve forces it).
+run: deps-run
+	@if [ -n "$${DISPLAY}$${WAYLAND_DISPLAY}" ] && [ "$${HANDOFF_RUN:-}" != serve ]; then \
+	  $(CARGO) build; else $(CARGO) build $(FEATURES); fi
 	@scripts/demo.sh "$(BIN)"
 
 ## test: every test (unit, integration against real PostgreSQL/MariaDB/SQLite and loopback HTTP

@@ -25,7 +25,7 @@ if [ "$("$bin" history --limit 1 --json)" = "[]" ]; then
 fi
 
 has_display() { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }
-if [ "${HANDOFF_RUN:-}" != serve ] && has_display && "$bin" --help | grep -q "opens the desktop window"; then
+if [ "${HANDOFF_RUN:-}" != serve ] && has_display; then
   echo "opening the Handoff Console window (the demo workspace is labelled 'Demo'; remove it in one click on Integrations)"
   exec "$bin"
 fi
