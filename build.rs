@@ -24,15 +24,27 @@ fn main() {
     let ui = root.join("ui");
     println!("cargo:rerun-if-env-changed=HANDOFF_UI_DIST");
     let dist = match std::env::var_os("HANDOFF_UI_DIST") {
-        Some(dir) => PathBuf::from(dir),
+        Some(dir) => {
+            // Its files are renamed by content hash on every rebuild: embed the new ones.
+            println!("cargo:rerun-if-changed={}", PathBuf::from(&dir).display());
+            PathBuf::from(dir)
+        }
         None => {
             for source in UI_SOURCES {
                 println!("cargo:rerun-if-changed=ui/{source}");
             }
-            println!("cargo:rerun-if-changed=ui/dist/index.html");
             let dist = ui.join("dist");
+            // One cargo run at a time installs and builds (clippy, a build and an editor's
+            // check may start together; a second `npm ci` would pull node_modules from under
+            // the first, and Vite empties dist/ while another run embeds it).
+            let _guard = lock(&ui);
             if is_stale(&ui, &dist) {
                 build_ui(&ui);
+            } else {
+                // Watched only when this run did not write it: a bundle written during the run
+                // is newer than the run's start, and watching it would rebuild the crate once
+                // more for nothing. A deleted bundle is then rebuilt by any change to ui/.
+                println!("cargo:rerun-if-changed=ui/dist/index.html");
             }
             dist
         }
@@ -125,10 +137,13 @@ fn newest(path: &Path) -> Option<SystemTime> {
     if !meta.is_dir() {
         return meta.modified().ok();
     }
+    // The folder's own time too: deleting or renaming a file changes only that.
+    let own = meta.modified().ok();
     std::fs::read_dir(path)
         .ok()?
         .flatten()
         .filter_map(|e| newest(&e.path()))
+        .chain(own)
         .max()
 }
 
@@ -163,6 +178,18 @@ fn npm(ui: &Path, args: &[&str]) {
         "`npm {}` in ui/ failed ({status}); run it there to see why",
         args.join(" ")
     );
+}
+
+/// An exclusive lock on `ui/.build.lock`, held while the bundle is checked, built and read.
+fn lock(ui: &Path) -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(ui.join(".build.lock"))
+        .expect("create ui/.build.lock");
+    file.lock().expect("lock ui/.build.lock");
+    file
 }
 
 fn build_ui(ui: &Path) {

@@ -2,7 +2,7 @@
  * your own (per-field form or JSON, checked against the schema), preview exactly what would be
  * sent, run it against the real target, and read the analysis; the integration's recent tests
  * beside it. */
-import { useEffect, useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { client } from "../api/client";
 import { ConsoleError } from "../api/errors";
 import type { GeneratedData } from "../api/types/GeneratedData";
@@ -114,12 +114,15 @@ function Workbench({ integration }: { integration: Integration }) {
     setChecked(false);
   }
 
+  // Set once the user edits the data (read only in callbacks, never during render).
+  const touched = useRef(false);
   // First data: generated, every field, so the admin sees the whole schema filled in.
   useEffect(() => {
     let live = true;
     client.generateTestData({ integration: id, allFields: true }).then(
       (g) => {
-        if (!live) return;
+        // Typing before the first data arrived wins: it is not overwritten.
+        if (!live || touched.current) return;
         setSource({ kind: "generated", seed: g.seed, allFields: true });
         setForm(dataToForm(fields, g.data));
         setJsonText(dataToJson(g.data));
@@ -169,6 +172,7 @@ function Workbench({ integration }: { integration: Integration }) {
   }
 
   function edited() {
+    touched.current = true;
     setSource({ kind: "custom" });
     setChecked(false);
   }
