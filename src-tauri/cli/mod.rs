@@ -382,15 +382,9 @@ pub fn main() -> ExitCode {
         return window(cli);
     };
     init_logging(cli.verbose, None);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILED);
-        }
+        Err(code) => return code,
     };
     let out = Output::new(cli.json);
     let code = runtime.block_on(async {
@@ -403,6 +397,17 @@ pub fn main() -> ExitCode {
         }
     });
     ExitCode::from(code)
+}
+
+/// The multi-threaded runtime, or the exit code for a machine that cannot start one.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_FAILED)
+        })
 }
 
 /// A clap error in one line: its text up to the usage (e.g. "the following required arguments
@@ -471,15 +476,9 @@ fn window(cli: Cli) -> ExitCode {
     };
     // The window's log says at least what it did (opened, closed, retried, notified).
     init_logging(cli.verbose.max(1), log_file);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILED);
-        }
+        Err(code) => return code,
     };
     let data_dir = cli
         .data_dir
@@ -567,19 +566,6 @@ fn read_config(
     Ok(integrations::parse_config(&text, name.or(stem))?)
 }
 
-/// An integration filter: by name or id, or the bare id of a removed integration (its history
-/// stays).
-async fn integration_id(
-    app: &App,
-    id_or_name: Option<&str>,
-) -> Result<Option<crate::ids::IntegrationId>, AppError> {
-    let Some(i) = id_or_name else { return Ok(None) };
-    match app.integration(i).await {
-        Ok(found) => Ok(Some(found.id)),
-        Err(e) => i.parse().map(Some).map_err(|_| e),
-    }
-}
-
 async fn run(cli: Cli, command: Command, out: &Output) -> Result<u8, AppError> {
     let app = match &cli.history_file {
         Some(file) => {
@@ -665,7 +651,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
         Command::History(args) => {
             let filter = HistoryFilter {
                 status: args.status.as_deref().and_then(Status::parse),
-                integration: integration_id(app, args.integration.as_deref()).await?,
+                integration: app.integration_filter(args.integration.as_deref()).await?,
                 session: args.session,
                 trigger: args.trigger.as_deref().and_then(Trigger::parse),
                 category: args.category.as_deref().and_then(ErrorCategory::parse),
@@ -705,7 +691,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 return Ok(if result.success { 0 } else { EXIT_FAILED });
             }
             let filter = RetryFilter {
-                integration: integration_id(app, args.integration.as_deref()).await?,
+                integration: app.integration_filter(args.integration.as_deref()).await?,
                 category: args.category.as_deref().and_then(ErrorCategory::parse),
                 since_ms: crate::service::time_arg::parse_opt(args.since.as_deref(), "--since")?,
                 until_ms: crate::service::time_arg::parse_opt(args.until.as_deref(), "--until")?,
@@ -718,7 +704,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
         }
         Command::Stats(args) => {
             let filter = StatsFilter {
-                integration: integration_id(app, args.integration.as_deref()).await?,
+                integration: app.integration_filter(args.integration.as_deref()).await?,
                 session: args.session,
                 trigger: args.trigger.as_deref().and_then(Trigger::parse),
                 since_ms: crate::service::time_arg::parse_opt(args.since.as_deref(), "--since")?,
@@ -775,7 +761,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             until,
         } => {
             let filter = ExportFilter {
-                integration: integration_id(app, integration.as_deref()).await?,
+                integration: app.integration_filter(integration.as_deref()).await?,
                 since_ms: crate::service::time_arg::parse_opt(since.as_deref(), "--since")?,
                 until_ms: crate::service::time_arg::parse_opt(until.as_deref(), "--until")?,
             };
