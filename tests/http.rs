@@ -4,10 +4,8 @@
 
 mod common;
 
-use common::{Reply, Sink, TestApp};
-use handoff_console::http;
+use common::{Reply, Served, Sink, TestApp};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 fn test_client() -> reqwest::Client {
@@ -15,57 +13,8 @@ fn test_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-struct Served {
-    url: String,
-    token: String,
-    client: reqwest::Client,
-    _app: Arc<handoff_console::App>,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    async fn start(t: TestApp) -> Self {
-        let token = http::token::load_or_create(t.app.data_dir()).unwrap();
-        let app = Arc::new(t.app);
-        let router = http::router(Arc::clone(&app), token.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Self {
-            url: format!("http://{addr}"),
-            token,
-            client: test_client(),
-            _app: app,
-            _dir: t.dir,
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .client
-            .request(method, format!("{}/api/v1{path}", self.url))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
+async fn serve(t: TestApp) -> Served {
+    Served::start_with(t.app, t.dir).await
 }
 
 fn api_config(name: &str, url: &str) -> Value {
@@ -81,16 +30,16 @@ fn api_config(name: &str, url: &str) -> Value {
 
 #[tokio::test]
 async fn the_api_needs_the_token_even_on_loopback() {
-    let s = Served::start(TestApp::new().await).await;
-    let info = format!("{}/api/v1/info", s.url);
-    let none = s.client.get(&info).send().await.unwrap();
+    let s = serve(TestApp::new().await).await;
+    let info = format!("{}/info", s.base);
+    let none = s.http.get(&info).send().await.unwrap();
     assert_eq!(none.status().as_u16(), 401);
     assert_eq!(none.headers()["www-authenticate"], "Bearer");
     let body: Value = none.json().await.unwrap();
     assert_eq!(body["error"]["kind"], "unauthorized");
 
     let wrong = s
-        .client
+        .http
         .get(&info)
         .bearer_auth("x".repeat(43))
         .send()
@@ -99,7 +48,7 @@ async fn the_api_needs_the_token_even_on_loopback() {
     assert_eq!(wrong.status().as_u16(), 401);
     // The token in a query string is not accepted (it would end up in logs and history).
     let in_query = s
-        .client
+        .http
         .get(format!("{info}?token={}", s.token))
         .send()
         .await
@@ -107,7 +56,7 @@ async fn the_api_needs_the_token_even_on_loopback() {
     assert_eq!(in_query.status().as_u16(), 401);
 
     let res = s
-        .client
+        .http
         .get(&info)
         .bearer_auth(&s.token)
         .send()
@@ -121,7 +70,7 @@ async fn the_api_needs_the_token_even_on_loopback() {
 
 #[tokio::test]
 async fn the_ui_is_served_for_its_routes_with_a_strict_policy() {
-    let s = Served::start(TestApp::new().await).await;
+    let s = serve(TestApp::new().await).await;
     for path in [
         "/",
         "/stats/integrations/abc",
@@ -129,8 +78,8 @@ async fn the_ui_is_served_for_its_routes_with_a_strict_policy() {
         "/tests/Clinic.v2",
     ] {
         let res = s
-            .client
-            .get(format!("{}{path}", s.url))
+            .http
+            .get(format!("{}{path}", s.root))
             .send()
             .await
             .unwrap();
@@ -148,8 +97,8 @@ async fn the_ui_is_served_for_its_routes_with_a_strict_policy() {
     }
     // A missing file is a 404, not the app (a broken script tag must not load HTML).
     let missing = s
-        .client
-        .get(format!("{}/assets/nothing-here.js", s.url))
+        .http
+        .get(format!("{}/assets/nothing-here.js", s.root))
         .send()
         .await
         .unwrap();
@@ -162,20 +111,20 @@ async fn the_ui_is_served_for_its_routes_with_a_strict_policy() {
 
 #[tokio::test]
 async fn bad_input_is_an_error_naming_the_field() {
-    let s = Served::start(TestApp::new().await).await;
+    let s = serve(TestApp::new().await).await;
     let (status, body) = s.get("/attempts?status=bogus").await;
     assert_eq!(status, 422);
     assert_eq!(body["error"]["field"], "status");
 
     let (status, body) = s.get("/attempts?limit=0").await;
     assert_eq!(
-        (status, body["error"]["field"].as_str()),
+        (status.as_u16(), body["error"]["field"].as_str()),
         (422, Some("limit"))
     );
     // A value of the wrong type, and a parameter the resource does not know.
     let (status, body) = s.get("/attempts?limit=ten").await;
     assert_eq!(
-        (status, body["error"]["field"].as_str()),
+        (status.as_u16(), body["error"]["field"].as_str()),
         (422, Some("limit")),
         "{body}"
     );
@@ -203,7 +152,7 @@ async fn bad_input_is_an_error_naming_the_field() {
         .post("/retries", json!({"attemptId": attempt, "dryRun": true}))
         .await;
     assert_eq!(
-        (status, body["error"]["field"].as_str()),
+        (status.as_u16(), body["error"]["field"].as_str()),
         (422, Some("dryRun"))
     );
     // A missing field is named itself, without serde's position in the text.
@@ -211,7 +160,7 @@ async fn bad_input_is_an_error_naming_the_field() {
         .post("/handoffs", json!({"integration": "x", "data": {}}))
         .await;
     assert_eq!(
-        (status, body["error"]["field"].as_str()),
+        (status.as_u16(), body["error"]["field"].as_str()),
         (422, Some("sessionId")),
         "{body}"
     );
@@ -226,26 +175,26 @@ async fn bad_input_is_an_error_naming_the_field() {
     let big = json!({"integration": "x", "sessionId": "s", "data": {"n": "x".repeat(3 << 20)}});
     let (status, body) = s.post("/handoffs", big).await;
     assert_eq!(
-        (status, body["error"]["field"].as_str()),
+        (status.as_u16(), body["error"]["field"].as_str()),
         (422, Some("body")),
         "{body}"
     );
     let (status, body) = s.post("/retries", json!({})).await;
     assert_eq!(
-        (status, body["error"]["field"].as_str()),
+        (status.as_u16(), body["error"]["field"].as_str()),
         (422, Some("attemptId"))
     );
 
     let (status, body) = s.post("/health", json!({"timeoutMs": 5})).await;
     assert_eq!(
-        (status, body["error"]["field"].as_str()),
+        (status.as_u16(), body["error"]["field"].as_str()),
         (422, Some("timeoutMs"))
     );
 
     // A config with a problem names its path.
     let res = s
-        .client
-        .post(format!("{}/api/v1/integrations", s.url))
+        .http
+        .post(format!("{}/integrations", s.base))
         .bearer_auth(&s.token)
         .body(
             json!({"name": "x", "kind": "api", "fields": [], "api": {"endpoint": "ftp://x"}})
@@ -260,16 +209,19 @@ async fn bad_input_is_an_error_naming_the_field() {
     assert!(body["error"].to_string().contains("api.endpoint"), "{body}");
 
     let (status, body) = s.get("/attempts/not-an-id").await;
-    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("id")));
+    assert_eq!(
+        (status.as_u16(), body["error"]["field"].as_str()),
+        (422, Some("id"))
+    );
 }
 
 #[tokio::test]
 async fn a_handoff_round_trips_through_the_api() {
     let sink = Sink::start().await;
-    let s = Served::start(TestApp::new().await).await;
+    let s = serve(TestApp::new().await).await;
     let res = s
-        .client
-        .post(format!("{}/api/v1/integrations", s.url))
+        .http
+        .post(format!("{}/integrations", s.base))
         .bearer_auth(&s.token)
         .body(api_config("emr", &sink.url).to_string())
         .send()
@@ -326,7 +278,7 @@ async fn a_handoff_round_trips_through_the_api() {
 async fn a_bulk_retry_runs_as_a_job_with_progress() {
     let sink = Sink::start().await;
     sink.then((0..3).map(|_| Reply::status(500)));
-    let s = Served::start(TestApp::new().await).await;
+    let s = serve(TestApp::new().await).await;
     let (status, _) = s
         .call(
             reqwest::Method::POST,
@@ -440,7 +392,7 @@ fn serve_prints_a_sign_in_url_whose_token_opens_the_api() {
 
 #[tokio::test]
 async fn a_stored_secret_is_not_kept_for_a_changed_target() {
-    let s = Served::start(TestApp::new().await).await;
+    let s = serve(TestApp::new().await).await;
     let mut config = api_config("emr", "http://127.0.0.1:9");
     config["api"]["authentication"] =
         json!({"type": "bearer", "credentials": {"token": "tok-stored-secret"}});

@@ -5,78 +5,12 @@
 
 mod common;
 
-use common::Sink;
-use handoff_console::App;
+use common::{Served, Sink};
 use handoff_console::export::ExportFilter;
-use handoff_console::secrets::{Secret, VaultBackend};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use tempfile::TempDir;
 
-const TOKEN: &str = "test-token-0123456789abcdef";
 const API_SECRET: &str = "bearer-secret-9f8e7d";
-
-/// A console (vault secrets) served by the real router on 127.0.0.1.
-struct Served {
-    base: String,
-    http: reqwest::Client,
-    app: Arc<App>,
-    dir: TempDir,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-impl Served {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let vault = VaultBackend::new(
-            dir.path().join("secrets.vault"),
-            Some(Secret::new("a passphrase".to_string())),
-        );
-        let app = Arc::new(App::open_with(dir.path(), Arc::new(vault)).await.unwrap());
-        let router = handoff_console::http::router(Arc::clone(&app), TOKEN.to_string());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        Self {
-            base: format!("http://{addr}/api/v1"),
-            http: {
-                handoff_console::targets::api::install_crypto_provider();
-                reqwest::Client::new()
-            },
-            app,
-            dir,
-            _server: server,
-        }
-    }
-
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(TOKEN)
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut r = self.req(method, path);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-}
 
 use reqwest::Method;
 

@@ -7,109 +7,13 @@
 mod common;
 mod common_db;
 
-use common::{Reply, Sink};
+use common::{Reply, Served, Sink};
 use common_db::{count_sqlite, exec};
-use handoff_console::App;
-use handoff_console::secrets::{Secret, VAULT_FILE, VaultBackend};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const API_TOKEN: &str = "console-token-41d7c2";
 const SECRET: &str = "bearer-secret-9c3e51aa";
-
-/// A console (vault secrets in a temp dir) served by the real router on 127.0.0.1:0.
-struct Served {
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-impl Served {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let vault = VaultBackend::new(
-            dir.path().join(VAULT_FILE),
-            Some(Secret::new("vault-passphrase-1".to_string())),
-        );
-        let app = App::open_with(dir.path(), Arc::new(vault))
-            .await
-            .expect("open app");
-        let router = handoff_console::http::router(Arc::new(app), API_TOKEN.to_string());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
-        // reqwest is built without a default TLS provider; the console installs its own.
-        handoff_console::targets::api::install_crypto_provider();
-        Self {
-            base: format!("http://{addr}/api/v1"),
-            http: reqwest::Client::new(),
-            _dir: dir,
-            _server: server,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(API_TOKEN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("the console answers");
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, json)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    /// Adds an integration and returns its id.
-    async fn add(&self, config: Value) -> String {
-        let (status, saved) = self.post("/integrations", config).await;
-        assert_eq!(status, StatusCode::CREATED, "{saved}");
-        saved["id"].as_str().expect("an id").to_string()
-    }
-
-    /// Polls a job until it finishes, keeping every status seen.
-    async fn wait(&self, job: u64) -> Vec<Value> {
-        let started = Instant::now();
-        let mut seen = Vec::new();
-        loop {
-            let (status, s) = self.get(&format!("/jobs/{job}")).await;
-            assert_eq!(status, StatusCode::OK, "{s}");
-            let finished = s["finished"] == true;
-            seen.push(s);
-            if finished {
-                return seen;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the job never finished"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
 
 fn fields() -> Value {
     json!([

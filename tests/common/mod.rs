@@ -2,6 +2,10 @@
 //! 127.0.0.1:0 that records what it receives and answers as the test says.
 #![allow(dead_code)]
 
+mod served;
+#[allow(unused_imports)] // only the HTTP tests serve a console
+pub use served::Served;
+
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
