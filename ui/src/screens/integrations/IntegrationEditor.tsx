@@ -19,6 +19,9 @@ import {
   rowKey,
   removeAt,
   updateAt,
+  hideTypedSecrets,
+  restoreTypedSecrets,
+  TYPED_SECRET,
   type FormState,
   type SecretInput,
 } from "./form";
@@ -46,6 +49,8 @@ export function IntegrationEditor({
   const [tab, setTab] = useState<Tab>("form");
   const [json, setJson] = useState("");
   const [jsonShown, setJsonShown] = useState("");
+  // Secrets typed in the form, kept out of the JSON tab's text (see hideTypedSecrets).
+  const [typed, setTyped] = useState<Record<string, string>>({});
   const [confirmDiscard, setConfirmDiscard] = useState(false);
   const [problem, setProblem] = useState<ConsoleError | FormProblem | null>(null);
   const [saving, setSaving] = useState(false);
@@ -67,11 +72,13 @@ export function IntegrationEditor({
     if (next === tab) return;
     try {
       if (next === "json") {
-        const text = JSON.stringify(formToConfig(form), null, 2);
+        const hidden = hideTypedSecrets(formToConfig(form));
+        const text = JSON.stringify(hidden.config, null, 2);
+        setTyped(hidden.typed);
         setJson(text);
         setJsonShown(text);
       } else {
-        setForm(configToForm(JSON.parse(json)));
+        setForm(configToForm(restoreTypedSecrets(JSON.parse(json), typed)));
       }
       setProblem(null);
       setTab(next);
@@ -84,7 +91,8 @@ export function IntegrationEditor({
     e.preventDefault();
     let body: unknown;
     try {
-      body = tab === "json" ? json : formToConfig(form);
+      // The JSON as typed (the backend names what is wrong in it), with typed secrets put back.
+      body = tab !== "json" ? formToConfig(form) : json.includes(TYPED_SECRET) ? restoreTypedSecrets(JSON.parse(json), typed) : json;
     } catch (err) {
       setProblem(err instanceof FormProblem ? err : ConsoleError.from(err));
       return;

@@ -174,3 +174,35 @@ describe("list helpers", () => {
     expect(targetSummary(db)).toBe("postgresql db.local:5433/clinic · patients");
   });
 });
+
+describe("typed secrets in the JSON tab", () => {
+  it("are hidden from its text and come back when it is used", async () => {
+    const { hideTypedSecrets, restoreTypedSecrets, TYPED_SECRET } = await import("./form");
+    const config = {
+      name: "x",
+      kind: "api",
+      fields: [],
+      api: { endpoint: "https://e.example", authentication: { type: "bearer", credentials: { token: "tok-typed-1" } } },
+      database: { type: "postgresql", database: "d", table: "t", fieldMapping: {}, password: "pw-typed-2" },
+    } as unknown as Parameters<typeof hideTypedSecrets>[0];
+    const hidden = hideTypedSecrets(config);
+    const text = JSON.stringify(hidden.config);
+    expect(text).not.toContain("tok-typed-1");
+    expect(text).not.toContain("pw-typed-2");
+    expect(text).toContain(TYPED_SECRET);
+    const back = restoreTypedSecrets(JSON.parse(text), hidden.typed);
+    expect(back.api?.authentication?.credentials).toEqual({ token: "tok-typed-1" });
+    expect(back.database?.password).toBe("pw-typed-2");
+  });
+
+  it("leave the stored mask alone", async () => {
+    const { hideTypedSecrets, SECRET_MASK } = await import("./form");
+    const config = {
+      name: "x",
+      kind: "database",
+      fields: [],
+      database: { type: "postgresql", database: "d", table: "t", fieldMapping: {}, password: SECRET_MASK },
+    } as unknown as Parameters<typeof hideTypedSecrets>[0];
+    expect(hideTypedSecrets(config).config.database?.password).toBe(SECRET_MASK);
+  });
+});

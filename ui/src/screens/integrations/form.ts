@@ -455,3 +455,45 @@ export function targetSummary(c: IntegrationConfig): string {
   }
   return "";
 }
+
+/** What the JSON tab shows in place of a secret typed in the form and not yet saved: the text
+ * stays out of view (and out of a screenshot), and comes back when the JSON is used. */
+export const TYPED_SECRET = "•••••••• (typed, not saved yet)";
+
+type Typed = Record<string, string>;
+const CREDENTIALS = ["token", "password", "key"] as const;
+
+/** The config for the JSON tab, with typed secrets replaced by [`TYPED_SECRET`]; `typed` keeps
+ * them by path. */
+export function hideTypedSecrets(config: IntegrationConfig): { config: IntegrationConfig; typed: Typed } {
+  const copy = structuredClone(config);
+  const typed: Typed = {};
+  const creds = copy.api?.authentication?.credentials as Record<string, string> | undefined;
+  for (const k of CREDENTIALS) {
+    const v = creds?.[k];
+    if (creds && v !== undefined && v !== SECRET_MASK && v !== "") {
+      typed[`api.authentication.credentials.${k}`] = v;
+      creds[k] = TYPED_SECRET;
+    }
+  }
+  const db = copy.database;
+  if (db?.password !== undefined && db.password !== null && db.password !== SECRET_MASK && db.password !== "") {
+    typed["database.password"] = db.password;
+    db.password = TYPED_SECRET;
+  }
+  return { config: copy, typed };
+}
+
+/** The JSON tab's config with each [`TYPED_SECRET`] put back to what was typed. */
+export function restoreTypedSecrets(config: IntegrationConfig, typed: Typed): IntegrationConfig {
+  const copy = structuredClone(config);
+  const creds = copy.api?.authentication?.credentials as Record<string, string> | undefined;
+  for (const k of CREDENTIALS) {
+    const path = `api.authentication.credentials.${k}`;
+    if (creds?.[k] === TYPED_SECRET && typed[path] !== undefined) creds[k] = typed[path];
+  }
+  if (copy.database?.password === TYPED_SECRET && typed["database.password"] !== undefined) {
+    copy.database.password = typed["database.password"];
+  }
+  return copy;
+}
