@@ -26,6 +26,9 @@ type Files = Extension<Arc<HistoryFiles>>;
 /// The routes, with a registry of their own (made lazily under the console's data dir).
 pub fn routes(state: &ApiState) -> Router<ApiState> {
     let files = Arc::new(HistoryFiles::new(state.app.data_dir()));
+    let uploads = Uploads(Arc::new(tokio::sync::Semaphore::new(
+        MAX_CONCURRENT_UPLOADS,
+    )));
     Router::new()
         .route("/history-files", post(upload).get(list))
         .route("/history-files/{id}", axum::routing::delete(close))
@@ -33,6 +36,25 @@ pub fn routes(state: &ApiState) -> Router<ApiState> {
         .route("/history-files/{id}/stats", get(stats))
         .route("/history-files/{id}/audit", get(audit))
         .layer(Extension(files))
+        .layer(Extension(uploads))
+}
+
+/// Uploads at once: each may take up to [`MAX_UPLOAD_BYTES`] of disk while it streams in.
+const MAX_CONCURRENT_UPLOADS: usize = 2;
+
+#[derive(Clone)]
+struct Uploads(Arc<tokio::sync::Semaphore>);
+
+/// An upload's copy, deleted unless it was opened: also when the request is dropped midway
+/// (the client went away, or the console is stopping).
+struct PartialUpload(Option<std::path::PathBuf>);
+
+impl Drop for PartialUpload {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -43,15 +65,22 @@ struct UploadQuery {
 
 async fn upload(
     Extension(files): Files,
+    Extension(uploads): Extension<Uploads>,
     Query(q): Query<UploadQuery>,
     body: Body,
 ) -> Result<impl IntoResponse> {
+    let _slot = uploads.0.try_acquire().map_err(|_| {
+        AppError::new(
+            crate::ErrorKind::Conflict,
+            format!("{MAX_CONCURRENT_UPLOADS} uploads are under way; try again when one is done"),
+        )
+    })?;
     let path = files.upload_path()?;
-    if let Err(e) = write_bounded(&path, body).await {
-        let _ = tokio::fs::remove_file(&path).await;
-        return Err(e.into());
-    }
+    let mut partial = PartialUpload(Some(path.clone()));
+    write_bounded(&path, body).await?;
     let name = q.name.as_deref().unwrap_or("history file");
+    // From here the registry owns the copy (and deletes it on a failed open).
+    partial.0 = None;
     let info = files.open_upload(path, name).await?;
     Ok((StatusCode::CREATED, Json(info)))
 }
