@@ -20,7 +20,9 @@ use tauri::{Manager, RunEvent};
 /// How often the retry worker looks for retries scheduled by other processes.
 const WORKER_POLL: Duration = Duration::from_secs(1);
 /// The most the window's exit waits for the background work to wind down.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Longer than a delivery's default budget (10 s timeout plus room), so that an attempt started
+/// just before closing is still recorded.
+const STOP_GRACE: Duration = Duration::from_secs(30);
 const MAIN: &str = "main";
 
 pub const NO_DISPLAY: &str = "no display: the window needs a graphical session (DISPLAY or \
@@ -134,6 +136,7 @@ pub fn run(app: Arc<App>, runtime: &tokio::runtime::Runtime) -> Result<i32, AppE
         .build();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let background = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let jobs = Jobs::default();
 
     let setup_app = Arc::clone(&app);
     let setup_background = Arc::clone(&background);
@@ -146,7 +149,7 @@ pub fn run(app: Arc<App>, runtime: &tokio::runtime::Runtime) -> Result<i32, AppE
         .manage(Console {
             files: crate::service::HistoryFiles::new(app.data_dir()),
             app: Arc::clone(&app),
-            jobs: Jobs::default(),
+            jobs: jobs.clone(),
         })
         .invoke_handler(commands::handler(smoke.is_some()))
         .setup(move |tauri_app| {
@@ -211,6 +214,8 @@ pub fn run(app: Arc<App>, runtime: &tokio::runtime::Runtime) -> Result<i32, AppE
         if tokio::time::timeout(STOP_GRACE, all).await.is_err() {
             tracing::warn!("the background work did not stop within {STOP_GRACE:?}; leaving it");
         }
+        // A bulk retry started from the window records its attempts before the store closes.
+        jobs.wait_running(STOP_GRACE).await;
     });
     Ok(code)
 }

@@ -54,8 +54,11 @@
       await call("badQuery", "history", { query: { colour: "red" } });
       // Not granted to the window (least privilege): Tauri refuses it.
       await call("denied", "plugin:window|set_title", { label: "main", value: "x" });
-      // Wait a little for the UI's own first calls (over the same transport) to settle.
-      await wait(300);
+      // Wait for the UI's own first calls (over the same transport) to show their answer: the
+      // first-run screen, or an error state.
+      const settled = /No integrations yet|did not answer|Something went wrong|Not available/;
+      const until = Date.now() + 5000;
+      while (!settled.test(document.body.innerText || "") && Date.now() < until) await wait(50);
       report.bodyTextAfterCalls = (document.body.innerText || "").slice(0, 4000);
       try {
         await invoke("smoke_report", { report });

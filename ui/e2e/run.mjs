@@ -2,8 +2,10 @@
 // integration, test one with generated data, send handoffs, watch the stats change, make one
 // fail, retry it from the history, check health; a screenshot of every screen under target/e2e/.
 // Usage: node ui/e2e/run.mjs   (HANDOFF_BIN: the console binary; default target/debug)
+import { execFileSync } from "node:child_process";
 import {
   assert,
+  binary,
   countRows,
   launchBrowser,
   makeSqliteTarget,
@@ -24,6 +26,7 @@ const console_ = await startConsole(dataDir);
 const browser = await launchBrowser();
 prepareShots();
 let failed = false;
+let page;
 
 const sample = (name) => ({
   fullName: name,
@@ -35,7 +38,7 @@ const sample = (name) => ({
 
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  const page = await context.newPage();
+  page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
 
@@ -49,8 +52,11 @@ try {
 
   await step("the printed URL opens signed in and drops the token from the address bar", async () => {
     await page.goto(console_.signInUrl);
-    await page.getByRole("navigation", { name: "Screens" }).waitFor();
+    // The first-run screen needs the API to have answered with the token.
+    await page.getByText("No integrations yet").waitFor();
+    await page.getByRole("button", { name: "Create the demo workspace" }).waitFor();
     assert(!page.url().includes("token"), `the token stayed in the URL: ${page.url()}`);
+    assert((await page.getByLabel("Token").count()) === 0, "the sign-in form is still shown");
   });
 
   let apiId;
@@ -199,30 +205,59 @@ try {
     assert(last && JSON.parse(last.body).name === "Fay Gold", "the retry re-sent the stored data");
   });
 
-  await step("health checks run with progress and show every part", async () => {
-    await page.goto(`${console_.base}/health`);
+  await step("health checks run as a job and show every part with fresh results", async () => {
+    const before = Date.now();
+    await page.getByRole("link", { name: "Health" }).click();
     await page.getByRole("button", { name: "Run checks" }).click();
-    await page.getByRole("heading", { name: "Databases" }).waitFor();
-    await page.getByRole("heading", { name: "APIs" }).waitFor();
-    await page.getByRole("button", { name: "Run checks" }).waitFor({ state: "visible" });
-    await page.waitForFunction(() => !document.body.innerText.includes("Checking"), null, { timeout: 20_000 });
+    // The run's own result (not the last-known one): the store's last run is newer than the click.
+    for (let i = 0; ; i++) {
+      const last = await console_.api("GET", "/health");
+      const newest = (last.integrations ?? []).map((x) => Date.parse(x.checkedAt)).reduce((a, b) => Math.max(a, b), 0);
+      if (newest >= before - 1000) break;
+      assert(i < 100, "the health run did not finish");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const card of ["Databases", "APIs", "Local components", "End-to-end"]) {
+      await page.getByRole("heading", { name: card }).waitFor();
+    }
+    await page.getByText(/^Checked /).first().waitFor();
+    await page.getByText("Clinic database").first().waitFor();
     await shot(page, "08-health");
   });
 
-  await step("the history file screen and the dark theme", async () => {
-    await page.goto(`${console_.base}/history-file`);
+  await step("an exported history file opens read-only in the viewer", async () => {
+    const file = `${work}/export.history`;
+    execFileSync(binary(), ["--data-dir", dataDir, "--secrets", "vault", "export", "--out", file], {
+      env: { ...process.env, HANDOFF_VAULT_PASSPHRASE: "e2e passphrase" },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    await page.getByRole("link", { name: "History file" }).click();
+    await page.getByLabel("Exported history file").setInputFiles(file);
+    await page.getByRole("button", { name: "Open" }).click();
+    await page.getByText("Read-only", { exact: true }).waitFor();
+    await page.getByText("call-fail").first().waitFor();
+    assert(!(await page.locator("main").innerText()).includes("Fay Gold"), "the history file shows a raw name");
     await shot(page, "09-history-file");
+  });
+
+  await step("the dark theme applies and is remembered", async () => {
     await page.getByRole("button", { name: "Dark theme" }).click();
     await page.goto(`${console_.base}/stats`);
+    await page.getByRole("grid", { name: "Attempt history" }).waitFor();
+    const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+    assert(theme === "dark", `the theme is ${theme}`);
     await shot(page, "10-stats-dark");
-    await page.goto(`${console_.base}/health`);
-    await shot(page, "11-health-dark");
+    await page.goto(`${console_.base}/integrations`);
+    await page.getByRole("cell", { name: /Clinic EMR/ }).first().waitFor();
+    await shot(page, "11-integrations-dark");
   });
 
   assert(errors.length === 0, `the page threw: ${errors.join("; ")}`);
 } catch (e) {
   failed = true;
   console.error(e);
+  // What the page showed when the step failed, beside the other screenshots.
+  if (page) await shot(page, "failed-step").catch(() => {});
 } finally {
   await browser.close();
   console_.stop();

@@ -7,6 +7,7 @@ import { ConsoleError } from "../api/errors";
 import type { AttemptSummary } from "../api/types/AttemptSummary";
 import type { BulkRetry } from "../api/types/BulkRetry";
 import type { HandoffResult } from "../api/types/HandoffResult";
+import type { RetryRequest } from "../api/types/RetryRequest";
 import type { Stats } from "../api/types/Stats";
 import { ErrorState, useLoad } from "../components/state";
 import { navigate, useRoute } from "../router";
@@ -59,7 +60,11 @@ export function StatsPanel() {
   const [selected, setSelected] = useState<ReadonlyMap<string, AttemptSummary>>(new Map());
   const [progress, setProgress] = useState<Progress>(null);
   const [notice, setNotice] = useState<Notice>(null);
-  const [bulk, setBulk] = useState<{ count: number } | null>(null);
+  // The counted bulk retry: exactly this request is sent on confirm (its window closed at the
+  // time of counting), and only while the panel still shows the scope it was counted for.
+  const [bulk, setBulk] = useState<{ count: number; request: RetryRequest; scope: string } | null>(null);
+  const scopeKey = `${scope.integration ?? ""}|${scope.session ?? ""}`;
+  const bulkShown = bulk !== null && bulk.scope === scopeKey ? bulk : null;
   const [exporting, setExporting] = useState(false);
   const [total, setTotal] = useState<number | null>(null);
 
@@ -153,18 +158,22 @@ export function StatsPanel() {
   const countFailed = async () => {
     setNotice(null);
     try {
-      const r = await client.retry(bulkRetryRequest(filters, true));
-      setBulk({ count: "matched" in r ? r.matched : 0 });
+      // Failures after this moment are not in the count, so they are not in the retry either.
+      const request = { ...bulkRetryRequest(filters, true), until: filters.until ?? new Date().toISOString() };
+      const r = await client.retry(request);
+      setBulk({ count: "matched" in r ? r.matched : 0, request: { ...request, dryRun: false }, scope: scopeKey });
     } catch (e) {
       setNotice({ kind: "error", text: ConsoleError.from(e).message });
     }
   };
 
   const retryAllFailed = async () => {
+    const counted = bulkShown;
     setBulk(null);
-    setProgress({ label: "Retrying the failed handoffs", done: 0, total: bulk?.count ?? 0 });
+    if (!counted) return;
+    setProgress({ label: "Retrying the failed handoffs", done: 0, total: counted.count });
     try {
-      const r = await client.retry(bulkRetryRequest(filters, false));
+      const r = await client.retry(counted.request);
       if (!("jobId" in r)) throw new ConsoleError({ kind: "internal", message: "the retry did not start as a job" });
       const result = await client.waitForJob<BulkRetry>(r.jobId, (s) =>
         setProgress({ label: "Retrying the failed handoffs", done: s.done, total: s.total }),
@@ -316,9 +325,12 @@ export function StatsPanel() {
             Clear selection
           </button>
         )}
-        <button type="button" disabled={busy} onClick={countFailed}>
-          Retry all failed…
-        </button>
+        {!scope.session && (
+          // A bulk retry cannot be narrowed to a session: offered only where it means what it says.
+          <button type="button" disabled={busy} onClick={countFailed}>
+            Retry all failed…
+          </button>
+        )}
         <div className="progress-slot" aria-live="polite">
           {progress && (
             <>
@@ -373,15 +385,15 @@ export function StatsPanel() {
         />
       )}
       <Confirm
-        open={bulk !== null}
+        open={bulkShown !== null}
         title="Retry every failed handoff?"
-        confirmLabel={`Retry ${formatCount(bulk?.count ?? 0)}`}
+        confirmLabel={`Retry ${formatCount(bulkShown?.count ?? 0)}`}
         onConfirm={retryAllFailed}
         onCancel={() => setBulk(null)}
       >
-        {bulk?.count ? (
+        {bulkShown?.count ? (
           <p>
-            {formatCount(bulk.count)} handoff{bulk.count === 1 ? "" : "s"} failed for good and match the integration, error
+            {formatCount(bulkShown.count)} handoff{bulkShown.count === 1 ? "" : "s"} failed for good and match the integration, error
             category and time window (status, trigger, session and search do not narrow a bulk retry; configuration tests
             are never re-sent). Each is sent again once.
           </p>

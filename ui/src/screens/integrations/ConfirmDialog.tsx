@@ -1,5 +1,5 @@
 /** A modal confirmation (Escape or Cancel closes it; the safe button has the focus). */
-import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { ConsoleError } from "../../api/errors";
 
 export function ConfirmDialog({
@@ -17,6 +17,7 @@ export function ConfirmDialog({
   onClose: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ConsoleError | null>(null);
   useEffect(() => {
@@ -37,7 +38,7 @@ export function ConfirmDialog({
   return (
     <dialog
       ref={ref}
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       onCancel={(e) => {
         e.preventDefault();
         // React passes the cancel on to an enclosing dialog (the editor): it is this one's.
@@ -45,7 +46,7 @@ export function ConfirmDialog({
         if (!busy) onClose();
       }}
     >
-      <h2 id="confirm-title">{title}</h2>
+      <h2 id={titleId}>{title}</h2>
       <div className="confirm-body">{children}</div>
       {error && (
         <p className="field-error" role="alert">

@@ -1,6 +1,6 @@
 /** A modal confirmation on the native <dialog>: focus moves into it, Escape cancels, focus
  * returns to where it was. */
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, type ReactNode } from "react";
 
 export function Confirm(props: {
   open: boolean;
@@ -13,6 +13,8 @@ export function Confirm(props: {
   onCancel: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Several dialogs may be in the page at once: each names its own title.
+  const titleId = useId();
   const { open } = props;
   useEffect(() => {
     const d = ref.current;
@@ -29,13 +31,13 @@ export function Confirm(props: {
   return (
     <dialog
       ref={ref}
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       onCancel={(e) => {
         e.preventDefault();
         props.onCancel();
       }}
     >
-      <h2 id="confirm-title">{props.title}</h2>
+      <h2 id={titleId}>{props.title}</h2>
       <div className="confirm-body">{props.children}</div>
       <div className="row confirm-actions">
         <button type="button" onClick={props.onCancel} autoFocus>

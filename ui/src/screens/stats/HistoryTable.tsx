@@ -49,6 +49,8 @@ export function HistoryTable(p: Props) {
   const { queryKey } = p;
   const scroller = useRef<HTMLDivElement>(null);
   const inflight = useRef(new Set<string>());
+  // The query the table shows now (set after each render that changes it).
+  const latestKey = useRef("");
   const marked = useRef(false);
   const [scrollTop, setScrollTop] = useState(0);
   const [stored, setStored] = useState(() => PageCache.empty<AttemptSummary>(queryKey, PAGE));
@@ -67,6 +69,7 @@ export function HistoryTable(p: Props) {
 
   // A new query starts at the top.
   useEffect(() => {
+    latestKey.current = queryKey;
     if (scroller.current) scroller.current.scrollTop = 0;
   }, [queryKey]);
 
@@ -85,6 +88,9 @@ export function HistoryTable(p: Props) {
           client.historyPage({ ...p.query, offset: page * PAGE, limit: PAGE }).then(
             (result) => {
               inflight.current.delete(tag);
+              // An answer for a query the table no longer shows is dropped (it would replace
+              // the current pages and total).
+              if (latestKey.current !== queryKey) return;
               setStored((prev) =>
                 (prev.key === queryKey ? prev : PageCache.empty<AttemptSummary>(queryKey, PAGE)).with(page, result.rows, pages),
               );
@@ -147,7 +153,13 @@ export function HistoryTable(p: Props) {
 
   const shown: { index: number; row: AttemptSummary | undefined }[] = [];
   for (let i = range.start; i < Math.min(range.end, total ?? 0); i++) shown.push({ index: i, row: cache.row(i) });
-  const loadedShown = shown.flatMap((s) => (s.row ? [s.row] : []));
+  // "The rows on screen" are those in view, not the overscan rendered above and below it: a
+  // bulk action must only take rows the user could see.
+  const firstInView = Math.floor(scrollTop / ROW);
+  const lastInView = Math.ceil((scrollTop + BODY) / ROW);
+  const loadedShown = shown.flatMap((s) =>
+    s.row && s.index >= firstInView && s.index < lastInView ? [s.row] : [],
+  );
   const allTicked = loadedShown.length > 0 && loadedShown.every((r) => p.selected.has(r.attemptId));
   const activeRow = active >= 0 ? cache.row(active) : undefined;
 

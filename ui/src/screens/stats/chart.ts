@@ -11,14 +11,11 @@ export function niceMax(value: number): number {
   return 10 * base;
 }
 
-/** `count + 1` evenly spaced ticks from 0 to `max`, rounded to whole numbers when `max` allows. */
-export function ticks(max: number, count = 4): number[] {
-  const out: number[] = [];
-  for (let i = 0; i <= count; i++) {
-    const v = (max * i) / count;
-    out.push(max >= count ? Math.round(v) : Number(v.toFixed(2)));
-  }
-  return out;
+/** Evenly spaced ticks from 0 to `max` (a [`niceMax`]): whole numbers, since the chart counts
+ * attempts — the most of 5, 4, 2 or 1 steps that divide `max` evenly (10 → 0, 2, 4, 6, 8, 10). */
+export function ticks(max: number): number[] {
+  const count = [5, 4, 2, 1].find((n) => Number.isInteger(max / n)) ?? 1;
+  return Array.from({ length: count + 1 }, (_, i) => (max / count) * i);
 }
 
 /** A value's height in pixels on an axis from 0 to `max` that is `height` tall. */

@@ -14,8 +14,11 @@ describe("chart scaling", () => {
   });
 
   it("places ticks evenly and scales values into the plot", () => {
-    expect(ticks(500)).toEqual([0, 125, 250, 375, 500]);
-    expect(ticks(1)).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(ticks(500)).toEqual([0, 100, 200, 300, 400, 500]);
+    expect(ticks(10)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(ticks(2)).toEqual([0, 1, 2]);
+    expect(ticks(1)).toEqual([0, 1]);
+    for (const max of [1, 2, 5, 10, 20, 50, 100, 1000]) expect(ticks(max).every(Number.isInteger)).toBe(true);
     expect(scale(250, 500, 160)).toBe(80);
     expect(scale(900, 500, 160)).toBe(160);
     expect(scale(-1, 500, 160)).toBe(0);
