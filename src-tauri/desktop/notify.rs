@@ -52,6 +52,25 @@ pub fn message(r: &AttemptSummary) -> (String, String) {
     )
 }
 
+/// At most this many failures of one poll are announced one by one; more make one summary
+/// (an outage must not flood the desktop with notifications).
+const ONE_BY_ONE: usize = 3;
+
+/// One notification for many failures: how many, and which integrations.
+pub fn summary(rows: &[&AttemptSummary]) -> (String, String) {
+    let mut names: Vec<&str> = rows.iter().map(|r| r.integration_name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let shown = names.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    let more = if names.len() > 3 { ", …" } else { "" };
+    (
+        format!("{} handoffs failed", rows.len()),
+        format!(
+            "{shown}{more}: no automatic retry is left for them. Retry them from History (Retry all failed)."
+        ),
+    )
+}
+
 /// Watches until `stop` turns true.
 pub async fn watch(app: Arc<App>, handle: AppHandle, mut stop: tokio::sync::watch::Receiver<bool>) {
     let since_ms = chrono::Utc::now().timestamp_millis();
@@ -74,9 +93,20 @@ pub async fn watch(app: Arc<App>, handle: AppHandle, mut stop: tokio::sync::watc
                 continue;
             }
         };
-        for r in newly_failed(&rows, &mut announced) {
-            let (title, body) = message(r);
-            tracing::info!(handoff = %r.handoff_id, "notifying a handoff failed for good");
+        let failed = newly_failed(&rows, &mut announced);
+        let notes = if failed.len() > ONE_BY_ONE {
+            tracing::info!(count = failed.len(), "notifying handoffs failed for good");
+            vec![summary(&failed)]
+        } else {
+            failed
+                .iter()
+                .map(|r| {
+                    tracing::info!(handoff = %r.handoff_id, "notifying a handoff failed for good");
+                    message(r)
+                })
+                .collect()
+        };
+        for (title, body) in notes {
             if let Err(e) = handle
                 .notification()
                 .builder()
@@ -93,6 +123,22 @@ pub async fn watch(app: Arc<App>, handle: AppHandle, mut stop: tokio::sync::watc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_failures_make_one_summary_naming_the_integrations() {
+        let rows: Vec<AttemptSummary> = (0..5)
+            .map(|n| {
+                let mut a = attempt(HandoffId::new(), Status::Failed, false, 1);
+                a.integration_name = format!("EMR {}", n % 2);
+                a
+            })
+            .collect();
+        let refs: Vec<&AttemptSummary> = rows.iter().collect();
+        let (title, body) = summary(&refs);
+        assert_eq!(title, "5 handoffs failed");
+        assert!(body.starts_with("EMR 0, EMR 1:"), "{body}");
+        assert!(!body.contains("Ann"), "{body}");
+    }
     use crate::targets::ErrorCategory;
 
     fn attempt(handoff: HandoffId, status: Status, retry_due: bool, n: u32) -> AttemptSummary {

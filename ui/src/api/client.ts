@@ -304,7 +304,9 @@ export class ConsoleClient {
 
   /** The history matching `query` as CSV (masked data only). Over HTTP the server streams it
    * (at most 1,000,000 rows); the desktop command returns it as text (at most 100,000 rows). */
-  async historyCsv(query: HistoryQuery = {}): Promise<Blob> {
+  /** The history as CSV, with how many rows it holds when the export was cut at its limit
+   * (`limitedTo`: 1,000,000 over HTTP, 100,000 in the window). */
+  async historyCsv(query: HistoryQuery = {}): Promise<{ blob: Blob; limitedTo: number | null }> {
     if (this.transport.kind === "tauri") {
       const text = await this.transport.call<string>({
         method: "GET",
@@ -312,7 +314,7 @@ export class ConsoleClient {
         command: "history_csv",
         args: { query },
       });
-      return new Blob([text], { type: "text/csv" });
+      return { blob: new Blob([text], { type: "text/csv" }), limitedTo: null };
     }
     const token = tokenStore.get();
     let response: Response;
@@ -327,7 +329,10 @@ export class ConsoleClient {
       const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
       throw ConsoleError.from(body?.error ?? `HTTP ${response.status}`);
     }
-    return response.blob();
+    const total = Number(response.headers.get("x-total-count"));
+    const written = Number(response.headers.get("x-exported-rows"));
+    const blob = await response.blob();
+    return { blob, limitedTo: written < total ? written : null };
   }
 }
 

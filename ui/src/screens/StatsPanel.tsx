@@ -199,7 +199,16 @@ export function StatsPanel() {
     setExporting(true);
     try {
       // Newest first whatever the table's sort (the server pages the export by start time).
-      const blob = await client.historyCsv(historyQuery(filters));
+      const { blob, limitedTo } = await client.historyCsv(historyQuery(filters));
+      // The window's export stops at 100,000 rows, serve's at 1,000,000: say so, never a
+      // silently short file.
+      const cap = limitedTo ?? (client.transport.kind === "tauri" && total !== null && total > 100_000 ? 100_000 : null);
+      if (cap !== null) {
+        setNotice({
+          kind: "error",
+          text: `The export holds the newest ${formatCount(cap)} of ${formatCount(total ?? cap)} attempts; narrow the filter (e.g. the time window) to export the rest.`,
+        });
+      }
       const url = URL.createObjectURL(blob);
       const a = document.createElement("a");
       a.href = url;
