@@ -880,13 +880,7 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
             out.id(&removed);
         }
         IntegrationCommand::SetSecret { id, name } => {
-            let slot = SecretSlot::from_name(&name).ok_or_else(|| {
-                let names = SecretSlot::ALL.map(SecretSlot::name).join(", ");
-                AppError::invalid(
-                    "NAME",
-                    format!("'{name}' is not a secret name; use one of {names}"),
-                )
-            })?;
+            let slot = SecretSlot::named(&name, "NAME")?;
             use std::io::{BufRead, Read};
             let mut value = String::new();
             std::io::stdin()

@@ -179,13 +179,7 @@ pub async fn set_secret(
     name: String,
     value: String,
 ) -> Result<Value> {
-    let slot = SecretSlot::from_name(&name).ok_or_else(|| {
-        let names = SecretSlot::ALL.map(SecretSlot::name).join(", ");
-        AppError::invalid(
-            "name",
-            format!("'{name}' is not a secret name; use one of {names}"),
-        )
-    })?;
+    let slot = SecretSlot::named(&name, "name")?;
     c.app.set_integration_secret(&id, slot, value).await?;
     Ok(json!({"ok": true}))
 }
@@ -298,13 +292,7 @@ pub async fn target_columns(
 
 #[tauri::command]
 pub async fn demo_integrations(c: State<'_, Console>) -> Result<Value> {
-    let ids: Vec<_> = c
-        .app
-        .demo_integrations()
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
+    let ids = c.app.demo_integration_ids().await?;
     Ok(json!({ "integrations": ids }))
 }
 

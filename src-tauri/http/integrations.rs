@@ -28,13 +28,7 @@ async fn columns(
 
 /// The demo's integrations' ids (the UI labels them).
 async fn demo(State(s): State<ApiState>) -> Result<impl IntoResponse> {
-    let ids: Vec<_> = s
-        .app
-        .demo_integrations()
-        .await?
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
+    let ids = s.app.demo_integration_ids().await?;
     Ok(Json(json!({ "integrations": ids })))
 }
 

@@ -255,13 +255,7 @@ async fn set_secret(
     Path((id, name)): Path<(String, String)>,
     Body(body): Body<SecretValue>,
 ) -> Result<impl IntoResponse> {
-    let slot = SecretSlot::from_name(&name).ok_or_else(|| {
-        let names = SecretSlot::ALL.map(SecretSlot::name).join(", ");
-        AppError::invalid(
-            "name",
-            format!("'{name}' is not a secret name; use one of {names}"),
-        )
-    })?;
+    let slot = SecretSlot::named(&name, "name")?;
     s.app.set_integration_secret(&id, slot, body.value).await?;
     Ok(Json(json!({"ok": true})))
 }

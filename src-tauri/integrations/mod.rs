@@ -416,6 +416,16 @@ impl SecretSlot {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name() == name)
     }
+    /// As [`Self::from_name`], with the error every adapter shows (`field` names the input).
+    pub fn named(name: &str, field: &str) -> Result<Self, crate::error::AppError> {
+        Self::from_name(name).ok_or_else(|| {
+            let names = Self::ALL.map(Self::name).join(", ");
+            crate::error::AppError::invalid(
+                field,
+                format!("'{name}' is not a secret name; use one of {names}"),
+            )
+        })
+    }
     fn credential_key(self) -> Option<&'static str> {
         match self {
             Self::ApiToken => Some("token"),

@@ -154,6 +154,16 @@ impl App {
         }
     }
 
+    /// The ids of the demo's integrations (the UI labels them).
+    pub async fn demo_integration_ids(&self) -> Result<Vec<crate::ids::IntegrationId>, AppError> {
+        Ok(self
+            .demo_integrations()
+            .await?
+            .into_iter()
+            .map(|i| i.id)
+            .collect())
+    }
+
     /// The demo's integrations that exist.
     pub async fn demo_integrations(&self) -> Result<Vec<Integration>, AppError> {
         let all = self.integrations(None).await?;
