@@ -7,7 +7,7 @@ import { ConsoleError } from "../api/errors";
 import type { HealthReport } from "../api/types/HealthReport";
 import { Empty, ErrorState, LocalTime, Spinner, useLoad } from "../components/state";
 import { HealthCard, StatusBadge } from "./health/Cards";
-import { type HealthView, fromLast, fromReport, groupCards, mergeReport } from "./health/model";
+import { type HealthFilter, type HealthView, NO_FILTER, fromLast, fromReport, groupCards, matchesFilter, mergeReport } from "./health/model";
 import "./health/health.css";
 
 type Run =
@@ -21,6 +21,7 @@ export function HealthDashboard() {
   const [fresh, setFresh] = useState<HealthView | null>(null);
   const [run, setRun] = useState<Run>({ state: "idle" });
   const [trendRound, setTrendRound] = useState(0);
+  const [filter, setFilter] = useState<HealthFilter>(NO_FILTER);
 
   const known = last.data ? fromLast(last.data) : null;
   const view = fresh ?? known;
@@ -61,18 +62,22 @@ export function HealthDashboard() {
       </Empty>
     );
   } else {
+    const shown = view.integrations.filter((i) => matchesFilter(filter, i.name, i.status)).length;
     body = (
-      <div className="health-cards">
-        {groupCards(view).map((card) => (
-          <HealthCard
-            key={card.key}
-            card={card}
-            onCheck={running ? null : (id) => void runChecks(id)}
-            checking={run.state === "running" ? run.integration : null}
-            trendRound={trendRound}
-          />
-        ))}
-      </div>
+      <>
+        <HealthFilters filter={filter} onChange={setFilter} shown={shown} total={view.integrations.length} />
+        <div className="health-cards">
+          {groupCards(view, filter).map((card) => (
+            <HealthCard
+              key={card.key}
+              card={card}
+              onCheck={running ? null : (id) => void runChecks(id)}
+              checking={run.state === "running" ? run.integration : null}
+              trendRound={trendRound}
+            />
+          ))}
+        </div>
+      </>
     );
   }
 
@@ -93,6 +98,49 @@ export function HealthDashboard() {
       <StatusBar run={run} view={view} isLastKnown={fresh === null} />
       {body}
     </section>
+  );
+}
+
+/** Search by name and filter by status: with a hundred integrations, the few with problems must
+ * be found at once. */
+function HealthFilters({
+  filter,
+  onChange,
+  shown,
+  total,
+}: {
+  filter: HealthFilter;
+  onChange: (f: HealthFilter) => void;
+  shown: number;
+  total: number;
+}) {
+  return (
+    <form className="row health-filters" role="search" aria-label="Filter the integrations" onSubmit={(e) => e.preventDefault()}>
+      <div className="field">
+        <label htmlFor="hf-text">Search</label>
+        <input
+          id="hf-text"
+          type="search"
+          placeholder="Integration name"
+          maxLength={100}
+          value={filter.text}
+          onChange={(e) => onChange({ ...filter, text: e.target.value })}
+        />
+      </div>
+      <div className="field">
+        <label htmlFor="hf-status">Status</label>
+        <select id="hf-status" value={filter.status} onChange={(e) => onChange({ ...filter, status: e.target.value as HealthFilter["status"] })}>
+          <option value="">All</option>
+          <option value="problems">Problems (error or warning)</option>
+          <option value="error">Error</option>
+          <option value="warning">Warning</option>
+          <option value="healthy">Healthy</option>
+        </select>
+      </div>
+      <span className="muted" aria-live="polite">
+        {shown === total ? `${total} integration${total === 1 ? "" : "s"}` : `${shown} of ${total} integrations shown`}
+      </span>
+    </form>
   );
 }
 

@@ -1,5 +1,6 @@
 import type { HealthStatus } from "../../api/types/HealthStatus";
 import { LocalTime } from "../../components/state";
+import { navigate } from "../../router";
 import { type Card, type CardItem, checkLabel, countsText } from "./model";
 import { Trend } from "./Trend";
 
@@ -32,7 +33,11 @@ export function HealthCard({ card, onCheck, checking, trendRound }: CardProps) {
       </header>
       {card.items.length === 0 ? (
         <p className="muted health-none">
-          {card.key === "local" ? "Not checked yet: run the checks." : "No integrations here."}
+          {card.key === "local"
+            ? "Not checked yet: run the checks."
+            : card.hidden
+              ? `All ${card.hidden} end-to-end check${card.hidden === 1 ? " is" : "s are"} healthy.`
+              : "No integrations here."}
         </p>
       ) : (
         <ul className="health-items">
@@ -43,6 +48,11 @@ export function HealthCard({ card, onCheck, checking, trendRound }: CardProps) {
           ))}
         </ul>
       )}
+      {card.items.length > 0 && card.hidden ? (
+        <p className="muted health-none">
+          {card.hidden} healthy end-to-end check{card.hidden === 1 ? "" : "s"} not listed (see each integration above).
+        </p>
+      ) : null}
     </section>
   );
 }
@@ -112,14 +122,22 @@ function Item({
             Checked <LocalTime value={item.checkedAt} />
           </span>
           {id && (
-            <button
-              type="button"
-              disabled={onCheck === null}
-              onClick={() => onCheck?.(id)}
-              aria-label={`Check ${item.name} now`}
-            >
-              {checking === id ? "Checking…" : "Check this one"}
-            </button>
+            <span className="row">
+              <button type="button" onClick={() => navigate({ screen: "stats", integration: id })} aria-label={`Deliveries of ${item.name}`}>
+                Deliveries
+              </button>
+              <button type="button" onClick={() => navigate({ screen: "tests", integration: id })} aria-label={`Test ${item.name}`}>
+                Run a test
+              </button>
+              <button
+                type="button"
+                disabled={onCheck === null}
+                onClick={() => onCheck?.(id)}
+                aria-label={`Check ${item.name} now`}
+              >
+                {checking === id ? "Checking…" : "Check this one"}
+              </button>
+            </span>
           )}
         </div>
       </div>

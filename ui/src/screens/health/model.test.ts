@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HealthReport } from "../../api/types/HealthReport";
 import type { LastHealth } from "../../api/types/LastHealth";
-import { countsText, fromLast, fromReport, groupCards, mergeReport, worstStatus } from "./model";
+import { countsText, fromLast, fromReport, groupCards, matchesFilter, mergeReport, worstStatus } from "./model";
 
 const at = "2026-11-24T14:00:00.000Z";
 
@@ -61,11 +61,11 @@ describe("groupCards", () => {
     expect(apis?.status).toBe("error");
     expect(local?.status).toBe("healthy");
     expect(local?.items.map((i) => i.name)).toEqual(["Store", "Secrets backend"]);
-    expect(e2e?.items.map((i) => [i.name, i.status])).toEqual([
-      ["Clinic DB", "healthy"],
-      ["EMR", "healthy"],
-    ]);
+    // Healthy end-to-end checks are counted, not listed again.
+    expect(e2e?.items).toEqual([]);
+    expect(e2e?.hidden).toBe(2);
     expect(e2e?.status).toBe("healthy");
+    expect(countsText(e2e!.counts)).toBe("2 healthy");
     expect(countsText(apis!.counts)).toBe("1 error");
   });
 
@@ -85,6 +85,49 @@ describe("groupCards", () => {
     const [dbs, , local] = groupCards(fromLast(last));
     expect(dbs?.items[0]?.checkedAt).toBe("2026-11-20T08:00:00.000Z");
     expect(local?.items[0]?.checkedAt).toBe(at);
+  });
+});
+
+describe("ordering and filtering", () => {
+  const many: HealthReport = {
+    status: "error",
+    checkedAt: at,
+    local: [],
+    integrations: [
+      ["a-ok", "Alpha", "healthy"],
+      ["b-err", "beta", "error"],
+      ["c-warn", "Gamma", "warning"],
+      ["d-err", "Delta", "error"],
+    ].map(([id, name, status]) => ({
+      id: id!,
+      name: name!,
+      kind: "api" as const,
+      status: status as "healthy" | "warning" | "error",
+      latencyMs: 1,
+      checks: [
+        { name: "deliveries", status: status as "healthy" | "warning" | "error", latencyMs: 0, reason: null },
+        { name: "endToEnd", status: status as "healthy" | "warning" | "error", latencyMs: 0, reason: "preview only" },
+      ],
+    })),
+  };
+
+  it("lists problems first (errors, then warnings), then the healthy ones, by name", () => {
+    const [, apis, , e2e] = groupCards(fromReport(many));
+    expect(apis?.items.map((i) => i.name)).toEqual(["beta", "Delta", "Gamma", "Alpha"]);
+    // The end-to-end card lists only its problems, in the same order, and counts the rest.
+    expect(e2e?.items.map((i) => i.name)).toEqual(["beta", "Delta", "Gamma"]);
+    expect(e2e?.hidden).toBe(1);
+    expect(e2e?.status).toBe("error");
+  });
+
+  it("filters by name and by status; problems means warning or error", () => {
+    const view = fromReport(many);
+    const names = (f: Parameters<typeof groupCards>[1]) => groupCards(view, f)[1]?.items.map((i) => i.name);
+    expect(names({ text: "ta", status: "" })).toEqual(["beta", "Delta"]);
+    expect(names({ text: "", status: "problems" })).toEqual(["beta", "Delta", "Gamma"]);
+    expect(names({ text: "", status: "healthy" })).toEqual(["Alpha"]);
+    expect(names({ text: "  GAM ", status: "warning" })).toEqual(["Gamma"]);
+    expect(matchesFilter({ text: "x", status: "" }, "Alpha", "healthy")).toBe(false);
   });
 });
 

@@ -88,6 +88,8 @@ export interface Card {
   status: HealthStatus | null;
   items: CardItem[];
   counts: Record<HealthStatus, number>;
+  /** Healthy items counted but not listed (the end-to-end card lists only problems). */
+  hidden?: number;
 }
 
 function card(key: Card["key"], title: string, items: CardItem[]): Card {
@@ -110,9 +112,37 @@ function targetItem(i: IntegrationView): CardItem {
   };
 }
 
-/** The four cards, in the dashboard's order. */
-export function groupCards(view: HealthView): Card[] {
-  const ofKind = (k: TargetKind) => view.integrations.filter((i) => i.kind === k).map(targetItem);
+/** Which integrations the dashboard shows: a text in the name, and a status (`problems` is
+ * warning or error). Local components are always shown. */
+export interface HealthFilter {
+  text: string;
+  status: "" | "problems" | HealthStatus;
+}
+
+export const NO_FILTER: HealthFilter = { text: "", status: "" };
+
+export function matchesFilter(filter: HealthFilter, name: string, status: HealthStatus): boolean {
+  const text = filter.text.trim().toLowerCase();
+  if (text && !name.toLowerCase().includes(text)) return false;
+  if (filter.status === "problems") return status !== "healthy";
+  return filter.status === "" || filter.status === status;
+}
+
+/** Problems first (error, then warning, then healthy), by name within a status. */
+export function byProblemsFirst<T extends { status: HealthStatus; name: string }>(a: T, b: T): number {
+  return RANK[b.status] - RANK[a.status] || a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
+}
+
+/** The four cards, in the dashboard's order; each lists its problems first. The end-to-end card
+ * lists only its problems: a healthy run is already said by the target's own line, and with a
+ * hundred integrations repeating every name there would bury the few that matter. */
+export function groupCards(view: HealthView, filter: HealthFilter = NO_FILTER): Card[] {
+  const shown = view.integrations.filter((i) => matchesFilter(filter, i.name, i.status));
+  const ofKind = (k: TargetKind) =>
+    shown
+      .filter((i) => i.kind === k)
+      .map(targetItem)
+      .sort(byProblemsFirst);
   const local: CardItem[] = view.local.map((c) => ({
     key: `local:${c.name}`,
     name: checkLabel(c.name),
@@ -121,7 +151,7 @@ export function groupCards(view: HealthView): Card[] {
     checkedAt: view.localCheckedAt,
     checks: [{ name: c.name, status: c.status, reason: c.reason, latencyMs: null }],
   }));
-  const endToEnd: CardItem[] = view.integrations.flatMap((i) => {
+  const endToEnd: CardItem[] = shown.flatMap((i) => {
     const c = i.checks.find((c) => c.name === END_TO_END);
     if (!c) return [];
     return [
@@ -136,11 +166,15 @@ export function groupCards(view: HealthView): Card[] {
       },
     ];
   });
+  endToEnd.sort(byProblemsFirst);
+  const e2e = card("endToEnd", "End-to-end", endToEnd.filter((i) => i.status !== "healthy"));
+  // The card's counts and status still cover every end-to-end check, healthy ones included.
+  const all = card("endToEnd", "End-to-end", endToEnd);
   return [
     card("databases", "Databases", ofKind("database")),
     card("apis", "APIs", ofKind("api")),
     card("local", "Local components", local),
-    card("endToEnd", "End-to-end", endToEnd),
+    { ...e2e, status: all.status, counts: all.counts, hidden: all.items.length - e2e.items.length },
   ];
 }
 
@@ -164,6 +198,7 @@ const CHECK_LABELS: Record<string, string> = {
   requiredColumns: "Required columns",
   insertPrivilege: "Insert privilege",
   endToEnd: "End-to-end",
+  deliveries: "Recent deliveries",
   store: "Store",
   migrations: "Migrations",
   secrets: "Secrets backend",
