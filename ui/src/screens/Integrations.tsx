@@ -1,7 +1,7 @@
 /** The Integrations screen: every integration with its last health status, kind and target,
  * and its actions (edit, test, stats, remove); the editor drawer (`/integrations/<id>` opens an
  * integration's); on first run, the demo workspace, which is labelled and removable at once. */
-import { useState } from "react";
+import { useMemo, useState } from "react";
 import { client } from "../api/client";
 import { ConsoleError } from "../api/errors";
 import type { Integration } from "../api/types/Integration";
@@ -19,6 +19,11 @@ interface Loaded {
   health?: LastHealth;
   demo: Set<string>;
 }
+
+/** Problems first: error, warning, never checked, healthy. */
+const DOT_RANK: Record<Dot, number> = { error: 0, warning: 1, unknown: 2, healthy: 3 };
+
+type StatusFilter = "" | "problems" | Dot;
 
 const DOT_LABEL: Record<Dot, string> = {
   healthy: "Healthy",
@@ -46,8 +51,27 @@ export function Integrations() {
   const [creatingDemo, setCreatingDemo] = useState(false);
   const [notice, setNotice] = useState("");
   const [demoError, setDemoError] = useState("");
+  const [text, setText] = useState("");
+  const [statusFilter, setStatusFilter] = useState<StatusFilter>("");
 
   const data = loaded.data;
+  // Problems first, then by name; narrowed by the search and the status filter.
+  const rows = useMemo(() => {
+    if (!data) return [];
+    const needle = text.trim().toLowerCase();
+    return data.integrations
+      .map((i) => ({ integration: i, dot: healthDot(data.health, i.id) }))
+      .filter(({ integration: i, dot }) => {
+        if (needle && !`${i.name} ${targetSummary(i.config)}`.toLowerCase().includes(needle)) return false;
+        if (statusFilter === "problems") return dot === "error" || dot === "warning";
+        return statusFilter === "" || statusFilter === dot;
+      })
+      .sort(
+        (a, b) =>
+          DOT_RANK[a.dot] - DOT_RANK[b.dot] ||
+          a.integration.name.localeCompare(b.integration.name, undefined, { sensitivity: "base" }),
+      );
+  }, [data, text, statusFilter]);
   const editId = route.screen === "integrations" ? route.id : undefined;
   const editing = editId ? data?.integrations.find((i) => i.id === editId || i.name === editId) : undefined;
 
@@ -126,6 +150,35 @@ export function Integrations() {
       ) : (
         <>
           {loaded.state === "error" && <ErrorState error={loaded.error} onRetry={reload} />}
+          <form className="row list-filters" role="search" aria-label="Filter the integrations" onSubmit={(e) => e.preventDefault()}>
+            <div className="field">
+              <label htmlFor="if-text">Search</label>
+              <input
+                id="if-text"
+                type="search"
+                placeholder="Name or target"
+                maxLength={200}
+                value={text}
+                onChange={(e) => setText(e.target.value)}
+              />
+            </div>
+            <div className="field">
+              <label htmlFor="if-status">Status</label>
+              <select id="if-status" value={statusFilter} onChange={(e) => setStatusFilter(e.target.value as StatusFilter)}>
+                <option value="">All</option>
+                <option value="problems">Problems (error or warning)</option>
+                <option value="error">Error</option>
+                <option value="warning">Warning</option>
+                <option value="healthy">Healthy</option>
+                <option value="unknown">Not checked yet</option>
+              </select>
+            </div>
+            <span className="muted" aria-live="polite">
+              {rows.length === data.integrations.length
+                ? `${rows.length} integration${rows.length === 1 ? "" : "s"}, problems first`
+                : `${rows.length} of ${data.integrations.length} integrations shown`}
+            </span>
+          </form>
           <div className="table-wrap">
             <table className="integrations-table" aria-busy={loaded.state === "loading"}>
               <thead>
@@ -141,10 +194,16 @@ export function Integrations() {
                 </tr>
               </thead>
               <tbody>
-                {data.integrations.map((i) => {
-                  const dot = healthDot(data.health, i.id);
-                const checkedAt = data.health?.integrations.find((h) => h.id === i.id)?.checkedAt;
-                const dotTitle = checkedAt ? `${DOT_LABEL[dot]} (checked ${formatLocal(new Date(checkedAt))})` : DOT_LABEL[dot];
+                {rows.length === 0 && (
+                  <tr>
+                    <td colSpan={6} className="muted">
+                      No integration matches the search and the status filter.
+                    </td>
+                  </tr>
+                )}
+                {rows.map(({ integration: i, dot }) => {
+                  const checkedAt = data.health?.integrations.find((h) => h.id === i.id)?.checkedAt;
+                  const dotTitle = checkedAt ? `${DOT_LABEL[dot]} (checked ${formatLocal(new Date(checkedAt))})` : DOT_LABEL[dot];
                   return (
                     <tr key={i.id}>
                       <td>
