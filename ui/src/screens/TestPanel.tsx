@@ -9,6 +9,7 @@ import type { GeneratedData } from "../api/types/GeneratedData";
 import type { Integration } from "../api/types/Integration";
 import type { TestReport } from "../api/types/TestReport";
 import type { TestRunRequest } from "../api/types/TestRunRequest";
+import { Confirm } from "./stats/Confirm";
 import { Empty, ErrorState, Spinner, useLoad } from "../components/state";
 import { navigate, useRoute } from "../router";
 import { FieldForm } from "./tests/DataEditor";
@@ -101,6 +102,11 @@ function Workbench({ integration }: { integration: Integration }) {
   const [error, setError] = useState<ConsoleError | null>(null);
   const [report, setReport] = useState<TestReport | null>(null);
   const [historyRound, setHistoryRound] = useState(0);
+  // A run that reaches the real target (an API request, a committed row) is confirmed first.
+  const [confirmRun, setConfirmRun] = useState(false);
+  const api = integration.config.api;
+  const db = integration.config.database;
+  const runIsLive = !isDb || commit;
 
   function showGenerated(g: GeneratedData, all: boolean) {
     setSource({ kind: "generated", seed: g.seed, allFields: all });
@@ -386,7 +392,7 @@ function Workbench({ integration }: { integration: Integration }) {
             <button
               type="button"
               className={isDb && commit ? "danger" : "primary"}
-              onClick={() => void send(false)}
+              onClick={() => (runIsLive ? setConfirmRun(true) : void send(false))}
               disabled={busy !== null || source === null}
               aria-describedby={isDb ? "tp-commit-hint" : undefined}
             >
@@ -414,6 +420,29 @@ function Workbench({ integration }: { integration: Integration }) {
         )}
       </div>
       <TestHistory integrationId={id} round={historyRound} />
+      <Confirm
+        open={confirmRun}
+        title={isDb ? "Keep a test row in the clinic's table?" : "Send the test to the real endpoint?"}
+        confirmLabel={isDb ? "Insert and keep the row" : "Send the test"}
+        danger={isDb}
+        onConfirm={() => {
+          setConfirmRun(false);
+          void send(false);
+        }}
+        onCancel={() => setConfirmRun(false)}
+      >
+        {isDb ? (
+          <p>
+            The test row is inserted into <code>{db?.table}</code> and kept there (recorded as a test attempt). Remove it
+            yourself afterwards.
+          </p>
+        ) : (
+          <p>
+            This sends the test data to <code className="break">{`${api?.method ?? "POST"} ${api?.endpoint ?? ""}`}</code> — the
+            real system, as a handoff would. Use Preview to see the request without sending it.
+          </p>
+        )}
+      </Confirm>
     </div>
   );
 }

@@ -110,7 +110,14 @@ describe("TestPanel", () => {
     await screen.findByText(/Generated, seed 42/);
     fireEvent.click(screen.getByLabelText("Commit the row"));
     expect(screen.getByText(/Warning: the test row will be kept/)).toBeTruthy();
+    const isOpen = (text: RegExp | string) => screen.getByText(text).closest("dialog")?.hasAttribute("open");
+    expect(isOpen(/Keep a test row/)).toBe(false);
     fireEvent.click(screen.getByRole("button", { name: "Run and commit" }));
+    // A row that is kept is asked for first, naming the table; nothing was sent yet.
+    await waitFor(() => expect(isOpen(/Keep a test row/)).toBe(true));
+    expect(screen.getByText("patients").closest("dialog")?.hasAttribute("open")).toBe(true);
+    expect(calls.some((c) => c.key === "POST /tests")).toBe(false);
+    fireEvent.click(screen.getByRole("button", { name: "Insert and keep the row" }));
     expect(await screen.findByText("committed: the row was kept")).toBeTruthy();
     expect(calls.find((c) => c.key === "POST /tests")?.body).toEqual({
       integration: "i-1",
@@ -119,5 +126,40 @@ describe("TestPanel", () => {
       preview: false,
       commit: true,
     });
+  });
+
+  it("asks before an API test reaches the real endpoint, naming it, and sends nothing when cancelled", async () => {
+    const apiIntegration = {
+      ...integration,
+      kind: "api",
+      config: {
+        ...integration.config,
+        kind: "api",
+        database: undefined,
+        api: { endpoint: "https://emr.example.org/api/patients", method: "POST", headers: {} },
+      },
+    } as unknown as Integration;
+    const calls = serve({
+      "GET /integrations": () => ({ json: [apiIntegration] }),
+      "GET /attempts": () => ({ json: [] }),
+      "POST /tests/data": () => ({ json: { seed: 42, data: { fullName: "Ann Lee" } } }),
+      "POST /tests": () => ({ json: { ...preview, kind: "api", mode: "run" } }),
+    });
+    render(<TestPanel />);
+    await screen.findByText(/Generated, seed 42/);
+    const endpoint = () => screen.getByText("POST https://emr.example.org/api/patients").closest("dialog");
+    expect(endpoint()?.hasAttribute("open")).toBe(false);
+    fireEvent.click(screen.getByRole("button", { name: "Run test" }));
+    await waitFor(() => expect(endpoint()?.hasAttribute("open")).toBe(true));
+    fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(endpoint()?.hasAttribute("open")).toBe(false);
+    expect(calls.some((c) => c.key === "POST /tests")).toBe(false);
+    // A preview goes straight through: nothing leaves.
+    fireEvent.click(screen.getByRole("button", { name: "Preview" }));
+    await waitFor(() => expect(calls.filter((c) => c.key === "POST /tests").length).toBe(1));
+    fireEvent.click(screen.getByRole("button", { name: "Run test" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Send the test" }));
+    await waitFor(() => expect(calls.filter((c) => c.key === "POST /tests").length).toBe(2));
+    expect(calls.filter((c) => c.key === "POST /tests")[1]?.body).toMatchObject({ preview: false });
   });
 });
