@@ -30,4 +30,19 @@ if [ "${HANDOFF_RUN:-}" != serve ] && has_display; then
   exec "$bin"
 fi
 echo "no display (or a build without the window): serving the web UI instead; open the URL below"
-exec "$bin" serve
+port=${HANDOFF_PORT:-7878}
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if port_taken "$port"; then
+  # Something listens there already. If it is this workspace's console (it takes this data
+  # dir's token), it is the one to open; otherwise serve on a free port instead.
+  token=$("$bin" token 2>/dev/null || true)
+  if [ -n "$token" ] && command -v curl >/dev/null 2>&1 &&
+    curl -fs -m 3 -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/info"; then
+    echo "this workspace's console is already serving; open:"
+    echo "http://127.0.0.1:$port/#token=$token"
+    exit 0
+  fi
+  echo "port $port is taken by another program: serving on a free port instead (the URL below has it)"
+  exec "$bin" serve --bind 127.0.0.1:0
+fi
+exec "$bin" serve --bind "127.0.0.1:$port"

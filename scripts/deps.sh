@@ -26,6 +26,10 @@ if [ "${1:-run}" != run ] || [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   fi
 fi
 if [ "${1:-run}" = test ]; then
+  # The end-to-end test drives Debian's Chromium (ui/e2e/harness.mjs launches /usr/bin/chromium;
+  # a test tool's own browser download does not work here) and reads a SQLite file with python3.
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  have python3 || need+=(python3)
   have xvfb-run || need+=(xvfb)
   have xauth || need+=(xauth)
   have jq || need+=(jq)
