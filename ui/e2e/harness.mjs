@@ -12,6 +12,33 @@ import { chromium } from "playwright-core";
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const shotsDir = join(repoRoot, "target", "e2e");
 
+/** Every process a harness started: stopped on any way out (a failed step, an exception, a
+ * signal), so that a failed run never leaves a console serving. */
+const children = new Set();
+function stopChildren() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  }
+  children.clear();
+}
+process.on("exit", stopChildren);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    stopChildren();
+    process.exit(128 + (signal === "SIGINT" ? 2 : signal === "SIGTERM" ? 15 : 1));
+  });
+}
+process.on("uncaughtException", (e) => {
+  console.error(e);
+  stopChildren();
+  process.exit(1);
+});
+process.on("unhandledRejection", (e) => {
+  console.error(e);
+  stopChildren();
+  process.exit(1);
+});
+
 export function binary() {
   if (process.env.HANDOFF_BIN) return process.env.HANDOFF_BIN;
   const target = process.env.CARGO_TARGET_DIR ?? join(repoRoot, "target");
@@ -85,6 +112,8 @@ export async function startConsole(dataDir) {
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
+  children.add(child);
+  child.on("exit", () => children.delete(child));
   let out = "";
   const printed = await new Promise((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
