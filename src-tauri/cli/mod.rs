@@ -554,16 +554,15 @@ fn read_input(path: &str, what: &str) -> Result<String, AppError> {
     Ok(text)
 }
 
-fn read_config(
-    path: &str,
-    name: Option<&str>,
-) -> Result<integrations::IntegrationConfig, AppError> {
+/// The config file as read, with its problems (the service reports every one of them together
+/// with validation's).
+fn read_config(path: &str, name: Option<&str>) -> Result<integrations::ConfigDraft, AppError> {
     let text = read_input(path, "--file")?;
     let stem = Path::new(path)
         .file_stem()
         .and_then(|s| s.to_str())
         .filter(|_| path != "-");
-    Ok(integrations::parse_config(&text, name.or(stem))?)
+    Ok(integrations::read_config(&text, name.or(stem))?)
 }
 
 async fn run(cli: Cli, command: Command, out: &Output) -> Result<u8, AppError> {

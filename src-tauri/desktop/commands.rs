@@ -111,15 +111,16 @@ fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
         .map_err(|_| AppError::invalid(what, format!("'{s}' is not an id")))
 }
 
-/// A config's text: an envelope, or a bare seed APIConfig/DatabaseConfig named by `name`.
-fn config_from(text: &str, name: Option<&str>) -> Result<integrations::IntegrationConfig> {
+/// A config's text: an envelope, or a bare seed APIConfig/DatabaseConfig named by `name`, as
+/// read with its problems (the service reports them together with validation's).
+fn config_from(text: &str, name: Option<&str>) -> Result<integrations::ConfigDraft> {
     if text.len() > integrations::MAX_CONFIG_BYTES {
         return Err(AppError::invalid(
             "config",
             format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
         ));
     }
-    Ok(integrations::parse_config(text, name)?)
+    Ok(integrations::read_config(text, name)?)
 }
 
 // Sync: no I/O, so it runs on the main thread without a detour through the runtime.

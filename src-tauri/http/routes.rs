@@ -193,15 +193,16 @@ async fn list_integrations(
     Ok(Json(s.app.integrations_query(&q).await?))
 }
 
-/// A config: an envelope, or a bare seed APIConfig/DatabaseConfig (named by `?name=`).
-fn config_from(body: &str, name: Option<&str>) -> Result<integrations::IntegrationConfig> {
+/// A config: an envelope, or a bare seed APIConfig/DatabaseConfig (named by `?name=`), as read
+/// with its problems (the service reports them together with validation's).
+fn config_from(body: &str, name: Option<&str>) -> Result<integrations::ConfigDraft> {
     if body.len() > integrations::MAX_CONFIG_BYTES {
         return Err(ApiError(AppError::invalid(
             "body",
             format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
         )));
     }
-    Ok(integrations::parse_config(body, name).map_err(AppError::from)?)
+    Ok(integrations::read_config(body, name).map_err(AppError::from)?)
 }
 
 #[derive(serde::Deserialize)]

@@ -9,9 +9,9 @@ mod repo;
 mod validate;
 
 pub use fields::{FieldSpec, FieldType};
-pub use import::{MAX_CONFIG_BYTES, parse_config};
+pub use import::{ConfigDraft, MAX_CONFIG_BYTES, parse_config, read_config};
 pub use repo::is_name_conflict;
-pub use validate::{is_identifier, validate};
+pub use validate::{endpoint_problem, is_identifier, validate};
 
 use crate::error::FieldProblem;
 use crate::ids::IntegrationId;
