@@ -506,3 +506,61 @@ fn url_problems_are_in_plain_words() {
     // The URL itself is not repeated (a key may sit in its query).
     assert!(!reason("nope?api_key=s3cret").contains("s3cret"));
 }
+
+#[test]
+fn fixed_values_take_plain_columns_not_mapped_and_plain_values() {
+    let good = json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+                      "fieldMapping": {"fullName": "patient_name"},
+                      "fixedValues": {"clinic_code": "C-42", "site_no": 7, "urgent": true}});
+    assert!(problems(db(good.clone())).is_empty());
+    let with = |fixed: serde_json::Value| {
+        let mut d = good.clone();
+        d["fixedValues"] = fixed;
+        reasons(db(d))
+    };
+    let all = with(json!({"bad col": 1, "Patient_Name": "x", "nested": {"a": 1},
+                          "list": [1], "none": null, "long": "x".repeat(1001)}));
+    assert_eq!(
+        all.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        [
+            "database.fixedValues.Patient_Name",
+            "database.fixedValues.bad col",
+            "database.fixedValues.list",
+            "database.fixedValues.long",
+            "database.fixedValues.nested",
+            "database.fixedValues.none"
+        ],
+        "{all:?}"
+    );
+    assert!(reason_for(&all, "database.fixedValues.Patient_Name").contains("filled by field 'fullName'"));
+    assert_eq!(
+        reason_for(&all, "database.fixedValues.nested"),
+        "must be text, a number or true/false (got an object)"
+    );
+    assert!(reason_for(&all, "database.fixedValues.long").contains("1000 characters"));
+    let many: serde_json::Map<String, serde_json::Value> =
+        (0..51).map(|n| (format!("c{n}"), json!(n))).collect();
+    assert_eq!(
+        problems(db({
+            let mut d = good.clone();
+            d["fixedValues"] = serde_json::Value::Object(many);
+            d
+        })),
+        ["database.fixedValues"]
+    );
+    // Saved as given; absent when there are none.
+    let config = validate(parse_config(&db(good).to_string(), None).unwrap()).unwrap();
+    let saved = serde_json::to_value(&config).unwrap();
+    assert_eq!(saved["database"]["fixedValues"]["site_no"], 7);
+    let config = validate(
+        parse_config(
+            &db(json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+                       "fieldMapping": {"fullName": "patient_name"}}))
+            .to_string(),
+            None,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(serde_json::to_value(&config).unwrap()["database"].get("fixedValues").is_none());
+}

@@ -403,6 +403,70 @@ pub fn endpoint_problem(url: &str) -> Option<String> {
     Some(format!("not a valid URL: {why}"))
 }
 
+/// The most `database.fixedValues` entries.
+pub const MAX_FIXED_VALUES: usize = 50;
+/// The longest text a fixed value may be.
+pub const MAX_FIXED_TEXT: usize = 1_000;
+
+/// `database.fixedValues`: plain columns, none also filled by a field, each with text, a number
+/// or true/false.
+fn check_fixed_values(db: &DatabaseConfig, p: &mut Problems) {
+    if db.fixed_values.len() > MAX_FIXED_VALUES {
+        p.add(
+            "database.fixedValues",
+            format!(
+                "has {} entries; the limit is {MAX_FIXED_VALUES}",
+                db.fixed_values.len()
+            ),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (column, value) in &db.fixed_values {
+        let at = format!("database.fixedValues.{column}");
+        if !is_identifier(column) {
+            p.add(
+                &at,
+                format!("column '{column}' is not a plain identifier (letters, digits, _)"),
+            );
+        } else if let Some((field, _)) = db
+            .field_mapping
+            .iter()
+            .find(|(_, mapped)| mapped.eq_ignore_ascii_case(column))
+        {
+            p.add(
+                &at,
+                format!(
+                    "column '{column}' is filled by field '{field}' \
+                     (database.fieldMapping.{field}); a column takes a field or a fixed value, \
+                     not both"
+                ),
+            );
+        } else if !seen.insert(column.to_ascii_lowercase()) {
+            p.add(&at, format!("column '{column}' is given twice"));
+        }
+        match value {
+            serde_json::Value::String(s) if s.chars().count() > MAX_FIXED_TEXT => p.add(
+                &at,
+                format!("is longer than {MAX_FIXED_TEXT} characters"),
+            ),
+            serde_json::Value::String(_)
+            | serde_json::Value::Number(_)
+            | serde_json::Value::Bool(_) => {}
+            other => p.add(
+                &at,
+                format!(
+                    "must be text, a number or true/false (got {})",
+                    match other {
+                        serde_json::Value::Null => "null",
+                        serde_json::Value::Array(_) => "a list",
+                        _ => "an object",
+                    }
+                ),
+            ),
+        }
+    }
+}
+
 /// The longest `api.healthCheck.path` accepted.
 const MAX_HEALTH_PATH_LEN: usize = 2048;
 
@@ -493,6 +557,7 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
             p.add(&at, format!("column '{column}' is mapped twice"));
         }
     }
+    check_fixed_values(db, p);
     if let Some(size) = db.pool_size
         && !(1..=50).contains(&size)
     {
