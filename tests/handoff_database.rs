@@ -102,7 +102,10 @@ fn fixed_params(request: &Value) -> Vec<(String, Value)> {
         .filter(|p| p["fixed"] == true)
         .map(|p| {
             assert!(p.get("field").is_none(), "a fixed value has no field: {p}");
-            (p["column"].as_str().expect("column").to_string(), p["value"].clone())
+            (
+                p["column"].as_str().expect("column").to_string(),
+                p["value"].clone(),
+            )
         })
         .collect()
 }
@@ -122,7 +125,10 @@ async fn deliver_with_fixed_values(pools: &DatabasePools, i: &ResolvedIntegratio
     assert_ok(&preview);
     assert_eq!(fixed_params(&preview.request), want, "preview");
     let sql = preview.request["sql"].as_str().expect("sql");
-    assert!(sql.contains("clinic_code") && sql.contains("urgent"), "{sql}");
+    assert!(
+        sql.contains("clinic_code") && sql.contains("urgent"),
+        "{sql}"
+    );
 
     let test = pools
         .deliver_as(i, &h, &collected, Mode::Test { commit: false })
@@ -154,6 +160,10 @@ async fn assert_unfit_fixed_value_refused(pools: &DatabasePools, mut i: Resolved
         .deliver(&i, &handoff(), &data(json!({"fullName": "Jane Doe"})))
         .await;
     assert_failed(&d, ErrorCategory::Configuration);
-    assert!(d.message.contains("database.fixedValues.site_no"), "{}", d.message);
+    assert!(
+        d.message.contains("database.fixedValues.site_no"),
+        "{}",
+        d.message
+    );
     assert!(d.message.contains("\"seven\""), "{}", d.message);
 }

@@ -851,7 +851,7 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
     match cmd {
         IntegrationCommand::Add { file, name } => {
             let saved = app
-                .add_integration(read_config(&file, name.as_deref())?)
+                .add_integration_from(read_config(&file, name.as_deref())?)
                 .await?;
             out.id(&saved);
         }
@@ -870,7 +870,7 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
             // A bare seed config keeps the integration's name (not the file's).
             let current = app.integration(&id).await?;
             let saved = app
-                .update_integration(&id, read_config(&file, Some(&current.name))?)
+                .update_integration_from(&id, read_config(&file, Some(&current.name))?)
                 .await?;
             out.id(&saved);
         }

@@ -518,8 +518,10 @@ fn fixed_values_take_plain_columns_not_mapped_and_plain_values() {
         d["fixedValues"] = fixed;
         reasons(db(d))
     };
-    let all = with(json!({"bad col": 1, "Patient_Name": "x", "nested": {"a": 1},
-                          "list": [1], "none": null, "long": "x".repeat(1001)}));
+    let all = with(
+        json!({"bad col": 1, "Patient_Name": "x", "nested": {"a": 1},
+                          "list": [1], "none": null, "long": "x".repeat(1001)}),
+    );
     assert_eq!(
         all.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
         [
@@ -532,7 +534,10 @@ fn fixed_values_take_plain_columns_not_mapped_and_plain_values() {
         ],
         "{all:?}"
     );
-    assert!(reason_for(&all, "database.fixedValues.Patient_Name").contains("filled by field 'fullName'"));
+    assert!(
+        reason_for(&all, "database.fixedValues.Patient_Name")
+            .contains("filled by field 'fullName'")
+    );
     assert_eq!(
         reason_for(&all, "database.fixedValues.nested"),
         "must be text, a number or true/false (got an object)"
@@ -554,13 +559,19 @@ fn fixed_values_take_plain_columns_not_mapped_and_plain_values() {
     assert_eq!(saved["database"]["fixedValues"]["site_no"], 7);
     let config = validate(
         parse_config(
-            &db(json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
-                       "fieldMapping": {"fullName": "patient_name"}}))
+            &db(
+                json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+                       "fieldMapping": {"fullName": "patient_name"}}),
+            )
             .to_string(),
             None,
         )
         .unwrap(),
     )
     .unwrap();
-    assert!(serde_json::to_value(&config).unwrap()["database"].get("fixedValues").is_none());
+    assert!(
+        serde_json::to_value(&config).unwrap()["database"]
+            .get("fixedValues")
+            .is_none()
+    );
 }

@@ -445,10 +445,9 @@ fn check_fixed_values(db: &DatabaseConfig, p: &mut Problems) {
             p.add(&at, format!("column '{column}' is given twice"));
         }
         match value {
-            serde_json::Value::String(s) if s.chars().count() > MAX_FIXED_TEXT => p.add(
-                &at,
-                format!("is longer than {MAX_FIXED_TEXT} characters"),
-            ),
+            serde_json::Value::String(s) if s.chars().count() > MAX_FIXED_TEXT => {
+                p.add(&at, format!("is longer than {MAX_FIXED_TEXT} characters"))
+            }
             serde_json::Value::String(_)
             | serde_json::Value::Number(_)
             | serde_json::Value::Bool(_) => {}

@@ -15,14 +15,19 @@ use std::sync::Arc;
 
 impl App {
     /// Validates and saves a new integration; its secrets go to the secrets backend first, so a
-    /// backend that cannot be reached leaves nothing behind. Every problem of the config (as
-    /// read, validated, its name against the others', its secrets) is in one `invalid` error.
-    #[tracing::instrument(skip_all)]
+    /// backend that cannot be reached leaves nothing behind. Every problem of the config
+    /// (validation's, its name against the others', its secrets) is in one `invalid` error.
     pub async fn add_integration(
         &self,
-        draft: impl Into<ConfigDraft>,
+        config: IntegrationConfig,
     ) -> Result<Integration, AppError> {
-        let draft: ConfigDraft = draft.into();
+        self.add_integration_from(ConfigDraft::from(config)).await
+    }
+
+    /// As [`App::add_integration`], for a config read from its text: the problems found while
+    /// reading it come in the same error as the rest.
+    #[tracing::instrument(skip_all)]
+    pub async fn add_integration_from(&self, draft: ConfigDraft) -> Result<Integration, AppError> {
         let (config, secrets) = self.checked_config(draft, None).await?;
         let id = IntegrationId::new();
         let audit = self.audit_event(
@@ -62,14 +67,25 @@ impl App {
     /// Replaces an integration's config. A secret given as the mask (or left out of a kind
     /// that still needs it) keeps the stored value. Problems are reported as
     /// [`App::add_integration`] reports them.
-    #[tracing::instrument(skip_all, fields(integration = %id_or_name))]
     pub async fn update_integration(
         &self,
         id_or_name: &str,
-        draft: impl Into<ConfigDraft>,
+        config: IntegrationConfig,
+    ) -> Result<Integration, AppError> {
+        self.update_integration_from(id_or_name, ConfigDraft::from(config))
+            .await
+    }
+
+    /// As [`App::update_integration`], for a config read from its text (see
+    /// [`App::add_integration_from`]).
+    #[tracing::instrument(skip_all, fields(integration = %id_or_name))]
+    pub async fn update_integration_from(
+        &self,
+        id_or_name: &str,
+        draft: ConfigDraft,
     ) -> Result<Integration, AppError> {
         let current = self.integration(id_or_name).await?;
-        let (config, secrets) = self.checked_config(draft.into(), Some(&current)).await?;
+        let (config, secrets) = self.checked_config(draft, Some(&current)).await?;
         let stored = current.config.secret_slots();
         // The given secrets' slots (the masked configs cannot show that they changed) and
         // values (scrubbed out of the entry wherever they might appear).

@@ -373,26 +373,28 @@ fn resolve<'a>(
     mapped
         .iter()
         .zip(columns)
-        .map(|(m, column)| match (convert(column.kind, &m.value), m.source) {
-            (Ok(bound), source) => Ok(Resolved {
-                source,
-                column,
-                bound,
-            }),
-            (Err(mismatch), Source::Field(field)) => Err(ResolveError::Mismatch(format!(
-                "field '{field}' cannot be stored in column {} ({}): expected {}, got {}",
-                column.name,
-                column.type_name,
-                mismatch.expected,
-                describe(&m.value)
-            ))),
-            // Config, not collected data: the value itself may be shown.
-            (Err(mismatch), Source::Fixed) => Err(ResolveError::FixedMismatch(format!(
-                "the fixed value {} cannot be stored in column {} ({}): expected {} — change \
+        .map(
+            |(m, column)| match (convert(column.kind, &m.value), m.source) {
+                (Ok(bound), source) => Ok(Resolved {
+                    source,
+                    column,
+                    bound,
+                }),
+                (Err(mismatch), Source::Field(field)) => Err(ResolveError::Mismatch(format!(
+                    "field '{field}' cannot be stored in column {} ({}): expected {}, got {}",
+                    column.name,
+                    column.type_name,
+                    mismatch.expected,
+                    describe(&m.value)
+                ))),
+                // Config, not collected data: the value itself may be shown.
+                (Err(mismatch), Source::Fixed) => Err(ResolveError::FixedMismatch(format!(
+                    "the fixed value {} cannot be stored in column {} ({}): expected {} — change \
                  database.fixedValues.{}",
-                m.value, column.name, column.type_name, mismatch.expected, m.column
-            ))),
-        })
+                    m.value, column.name, column.type_name, mismatch.expected, m.column
+                ))),
+            },
+        )
         .collect()
 }
 
