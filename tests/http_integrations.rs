@@ -730,3 +730,57 @@ async fn a_damaged_or_foreign_or_empty_history_file_is_refused_clearly_and_not_k
         "refused uploads leave no copy behind: {left:?}"
     );
 }
+
+#[tokio::test]
+async fn demo_samples_need_the_demo_then_send_one_live_handoff_to_each() {
+    let s = Served::start().await;
+    let (status, body) = s.call(Method::POST, "/demo/samples", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["kind"], "notFound");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("create the demo first"),
+        "{body}"
+    );
+
+    let (status, demo) = s.call(Method::POST, "/demo", None).await;
+    assert_eq!(status, StatusCode::OK, "{demo}");
+    let (status, samples) = s.call(Method::POST, "/demo/samples", None).await;
+    assert_eq!(status, StatusCode::OK, "{samples}");
+    let results = samples["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{samples}");
+    for r in results {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["integrationId", "integrationName", "result"], "{r}");
+    }
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|r| r["integrationName"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {samples}"))
+    };
+    let db = &find("Demo clinic database")["result"];
+    assert_eq!(db["success"], true, "{db}");
+    assert_eq!(db["handoffStatus"], "succeeded", "{db}");
+    let api = &find("Demo EMR API (offline)")["result"];
+    assert_eq!(api["success"], false, "{api}");
+    assert_eq!(api["category"], "network", "{api}");
+    assert!(
+        api["nextRetryAt"].is_string(),
+        "a retry is scheduled: {api}"
+    );
+    assert_eq!(
+        api["handoffStatus"], "pending",
+        "waiting for its retry: {api}"
+    );
+
+    // The failure and the delivery are in the history, live, under one demo session.
+    let (_, history) = s.call(Method::GET, "/attempts?trigger=live", None).await;
+    let rows = history.as_array().expect("attempts");
+    assert_eq!(rows.len(), 2, "{history}");
+    let session = rows[0]["sessionId"].as_str().unwrap();
+    assert!(session.starts_with("demo-"), "{session}");
+    assert!(rows.iter().all(|r| r["sessionId"] == session), "{history}");
+}

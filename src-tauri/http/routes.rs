@@ -1,5 +1,5 @@
 //! `/api/v1`: the resources mirror the CLI (integrations, attempts, handoffs, stats, health,
-//! tests, retries), plus jobs (progress of long work) and the demo workspace.
+//! tests, retries, exports), plus jobs (progress of long work) and the demo workspace.
 
 use super::error::{ApiError, unauthorized};
 use super::{ApiState, token};
@@ -49,6 +49,7 @@ pub fn api(state: ApiState) -> Router {
         .merge(super::integrations::routes())
         .merge(super::history_files::routes(&state))
         .merge(super::history::routes())
+        .merge(super::exports::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -217,7 +218,7 @@ async fn add_integration(
     Text(body): Text,
 ) -> Result<impl IntoResponse> {
     let config = config_from(&body, q.name.as_deref())?;
-    let saved = s.app.add_integration(config).await?;
+    let saved = s.app.add_integration_from(config).await?;
     Ok((axum::http::StatusCode::CREATED, Json(saved)))
 }
 
@@ -235,7 +236,7 @@ async fn update_integration(
 ) -> Result<impl IntoResponse> {
     let current = s.app.integration(&id).await?;
     let config = config_from(&body, Some(&current.name))?;
-    Ok(Json(s.app.update_integration(&id, config).await?))
+    Ok(Json(s.app.update_integration_from(&id, config).await?))
 }
 
 async fn remove_integration(
