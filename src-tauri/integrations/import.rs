@@ -312,7 +312,11 @@ impl Reader {
             if self.problems.len() >= MAX_PROBLEMS {
                 break;
             }
-            if let Some(field) = between(&message, "missing field `", "`") {
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split_once('`'))
+                .map(|(field, _)| field)
+            {
                 let mut full = path;
                 full.push(Seg::Key(field.to_string()));
                 self.report(&full, "is required".to_string());
@@ -423,12 +427,6 @@ impl Reader {
     }
 }
 
-/// The text between `start` and the next `end` in `s`.
-fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let rest = &s[s.find(start)? + start.len()..];
-    Some(&rest[..rest.find(end)?])
-}
-
 /// Every `quoted` name after "expected" in serde's message (`expected one of `a`, `b``).
 fn choices(message: &str) -> Vec<String> {
     let Some(i) = message.find("expected") else {
@@ -501,7 +499,11 @@ fn reason(value: &Value, path: &[Seg], message: &str) -> String {
     let secret = may_be_secret(path);
     let given = value_at(value, path);
     let got = got(given, secret);
-    if let Some(name) = between(&message, "unknown field `", "`") {
+    if let Some(name) = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+    {
         let mut out = format!("unknown setting '{name}'");
         if let Some(known) = closest(name, &choices(&message)) {
             out.push_str(&format!(" (did you mean '{known}'?)"));
@@ -525,7 +527,9 @@ fn reason(value: &Value, path: &[Seg], message: &str) -> String {
     let expected = message
         .rfind(", expected ")
         .map(|i| &message[i + ", expected ".len()..]);
+    let is_port = matches!(path.last(), Some(Seg::Key(k)) if k == "port");
     let must = match expected {
+        Some("u16") if is_port => Some("a port number from 1 to 65535".into()),
         Some(e) if whole_number(e).is_some() => whole_number(e).map(str::to_string),
         Some("a string") => Some("text".into()),
         Some("a boolean") => Some("true or false".into()),

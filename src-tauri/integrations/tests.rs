@@ -391,6 +391,19 @@ fn a_required_value_that_cannot_be_read_is_reported_once_and_the_rest_still_chec
     // A missing one is "required", once.
     let all = reasons(json!({"kind": "api", "api": {"endpoint": "http://h/"}}));
     assert_eq!(all, [("name".to_string(), "is required".to_string())]);
+    // A port out of range says what a port is.
+    let all = reasons(db(
+        json!({"type": "postgresql", "hostname": "h", "port": 70000,
+                               "username": "u", "database": "d", "table": "t",
+                               "fieldMapping": {"fullName": "c"}}),
+    ));
+    assert_eq!(
+        all,
+        [(
+            "database.port".to_string(),
+            "must be a port number from 1 to 65535 (got 70000)".to_string()
+        )]
+    );
     // A choice given as a number says its options too.
     let all =
         reasons(json!({"name": "x", "kind": "api", "api": {"endpoint": "http://h/", "method": 3}}));
