@@ -726,9 +726,7 @@ mod tests {
                 "type": "sqlite", "database": "x.db", "table": "t",
                 "fieldMapping": {"a": "col_a"}, "fixedValues": fixed
             }));
-            mapped_values(db(&i), &h, data.as_object().unwrap())
-                .map(|m| m.len())
-                .map_err(|(category, message)| (category, message))
+            mapped_values(db(&i), &h, data.as_object().unwrap()).map(|m| m.len())
         };
         let (category, message) = with(json!({"x\"y": 1}), json!({"a": 1})).unwrap_err();
         assert_eq!(category, ErrorCategory::Configuration);
