@@ -281,7 +281,8 @@ async fn a_change_that_fails_leaves_no_entry() {
         .add_integration(config(plain_config("A", "http://127.0.0.1:1")))
         .await
         .unwrap_err();
-    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert_eq!(err.kind, ErrorKind::Invalid);
+    assert_eq!(err.field.as_deref(), Some("name"));
     let err = t
         .app
         .update_integration("b", config(plain_config("b", "ftp://nowhere")))

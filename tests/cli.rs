@@ -559,6 +559,47 @@ async fn config_validation_errors_name_the_field_and_exit_2() {
 }
 
 #[tokio::test]
+async fn integration_add_prints_every_problem_of_a_config_at_once() {
+    let c = Console::new();
+    c.add("taken.json", &api_config("Taken", "http://127.0.0.1:9/p"))
+        .await;
+    // A timeout of the wrong type, a retry count out of range and a name in use: one run says
+    // all three, each at its field, in plain words.
+    let mut bad = api_config("Taken", "http://127.0.0.1:9/p");
+    bad["api"]["timeoutMs"] = json!("abc");
+    bad["retry"] = json!({"maxAttempts": 99});
+    let path = c.file("bad.json", &bad);
+    let out = c.run(&["integration", "add", "--file", &path]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("3 problems"), "{said}");
+    for line in [
+        "api.timeoutMs: must be a whole number, 0 or more (got text \"abc\")",
+        "retry.maxAttempts: must be from 1 to 50",
+        "name: an integration named 'Taken' exists already",
+    ] {
+        assert!(said.contains(line), "missing {line:?} in {said}");
+    }
+    let out = c
+        .run(&["integration", "add", "--file", &path, "--json"])
+        .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    let err = out.json();
+    assert_eq!(err["error"]["kind"], "invalid", "{err}");
+    let fields: Vec<&str> = err["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["api.timeoutMs", "retry.maxAttempts", "name"],
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn saving_does_not_need_the_target_reachable() {
     let c = Console::new();
     let endpoint = format!("http://127.0.0.1:{}/patients", closed_port());

@@ -16,7 +16,7 @@ use common_db::{
 };
 use futures_util::future::join_all;
 use handoff_console::integrations::{IntegrationConfig, validate};
-use handoff_console::targets::database::DatabasePools;
+use handoff_console::targets::database::{DatabasePools, Mode};
 use handoff_console::targets::{Delivery, ErrorCategory, ResolvedIntegration, Targets};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, MySqlPool, PgPool, Row, SqlitePool};
@@ -84,4 +84,86 @@ async fn assert_injection_refused(pools: &DatabasePools, database: Value, what: 
     assert_failed(&d, ErrorCategory::Configuration);
     assert!(d.message.contains("plain identifier"), "{}", d.message);
     assert_eq!(pools.pool_count(), before, "no pool was opened");
+}
+
+/// `database.fixedValues` of the fixed-value tests: a code (text), a number given as text (the
+/// column converts it, as a field's value would be), a boolean and a decimal.
+fn fixed_values() -> Value {
+    json!({"clinic_code": "C-42", "site_no": "7", "urgent": true, "fee": 12.5})
+}
+
+/// The fixed values among a statement's parameters: marked fixed, with no field, the value in
+/// clear as bound.
+fn fixed_params(request: &Value) -> Vec<(String, Value)> {
+    request["params"]
+        .as_array()
+        .expect("params")
+        .iter()
+        .filter(|p| p["fixed"] == true)
+        .map(|p| {
+            assert!(p.get("field").is_none(), "a fixed value has no field: {p}");
+            (
+                p["column"].as_str().expect("column").to_string(),
+                p["value"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// A preview, a rolled-back test and a delivery of `i` (whose table has `patient_name`,
+/// `clinic_code`, `site_no`, `urgent`, `fee`) all carry the fixed values; returns the delivery.
+async fn deliver_with_fixed_values(pools: &DatabasePools, i: &ResolvedIntegration) -> Delivery {
+    let want = vec![
+        ("clinic_code".to_string(), json!("C-42")),
+        ("fee".to_string(), json!("12.5")),
+        ("site_no".to_string(), json!(7)),
+        ("urgent".to_string(), json!(true)),
+    ];
+    let h = handoff();
+    let collected = data(json!({"fullName": "Jane Doe"}));
+    let preview = pools.deliver_as(i, &h, &collected, Mode::Preview).await;
+    assert_ok(&preview);
+    assert_eq!(fixed_params(&preview.request), want, "preview");
+    let sql = preview.request["sql"].as_str().expect("sql");
+    assert!(
+        sql.contains("clinic_code") && sql.contains("urgent"),
+        "{sql}"
+    );
+
+    let test = pools
+        .deliver_as(i, &h, &collected, Mode::Test { commit: false })
+        .await;
+    assert_ok(&test);
+    assert_eq!(fixed_params(&test.request), want, "test");
+    let row = test.details.row.expect("the test row read back");
+    let stored = |column: &str| {
+        row.iter()
+            .find(|c| c.column == column)
+            .map(|c| c.value.clone())
+            .unwrap_or_else(|| panic!("no column {column} in {row:?}"))
+    };
+    assert_eq!(stored("clinic_code"), json!("C-42"));
+    assert_eq!(stored("site_no"), json!(7));
+
+    let delivered = pools.deliver(i, &h, &collected).await;
+    assert_ok(&delivered);
+    assert_eq!(fixed_params(&delivered.request), want, "delivery");
+    delivered
+}
+
+/// A fixed value its column cannot take is the config's problem, and nothing is inserted.
+async fn assert_unfit_fixed_value_refused(pools: &DatabasePools, mut i: ResolvedIntegration) {
+    let mut fixed = fixed_values();
+    fixed["site_no"] = json!("seven");
+    set(&mut i, "fixedValues", fixed);
+    let d = pools
+        .deliver(&i, &handoff(), &data(json!({"fullName": "Jane Doe"})))
+        .await;
+    assert_failed(&d, ErrorCategory::Configuration);
+    assert!(
+        d.message.contains("database.fixedValues.site_no"),
+        "{}",
+        d.message
+    );
+    assert!(d.message.contains("\"seven\""), "{}", d.message);
 }

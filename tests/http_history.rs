@@ -425,3 +425,166 @@ async fn the_attempt_detail_has_masked_data_and_no_raw_values() {
     let revealed: Value = r.json().await.unwrap();
     assert_eq!(revealed["data"]["fullName"], NAME);
 }
+
+// ---- exports ----
+
+impl Api {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    /// Polls a job to its end; its last status.
+    async fn finished(&self, job: &Value) -> Value {
+        let id = job["jobId"].as_u64().expect("a job id");
+        for _ in 0..1500 {
+            let (status, s) = self.get(&format!("/jobs/{id}")).await;
+            assert_eq!(status, 200, "{s}");
+            if s["finished"] == true {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the export job never finished");
+    }
+
+    async fn download(&self, name: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .http
+            .get(format!("{}/api/v1/exports/{name}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn an_export_from_the_ui_writes_a_history_file_the_browser_downloads() {
+    let api = served(&sessions(6)).await;
+    let (status, job) = api.post("/exports", json!({})).await;
+    assert_eq!(status, 200, "{job}");
+    let done = api.finished(&job).await;
+    assert!(done["error"].is_null(), "{done}");
+    assert_eq!(done["kind"], "export");
+    assert_eq!(
+        (done["done"].as_u64(), done["total"].as_u64()),
+        (Some(6), Some(6))
+    );
+    let result = &done["result"];
+    let name = result["fileName"].as_str().expect("fileName");
+    assert!(handoff_console::service::is_export_name(name), "{name}");
+    assert!(name.ends_with(".sqlite"), "{name}");
+    assert_eq!(result["rows"], 6, "{result}");
+    assert_eq!(result["attempts"], 6, "{result}");
+    assert_eq!(result["handoffs"], 6, "{result}");
+    let path = std::path::PathBuf::from(result["path"].as_str().expect("path"));
+    assert_eq!(path, api.app.exports_dir().join(name));
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(result["bytes"], bytes.len() as u64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600, "the file is its owner's only");
+        assert_eq!(mode(&api.app.exports_dir()), 0o700, "so is the folder");
+    }
+
+    // A real history file: it opens read-only and holds the attempts, masked.
+    let file = App::open_history(&path).await.expect("the export opens");
+    let attempts = file
+        .history(&handoff_console::attempts::HistoryFilter {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(attempts.len(), 6);
+    assert!(
+        !String::from_utf8_lossy(&bytes).contains(NAME),
+        "raw data in the export"
+    );
+    file.close().await;
+
+    // The download is the same bytes, as an attachment.
+    let res = api.download(name, Some(TOKEN)).await;
+    assert_eq!(res.status().as_u16(), 200);
+    let disposition = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(disposition, format!("attachment; filename=\"{name}\""));
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), bytes.as_slice());
+
+    // Audited as the CLI's export is.
+    let audit = api
+        .app
+        .audit_log(&handoff_console::audit::AuditFilter::default())
+        .await
+        .unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.action.as_str() == "history.exported")
+        .expect("a history.exported entry");
+    assert_eq!(entry.details["rows"], 6);
+    assert_eq!(entry.details["destination"], path.display().to_string());
+
+    // A filter takes the CLI's syntax; a second export gets a name of its own.
+    let (status, job) = api
+        .post("/exports", json!({"integration": "lab", "since": "1h"}))
+        .await;
+    assert_eq!(status, 200, "{job}");
+    let second = api.finished(&job).await;
+    assert_eq!(second["result"]["rows"], 3, "{second}");
+    assert_ne!(second["result"]["fileName"], name);
+}
+
+#[tokio::test]
+async fn an_export_refuses_bad_filters_and_serves_only_its_own_files() {
+    let api = served(&sessions(2)).await;
+    assert_eq!(
+        api.post("/exports", json!({"since": "last tuesday"}))
+            .await
+            .0,
+        422
+    );
+    let (status, body) = api.post("/exports", json!({"integration": "nope"})).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = api.post("/exports", json!({"out": "/tmp/x"})).await;
+    assert_eq!(status, 422, "{body}");
+
+    let (_, job) = api.post("/exports", json!({})).await;
+    let name = api.finished(&job).await["result"]["fileName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Another file in the data dir, and one beside the exports that is not one.
+    std::fs::write(api.app.exports_dir().join("notes.sqlite"), b"private").unwrap();
+    for bad in [
+        "notes.sqlite",
+        "..%2Fstore.db",
+        "%2E%2E%2Fstore.db",
+        "handoff-history-20000101-000000.sqlite",
+        "store.db",
+    ] {
+        let res = api.download(bad, Some(TOKEN)).await;
+        assert_eq!(res.status().as_u16(), 404, "{bad}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["kind"], "notFound", "{bad}: {body}");
+    }
+    // The token is needed, as on every route.
+    assert_eq!(api.download(&name, None).await.status().as_u16(), 401);
+    assert_eq!(
+        api.download(&name, Some("wrong")).await.status().as_u16(),
+        401
+    );
+}

@@ -86,6 +86,74 @@ async fn an_invalid_config_is_422_naming_each_field_on_create_and_update() {
 }
 
 #[tokio::test]
+async fn every_problem_of_a_save_comes_in_one_error_on_create_and_update() {
+    let s = Served::start().await;
+    s.add(api_config("http://127.0.0.1:9/x")).await; // "EMR"
+    let mut other = api_config("http://127.0.0.1:9/y");
+    other["name"] = json!("Other");
+    let other_id = s.add(other).await;
+    // A timeout of the wrong type, a retry count out of range, a duplicate name and an
+    // endpoint without a scheme: one answer names all four, in plain words.
+    let mut bad = api_config("127.0.0.1:9/x");
+    bad["api"]["timeoutMs"] = json!("abc");
+    bad["retry"] = json!({"maxAttempts": 99});
+    let expected = ["api.timeoutMs", "api.endpoint", "retry.maxAttempts", "name"];
+    for (method, path) in [
+        (Method::POST, "/integrations".to_string()),
+        (Method::PUT, format!("/integrations/{other_id}")),
+    ] {
+        let (status, body) = s.call(method.clone(), &path, Some(bad.clone())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{method}: {body}");
+        assert_eq!(body["error"]["kind"], "invalid", "{body}");
+        let details = body["error"]["details"].as_array().expect("details");
+        let fields: Vec<&str> = details.iter().filter_map(|d| d["field"].as_str()).collect();
+        assert_eq!(fields, expected, "{method}: {body}");
+        let reasons: Vec<&str> = details
+            .iter()
+            .filter_map(|d| d["reason"].as_str())
+            .collect();
+        assert_eq!(
+            reasons[0], "must be a whole number, 0 or more (got text \"abc\")",
+            "{body}"
+        );
+        assert_eq!(
+            reasons[1], "not a valid URL: it needs http:// or https://",
+            "{body}"
+        );
+        assert!(reasons[3].contains("exists already"), "{body}");
+    }
+    // Its own name is no conflict on update.
+    let mut renamed = api_config("http://127.0.0.1:9/y");
+    renamed["name"] = json!("Other");
+    let (status, body) = s
+        .call(
+            Method::PUT,
+            &format!("/integrations/{other_id}"),
+            Some(renamed),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Text that is not JSON is that one problem.
+    let res = s
+        .req(Method::POST, "/integrations")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "(config)", "{body}");
+    assert_eq!(body["error"]["details"].as_array().map(Vec::len), Some(1));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is not valid JSON"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn secrets_come_back_only_masked_and_the_mask_keeps_the_stored_value() {
     let s = Served::start().await;
     let sink = Sink::start().await;
@@ -661,4 +729,58 @@ async fn a_damaged_or_foreign_or_empty_history_file_is_refused_clearly_and_not_k
         left.is_empty(),
         "refused uploads leave no copy behind: {left:?}"
     );
+}
+
+#[tokio::test]
+async fn demo_samples_need_the_demo_then_send_one_live_handoff_to_each() {
+    let s = Served::start().await;
+    let (status, body) = s.call(Method::POST, "/demo/samples", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["error"]["kind"], "notFound");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("create the demo first"),
+        "{body}"
+    );
+
+    let (status, demo) = s.call(Method::POST, "/demo", None).await;
+    assert_eq!(status, StatusCode::OK, "{demo}");
+    let (status, samples) = s.call(Method::POST, "/demo/samples", None).await;
+    assert_eq!(status, StatusCode::OK, "{samples}");
+    let results = samples["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{samples}");
+    for r in results {
+        let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["integrationId", "integrationName", "result"], "{r}");
+    }
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|r| r["integrationName"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {samples}"))
+    };
+    let db = &find("Demo clinic database")["result"];
+    assert_eq!(db["success"], true, "{db}");
+    assert_eq!(db["handoffStatus"], "succeeded", "{db}");
+    let api = &find("Demo EMR API (offline)")["result"];
+    assert_eq!(api["success"], false, "{api}");
+    assert_eq!(api["category"], "network", "{api}");
+    assert!(
+        api["nextRetryAt"].is_string(),
+        "a retry is scheduled: {api}"
+    );
+    assert_eq!(
+        api["handoffStatus"], "pending",
+        "waiting for its retry: {api}"
+    );
+
+    // The failure and the delivery are in the history, live, under one demo session.
+    let (_, history) = s.call(Method::GET, "/attempts?trigger=live", None).await;
+    let rows = history.as_array().expect("attempts");
+    assert_eq!(rows.len(), 2, "{history}");
+    let session = rows[0]["sessionId"].as_str().unwrap();
+    assert!(session.starts_with("demo-"), "{session}");
+    assert!(rows.iter().all(|r| r["sessionId"] == session), "{history}");
 }

@@ -670,3 +670,94 @@ async fn a_configuration_test_cut_short_is_closed_by_the_worker_not_resent() {
     // Nothing is due any more.
     assert_eq!(t.app.run_due_retries().await.unwrap().skipped, 0);
 }
+
+#[tokio::test]
+async fn demo_samples_deliver_to_the_demo_database_and_fail_to_the_offline_api_with_a_retry() {
+    let t = TestApp::new().await;
+    // No demo yet: a notFound that says what to do.
+    let err = t.app.send_demo_samples().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert!(err.message.contains("create the demo first"), "{err}");
+
+    let demo = t.app.create_demo().await.unwrap();
+    let samples = t.app.send_demo_samples().await.unwrap();
+    assert_eq!(samples.results.len(), 2);
+    let mut ids: Vec<_> = samples.results.iter().map(|s| s.integration_id).collect();
+    let mut demo_ids: Vec<_> = demo.iter().map(|i| i.id).collect();
+    ids.sort();
+    demo_ids.sort();
+    assert_eq!(ids, demo_ids, "one sample per demo integration");
+    let by_name = |name: &str| {
+        samples
+            .results
+            .iter()
+            .find(|s| s.integration_name == name)
+            .unwrap_or_else(|| panic!("no sample for {name}"))
+    };
+    let db = &by_name("Demo clinic database").result;
+    assert!(db.success, "{}", db.message);
+    assert_eq!(db.handoff_status, Status::Succeeded);
+    let api = &by_name("Demo EMR API (offline)").result;
+    assert!(!api.success);
+    assert_eq!(
+        api.category,
+        Some(ErrorCategory::Network),
+        "{}",
+        api.message
+    );
+    assert!(api.retryable);
+    assert!(
+        api.next_retry_at.is_some(),
+        "an automatic retry is scheduled"
+    );
+
+    // Both are live handoffs of one `demo-…` session, and the row is in the demo's table with
+    // generated (not fixed) data.
+    let history = t
+        .app
+        .history(&HistoryFilter {
+            limit: Some(10),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    let session = &history[0].session_id;
+    assert!(
+        session.starts_with("demo-") && session.len() > 5,
+        "{session}"
+    );
+    assert!(
+        history
+            .iter()
+            .all(|a| &a.session_id == session && a.trigger == Trigger::Live)
+    );
+    let path = t.dir.path().join("demo").join("clinic.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let names: Vec<String> = sqlx::query_scalar("SELECT patient_name FROM patient_data")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(names.len(), 1);
+    assert!(
+        names[0].contains(' '),
+        "a realistic full name: {}",
+        names[0]
+    );
+
+    // Each run is a new session with new data.
+    let again = t.app.send_demo_samples().await.unwrap();
+    let history = t
+        .app
+        .history(&HistoryFilter {
+            limit: Some(10),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 4);
+    assert_ne!(&history[0].session_id, session);
+    assert_eq!(again.results.len(), 2);
+}

@@ -554,16 +554,15 @@ fn read_input(path: &str, what: &str) -> Result<String, AppError> {
     Ok(text)
 }
 
-fn read_config(
-    path: &str,
-    name: Option<&str>,
-) -> Result<integrations::IntegrationConfig, AppError> {
+/// The config file as read, with its problems (the service reports every one of them together
+/// with validation's).
+fn read_config(path: &str, name: Option<&str>) -> Result<integrations::ConfigDraft, AppError> {
     let text = read_input(path, "--file")?;
     let stem = Path::new(path)
         .file_stem()
         .and_then(|s| s.to_str())
         .filter(|_| path != "-");
-    Ok(integrations::parse_config(&text, name.or(stem))?)
+    Ok(integrations::read_config(&text, name.or(stem))?)
 }
 
 async fn run(cli: Cli, command: Command, out: &Output) -> Result<u8, AppError> {
@@ -852,7 +851,7 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
     match cmd {
         IntegrationCommand::Add { file, name } => {
             let saved = app
-                .add_integration(read_config(&file, name.as_deref())?)
+                .add_integration_from(read_config(&file, name.as_deref())?)
                 .await?;
             out.id(&saved);
         }
@@ -871,7 +870,7 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
             // A bare seed config keeps the integration's name (not the file's).
             let current = app.integration(&id).await?;
             let saved = app
-                .update_integration(&id, read_config(&file, Some(&current.name))?)
+                .update_integration_from(&id, read_config(&file, Some(&current.name))?)
                 .await?;
             out.id(&saved);
         }

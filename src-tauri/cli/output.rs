@@ -584,10 +584,16 @@ fn print_request(request: &serde_json::Value) {
             .flatten()
             .enumerate()
         {
+            // A fixed value (database.fixedValues) has no field: it is the config's, not collected.
+            let source = if p["fixed"] == true {
+                "(fixed value)"
+            } else {
+                p["field"].as_str().unwrap_or_default()
+            };
             say!(
                 "  {}: {} -> {} ({}) = {}",
                 i + 1,
-                p["field"].as_str().unwrap_or_default(),
+                source,
                 p["column"].as_str().unwrap_or_default(),
                 p["type"].as_str().unwrap_or_default(),
                 p["value"]

@@ -12,8 +12,8 @@ use crate::error::AppError;
 use crate::ids::HandoffId;
 use crate::integrations::{self, Integration, SecretSlot};
 use crate::service::requests::{
-    HealthRunRequest, HistoryQuery, IntegrationsQuery, JobStarted, RetryRequest, RetryResponse,
-    SendRequest, StatsQuery, TestRunRequest,
+    ExportRequest, HealthRunRequest, HistoryQuery, IntegrationsQuery, JobStarted, RetryRequest,
+    RetryResponse, SendRequest, StatsQuery, TestRunRequest,
 };
 use crate::service::test_health_requests::{
     CheckedData, HealthHistoryQuery, TestCheckRequest, TestDataRequest,
@@ -76,6 +76,8 @@ pub fn handler(smoke: bool) -> Box<dyn Fn(tauri::ipc::Invoke) -> bool + Send + S
                 history_page,
                 attempt_view,
                 history_csv,
+                export_history,
+                send_demo_samples,
                 $($extra),*
             ]
         };
@@ -111,15 +113,16 @@ fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
         .map_err(|_| AppError::invalid(what, format!("'{s}' is not an id")))
 }
 
-/// A config's text: an envelope, or a bare seed APIConfig/DatabaseConfig named by `name`.
-fn config_from(text: &str, name: Option<&str>) -> Result<integrations::IntegrationConfig> {
+/// A config's text: an envelope, or a bare seed APIConfig/DatabaseConfig named by `name`, as
+/// read with its problems (the service reports them together with validation's).
+fn config_from(text: &str, name: Option<&str>) -> Result<integrations::ConfigDraft> {
     if text.len() > integrations::MAX_CONFIG_BYTES {
         return Err(AppError::invalid(
             "config",
             format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
         ));
     }
-    Ok(integrations::parse_config(text, name)?)
+    Ok(integrations::read_config(text, name)?)
 }
 
 // Sync: no I/O, so it runs on the main thread without a detour through the runtime.
@@ -153,7 +156,7 @@ pub async fn add_integration(
     name: Option<String>,
 ) -> Result<Integration> {
     let config = config_from(&config, name.as_deref())?;
-    c.app.add_integration(config).await
+    c.app.add_integration_from(config).await
 }
 
 #[tauri::command]
@@ -164,7 +167,7 @@ pub async fn update_integration(
 ) -> Result<Integration> {
     let current = c.app.integration(&id).await?;
     let config = config_from(&config, Some(&current.name))?;
-    c.app.update_integration(&id, config).await
+    c.app.update_integration_from(&id, config).await
 }
 
 #[tauri::command]
@@ -301,6 +304,11 @@ pub async fn remove_demo(c: State<'_, Console>) -> Result<crate::service::DemoRe
     c.app.remove_demo().await
 }
 
+#[tauri::command]
+pub async fn send_demo_samples(c: State<'_, Console>) -> Result<crate::service::DemoSamples> {
+    c.app.send_demo_samples().await
+}
+
 // --- history files ---
 
 #[tauri::command]
@@ -373,6 +381,16 @@ pub async fn attempt_view(c: State<'_, Console>, id: String) -> Result<AttemptVi
 pub async fn history_csv(c: State<'_, Console>, query: Option<Value>) -> Result<String> {
     let q: HistoryQuery = arg("query", query)?;
     c.app.history_csv_query(&q).await
+}
+
+/// A history file as a job; the window writes it into the user's Downloads folder (the job's
+/// `ExportResult` says where).
+#[tauri::command]
+pub async fn export_history(c: State<'_, Console>, request: Option<Value>) -> Result<JobStarted> {
+    let r: ExportRequest = arg("request", request)?;
+    c.app
+        .start_export(&c.jobs, r, crate::service::ExportPlace::Downloads)
+        .await
 }
 
 #[cfg(test)]

@@ -84,6 +84,15 @@ impl Store {
         }
         let partial = partial_path(out);
         let _ = std::fs::remove_file(&partial);
+        // Readable by its owner only from the start (Unix): masked, but still patients'
+        // history. SQLite gives its journal the same mode, and the rename keeps it.
+        let mut create = std::fs::OpenOptions::new();
+        create.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut create, 0o600);
+        create
+            .open(&partial)
+            .map_err(|e| write_err(out)(format!("cannot create it: {e}")))?;
         // The store's schema, from the store's own migrations.
         let schema = async {
             let options = sqlx::sqlite::SqliteConnectOptions::new()

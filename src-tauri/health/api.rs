@@ -38,8 +38,9 @@ pub async fn check(integration: &ResolvedIntegration, api: &ApiConfig, checks: &
                 HealthStatus::Error,
                 Duration::ZERO,
                 Some(format!(
-                    "'{}' is not a usable URL — check {SETTING}",
-                    api.endpoint
+                    "{} — check {SETTING}",
+                    crate::integrations::endpoint_problem(&probe)
+                        .unwrap_or_else(|| "not a valid URL: the host is missing".into())
                 )),
             );
             checks.block("dns");

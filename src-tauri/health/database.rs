@@ -3,7 +3,8 @@
 //! and MySQL), `query` (`SELECT 1`), `tls` (the connection is encrypted; not needed on loopback
 //! or for SQLite), `table`, `columns` (every mapped column exists with a type the field's values
 //! convert to), `requiredColumns` (NOT NULL columns without a default that no field fills) and
-//! `insertPrivilege`. Nothing is written.
+//! `insertPrivilege`. Fixed values (`database.fixedValues`) count as they are inserted: their
+//! columns must exist and take them, and they fill NOT NULL columns. Nothing is written.
 //!
 //! Connecting and logging in are one exchange: a bare TCP probe first would count as a failed
 //! connection on MySQL, which blocks the host after `max_connect_errors`. So `connect` and
@@ -277,20 +278,48 @@ fn kind_words(kind: ColumnKind) -> &'static str {
     }
 }
 
-/// Every mapped column exists and takes the field's values.
+/// Every mapped column exists and takes the field's values; every fixed value's column exists
+/// and takes it.
 fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
     let mut problems: Vec<(HealthStatus, String)> = Vec::new();
+    let known = || {
+        let mut known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        known.truncate(40);
+        known.join(", ")
+    };
+    for (column, value) in &db.fixed_values {
+        match t.column(column) {
+            None => problems.push((
+                HealthStatus::Error,
+                format!(
+                    "column '{column}' (given a fixed value) does not exist in {}; its columns \
+                     are: {} — fix database.fixedValues.{column}",
+                    t.name,
+                    known()
+                ),
+            )),
+            Some(c) if !accepts(c.kind, value) => problems.push((
+                HealthStatus::Error,
+                format!(
+                    "the fixed value {value} cannot be stored in column {} ({}, which takes {}) \
+                     — change database.fixedValues.{column}",
+                    c.name,
+                    c.type_name,
+                    kind_words(c.kind)
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
     for (field, column) in &db.field_mapping {
         let Some(c) = t.column(column) else {
-            let mut known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
-            known.truncate(40);
             problems.push((
                 HealthStatus::Error,
                 format!(
                     "column '{column}' (field '{field}') does not exist in {}; its columns are: \
                      {} — fix database.fieldMapping.{field}",
                     t.name,
-                    known.join(", ")
+                    known()
                 ),
             ));
             continue;
@@ -317,10 +346,15 @@ fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Ou
         ));
     }
     if problems.is_empty() {
+        let fixed = match db.fixed_values.len() {
+            0 => String::new(),
+            1 => " (and 1 fixed value's)".to_string(),
+            n => format!(" (and {n} fixed values')"),
+        };
         return healthy(
             (),
             Some(format!(
-                "{} mapped columns exist with compatible types",
+                "{} mapped columns{fixed} exist with compatible types",
                 db.field_mapping.len()
             )),
         );
@@ -335,11 +369,16 @@ fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Ou
     Ok(((), status, Some(reason)))
 }
 
-/// NOT NULL columns without a default must get a value from the mapping; an optional field
-/// mapped to one is a warning (a handoff without it is refused).
+/// NOT NULL columns without a default must get a value from the mapping or a fixed value; an
+/// optional field mapped to one is a warning (a handoff without it is refused).
 fn required_columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
+    let fixed = |c: &crate::targets::database::inspect::ColumnInfo| {
+        db.fixed_values
+            .keys()
+            .any(|f| t.column(f).is_some_and(|fc| fc.name == c.name))
+    };
     let needs_value = |c: &&crate::targets::database::inspect::ColumnInfo| {
-        !c.nullable && !c.has_default && !c.generated
+        !c.nullable && !c.has_default && !c.generated && !fixed(c)
     };
     let mapped_to = |column: &str| {
         db.field_mapping
@@ -368,8 +407,8 @@ fn required_columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableIn
             HealthStatus::Error,
             Some(format!(
                 "column(s) {} of {} are NOT NULL without a default and no field is mapped to them: \
-             every insert will fail — map a field to them (database.fieldMapping) or give them a \
-             default",
+             every insert will fail — map a field to them (database.fieldMapping), give them a \
+             fixed value (database.fixedValues) or a default",
                 unmapped.join(", "),
                 t.name
             )),
@@ -394,6 +433,7 @@ async fn insert_privilege(conn: &mut Inspector, db: &DatabaseConfig, t: &TableIn
     let columns: Vec<&str> = db
         .field_mapping
         .values()
+        .chain(db.fixed_values.keys())
         .filter_map(|m| t.column(m).map(|c| c.name.as_str()))
         .collect();
     let user = db.username.as_deref().unwrap_or("(default)");

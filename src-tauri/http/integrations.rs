@@ -1,5 +1,5 @@
 //! `/api/v1` routes of the Integrations screen beyond CRUD: the target table's live columns
-//! (for the mapping editor) and the demo workspace's list and one-step removal.
+//! (for the mapping editor) and the demo workspace's list, sample handoffs and one-step removal.
 
 use super::ApiState;
 use super::error::ApiError;
@@ -17,6 +17,12 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/integrations/columns", post(columns))
         .route("/demo", get(demo).delete(remove_demo))
+        .route("/demo/samples", post(demo_samples))
+}
+
+/// One sample handoff to each demo integration (`DemoSamples`).
+async fn demo_samples(State(s): State<ApiState>) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.send_demo_samples().await?))
 }
 
 async fn columns(

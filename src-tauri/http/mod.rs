@@ -5,6 +5,7 @@
 
 mod assets;
 mod error;
+mod exports;
 mod health;
 mod history;
 mod history_files;

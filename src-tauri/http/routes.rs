@@ -1,5 +1,5 @@
 //! `/api/v1`: the resources mirror the CLI (integrations, attempts, handoffs, stats, health,
-//! tests, retries), plus jobs (progress of long work) and the demo workspace.
+//! tests, retries, exports), plus jobs (progress of long work) and the demo workspace.
 
 use super::error::{ApiError, unauthorized};
 use super::{ApiState, token};
@@ -49,6 +49,7 @@ pub fn api(state: ApiState) -> Router {
         .merge(super::integrations::routes())
         .merge(super::history_files::routes(&state))
         .merge(super::history::routes())
+        .merge(super::exports::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -193,15 +194,16 @@ async fn list_integrations(
     Ok(Json(s.app.integrations_query(&q).await?))
 }
 
-/// A config: an envelope, or a bare seed APIConfig/DatabaseConfig (named by `?name=`).
-fn config_from(body: &str, name: Option<&str>) -> Result<integrations::IntegrationConfig> {
+/// A config: an envelope, or a bare seed APIConfig/DatabaseConfig (named by `?name=`), as read
+/// with its problems (the service reports them together with validation's).
+fn config_from(body: &str, name: Option<&str>) -> Result<integrations::ConfigDraft> {
     if body.len() > integrations::MAX_CONFIG_BYTES {
         return Err(ApiError(AppError::invalid(
             "body",
             format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
         )));
     }
-    Ok(integrations::parse_config(body, name).map_err(AppError::from)?)
+    Ok(integrations::read_config(body, name).map_err(AppError::from)?)
 }
 
 #[derive(serde::Deserialize)]
@@ -216,7 +218,7 @@ async fn add_integration(
     Text(body): Text,
 ) -> Result<impl IntoResponse> {
     let config = config_from(&body, q.name.as_deref())?;
-    let saved = s.app.add_integration(config).await?;
+    let saved = s.app.add_integration_from(config).await?;
     Ok((axum::http::StatusCode::CREATED, Json(saved)))
 }
 
@@ -234,7 +236,7 @@ async fn update_integration(
 ) -> Result<impl IntoResponse> {
     let current = s.app.integration(&id).await?;
     let config = config_from(&body, Some(&current.name))?;
-    Ok(Json(s.app.update_integration(&id, config).await?))
+    Ok(Json(s.app.update_integration_from(&id, config).await?))
 }
 
 async fn remove_integration(

@@ -9,9 +9,9 @@ mod repo;
 mod validate;
 
 pub use fields::{FieldSpec, FieldType};
-pub use import::{MAX_CONFIG_BYTES, parse_config};
+pub use import::{ConfigDraft, MAX_CONFIG_BYTES, parse_config, read_config};
 pub use repo::is_name_conflict;
-pub use validate::{is_identifier, validate};
+pub use validate::{endpoint_problem, is_identifier, validate};
 
 use crate::error::FieldProblem;
 use crate::ids::IntegrationId;
@@ -303,6 +303,12 @@ pub struct DatabaseConfig {
     pub table: String,
     /// Collected field -> column.
     pub field_mapping: BTreeMap<String, String>,
+    /// Column -> a value every insert puts in it (a clinic code, a source): text, a number or
+    /// true/false, converted to the column's type as a field's value is. Config, not collected
+    /// data: shown in clear in previews and recorded requests.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(test, ts(type = "{ [key in string]: string | number | boolean }"))]
+    pub fixed_values: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl: Option<SslSetting>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

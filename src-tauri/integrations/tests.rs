@@ -4,12 +4,33 @@ use super::*;
 use serde_json::json;
 
 fn problems(config: serde_json::Value) -> Vec<String> {
-    let parsed = parse_config(&config.to_string(), None);
-    match parsed.and_then(validate) {
-        Ok(_) => Vec::new(),
-        Err(ConfigError::Invalid(p)) => p.into_iter().map(|p| p.field).collect(),
-        Err(ConfigError::Parse { field, .. }) => vec![field],
+    reasons(config)
+        .into_iter()
+        .map(|(field, _)| field)
+        .collect()
+}
+
+/// Every problem of a config as a save reports them (reading's and validation's, in one
+/// list): `(field, reason)`.
+fn reasons(config: serde_json::Value) -> Vec<(String, String)> {
+    match read_config(&config.to_string(), None) {
+        Ok(draft) => draft.validate().1,
+        Err(ConfigError::Invalid(p)) => p,
+        Err(ConfigError::Parse { field, reason }) => {
+            vec![crate::error::FieldProblem { field, reason }]
+        }
     }
+    .into_iter()
+    .map(|p| (p.field, p.reason))
+    .collect()
+}
+
+/// The reason given for `field`.
+fn reason_for(all: &[(String, String)], field: &str) -> String {
+    all.iter()
+        .find(|(f, _)| f == field)
+        .map(|(_, r)| r.clone())
+        .unwrap_or_else(|| panic!("no problem at {field}: {all:?}"))
 }
 
 fn api(api: serde_json::Value) -> serde_json::Value {
@@ -91,7 +112,11 @@ fn unknown_keys_are_named_with_their_path() {
         None,
     )
     .unwrap_err();
-    assert!(err.to_string().contains("unknown field `methd`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("unknown setting 'methd' (did you mean 'method'?)"),
+        "{err}"
+    );
     assert_eq!(
         problems(api(json!({"endpoint": "http://h/", "method": "PATCH"}))),
         ["api.method"]
@@ -286,4 +311,280 @@ fn health_check_requests_are_optional_and_their_path_is_checked() {
             assert!(got.iter().any(|f| f.starts_with(field)), "{check}: {got:?}");
         }
     }
+}
+
+#[test]
+fn every_problem_of_a_config_is_reported_at_once() {
+    // A bad timeout (wrong type), an out-of-range retry count, a bad URL, a misspelt setting
+    // and an unknown method: one pass finds them all.
+    let all = reasons(json!({
+        "name": "emr", "kind": "api",
+        "fields": [{"name": "fullName", "type": "name"}],
+        "api": {"endpoint": "example.com/patients", "timeoutMs": "abc", "methd": "POST",
+                "connectTimeoutMs": -5, "expect": {"status": [200, "ok"]}},
+        "retry": {"maxAttempts": 99, "baseDelayMs": 1.5}
+    }));
+    let fields: Vec<&str> = all.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "api.timeoutMs",
+            "api.methd",
+            "api.connectTimeoutMs",
+            "api.expect.status[1]",
+            "retry.baseDelayMs",
+            "api.endpoint",
+            "retry.maxAttempts"
+        ],
+        "{all:?}"
+    );
+    assert_eq!(
+        reason_for(&all, "api.timeoutMs"),
+        "must be a whole number, 0 or more (got text \"abc\")"
+    );
+    assert_eq!(
+        reason_for(&all, "api.methd"),
+        "unknown setting 'methd' (did you mean 'method'?)"
+    );
+    assert_eq!(
+        reason_for(&all, "api.connectTimeoutMs"),
+        "must be a whole number, 0 or more (got -5)"
+    );
+    assert_eq!(
+        reason_for(&all, "api.expect.status[1]"),
+        "must be a whole number from 0 to 65535 (got text \"ok\")"
+    );
+    assert_eq!(
+        reason_for(&all, "api.endpoint"),
+        "not a valid URL: it needs http:// or https://"
+    );
+    assert!(
+        reason_for(&all, "retry.maxAttempts").contains("from 1 to 50"),
+        "{all:?}"
+    );
+    // None of them is parser output.
+    for (_, r) in &all {
+        assert!(
+            !r.contains("invalid type") && !r.contains("u64") && !r.contains('`'),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn a_required_value_that_cannot_be_read_is_reported_once_and_the_rest_still_checked() {
+    let all = reasons(json!({
+        "name": "emr", "kind": "api",
+        "api": {"endpoint": 5, "method": "PATCH"},
+        "retry": {"maxAttempts": 0}
+    }));
+    assert_eq!(
+        all.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        ["api.endpoint", "api.method", "retry.maxAttempts"],
+        "{all:?}"
+    );
+    assert_eq!(reason_for(&all, "api.endpoint"), "must be text (got 5)");
+    assert_eq!(
+        reason_for(&all, "api.method"),
+        "must be one of GET, POST, PUT, DELETE (got text \"PATCH\")"
+    );
+    // A missing one is "required", once.
+    let all = reasons(json!({"kind": "api", "api": {"endpoint": "http://h/"}}));
+    assert_eq!(all, [("name".to_string(), "is required".to_string())]);
+    // A port out of range says what a port is.
+    let all = reasons(db(
+        json!({"type": "postgresql", "hostname": "h", "port": 70000,
+                               "username": "u", "database": "d", "table": "t",
+                               "fieldMapping": {"fullName": "c"}}),
+    ));
+    assert_eq!(
+        all,
+        [(
+            "database.port".to_string(),
+            "must be a port number from 1 to 65535 (got 70000)".to_string()
+        )]
+    );
+    // A choice given as a number says its options too.
+    let all =
+        reasons(json!({"name": "x", "kind": "api", "api": {"endpoint": "http://h/", "method": 3}}));
+    assert_eq!(
+        reason_for(&all, "api.method"),
+        "must be one of GET, POST, PUT, DELETE (got 3)"
+    );
+}
+
+#[test]
+fn paths_keep_the_indices_of_the_text_when_an_element_is_left_out() {
+    let all = reasons(json!({
+        "name": "x", "kind": "api", "api": {"endpoint": "http://h/{{b}}/{{zz}}"},
+        "fields": [{"name": "a", "type": "text"}, "not a field", {"name": "9 b", "type": "text"},
+                   {"name": "b", "type": "colour"}]
+    }));
+    let fields: Vec<&str> = all.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "fields[1]",
+            "fields[3].type",
+            "fields[2].name",
+            "api.endpoint"
+        ],
+        "{all:?}"
+    );
+    assert!(
+        reason_for(&all, "fields[3].type").starts_with("must be one of text, name, first_name"),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn a_section_whose_type_is_unknown_is_not_checked_further() {
+    // With no telling which database it is, its host and user are not asked for; the rest of
+    // the config still is.
+    let all = reasons(json!({
+        "name": "db", "kind": "database",
+        "database": {"type": "oracle", "database": "d", "table": "t", "fieldMapping": {"a": "a"}},
+        "retry": {"baseDelayMs": 1}
+    }));
+    assert_eq!(
+        all.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        ["database.type", "retry.baseDelayMs"],
+        "{all:?}"
+    );
+    assert_eq!(
+        reason_for(&all, "database.type"),
+        "must be one of postgres, postgresql, mariadb, mysql, sqlite (got text \"oracle\")"
+    );
+    // A kind that cannot be read follows the section given.
+    let all = reasons(json!({"name": "x", "kind": "API", "api": {"endpoint": "ftp://h/"}}));
+    assert_eq!(
+        all.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        ["kind", "api.endpoint"],
+        "{all:?}"
+    );
+}
+
+#[test]
+fn text_that_is_not_json_is_the_only_problem() {
+    let err = read_config("{\"name\": \"x\", \"kind\": \"api\",}", None).unwrap_err();
+    match err {
+        ConfigError::Parse { field, reason } => {
+            assert_eq!(field, "(config)");
+            assert!(
+                reason.starts_with("is not valid JSON: a comma before"),
+                "{reason}"
+            );
+            assert!(reason.contains("line 1"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_credential_of_the_wrong_type_is_never_quoted() {
+    let all = reasons(json!({
+        "name": "x", "kind": "api",
+        "api": {"endpoint": "http://h/", "headers": {"X-Api-Key": 918273645},
+                "authentication": {"type": "bearer", "credentials": {"token": 5647382910u64}}}
+    }));
+    assert!(!all.is_empty());
+    for (_, r) in &all {
+        assert!(!r.contains("918273645") && !r.contains("5647382910"), "{r}");
+    }
+    assert_eq!(
+        reason_for(&all, "api.headers.X-Api-Key"),
+        "must be text (got a number)"
+    );
+}
+
+#[test]
+fn url_problems_are_in_plain_words() {
+    let reason =
+        |endpoint: &str| reason_for(&reasons(api(json!({"endpoint": endpoint}))), "api.endpoint");
+    assert_eq!(
+        reason("not a url"),
+        "not a valid URL: it needs http:// or https://"
+    );
+    assert_eq!(
+        reason("ftp://h/x"),
+        "not a valid URL: it needs http:// or https:// (it starts with ftp:)"
+    );
+    assert_eq!(reason("https://"), "not a valid URL: the host is missing");
+    assert_eq!(
+        reason("http://h:99999/"),
+        "not a valid URL: the port must be a number from 1 to 65535"
+    );
+    assert!(reason("http://exa mple.com/").starts_with("not a valid URL: the host name has"));
+    assert!(reason("").starts_with("is required"));
+    // The URL itself is not repeated (a key may sit in its query).
+    assert!(!reason("nope?api_key=s3cret").contains("s3cret"));
+}
+
+#[test]
+fn fixed_values_take_plain_columns_not_mapped_and_plain_values() {
+    let good = json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+                      "fieldMapping": {"fullName": "patient_name"},
+                      "fixedValues": {"clinic_code": "C-42", "site_no": 7, "urgent": true}});
+    assert!(problems(db(good.clone())).is_empty());
+    let with = |fixed: serde_json::Value| {
+        let mut d = good.clone();
+        d["fixedValues"] = fixed;
+        reasons(db(d))
+    };
+    let all = with(
+        json!({"bad col": 1, "Patient_Name": "x", "nested": {"a": 1},
+                          "list": [1], "none": null, "long": "x".repeat(1001)}),
+    );
+    assert_eq!(
+        all.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+        [
+            "database.fixedValues.Patient_Name",
+            "database.fixedValues.bad col",
+            "database.fixedValues.list",
+            "database.fixedValues.long",
+            "database.fixedValues.nested",
+            "database.fixedValues.none"
+        ],
+        "{all:?}"
+    );
+    assert!(
+        reason_for(&all, "database.fixedValues.Patient_Name")
+            .contains("filled by field 'fullName'")
+    );
+    assert_eq!(
+        reason_for(&all, "database.fixedValues.nested"),
+        "must be text, a number or true/false (got an object)"
+    );
+    assert!(reason_for(&all, "database.fixedValues.long").contains("1000 characters"));
+    let many: serde_json::Map<String, serde_json::Value> =
+        (0..51).map(|n| (format!("c{n}"), json!(n))).collect();
+    assert_eq!(
+        problems(db({
+            let mut d = good.clone();
+            d["fixedValues"] = serde_json::Value::Object(many);
+            d
+        })),
+        ["database.fixedValues"]
+    );
+    // Saved as given; absent when there are none.
+    let config = validate(parse_config(&db(good).to_string(), None).unwrap()).unwrap();
+    let saved = serde_json::to_value(&config).unwrap();
+    assert_eq!(saved["database"]["fixedValues"]["site_no"], 7);
+    let config = validate(
+        parse_config(
+            &db(
+                json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+                       "fieldMapping": {"fullName": "patient_name"}}),
+            )
+            .to_string(),
+            None,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        serde_json::to_value(&config).unwrap()["database"]
+            .get("fixedValues")
+            .is_none()
+    );
 }

@@ -12,6 +12,7 @@ const MAX_FIELDS: usize = 200;
 const MAX_HEADERS: usize = 50;
 const MAX_NAME_LEN: usize = 100;
 const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=300_000;
+const DAY_MS: u64 = 86_400_000;
 
 /// A plain SQL identifier: a letter or underscore, then letters, digits or underscores; at most
 /// 63 characters (PostgreSQL's limit, and below MySQL's).
@@ -40,7 +41,17 @@ impl Problems {
 }
 
 /// Normalises (trims the name, infers an omitted field schema) and validates a config.
-pub fn validate(mut config: IntegrationConfig) -> Result<IntegrationConfig, ConfigError> {
+pub fn validate(config: IntegrationConfig) -> Result<IntegrationConfig, ConfigError> {
+    let (config, problems) = check(config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}
+
+/// As [`validate`], answering the normalised config with every problem found (none when valid).
+pub(super) fn check(mut config: IntegrationConfig) -> (IntegrationConfig, Vec<FieldProblem>) {
     let mut p = Problems(Vec::new());
     config.name = config.name.trim().to_string();
     if config.name.is_empty() {
@@ -77,22 +88,34 @@ pub fn validate(mut config: IntegrationConfig) -> Result<IntegrationConfig, Conf
     }
     let r = &config.retry;
     if !(1..=50).contains(&r.max_attempts) {
-        p.add("retry.maxAttempts", "must be between 1 and 50");
-    }
-    if !(10..=86_400_000).contains(&r.base_delay_ms) {
-        p.add("retry.baseDelayMs", "must be between 10 ms and 1 day");
-    }
-    if r.max_delay_ms < r.base_delay_ms || r.max_delay_ms > 86_400_000 {
         p.add(
-            "retry.maxDelayMs",
-            "must be at least baseDelayMs and at most 1 day",
+            "retry.maxAttempts",
+            format!(
+                "must be from 1 to 50 tries, the first included (got {})",
+                r.max_attempts
+            ),
         );
     }
-    if p.0.is_empty() {
-        Ok(config)
-    } else {
-        Err(ConfigError::Invalid(p.0))
+    if !(10..=DAY_MS).contains(&r.base_delay_ms) {
+        p.add(
+            "retry.baseDelayMs",
+            format!(
+                "must be from 10 to {DAY_MS} ms (1 day) (got {})",
+                r.base_delay_ms
+            ),
+        );
     }
+    if r.max_delay_ms < r.base_delay_ms || r.max_delay_ms > DAY_MS {
+        p.add(
+            "retry.maxDelayMs",
+            format!(
+                "must be at least retry.baseDelayMs ({} ms) and at most {DAY_MS} ms (1 day) \
+                 (got {})",
+                r.base_delay_ms, r.max_delay_ms
+            ),
+        );
+    }
+    (config, p.0)
 }
 
 /// With no declared fields, every placeholder (API) or mapped field (database) becomes an
@@ -137,14 +160,18 @@ fn check_fields(fields: &[FieldSpec], p: &mut Problems) {
             p.add(
                 format!("{at}.name"),
                 format!(
-                    "'{}' must be a letter or _ followed by letters, digits or _",
+                    "'{}' is not a usable field name: start with a letter or _, then use only \
+                     letters, digits or _",
                     f.name
                 ),
             );
         } else if BUILTINS.contains(&f.name.as_str()) {
             p.add(
                 format!("{at}.name"),
-                format!("'{}' is a built-in placeholder", f.name),
+                format!(
+                    "'{}' is a built-in value the console fills in; choose another name",
+                    f.name
+                ),
             );
         } else if !seen.insert(f.name.as_str()) {
             p.add(
@@ -158,7 +185,10 @@ fn check_fields(fields: &[FieldSpec], p: &mut Problems) {
                 "an enum field needs at least one value",
             ),
             (FieldType::Enum, false) => {}
-            (_, false) => p.add(format!("{at}.values"), "only enum fields take values"),
+            (_, false) => p.add(
+                format!("{at}.values"),
+                "only a field of type enum takes a list of values",
+            ),
             (_, true) => {}
         }
     }
@@ -184,7 +214,7 @@ fn check_timeout(value: Option<u64>, at: &str, p: &mut Problems) {
         p.add(
             at,
             format!(
-                "{ms} ms is outside {}..={} ms",
+                "must be from {} to {} ms (5 minutes) (got {ms})",
                 TIMEOUT_RANGE_MS.start(),
                 TIMEOUT_RANGE_MS.end()
             ),
@@ -195,25 +225,8 @@ fn check_timeout(value: Option<u64>, at: &str, p: &mut Problems) {
 fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
     // Placeholders in the endpoint are allowed (e.g. `/patients/{{patientId}}`); check the URL
     // with them filled in.
-    let probe = templating::fill_for_check(&api.endpoint);
-    match url::Url::parse(&probe) {
-        Err(e) => p.add(
-            "api.endpoint",
-            format!("'{}' is not a valid URL: {e}", api.endpoint),
-        ),
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => p.add(
-            "api.endpoint",
-            format!(
-                "scheme '{}' is not supported; use http or https",
-                u.scheme()
-            ),
-        ),
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => p.add("api.endpoint", "has no host"),
-        Ok(u) if !u.username().is_empty() || u.password().is_some() => p.add(
-            "api.endpoint",
-            "must not carry credentials; use authentication",
-        ),
-        Ok(_) => {}
+    if let Some(reason) = endpoint_problem(&templating::fill_for_check(&api.endpoint)) {
+        p.add("api.endpoint", reason);
     }
     check_placeholders(
         templating::placeholders_in_str(&api.endpoint),
@@ -330,7 +343,7 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
             if !(100..=599).contains(code) {
                 p.add(
                     "api.expect.status",
-                    format!("{code} is not an HTTP status code"),
+                    format!("{code} is not an HTTP status code (they run from 100 to 599)"),
                 );
             }
         }
@@ -350,6 +363,105 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
                     format!("'{ptr}' is not a JSON pointer (it must start with '/')"),
                 );
             }
+        }
+    }
+}
+
+/// What is wrong with an endpoint URL (its placeholders filled in), in plain words. The URL
+/// itself is not quoted: it may carry a key in its query.
+pub fn endpoint_problem(url: &str) -> Option<String> {
+    use url::ParseError as E;
+    let url = url.trim();
+    if url.is_empty() {
+        return Some("is required: the URL the data is sent to (https://…)".into());
+    }
+    let why = match url::Url::parse(url) {
+        Ok(u) if !matches!(u.scheme(), "http" | "https") => format!(
+            "it needs http:// or https:// (it starts with {}:)",
+            u.scheme()
+        ),
+        Ok(u) if u.host_str().is_none_or(str::is_empty) => "the host is missing".into(),
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            return Some(
+                "must not carry a user name or password: put credentials in authentication".into(),
+            );
+        }
+        Ok(_) => return None,
+        Err(E::RelativeUrlWithoutBase) | Err(E::RelativeUrlWithCannotBeABaseBase) => {
+            "it needs http:// or https://".into()
+        }
+        Err(E::EmptyHost) => "the host is missing".into(),
+        Err(E::InvalidPort) => "the port must be a number from 1 to 65535".into(),
+        Err(E::InvalidIpv4Address) => "the IPv4 address is not valid".into(),
+        Err(E::InvalidIpv6Address) => "the IPv6 address is not valid (write it as [::1])".into(),
+        Err(E::InvalidDomainCharacter) | Err(E::IdnaError) => {
+            "the host name has characters a host name cannot have (spaces, for example)".into()
+        }
+        Err(E::Overflow) => "it is too long".into(),
+        Err(e) => e.to_string(),
+    };
+    Some(format!("not a valid URL: {why}"))
+}
+
+/// The most `database.fixedValues` entries.
+pub const MAX_FIXED_VALUES: usize = 50;
+/// The longest text a fixed value may be.
+pub const MAX_FIXED_TEXT: usize = 1_000;
+
+/// `database.fixedValues`: plain columns, none also filled by a field, each with text, a number
+/// or true/false.
+fn check_fixed_values(db: &DatabaseConfig, p: &mut Problems) {
+    if db.fixed_values.len() > MAX_FIXED_VALUES {
+        p.add(
+            "database.fixedValues",
+            format!(
+                "has {} entries; the limit is {MAX_FIXED_VALUES}",
+                db.fixed_values.len()
+            ),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (column, value) in &db.fixed_values {
+        let at = format!("database.fixedValues.{column}");
+        if !is_identifier(column) {
+            p.add(
+                &at,
+                format!("column '{column}' is not a plain identifier (letters, digits, _)"),
+            );
+        } else if let Some((field, _)) = db
+            .field_mapping
+            .iter()
+            .find(|(_, mapped)| mapped.eq_ignore_ascii_case(column))
+        {
+            p.add(
+                &at,
+                format!(
+                    "column '{column}' is filled by field '{field}' \
+                     (database.fieldMapping.{field}); a column takes a field or a fixed value, \
+                     not both"
+                ),
+            );
+        } else if !seen.insert(column.to_ascii_lowercase()) {
+            p.add(&at, format!("column '{column}' is given twice"));
+        }
+        match value {
+            serde_json::Value::String(s) if s.chars().count() > MAX_FIXED_TEXT => {
+                p.add(&at, format!("is longer than {MAX_FIXED_TEXT} characters"))
+            }
+            serde_json::Value::String(_)
+            | serde_json::Value::Number(_)
+            | serde_json::Value::Bool(_) => {}
+            other => p.add(
+                &at,
+                format!(
+                    "must be text, a number or true/false (got {})",
+                    match other {
+                        serde_json::Value::Null => "null",
+                        serde_json::Value::Array(_) => "a list",
+                        _ => "an object",
+                    }
+                ),
+            ),
         }
     }
 }
@@ -395,16 +507,20 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
     if db.db_type != DbType::Sqlite {
         match db.hostname.as_deref().map(str::trim) {
             None | Some("") => p.add("database.hostname", "is required"),
-            Some(h) if h.contains(['/', ' ', '@', '?', '#']) => {
-                p.add("database.hostname", format!("'{h}' is not a host name"))
-            }
+            Some(h) if h.contains(['/', ' ', '@', '?', '#']) => p.add(
+                "database.hostname",
+                format!(
+                    "'{h}' is not a host name: give the server's name or address alone (no \
+                     scheme, path, user or spaces; the port goes in database.port)"
+                ),
+            ),
             Some(_) => {}
         }
         if db.username.as_deref().is_none_or(str::is_empty) {
             p.add("database.username", "is required");
         }
         if db.port == Some(0) {
-            p.add("database.port", "must be between 1 and 65535");
+            p.add("database.port", "must be from 1 to 65535 (got 0)");
         }
         if db.password.as_deref() == Some("") {
             p.add("database.password", "must not be empty (omit it for none)");
@@ -440,10 +556,14 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
             p.add(&at, format!("column '{column}' is mapped twice"));
         }
     }
+    check_fixed_values(db, p);
     if let Some(size) = db.pool_size
         && !(1..=50).contains(&size)
     {
-        p.add("database.poolSize", "must be between 1 and 50");
+        p.add(
+            "database.poolSize",
+            format!("must be from 1 to 50 connections (got {size})"),
+        );
     }
     check_timeout(db.connect_timeout_ms, "database.connectTimeoutMs", p);
     check_timeout(db.statement_timeout_ms, "database.statementTimeoutMs", p);

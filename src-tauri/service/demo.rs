@@ -1,12 +1,15 @@
 //! The demo workspace: lets a new user try the console with no external system. A SQLite
 //! target database in the data dir with the seed's `patient_data` table, a database
 //! integration mapped onto it, and an API integration whose target is down (to see a failure,
-//! its category and a retry). Also which integrations are the demo's, and removing it all in
-//! one step.
+//! its category and a retry). Also which integrations are the demo's, sending each of them a
+//! sample handoff, and removing it all in one step.
 
-use super::App;
+use super::{App, HandoffResult};
+use crate::attempts::Trigger;
 use crate::error::AppError;
+use crate::ids::IntegrationId;
 use crate::integrations::{Integration, IntegrationConfig};
+use crate::testing::{self, GenerateOptions};
 use serde_json::json;
 use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -116,6 +119,77 @@ impl App {
             }
         }
         Ok(out)
+    }
+}
+
+/// What sending the demo's samples did: one live handoff per demo integration.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct DemoSamples {
+    pub results: Vec<DemoSample>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct DemoSample {
+    pub integration_id: IntegrationId,
+    pub integration_name: String,
+    /// The handoff's first attempt, as `send` reports it.
+    pub result: HandoffResult,
+}
+
+/// The session id of the demo's sample handoffs: `demo-` and 8 random hex digits.
+fn demo_session() -> String {
+    format!("demo-{:08x}", rand::random::<u32>())
+}
+
+impl App {
+    /// Sends one sample handoff (realistic generated data, every field) to each demo
+    /// integration as a live handoff, under one session id: the demo database takes it, the
+    /// offline demo API fails (`network`) and gets an automatic retry. `notFound` when there is
+    /// no demo.
+    pub async fn send_demo_samples(&self) -> Result<DemoSamples, AppError> {
+        let demo = self.demo_integrations().await?;
+        if demo.is_empty() {
+            return Err(AppError::new(
+                crate::ErrorKind::NotFound,
+                "there is no demo workspace: create the demo first (Create demo, POST \
+                 /api/v1/demo, or `handoff-console demo`), then send its samples",
+            ));
+        }
+        let session = demo_session();
+        let sends = demo.iter().map(|i| {
+            let generated = testing::generate(
+                &i.config.fields,
+                GenerateOptions {
+                    seed: None,
+                    all_fields: true,
+                },
+            );
+            let (id, session) = (i.id.to_string(), session.as_str());
+            async move {
+                self.send(
+                    &id,
+                    session,
+                    serde_json::Value::Object(generated.data),
+                    Trigger::Live,
+                )
+                .await
+            }
+        });
+        let sent = futures_util::future::join_all(sends).await;
+        let mut results = Vec::with_capacity(demo.len());
+        for (i, result) in demo.into_iter().zip(sent) {
+            results.push(DemoSample {
+                integration_id: i.id,
+                integration_name: i.name,
+                result: result?,
+            });
+        }
+        tracing::info!(integrations = results.len(), "demo samples sent");
+        Ok(DemoSamples { results })
     }
 }
 

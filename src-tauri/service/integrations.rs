@@ -2,9 +2,11 @@
 
 use super::{App, secret_key};
 use crate::audit::{self, AuditAction, AuditObject};
-use crate::error::AppError;
+use crate::error::{AppError, FieldProblem};
 use crate::ids::IntegrationId;
-use crate::integrations::{self, Integration, IntegrationConfig, SecretSlot, TargetKind};
+use crate::integrations::{
+    self, ConfigDraft, Integration, IntegrationConfig, SecretSlot, TargetKind,
+};
 use crate::secrets::{Secret, SecretsError};
 use crate::targets::ResolvedIntegration;
 use serde_json::json;
@@ -13,33 +15,20 @@ use std::sync::Arc;
 
 impl App {
     /// Validates and saves a new integration; its secrets go to the secrets backend first, so a
-    /// backend that cannot be reached leaves nothing behind.
-    #[tracing::instrument(skip_all, fields(name = %config.name))]
+    /// backend that cannot be reached leaves nothing behind. Every problem of the config
+    /// (validation's, its name against the others', its secrets) is in one `invalid` error.
     pub async fn add_integration(
         &self,
         config: IntegrationConfig,
     ) -> Result<Integration, AppError> {
-        let mut config = integrations::validate(config)?;
-        let mut secrets = config.take_secrets();
-        self.complete_header_secrets(None, &config, &mut secrets)
-            .await?;
-        let given: Vec<SecretSlot> = secrets.iter().map(|(s, _)| *s).collect();
-        if let Some(slot) = config
-            .secret_slots()
-            .into_iter()
-            .find(|s| !given.contains(s))
-        {
-            return Err(AppError::invalid(
-                slot.config_path(),
-                "must be given (the mask only keeps a stored value)",
-            ));
-        }
-        if self.store.find_integration(&config.name).await?.is_some() {
-            return Err(AppError::conflict(format!(
-                "name: an integration named '{}' exists already",
-                config.name
-            )));
-        }
+        self.add_integration_from(ConfigDraft::from(config)).await
+    }
+
+    /// As [`App::add_integration`], for a config read from its text: the problems found while
+    /// reading it come in the same error as the rest.
+    #[tracing::instrument(skip_all)]
+    pub async fn add_integration_from(&self, draft: ConfigDraft) -> Result<Integration, AppError> {
+        let (config, secrets) = self.checked_config(draft, None).await?;
         let id = IntegrationId::new();
         let audit = self.audit_event(
             AuditAction::IntegrationCreated,
@@ -67,10 +56,7 @@ impl App {
                 // Undo the keyring writes: nothing half-saved.
                 let _ = self.delete_secrets(id, &SecretSlot::ALL).await;
                 if integrations::is_name_conflict(&e) {
-                    Err(AppError::conflict(format!(
-                        "name: an integration named '{}' exists already",
-                        config.name
-                    )))
+                    Err(AppError::invalid_many(vec![name_taken(&config.name)]))
                 } else {
                     Err(e.into())
                 }
@@ -79,49 +65,28 @@ impl App {
     }
 
     /// Replaces an integration's config. A secret given as the mask (or left out of a kind
-    /// that still needs it) keeps the stored value.
-    #[tracing::instrument(skip_all, fields(integration = %id_or_name))]
+    /// that still needs it) keeps the stored value. Problems are reported as
+    /// [`App::add_integration`] reports them.
     pub async fn update_integration(
         &self,
         id_or_name: &str,
         config: IntegrationConfig,
     ) -> Result<Integration, AppError> {
+        self.update_integration_from(id_or_name, ConfigDraft::from(config))
+            .await
+    }
+
+    /// As [`App::update_integration`], for a config read from its text (see
+    /// [`App::add_integration_from`]).
+    #[tracing::instrument(skip_all, fields(integration = %id_or_name))]
+    pub async fn update_integration_from(
+        &self,
+        id_or_name: &str,
+        draft: ConfigDraft,
+    ) -> Result<Integration, AppError> {
         let current = self.integration(id_or_name).await?;
-        let mut config = integrations::validate(config)?;
-        let mut secrets = config.take_secrets();
-        self.complete_header_secrets(Some(current.id), &config, &mut secrets)
-            .await?;
+        let (config, secrets) = self.checked_config(draft, Some(&current)).await?;
         let stored = current.config.secret_slots();
-        let given: Vec<SecretSlot> = secrets.iter().map(|(s, _)| *s).collect();
-        if let Some(slot) = config
-            .secret_slots()
-            .into_iter()
-            .find(|s| !given.contains(s) && !stored.contains(s))
-        {
-            return Err(AppError::invalid(
-                slot.config_path(),
-                "must be given: no value is stored for it yet",
-            ));
-        }
-        if let Some(slot) = stored.iter().copied().find(|s| {
-            !given.contains(s)
-                && config.secret_slots().contains(s)
-                && !current.config.keeps_secret_destination(&config, *s)
-        }) {
-            return Err(AppError::invalid(
-                slot.config_path(),
-                "must be given again: the target changed (server, user, TLS or endpoint \
-                 origin), and a stored secret is only sent where it was saved for",
-            ));
-        }
-        if let Some(other) = self.store.find_integration(&config.name).await?
-            && other.id != current.id
-        {
-            return Err(AppError::conflict(format!(
-                "name: an integration named '{}' exists already",
-                config.name
-            )));
-        }
         // The given secrets' slots (the masked configs cannot show that they changed) and
         // values (scrubbed out of the entry wherever they might appear).
         let replaced: Vec<SecretSlot> = secrets.iter().map(|(s, _)| *s).collect();
@@ -159,6 +124,69 @@ impl App {
             tracing::warn!(integration = %current.id, "could not delete an unused secret: {e}");
         }
         self.integration(&current.id.to_string()).await
+    }
+
+    /// A config to save, checked in one pass: what reading and validation found, the name
+    /// against the other integrations (`current` is the one being updated), and the secrets a
+    /// save needs. Answers the config normalised with its secrets taken out, or one `invalid`
+    /// error holding every problem.
+    async fn checked_config(
+        &self,
+        draft: ConfigDraft,
+        current: Option<&Integration>,
+    ) -> Result<(IntegrationConfig, Vec<(SecretSlot, String)>), AppError> {
+        let (mut config, mut problems) = draft.validate();
+        if !config.name.is_empty()
+            && !problems.iter().any(|p| p.field == "name")
+            && let Some(other) = self.store.find_integration(&config.name).await?
+            && current.is_none_or(|c| c.id != other.id)
+        {
+            problems.push(name_taken(&config.name));
+        }
+        let mut secrets = config.take_secrets();
+        let mut headers_checked = true;
+        if let Err(e) = self
+            .complete_header_secrets(current.map(|c| c.id), &config, &mut secrets)
+            .await
+        {
+            if e.kind != crate::ErrorKind::Invalid {
+                // The backend could not be asked: the config's own problems come first.
+                return Err(if problems.is_empty() {
+                    e
+                } else {
+                    AppError::invalid_many(problems)
+                });
+            }
+            problems.extend(e.details);
+            headers_checked = false;
+        }
+        let given: Vec<SecretSlot> = secrets.iter().map(|(s, _)| *s).collect();
+        let stored = current.map(|c| c.config.secret_slots()).unwrap_or_default();
+        for slot in config.secret_slots() {
+            if given.contains(&slot) || (slot == SecretSlot::ApiHeaders && !headers_checked) {
+                continue;
+            }
+            let reason = match current {
+                None => "must be given (the mask only keeps a stored value)",
+                Some(_) if !stored.contains(&slot) => {
+                    "must be given: no value is stored for it yet"
+                }
+                Some(c) if !c.config.keeps_secret_destination(&config, slot) => {
+                    "must be given again: the target changed (server, user, TLS or endpoint \
+                     origin), and a stored secret is only sent where it was saved for"
+                }
+                Some(_) => continue,
+            };
+            problems.push(FieldProblem {
+                field: slot.config_path().to_string(),
+                reason: reason.to_string(),
+            });
+        }
+        if problems.is_empty() {
+            Ok((config, secrets))
+        } else {
+            Err(AppError::invalid_many(problems))
+        }
     }
 
     /// Removes an integration and its secrets. Its history stays.
@@ -421,6 +449,14 @@ impl App {
             config: integration.config.clone(),
             secrets: (*secrets).clone(),
         })
+    }
+}
+
+/// The problem of a name another integration has.
+fn name_taken(name: &str) -> FieldProblem {
+    FieldProblem {
+        field: "name".into(),
+        reason: format!("an integration named '{name}' exists already; choose another name"),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Long work the UI watches: a job runs in the background and reports `done`/`total` as it goes;
 //! the UI polls its status (the same way over HTTP and Tauri) until it has a result. Health
-//! checks and bulk retries run as jobs so that the screen can show live progress.
+//! checks, bulk retries and exports run as jobs so that the screen can show live progress.
 
 use crate::error::AppError;
 use futures_util::FutureExt;
@@ -28,7 +28,7 @@ pub type JobId = u64;
 pub struct JobStatus {
     #[cfg_attr(test, ts(type = "number"))]
     pub id: JobId,
-    /// What the job does (`health`, `retry`).
+    /// What the job does (`health`, `retry`, `export`).
     pub kind: String,
     #[cfg_attr(test, ts(type = "number"))]
     pub done: u64,

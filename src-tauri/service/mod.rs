@@ -22,7 +22,8 @@ pub mod time_arg;
 
 pub use columns::{ColumnsRequest, TargetColumn, TargetColumns};
 pub use data::{KEEP_RETIRED, KeyRotation, RotationOptions};
-pub use demo::DemoRemoved;
+pub use demo::{DemoRemoved, DemoSample, DemoSamples};
+pub use export::{ExportPlace, ExportResult, KEEP_EXPORTS, is_export_name};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 pub use history::{AttemptView, CsvExport};
 pub use history_files::{HistoryFileInfo, HistoryFiles};

@@ -157,6 +157,23 @@ pub struct HealthRunRequest {
     pub timeout_ms: Option<u64>,
 }
 
+/// `POST /api/v1/exports`: write the history to a file, as the CLI's `export` does (its flags'
+/// names and time syntax: RFC 3339, a date, or an age such as `7d`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExportRequest {
+    /// An integration's id or name (or a removed one's id).
+    #[cfg_attr(test, ts(optional))]
+    pub integration: Option<String>,
+    /// Attempts started then or later.
+    #[cfg_attr(test, ts(optional))]
+    pub since: Option<String>,
+    /// Attempts started before then.
+    #[cfg_attr(test, ts(optional))]
+    pub until: Option<String>,
+}
+
 /// A job just started (poll `GET /api/v1/jobs/{id}`).
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
@@ -382,6 +399,28 @@ impl App {
                 &*report,
             )
             .await
+        })?;
+        Ok(JobStarted { job_id })
+    }
+
+    /// Exports the history as a job (progress per handoff written; its result is the
+    /// `ExportResult`) into `place`. The filter is checked first: a bad one is an error now,
+    /// not a failed job.
+    pub async fn start_export(
+        self: &Arc<Self>,
+        jobs: &super::Jobs,
+        r: ExportRequest,
+        place: super::ExportPlace,
+    ) -> Result<JobStarted, AppError> {
+        let filter = crate::export::ExportFilter {
+            integration: self.integration_filter(r.integration.as_deref()).await?,
+            since_ms: time(r.since.as_deref(), "since")?,
+            until_ms: time(r.until.as_deref(), "until")?,
+        };
+        let app = Arc::clone(self);
+        let job_id = jobs.start("export", move |progress| async move {
+            let report = move |done: u64, total: u64| progress.set(done as usize, total as usize);
+            app.export_to(place, &filter, &report).await
         })?;
         Ok(JobStarted { job_id })
     }

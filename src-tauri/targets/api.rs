@@ -233,8 +233,12 @@ pub fn prepare(
         Some(template) => templating::render(template, &ctx),
         None => Value::Object(data.clone()),
     };
-    let mut url = url::Url::parse(&templating::render_url(&api.endpoint, &ctx))
-        .map_err(|e| format!("api.endpoint: the rendered URL is invalid: {e}"))?;
+    let rendered_url = templating::render_url(&api.endpoint, &ctx);
+    let mut url = url::Url::parse(&rendered_url).map_err(|_| {
+        let why = crate::integrations::endpoint_problem(&rendered_url)
+            .unwrap_or_else(|| "not a valid URL".into());
+        format!("api.endpoint, with this handoff's values filled in: {why}")
+    })?;
 
     let mut headers = HeaderMap::new();
     let mut shown_headers = Map::new();

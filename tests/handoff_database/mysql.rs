@@ -442,3 +442,40 @@ async fn connection_refused_is_network() {
     assert_failed(&d, ErrorCategory::Network);
     assert!(!d.message.contains("pw-must-not-leak"));
 }
+
+#[tokio::test]
+async fn fixed_values_are_inserted_in_the_columns_types() {
+    let Some(my) = common_db::mysql().await else {
+        return;
+    };
+    let t = format!("hc_fixed_{}", suffix());
+    exec(
+        &my.pool,
+        format!(
+            "CREATE TABLE {t} (id INT AUTO_INCREMENT PRIMARY KEY, patient_name TEXT NOT NULL,
+               clinic_code VARCHAR(20) NOT NULL, site_no INT, urgent BOOLEAN,
+               fee DECIMAL(6,2))"
+        ),
+    )
+    .await;
+    let body = async {
+        let mut i = my_integration(&my, &t, json!({"fullName": "patient_name"}));
+        set(&mut i, "fixedValues", fixed_values());
+        let pools = DatabasePools::default();
+        deliver_with_fixed_values(&pools, &i).await;
+        assert_eq!(count_mysql(&my.pool, &t).await, 1, "the test rolled back");
+        let got = mysql_texts(
+            &my.pool,
+            format!(
+                "SELECT patient_name, clinic_code, CAST(site_no AS CHAR), CAST(urgent AS CHAR),
+                        CAST(fee AS CHAR) FROM {t}"
+            ),
+        )
+        .await;
+        let got: Vec<&str> = got.iter().map(|v| v.as_deref().unwrap_or("NULL")).collect();
+        assert_eq!(got, ["Jane Doe", "C-42", "7", "1", "12.50"]);
+        assert_unfit_fixed_value_refused(&pools, i).await;
+        assert_eq!(count_mysql(&my.pool, &t).await, 1);
+    };
+    cleanly(body, exec(&my.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}

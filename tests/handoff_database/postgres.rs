@@ -672,3 +672,40 @@ async fn statement_timeout_is_timeout_and_rolls_back() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn fixed_values_are_inserted_in_the_columns_types() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let t = format!("hc_fixed_{}", suffix());
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {t} (id serial PRIMARY KEY, patient_name text NOT NULL,
+               clinic_code varchar(20) NOT NULL, site_no integer, urgent boolean,
+               fee numeric(6,2))"
+        ),
+    )
+    .await;
+    let body = async {
+        let mut i = pg_integration(&pg, &t, json!({"fullName": "patient_name"}));
+        set(&mut i, "fixedValues", fixed_values());
+        let pools = DatabasePools::default();
+        let d = deliver_with_fixed_values(&pools, &i).await;
+        assert!(d.request["sql"].as_str().unwrap().contains("AS NUMERIC)"));
+        assert_eq!(count_pg(&pg.pool, &t).await, 1, "the test rolled back");
+        let got = pg_texts(
+            &pg.pool,
+            format!(
+                "SELECT patient_name, clinic_code, site_no::text, urgent::text, fee::text FROM {t}"
+            ),
+        )
+        .await;
+        let got: Vec<&str> = got.iter().map(|v| v.as_deref().unwrap_or("NULL")).collect();
+        assert_eq!(got, ["Jane Doe", "C-42", "7", "true", "12.50"]);
+        assert_unfit_fixed_value_refused(&pools, i).await;
+        assert_eq!(count_pg(&pg.pool, &t).await, 1);
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}

@@ -378,3 +378,37 @@ async fn schema_changes_are_picked_up() {
     assert!(d.message.contains("column 'b'"), "{}", d.message);
     assert_eq!(count_sqlite(&admin, &t).await, 2);
 }
+
+#[tokio::test]
+async fn fixed_values_are_inserted_in_the_columns_types() {
+    let (_dir, path, admin) = common_db::sqlite().await;
+    let t = format!("fixed_{}", suffix());
+    exec(
+        &admin,
+        format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY AUTOINCREMENT, patient_name TEXT NOT NULL, \
+             clinic_code TEXT NOT NULL, site_no INTEGER, urgent BOOLEAN, fee DECIMAL(6,2))"
+        ),
+    )
+    .await;
+    let mut i = integration(
+        sqlite_config(&path, &t, json!({"fullName": "patient_name"})),
+        None,
+    );
+    set(&mut i, "fixedValues", fixed_values());
+    let pools = DatabasePools::default();
+    deliver_with_fixed_values(&pools, &i).await;
+    assert_eq!(count_sqlite(&admin, &t).await, 1, "the test rolled back");
+    let got = sqlite_texts(
+        &admin,
+        format!(
+            "SELECT patient_name, clinic_code, typeof(site_no), CAST(site_no AS TEXT), \
+             CAST(urgent AS TEXT), CAST(fee AS TEXT) FROM {t}"
+        ),
+    )
+    .await;
+    let got: Vec<&str> = got.iter().map(|v| v.as_deref().unwrap_or("NULL")).collect();
+    assert_eq!(got, ["Jane Doe", "C-42", "integer", "7", "1", "12.5"]);
+    assert_unfit_fixed_value_refused(&pools, i).await;
+    assert_eq!(count_sqlite(&admin, &t).await, 1);
+}

@@ -644,3 +644,131 @@ async fn mysql_missing_table_missing_column_and_unmapped_not_null_column() {
     };
     cleanly(body, exec(&my.pool, format!("DROP TABLE {table}"))).await;
 }
+
+/// Fixed values in the table checks, on `table` (`full_name` and `clinic_code` NOT NULL without
+/// a default, `site_no` a whole number) of `database`: with the code and a number as fixed
+/// values, `columns`, `requiredColumns`, `insertPrivilege` and the end-to-end insert pass; a
+/// fixed value the column cannot take is a `columns` error naming its setting; without the fixed
+/// code, `requiredColumns` names its column.
+async fn assert_fixed_values_are_checked(database: Value) {
+    let t = TestApp::new().await;
+    let fields = json!([{"name": "fullName", "type": "name", "required": true}]);
+    let with = |fixed: Value| {
+        let mut d = database.clone();
+        d["fixedValues"] = fixed;
+        d
+    };
+    t.add(db_config(
+        "fixed-ok",
+        fields.clone(),
+        with(json!({"clinic_code": "C-42", "site_no": 7})),
+    ))
+    .await;
+    t.add(db_config(
+        "fixed-unfit",
+        fields.clone(),
+        with(json!({"clinic_code": "C-42", "site_no": "seven"})),
+    ))
+    .await;
+    t.add(db_config("fixed-none", fields, database.clone()))
+        .await;
+    let report = t.app.health(None, TIMEOUT).await.unwrap();
+    let find = |name: &str| report.integrations.iter().find(|i| i.name == name).unwrap();
+
+    let ok = find("fixed-ok");
+    for name in ["columns", "requiredColumns", "insertPrivilege", "endToEnd"] {
+        assert_status(check(ok, name), HealthStatus::Healthy);
+    }
+    assert!(
+        reason(check(ok, "columns")).contains("2 fixed values'"),
+        "{}",
+        reason(check(ok, "columns"))
+    );
+    assert_eq!(
+        reason(check(ok, "endToEnd")),
+        "a sample row was inserted and rolled back"
+    );
+
+    let columns = check(find("fixed-unfit"), "columns");
+    assert_status(columns, HealthStatus::Error);
+    assert!(
+        reason(columns).contains("the fixed value \"seven\" cannot be stored in column site_no")
+            && reason(columns).contains("database.fixedValues.site_no"),
+        "{}",
+        reason(columns)
+    );
+
+    let required = check(find("fixed-none"), "requiredColumns");
+    assert_status(required, HealthStatus::Error);
+    assert!(
+        reason(required).contains("clinic_code") && reason(required).contains("fixed value"),
+        "{}",
+        reason(required)
+    );
+}
+
+#[tokio::test]
+async fn sqlite_fixed_values_count_in_the_table_checks() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    exec(
+        &pool,
+        "CREATE TABLE visits (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, \
+         clinic_code TEXT NOT NULL, site_no INTEGER)"
+            .into(),
+    )
+    .await;
+    assert_fixed_values_are_checked(json!({
+        "type": "sqlite", "database": path, "table": "visits",
+        "fieldMapping": {"fullName": "full_name"}
+    }))
+    .await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM visits")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "health checks never write");
+}
+
+#[tokio::test]
+async fn postgres_fixed_values_count_in_the_table_checks() {
+    let Some(pg) = common_db::postgres().await else {
+        return;
+    };
+    let table = format!("hc_fixed_{}", suffix());
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {table} (id serial PRIMARY KEY, full_name text NOT NULL,
+               clinic_code varchar(20) NOT NULL, site_no integer)"
+        ),
+    )
+    .await;
+    let body = assert_fixed_values_are_checked(pg.config(
+        "postgresql",
+        &table,
+        json!({"fullName": "full_name"}),
+    ));
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE {table}"))).await;
+}
+
+#[tokio::test]
+async fn mysql_fixed_values_count_in_the_table_checks() {
+    let Some(my) = common_db::mysql().await else {
+        return;
+    };
+    let table = format!("hc_myfixed_{}", suffix());
+    exec(
+        &my.pool,
+        format!(
+            "CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, \
+             full_name VARCHAR(100) NOT NULL, clinic_code VARCHAR(20) NOT NULL, site_no INT)"
+        ),
+    )
+    .await;
+    let body = assert_fixed_values_are_checked(my.config(
+        "mysql",
+        &table,
+        json!({"fullName": "full_name"}),
+    ));
+    cleanly(body, exec(&my.pool, format!("DROP TABLE {table}"))).await;
+}

@@ -33,9 +33,19 @@ pub(super) enum Stage {
     Commit,
 }
 
-/// A mapped field matched to its live column and converted to the column's type.
+/// Where a column's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source<'a> {
+    /// A collected field (or a built-in such as `timestamp`).
+    Field(&'a str),
+    /// `database.fixedValues`: the same on every insert.
+    Fixed,
+}
+
+/// A mapped field (or a fixed value) matched to its live column and converted to the column's
+/// type.
 pub(super) struct Resolved<'a> {
-    pub field: &'a str,
+    pub source: Source<'a>,
     pub column: &'a Column,
     pub bound: Bound,
 }
@@ -52,17 +62,24 @@ pub(super) struct ReadBack {
     pub commit: bool,
 }
 
-/// What was sent: the statement with placeholders and each bound value.
+/// What was sent: the statement with placeholders and each bound value. A fixed value is marked
+/// `"fixed": true` (and has no field): it is config, not collected data.
 pub(super) fn request_json(sql: &str, values: &[Resolved<'_>]) -> Value {
     let params: Vec<Value> = values
         .iter()
-        .map(|r| {
-            json!({
-                "field": r.field,
+        .map(|r| match r.source {
+            Source::Field(field) => json!({
+                "field": field,
                 "column": r.column.name,
                 "type": r.column.type_name,
                 "value": r.bound.to_json(),
-            })
+            }),
+            Source::Fixed => json!({
+                "fixed": true,
+                "column": r.column.name,
+                "type": r.column.type_name,
+                "value": r.bound.to_json(),
+            }),
         })
         .collect();
     json!({ "sql": sql, "params": params })
@@ -536,17 +553,17 @@ mod tests {
         };
         let values = [
             Resolved {
-                field: "fullName",
+                source: Source::Field("fullName"),
                 column: &cols[0],
                 bound: Bound::Text("Robert'); DROP TABLE x; --".into()),
             },
             Resolved {
-                field: "price",
+                source: Source::Field("price"),
                 column: &cols[1],
                 bound: Bound::Decimal("12.50".into()),
             },
             Resolved {
-                field: "age",
+                source: Source::Fixed,
                 column: &cols[2],
                 bound: Bound::Null,
             },
@@ -564,6 +581,10 @@ mod tests {
         assert_eq!(req["params"][1]["type"], "numeric");
         assert_eq!(req["params"][2]["value"], Value::Null);
         assert_eq!(req["params"][1]["field"], json!("price"));
+        // A fixed value is marked so, with no field.
+        assert_eq!(req["params"][2]["fixed"], json!(true));
+        assert_eq!(req["params"][2].get("field"), None);
+        assert_eq!(req["params"][1].get("fixed"), None);
     }
 
     #[test]
@@ -616,7 +637,7 @@ mod tests {
     fn mysql_and_sqlite_statements_use_their_quoting_and_placeholders() {
         let cols = [col("a", "int", ColumnKind::Integer, None)];
         let values = [Resolved {
-            field: "a",
+            source: Source::Field("a"),
             column: &cols[0],
             bound: Bound::Int(1),
         }];

@@ -24,7 +24,7 @@ use crate::integrations::{
 };
 use classify::{Context, classify, suggests_schema_change};
 use convert::{convert, describe};
-use insert::{ReadBack, Resolved, RunError, Stage};
+use insert::{ReadBack, Resolved, RunError, Source, Stage};
 use pool::TargetPool;
 use schema::{TableRef, TableSchema};
 use serde_json::{Map, Value};
@@ -48,11 +48,22 @@ struct Entry {
     schemas: Mutex<HashMap<String, Arc<TableSchema>>>,
 }
 
-/// One mapped field with its value (from the collected data, or a built-in).
+/// One column's value: a mapped field's (from the collected data, or a built-in), or a fixed
+/// value from the config.
 struct Mapped<'a> {
-    field: &'a str,
+    source: Source<'a>,
     column: &'a str,
     value: Value,
+}
+
+impl Mapped<'_> {
+    /// The setting that names this column, for messages.
+    fn setting(&self) -> String {
+        match self.source {
+            Source::Field(field) => format!("database.fieldMapping.{field}"),
+            Source::Fixed => format!("database.fixedValues.{}", self.column),
+        }
+    }
 }
 
 /// What a delivery does with the row.
@@ -241,7 +252,8 @@ pub fn target_label(db: &DatabaseConfig) -> String {
     }
 }
 
-/// The mapped fields that have a value, in mapping order. Checks the mapped column names.
+/// The mapped fields that have a value, in mapping order, then the fixed values. Checks the
+/// column names.
 fn mapped_values<'a>(
     db: &'a DatabaseConfig,
     handoff: &HandoffContext<'_>,
@@ -280,7 +292,7 @@ fn mapped_values<'a>(
         };
         if let Some(value) = value {
             out.push(Mapped {
-                field,
+                source: Source::Field(field),
                 column,
                 value,
             });
@@ -296,15 +308,48 @@ fn mapped_values<'a>(
             ),
         ));
     }
+    for (column, value) in &db.fixed_values {
+        if !is_identifier(column) {
+            return Err((
+                ErrorCategory::Configuration,
+                format!(
+                    "database.fixedValues.{column}: column '{column}' is not a plain identifier \
+                     (letters, digits, _)"
+                ),
+            ));
+        }
+        if !seen.insert(column.to_ascii_lowercase()) {
+            return Err((
+                ErrorCategory::Configuration,
+                format!(
+                    "database.fixedValues.{column}: column '{column}' is also filled by a field \
+                     or given twice"
+                ),
+            ));
+        }
+        out.push(Mapped {
+            source: Source::Fixed,
+            column,
+            value: value.clone(),
+        });
+    }
     Ok(out)
 }
 
 enum ResolveError {
-    MissingColumn { field: String, column: String },
+    /// `what` says where the column is named (`mapped from field 'x'`, `given a fixed value`).
+    MissingColumn {
+        what: String,
+        setting: String,
+        column: String,
+    },
+    /// A collected value that does not fit its column: the data's problem.
     Mismatch(String),
+    /// A fixed value that does not fit its column: the config's problem.
+    FixedMismatch(String),
 }
 
-/// Matches every mapped field to its live column, then converts the values.
+/// Matches every mapped field and fixed value to its live column, then converts the values.
 fn resolve<'a>(
     schema: &'a TableSchema,
     mapped: &'a [Mapped<'a>],
@@ -315,7 +360,11 @@ fn resolve<'a>(
             Some(c) => columns.push(c),
             None => {
                 return Err(ResolveError::MissingColumn {
-                    field: m.field.to_string(),
+                    what: match m.source {
+                        Source::Field(field) => format!("mapped from field '{field}'"),
+                        Source::Fixed => "given a fixed value".to_string(),
+                    },
+                    setting: m.setting(),
                     column: m.column.to_string(),
                 });
             }
@@ -324,21 +373,28 @@ fn resolve<'a>(
     mapped
         .iter()
         .zip(columns)
-        .map(|(m, column)| match convert(column.kind, &m.value) {
-            Ok(bound) => Ok(Resolved {
-                field: m.field,
-                column,
-                bound,
-            }),
-            Err(mismatch) => Err(ResolveError::Mismatch(format!(
-                "field '{}' cannot be stored in column {} ({}): expected {}, got {}",
-                m.field,
-                column.name,
-                column.type_name,
-                mismatch.expected,
-                describe(&m.value)
-            ))),
-        })
+        .map(
+            |(m, column)| match (convert(column.kind, &m.value), m.source) {
+                (Ok(bound), source) => Ok(Resolved {
+                    source,
+                    column,
+                    bound,
+                }),
+                (Err(mismatch), Source::Field(field)) => Err(ResolveError::Mismatch(format!(
+                    "field '{field}' cannot be stored in column {} ({}): expected {}, got {}",
+                    column.name,
+                    column.type_name,
+                    mismatch.expected,
+                    describe(&m.value)
+                ))),
+                // Config, not collected data: the value itself may be shown.
+                (Err(mismatch), Source::Fixed) => Err(ResolveError::FixedMismatch(format!(
+                    "the fixed value {} cannot be stored in column {} ({}): expected {} — change \
+                 database.fixedValues.{}",
+                    m.value, column.name, column.type_name, mismatch.expected, m.column
+                ))),
+            },
+        )
         .collect()
 }
 
@@ -390,27 +446,34 @@ impl Entry {
                     reload = true;
                     continue;
                 }
-                Err(ResolveError::MissingColumn { field, column }) => {
+                Err(ResolveError::MissingColumn {
+                    what,
+                    setting,
+                    column,
+                }) => {
                     let mut known: Vec<&str> =
                         schema.columns.iter().map(|c| c.name.as_str()).collect();
                     known.truncate(40);
                     return Delivery::refused(
                         ErrorCategory::Configuration,
                         format!(
-                            "column '{column}' (mapped from field '{field}') does not exist in \
-                             table {}; its columns are: {} (database.fieldMapping.{field})",
+                            "column '{column}' ({what}) does not exist in table {}; its columns \
+                             are: {} ({setting})",
                             db.table,
                             known.join(", ")
                         ),
                     );
                 }
                 // So may a cached type: a value that does not fit gets one more look.
-                Err(ResolveError::Mismatch(_)) if !fresh => {
+                Err(ResolveError::Mismatch(_) | ResolveError::FixedMismatch(_)) if !fresh => {
                     reload = true;
                     continue;
                 }
                 Err(ResolveError::Mismatch(message)) => {
                     return Delivery::refused(ErrorCategory::Validation, message);
+                }
+                Err(ResolveError::FixedMismatch(message)) => {
+                    return Delivery::refused(ErrorCategory::Configuration, message);
                 }
             };
             let test = match mode {
@@ -597,7 +660,8 @@ mod tests {
         let i = integration(json!({
             "type": "sqlite", "database": "x.db", "table": "t",
             "fieldMapping": {"timestamp": "ts", "sessionId": "sid", "handoffId": "hid",
-                             "fullName": "name", "notes": "notes"}
+                             "fullName": "name", "notes": "notes"},
+            "fixedValues": {"clinic": "C-42", "source_id": 7}
         }));
         let h = handoff();
         let data = json!({"fullName": "Jane", "unmapped": 1});
@@ -605,7 +669,10 @@ mod tests {
             .unwrap_or_else(|(_, message)| panic!("{message}"));
         let got: Vec<(&str, &str, Value)> = m
             .iter()
-            .map(|m| (m.field, m.column, m.value.clone()))
+            .map(|m| match m.source {
+                Source::Field(field) => (field, m.column, m.value.clone()),
+                Source::Fixed => ("(fixed)", m.column, m.value.clone()),
+            })
             .collect();
         assert_eq!(
             got,
@@ -614,6 +681,8 @@ mod tests {
                 ("handoffId", "hid", json!(h.handoff_id.to_string())),
                 ("sessionId", "sid", json!("sess-1")),
                 ("timestamp", "ts", json!("2024-05-31T14:30:00Z")),
+                ("(fixed)", "clinic", json!("C-42")),
+                ("(fixed)", "source_id", json!(7)),
             ]
         );
         for builtin in crate::templating::BUILTINS {
@@ -647,6 +716,28 @@ mod tests {
                 Err((got, message)) => assert_eq!(got, category, "{mapping}: {message}"),
             }
         }
+    }
+
+    #[test]
+    fn fixed_values_are_refused_on_a_bad_or_taken_column_and_never_alone() {
+        let h = handoff();
+        let with = |fixed: Value, data: Value| {
+            let i = integration(json!({
+                "type": "sqlite", "database": "x.db", "table": "t",
+                "fieldMapping": {"a": "col_a"}, "fixedValues": fixed
+            }));
+            mapped_values(db(&i), &h, data.as_object().unwrap()).map(|m| m.len())
+        };
+        let (category, message) = with(json!({"x\"y": 1}), json!({"a": 1})).unwrap_err();
+        assert_eq!(category, ErrorCategory::Configuration);
+        assert!(message.starts_with("database.fixedValues."), "{message}");
+        let (category, message) = with(json!({"COL_A": 1}), json!({"a": 1})).unwrap_err();
+        assert_eq!(category, ErrorCategory::Configuration);
+        assert!(message.contains("also filled by a field"), "{message}");
+        // A handoff with none of its fields is still refused: fixed values alone are no row.
+        let (category, _) = with(json!({"clinic": "C"}), json!({"b": 1})).unwrap_err();
+        assert_eq!(category, ErrorCategory::Validation);
+        assert_eq!(with(json!({"clinic": "C"}), json!({"a": 1})).ok(), Some(2));
     }
 
     #[tokio::test]

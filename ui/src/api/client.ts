@@ -8,6 +8,8 @@ import type { AuditEvent } from "./types/AuditEvent";
 import type { CheckedData } from "./types/CheckedData";
 import type { ColumnsRequest } from "./types/ColumnsRequest";
 import type { DemoRemoved } from "./types/DemoRemoved";
+import type { DemoSamples } from "./types/DemoSamples";
+import type { ExportRequest } from "./types/ExportRequest";
 import type { GeneratedData } from "./types/GeneratedData";
 import type { HandoffResult } from "./types/HandoffResult";
 import type { HealthHistoryQuery } from "./types/HealthHistoryQuery";
@@ -226,6 +228,12 @@ export class ConsoleClient {
     return this.transport.call({ method: "DELETE", path: "/demo", command: "remove_demo" });
   }
 
+  /** One sample handoff (generated data) to each demo integration, live: the database delivers,
+   * the offline API fails and gets a retry. A `notFound` error when there is no demo. */
+  sendDemoSamples(): Promise<DemoSamples> {
+    return this.transport.call({ method: "POST", path: "/demo/samples", command: "send_demo_samples" });
+  }
+
   // --- history file ---
 
   /** Uploads an exported history file (browser) and opens it read-only. */
@@ -333,6 +341,35 @@ export class ConsoleClient {
     const written = Number(response.headers.get("x-exported-rows"));
     const blob = await response.blob();
     return { blob, limitedTo: written < total ? written : null };
+  }
+
+  /** Writes a history file (as `handoff-console export`) as a job; its result is an
+   * `ExportResult` (`fileName`, `path`, `rows`, `bytes`…). Over HTTP the file is kept on the
+   * console's machine for `downloadExport`; the window writes it into the Downloads folder. */
+  exportHistory(request: ExportRequest = {}): Promise<JobStarted> {
+    return this.transport.call({ method: "POST", path: "/exports", body: request, command: "export_history", args: { request } });
+  }
+
+  /** An export's file, by the `fileName` its job reported. HTTP only: in the window the file
+   * is already in the Downloads folder (its `path`). */
+  async downloadExport(fileName: string): Promise<Blob> {
+    if (this.transport.kind === "tauri") {
+      throw new ConsoleError({ kind: "invalid", field: "fileName", message: "the window writes exports into the Downloads folder; there is nothing to download" });
+    }
+    const token = tokenStore.get();
+    let response: Response;
+    try {
+      response = await fetch(`/api/v1/exports/${enc(fileName)}`, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+      });
+    } catch (e) {
+      throw new ConsoleError({ kind: "network", message: `the console did not answer (${String(e)})` });
+    }
+    if (!response.ok) {
+      const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
+      throw ConsoleError.from(body?.error ?? `HTTP ${response.status}`);
+    }
+    return response.blob();
   }
 }
 

@@ -17,4 +17,10 @@ password?: string | null, table: string,
 /**
  * Collected field -> column.
  */
-fieldMapping: { [key in string]: string }, ssl?: SslSetting | null, poolSize?: number | null, connectTimeoutMs?: number | null, statementTimeoutMs?: number | null, };
+fieldMapping: { [key in string]: string }, 
+/**
+ * Column -> a value every insert puts in it (a clinic code, a source): text, a number or
+ * true/false, converted to the column's type as a field's value is. Config, not collected
+ * data: shown in clear in previews and recorded requests.
+ */
+fixedValues?: { [key in string]: string | number | boolean }, ssl?: SslSetting | null, poolSize?: number | null, connectTimeoutMs?: number | null, statementTimeoutMs?: number | null, };

@@ -6,7 +6,7 @@ import type { AppError } from "./AppError";
  */
 export type JobStatus = { id: number, 
 /**
- * What the job does (`health`, `retry`).
+ * What the job does (`health`, `retry`, `export`).
  */
 kind: string, done: number, total: number, finished: boolean, 
 /**
