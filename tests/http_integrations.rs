@@ -154,6 +154,48 @@ async fn every_problem_of_a_save_comes_in_one_error_on_create_and_update() {
 }
 
 #[tokio::test]
+async fn checking_a_config_reports_every_problem_and_saves_nothing() {
+    let s = Served::start().await;
+    let emr = s.add(api_config("http://127.0.0.1:9/x")).await; // "EMR"
+    let mut bad = api_config("127.0.0.1:9/x");
+    bad["retry"] = json!({"maxAttempts": 99});
+    let (status, body) = s.call(Method::POST, "/integrations/check", Some(bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["api.endpoint", "retry.maxAttempts", "name"],
+        "{body}"
+    );
+    // A good config is {ok: true}, and nothing was saved by either check.
+    let mut good = api_config("http://127.0.0.1:9/y");
+    good["name"] = json!("Checked only");
+    let (status, body) = s
+        .call(Method::POST, "/integrations/check", Some(good.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"ok": true}));
+    let (_, list) = s.call(Method::GET, "/integrations", None).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    // Checking the one being edited: its own name is no conflict, its stored secret is kept.
+    let mut edited = api_config("http://127.0.0.1:9/x");
+    edited["api"]["authentication"]["credentials"]["token"] = json!("••••••••");
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("/integrations/check?id={emr}"),
+            Some(edited),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
 async fn secrets_come_back_only_masked_and_the_mask_keeps_the_stored_value() {
     let s = Served::start().await;
     let sink = Sink::start().await;

@@ -48,6 +48,7 @@ pub fn handler(smoke: bool) -> Box<dyn Fn(tauri::ipc::Invoke) -> bool + Send + S
                 show_integration,
                 add_integration,
                 update_integration,
+                check_integration,
                 remove_integration,
                 set_secret,
                 history,
@@ -168,6 +169,20 @@ pub async fn update_integration(
     let current = c.app.integration(&id).await?;
     let config = config_from(&config, Some(&current.name))?;
     c.app.update_integration_from(&id, config).await
+}
+
+#[tauri::command]
+pub async fn check_integration(
+    c: State<'_, Console>,
+    config: String,
+    id: Option<String>,
+) -> Result<crate::service::ConfigChecked> {
+    let name = match &id {
+        Some(i) => Some(c.app.integration(i).await?.name),
+        None => None,
+    };
+    let config = config_from(&config, name.as_deref())?;
+    c.app.check_integration_from(id.as_deref(), config).await
 }
 
 #[tauri::command]

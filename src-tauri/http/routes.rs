@@ -27,6 +27,7 @@ pub fn api(state: ApiState) -> Router {
             "/integrations",
             get(list_integrations).post(add_integration),
         )
+        .route("/integrations/check", post(check_integration))
         .route(
             "/integrations/{id}",
             get(show_integration)
@@ -220,6 +221,28 @@ async fn add_integration(
     let config = config_from(&body, q.name.as_deref())?;
     let saved = s.app.add_integration_from(config).await?;
     Ok((axum::http::StatusCode::CREATED, Json(saved)))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckQuery {
+    /// The integration being edited (its stored secrets and its own name are allowed).
+    id: Option<String>,
+    name: Option<String>,
+}
+
+/// Checks a config as a save would, saving nothing (the editor's "every problem at once").
+async fn check_integration(
+    State(s): State<ApiState>,
+    Query(q): Query<CheckQuery>,
+    Text(body): Text,
+) -> Result<impl IntoResponse> {
+    let config = config_from(&body, q.name.as_deref())?;
+    Ok(Json(
+        s.app
+            .check_integration_from(q.id.as_deref(), config)
+            .await?,
+    ))
 }
 
 async fn show_integration(

@@ -13,6 +13,14 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// What checking a config answers when it has no problem (problems are an `invalid` error).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigChecked {
+    pub ok: bool,
+}
+
 impl App {
     /// Validates and saves a new integration; its secrets go to the secrets backend first, so a
     /// backend that cannot be reached leaves nothing behind. Every problem of the config
@@ -124,6 +132,23 @@ impl App {
             tracing::warn!(integration = %current.id, "could not delete an unused secret: {e}");
         }
         self.integration(&current.id.to_string()).await
+    }
+
+    /// Checks a config as a save would (reading, validation, the name against the others, the
+    /// secrets a save needs) and saves nothing: the editor asks it for the problems of the
+    /// parts it could read when some of its inputs cannot be sent, so one save shows them all.
+    /// `id_or_name` is the integration being edited, if any.
+    pub async fn check_integration_from(
+        &self,
+        id_or_name: Option<&str>,
+        draft: ConfigDraft,
+    ) -> Result<ConfigChecked, AppError> {
+        let current = match id_or_name {
+            Some(i) => Some(self.integration(i).await?),
+            None => None,
+        };
+        self.checked_config(draft, current.as_ref()).await?;
+        Ok(ConfigChecked { ok: true })
     }
 
     /// A config to save, checked in one pass: what reading and validation found, the name

@@ -7,6 +7,7 @@ import type { AttemptView } from "./types/AttemptView";
 import type { AuditEvent } from "./types/AuditEvent";
 import type { CheckedData } from "./types/CheckedData";
 import type { ColumnsRequest } from "./types/ColumnsRequest";
+import type { ConfigChecked } from "./types/ConfigChecked";
 import type { DemoRemoved } from "./types/DemoRemoved";
 import type { DemoSamples } from "./types/DemoSamples";
 import type { ExportRequest } from "./types/ExportRequest";
@@ -90,6 +91,20 @@ export class ConsoleClient {
       rawBody: text,
       command: "update_integration",
       args: { id, config: text },
+    });
+  }
+
+  /** Checks a config as a save would and saves nothing: `{ ok: true }`, or an `invalid` error
+   * with every problem. `id`: the integration being edited. */
+  validateIntegration(config: unknown, id?: string): Promise<ConfigChecked> {
+    const text = typeof config === "string" ? config : JSON.stringify(config);
+    return this.transport.call({
+      method: "POST",
+      path: "/integrations/check",
+      query: { id },
+      rawBody: text,
+      command: "check_integration",
+      args: { config: text, id: id ?? null },
     });
   }
 
