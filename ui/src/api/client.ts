@@ -7,6 +7,8 @@ import type { AttemptView } from "./types/AttemptView";
 import type { AuditEvent } from "./types/AuditEvent";
 import type { CheckedData } from "./types/CheckedData";
 import type { ColumnsRequest } from "./types/ColumnsRequest";
+import type { DeliveriesQuery } from "./types/DeliveriesQuery";
+import type { DeliverySummary } from "./types/DeliverySummary";
 import type { DemoRemoved } from "./types/DemoRemoved";
 import type { GeneratedData } from "./types/GeneratedData";
 import type { HandoffResult } from "./types/HandoffResult";
@@ -199,6 +201,17 @@ export class ConsoleClient {
       path: "/health/history",
       query,
       command: "health_history",
+      args: { query },
+    });
+  }
+
+  /** Every integration's last delivery and its deliveries over a window (default 24h). */
+  deliveries(query: DeliveriesQuery = {}): Promise<DeliverySummary[]> {
+    return this.transport.call({
+      method: "GET",
+      path: "/deliveries",
+      query,
+      command: "delivery_summaries",
       args: { query },
     });
   }
