@@ -95,7 +95,14 @@ async fn an_api_health_request_carries_the_credentials_and_never_collected_data(
     let i = only(&report);
     assert_eq!(
         names(i),
-        ["dns", "connect", "request", "credentials", "endToEnd"]
+        [
+            "dns",
+            "connect",
+            "request",
+            "credentials",
+            "deliveries",
+            "endToEnd"
+        ]
     );
     assert_all_healthy(i);
     let received = sink.received();
@@ -121,11 +128,16 @@ async fn without_a_health_request_nothing_is_sent_to_the_api() {
     .await;
     let report = t.app.health(Some("crm"), TIMEOUT).await.unwrap();
     let i = only(&report);
-    // Plain http on loopback needs no TLS: no `tls` check.
-    assert_eq!(names(i), ["dns", "connect", "endToEnd"]);
+    // Plain http on loopback needs no TLS: no `tls` check. `request` is listed anyway, to say
+    // that no health request is configured.
+    assert_eq!(
+        names(i),
+        ["dns", "connect", "request", "deliveries", "endToEnd"]
+    );
     assert_all_healthy(i);
-    // The end-to-end check of an API is a preview: rendered, never sent.
+    // The end-to-end check of an API is a preview: rendered, never sent, and it says so.
     let preview = check(i, "endToEnd").reason.clone().unwrap_or_default();
+    assert!(preview.starts_with("preview only:"), "{preview}");
     assert!(preview.contains("nothing was sent"), "{preview}");
     assert!(
         preview.contains(&format!("POST {}/leads", sink.url)),
@@ -284,9 +296,20 @@ async fn an_unresolvable_host_is_a_dns_error() {
     .await;
     let report = t.app.health(Some("nowhere"), TIMEOUT).await.unwrap();
     let i = only(&report);
-    assert_eq!(names(i), ["dns", "connect", "tls", "endToEnd"]);
-    // The preview needs no network, so it runs even though the host is unknown.
-    assert_status(check(i, "endToEnd"), HealthStatus::Healthy);
+    assert_eq!(
+        names(i),
+        ["dns", "connect", "tls", "request", "deliveries", "endToEnd"]
+    );
+    // The preview needs no network, so it runs even though the host is unknown; but it is no
+    // better than the checks it builds on, and says so.
+    let e2e = check(i, "endToEnd");
+    assert_status(e2e, HealthStatus::Error);
+    assert!(reason(e2e).starts_with("preview only:"), "{}", reason(e2e));
+    assert!(
+        reason(e2e).ends_with("no better than the checks it builds on: dns error"),
+        "{}",
+        reason(e2e)
+    );
     let dns = check(i, "dns");
     assert_status(dns, HealthStatus::Error);
     assert!(

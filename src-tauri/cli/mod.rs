@@ -863,7 +863,14 @@ async fn integration(app: &App, cmd: IntegrationCommand, out: &Output) -> Result
                     TargetKind::Database
                 }
             });
-            out.integrations(&app.integrations(kind).await?);
+            let list = app.integrations(kind).await?;
+            if out.is_json() {
+                // The JSON stays the integrations alone.
+                out.integrations(&list);
+            } else {
+                let summaries = app.delivery_summaries(chrono::Duration::hours(24)).await?;
+                out.integration_list(&list, &summaries);
+            }
         }
         IntegrationCommand::Show { id } => out.integration(&app.integration(&id).await?),
         IntegrationCommand::Update { id, file } => {

@@ -5,7 +5,7 @@ use crate::attempts::{AttemptDetail, AttemptSummary};
 use crate::audit::AuditEvent;
 use crate::error::AppError;
 use crate::export::ExportSummary;
-use crate::health::{Check, HealthReport, LastHealth, LocalCheck};
+use crate::health::{Check, DeliverySummary, HealthReport, HealthStatus, LastHealth, LocalCheck};
 use crate::integrations::{Integration, TargetKind};
 use crate::service::{BulkRetry, HandoffResult, SecretsReport, WorkerPass};
 use crate::stats::Stats;
@@ -71,6 +71,10 @@ fn target_of(i: &Integration) -> String {
 impl Output {
     pub fn new(json: bool) -> Self {
         Self { json }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json
     }
 
     pub fn error(&self, e: &AppError) {
@@ -164,6 +168,45 @@ impl Output {
                 i.name,
                 target_of(i)
             );
+        }
+    }
+
+    /// `integration list`: the table with each one's last delivery and its failed deliveries
+    /// over the summaries' window (24 h). `--json` prints the integrations alone.
+    pub fn integration_list(&self, list: &[Integration], summaries: &[DeliverySummary]) {
+        if self.json || list.is_empty() {
+            return self.integrations(list);
+        }
+        say!(
+            "{:<36}  {:<8}  {:<28}  {:<29}  {:<13}  TARGET",
+            "ID",
+            "KIND",
+            "NAME",
+            "LAST DELIVERY",
+            "FAILED (24H)"
+        );
+        for i in list {
+            let summary = summaries.iter().find(|s| s.integration_id == i.id);
+            let last = summary
+                .and_then(|s| s.last_delivery.as_ref())
+                .map_or("-".to_string(), |d| {
+                    format!("{} {}", local(d.at), d.status.as_str())
+                });
+            let failed = summary
+                .map(|s| &s.window)
+                .filter(|w| w.deliveries > 0)
+                .map_or("-".to_string(), |w| {
+                    let rate = w.failure_rate.unwrap_or(0.0) * 100.0;
+                    format!("{}/{} ({rate:.0}%)", w.failed, w.deliveries)
+                });
+            let line = format!(
+                "{:<36}  {:<8}  {:<28}  {last:<29}  {failed:<13}  {}",
+                i.id,
+                i.kind.as_str(),
+                i.name,
+                target_of(i)
+            );
+            say!("{}", line.trim_end());
         }
     }
 
@@ -473,7 +516,7 @@ impl Output {
             r.status.as_str().to_uppercase(),
             local(r.checked_at)
         );
-        for i in &r.integrations {
+        for i in problems_first(&r.integrations, |i| (i.status, i.name.as_str())) {
             say!(
                 "\n{} [{}] {} ({} ms)",
                 i.name,
@@ -526,7 +569,10 @@ impl Output {
         if h.status.is_none() {
             return say!("no health results kept yet (run `health`)");
         }
-        for s in &h.integrations {
+        let list = problems_first(&h.integrations, |s| {
+            (s.integration.status, s.integration.name.as_str())
+        });
+        for s in list {
             let i = &s.integration;
             say!(
                 "\n{} [{}] {} (checked {})",
@@ -542,6 +588,19 @@ impl Output {
             print_local(&l.checks);
         }
     }
+}
+
+/// Integrations as the text output lists them: errors, then warnings, then healthy ones, each
+/// group by name (case-insensitive). `--json` keeps the order it was given.
+fn problems_first<T>(items: &[T], key: impl Fn(&T) -> (HealthStatus, &str)) -> Vec<&T> {
+    let mut sorted: Vec<&T> = items.iter().collect();
+    sorted.sort_by(|a, b| {
+        let (sa, na) = key(a);
+        let (sb, nb) = key(b);
+        sb.cmp(&sa)
+            .then_with(|| na.to_lowercase().cmp(&nb.to_lowercase()))
+    });
+    sorted
 }
 
 /// An audit entry's details in one line: the changed paths of an update, otherwise its
@@ -640,6 +699,25 @@ fn print_local(checks: &[LocalCheck]) {
 
 #[cfg(test)]
 mod tests {
+    use crate::health::HealthStatus::{Error, Healthy, Warning};
+
+    #[test]
+    fn problems_are_listed_first_then_by_name() {
+        let items = [
+            (Healthy, "alpha"),
+            (Error, "zulu"),
+            (Warning, "Mike"),
+            (Error, "bravo"),
+            (Healthy, "Charlie"),
+            (Warning, "echo"),
+        ];
+        let order: Vec<&str> = super::problems_first(&items, |i| (i.0, i.1))
+            .into_iter()
+            .map(|i| i.1)
+            .collect();
+        assert_eq!(order, ["bravo", "zulu", "echo", "Mike", "alpha", "Charlie"]);
+    }
+
     #[test]
     fn terminal_escapes_from_a_target_are_shown_not_obeyed() {
         assert_eq!(

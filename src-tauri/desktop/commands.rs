@@ -16,7 +16,7 @@ use crate::service::requests::{
     RetryResponse, SendRequest, StatsQuery, TestRunRequest,
 };
 use crate::service::test_health_requests::{
-    CheckedData, HealthHistoryQuery, TestCheckRequest, TestDataRequest,
+    CheckedData, DeliveriesQuery, HealthHistoryQuery, TestCheckRequest, TestDataRequest,
 };
 use crate::service::{
     App, AttemptView, ColumnsRequest, HandoffResult, HistoryFileInfo, HistoryFiles, JobId,
@@ -65,6 +65,7 @@ pub fn handler(smoke: bool) -> Box<dyn Fn(tauri::ipc::Invoke) -> bool + Send + S
                 generate_test_data,
                 check_test_data,
                 health_history,
+                delivery_summaries,
                 target_columns,
                 demo_integrations,
                 remove_demo,
@@ -295,6 +296,15 @@ pub async fn health_history(
 ) -> Result<Vec<crate::health::HealthSnapshot>> {
     let q: HealthHistoryQuery = arg("query", query)?;
     c.app.health_history_query(&q).await
+}
+
+#[tauri::command]
+pub async fn delivery_summaries(
+    c: State<'_, Console>,
+    query: Option<Value>,
+) -> Result<Vec<crate::health::DeliverySummary>> {
+    let q: DeliveriesQuery = arg("query", query)?;
+    c.app.delivery_summaries_query(&q).await
 }
 
 // --- integrations ---

@@ -1,10 +1,11 @@
 //! The checks of an API integration: `dns` (the endpoint's host resolves), `connect` (a TCP
 //! connection), `tls` (https: the handshake and the certificate's expiry; plain http to another
-//! machine: a warning), and when `api.healthCheck` is configured, `request` (it answers) and,
-//! with authentication configured, `credentials` (not 401/403). The collected-data payload is
-//! never sent.
+//! machine: a warning), `request` (when `api.healthCheck` is configured, it answers; otherwise a
+//! healthy line saying that only reachability was checked) and, with a health request and
+//! authentication configured, `credentials` (not 401/403). The collected-data payload is never
+//! sent.
 
-use super::{Checks, HealthStatus, Outcome, healthy, is_loopback, resolve, tls};
+use super::{Checks, HealthStatus, Outcome, healthy, is_loopback, resolve, status_text, tls};
 use crate::integrations::{ApiConfig, HealthCheckRequest};
 use crate::targets::ResolvedIntegration;
 use crate::targets::api::{health_request, install_crypto_provider, transport_message};
@@ -14,7 +15,24 @@ use tokio::net::TcpStream;
 
 const SETTING: &str = "api.endpoint";
 
+/// What `request` says when no health request is configured: information, not a warning (the
+/// deliveries check tells whether the service takes handoffs).
+pub const NO_HEALTH_REQUEST: &str = "no health request is configured (api.healthCheck), so only \
+     reachability was checked, which does not show that the service accepts deliveries";
+
 pub async fn check(integration: &ResolvedIntegration, api: &ApiConfig, checks: &mut Checks) {
+    probe(integration, api, checks).await;
+    if api.health_check.is_none() {
+        checks.push(
+            "request",
+            HealthStatus::Healthy,
+            Duration::ZERO,
+            Some(NO_HEALTH_REQUEST.into()),
+        );
+    }
+}
+
+async fn probe(integration: &ResolvedIntegration, api: &ApiConfig, checks: &mut Checks) {
     if templated_host(&api.endpoint) {
         checks.push(
             "dns",
@@ -146,14 +164,6 @@ async fn connect(addrs: &[SocketAddr], host: &str, port: u16) -> Outcome<TcpStre
         "could not connect to {host}:{port}: {what} — is the service running and reachable from \
          this machine?"
     ))
-}
-
-fn status_text(status: u16) -> String {
-    let reason = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    format!("{status} {reason}").trim_end().to_string()
 }
 
 /// Sends the health request; its value is the status code.

@@ -35,13 +35,14 @@ pub async fn check(integration: &ResolvedIntegration, targets: &Targets) -> Outc
             Ok(prepared) => healthy(
                 (),
                 Some(format!(
-                    "a sample request renders ({} {}); nothing was sent",
+                    "preview only: a sample request was rendered ({} {}), nothing was sent",
                     prepared.summary["method"].as_str().unwrap_or_default(),
                     prepared.summary["url"].as_str().unwrap_or_default()
                 )),
             ),
             Err(message) => Err(format!(
-                "a sample request cannot be built: {message} — see `test --preview`"
+                "a sample request cannot be built: {message} — preview a configuration test to \
+                 see the request"
             )),
         },
         (None, Some(_)) => {
@@ -52,13 +53,16 @@ pub async fn check(integration: &ResolvedIntegration, targets: &Targets) -> Outc
                     HealthStatus::Warning,
                     Some(format!(
                         "not run: the table's {engine} engine cannot roll back, and a health \
-                         check never leaves a row behind (`test --generate --commit` inserts one \
-                         on purpose)"
+                         check never leaves a row behind (a configuration test with generated \
+                         data that keeps its row inserts one on purpose)"
                     )),
                 ));
             }
             match delivery.failure {
-                None => healthy((), Some("a sample row was inserted and rolled back".into())),
+                None => healthy(
+                    (),
+                    Some("a sample row was inserted and rolled back (nothing was kept)".into()),
+                ),
                 // Generated values are not the clinic's data: a constraint that refuses them
                 // (a short column, a check) may never refuse a real handoff.
                 Some(ErrorCategory::Validation) => Ok((
@@ -66,7 +70,8 @@ pub async fn check(integration: &ResolvedIntegration, targets: &Targets) -> Outc
                     HealthStatus::Warning,
                     Some(format!(
                         "the table refused a sample row of generated data: {}; real data may \
-                         fit, but check the column sizes and constraints (`test --generate`)",
+                         fit, but check the column sizes and constraints (run a configuration \
+                         test with generated data)",
                         delivery.message
                     )),
                 )),

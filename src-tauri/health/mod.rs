@@ -1,11 +1,12 @@
 //! Connection tests and health checks (the backend of the Integration Health Dashboard): for
 //! every integration, concurrently, a chain of checks (DNS, connect, TLS, and for databases the
-//! table, mapped columns, unmapped NOT NULL columns and insert privilege; for APIs an optional
-//! health request and whether the credentials are accepted; for both, an end-to-end check that
-//! is never a live write: a database test insert rolled back, or an API preview), and the
-//! console's own parts (the store, the secrets backend). Each check says healthy / warning / error, how long it took and a
-//! reason a clinic admin can act on. Results are kept in the store for the dashboard's trend and
-//! its last-known state offline (`history`).
+//! table, mapped columns, unmapped NOT NULL columns and insert privilege; for APIs the health
+//! request when one is configured and whether the credentials are accepted; for both, what the
+//! recent deliveries say (`deliveries`, from the store) and an end-to-end check that is never a
+//! live write: a database test insert rolled back, or an API preview), and the console's own
+//! parts (the store, the secrets backend). Each check says healthy / warning / error, how long
+//! it took and a reason a clinic admin can act on. Results are kept in the store for the
+//! dashboard's trend and its last-known state offline (`history`).
 //!
 //! Health checks never write to a target: an API gets at most the configured health request
 //! (no collected data), a database reads its catalogue and takes a sample insert that is
@@ -14,15 +15,24 @@
 //! Within an integration the checks run in order under one per-check timeout; a check whose
 //! prerequisite failed is still listed, as an error "not run: <check> failed", so that every run
 //! of an integration lists the same checks.
+//!
+//! `endToEnd` is no healthier than the checks it builds on (every other check of its
+//! integration): [`IntegrationHealth::settle`] caps it whenever a result is shown. The store
+//! keeps its own, uncapped status, so a later read caps it against fresh data.
 
 mod api;
 mod database;
+mod deliveries;
 mod end_to_end;
 mod history;
 mod local;
 mod tls;
 mod x509;
 
+pub use deliveries::{
+    DELIVERIES, Delivery, DeliveryOutcome, DeliverySummary, DeliveryWindow, check as deliveries,
+    no_recent_reason, verdict,
+};
 pub use history::MAX_HISTORY_RUNS;
 pub(crate) use local::{check_secrets, check_store};
 
@@ -45,6 +55,8 @@ pub const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=60_000;
 pub const MAX_CONCURRENT: usize = 64;
 /// A certificate expiring within this many days is a warning.
 pub const CERT_WARNING_DAYS: i64 = 14;
+/// The end-to-end check's name.
+pub const END_TO_END: &str = "endToEnd";
 
 /// Ordered by severity: the worst of a set is its maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -100,6 +112,86 @@ pub struct IntegrationHealth {
     /// How long its checks took in all.
     pub latency_ms: u64,
     pub checks: Vec<Check>,
+}
+
+impl IntegrationHealth {
+    /// Makes the result what is shown: `endToEnd` capped at the worst of the checks it builds
+    /// on (every other check; its reason then says so), and the status the worst of all.
+    pub fn settle(&mut self) {
+        cap_end_to_end(&mut self.checks);
+        self.status = worst(self.checks.iter().map(|c| c.status));
+    }
+
+    /// Puts a fresh `deliveries` check in place of the one kept (or, for a result from before
+    /// that check existed, before `endToEnd`). Call [`Self::settle`] afterwards.
+    pub fn replace_deliveries(&mut self, fresh: Check) {
+        if let Some(kept) = self.checks.iter_mut().find(|c| c.name == DELIVERIES) {
+            *kept = fresh;
+            return;
+        }
+        let at = self
+            .checks
+            .iter()
+            .position(|c| c.name == END_TO_END)
+            .unwrap_or(self.checks.len());
+        self.checks.insert(at, fresh);
+    }
+}
+
+/// How many of the checks `endToEnd` builds on its reason names when it is capped.
+const CAP_NAMES: usize = 4;
+
+/// `endToEnd` may not look healthier than what it builds on: its status becomes the worst of
+/// its own and every other check's, and a lowered one says why.
+fn cap_end_to_end(checks: &mut [Check]) {
+    let Some(at) = checks.iter().position(|c| c.name == END_TO_END) else {
+        return;
+    };
+    let own = checks[at].status;
+    let others = || {
+        checks
+            .iter()
+            .enumerate()
+            .filter(move |(n, _)| *n != at)
+            .map(|(_, c)| c)
+    };
+    let floor = worst(others().map(|c| c.status));
+    if floor <= own {
+        return;
+    }
+    // The checks that were run first: "not run" ones only repeat the failure they follow.
+    let worse: Vec<&Check> = others().filter(|c| c.status > own).collect();
+    let ran: Vec<&&Check> = worse
+        .iter()
+        .filter(|c| {
+            !c.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with("not run:"))
+        })
+        .collect();
+    let named: Vec<&&Check> = if ran.is_empty() {
+        worse.iter().collect()
+    } else {
+        ran
+    };
+    let mut list: Vec<String> = named
+        .iter()
+        .take(CAP_NAMES)
+        .map(|c| format!("{} {}", c.name, c.status.as_str()))
+        .collect();
+    if named.len() > CAP_NAMES {
+        list.push(format!("{} more", named.len() - CAP_NAMES));
+    }
+    let note = format!(
+        "no better than the checks it builds on: {}",
+        list.join(", ")
+    );
+    let e2e = &mut checks[at];
+    e2e.status = floor;
+    e2e.reason = Some(match e2e.reason.take() {
+        Some(r) if !r.is_empty() => format!("{r}; {note}"),
+        _ => note,
+    });
 }
 
 /// A check of the console's own parts.
@@ -255,35 +347,44 @@ impl Checks {
     }
 }
 
-/// Checks one integration (its secrets already read).
+/// Checks one integration (its secrets already read). `deliveries` (the [`deliveries`] check,
+/// read from the store by the caller) is listed before `endToEnd`. The result is as kept:
+/// [`IntegrationHealth::settle`] makes it what is shown.
 pub async fn check_integration(
     integration: &ResolvedIntegration,
     targets: &Targets,
     timeout: Duration,
+    deliveries: Check,
 ) -> IntegrationHealth {
     let started = Instant::now();
+    let deliveries_ms = deliveries.latency_ms;
     let config = &integration.config;
     let mut checks = Checks::new(timeout);
     match (&config.api, &config.database) {
         (Some(api), _) => {
             api::check(integration, api, &mut checks).await;
+            checks.list.push(deliveries);
             // A preview needs no network: it runs even when the endpoint is unreachable.
             checks
-                .run("endToEnd", end_to_end::check(integration, targets))
+                .run(END_TO_END, end_to_end::check(integration, targets))
                 .await;
         }
         (None, Some(db)) => {
             database::check(integration, db, &mut checks).await;
+            checks.list.push(deliveries);
             checks
-                .step("endToEnd", end_to_end::check(integration, targets))
+                .step(END_TO_END, end_to_end::check(integration, targets))
                 .await;
         }
-        (None, None) => checks.push(
-            "config",
-            HealthStatus::Error,
-            Duration::ZERO,
-            Some("the integration has no target (api or database)".into()),
-        ),
+        (None, None) => {
+            checks.push(
+                "config",
+                HealthStatus::Error,
+                Duration::ZERO,
+                Some("the integration has no target (api or database)".into()),
+            );
+            checks.list.push(deliveries);
+        }
     }
     let mut list = checks.list;
     // Belt and braces: no reason may carry a credential, whatever a server or library put in it.
@@ -298,30 +399,36 @@ pub async fn check_integration(
         name: config.name.clone(),
         kind: config.kind,
         status: worst(list.iter().map(|c| c.status)),
-        latency_ms: ms(started.elapsed()),
+        latency_ms: ms(started.elapsed()).saturating_add(deliveries_ms),
         checks: list,
     }
 }
 
-/// What an integration shows when its secrets could not be read: one error, nothing tried.
+/// What an integration shows when its secrets could not be read: that error, and what its
+/// deliveries say (read from the store); nothing is tried.
 pub fn unresolved(
     id: IntegrationId,
     name: &str,
     kind: TargetKind,
     reason: String,
+    deliveries: Check,
 ) -> IntegrationHealth {
-    IntegrationHealth {
-        id,
-        name: name.to_string(),
-        kind,
-        status: HealthStatus::Error,
-        latency_ms: 0,
-        checks: vec![Check {
+    let checks = vec![
+        Check {
             name: "secrets".into(),
             status: HealthStatus::Error,
             latency_ms: 0,
             reason: Some(format!("could not read its credentials: {reason}")),
-        }],
+        },
+        deliveries,
+    ];
+    IntegrationHealth {
+        id,
+        name: name.to_string(),
+        kind,
+        status: worst(checks.iter().map(|c| c.status)),
+        latency_ms: checks[1].latency_ms,
+        checks,
     }
 }
 
@@ -338,6 +445,15 @@ fn redact(text: &str, secrets: &[&Secret<String>]) -> String {
         }
     }
     out
+}
+
+/// An HTTP status with its reason phrase: `503 Service Unavailable`.
+fn status_text(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("{status} {reason}").trim_end().to_string()
 }
 
 /// Whether a host is this machine: no TLS is needed to reach it.
@@ -445,6 +561,95 @@ mod tests {
             checks.list[0].reason.as_deref(),
             Some("no answer within 50 ms")
         );
+    }
+
+    fn c(name: &str, status: HealthStatus, reason: &str) -> Check {
+        Check {
+            name: name.into(),
+            status,
+            latency_ms: 1,
+            reason: Some(reason.into()),
+        }
+    }
+
+    fn integration(checks: Vec<Check>) -> IntegrationHealth {
+        IntegrationHealth {
+            id: IntegrationId::new(),
+            name: "emr".into(),
+            kind: TargetKind::Api,
+            status: HealthStatus::Healthy,
+            latency_ms: 3,
+            checks,
+        }
+    }
+
+    #[test]
+    fn end_to_end_is_no_healthier_than_the_checks_it_builds_on() {
+        use HealthStatus::*;
+        let mut i = integration(vec![
+            c("dns", Healthy, "127.0.0.1 is an IP address"),
+            c("deliveries", Error, "3 of the last 3 deliveries failed"),
+            c(END_TO_END, Healthy, "preview only: nothing was sent"),
+        ]);
+        i.settle();
+        let e2e = &i.checks[2];
+        assert_eq!(e2e.status, Error);
+        assert_eq!(
+            e2e.reason.as_deref(),
+            Some(
+                "preview only: nothing was sent; no better than the checks it builds on: \
+                 deliveries error"
+            )
+        );
+        assert_eq!(i.status, Error);
+        // Settling again changes nothing (the cap is not applied twice).
+        let once = i.checks.clone();
+        i.settle();
+        assert_eq!(i.checks, once);
+
+        // A warning among the others lowers a healthy end-to-end to a warning; "not run"
+        // checks are left out of the reason when others explain it.
+        let mut i = integration(vec![
+            c("connect", Error, "connection refused"),
+            c("request", Error, "not run: connect failed"),
+            c("tls", Warning, "plain http"),
+            c(END_TO_END, Warning, "the table refused a sample row"),
+        ]);
+        i.settle();
+        assert_eq!(i.checks[3].status, Error);
+        let reason = i.checks[3].reason.as_deref().unwrap();
+        assert!(reason.ends_with("builds on: connect error"), "{reason}");
+
+        // Healthy others leave it alone; an end-to-end worse than the others stays worse.
+        for own in [Healthy, Warning, Error] {
+            let mut i = integration(vec![c("dns", Healthy, "ok"), c(END_TO_END, own, "own")]);
+            i.settle();
+            assert_eq!(i.checks[1].status, own);
+            assert_eq!(i.checks[1].reason.as_deref(), Some("own"));
+            assert_eq!(i.status, own);
+        }
+    }
+
+    #[test]
+    fn a_fresh_deliveries_check_replaces_the_kept_one_or_goes_before_end_to_end() {
+        use HealthStatus::*;
+        let mut i = integration(vec![
+            c("dns", Healthy, "ok"),
+            c(DELIVERIES, Error, "old"),
+            c(END_TO_END, Healthy, "preview"),
+        ]);
+        i.replace_deliveries(c(DELIVERIES, Healthy, "new"));
+        let names: Vec<&str> = i.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["dns", DELIVERIES, END_TO_END]);
+        assert_eq!(i.checks[1].reason.as_deref(), Some("new"));
+        // A result kept before the check existed.
+        let mut i = integration(vec![c("dns", Healthy, "ok"), c(END_TO_END, Healthy, "p")]);
+        i.replace_deliveries(c(DELIVERIES, Warning, "new"));
+        let names: Vec<&str> = i.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["dns", DELIVERIES, END_TO_END]);
+        i.settle();
+        assert_eq!(i.status, Warning);
+        assert_eq!(i.checks[2].status, Warning);
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub struct IntegrationConfig {
     pub database: Option<DatabaseConfig>,
     #[serde(default)]
     pub retry: RetryPolicy,
+    /// How recent deliveries count in the health check; the defaults when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub health: Option<HealthSettings>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,6 +394,48 @@ impl Default for RetryPolicy {
     }
 }
 
+/// `health`: how an integration's recent deliveries count in its health (the `deliveries`
+/// check). Every key is optional; an absent one takes its default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthSettings {
+    /// When this many of the latest deliveries all failed, the check is an error (1–20,
+    /// default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub failures_for_error: Option<u32>,
+    /// How many of the latest deliveries are looked at (1–500, default 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub recent_deliveries: Option<u32>,
+    /// Deliveries older than this many hours are not recent (1–720, default 24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub window_hours: Option<u32>,
+}
+
+impl HealthSettings {
+    pub const DEFAULT_FAILURES_FOR_ERROR: u32 = 3;
+    pub const DEFAULT_RECENT_DELIVERIES: u32 = 20;
+    pub const DEFAULT_WINDOW_HOURS: u32 = 24;
+    pub const FAILURES_FOR_ERROR_RANGE: std::ops::RangeInclusive<u32> = 1..=20;
+    pub const RECENT_DELIVERIES_RANGE: std::ops::RangeInclusive<u32> = 1..=500;
+    pub const WINDOW_HOURS_RANGE: std::ops::RangeInclusive<u32> = 1..=720;
+
+    pub fn failures_for_error(&self) -> u32 {
+        self.failures_for_error
+            .unwrap_or(Self::DEFAULT_FAILURES_FOR_ERROR)
+    }
+    pub fn recent_deliveries(&self) -> u32 {
+        self.recent_deliveries
+            .unwrap_or(Self::DEFAULT_RECENT_DELIVERIES)
+    }
+    pub fn window_hours(&self) -> u32 {
+        self.window_hours.unwrap_or(Self::DEFAULT_WINDOW_HOURS)
+    }
+}
+
 /// Where a secret of an integration lives; also its keyring entry's suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SecretSlot {
@@ -577,6 +623,11 @@ impl IntegrationConfig {
                 _ => false,
             },
         }
+    }
+
+    /// Its health settings, the defaults where none are given.
+    pub fn health_settings(&self) -> HealthSettings {
+        self.health.unwrap_or_default()
     }
 
     /// The declared field, if any.

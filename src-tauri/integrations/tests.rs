@@ -588,3 +588,65 @@ fn fixed_values_take_plain_columns_not_mapped_and_plain_values() {
             .is_none()
     );
 }
+
+#[test]
+fn health_settings_are_optional_bounded_and_named_by_path() {
+    let config = validate(
+        parse_config(
+            &json!({"name": "emr", "kind": "api", "api": {"endpoint": "https://h/p"},
+                    "health": {"windowHours": 48}})
+            .to_string(),
+            None,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let settings = config.health_settings();
+    assert_eq!(settings.window_hours(), 48);
+    assert_eq!(settings.failures_for_error(), 3);
+    assert_eq!(settings.recent_deliveries(), 20);
+    // Absent keys stay absent when stored, so a later change of a default applies.
+    let stored = serde_json::to_value(&config).unwrap();
+    assert_eq!(stored["health"], json!({"windowHours": 48}));
+    let bare =
+        validate(parse_config(&api(json!({"endpoint": "https://h/p"})).to_string(), None).unwrap())
+            .unwrap();
+    assert!(serde_json::to_value(&bare).unwrap().get("health").is_none());
+    assert_eq!(bare.health_settings(), HealthSettings::default());
+
+    let with = |health: serde_json::Value| {
+        let mut c = api(json!({"endpoint": "https://h/p"}));
+        c["health"] = health;
+        problems(c)
+    };
+    assert_eq!(
+        with(json!({"failuresForError": 0})),
+        ["health.failuresForError"]
+    );
+    assert_eq!(
+        with(json!({"failuresForError": 21})),
+        ["health.failuresForError"]
+    );
+    assert_eq!(
+        with(json!({"recentDeliveries": 501})),
+        ["health.recentDeliveries"]
+    );
+    assert_eq!(with(json!({"windowHours": 0})), ["health.windowHours"]);
+    assert_eq!(with(json!({"windowHours": 721})), ["health.windowHours"]);
+    assert_eq!(
+        with(json!({"failuresForError": 5, "recentDeliveries": 4})),
+        ["health.failuresForError"]
+    );
+    assert!(
+        with(json!({"failuresForError": 20, "recentDeliveries": 500, "windowHours": 720}))
+            .is_empty()
+    );
+    assert!(
+        with(json!({"failuresForError": 1, "recentDeliveries": 1, "windowHours": 1})).is_empty()
+    );
+    let unknown = with(json!({"threshold": 2}));
+    assert!(
+        unknown.iter().any(|f| f.starts_with("health")),
+        "{unknown:?}"
+    );
+}

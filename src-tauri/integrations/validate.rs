@@ -2,7 +2,7 @@
 //! reachable; every problem is reported with the path of its field and the reason.
 
 use super::{
-    ApiConfig, AuthKind, ConfigError, DatabaseConfig, DbType, FieldSpec, FieldType,
+    ApiConfig, AuthKind, ConfigError, DatabaseConfig, DbType, FieldSpec, FieldType, HealthSettings,
     IntegrationConfig, TargetKind,
 };
 use crate::error::FieldProblem;
@@ -114,6 +114,9 @@ pub(super) fn check(mut config: IntegrationConfig) -> (IntegrationConfig, Vec<Fi
                 r.base_delay_ms, r.max_delay_ms
             ),
         );
+    }
+    if let Some(health) = &config.health {
+        check_health_settings(health, &mut p);
     }
     (config, p.0)
 }
@@ -463,6 +466,51 @@ fn check_fixed_values(db: &DatabaseConfig, p: &mut Problems) {
                 ),
             ),
         }
+    }
+}
+
+fn check_health_settings(h: &HealthSettings, p: &mut Problems) {
+    let before = p.0.len();
+    for (at, value, range) in [
+        (
+            "health.failuresForError",
+            h.failures_for_error,
+            HealthSettings::FAILURES_FOR_ERROR_RANGE,
+        ),
+        (
+            "health.recentDeliveries",
+            h.recent_deliveries,
+            HealthSettings::RECENT_DELIVERIES_RANGE,
+        ),
+        (
+            "health.windowHours",
+            h.window_hours,
+            HealthSettings::WINDOW_HOURS_RANGE,
+        ),
+    ] {
+        if let Some(v) = value
+            && !range.contains(&v)
+        {
+            p.add(
+                at,
+                format!(
+                    "must be from {} to {} (got {v})",
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+    // More failures in a row than deliveries looked at could never be an error.
+    if p.0.len() == before && h.failures_for_error() > h.recent_deliveries() {
+        p.add(
+            "health.failuresForError",
+            format!(
+                "must be at most health.recentDeliveries ({}): only that many deliveries are \
+                 looked at",
+                h.recent_deliveries()
+            ),
+        );
     }
 }
 

@@ -1,18 +1,28 @@
 //! Health checks: every integration checked concurrently (each check under the per-check
-//! timeout), the console's own parts beside them, and the results kept for the dashboard.
+//! timeout), the console's own parts beside them, and the results kept for the dashboard. What
+//! recent deliveries say is read from the store on every run and on every read of the
+//! last-known state, and the Integrations list's delivery summaries come from the same query.
 
 use super::App;
 use crate::error::AppError;
 use crate::health::{
-    self, DEFAULT_TIMEOUT, HealthReport, HealthSnapshot, LastHealth, MAX_CONCURRENT,
-    MAX_HISTORY_RUNS, TIMEOUT_RANGE_MS, worst,
+    self, DEFAULT_TIMEOUT, DeliverySummary, HealthReport, HealthSnapshot, IntegrationHealth,
+    LastHealth, MAX_CONCURRENT, MAX_HISTORY_RUNS, TIMEOUT_RANGE_MS, worst,
 };
 use crate::ids::IntegrationId;
 use crate::integrations::Integration;
 use futures_util::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+/// How many store reads the per-integration queries keep going at once (the read pool has 4
+/// connections).
+const READ_CONCURRENCY: usize = 8;
+
+/// The longest window a delivery summary covers.
+pub const MAX_DELIVERY_WINDOW: chrono::Duration = chrono::Duration::days(90);
 
 impl App {
     /// Checks every integration (or the one named) and the console's own parts, keeps the
@@ -54,6 +64,10 @@ impl App {
         let total = list.len();
         let done = AtomicUsize::new(0);
         progress(0, total);
+        // What the deliveries say, first: small local reads, a few at a time, so that they do
+        // not queue for the read pool behind (and time out among) the probes of every
+        // integration at once.
+        let deliveries = self.deliveries_checks(&list, checked_at, timeout).await;
         // Unordered, so that one slow integration does not hold a slot after it: every check
         // starts as soon as one of the MAX_CONCURRENT slots is free. Sorted back afterwards.
         let done = &done;
@@ -63,9 +77,10 @@ impl App {
             // type defeats the compiler's proof that the task is Send.
             let checks: Vec<_> = list
                 .iter()
+                .zip(deliveries)
                 .enumerate()
-                .map(|(n, i)| async move {
-                    let result = self.check_one(i, timeout).await;
+                .map(|(n, (i, deliveries))| async move {
+                    let result = self.check_one(i, timeout, deliveries).await;
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     (n, result)
                 })
@@ -88,15 +103,20 @@ impl App {
                 .map(|i| i.status)
                 .chain(local.iter().map(|c| c.status)),
         );
-        let report = HealthReport {
+        let mut report = HealthReport {
             status,
             checked_at,
             integrations,
             local,
         };
         // The checks' results stand even when they cannot be kept (the store check says why).
+        // Kept before `settle`: the store holds endToEnd's own status, which a later read caps
+        // against fresh deliveries.
         if let Err(e) = self.store.record_health(&report, MAX_HISTORY_RUNS).await {
             tracing::warn!("could not keep the health results: {e}");
+        }
+        for i in &mut report.integrations {
+            i.settle();
         }
         if integration.is_none() {
             let ids: Vec<IntegrationId> = list.iter().map(|i| i.id).collect();
@@ -107,12 +127,19 @@ impl App {
         Ok(report)
     }
 
-    async fn check_one(&self, i: &Integration, timeout: Duration) -> health::IntegrationHealth {
+    async fn check_one(
+        &self,
+        i: &Integration,
+        timeout: Duration,
+        deliveries: health::Check,
+    ) -> IntegrationHealth {
         // Reading the credentials is bounded too: a locked keyring waiting on a prompt must not
         // hold up the run.
         match tokio::time::timeout(timeout, self.resolve(i)).await {
-            Ok(Ok(resolved)) => health::check_integration(&resolved, &self.targets, timeout).await,
-            Ok(Err(e)) => health::unresolved(i.id, &i.name, i.kind, e.message),
+            Ok(Ok(resolved)) => {
+                health::check_integration(&resolved, &self.targets, timeout, deliveries).await
+            }
+            Ok(Err(e)) => health::unresolved(i.id, &i.name, i.kind, e.message, deliveries),
             Err(_) => health::unresolved(
                 i.id,
                 &i.name,
@@ -121,14 +148,119 @@ impl App {
                     "the secrets backend did not answer within {} ms",
                     timeout.as_millis()
                 ),
+                deliveries,
             ),
         }
     }
 
+    /// The `deliveries` check of each integration (in their order), from the store, each with
+    /// its own settings and bounded by `timeout`.
+    async fn deliveries_checks(
+        &self,
+        list: &[Integration],
+        now: chrono::DateTime<chrono::Utc>,
+        timeout: Duration,
+    ) -> Vec<health::Check> {
+        // The futures are made first, as in `health_with_progress`: a closure over borrowed
+        // items inside the stream defeats the proof that a handler's future is Send.
+        let reads: Vec<_> = list
+            .iter()
+            .map(|i| {
+                let settings = i.config.health_settings();
+                async move { health::deliveries(&self.store, i.id, &settings, now, timeout).await }
+            })
+            .collect();
+        futures_util::stream::iter(reads)
+            .buffered(READ_CONCURRENCY)
+            .collect()
+            .await
+    }
+
     /// The last-known state (each integration's latest result and the latest local checks),
-    /// from the store: no target is contacted.
+    /// from the store: no target is contacted. Each integration's `deliveries` check is read
+    /// afresh (the store is local), so a target that started refusing handoffs since the last
+    /// run shows it; `endToEnd` is capped again and the statuses recomputed. An integration
+    /// never checked is listed with its `deliveries` check alone (`checkedAt` now).
     pub async fn last_health(&self) -> Result<LastHealth, AppError> {
-        Ok(self.store.last_health().await?)
+        let mut known = self.store.last_health().await?;
+        let list = self.integrations(None).await?;
+        let now = chrono::Utc::now();
+        let fresh = self.deliveries_checks(&list, now, DEFAULT_TIMEOUT).await;
+        let mut at: HashMap<IntegrationId, usize> = known
+            .integrations
+            .iter()
+            .enumerate()
+            .map(|(n, s)| (s.integration.id, n))
+            .collect();
+        for (i, check) in list.iter().zip(fresh) {
+            match at.remove(&i.id) {
+                Some(n) => known.integrations[n].integration.replace_deliveries(check),
+                None => known.integrations.push(HealthSnapshot {
+                    checked_at: now,
+                    integration: IntegrationHealth {
+                        id: i.id,
+                        name: i.name.clone(),
+                        kind: i.kind,
+                        status: check.status,
+                        latency_ms: check.latency_ms,
+                        checks: vec![check],
+                    },
+                }),
+            }
+        }
+        for s in &mut known.integrations {
+            s.integration.settle();
+        }
+        // The store's order (by name), with the never-checked ones in their place.
+        known.integrations.sort_by(|a, b| {
+            let key = |s: &HealthSnapshot| s.integration.name.to_lowercase();
+            key(a).cmp(&key(b)).then_with(|| {
+                a.integration
+                    .id
+                    .to_string()
+                    .cmp(&b.integration.id.to_string())
+            })
+        });
+        let statuses = known
+            .integrations
+            .iter()
+            .map(|s| s.integration.status)
+            .chain(
+                known
+                    .local
+                    .iter()
+                    .flat_map(|l| l.checks.iter().map(|c| c.status)),
+            );
+        known.status = statuses.max();
+        Ok(known)
+    }
+
+    /// Every integration's last delivery and its deliveries over the last `window` (the
+    /// Integrations list's columns), in the integrations' order. Read from the store.
+    pub async fn delivery_summaries(
+        &self,
+        window: chrono::Duration,
+    ) -> Result<Vec<DeliverySummary>, AppError> {
+        if window <= chrono::Duration::zero() || window > MAX_DELIVERY_WINDOW {
+            return Err(AppError::invalid(
+                "window",
+                format!(
+                    "must be more than 0 and at most {} days",
+                    MAX_DELIVERY_WINDOW.num_days()
+                ),
+            ));
+        }
+        let since = (chrono::Utc::now() - window).timestamp_millis();
+        let list = self.integrations(None).await?;
+        let reads: Vec<_> = list
+            .iter()
+            .map(|i| self.store.delivery_summary(i.id, since))
+            .collect();
+        let summaries: Vec<_> = futures_util::stream::iter(reads)
+            .buffered(READ_CONCURRENCY)
+            .collect()
+            .await;
+        Ok(summaries.into_iter().collect::<Result<Vec<_>, _>>()?)
     }
 
     /// An integration's kept results, newest first (`limit`: 1 to [`MAX_HISTORY_RUNS`]).
@@ -144,6 +276,11 @@ impl App {
             ));
         }
         let id = self.integration(integration).await?.id;
-        Ok(self.store.health_history(id, limit).await?)
+        let mut runs = self.store.health_history(id, limit).await?;
+        // Capped against the other checks of the same run (what that run said).
+        for r in &mut runs {
+            r.integration.settle();
+        }
+        Ok(runs)
     }
 }

@@ -1,12 +1,13 @@
 //! The Test Panel's and the Health Dashboard's requests beyond the shared ones (`requests`):
-//! test data without a run, the check of custom data, and an integration's health trend. Plain
+//! test data without a run, the check of custom data, an integration's health trend, and the
+//! Integrations list's delivery summaries. Plain
 //! serde types with the UI's camelCase names, shared by the HTTP API and the Tauri commands;
 //! each `App` method checks its request (errors name the field) and calls the capability.
 
 use super::App;
 use super::requests::MAX_SEED;
 use crate::error::AppError;
-use crate::health::{HealthSnapshot, MAX_HISTORY_RUNS};
+use crate::health::{DeliverySummary, HealthSnapshot, MAX_HISTORY_RUNS};
 use crate::testing::{GenerateOptions, GeneratedData};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -59,6 +60,20 @@ pub struct HealthHistoryQuery {
     pub limit: Option<u32>,
 }
 
+/// The window of the delivery summaries when none is given.
+const DEFAULT_DELIVERY_WINDOW: &str = "24h";
+
+/// `GET /api/v1/deliveries`: every integration's last delivery and its deliveries over a
+/// window.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    /// An age back from now: `1h`, `24h`, `7d` (default 24h, at most 90 days).
+    #[cfg_attr(test, ts(optional))]
+    pub window: Option<String>,
+}
+
 impl App {
     pub async fn test_data_request(&self, r: TestDataRequest) -> Result<GeneratedData, AppError> {
         if r.seed.is_some_and(|s| s > MAX_SEED) {
@@ -105,5 +120,18 @@ impl App {
             ));
         }
         self.health_history(&q.integration, limit).await
+    }
+
+    pub async fn delivery_summaries_query(
+        &self,
+        q: &DeliveriesQuery,
+    ) -> Result<Vec<DeliverySummary>, AppError> {
+        let window = q
+            .window
+            .as_deref()
+            .filter(|w| !w.trim().is_empty())
+            .unwrap_or(DEFAULT_DELIVERY_WINDOW);
+        let window = super::time_arg::parse_age(window, "window")?;
+        self.delivery_summaries(window).await
     }
 }

@@ -15,6 +15,17 @@ pub fn parse(s: &str, flag: &str) -> Result<i64, AppError> {
             .and_utc()
             .timestamp_millis());
     }
+    match age_ms(s) {
+        Some(age) => Ok(Utc::now().timestamp_millis() - age),
+        None => Err(AppError::invalid(
+            flag,
+            format!("'{s}' is not a time: use RFC 3339, YYYY-MM-DD, or an age like 30m, 2h, 7d"),
+        )),
+    }
+}
+
+/// An age such as `30m`, `2h`, `7d` (`s`, `m`, `h`, `d`, `w`), in milliseconds.
+fn age_ms(s: &str) -> Option<i64> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
     let unit_ms: i64 = match unit {
@@ -23,15 +34,25 @@ pub fn parse(s: &str, flag: &str) -> Result<i64, AppError> {
         "h" => 3_600_000,
         "d" => 86_400_000,
         "w" => 604_800_000,
-        _ => 0,
+        _ => return None,
     };
     match n.parse::<i64>() {
-        Ok(n) if unit_ms > 0 && n <= 100_000 => Ok(Utc::now().timestamp_millis() - n * unit_ms),
-        _ => Err(AppError::invalid(
-            flag,
-            format!("'{s}' is not a time: use RFC 3339, YYYY-MM-DD, or an age like 30m, 2h, 7d"),
-        )),
+        Ok(n) if n <= 100_000 => Some(n * unit_ms),
+        _ => None,
     }
+}
+
+/// A length of time given as an age only (`1h`, `24h`, `7d`): a window back from now.
+pub fn parse_age(s: &str, field: &str) -> Result<chrono::Duration, AppError> {
+    let s = s.trim();
+    age_ms(s)
+        .map(chrono::Duration::milliseconds)
+        .ok_or_else(|| {
+            AppError::invalid(
+                field,
+                format!("'{s}' is not a length of time: use an age like 1h, 24h, 7d"),
+            )
+        })
 }
 
 pub fn parse_opt(s: Option<&str>, flag: &str) -> Result<Option<i64>, AppError> {
@@ -53,5 +74,15 @@ mod tests {
         assert!((7_190_000..=7_210_000).contains(&age), "{age}");
         let err = parse("yesterday", "--since").unwrap_err();
         assert_eq!(err.field.as_deref(), Some("--since"));
+    }
+
+    #[test]
+    fn an_age_alone_is_a_length_of_time() {
+        assert_eq!(parse_age("24h", "window").unwrap().num_hours(), 24);
+        assert_eq!(parse_age(" 7d ", "window").unwrap().num_days(), 7);
+        for bad in ["2026-01-02", "h", "24", "-1h", "24x", ""] {
+            let err = parse_age(bad, "window").unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("window"), "{bad}");
+        }
     }
 }

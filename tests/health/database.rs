@@ -32,13 +32,14 @@ async fn a_healthy_sqlite_target_passes_every_check() {
             "columns",
             "requiredColumns",
             "insertPrivilege",
+            "deliveries",
             "endToEnd"
         ]
     );
     assert_all_healthy(i);
     assert_eq!(
         check(i, "endToEnd").reason.as_deref(),
-        Some("a sample row was inserted and rolled back")
+        Some("a sample row was inserted and rolled back (nothing was kept)")
     );
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM patients")
         .fetch_one(&pool)
@@ -271,6 +272,7 @@ async fn postgres_healthy_and_broken_tables() {
                 "columns",
                 "requiredColumns",
                 "insertPrivilege",
+                "deliveries",
                 "endToEnd"
             ]
         );
@@ -486,6 +488,7 @@ async fn mysql_healthy_wrong_password_and_no_insert_privilege() {
                 "columns",
                 "requiredColumns",
                 "insertPrivilege",
+                "deliveries",
                 "endToEnd"
             ]
         );
@@ -686,7 +689,7 @@ async fn assert_fixed_values_are_checked(database: Value) {
     );
     assert_eq!(
         reason(check(ok, "endToEnd")),
-        "a sample row was inserted and rolled back"
+        "a sample row was inserted and rolled back (nothing was kept)"
     );
 
     let columns = check(find("fixed-unfit"), "columns");

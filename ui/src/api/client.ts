@@ -8,6 +8,8 @@ import type { AuditEvent } from "./types/AuditEvent";
 import type { CheckedData } from "./types/CheckedData";
 import type { ColumnsRequest } from "./types/ColumnsRequest";
 import type { ConfigChecked } from "./types/ConfigChecked";
+import type { DeliveriesQuery } from "./types/DeliveriesQuery";
+import type { DeliverySummary } from "./types/DeliverySummary";
 import type { DemoRemoved } from "./types/DemoRemoved";
 import type { DemoSamples } from "./types/DemoSamples";
 import type { ExportRequest } from "./types/ExportRequest";
@@ -216,6 +218,17 @@ export class ConsoleClient {
       path: "/health/history",
       query,
       command: "health_history",
+      args: { query },
+    });
+  }
+
+  /** Every integration's last delivery and its deliveries over a window (default 24h). */
+  deliveries(query: DeliveriesQuery = {}): Promise<DeliverySummary[]> {
+    return this.transport.call({
+      method: "GET",
+      path: "/deliveries",
+      query,
+      command: "delivery_summaries",
       args: { query },
     });
   }

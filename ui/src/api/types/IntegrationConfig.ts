@@ -2,6 +2,7 @@
 import type { ApiConfig } from "./ApiConfig";
 import type { DatabaseConfig } from "./DatabaseConfig";
 import type { FieldSpec } from "./FieldSpec";
+import type { HealthSettings } from "./HealthSettings";
 import type { RetryPolicy } from "./RetryPolicy";
 import type { TargetKind } from "./TargetKind";
 
@@ -13,4 +14,8 @@ export type IntegrationConfig = { name: string, kind: TargetKind, description?: 
  * The fields a voice session collects. When omitted, they are inferred (as optional text)
  * from the placeholders or the field mapping, so that a bare seed config imports unchanged.
  */
-fields: Array<FieldSpec>, api?: ApiConfig | null, database?: DatabaseConfig | null, retry: RetryPolicy, };
+fields: Array<FieldSpec>, api?: ApiConfig | null, database?: DatabaseConfig | null, retry: RetryPolicy, 
+/**
+ * How recent deliveries count in the health check; the defaults when absent.
+ */
+health?: HealthSettings, };
