@@ -1,10 +1,10 @@
-//! The Stats panel's history: pages of attempts with their total count, one attempt with its
-//! retry chain and masked data, and CSV exports of the history matching a filter. Everything
+//! The Stats panel's history: pages of attempts (and of handoffs) with their total count, one
+//! attempt with its retry chain and masked data, and CSV exports of the history matching a filter. Everything
 //! here shows masked data only; the raw data takes `App::reveal` (audited).
 
 use super::App;
-use super::requests::HistoryQuery;
-use crate::attempts::{AttemptDetail, AttemptPage, AttemptSummary, HistoryFilter};
+use super::requests::{HandoffsQuery, HistoryQuery};
+use crate::attempts::{AttemptDetail, AttemptPage, AttemptSummary, HandoffPage, HistoryFilter};
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
 use serde::Serialize;
@@ -71,6 +71,27 @@ impl App {
             self.store.history_count(&filter)
         )?;
         Ok(AttemptPage {
+            rows,
+            total,
+            offset: filter.offset.unwrap_or(0),
+        })
+    }
+
+    /// One page of the handoff list matching `q` and how many handoffs match in all.
+    pub async fn handoffs_page_query(&self, q: &HandoffsQuery) -> Result<HandoffPage, AppError> {
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=MAX_PAGE_ROWS).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be 1 to {MAX_PAGE_ROWS}"),
+            ));
+        }
+        let filter = self.handoff_filter(q, limit).await?;
+        let (rows, total) = tokio::try_join!(
+            self.store.handoffs(&filter),
+            self.store.handoff_count(&filter)
+        )?;
+        Ok(HandoffPage {
             rows,
             total,
             offset: filter.offset.unwrap_or(0),

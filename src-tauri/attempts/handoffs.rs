@@ -1,0 +1,233 @@
+//! The handoff list: what each session asked to deliver, what became of it ([`HandoffState`])
+//! and its last attempt. Configuration tests are never listed (nor counted, see `stats`).
+
+use super::queries::{like_escape, parse};
+use super::{HandoffState, opt_time};
+use crate::ids::{AttemptId, HandoffId, IntegrationId};
+use crate::store::{Store, StoreError, from_ms};
+use crate::targets::ErrorCategory;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// The most rows one handoff query returns.
+pub const MAX_HANDOFF_LIMIT: u32 = 10_000;
+
+/// One handoff as the list shows it: its state, and its last attempt's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffRow {
+    pub handoff_id: HandoffId,
+    pub integration_id: IntegrationId,
+    /// As its last attempt recorded it.
+    pub integration_name: String,
+    pub session_id: String,
+    pub status: HandoffState,
+    /// How many times it was tried.
+    pub attempts: u32,
+    pub last_attempt_id: Option<AttemptId>,
+    /// The last attempt's failure category (`None` when it succeeded or is under way).
+    pub last_category: Option<ErrorCategory>,
+    pub last_status_code: Option<u16>,
+    pub last_message: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When the next automatic retry is due, if one is scheduled.
+    pub next_retry_at: Option<DateTime<Utc>>,
+}
+
+/// One page of the handoff list, and how many handoffs match in all.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffPage {
+    pub rows: Vec<HandoffRow>,
+    pub total: u64,
+    /// Where this page starts in the whole list.
+    pub offset: u64,
+}
+
+/// The column the handoff list is sorted by; ties go by creation time, then insertion order,
+/// in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub enum HandoffSort {
+    /// The last change (a new attempt, its outcome): the newest activity first by default.
+    #[default]
+    UpdatedAt,
+    CreatedAt,
+    /// By state: descending lists undelivered, then pending, then delivered.
+    Status,
+    /// By the integration's name (as the last attempt recorded it).
+    Integration,
+    SessionId,
+    /// By the number of tries.
+    Attempts,
+}
+
+impl HandoffSort {
+    /// The ORDER BY expression (over `handoffs h`); each has an index with `created_at` after
+    /// it (migration `..._handoff_origin.sql`).
+    fn expression(self) -> &'static str {
+        match self {
+            Self::UpdatedAt => "h.updated_at",
+            Self::CreatedAt => "h.created_at",
+            Self::Status => HandoffState::SQL,
+            Self::Integration => "h.integration_name",
+            Self::SessionId => "h.session_id",
+            Self::Attempts => "h.attempts",
+        }
+    }
+}
+
+/// A sort's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Which handoffs to list. Times are UTC milliseconds of creation; `since` inclusive, `until`
+/// not.
+#[derive(Debug, Clone, Default)]
+pub struct HandoffFilter {
+    pub state: Option<HandoffState>,
+    pub integration: Option<IntegrationId>,
+    pub session: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// The last attempt's failure category.
+    pub category: Option<ErrorCategory>,
+    /// Text the session id, the integration name or the last attempt's message contains
+    /// (case-insensitive for ASCII; LIKE's wildcards match literally).
+    pub text: Option<String>,
+    pub sort: HandoffSort,
+    pub order: SortOrder,
+    /// 1 to [`MAX_HANDOFF_LIMIT`] (default 50).
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+}
+
+impl HandoffFilter {
+    /// Whether the conditions need the last attempt joined.
+    fn needs_last_attempt(&self) -> bool {
+        self.category.is_some() || self.text.as_deref().is_some_and(|t| !t.is_empty())
+    }
+}
+
+/// `FROM handoffs h ... WHERE ...`: tests are left out (which also lets the list's partial
+/// indexes serve), then the filter's conditions.
+fn push_from_where(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
+    q.push(" FROM handoffs h");
+    if f.needs_last_attempt() {
+        q.push(" LEFT JOIN attempts a ON a.id = h.last_attempt_id");
+    }
+    q.push(" WHERE h.origin <> 'test'");
+    if let Some(s) = f.state {
+        q.push(format!(" AND {} = ", HandoffState::SQL))
+            .push_bind(s.as_str());
+    }
+    if let Some(i) = f.integration {
+        q.push(" AND h.integration_id = ").push_bind(i.to_string());
+    }
+    if let Some(s) = &f.session {
+        q.push(" AND h.session_id = ").push_bind(s.clone());
+    }
+    if let Some(since) = f.since_ms {
+        q.push(" AND h.created_at >= ").push_bind(since);
+    }
+    if let Some(until) = f.until_ms {
+        q.push(" AND h.created_at < ").push_bind(until);
+    }
+    if let Some(c) = f.category {
+        q.push(" AND a.category = ").push_bind(c.as_str());
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", like_escape(text));
+        q.push(" AND (h.session_id LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR h.integration_name LIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR a.message LIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+}
+
+fn row_from(row: &SqliteRow) -> Result<HandoffRow, StoreError> {
+    let state: String = row.try_get("state")?;
+    let last: Option<String> = row.try_get("last_attempt_id")?;
+    let category: Option<String> = row.try_get("category")?;
+    Ok(HandoffRow {
+        handoff_id: parse(row.try_get("id")?, "handoff id")?,
+        integration_id: parse(row.try_get("integration_id")?, "integration id")?,
+        integration_name: row.try_get("integration_name")?,
+        session_id: row.try_get("session_id")?,
+        status: HandoffState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("handoff state {state}")))?,
+        attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,
+        last_attempt_id: last.map(|l| parse(l, "attempt id")).transpose()?,
+        last_category: category.as_deref().and_then(ErrorCategory::parse),
+        last_status_code: row
+            .try_get::<Option<i64>, _>("status_code")?
+            .map(|c| c as u16),
+        last_message: row
+            .try_get::<Option<String>, _>("message")?
+            .unwrap_or_default(),
+        created_at: from_ms(row.try_get("created_at")?),
+        updated_at: from_ms(row.try_get("updated_at")?),
+        next_retry_at: opt_time(row.try_get("next_attempt_at")?),
+    })
+}
+
+impl Store {
+    /// Handoffs (tests left out), sorted as `f` says (newest activity first by default), from
+    /// `f.offset` on.
+    pub async fn handoffs(&self, f: &HandoffFilter) -> Result<Vec<HandoffRow>, StoreError> {
+        let dir = match f.order {
+            SortOrder::Asc => "ASC",
+            SortOrder::Desc => "DESC",
+        };
+        let key = f.sort.expression();
+        // Ending in the rowid, the order is total: pages neither overlap nor skip.
+        let order = if f.sort == HandoffSort::CreatedAt {
+            format!(" ORDER BY h.created_at {dir}, h.rowid {dir}")
+        } else {
+            format!(" ORDER BY {key} {dir}, h.created_at {dir}, h.rowid {dir}")
+        };
+        // The page's rowids first, from an index alone when the filter allows; then only those
+        // rows are read, with their last attempt. An offset deep into 100 000 handoffs would
+        // otherwise read (and join) every row it skips.
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT h.id, h.integration_id, h.integration_name, h.session_id, {} AS state, \
+             h.attempts, h.last_attempt_id, a.category, a.status_code, a.message, h.created_at, \
+             h.updated_at, h.next_attempt_at \
+             FROM handoffs h LEFT JOIN attempts a ON a.id = h.last_attempt_id \
+             WHERE h.rowid IN (SELECT h.rowid",
+            HandoffState::SQL
+        ));
+        push_from_where(&mut q, f);
+        q.push(&order);
+        let limit = f.limit.unwrap_or(50).clamp(1, MAX_HANDOFF_LIMIT);
+        q.push(" LIMIT ").push_bind(i64::from(limit));
+        q.push(" OFFSET ")
+            .push_bind(i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX));
+        q.push(")").push(&order);
+        let rows = q.build().fetch_all(&self.read).await?;
+        rows.iter().map(row_from).collect()
+    }
+
+    /// How many handoffs match `f` (its sort, limit and offset play no part).
+    pub async fn handoff_count(&self, f: &HandoffFilter) -> Result<u64, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT count(*)");
+        push_from_where(&mut q, f);
+        let n: i64 = q.build_query_scalar().fetch_one(&self.read).await?;
+        Ok(n.max(0) as u64)
+    }
+}
