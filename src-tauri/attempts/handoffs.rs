@@ -186,39 +186,50 @@ fn row_from(row: &SqliteRow) -> Result<HandoffRow, StoreError> {
     })
 }
 
+/// ` ORDER BY ...` of `f`'s sort, ending in the rowid so that the order is total: pages neither
+/// overlap nor skip.
+fn order_by(f: &HandoffFilter) -> String {
+    let dir = match f.order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    if f.sort == HandoffSort::CreatedAt {
+        format!(" ORDER BY h.created_at {dir}, h.rowid {dir}")
+    } else {
+        let key = f.sort.expression();
+        format!(" ORDER BY {key} {dir}, h.created_at {dir}, h.rowid {dir}")
+    }
+}
+
+/// `SELECT h.rowid ...` of the page `f` asks for: from an index alone when the filter allows
+/// (the sort's index holds the sort column, `created_at` and the rowid), without reading the
+/// rows it skips.
+fn push_page_rowids(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
+    q.push("SELECT h.rowid");
+    push_from_where(q, f);
+    q.push(order_by(f));
+    let limit = f.limit.unwrap_or(50).clamp(1, MAX_HANDOFF_LIMIT);
+    q.push(" LIMIT ").push_bind(i64::from(limit));
+    q.push(" OFFSET ")
+        .push_bind(i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX));
+}
+
 impl Store {
     /// Handoffs (tests left out), sorted as `f` says (newest activity first by default), from
     /// `f.offset` on.
     pub async fn handoffs(&self, f: &HandoffFilter) -> Result<Vec<HandoffRow>, StoreError> {
-        let dir = match f.order {
-            SortOrder::Asc => "ASC",
-            SortOrder::Desc => "DESC",
-        };
-        let key = f.sort.expression();
-        // Ending in the rowid, the order is total: pages neither overlap nor skip.
-        let order = if f.sort == HandoffSort::CreatedAt {
-            format!(" ORDER BY h.created_at {dir}, h.rowid {dir}")
-        } else {
-            format!(" ORDER BY {key} {dir}, h.created_at {dir}, h.rowid {dir}")
-        };
-        // The page's rowids first, from an index alone when the filter allows; then only those
-        // rows are read, with their last attempt. An offset deep into 100 000 handoffs would
-        // otherwise read (and join) every row it skips.
+        // The page's rowids first; then only those rows are read, with their last attempt. An
+        // offset deep into 100 000 handoffs would otherwise read (and join) every row it skips.
         let mut q = QueryBuilder::<Sqlite>::new(format!(
             "SELECT h.id, h.integration_id, h.integration_name, h.session_id, {} AS state, \
              h.attempts, h.last_attempt_id, a.category, a.status_code, a.message, h.created_at, \
              h.updated_at, h.next_attempt_at \
              FROM handoffs h LEFT JOIN attempts a ON a.id = h.last_attempt_id \
-             WHERE h.rowid IN (SELECT h.rowid",
+             WHERE h.rowid IN (",
             HandoffState::SQL
         ));
-        push_from_where(&mut q, f);
-        q.push(&order);
-        let limit = f.limit.unwrap_or(50).clamp(1, MAX_HANDOFF_LIMIT);
-        q.push(" LIMIT ").push_bind(i64::from(limit));
-        q.push(" OFFSET ")
-            .push_bind(i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX));
-        q.push(")").push(&order);
+        push_page_rowids(&mut q, f);
+        q.push(")").push(order_by(f));
         let rows = q.build().fetch_all(&self.read).await?;
         rows.iter().map(row_from).collect()
     }
@@ -229,5 +240,87 @@ impl Store {
         push_from_where(&mut q, f);
         let n: i64 = q.build_query_scalar().fetch_one(&self.read).await?;
         Ok(n.max(0) as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SORTS: [HandoffSort; 6] = [
+        HandoffSort::UpdatedAt,
+        HandoffSort::CreatedAt,
+        HandoffSort::Status,
+        HandoffSort::Integration,
+        HandoffSort::SessionId,
+        HandoffSort::Attempts,
+    ];
+
+    async fn plan(store: &Store, f: &HandoffFilter) -> String {
+        let mut q = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
+        push_page_rowids(&mut q, f);
+        let rows: Vec<(i64, i64, i64, String)> =
+            q.build_query_as().fetch_all(&store.read).await.unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+    }
+
+    /// Every sort, both ways, pages from its index without sorting (so an offset skips index
+    /// entries, not rows), alone and with a status or integration filter; counts by state come
+    /// from the state index.
+    #[tokio::test]
+    async fn every_sort_pages_from_an_index_without_sorting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        for sort in SORTS {
+            for order in [SortOrder::Asc, SortOrder::Desc] {
+                let f = HandoffFilter {
+                    sort,
+                    order,
+                    offset: Some(90_000),
+                    ..Default::default()
+                };
+                let p = plan(&store, &f).await;
+                assert!(
+                    p.contains("USING INDEX handoffs_"),
+                    "{sort:?} {order:?}: {p}"
+                );
+                assert!(!p.contains("TEMP B-TREE"), "{sort:?} {order:?}: {p}");
+                assert!(
+                    !p.contains("SEARCH a ") && !p.contains("SCAN a "),
+                    "no join without a need: {p}"
+                );
+            }
+        }
+        let f = HandoffFilter {
+            state: Some(HandoffState::Undelivered),
+            sort: HandoffSort::Status,
+            ..Default::default()
+        };
+        let p = plan(&store, &f).await;
+        assert!(p.contains("handoffs_state"), "{p}");
+        let f = HandoffFilter {
+            integration: Some(IntegrationId::new()),
+            sort: HandoffSort::CreatedAt,
+            ..Default::default()
+        };
+        let p = plan(&store, &f).await;
+        assert!(p.contains("handoffs_integration_created"), "{p}");
+        assert!(!p.contains("TEMP B-TREE"), "{p}");
+
+        let mut q = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN SELECT count(*)");
+        push_from_where(
+            &mut q,
+            &HandoffFilter {
+                state: Some(HandoffState::Pending),
+                ..Default::default()
+            },
+        );
+        let rows: Vec<(i64, i64, i64, String)> =
+            q.build_query_as().fetch_all(&store.read).await.unwrap();
+        assert!(
+            rows.iter().any(|r| r.3.contains("handoffs_state")),
+            "{rows:?}"
+        );
+        store.close().await;
     }
 }
