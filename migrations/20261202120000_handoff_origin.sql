@@ -29,18 +29,19 @@ UPDATE handoffs SET
 
 -- The handoff list pages through 100 000+ handoffs by these columns; configuration tests are
 -- never listed nor counted, so the indexes leave them out. Each holds the sort column, then the
--- tie-breaker (created_at, then the rowid every index carries), so a page deep into the list is
--- found from the index alone (see `Store::handoffs`). created_at and (integration_id,
--- created_at) also serve the statistics' windows.
+-- tie-breakers (the rowid every index carries last), so a page deep into the list is found from
+-- the index alone (see `Store::handoffs`). The state's and the integration's also serve a
+-- filter by state or by integration with the default order (newest activity first); created_at
+-- serves the statistics' windows and session_id a session's handoffs.
 CREATE INDEX handoffs_updated ON handoffs (updated_at, created_at) WHERE origin <> 'test';
 CREATE INDEX handoffs_created ON handoffs (created_at) WHERE origin <> 'test';
-CREATE INDEX handoffs_integration_created ON handoffs (integration_id, created_at) WHERE origin <> 'test';
+CREATE INDEX handoffs_integration_updated ON handoffs (integration_id, updated_at, created_at) WHERE origin <> 'test';
 CREATE INDEX handoffs_integration_name ON handoffs (integration_name, created_at) WHERE origin <> 'test';
 CREATE INDEX handoffs_session ON handoffs (session_id, created_at) WHERE origin <> 'test';
 CREATE INDEX handoffs_attempts ON handoffs (attempts, created_at) WHERE origin <> 'test';
 CREATE INDEX handoffs_state ON handoffs (
     (CASE WHEN status = 'succeeded' THEN 'delivered' WHEN status = 'pending' AND in_flight_until IS NOT NULL THEN 'pending' ELSE 'undelivered' END),
-    created_at) WHERE origin <> 'test';
+    updated_at, created_at) WHERE origin <> 'test';
 
 -- Handoffs per UTC day of creation (created_at / 86400000), integration, origin, whether they
 -- were retried (more than one attempt) and state; kept by the triggers below in the same

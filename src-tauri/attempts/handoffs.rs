@@ -49,8 +49,8 @@ pub struct HandoffPage {
     pub offset: u64,
 }
 
-/// The column the handoff list is sorted by; ties go by creation time, then insertion order,
-/// in the same direction.
+/// The column the handoff list is sorted by; ties go by the last change (for `status`), then
+/// by creation time, then insertion order, in the same direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
@@ -69,16 +69,16 @@ pub enum HandoffSort {
 }
 
 impl HandoffSort {
-    /// The ORDER BY expression (over `handoffs h`); each has an index with `created_at` after
-    /// it (migration `..._handoff_origin.sql`).
-    fn expression(self) -> &'static str {
+    /// The ORDER BY columns (over `handoffs h`) before the rowid; each sort has an index with
+    /// exactly these (migration `..._handoff_origin.sql`).
+    fn columns(self) -> &'static [&'static str] {
         match self {
-            Self::UpdatedAt => "h.updated_at",
-            Self::CreatedAt => "h.created_at",
-            Self::Status => HandoffState::SQL,
-            Self::Integration => "h.integration_name",
-            Self::SessionId => "h.session_id",
-            Self::Attempts => "h.attempts",
+            Self::UpdatedAt => &["h.updated_at", "h.created_at"],
+            Self::CreatedAt => &["h.created_at"],
+            Self::Status => &[HandoffState::SQL, "h.updated_at", "h.created_at"],
+            Self::Integration => &["h.integration_name", "h.created_at"],
+            Self::SessionId => &["h.session_id", "h.created_at"],
+            Self::Attempts => &["h.attempts", "h.created_at"],
         }
     }
 }
@@ -193,12 +193,18 @@ fn order_by(f: &HandoffFilter) -> String {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
     };
-    if f.sort == HandoffSort::CreatedAt {
-        format!(" ORDER BY h.created_at {dir}, h.rowid {dir}")
-    } else {
-        let key = f.sort.expression();
-        format!(" ORDER BY {key} {dir}, h.created_at {dir}, h.rowid {dir}")
-    }
+    let columns = match (f.sort, f.state) {
+        // Within one state, ordering by it is moot; leaving it out lets SQLite see that the
+        // state index serves the rest of the order.
+        (HandoffSort::Status, Some(_)) => &f.sort.columns()[1..],
+        _ => f.sort.columns(),
+    };
+    let columns: Vec<String> = columns
+        .iter()
+        .chain(&["h.rowid"])
+        .map(|c| format!("{c} {dir}"))
+        .collect();
+    format!(" ORDER BY {}", columns.join(", "))
 }
 
 /// `SELECT h.rowid ...` of the page `f` asks for: from an index alone when the filter allows
@@ -291,20 +297,23 @@ mod tests {
                 );
             }
         }
-        let f = HandoffFilter {
-            state: Some(HandoffState::Undelivered),
-            sort: HandoffSort::Status,
-            ..Default::default()
-        };
-        let p = plan(&store, &f).await;
-        assert!(p.contains("handoffs_state"), "{p}");
+        // "What needs attention" and one integration's handoffs, newest activity first.
+        for sort in [HandoffSort::Status, HandoffSort::UpdatedAt] {
+            let f = HandoffFilter {
+                state: Some(HandoffState::Undelivered),
+                sort,
+                ..Default::default()
+            };
+            let p = plan(&store, &f).await;
+            assert!(p.contains("handoffs_state"), "{p}");
+            assert!(!p.contains("TEMP B-TREE"), "{sort:?}: {p}");
+        }
         let f = HandoffFilter {
             integration: Some(IntegrationId::new()),
-            sort: HandoffSort::CreatedAt,
             ..Default::default()
         };
         let p = plan(&store, &f).await;
-        assert!(p.contains("handoffs_integration_created"), "{p}");
+        assert!(p.contains("handoffs_integration_updated"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");
 
         let mut q = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN SELECT count(*)");

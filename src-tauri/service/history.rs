@@ -4,9 +4,13 @@
 
 use super::App;
 use super::requests::{HandoffsQuery, HistoryQuery};
-use crate::attempts::{AttemptDetail, AttemptPage, AttemptSummary, HandoffPage, HistoryFilter};
+use crate::attempts::{
+    AttemptDetail, AttemptPage, AttemptSummary, HandoffFilter, HandoffPage, HandoffState,
+    HistoryFilter,
+};
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
+use crate::stats::StatsFilter;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -88,13 +92,41 @@ impl App {
         }
         let filter = self.handoff_filter(q, limit).await?;
         let (rows, total) = tokio::try_join!(
-            self.store.handoffs(&filter),
-            self.store.handoff_count(&filter)
+            async { Ok::<_, AppError>(self.store.handoffs(&filter).await?) },
+            self.handoff_total(&filter)
         )?;
         Ok(HandoffPage {
             rows,
             total,
             offset: filter.offset.unwrap_or(0),
+        })
+    }
+
+    /// How many handoffs match `f`: from the statistics' handoff counts (rollups, milliseconds
+    /// on a million handoffs, and the same figure the cards show) when its filters are theirs;
+    /// counted from the handoffs when it also filters by category or text.
+    async fn handoff_total(&self, f: &HandoffFilter) -> Result<u64, AppError> {
+        if f.category.is_some() || f.text.is_some() {
+            return Ok(self.store.handoff_count(f).await?);
+        }
+        let counts = self
+            .store
+            .handoff_counts(
+                &StatsFilter {
+                    integration: f.integration,
+                    session: f.session.clone(),
+                    since_ms: f.since_ms,
+                    until_ms: f.until_ms,
+                    ..StatsFilter::default()
+                },
+                false,
+            )
+            .await?;
+        Ok(match f.state {
+            None => counts.total,
+            Some(HandoffState::Delivered) => counts.delivered,
+            Some(HandoffState::Undelivered) => counts.undelivered,
+            Some(HandoffState::Pending) => counts.pending,
         })
     }
 

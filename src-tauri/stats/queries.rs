@@ -129,8 +129,9 @@ impl Store {
 
     /// The handoffs `f` selects, by state: whole days from the rollups (`stats_handoffs_daily`),
     /// the partial days at a window's edges and a session's handoffs from `handoffs` itself;
-    /// everything from `handoffs` when `exact`.
-    async fn handoff_counts(
+    /// everything from `handoffs` when `exact`. (Part of [`Store::stats`]; alone for the
+    /// benchmark.)
+    pub async fn handoff_counts(
         &self,
         f: &StatsFilter,
         exact: bool,
