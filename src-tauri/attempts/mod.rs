@@ -109,7 +109,7 @@ impl HandoffOrigin {
 /// What became of a handoff, as support asks it: delivered, still undelivered (failed with no
 /// retry left, or waiting for a scheduled retry), or pending (an attempt is under way, or its
 /// process died and the worker will take over).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum HandoffState {

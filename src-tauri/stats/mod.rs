@@ -14,7 +14,7 @@
 pub mod histogram;
 mod queries;
 
-use crate::attempts::Trigger;
+use crate::attempts::{HandoffState, Trigger};
 use crate::ids::IntegrationId;
 use crate::targets::ErrorCategory;
 use chrono::{DateTime, Utc};
@@ -129,12 +129,13 @@ impl HandoffCounts {
         self.pending += o.pending;
     }
 
+    /// Adds `n` handoffs in `state` (as `HandoffState::SQL` spells it).
     fn add(&mut self, state: &str, n: u64) {
-        match crate::attempts::HandoffState::parse(state) {
-            Some(crate::attempts::HandoffState::Delivered) => self.delivered += n,
-            Some(crate::attempts::HandoffState::Pending) => self.pending += n,
+        match HandoffState::parse(state) {
+            Some(HandoffState::Delivered) => self.delivered += n,
+            Some(HandoffState::Pending) => self.pending += n,
             // The state expression has no other outcome.
-            Some(crate::attempts::HandoffState::Undelivered) | None => self.undelivered += n,
+            Some(HandoffState::Undelivered) | None => self.undelivered += n,
         }
         self.total += n;
     }
