@@ -1,9 +1,11 @@
 //! `stats` over a large history: seeds a store with a million attempts (20 integrations,
-//! 180 days, realistic mixes of triggers, outcomes, errors and durations), then times
-//! `App::stats` (the rollups) next to `App::stats` with `exact` (the naive aggregate over every
-//! attempt) in the same run, for all integrations and for one, and checks that the percentiles
-//! agree within 1%. Then it measures what the rollups cost the hot path: the store's two writes
-//! per handoff on a store with the stats triggers and on one with them dropped, alternating.
+//! 180 days, realistic mixes of triggers, outcomes, errors and durations), each with its
+//! handoff, then times `App::stats` (the rollups) next to `App::stats` with `exact` (the naive
+//! aggregate over every attempt) in the same run, for all integrations and for one, and checks
+//! that the percentiles agree within 1%. The handoff counts (part of `stats`) are timed alone
+//! beside them, from the rollups and exactly, and so are pages of the handoff list deep into
+//! it. Then it measures what the rollups cost the hot path: the store's two writes per handoff
+//! on a store with the stats triggers and on one with them dropped, alternating.
 //!
 //! `cargo bench --no-default-features --bench stats [-- --attempts N --repeat R --writes W]`
 
@@ -78,9 +80,12 @@ fn seed(path: &std::path::Path, n: usize, ids: &[IntegrationId], end: i64) -> Re
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
     let tx = conn.transaction()?;
     {
+        // A handoff as its last attempt left it: a live one whose attempt is a retry was
+        // tried before; a pending one is under way.
         let mut handoff = tx.prepare(
-            "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, '{}', 1, ?5, ?5)",
+            "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, in_flight_until,
+                                   created_at, updated_at, origin, integration_name, last_attempt_id)
+             VALUES (?1, ?2, ?3, ?4, '{}', ?6, ?7, ?5, ?5, ?8, 'clinic', ?9)",
         )?;
         let mut attempt = tx.prepare(
             "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
@@ -118,17 +123,23 @@ fn seed(path: &std::path::Path, n: usize, ids: &[IntegrationId], end: i64) -> Re
                 (_, Some(("timeout", _))) => Some(10_000 + rng.duration(40.0, 1.0)),
                 _ => Some(rng.duration(180.0, 0.8)),
             };
-            let handoff_id = format!("h{i:08}");
+            // Ids as the console makes them (the handoff list reads them back).
+            let handoff_id = uuid::Uuid::from_u128(i as u128).to_string();
+            let attempt_id = uuid::Uuid::from_u128((1 << 64) + i as u128).to_string();
             let session = format!("s{i:08}");
             handoff.execute(rusqlite::params![
                 handoff_id,
                 integration.to_string(),
                 session,
-                if status == "failed" { "failed" } else { status },
-                started
+                status,
+                started,
+                if trigger == "retry" { 2 } else { 1 },
+                (status == "pending").then_some(started + 45_000),
+                if trigger == "test" { "test" } else { "live" },
+                attempt_id,
             ])?;
             attempt.execute(rusqlite::params![
-                format!("a{i:08}"),
+                attempt_id,
                 handoff_id,
                 integration.to_string(),
                 session,
@@ -294,9 +305,152 @@ async fn main() -> Result<(), BoxError> {
             ));
         }
     }
+    handoff_figures(&app, &ids, end, repeat, &mut verdicts).await?;
     app.close().await;
     write_cost(options.extra["--writes"], options.rounds.max(1)).await?;
     summary(&verdicts);
+    Ok(())
+}
+
+/// Runs `f` `repeat` times; returns the median and the slowest time, and the last result.
+async fn time_any<T, F, Fut>(repeat: usize, mut f: F) -> Result<(Duration, Duration, T), BoxError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, BoxError>>,
+{
+    let mut times = Vec::with_capacity(repeat);
+    let mut last = None;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        last = Some(f().await?);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let last = last.ok_or("repeat must be at least 1")?;
+    Ok((times[times.len() / 2], times[times.len() - 1], last))
+}
+
+/// The handoff counts alone (rollups and exact, which must agree) and pages of the handoff
+/// list deep into it.
+async fn handoff_figures(
+    app: &App,
+    ids: &[IntegrationId],
+    end: i64,
+    repeat: usize,
+    verdicts: &mut Vec<bool>,
+) -> Result<(), BoxError> {
+    use handoff_console::attempts::{HandoffSort, HandoffState};
+    use handoff_console::service::requests::HandoffsQuery;
+    println!(
+        "\n{:<44} {:>10} {:>10} {:>9}",
+        "handoffs", "median", "slowest", "total"
+    );
+    let week = StatsFilter {
+        since_ms: Some(end - 7 * DAY + 3_600_000),
+        ..StatsFilter::default()
+    };
+    let busiest = StatsFilter {
+        integration: Some(ids[0]),
+        ..StatsFilter::default()
+    };
+    for (name, filter, goal) in [
+        (
+            "counts, all integrations",
+            StatsFilter::default(),
+            Some(20.0),
+        ),
+        ("counts, one integration", busiest, Some(20.0)),
+        ("counts, last 7 days (edges cut days)", week, None),
+    ] {
+        let store = app.store();
+        let (median, slowest, fast) = time_any(repeat, || async {
+            Ok(store.handoff_counts(&filter, false).await?)
+        })
+        .await?;
+        let (naive, _, exact) = time_any(repeat.min(3), || async {
+            Ok(store.handoff_counts(&filter, true).await?)
+        })
+        .await?;
+        println!(
+            "{:<44} {:>10} {:>10} {:>9}",
+            format!("{name}: rollups"),
+            ms(median),
+            ms(slowest),
+            fast.total
+        );
+        println!(
+            "{:<44} {:>10} {:>10} {:>9}",
+            format!("{name}: exact (every handoff)"),
+            ms(naive),
+            "",
+            exact.total
+        );
+        verdicts.push(check(
+            &format!("handoffs {name}: rollups equal the exact count"),
+            format!("{fast:?}"),
+            &format!("{exact:?}"),
+            fast == exact,
+        ));
+        if let Some(goal) = goal {
+            let got = median.as_secs_f64() * 1000.0;
+            verdicts.push(check(
+                &format!("handoffs {name}: median time"),
+                format!("{got:.1} ms"),
+                &format!("< {goal} ms"),
+                got < goal,
+            ));
+        }
+    }
+    let total = app
+        .store()
+        .handoff_counts(&StatsFilter::default(), false)
+        .await?
+        .total;
+    for (name, query) in [
+        ("page 1 (100 rows), newest first", HandoffsQuery::default()),
+        (
+            "page in the middle, newest first",
+            HandoffsQuery {
+                offset: Some(total / 2),
+                ..HandoffsQuery::default()
+            },
+        ),
+        (
+            "page in the middle, by status",
+            HandoffsQuery {
+                offset: Some(total / 2),
+                sort: Some(HandoffSort::Status),
+                ..HandoffsQuery::default()
+            },
+        ),
+        (
+            "page in the middle, by integration",
+            HandoffsQuery {
+                offset: Some(total / 2),
+                sort: Some(HandoffSort::Integration),
+                ..HandoffsQuery::default()
+            },
+        ),
+        (
+            "undelivered, page 1",
+            HandoffsQuery {
+                status: Some(HandoffState::Undelivered),
+                ..HandoffsQuery::default()
+            },
+        ),
+    ] {
+        let (median, slowest, page) = time_any(repeat, || async {
+            Ok(app.handoffs_page_query(&query).await?)
+        })
+        .await?;
+        println!(
+            "{:<44} {:>10} {:>10} {:>9}",
+            format!("list: {name}"),
+            ms(median),
+            ms(slowest),
+            page.total
+        );
+    }
     Ok(())
 }
 
@@ -315,7 +469,8 @@ async fn write_cost(writes: usize, rounds: usize) -> Result<(), BoxError> {
             let conn = rusqlite::Connection::open(dir.path().join(STORE_FILE))?;
             conn.execute_batch(
                 "DROP TRIGGER stats_attempt_inserted; DROP TRIGGER stats_attempt_updated; \
-                 DROP TRIGGER stats_attempt_deleted;",
+                 DROP TRIGGER stats_attempt_deleted; DROP TRIGGER stats_handoff_inserted; \
+                 DROP TRIGGER stats_handoff_updated; DROP TRIGGER stats_handoff_deleted;",
             )?;
         }
         let app = Arc::new(App::open_with(dir.path(), secrets).await?);

@@ -97,28 +97,47 @@ impl Store {
     }
 
     /// Opens a store file read-only, without migrating it: a history export (see `export`),
-    /// which `history`, `stats` and `show-attempt` read like a store. Any write fails.
+    /// which `history`, `handoffs`, `stats` and `show-attempt` read like a store. Any write
+    /// fails. An export from before handoff origins (migration `..._handoff_origin.sql`) is
+    /// read through [`LEGACY_HANDOFF_VIEWS`].
     pub async fn open_read_only(path: &Path) -> Result<Self, StoreError> {
         let open_err = |reason: String| StoreError::Open {
             path: path.display().to_string(),
             reason,
         };
-        let options = SqliteConnectOptions::new().filename(path).read_only(true);
-        let read = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| open_err(e.to_string()))?;
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .map_err(|e| open_err(e.to_string()))?;
         let conn = rusqlite::Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| open_err(e.to_string()))?;
+        let has_origin: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_table_info('handoffs') WHERE name = 'origin'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| open_err(e.to_string()))?;
+        let options = SqliteConnectOptions::new().filename(path).read_only(true);
+        let pool = |max: u32| {
+            let pool = SqlitePoolOptions::new().max_connections(max);
+            if has_origin {
+                return pool;
+            }
+            pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::raw_sql(LEGACY_HANDOFF_VIEWS).execute(conn).await?;
+                    Ok(())
+                })
+            })
+        };
+        let read = pool(2)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        let write = pool(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
         Ok(Self {
             write,
             read,
@@ -138,6 +157,26 @@ impl Store {
         self.write.close().await;
     }
 }
+
+/// Reads an export made before handoffs had an origin (and kept their integration's name) as if
+/// it had them: temporary views, per connection, shadow `handoffs` and `stats_handoffs_daily`
+/// (the file itself is read-only). The origin is the trigger of the handoff's attempt number 1
+/// as the migration's backfill sets it; a handoff whose first attempt is not in the file (the
+/// export's window left it out) counts as live. The state is `HandoffState::SQL` (a test checks).
+pub(crate) const LEGACY_HANDOFF_VIEWS: &str = "
+CREATE TEMP VIEW handoffs AS
+SELECT h.rowid AS rowid, h.*,
+    coalesce((SELECT CASE a.trigger WHEN 'test' THEN 'test' WHEN 'webhook' THEN 'webhook' ELSE 'live' END
+              FROM main.attempts a WHERE a.handoff_id = h.id AND a.attempt_number = 1), 'live') AS origin,
+    coalesce((SELECT a.integration_name FROM main.attempts a WHERE a.id = h.last_attempt_id),
+             (SELECT i.name FROM main.integrations i WHERE i.id = h.integration_id), '') AS integration_name
+FROM main.handoffs h;
+CREATE TEMP VIEW stats_handoffs_daily AS
+SELECT h.created_at / 86400000 AS day, h.integration_id, h.origin, h.attempts > 1 AS retried,
+    CASE WHEN h.status = 'succeeded' THEN 'delivered' WHEN h.status = 'pending' AND h.in_flight_until IS NOT NULL THEN 'pending' ELSE 'undelivered' END AS state,
+    count(*) AS n
+FROM temp.handoffs h GROUP BY 1, 2, 3, 4, 5;
+";
 
 impl Store {
     /// The id of the data key that seals new handoff data, once one was made.

@@ -615,7 +615,7 @@ async fn a_worker_without_its_keyring_postpones_the_retry_instead_of_failing_it(
         .unwrap();
     assert_eq!(h.summary.status, Status::Pending, "still scheduled");
     assert_eq!(h.summary.attempts, 1, "no attempt used up");
-    let later = (h.summary.next_attempt_at.unwrap() - chrono::Utc::now()).num_seconds();
+    let later = (h.summary.next_retry_at.unwrap() - chrono::Utc::now()).num_seconds();
     assert!(later > 30, "postponed, not spinning: due in {later} s");
 }
 
@@ -658,7 +658,7 @@ async fn a_configuration_test_cut_short_is_closed_by_the_worker_not_resent() {
     assert_eq!(sink.count(), 0, "test data is never re-sent by the worker");
     let h = t.app.store().handoff(handoff).await.unwrap().unwrap();
     assert_eq!(h.summary.status, Status::Failed);
-    assert_eq!(h.summary.next_attempt_at, None);
+    assert_eq!(h.summary.next_retry_at, None);
     let chain = t.app.store().attempts_of(handoff).await.unwrap();
     assert_eq!(chain.len(), 1);
     assert_eq!(chain[0].status, Status::Failed);

@@ -2,8 +2,8 @@
 
 use super::writer::{BeginNew, Finish, Write};
 use super::{
-    AttemptDetail, AttemptSummary, HandoffRecord, HandoffSummary, Status, StoredData, Trigger,
-    opt_time,
+    AttemptDetail, AttemptSummary, HandoffOrigin, HandoffRecord, HandoffState, HandoffSummary,
+    Status, StoredData, Trigger, opt_time,
 };
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::{Store, StoreError, from_ms};
@@ -142,20 +142,22 @@ pub struct RetryFilter {
     pub until_ms: Option<i64>,
 }
 
+// A claim makes the new attempt the handoff's last one, and the handoff takes the name that
+// attempt records (the integration may have been renamed since the last one).
 const CLAIM_MANUAL: &str =
     "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
-        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5
     WHERE id = ?4 AND status != 'succeeded' AND (in_flight_until IS NULL OR in_flight_until <= ?3)
     RETURNING attempts";
 const CLAIM_DUE: &str = "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
-        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5
     WHERE id = ?4 AND status = 'pending'
       AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?3) OR in_flight_until <= ?3)
     RETURNING attempts";
 
 const INTERRUPTED: &str = "interrupted: the console stopped before this attempt finished; the target may or may not have received it";
 
-fn parse<T: std::str::FromStr>(s: String, what: &str) -> Result<T, StoreError> {
+pub(super) fn parse<T: std::str::FromStr>(s: String, what: &str) -> Result<T, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("{what} '{s}'")))
 }
@@ -188,20 +190,40 @@ fn summary_from_row(row: &SqliteRow) -> Result<AttemptSummary, StoreError> {
             .map(|d| d.max(0) as u64),
         message: row.try_get("message")?,
         next_retry_at: opt_time(row.try_get("next_retry_at")?),
+        handoff_state: {
+            let state: String = row.try_get("handoff_state")?;
+            HandoffState::parse(&state)
+                .ok_or_else(|| StoreError::Corrupt(format!("handoff state {state}")))?
+        },
     })
+}
+
+/// An attempt's columns and its handoff's state (`handoff_state`), for [`summary_from_row`].
+fn attempt_columns() -> &'static str {
+    static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "attempts.*, (SELECT {} FROM handoffs h WHERE h.id = attempts.handoff_id) AS \
+             handoff_state",
+            HandoffState::SQL
+        )
+    });
+    &COLUMNS
 }
 
 fn handoff_from_row(row: &SqliteRow) -> Result<HandoffSummary, StoreError> {
     let status: String = row.try_get("status")?;
+    let status =
+        Status::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
+    let in_flight: Option<i64> = row.try_get("in_flight_until")?;
     let last: Option<String> = row.try_get("last_attempt_id")?;
     Ok(HandoffSummary {
         handoff_id: parse(row.try_get("id")?, "handoff id")?,
         integration_id: parse(row.try_get("integration_id")?, "integration id")?,
         session_id: row.try_get("session_id")?,
-        status: Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        status,
+        state: HandoffState::of(status, in_flight.is_some()),
         attempts: row.try_get::<i64, _>("attempts")? as u32,
-        next_attempt_at: opt_time(row.try_get("next_attempt_at")?),
+        next_retry_at: opt_time(row.try_get("next_attempt_at")?),
         last_attempt_id: last.map(|l| parse(l, "attempt id")).transpose()?,
         submission_id: row.try_get("submission_id")?,
         created_at: from_ms(row.try_get("created_at")?),
@@ -251,7 +273,7 @@ fn push_history_where(q: &mut QueryBuilder<Sqlite>, f: &HistoryFilter) {
     }
 }
 
-fn like_escape(text: &str) -> String {
+pub(super) fn like_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -304,6 +326,7 @@ impl Store {
                     integration_name: a.integration_name.to_string(),
                     session_id: a.session_id.to_string(),
                     trigger: a.trigger.as_str(),
+                    origin: HandoffOrigin::of(a.trigger).as_str(),
                     automatic: a.automatic,
                     data: a.data.unwrap_or("{}").to_string(),
                     data_masked: a.data_masked.map(str::to_string),
@@ -325,6 +348,7 @@ impl Store {
             .bind(a.attempt_id.to_string())
             .bind(a.started_at)
             .bind(&handoff_id)
+            .bind(a.integration_name)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(number) = number else {
@@ -384,15 +408,21 @@ impl Store {
             )
         };
         let masked: Option<String> = row.try_get("data_masked")?;
+        let origin: String = row.try_get("origin")?;
         Ok(Some(HandoffRecord {
             summary: handoff_from_row(&row)?,
+            origin: HandoffOrigin::parse(&origin)
+                .ok_or_else(|| StoreError::Corrupt(format!("handoff origin {origin}")))?,
             data,
             masked: masked.and_then(|m| serde_json::from_str(&m).ok()),
         }))
     }
 
     pub async fn attempt(&self, id: AttemptId) -> Result<Option<AttemptDetail>, StoreError> {
-        let row = sqlx::query("SELECT * FROM attempts WHERE id = ?")
+        static ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("SELECT {} FROM attempts WHERE id = ?", attempt_columns())
+        });
+        let row = sqlx::query(ONE.as_str())
             .bind(id.to_string())
             .fetch_optional(&self.read)
             .await?;
@@ -437,9 +467,10 @@ impl Store {
         };
         // The page's rowids first, from the indexes alone; then only those rows are read. An
         // offset deep into 100 000 attempts would otherwise read every row it skips.
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT * FROM attempts WHERE rowid IN (SELECT rowid FROM attempts WHERE 1 = 1",
-        );
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {} FROM attempts WHERE rowid IN (SELECT rowid FROM attempts WHERE 1 = 1",
+            attempt_columns()
+        ));
         push_history_where(&mut q, f);
         q.push(&order);
         let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
@@ -488,11 +519,16 @@ impl Store {
 
     /// The attempts of one handoff, oldest first (its retry chain).
     pub async fn attempts_of(&self, handoff: HandoffId) -> Result<Vec<AttemptSummary>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM attempts WHERE handoff_id = ? ORDER BY attempt_number")
-                .bind(handoff.to_string())
-                .fetch_all(&self.read)
-                .await?;
+        static CHAIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {} FROM attempts WHERE handoff_id = ? ORDER BY attempt_number",
+                attempt_columns()
+            )
+        });
+        let rows = sqlx::query(CHAIN.as_str())
+            .bind(handoff.to_string())
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(summary_from_row).collect()
     }
 
@@ -506,9 +542,7 @@ impl Store {
     ) -> Result<Vec<HandoffId>, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT h.id FROM handoffs h JOIN attempts a ON a.id = h.last_attempt_id
-             WHERE a.status = 'failed' AND h.status = 'failed'
-               AND NOT EXISTS (SELECT 1 FROM attempts f WHERE f.handoff_id = h.id
-                               AND f.attempt_number = 1 AND f.trigger = 'test')
+             WHERE a.status = 'failed' AND h.status = 'failed' AND h.origin <> 'test'
                AND (h.in_flight_until IS NULL OR h.in_flight_until <= ",
         );
         q.push_bind(now).push(")");
@@ -528,6 +562,33 @@ impl Store {
             .push_bind(i64::from(MAX_BULK_RETRY));
         let ids: Vec<String> = q.build_query_scalar().fetch_all(&self.read).await?;
         ids.into_iter().map(|s| parse(s, "handoff id")).collect()
+    }
+
+    /// Failed attempts matching `f` (by their own integration, category and start) whose
+    /// handoff was delivered since: what a bulk retry skips because there is nothing left to
+    /// deliver. Configuration tests are left out, as they are from the retry itself.
+    pub async fn failed_attempts_since_delivered(
+        &self,
+        f: &RetryFilter,
+    ) -> Result<u64, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT count(*) FROM attempts a JOIN handoffs h ON h.id = a.handoff_id
+             WHERE a.status = 'failed' AND h.status = 'succeeded' AND h.origin <> 'test'",
+        );
+        if let Some(i) = f.integration {
+            q.push(" AND a.integration_id = ").push_bind(i.to_string());
+        }
+        if let Some(c) = f.category {
+            q.push(" AND a.category = ").push_bind(c.as_str());
+        }
+        if let Some(since) = f.since_ms {
+            q.push(" AND a.started_at >= ").push_bind(since);
+        }
+        if let Some(until) = f.until_ms {
+            q.push(" AND a.started_at < ").push_bind(until);
+        }
+        let n: i64 = q.build_query_scalar().fetch_one(&self.read).await?;
+        Ok(n.max(0) as u64)
     }
 
     /// Handoffs the worker should try now: a scheduled retry is due, or an attempt's lease ran

@@ -29,6 +29,8 @@ pub(crate) struct BeginNew {
     pub integration_name: String,
     pub session_id: String,
     pub trigger: &'static str,
+    /// Where the handoff came from (`live`, `test`, `webhook`; see `HandoffOrigin`).
+    pub origin: &'static str,
     pub automatic: bool,
     pub data: String,
     pub data_masked: Option<String>,
@@ -186,8 +188,9 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), rusqlite::Error> {
         Write::BeginNew(b) => {
             conn.prepare_cached(
                 "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
-                                       in_flight_until, last_attempt_id, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7)",
+                                       in_flight_until, last_attempt_id, created_at, updated_at,
+                                       origin, integration_name)
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7, ?9, ?10)",
             )?
             .execute(params![
                 b.handoff_id,
@@ -198,6 +201,8 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), rusqlite::Error> {
                 b.attempt_id,
                 b.started_at,
                 b.data_masked,
+                b.origin,
+                b.integration_name,
             ])?;
             conn.prepare_cached(
                 "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,

@@ -5,13 +5,14 @@
 
 mod output;
 
-use crate::attempts::{HistoryFilter, RetryFilter, Status, Trigger};
+use crate::attempts::{HandoffState, HistoryFilter, RetryFilter, Status, Trigger};
 use crate::audit::{AuditAction, AuditFilter};
 use crate::error::AppError;
 use crate::export::ExportFilter;
 use crate::ids::AttemptId;
 use crate::integrations::{self, SecretSlot, TargetKind};
 use crate::secrets::BackendKind;
+use crate::service::requests::HandoffsQuery;
 use crate::service::{App, TestData, TestRequest};
 use crate::stats::{SeriesBucket, StatsFilter};
 use crate::targets::ErrorCategory;
@@ -33,7 +34,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "HANDOFF_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Read a history export (from `export`) instead of the store: read-only, no keyring, no
-    /// network; for history, stats and show-attempt.
+    /// network; for history, handoffs, stats, show-attempt and audit.
     #[arg(long, global = true, value_name = "FILE")]
     history_file: Option<PathBuf>,
     /// Print exactly one JSON document (camelCase keys) on stdout.
@@ -71,6 +72,9 @@ enum Command {
     },
     /// List attempts, newest first.
     History(HistoryArgs),
+    /// List handoffs (what sessions asked to deliver; configuration tests left out), newest
+    /// activity first, each with its state and its last attempt's outcome.
+    Handoffs(HandoffsArgs),
     /// Everything recorded about one attempt (secrets redacted) and its retry chain.
     ShowAttempt { id: AttemptId },
     /// Data keys: `keys rotate` re-seals all handoff data under a new key (resumable).
@@ -85,7 +89,8 @@ enum Command {
     /// Retry one attempt's handoff, or every failed handoff matching a filter (--failed).
     Retry(RetryArgs),
     /// Statistics over attempts: totals, success rate, durations, failures by category, top
-    /// errors and a time series (UTC buckets).
+    /// errors and a time series (UTC buckets); and handoffs by state (delivered, undelivered,
+    /// pending).
     Stats(StatsArgs),
     /// Run due automatic retries until stopped (Ctrl-C), or once with --once.
     Worker {
@@ -245,6 +250,20 @@ struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
+struct HandoffsArgs {
+    /// delivered; undelivered (failed for good, or waiting for a scheduled retry); pending (an
+    /// attempt is under way).
+    #[arg(long, value_parser = ["delivered", "undelivered", "pending"])]
+    status: Option<String>,
+    #[arg(long, value_name = "ID|NAME")]
+    integration: Option<String>,
+    #[arg(long, value_name = "SID")]
+    session: Option<String>,
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    limit: u32,
+}
+
+#[derive(Debug, Args)]
 struct RetryArgs {
     /// The attempt whose handoff to retry.
     #[arg(required_unless_present = "failed", conflicts_with = "failed")]
@@ -272,9 +291,12 @@ struct StatsArgs {
     integration: Option<String>,
     #[arg(long, value_name = "SID")]
     session: Option<String>,
+    /// Attempts of this trigger; handoffs of this origin (live, webhook), retried at least
+    /// once (retry), or none (test: configuration tests are not handoffs).
     #[arg(long, value_parser = ["live", "test", "retry", "webhook"])]
     trigger: Option<String>,
-    /// RFC 3339, a date, or an age such as 30m, 2h, 7d (inclusive).
+    /// RFC 3339, a date, or an age such as 30m, 2h, 7d (inclusive; attempts by start, handoffs
+    /// by creation).
     #[arg(long, value_name = "T")]
     since: Option<String>,
     /// As --since (exclusive).
@@ -455,7 +477,7 @@ fn window(cli: Cli) -> ExitCode {
     if cli.history_file.is_some() {
         out.error(&AppError::invalid(
             "--history-file",
-            "the window works on the store; read a history file with history, stats, \
+            "the window works on the store; read a history file with history, handoffs, stats, \
              show-attempt or audit",
         ));
         return ExitCode::from(EXIT_USAGE);
@@ -571,14 +593,15 @@ async fn run(cli: Cli, command: Command, out: &Output) -> Result<u8, AppError> {
             if !matches!(
                 command,
                 Command::History(_)
+                    | Command::Handoffs(_)
                     | Command::Stats(_)
                     | Command::ShowAttempt { .. }
                     | Command::Audit(_)
             ) {
                 return Err(AppError::invalid(
                     "--history-file",
-                    "a history file is read-only: use it with history, stats, show-attempt or \
-                     audit",
+                    "a history file is read-only: use it with history, handoffs, stats, \
+                     show-attempt or audit",
                 ));
             }
             App::open_history(file).await?
@@ -662,6 +685,17 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             out.history(&app.history(&filter).await?);
             Ok(0)
         }
+        Command::Handoffs(args) => {
+            let query = HandoffsQuery {
+                status: args.status.as_deref().and_then(HandoffState::parse),
+                integration: args.integration,
+                session: args.session,
+                limit: Some(args.limit),
+                ..Default::default()
+            };
+            out.handoffs(&app.handoffs_query(&query).await?);
+            Ok(0)
+        }
         Command::Keys(KeysCommand::Rotate { limit }) => {
             let progress = progress_reporter("re-sealing handoff", 1);
             let report = |done: u64, total: u64| progress(done as usize, total as usize);
@@ -698,6 +732,8 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             let progress = progress_reporter("retrying", 1);
             let bulk = app.retry_failed(&filter, args.dry_run, &progress).await?;
             out.bulk(&bulk);
+            // Attempts whose handoff was delivered since are skipped, not failed: only a
+            // retried handoff that is still undelivered (or could not be retried) fails this.
             let all_ok = bulk.results.iter().all(|r| r.success) && bulk.skipped.is_empty();
             Ok(if all_ok { 0 } else { EXIT_FAILED })
         }

@@ -1,7 +1,7 @@
 //! What the CLI prints: one JSON document with `--json`, otherwise short human-readable text.
 //! Times are shown in the local zone.
 
-use crate::attempts::{AttemptDetail, AttemptSummary};
+use crate::attempts::{AttemptDetail, AttemptSummary, HandoffRow};
 use crate::audit::AuditEvent;
 use crate::error::AppError;
 use crate::export::ExportSummary;
@@ -285,6 +285,46 @@ impl Output {
         }
     }
 
+    pub fn handoffs(&self, list: &[HandoffRow]) {
+        if self.json {
+            return print_json(&list);
+        }
+        if list.is_empty() {
+            return say!("no handoffs match");
+        }
+        say!(
+            "{:<19}  {:<11}  {:>5}  {:<14}  {:>4}  {:<24}  {:<24}  {:<36}  LAST MESSAGE",
+            "UPDATED",
+            "STATUS",
+            "TRIES",
+            "LAST CATEGORY",
+            "CODE",
+            "INTEGRATION",
+            "SESSION",
+            "HANDOFF"
+        );
+        for h in list {
+            let line = format!(
+                "{:<19}  {:<11}  {:>5}  {:<14}  {:>4}  {:<24}  {:<24}  {:<36}  {}",
+                local(h.updated_at),
+                h.status.as_str(),
+                h.attempts,
+                h.last_category.map(|c| c.as_str()).unwrap_or("-"),
+                h.last_status_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                h.integration_name.chars().take(24).collect::<String>(),
+                h.session_id.chars().take(24).collect::<String>(),
+                h.handoff_id,
+                h.last_message.chars().take(100).collect::<String>(),
+            );
+            say!("{}", line.trim_end());
+            if let Some(at) = h.next_retry_at {
+                say!("{:<19}  next retry {}", "", local(at));
+            }
+        }
+    }
+
     pub fn attempt(&self, detail: &AttemptDetail, chain: &[AttemptSummary]) {
         print_json(&json!({ "attempt": detail, "retryChain": chain }));
     }
@@ -293,11 +333,20 @@ impl Output {
         if self.json {
             return print_json(b);
         }
+        let delivered_since = || {
+            if b.already_delivered > 0 {
+                say!(
+                    "skipped {} failed attempt(s) whose handoff was delivered since",
+                    b.already_delivered
+                );
+            }
+        };
         if b.dry_run {
-            return say!(
+            say!(
                 "{} failed handoff(s) match; nothing was re-sent (--dry-run)",
                 b.matched
             );
+            return delivered_since();
         }
         let ok = b.results.iter().filter(|r| r.success).count();
         say!(
@@ -306,6 +355,7 @@ impl Output {
             b.results.len() - ok,
             b.skipped.len()
         );
+        delivered_since();
         for r in b.results.iter().filter(|r| !r.success) {
             say!("  {}  {}", r.handoff_id, r.message);
         }
@@ -327,7 +377,7 @@ impl Output {
             e.path.display()
         );
         say!(
-            "open it anywhere: handoff-console --history-file {} history|stats|show-attempt",
+            "open it anywhere: handoff-console --history-file {} history|handoffs|stats|show-attempt",
             e.path.display()
         );
     }
@@ -398,6 +448,14 @@ impl Output {
             s.succeeded,
             s.failed,
             s.pending
+        );
+        let h = &s.handoffs;
+        say!(
+            "{} handoffs: {} delivered, {} undelivered, {} pending",
+            h.total,
+            h.delivered,
+            h.undelivered,
+            h.pending
         );
         say!(
             "duration: avg {}, p50 {}, p95 {}, p99 {}{}",

@@ -7,13 +7,13 @@
 //! `name` to the list in [`handler`]. build.rs reads the `#[tauri::command]` functions of this file and
 //! grants each to the window (`allow-<name>` in the app's `default` permission set).
 
-use crate::attempts::AttemptPage;
+use crate::attempts::{AttemptPage, HandoffPage, HandoffRow};
 use crate::error::AppError;
 use crate::ids::HandoffId;
 use crate::integrations::{self, Integration, SecretSlot};
 use crate::service::requests::{
-    ExportRequest, HealthRunRequest, HistoryQuery, IntegrationsQuery, JobStarted, RetryRequest,
-    RetryResponse, SendRequest, StatsQuery, TestRunRequest,
+    ExportRequest, HandoffsQuery, HealthRunRequest, HistoryQuery, IntegrationsQuery, JobStarted,
+    RetryRequest, RetryResponse, SendRequest, StatsQuery, TestRunRequest,
 };
 use crate::service::test_health_requests::{
     CheckedData, DeliveriesQuery, HealthHistoryQuery, TestCheckRequest, TestDataRequest,
@@ -80,6 +80,11 @@ pub fn handler(smoke: bool) -> Box<dyn Fn(tauri::ipc::Invoke) -> bool + Send + S
                 history_csv,
                 export_history,
                 send_demo_samples,
+                list_handoffs,
+                handoffs_page,
+                history_file_attempts_page,
+                history_file_attempt_view,
+                history_file_handoffs_page,
                 $($extra),*
             ]
         };
@@ -384,6 +389,36 @@ pub async fn history_file_audit(
 }
 
 #[tauri::command]
+pub async fn history_file_attempts_page(
+    c: State<'_, Console>,
+    id: String,
+    query: Option<Value>,
+) -> Result<AttemptPage> {
+    let q: HistoryQuery = arg("query", query)?;
+    c.files.get(&id)?.history_page_query(&q).await
+}
+
+#[tauri::command]
+pub async fn history_file_attempt_view(
+    c: State<'_, Console>,
+    id: String,
+    attempt_id: String,
+) -> Result<AttemptView> {
+    let attempt = parse_id("attemptId", &attempt_id)?;
+    c.files.get(&id)?.attempt_view(attempt).await
+}
+
+#[tauri::command]
+pub async fn history_file_handoffs_page(
+    c: State<'_, Console>,
+    id: String,
+    query: Option<Value>,
+) -> Result<HandoffPage> {
+    let q: HandoffsQuery = arg("query", query)?;
+    c.files.get(&id)?.handoffs_page_query(&q).await
+}
+
+#[tauri::command]
 pub async fn close_history_file(c: State<'_, Console>, id: String) -> Result<HistoryFileInfo> {
     c.files.close(&id).await
 }
@@ -399,6 +434,18 @@ pub async fn history_page(c: State<'_, Console>, query: Option<Value>) -> Result
 #[tauri::command]
 pub async fn attempt_view(c: State<'_, Console>, id: String) -> Result<AttemptView> {
     c.app.attempt_view(parse_id("id", &id)?).await
+}
+
+#[tauri::command]
+pub async fn list_handoffs(c: State<'_, Console>, query: Option<Value>) -> Result<Vec<HandoffRow>> {
+    let q: HandoffsQuery = arg("query", query)?;
+    c.app.handoffs_query(&q).await
+}
+
+#[tauri::command]
+pub async fn handoffs_page(c: State<'_, Console>, query: Option<Value>) -> Result<HandoffPage> {
+    let q: HandoffsQuery = arg("query", query)?;
+    c.app.handoffs_page_query(&q).await
 }
 
 /// The CSV text (at most 100,000 rows here; `serve` streams up to a million).
@@ -430,6 +477,18 @@ mod tests {
         let e = arg::<SendRequest>("request", Some(json!({"integration": "x"}))).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("request"));
         assert!(e.message.contains("sessionId"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_typed_choice_that_is_not_one_names_its_field() {
+        let e = arg::<HandoffsQuery>("query", Some(json!({"status": "done"}))).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("query.status"));
+        assert!(e.message.contains("undelivered"), "{}", e.message);
+        let e = arg::<HandoffsQuery>("query", Some(json!({"sort": "when"}))).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("query.sort"));
+        let q: HandoffsQuery =
+            arg("query", Some(json!({"status": "pending", "order": "asc"}))).unwrap();
+        assert_eq!(q.status, Some(crate::attempts::HandoffState::Pending));
     }
 
     #[test]

@@ -234,14 +234,14 @@ fn copy_history(
         let mut read_handoff = tx.prepare(
             "SELECT integration_id, session_id, status, data, attempts, next_attempt_at,
                     in_flight_until, last_attempt_id, submission_id, created_at, updated_at,
-                    data_masked
+                    data_masked, origin, integration_name
              FROM src.handoffs WHERE id = ?1",
         )?;
         let mut write_handoff = tx.prepare(
             "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts,
                  next_attempt_at, in_flight_until, last_attempt_id, submission_id, created_at,
-                 updated_at, data_masked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?5)",
+                 updated_at, data_masked, origin, integration_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?5, ?13, ?14)",
         )?;
         let mut read_attempts = tx.prepare(&format!(
             "SELECT a.* FROM src.attempts a WHERE a.handoff_id = ?4 AND {ATTEMPT_FILTER} \
@@ -276,13 +276,26 @@ fn copy_history(
                         r.get::<_, Option<String>>(8)?,
                         [r.get::<_, i64>(9)?, r.get::<_, i64>(10)?],
                         r.get::<_, Option<String>>(11)?,
+                        [r.get::<_, String>(12)?, r.get::<_, String>(13)?],
                     ))
                 })
                 .optional()?
             else {
                 continue;
             };
-            let (integration_id, session, status, data, numbers, last, submission, times, kept) = h;
+            let (
+                integration_id,
+                session,
+                status,
+                data,
+                numbers,
+                last,
+                submission,
+                times,
+                kept,
+                names,
+            ) = h;
+            let [origin, integration_name] = names;
             let specs = fields.get(&integration_id).map_or(&[][..], Vec::as_slice);
             // Sealed data stays sealed: its masked copy goes in (and its attempts were
             // recorded masked). Plain data from before encryption is masked here.
@@ -312,7 +325,9 @@ fn copy_history(
                 last,
                 submission,
                 times[0],
-                times[1]
+                times[1],
+                origin,
+                integration_name
             ])?;
             let mut rows =
                 read_attempts.query(params![filter.since_ms, filter.until_ms, integration, id])?;

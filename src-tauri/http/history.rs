@@ -1,11 +1,12 @@
-//! The Stats panel's history routes: `GET /attempts/page` (a page and the total count) and
-//! `GET /attempts.csv` (the history matching a filter as CSV, streamed, masked data only).
+//! The Stats panel's history routes: `GET /attempts/page` and `GET /handoffs/page` (a page and
+//! the total count) and `GET /attempts.csv` (the history matching a filter as CSV, streamed,
+//! masked data only).
 
 use super::ApiState;
 use super::error::ApiError;
 use super::routes::Query;
 use crate::service::history::MAX_CSV_ROWS;
-use crate::service::requests::HistoryQuery;
+use crate::service::requests::{HandoffsQuery, HistoryQuery};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
@@ -16,6 +17,7 @@ use axum::{Json, Router};
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/attempts/page", get(page))
+        .route("/handoffs/page", get(handoffs_page))
         .route("/attempts.csv", get(csv))
 }
 
@@ -24,6 +26,13 @@ async fn page(
     Query(q): Query<HistoryQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(s.app.history_page_query(&q).await?))
+}
+
+async fn handoffs_page(
+    State(s): State<ApiState>,
+    Query(q): Query<HandoffsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(s.app.handoffs_page_query(&q).await?))
 }
 
 /// Streams the export chunk by chunk, so a million rows never sit in memory at once. Its

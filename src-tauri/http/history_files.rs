@@ -1,7 +1,8 @@
 //! `/api/v1/history-files`: browsing an exported history file read-only. The browser uploads
 //! the file (the raw body, at most 512 MiB, streamed to a copy in the data dir); it is opened
-//! with `App::open_history` under an id, and its attempts, stats and audit trail are read from
-//! that read-only console. `DELETE` closes it and deletes the copy.
+//! with `App::open_history` under an id, and its attempts (a list, pages, one attempt's view),
+//! handoffs (pages), stats and audit trail are read from that read-only console. `DELETE`
+//! closes it and deletes the copy.
 
 use super::ApiState;
 use super::error::ApiError;
@@ -9,7 +10,7 @@ use super::routes::Query;
 use crate::audit::AuditFilter;
 use crate::error::AppError;
 use crate::service::history_files::{HistoryFiles, MAX_UPLOAD_BYTES};
-use crate::service::requests::{HistoryQuery, StatsQuery};
+use crate::service::requests::{HandoffsQuery, HistoryQuery, StatsQuery};
 use axum::body::Body;
 use axum::extract::{Extension, Path};
 use axum::http::StatusCode;
@@ -33,6 +34,9 @@ pub fn routes(state: &ApiState) -> Router<ApiState> {
         .route("/history-files", post(upload).get(list))
         .route("/history-files/{id}", axum::routing::delete(close))
         .route("/history-files/{id}/attempts", get(attempts))
+        .route("/history-files/{id}/attempts/page", get(attempts_page))
+        .route("/history-files/{id}/attempts/{attempt}", get(attempt_view))
+        .route("/history-files/{id}/handoffs/page", get(handoffs_page))
         .route("/history-files/{id}/stats", get(stats))
         .route("/history-files/{id}/audit", get(audit))
         .layer(Extension(files))
@@ -127,6 +131,32 @@ async fn attempts(
     Query(q): Query<HistoryQuery>,
 ) -> Result<impl IntoResponse> {
     Ok(Json(files.get(&id)?.history_query(&q).await?))
+}
+
+async fn attempts_page(
+    Extension(files): Files,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(files.get(&id)?.history_page_query(&q).await?))
+}
+
+async fn attempt_view(
+    Extension(files): Files,
+    Path((id, attempt)): Path<(String, String)>,
+) -> Result<impl IntoResponse> {
+    let attempt: crate::ids::AttemptId = attempt
+        .parse()
+        .map_err(|_| AppError::invalid("attemptId", format!("'{attempt}' is not an id")))?;
+    Ok(Json(files.get(&id)?.attempt_view(attempt).await?))
+}
+
+async fn handoffs_page(
+    Extension(files): Files,
+    Path(id): Path<String>,
+    Query(q): Query<HandoffsQuery>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(files.get(&id)?.handoffs_page_query(&q).await?))
 }
 
 async fn stats(

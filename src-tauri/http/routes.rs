@@ -7,8 +7,8 @@ use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
 use crate::integrations::{self, SecretSlot};
 use crate::service::requests::{
-    HealthRunRequest, HistoryQuery, IntegrationsQuery, RetryRequest, SendRequest, StatsQuery,
-    TestRunRequest,
+    HandoffsQuery, HealthRunRequest, HistoryQuery, IntegrationsQuery, RetryRequest, SendRequest,
+    StatsQuery, TestRunRequest,
 };
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -37,7 +37,7 @@ pub fn api(state: ApiState) -> Router {
         .route("/integrations/{id}/secrets/{name}", put(set_secret))
         .route("/attempts", get(history))
         .route("/attempts/{id}", get(show_attempt))
-        .route("/handoffs", post(send))
+        .route("/handoffs", get(handoffs).post(send))
         .route("/handoffs/{id}/reveal", post(reveal))
         .route("/stats", get(stats))
         .route("/health", get(last_health).post(run_health))
@@ -299,6 +299,13 @@ async fn show_attempt(
     let id: AttemptId = parse_id("id", &id)?;
     // `{attempt, retryChain, maskedData}` (see `AttemptView`).
     Ok(Json(s.app.attempt_view(id).await?))
+}
+
+async fn handoffs(
+    State(s): State<ApiState>,
+    Query(q): Query<HandoffsQuery>,
+) -> Result<impl IntoResponse> {
+    Ok(Json(s.app.handoffs_query(&q).await?))
 }
 
 async fn send(State(s): State<ApiState>, Body(r): Body<SendRequest>) -> Result<impl IntoResponse> {

@@ -2,8 +2,8 @@
 
 use super::App;
 use crate::attempts::{
-    AttemptDetail, AttemptSummary, BeginAttempt, Claim, FinishAttempt, HistoryFilter, RetryFilter,
-    Status, Trigger,
+    AttemptDetail, AttemptSummary, BeginAttempt, Claim, FinishAttempt, HandoffFilter,
+    HandoffOrigin, HandoffRow, HistoryFilter, RetryFilter, Status, Trigger,
 };
 use crate::audit::{AuditObject, AuditRecord};
 use crate::error::AppError;
@@ -60,7 +60,12 @@ pub struct SkippedRetry {
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct BulkRetry {
+    /// Handoffs that failed for good and match the filter (the ones retried).
     pub matched: usize,
+    /// Failed attempts matching the filter whose handoff was delivered since: skipped, as
+    /// nothing is left to deliver (not a failure).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub already_delivered: u64,
     pub dry_run: bool,
     pub results: Vec<HandoffResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -286,9 +291,11 @@ impl App {
     ) -> Result<BulkRetry, AppError> {
         let ids = self.store.failed_handoffs(filter, now_ms()).await?;
         let matched = ids.len();
+        let already_delivered = self.store.failed_attempts_since_delivered(filter).await?;
         if dry_run {
             return Ok(BulkRetry {
                 matched,
+                already_delivered,
                 dry_run,
                 results: Vec::new(),
                 skipped: Vec::new(),
@@ -316,6 +323,7 @@ impl App {
             .await;
         Ok(BulkRetry {
             matched,
+            already_delivered,
             dry_run,
             results,
             skipped,
@@ -414,8 +422,7 @@ impl App {
             return Ok(None);
         };
         // A configuration test is never retried: one whose process died is closed, not re-sent.
-        let chain = self.store.attempts_of(handoff_id).await?;
-        if chain.first().is_some_and(|a| a.trigger == Trigger::Test) {
+        if handoff.origin == HandoffOrigin::Test {
             tracing::info!(handoff_id = %handoff_id, "an interrupted configuration test is closed, not retried");
             self.store
                 .abandon_handoff(handoff_id, ErrorCategory::Network, INTERRUPTED_TEST)
@@ -710,6 +717,12 @@ impl App {
     /// Attempts, newest first.
     pub async fn history(&self, filter: &HistoryFilter) -> Result<Vec<AttemptSummary>, AppError> {
         Ok(self.store.history(filter).await?)
+    }
+
+    /// Handoffs (configuration tests left out), newest activity first unless `filter` sorts
+    /// otherwise.
+    pub async fn handoffs(&self, filter: &HandoffFilter) -> Result<Vec<HandoffRow>, AppError> {
+        Ok(self.store.handoffs(filter).await?)
     }
 
     /// Everything recorded about one attempt, with its handoff's retry chain.

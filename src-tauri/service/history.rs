@@ -1,12 +1,16 @@
-//! The Stats panel's history: pages of attempts with their total count, one attempt with its
-//! retry chain and masked data, and CSV exports of the history matching a filter. Everything
+//! The Stats panel's history: pages of attempts (and of handoffs) with their total count, one
+//! attempt with its retry chain and masked data, and CSV exports of the history matching a filter. Everything
 //! here shows masked data only; the raw data takes `App::reveal` (audited).
 
 use super::App;
-use super::requests::HistoryQuery;
-use crate::attempts::{AttemptDetail, AttemptPage, AttemptSummary, HistoryFilter};
+use super::requests::{HandoffsQuery, HistoryQuery};
+use crate::attempts::{
+    AttemptDetail, AttemptPage, AttemptSummary, HandoffFilter, HandoffPage, HandoffState,
+    HistoryFilter,
+};
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
+use crate::stats::StatsFilter;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -74,6 +78,55 @@ impl App {
             rows,
             total,
             offset: filter.offset.unwrap_or(0),
+        })
+    }
+
+    /// One page of the handoff list matching `q` and how many handoffs match in all.
+    pub async fn handoffs_page_query(&self, q: &HandoffsQuery) -> Result<HandoffPage, AppError> {
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=MAX_PAGE_ROWS).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be 1 to {MAX_PAGE_ROWS}"),
+            ));
+        }
+        let filter = self.handoff_filter(q, limit).await?;
+        let (rows, total) = tokio::try_join!(
+            async { Ok::<_, AppError>(self.store.handoffs(&filter).await?) },
+            self.handoff_total(&filter)
+        )?;
+        Ok(HandoffPage {
+            rows,
+            total,
+            offset: filter.offset.unwrap_or(0),
+        })
+    }
+
+    /// How many handoffs match `f`: from the statistics' handoff counts (rollups, milliseconds
+    /// on a million handoffs, and the same figure the cards show) when its filters are theirs;
+    /// counted from the handoffs when it also filters by category or text.
+    async fn handoff_total(&self, f: &HandoffFilter) -> Result<u64, AppError> {
+        if f.category.is_some() || f.text.is_some() {
+            return Ok(self.store.handoff_count(f).await?);
+        }
+        let counts = self
+            .store
+            .handoff_counts(
+                &StatsFilter {
+                    integration: f.integration,
+                    session: f.session.clone(),
+                    since_ms: f.since_ms,
+                    until_ms: f.until_ms,
+                    ..StatsFilter::default()
+                },
+                false,
+            )
+            .await?;
+        Ok(match f.state {
+            None => counts.total,
+            Some(HandoffState::Delivered) => counts.delivered,
+            Some(HandoffState::Undelivered) => counts.undelivered,
+            Some(HandoffState::Pending) => counts.pending,
         })
     }
 

@@ -5,7 +5,8 @@
 
 use super::{App, BulkRetry, HandoffResult, JobId, TestData, TestRequest};
 use crate::attempts::{
-    AttemptSummary, HistoryFilter, HistorySort, MAX_HISTORY_TEXT, RetryFilter, SortKey, Status,
+    AttemptSummary, HandoffFilter, HandoffRow, HandoffSort, HandoffState, HistoryFilter,
+    HistorySort, MAX_HANDOFF_LIMIT, MAX_HISTORY_TEXT, RetryFilter, SortKey, SortOrder, Status,
     Trigger,
 };
 use crate::error::AppError;
@@ -63,6 +64,45 @@ pub struct HistoryQuery {
     /// Text the session id, message or integration name contains (at most 200 characters).
     #[cfg_attr(test, ts(optional))]
     pub q: Option<String>,
+}
+
+/// Filters, sort and paging of the handoff list (the CLI's `handoffs` flags). Times are RFC
+/// 3339, a date or an age (`30m`, `2h`, `7d`), of the handoff's creation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HandoffsQuery {
+    #[cfg_attr(test, ts(optional))]
+    pub status: Option<HandoffState>,
+    /// An integration's id or name.
+    #[cfg_attr(test, ts(optional))]
+    pub integration: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub session: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub since: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub until: Option<String>,
+    /// The last attempt's failure category.
+    #[cfg_attr(test, ts(optional))]
+    pub category: Option<ErrorCategory>,
+    /// Text the session id, the integration name or the last attempt's message contains (at
+    /// most 200 characters).
+    #[cfg_attr(test, ts(optional))]
+    pub q: Option<String>,
+    /// `updatedAt` (default), `createdAt`, `status`, `integration`, `sessionId` or `attempts`.
+    #[cfg_attr(test, ts(optional))]
+    pub sort: Option<HandoffSort>,
+    /// `desc` (default) or `asc`.
+    #[cfg_attr(test, ts(optional))]
+    pub order: Option<SortOrder>,
+    /// A list (`/handoffs`) takes 1 to 10 000 (default 50); a page (`/handoffs/page`) 1 to 1 000
+    /// (default 100).
+    #[cfg_attr(test, ts(optional))]
+    pub limit: Option<u32>,
+    /// Rows to skip (paging), at most 100 000 000.
+    #[cfg_attr(test, ts(optional, type = "number"))]
+    pub offset: Option<u64>,
 }
 
 /// The statistics' filters (the CLI's `stats` flags).
@@ -196,8 +236,10 @@ pub enum RetryResponse {
 /// The largest seed the UI can send back unchanged (JavaScript numbers are exact up to 2^53).
 pub(crate) const MAX_SEED: u64 = (1 << 53) - 1;
 const MAX_HEALTH_TIMEOUT_MS: u64 = 60_000;
-/// The furthest a history page may start.
+/// The furthest a history (or handoff) page may start.
 const MAX_HISTORY_OFFSET: u64 = 100_000_000;
+/// The longest session id a filter takes (no session id is longer).
+const MAX_SESSION_FILTER: usize = 200;
 
 fn parse_choice<T>(
     value: Option<&str>,
@@ -322,6 +364,64 @@ impl App {
             }),
             text: text.map(str::to_string),
             cursor: None,
+        })
+    }
+
+    /// Handoffs matching `q` (at most 10 000; 50 unless `limit` says).
+    pub async fn handoffs_query(&self, q: &HandoffsQuery) -> Result<Vec<HandoffRow>, AppError> {
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=MAX_HANDOFF_LIMIT).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be 1 to {MAX_HANDOFF_LIMIT}"),
+            ));
+        }
+        let filter = self.handoff_filter(q, limit).await?;
+        self.handoffs(&filter).await
+    }
+
+    /// The store's filter for `q` (checked), with `limit` rows.
+    pub(crate) async fn handoff_filter(
+        &self,
+        q: &HandoffsQuery,
+        limit: u32,
+    ) -> Result<HandoffFilter, AppError> {
+        if q.offset.is_some_and(|o| o > MAX_HISTORY_OFFSET) {
+            return Err(AppError::invalid(
+                "offset",
+                format!("must be at most {MAX_HISTORY_OFFSET}"),
+            ));
+        }
+        let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if text.is_some_and(|t| t.chars().count() > MAX_HISTORY_TEXT) {
+            return Err(AppError::invalid(
+                "q",
+                format!("must be at most {MAX_HISTORY_TEXT} characters"),
+            ));
+        }
+        let session = q
+            .session
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if session.is_some_and(|s| s.chars().count() > MAX_SESSION_FILTER) {
+            return Err(AppError::invalid(
+                "session",
+                format!("must be at most {MAX_SESSION_FILTER} characters"),
+            ));
+        }
+        Ok(HandoffFilter {
+            state: q.status,
+            integration: self.integration_filter(q.integration.as_deref()).await?,
+            session: session.map(str::to_string),
+            since_ms: time(q.since.as_deref(), "since")?,
+            until_ms: time(q.until.as_deref(), "until")?,
+            category: q.category,
+            text: text.map(str::to_string),
+            sort: q.sort.unwrap_or_default(),
+            order: q.order.unwrap_or_default(),
+            limit: Some(limit),
+            offset: q.offset,
         })
     }
 

@@ -1,7 +1,8 @@
 //! Statistics over attempts: totals, success rate, average and p50/p95/p99 duration, failures
 //! by category, top error messages and a time series, filtered by integration, session,
 //! trigger and time window. Counted per attempt: a failed attempt whose retry is scheduled
-//! counts as failed (its handoff is still pending).
+//! counts as failed. Beside them, the handoffs (what sessions asked to deliver) by state
+//! ([`HandoffCounts`]): a handoff whose retry was delivered counts as delivered.
 //!
 //! Fast on a large history because triggers keep daily rollups (migration `..._stats.sql`):
 //! whole UTC days are read from the rollups, and only the partial days at a window's edges
@@ -13,7 +14,7 @@
 pub mod histogram;
 mod queries;
 
-use crate::attempts::Trigger;
+use crate::attempts::{HandoffState, Trigger};
 use crate::ids::IntegrationId;
 use crate::targets::ErrorCategory;
 use chrono::{DateTime, Utc};
@@ -62,7 +63,10 @@ impl SeriesBucket {
     }
 }
 
-/// Which attempts to count. Times are UTC milliseconds; `since` is inclusive, `until` not.
+/// Which attempts (and handoffs) to count. Times are UTC milliseconds; `since` is inclusive,
+/// `until` not. Handoffs fall in the window by their creation time; `trigger` selects handoffs
+/// of that origin (`live`, `webhook`), those retried at least once (`retry`), or none (`test`:
+/// configuration tests are not handoffs).
 #[derive(Debug, Clone, Default)]
 pub struct StatsFilter {
     pub integration: Option<IntegrationId>,
@@ -99,6 +103,42 @@ pub struct Stats {
     pub until: Option<DateTime<Utc>>,
     /// `true` when computed from every attempt (exact percentiles), `false` from rollups.
     pub exact: bool,
+    /// The handoffs the filters select, by state (configuration tests never count; a handoff
+    /// falls in the window by its creation time).
+    pub handoffs: HandoffCounts,
+}
+
+/// Handoffs by state (see `attempts::HandoffState`): `total` is the sum of the other three.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffCounts {
+    pub total: u64,
+    pub delivered: u64,
+    /// Failed with no retry left, or waiting for a scheduled retry.
+    pub undelivered: u64,
+    /// An attempt is under way (or its process died and the worker will take over).
+    pub pending: u64,
+}
+
+impl HandoffCounts {
+    fn merge(&mut self, o: &HandoffCounts) {
+        self.total += o.total;
+        self.delivered += o.delivered;
+        self.undelivered += o.undelivered;
+        self.pending += o.pending;
+    }
+
+    /// Adds `n` handoffs in `state` (as `HandoffState::SQL` spells it).
+    fn add(&mut self, state: &str, n: u64) {
+        match HandoffState::parse(state) {
+            Some(HandoffState::Delivered) => self.delivered += n,
+            Some(HandoffState::Pending) => self.pending += n,
+            // The state expression has no other outcome.
+            Some(HandoffState::Undelivered) | None => self.undelivered += n,
+        }
+        self.total += n;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -267,6 +307,7 @@ impl Tally {
             since: filter.since_ms.map(crate::store::from_ms),
             until: filter.until_ms.map(crate::store::from_ms),
             exact,
+            handoffs: HandoffCounts::default(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Reading statistics: from the rollups for whole days, from `attempts` for the rest. Values
 //! are always bound; the only SQL assembled at run time is the choice among fixed fragments.
 
-use super::{Counts, DAY_MS, StatsFilter, Tally};
+use super::{Counts, DAY_MS, HandoffCounts, StatsFilter, Tally};
+use crate::attempts::{HandoffState, Trigger};
 use crate::store::{Store, StoreError, now_ms};
 use crate::targets::ErrorCategory;
 use futures_util::TryStreamExt;
@@ -107,7 +108,9 @@ impl Store {
             tally.series = series;
         }
         let span = self.span(f, &tally)?;
-        Ok(tally.into_stats(f, false, span))
+        let mut stats = tally.into_stats(f, false, span);
+        stats.handoffs = self.handoff_counts(f, false).await?;
+        Ok(stats)
     }
 
     /// Statistics computed from every matching attempt, with exact percentiles. Slow on a
@@ -119,7 +122,110 @@ impl Store {
             .tally_attempts(f, f.since_ms, f.until_ms, true, true)
             .await?;
         let span = self.span(f, &tally)?;
-        Ok(tally.into_stats(f, true, span))
+        let mut stats = tally.into_stats(f, true, span);
+        stats.handoffs = self.handoff_counts(f, true).await?;
+        Ok(stats)
+    }
+
+    /// The handoffs `f` selects, by state: whole days from the rollups (`stats_handoffs_daily`),
+    /// the partial days at a window's edges and a session's handoffs from `handoffs` itself;
+    /// everything from `handoffs` when `exact`. (Part of [`Store::stats`]; alone for the
+    /// benchmark.)
+    pub async fn handoff_counts(
+        &self,
+        f: &StatsFilter,
+        exact: bool,
+    ) -> Result<HandoffCounts, StatsError> {
+        if f.trigger == Some(Trigger::Test) {
+            // Configuration tests are never handoffs.
+            return Ok(HandoffCounts::default());
+        }
+        if exact || f.session.is_some() {
+            return self.handoffs_from_rows(f, f.since_ms, f.until_ms).await;
+        }
+        let Some((first, end)) = whole_days(f) else {
+            return self.handoffs_from_rows(f, f.since_ms, f.until_ms).await;
+        };
+        let mut counts = self.handoffs_from_rollups(f, first, end).await?;
+        if let Some(s) = f.since_ms
+            && s < first * DAY_MS
+        {
+            let edge = self
+                .handoffs_from_rows(f, Some(s), Some(first * DAY_MS))
+                .await?;
+            counts.merge(&edge);
+        }
+        if let Some(u) = f.until_ms
+            && end * DAY_MS < u
+        {
+            let edge = self
+                .handoffs_from_rows(f, Some(end * DAY_MS), Some(u))
+                .await?;
+            counts.merge(&edge);
+        }
+        Ok(counts)
+    }
+
+    /// Handoffs created on the whole days `[first, end)` (all days when unbounded).
+    async fn handoffs_from_rollups(
+        &self,
+        f: &StatsFilter,
+        first: i64,
+        end: i64,
+    ) -> Result<HandoffCounts, StatsError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT state, sum(n) FROM stats_handoffs_daily WHERE origin <> 'test'",
+        );
+        push_handoff_trigger(&mut qb, f, true);
+        if let Some(i) = f.integration {
+            qb.push(" AND integration_id = ").push_bind(i.to_string());
+        }
+        if first > i64::MIN {
+            qb.push(" AND day >= ").push_bind(first);
+        }
+        if end < i64::MAX {
+            qb.push(" AND day < ").push_bind(end);
+        }
+        qb.push(" GROUP BY state");
+        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+        let mut counts = HandoffCounts::default();
+        for (state, n) in rows {
+            counts.add(&state, n.max(0) as u64);
+        }
+        Ok(counts)
+    }
+
+    /// Handoffs created in `[since, until)`, counted from the handoffs themselves.
+    async fn handoffs_from_rows(
+        &self,
+        f: &StatsFilter,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<HandoffCounts, StatsError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {} AS state, count(*) FROM handoffs h WHERE h.origin <> 'test'",
+            HandoffState::SQL
+        ));
+        push_handoff_trigger(&mut qb, f, false);
+        if let Some(i) = f.integration {
+            qb.push(" AND h.integration_id = ").push_bind(i.to_string());
+        }
+        if let Some(s) = &f.session {
+            qb.push(" AND h.session_id = ").push_bind(s.clone());
+        }
+        if let Some(s) = since {
+            qb.push(" AND h.created_at >= ").push_bind(s);
+        }
+        if let Some(u) = until {
+            qb.push(" AND h.created_at < ").push_bind(u);
+        }
+        qb.push(" GROUP BY 1");
+        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+        let mut counts = HandoffCounts::default();
+        for (state, n) in rows {
+            counts.add(&state, n.max(0) as u64);
+        }
+        Ok(counts)
     }
 
     async fn rollups_and_edges(&self, f: &StatsFilter, series: bool) -> Result<Tally, StatsError> {
@@ -127,15 +233,11 @@ impl Store {
             return self.rollups(f, Days::All, series).await;
         }
         // Whole days inside the window come from the rollups; the rest from the attempts.
-        let first = f.since_ms.map_or(i64::MIN, |s| {
-            s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) != 0)
-        });
-        let end = f.until_ms.map_or(i64::MAX, |u| u.div_euclid(DAY_MS));
-        if first >= end {
+        let Some((first, end)) = whole_days(f) else {
             return self
                 .tally_attempts(f, f.since_ms, f.until_ms, false, series)
                 .await;
-        }
+        };
         let mut tally = self.rollups(f, Days::Range(first, end), series).await?;
         if let Some(s) = f.since_ms
             && s < first * DAY_MS
@@ -330,6 +432,38 @@ impl Store {
         let span = series_span(f, data);
         check_points(f, span)?;
         Ok(span.filter(|(a, b)| a <= b))
+    }
+}
+
+/// The whole UTC days `[first, end)` inside the window (`i64::MIN`/`MAX` where it is open), or
+/// `None` when it holds no whole day.
+fn whole_days(f: &StatsFilter) -> Option<(i64, i64)> {
+    let first = f.since_ms.map_or(i64::MIN, |s| {
+        s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) != 0)
+    });
+    let end = f.until_ms.map_or(i64::MAX, |u| u.div_euclid(DAY_MS));
+    (first < end).then_some((first, end))
+}
+
+/// The handoff condition of `f.trigger`, over the rollups or over `handoffs h`: an origin, or
+/// retried at least once. (`test` selects nothing and is answered before any query.)
+fn push_handoff_trigger(qb: &mut QueryBuilder<Sqlite>, f: &StatsFilter, rollups: bool) {
+    let (origin, retried) = if rollups {
+        ("origin", "retried = 1")
+    } else {
+        ("h.origin", "h.attempts > 1")
+    };
+    match f.trigger {
+        Some(Trigger::Live) => {
+            qb.push(format!(" AND {origin} = 'live'"));
+        }
+        Some(Trigger::Webhook) => {
+            qb.push(format!(" AND {origin} = 'webhook'"));
+        }
+        Some(Trigger::Retry) => {
+            qb.push(format!(" AND {retried}"));
+        }
+        Some(Trigger::Test) | None => {}
     }
 }
 

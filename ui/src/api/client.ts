@@ -14,7 +14,10 @@ import type { DemoRemoved } from "./types/DemoRemoved";
 import type { DemoSamples } from "./types/DemoSamples";
 import type { ExportRequest } from "./types/ExportRequest";
 import type { GeneratedData } from "./types/GeneratedData";
+import type { HandoffPage } from "./types/HandoffPage";
 import type { HandoffResult } from "./types/HandoffResult";
+import type { HandoffRow } from "./types/HandoffRow";
+import type { HandoffsQuery } from "./types/HandoffsQuery";
 import type { HealthHistoryQuery } from "./types/HealthHistoryQuery";
 import type { HealthRunRequest } from "./types/HealthRunRequest";
 import type { HealthSnapshot } from "./types/HealthSnapshot";
@@ -317,6 +320,38 @@ export class ConsoleClient {
     });
   }
 
+  /** One page of a history file's attempts and the total matching (`limit` 1 to 1000). */
+  historyFileAttemptsPage(id: string, query: HistoryQuery = {}): Promise<AttemptPage> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/attempts/page`,
+      query,
+      command: "history_file_attempts_page",
+      args: { id, query },
+    });
+  }
+
+  /** One attempt of a history file, its retry chain and its handoff's masked data. */
+  historyFileAttemptView(id: string, attemptId: string): Promise<AttemptView> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/attempts/${enc(attemptId)}`,
+      command: "history_file_attempt_view",
+      args: { id, attemptId },
+    });
+  }
+
+  /** One page of a history file's handoffs and the total matching (`limit` 1 to 1000). */
+  historyFileHandoffsPage(id: string, query: HandoffsQuery = {}): Promise<HandoffPage> {
+    return this.transport.call({
+      method: "GET",
+      path: `/history-files/${enc(id)}/handoffs/page`,
+      query,
+      command: "history_file_handoffs_page",
+      args: { id, query },
+    });
+  }
+
   closeHistoryFile(id: string): Promise<HistoryFileInfo> {
     return this.transport.call({
       method: "DELETE",
@@ -331,6 +366,17 @@ export class ConsoleClient {
   /** One page of the history and the total matching (`limit` 1 to 1000). */
   historyPage(query: HistoryQuery = {}): Promise<AttemptPage> {
     return this.transport.call({ method: "GET", path: "/attempts/page", query, command: "history_page", args: { query } });
+  }
+
+  /** Handoffs (configuration tests left out), newest activity first unless `sort` says
+   * otherwise (`limit` 1 to 10000, default 50). */
+  handoffs(query: HandoffsQuery = {}): Promise<HandoffRow[]> {
+    return this.transport.call({ method: "GET", path: "/handoffs", query, command: "list_handoffs", args: { query } });
+  }
+
+  /** One page of the handoff list and the total matching (`limit` 1 to 1000). */
+  handoffsPage(query: HandoffsQuery = {}): Promise<HandoffPage> {
+    return this.transport.call({ method: "GET", path: "/handoffs/page", query, command: "handoffs_page", args: { query } });
   }
 
   /** One attempt, its retry chain and its handoff's masked data. */

@@ -2,6 +2,7 @@
 import type { AttemptId } from "./AttemptId";
 import type { ErrorCategory } from "./ErrorCategory";
 import type { HandoffId } from "./HandoffId";
+import type { HandoffState } from "./HandoffState";
 import type { HandoffSummary } from "./HandoffSummary";
 import type { IntegrationId } from "./IntegrationId";
 import type { Status } from "./Status";
@@ -15,4 +16,9 @@ export type AttemptDetail = { previousAttemptId: AttemptId | null, submissionId:
 /**
  * When the automatic retry of this failure is due, if one was scheduled.
  */
-nextRetryAt: string | null, };
+nextRetryAt: string | null, 
+/**
+ * What became of this attempt's handoff: a failed try of a handoff delivered since is
+ * history, not work (the lists offer no retry for it).
+ */
+handoffState: HandoffState, };

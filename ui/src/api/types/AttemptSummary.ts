@@ -2,6 +2,7 @@
 import type { AttemptId } from "./AttemptId";
 import type { ErrorCategory } from "./ErrorCategory";
 import type { HandoffId } from "./HandoffId";
+import type { HandoffState } from "./HandoffState";
 import type { IntegrationId } from "./IntegrationId";
 import type { Status } from "./Status";
 import type { Trigger } from "./Trigger";
@@ -13,4 +14,9 @@ export type AttemptSummary = { attemptId: AttemptId, handoffId: HandoffId, integ
 /**
  * When the automatic retry of this failure is due, if one was scheduled.
  */
-nextRetryAt: string | null, };
+nextRetryAt: string | null, 
+/**
+ * What became of this attempt's handoff: a failed try of a handoff delivered since is
+ * history, not work (the lists offer no retry for it).
+ */
+handoffState: HandoffState, };

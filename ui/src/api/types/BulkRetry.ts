@@ -2,4 +2,13 @@
 import type { HandoffResult } from "./HandoffResult";
 import type { SkippedRetry } from "./SkippedRetry";
 
-export type BulkRetry = { matched: number, dryRun: boolean, results: Array<HandoffResult>, skipped: Array<SkippedRetry>, };
+export type BulkRetry = { 
+/**
+ * Handoffs that failed for good and match the filter (the ones retried).
+ */
+matched: number, 
+/**
+ * Failed attempts matching the filter whose handoff was delivered since: skipped, as
+ * nothing is left to deliver (not a failure).
+ */
+alreadyDelivered: number, dryRun: boolean, results: Array<HandoffResult>, skipped: Array<SkippedRetry>, };

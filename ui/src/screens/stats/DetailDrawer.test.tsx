@@ -40,7 +40,7 @@ function fakeApi() {
             submissionId: null,
             request: { body: { name: "Z. Q." } },
             responseExcerpt: "upstream down",
-            handoff: { handoffId: "h-1", integrationId: "i-1", sessionId: "s-1", status: "failed", attempts: 1, nextAttemptAt: null, lastAttemptId: "a-1", submissionId: null, createdAt: summary.startedAt },
+            handoff: { handoffId: "h-1", integrationId: "i-1", sessionId: "s-1", status: "failed", state: "undelivered", attempts: 1, nextRetryAt: null, lastAttemptId: "a-1", submissionId: null, createdAt: summary.startedAt },
           },
           retryChain: [summary],
           maskedData: { fullName: "Z. Q." },
