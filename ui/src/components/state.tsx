@@ -78,6 +78,17 @@ export function LocalTime({ value }: { value: string | null | undefined }) {
   return <time dateTime={value} title={d.toISOString()}>{formatLocal(d)}</time>;
 }
 
+/** A time in a table cell, as short as it can be and still tell rows apart: the time alone
+ * today, the day and the minute this year, the date before (the cell's tooltip has it all). */
+export function formatShort(d: Date, now: Date = new Date()): string {
+  const sameDay = d.toDateString() === now.toDateString();
+  if (sameDay) return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  if (d.getFullYear() === now.getFullYear()) {
+    return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+  return d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+}
+
 export function formatLocal(d: Date): string {
   return d.toLocaleString(undefined, {
     year: "numeric",

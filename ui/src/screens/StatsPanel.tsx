@@ -1,12 +1,15 @@
-/** The Stats panel (the seed's DataHandoffStatsPanel): statistics, a time series and the
- * attempt history for everything (/stats), one integration (/stats/integrations/<id>) or one
- * session (/stats/sessions/<sid>), with filters, the attempt detail, retries and a CSV export. */
-import { useCallback, useMemo, useRef, useState } from "react";
+/** The Stats panel (the seed's DataHandoffStatsPanel) for everything (/stats), one integration
+ * (/stats/integrations/<id>) or one session (/stats/sessions/<sid>). It leads with what still
+ * needs attention (undelivered handoffs), then the figures (handoffs and attempts), a time
+ * series, and the history: handoffs (one row per handoff, its tries behind it) or attempts
+ * (every try), with the detail drawer, retries, auto-refresh and exports. */
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { client } from "../api/client";
 import { ConsoleError } from "../api/errors";
 import type { AttemptSummary } from "../api/types/AttemptSummary";
 import type { BulkRetry } from "../api/types/BulkRetry";
 import type { HandoffResult } from "../api/types/HandoffResult";
+import type { HandoffRow } from "../api/types/HandoffRow";
 import type { RetryRequest } from "../api/types/RetryRequest";
 import type { Stats } from "../api/types/Stats";
 import { ErrorState, useLoad } from "../components/state";
@@ -14,19 +17,21 @@ import { navigate, useRoute } from "../router";
 import { SeriesChart } from "./stats/Chart";
 import { Confirm } from "./stats/Confirm";
 import { DetailDrawer } from "./stats/DetailDrawer";
-import { HistoryTable } from "./stats/HistoryTable";
+import { ExportHistoryButton } from "./stats/ExportHistory";
 import {
-  bulkRetryRequest,
-  csvFileName,
-  formatCount,
-  formatDuration,
-  formatRate,
-  historyQuery,
-  localInputToIso,
-  statsQuery,
-  type Filters,
-  type Sort,
-} from "./stats/format";
+  INITIAL_FILTERS,
+  attemptsQueryOf,
+  bulkRetryOf,
+  filtersReducer,
+  handoffsQueryOf,
+  isFiltered,
+  statsQueryOf,
+  type FilterAction,
+  type StatsFilters,
+} from "./stats/filters";
+import { csvFileName, formatCount, formatDuration, formatRate, type Sort } from "./stats/format";
+import { HandoffTable, canRetryHandoff } from "./stats/HandoffTable";
+import { HistoryTable, canRetry } from "./stats/HistoryTable";
 import "./stats/stats.css";
 
 const CATEGORIES = ["network", "timeout", "authentication", "configuration", "validation", "server"];
@@ -38,63 +43,80 @@ const WINDOWS: [string, string][] = [
   ["30d", "Last 30 days"],
   ["custom", "Custom…"],
 ];
+/** How often the panel refreshes itself while visible. */
+const AUTO_REFRESH_MS = 10_000;
 
 type Progress = { label: string; done: number; total: number } | null;
 type Notice = { kind: "ok" | "error"; text: string } | null;
+type Row = { attemptId: string; sessionId: string };
 
 export function StatsPanel() {
   const route = useRoute();
-  const scope = route.screen === "stats" ? route : { integration: undefined, session: undefined };
-  const [status, setStatus] = useState("");
-  const [trigger, setTrigger] = useState("");
-  const [category, setCategory] = useState("");
-  const [windowChoice, setWindowChoice] = useState("");
-  const [customSince, setCustomSince] = useState("");
-  const [customUntil, setCustomUntil] = useState("");
-  const [text, setText] = useState("");
-  const [q, setQ] = useState("");
-  const [bucket, setBucket] = useState("hour");
-  const [sort, setSort] = useState<Sort>({ key: "startedAt", order: "desc" });
-  const [round, setRound] = useState(0);
+  const scope = useMemo(
+    () => (route.screen === "stats" ? { integration: route.integration, session: route.session } : {}),
+    [route],
+  );
+  const [f, dispatch] = useReducer(filtersReducer, INITIAL_FILTERS);
+  const set = useCallback((patch: Partial<StatsFilters>) => dispatch({ type: "set", patch }), []);
+  const [version, setVersion] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
-  const [selected, setSelected] = useState<ReadonlyMap<string, AttemptSummary>>(new Map());
+  // Selections of each list, by the row's own id (a handoff, or an attempt), for the list they
+  // were made in: another list (view, filters) starts with nothing selected.
+  const [selection, setSelection] = useState<{
+    key: string;
+    handoffs: ReadonlyMap<string, HandoffRow>;
+    attempts: ReadonlyMap<string, AttemptSummary>;
+  }>({ key: "", handoffs: new Map(), attempts: new Map() });
+  const clearSelection = useCallback(() => setSelection({ key: "", handoffs: new Map(), attempts: new Map() }), []);
   const [progress, setProgress] = useState<Progress>(null);
   const [notice, setNotice] = useState<Notice>(null);
   // The counted bulk retry: exactly this request is sent on confirm (its window closed at the
   // time of counting), and only while the panel still shows the scope it was counted for.
-  const [bulk, setBulk] = useState<{ count: number; request: RetryRequest; scope: string } | null>(null);
+  const [bulk, setBulk] = useState<{ counted: BulkRetry; request: RetryRequest; scope: string } | null>(null);
   const scopeKey = `${scope.integration ?? ""}|${scope.session ?? ""}`;
   const bulkShown = bulk !== null && bulk.scope === scopeKey ? bulk : null;
   const [exporting, setExporting] = useState(false);
   const [total, setTotal] = useState<number | null>(null);
 
   const integrations = useLoad(() => client.integrations(), []);
-  const filters: Filters = {
-    integration: scope.integration,
-    session: scope.session,
-    status,
-    trigger,
-    category,
-    since: windowChoice === "custom" ? localInputToIso(customSince) : windowChoice || undefined,
-    until: windowChoice === "custom" ? localInputToIso(customUntil) : undefined,
-    q,
-  };
-  const hq = historyQuery(filters, sort);
-  const queryKey = `${JSON.stringify(hq)}#${round}`;
-  const sq = statsQuery(filters, bucket);
-  const [stats, reloadStats] = useLoad(() => client.stats(sq), [sq, round]);
+  const demo = useLoad(() => client.demoIntegrations().catch(() => ({ integrations: [] as string[] })), []);
+  const sq = statsQueryOf(scope, f);
+  const [stats, reloadStats] = useLoad(() => client.stats(sq), [sq, version]);
+  const hq = handoffsQueryOf(scope, f);
+  const aq = attemptsQueryOf(scope, f);
+  const filtered = isFiltered(scope, f);
+  const tableKey = f.view === "handoffs" ? JSON.stringify(hq) : JSON.stringify(aq);
+  const selectedHandoffs = selection.key === tableKey ? selection.handoffs : NONE_SELECTED;
+  const selectedAttempts = selection.key === tableKey ? selection.attempts : NONE_SELECTED;
+  const setSelectedHandoffs = (update: (prev: ReadonlyMap<string, HandoffRow>) => ReadonlyMap<string, HandoffRow>) =>
+    setSelection((s) => ({ key: tableKey, attempts: new Map(), handoffs: update(s.key === tableKey ? s.handoffs : new Map()) }));
+  const setSelectedAttempts = (update: (prev: ReadonlyMap<string, AttemptSummary>) => ReadonlyMap<string, AttemptSummary>) =>
+    setSelection((s) => ({ key: tableKey, handoffs: new Map(), attempts: update(s.key === tableKey ? s.attempts : new Map()) }));
+  const selected: Row[] =
+    f.view === "handoffs" ? [...selectedHandoffs.values()].map(handoffAsRow) : [...selectedAttempts.values()];
 
-  const refresh = useCallback(() => {
-    setRound((r) => r + 1);
-    reloadStats();
-  }, [reloadStats]);
+  const busy = progress !== null;
+  const refresh = useCallback(() => setVersion((v) => v + 1), []);
+
+  // The panel refreshes itself while it is on screen and nothing is under way.
+  const busyRef = useRef(busy);
+  useEffect(() => {
+    busyRef.current = busy || open !== null;
+  });
+  useEffect(() => {
+    if (!f.autoRefresh) return;
+    const timer = setInterval(() => {
+      if (document.visibilityState === "visible" && !busyRef.current) refresh();
+    }, AUTO_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [f.autoRefresh, refresh]);
 
   // The search waits for a pause in typing (each keystroke would be a query).
   const typing = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const onText = (value: string) => {
-    setText(value);
+    set({ text: value });
     clearTimeout(typing.current);
-    typing.current = setTimeout(() => setQ(value), 300);
+    typing.current = setTimeout(() => set({ q: value }), 300);
   };
 
   const integrationName = useMemo(() => {
@@ -102,22 +124,11 @@ export function StatsPanel() {
     return list?.find((i) => i.id === scope.integration || i.name === scope.integration)?.name ?? scope.integration;
   }, [integrations, scope.integration]);
 
-  const toggle = useCallback((rows: AttemptSummary[], on: boolean) => {
-    setSelected((prev) => {
-      const next = new Map(prev);
-      for (const r of rows) {
-        if (on) next.set(r.attemptId, r);
-        else next.delete(r.attemptId);
-      }
-      return next;
-    });
-  }, []);
 
-  const retryOne = async (row: AttemptSummary) => {
+  const retryOne = async (row: Row) => {
     setProgress({ label: "Retrying", done: 0, total: 1 });
     try {
-      const r = await client.retry({ attemptId: row.attemptId });
-      const result = r as HandoffResult;
+      const result = (await client.retry({ attemptId: row.attemptId })) as HandoffResult;
       setNotice({
         kind: result.success ? "ok" : "error",
         text: `Session ${row.sessionId}: ${result.success ? "delivered" : `failed again (${result.message})`}.`,
@@ -131,12 +142,12 @@ export function StatsPanel() {
 
   // One at a time: a person watches the progress, and a target is not flooded.
   const retrySelected = async () => {
-    const rows = [...selected.values()];
+    const rows = selected;
     let ok = 0;
     let failed = 0;
     const problems: string[] = [];
     for (const [i, row] of rows.entries()) {
-      setProgress({ label: "Retrying the selected attempts", done: i, total: rows.length });
+      setProgress({ label: "Retrying the selected handoffs", done: i, total: rows.length });
       try {
         const r = (await client.retry({ attemptId: row.attemptId })) as HandoffResult;
         if (r.success) ok++;
@@ -147,7 +158,7 @@ export function StatsPanel() {
       }
     }
     setProgress(null);
-    setSelected(new Map());
+    clearSelection();
     setNotice({
       kind: failed ? "error" : "ok",
       text: `Retried ${rows.length}: ${ok} delivered, ${failed} not.${problems.length ? ` ${problems.join("; ")}` : ""}`,
@@ -159,9 +170,11 @@ export function StatsPanel() {
     setNotice(null);
     try {
       // Failures after this moment are not in the count, so they are not in the retry either.
-      const request = { ...bulkRetryRequest(filters, true), until: filters.until ?? new Date().toISOString() };
+      const dry = bulkRetryOf(scope, f, true);
+      const request = { ...dry, until: dry.until ?? new Date().toISOString() };
       const r = await client.retry(request);
-      setBulk({ count: "matched" in r ? r.matched : 0, request: { ...request, dryRun: false }, scope: scopeKey });
+      if (!("matched" in r)) throw new ConsoleError({ kind: "internal", message: "the count did not come back" });
+      setBulk({ counted: r, request: { ...request, dryRun: false }, scope: scopeKey });
     } catch (e) {
       setNotice({ kind: "error", text: ConsoleError.from(e).message });
     }
@@ -171,12 +184,12 @@ export function StatsPanel() {
     const counted = bulkShown;
     setBulk(null);
     if (!counted) return;
-    setProgress({ label: "Retrying the failed handoffs", done: 0, total: counted.count });
+    setProgress({ label: "Retrying the undelivered handoffs", done: 0, total: counted.counted.matched });
     try {
       const r = await client.retry(counted.request);
       if (!("jobId" in r)) throw new ConsoleError({ kind: "internal", message: "the retry did not start as a job" });
       const result = await client.waitForJob<BulkRetry>(r.jobId, (s) =>
-        setProgress({ label: "Retrying the failed handoffs", done: s.done, total: s.total }),
+        setProgress({ label: "Retrying the undelivered handoffs", done: s.done, total: s.total }),
       );
       // The server leaves `skipped` out when it is empty (skip_serializing_if), although the
       // generated type says it is always there.
@@ -199,32 +212,29 @@ export function StatsPanel() {
     setExporting(true);
     try {
       // Newest first whatever the table's sort (the server pages the export by start time).
-      const { blob, limitedTo } = await client.historyCsv(historyQuery(filters));
+      const query = { ...aq };
+      delete query.sort;
+      delete query.order;
+      const { blob, limitedTo } = await client.historyCsv(query);
       // The window's export stops at 100,000 rows, serve's at 1,000,000: say so, never a
       // silently short file.
       const cap = limitedTo ?? (client.transport.kind === "tauri" && total !== null && total > 100_000 ? 100_000 : null);
       if (cap !== null) {
         setNotice({
           kind: "error",
-          text: `The export holds the newest ${formatCount(cap)} of ${formatCount(total ?? cap)} attempts; narrow the filter (e.g. the time window) to export the rest.`,
+          text: `The export holds the newest ${formatCount(cap)} attempts; narrow the filter (e.g. the time window) to export the rest.`,
         });
       }
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement("a");
-      a.href = url;
-      a.download = csvFileName(new Date());
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveBlob(blob, csvFileName(new Date()));
     } catch (e) {
       setNotice({ kind: "error", text: `Export failed: ${ConsoleError.from(e).message}` });
     }
     setExporting(false);
   };
 
-  const busy = progress !== null;
   const title = scope.session ? `Session ${scope.session}` : scope.integration ? integrationName : "All integrations";
+  const openRow = (attemptId: string | null) => attemptId && setOpen(attemptId);
+  const hasDemo = (demo[0].data?.integrations.length ?? 0) > 0;
 
   return (
     <section className="screen stats" aria-labelledby="stats-title">
@@ -237,107 +247,69 @@ export function StatsPanel() {
             Show all
           </button>
         )}
+        <label className="tp-inline" title="Refresh the figures and the table every 10 seconds while this screen is shown">
+          <input type="checkbox" checked={f.autoRefresh} onChange={(e) => set({ autoRefresh: e.target.checked })} /> Auto-refresh
+        </label>
         <button type="button" onClick={refresh} disabled={busy}>
           Refresh
         </button>
         <button type="button" onClick={exportCsv} disabled={exporting || total === 0}>
           {exporting ? "Exporting…" : "Export CSV"}
         </button>
+        <ExportHistoryButton integration={scope.integration} window={statsQueryOf(scope, f)} onNotice={setNotice} />
       </header>
 
-      <form className="stats-filters" role="search" aria-label="Filter the history" onSubmit={(e) => e.preventDefault()}>
-        <div className="field">
-          <label htmlFor="f-integration">Integration</label>
-          <select
-            id="f-integration"
-            value={scope.integration ?? ""}
-            disabled={!!scope.session}
-            onChange={(e) =>
-              navigate(e.target.value ? { screen: "stats", integration: e.target.value } : { screen: "stats" })
-            }
-          >
-            <option value="">All</option>
-            {scope.integration && !integrations[0].data?.some((i) => i.id === scope.integration) && (
-              <option value={scope.integration}>{integrationName}</option>
-            )}
-            {integrations[0].data?.map((i) => (
-              <option key={i.id} value={i.id}>
-                {i.name}
-              </option>
-            ))}
-          </select>
-        </div>
-        <Choice id="f-status" label="Status" value={status} onChange={setStatus} options={["pending", "succeeded", "failed"]} />
-        <Choice id="f-trigger" label="Trigger" value={trigger} onChange={setTrigger} options={["live", "test", "retry", "webhook"]} />
-        <Choice id="f-category" label="Error category" value={category} onChange={setCategory} options={CATEGORIES} />
-        <div className="field">
-          <label htmlFor="f-window">Time window</label>
-          <select id="f-window" value={windowChoice} onChange={(e) => setWindowChoice(e.target.value)}>
-            {WINDOWS.map(([v, l]) => (
-              <option key={v} value={v}>
-                {l}
-              </option>
-            ))}
-          </select>
-        </div>
-        {windowChoice === "custom" && (
-          <>
-            <div className="field">
-              <label htmlFor="f-since">From (local time)</label>
-              <input id="f-since" type="datetime-local" value={customSince} onChange={(e) => setCustomSince(e.target.value)} />
-            </div>
-            <div className="field">
-              <label htmlFor="f-until">Until (local time)</label>
-              <input id="f-until" type="datetime-local" value={customUntil} onChange={(e) => setCustomUntil(e.target.value)} />
-            </div>
-          </>
-        )}
-        <div className="field grow">
-          <label htmlFor="f-q">Search</label>
-          <input
-            id="f-q"
-            type="search"
-            maxLength={200}
-            placeholder="Session id, message or integration"
-            value={text}
-            onChange={(e) => onText(e.target.value)}
-          />
-        </div>
-      </form>
+      <ScopeBar f={f} set={set} scope={scope} integrations={integrations[0].data ?? []} integrationName={integrationName} />
 
-      <StatsCards stats={stats} onRetry={reloadStats} />
+      <StatsCards stats={stats} onRetry={reloadStats} dispatch={dispatch} />
 
       <div className="row chart-head">
         <label htmlFor="f-bucket">Bucket</label>
-        <select id="f-bucket" value={bucket} onChange={(e) => setBucket(e.target.value)}>
+        <select id="f-bucket" value={f.bucket} onChange={(e) => set({ bucket: e.target.value })}>
           <option value="minute">Minute</option>
           <option value="hour">Hour</option>
           <option value="day">Day</option>
         </select>
-        <span className="muted">Cards and chart follow the integration, session, trigger and time window.</span>
+        <span className="muted">Attempts per {f.bucket}, in the scope above.</span>
       </div>
       <div className="chart-slot">
         {stats.state === "error" && !stats.data ? null : stats.data && stats.data.series.length ? (
           <SeriesChart series={stats.data.series} bucket={stats.data.bucket} />
         ) : (
-          <div className="card chart-empty muted">{stats.data ? "No attempts in this window." : "Loading the chart…"}</div>
+          <div className="card chart-empty muted">
+            {!stats.data ? "Loading the chart…" : filtered ? "No attempts in this scope." : "Nothing sent yet: the chart fills in as handoffs go out."}
+          </div>
         )}
       </div>
 
       <div className="row history-actions">
         <h2>History</h2>
-        <button type="button" disabled={busy || !selected.size} onClick={retrySelected}>
-          Retry selected ({selected.size})
+        <div role="tablist" aria-label="List" className="tabs">
+          {(["handoffs", "attempts"] as const).map((v) => (
+            <button
+              key={v}
+              type="button"
+              role="tab"
+              aria-selected={f.view === v}
+              className={f.view === v ? "tab active" : "tab"}
+              onClick={() => set({ view: v })}
+            >
+              {v === "handoffs" ? "Handoffs" : "Every attempt"}
+            </button>
+          ))}
+        </div>
+        <button type="button" disabled={busy || !selected.length} onClick={retrySelected}>
+          Retry selected ({selected.length})
         </button>
-        {selected.size > 0 && (
-          <button type="button" className="ghost" onClick={() => setSelected(new Map())}>
+        {selected.length > 0 && (
+          <button type="button" className="ghost" onClick={clearSelection}>
             Clear selection
           </button>
         )}
         {!scope.session && (
           // A bulk retry cannot be narrowed to a session: offered only where it means what it says.
           <button type="button" disabled={busy} onClick={countFailed}>
-            Retry all failed…
+            Retry all undelivered…
           </button>
         )}
         <div className="progress-slot" aria-live="polite">
@@ -369,52 +341,249 @@ export function StatsPanel() {
         </p>
       )}
 
-      <HistoryTable
-        query={hq}
-        queryKey={queryKey}
-        sort={sort}
-        onSort={setSort}
-        selected={selected}
-        onToggle={toggle}
-        onOpen={(row) => setOpen(row.attemptId)}
-        onRetry={retryOne}
-        onTotal={setTotal}
-        onReload={refresh}
-      />
-      <p className="muted hint">
-        Keys in the table: ↑ ↓ move, Enter opens, Space selects, R retries a failed attempt.
-      </p>
+      <TableFilters f={f} set={set} dispatch={dispatch} onText={onText} />
 
-      {open && (
-        <DetailDrawer
-          attemptId={open}
-          onClose={() => setOpen(null)}
-          onOpen={setOpen}
-          onRetried={() => refresh()}
+      {f.view === "handoffs" ? (
+        <HandoffTable
+          query={hq}
+          queryKey={tableKey}
+          version={version}
+          sort={f.handoffSort}
+          onSort={(s) => set({ handoffSort: s })}
+          selected={selectedHandoffs}
+          onToggle={(rows, on) => setSelectedHandoffs((prev) => toggled(prev, rows.filter(canRetryHandoff), (r) => r.handoffId, on))}
+          onOpen={(row) => openRow(row.lastAttemptId)}
+          onRetry={(row) => void retryOne(handoffAsRow(row))}
+          onCategory={(c) => dispatch({ type: "category", category: c })}
+          onTotal={setTotal}
+          onReload={refresh}
+          filtered={filtered}
+          emptyBody={<NothingYet hasDemo={hasDemo} />}
+        />
+      ) : (
+        <HistoryTable
+          query={aq}
+          queryKey={tableKey}
+          version={version}
+          sort={f.attemptSort as Sort}
+          onSort={(s) => set({ attemptSort: s })}
+          selected={selectedAttempts}
+          onToggle={(rows, on) => setSelectedAttempts((prev) => toggled(prev, rows.filter(canRetry), (r) => r.attemptId, on))}
+          onOpen={(row) => setOpen(row.attemptId)}
+          onRetry={(row) => void retryOne(row)}
+          onCategory={(c) => dispatch({ type: "category", category: c })}
+          onTotal={setTotal}
+          onReload={refresh}
+          filtered={filtered}
         />
       )}
+      <p className="muted hint">
+        Keys in the table: ↑ ↓ move, Enter opens, Space selects, R retries an undelivered handoff. A handoff delivered by a
+        retry shows as delivered; its failed tries are in its retry chain (open it) and under “Every attempt”.
+      </p>
+
+      {open && <DetailDrawer attemptId={open} onClose={() => setOpen(null)} onOpen={setOpen} onRetried={() => refresh()} />}
       <Confirm
         open={bulkShown !== null}
-        title="Retry every failed handoff?"
-        confirmLabel={`Retry ${formatCount(bulkShown?.count ?? 0)}`}
+        title="Retry every undelivered handoff?"
+        confirmLabel={`Retry ${formatCount(bulkShown?.counted.matched ?? 0)}`}
         onConfirm={retryAllFailed}
         onCancel={() => setBulk(null)}
       >
-        {bulkShown?.count ? (
+        {bulkShown?.counted.matched ? (
           <p>
-            {formatCount(bulkShown.count)} handoff{bulkShown.count === 1 ? "" : "s"} failed for good and match the integration, error
-            category and time window (status, trigger, session and search do not narrow a bulk retry; configuration tests
-            are never re-sent). Each is sent again once.
+            {formatCount(bulkShown.counted.matched)} handoff{bulkShown.counted.matched === 1 ? "" : "s"} failed for good and match
+            the integration, error category and time window. Each is sent again once. Handoffs waiting for an automatic retry
+            are left to it; configuration tests are never re-sent.
           </p>
         ) : (
-          <p>No failed handoff matches the integration, error category and time window.</p>
+          <p>No handoff that failed for good matches the integration, error category and time window.</p>
+        )}
+        {bulkShown && bulkShown.counted.alreadyDelivered > 0 && (
+          <p className="muted">
+            {formatCount(bulkShown.counted.alreadyDelivered)} failed attempt{bulkShown.counted.alreadyDelivered === 1 ? "" : "s"} in
+            this scope belong to handoffs delivered since: they are skipped.
+          </p>
         )}
       </Confirm>
     </section>
   );
 }
 
-function Choice(props: { id: string; label: string; value: string; onChange: (v: string) => void; options: string[] }) {
+const NONE_SELECTED: ReadonlyMap<string, never> = new Map<string, never>();
+
+/** Only rows that can be retried are selected: selection is for retrying. */
+function toggled<T>(prev: ReadonlyMap<string, T>, rows: T[], id: (r: T) => string, on: boolean): ReadonlyMap<string, T> {
+  const next = new Map(prev);
+  for (const r of rows) {
+    if (on) next.set(id(r), r);
+    else next.delete(id(r));
+  }
+  return next;
+}
+
+function handoffAsRow(h: HandoffRow): Row {
+  return { attemptId: h.lastAttemptId ?? "", sessionId: h.sessionId };
+}
+
+export function saveBlob(blob: Blob, name: string) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** What an empty console says: nothing was sent yet, and how to send something. */
+function NothingYet({ hasDemo }: { hasDemo: boolean }) {
+  return hasDemo ? (
+    <>
+      Nothing was sent yet.{" "}
+      <button type="button" className="linkish" onClick={() => navigate({ screen: "integrations" })}>
+        Send sample handoffs to the demo
+      </button>{" "}
+      to see a delivery, a failure and its retries here.
+    </>
+  ) : (
+    <>
+      Nothing was sent yet. Handoffs arrive from voice sessions through the API or the CLI; a configuration test in the{" "}
+      <button type="button" className="linkish" onClick={() => navigate({ screen: "tests" })}>
+        Test Panel
+      </button>{" "}
+      shows how an integration answers.
+    </>
+  );
+}
+
+/** The scope: what the cards, the chart and the table all follow. */
+function ScopeBar({
+  f,
+  set,
+  scope,
+  integrations,
+  integrationName,
+}: {
+  f: StatsFilters;
+  set: (p: Partial<StatsFilters>) => void;
+  scope: { integration?: string; session?: string };
+  integrations: { id: string; name: string }[];
+  integrationName: string | undefined;
+}) {
+  return (
+    <form className="stats-filters scope-bar" role="search" aria-label="Scope of the figures and the table" onSubmit={(e) => e.preventDefault()}>
+      <span className="filter-group-label">Scope · cards, chart and table</span>
+      <div className="field">
+        <label htmlFor="f-integration">Integration</label>
+        <select
+          id="f-integration"
+          value={scope.integration ?? ""}
+          disabled={!!scope.session}
+          onChange={(e) => navigate(e.target.value ? { screen: "stats", integration: e.target.value } : { screen: "stats" })}
+        >
+          <option value="">All</option>
+          {scope.integration && !integrations.some((i) => i.id === scope.integration) && (
+            <option value={scope.integration}>{integrationName}</option>
+          )}
+          {integrations.map((i) => (
+            <option key={i.id} value={i.id}>
+              {i.name}
+            </option>
+          ))}
+        </select>
+      </div>
+      <Choice id="f-trigger" label="Trigger" value={f.trigger} onChange={(trigger) => set({ trigger })} options={["live", "test", "retry", "webhook"]} />
+      <div className="field">
+        <label htmlFor="f-window">Time window</label>
+        <select id="f-window" value={f.window} onChange={(e) => set({ window: e.target.value })}>
+          {WINDOWS.map(([v, l]) => (
+            <option key={v} value={v}>
+              {l}
+            </option>
+          ))}
+        </select>
+      </div>
+      {f.window === "custom" && (
+        <>
+          <div className="field">
+            <label htmlFor="f-since">From (local time)</label>
+            <input id="f-since" type="datetime-local" value={f.customSince} onChange={(e) => set({ customSince: e.target.value })} />
+          </div>
+          <div className="field">
+            <label htmlFor="f-until">Until (local time)</label>
+            <input id="f-until" type="datetime-local" value={f.customUntil} onChange={(e) => set({ customUntil: e.target.value })} />
+          </div>
+        </>
+      )}
+    </form>
+  );
+}
+
+/** The table's own filters: they narrow the list below, not the cards. */
+function TableFilters({
+  f,
+  set,
+  dispatch,
+  onText,
+}: {
+  f: StatsFilters;
+  set: (p: Partial<StatsFilters>) => void;
+  dispatch: (a: FilterAction) => void;
+  onText: (v: string) => void;
+}) {
+  const any = f.handoffStatus || f.attemptStatus || f.category || f.text;
+  return (
+    <form className="stats-filters table-filters" role="search" aria-label="Filter the table" onSubmit={(e) => e.preventDefault()}>
+      <span className="filter-group-label">Table only</span>
+      {f.view === "handoffs" ? (
+        <Choice
+          id="f-hstatus"
+          label="Handoff"
+          value={f.handoffStatus}
+          onChange={(handoffStatus) => set({ handoffStatus })}
+          options={["undelivered", "pending", "delivered"]}
+          labels={{ undelivered: "undelivered", pending: "in progress", delivered: "delivered" }}
+        />
+      ) : (
+        <Choice id="f-status" label="Attempt" value={f.attemptStatus} onChange={(attemptStatus) => set({ attemptStatus })} options={["failed", "succeeded", "pending"]} />
+      )}
+      <Choice
+        id="f-category"
+        label={f.view === "handoffs" ? "Last error" : "Error category"}
+        value={f.category}
+        onChange={(category) => set({ category })}
+        options={CATEGORIES}
+      />
+      <div className="field grow">
+        <label htmlFor="f-q">Search</label>
+        <input
+          id="f-q"
+          type="search"
+          maxLength={200}
+          placeholder="Session id, message or integration"
+          value={f.text}
+          onChange={(e) => onText(e.target.value)}
+        />
+      </div>
+      {any && (
+        <button type="button" className="ghost" onClick={() => dispatch({ type: "clearTable" })}>
+          Clear table filters
+        </button>
+      )}
+    </form>
+  );
+}
+
+function Choice(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  options: string[];
+  labels?: Record<string, string>;
+}) {
   return (
     <div className="field">
       <label htmlFor={props.id}>{props.label}</label>
@@ -422,7 +591,7 @@ function Choice(props: { id: string; label: string; value: string; onChange: (v:
         <option value="">All</option>
         {props.options.map((o) => (
           <option key={o} value={o}>
-            {o}
+            {props.labels?.[o] ?? o}
           </option>
         ))}
       </select>
@@ -430,42 +599,67 @@ function Choice(props: { id: string; label: string; value: string; onChange: (v:
   );
 }
 
-function StatsCards({ stats, onRetry }: { stats: ReturnType<typeof useLoad<Stats>>[0]; onRetry: () => void }) {
+function StatsCards({
+  stats,
+  onRetry,
+  dispatch,
+}: {
+  stats: ReturnType<typeof useLoad<Stats>>[0];
+  onRetry: () => void;
+  dispatch: (a: FilterAction) => void;
+}) {
   if (stats.state === "error" && !stats.data) return <ErrorState error={stats.error} onRetry={onRetry} />;
   const s = stats.data;
   const v = (f: (s: Stats) => string) => (s ? f(s) : "…");
   const categories = s ? Object.entries(s.failuresByCategory).filter(([, n]) => n > 0) : [];
+  const undelivered = s?.handoffs.undelivered ?? 0;
   return (
     <div className="cards stats-cards" aria-busy={stats.state === "loading"}>
+      <div className={`card attention${undelivered > 0 ? " alert" : ""}`}>
+        <div className="label">Needs attention</div>
+        <div className="value">{v((s) => formatCount(s.handoffs.undelivered))}</div>
+        <div className="label">
+          {v((s) => (s.handoffs.undelivered === 1 ? "handoff not delivered" : "handoffs not delivered"))}
+          {s && s.handoffs.pending > 0 && ` · ${formatCount(s.handoffs.pending)} in progress`}
+        </div>
+        {undelivered > 0 && (
+          <button type="button" className="small" onClick={() => dispatch({ type: "showUndelivered" })}>
+            Show them
+          </button>
+        )}
+      </div>
+      <div className="card">
+        <div className="label">Handoffs</div>
+        <div className="value">{v((s) => formatCount(s.handoffs.total))}</div>
+        <div className="label">{v((s) => `${formatCount(s.handoffs.delivered)} delivered`)}</div>
+      </div>
       <div className="card">
         <div className="label">Attempts</div>
         <div className="value">{v((s) => formatCount(s.total))}</div>
         <div className="label">{v((s) => `${formatCount(s.failed)} failed · ${formatCount(s.pending)} pending`)}</div>
       </div>
       <div className="card">
-        <div className="label">Success rate</div>
+        <div className="label">Attempt success</div>
         <div className="value">{v((s) => formatRate(s.successRate))}</div>
         <div className="label">of finished attempts</div>
       </div>
       <div className="card">
         <div className="label">Average time</div>
         <div className="value">{v((s) => formatDuration(s.avgMs))}</div>
-        <div className="label">{v((s) => `median ${formatDuration(s.p50Ms)}`)}</div>
-      </div>
-      <div className="card">
-        <div className="label">95th percentile</div>
-        <div className="value">{v((s) => formatDuration(s.p95Ms))}</div>
-        <div className="label">{v((s) => (s.exact ? "exact" : "within 1%"))}</div>
+        <div className="label">{v((s) => `median ${formatDuration(s.p50Ms)} · p95 ${formatDuration(s.p95Ms)}`)}</div>
       </div>
       <div className="card failures">
-        <div className="label">Failures by category</div>
+        <div className="label">Failed attempts by category</div>
         {!s ? (
           <div className="value">…</div>
         ) : categories.length ? (
           <ul>
             {categories.map(([c, n]) => (
               <li key={c}>
-                <span>{c}</span> <strong>{formatCount(n)}</strong>
+                <button type="button" className="linkish" onClick={() => dispatch({ type: "category", category: c })} title={`Show ${c} failures in the table`}>
+                  {c}
+                </button>{" "}
+                <strong>{formatCount(n)}</strong>
               </li>
             ))}
           </ul>

@@ -1,10 +1,12 @@
-/** One attempt in a drawer: the request as sent, the response excerpt, the error, the retry
- * chain and the collected data (masked; "Reveal" shows the raw data after a confirmation, and
- * the console audits it). Escape closes; focus moves in on open and back on close. */
+/** One attempt in a drawer: its handoff's state, the request as sent, the response excerpt,
+ * the error, the retry chain and the collected data (masked; "Reveal" shows the raw data after
+ * a confirmation, and the console audits it). Escape closes; focus moves in on open and back on
+ * close. A history file's drawer (`load`, `readOnly`) shows the same without reveal or retry. */
 import { useEffect, useRef, useState } from "react";
 import { client } from "../../api/client";
 import { ConsoleError } from "../../api/errors";
 import type { AttemptSummary } from "../../api/types/AttemptSummary";
+import type { AttemptView } from "../../api/types/AttemptView";
 import type { HandoffResult } from "../../api/types/HandoffResult";
 import { navigate } from "../../router";
 import { ErrorState, LocalTime, Spinner, useLoad } from "../../components/state";
@@ -15,11 +17,15 @@ export function DetailDrawer(props: {
   attemptId: string;
   onClose: () => void;
   onOpen: (attemptId: string) => void;
-  onRetried: (r: HandoffResult) => void;
+  onRetried?: (r: HandoffResult) => void;
+  /** Where the attempt comes from (default: the console's history). */
+  load?: (attemptId: string) => Promise<AttemptView>;
+  /** An exported history: nothing to retry or reveal (the file holds masked data only). */
+  readOnly?: boolean;
 }) {
-  const { attemptId, onClose } = props;
+  const { attemptId, onClose, readOnly = false } = props;
   const panel = useRef<HTMLElement>(null);
-  const [view, reload] = useLoad(() => client.attemptView(attemptId), [attemptId]);
+  const [view, reload] = useLoad(() => (props.load ?? ((id: string) => client.attemptView(id)))(attemptId), [attemptId]);
   const [revealed, setRevealed] = useState<{ id: string; data: Record<string, unknown> } | null>(null);
   const [confirmReveal, setConfirmReveal] = useState(false);
   const [action, setAction] = useState<{ busy: boolean; error?: ConsoleError; result?: HandoffResult }>({ busy: false });
@@ -67,7 +73,7 @@ export function DetailDrawer(props: {
       const r = await client.retry({ attemptId: a.attemptId });
       if (!("attemptId" in r)) throw new ConsoleError({ kind: "internal", message: "unexpected answer to a retry" });
       setAction({ busy: false, result: r });
-      props.onRetried(r);
+      props.onRetried?.(r);
       reload();
     } catch (e) {
       setAction({ busy: false, error: ConsoleError.from(e) });
@@ -112,37 +118,56 @@ export function DetailDrawer(props: {
         {!a && view.state === "loading" && <Spinner label="Loading the attempt…" />}
         {a && data && (
           <div className="drawer-body">
+            <p className={`handoff-state ${a.handoff.state}`} role="status">
+              <strong>Handoff {HANDOFF_STATE_TEXT[a.handoff.state]}</strong>
+              {" · "}
+              {a.handoff.attempts} tr{a.handoff.attempts === 1 ? "y" : "ies"}
+              {a.handoff.nextRetryAt && (
+                <>
+                  {" · next retry "}
+                  <LocalTime value={a.handoff.nextRetryAt} />
+                </>
+              )}
+            </p>
             <dl className="facts">
-              <dt>Status</dt>
+              <dt>This attempt</dt>
               <dd>
-                <span className={`badge ${a.status}`}>{a.status}</span> {a.automatic ? "(automatic retry)" : ""}
+                <span className={`badge ${a.status}`}>{a.status}</span> #{a.attemptNumber} {a.automatic ? "(automatic retry)" : ""}
               </dd>
               <dt>Integration</dt>
               <dd>
-                <a
-                  href={`/stats/integrations/${encodeURIComponent(a.integrationId)}`}
-                  onClick={(e) => {
-                    e.preventDefault();
-                    onClose();
-                    navigate({ screen: "stats", integration: a.integrationId });
-                  }}
-                >
-                  {a.integrationName}
-                </a>
+                {readOnly ? (
+                  a.integrationName
+                ) : (
+                  <a
+                    href={`/stats/integrations/${encodeURIComponent(a.integrationId)}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      onClose();
+                      navigate({ screen: "stats", integration: a.integrationId });
+                    }}
+                  >
+                    {a.integrationName}
+                  </a>
+                )}
               </dd>
               <dt>Session</dt>
               <dd>
-                <a
-                  className="mono"
-                  href={`/stats/sessions/${encodeURIComponent(a.sessionId)}`}
-                  onClick={(e) => {
-                    e.preventDefault();
-                    onClose();
-                    navigate({ screen: "stats", session: a.sessionId });
-                  }}
-                >
-                  {a.sessionId}
-                </a>
+                {readOnly ? (
+                  <span className="mono">{a.sessionId}</span>
+                ) : (
+                  <a
+                    className="mono"
+                    href={`/stats/sessions/${encodeURIComponent(a.sessionId)}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      onClose();
+                      navigate({ screen: "stats", session: a.sessionId });
+                    }}
+                  >
+                    {a.sessionId}
+                  </a>
+                )}
               </dd>
               <dt>Trigger</dt>
               <dd>{a.trigger}</dd>
@@ -183,18 +208,18 @@ export function DetailDrawer(props: {
               </section>
             )}
 
-            <div className="row">
-              <button
-                type="button"
-                className="primary"
-                disabled={action.busy || a.handoff.status === "succeeded"}
-                onClick={retry}
-              >
-                Retry this handoff
-              </button>
-              {a.handoff.status === "succeeded" && <span className="muted">The handoff was delivered.</span>}
-              {action.busy && <Spinner label="Working…" />}
-            </div>
+            {!readOnly && (
+              <div className="row">
+                {a.handoff.state === "undelivered" && (
+                  <button type="button" className="primary" disabled={action.busy} onClick={retry}>
+                    Retry this handoff
+                  </button>
+                )}
+                {a.handoff.state === "delivered" && <span className="muted">Nothing to retry: the handoff was delivered.</span>}
+                {a.handoff.state === "pending" && <span className="muted">An attempt is under way.</span>}
+                {action.busy && <Spinner label="Working…" />}
+              </div>
+            )}
             {action.error && (
               <p className="field-error" role="alert">
                 {action.error.message}
@@ -213,7 +238,7 @@ export function DetailDrawer(props: {
             <section aria-labelledby="d-data">
               <div className="row">
                 <h3 id="d-data">Collected data {raw ? "(revealed)" : "(masked)"}</h3>
-                {raw ? (
+                {readOnly ? null : raw ? (
                   <button type="button" onClick={() => setRevealed(null)}>
                     Hide
                   </button>
@@ -273,6 +298,12 @@ export function DetailDrawer(props: {
     </div>
   );
 }
+
+const HANDOFF_STATE_TEXT = {
+  delivered: "delivered",
+  undelivered: "not delivered yet",
+  pending: "in progress",
+} as const;
 
 function DataTable({ data }: { data: Record<string, unknown> | null | undefined }) {
   if (!data || typeof data !== "object") {

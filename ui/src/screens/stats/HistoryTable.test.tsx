@@ -24,6 +24,7 @@ function row(i: number): AttemptSummary {
     durationMs: 10,
     message: "",
     nextRetryAt: null,
+    handoffState: i % 2 ? "undelivered" : "delivered",
   };
 }
 

@@ -1,0 +1,129 @@
+/** The Stats panel's filters in one place (a reducer): the scope, which the cards, the chart and
+ * the table all follow (integration and session come from the route; trigger and time window
+ * are here), and the table's own filters (which view, status, category, search, sort). Kept
+ * apart so that the screen can say truthfully which filters the cards follow. */
+import type { HandoffsQuery } from "../../api/types/HandoffsQuery";
+import type { HistoryQuery } from "../../api/types/HistoryQuery";
+import type { RetryRequest } from "../../api/types/RetryRequest";
+import type { StatsQuery } from "../../api/types/StatsQuery";
+import { localInputToIso } from "./format";
+import type { TableSort } from "./VirtualTable";
+
+export type View = "handoffs" | "attempts";
+
+export interface StatsFilters {
+  view: View;
+  /** Scope (cards, chart and table). */
+  trigger: string;
+  window: string;
+  customSince: string;
+  customUntil: string;
+  bucket: string;
+  /** The table only. */
+  handoffStatus: string;
+  attemptStatus: string;
+  category: string;
+  /** The search box as typed, and the text searched (after a pause in typing). */
+  text: string;
+  q: string;
+  handoffSort: TableSort;
+  attemptSort: TableSort;
+  autoRefresh: boolean;
+}
+
+export const INITIAL_FILTERS: StatsFilters = {
+  view: "handoffs",
+  trigger: "",
+  window: "",
+  customSince: "",
+  customUntil: "",
+  bucket: "hour",
+  handoffStatus: "",
+  attemptStatus: "",
+  category: "",
+  text: "",
+  q: "",
+  handoffSort: { key: "updatedAt", order: "desc" },
+  attemptSort: { key: "startedAt", order: "desc" },
+  autoRefresh: true,
+};
+
+export type FilterAction =
+  | { type: "set"; patch: Partial<StatsFilters> }
+  /** "Needs attention": the undelivered handoffs, whatever the table showed. */
+  | { type: "showUndelivered" }
+  /** A category clicked in a card or a row: the table shows its failures. */
+  | { type: "category"; category: string }
+  | { type: "clearTable" };
+
+export function filtersReducer(state: StatsFilters, action: FilterAction): StatsFilters {
+  switch (action.type) {
+    case "set":
+      return { ...state, ...action.patch };
+    case "showUndelivered":
+      return { ...state, view: "handoffs", handoffStatus: "undelivered", category: "", text: "", q: "" };
+    case "category":
+      // In the handoff view a category means "whose last try failed so": those are undelivered
+      // or were delivered since; the status filter is left as the user set it.
+      return { ...state, category: action.category, attemptStatus: state.view === "attempts" ? "failed" : state.attemptStatus };
+    case "clearTable":
+      return { ...state, handoffStatus: "", attemptStatus: "", category: "", text: "", q: "" };
+  }
+}
+
+/** The time window as the API takes it: an age (`24h`) or RFC 3339 times. */
+export function windowOf(f: StatsFilters): { since?: string; until?: string } {
+  if (f.window === "custom") return { since: localInputToIso(f.customSince), until: localInputToIso(f.customUntil) };
+  return { since: f.window || undefined };
+}
+
+/** Drops empty values, so the query string (and the cache key) only holds what filters. */
+function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== "")) as T;
+}
+
+export interface Scope {
+  integration?: string;
+  session?: string;
+}
+
+export function statsQueryOf(scope: Scope, f: StatsFilters): StatsQuery {
+  return compact({ ...scope, trigger: f.trigger, ...windowOf(f), bucket: f.bucket });
+}
+
+export function handoffsQueryOf(scope: Scope, f: StatsFilters): HandoffsQuery {
+  return compact({
+    ...scope,
+    ...windowOf(f),
+    status: (f.handoffStatus || undefined) as HandoffsQuery["status"],
+    category: (f.category || undefined) as HandoffsQuery["category"],
+    q: f.q.trim(),
+    sort: f.handoffSort.key as HandoffsQuery["sort"],
+    order: f.handoffSort.order,
+  });
+}
+
+export function attemptsQueryOf(scope: Scope, f: StatsFilters): HistoryQuery {
+  return compact({
+    ...scope,
+    trigger: f.trigger,
+    ...windowOf(f),
+    status: f.attemptStatus,
+    category: f.category,
+    q: f.q.trim(),
+    sort: f.attemptSort.key,
+    order: f.attemptSort.order,
+  });
+}
+
+/** A bulk retry takes the handoffs that failed for good matching integration, category and
+ * time window. */
+export function bulkRetryOf(scope: Scope, f: StatsFilters, dryRun: boolean): RetryRequest {
+  return { failed: true, dryRun, ...compact({ integration: scope.integration, category: f.category, ...windowOf(f) }) };
+}
+
+/** Whether anything narrows what the panel shows (an empty result then means "no match", not
+ * "nothing yet"). */
+export function isFiltered(scope: Scope, f: StatsFilters): boolean {
+  return !!(scope.integration || scope.session || f.trigger || f.window || f.handoffStatus || f.attemptStatus || f.category || f.q.trim());
+}
