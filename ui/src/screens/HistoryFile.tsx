@@ -1,17 +1,21 @@
-/** The history-file viewer: opens an exported history (`handoff-console export --out FILE`)
- * read-only and browses its attempts, statistics and audit trail. In a browser the file is
- * uploaded; in the desktop window it is opened by its path. Nothing in it can be sent, changed
- * or revealed. */
-import { useState, type FormEvent } from "react";
+/** The history-file viewer: opens an exported history (Stats' "Export history file", or the
+ * CLI's `export`) read-only and browses its handoffs and attempts (the Stats panel's tables and
+ * detail drawer), statistics and audit trail. In a browser the file is uploaded; in the desktop
+ * window it is opened by its path. Nothing in it can be sent, changed or revealed. */
+import { useEffect, useState, type FormEvent } from "react";
 import { client } from "../api/client";
 import { ConsoleError } from "../api/errors";
 import type { HistoryFileInfo } from "../api/types/HistoryFileInfo";
 import { Empty, LocalTime, Spinner } from "../components/state";
 import { formatBytes } from "./history-file/format";
-import { AttemptsView, AuditView, StatsView } from "./history-file/views";
+import { Browse } from "./history-file/Browse";
+import { takePendingHistoryFile, type PendingHistoryFile } from "./history-file/pending";
+import { AuditView, StatsView } from "./history-file/views";
 import "./history-file/history-file.css";
 
-type Tab = "attempts" | "stats" | "audit";
+type Tab = "handoffs" | "attempts" | "stats" | "audit";
+
+const TAB_LABEL: Record<Tab, string> = { handoffs: "Handoffs", attempts: "Every attempt", stats: "Statistics", audit: "Audit trail" };
 
 /** The file open in this tab, kept while the user visits other screens. */
 let current: HistoryFileInfo | null = null;
@@ -21,7 +25,7 @@ const MAX_UPLOAD = 512 * 1024 * 1024;
 
 export function HistoryFile() {
   const [file, setFile] = useState<HistoryFileInfo | null>(current);
-  const [tab, setTab] = useState<Tab>("attempts");
+  const [tab, setTab] = useState<Tab>("handoffs");
   const [picked, setPicked] = useState<File | null>(null);
   const [path, setPath] = useState("");
   const [opening, setOpening] = useState(false);
@@ -32,6 +36,33 @@ export function HistoryFile() {
     current = f;
     setFile(f);
   };
+
+  const openFile = async (source: PendingHistoryFile) => {
+    setOpening(true);
+    setError(null);
+    try {
+      const previous = current;
+      const opened = "path" in source ? await client.openHistoryPath(source.path) : await client.openHistoryUpload(source.file);
+      show(opened);
+      setTab("handoffs");
+      // One file at a time in this tab: the one replaced is closed (its copy deleted).
+      if (previous) client.closeHistoryFile(previous.id).catch(() => undefined);
+    } catch (err) {
+      setError(ConsoleError.from(err));
+    } finally {
+      setOpening(false);
+    }
+  };
+
+  // A file exported a moment ago from the Stats panel opens at once.
+  const [pending] = useState(takePendingHistoryFile);
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setTimeout(() => void openFile(pending), 0);
+    return () => clearTimeout(timer);
+    // Once, on arrival.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pending]);
 
   const open = async (e: FormEvent) => {
     e.preventDefault();
@@ -45,24 +76,12 @@ export function HistoryFile() {
         new ConsoleError({
           kind: "invalid",
           field: "file",
-          message: `The file is ${formatBytes(picked.size)}; at most ${formatBytes(MAX_UPLOAD)} can be uploaded. Read it with \`handoff-console --history-file FILE\` instead.`,
+          message: `The file is ${formatBytes(picked.size)}; at most ${formatBytes(MAX_UPLOAD)} can be uploaded here. Open it in the desktop console instead (it reads the file in place), or export a narrower time window.`,
         }),
       );
       return;
     }
-    setOpening(true);
-    try {
-      const previous = file;
-      const opened = desktop ? await client.openHistoryPath(path.trim()) : await client.openHistoryUpload(picked as File);
-      show(opened);
-      setTab("attempts");
-      // One file at a time in this tab: the one replaced is closed (its copy deleted).
-      if (previous) client.closeHistoryFile(previous.id).catch(() => undefined);
-    } catch (err) {
-      setError(ConsoleError.from(err));
-    } finally {
-      setOpening(false);
-    }
+    await openFile(desktop ? { path: path.trim() } : { file: picked as File });
   };
 
   const close = async () => {
@@ -105,8 +124,8 @@ export function HistoryFile() {
               aria-describedby="history-upload-hint"
             />
             <p className="field-hint" id="history-upload-hint">
-              Made by <code>handoff-console export --out FILE</code>; at most 512 MiB. It is opened read-only: nothing can be
-              sent, changed or revealed.
+              Made by “Export history file” on the Stats screen (or the command line's export); at most 512 MiB. It is opened
+              read-only: nothing can be sent, changed or revealed.
             </p>
           </div>
         )}
@@ -139,7 +158,7 @@ export function HistoryFile() {
             </span>
           </div>
           <div role="tablist" aria-label="History file views" className="tabs view-tabs">
-            {(["attempts", "stats", "audit"] as const).map((t) => (
+            {(["handoffs", "attempts", "stats", "audit"] as const).map((t) => (
               <button
                 key={t}
                 type="button"
@@ -150,12 +169,12 @@ export function HistoryFile() {
                 className={tab === t ? "tab active" : "tab"}
                 onClick={() => setTab(t)}
               >
-                {t === "attempts" ? "Attempts" : t === "stats" ? "Statistics" : "Audit trail"}
+                {TAB_LABEL[t]}
               </button>
             ))}
           </div>
           <div id="hf-panel" role="tabpanel" aria-labelledby={`hf-tab-${tab}`} className="hf-panel">
-            {tab === "attempts" && <AttemptsView id={file.id} onGone={() => show(null)} />}
+            {(tab === "handoffs" || tab === "attempts") && <Browse key={`${file.id}-${tab}`} id={file.id} view={tab} />}
             {tab === "stats" && <StatsView id={file.id} onGone={() => show(null)} />}
             {tab === "audit" && <AuditView id={file.id} onGone={() => show(null)} />}
           </div>

@@ -1,11 +1,9 @@
-/** The read-only views of an open history file: its attempts (filtered by status), its
- * statistics summary and its audit trail. */
-import { useState } from "react";
+/** The read-only summaries of an open history file: its statistics and its audit trail (its
+ * handoffs and attempts are in Browse.tsx). */
 import { client } from "../../api/client";
 import { ConsoleError } from "../../api/errors";
-import type { HistoryQuery } from "../../api/types/HistoryQuery";
 import { Empty, ErrorState, LocalTime, Spinner, useLoad } from "../../components/state";
-import { detailsLine, formatMs, formatRate } from "./format";
+import { auditSummary, formatMs, formatRate } from "./format";
 
 const LIMIT = 200;
 
@@ -22,79 +20,6 @@ function GoneState({ error, onGone }: { error: ConsoleError; onGone: () => void 
   return <ErrorState error={error} />;
 }
 
-export function AttemptsView({ id, onGone }: { id: string; onGone: () => void }) {
-  const [status, setStatus] = useState("");
-  const query: HistoryQuery = { limit: LIMIT, ...(status ? { status } : {}) };
-  const [load, reload] = useLoad(() => client.historyFileAttempts(id, query), [id, status]);
-  const rows = load.data;
-  return (
-    <div>
-      <div className="row view-filters">
-        <label htmlFor="hf-status">Status</label>
-        <select id="hf-status" value={status} onChange={(e) => setStatus(e.target.value)}>
-          <option value="">any</option>
-          <option value="succeeded">succeeded</option>
-          <option value="failed">failed</option>
-          <option value="pending">pending</option>
-        </select>
-        <span className="muted">{rows ? `${rows.length}${rows.length === LIMIT ? "+" : ""} attempt${rows.length === 1 ? "" : "s"} (newest first)` : ""}</span>
-        <button type="button" onClick={reload}>
-          Refresh
-        </button>
-      </div>
-      {load.state === "error" ? (
-        <GoneState error={load.error} onGone={onGone} />
-      ) : !rows ? (
-        <div className="view-placeholder">
-          <Spinner label="Reading attempts…" />
-        </div>
-      ) : rows.length === 0 ? (
-        <Empty title="No attempts">{status ? "None with this status." : "This file holds no attempts."}</Empty>
-      ) : (
-        <div className="table-scroll">
-          <table aria-busy={load.state === "loading"}>
-            <thead>
-              <tr>
-                <th scope="col">Started</th>
-                <th scope="col">Integration</th>
-                <th scope="col">Session</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Try</th>
-                <th scope="col">Status</th>
-                <th scope="col">Category</th>
-                <th scope="col">Took</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((a) => (
-                <tr key={a.attemptId}>
-                  <td>
-                    <LocalTime value={a.startedAt} />
-                  </td>
-                  <td>{a.integrationName}</td>
-                  <td className="mono">{a.sessionId}</td>
-                  <td>{a.trigger}</td>
-                  <td>{a.attemptNumber}</td>
-                  <td>
-                    <span className={`badge ${a.status}`}>{a.status}</span>
-                  </td>
-                  <td>{a.category ?? "—"}</td>
-                  <td>{formatMs(a.durationMs)}</td>
-                  <td className="message-cell" title={a.message}>
-                    {a.statusCode ? `${a.statusCode} ` : ""}
-                    {a.message}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </div>
-  );
-}
-
 export function StatsView({ id, onGone }: { id: string; onGone: () => void }) {
   const [load] = useLoad(() => client.historyFileStats(id), [id]);
   if (load.state === "error") return <GoneState error={load.error} onGone={onGone} />;
@@ -107,6 +32,9 @@ export function StatsView({ id, onGone }: { id: string; onGone: () => void }) {
     );
   if (s.total === 0) return <Empty title="No attempts">There is nothing to count in this file.</Empty>;
   const cards: [string, string][] = [
+    ["Handoffs", String(s.handoffs.total)],
+    ["Delivered", String(s.handoffs.delivered)],
+    ["Not delivered", String(s.handoffs.undelivered + s.handoffs.pending)],
     ["Attempts", String(s.total)],
     ["Succeeded", String(s.succeeded)],
     ["Failed", String(s.failed)],
@@ -206,11 +134,9 @@ export function AuditView({ id, onGone }: { id: string; onGone: () => void }) {
                 <LocalTime value={e.at} />
               </td>
               <td>{e.actor}</td>
-              <td className="mono">{e.action}</td>
+              <td>{e.action}</td>
               <td>{e.object ? (e.object.name ?? e.object.id) : "—"}</td>
-              <td className="mono message-cell" title={detailsLine(e.details, 4000)}>
-                {detailsLine(e.details)}
-              </td>
+              <td className="audit-details">{auditSummary(e.action, e.details)}</td>
             </tr>
           ))}
         </tbody>
