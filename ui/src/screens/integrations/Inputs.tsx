@@ -53,7 +53,14 @@ export function Labeled({
 
 /** Every problem, each naming its field and linking to its input when the form has one. */
 export function ProblemSummary({ errors, message }: { errors: Record<string, string>; message?: string }) {
-  const entries = Object.entries(errors);
+  // In the form's order, top to bottom (the inputs are on the page when problems come back);
+  // problems without an input keep their order, last.
+  const order = new Map<string, number>();
+  if (typeof document !== "undefined") {
+    document.querySelectorAll<HTMLElement>('[id^="in-"]').forEach((el, n) => order.set(el.id, n));
+  }
+  const at = (path: string) => order.get(inputId(path)) ?? Number.MAX_SAFE_INTEGER;
+  const entries = Object.entries(errors).sort(([a], [b]) => at(a) - at(b));
   if (!entries.length && !message) return null;
   return (
     <div className="state state-error problem-summary" role="alert">

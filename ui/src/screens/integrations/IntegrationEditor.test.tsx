@@ -77,6 +77,8 @@ describe("the integration editor", () => {
     const described = endpoint.getAttribute("aria-describedby") ?? "";
     expect(described.split(" ").map((id) => document.getElementById(id)?.textContent)).toContain("is not a URL");
     expect(screen.getByLabelText("Field 1 name").getAttribute("aria-invalid")).toBe("true");
+    // The first problem in the form (the endpoint is above the fields) has the focus.
+    await waitFor(() => expect(document.activeElement).toBe(endpoint));
   });
 
   it("sends the mask for a stored secret left empty, and the typed value once typed", async () => {

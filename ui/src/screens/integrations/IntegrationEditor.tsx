@@ -7,6 +7,7 @@ import { useEffect, useRef, useState, type FormEvent, type InputHTMLAttributes }
 import { client } from "../../api/client";
 import { ConsoleError } from "../../api/errors";
 import type { Integration } from "../../api/types/Integration";
+import type { TargetColumn } from "../../api/types/TargetColumn";
 import type { TargetKind } from "../../api/types/TargetKind";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { FieldsEditor } from "./FieldsEditor";
@@ -15,7 +16,11 @@ import {
   configToForm,
   emptyForm,
   errorsByField,
+  fieldsFromColumns,
+  followRenames,
   formToConfig,
+  formToConfigChecked,
+  unfilledRequiredColumns,
   rowKey,
   removeAt,
   updateAt,
@@ -54,7 +59,21 @@ export function IntegrationEditor({
   const [confirmDiscard, setConfirmDiscard] = useState(false);
   const [problem, setProblem] = useState<ConsoleError | FormProblem | null>(null);
   const [saving, setSaving] = useState(false);
+  // The target table's live columns, once loaded in the mapping editor (for this table).
+  const [columns, setColumns] = useState<{ table: string; list: TargetColumn[] } | null>(null);
   const errors = errorsByField(problem);
+
+  // After a save with problems, the first one in the form (top to bottom) gets the focus and is
+  // scrolled into view; a problem no input shows leaves the focus on the summary.
+  useEffect(() => {
+    if (!problem) return;
+    const root = dialog.current;
+    const first = root?.querySelector<HTMLElement>('[aria-invalid="true"]') ?? root?.querySelector<HTMLElement>(".problem-summary");
+    if (!first) return;
+    first.scrollIntoView?.({ block: "center" });
+    if (first.classList.contains("problem-summary")) first.setAttribute("tabindex", "-1");
+    first.focus();
+  }, [problem]);
 
   useEffect(() => {
     const d = dialog.current;
@@ -67,6 +86,7 @@ export function IntegrationEditor({
   const setApi = (patch: Partial<FormState["api"]>) => setForm((f) => ({ ...f, api: { ...f.api, ...patch } }));
   const setDb = (patch: Partial<FormState["database"]>) => setForm((f) => ({ ...f, database: { ...f.database, ...patch } }));
   const setRetry = (patch: Partial<FormState["retry"]>) => setForm((f) => ({ ...f, retry: { ...f.retry, ...patch } }));
+  const setHealth = (patch: Partial<FormState["health"]>) => setForm((f) => ({ ...f, health: { ...f.health, ...patch } }));
 
   const switchTab = (next: Tab) => {
     if (next === tab) return;
@@ -90,12 +110,29 @@ export function IntegrationEditor({
   const save = async (e: FormEvent) => {
     e.preventDefault();
     let body: unknown;
-    try {
-      // The JSON as typed (the backend names what is wrong in it), with typed secrets put back.
-      body = tab !== "json" ? formToConfig(form) : json.includes(TYPED_SECRET) ? restoreTypedSecrets(JSON.parse(json), typed) : json;
-    } catch (err) {
-      setProblem(err instanceof FormProblem ? err : ConsoleError.from(err));
-      return;
+    if (tab !== "json") {
+      // Every problem the form can see at once: its own (a number that is not one), and a
+      // required column nothing fills (when the table's columns were read; saving never needs
+      // the target to be reachable).
+      const { config, problems } = formToConfigChecked(form);
+      const table = `${form.database.database}|${form.database.table}`;
+      if (form.kind === "database" && columns && columns.table === table) {
+        problems.push(...unfilledRequiredColumns(columns.list, form.database.mapping, form.database.fixed));
+      }
+      const [first, ...rest] = problems;
+      if (first) {
+        setProblem(await withConsoleProblems(new FormProblem(first.field, first.message, rest), config));
+        return;
+      }
+      body = config;
+    } else {
+      try {
+        // The JSON as typed (the backend names what is wrong in it), with typed secrets put back.
+        body = json.includes(TYPED_SECRET) ? restoreTypedSecrets(JSON.parse(json), typed) : json;
+      } catch (err) {
+        setProblem(err instanceof FormProblem ? err : ConsoleError.from(err));
+        return;
+      }
     }
     setSaving(true);
     setProblem(null);
@@ -106,6 +143,23 @@ export function IntegrationEditor({
       setProblem(ConsoleError.from(err));
     } finally {
       setSaving(false);
+    }
+  };
+
+  /** The form's own problems and the console's about the rest of the config, together: one
+   * save shows them all. Nothing is saved (the console only checks). */
+  const withConsoleProblems = async (own: FormProblem, config: unknown): Promise<FormProblem> => {
+    try {
+      await client.validateIntegration(config, editing?.id);
+      return own;
+    } catch (err) {
+      const e = ConsoleError.from(err);
+      if (e.kind !== "invalid") return own;
+      const known = new Set(own.problems.map((p) => p.field));
+      const more = (e.details.length ? e.details : e.field ? [{ field: e.field, reason: e.message }] : [])
+        .filter((d) => !known.has(d.field))
+        .map((d) => ({ field: d.field, message: d.reason }));
+      return new FormProblem(own.field, own.problems[0]!.message, [...own.problems.slice(1), ...more]);
     }
   };
 
@@ -413,17 +467,50 @@ export function IntegrationEditor({
                 </fieldset>
               )}
 
-              <FieldsEditor rows={form.fields} onChange={(fields) => set({ fields })} errors={errors} />
+              <FieldsEditor
+                rows={form.fields}
+                onChange={(fields) =>
+                  setForm((f) => ({ ...f, fields, database: { ...f.database, mapping: followRenames(f.fields, fields, f.database.mapping) } }))
+                }
+                errors={errors}
+              />
 
               {form.kind === "database" && (
                 <MappingEditor
                   rows={d.mapping}
                   onChange={(mapping) => setDb({ mapping })}
+                  fixed={d.fixed}
+                  onFixed={(fixed) => setDb({ fixed })}
                   fieldNames={form.fields.map((f) => f.name.trim())}
                   errors={errors}
                   loadColumns={loadColumns}
+                  onColumns={(list) => setColumns(list ? { table: `${d.database}|${d.table}`, list } : null)}
+                  onAddFields={(list) => {
+                    const next = fieldsFromColumns(list, form.fields, d.mapping, d.fixed);
+                    setForm((f) => ({ ...f, fields: next.fields, database: { ...f.database, mapping: next.mapping } }));
+                    return next.added;
+                  }}
                 />
               )}
+
+              <fieldset className="editor-section">
+                <legend>Health from deliveries</legend>
+                <p className="field-hint">
+                  Recent deliveries decide part of this integration's health: it is in error when its latest deliveries all
+                  failed, and a warning when some failed. Empty: the defaults.
+                </p>
+                <div className="grid-3">
+                  <Labeled label="Failures in a row for error" path="health.failuresForError" errors={errors} hint="Default 3">
+                    {text(form.health.failuresForError, (failuresForError) => setHealth({ failuresForError }), { inputMode: "numeric" })}
+                  </Labeled>
+                  <Labeled label="Deliveries looked at" path="health.recentDeliveries" errors={errors} hint="Default 20">
+                    {text(form.health.recentDeliveries, (recentDeliveries) => setHealth({ recentDeliveries }), { inputMode: "numeric" })}
+                  </Labeled>
+                  <Labeled label="Recent means within (hours)" path="health.windowHours" errors={errors} hint="Default 24">
+                    {text(form.health.windowHours, (windowHours) => setHealth({ windowHours }), { inputMode: "numeric" })}
+                  </Labeled>
+                </div>
+              </fieldset>
 
               <fieldset className="editor-section">
                 <legend>Automatic retry</legend>

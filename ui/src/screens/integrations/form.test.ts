@@ -4,6 +4,11 @@ import type { IntegrationConfig } from "../../api/types/IntegrationConfig";
 import {
   SECRET_MASK,
   FormProblem,
+  formToConfigChecked,
+  fieldsFromColumns,
+  followRenames,
+  unfilledRequiredColumns,
+  fieldTypeFor,
   addField,
   configToForm,
   emptyForm,
@@ -96,7 +101,27 @@ describe("config <-> form", () => {
     }
     const bad = configToForm(api);
     bad.api.payload = "{not json";
-    expect(() => formToConfig(bad)).toThrow(/payloadStructure|not JSON/);
+    expect(() => formToConfig(bad)).toThrow(/not valid JSON/);
+  });
+
+  it("reports every problem of the form at once, in the form's order", () => {
+    const form = configToForm(api);
+    form.api.timeoutMs = "3s";
+    form.api.payload = "{not json";
+    form.api.expectStatus = "200, 2xx";
+    form.retry.maxAttempts = "five";
+    const { config, problems } = formToConfigChecked(form);
+    expect(problems.map((p) => p.field)).toEqual(["retry.maxAttempts", "api.payloadStructure", "api.timeoutMs", "api.expect.status"]);
+    // What could not be read is left out, so the console can still check everything else.
+    expect(config.api?.timeoutMs).toBeUndefined();
+    expect(config.api?.expect?.status).toEqual([200]);
+    try {
+      formToConfig(form);
+      throw new Error("no problem reported");
+    } catch (e) {
+      expect((e as FormProblem).problems).toHaveLength(4);
+      expect(errorsByField(e as FormProblem)).toMatchObject({ "api.timeoutMs": 'must be a whole number (got "3s")' });
+    }
   });
 });
 
@@ -204,5 +229,73 @@ describe("typed secrets in the JSON tab", () => {
       database: { type: "postgresql", database: "d", table: "t", fieldMapping: {}, password: SECRET_MASK },
     } as unknown as Parameters<typeof hideTypedSecrets>[0];
     expect(hideTypedSecrets(config).config.database?.password).toBe(SECRET_MASK);
+  });
+});
+
+describe("the live table's columns", () => {
+  const col = (name: string, typeName: string, extra: Partial<{ nullable: boolean; hasDefault: boolean; generated: boolean }> = {}) => ({
+    name,
+    typeName,
+    nullable: true,
+    hasDefault: false,
+    generated: false,
+    ...extra,
+  });
+  const columns = [
+    col("id", "INTEGER", { nullable: false, generated: true }),
+    col("patient_name", "TEXT", { nullable: false }),
+    col("email", "TEXT"),
+    col("visit_count", "integer"),
+    col("created_at", "timestamp with time zone", { nullable: false, hasDefault: true }),
+    col("clinic_code", "varchar(10)", { nullable: false }),
+  ];
+
+  it("start the fields: one per column nothing fills, typed and required from the column, and mapped", () => {
+    const form = emptyForm("database");
+    form.database.fixed = [{ key: "f", column: "clinic_code", value: "C-1", kind: "text" }];
+    const next = fieldsFromColumns(columns, form.fields, form.database.mapping, form.database.fixed);
+    expect(next.fields.map((f) => [f.name, f.type, f.required])).toEqual([
+      ["patientName", "name", true],
+      ["email", "email", false],
+      ["visitCount", "integer", false],
+    ]);
+    expect(next.mapping.map((m) => [m.field, m.column])).toEqual([
+      ["patientName", "patient_name"],
+      ["email", "email"],
+      ["visitCount", "visit_count"],
+    ]);
+    // Again: nothing left to add.
+    expect(fieldsFromColumns(columns, next.fields, next.mapping, form.database.fixed).added).toBe(0);
+    expect(fieldTypeFor({ name: "dob", typeName: "date" })).toBe("date");
+    expect(fieldTypeFor({ name: "active", typeName: "boolean" })).toBe("boolean");
+  });
+
+  it("name every NOT NULL column without a default that nothing fills", () => {
+    const mapping = [{ key: "m", field: "fullName", column: "patient_name" }];
+    expect(unfilledRequiredColumns(columns, mapping, []).map((p) => p.field)).toEqual(["database.columns.clinic_code"]);
+    expect(unfilledRequiredColumns(columns, mapping, [{ key: "f", column: "clinic_code", value: "C-1", kind: "text" }])).toEqual([]);
+    expect(unfilledRequiredColumns(columns, [], [])[0]?.message).toMatch(/patient_name.*NOT NULL/);
+  });
+
+  it("a renamed field keeps its column", () => {
+    const before = [{ key: "a", name: "patientName", type: "name" as const, required: true, values: "", description: "" }];
+    const after = [{ ...before[0]!, name: "fullName" }];
+    const mapping = [{ key: "m", field: "patientName", column: "patient_name" }];
+    expect(followRenames(before, after, mapping)).toEqual([{ key: "m", field: "fullName", column: "patient_name" }]);
+    expect(followRenames(before, before, mapping)).toBe(mapping);
+  });
+
+  it("fixed values go out typed, and a value that is not of its type is a problem at its column", () => {
+    const form = emptyForm("database");
+    form.name = "db";
+    form.database = { ...form.database, type: "sqlite", database: "/x.db", table: "t" };
+    form.database.fixed = [
+      { key: "a", column: "clinic_code", value: "007", kind: "text" },
+      { key: "b", column: "site_no", value: "7", kind: "number" },
+      { key: "c", column: "active", value: "true", kind: "boolean" },
+    ];
+    expect(formToConfig(form).database?.fixedValues).toEqual({ clinic_code: "007", site_no: 7, active: true });
+    form.database.fixed[1] = { key: "b", column: "site_no", value: "seven", kind: "number" };
+    expect(formToConfigChecked(form).problems.map((p) => p.field)).toEqual(["database.fixedValues.site_no"]);
   });
 });

@@ -11,6 +11,7 @@ import type { HttpMethod } from "../../api/types/HttpMethod";
 import type { HealthMethod } from "../../api/types/HealthMethod";
 import type { IntegrationConfig } from "../../api/types/IntegrationConfig";
 import type { LastHealth } from "../../api/types/LastHealth";
+import type { TargetColumn } from "../../api/types/TargetColumn";
 import type { TargetKind } from "../../api/types/TargetKind";
 
 /** What the stored config shows in place of a secret; sent back, it keeps the stored value. */
@@ -53,6 +54,17 @@ export interface MappingRow {
   key: string;
   field: string;
   column: string;
+}
+
+/** The JSON type a fixed column value is sent as (from the column's type, or as stored). */
+export type FixedKind = "text" | "number" | "boolean";
+
+/** A column filled with the same value on every insert (a clinic code). */
+export interface FixedRow {
+  key: string;
+  column: string;
+  value: string;
+  kind: FixedKind;
 }
 
 /** A secret input: what was typed (empty = unchanged), and whether a value is stored. */
@@ -103,8 +115,11 @@ export interface FormState {
     connectTimeoutMs: string;
     statementTimeoutMs: string;
     mapping: MappingRow[];
+    fixed: FixedRow[];
   };
   retry: { maxAttempts: string; baseDelayMs: string; maxDelayMs: string };
+  /** When recent deliveries make the integration unhealthy; empty = the defaults. */
+  health: { failuresForError: string; recentDeliveries: string; windowHours: string };
 }
 
 const noSecret = (): SecretInput => ({ value: "", stored: false });
@@ -148,8 +163,10 @@ export function emptyForm(kind: TargetKind = "api"): FormState {
       connectTimeoutMs: "",
       statementTimeoutMs: "",
       mapping: [],
+      fixed: [],
     },
     retry: { maxAttempts: "5", baseDelayMs: "2000", maxDelayMs: "3600000" },
+    health: { failuresForError: "", recentDeliveries: "", windowHours: "" },
   };
 }
 
@@ -226,27 +243,50 @@ export function configToForm(c: IntegrationConfig): FormState {
       connectTimeoutMs: str(d.connectTimeoutMs),
       statementTimeoutMs: str(d.statementTimeoutMs),
       mapping: Object.entries(d.fieldMapping).map(([field, column]) => ({ key: rowKey(), field, column })),
+      fixed: Object.entries(d.fixedValues ?? {}).map(([column, v]) => ({
+        key: rowKey(),
+        column,
+        value: String(v),
+        kind: typeof v === "number" ? "number" : typeof v === "boolean" ? "boolean" : "text",
+      })),
     };
   }
+  f.health = {
+    failuresForError: str(c.health?.failuresForError),
+    recentDeliveries: str(c.health?.recentDeliveries),
+    windowHours: str(c.health?.windowHours),
+  };
   return f;
 }
 
-/** A problem found before sending (a number that is not one, JSON that does not parse). */
+/** Problems found before sending (a number that is not one, JSON that does not parse): every
+ * one of them, so that a save reports them all at once. `field` and `message` are the first's. */
 export class FormProblem extends Error {
+  readonly problems: { field: string; message: string }[];
   constructor(
     readonly field: string,
     message: string,
+    more: { field: string; message: string }[] = [],
   ) {
-    super(message);
+    super(more.length ? `${message} (and ${more.length} more)` : message);
+    this.problems = [{ field, message }, ...more];
   }
 }
 
-/** A whole number from an input; empty = not set. The backend checks the ranges. */
-function num(v: string, field: string): number | undefined {
-  const t = v.trim();
-  if (t === "") return undefined;
-  if (!/^\d+$/.test(t)) throw new FormProblem(field, "must be a whole number");
-  return Number(t);
+/** Collects the form's own problems while a config is built from it. */
+class Problems {
+  readonly list: { field: string; message: string }[] = [];
+  add(field: string, message: string): undefined {
+    this.list.push({ field, message });
+    return undefined;
+  }
+  /** A whole number from an input; empty = not set. The backend checks the ranges. */
+  num(v: string, field: string): number | undefined {
+    const t = v.trim();
+    if (t === "") return undefined;
+    if (!/^\d+$/.test(t)) return this.add(field, `must be a whole number (got "${t.slice(0, 40)}")`);
+    return Number(t);
+  }
 }
 
 /** The secret to send: what was typed, else the mask when a value is stored (keeps it). */
@@ -257,9 +297,21 @@ function secretOut(s: SecretInput): string | undefined {
 
 const opt = (v: string): string | undefined => (v.trim() === "" ? undefined : v.trim());
 
-/** The config the form describes. Throws [`FormProblem`] for input that cannot be sent at all;
- * everything else is the backend's to validate (its errors name the same paths). */
+/** The config the form describes. Throws [`FormProblem`] (with every problem) for input that
+ * cannot be sent at all; everything else is the backend's to validate (its errors name the same
+ * paths). */
 export function formToConfig(f: FormState): IntegrationConfig {
+  const { config, problems } = formToConfigChecked(f);
+  const [first, ...rest] = problems;
+  if (first) throw new FormProblem(first.field, first.message, rest);
+  return config;
+}
+
+/** The config the form describes, leaving out what cannot be sent, and the form's own problems
+ * (so the backend can still check the rest and every problem is shown at once). */
+export function formToConfigChecked(f: FormState): { config: IntegrationConfig; problems: { field: string; message: string }[] } {
+  const p = new Problems();
+  const num = (v: string, field: string) => p.num(v, field);
   const fields: FieldSpec[] = f.fields.map((r) => {
     const spec: FieldSpec = { name: r.name.trim(), type: r.type, required: r.required };
     if (r.type === "enum") {
@@ -275,13 +327,21 @@ export function formToConfig(f: FormState): IntegrationConfig {
   };
   const config: IntegrationConfig = { name: f.name.trim(), kind: f.kind, fields, retry };
   if (f.description.trim()) config.description = f.description.trim();
+  const health = {
+    failuresForError: num(f.health.failuresForError, "health.failuresForError"),
+    recentDeliveries: num(f.health.recentDeliveries, "health.recentDeliveries"),
+    windowHours: num(f.health.windowHours, "health.windowHours"),
+  };
+  if (Object.values(health).some((v) => v !== undefined)) {
+    config.health = Object.fromEntries(Object.entries(health).filter(([, v]) => v !== undefined)) as IntegrationConfig["health"];
+  }
   if (f.kind === "api") {
     const a = f.api;
     const headers: Record<string, string> = {};
     a.headers.forEach((h, i) => {
       const name = h.name.trim();
       if (!name) return;
-      if (name in headers) throw new FormProblem(`api.headers.${name}`, `'${name}' is given twice (row ${i + 1})`);
+      if (name in headers) return p.add(`api.headers.${name}`, `'${name}' is given twice (row ${i + 1})`);
       headers[name] = h.value === "" && h.stored ? SECRET_MASK : h.value;
     });
     const api: NonNullable<IntegrationConfig["api"]> = { endpoint: a.endpoint.trim(), method: a.method, headers };
@@ -305,7 +365,7 @@ export function formToConfig(f: FormState): IntegrationConfig {
       try {
         api.payloadStructure = JSON.parse(a.payload);
       } catch (e) {
-        throw new FormProblem("api.payloadStructure", `is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+        p.add("api.payloadStructure", `is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     const timeoutMs = num(a.timeoutMs, "api.timeoutMs");
@@ -316,9 +376,12 @@ export function formToConfig(f: FormState): IntegrationConfig {
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean)
-      .map((s) => {
-        if (!/^\d{3}$/.test(s)) throw new FormProblem("api.expect.status", `'${s}' is not an HTTP status code`);
-        return Number(s);
+      .flatMap((s) => {
+        if (!/^\d{3}$/.test(s)) {
+          p.add("api.expect.status", `'${s}' is not an HTTP status code (three digits, e.g. 201)`);
+          return [];
+        }
+        return [Number(s)];
       });
     if (status.length || opt(a.requirePointer) || opt(a.submissionIdPointer)) {
       api.expect = {};
@@ -334,8 +397,8 @@ export function formToConfig(f: FormState): IntegrationConfig {
     d.mapping.forEach((m) => {
       const field = m.field.trim();
       if (!field && !m.column.trim()) return;
-      if (!field) throw new FormProblem("database.fieldMapping", `column '${m.column.trim()}' has no field to fill it`);
-      if (field in fieldMapping) throw new FormProblem(`database.fieldMapping.${field}`, `'${field}' is mapped twice`);
+      if (!field) return p.add("database.fieldMapping", `column '${m.column.trim()}' has no field to fill it`);
+      if (field in fieldMapping) return p.add(`database.fieldMapping.${field}`, `'${field}' is mapped twice`);
       fieldMapping[field] = m.column.trim();
     });
     const db: NonNullable<IntegrationConfig["database"]> = {
@@ -344,6 +407,24 @@ export function formToConfig(f: FormState): IntegrationConfig {
       table: d.table.trim(),
       fieldMapping,
     };
+    const fixedValues: Record<string, string | number | boolean> = {};
+    d.fixed.forEach((r) => {
+      const column = r.column.trim();
+      if (!column) return;
+      const at = `database.fixedValues.${column}`;
+      if (column in fixedValues) return p.add(at, `column '${column}' is given a fixed value twice`);
+      if (r.kind === "number") {
+        const n = Number(r.value.trim());
+        if (r.value.trim() === "" || !Number.isFinite(n)) return p.add(at, `must be a number for column '${column}' (got "${r.value}")`);
+        fixedValues[column] = n;
+      } else if (r.kind === "boolean") {
+        if (!["true", "false"].includes(r.value.trim())) return p.add(at, `must be true or false for column '${column}'`);
+        fixedValues[column] = r.value.trim() === "true";
+      } else {
+        fixedValues[column] = r.value;
+      }
+    });
+    if (Object.keys(fixedValues).length) db.fixedValues = fixedValues;
     if (d.type !== "sqlite") {
       if (opt(d.hostname)) db.hostname = d.hostname.trim();
       const port = num(d.port, "database.port");
@@ -361,7 +442,7 @@ export function formToConfig(f: FormState): IntegrationConfig {
     if (sto !== undefined) db.statementTimeoutMs = sto;
     config.database = db;
   }
-  return config;
+  return { config, problems: p.list };
 }
 
 // --- field schema edits (pure: each returns a new list) ---
@@ -399,6 +480,100 @@ export function mapColumn(rows: MappingRow[], column: string, field: string): Ma
   return updateAt(others, i, { field });
 }
 
+// --- columns of the live table ---
+
+/** A column name as a field name: `patient_name` → `patientName`, `Email` → `email`. */
+export function fieldNameFor(column: string): string {
+  const parts = column.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const name = parts.map((p, i) => (i === 0 ? p.charAt(0).toLowerCase() + p.slice(1) : p.charAt(0).toUpperCase() + p.slice(1))).join("");
+  return /^[A-Za-z_]/.test(name) ? name : `f_${name}`;
+}
+
+/** The field type a column suggests, from its type and then its name. */
+export function fieldTypeFor(column: { name: string; typeName: string }): FieldType {
+  const t = column.typeName.toLowerCase();
+  const n = column.name.toLowerCase();
+  if (t.includes("bool")) return "boolean";
+  if (t.includes("uuid")) return "uuid";
+  if (t.includes("timestamp") || t.includes("datetime")) return "datetime";
+  if (t === "date") return "date";
+  if (t.startsWith("time")) return "time";
+  if (t.includes("int") || t.includes("serial")) return "integer";
+  if (/numeric|decimal|real|double|float|money/.test(t)) return "number";
+  if (n.includes("email")) return "email";
+  if (n.includes("phone") || n.includes("mobile") || /(^|_)tel/.test(n)) return "phone";
+  if (/first_?name/.test(n)) return "first_name";
+  if (/last_?name|surname/.test(n)) return "last_name";
+  if (/zip|postal/.test(n)) return "postal_code";
+  if (n.includes("address")) return "address";
+  if (n.includes("date")) return "date";
+  if (n.endsWith("name")) return "name";
+  return "text";
+}
+
+/** A column that an insert must fill: NOT NULL, no default, not filled by the database. */
+export function isRequiredColumn(c: TargetColumn): boolean {
+  return !c.nullable && !c.hasDefault && !c.generated;
+}
+
+/** The JSON type a fixed value for this column is sent as. */
+export function fixedKindFor(c: TargetColumn | undefined): FixedKind {
+  const type = c ? fieldTypeFor(c) : "text";
+  return type === "integer" || type === "number" ? "number" : type === "boolean" ? "boolean" : "text";
+}
+
+/** "Add fields from columns": a field for every column nothing fills yet (not mapped, no fixed
+ * value, not filled by the database, no default of its own), typed from the column, required
+ * when the column is NOT NULL, and mapped onto it. */
+export function fieldsFromColumns(
+  columns: TargetColumn[],
+  fields: FieldRow[],
+  mapping: MappingRow[],
+  fixed: FixedRow[],
+): { fields: FieldRow[]; mapping: MappingRow[]; added: number } {
+  const taken = new Set(fields.map((f) => f.name.trim()));
+  const filled = new Set([...mapping.map((m) => m.column.trim()), ...fixed.map((r) => r.column.trim())]);
+  const newFields: FieldRow[] = [];
+  const newMapping: MappingRow[] = [];
+  for (const c of columns) {
+    if (c.generated || c.hasDefault || filled.has(c.name)) continue;
+    let name = fieldNameFor(c.name);
+    for (let n = 2; taken.has(name) || BUILT_INS.includes(name); n++) name = `${fieldNameFor(c.name)}${n}`;
+    taken.add(name);
+    newFields.push({ key: rowKey(), name, type: fieldTypeFor(c), required: isRequiredColumn(c), values: "", description: "" });
+    newMapping.push({ key: rowKey(), field: name, column: c.name });
+  }
+  return { fields: [...fields, ...newFields], mapping: [...mapping, ...newMapping], added: newFields.length };
+}
+
+/** A field renamed in the schema keeps its columns: the mapping follows the new name (rows are
+ * matched by their key, so a reorder is not a rename). */
+export function followRenames(before: FieldRow[], after: FieldRow[], mapping: MappingRow[]): MappingRow[] {
+  const renamed = new Map<string, string>();
+  for (const a of after) {
+    const b = before.find((r) => r.key === a.key);
+    if (b && b.name.trim() && b.name.trim() !== a.name.trim()) renamed.set(b.name.trim(), a.name.trim());
+  }
+  if (!renamed.size) return mapping;
+  return mapping.map((m) => (renamed.has(m.field.trim()) ? { ...m, field: renamed.get(m.field.trim())! } : m));
+}
+
+/** The path a column's problem is shown at (its input in the mapping editor). */
+export function columnPath(column: string): string {
+  return `database.columns.${column}`;
+}
+
+/** Required columns that nothing fills: every insert would fail, so the form does not save. */
+export function unfilledRequiredColumns(columns: TargetColumn[], mapping: MappingRow[], fixed: FixedRow[]): { field: string; message: string }[] {
+  const filled = new Set([...mapping.filter((m) => m.field.trim()).map((m) => m.column.trim()), ...fixed.map((r) => r.column.trim())]);
+  return columns
+    .filter((c) => isRequiredColumn(c) && !filled.has(c.name))
+    .map((c) => ({
+      field: columnPath(c.name),
+      message: `column '${c.name}' is NOT NULL without a default: map a field to it or give it a fixed value, or every insert fails`,
+    }));
+}
+
 // --- errors ---
 
 /** The form's paths of an error's fields: the columns request nests the config under
@@ -412,7 +587,7 @@ export function errorsByField(e: ConsoleError | FormProblem | null): Record<stri
   const out: Record<string, string> = {};
   if (!e) return out;
   if (e instanceof FormProblem) {
-    out[e.field] = e.message;
+    for (const p of e.problems) out[p.field] ??= p.message;
     return out;
   }
   for (const d of e.details) {
