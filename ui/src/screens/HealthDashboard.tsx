@@ -7,7 +7,17 @@ import { ConsoleError } from "../api/errors";
 import type { HealthReport } from "../api/types/HealthReport";
 import { Empty, ErrorState, LocalTime, Spinner, useLoad } from "../components/state";
 import { HealthCard, StatusBadge } from "./health/Cards";
-import { type HealthFilter, type HealthView, NO_FILTER, fromLast, fromReport, groupCards, matchesFilter, mergeReport } from "./health/model";
+import {
+  type HealthFilter,
+  type HealthView,
+  NO_FILTER,
+  fromLast,
+  fromReport,
+  groupCards,
+  isProbed,
+  matchesFilter,
+  mergeReport,
+} from "./health/model";
 import "./health/health.css";
 
 type Run =
@@ -169,16 +179,18 @@ function StatusBar({ run, view, isLastKnown }: { run: Run; view: HealthView | nu
       </div>
     );
   }
-  const newest = view?.integrations.reduce<string | null>(
-    (a, i) => (a === null || i.checkedAt > a ? i.checkedAt : a),
-    view.localCheckedAt,
-  );
+  // Only real runs count: an integration never probed shows its deliveries, read just now.
+  const newest = view?.integrations
+    .filter(isProbed)
+    .reduce<string | null>((a, i) => (a === null || i.checkedAt > a ? i.checkedAt : a), view.localCheckedAt);
   return (
     <div className="health-status-bar">
       {run.state === "failed" ? (
         <span className="field-error" role="alert">
           The checks could not run: {run.error.message}
         </span>
+      ) : !newest && view && view.integrations.length > 0 ? (
+        <span className="muted">No checks have run yet: the statuses so far come from recent deliveries. Run the checks to probe every target.</span>
       ) : newest ? (
         <span className="muted">
           {isLastKnown ? "Last known results, checked" : "Checked"} <LocalTime value={newest} />

@@ -4,10 +4,11 @@
 import { useMemo, useState } from "react";
 import { client } from "../api/client";
 import { ConsoleError } from "../api/errors";
+import type { DeliverySummary } from "../api/types/DeliverySummary";
 import type { Integration } from "../api/types/Integration";
 import type { LastHealth } from "../api/types/LastHealth";
 import type { TargetKind } from "../api/types/TargetKind";
-import { Empty, ErrorState, LocalTime, Spinner, formatLocal, useLoad } from "../components/state";
+import { Empty, ErrorState, Spinner, formatLocal, formatShort, useLoad } from "../components/state";
 import { navigate, useRoute } from "../router";
 import { ConfirmDialog } from "./integrations/ConfirmDialog";
 import { healthDot, targetSummary, type Dot } from "./integrations/form";
@@ -17,8 +18,12 @@ import "./integrations/integrations.css";
 interface Loaded {
   integrations: Integration[];
   health?: LastHealth;
+  deliveries: Map<string, DeliverySummary>;
   demo: Set<string>;
 }
+
+/** The window the list's failure rate covers. */
+const RATE_WINDOW = "24h";
 
 /** Problems first: error, warning, never checked, healthy. */
 const DOT_RANK: Record<Dot, number> = { error: 0, warning: 1, unknown: 2, healthy: 3 };
@@ -34,12 +39,18 @@ const DOT_LABEL: Record<Dot, string> = {
 
 async function loadAll(): Promise<Loaded> {
   // Health and the demo list only decorate the list: their failure does not hide it.
-  const [integrations, health, demo] = await Promise.all([
+  const [integrations, health, deliveries, demo] = await Promise.all([
     client.integrations(),
     client.lastHealth().catch(() => undefined),
+    client.deliveries({ window: RATE_WINDOW }).catch(() => [] as DeliverySummary[]),
     client.demoIntegrations().catch(() => ({ integrations: [] as string[] })),
   ]);
-  return { integrations, health, demo: new Set(demo.integrations) };
+  return {
+    integrations,
+    health,
+    deliveries: new Map(deliveries.map((d) => [d.integrationId, d])),
+    demo: new Set(demo.integrations),
+  };
 }
 
 export function Integrations() {
@@ -51,6 +62,8 @@ export function Integrations() {
   const [creatingDemo, setCreatingDemo] = useState(false);
   const [notice, setNotice] = useState("");
   const [demoError, setDemoError] = useState("");
+  const [sending, setSending] = useState(false);
+  const [samples, setSamples] = useState<{ ok: boolean; text: string } | null>(null);
   const [text, setText] = useState("");
   const [statusFilter, setStatusFilter] = useState<StatusFilter>("");
 
@@ -89,6 +102,27 @@ export function Integrations() {
     }
   };
 
+  // One realistic handoff to each demo integration: the database delivers, the offline API
+  // fails and gets an automatic retry, so Stats has a delivery, a failure and a retry to show.
+  const sendSamples = async () => {
+    setSending(true);
+    setSamples(null);
+    try {
+      const r = await client.sendDemoSamples();
+      const parts = r.results.map(({ integrationName, result }) =>
+        result.success
+          ? `${integrationName}: delivered`
+          : `${integrationName}: failed (${result.category ?? "error"})${result.nextRetryAt ? ", a retry is scheduled" : ""}`,
+      );
+      setSamples({ ok: true, text: `Sent ${r.results.length} sample handoff${r.results.length === 1 ? "" : "s"}. ${parts.join("; ")}.` });
+      reload();
+    } catch (e) {
+      setSamples({ ok: false, text: ConsoleError.from(e).message });
+    } finally {
+      setSending(false);
+    }
+  };
+
   const closeEditor = () => {
     setAdding(null);
     if (editId) navigate({ screen: "integrations" });
@@ -115,9 +149,24 @@ export function Integrations() {
             <span className="badge demo">Demo</span> The demo workspace is set up: a local SQLite clinic database and an
             offline EMR API, to try sends, failures and retries.
           </span>
-          <button type="button" className="danger" onClick={() => setRemovingDemo(true)}>
-            Remove the demo
-          </button>
+          <span className="row">
+            <button type="button" className="primary" onClick={sendSamples} disabled={sending}>
+              {sending ? "Sending…" : "Send sample handoffs"}
+            </button>
+            <button type="button" className="danger" onClick={() => setRemovingDemo(true)}>
+              Remove the demo
+            </button>
+          </span>
+          {samples && (
+            <p className={samples.ok ? "demo-result" : "demo-result field-error"} role={samples.ok ? "status" : "alert"}>
+              {samples.text}{" "}
+              {samples.ok && (
+                <button type="button" className="linkish" onClick={() => navigate({ screen: "stats" })}>
+                  See them in Stats
+                </button>
+              )}
+            </p>
+          )}
         </div>
       )}
 
@@ -184,10 +233,9 @@ export function Integrations() {
               <thead>
                 <tr>
                   <th scope="col">Status</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Updated</th>
+                  <th scope="col">Integration</th>
+                  <th scope="col">Last delivery</th>
+                  <th scope="col">Failed ({RATE_WINDOW})</th>
                   <th scope="col">
                     <span className="sr-only">Actions</span>
                   </th>
@@ -196,7 +244,7 @@ export function Integrations() {
               <tbody>
                 {rows.length === 0 && (
                   <tr>
-                    <td colSpan={6} className="muted">
+                    <td colSpan={5} className="muted">
                       No integration matches the search and the status filter.
                     </td>
                   </tr>
@@ -215,14 +263,16 @@ export function Integrations() {
                       <td className="name-cell">
                         <span className="name">{i.name}</span>{" "}
                         {data.demo.has(i.id) && <span className="badge demo">Demo</span>}
+                        <div className="muted small target-line" title={targetSummary(i.config)}>
+                          {i.kind === "api" ? "API" : "Database"} · <span className="mono">{targetSummary(i.config)}</span>
+                        </div>
                         {i.config.description && <div className="muted small">{i.config.description}</div>}
                       </td>
-                      <td>{i.kind === "api" ? "API" : "Database"}</td>
-                      <td className="mono target-cell" title={targetSummary(i.config)}>
-                        {targetSummary(i.config)}
-                      </td>
                       <td>
-                        <LocalTime value={i.updatedAt} />
+                        <LastDelivery summary={data.deliveries.get(i.id)} />
+                      </td>
+                      <td className="num">
+                        <FailureRate summary={data.deliveries.get(i.id)} />
                       </td>
                       <td>
                         <div className="row-actions">
@@ -304,5 +354,31 @@ export function Integrations() {
         </ConfirmDialog>
       )}
     </section>
+  );
+}
+
+/** When the last delivery was and how it went (live handoffs and their retries, not tests). */
+function LastDelivery({ summary }: { summary: DeliverySummary | undefined }) {
+  const last = summary?.lastDelivery;
+  if (!last) return <span className="muted">none yet</span>;
+  const ok = last.status === "succeeded";
+  const why = ok ? "delivered" : [last.category, last.statusCode, last.message].filter((x) => x !== null && x !== "").join(" · ");
+  return (
+    <span className="last-delivery" title={`${formatLocal(new Date(last.at))}: ${why}`}>
+      <span className={`badge ${ok ? "succeeded" : "failed"}`}>{ok ? "delivered" : "failed"}</span>{" "}
+      <time dateTime={last.at}>{formatShort(new Date(last.at))}</time>
+    </span>
+  );
+}
+
+/** Failed deliveries over the window, as "3 of 41 (7%)". */
+function FailureRate({ summary }: { summary: DeliverySummary | undefined }) {
+  const w = summary?.window;
+  if (!w || w.deliveries === 0) return <span className="muted">—</span>;
+  const pct = w.failureRate === null ? 0 : Math.round(w.failureRate * 100);
+  return (
+    <span className={w.failed > 0 ? "rate bad" : "rate"} title={`${w.failed} of ${w.deliveries} deliveries failed since ${formatLocal(new Date(w.since))}`}>
+      {w.failed} of {w.deliveries} ({pct}%)
+    </span>
   );
 }

@@ -37,7 +37,9 @@ export function HealthCard({ card, onCheck, checking, trendRound }: CardProps) {
             ? "Not checked yet: run the checks."
             : card.hidden
               ? `All ${card.hidden} end-to-end check${card.hidden === 1 ? " is" : "s are"} healthy.`
-              : "No integrations here."}
+              : card.key === "endToEnd"
+                ? "Not run yet: run the checks."
+                : "No integrations here."}
         </p>
       ) : (
         <ul className="health-items">
@@ -119,7 +121,13 @@ function Item({
         </table>
         <div className="row health-item-foot">
           <span className="muted">
-            Checked <LocalTime value={item.checkedAt} />
+            {item.probed === false ? (
+              "Not probed yet: only its recent deliveries are known. Check it to probe the target too."
+            ) : (
+              <>
+                Checked <LocalTime value={item.checkedAt} />
+              </>
+            )}
           </span>
           {id && (
             <span className="row">

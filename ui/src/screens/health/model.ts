@@ -79,6 +79,8 @@ export interface CardItem {
   latencyMs: number | null;
   checkedAt: string | null;
   checks: { name: string; status: HealthStatus; reason: string | null; latencyMs: number | null }[];
+  /** `false` for an integration whose target was never probed (only its deliveries are known). */
+  probed?: boolean;
 }
 
 export interface Card {
@@ -109,7 +111,17 @@ function targetItem(i: IntegrationView): CardItem {
     latencyMs: checks.reduce((sum, c) => sum + c.latencyMs, 0),
     checkedAt: i.checkedAt,
     checks,
+    probed: isProbed(i),
   };
+}
+
+/** The name of the check that reads recent deliveries from the store (no probe). */
+export const DELIVERIES = "deliveries";
+
+/** Whether the target itself was ever probed: an integration never checked is listed with its
+ * deliveries alone, computed when the results were read. */
+export function isProbed(i: { checks: { name: string }[] }): boolean {
+  return i.checks.some((c) => c.name !== DELIVERIES);
 }
 
 /** Which integrations the dashboard shows: a text in the name, and a status (`problems` is
