@@ -46,17 +46,19 @@ export function binary() {
 }
 
 /** A loopback HTTP target that records what it receives; `failNext(n)` makes the next n
- * requests answer 503. */
+ * requests answer 503, `failPath(path, on)` makes every request to a path answer 503 (a target
+ * that rejects every delivery) until it is turned off. */
 export async function startTarget() {
   const received = [];
   let failures = 0;
+  const failing = new Set();
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       received.push({ method: req.method, url: req.url, body });
-      if (failures > 0) {
-        failures--;
+      if (failures > 0 || failing.has(req.url)) {
+        if (!failing.has(req.url)) failures--;
         res.writeHead(503, { "content-type": "application/json" });
         res.end(JSON.stringify({ error: "temporarily unavailable" }));
         return;
@@ -72,6 +74,10 @@ export async function startTarget() {
     received,
     failNext(n) {
       failures = n;
+    },
+    failPath(path, on) {
+      if (on) failing.add(path);
+      else failing.delete(path);
     },
     close: () => new Promise((r) => server.close(r)),
   };
@@ -171,8 +177,8 @@ export function prepareShots() {
   mkdirSync(shotsDir, { recursive: true });
 }
 
-export async function shot(page, name) {
-  await page.screenshot({ path: join(shotsDir, `${name}.png`) });
+export async function shot(page, name, options = {}) {
+  await page.screenshot({ path: join(shotsDir, `${name}.png`), ...options });
 }
 
 /** Steps with names, so a failure says which one broke. */

@@ -1,11 +1,11 @@
 // End to end, in real Chromium against a real `serve`: sign in, create an API and a database
-// integration, test one with generated data, send handoffs, watch the stats change, make one
-// fail, retry it from the history, check health; a screenshot of every screen under target/e2e/.
+// integration (every problem of a bad save at once, the first one focused), test one, send
+// handoffs, watch the stats change, an API that rejects every delivery shown failing in Health
+// and in the list, its handoffs retried and shown delivered, export a history file from the UI
+// and browse it; a screenshot of every screen under target/e2e/ (also at 1024 and 1400 px).
 // Usage: node ui/e2e/run.mjs   (HANDOFF_BIN: the console binary; default target/debug)
-import { execFileSync } from "node:child_process";
 import {
   assert,
-  binary,
   countRows,
   launchBrowser,
   makeSqliteTarget,
@@ -36,8 +36,20 @@ const sample = (name) => ({
   additionalNotes: "Prefers mornings",
 });
 
+/** Screenshots of the screen as it is, at 1024 and 1400 px wide (the widths support staff use). */
+async function shotWidths(name) {
+  const before = page.viewportSize();
+  for (const width of [1024, 1400]) {
+    // Tall enough to hold the whole screen (the console scrolls inside its main area).
+    await page.setViewportSize({ width, height: 1600 });
+    await page.waitForTimeout(150);
+    await shot(page, `${name}-${width}`);
+  }
+  await page.setViewportSize(before);
+}
+
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
   page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -61,7 +73,7 @@ try {
 
   let apiId;
   let dbId;
-  await step("create an API integration in the editor: a bad endpoint is shown at its input", async () => {
+  await step("create an API integration: one save shows every problem, and the first one has the focus", async () => {
     await page.goto(`${console_.base}/integrations`);
     await page.getByRole("button", { name: "Add API integration" }).click();
     const editor = page.getByRole("dialog");
@@ -75,14 +87,30 @@ try {
     await editor.getByLabel("Field 2 name").fill("email");
     await editor.getByLabel("Field 2 type").selectOption("email");
     await editor.getByLabel("Payload structure (JSON)").fill('{"name": "{{fullName}}", "email": "{{email}}"}');
-    await editor.getByLabel("Tries in all").fill("1");
+    // Three problems of three kinds: a URL the console refuses, a timeout the form cannot
+    // send, a retry count out of range.
+    await editor.getByLabel("Timeout (ms)", { exact: true }).fill("3s");
+    await editor.getByLabel("Tries in all").fill("99");
     await editor.getByRole("button", { name: "Create integration" }).click();
-    // The backend's problem, at the field it names.
-    await page.waitForFunction(() => document.querySelector('[aria-invalid="true"]') !== null);
-    const invalid = await editor.locator('[aria-invalid="true"]').first().inputValue();
-    assert(invalid === "ftp://nowhere", `the error is not at the endpoint input (${invalid})`);
-    await shot(page, "01-integration-editor-error");
+    const summary = editor.locator(".problem-summary");
+    await summary.waitFor();
+    const text = await summary.innerText();
+    for (const path of ["api.endpoint", "api.timeoutMs", "retry.maxAttempts"]) {
+      assert(text.includes(path), `the summary does not list ${path}: ${text}`);
+    }
+    assert(text.includes("http:// or https://"), `the endpoint's problem is not in plain words: ${text}`);
+    // The first problem in the form (the endpoint, above the timeout and the retry) is focused.
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute("id"));
+    const endpointId = await editor.getByLabel("Endpoint").getAttribute("id");
+    assert(focused === endpointId, `the focus is on ${focused}, not the endpoint`);
+    assert(
+      (await editor.getByLabel("Tries in all").getAttribute("aria-invalid")) === "true",
+      "the retry count is not marked at its input",
+    );
+    await shot(page, "01-integration-editor-problems");
     await editor.getByLabel("Endpoint").fill(`${target.url}/patients`);
+    await editor.getByLabel("Timeout (ms)", { exact: true }).fill("");
+    await editor.getByLabel("Tries in all").fill("1");
     await editor.getByRole("button", { name: "Create integration" }).click();
     await editor.waitFor({ state: "hidden" });
     await page.getByRole("cell", { name: /Clinic EMR/ }).first().waitFor();
@@ -98,20 +126,23 @@ try {
     await editor.getByLabel("Type").selectOption("sqlite");
     await editor.getByLabel("File path").fill(dbPath);
     await editor.getByLabel("Table").fill("patient_data");
-    const fields = [
-      ["fullName", "name"],
-      ["email", "email"],
-      ["phoneNumber", "phone"],
-      ["appointmentDate", "date"],
-      ["additionalNotes", "text"],
-    ];
-    for (const [i, [name, type]] of fields.entries()) {
-      await editor.getByRole("button", { name: "Add field" }).click();
-      await editor.getByLabel(`Field ${i + 1} name`).fill(name);
-      await editor.getByLabel(`Field ${i + 1} type`).selectOption(type);
-    }
-    await editor.getByLabel("Field 1 required").check();
     await editor.getByRole("button", { name: "Load columns from the table" }).click();
+    // The fields start from the table's columns: named, typed and mapped from them.
+    await editor.getByRole("button", { name: "Add fields from columns" }).click();
+    await editor.getByText(/fields? added and mapped/).waitFor();
+    assert((await editor.getByLabel("Field 1 name").inputValue()) === "patientName", "the first field is not from the first column");
+    // Renamed to what the voice agent collects; each column stays filled by its field.
+    const fields = [
+      ["patientName", "fullName"],
+      ["phone", "phoneNumber"],
+      ["appointmentDate", "appointmentDate"],
+      ["notes", "additionalNotes"],
+    ];
+    for (const [i, [from, to]] of fields.entries()) {
+      const input = editor.getByLabel(`Field ${i === 0 ? 1 : i + 2} name`);
+      assert((await input.inputValue()) === from, `field ${i} is ${await input.inputValue()}, not ${from}`);
+      await input.fill(to);
+    }
     for (const [column, field] of [
       ["patient_name", "fullName"],
       ["email", "email"],
@@ -119,8 +150,12 @@ try {
       ["appointment_date", "appointmentDate"],
       ["notes", "additionalNotes"],
     ]) {
-      await editor.getByLabel(`Field filling column ${column}`).selectOption(field);
+      const chosen = await editor.getByLabel(`Field filling column ${column}`).inputValue();
+      assert(chosen === field, `column ${column} is filled from '${chosen}', not '${field}'`);
     }
+    // A fixed value fills `source` on every insert (a clinic code, say).
+    await editor.getByLabel("Field filling column source").selectOption({ label: "A fixed value…" });
+    await editor.getByLabel("Fixed value for column source").fill("voice-e2e");
     await shot(page, "02-integration-editor-mapping");
     await editor.getByRole("button", { name: "Create integration" }).click();
     await editor.waitFor({ state: "hidden" });
@@ -129,6 +164,8 @@ try {
     const db = list.find((i) => i.name === "Clinic database");
     assert(db, "the database integration was not saved");
     assert(db.config.database.fieldMapping.fullName === "patient_name", JSON.stringify(db.config.database));
+    assert(db.config.database.fixedValues?.source === "voice-e2e", JSON.stringify(db.config.database));
+    assert(db.config.fields.find((f) => f.name === "fullName")?.required === true, "patient_name is NOT NULL: its field is required");
     dbId = db.id;
     await shot(page, "03-integrations");
   });
@@ -143,6 +180,18 @@ try {
     await page.getByText("rolled back: nothing was kept").waitFor();
     assert(countRows(dbPath) === 0, "a rolled-back test left a row");
     await shot(page, "04-test-panel");
+  });
+
+  await step("an API test asks before it reaches the real endpoint, naming it", async () => {
+    await page.goto(`${console_.base}/tests/${apiId}`);
+    await page.getByText(/Generated, seed \d+/).waitFor();
+    const before = target.received.length;
+    await page.getByRole("button", { name: "Run test" }).click();
+    const ask = page.getByRole("dialog", { name: "Send the test to the real endpoint?" });
+    await ask.waitFor();
+    assert((await ask.innerText()).includes(`${target.url}/patients`), "the confirmation does not name the endpoint");
+    await ask.getByRole("button", { name: "Cancel" }).click();
+    assert(target.received.length === before, "a cancelled test was sent");
   });
 
   await step("send handoffs: they reach the API and the table", async () => {
@@ -160,18 +209,27 @@ try {
 
   const cardValue = (label) =>
     page.locator(".stats-cards .card").filter({ has: page.getByText(label, { exact: true }) }).locator(".value");
+  const waitCard = (label, value) =>
+    page.waitForFunction(
+      ([label, value]) =>
+        [...document.querySelectorAll(".stats-cards .card")].some(
+          (c) => c.querySelector(".label")?.textContent === label && c.querySelector(".value")?.textContent === value,
+        ),
+      [label, value],
+    );
 
   await step("the stats panel shows the handoffs", async () => {
     await page.getByRole("link", { name: "Stats" }).click();
-    await page.getByRole("grid", { name: "Attempt history" }).waitFor();
+    await page.getByRole("grid", { name: "Handoffs" }).waitFor();
     // 3 API and 2 database handoffs; a rolled-back test is not recorded.
-    await page.waitForFunction(() => document.querySelector(".stats-cards .card .value")?.textContent === "5");
-    assert((await cardValue("Success rate").textContent()) === "100%", "success rate");
+    await waitCard("Handoffs", "5");
+    await waitCard("Needs attention", "0");
+    assert((await cardValue("Attempt success").textContent()) === "100%", "success rate");
     await page.getByRole("row").filter({ hasText: "call-db-1" }).waitFor();
-    await shot(page, "05-stats");
+    await shotWidths("05-stats");
   });
 
-  await step("a handoff fails: the stats change and the failure shows in the history", async () => {
+  await step("a handoff fails: it needs attention, and the failure shows in the history", async () => {
     target.failNext(1);
     const failedHandoff = await console_.api("POST", "/handoffs", {
       integration: apiId,
@@ -180,15 +238,16 @@ try {
     });
     assert(!failedHandoff.success && failedHandoff.category === "server", JSON.stringify(failedHandoff));
     await page.getByRole("button", { name: "Refresh" }).click();
-    await page.waitForFunction(() => document.querySelector(".stats-cards .card .value")?.textContent === "6");
-    await page.getByLabel("Status").selectOption("failed");
+    await waitCard("Handoffs", "6");
+    await waitCard("Needs attention", "1");
+    await page.getByRole("button", { name: "Show them" }).click();
     const row = page.getByRole("row").filter({ hasText: "call-fail" });
     await row.waitFor();
-    assert((await page.getByRole("row").filter({ hasText: "call-" }).count()) === 1, "the failed filter shows one row");
-    await shot(page, "06-stats-failure");
+    assert((await page.getByRole("row").filter({ hasText: "call-" }).count()) === 1, "the undelivered filter shows one row");
+    await shotWidths("06-stats-failure");
   });
 
-  await step("retry it from the history: the retry is delivered", async () => {
+  await step("retry it from the detail drawer: the retry is delivered and the handoff shows delivered", async () => {
     await page.getByRole("row").filter({ hasText: "call-fail" }).click();
     const drawer = page.getByRole("dialog");
     await drawer.getByRole("heading", { name: "Retry chain" }).waitFor();
@@ -196,18 +255,58 @@ try {
     assert(!(await drawer.innerText()).includes("Fay Gold"), "the drawer shows the raw name");
     await drawer.getByRole("button", { name: "Retry this handoff" }).click();
     await drawer.getByText(/Retry delivered/).waitFor();
+    await drawer.getByText("Handoff delivered").waitFor();
     await shot(page, "07-stats-retried");
     await page.keyboard.press("Escape");
     await drawer.waitFor({ state: "hidden" });
-    await page.getByLabel("Status").selectOption("succeeded");
-    await page.getByRole("row").filter({ hasText: "call-fail" }).waitFor();
+    await waitCard("Needs attention", "0");
+    await page.getByLabel("Handoff", { exact: true }).selectOption("delivered");
+    const row = page.getByRole("row").filter({ hasText: "call-fail" });
+    await row.waitFor();
+    assert((await row.getByRole("button", { name: /Retry/ }).count()) === 0, "a delivered handoff still offers Retry");
     const last = target.received.at(-1);
     assert(last && JSON.parse(last.body).name === "Fay Gold", "the retry re-sent the stored data");
+    await page.getByRole("button", { name: "Clear table filters" }).click();
   });
 
-  await step("health checks run as a job and show every part with fresh results", async () => {
-    const before = Date.now();
+  let failingId;
+  await step("an API that rejects every delivery shows as failing in the Integrations list and in Health", async () => {
+    target.failPath("/failing", true);
+    const failing = await console_.api("POST", "/integrations", {
+      name: "Failing EMR",
+      kind: "api",
+      fields: [{ name: "fullName", type: "name", required: true }],
+      api: { endpoint: `${target.url}/failing`, payloadStructure: { name: "{{fullName}}" } },
+      retry: { maxAttempts: 1 },
+    });
+    failingId = failing.id;
+    for (const i of [0, 1, 2]) {
+      const r = await console_.api("POST", "/handoffs", { integration: failingId, sessionId: `reject-${i}`, data: sample(`Gil Ho${i}`) });
+      assert(!r.success && r.statusCode === 503, JSON.stringify(r));
+    }
+    // The list, without any health run: the failing API comes first, in error, with its last
+    // delivery failed and every delivery of the day failed.
+    await page.getByRole("link", { name: "Integrations" }).click();
+    const first = page.locator(".integrations-table tbody tr").first();
+    await first.getByText("Failing EMR").waitFor();
+    const firstText = await first.innerText();
+    assert(firstText.includes("failed") && firstText.includes("3 of 3 (100%)"), `the list's first row: ${firstText}`);
+    assert((await first.locator(".dot.error").count()) === 1, "the failing API's dot is not an error");
+    await shotWidths("08-integrations-failing");
+    // Health: the APIs card puts it first, in error, with what the deliveries said.
     await page.getByRole("link", { name: "Health" }).click();
+    const apis = page.locator("section.health-card").filter({ has: page.getByRole("heading", { name: "APIs" }) });
+    const item = apis.locator(".health-item").first();
+    await item.getByText("Failing EMR").waitFor();
+    await item.locator("summary").click();
+    const deliveries = item.getByRole("row").filter({ hasText: "Recent deliveries" });
+    const deliveriesText = await deliveries.innerText();
+    assert(deliveriesText.includes("error") && deliveriesText.includes("503"), `the deliveries check: ${deliveriesText}`);
+    await shotWidths("09-health-failing");
+  });
+
+  await step("health checks run as a job, keep the failing API in error, and end-to-end does not say otherwise", async () => {
+    const before = Date.now();
     await page.getByRole("button", { name: "Run checks" }).click();
     // The run's own result (not the last-known one): the store's last run is newer than the click.
     for (let i = 0; ; i++) {
@@ -221,35 +320,95 @@ try {
       await page.getByRole("heading", { name: card }).waitFor();
     }
     await page.getByText(/^Checked /).first().waitFor();
-    await page.getByText("Clinic database").first().waitFor();
-    await shot(page, "08-health");
+    const report = await console_.api("GET", "/health");
+    const failing = report.integrations.find((i) => i.id === failingId);
+    assert(failing.status === "error", `the failing API is ${failing.status} after a run`);
+    const e2e = failing.checks.find((c) => c.name === "endToEnd");
+    assert(e2e.status === "error" && e2e.reason.includes("preview"), `end-to-end: ${JSON.stringify(e2e)}`);
+    const e2eCard = page.locator("section.health-card").filter({ has: page.getByRole("heading", { name: "End-to-end" }) });
+    await e2eCard.getByText("Failing EMR").waitFor();
+    assert(!(await page.locator("main").innerText()).includes("handoff-console "), "a health text tells the user to run a CLI command");
+    await shotWidths("10-health");
   });
 
-  await step("an exported history file opens read-only in the viewer", async () => {
-    const file = `${work}/export.history`;
-    execFileSync(binary(), ["--data-dir", dataDir, "--secrets", "vault", "export", "--out", file], {
-      env: { ...process.env, HANDOFF_VAULT_PASSPHRASE: "e2e passphrase" },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    await page.getByRole("link", { name: "History file" }).click();
-    await page.getByLabel("Exported history file").setInputFiles(file);
-    await page.getByRole("button", { name: "Open" }).click();
+  await step("after the API recovers, its handoffs are retried and shown delivered; nothing needs attention", async () => {
+    target.failPath("/failing", false);
+    await page.goto(`${console_.base}/stats/integrations/${failingId}`);
+    await waitCard("Needs attention", "3");
+    await page.getByRole("button", { name: "Show them" }).click();
+    const rows = page.getByRole("row").filter({ hasText: "reject-" });
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"].undelivered').length === 3);
+    // One retried from its row, the other two by "Retry all undelivered…".
+    await rows.filter({ hasText: "reject-0" }).getByRole("button", { name: "Retry session reject-0" }).click();
+    await page.getByText("Session reject-0: delivered.").waitFor();
+    await waitCard("Needs attention", "2");
+    await page.getByRole("button", { name: "Retry all undelivered…" }).click();
+    const ask = page.getByRole("dialog", { name: "Retry every undelivered handoff?" });
+    await ask.getByRole("button", { name: "Retry 2" }).click();
+    await page.getByText(/Retried 2 of 2: 2 delivered/).waitFor();
+    await waitCard("Needs attention", "0");
+    await page.getByLabel("Handoff", { exact: true }).selectOption("");
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"].delivered').length === 3);
+    assert((await page.locator('[role="row"].delivered').getByRole("button", { name: /Retry/ }).count()) === 0, "a delivered handoff offers Retry");
+    await shotWidths("11-stats-recovered");
+    // Every attempt is still there: three failed tries behind three delivered handoffs.
+    await page.getByRole("tab", { name: "Every attempt" }).click();
+    await page.getByRole("grid", { name: "Attempt history" }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"].failed').length === 3);
+    assert((await page.locator('[role="row"].failed').getByRole("button", { name: /Retry/ }).count()) === 0, "a failed try of a delivered handoff offers Retry");
+    await page.getByRole("tab", { name: "Handoffs" }).click();
+  });
+
+  await step("export a history file from the console and browse it: every page, the detail drawer", async () => {
+    // Enough handoffs for more than one page of the history (100 rows a page).
+    for (let i = 0; i < 120; i++) {
+      await console_.api("POST", "/handoffs", { integration: dbId, sessionId: `bulk-${String(i).padStart(3, "0")}`, data: sample("Hal Ives") });
+    }
+    await page.goto(`${console_.base}/stats`);
+    await page.getByRole("grid", { name: "Handoffs" }).waitFor();
+    await page.getByRole("button", { name: "Export history file" }).click();
+    const downloading = page.waitForEvent("download");
+    await page.getByRole("dialog", { name: "Export a history file?" }).getByRole("button", { name: "Export" }).click();
+    const download = await downloading;
+    assert(/^handoff-history-.*\.sqlite$/.test(download.suggestedFilename()), download.suggestedFilename());
+    await page.getByText(/History file written/).waitFor();
+    await page.getByRole("button", { name: "Open it in the History file screen" }).click();
     await page.getByText("Read-only", { exact: true }).waitFor();
-    await page.getByText("call-fail").first().waitFor();
+    const grid = page.getByRole("grid", { name: "Handoffs" });
+    await grid.waitFor();
+    const { handoffs } = await console_.api("GET", "/stats");
+    assert(handoffs.total > 100, `only ${handoffs.total} handoffs to page through`);
+    await page.getByText(`${handoffs.total.toLocaleString("en-US")} handoffs`).waitFor();
+    // Scrolled to the end, the oldest handoff comes from the second page.
+    await grid.evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+    });
+    await page.getByRole("row").filter({ hasText: "call-0" }).waitFor();
     assert(!(await page.locator("main").innerText()).includes("Fay Gold"), "the history file shows a raw name");
-    await shot(page, "09-history-file");
+    await page.getByRole("row").filter({ hasText: "call-0" }).click();
+    const drawer = page.getByRole("dialog");
+    await drawer.getByRole("heading", { name: "Retry chain" }).waitFor();
+    await drawer.getByText("Handoff delivered").waitFor();
+    assert((await drawer.getByRole("button", { name: /Retry|Reveal/ }).count()) === 0, "a history file offers retry or reveal");
+    await shotWidths("12-history-file");
+    await page.keyboard.press("Escape");
+    await page.getByRole("tab", { name: "Audit trail" }).click();
+    await page.getByText("integration.created").first().waitFor();
+    const audit = await page.locator(".audit-details").allInnerTexts();
+    assert(audit.length > 0 && audit.every((t) => !t.trim().startsWith("{")), `the audit trail shows raw JSON: ${audit[0]}`);
+    await shot(page, "13-history-file-audit");
   });
 
   await step("the dark theme applies and is remembered", async () => {
     await page.getByRole("button", { name: "Dark theme" }).click();
     await page.goto(`${console_.base}/stats`);
-    await page.getByRole("grid", { name: "Attempt history" }).waitFor();
+    await page.getByRole("grid", { name: "Handoffs" }).waitFor();
     const theme = await page.evaluate(() => document.documentElement.dataset.theme);
     assert(theme === "dark", `the theme is ${theme}`);
-    await shot(page, "10-stats-dark");
+    await shot(page, "14-stats-dark");
     await page.goto(`${console_.base}/integrations`);
     await page.getByRole("cell", { name: /Clinic EMR/ }).first().waitFor();
-    await shot(page, "11-integrations-dark");
+    await shot(page, "15-integrations-dark");
   });
 
   assert(errors.length === 0, `the page threw: ${errors.join("; ")}`);
