@@ -160,6 +160,11 @@ mod tests {
             duration_ms: None,
             message: "connection refused".into(),
             next_retry_at: retry_due.then(chrono::Utc::now),
+            handoff_state: match status {
+                Status::Succeeded => crate::attempts::HandoffState::Delivered,
+                Status::Failed => crate::attempts::HandoffState::Undelivered,
+                Status::Pending => crate::attempts::HandoffState::Pending,
+            },
         }
     }
 
