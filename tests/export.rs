@@ -270,3 +270,41 @@ async fn the_cli_reads_a_history_file_without_a_keyring_and_refuses_foreign_file
         assert!(message.contains(says), "{message}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_exports_to_one_file_never_spoil_each_other() {
+    let (t, _sink, _) = history().await;
+    let out = t.dir.path().join("same.hcx");
+    let none = |_: u64, _: u64| {};
+    let all = ExportFilter::default();
+    let (a, b) = tokio::join!(
+        t.app.export_history(&out, &all, &none),
+        t.app.export_history(&out, &all, &none),
+    );
+    // One wins the name; the other says the file exists, and the winner's file is whole.
+    let outcomes = [a.is_ok(), b.is_ok()];
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
+    let lost = if a.is_ok() {
+        b.unwrap_err()
+    } else {
+        a.unwrap_err()
+    };
+    assert_eq!(lost.field.as_deref(), Some("out"), "{lost:?}");
+    let opened = App::open_history(&out).await.expect("the file opens");
+    assert_eq!(
+        opened
+            .history(&HistoryFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // Nothing half-written is left beside it.
+    let leftovers: Vec<_> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -195,9 +195,9 @@ async fn handoff_counts_follow_each_handoff_to_what_became_of_it() {
     );
     assert_eq!(waiting_row.next_retry_at, waiting.next_retry_at);
     assert_eq!(waiting_row.integration_name, "lab");
-    // Newest activity first.
+    // Newest first (the last one sent is in flight).
     assert_eq!(rows[0].session_id, "s-in-flight");
-    assert!(rows.windows(2).all(|w| w[0].updated_at >= w[1].updated_at));
+    assert!(rows.windows(2).all(|w| w[0].created_at >= w[1].created_at));
 
     // show-attempt's handoff speaks the same vocabulary.
     let (first, _) = app.attempt(fixed.attempt_id).await.unwrap();

@@ -125,7 +125,11 @@ async fn pages_have_an_offset_and_the_total_and_neither_overlap_nor_skip() {
         assert_eq!(rows(&page).len(), expected, "offset {offset}");
         for r in rows(&page) {
             assert!(seen.insert(r["attemptId"].as_str().unwrap().to_string()));
-            starts.push(r["startedAt"].as_str().unwrap().to_string());
+            // As times: serialised RFC 3339 leaves out a zero fraction (`…:34Z` sorts after
+            // `…:34.5Z` as text, and before it in time).
+            starts.push(
+                chrono::DateTime::parse_from_rfc3339(r["startedAt"].as_str().unwrap()).unwrap(),
+            );
         }
     }
     assert_eq!(seen.len(), 30);

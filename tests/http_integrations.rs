@@ -193,6 +193,23 @@ async fn checking_a_config_reports_every_problem_and_saves_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // A bare seed config checked for the one being edited takes its name, as its update would.
+    let (status, body) = s
+        .call(
+            Method::POST,
+            &format!("/integrations/check?id={emr}"),
+            Some(json!({"endpoint": "http://127.0.0.1:9/x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Names the API's own paths use cannot be taken (the integration could not be reached).
+    let mut reserved = api_config("http://127.0.0.1:9/x");
+    reserved["name"] = json!("check");
+    let (status, body) = s
+        .call(Method::POST, "/integrations/check", Some(reserved))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["details"][0]["field"], "name", "{body}");
 }
 
 #[tokio::test]
@@ -795,7 +812,12 @@ async fn demo_samples_need_the_demo_then_send_one_live_handoff_to_each() {
     assert_eq!(results.len(), 2, "{samples}");
     for r in results {
         let keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, ["integrationId", "integrationName", "result"], "{r}");
+        assert_eq!(
+            keys,
+            ["integrationId", "integrationName", "result", "error"],
+            "{r}"
+        );
+        assert!(r["error"].is_null(), "{r}");
     }
     let find = |name: &str| {
         results

@@ -694,10 +694,16 @@ async fn demo_samples_deliver_to_the_demo_database_and_fail_to_the_offline_api_w
             .find(|s| s.integration_name == name)
             .unwrap_or_else(|| panic!("no sample for {name}"))
     };
-    let db = &by_name("Demo clinic database").result;
+    let db = by_name("Demo clinic database")
+        .result
+        .as_ref()
+        .expect("the database sample was sent");
     assert!(db.success, "{}", db.message);
     assert_eq!(db.handoff_status, Status::Succeeded);
-    let api = &by_name("Demo EMR API (offline)").result;
+    let api = by_name("Demo EMR API (offline)")
+        .result
+        .as_ref()
+        .expect("the API sample was sent");
     assert!(!api.success);
     assert_eq!(
         api.category,

@@ -2,7 +2,7 @@
 //! and its last attempt. Configuration tests are never listed (nor counted, see `stats`).
 
 use super::queries::{like_escape, parse};
-use super::{HandoffState, opt_time};
+use super::{HandoffState, Trigger, opt_time};
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::{Store, StoreError, from_ms};
 use crate::targets::ErrorCategory;
@@ -55,9 +55,10 @@ pub struct HandoffPage {
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub enum HandoffSort {
-    /// The last change (a new attempt, its outcome): the newest activity first by default.
-    #[default]
+    /// The last change (a new attempt, its outcome): the Stats panel's order.
     UpdatedAt,
+    /// When the session asked for it: the newest handoff first by default.
+    #[default]
     CreatedAt,
     /// By state: descending lists undelivered, then pending, then delivered.
     Status,
@@ -102,6 +103,8 @@ pub struct HandoffFilter {
     pub session: Option<String>,
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
+    /// As the statistics' handoff counts take it (see [`push_handoff_trigger`]).
+    pub trigger: Option<Trigger>,
     /// The last attempt's failure category.
     pub category: Option<ErrorCategory>,
     /// Text the session id, the integration name or the last attempt's message contains
@@ -145,6 +148,7 @@ fn push_from_where(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
     if let Some(until) = f.until_ms {
         q.push(" AND h.created_at < ").push_bind(until);
     }
+    push_handoff_trigger(q, f.trigger, "h.origin", "h.attempts > 1");
     if let Some(c) = f.category {
         q.push(" AND a.category = ").push_bind(c.as_str());
     }
@@ -157,6 +161,32 @@ fn push_from_where(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
             .push(" ESCAPE '\\' OR a.message LIKE ")
             .push_bind(pattern)
             .push(" ESCAPE '\\')");
+    }
+}
+
+/// The handoffs a trigger filter selects, as the statistics count them: an origin (`live`,
+/// `webhook`), or tried more than once (`retry`); `test` selects none (tests are not handoffs).
+/// `origin` and `retried` are the columns (or conditions) to test, over the rows or the rollups.
+pub(crate) fn push_handoff_trigger(
+    q: &mut QueryBuilder<Sqlite>,
+    trigger: Option<Trigger>,
+    origin: &str,
+    retried: &str,
+) {
+    match trigger {
+        Some(Trigger::Live) => {
+            q.push(format!(" AND {origin} = 'live'"));
+        }
+        Some(Trigger::Webhook) => {
+            q.push(format!(" AND {origin} = 'webhook'"));
+        }
+        Some(Trigger::Retry) => {
+            q.push(format!(" AND {retried}"));
+        }
+        Some(Trigger::Test) => {
+            q.push(" AND 0 = 1");
+        }
+        None => {}
     }
 }
 
@@ -221,7 +251,7 @@ fn push_page_rowids(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
 }
 
 impl Store {
-    /// Handoffs (tests left out), sorted as `f` says (newest activity first by default), from
+    /// Handoffs (tests left out), sorted as `f` says (the newest first by default), from
     /// `f.offset` on.
     pub async fn handoffs(&self, f: &HandoffFilter) -> Result<Vec<HandoffRow>, StoreError> {
         // The page's rowids first; then only those rows are read, with their last attempt. An
@@ -310,6 +340,7 @@ mod tests {
         }
         let f = HandoffFilter {
             integration: Some(IntegrationId::new()),
+            sort: HandoffSort::UpdatedAt,
             ..Default::default()
         };
         let p = plan(&store, &f).await;

@@ -137,6 +137,8 @@ pub const MAX_HISTORY_TEXT: usize = 200;
 #[derive(Debug, Clone, Default)]
 pub struct RetryFilter {
     pub integration: Option<IntegrationId>,
+    /// The handoffs a trigger selects, as the statistics count them (an origin, or retried).
+    pub trigger: Option<Trigger>,
     pub category: Option<ErrorCategory>,
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
@@ -549,6 +551,7 @@ impl Store {
         if let Some(i) = f.integration {
             q.push(" AND h.integration_id = ").push_bind(i.to_string());
         }
+        super::push_handoff_trigger(&mut q, f.trigger, "h.origin", "h.attempts > 1");
         if let Some(c) = f.category {
             q.push(" AND a.category = ").push_bind(c.as_str());
         }
@@ -578,6 +581,7 @@ impl Store {
         if let Some(i) = f.integration {
             q.push(" AND a.integration_id = ").push_bind(i.to_string());
         }
+        super::push_handoff_trigger(&mut q, f.trigger, "h.origin", "h.attempts > 1");
         if let Some(c) = f.category {
             q.push(" AND a.category = ").push_bind(c.as_str());
         }

@@ -725,6 +725,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             }
             let filter = RetryFilter {
                 integration: app.integration_filter(args.integration.as_deref()).await?,
+                trigger: None,
                 category: args.category.as_deref().and_then(ErrorCategory::parse),
                 since_ms: crate::service::time_arg::parse_opt(args.since.as_deref(), "--since")?,
                 until_ms: crate::service::time_arg::parse_opt(args.until.as_deref(), "--until")?,

@@ -122,14 +122,8 @@ fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T> {
 
 /// A config's text: an envelope, or a bare seed APIConfig/DatabaseConfig named by `name`, as
 /// read with its problems (the service reports them together with validation's).
-fn config_from(text: &str, name: Option<&str>) -> Result<integrations::ConfigDraft> {
-    if text.len() > integrations::MAX_CONFIG_BYTES {
-        return Err(AppError::invalid(
-            "config",
-            format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
-        ));
-    }
-    Ok(integrations::read_config(text, name)?)
+async fn config_from(text: String, name: Option<String>) -> Result<integrations::ConfigDraft> {
+    crate::service::read_config_text(text, name, "config").await
 }
 
 // Sync: no I/O, so it runs on the main thread without a detour through the runtime.
@@ -162,7 +156,7 @@ pub async fn add_integration(
     config: String,
     name: Option<String>,
 ) -> Result<Integration> {
-    let config = config_from(&config, name.as_deref())?;
+    let config = config_from(config, name).await?;
     c.app.add_integration_from(config).await
 }
 
@@ -173,7 +167,7 @@ pub async fn update_integration(
     config: String,
 ) -> Result<Integration> {
     let current = c.app.integration(&id).await?;
-    let config = config_from(&config, Some(&current.name))?;
+    let config = config_from(config, Some(current.name)).await?;
     c.app.update_integration_from(&id, config).await
 }
 
@@ -187,7 +181,7 @@ pub async fn check_integration(
         Some(i) => Some(c.app.integration(i).await?.name),
         None => None,
     };
-    let config = config_from(&config, name.as_deref())?;
+    let config = config_from(config, name).await?;
     c.app.check_integration_from(id.as_deref(), config).await
 }
 

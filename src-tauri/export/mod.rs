@@ -82,8 +82,9 @@ impl Store {
         if out.exists() {
             return Err(ExportError::Exists(out.to_path_buf()));
         }
+        // A name of its own: another export to the same file (another process, a double
+        // click) writes its own partial copy, and publishing never replaces a file (below).
         let partial = partial_path(out);
-        let _ = std::fs::remove_file(&partial);
         // Readable by its owner only from the start (Unix): masked, but still patients'
         // history. SQLite gives its journal the same mode, and the rename keeps it.
         let mut create = std::fs::OpenOptions::new();
@@ -142,10 +143,17 @@ impl Store {
                 return Err(write_err(out)(format!("the export stopped: {e}")));
             }
         };
-        std::fs::rename(&partial, out).map_err(|e| {
-            let _ = std::fs::remove_file(&partial);
-            write_err(out)(e.to_string())
-        })?;
+        // Published without replacing: a hard link fails if `out` appeared meanwhile (another
+        // export won the name), where a rename would silently replace it.
+        let published = std::fs::hard_link(&partial, out);
+        let _ = std::fs::remove_file(&partial);
+        match published {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(ExportError::Exists(out.to_path_buf()));
+            }
+            Err(e) => return Err(write_err(out)(e.to_string())),
+        }
         let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
         Ok(ExportSummary {
             path: out.to_path_buf(),
@@ -158,9 +166,10 @@ impl Store {
     }
 }
 
+/// `<out>.<random>.partial`: the copy being written, beside where it will be published.
 fn partial_path(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
+    name.push(format!(".{:08x}.partial", rand::random::<u32>()));
     out.with_file_name(name)
 }
 

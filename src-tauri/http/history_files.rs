@@ -103,7 +103,8 @@ async fn write_bounded(path: &std::path::Path, body: Body) -> std::result::Resul
             return Err(AppError::invalid(
                 "file",
                 format!(
-                    "larger than {} MiB: open it with `handoff-console --history-file FILE` instead",
+                    "larger than the {} MiB an upload may be: open it in the desktop console (which \
+                     reads the file where it is), or export a shorter time window",
                     MAX_UPLOAD_BYTES / 1024 / 1024
                 ),
             ));

@@ -197,14 +197,8 @@ async fn list_integrations(
 
 /// A config: an envelope, or a bare seed APIConfig/DatabaseConfig (named by `?name=`), as read
 /// with its problems (the service reports them together with validation's).
-fn config_from(body: &str, name: Option<&str>) -> Result<integrations::ConfigDraft> {
-    if body.len() > integrations::MAX_CONFIG_BYTES {
-        return Err(ApiError(AppError::invalid(
-            "body",
-            format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
-        )));
-    }
-    Ok(integrations::read_config(body, name).map_err(AppError::from)?)
+async fn config_from(body: String, name: Option<String>) -> Result<integrations::ConfigDraft> {
+    Ok(crate::service::read_config_text(body, name, "body").await?)
 }
 
 #[derive(serde::Deserialize)]
@@ -218,7 +212,7 @@ async fn add_integration(
     Query(q): Query<NameQuery>,
     Text(body): Text,
 ) -> Result<impl IntoResponse> {
-    let config = config_from(&body, q.name.as_deref())?;
+    let config = config_from(body, q.name).await?;
     let saved = s.app.add_integration_from(config).await?;
     Ok((axum::http::StatusCode::CREATED, Json(saved)))
 }
@@ -237,7 +231,14 @@ async fn check_integration(
     Query(q): Query<CheckQuery>,
     Text(body): Text,
 ) -> Result<impl IntoResponse> {
-    let config = config_from(&body, q.name.as_deref())?;
+    // A bare seed config checked for an integration being edited takes its name, as its
+    // update would.
+    let name = match (q.name, &q.id) {
+        (Some(n), _) => Some(n),
+        (None, Some(id)) => Some(s.app.integration(id).await?.name),
+        (None, None) => None,
+    };
+    let config = config_from(body, name).await?;
     Ok(Json(
         s.app
             .check_integration_from(q.id.as_deref(), config)
@@ -258,7 +259,7 @@ async fn update_integration(
     Text(body): Text,
 ) -> Result<impl IntoResponse> {
     let current = s.app.integration(&id).await?;
-    let config = config_from(&body, Some(&current.name))?;
+    let config = config_from(body, Some(current.name)).await?;
     Ok(Json(s.app.update_integration_from(&id, config).await?))
 }
 

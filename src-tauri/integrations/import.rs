@@ -79,6 +79,8 @@ impl ConfigDraft {
                 });
             }
         }
+        // A config made of thousands of mistakes gets the first ones: enough to fix, bounded.
+        problems.truncate(MAX_PROBLEMS);
         (config, problems)
     }
 }
@@ -137,7 +139,7 @@ pub fn read_config(text: &str, fallback_name: Option<&str>) -> Result<ConfigDraf
 fn wrap(kind: TargetKind, section: Value, name: Option<&str>) -> Result<Value, ConfigError> {
     let name = name.ok_or_else(|| ConfigError::Parse {
         field: "name".into(),
-        reason: "a bare seed config needs a name (give --name)".into(),
+        reason: "a bare seed config needs a name: give the integration a name".into(),
     })?;
     Ok(serde_json::json!({ "name": name, "kind": kind.as_str(), kind.as_str(): section }))
 }

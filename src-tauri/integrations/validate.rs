@@ -11,6 +11,9 @@ use crate::templating::{self, BUILTINS};
 const MAX_FIELDS: usize = 200;
 const MAX_HEADERS: usize = 50;
 const MAX_NAME_LEN: usize = 100;
+/// Names an integration cannot take: `/api/v1/integrations/<these>` are routes of their own, so
+/// an integration so named could not be read or changed by its name.
+const RESERVED_NAMES: [&str; 2] = ["check", "columns"];
 const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=300_000;
 const DAY_MS: u64 = 86_400_000;
 
@@ -60,6 +63,14 @@ pub(super) fn check(mut config: IntegrationConfig) -> (IntegrationConfig, Vec<Fi
         p.add("name", format!("is longer than {MAX_NAME_LEN} characters"));
     } else if config.name.chars().any(char::is_control) {
         p.add("name", "must not contain control characters");
+    } else if RESERVED_NAMES.contains(&config.name.as_str()) {
+        p.add(
+            "name",
+            format!(
+                "'{}' is a word the console's API uses in its own paths: choose another name",
+                config.name
+            ),
+        );
     }
     if config.fields.is_empty() {
         config.fields = infer_fields(&config);
@@ -424,7 +435,8 @@ fn check_fixed_values(db: &DatabaseConfig, p: &mut Problems) {
         );
     }
     let mut seen = std::collections::HashSet::new();
-    for (column, value) in &db.fixed_values {
+    // Past the limit the entries are not looked at one by one: that problem says it all.
+    for (column, value) in db.fixed_values.iter().take(MAX_FIXED_VALUES) {
         let at = format!("database.fixedValues.{column}");
         if !is_identifier(column) {
             p.add(

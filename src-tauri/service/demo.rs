@@ -136,8 +136,11 @@ pub struct DemoSamples {
 pub struct DemoSample {
     pub integration_id: IntegrationId,
     pub integration_name: String,
-    /// The handoff's first attempt, as `send` reports it.
-    pub result: HandoffResult,
+    /// The handoff's first attempt, as `send` reports it; `None` when it could not be sent.
+    pub result: Option<HandoffResult>,
+    /// Why it could not be sent (the secrets backend was locked, say); the other samples
+    /// still went, so this is reported beside them rather than instead of them.
+    pub error: Option<AppError>,
 }
 
 /// The session id of the demo's sample handoffs: `demo-` and 8 random hex digits.
@@ -155,8 +158,7 @@ impl App {
         if demo.is_empty() {
             return Err(AppError::new(
                 crate::ErrorKind::NotFound,
-                "there is no demo workspace: create the demo first (Create demo, POST \
-                 /api/v1/demo, or `handoff-console demo`), then send its samples",
+                "there is no demo workspace: create the demo first, then send its samples",
             ));
         }
         let session = demo_session();
@@ -182,10 +184,15 @@ impl App {
         let sent = futures_util::future::join_all(sends).await;
         let mut results = Vec::with_capacity(demo.len());
         for (i, result) in demo.into_iter().zip(sent) {
+            let (result, error) = match result {
+                Ok(r) => (Some(r), None),
+                Err(e) => (None, Some(e)),
+            };
             results.push(DemoSample {
                 integration_id: i.id,
                 integration_name: i.name,
-                result: result?,
+                result,
+                error,
             });
         }
         tracing::info!(integrations = results.len(), "demo samples sent");

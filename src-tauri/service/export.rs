@@ -150,6 +150,11 @@ impl App {
                 dir
             }
         };
+        // One export of this console picks its name and writes it at a time, so two (a double
+        // click) never choose the same name; another process exporting into the same folder
+        // can still race for it, and loses cleanly (publishing never replaces a file).
+        static NAMING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _turn = NAMING.lock().await;
         let out = free_export_path(&dir, chrono::Utc::now())?;
         let summary = self.export_history(&out, filter, progress).await?;
         let file_name = out
@@ -214,8 +219,7 @@ fn delete_old_exports(dir: &Path, keep: Duration) {
     let now = SystemTime::now();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let ours =
-            is_export_name(&name) || name.strip_suffix(".partial").is_some_and(is_export_name);
+        let ours = is_export_name(&name) || partial_of_export(&name);
         let old = entry
             .metadata()
             .and_then(|m| m.modified())
@@ -232,6 +236,16 @@ fn delete_old_exports(dir: &Path, keep: Duration) {
 }
 
 /// `dir/handoff-history-<UTC yyyymmdd-hhmmss>.sqlite`, or with `-2`, `-3`… when taken.
+/// A partial copy of one of the console's exports (`<name>.<random hex>.partial`, see
+/// `export::partial_path`), left by an interrupted export.
+fn partial_of_export(name: &str) -> bool {
+    name.strip_suffix(".partial")
+        .and_then(|n| n.rsplit_once('.'))
+        .is_some_and(|(export, tag)| {
+            is_export_name(export) && !tag.is_empty() && tag.chars().all(|c| c.is_ascii_hexdigit())
+        })
+}
+
 fn free_export_path(dir: &Path, at: chrono::DateTime<chrono::Utc>) -> Result<PathBuf, AppError> {
     let stamp = at.format("%Y%m%d-%H%M%S");
     for n in 1..=999 {
@@ -241,9 +255,7 @@ fn free_export_path(dir: &Path, at: chrono::DateTime<chrono::Utc>) -> Result<Pat
             format!("{EXPORT_PREFIX}{stamp}-{n}{EXPORT_EXTENSION}")
         };
         let path = dir.join(&name);
-        let mut partial = path.clone().into_os_string();
-        partial.push(".partial");
-        if !path.exists() && !Path::new(&partial).exists() {
+        if !path.exists() {
             return Ok(path);
         }
     }
@@ -301,12 +313,26 @@ mod tests {
         );
         let other = dir.path().join("notes.txt");
         std::fs::write(&other, b"x").unwrap();
+        // An interrupted export's partial copy is the console's too; a look-alike is not.
+        let leftover = dir
+            .path()
+            .join("handoff-history-20261124-153000.sqlite.0a1b2c3d.partial");
+        std::fs::write(&leftover, b"x").unwrap();
+        let lookalike = dir
+            .path()
+            .join("handoff-history-20261124-153000.sqlite.notes.partial");
+        std::fs::write(&lookalike, b"x").unwrap();
         // Nothing is older than an hour yet; with no time to keep, every export goes.
         delete_old_exports(dir.path(), Duration::from_secs(3600));
         assert!(first.exists());
         std::thread::sleep(Duration::from_millis(20));
         delete_old_exports(dir.path(), Duration::from_millis(10));
         assert!(!first.exists());
+        assert!(
+            !leftover.exists(),
+            "an interrupted export's copy is deleted"
+        );
         assert!(other.exists(), "a file the console did not make stays");
+        assert!(lookalike.exists(), "a file the console did not make stays");
     }
 }

@@ -354,6 +354,7 @@ impl App {
         };
         let filter = serde_json::json!({
             "integrationId": filter.integration,
+            "trigger": filter.trigger,
             "category": filter.category,
             "since": filter.since_ms.map(from_ms),
             "until": filter.until_ms.map(from_ms),
@@ -719,7 +720,7 @@ impl App {
         Ok(self.store.history(filter).await?)
     }
 
-    /// Handoffs (configuration tests left out), newest activity first unless `filter` sorts
+    /// Handoffs (configuration tests left out), newest first unless `filter` sorts
     /// otherwise.
     pub async fn handoffs(&self, filter: &HandoffFilter) -> Result<Vec<HandoffRow>, AppError> {
         Ok(self.store.handoffs(filter).await?)

@@ -208,6 +208,12 @@ impl App {
                 }),
             }
         }
+        // Results of integrations removed since (until a full run prunes them) are no one's
+        // health any more: left out, so they neither show nor weigh on the overall status.
+        let live: std::collections::HashSet<IntegrationId> = list.iter().map(|i| i.id).collect();
+        known
+            .integrations
+            .retain(|s| live.contains(&s.integration.id));
         for s in &mut known.integrations {
             s.integration.settle();
         }

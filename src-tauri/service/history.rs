@@ -117,6 +117,7 @@ impl App {
                     session: f.session.clone(),
                     since_ms: f.since_ms,
                     until_ms: f.until_ms,
+                    trigger: f.trigger,
                     ..StatsFilter::default()
                 },
                 false,

@@ -21,6 +21,26 @@ pub struct ConfigChecked {
     pub ok: bool,
 }
 
+/// Reads a config's text (an envelope, or a bare seed config named `name`) with its problems,
+/// off the runtime's threads: reading goes on past each bad value, which can take many passes
+/// over a large document. `field` names the text in a too-large error (`body`, `config`).
+pub async fn read_config_text(
+    text: String,
+    name: Option<String>,
+    field: &'static str,
+) -> Result<ConfigDraft, AppError> {
+    if text.len() > integrations::MAX_CONFIG_BYTES {
+        return Err(AppError::invalid(
+            field,
+            format!("larger than {} bytes", integrations::MAX_CONFIG_BYTES),
+        ));
+    }
+    tokio::task::spawn_blocking(move || integrations::read_config(&text, name.as_deref()))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::from)
+}
+
 impl App {
     /// Validates and saves a new integration; its secrets go to the secrets backend first, so a
     /// backend that cannot be reached leaves nothing behind. Every problem of the config

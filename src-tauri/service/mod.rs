@@ -27,7 +27,7 @@ pub use export::{ExportPlace, ExportResult, KEEP_EXPORTS, is_export_name};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 pub use history::{AttemptView, CsvExport};
 pub use history_files::{HistoryFileInfo, HistoryFiles};
-pub use integrations::ConfigChecked;
+pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use secrets::SecretsReport;
 pub use testing::{TEST_SESSION, TestData, TestRequest};

@@ -83,6 +83,10 @@ pub struct HandoffsQuery {
     pub since: Option<String>,
     #[cfg_attr(test, ts(optional))]
     pub until: Option<String>,
+    /// As the statistics take it: `live` and `webhook` select that origin, `retry` the
+    /// handoffs tried more than once, `test` none (configuration tests are not handoffs).
+    #[cfg_attr(test, ts(optional))]
+    pub trigger: Option<Trigger>,
     /// The last attempt's failure category.
     #[cfg_attr(test, ts(optional))]
     pub category: Option<ErrorCategory>,
@@ -90,7 +94,7 @@ pub struct HandoffsQuery {
     /// most 200 characters).
     #[cfg_attr(test, ts(optional))]
     pub q: Option<String>,
-    /// `updatedAt` (default), `createdAt`, `status`, `integration`, `sessionId` or `attempts`.
+    /// `createdAt` (default, newest first), `updatedAt`, `status`, `integration`, `sessionId` or `attempts`.
     #[cfg_attr(test, ts(optional))]
     pub sort: Option<HandoffSort>,
     /// `desc` (default) or `asc`.
@@ -149,6 +153,10 @@ pub struct RetryRequest {
     pub failed: bool,
     #[cfg_attr(test, ts(optional))]
     pub integration: Option<String>,
+    /// `live`/`webhook`: handoffs of that origin; `retry`: those tried more than once (as the
+    /// statistics count handoffs).
+    #[cfg_attr(test, ts(optional))]
+    pub trigger: Option<String>,
     #[cfg_attr(test, ts(optional))]
     pub category: Option<String>,
     #[cfg_attr(test, ts(optional))]
@@ -416,6 +424,7 @@ impl App {
             session: session.map(str::to_string),
             since_ms: time(q.since.as_deref(), "since")?,
             until_ms: time(q.until.as_deref(), "until")?,
+            trigger: q.trigger,
             category: q.category,
             text: text.map(str::to_string),
             sort: q.sort.unwrap_or_default(),
@@ -539,6 +548,7 @@ impl App {
                 ("failed", r.failed),
                 ("dryRun", r.dry_run),
                 ("integration", r.integration.is_some()),
+                ("trigger", r.trigger.is_some()),
                 ("category", r.category.is_some()),
                 ("since", r.since.is_some()),
                 ("until", r.until.is_some()),
@@ -559,6 +569,7 @@ impl App {
         }
         let filter = RetryFilter {
             integration: self.integration_filter(r.integration.as_deref()).await?,
+            trigger: trigger(r.trigger.as_deref())?,
             category: category(r.category.as_deref())?,
             since_ms: time(r.since.as_deref(), "since")?,
             until_ms: time(r.until.as_deref(), "until")?,

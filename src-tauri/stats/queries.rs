@@ -445,25 +445,16 @@ fn whole_days(f: &StatsFilter) -> Option<(i64, i64)> {
     (first < end).then_some((first, end))
 }
 
-/// The handoff condition of `f.trigger`, over the rollups or over `handoffs h`: an origin, or
-/// retried at least once. (`test` selects nothing and is answered before any query.)
+/// The handoff condition of `f.trigger`, over the rollups or over `handoffs h` (the list's rule;
+/// `test` selects nothing and is answered before any query).
 fn push_handoff_trigger(qb: &mut QueryBuilder<Sqlite>, f: &StatsFilter, rollups: bool) {
-    let (origin, retried) = if rollups {
-        ("origin", "retried = 1")
+    if f.trigger == Some(Trigger::Test) {
+        return;
+    }
+    if rollups {
+        crate::attempts::push_handoff_trigger(qb, f.trigger, "origin", "retried = 1");
     } else {
-        ("h.origin", "h.attempts > 1")
-    };
-    match f.trigger {
-        Some(Trigger::Live) => {
-            qb.push(format!(" AND {origin} = 'live'"));
-        }
-        Some(Trigger::Webhook) => {
-            qb.push(format!(" AND {origin} = 'webhook'"));
-        }
-        Some(Trigger::Retry) => {
-            qb.push(format!(" AND {retried}"));
-        }
-        Some(Trigger::Test) | None => {}
+        crate::attempts::push_handoff_trigger(qb, f.trigger, "h.origin", "h.attempts > 1");
     }
 }
 

@@ -3,6 +3,7 @@ import type { ErrorCategory } from "./ErrorCategory";
 import type { HandoffSort } from "./HandoffSort";
 import type { HandoffState } from "./HandoffState";
 import type { SortOrder } from "./SortOrder";
+import type { Trigger } from "./Trigger";
 
 /**
  * Filters, sort and paging of the handoff list (the CLI's `handoffs` flags). Times are RFC
@@ -14,6 +15,11 @@ export type HandoffsQuery = { status?: HandoffState,
  */
 integration?: string, session?: string, since?: string, until?: string, 
 /**
+ * As the statistics take it: `live` and `webhook` select that origin, `retry` the
+ * handoffs tried more than once, `test` none (configuration tests are not handoffs).
+ */
+trigger?: Trigger, 
+/**
  * The last attempt's failure category.
  */
 category?: ErrorCategory, 
@@ -23,7 +29,7 @@ category?: ErrorCategory,
  */
 q?: string, 
 /**
- * `updatedAt` (default), `createdAt`, `status`, `integration`, `sessionId` or `attempts`.
+ * `createdAt` (default, newest first), `updatedAt`, `status`, `integration`, `sessionId` or `attempts`.
  */
 sort?: HandoffSort, 
 /**

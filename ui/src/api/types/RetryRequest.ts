@@ -7,7 +7,12 @@ export type RetryRequest = { attemptId?: string,
 /**
  * Bulk: every handoff that failed for good and matches the filter below.
  */
-failed?: boolean, integration?: string, category?: string, since?: string, until?: string, 
+failed?: boolean, integration?: string, 
+/**
+ * `live`/`webhook`: handoffs of that origin; `retry`: those tried more than once (as the
+ * statistics count handoffs).
+ */
+trigger?: string, category?: string, since?: string, until?: string, 
 /**
  * Only count the handoffs that match.
  */
