@@ -244,11 +244,19 @@ try {
     const row = page.getByRole("row").filter({ hasText: "call-fail" });
     await row.waitFor();
     assert((await page.getByRole("row").filter({ hasText: "call-" }).count()) === 1, "the undelivered filter shows one row");
+    // At 1024 px the row still says what failed (its category, a button that filters by it)
+    // and its Retry is in view, not cut off at the grid's edge.
+    await page.setViewportSize({ width: 1024, height: 860 });
+    const grid = await page.getByRole("grid", { name: "Handoffs" }).boundingBox();
+    const retry = await row.getByRole("button", { name: "Retry session call-fail" }).boundingBox();
+    assert(grid && retry && retry.x >= grid.x && retry.x + retry.width <= grid.x + grid.width, `Retry is clipped: ${JSON.stringify({ grid, retry })}`);
+    assert(await row.getByRole("button", { name: "server" }).isVisible(), "the failure's category is not shown at 1024 px");
+    await page.setViewportSize({ width: 1280, height: 860 });
     await shotWidths("06-stats-failure");
   });
 
   await step("retry it from the detail drawer: the retry is delivered and the handoff shows delivered", async () => {
-    await page.getByRole("row").filter({ hasText: "call-fail" }).click();
+    await page.getByRole("row").filter({ hasText: "call-fail" }).getByText("call-fail").click();
     const drawer = page.getByRole("dialog");
     await drawer.getByRole("heading", { name: "Retry chain" }).waitFor();
     // The collected data is shown masked (the name is never in clear).
@@ -300,8 +308,11 @@ try {
     await item.getByText("Failing EMR").waitFor();
     await item.locator("summary").click();
     const deliveries = item.getByRole("row").filter({ hasText: "Recent deliveries" });
+    assert((await deliveries.locator(".badge.error").count()) === 1, "the deliveries check is not in error");
     const deliveriesText = await deliveries.innerText();
-    assert(deliveriesText.includes("error") && deliveriesText.includes("503"), `the deliveries check: ${deliveriesText}`);
+    assert(deliveriesText.includes("503"), `the deliveries check does not quote the failure: ${deliveriesText}`);
+    // The line itself says what is wrong, without opening it.
+    assert((await item.locator(".health-item-why").innerText()).includes("503"), "the failing API's line does not say why");
     await shotWidths("09-health-failing");
   });
 
@@ -327,7 +338,10 @@ try {
     assert(e2e.status === "error" && e2e.reason.includes("preview"), `end-to-end: ${JSON.stringify(e2e)}`);
     const e2eCard = page.locator("section.health-card").filter({ has: page.getByRole("heading", { name: "End-to-end" }) });
     await e2eCard.getByText("Failing EMR").waitFor();
-    assert(!(await page.locator("main").innerText()).includes("handoff-console "), "a health text tells the user to run a CLI command");
+    // No text on the screen, closed details included, sends the user to the command line.
+    await page.evaluate(() => document.querySelectorAll("details").forEach((d) => (d.open = true)));
+    const cli = /handoff-console|\s--[a-z]/;
+    assert(!cli.test(await page.locator("main").innerText()), "a health text tells the user to run a CLI command");
     await shotWidths("10-health");
   });
 
@@ -336,27 +350,44 @@ try {
     await page.goto(`${console_.base}/stats/integrations/${failingId}`);
     await waitCard("Needs attention", "3");
     await page.getByRole("button", { name: "Show them" }).click();
-    const rows = page.getByRole("row").filter({ hasText: "reject-" });
+    const undelivered = () => page.evaluate(() => document.querySelectorAll('[role="row"].undelivered').length);
     await page.waitForFunction(() => document.querySelectorAll('[role="row"].undelivered').length === 3);
-    // One retried from its row, the other two by "Retry all undelivered…".
-    await rows.filter({ hasText: "reject-0" }).getByRole("button", { name: "Retry session reject-0" }).click();
+    // A row ticked, then another retried from its own row: the list and the cards follow by
+    // themselves (no filter touched), and the selection does not outlive the retry.
+    await page.getByRole("row").filter({ hasText: "reject-2" }).getByRole("checkbox").check();
+    await page.getByRole("button", { name: "Retry selected (1)" }).waitFor();
+    await page.getByRole("button", { name: "Retry session reject-0" }).click();
     await page.getByText("Session reject-0: delivered.").waitFor();
     await waitCard("Needs attention", "2");
-    await page.getByRole("button", { name: "Retry all undelivered…" }).click();
-    const ask = page.getByRole("dialog", { name: "Retry every undelivered handoff?" });
+    await page.waitForFunction(() => document.querySelectorAll('[role="row"].undelivered').length === 2);
+    await page.getByRole("button", { name: "Retry selected (0)" }).waitFor();
+    // The rest at once: counted first, then retried as a job.
+    await page.getByRole("button", { name: "Retry failed handoffs…" }).click();
+    const ask = page.getByRole("dialog", { name: "Retry every handoff that failed for good?" });
     await ask.getByRole("button", { name: "Retry 2" }).click();
     await page.getByText(/Retried 2 of 2: 2 delivered/).waitFor();
     await waitCard("Needs attention", "0");
+    await page.getByText("No handoffs match").waitFor();
+    assert((await undelivered()) === 0, "delivered handoffs are still listed as undelivered");
     await page.getByLabel("Handoff", { exact: true }).selectOption("");
     await page.waitForFunction(() => document.querySelectorAll('[role="row"].delivered').length === 3);
     assert((await page.locator('[role="row"].delivered').getByRole("button", { name: /Retry/ }).count()) === 0, "a delivered handoff offers Retry");
+    // The trigger is scope: it narrows the cards and the list alike (these three were retried).
+    await page.getByLabel("Trigger").selectOption("retry");
+    await waitCard("Handoffs", "3");
+    await page.getByText("3 handoffs", { exact: true }).waitFor();
+    await page.getByLabel("Trigger").selectOption("live");
+    await waitCard("Handoffs", "3");
+    await page.getByLabel("Trigger").selectOption("");
     await shotWidths("11-stats-recovered");
-    // Every attempt is still there: three failed tries behind three delivered handoffs.
-    await page.getByRole("tab", { name: "Every attempt" }).click();
+    // The card's failed attempts, clicked by category, are what the table then lists: three
+    // failed tries behind three delivered handoffs, none offered for retry.
+    await page.locator(".stats-cards .failures").getByRole("button", { name: "server" }).click();
     await page.getByRole("grid", { name: "Attempt history" }).waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[role="row"].failed').length === 3);
     assert((await page.locator('[role="row"].failed').getByRole("button", { name: /Retry/ }).count()) === 0, "a failed try of a delivered handoff offers Retry");
-    await page.getByRole("tab", { name: "Handoffs" }).click();
+    assert((await page.locator('[role="row"].failed').getByText("→ delivered").count()) === 3, "the failed tries do not say their handoff was delivered");
+    await page.getByRole("button", { name: "Handoffs", exact: true }).click();
   });
 
   await step("export a history file from the console and browse it: every page, the detail drawer", async () => {
@@ -385,7 +416,7 @@ try {
     });
     await page.getByRole("row").filter({ hasText: "call-0" }).waitFor();
     assert(!(await page.locator("main").innerText()).includes("Fay Gold"), "the history file shows a raw name");
-    await page.getByRole("row").filter({ hasText: "call-0" }).click();
+    await page.getByRole("row").filter({ hasText: "call-0" }).getByText("call-0", { exact: true }).click();
     const drawer = page.getByRole("dialog");
     await drawer.getByRole("heading", { name: "Retry chain" }).waitFor();
     await drawer.getByText("Handoff delivered").waitFor();
@@ -397,6 +428,22 @@ try {
     const audit = await page.locator(".audit-details").allInnerTexts();
     assert(audit.length > 0 && audit.every((t) => !t.trim().startsWith("{")), `the audit trail shows raw JSON: ${audit[0]}`);
     await shot(page, "13-history-file-audit");
+  });
+
+  await step("no screen sends the user to the command line", async () => {
+    const cli = /handoff-console|\s--[a-z]/;
+    for (const [path, ready] of [
+      ["/integrations", () => page.getByRole("cell", { name: /Clinic EMR/ }).first().waitFor()],
+      ["/stats", () => page.getByRole("grid", { name: "Handoffs" }).waitFor()],
+      ["/health", () => page.getByRole("heading", { name: "APIs" }).waitFor()],
+      ["/tests", () => page.getByRole("heading", { name: "Test Panel" }).first().waitFor()],
+    ]) {
+      await page.goto(`${console_.base}${path}`);
+      await ready();
+      await page.evaluate(() => document.querySelectorAll("details").forEach((d) => (d.open = true)));
+      const text = await page.locator("main").innerText();
+      assert(!cli.test(text), `${path} tells the user to run a command: ${text.match(cli)?.[0]}`);
+    }
   });
 
   await step("the dark theme applies and is remembered", async () => {

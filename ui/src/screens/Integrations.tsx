@@ -109,10 +109,12 @@ export function Integrations() {
     setSamples(null);
     try {
       const r = await client.sendDemoSamples();
-      const parts = r.results.map(({ integrationName, result }) =>
-        result.success
-          ? `${integrationName}: delivered`
-          : `${integrationName}: failed (${result.category ?? "error"})${result.nextRetryAt ? ", a retry is scheduled" : ""}`,
+      const parts = r.results.map(({ integrationName, result, error }) =>
+        !result
+          ? `${integrationName}: not sent (${error?.message ?? "unknown error"})`
+          : result.success
+            ? `${integrationName}: delivered`
+            : `${integrationName}: failed (${result.category ?? "error"})${result.nextRetryAt ? ", a retry is scheduled" : ""}`,
       );
       setSamples({ ok: true, text: `Sent ${r.results.length} sample handoff${r.results.length === 1 ? "" : "s"}. ${parts.join("; ")}.` });
       reload();
@@ -367,6 +369,14 @@ function LastDelivery({ summary }: { summary: DeliverySummary | undefined }) {
     <span className="last-delivery" title={`${formatLocal(new Date(last.at))}: ${why}`}>
       <span className={`badge ${ok ? "succeeded" : "failed"}`}>{ok ? "delivered" : "failed"}</span>{" "}
       <time dateTime={last.at}>{formatShort(new Date(last.at))}</time>
+      {!ok && (
+        <span className="last-failure">
+          {[last.category, last.message.startsWith(String(last.statusCode)) ? null : last.statusCode]
+            .filter((x) => x !== null)
+            .join(" · ")}
+          {last.message ? `: ${last.message}` : ""}
+        </span>
+      )}
     </span>
   );
 }
@@ -375,7 +385,9 @@ function LastDelivery({ summary }: { summary: DeliverySummary | undefined }) {
 function FailureRate({ summary }: { summary: DeliverySummary | undefined }) {
   const w = summary?.window;
   if (!w || w.deliveries === 0) return <span className="muted">—</span>;
-  const pct = w.failureRate === null ? 0 : Math.round(w.failureRate * 100);
+  const rate = w.failureRate ?? 0;
+  // A failure is never rounded away: 1 of 300 is "<1%", not "0%".
+  const pct = rate > 0 && rate < 0.01 ? "<1" : String(Math.round(rate * 100));
   return (
     <span className={w.failed > 0 ? "rate bad" : "rate"} title={`${w.failed} of ${w.deliveries} deliveries failed since ${formatLocal(new Date(w.since))}`}>
       {w.failed} of {w.deliveries} ({pct}%)

@@ -98,10 +98,13 @@ export function StatsPanel() {
   const busy = progress !== null;
   const refresh = useCallback(() => setVersion((v) => v + 1), []);
 
-  // The panel refreshes itself while it is on screen and nothing is under way.
+  // The panel refreshes itself while it is on screen and nothing is under way: not while a
+  // retry runs, the drawer is open, rows are selected (they would change under the ticks) or
+  // the last refresh has not answered yet (slow queries would only pile up).
+  const paused = selected.length > 0;
   const busyRef = useRef(busy);
   useEffect(() => {
-    busyRef.current = busy || open !== null;
+    busyRef.current = busy || open !== null || paused || stats.state === "loading";
   });
   useEffect(() => {
     if (!f.autoRefresh) return;
@@ -118,6 +121,11 @@ export function StatsPanel() {
     clearTimeout(typing.current);
     typing.current = setTimeout(() => set({ q: value }), 300);
   };
+  // An action that sets the table's filters itself drops a search still waiting to apply.
+  const act = useCallback((a: FilterAction) => {
+    clearTimeout(typing.current);
+    dispatch(a);
+  }, []);
 
   const integrationName = useMemo(() => {
     const list = integrations[0].data;
@@ -126,6 +134,7 @@ export function StatsPanel() {
 
 
   const retryOne = async (row: Row) => {
+    if (busy) return;
     setProgress({ label: "Retrying", done: 0, total: 1 });
     try {
       const result = (await client.retry({ attemptId: row.attemptId })) as HandoffResult;
@@ -134,17 +143,27 @@ export function StatsPanel() {
         text: `Session ${row.sessionId}: ${result.success ? "delivered" : `failed again (${result.message})`}.`,
       });
     } catch (e) {
-      setNotice({ kind: "error", text: `Session ${row.sessionId}: ${ConsoleError.from(e).message}` });
+      const err = ConsoleError.from(e);
+      // Delivered meanwhile (by the worker's retry, another person) or under way: nothing was
+      // sent, and nothing failed.
+      setNotice(
+        err.kind === "conflict"
+          ? { kind: "ok", text: `Session ${row.sessionId}: not retried, ${err.message}.` }
+          : { kind: "error", text: `Session ${row.sessionId}: ${err.message}` },
+      );
     }
     setProgress(null);
+    clearSelection();
     refresh();
   };
 
   // One at a time: a person watches the progress, and a target is not flooded.
   const retrySelected = async () => {
     const rows = selected;
+    if (busy || !rows.length) return;
     let ok = 0;
     let failed = 0;
+    let skipped = 0;
     const problems: string[] = [];
     for (const [i, row] of rows.entries()) {
       setProgress({ label: "Retrying the selected handoffs", done: i, total: rows.length });
@@ -153,15 +172,22 @@ export function StatsPanel() {
         if (r.success) ok++;
         else failed++;
       } catch (e) {
-        failed++;
-        if (problems.length < 3) problems.push(`${row.sessionId}: ${ConsoleError.from(e).message}`);
+        const err = ConsoleError.from(e);
+        // Delivered since it was ticked (or under way): skipped, not failed.
+        if (err.kind === "conflict") skipped++;
+        else {
+          failed++;
+          if (problems.length < 3) problems.push(`${row.sessionId}: ${err.message}`);
+        }
       }
     }
     setProgress(null);
     clearSelection();
     setNotice({
       kind: failed ? "error" : "ok",
-      text: `Retried ${rows.length}: ${ok} delivered, ${failed} not.${problems.length ? ` ${problems.join("; ")}` : ""}`,
+      text: `Retried ${rows.length - skipped}: ${ok} delivered, ${failed} not${
+        skipped ? `; ${skipped} skipped (delivered or under way since they were selected)` : ""
+      }.${problems.length ? ` ${problems.join("; ")}` : ""}`,
     });
     refresh();
   };
@@ -184,41 +210,46 @@ export function StatsPanel() {
     const counted = bulkShown;
     setBulk(null);
     if (!counted) return;
-    setProgress({ label: "Retrying the undelivered handoffs", done: 0, total: counted.counted.matched });
+    if (busy || counted.counted.matched === 0) return;
+    setProgress({ label: "Retrying the failed handoffs", done: 0, total: counted.counted.matched });
     try {
       const r = await client.retry(counted.request);
       if (!("jobId" in r)) throw new ConsoleError({ kind: "internal", message: "the retry did not start as a job" });
       const result = await client.waitForJob<BulkRetry>(r.jobId, (s) =>
-        setProgress({ label: "Retrying the undelivered handoffs", done: s.done, total: s.total }),
+        setProgress({ label: "Retrying the failed handoffs", done: s.done, total: s.total }),
       );
       // The server leaves `skipped` out when it is empty (skip_serializing_if), although the
       // generated type says it is always there.
       const skipped = result.skipped ?? [];
       const delivered = result.results.filter((x) => x.success).length;
+      // Skipped ones (delivered or under way meanwhile) are not failures.
       setNotice({
-        kind: delivered === result.results.length && !skipped.length ? "ok" : "error",
+        kind: delivered === result.results.length ? "ok" : "error",
         text: `Retried ${result.results.length} of ${result.matched}: ${delivered} delivered, ${
           result.results.length - delivered
-        } failed again${skipped.length ? `, ${skipped.length} skipped` : ""}.`,
+        } failed again${skipped.length ? `, ${skipped.length} skipped (delivered or under way meanwhile)` : ""}.`,
       });
     } catch (e) {
       setNotice({ kind: "error", text: ConsoleError.from(e).message });
     }
     setProgress(null);
+    clearSelection();
     refresh();
   };
 
   const exportCsv = async () => {
     setExporting(true);
     try {
-      // Newest first whatever the table's sort (the server pages the export by start time).
-      const query = { ...aq };
+      // Every attempt in the scope and the search, newest first whatever the table's sort (the
+      // server pages the export by start time); the attempt view's own filters when it shows.
+      const query = f.view === "attempts" ? { ...aq } : attemptsQueryOf(scope, { ...f, attemptStatus: "", category: "" });
       delete query.sort;
       delete query.order;
       const { blob, limitedTo } = await client.historyCsv(query);
       // The window's export stops at 100,000 rows, serve's at 1,000,000: say so, never a
       // silently short file.
-      const cap = limitedTo ?? (client.transport.kind === "tauri" && total !== null && total > 100_000 ? 100_000 : null);
+      const attempts = f.view === "attempts" ? total : (stats.data?.total ?? null);
+      const cap = limitedTo ?? (client.transport.kind === "tauri" && attempts !== null && attempts > 100_000 ? 100_000 : null);
       if (cap !== null) {
         setNotice({
           kind: "error",
@@ -249,19 +280,20 @@ export function StatsPanel() {
         )}
         <label className="tp-inline" title="Refresh the figures and the table every 10 seconds while this screen is shown">
           <input type="checkbox" checked={f.autoRefresh} onChange={(e) => set({ autoRefresh: e.target.checked })} /> Auto-refresh
+          {f.autoRefresh && paused && <span className="muted"> (paused while rows are selected)</span>}
         </label>
         <button type="button" onClick={refresh} disabled={busy}>
           Refresh
         </button>
-        <button type="button" onClick={exportCsv} disabled={exporting || total === 0}>
-          {exporting ? "Exporting…" : "Export CSV"}
+        <button type="button" onClick={exportCsv} disabled={exporting || stats.data?.total === 0}>
+          {exporting ? "Exporting…" : "Export attempts (CSV)"}
         </button>
         <ExportHistoryButton integration={scope.integration} window={statsQueryOf(scope, f)} onNotice={setNotice} />
       </header>
 
       <ScopeBar f={f} set={set} scope={scope} integrations={integrations[0].data ?? []} integrationName={integrationName} />
 
-      <StatsCards stats={stats} onRetry={reloadStats} dispatch={dispatch} />
+      <StatsCards stats={stats} onRetry={reloadStats} dispatch={act} />
 
       <div className="row chart-head">
         <label htmlFor="f-bucket">Bucket</label>
@@ -284,13 +316,12 @@ export function StatsPanel() {
 
       <div className="row history-actions">
         <h2>History</h2>
-        <div role="tablist" aria-label="List" className="tabs">
+        <div role="group" aria-label="List" className="tabs">
           {(["handoffs", "attempts"] as const).map((v) => (
             <button
               key={v}
               type="button"
-              role="tab"
-              aria-selected={f.view === v}
+              aria-pressed={f.view === v}
               className={f.view === v ? "tab active" : "tab"}
               onClick={() => set({ view: v })}
             >
@@ -309,7 +340,7 @@ export function StatsPanel() {
         {!scope.session && (
           // A bulk retry cannot be narrowed to a session: offered only where it means what it says.
           <button type="button" disabled={busy} onClick={countFailed}>
-            Retry all undelivered…
+            Retry failed handoffs…
           </button>
         )}
         <div className="progress-slot" aria-live="polite">
@@ -341,7 +372,7 @@ export function StatsPanel() {
         </p>
       )}
 
-      <TableFilters f={f} set={set} dispatch={dispatch} onText={onText} />
+      <TableFilters f={f} set={set} dispatch={act} onText={onText} />
 
       {f.view === "handoffs" ? (
         <HandoffTable
@@ -354,10 +385,11 @@ export function StatsPanel() {
           onToggle={(rows, on) => setSelectedHandoffs((prev) => toggled(prev, rows.filter(canRetryHandoff), (r) => r.handoffId, on))}
           onOpen={(row) => openRow(row.lastAttemptId)}
           onRetry={(row) => void retryOne(handoffAsRow(row))}
-          onCategory={(c) => dispatch({ type: "category", category: c })}
+          onCategory={(c) => act({ type: "category", category: c })}
           onTotal={setTotal}
           onReload={refresh}
           filtered={filtered}
+          busy={busy}
           emptyBody={<NothingYet hasDemo={hasDemo} />}
         />
       ) : (
@@ -371,10 +403,11 @@ export function StatsPanel() {
           onToggle={(rows, on) => setSelectedAttempts((prev) => toggled(prev, rows.filter(canRetry), (r) => r.attemptId, on))}
           onOpen={(row) => setOpen(row.attemptId)}
           onRetry={(row) => void retryOne(row)}
-          onCategory={(c) => dispatch({ type: "category", category: c })}
+          onCategory={(c) => act({ type: "category", category: c })}
           onTotal={setTotal}
           onReload={refresh}
           filtered={filtered}
+          busy={busy}
         />
       )}
       <p className="muted hint">
@@ -385,26 +418,33 @@ export function StatsPanel() {
       {open && <DetailDrawer attemptId={open} onClose={() => setOpen(null)} onOpen={setOpen} onRetried={() => refresh()} />}
       <Confirm
         open={bulkShown !== null}
-        title="Retry every undelivered handoff?"
+        title="Retry every handoff that failed for good?"
         confirmLabel={`Retry ${formatCount(bulkShown?.counted.matched ?? 0)}`}
+        busy={!bulkShown?.counted.matched}
         onConfirm={retryAllFailed}
         onCancel={() => setBulk(null)}
       >
         {bulkShown?.counted.matched ? (
           <p>
-            {formatCount(bulkShown.counted.matched)} handoff{bulkShown.counted.matched === 1 ? "" : "s"} failed for good and match
-            the integration, error category and time window. Each is sent again once. Handoffs waiting for an automatic retry
-            are left to it; configuration tests are never re-sent.
+            {formatCount(bulkShown.counted.matched)} handoff{bulkShown.counted.matched === 1 ? "" : "s"} failed with no automatic
+            retry left and match the integration, trigger and time window of their last try
+            {f.category ? `, whose last try failed as ${f.category}` : ""}. Each is sent again once.
           </p>
         ) : (
-          <p>No handoff that failed for good matches the integration, error category and time window.</p>
-        )}
-        {bulkShown && bulkShown.counted.alreadyDelivered > 0 && (
-          <p className="muted">
-            {formatCount(bulkShown.counted.alreadyDelivered)} failed attempt{bulkShown.counted.alreadyDelivered === 1 ? "" : "s"} in
-            this scope belong to handoffs delivered since: they are skipped.
+          <p>
+            No handoff that failed for good matches the integration, trigger and time window
+            {f.category ? ` (and the category ${f.category})` : ""}.
           </p>
         )}
+        <p className="muted">
+          {stats.data && stats.data.handoffs.undelivered > (bulkShown?.counted.matched ?? 0)
+            ? "The other undelivered handoffs in this scope are waiting for an automatic retry (left to it) or fall outside the filters above. "
+            : ""}
+          Configuration tests are never re-sent.
+          {bulkShown && bulkShown.counted.alreadyDelivered > 0
+            ? ` ${formatCount(bulkShown.counted.alreadyDelivered)} failed attempt${bulkShown.counted.alreadyDelivered === 1 ? "" : "s"} here belong to handoffs delivered since: they are skipped.`
+            : ""}
+        </p>
       </Confirm>
     </section>
   );
@@ -656,7 +696,12 @@ function StatsCards({
           <ul>
             {categories.map(([c, n]) => (
               <li key={c}>
-                <button type="button" className="linkish" onClick={() => dispatch({ type: "category", category: c })} title={`Show ${c} failures in the table`}>
+                <button
+                  type="button"
+                  className="linkish"
+                  onClick={() => dispatch({ type: "failedAttempts", category: c })}
+                  title={`Show the ${c} failures in the table (every attempt)`}
+                >
                   {c}
                 </button>{" "}
                 <strong>{formatCount(n)}</strong>

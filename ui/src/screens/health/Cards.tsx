@@ -1,7 +1,7 @@
 import type { HealthStatus } from "../../api/types/HealthStatus";
 import { LocalTime } from "../../components/state";
 import { navigate } from "../../router";
-import { type Card, type CardItem, checkLabel, countsText } from "./model";
+import { type Card, type CardItem, checkLabel, countsText, worstReason } from "./model";
 import { Trend } from "./Trend";
 
 export function StatusBadge({ status }: { status: HealthStatus | null }) {
@@ -89,8 +89,11 @@ function Item({
     <details className="health-item">
       <summary>
         <span className={`dot ${item.status}`} aria-hidden="true" />
-        <span className="health-item-name">{item.name}</span>
-        <span className="visually-hidden">{item.status}</span>
+        <span className="health-item-name">
+          {item.name}
+          {worstReason(item) && <span className="health-item-why">{worstReason(item)}</span>}
+        </span>
+        <StatusBadge status={item.status} />
         {withTrend && id ? <Trend integrationId={id} round={trendRound} /> : <span />}
         <span className="muted health-latency">{ms(item.latencyMs)}</span>
       </summary>

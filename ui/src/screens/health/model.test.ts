@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HealthReport } from "../../api/types/HealthReport";
 import type { LastHealth } from "../../api/types/LastHealth";
-import { countsText, fromLast, fromReport, groupCards, matchesFilter, mergeReport, worstStatus } from "./model";
+import { countsText, fromLast, fromReport, groupCards, matchesFilter, mergeReport, worstReason, worstStatus } from "./model";
 
 const at = "2026-11-24T14:00:00.000Z";
 
@@ -85,6 +85,14 @@ describe("groupCards", () => {
     const [dbs, , local] = groupCards(fromLast(last));
     expect(dbs?.items[0]?.checkedAt).toBe("2026-11-20T08:00:00.000Z");
     expect(local?.items[0]?.checkedAt).toBe(at);
+  });
+});
+
+describe("worstReason", () => {
+  it("says what is wrong on the line itself: the worst check and its reason", () => {
+    const [dbs, apis] = groupCards(fromReport(report));
+    expect(worstReason(apis!.items[0]!)).toBe("Connect: refused");
+    expect(worstReason(dbs!.items[0]!)).toBe("TLS: not encrypted");
   });
 });
 

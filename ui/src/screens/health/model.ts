@@ -107,7 +107,9 @@ function targetItem(i: IntegrationView): CardItem {
     key: i.id,
     integrationId: i.id,
     name: i.name,
-    status: worstStatus(checks.map((c) => c.status)) ?? i.status,
+    // The integration's own status (end-to-end included): the line must not look healthier
+    // than the list and the filters say it is.
+    status: i.status,
     latencyMs: checks.reduce((sum, c) => sum + c.latencyMs, 0),
     checkedAt: i.checkedAt,
     checks,
@@ -188,6 +190,14 @@ export function groupCards(view: HealthView, filter: HealthFilter = NO_FILTER): 
     card("local", "Local components", local),
     { ...e2e, status: all.status, counts: all.counts, hidden: all.items.length - e2e.items.length },
   ];
+}
+
+/** What is wrong, in one line: the worst check's name and reason (`null` when all is well). */
+export function worstReason(item: CardItem): string | null {
+  if (item.status === "healthy") return null;
+  const worst = item.checks.find((c) => c.status === item.status) ?? item.checks.find((c) => c.status !== "healthy");
+  if (!worst) return item.status === "error" ? "end-to-end failed (see the End-to-end card)" : null;
+  return `${checkLabel(worst.name)}: ${worst.reason ?? worst.status}`;
 }
 
 /** "3 healthy, 1 error" (statuses with none left out). */

@@ -34,7 +34,8 @@ export function StatsView({ id, onGone }: { id: string; onGone: () => void }) {
   const cards: [string, string][] = [
     ["Handoffs", String(s.handoffs.total)],
     ["Delivered", String(s.handoffs.delivered)],
-    ["Not delivered", String(s.handoffs.undelivered + s.handoffs.pending)],
+    ["Undelivered", String(s.handoffs.undelivered)],
+    ["In progress", String(s.handoffs.pending)],
     ["Attempts", String(s.total)],
     ["Succeeded", String(s.succeeded)],
     ["Failed", String(s.failed)],
@@ -117,6 +118,9 @@ export function AuditView({ id, onGone }: { id: string; onGone: () => void }) {
   if (rows.length === 0) return <Empty title="No audit entries">This file's audit trail is empty.</Empty>;
   return (
     <div className="table-scroll">
+      <p className="muted small audit-note">
+        {rows.length === LIMIT ? `The newest ${LIMIT} entries, newest first.` : `${rows.length} entries, newest first.`}
+      </p>
       <table>
         <thead>
           <tr>

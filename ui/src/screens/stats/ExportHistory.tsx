@@ -92,8 +92,10 @@ export function ExportHistoryButton({
       >
         <p>
           Writes the handoffs and attempts in this scope ({integration ? "this integration" : "every integration"},{" "}
-          {window.since ? `since ${window.since}` : "all time"}) with their audit trail to one file that any console opens
-          read-only. Collected data is masked and no secret is written.
+          {window.since ? `from ${window.since}` : "from the start"}
+          {window.until ? ` until ${window.until}` : " until now"}) with their audit trail to one file that any console
+          opens read-only. Collected data is masked and no secret is written. The session and the table's filters do not
+          narrow an export.
         </p>
       </Confirm>
     </>

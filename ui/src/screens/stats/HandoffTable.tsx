@@ -34,36 +34,48 @@ interface Props {
   onTotal?: (total: number) => void;
   onReload: () => void;
   fetchPage?: (query: HandoffsQuery) => Promise<HandoffPage>;
+  /** Work under way (a retry, a bulk job): row retries wait for it. */
+  busy?: boolean;
   /** `false` when nothing narrows the list: an empty list then means nothing was sent yet. */
   filtered?: boolean;
   emptyBody?: React.ReactNode;
 }
 
-export function handoffColumns(p: Pick<Props, "onRetry" | "onCategory">): Column<HandoffRow>[] {
+export function handoffColumns(p: Pick<Props, "onRetry" | "onCategory" | "busy">): Column<HandoffRow>[] {
   const columns: Column<HandoffRow>[] = [
     {
       label: "Updated",
       sort: "updatedAt",
-      width: "118px",
-      minPx: 118,
+      width: "100px",
+      minPx: 100,
       cell: (r) => <time dateTime={r.updatedAt}>{formatShort(new Date(r.updatedAt))}</time>,
       title: (r) => formatLocal(new Date(r.updatedAt)),
     },
-    { label: "Integration", sort: "integration", width: "minmax(110px, 1fr)", minPx: 110, cell: (r) => r.integrationName, title: (r) => r.integrationName },
-    { label: "Session", sort: "sessionId", width: "120px", minPx: 120, className: "mono", cell: (r) => r.sessionId, title: (r) => r.sessionId },
+    { label: "Integration", sort: "integration", width: "minmax(90px, 1fr)", minPx: 90, cell: (r) => r.integrationName, title: (r) => r.integrationName },
+    { label: "Session", sort: "sessionId", width: "104px", minPx: 104, className: "mono", cell: (r) => r.sessionId, title: (r) => r.sessionId },
     {
+      // The state, and what it depends on: the tries it took, or when the next one is due (an
+      // undelivered handoff waiting for a retry is not one that failed for good).
       label: "Handoff",
       sort: "status",
-      width: "108px",
-      minPx: 108,
-      cell: (r) => <span className={`badge ${r.status}`}>{HANDOFF_STATE_LABEL[r.status]}</span>,
+      width: "150px",
+      minPx: 150,
+      cell: (r) => (
+        <>
+          <span className={`badge ${r.status}`}>{HANDOFF_STATE_LABEL[r.status]}</span>
+          <span className="badge-note">
+            {r.nextRetryAt ? `retry ${formatShort(new Date(r.nextRetryAt))}` : r.attempts > 1 ? `${r.attempts} tries` : ""}
+          </span>
+        </>
+      ),
+      title: (r) =>
+        `${r.attempts} ${r.attempts === 1 ? "try" : "tries"}${r.nextRetryAt ? `; next automatic retry ${formatLocal(new Date(r.nextRetryAt))}` : r.status === "undelivered" ? "; no retry left: retry it by hand" : ""}`,
     },
-    { label: "Tries", sort: "attempts", width: "52px", minPx: 52, className: "num", hideBelow: 1000, cell: (r) => r.attempts },
+    { label: "Tries", sort: "attempts", width: "52px", minPx: 52, className: "num", hideBelow: 1100, cell: (r) => r.attempts },
     {
       label: "Last error",
-      width: "104px",
-      minPx: 104,
-      hideBelow: 940,
+      width: "100px",
+      minPx: 100,
       interactive: p.onCategory !== undefined,
       cell: (r) =>
         r.status === "delivered" || !r.lastCategory ? (
@@ -84,17 +96,9 @@ export function handoffColumns(p: Pick<Props, "onRetry" | "onCategory">): Column
     },
     { label: "HTTP", width: "56px", minPx: 56, className: "num", hideBelow: 1100, cell: (r) => r.lastStatusCode ?? "" },
     {
-      label: "Next retry",
-      width: "120px",
-      minPx: 120,
-      hideBelow: 1060,
-      cell: (r) => (r.nextRetryAt ? formatShort(new Date(r.nextRetryAt)) : ""),
-      title: (r) => (r.nextRetryAt ? formatLocal(new Date(r.nextRetryAt)) : undefined),
-    },
-    {
       label: "Last message",
-      width: "minmax(160px, 2fr)",
-      minPx: 160,
+      width: "minmax(120px, 3fr)",
+      minPx: 120,
       cell: (r) => (r.status === "delivered" ? <span className="muted">{r.lastMessage}</span> : r.lastMessage),
       title: (r) => r.lastMessage || undefined,
     },
@@ -102,13 +106,20 @@ export function handoffColumns(p: Pick<Props, "onRetry" | "onCategory">): Column
   if (p.onRetry) {
     columns.push({
       label: "",
-      width: "68px",
-      minPx: 68,
+      width: "64px",
+      minPx: 64,
       sticky: true,
       interactive: true,
       cell: (r) =>
         canRetryHandoff(r) ? (
-          <button type="button" className="small" tabIndex={-1} onClick={() => p.onRetry?.(r)} aria-label={`Retry session ${r.sessionId}`}>
+          <button
+            type="button"
+            className="small"
+            tabIndex={-1}
+            disabled={p.busy}
+            onClick={() => p.onRetry?.(r)}
+            aria-label={`Retry session ${r.sessionId}`}
+          >
             Retry
           </button>
         ) : null,
@@ -135,6 +146,7 @@ export function HandoffTable(p: Props) {
       onToggle={p.onToggle}
       onOpen={p.onOpen}
       keyActions={p.onRetry ? { r: (row) => canRetryHandoff(row) && p.onRetry?.(row) } : undefined}
+      actionsPaused={p.busy}
       onTotal={p.onTotal}
       onReload={p.onReload}
       empty={

@@ -32,6 +32,8 @@ interface Props {
   fetchPage?: (query: HistoryQuery) => Promise<AttemptPage>;
   /** Whether the console has any attempt at all (the empty state then says what to do). */
   filtered?: boolean;
+  /** Work under way (a retry, a bulk job): row retries wait for it. */
+  busy?: boolean;
 }
 
 /** A failed attempt can be retried only while its handoff is undelivered: one whose handoff
@@ -40,18 +42,18 @@ export function canRetry(row: AttemptSummary): boolean {
   return row.status === "failed" && row.handoffState === "undelivered";
 }
 
-export function attemptColumns(p: Pick<Props, "onRetry" | "onCategory">): Column<AttemptSummary>[] {
+export function attemptColumns(p: Pick<Props, "onRetry" | "onCategory" | "busy">): Column<AttemptSummary>[] {
   const columns: Column<AttemptSummary>[] = [
     {
       label: "Started",
       sort: "startedAt",
-      width: "118px",
-      minPx: 118,
+      width: "100px",
+      minPx: 100,
       cell: (r) => <time dateTime={r.startedAt}>{formatShort(new Date(r.startedAt))}</time>,
       title: (r) => formatLocal(new Date(r.startedAt)),
     },
-    { label: "Integration", sort: "integration", width: "minmax(110px, 1fr)", minPx: 110, cell: (r) => r.integrationName, title: (r) => r.integrationName },
-    { label: "Session", sort: "sessionId", width: "120px", minPx: 120, className: "mono", cell: (r) => r.sessionId, title: (r) => r.sessionId },
+    { label: "Integration", sort: "integration", width: "minmax(90px, 1fr)", minPx: 90, cell: (r) => r.integrationName, title: (r) => r.integrationName },
+    { label: "Session", sort: "sessionId", width: "104px", minPx: 104, className: "mono", cell: (r) => r.sessionId, title: (r) => r.sessionId },
     { label: "Trigger", width: "64px", minPx: 64, hideBelow: 1100, cell: (r) => r.trigger },
     {
       label: "Status",
@@ -72,9 +74,8 @@ export function attemptColumns(p: Pick<Props, "onRetry" | "onCategory">): Column
     },
     {
       label: "Category",
-      width: "104px",
-      minPx: 104,
-      hideBelow: 940,
+      width: "100px",
+      minPx: 100,
       interactive: p.onCategory !== undefined,
       cell: (r) =>
         r.category && p.onCategory ? (
@@ -87,18 +88,25 @@ export function attemptColumns(p: Pick<Props, "onRetry" | "onCategory">): Column
     },
     { label: "HTTP", width: "56px", minPx: 56, className: "num", hideBelow: 1100, cell: (r) => r.statusCode ?? "" },
     { label: "Duration", sort: "durationMs", width: "76px", minPx: 76, className: "num", hideBelow: 1000, cell: (r) => formatDuration(r.durationMs) },
-    { label: "Message", width: "minmax(160px, 3fr)", minPx: 160, cell: (r) => r.message, title: (r) => r.message || undefined },
+    { label: "Message", width: "minmax(120px, 3fr)", minPx: 120, cell: (r) => r.message, title: (r) => r.message || undefined },
   ];
   if (p.onRetry) {
     columns.push({
       label: "",
-      width: "68px",
-      minPx: 68,
+      width: "64px",
+      minPx: 64,
       sticky: true,
       interactive: true,
       cell: (r) =>
         canRetry(r) ? (
-          <button type="button" className="small" tabIndex={-1} onClick={() => p.onRetry?.(r)} aria-label={`Retry session ${r.sessionId}`}>
+          <button
+            type="button"
+            className="small"
+            tabIndex={-1}
+            disabled={p.busy}
+            onClick={() => p.onRetry?.(r)}
+            aria-label={`Retry session ${r.sessionId}`}
+          >
             Retry
           </button>
         ) : null,
@@ -125,6 +133,7 @@ export function HistoryTable(p: Props) {
       onToggle={p.onToggle}
       onOpen={p.onOpen}
       keyActions={p.onRetry ? { r: (row) => canRetry(row) && p.onRetry?.(row) } : undefined}
+      actionsPaused={p.busy}
       onTotal={p.onTotal}
       onReload={p.onReload}
       empty={

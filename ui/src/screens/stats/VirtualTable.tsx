@@ -68,6 +68,8 @@ interface Props<Row> {
   onOpen: (row: Row) => void;
   /** Keys acting on the active row (`r`: retry). */
   keyActions?: Record<string, (row: Row) => void>;
+  /** While true, the key actions do nothing (work is under way that they would collide with). */
+  actionsPaused?: boolean;
   onTotal?: (total: number) => void;
   onReload: () => void;
   empty: { title: string; body?: ReactNode };
@@ -104,7 +106,13 @@ export function VirtualTable<Row>(p: Props<Row>) {
   }));
   const [totalOf, setTotalOf] = useState<{ key: string; n: number } | null>(null);
   const [failure, setFailure] = useState<{ key: string; error: ConsoleError } | null>(null);
-  const [activeOf, setActiveOf] = useState<{ key: string; index: number }>({ key: queryKey, index: -1 });
+  // The active row is remembered by its id: a refresh that moves rows (new ones arriving on top)
+  // keeps it on the same row, not the same position.
+  const [activeOf, setActiveOf] = useState<{ key: string; index: number; id: string | null }>({
+    key: queryKey,
+    index: -1,
+    id: null,
+  });
 
   const sameList = (k: string | undefined) => k !== undefined && k.slice(0, k.lastIndexOf("@")) === queryKey;
   // Everything below belongs to the current list; state of another list reads as empty.
@@ -112,11 +120,18 @@ export function VirtualTable<Row>(p: Props<Row>) {
   const stale = [pages.current, pages.previous].find((c) => c && c.key !== cacheKey && sameList(c.key)) ?? null;
   const total = totalOf && sameList(totalOf.key) ? totalOf.n : null;
   const error = failure && sameList(failure.key) ? failure.error : null;
-  const active = activeOf.key === queryKey ? activeOf.index : -1;
+  const rowAt = (i: number) => cache.row(i) ?? stale?.row(i);
+  const active = (() => {
+    if (activeOf.key !== queryKey || activeOf.index < 0) return -1;
+    // Moved onto a row not loaded yet: its place is all there is to go by.
+    if (activeOf.id === null) return activeOf.index;
+    const there = rowAt(activeOf.index);
+    if (there && p.rowId(there) === activeOf.id) return activeOf.index;
+    return cache.indexOf((r) => p.rowId(r) === activeOf.id);
+  })();
   const range = visibleRange(scrollTop, BODY, ROW, total ?? Math.ceil(BODY / ROW), OVERSCAN);
   const wanted = total === 0 ? [] : pagesFor(range, PAGE);
   const wantedKey = wanted.join(",");
-  const rowAt = (i: number) => cache.row(i) ?? stale?.row(i);
 
   // A new list starts at the top; a new version of it stays where the reader is.
   useEffect(() => {
@@ -180,7 +195,8 @@ export function VirtualTable<Row>(p: Props<Row>) {
   const move = (index: number) => {
     if (total === null || total === 0) return;
     const next = Math.max(0, Math.min(total - 1, index));
-    setActiveOf({ key: queryKey, index: next });
+    const row = rowAt(next);
+    setActiveOf({ key: queryKey, index: next, id: row ? p.rowId(row) : null });
     const el = scroller.current;
     if (el) {
       const top = scrollToShow(next, el.scrollTop, BODY, ROW);
@@ -202,7 +218,9 @@ export function VirtualTable<Row>(p: Props<Row>) {
       Enter: () => row && p.onOpen(row),
     };
     if (selectable) keys[" "] = () => row && p.onToggle?.([row], !p.selected?.has(p.rowId(row)));
-    for (const [key, act] of Object.entries(p.keyActions ?? {})) keys[key] = () => row && act(row);
+    if (!p.actionsPaused) {
+      for (const [key, act] of Object.entries(p.keyActions ?? {})) keys[key] = () => row && act(row);
+    }
     const action = keys[e.key];
     if (action && e.target === e.currentTarget && !e.altKey && !e.ctrlKey && !e.metaKey) {
       e.preventDefault();
@@ -312,7 +330,7 @@ export function VirtualTable<Row>(p: Props<Row>) {
                 className={`vt-row${index === active ? " active" : ""}${p.selected?.has(p.rowId(row)) ? " ticked" : ""} ${p.rowClass?.(row) ?? ""}`}
                 style={{ ...rowStyle, top: index * ROW }}
                 onClick={() => {
-                  setActiveOf({ key: queryKey, index });
+                  setActiveOf({ key: queryKey, index, id: p.rowId(row) });
                   scroller.current?.focus({ preventScroll: true });
                   p.onOpen(row);
                 }}

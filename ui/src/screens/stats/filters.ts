@@ -52,8 +52,11 @@ export type FilterAction =
   | { type: "set"; patch: Partial<StatsFilters> }
   /** "Needs attention": the undelivered handoffs, whatever the table showed. */
   | { type: "showUndelivered" }
-  /** A category clicked in a card or a row: the table shows its failures. */
+  /** A category clicked in a row: the table keeps its view and shows that category. */
   | { type: "category"; category: string }
+  /** A category clicked in the card of failed attempts: the table shows those attempts (what
+   * the card counts), whatever it showed before. */
+  | { type: "failedAttempts"; category: string }
   | { type: "clearTable" };
 
 export function filtersReducer(state: StatsFilters, action: FilterAction): StatsFilters {
@@ -63,9 +66,11 @@ export function filtersReducer(state: StatsFilters, action: FilterAction): Stats
     case "showUndelivered":
       return { ...state, view: "handoffs", handoffStatus: "undelivered", category: "", text: "", q: "" };
     case "category":
-      // In the handoff view a category means "whose last try failed so": those are undelivered
-      // or were delivered since; the status filter is left as the user set it.
+      // In the handoff view a category means "whose last try failed so"; the status filter is
+      // left as the user set it.
       return { ...state, category: action.category, attemptStatus: state.view === "attempts" ? "failed" : state.attemptStatus };
+    case "failedAttempts":
+      return { ...state, view: "attempts", attemptStatus: "failed", category: action.category, text: "", q: "" };
     case "clearTable":
       return { ...state, handoffStatus: "", attemptStatus: "", category: "", text: "", q: "" };
   }
@@ -95,6 +100,7 @@ export function handoffsQueryOf(scope: Scope, f: StatsFilters): HandoffsQuery {
   return compact({
     ...scope,
     ...windowOf(f),
+    trigger: (f.trigger || undefined) as HandoffsQuery["trigger"],
     status: (f.handoffStatus || undefined) as HandoffsQuery["status"],
     category: (f.category || undefined) as HandoffsQuery["category"],
     q: f.q.trim(),
@@ -119,7 +125,7 @@ export function attemptsQueryOf(scope: Scope, f: StatsFilters): HistoryQuery {
 /** A bulk retry takes the handoffs that failed for good matching integration, category and
  * time window. */
 export function bulkRetryOf(scope: Scope, f: StatsFilters, dryRun: boolean): RetryRequest {
-  return { failed: true, dryRun, ...compact({ integration: scope.integration, category: f.category, ...windowOf(f) }) };
+  return { failed: true, dryRun, ...compact({ integration: scope.integration, trigger: f.trigger, category: f.category, ...windowOf(f) }) };
 }
 
 /** Whether anything narrows what the panel shows (an empty result then means "no match", not

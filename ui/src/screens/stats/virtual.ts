@@ -84,6 +84,15 @@ export class PageCache<T> {
     return new PageCache(this.key, this.pageSize, this.maxPages, next);
   }
 
+  /** The index of the first loaded row `matches` accepts, or -1. */
+  indexOf(matches: (row: T) => boolean): number {
+    for (const [page, rows] of this.pages) {
+      const at = rows.findIndex(matches);
+      if (at >= 0) return page * this.pageSize + at;
+    }
+    return -1;
+  }
+
   /** Of `wanted`, the pages not loaded yet. */
   missing(wanted: readonly number[]): number[] {
     return wanted.filter((p) => !this.pages.has(p));
