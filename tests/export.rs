@@ -282,12 +282,9 @@ async fn two_exports_to_one_file_never_spoil_each_other() {
         t.app.export_history(&out, &all, &none),
     );
     // One wins the name; the other says the file exists, and the winner's file is whole.
-    let outcomes = [a.is_ok(), b.is_ok()];
-    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{a:?} {b:?}");
-    let lost = if a.is_ok() {
-        b.unwrap_err()
-    } else {
-        a.unwrap_err()
+    let lost = match (a, b) {
+        (Ok(_), Err(e)) | (Err(e), Ok(_)) => e,
+        other => panic!("exactly one export must win the name: {other:?}"),
     };
     assert_eq!(lost.field.as_deref(), Some("out"), "{lost:?}");
     let opened = App::open_history(&out).await.expect("the file opens");

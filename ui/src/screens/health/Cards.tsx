@@ -21,8 +21,17 @@ interface CardProps {
   trendRound: number;
 }
 
+/** Healthy lines shown before the rest fold away. */
+const HEALTHY_SHOWN = 8;
+
 export function HealthCard({ card, onCheck, checking, trendRound }: CardProps) {
   const withTrend = card.key === "databases" || card.key === "apis";
+  // Problems always; the healthy after them, the first few in full and the rest folded.
+  const problems = card.items.filter((i) => i.status !== "healthy");
+  const healthy = card.items.filter((i) => i.status === "healthy");
+  const fold = healthy.length > HEALTHY_SHOWN + 2;
+  const shown = fold ? [...problems, ...healthy.slice(0, HEALTHY_SHOWN)] : card.items;
+  const folded = fold ? healthy.slice(HEALTHY_SHOWN) : [];
   return (
     <section className="card health-card" aria-labelledby={`hc-${card.key}`}>
       <header className="health-card-head">
@@ -42,13 +51,32 @@ export function HealthCard({ card, onCheck, checking, trendRound }: CardProps) {
                 : "No integrations here."}
         </p>
       ) : (
-        <ul className="health-items">
-          {card.items.map((item) => (
-            <li key={item.key}>
-              <Item item={item} withTrend={withTrend} onCheck={onCheck} checking={checking} trendRound={trendRound} />
-            </li>
-          ))}
-        </ul>
+        <>
+          <ul className="health-items">
+            {shown.map((item) => (
+              <li key={item.key}>
+                <Item item={item} withTrend={withTrend} onCheck={onCheck} checking={checking} trendRound={trendRound} />
+              </li>
+            ))}
+          </ul>
+          {folded.length > 0 && (
+            // Many healthy integrations after the problems: listed by name, one click away, so
+            // a card of a hundred does not push the other cards out of sight.
+            <details className="health-healthy">
+              <summary>
+                {folded.length} more healthy: {folded.slice(0, 6).map((i) => i.name).join(", ")}
+                {folded.length > 6 ? ", …" : ""}
+              </summary>
+              <ul className="health-items">
+                {folded.map((item) => (
+                  <li key={item.key}>
+                    <Item item={item} withTrend={withTrend} onCheck={onCheck} checking={checking} trendRound={trendRound} />
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
+        </>
       )}
       {card.items.length > 0 && card.hidden ? (
         <p className="muted health-none">

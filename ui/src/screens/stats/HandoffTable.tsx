@@ -46,12 +46,12 @@ export function handoffColumns(p: Pick<Props, "onRetry" | "onCategory" | "busy">
     {
       label: "Updated",
       sort: "updatedAt",
-      width: "100px",
-      minPx: 100,
+      width: "108px",
+      minPx: 108,
       cell: (r) => <time dateTime={r.updatedAt}>{formatShort(new Date(r.updatedAt))}</time>,
       title: (r) => formatLocal(new Date(r.updatedAt)),
     },
-    { label: "Integration", sort: "integration", width: "minmax(90px, 1fr)", minPx: 90, cell: (r) => r.integrationName, title: (r) => r.integrationName },
+    { label: "Integration", sort: "integration", width: "minmax(100px, 1fr)", minPx: 100, cell: (r) => r.integrationName, title: (r) => r.integrationName },
     { label: "Session", sort: "sessionId", width: "104px", minPx: 104, className: "mono", cell: (r) => r.sessionId, title: (r) => r.sessionId },
     {
       // The state, and what it depends on: the tries it took, or when the next one is due (an
@@ -97,8 +97,8 @@ export function handoffColumns(p: Pick<Props, "onRetry" | "onCategory" | "busy">
     { label: "HTTP", width: "56px", minPx: 56, className: "num", hideBelow: 1100, cell: (r) => r.lastStatusCode ?? "" },
     {
       label: "Last message",
-      width: "minmax(120px, 3fr)",
-      minPx: 120,
+      width: "minmax(140px, 3fr)",
+      minPx: 140,
       cell: (r) => (r.status === "delivered" ? <span className="muted">{r.lastMessage}</span> : r.lastMessage),
       title: (r) => r.lastMessage || undefined,
     },

@@ -47,12 +47,12 @@ export function attemptColumns(p: Pick<Props, "onRetry" | "onCategory" | "busy">
     {
       label: "Started",
       sort: "startedAt",
-      width: "100px",
-      minPx: 100,
+      width: "108px",
+      minPx: 108,
       cell: (r) => <time dateTime={r.startedAt}>{formatShort(new Date(r.startedAt))}</time>,
       title: (r) => formatLocal(new Date(r.startedAt)),
     },
-    { label: "Integration", sort: "integration", width: "minmax(90px, 1fr)", minPx: 90, cell: (r) => r.integrationName, title: (r) => r.integrationName },
+    { label: "Integration", sort: "integration", width: "minmax(100px, 1fr)", minPx: 100, cell: (r) => r.integrationName, title: (r) => r.integrationName },
     { label: "Session", sort: "sessionId", width: "104px", minPx: 104, className: "mono", cell: (r) => r.sessionId, title: (r) => r.sessionId },
     { label: "Trigger", width: "64px", minPx: 64, hideBelow: 1100, cell: (r) => r.trigger },
     {
@@ -88,7 +88,7 @@ export function attemptColumns(p: Pick<Props, "onRetry" | "onCategory" | "busy">
     },
     { label: "HTTP", width: "56px", minPx: 56, className: "num", hideBelow: 1100, cell: (r) => r.statusCode ?? "" },
     { label: "Duration", sort: "durationMs", width: "76px", minPx: 76, className: "num", hideBelow: 1000, cell: (r) => formatDuration(r.durationMs) },
-    { label: "Message", width: "minmax(120px, 3fr)", minPx: 120, cell: (r) => r.message, title: (r) => r.message || undefined },
+    { label: "Message", width: "minmax(140px, 3fr)", minPx: 140, cell: (r) => r.message, title: (r) => r.message || undefined },
   ];
   if (p.onRetry) {
     columns.push({
