@@ -1,5 +1,6 @@
-//! Helpers for the database target tests: real PostgreSQL and MariaDB/MySQL servers (when their
-//! URL env vars are set) and SQLite files in a temp dir. Every test makes its own uniquely
+//! Helpers for the database target tests: real PostgreSQL and MariaDB/MySQL servers (their URLs
+//! in `HANDOFF_TEST_PG_URL` / `HANDOFF_TEST_MYSQL_URL`; a test needing one has `postgres`, or
+//! `mysql`/`mariadb`, in its name) and SQLite files in a temp dir. Every test makes its own uniquely
 //! named objects and drops them afterwards, so tests can run in parallel.
 
 // Each test binary uses a different subset of these helpers.
@@ -113,48 +114,70 @@ fn parse(url: &str) -> (String, u16, String, String, Option<String>) {
     )
 }
 
-/// PostgreSQL from `HANDOFF_TEST_PG_URL`, or `None` (and a note) when it is not set.
-pub async fn postgres() -> Option<Server<PgPool>> {
-    let Ok(url) = std::env::var(PG_URL_VAR) else {
-        println!("skipped: {PG_URL_VAR} not set");
-        return None;
-    };
+/// The test's own name, as the test harness names its thread (`None` on the main thread).
+fn test_name() -> Option<String> {
+    std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(str::to_string)
+}
+
+/// A test that needs a database server: its name must say which (`make test` leaves such tests
+/// out by name, and counts them as not run, when their server does not answer), and the
+/// server's URL must be set. Never a silent pass: without the URL the test fails, saying so.
+fn needs(words: &[&str], var: &str, what: &str) -> String {
+    if let Some(name) = test_name() {
+        assert!(
+            words.iter().any(|w| name.contains(w)),
+            "the test '{name}' needs {what}: its name must contain {} so that `make test` can \
+             leave it out when no server answers",
+            words.join(" or ")
+        );
+    }
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!(
+            "this test needs {what}: set {var} (make test sets it when the machine's server \
+             answers, and otherwise leaves this test out and counts it as not run)"
+        )
+    })
+}
+
+/// The PostgreSQL of `HANDOFF_TEST_PG_URL` (the test fails without it; see [`needs`]).
+pub async fn postgres() -> Server<PgPool> {
+    let url = needs(&["postgres"], PG_URL_VAR, "PostgreSQL");
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
         .connect(&url)
         .await
         .expect("connect to HANDOFF_TEST_PG_URL");
     let (host, port, database, username, password) = parse(&url);
-    Some(Server {
+    Server {
         pool,
         host,
         port: if port == 0 { 5432 } else { port },
         database,
         username,
         password,
-    })
+    }
 }
 
-/// MariaDB/MySQL from `HANDOFF_TEST_MYSQL_URL`, or `None` (and a note) when it is not set.
-pub async fn mysql() -> Option<Server<MySqlPool>> {
-    let Ok(url) = std::env::var(MYSQL_URL_VAR) else {
-        println!("skipped: {MYSQL_URL_VAR} not set");
-        return None;
-    };
+/// The MariaDB/MySQL of `HANDOFF_TEST_MYSQL_URL` (the test fails without it; see [`needs`]).
+pub async fn mysql() -> Server<MySqlPool> {
+    let url = needs(&["mysql", "mariadb"], MYSQL_URL_VAR, "MariaDB or MySQL");
     let pool = sqlx::mysql::MySqlPoolOptions::new()
         .max_connections(2)
         .connect(&url)
         .await
         .expect("connect to HANDOFF_TEST_MYSQL_URL");
     let (host, port, database, username, password) = parse(&url);
-    Some(Server {
+    Server {
         pool,
         host,
         port: if port == 0 { 3306 } else { port },
         database,
         username,
         password,
-    })
+    }
 }
 
 /// A fresh SQLite file (kept alive by the returned temp dir) and an admin pool on it.

@@ -35,9 +35,7 @@ async fn drop_user(my: &Server<MySqlPool>, user: &str) {
 
 #[tokio::test]
 async fn typed_columns_are_converted_and_read_back() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let t = format!("hc_typed_{}", suffix());
     exec(
         &my.pool,
@@ -126,9 +124,7 @@ const MYSQL_SEED_TABLE: &str = "(
 
 #[tokio::test]
 async fn seed_patient_data_table() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let t = format!("patient_data_{}", suffix());
     exec(&my.pool, format!("CREATE TABLE {t} {MYSQL_SEED_TABLE}")).await;
     let body = async {
@@ -164,9 +160,7 @@ async fn seed_patient_data_table() {
 
 #[tokio::test]
 async fn missing_table_and_column_are_configuration() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let t = format!("patient_data_{}", suffix());
     exec(&my.pool, format!("CREATE TABLE {t} {MYSQL_SEED_TABLE}")).await;
     let body = async {
@@ -212,9 +206,7 @@ async fn missing_table_and_column_are_configuration() {
 
 #[tokio::test]
 async fn constraint_violations_are_validation_and_leave_no_row() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let t = format!("hc_c_{}", suffix());
     exec(
         &my.pool,
@@ -261,9 +253,7 @@ async fn constraint_violations_are_validation_and_leave_no_row() {
 
 #[tokio::test]
 async fn unconvertible_value_is_refused_before_sending() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let t = format!("hc_v_{}", suffix());
     exec(
         &my.pool,
@@ -290,9 +280,7 @@ async fn unconvertible_value_is_refused_before_sending() {
 
 #[tokio::test]
 async fn identifiers_that_try_to_inject_sql_are_refused() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let victim = format!("hc_victim_{}", suffix());
     exec(&my.pool, format!("CREATE TABLE {victim} (a TEXT)")).await;
     let body = async {
@@ -328,9 +316,7 @@ async fn identifiers_that_try_to_inject_sql_are_refused() {
 
 #[tokio::test]
 async fn pool_is_reused_and_bounded() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let t = format!("hc_pool_{}", suffix());
     let user = format!("hc_pool_{}", suffix());
     exec(
@@ -385,9 +371,7 @@ async fn pool_is_reused_and_bounded() {
 
 #[tokio::test]
 async fn wrong_password_and_missing_privilege_are_authentication() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let t = format!("hc_auth_{}", suffix());
     let user = format!("hc_ro_{}", suffix());
     exec(
@@ -429,9 +413,7 @@ async fn wrong_password_and_missing_privilege_are_authentication() {
 
 #[tokio::test]
 async fn connection_refused_is_network() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let mut config = my.config("mysql", "patient_data", seed_mapping());
     config["port"] = json!(closed_port());
     config["connectTimeoutMs"] = json!(500);
@@ -445,9 +427,7 @@ async fn connection_refused_is_network() {
 
 #[tokio::test]
 async fn fixed_values_are_inserted_in_the_columns_types() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let t = format!("hc_fixed_{}", suffix());
     exec(
         &my.pool,

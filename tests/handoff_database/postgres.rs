@@ -21,9 +21,7 @@ fn pg_integration(pg: &Server<PgPool>, table: &str, mapping: Value) -> ResolvedI
 
 #[tokio::test]
 async fn typed_columns_are_converted_and_read_back() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_typed_{}", suffix());
     let ty = format!("{t}_mood");
     exec(
@@ -145,9 +143,7 @@ const PG_SEED_TABLE: &str = "(
 
 #[tokio::test]
 async fn seed_patient_data_table() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("patient_data_{}", suffix());
     exec(&pg.pool, format!("CREATE TABLE {t} {PG_SEED_TABLE}")).await;
     let body = async {
@@ -185,9 +181,7 @@ async fn seed_patient_data_table() {
 
 #[tokio::test]
 async fn missing_table_and_column_are_configuration() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("patient_data_{}", suffix());
     exec(&pg.pool, format!("CREATE TABLE {t} {PG_SEED_TABLE}")).await;
     let body = async {
@@ -216,9 +210,7 @@ async fn missing_table_and_column_are_configuration() {
 
 #[tokio::test]
 async fn constraint_violations_are_validation_and_roll_back() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_c_{}", suffix());
     // `code` is checked only at COMMIT: the row is inserted, then the commit fails, and the
     // transaction must leave nothing behind.
@@ -281,9 +273,7 @@ async fn constraint_violations_are_validation_and_roll_back() {
 
 #[tokio::test]
 async fn unconvertible_value_is_refused_before_sending() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_v_{}", suffix());
     exec(
         &pg.pool,
@@ -314,9 +304,7 @@ async fn unconvertible_value_is_refused_before_sending() {
 
 #[tokio::test]
 async fn identifiers_that_try_to_inject_sql_are_refused() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let victim = format!("hc_victim_{}", suffix());
     exec(&pg.pool, format!("CREATE TABLE {victim} (a text)")).await;
     let body = async {
@@ -348,9 +336,7 @@ async fn identifiers_that_try_to_inject_sql_are_refused() {
 
 #[tokio::test]
 async fn pool_is_reused_and_bounded() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_pool_{}", suffix());
     exec(
         &pg.pool,
@@ -416,9 +402,7 @@ async fn pool_is_reused_and_bounded() {
 
 #[tokio::test]
 async fn changed_settings_get_a_new_pool() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_pool_{}", suffix());
     exec(
         &pg.pool,
@@ -446,9 +430,7 @@ async fn changed_settings_get_a_new_pool() {
 
 #[tokio::test]
 async fn connection_refused_is_network() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let mut config = pg_config(&pg, "patient_data", seed_mapping());
     config["port"] = json!(closed_port());
     config["connectTimeoutMs"] = json!(500);
@@ -466,9 +448,7 @@ async fn connection_refused_is_network() {
 
 #[tokio::test]
 async fn schema_qualified_table() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let s = format!("hc_s_{}", suffix());
     let t = format!("patients_{}", suffix());
     // The same name in `public`, without the column: the configured schema must win.
@@ -518,9 +498,7 @@ async fn schema_qualified_table() {
 
 #[tokio::test]
 async fn schema_changes_are_picked_up() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_sc_{}", suffix());
     exec(
         &pg.pool,
@@ -589,9 +567,7 @@ async fn schema_changes_are_picked_up() {
 
 #[tokio::test]
 async fn missing_privilege_is_authentication() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_priv_{}", suffix());
     let role = format!("hc_ro_{}", suffix());
     exec(
@@ -629,9 +605,7 @@ async fn missing_privilege_is_authentication() {
 
 #[tokio::test]
 async fn statement_timeout_is_timeout_and_rolls_back() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_slow_{}", suffix());
     exec(
         &pg.pool,
@@ -675,9 +649,7 @@ async fn statement_timeout_is_timeout_and_rolls_back() {
 
 #[tokio::test]
 async fn fixed_values_are_inserted_in_the_columns_types() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let t = format!("hc_fixed_{}", suffix());
     exec(
         &pg.pool,

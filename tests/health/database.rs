@@ -205,9 +205,7 @@ async fn an_optional_field_into_a_not_null_column_is_a_warning() {
 
 #[tokio::test]
 async fn postgres_healthy_and_broken_tables() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let s = suffix();
     let (ok, broken) = (format!("hc_ok_{s}"), format!("hc_broken_{s}"));
     exec(
@@ -321,9 +319,7 @@ async fn postgres_healthy_and_broken_tables() {
 
 #[tokio::test]
 async fn postgres_without_insert_privilege_is_an_error() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let s = suffix();
     let (table, role) = (format!("hc_ro_{s}"), format!("hc_ro_user_{s}"));
     // Trust auth lets the new role log in without a password.
@@ -438,9 +434,7 @@ fn mysql_database(
 
 #[tokio::test]
 async fn mysql_healthy_wrong_password_and_no_insert_privilege() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let s = suffix();
     let table = format!("hc_my_{s}");
     let (writer, reader) = (format!("hc_w_{s}"), format!("hc_r_{s}"));
@@ -535,9 +529,7 @@ async fn mysql_healthy_wrong_password_and_no_insert_privilege() {
 
 #[tokio::test]
 async fn mysql_privileges_through_a_role_are_a_warning_not_a_false_error() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let s = suffix();
     let (table, user, role) = (
         format!("hc_role_{s}"),
@@ -586,9 +578,7 @@ async fn mysql_privileges_through_a_role_are_a_warning_not_a_false_error() {
 
 #[tokio::test]
 async fn mysql_missing_table_missing_column_and_unmapped_not_null_column() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let table = format!("hc_mybroken_{}", suffix());
     exec(
         &my.pool,
@@ -734,9 +724,7 @@ async fn sqlite_fixed_values_count_in_the_table_checks() {
 
 #[tokio::test]
 async fn postgres_fixed_values_count_in_the_table_checks() {
-    let Some(pg) = common_db::postgres().await else {
-        return;
-    };
+    let pg = common_db::postgres().await;
     let table = format!("hc_fixed_{}", suffix());
     exec(
         &pg.pool,
@@ -756,9 +744,7 @@ async fn postgres_fixed_values_count_in_the_table_checks() {
 
 #[tokio::test]
 async fn mysql_fixed_values_count_in_the_table_checks() {
-    let Some(my) = common_db::mysql().await else {
-        return;
-    };
+    let my = common_db::mysql().await;
     let table = format!("hc_myfixed_{}", suffix());
     exec(
         &my.pool,
