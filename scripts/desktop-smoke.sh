@@ -19,7 +19,12 @@ for tool in jq curl; do
 done
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# On every way out (a failed check, an error, a signal), whatever this run started goes too:
+# the windows it opened all name the temporary workspace in their arguments.
+cleanup() { pkill -KILL -f -- "$work" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 report=$work/report.json
 # Everything the window writes stays in the temporary workspace: store, vault, log, window
 # state, WebKit caches.
