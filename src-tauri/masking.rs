@@ -22,7 +22,9 @@ pub fn mask_data(fields: &[FieldSpec], data: &Map<String, Value>) -> Map<String,
 /// One collected value masked as its declared field says. A value kept as it is by its type
 /// (a number, a choice) is kept only when it is valid for the field: anything else ("an
 /// integer" that is really free text, a choice that is not one of the values) is hidden.
-fn mask_field(fields: &[FieldSpec], name: &str, value: &Value) -> Value {
+/// This is what an attempt records in the field's place, whatever the target was sent (the
+/// text, the integer it was converted to, a date-time in UTC).
+pub fn mask_field(fields: &[FieldSpec], name: &str, value: &Value) -> Value {
     let Some(spec) = fields.iter().find(|f| f.name == name) else {
         return mask_value(FieldType::Text, value);
     };
@@ -72,60 +74,116 @@ pub fn mask_value(field_type: FieldType, value: &Value) -> Value {
     Value::String(masked)
 }
 
-/// Collected values that can show up in what the console records about an attempt (the request
-/// as sent, a response that echoes the data back, a database error quoting the failing row),
-/// each with its masked copy, so the record keeps no raw value.
+/// Searching for collected values in what a *target* says back (a response that echoes the
+/// data, a database error quoting the failing row, the id it gave the row), to replace each by
+/// its masked copy before it is recorded. The request an attempt records is not searched: it is
+/// built with each field's mask in its place (see [`mask_field`]); nor are the console's own
+/// messages, which never hold a collected value.
 #[derive(Debug, Default)]
 pub struct EchoMask {
     /// (raw, masked), longest raw first so that a value is replaced before any part of it.
     pairs: Vec<(String, String)>,
 }
 
-/// Shorter values are left alone: masking every "no" or "42" would garble the record while
-/// protecting nothing.
-const MIN_ECHO_LEN: usize = 3;
+/// Values this short or longer are found anywhere in the text.
+const MIN_ANYWHERE: usize = 3;
+/// Two-character values ("Li", "Wu") are found as whole words only (no letter or digit on
+/// either side), so that masking them does not take "li" out of every "limit". Single
+/// characters are never searched for: masking every "a" would garble the text and protect
+/// nothing.
+const MIN_ECHO_LEN: usize = 2;
 
 impl EchoMask {
     /// The values of `data` (a JSON object of collected fields) and their masked copies.
     pub fn new(fields: &[FieldSpec], data: &Value) -> Self {
+        Self::default().with_data(fields, data)
+    }
+
+    /// Adds the values of `data` too: e.g. the data as checked (trimmed, `"42"` as `42`, a
+    /// UUID in lower case), beside the data as collected.
+    pub fn with_data(mut self, fields: &[FieldSpec], data: &Value) -> Self {
         let mut pairs = Vec::new();
         if let Value::Object(map) = data {
             for (name, value) in map {
                 collect_pairs(value, &mask_field(fields, name, value), &mut pairs);
             }
         }
-        // As they appear in a URL (form-encoded in a query string, percent-encoded in a path)
-        // and JSON-escaped in a body, too (replaced by the plain masked copy: the record is
-        // for reading, not for sending).
-        let encoded: Vec<(String, String)> = pairs
-            .iter()
-            .flat_map(|(raw, masked)| {
-                let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-                let path = form.replace('+', "%20");
-                let json = serde_json::to_string(raw).unwrap_or_default();
-                let json = json.trim_matches('"').to_string();
-                [form, path, json]
-                    .into_iter()
-                    .filter(|v| v != raw)
-                    .map(|v| (v, masked.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        pairs.extend(encoded);
-        pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        pairs.dedup_by(|a, b| a.0 == b.0);
-        Self { pairs }
+        for (raw, masked) in pairs {
+            self.push(raw, masked);
+        }
+        self.sort();
+        self
+    }
+
+    /// Adds values as the console converted them for the target (a date-time in UTC, the
+    /// integer a phone number became), each with its field's masked copy.
+    pub fn with_converted(mut self, converted: &[(String, String)]) -> Self {
+        for (raw, masked) in converted {
+            if raw.chars().count() >= MIN_ECHO_LEN && raw != masked {
+                self.push(raw.clone(), masked.clone());
+            }
+        }
+        self.sort();
+        self
+    }
+
+    /// A value and its encodings: as it appears in a URL (form-encoded in a query string,
+    /// percent-encoded in a path) and JSON-escaped in a body, as serde writes it and with
+    /// every non-ASCII character escaped (`\u00e9`, as many JSON encoders do); each is replaced
+    /// by the plain masked copy (the record is for reading, not for sending).
+    fn push(&mut self, raw: String, masked: String) {
+        let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+        let path = form.replace('+', "%20");
+        let json = serde_json::to_string(&raw).unwrap_or_default();
+        let json = json.trim_matches('"').to_string();
+        let ascii_lower = ascii_json(&json, false);
+        let ascii_upper = ascii_json(&json, true);
+        for encoded in [form, path, json, ascii_lower, ascii_upper] {
+            if encoded != raw {
+                self.pairs.push((encoded, masked.clone()));
+            }
+        }
+        self.pairs.push((raw, masked));
+    }
+
+    /// Longest first; one mask per raw text. A value collected in two fields with different
+    /// masks (a first name also given as a nickname) gets the one that shows least.
+    fn sort(&mut self) {
+        self.pairs.sort_by(|a, b| {
+            b.0.len()
+                .cmp(&a.0.len())
+                .then_with(|| a.0.cmp(&b.0))
+                .then_with(|| a.1.len().cmp(&b.1.len()))
+                .then_with(|| a.1.cmp(&b.1))
+        });
+        self.pairs.dedup_by(|a, b| a.0 == b.0);
     }
 
     /// `text` with every collected value replaced by its masked copy.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (raw, masked) in &self.pairs {
-            if out.contains(raw.as_str()) {
-                out = out.replace(raw.as_str(), masked);
+            if !out.contains(raw.as_str()) {
+                continue;
             }
+            out = if raw.chars().count() >= MIN_ANYWHERE {
+                out.replace(raw.as_str(), masked)
+            } else {
+                replace_words(&out, raw, masked)
+            };
         }
         out
+    }
+
+    /// The masked copy of `text` when it is, as a whole, a collected value (an id a target gave
+    /// a row whose key is a collected value): ids are kept as they are otherwise, whatever they
+    /// contain, so that they still find the record in the target.
+    pub fn whole(&self, text: &str) -> Option<&str> {
+        let text = text.trim();
+        self.pairs
+            .iter()
+            .find(|(raw, _)| raw == text)
+            .map(|(_, masked)| masked.as_str())
     }
 
     /// Every string in `value` (not the keys) masked as [`EchoMask::text`] does.
@@ -139,6 +197,53 @@ impl EchoMask {
             other => other.clone(),
         }
     }
+}
+
+/// A JSON-escaped text with every non-ASCII character escaped as `\uXXXX` (surrogate pairs
+/// beyond the BMP), in lower- or upper-case hex.
+fn ascii_json(json: &str, upper: bool) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            if upper {
+                out.push_str(&format!("\\u{unit:04X}"));
+            } else {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// `text` with `word` replaced by `masked` where it stands as a whole word: no letter or digit
+/// right before or after it.
+fn replace_words(text: &str, word: &str, masked: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut before: Option<char> = None;
+    while let Some(at) = rest.find(word) {
+        let head = &rest[..at];
+        let prev = head.chars().next_back().or(before);
+        let tail = &rest[at + word.len()..];
+        let next = tail.chars().next();
+        let bounded =
+            !prev.is_some_and(char::is_alphanumeric) && !next.is_some_and(char::is_alphanumeric);
+        out.push_str(head);
+        if bounded {
+            out.push_str(masked);
+        } else {
+            out.push_str(word);
+        }
+        before = word.chars().next_back();
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The (raw, masked) pairs of one value and its masked copy: strings (and numbers) long
@@ -156,15 +261,20 @@ fn collect_pairs(value: &Value, masked: &Value, pairs: &mut Vec<(String, String)
                 Value::String(s) => s.trim().to_string(),
                 other => other.to_string(),
             };
-            let masked = match masked {
-                Value::String(m) => m.clone(),
-                other => other.to_string(),
-            };
+            let masked = masked_text(masked);
             if raw.chars().count() >= MIN_ECHO_LEN && masked != raw {
                 pairs.push((raw, masked));
             }
         }
         Value::Null | Value::Bool(_) => {}
+    }
+}
+
+/// A masked value as text: strings bare, the rest (a kept number, null) as JSON.
+pub fn masked_text(masked: &Value) -> String {
+    match masked {
+        Value::String(m) => m.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -358,6 +468,57 @@ mod tests {
             echo.text(r#"{"v":"ENUMCANARY has HIV"} /p/ENUMCANARY%20has%20HIV"#),
             r#"{"v":"***"} /p/***"#
         );
+    }
+
+    #[test]
+    fn two_character_values_are_masked_as_whole_words_only() {
+        let fields: Vec<FieldSpec> = serde_json::from_value(json!([
+            {"name": "lastName", "type": "last_name"}, {"name": "initial", "type": "text"}
+        ]))
+        .unwrap();
+        let echo = EchoMask::new(&fields, &json!({"lastName": "Li", "initial": "Q"}));
+        assert_eq!(
+            echo.text(r#"{"last":"Li"} Li, limit Lima "Li" Li"#),
+            r#"{"last":"L***"} L***, limit Lima "L***" L***"#
+        );
+        assert_eq!(echo.text("LiLi and /Li/"), "LiLi and /L***/");
+        // One character is never searched for.
+        assert_eq!(echo.text("Q and QA"), "Q and QA");
+        // Non-ASCII letters are letters: "Lü" in "Lüdtke" stays.
+        let echo = EchoMask::new(&fields, &json!({"lastName": "Lü"}));
+        assert_eq!(echo.text("Lü Lüdtke (Lü)"), "L*** Lüdtke (L***)");
+    }
+
+    #[test]
+    fn a_value_is_found_json_escaped_as_other_encoders_write_it() {
+        let fields: Vec<FieldSpec> =
+            serde_json::from_value(json!([{"name": "n", "type": "name"}])).unwrap();
+        let echo = EchoMask::new(&fields, &json!({"n": "José Lü"}));
+        assert_eq!(
+            echo.text(r#"{"n": "Jos\u00e9 L\u00fc", "m": "JOS\u00C9"} Jos\u00E9 L\u00FC"#),
+            r#"{"n": "J*** L***", "m": "JOS\u00C9"} J*** L***"#
+        );
+    }
+
+    #[test]
+    fn converted_forms_are_masked_and_a_repeated_value_gets_the_mask_that_shows_least() {
+        let fields: Vec<FieldSpec> = serde_json::from_value(json!([
+            {"name": "first", "type": "first_name"}, {"name": "nick", "type": "text"},
+            {"name": "seen", "type": "datetime"}
+        ]))
+        .unwrap();
+        let echo = EchoMask::new(
+            &fields,
+            &json!({"first": "Quillon", "nick": "Quillon", "seen": "2031-07-19T09:41:27-05:00"}),
+        )
+        .with_converted(&[("2031-07-19 14:41:27".into(), "2031-**-**".into())]);
+        assert_eq!(
+            echo.text("Quillon seen 2031-07-19 14:41:27+00"),
+            "*** seen 2031-**-**+00"
+        );
+        // An id that is a collected value as a whole is masked; others are kept whole.
+        assert_eq!(echo.whole(" Quillon "), Some("***"));
+        assert_eq!(echo.whole("Quillon-1"), None);
     }
 
     #[test]

@@ -369,7 +369,8 @@ impl Store {
     }
 
     /// Rewrites what a handoff's attempts recorded (request, response excerpt, message) with
-    /// `mask`: for attempts recorded before collected values were masked.
+    /// `mask`: for attempts recorded before collected values were masked. Attempts recorded
+    /// with structural masking (`masking` set) hold no collected value and are left alone.
     pub async fn remask_attempts(
         &self,
         handoff_id: &str,
@@ -383,7 +384,8 @@ impl Store {
         };
         let mask = |t: &str| echo.text(t);
         let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
-            "SELECT id, request, response_excerpt, message FROM attempts WHERE handoff_id = ?",
+            "SELECT id, request, response_excerpt, message FROM attempts
+             WHERE handoff_id = ? AND masking IS NULL",
         )
         .bind(handoff_id)
         .fetch_all(&self.write)

@@ -305,6 +305,12 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
         })
         .await
         .unwrap();
+    // Recorded before structural masking: no mark.
+    sqlx::query("UPDATE attempts SET masking = NULL WHERE id = ?")
+        .bind(legacy_attempt.to_string())
+        .execute(&store_pool(t.dir.path()).await)
+        .await
+        .unwrap();
     assert!(
         data_dir_holds(t.dir.path(), NAME),
         "the legacy rows hold raw values"

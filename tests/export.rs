@@ -305,3 +305,112 @@ async fn two_exports_to_one_file_never_spoil_each_other() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// A handoff recorded before encryption (plain data) whose first attempt was recorded before
+/// structural masking (raw values, no mark), then retried by this console: an export, and the
+/// key rotation that seals the data, search the older record and leave the new one whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_records_are_searched_for_raw_values_and_structural_ones_left_whole() {
+    use handoff_console::attempts::{BeginAttempt, Claim, FinishAttempt, Status};
+    let t = TestApp::new().await;
+    let sink = Sink::start().await;
+    let api = t
+        .add(json!({
+            "name": "emr", "kind": "api",
+            "fields": [{"name": "fullName", "type": "name"}, {"name": "stage", "type": "text"}],
+            "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST"},
+            "retry": {"maxAttempts": 1}
+        }))
+        .await;
+    // "Created" is a collected value and a word of the console's "201 Created".
+    let data = json!({"fullName": NAME, "stage": "Created"});
+    let (handoff, legacy) = (
+        handoff_console::ids::HandoffId::new(),
+        handoff_console::ids::AttemptId::new(),
+    );
+    let now = chrono::Utc::now().timestamp_millis();
+    let store = t.app.store();
+    store
+        .begin_attempt(&BeginAttempt {
+            attempt_id: legacy,
+            handoff_id: handoff,
+            integration_id: api.id,
+            integration_name: "emr",
+            session_id: "s-old",
+            trigger: Trigger::Live,
+            automatic: false,
+            previous_attempt_id: None,
+            claim: Claim::New,
+            data: Some(&data.to_string()),
+            data_masked: None,
+            started_at: now,
+            lease_until: now,
+        })
+        .await
+        .unwrap();
+    let message = format!("409 Conflict: {NAME} exists");
+    let request = json!({"method": "POST", "body": data}).to_string();
+    store
+        .finish_attempt(&FinishAttempt {
+            attempt_id: legacy,
+            handoff_id: handoff,
+            status: Status::Failed,
+            category: Some(handoff_console::targets::ErrorCategory::Validation),
+            status_code: Some(409),
+            message: &message,
+            submission_id: None,
+            request: &request,
+            response_excerpt: None,
+            finished_at: now,
+            duration_ms: 5,
+            next_attempt_at: None,
+            handoff_status: Status::Failed,
+        })
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        t.dir
+            .path()
+            .join(handoff_console::store::STORE_FILE)
+            .display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE attempts SET masking = NULL WHERE id = ?")
+        .bind(legacy.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    sink.then([Reply::json(201, json!({"id": "s-1"}))]);
+    let retried = t.app.retry_attempt(legacy).await.unwrap();
+    assert!(retried.success, "{}", retried.message);
+    assert_eq!(retried.message, "201 Created: submission s-1");
+
+    let out = t.dir.path().join("history.hcx");
+    t.app
+        .export_history(&out, &ExportFilter::default(), &|_, _| {})
+        .await
+        .unwrap();
+    assert!(!file_holds(&out, NAME), "the older record's raw value");
+    let file = App::open_history(&out).await.unwrap();
+    let (old, _) = file.attempt(legacy).await.unwrap();
+    assert_eq!(old.summary.message, "409 Conflict: Z*** Q*** exists");
+    let (new, _) = file.attempt(retried.attempt_id).await.unwrap();
+    assert_eq!(
+        new.summary.message, "201 Created: submission s-1",
+        "a structurally masked record is never searched again"
+    );
+    file.close().await;
+
+    // Sealing the plain data masks its older records in the store too, and only those.
+    t.app
+        .rotate_data_key(Default::default(), &|_, _| {})
+        .await
+        .unwrap();
+    let (old, _) = t.app.attempt(legacy).await.unwrap();
+    assert_eq!(old.summary.message, "409 Conflict: Z*** Q*** exists");
+    let (new, _) = t.app.attempt(retried.attempt_id).await.unwrap();
+    assert_eq!(new.summary.message, "201 Created: submission s-1");
+}

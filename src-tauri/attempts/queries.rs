@@ -359,7 +359,8 @@ impl Store {
         };
         // An attempt still pending here belonged to a process that died mid-request.
         sqlx::query(
-            "UPDATE attempts SET status = 'failed', category = 'network', retryable = 1, message = ?, finished_at = ?
+            "UPDATE attempts SET status = 'failed', category = 'network', retryable = 1, message = ?, finished_at = ?,
+                    masking = 'structural'
              WHERE handoff_id = ? AND status = 'pending'",
         )
         .bind(INTERRUPTED)
@@ -638,7 +639,8 @@ impl Store {
         let now = crate::store::now_ms();
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
-            "UPDATE attempts SET status = 'failed', category = coalesce(category, ?), message = ?, finished_at = ?
+            "UPDATE attempts SET status = 'failed', category = coalesce(category, ?), message = ?, finished_at = ?,
+                    masking = 'structural'
              WHERE handoff_id = ? AND status = 'pending'",
         )
         .bind(category.as_str())

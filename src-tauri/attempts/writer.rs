@@ -244,7 +244,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), rusqlite::Error> {
             conn.prepare_cached(
                 "UPDATE attempts SET status = ?1, category = ?2, retryable = ?3, status_code = ?4, message = ?5,
                         submission_id = ?6, request = ?7, response_excerpt = ?8, finished_at = ?9,
-                        duration_ms = ?10, next_retry_at = ?11
+                        duration_ms = ?10, next_retry_at = ?11, masking = 'structural'
                  WHERE id = ?12",
             )?
             .execute(params![

@@ -268,6 +268,9 @@ fn copy_history(
             placeholders.join(", ")
         ))?;
         let masked_columns = ["request", "response_excerpt", "message"];
+        // Records written with structural masking are clean already; searching them again
+        // could only garble the console's words (a collected "500" in "the limit is 500").
+        let masking = columns.iter().position(|c| c == "masking");
         for (n, id) in handoff_ids.iter().enumerate() {
             let Some(h) = read_handoff
                 .query_row([id], |r| {
@@ -307,7 +310,8 @@ fn copy_history(
             let [origin, integration_name] = names;
             let specs = fields.get(&integration_id).map_or(&[][..], Vec::as_slice);
             // Sealed data stays sealed: its masked copy goes in (and its attempts were
-            // recorded masked). Plain data from before encryption is masked here.
+            // recorded masked). Plain data from before encryption is masked here, and its
+            // attempts recorded before structural masking are searched for its values.
             let (masked, echo) = if crate::crypto::is_sealed(&data) {
                 let masked = kept
                     .and_then(|m| serde_json::from_str::<Value>(&m).ok())
@@ -341,12 +345,16 @@ fn copy_history(
             let mut rows =
                 read_attempts.query(params![filter.since_ms, filter.until_ms, integration, id])?;
             while let Some(row) = rows.next()? {
+                let structural = match masking {
+                    Some(i) => row.get::<_, Option<String>>(i)?.is_some(),
+                    None => false,
+                };
                 let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(columns.len());
                 for (i, column) in columns.iter().enumerate() {
                     let value: rusqlite::types::Value = row.get(i)?;
                     values.push(match value {
                         rusqlite::types::Value::Text(t)
-                            if masked_columns.contains(&column.as_str()) =>
+                            if !structural && masked_columns.contains(&column.as_str()) =>
                         {
                             rusqlite::types::Value::Text(echo.text(&t))
                         }

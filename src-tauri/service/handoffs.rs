@@ -614,7 +614,9 @@ impl App {
         span.record("attempt", attempt_number);
         let clock = std::time::Instant::now();
 
-        let delivery = match templating::check_data(&integration.config.fields, plan.data) {
+        let checked = templating::check_data(&integration.config.fields, plan.data);
+        let delivery = match &checked {
+            // Each problem names its field and what is wrong, never the value.
             Err(problems) => Delivery::refused(
                 ErrorCategory::Validation,
                 problems
@@ -634,10 +636,10 @@ impl App {
                 let deliver = async {
                     if plan.test {
                         self.targets
-                            .deliver_test(&resolved, &ctx, &checked, true)
+                            .deliver_test(&resolved, &ctx, checked, true)
                             .await
                     } else {
-                        self.targets.deliver(&resolved, &ctx, &checked).await
+                        self.targets.deliver(&resolved, &ctx, checked).await
                     }
                 };
                 match tokio::time::timeout(budget, deliver).await {
@@ -670,13 +672,25 @@ impl App {
         } else {
             Status::Failed
         };
-        // The record keeps masked copies of the collected values wherever they show up: in the
-        // request as sent, in a response or an error that echoes them (the raw data stays with
-        // the handoff, for retries).
-        let echo = EchoMask::new(&integration.config.fields, plan.data);
-        let request = echo.json(&delivery.request).to_string();
-        let message = echo.text(&delivery.message);
+        // The record keeps no collected value (the raw data stays with the handoff, sealed, for
+        // retries): the request is the one the target built with each field's mask in its
+        // place; what the target said back (the response, its words quoted in the message) is
+        // searched for the values as collected, as checked and as converted for the target;
+        // the console's own words are kept as they are.
+        let fields = &integration.config.fields;
+        let mut echo = EchoMask::new(fields, plan.data);
+        if let Ok(checked) = &checked {
+            echo = echo.with_data(fields, &Value::Object(checked.clone()));
+        }
+        let echo = echo.with_converted(&delivery.converted);
+        let request = delivery.recorded_request.to_string();
+        let message = delivery.recorded_message(|quoted| echo.text(quoted));
         let excerpt = delivery.response_excerpt.as_deref().map(|e| echo.text(e));
+        // An id is kept as the target gave it, unless it is itself a collected value.
+        let submission_id = delivery
+            .submission_id
+            .as_deref()
+            .map(|id| echo.whole(id).unwrap_or(id).to_string());
         self.store
             .finish_attempt(&FinishAttempt {
                 attempt_id,
@@ -685,7 +699,7 @@ impl App {
                 category: delivery.failure,
                 status_code: delivery.status_code,
                 message: &message,
-                submission_id: delivery.submission_id.as_deref(),
+                submission_id: submission_id.as_deref(),
                 request: &request,
                 response_excerpt: excerpt.as_deref(),
                 finished_at: finished,
@@ -703,7 +717,7 @@ impl App {
             attempt_id,
             handoff_id: plan.handoff_id,
             attempt_number,
-            submission_id: delivery.submission_id.clone(),
+            submission_id,
             status_code: delivery.status_code,
             category: delivery.failure,
             retryable: delivery.failure.is_some_and(ErrorCategory::retryable),

@@ -5,6 +5,7 @@
 
 use super::{
     Delivery, DeliveryDetails, ErrorCategory, HandoffContext, REDACTED, ResolvedIntegration,
+    Wording,
 };
 use crate::ids::{HandoffId, IntegrationId};
 use crate::integrations::{
@@ -209,14 +210,95 @@ pub struct PreparedRequest {
     url: url::Url,
     headers: reqwest::header::HeaderMap,
     body: Option<Vec<u8>>,
+    /// What is sent, secrets redacted (a preview and a configuration test show it).
     pub summary: Value,
+    /// What an attempt records: the summary with each collected field's mask in its place.
+    pub recorded: Value,
     /// The credentials as they go on the wire, to blank out if the target echoes them back.
     sent_secrets: Vec<Secret<String>>,
 }
 
 /// Renders the request for one handoff. Failures here are the config's (category
 /// `configuration`), found before sending.
+///
+/// The request an attempt records is rendered by the same code from stand-ins: each collected
+/// value is replaced by a word of its own that no encoding changes, so that wherever the
+/// template puts a field (the body, inside a longer text, a path segment, a query parameter,
+/// the host) its stand-in is found there and replaced by the field's mask. Built-ins stay as
+/// they are.
 pub fn prepare(
+    integration: &ResolvedIntegration,
+    api: &ApiConfig,
+    handoff: &HandoffContext<'_>,
+    data: &Map<String, Value>,
+) -> Result<PreparedRequest, String> {
+    let mut prepared = render_request(integration, api, handoff, data)?;
+    let (stand_ins, masks) = stand_ins(&integration.config.fields, data);
+    prepared.recorded = match render_request(integration, api, handoff, &stand_ins) {
+        Ok(shown) => unstand(&shown.summary, &masks),
+        // Stand-ins are plain words: if they cannot be rendered (a host label made longer than
+        // DNS allows), nothing of the request is recorded rather than anything raw.
+        Err(_) => Value::Null,
+    };
+    Ok(prepared)
+}
+
+/// Each collected value replaced by a stand-in (letters and digits, so no URL or JSON
+/// encoding changes it, in lower case as a host keeps it, with a random part no template
+/// holds), and each stand-in with the field's mask. Nulls stay null: they render as nothing.
+fn stand_ins(
+    fields: &[crate::integrations::FieldSpec],
+    data: &Map<String, Value>,
+) -> (Map<String, Value>, Vec<(String, Value)>) {
+    let nonce = format!("{:016x}", rand::random::<u64>());
+    let mut out = Map::new();
+    let mut masks = Vec::new();
+    for (i, (name, value)) in data.iter().enumerate() {
+        if value.is_null() {
+            out.insert(name.clone(), Value::Null);
+            continue;
+        }
+        // The closing `x` keeps one stand-in from being the start of another (`…n1x`, `…n12x`).
+        let stand_in = format!("hcv{nonce}n{i}x");
+        masks.push((
+            stand_in.clone(),
+            crate::masking::mask_field(fields, name, value),
+        ));
+        out.insert(name.clone(), Value::String(stand_in));
+    }
+    (out, masks)
+}
+
+/// A summary rendered from stand-ins, with the masks in their place: a string that is one
+/// stand-in takes the mask's JSON value (a kept number stays a number, as the field's value
+/// would have); stand-ins inside text (a longer string, the URL, a key) take the mask as text.
+fn unstand(v: &Value, masks: &[(String, Value)]) -> Value {
+    let in_text = |s: &str| {
+        let mut out = s.to_string();
+        for (stand_in, masked) in masks {
+            if out.contains(stand_in.as_str()) {
+                out = out.replace(stand_in.as_str(), &crate::masking::masked_text(masked));
+            }
+        }
+        out
+    };
+    match v {
+        Value::String(s) => match masks.iter().find(|(stand_in, _)| stand_in == s) {
+            Some((_, masked)) => masked.clone(),
+            None => Value::String(in_text(s)),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|i| unstand(i, masks)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (in_text(k), unstand(v, masks)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Renders the request from `data` (the collected values, or their stand-ins).
+fn render_request(
     integration: &ResolvedIntegration,
     api: &ApiConfig,
     handoff: &HandoffContext<'_>,
@@ -408,6 +490,7 @@ pub fn prepare(
         headers,
         body,
         summary,
+        recorded: Value::Null,
         sent_secrets,
     })
 }
@@ -519,6 +602,12 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 /// The message of a transport error without its URL (which may carry an api key), with the
 /// underlying cause (e.g. "Connection refused").
 pub(crate) fn transport_message(e: &reqwest::Error, shown_url: &str) -> String {
+    transport_wording(e, shown_url).text
+}
+
+/// As [`transport_message`], with the cause (the transport's own words) quoted: `shown_url` is
+/// the console's (a delivery gives the URL as recorded, with the masks in it).
+fn transport_wording(e: &reqwest::Error, shown_url: &str) -> Wording {
     use std::error::Error as _;
     let mut causes = Vec::new();
     let mut source = e.source();
@@ -536,8 +625,11 @@ pub(crate) fn transport_message(e: &reqwest::Error, shown_url: &str) -> String {
     } else {
         "request failed"
     };
-    let detail = causes.last().map(|c| format!(": {c}")).unwrap_or_default();
-    format!("{what} ({shown_url}){detail}")
+    let wording = Wording::new(format!("{what} ({shown_url})"));
+    match causes.last() {
+        Some(cause) => wording.own(": ").quote(cause),
+        None => wording,
+    }
 }
 
 /// `text` with every secret in `secrets` replaced by [`REDACTED`].
@@ -558,7 +650,11 @@ fn redact_echoes(text: &str, secrets: &[Secret<String>]) -> String {
 async fn send(client: &reqwest::Client, api: &ApiConfig, mut req: PreparedRequest) -> Delivery {
     let secrets = std::mem::take(&mut req.sent_secrets);
     let mut delivery = exchange(client, api, req, &secrets).await;
-    delivery.message = redact_echoes(&delivery.message, &secrets);
+    // Only the target's words can hold an echo: the console's name no secret.
+    let wording = delivery
+        .wording()
+        .map_quoted(|q| redact_echoes(q, &secrets));
+    delivery.say(wording);
     delivery
 }
 
@@ -568,7 +664,8 @@ async fn exchange(
     req: PreparedRequest,
     secrets: &[Secret<String>],
 ) -> Delivery {
-    let shown_url = req.summary["url"].as_str().unwrap_or_default().to_string();
+    // Messages name the URL as recorded (with the masks), never with the collected values.
+    let shown_url = req.recorded["url"].as_str().unwrap_or_default().to_string();
     let mut builder = client
         .request(req.method, req.url)
         .headers(req.headers)
@@ -580,8 +677,11 @@ async fn exchange(
         failure: None,
         status_code: None,
         message: String::new(),
+        quoted: Vec::new(),
         submission_id: None,
         request: req.summary,
+        recorded_request: req.recorded,
+        converted: Vec::new(),
         response_excerpt: None,
         retry_after: None,
         details: DeliveryDetails::default(),
@@ -598,7 +698,7 @@ async fn exchange(
             } else {
                 ErrorCategory::Network
             });
-            delivery.message = transport_message(&e, &shown_url);
+            delivery.say(transport_wording(&e, &shown_url));
             return delivery;
         }
     };
@@ -634,9 +734,9 @@ async fn exchange(
                 } else {
                     ErrorCategory::Network
                 });
-                delivery.message = format!(
-                    "status {status}, then reading the body {}",
-                    transport_message(&e, &shown_url)
+                delivery.say(
+                    Wording::new(format!("status {status}, then reading the body "))
+                        .then(transport_wording(&e, &shown_url)),
                 );
                 return delivery;
             }
@@ -671,24 +771,26 @@ async fn exchange(
         let category = classify_status(status).unwrap_or(ErrorCategory::Configuration);
         let reason = reason_text(status);
         delivery.failure = Some(category);
-        delivery.message = if classify_status(status).is_none() {
-            format!(
+        let wording = if classify_status(status).is_none() {
+            Wording::new(format!(
                 "status {status} is not one of the expected {:?}",
                 expect.status
-            )
+            ))
         } else {
-            let hint = server_message(json.as_ref())
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            format!("{status} {reason}{hint}")
+            let said = Wording::new(format!("{status} {reason}"));
+            match server_message(json.as_ref()) {
+                Some(m) => said.own(": ").quote(&m),
+                None => said,
+            }
         };
+        delivery.say(wording);
         return delivery;
     }
     if let Some(ptr) = required_pointer
         && delivery.details.has_required_pointer == Some(false)
     {
         delivery.failure = Some(ErrorCategory::Configuration);
-        delivery.message = if truncated {
+        delivery.say(Wording::new(if truncated {
             format!(
                 "status {status}, but the response is larger than {} KiB, so {ptr} was not \
                  looked for (api.expect.requirePointer)",
@@ -696,16 +798,18 @@ async fn exchange(
             )
         } else {
             format!("status {status}, but the response has no {ptr} (api.expect.requirePointer)")
-        };
+        }));
         return delivery;
     }
     delivery.submission_id = json
         .as_ref()
         .and_then(|j| submission_id(j, expect.submission_id_pointer.as_deref()));
-    delivery.message = match &delivery.submission_id {
-        Some(id) => format!("{status} {}: submission {id}", reason_text(status)),
-        None => format!("{status} {}", reason_text(status)),
+    let said = Wording::new(format!("{status} {}", reason_text(status)));
+    let wording = match &delivery.submission_id {
+        Some(id) => said.own(": submission ").quote(id),
+        None => said,
     };
+    delivery.say(wording);
     delivery
 }
 
@@ -929,6 +1033,93 @@ mod tests {
         connecting.call("h").await.unwrap();
         let ms = timer.elapsed_ms().unwrap();
         assert!((30..1000).contains(&ms), "{ms}");
+    }
+
+    fn masked_integration(api: Value) -> ResolvedIntegration {
+        let config: crate::integrations::IntegrationConfig = serde_json::from_value(serde_json::json!({
+            "name": "t", "kind": "api", "api": api,
+            "fields": [{"name": "clinic", "type": "text"}, {"name": "last", "type": "last_name"},
+                       {"name": "first", "type": "first_name"}, {"name": "age", "type": "integer"},
+                       {"name": "ok", "type": "boolean"}, {"name": "addr", "type": "address"}]
+        }))
+        .unwrap();
+        ResolvedIntegration {
+            id: IntegrationId::new(),
+            config,
+            secrets: Default::default(),
+        }
+    }
+
+    fn masked_data() -> Map<String, Value> {
+        serde_json::json!({"clinic": "north", "last": "Li", "first": "Ann", "age": 42, "ok": true,
+                           "addr": {"street": "1 Elm"}})
+        .as_object()
+        .unwrap()
+        .clone()
+    }
+
+    fn handoff() -> HandoffContext<'static> {
+        HandoffContext {
+            handoff_id: HandoffId::new(),
+            session_id: "s-1",
+            timestamp: "2026-01-02T03:04:05Z".into(),
+        }
+    }
+
+    #[test]
+    fn the_recorded_request_has_each_fields_mask_where_the_field_went() {
+        use serde_json::json;
+        let i = masked_integration(json!({
+            "endpoint": "https://{{clinic}}.example.org/p/{{last}}?q={{age}}", "method": "POST",
+            "payloadStructure": {"{{last}}": {"age": "{{age}}", "ok": "{{ok}}", "addr": "{{addr}}",
+                                 "note": "{{first}} {{last}} for {{sessionId}}", "none": "{{missing}}"}}
+        }));
+        let api = i.config.api.clone().unwrap();
+        let p = prepare(&i, &api, &handoff(), &masked_data()).unwrap();
+        // Sent (and previewed) as collected.
+        assert_eq!(
+            p.summary["url"],
+            json!("https://north.example.org/p/Li?q=42")
+        );
+        assert_eq!(
+            p.summary["body"],
+            json!({"Li": {"age": 42, "ok": true, "addr": {"street": "1 Elm"},
+                          "note": "Ann Li for s-1", "none": null}})
+        );
+        // Recorded with the masks, wherever the template put the fields; kept types keep their
+        // JSON type, built-ins stay.
+        assert_eq!(
+            p.recorded["url"],
+            json!("https://***.example.org/p/L***?q=42")
+        );
+        assert_eq!(
+            p.recorded["body"],
+            json!({"L***": {"age": 42, "ok": true, "addr": "***",
+                            "note": "A*** L*** for s-1", "none": null}})
+        );
+        assert_eq!(p.recorded["headers"], p.summary["headers"]);
+        assert!(!p.recorded.to_string().contains("hcv"), "{}", p.recorded);
+    }
+
+    #[test]
+    fn a_get_records_its_query_with_the_masks() {
+        use serde_json::json;
+        let i = masked_integration(json!({"endpoint": "https://h.example/p?x=1", "method": "GET"}));
+        let api = i.config.api.clone().unwrap();
+        let p = prepare(&i, &api, &handoff(), &masked_data()).unwrap();
+        assert_eq!(
+            p.recorded["url"],
+            json!(
+                "https://h.example/p?x=1&clinic=***&last=L***&first=A***&age=42&ok=true&addr=***"
+            )
+        );
+        assert_eq!(p.recorded["body"], Value::Null);
+        assert!(
+            p.summary["url"]
+                .as_str()
+                .unwrap()
+                .contains("last=Li&first=Ann")
+        );
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Checking collected values against the field schema, and normalising them (e.g. `"42"` for an
 //! `integer` field becomes `42`), before anything is sent to any kind of target.
+//!
+//! A problem names the field and what is wrong, never the value: it is recorded with the
+//! attempt, shown and logged, and the value may be a patient's.
 
 use crate::error::FieldProblem;
 use crate::integrations::{FieldSpec, FieldType};
@@ -113,7 +116,7 @@ pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
             if valid {
                 Ok(Value::String(s.to_string()))
             } else {
-                Err(format!("'{s}' is not an email address"))
+                Err("is not an email address".into())
             }
         }
         FieldType::Phone => {
@@ -135,7 +138,7 @@ pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
             let s = text(v)?.trim();
             NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map(|_| Value::String(s.to_string()))
-                .map_err(|_| format!("'{s}' is not a date (expected YYYY-MM-DD)"))
+                .map_err(|_| "is not a date (expected YYYY-MM-DD)".into())
         }
         FieldType::Datetime => {
             let s = text(v)?.trim();
@@ -145,9 +148,7 @@ pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
             if ok {
                 Ok(Value::String(s.to_string()))
             } else {
-                Err(format!(
-                    "'{s}' is not a date-time (expected RFC 3339, e.g. 2026-03-01T09:30:00Z)"
-                ))
+                Err("is not a date-time (expected RFC 3339, e.g. 2026-03-01T09:30:00Z)".into())
             }
         }
         FieldType::Time => {
@@ -157,20 +158,20 @@ pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
             if ok {
                 Ok(Value::String(s.to_string()))
             } else {
-                Err(format!("'{s}' is not a time (expected HH:MM or HH:MM:SS)"))
+                Err("is not a time (expected HH:MM or HH:MM:SS)".into())
             }
         }
         FieldType::Integer => match v {
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(v.clone()),
             Value::Number(n) => match n.as_f64() {
                 Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Value::from(f as i64)),
-                _ => Err(format!("{n} is not a whole number")),
+                _ => Err("is not a whole number".into()),
             },
             Value::String(s) => s
                 .trim()
                 .parse::<i64>()
                 .map(Value::from)
-                .map_err(|_| format!("'{s}' is not a whole number")),
+                .map_err(|_| "is not a whole number".to_string()),
             other => Err(format!("expected a whole number, got {}", kind_of(other))),
         },
         FieldType::Number => match v {
@@ -182,7 +183,7 @@ pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
                 .filter(|f| f.is_finite())
                 .and_then(Number::from_f64)
                 .map(Value::Number)
-                .ok_or_else(|| format!("'{s}' is not a number")),
+                .ok_or_else(|| "is not a number".to_string()),
             other => Err(format!("expected a number, got {}", kind_of(other))),
         },
         FieldType::Boolean => match v {
@@ -193,7 +194,7 @@ pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
             Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "yes" | "y" | "1" => Ok(Value::Bool(true)),
                 "false" | "no" | "n" | "0" => Ok(Value::Bool(false)),
-                _ => Err(format!("'{s}' is not a boolean (true/false, yes/no)")),
+                _ => Err("is not a boolean (true/false, yes/no)".into()),
             },
             other => Err(format!("expected a boolean, got {}", kind_of(other))),
         },
@@ -202,7 +203,7 @@ pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
             if spec.values.iter().any(|allowed| allowed == s) {
                 Ok(Value::String(s.to_string()))
             } else {
-                Err(format!("'{s}' is not one of: {}", spec.values.join(", ")))
+                Err(format!("is not one of: {}", spec.values.join(", ")))
             }
         }
         FieldType::PostalCode => {
@@ -213,14 +214,14 @@ pub fn normalise(spec: &FieldSpec, v: &Value) -> Result<Value, String> {
             if ok {
                 Ok(Value::String(s.to_string()))
             } else {
-                Err(format!("'{s}' is not a postal code"))
+                Err("is not a postal code".into())
             }
         }
         FieldType::Uuid => {
             let s = text(v)?.trim();
             uuid::Uuid::parse_str(s)
                 .map(|u| Value::String(u.hyphenated().to_string()))
-                .map_err(|_| format!("'{s}' is not a UUID"))
+                .map_err(|_| "is not a UUID".to_string())
         }
     }
 }
@@ -296,6 +297,44 @@ mod tests {
             field("p", FieldType::Phone, true),
         ];
         check_data(&fields, &json!({"d": "2026-02-28", "dt": "2026-02-28T10:00:00+01:00", "t": "09:30", "m": "ann@example.com", "p": "+1 (555) 123-4567"})).unwrap();
+    }
+
+    #[test]
+    fn problems_name_the_field_and_what_is_wrong_never_the_value() {
+        let mut e = field("kind", FieldType::Enum, false);
+        e.values = vec!["new".into()];
+        let fields = [
+            field("d", FieldType::Date, false),
+            field("dt", FieldType::Datetime, false),
+            field("t", FieldType::Time, false),
+            field("i", FieldType::Integer, false),
+            field("f", FieldType::Integer, false),
+            field("x", FieldType::Number, false),
+            field("b", FieldType::Boolean, false),
+            field("m", FieldType::Email, false),
+            field("z", FieldType::PostalCode, false),
+            field("u", FieldType::Uuid, false),
+            e,
+        ];
+        let err = check_data(
+            &fields,
+            &json!({"d": "CANARY-d", "dt": "CANARY-dt", "t": "CANARY-t", "i": "CANARY-i",
+                    "f": 1.5, "x": "CANARY-x", "b": "CANARY-b", "m": "CANARY-m",
+                    "z": "CANARY-z!", "u": "CANARY-u", "kind": "CANARY-kind"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.len(), fields.len());
+        for p in &err {
+            assert!(
+                !p.reason.contains("CANARY") && !p.reason.contains("1.5"),
+                "{}: {}",
+                p.field,
+                p.reason
+            );
+            assert!(p.reason.starts_with("is not"), "{}: {}", p.field, p.reason);
+        }
+        assert_eq!(err[0].to_string(), "d: is not a date (expected YYYY-MM-DD)");
+        assert_eq!(err[10].reason, "is not one of: new");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Turning a database error into an [`ErrorCategory`] and a message a clinic admin can act on.
 //! Categories come from SQLSTATEs (PostgreSQL), error numbers (MySQL) and result codes
 //! (SQLite). Messages never carry the password, and leave out the server's text wherever it
-//! may quote a collected value (it may be PII).
+//! is known to quote a collected value (it may be PII); the server's text that is kept is
+//! marked as quoted, so that what is recorded masks any collected value it echoes.
 
 use crate::integrations::DbType;
-use crate::targets::ErrorCategory;
+use crate::targets::{ErrorCategory, Wording};
 use sqlx::error::DatabaseError;
 use sqlx::mysql::MySqlDatabaseError;
 use sqlx::postgres::PgDatabaseError;
@@ -23,13 +24,28 @@ pub struct Context {
 pub struct Failure {
     pub category: ErrorCategory,
     pub message: String,
+    /// Where `message` quotes the database or the driver (see [`Wording`]).
+    pub quoted: Vec<std::ops::Range<usize>>,
 }
 
 impl Failure {
     fn new(category: ErrorCategory, message: impl Into<String>) -> Self {
+        Self::said(category, Wording::new(message))
+    }
+
+    fn said(category: ErrorCategory, wording: Wording) -> Self {
         Self {
             category,
-            message: message.into(),
+            message: wording.text,
+            quoted: wording.quoted,
+        }
+    }
+
+    /// The message and where it quotes the database.
+    pub fn wording(&self) -> Wording {
+        Wording {
+            text: self.message.clone(),
+            quoted: self.quoted.clone(),
         }
     }
 }
@@ -40,10 +56,15 @@ pub fn classify(err: &sqlx::Error, cx: &Context) -> Failure {
     let target = &cx.target;
     match err {
         E::Database(d) => classify_database(d.as_ref(), cx),
-        E::Io(e) => Failure::new(C::Network, format!("could not reach {target}: {e}")),
-        E::Tls(e) => Failure::new(
+        E::Io(e) => Failure::said(
             C::Network,
-            format!("the TLS connection to {target} failed: {e} (see database.ssl)"),
+            Wording::new(format!("could not reach {target}: ")).quote(&e.to_string()),
+        ),
+        E::Tls(e) => Failure::said(
+            C::Network,
+            Wording::new(format!("the TLS connection to {target} failed: "))
+                .quote(&e.to_string())
+                .own(" (see database.ssl)"),
         ),
         E::PoolTimedOut => Failure::new(
             C::Timeout,
@@ -57,12 +78,21 @@ pub fn classify(err: &sqlx::Error, cx: &Context) -> Failure {
             C::Server,
             "the connection pool was closed while waiting (the integration was changed); try again",
         ),
-        E::Configuration(e) => Failure::new(
+        E::Configuration(e) => Failure::said(
             C::Configuration,
-            format!("the connection settings for {target} are not usable: {e}"),
+            Wording::new(format!(
+                "the connection settings for {target} are not usable: "
+            ))
+            .quote(&e.to_string()),
         ),
-        E::Protocol(e) => Failure::new(C::Server, format!("{target} answered unexpectedly: {e}")),
-        other => Failure::new(C::Server, format!("{target}: {other}")),
+        E::Protocol(e) => Failure::said(
+            C::Server,
+            Wording::new(format!("{target} answered unexpectedly: ")).quote(e),
+        ),
+        other => Failure::said(
+            C::Server,
+            Wording::new(format!("{target}: ")).quote(&other.to_string()),
+        ),
     }
 }
 
@@ -82,32 +112,36 @@ fn classify_database(d: &dyn DatabaseError, cx: &Context) -> Failure {
                 .map(MySqlDatabaseError::number);
             match number {
                 Some(n) => (mysql_category(n), mysql_message(n, d.message())),
-                None => (ErrorCategory::Server, d.message().to_string()),
+                None => (ErrorCategory::Server, Wording::default().quote(d.message())),
             }
         }
         DbType::Sqlite => {
             let code = d.code().and_then(|c| c.parse().ok()).unwrap_or(0);
             (
                 sqlite_category(code, d.message()),
-                format!("{} (SQLite code {code})", d.message()),
+                Wording::default()
+                    .quote(d.message())
+                    .own(&format!(" (SQLite code {code})")),
             )
         }
     };
     let user = cx.username.as_deref().unwrap_or("(default)");
-    let message = match category {
-        ErrorCategory::Authentication => format!(
-            "{} refused user '{user}': {detail}; check database.username, the password and the \
-             user's privileges on the table",
-            cx.target
-        ),
-        ErrorCategory::Configuration => format!(
-            "{}: {detail}; check database.database, database.table and database.fieldMapping",
-            cx.target
-        ),
-        ErrorCategory::Validation => format!("the database rejected the row: {detail}"),
-        _ => format!("{}: {detail}", cx.target),
+    let wording = match category {
+        ErrorCategory::Authentication => {
+            Wording::new(format!("{} refused user '{user}': ", cx.target))
+                .then(detail)
+                .own(
+                    "; check database.username, the password and the user's privileges on the \
+                     table",
+                )
+        }
+        ErrorCategory::Configuration => Wording::new(format!("{}: ", cx.target))
+            .then(detail)
+            .own("; check database.database, database.table and database.fieldMapping"),
+        ErrorCategory::Validation => Wording::new("the database rejected the row: ").then(detail),
+        _ => Wording::new(format!("{}: ", cx.target)).then(detail),
     };
-    Failure::new(category, message)
+    Failure::said(category, wording)
 }
 
 pub fn pg_category(code: &str) -> ErrorCategory {
@@ -129,10 +163,12 @@ pub fn pg_category(code: &str) -> ErrorCategory {
 }
 
 /// Class 22 messages may quote the value (`invalid input syntax for type integer: "..."`), so
-/// they are replaced by a description of the code.
-fn pg_message(code: &str, message: &str, column: Option<String>) -> String {
+/// they are replaced by a description of the code; other messages are quoted.
+fn pg_message(code: &str, message: &str, column: Option<String>) -> Wording {
     if !code.starts_with("22") {
-        return format!("{message} (SQLSTATE {code})");
+        return Wording::default()
+            .quote(message)
+            .own(&format!(" (SQLSTATE {code})"));
     }
     let what = match code {
         "22001" => "a value is too long for its column",
@@ -142,10 +178,10 @@ fn pg_message(code: &str, message: &str, column: Option<String>) -> String {
         "22004" => "a null value is not allowed",
         _ => "a value was not accepted",
     };
-    match column {
+    Wording::new(match column {
         Some(c) => format!("{what} (column {c}, SQLSTATE {code})"),
         None => format!("{what} (SQLSTATE {code})"),
-    }
+    })
 }
 
 pub fn mysql_category(number: u16) -> ErrorCategory {
@@ -168,25 +204,26 @@ pub fn mysql_category(number: u16) -> ErrorCategory {
 }
 
 /// Some MySQL messages quote the rejected value (`Duplicate entry '...'`, `Incorrect integer
-/// value: '...'`); those are replaced.
-fn mysql_message(number: u16, message: &str) -> String {
-    let text = match number {
+/// value: '...'`); those are replaced. Others are quoted.
+fn mysql_message(number: u16, message: &str) -> Wording {
+    let wording = match number {
         1062 => {
             // "Duplicate entry '<value>' for key '<key>'": keep only the key's name.
             match message.rsplit_once(" for key ") {
-                Some((_, key)) => format!(
-                    "a row with the same value already exists (unique key {})",
-                    key.trim_matches(['\'', '`'])
-                ),
-                None => "a row with the same value already exists (unique key)".to_string(),
+                Some((_, key)) => {
+                    Wording::new("a row with the same value already exists (unique key ")
+                        .quote(key.trim_matches(['\'', '`']))
+                        .own(")")
+                }
+                None => Wording::new("a row with the same value already exists (unique key)"),
             }
         }
         1366 | 1292 | 1367 | 1411 => {
-            "a value does not have the format or range its column needs".to_string()
+            Wording::new("a value does not have the format or range its column needs")
         }
-        _ => message.to_string(),
+        _ => Wording::default().quote(message),
     };
-    format!("{text} (MySQL error {number})")
+    wording.own(&format!(" (MySQL error {number})"))
 }
 
 /// On the primary result code (the low byte of the extended one).
@@ -306,26 +343,36 @@ mod tests {
 
     #[test]
     fn messages_leave_out_quoted_values() {
-        let m = mysql_message(1062, "Duplicate entry 'jane@example.com' for key 'email'");
+        let m = mysql_message(1062, "Duplicate entry 'jane@example.com' for key 'email'").text;
         assert!(!m.contains("jane"), "{m}");
         assert!(m.contains("unique key email"), "{m}");
         let m = mysql_message(
             1366,
             "Incorrect integer value: 'Jane' for column `t`.`a` at row 1",
-        );
+        )
+        .text;
         assert!(!m.contains("Jane"), "{m}");
         let m = pg_message(
             "22P02",
             "invalid input syntax for type integer: \"Jane\"",
             Some("age".into()),
-        );
+        )
+        .text;
         assert!(!m.contains("Jane") && m.contains("column age"), "{m}");
         let m = pg_message(
             "23505",
             "duplicate key value violates unique constraint \"k\"",
             None,
         );
-        assert!(m.contains("unique constraint"), "{m}");
+        assert!(m.text.contains("unique constraint"), "{}", m.text);
+        // The server's own words are quoted (masked by search when recorded); the console's
+        // are not.
+        assert_eq!(m.masked(|_| "<quoted>".into()), "<quoted> (SQLSTATE 23505)");
+        let m = mysql_message(1644, "rejected Jane Doe");
+        assert_eq!(
+            m.masked(|q| format!("<{q}>")),
+            "<rejected Jane Doe> (MySQL error 1644)"
+        );
     }
 
     #[test]

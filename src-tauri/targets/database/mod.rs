@@ -17,11 +17,13 @@ mod schema;
 
 pub use pool::PoolStats;
 
-use super::{Delivery, ErrorCategory, HandoffContext, ResolvedIntegration};
+use super::{Delivery, ErrorCategory, HandoffContext, ResolvedIntegration, Wording};
 use crate::ids::IntegrationId;
 use crate::integrations::{
-    DatabaseConfig, DbType, SECRET_MASK, SecretSlot, SslMode, SslSetting, is_identifier,
+    DatabaseConfig, DbType, FieldSpec, SECRET_MASK, SecretSlot, SslMode, SslSetting, is_identifier,
 };
+use crate::masking;
+use crate::templating::BUILTINS;
 use classify::{Context, classify, suggests_schema_change};
 use convert::{convert, describe};
 use insert::{ReadBack, Resolved, RunError, Source, Stage};
@@ -141,6 +143,11 @@ impl DatabasePools {
         };
         let started = Instant::now();
         let mut delivery = entry.deliver(&cx, db, &table, &mapped, mode).await;
+        // What is recorded: each collected field's mask in its parameter's place, and the forms
+        // the values were bound in (for masking a database that echoes them).
+        let masks = field_masks(&integration.config.fields, &mapped);
+        delivery.recorded_request = recorded_request(&delivery.request, &masks);
+        delivery.converted = converted_forms(&delivery.request, &masks);
         if let Mode::Test { commit } = mode {
             delivery.details.committed = Some(commit && delivery.succeeded());
         }
@@ -336,6 +343,83 @@ fn mapped_values<'a>(
     Ok(out)
 }
 
+/// The mask of each collected field (by name) whose mask is not its value: a kept type (a
+/// number, a choice, a time) keeps its value and is recorded as bound. Built-ins and fixed
+/// values are the console's and the config's, recorded as bound.
+fn field_masks(fields: &[FieldSpec], mapped: &[Mapped<'_>]) -> HashMap<String, Value> {
+    mapped
+        .iter()
+        .filter_map(|m| match m.source {
+            Source::Field(field) if !BUILTINS.contains(&field) => {
+                let masked = masking::mask_field(fields, field, &m.value);
+                (masked != m.value).then(|| (field.to_string(), masked))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `request` (`{sql, params}`) with each masked field's parameter value replaced by its mask,
+/// whatever it was bound as (the integer a phone number became is recorded as the phone's
+/// mask). A parameter that names neither a field nor a fixed value is hidden.
+fn recorded_request(request: &Value, masks: &HashMap<String, Value>) -> Value {
+    let mut recorded = request.clone();
+    if let Some(params) = recorded.get_mut("params").and_then(Value::as_array_mut) {
+        for param in params {
+            let field = param
+                .get("field")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let fixed = param.get("fixed") == Some(&Value::Bool(true));
+            match (field, fixed) {
+                (Some(field), _) => {
+                    if let Some(masked) = masks.get(&field) {
+                        param["value"] = masked.clone();
+                    }
+                }
+                (None, true) => {}
+                (None, false) => param["value"] = Value::String("***".into()),
+            }
+        }
+    }
+    recorded
+}
+
+/// The masked fields' values as bound, in the forms a database may show them (a date-time
+/// also with a space for the `T` and without the `Z`), each with the field's mask as text.
+/// Booleans are left out: `true` says nothing and is in every other message.
+fn converted_forms(request: &Value, masks: &HashMap<String, Value>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let params = request.get("params").and_then(Value::as_array);
+    for param in params.into_iter().flatten() {
+        let Some(masked) = param
+            .get("field")
+            .and_then(Value::as_str)
+            .and_then(|f| masks.get(f))
+        else {
+            continue;
+        };
+        let masked = masking::masked_text(masked);
+        let forms = match &param["value"] {
+            Value::String(s) => {
+                let mut forms = vec![s.clone()];
+                let bare = s.strip_suffix('Z').unwrap_or(s);
+                if let Some((date, time)) = bare.split_once('T')
+                    && chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_ok()
+                {
+                    forms.push(bare.to_string());
+                    forms.push(format!("{date} {time}"));
+                }
+                forms
+            }
+            Value::Number(n) => vec![n.to_string()],
+            _ => Vec::new(),
+        };
+        out.extend(forms.into_iter().map(|f| (f, masked.clone())));
+    }
+    out
+}
+
 enum ResolveError {
     /// `what` says where the column is named (`mapped from field 'x'`, `given a fixed value`).
     MissingColumn {
@@ -398,13 +482,16 @@ fn resolve<'a>(
         .collect()
 }
 
-fn failed(category: ErrorCategory, message: String, request: Value) -> Delivery {
+fn failed(category: ErrorCategory, message: Wording, request: Value) -> Delivery {
     Delivery {
         failure: Some(category),
         status_code: None,
-        message,
+        message: message.text,
+        quoted: message.quoted,
         submission_id: None,
         request,
+        recorded_request: Value::Null,
+        converted: Vec::new(),
         response_excerpt: None,
         retry_after: None,
         details: Default::default(),
@@ -484,8 +571,11 @@ impl Entry {
                         failure: None,
                         status_code: None,
                         message: "nothing was run".to_string(),
+                        quoted: Vec::new(),
                         submission_id: None,
                         request: insert::statement(self.pool.db_type(), &schema, &values),
+                        recorded_request: Value::Null,
+                        converted: Vec::new(),
                         response_excerpt: None,
                         retry_after: None,
                         details: Default::default(),
@@ -496,12 +586,14 @@ impl Entry {
             match result {
                 Ok(inserted) => {
                     let id = inserted.id;
+                    // The id is the database's (a key may be a collected value).
+                    let said = Wording::new(format!("inserted 1 row into {}", db.table));
                     let mut message = match &id {
-                        Some(id) => format!("inserted 1 row into {} (id {id})", db.table),
-                        None => format!("inserted 1 row into {}", db.table),
+                        Some(id) => said.own(" (id ").quote(id).own(")"),
+                        None => said,
                     };
                     if test.is_some_and(|t| !t.commit) {
-                        message.push_str(", then rolled it back (test)");
+                        message = message.own(", then rolled it back (test)");
                     }
                     let (row, row_note) = match inserted.read_back {
                         None => (None, None),
@@ -511,9 +603,12 @@ impl Entry {
                     return Delivery {
                         failure: None,
                         status_code: None,
-                        message,
+                        message: message.text,
+                        quoted: message.quoted,
                         submission_id: id.clone(),
                         request,
+                        recorded_request: Value::Null,
+                        converted: Vec::new(),
                         response_excerpt: id,
                         retry_after: None,
                         details: super::DeliveryDetails {
@@ -581,7 +676,7 @@ impl Entry {
         let (category, message) = match e {
             RunError::TimedOut(stage) => (
                 ErrorCategory::Timeout,
-                match stage {
+                Wording::new(match stage {
                     Stage::Columns => format!(
                         "reading the columns of {} from {target} took longer than {ms} ms \
                          (database.statementTimeoutMs)",
@@ -597,22 +692,22 @@ impl Entry {
                          (database.statementTimeoutMs); the row may or may not be in {}",
                         db.table
                     ),
-                },
+                }),
             ),
             RunError::Sql(e) => {
                 let e = self.pool.explain(e).await;
                 let f = classify(&e, cx);
-                (f.category, f.message)
+                (f.category, f.wording())
             }
             RunError::CannotRollBack(engine) => {
                 let mut d = failed(
                     ErrorCategory::Configuration,
-                    format!(
+                    Wording::new(format!(
                         "table {} uses the {engine} engine, which cannot roll back: a test row \
                          would stay in the table, so nothing was inserted (a test with commit \
                          inserts one on purpose; a preview shows the statement)",
                         db.table
-                    ),
+                    )),
                     request,
                 );
                 d.details.cannot_roll_back = Some(engine);
@@ -691,6 +786,63 @@ mod tests {
                 "{builtin} is not mapped"
             );
         }
+    }
+
+    #[test]
+    fn the_recorded_parameters_hold_each_fields_mask_whatever_it_was_bound_as() {
+        let i = integration(json!({
+            "type": "sqlite", "database": "x.db", "table": "t",
+            "fieldMapping": {"phone": "phone", "seen": "seen", "age": "age", "sessionId": "sid"},
+            "fixedValues": {"clinic": "C-42"}
+        }));
+        let mut i = i;
+        i.config.fields = serde_json::from_value(json!([
+            {"name": "phone", "type": "phone"}, {"name": "seen", "type": "datetime"},
+            {"name": "age", "type": "integer"}
+        ]))
+        .unwrap();
+        let h = handoff();
+        let data = json!({"phone": "5550104477", "seen": "2031-07-19T09:41:27-05:00", "age": 42});
+        let mapped = mapped_values(db(&i), &h, data.as_object().unwrap())
+            .unwrap_or_else(|(_, m)| panic!("{m}"));
+        // As the statement binds them: an integer, a date-time in UTC.
+        let request = json!({"sql": "INSERT …", "params": [
+            {"field": "phone", "column": "phone", "type": "INTEGER", "value": 5550104477_i64},
+            {"field": "seen", "column": "seen", "type": "TIMESTAMPTZ", "value": "2031-07-19T14:41:27Z"},
+            {"field": "age", "column": "age", "type": "TEXT", "value": "42"},
+            {"field": "sessionId", "column": "sid", "type": "TEXT", "value": "sess-1"},
+            {"fixed": true, "column": "clinic", "type": "TEXT", "value": "C-42"},
+            {"column": "mystery", "type": "TEXT", "value": "unknown"}
+        ]});
+        let masks = field_masks(&i.config.fields, &mapped);
+        let values: Vec<Value> = recorded_request(&request, &masks)["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["value"].clone())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                json!("***-***-4477"),
+                json!("2031-**-**"),
+                json!("42"),
+                json!("sess-1"),
+                json!("C-42"),
+                json!("***")
+            ]
+        );
+        let mut forms = converted_forms(&request, &masks);
+        forms.sort();
+        assert_eq!(
+            forms,
+            [
+                ("2031-07-19 14:41:27".to_string(), "2031-**-**".to_string()),
+                ("2031-07-19T14:41:27".to_string(), "2031-**-**".to_string()),
+                ("2031-07-19T14:41:27Z".to_string(), "2031-**-**".to_string()),
+                ("5550104477".to_string(), "***-***-4477".to_string()),
+            ]
+        );
     }
 
     #[test]
