@@ -489,10 +489,10 @@ fn window(cli: Cli) -> ExitCode {
     let log_file = match crate::desktop::open_log_file() {
         Ok((_, file)) => Some(file),
         Err(e) => {
-            eprintln!(
-                "warning: no log file in {}: {e}",
-                crate::desktop::log_dir().display()
-            );
+            let place = crate::desktop::log_dir()
+                .map(|d| format!(" in {}", d.display()))
+                .unwrap_or_default();
+            eprintln!("warning: no log file{place}: {e}");
             None
         }
     };
@@ -502,9 +502,16 @@ fn window(cli: Cli) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let data_dir = cli
+    let data_dir = match cli
         .data_dir
-        .unwrap_or_else(crate::service::default_data_dir);
+        .map_or_else(crate::service::default_data_dir, Ok)
+    {
+        Ok(dir) => dir,
+        Err(e) => {
+            out.error(&e);
+            return ExitCode::from(exit_code(&e));
+        }
+    };
     let secrets = cli.secrets.as_deref().and_then(BackendKind::parse);
     let app = match runtime.block_on(App::open_chosen(&data_dir, secrets)) {
         Ok(app) => std::sync::Arc::new(app),
@@ -609,7 +616,7 @@ async fn run(cli: Cli, command: Command, out: &Output) -> Result<u8, AppError> {
         None => {
             let data_dir = cli
                 .data_dir
-                .unwrap_or_else(crate::service::default_data_dir);
+                .map_or_else(crate::service::default_data_dir, Ok)?;
             let secrets = cli.secrets.as_deref().and_then(BackendKind::parse);
             App::open_chosen(&data_dir, secrets).await?
         }
