@@ -373,6 +373,16 @@ const EXIT_USAGE: u8 = 2;
 /// bound keeps a wrong pipe from filling memory or the vault).
 const MAX_SECRET_BYTES: usize = 16 * 1024;
 
+/// A handoff's exit code: 0 when it was delivered and recorded; 1 when it failed, or when its
+/// outcome could not be recorded (the store's error, as for `unavailable`).
+fn handoff_exit(r: &crate::service::HandoffResult) -> u8 {
+    match &r.record_error {
+        Some(e) => exit_code(e),
+        None if r.success => 0,
+        None => EXIT_FAILED,
+    }
+}
+
 /// Input problems (2) are the caller's to fix; an unreachable store or keyring, or an internal
 /// failure, means the operation failed (1) and may work when tried again.
 fn exit_code(e: &AppError) -> u8 {
@@ -675,7 +685,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 .send(&integration, &session, data, Trigger::Live)
                 .await?;
             out.handoff(&result);
-            Ok(if result.success { 0 } else { EXIT_FAILED })
+            Ok(handoff_exit(&result))
         }
         Command::History(args) => {
             let filter = HistoryFilter {
@@ -728,7 +738,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             if let Some(id) = args.attempt {
                 let result = app.retry_attempt(id).await?;
                 out.handoff(&result);
-                return Ok(if result.success { 0 } else { EXIT_FAILED });
+                return Ok(handoff_exit(&result));
             }
             let filter = RetryFilter {
                 integration: app.integration_filter(args.integration.as_deref()).await?,
@@ -742,7 +752,8 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             out.bulk(&bulk);
             // Attempts whose handoff was delivered since are skipped, not failed: only a
             // retried handoff that is still undelivered (or could not be retried) fails this.
-            let all_ok = bulk.results.iter().all(|r| r.success) && bulk.skipped.is_empty();
+            let all_ok =
+                bulk.results.iter().all(|r| handoff_exit(r) == 0) && bulk.skipped.is_empty();
             Ok(if all_ok { 0 } else { EXIT_FAILED })
         }
         Command::Stats(args) => {
