@@ -620,15 +620,28 @@ impl Store {
     }
 }
 
-/// Makes the data dir 0700, or tightens an existing one others can reach, when it is a store's
-/// folder (it holds one, or nothing yet). A folder with other things in it (`--data-dir` naming
-/// a home folder, say) is not changed under its owner: a warning says so, and the console's
-/// own files in it are private all the same. A shared folder (`/tmp`) is refused.
+/// What the console keeps in its data dir: files (with their `-wal`, `.tmp`, `.lock`
+/// companions, hence prefixes) and folders.
+const DATA_DIR_FILES: [&str; 4] = [STORE_FILE, "settings.json", "api-token", "secrets.vault"];
+const DATA_DIR_FOLDERS: [&str; 4] = ["exports", "history-files", "demo", "logs"];
+
+/// Makes the data dir 0700, or tightens an existing one others can reach when it holds nothing
+/// but the console's own files. A folder with other things in it (`--data-dir` naming a home
+/// folder, say) is not changed under its owner: a warning says so, and the console's files in
+/// it are private all the same. A shared folder (the sticky bit, `/tmp`) is refused.
 fn private_data_dir(dir: &Path) -> std::io::Result<()> {
     crate::files::create_private_dir(dir)?;
-    let ours = dir.join(STORE_FILE).exists() || std::fs::read_dir(dir)?.next().is_none();
+    let mut others = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let ours = DATA_DIR_FILES.iter().any(|f| name.starts_with(f))
+            || DATA_DIR_FOLDERS.contains(&name.as_str());
+        if !ours {
+            others.push(name);
+        }
+    }
     #[cfg(unix)]
-    if !ours {
+    if !others.is_empty() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir)?.permissions().mode() & 0o7777;
         if mode & 0o1000 != 0 {
@@ -636,16 +649,19 @@ fn private_data_dir(dir: &Path) -> std::io::Result<()> {
             return crate::files::tighten_dir(dir);
         }
         if mode & 0o077 != 0 {
+            others.sort();
+            others.truncate(3);
             tracing::warn!(
-                "the data dir {} is open to other users (mode {mode:o}) and holds other \
-                 things: it is left as it is",
-                dir.display()
+                "the data dir {} is open to other users (mode {mode:o}) and holds other things \
+                 ({}…): it is left as it is",
+                dir.display(),
+                others.join(", ")
             );
         }
         return Ok(());
     }
     #[cfg(not(unix))]
-    let _ = ours;
+    let _ = others;
     crate::files::tighten_dir(dir)
 }
 

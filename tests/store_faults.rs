@@ -694,6 +694,24 @@ async fn an_existing_data_dir_and_store_open_to_others_are_tightened_at_open() {
     app.close().await;
 }
 
+#[tokio::test]
+async fn a_data_dir_holding_other_things_is_not_tightened_under_its_owner() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("home");
+    std::fs::create_dir(&data).unwrap();
+    chmod(&data, 0o755);
+    std::fs::write(data.join("notes.txt"), "mine").unwrap();
+    for _ in 0..2 {
+        open_app(&data).await.close().await;
+        assert_eq!(mode(&data), 0o755, "someone else's folder keeps its mode");
+        assert_eq!(
+            mode(&data.join(STORE_FILE)),
+            0o600,
+            "the store is private all the same"
+        );
+    }
+}
+
 #[test]
 fn with_no_home_folder_the_console_asks_for_a_data_dir_instead_of_using_the_temp_dir_as_root() {
     assert!(
