@@ -128,8 +128,17 @@ pub fn check_writable(path: &Path) -> io::Result<()> {
         use std::os::unix::ffi::OsStrExt;
         let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the path"))?;
+        // The effective user's permissions (AT_EACCESS), as opening the file would check them.
         // SAFETY: `c_path` is a valid NUL-terminated string for the duration of the call.
-        if unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } != 0 {
+        if unsafe {
+            libc::faccessat(
+                libc::AT_FDCWD,
+                c_path.as_ptr(),
+                libc::W_OK,
+                libc::AT_EACCESS,
+            )
+        } != 0
+        {
             return Err(io::Error::last_os_error());
         }
         Ok(())
