@@ -253,10 +253,15 @@ mod tests {
         let dir = root.path().join("logs");
         let (path, _) = open_log_in(&dir).unwrap();
         assert_eq!((mode(&dir), mode(&path)), (0o700, 0o600));
-        assert_eq!(mode(root.path()), 0o700);
         // A log an older console left open to others is tightened.
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let (path, _) = open_log_in(&dir).unwrap();
         assert_eq!(mode(&path), 0o600);
+        // A folder HANDOFF_LOG_DIR names that exists keeps its mode; the file is private.
+        let shared = root.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (path, _) = open_log_in(&shared).unwrap();
+        assert_eq!((mode(&shared), mode(&path)), (0o755, 0o600));
     }
 }
