@@ -121,8 +121,13 @@ impl AppError {
 
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError as S;
+        // The environment (a full disk, a read-only or deleted file, a lock held too long) is
+        // `unavailable` with its reason; what is left would be a bug.
         match e {
-            crate::store::StoreError::Open { .. } => AppError::unavailable(e.to_string()),
+            S::Open { .. } | S::Replaced { .. } | S::Unavailable(_) | S::WriterStopped => {
+                AppError::unavailable(e.to_string())
+            }
             other => AppError::internal(other),
         }
     }

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod desktop;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod health;
 pub mod http;
 pub mod ids;

@@ -5,8 +5,10 @@
 //! (`BEGIN IMMEDIATE`) and wait on its busy timeout. Reads use a pool of read-only connections.
 
 use crate::attempts::AttemptWriter;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,38 +24,225 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum StoreError {
     #[error("cannot open the store at {path}: {reason}")]
     Open { path: String, reason: String },
+    /// A SQLite error that is not the environment's (see [`StoreError::Unavailable`]).
     #[error(transparent)]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     /// From the group-commit writer's connection.
     #[error(transparent)]
-    Write(#[from] rusqlite::Error),
+    Write(rusqlite::Error),
     #[error("the store holds a malformed value: {0}")]
     Corrupt(String),
     #[error("the store's writer has stopped")]
     WriterStopped,
     #[error("the store could not commit: {0}")]
     Batch(String),
+    /// The path no longer names the file this console opened: writes would go to a file
+    /// nobody will read again.
+    #[error(
+        "the store file {path} was deleted or replaced while the console ran: restart the \
+         console (it opens the file now at that path, or makes a new store)"
+    )]
+    Replaced { path: String },
+    /// The environment stopped the store: a full disk, a read-only file, a lock held past the
+    /// busy timeout, an I/O error. The text says which and what to do.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        let unavailable = match &e {
+            sqlx::Error::Database(d) => d
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .and_then(|code| unavailable_reason(code, d.message())),
+            sqlx::Error::PoolTimedOut => Some(
+                "the store stayed busy: no connection to it came free in time — try again"
+                    .to_string(),
+            ),
+            sqlx::Error::Io(io) => Some(format!(
+                "the store's file could not be read or written: {io} — check the disk"
+            )),
+            _ => None,
+        };
+        unavailable.map_or(Self::Sql(e), Self::Unavailable)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        let unavailable = match &e {
+            rusqlite::Error::SqliteFailure(f, message) => unavailable_reason(
+                f.extended_code,
+                message.as_deref().unwrap_or(&f.to_string()),
+            ),
+            _ => None,
+        };
+        unavailable.map_or(Self::Write(e), Self::Unavailable)
+    }
+}
+
+/// What SQLite's result `code` (extended or primary) says when the environment, not the
+/// console, stopped the store; `None` for other errors (a constraint, a bug). `message` is
+/// SQLite's own text for it, which names no data.
+fn unavailable_reason(code: i32, message: &str) -> Option<String> {
+    use rusqlite::ffi;
+    if code == ffi::SQLITE_READONLY_DBMOVED {
+        return Some(
+            "the store file was moved or deleted while the console ran: restart the console"
+                .to_string(),
+        );
+    }
+    let what = match code & 0xff {
+        ffi::SQLITE_FULL => "the disk holding the store is full — free some space",
+        ffi::SQLITE_READONLY => {
+            "the store is read-only — give the console's user write permission to the data \
+             dir and the files in it"
+        }
+        ffi::SQLITE_BUSY | ffi::SQLITE_LOCKED => {
+            "another process held the store's lock for longer than the busy timeout — try \
+             again"
+        }
+        ffi::SQLITE_IOERR => "the store's file could not be read or written — check the disk",
+        ffi::SQLITE_CANTOPEN => {
+            "the store's file cannot be opened — check that the data dir exists and its \
+             permissions"
+        }
+        ffi::SQLITE_PERM => "the store's file may not be used: permission denied",
+        ffi::SQLITE_CORRUPT | ffi::SQLITE_NOTADB => "the store's file is damaged",
+        _ => return None,
+    };
+    Some(format!("{what} (SQLite: {message})"))
+}
+
+impl StoreError {
+    /// The same error for another caller (a failed group commit answers every write in it).
+    pub(crate) fn for_another(&self) -> Self {
+        match self {
+            Self::Replaced { path } => Self::Replaced { path: path.clone() },
+            Self::Unavailable(reason) => Self::Unavailable(reason.clone()),
+            Self::WriterStopped => Self::WriterStopped,
+            other => Self::Batch(other.to_string()),
+        }
+    }
+}
+
+/// The store's file as this console opened it: every write transaction first checks that its
+/// path still names that file (a `stat`), since SQLite would go on writing to a deleted or
+/// replaced file, whose records nobody would ever read.
+#[derive(Clone, Debug)]
+pub(crate) struct StoreFile {
+    path: PathBuf,
+    #[cfg(unix)]
+    identity: (u64, u64),
+}
+
+impl StoreFile {
+    fn of(path: &Path) -> std::io::Result<Self> {
+        #[cfg(unix)]
+        let identity = {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(path)?;
+            (m.dev(), m.ino())
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            #[cfg(unix)]
+            identity,
+        })
+    }
+
+    /// Whether the path still names the file that was opened.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        let replaced = || StoreError::Replaced {
+            path: self.path.display().to_string(),
+        };
+        match std::fs::metadata(&self.path) {
+            #[cfg(unix)]
+            Ok(m) => {
+                use std::os::unix::fs::MetadataExt;
+                if (m.dev(), m.ino()) == self.identity {
+                    Ok(())
+                } else {
+                    Err(replaced())
+                }
+            }
+            #[cfg(not(unix))]
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Err(replaced())
+            }
+            Err(e) => Err(StoreError::Unavailable(format!(
+                "the store file {} cannot be checked: {e}",
+                self.path.display()
+            ))),
+        }
+    }
+}
+
+/// The one-connection pool for writes other than the hot path's. Each write transaction (and
+/// each connection taken for single statements) first checks the store's file ([`StoreFile`]).
+#[derive(Clone, Debug)]
+pub(crate) struct WritePool {
+    pool: SqlitePool,
+    file: StoreFile,
+}
+
+impl WritePool {
+    /// Begins a transaction with `statement` (`BEGIN IMMEDIATE`: the write lock up front).
+    pub(crate) async fn begin_with(
+        &self,
+        statement: &'static str,
+    ) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+        self.file.check()?;
+        Ok(self.pool.begin_with(statement).await?)
+    }
+
+    /// The write connection, for statements that run on their own.
+    pub(crate) async fn acquire(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
+        self.file.check()?;
+        Ok(self.pool.acquire().await?)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct Store {
     /// Writes other than the hot path's (integrations, claims of existing handoffs).
-    pub(crate) write: SqlitePool,
+    pub(crate) write: WritePool,
     pub(crate) read: SqlitePool,
     /// Group commit for new handoffs and finished attempts (see `attempts::writer`).
     pub(crate) attempts: AttemptWriter,
-    path: PathBuf,
+    file: StoreFile,
 }
 
 impl Store {
     /// Opens (creating if needed) the store in `data_dir` and applies pending migrations.
+    /// The data dir is made (or tightened to) 0700 and the store's files 0600; a store this
+    /// user cannot write is refused before SQLite makes any file beside it.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let open_err = |reason: String| StoreError::Open {
             path: data_dir.display().to_string(),
             reason,
         };
-        std::fs::create_dir_all(data_dir).map_err(|e| open_err(e.to_string()))?;
+        private_data_dir(data_dir).map_err(|e| open_err(e.to_string()))?;
+        // SQLite makes its `-wal` and `-shm` beside the store.
+        crate::files::check_writable(data_dir).map_err(|e| {
+            open_err(format!(
+                "the folder is read-only for this user ({e}): give the console's user write \
+                 permission to it"
+            ))
+        })?;
         let path = data_dir.join(STORE_FILE);
+        prepare_files(&path).map_err(open_err)?;
         let base = SqliteConnectOptions::new()
             .filename(&path)
             .journal_mode(SqliteJournalMode::Wal)
@@ -63,24 +252,23 @@ impl Store {
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         // No ping before each acquire: a local file connection does not go stale, and the ping
-        // is a round trip to sqlx's worker thread on every handoff.
+        // is a round trip to sqlx's worker thread on every handoff. The file exists (made by
+        // `prepare_files`): a connection the pool opens later must not make a new, empty one
+        // where the store was deleted.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             // What this connection deletes or replaces (re-sealed data, above all) is zeroed in
             // the file, not left in free pages.
-            .connect_with(
-                base.clone()
-                    .create_if_missing(true)
-                    .pragma("secure_delete", "ON"),
-            )
+            .connect_with(base.clone().pragma("secure_delete", "ON"))
             .await
             .map_err(|e| open_err(e.to_string()))?;
         MIGRATOR
             .run(&write)
             .await
             .map_err(|e| open_err(format!("migration failed: {e}")))?;
+        let file = StoreFile::of(&path).map_err(|e| open_err(e.to_string()))?;
         let writer_conn = open_writer(&path).map_err(|e| open_err(e.to_string()))?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
@@ -89,10 +277,13 @@ impl Store {
             .await
             .map_err(|e| open_err(e.to_string()))?;
         Ok(Self {
-            write,
+            write: WritePool {
+                pool: write,
+                file: file.clone(),
+            },
             read,
-            attempts: AttemptWriter::start(writer_conn)?,
-            path,
+            attempts: AttemptWriter::start(writer_conn, file.clone())?,
+            file,
         })
     }
 
@@ -138,16 +329,26 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;
+        let file = StoreFile::of(path).map_err(|e| open_err(e.to_string()))?;
         Ok(Self {
-            write,
+            write: WritePool {
+                pool: write,
+                file: file.clone(),
+            },
             read,
-            attempts: AttemptWriter::start(conn)?,
-            path: path.to_path_buf(),
+            attempts: AttemptWriter::start(conn, file.clone())?,
+            file,
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.file.path
+    }
+
+    /// Whether the store's path still names the file this console opened (the health check
+    /// asks; every write checks it too).
+    pub fn check_file(&self) -> Result<(), StoreError> {
+        self.file.check()
     }
 
     /// Commits queued writes and closes every connection (so SQLite checkpoints the WAL).
@@ -183,7 +384,7 @@ impl Store {
     pub async fn current_data_key(&self) -> Result<Option<String>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
-                .fetch_optional(&self.write)
+                .fetch_optional(&mut *self.write.acquire().await?)
                 .await?,
         )
     }
@@ -254,7 +455,7 @@ impl Store {
         let pending: Option<bool> =
             sqlx::query_scalar("SELECT rotation_pending FROM data_keys WHERE id = ?")
                 .bind(id)
-                .fetch_optional(&self.write)
+                .fetch_optional(&mut *self.write.acquire().await?)
                 .await?;
         Ok(pending.unwrap_or(false))
     }
@@ -263,7 +464,7 @@ impl Store {
     pub async fn finish_rotation(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE data_keys SET rotation_pending = 0 WHERE id = ?")
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await?)
             .await?;
         Ok(())
     }
@@ -272,7 +473,7 @@ impl Store {
     /// that was re-sealed) do not linger in it. Best effort: readers may hold it open.
     pub async fn checkpoint_truncate(&self) -> Result<(), StoreError> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.write)
+            .execute(&mut *self.write.acquire().await?)
             .await?;
         Ok(())
     }
@@ -363,7 +564,7 @@ impl Store {
         .bind(id)
         .bind(was)
         .bind(key)
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -383,12 +584,13 @@ impl Store {
             Err(_) => echo.text(r),
         };
         let mask = |t: &str| echo.text(t);
+        let mut conn = self.write.acquire().await?;
         let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
             "SELECT id, request, response_excerpt, message FROM attempts
              WHERE handoff_id = ? AND masking IS NULL",
         )
         .bind(handoff_id)
-        .fetch_all(&self.write)
+        .fetch_all(&mut *conn)
         .await?;
         for (id, request, excerpt, message) in rows {
             let (r, e, m) = (
@@ -404,20 +606,112 @@ impl Store {
                 .bind(e)
                 .bind(m)
                 .bind(id)
-                .execute(&self.write)
+                .execute(&mut *conn)
                 .await?;
             }
         }
         // The stats triggers moved those attempts' counts to the masked messages; the rows of
         // the old messages are left at zero and still hold their text.
         sqlx::query("DELETE FROM stats_errors WHERE n <= 0")
-            .execute(&self.write)
+            .execute(&mut *conn)
             .await?;
         sqlx::query("DELETE FROM stats_errors_daily WHERE n <= 0")
-            .execute(&self.write)
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
+}
+
+/// What the console keeps in its data dir: files (with their `-wal`, `.tmp`, `.lock`
+/// companions, hence prefixes) and folders.
+const DATA_DIR_FILES: [&str; 4] = [STORE_FILE, "settings.json", "api-token", "secrets.vault"];
+const DATA_DIR_FOLDERS: [&str; 4] = ["exports", "history-files", "demo", "logs"];
+
+/// Makes the data dir 0700, or tightens an existing one others can reach when it holds nothing
+/// but the console's own files. A folder with other things in it (`--data-dir` naming a home
+/// folder, say) is not changed under its owner: a warning says so, and the console's files in
+/// it are private all the same. A shared folder (the sticky bit, `/tmp`) is refused.
+fn private_data_dir(dir: &Path) -> std::io::Result<()> {
+    crate::files::create_private_dir(dir)?;
+    let mut others = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        let ours = DATA_DIR_FILES.iter().any(|f| name.starts_with(f))
+            || DATA_DIR_FOLDERS.contains(&name.as_str());
+        if !ours {
+            others.push(name);
+        }
+    }
+    #[cfg(unix)]
+    if !others.is_empty() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o7777;
+        if mode & 0o1000 != 0 {
+            // The same refusal as tighten_dir's.
+            return crate::files::tighten_dir(dir);
+        }
+        if mode & 0o077 != 0 {
+            others.sort();
+            others.truncate(3);
+            tracing::warn!(
+                "the data dir {} is open to other users (mode {mode:o}) and holds other things \
+                 ({}…): it is left as it is",
+                dir.display(),
+                others.join(", ")
+            );
+        }
+        return Ok(());
+    }
+    #[cfg(not(unix))]
+    let _ = others;
+    crate::files::tighten_dir(dir)
+}
+
+/// Readies the store's files before SQLite opens them. A missing store is made empty with mode
+/// 0600, since SQLite gives its `-wal` and `-shm` the store's mode; a store others can read is
+/// tightened to its owner's bits; `-wal` and `-shm` are made 0600 (a failed open of a read-only
+/// store used to leave them 0444, which kept the store broken after its mode was fixed). Last,
+/// a store (or `-wal`, `-shm`) this user cannot write is refused here, before SQLite would
+/// open it read-only and make files beside it.
+fn prepare_files(path: &Path) -> Result<(), String> {
+    use std::io::ErrorKind;
+    let name = path.display().to_string();
+    let read_only = |file: &str, e: std::io::Error| {
+        format!(
+            "the store file {file} is read-only for this user ({e}): give the console's user \
+             write permission to it (chmod u+w), or run the console as the user who owns it"
+        )
+    };
+    // Nothing here opens an existing file: another store on this file in the same process
+    // would lose its SQLite locks when the descriptor closed.
+    match crate::files::private_options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            if let Err(e) = crate::files::tighten(path) {
+                tracing::warn!("{name} keeps its mode: {e}");
+            }
+        }
+        Err(e) => return Err(format!("{name} cannot be created: {e}")),
+    }
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{name}{suffix}"));
+        if let Err(e) = crate::files::repair(&side) {
+            tracing::warn!("{} keeps its mode: {e}", side.display());
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{name}{suffix}");
+        match crate::files::check_writable(Path::new(&file)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(read_only(&file, e)),
+        }
+    }
+    Ok(())
 }
 
 /// The group-commit writer's connection, with the pools' settings (WAL, NORMAL sync, the busy

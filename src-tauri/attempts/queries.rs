@@ -623,7 +623,7 @@ impl Store {
         .bind(until)
         .bind(crate::store::now_ms())
         .bind(id.to_string())
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await?)
         .await?;
         Ok(())
     }

@@ -12,7 +12,7 @@
 //! while no new frames arrive, so it completes and the WAL restarts from its beginning. (A
 //! checkpointer beside the writer never caught up under steady writes, and the WAL grew.)
 
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreFile};
 use rusqlite::{Connection, ErrorCode, params};
 use tokio::sync::{mpsc, oneshot};
 
@@ -78,13 +78,13 @@ pub(crate) struct AttemptWriter {
 }
 
 impl AttemptWriter {
-    /// Starts the writer thread on `conn` (the store's file, migrated); the thread ends when
+    /// Starts the writer thread on `conn` (the store's `file`, migrated); the thread ends when
     /// every handle is dropped or [`AttemptWriter::close`] is called.
-    pub(crate) fn start(conn: Connection) -> Result<Self, StoreError> {
+    pub(crate) fn start(conn: Connection, file: StoreFile) -> Result<Self, StoreError> {
         let (jobs, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, file, rx))
             .map_err(|e| StoreError::Open {
                 path: "the store's writer".into(),
                 reason: format!("cannot start its thread: {e}"),
@@ -112,7 +112,7 @@ impl AttemptWriter {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Message>) {
+fn run(conn: Connection, file: StoreFile, mut rx: mpsc::Receiver<Message>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         let mut close = None;
@@ -129,7 +129,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Message>) {
             }
         }
         if !batch.is_empty() {
-            commit_and_answer(&conn, &mut batch);
+            commit_and_answer(&conn, &file, &mut batch);
         }
         if let Some(done) = close {
             rx.close();
@@ -144,8 +144,13 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Message>) {
 /// Runs the batch in one transaction, each write under a savepoint, and answers every
 /// caller once the outcome is known: after `COMMIT` for the writes that went in, with its
 /// own error for a write that failed on a constraint, and with the same error for all when
-/// the transaction itself fails (disk full, the lock held too long by another process).
-fn commit_and_answer(conn: &Connection, batch: &mut Vec<Job>) {
+/// the transaction itself fails (disk full, the lock held too long by another process) or
+/// the store's file was deleted or replaced (checked first: SQLite would write on into it).
+fn commit_and_answer(conn: &Connection, file: &StoreFile, batch: &mut Vec<Job>) {
+    if let Err(e) = file.check() {
+        fail_all(batch, &e);
+        return;
+    }
     let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(batch.len());
     let whole = (|| -> Result<(), rusqlite::Error> {
         conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
@@ -168,14 +173,18 @@ fn commit_and_answer(conn: &Connection, batch: &mut Vec<Job>) {
         // Whatever failed may have left the transaction open; a ROLLBACK with none open
         // changes nothing.
         let _ = conn.execute_batch("ROLLBACK");
-        let message = e.to_string();
-        for job in batch.drain(..) {
-            let _ = job.reply.send(Err(StoreError::Batch(message.clone())));
-        }
+        fail_all(batch, &StoreError::from(e));
         return;
     }
     for (job, outcome) in batch.drain(..).zip(outcomes) {
         let _ = job.reply.send(outcome);
+    }
+}
+
+/// Answers every write in the batch with `e`.
+fn fail_all(batch: &mut Vec<Job>, e: &StoreError) {
+    for job in batch.drain(..) {
+        let _ = job.reply.send(Err(e.for_another()));
     }
 }
 

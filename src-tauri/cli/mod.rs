@@ -373,6 +373,16 @@ const EXIT_USAGE: u8 = 2;
 /// bound keeps a wrong pipe from filling memory or the vault).
 const MAX_SECRET_BYTES: usize = 16 * 1024;
 
+/// A handoff's exit code: 0 when it was delivered and recorded; 1 when it failed, or when its
+/// outcome could not be recorded (the store's error, as for `unavailable`).
+fn handoff_exit(r: &crate::service::HandoffResult) -> u8 {
+    match &r.record_error {
+        Some(e) => exit_code(e),
+        None if r.success => 0,
+        None => EXIT_FAILED,
+    }
+}
+
 /// Input problems (2) are the caller's to fix; an unreachable store or keyring, or an internal
 /// failure, means the operation failed (1) and may work when tried again.
 fn exit_code(e: &AppError) -> u8 {
@@ -489,10 +499,10 @@ fn window(cli: Cli) -> ExitCode {
     let log_file = match crate::desktop::open_log_file() {
         Ok((_, file)) => Some(file),
         Err(e) => {
-            eprintln!(
-                "warning: no log file in {}: {e}",
-                crate::desktop::log_dir().display()
-            );
+            let place = crate::desktop::log_dir()
+                .map(|d| format!(" in {}", d.display()))
+                .unwrap_or_default();
+            eprintln!("warning: no log file{place}: {e}");
             None
         }
     };
@@ -502,9 +512,16 @@ fn window(cli: Cli) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let data_dir = cli
+    let data_dir = match cli
         .data_dir
-        .unwrap_or_else(crate::service::default_data_dir);
+        .map_or_else(crate::service::default_data_dir, Ok)
+    {
+        Ok(dir) => dir,
+        Err(e) => {
+            out.error(&e);
+            return ExitCode::from(exit_code(&e));
+        }
+    };
     let secrets = cli.secrets.as_deref().and_then(BackendKind::parse);
     let app = match runtime.block_on(App::open_chosen(&data_dir, secrets)) {
         Ok(app) => std::sync::Arc::new(app),
@@ -609,7 +626,7 @@ async fn run(cli: Cli, command: Command, out: &Output) -> Result<u8, AppError> {
         None => {
             let data_dir = cli
                 .data_dir
-                .unwrap_or_else(crate::service::default_data_dir);
+                .map_or_else(crate::service::default_data_dir, Ok)?;
             let secrets = cli.secrets.as_deref().and_then(BackendKind::parse);
             App::open_chosen(&data_dir, secrets).await?
         }
@@ -668,7 +685,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
                 .send(&integration, &session, data, Trigger::Live)
                 .await?;
             out.handoff(&result);
-            Ok(if result.success { 0 } else { EXIT_FAILED })
+            Ok(handoff_exit(&result))
         }
         Command::History(args) => {
             let filter = HistoryFilter {
@@ -721,7 +738,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             if let Some(id) = args.attempt {
                 let result = app.retry_attempt(id).await?;
                 out.handoff(&result);
-                return Ok(if result.success { 0 } else { EXIT_FAILED });
+                return Ok(handoff_exit(&result));
             }
             let filter = RetryFilter {
                 integration: app.integration_filter(args.integration.as_deref()).await?,
@@ -735,7 +752,8 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
             out.bulk(&bulk);
             // Attempts whose handoff was delivered since are skipped, not failed: only a
             // retried handoff that is still undelivered (or could not be retried) fails this.
-            let all_ok = bulk.results.iter().all(|r| r.success) && bulk.skipped.is_empty();
+            let all_ok =
+                bulk.results.iter().all(|r| handoff_exit(r) == 0) && bulk.skipped.is_empty();
             Ok(if all_ok { 0 } else { EXIT_FAILED })
         }
         Command::Stats(args) => {

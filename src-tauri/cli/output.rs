@@ -238,6 +238,9 @@ impl Output {
             r.attempt_number,
             r.handoff_id
         );
+        if let Some(e) = &r.record_error {
+            say!("not recorded: {}", e.message);
+        }
     }
 
     pub fn history(&self, list: &[AttemptSummary]) {
@@ -358,6 +361,11 @@ impl Output {
         delivered_since();
         for r in b.results.iter().filter(|r| !r.success) {
             say!("  {}  {}", r.handoff_id, r.message);
+        }
+        for r in b.results.iter() {
+            if let Some(e) = &r.record_error {
+                say!("  {}  not recorded: {}", r.handoff_id, e.message);
+            }
         }
         for s in &b.skipped {
             say!("  {}  skipped: {}", s.handoff_id, s.reason);

@@ -40,31 +40,42 @@ pub fn display_available() -> bool {
 }
 
 /// Where the window's log file lives: `HANDOFF_LOG_DIR`, else the platform's local data dir
-/// (`~/.local/share/handoff-console/logs` on Linux).
-pub fn log_dir() -> PathBuf {
+/// (`~/.local/share/handoff-console/logs` on Linux); none without a home folder (never the
+/// shared temp dir).
+pub fn log_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("HANDOFF_LOG_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
+        return Some(PathBuf::from(dir));
     }
-    dirs::data_local_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("handoff-console")
-        .join("logs")
+    dirs::data_local_dir().map(|d| d.join("handoff-console").join("logs"))
 }
 
 /// The window's log file (appended; the previous one is kept as `desktop.log.1` once it passes
 /// a few MB). Nothing secret is logged anywhere: commands' arguments are never logged.
 pub fn open_log_file() -> std::io::Result<(PathBuf, std::fs::File)> {
+    let dir = log_dir().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "there is no home folder to keep it in: set HANDOFF_LOG_DIR",
+        )
+    })?;
+    open_log_in(&dir)
+}
+
+/// The log file in `dir`. It names integrations and handoffs: its user's alone, like the store.
+fn open_log_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     const ROTATE_AT: u64 = 5 * 1024 * 1024;
-    let dir = log_dir();
-    std::fs::create_dir_all(&dir)?;
+    // Made private; a folder that exists (HANDOFF_LOG_DIR may name a shared one) is left as
+    // it is: the file itself is private.
+    crate::files::create_private_dir(dir)?;
     let path = dir.join("desktop.log");
     if std::fs::metadata(&path).is_ok_and(|m| m.len() > ROTATE_AT) {
         let _ = std::fs::rename(&path, dir.join("desktop.log.1"));
     }
-    let file = std::fs::OpenOptions::new()
+    let file = crate::files::private_options()
         .create(true)
         .append(true)
         .open(&path)?;
+    crate::files::tighten_open(&file)?;
     Ok((path, file))
 }
 
@@ -231,5 +242,26 @@ mod tests {
         assert_ne!(a, instance_id("app.x", Path::new("/tmp/b")));
         // A D-Bus name element must not start with a digit.
         assert!(a.starts_with("app.x.w"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_log_file_and_its_folder_are_the_users_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("logs");
+        let (path, _) = open_log_in(&dir).unwrap();
+        assert_eq!((mode(&dir), mode(&path)), (0o700, 0o600));
+        // A log an older console left open to others is tightened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (path, _) = open_log_in(&dir).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        // A folder HANDOFF_LOG_DIR names that exists keeps its mode; the file is private.
+        let shared = root.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (path, _) = open_log_in(&shared).unwrap();
+        assert_eq!((mode(&shared), mode(&path)), (0o755, 0o600));
     }
 }

@@ -191,7 +191,7 @@ impl Store {
              AND subject NOT IN (SELECT value FROM json_each(?))",
         )
         .bind(keep)
-        .execute(&self.write)
+        .execute(&mut *self.write.acquire().await?)
         .await?;
         Ok(())
     }

@@ -1,10 +1,11 @@
-//! The console's own parts: `store` (the local store takes a write), `migrations` (the applied
+//! The console's own parts: `store` (the store's path still names the file the console opened,
+//! and it takes a write), `migrations` (the applied
 //! ones are the ones this build embeds) and `secrets` (the secrets backend answers).
 //! The intake listener joins these when it exists (it is not built yet).
 
 use super::{HealthStatus, LocalCheck};
 use crate::secrets::{PROBE_KEY, SecretsBackend, SecretsError};
-use crate::store::{MIGRATOR, Store};
+use crate::store::{MIGRATOR, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,18 @@ fn local(name: &str, status: HealthStatus, reason: Option<String>) -> LocalCheck
 pub(crate) async fn check_store(store: &Store, timeout: Duration) -> Vec<LocalCheck> {
     let writable = match tokio::time::timeout(timeout, write_probe(store)).await {
         Ok(Ok(())) => local("store", HealthStatus::Healthy, None),
+        // Its own words: it says what happened and what to do.
+        Ok(Err(e @ StoreError::Replaced { .. })) => {
+            local("store", HealthStatus::Error, Some(e.to_string()))
+        }
+        Ok(Err(e @ StoreError::Unavailable(_))) => local(
+            "store",
+            HealthStatus::Error,
+            Some(format!(
+                "the store at {} cannot be written: {e}",
+                store.path().display()
+            )),
+        ),
         Ok(Err(e)) => local(
             "store",
             HealthStatus::Error,
@@ -53,11 +66,12 @@ pub(crate) async fn check_store(store: &Store, timeout: Duration) -> Vec<LocalCh
     vec![writable, migrations]
 }
 
-/// Takes SQLite's write lock and lets it go: writes would succeed. The transaction guard rolls
-/// back even when the timeout drops this half-way.
-async fn write_probe(store: &Store) -> Result<(), sqlx::Error> {
+/// Takes SQLite's write lock and lets it go: writes would succeed (beginning one first checks
+/// that the store's file is still the one opened). The transaction guard rolls back even when
+/// the timeout drops this half-way.
+async fn write_probe(store: &Store) -> Result<(), StoreError> {
     let tx = store.write.begin_with("BEGIN IMMEDIATE").await?;
-    tx.rollback().await
+    Ok(tx.rollback().await?)
 }
 
 async fn migrations(store: &Store) -> LocalCheck {

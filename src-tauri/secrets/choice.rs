@@ -144,8 +144,8 @@ pub(crate) fn write_setting(data_dir: &Path, backend: BackendKind) -> Result<(),
     settings.insert("secrets".into(), backend.as_str().into());
     let text = serde_json::to_string_pretty(&settings).map_err(|e| problem(e.to_string()))?;
     let tmp = path.with_extension("json.tmp");
-    std::fs::create_dir_all(data_dir)
-        .and_then(|()| std::fs::write(&tmp, text + "\n"))
+    crate::files::private_dir(data_dir)
+        .and_then(|()| crate::files::write_private(&tmp, (text + "\n").as_bytes()))
         .and_then(|()| std::fs::rename(&tmp, &path))
         .map_err(|e| problem(format!("cannot be written: {e}")))
 }

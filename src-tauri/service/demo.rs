@@ -53,8 +53,18 @@ impl App {
     /// Creates the demo workspace (what is missing of it) and returns its integrations.
     pub async fn create_demo(&self) -> Result<Vec<Integration>, AppError> {
         let db_path = self.demo_database_path();
-        std::fs::create_dir_all(db_path.parent().unwrap_or(self.data_dir()))
+        crate::files::private_dir(db_path.parent().unwrap_or(self.data_dir()))
             .map_err(AppError::internal)?;
+        // The console's file like the store (SQLite gives its journal the file's mode).
+        match crate::files::private_options()
+            .write(true)
+            .create_new(true)
+            .open(&db_path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(AppError::internal(e)),
+        }
         let mut conn = SqliteConnectOptions::new()
             .filename(&db_path)
             .create_if_missing(true)

@@ -200,14 +200,7 @@ impl App {
 
 /// Creates `dir` if needed, readable by its owner only (Unix).
 fn private_dir(dir: &Path) -> Result<(), AppError> {
-    std::fs::create_dir_all(dir).map_err(AppError::internal)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(AppError::internal)?;
-    }
-    Ok(())
+    crate::files::private_dir(dir).map_err(AppError::internal)
 }
 
 /// Deletes the console's exports (and leftovers of interrupted ones) in `dir` older than

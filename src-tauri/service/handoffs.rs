@@ -46,6 +46,12 @@ pub struct HandoffResult {
     pub handoff_status: Status,
     /// When the automatic retry is due, if one was scheduled.
     pub next_retry_at: Option<DateTime<Utc>>,
+    /// Set when the attempt ran but its outcome could not be recorded (a full disk, say):
+    /// `success` and the rest say what happened; the store still holds the handoff as begun
+    /// (`handoffStatus` is then `pending`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub record_error: Option<AppError>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -691,7 +697,8 @@ impl App {
             .submission_id
             .as_deref()
             .map(|id| echo.whole(id).unwrap_or(id).to_string());
-        self.store
+        let recorded = self
+            .store
             .finish_attempt(&FinishAttempt {
                 attempt_id,
                 handoff_id: plan.handoff_id,
@@ -707,7 +714,33 @@ impl App {
                 next_attempt_at,
                 handoff_status: step.handoff_status(),
             })
-            .await?;
+            .await;
+        // The delivery happened whatever the store says now: the caller still learns the
+        // handoff and its outcome, with why it is not recorded.
+        let record_error = recorded.err().map(|e| {
+            // A deleted or replaced store took the handoff's record with it; otherwise the
+            // store still holds the handoff as begun, and the worker takes it up again.
+            let then = if matches!(e, crate::store::StoreError::Replaced { .. }) {
+                "The handoff's record is in the deleted or replaced file"
+            } else {
+                "The store still holds the handoff as begun: once the store can be written and \
+                 the attempt's lease has run out, the worker sends it again under the same \
+                 handoff id"
+            };
+            let e = AppError::from(e);
+            tracing::error!(handoff_id = %plan.handoff_id, "the attempt's outcome was not recorded: {e}");
+            AppError {
+                message: format!(
+                    "this attempt's outcome was not recorded: {}. {then}",
+                    e.message
+                ),
+                ..e
+            }
+        });
+        let (handoff_status, next_attempt_at) = match record_error {
+            None => (step.handoff_status(), next_attempt_at),
+            Some(_) => (Status::Pending, None),
+        };
         span.record("outcome", status.as_str());
         span.record("category", delivery.failure.map(ErrorCategory::as_str));
         span.record("duration_ms", duration_ms);
@@ -723,8 +756,9 @@ impl App {
             retryable: delivery.failure.is_some_and(ErrorCategory::retryable),
             message,
             duration_ms,
-            handoff_status: step.handoff_status(),
+            handoff_status,
             next_retry_at: next_attempt_at.map(from_ms),
+            record_error,
         };
         Ok((result, delivery))
     }

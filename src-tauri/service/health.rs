@@ -56,9 +56,18 @@ impl App {
                 ),
             ));
         }
-        let list = match integration {
-            Some(i) => vec![self.integration(i).await?],
-            None => self.integrations(None).await?,
+        // A store that cannot be read (deleted under the console, say) still gets its report:
+        // no integration to check, and the `store` check says why.
+        let (list, unreadable) = match integration {
+            Some(i) => (vec![self.integration(i).await?], false),
+            None => match self.integrations(None).await {
+                Ok(list) => (list, false),
+                Err(e) if e.kind == crate::ErrorKind::Unavailable => {
+                    tracing::warn!("health: the integrations could not be read: {e}");
+                    (Vec::new(), true)
+                }
+                Err(e) => return Err(e),
+            },
         };
         let checked_at = chrono::Utc::now();
         let total = list.len();
@@ -118,7 +127,8 @@ impl App {
         for i in &mut report.integrations {
             i.settle();
         }
-        if integration.is_none() {
+        // An empty list read from a broken store is not "every integration was removed".
+        if integration.is_none() && !unreadable {
             let ids: Vec<IntegrationId> = list.iter().map(|i| i.id).collect();
             if let Err(e) = self.store.prune_health_except(&ids).await {
                 tracing::warn!("could not prune old health results: {e}");

@@ -53,9 +53,10 @@ impl HistoryFiles {
         }
     }
 
-    /// A new path for an upload's copy (the folder is made if missing).
+    /// A new path for an upload's copy (the folder is made if missing, its owner's alone; the
+    /// copy is to be created with [`crate::files::create_private`]).
     pub fn upload_path(&self) -> Result<PathBuf, AppError> {
-        std::fs::create_dir_all(&self.dir).map_err(AppError::internal)?;
+        crate::files::private_dir(&self.dir).map_err(AppError::internal)?;
         Ok(self
             .dir
             .join(format!("upload-{}.history", uuid::Uuid::now_v7().simple())))

@@ -42,11 +42,19 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Where the console keeps its store when no `--data-dir` is given: the OS app-data dir.
-pub fn default_data_dir() -> PathBuf {
+/// Where the console keeps its store when no `--data-dir` is given: the OS app-data dir. With
+/// no home folder to find it in, an error: the shared temp dir would put patients' data where
+/// other users can reach it and the OS deletes it.
+pub fn default_data_dir() -> Result<PathBuf, AppError> {
     dirs::data_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("handoff-console")
+        .map(|d| d.join("handoff-console"))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "--data-dir",
+                "there is no home folder to keep the console's data in (HOME is not set and \
+                 the user has none): give the folder with --data-dir or HANDOFF_DATA_DIR",
+            )
+        })
 }
 
 type SecretCache = HashMap<IntegrationId, (i64, Arc<BTreeMap<SecretSlot, Secret<String>>>)>;
@@ -96,6 +104,13 @@ impl App {
         secrets_chosen_by: ChosenBy,
     ) -> Result<Self, AppError> {
         let store = Store::open(data_dir).await?;
+        // Written 0600 now; one written by an older console is tightened here.
+        match crate::files::tighten(&data_dir.join(crate::secrets::SETTINGS_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!("{} keeps its mode: {e}", crate::secrets::SETTINGS_FILE);
+            }
+            _ => {}
+        }
         Ok(Self {
             store,
             secrets,

@@ -35,7 +35,7 @@ pub enum StatsError {
 
 impl From<sqlx::Error> for StatsError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Store(StoreError::Sql(e))
+        Self::Store(StoreError::from(e))
     }
 }
 
