@@ -139,8 +139,10 @@ export function StatsPanel() {
     try {
       const result = (await client.retry({ attemptId: row.attemptId })) as HandoffResult;
       setNotice({
-        kind: result.success ? "ok" : "error",
-        text: `Session ${row.sessionId}: ${result.success ? "delivered" : `failed again (${result.message})`}.`,
+        kind: result.success && !result.recordError ? "ok" : "error",
+        text: `Session ${row.sessionId}: ${result.success ? "delivered" : `failed again (${result.message})`}.${
+          result.recordError ? ` ${result.recordError.message}` : ""
+        }`,
       });
     } catch (e) {
       const err = ConsoleError.from(e);

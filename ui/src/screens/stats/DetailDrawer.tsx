@@ -229,6 +229,7 @@ export function DetailDrawer(props: {
               <p role="status" className={action.result.success ? "ok-text" : "field-error"}>
                 Retry {action.result.success ? "delivered" : `failed: ${action.result.message}`} (attempt #
                 {action.result.attemptNumber}, {formatDuration(action.result.durationMs)}).{" "}
+                {action.result.recordError && <span className="field-error">{action.result.recordError.message} </span>}
                 <button type="button" className="linkish" onClick={() => props.onOpen(action.result!.attemptId)}>
                   Open it
                 </button>
