@@ -520,7 +520,12 @@ fn reason(value: &Value, path: &[Seg], message: &str) -> String {
     }
     if message.starts_with("data did not match any variant of untagged enum SslSetting") {
         return format!(
-            "must be true, false or one of disable, prefer, require, verify-full (got {got})"
+            "must be true (verified TLS), false (none) or a mode: {} (PostgreSQL), or {} \
+             (MySQL/MariaDB) (got {got})",
+            super::SslMode::POSTGRES
+                .map(super::SslMode::as_str)
+                .join(", "),
+            super::SslMode::MYSQL.map(super::SslMode::as_str).join(", ")
         );
     }
     if message.starts_with("data did not match any variant") {

@@ -219,16 +219,149 @@ fn database_problems_name_their_fields() {
     assert_eq!(problems(db(pg)), ["database.hostname", "database.username"]);
 }
 
+fn server(db_type: &str, host: &str, extra: serde_json::Value) -> serde_json::Value {
+    let mut d = json!({"type": db_type, "hostname": host, "database": "d", "username": "u",
+                       "table": "t", "fieldMapping": {"fullName": "c"}});
+    for (k, v) in extra.as_object().unwrap() {
+        d[k] = v.clone();
+    }
+    db(d)
+}
+
+fn tls_mode(config: serde_json::Value) -> &'static str {
+    let config: IntegrationConfig = serde_json::from_value(config).unwrap();
+    config.database.unwrap().tls_mode().as_str()
+}
+
 #[test]
-fn ssl_takes_the_seeds_boolean_or_a_mode() {
-    let parse = |v: serde_json::Value| serde_json::from_value::<Option<SslSetting>>(v).unwrap();
-    assert_eq!(SslSetting::mode(parse(json!(true))), SslMode::Require);
-    assert_eq!(SslSetting::mode(parse(json!(false))), SslMode::Disable);
+fn tls_is_verified_by_default_off_this_machine_and_with_true() {
+    let none = json!({});
+    // Another machine: verified TLS unless a weaker mode is chosen.
     assert_eq!(
-        SslSetting::mode(parse(json!("verify-full"))),
-        SslMode::VerifyFull
+        tls_mode(server("postgresql", "db.clinic.example", none.clone())),
+        "verify-full"
     );
-    assert_eq!(SslSetting::mode(parse(json!(null))), SslMode::Prefer);
+    assert_eq!(
+        tls_mode(server("mysql", "10.0.0.5", none.clone())),
+        "verify_identity"
+    );
+    // This machine: prefer, as before (a local server rarely has a certificate for localhost).
+    for host in ["localhost", "127.0.0.1", "::1", "[::1]"] {
+        assert_eq!(tls_mode(server("postgresql", host, none.clone())), "prefer");
+        assert_eq!(tls_mode(server("mysql", host, none.clone())), "preferred");
+    }
+    // A CA file asks for verification, wherever the server is.
+    let ca = json!({"sslRootCert": "/etc/clinic/ca.pem"});
+    assert_eq!(
+        tls_mode(server("postgresql", "localhost", ca)),
+        "verify-full"
+    );
+    // The seed's boolean: true is verified TLS, false none.
+    let t = json!({"ssl": true});
+    assert_eq!(
+        tls_mode(server("postgresql", "db.clinic.example", t.clone())),
+        "verify-full"
+    );
+    assert_eq!(tls_mode(server("mysql", "localhost", t)), "verify_identity");
+    let f = json!({"ssl": false});
+    assert_eq!(
+        tls_mode(server("mysql", "db.clinic.example", f)),
+        "disabled"
+    );
+    // A mode is kept as written, by either database's names.
+    for mode in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
+        assert_eq!(
+            tls_mode(server("postgresql", "db", json!({"ssl": mode}))),
+            mode
+        );
+        assert_eq!(tls_mode(server("mysql", "db", json!({"ssl": mode}))), mode);
+    }
+    for mode in [
+        "disabled",
+        "preferred",
+        "required",
+        "verify_ca",
+        "verify_identity",
+    ] {
+        assert_eq!(tls_mode(server("mysql", "db", json!({"ssl": mode}))), mode);
+    }
+}
+
+#[test]
+fn tls_settings_are_validated_by_each_databases_names() {
+    let at = |config| problems(config);
+    for mode in [
+        "disabled",
+        "preferred",
+        "required",
+        "verify_ca",
+        "verify_identity",
+        "require",
+    ] {
+        assert!(
+            at(server("mysql", "db", json!({"ssl": mode}))).is_empty(),
+            "{mode}"
+        );
+    }
+    let r = reasons(server(
+        "postgresql",
+        "db",
+        json!({"ssl": "verify_identity"}),
+    ));
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0, "database.ssl");
+    assert!(
+        r[0].1.contains(
+            "is a MySQL mode; PostgreSQL's are disable, prefer, require, verify-ca, verify-full"
+        ),
+        "{r:?}"
+    );
+    let r = reasons(server("postgresql", "db", json!({"ssl": "sometimes"})));
+    assert!(r[0].1.contains("verify_identity (MySQL/MariaDB)"), "{r:?}");
+
+    // The CA file: an absolute path, with a mode that verifies.
+    let ca = |extra: serde_json::Value| reasons(server("postgresql", "db.clinic.example", extra));
+    assert!(ca(json!({"sslRootCert": "/etc/clinic/ca.pem"})).is_empty());
+    assert!(ca(json!({"sslRootCert": "/etc/clinic/ca.pem", "ssl": "verify-ca"})).is_empty());
+    let r = ca(json!({"sslRootCert": "/etc/clinic/ca.pem", "ssl": "require"}));
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0, "database.sslRootCert");
+    assert!(
+        r[0].1
+            .contains("database.ssl \"require\" does not verify it"),
+        "{r:?}"
+    );
+    assert_eq!(
+        ca(json!({"sslRootCert": "ca.pem"}))[0].0,
+        "database.sslRootCert"
+    );
+    assert!(
+        ca(json!({"sslRootCert": "/etc/ca.pem\n"}))[0]
+            .1
+            .contains("control characters")
+    );
+    let sqlite = db(
+        json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+                           "fieldMapping": {"fullName": "c"}, "sslRootCert": "/etc/ca.pem"}),
+    );
+    assert_eq!(problems(sqlite), ["database.sslRootCert"]);
+}
+
+#[test]
+fn a_stored_password_follows_only_to_as_strict_tls_and_the_same_ca() {
+    let section = |extra: serde_json::Value| -> DatabaseConfig {
+        let config: IntegrationConfig =
+            serde_json::from_value(server("postgresql", "db.clinic.example", extra)).unwrap();
+        config.database.unwrap()
+    };
+    let stored = section(json!({"ssl": "require"}));
+    assert!(stored.same_server(&section(json!({}))));
+    assert!(stored.same_server(&section(json!({"ssl": "verify-ca"}))));
+    assert!(!stored.same_server(&section(json!({"ssl": "prefer"}))));
+    let with_ca = section(json!({"sslRootCert": "/etc/a.pem"}));
+    assert!(with_ca.same_server(&section(json!({"sslRootCert": "/etc/a.pem"}))));
+    // Another CA file could vouch for another server.
+    assert!(!with_ca.same_server(&section(json!({"sslRootCert": "/tmp/b.pem"}))));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::{
     ApiConfig, AuthKind, ConfigError, DatabaseConfig, DbType, FieldSpec, FieldType, HealthSettings,
-    IntegrationConfig, TargetKind,
+    IntegrationConfig, SslMode, SslSetting, TargetKind, TlsProtection,
 };
 use crate::error::FieldProblem;
 use crate::templating::{self, BUILTINS};
@@ -552,6 +552,70 @@ fn check_health_path(path: &str, p: &mut Problems) {
     }
 }
 
+/// The reason given for a value with a control character.
+const CONTROL_CHARACTERS: &str =
+    "must not contain control characters (a line break or a tab, for example)";
+
+/// Whether text holds a control character (CR, LF, tab, NUL…): none belongs in a URL, a
+/// header or a name, and a line break there could start another header or request line.
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// The longest `database.sslRootCert` path.
+const MAX_PATH_LEN: usize = 4096;
+
+/// `database.ssl` by the database's own names, and the CA file only where certificates are
+/// verified (sqlx ignores it otherwise, which would look like protection that is not there).
+fn check_tls(db: &DatabaseConfig, p: &mut Problems) {
+    if let Some(SslSetting::Mode(mode)) = db.ssl
+        && db.db_type == DbType::Postgresql
+        && mode.is_mysql_name()
+    {
+        p.add(
+            "database.ssl",
+            format!(
+                "'{}' is a MySQL mode; PostgreSQL's are {}",
+                mode.as_str(),
+                SslMode::POSTGRES.map(SslMode::as_str).join(", ")
+            ),
+        );
+    }
+    let Some(ca) = &db.ssl_root_cert else {
+        return;
+    };
+    let at = "database.sslRootCert";
+    if ca.trim().is_empty() {
+        p.add(
+            at,
+            "must not be empty (omit it to trust the public CAs alone)",
+        );
+    } else if ca.len() > MAX_PATH_LEN {
+        p.add(at, format!("is longer than {MAX_PATH_LEN} characters"));
+    } else if has_control(ca) {
+        p.add(at, CONTROL_CHARACTERS);
+    } else if !std::path::Path::new(ca).is_absolute() {
+        p.add(
+            at,
+            format!(
+                "'{ca}' is not an absolute path: give the CA file's full path (the console may \
+                 run from any directory)"
+            ),
+        );
+    }
+    if db.tls_mode().protection() < TlsProtection::VerifiedCa {
+        let verify_full = SslMode::of(TlsProtection::Verified, db.db_type).as_str();
+        p.add(
+            at,
+            format!(
+                "is used only when the certificate is verified, and database.ssl \"{}\" does not \
+                 verify it: set database.ssl to \"{verify_full}\" (or leave it out)",
+                db.tls_mode().as_str()
+            ),
+        );
+    }
+}
+
 fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Problems) {
     if db.database.trim().is_empty() {
         let what = if db.db_type == DbType::Sqlite {
@@ -567,7 +631,7 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
     if db.db_type != DbType::Sqlite {
         match db.hostname.as_deref().map(str::trim) {
             None | Some("") => p.add("database.hostname", "is required"),
-            Some(h) if h.contains(['/', ' ', '@', '?', '#']) => p.add(
+            Some(h) if h.contains(['/', ' ', '@', '?', '#']) || has_control(h) => p.add(
                 "database.hostname",
                 format!(
                     "'{h}' is not a host name: give the server's name or address alone (no \
@@ -585,6 +649,20 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
         if db.password.as_deref() == Some("") {
             p.add("database.password", "must not be empty (omit it for none)");
         }
+        for (at, value) in [
+            ("database.username", &db.username),
+            ("database.database", &Some(db.database.clone())),
+        ] {
+            if value.as_deref().is_some_and(has_control) {
+                p.add(at, CONTROL_CHARACTERS);
+            }
+        }
+        check_tls(db, p);
+    } else if db.ssl_root_cert.is_some() {
+        p.add(
+            "database.sslRootCert",
+            "is not used for SQLite (a local file)",
+        );
     }
     if !is_table_name(&db.table) {
         p.add(
