@@ -244,6 +244,34 @@ async fn a_failed_update_keeps_the_previous_secret() {
 }
 
 #[tokio::test]
+async fn a_set_secret_the_store_cannot_record_keeps_the_previous_secret() {
+    let sink = Sink::start().await;
+    let t = TestApp::new().await;
+    let saved = t.add(bearer_config("emr", &sink.url, "tok-old")).await;
+    let store = store_pool(&t).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_update BEFORE UPDATE ON integrations \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .execute(&store)
+    .await
+    .unwrap();
+    t.app
+        .set_integration_secret("emr", SecretSlot::ApiToken, "tok-new".into())
+        .await
+        .unwrap_err();
+    sqlx::query("DROP TRIGGER refuse_update")
+        .execute(&store)
+        .await
+        .unwrap();
+    assert_eq!(
+        keyring_value(&format!("{}/api.token", saved.id)).as_deref(),
+        Some("tok-old")
+    );
+    assert_eq!(authorization_sent(&t, &sink).await, "Bearer tok-old");
+}
+
+#[tokio::test]
 async fn a_name_taken_while_updating_is_a_name_problem_and_keeps_the_previous_secrets() {
     let sink = Sink::start().await;
     let t = TestApp::new().await;

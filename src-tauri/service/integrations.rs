@@ -311,19 +311,14 @@ impl App {
                 ));
             }
         }
-        let key = secret_key(current.id, slot);
-        let value = Secret::new(value);
-        // "set" where no value was stored, "rotated" where one was replaced.
-        let replaced = self
-            .with_secrets(move |backend| {
-                let stored = match backend.get(&key) {
-                    Ok(_) => true,
-                    Err(SecretsError::Missing { .. }) => false,
-                    Err(e) => return Err(e),
-                };
-                backend.set(&key, &value).map(|()| stored)
-            })
-            .await?;
+        // "set" where no value was stored, "rotated" where one was replaced; the value it
+        // replaces is put back if the store cannot mark the change.
+        let previous = self.current_secrets(current.id, &[slot]).await?;
+        let replaced = previous.iter().any(|(_, v)| v.is_some());
+        if let Err(e) = self.store_secrets(current.id, vec![(slot, value)]).await {
+            self.put_back_secrets(current.id, previous).await;
+            return Err(e);
+        }
         let action = if replaced {
             AuditAction::SecretRotated
         } else {
@@ -336,7 +331,10 @@ impl App {
             &[],
         );
         // The keyring write is done; the entry goes in with the change that marks it.
-        self.store.touch_integration(current.id, &audit).await?;
+        if let Err(e) = self.store.touch_integration(current.id, &audit).await {
+            self.put_back_secrets(current.id, previous).await;
+            return Err(e.into());
+        }
         self.forget_cached(current.id).await;
         Ok(())
     }
