@@ -272,6 +272,25 @@ async fn a_set_secret_the_store_cannot_record_keeps_the_previous_secret() {
 }
 
 #[tokio::test]
+async fn a_credential_with_a_line_break_is_refused_by_set_secret_as_by_a_save() {
+    let sink = Sink::start().await;
+    let t = TestApp::new().await;
+    t.add(bearer_config("emr", &sink.url, "tok-old")).await;
+    let err = t
+        .app
+        .set_integration_secret("emr", SecretSlot::ApiToken, "tok-new\r\nX-Admin: 1".into())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, handoff_console::ErrorKind::Invalid, "{err:?}");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("api.authentication.credentials.token")
+    );
+    assert!(!err.message.contains("tok-new"), "{err:?}");
+    assert_eq!(authorization_sent(&t, &sink).await, "Bearer tok-old");
+}
+
+#[tokio::test]
 async fn a_name_taken_while_updating_is_a_name_problem_and_keeps_the_previous_secrets() {
     let sink = Sink::start().await;
     let t = TestApp::new().await;

@@ -783,3 +783,135 @@ fn health_settings_are_optional_bounded_and_named_by_path() {
         "{unknown:?}"
     );
 }
+
+#[test]
+fn a_utf8_byte_order_mark_at_the_start_is_accepted() {
+    let text = format!("\u{feff}{SEED_API}");
+    let config = validate(parse_config(&text, Some("seed_api")).unwrap()).unwrap();
+    assert_eq!(config.name, "seed_api");
+    let envelope = format!("\u{feff}{}", api(json!({"endpoint": "https://h/p"})));
+    assert!(parse_config(&envelope, None).is_ok());
+}
+
+#[test]
+fn keys_given_twice_are_named_with_their_path_beside_the_other_problems() {
+    let text = r#"{"name": "emr", "kind": "api", "name": "emr2",
+        "fields": [{"name": "a", "type": "text", "type": "email"}],
+        "api": {"endpoint": "https://h/p", "method": "POST", "method": "GET",
+                "headers": {"X-Key": "1", "X-Key": "2"}, "timeoutMs": 1}}"#;
+    let problems = match read_config(text, None) {
+        Ok(draft) => draft.validate().1,
+        Err(e) => panic!("{e}"),
+    };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "fields[0].type",
+            "api.method",
+            "api.headers.X-Key",
+            "api.timeoutMs"
+        ],
+        "{problems:?}"
+    );
+    assert!(
+        problems[0]
+            .reason
+            .starts_with("is given more than once in the same object"),
+        "{problems:?}"
+    );
+    assert!(parse_config(text, None).is_err());
+    // A bare seed config's paths are the envelope's.
+    let seed = r#"{"endpoint": "https://h/p", "method": "POST", "method": "PUT"}"#;
+    match parse_config(seed, Some("seed")) {
+        Err(ConfigError::Invalid(p)) => {
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].field, "api.method");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same key in different objects is no duplicate.
+    let fine = r#"{"name": "x", "kind": "api", "fields": [{"name": "a", "type": "text"},
+        {"name": "b", "type": "text"}], "api": {"endpoint": "https://h/p"}}"#;
+    assert!(parse_config(fine, None).is_ok());
+}
+
+#[test]
+fn control_characters_in_endpoints_headers_and_credentials_are_refused_unquoted() {
+    let all = reasons(api(json!({
+        "endpoint": "https://h/p\r\nX-Injected: 1",
+        "headers": {"X-Trace": "a\tb", "X-Client-Secret": "s3cr3t\r\nX: y", "X\nY": "v"},
+        "authentication": {"type": "bearer", "credentials": {"token": "tok\nX-Admin: 1"}}
+    })));
+    let fields: Vec<&str> = all.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "api.endpoint",
+            "api.headers.X\nY",
+            "api.headers.X-Client-Secret",
+            "api.headers.X-Trace",
+            "api.authentication.credentials.token"
+        ],
+        "{all:?}"
+    );
+    for (field, reason) in &all {
+        if field != "api.headers.X\nY" {
+            assert!(reason.contains("control characters"), "{field}: {reason}");
+        }
+        assert!(
+            !reason.contains("s3cr3t") && !reason.contains("tok"),
+            "{reason}"
+        );
+    }
+    // A tab alone (which a header could carry) is refused too, and so is a trailing newline.
+    assert_eq!(
+        problems(api(json!({"endpoint": "https://h/p\n"}))),
+        ["api.endpoint"]
+    );
+    assert_eq!(
+        endpoint_problem("https://h/\tp").as_deref(),
+        Some("must not contain control characters (a line break or a tab, for example)")
+    );
+}
+
+#[test]
+fn template_syntax_the_console_does_not_have_is_refused_where_it_would_be_sent() {
+    let all = reasons(json!({"name": "emr", "kind": "api",
+        "fields": [{"name": "fullName", "type": "name"}, {"name": "items", "type": "text"}],
+        "api": {"endpoint": "https://h/p/{{fullName | slug}}",
+                "headers": {"X-Session": "{{sessionId}}"},
+                "payloadStructure": {"name": "{{ fullName }}", "upper": "{{fullName | upper}}",
+                                     "list": ["{{#each items}}", "{{this}}", "{{/each}}"],
+                                     "open": "Dear {{fullName"}}}));
+    let fields: Vec<&str> = all.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "api.endpoint",
+            "api.headers.X-Session",
+            "api.payloadStructure.upper",
+            "api.payloadStructure.list[0]",
+            "api.payloadStructure.list[2]",
+            "api.payloadStructure.open",
+            "api.payloadStructure"
+        ],
+        "{all:?}"
+    );
+    assert!(reason_for(&all, "api.endpoint").contains("is a filter ('|')"));
+    assert!(reason_for(&all, "api.headers.X-Session").contains("headers take no placeholders"));
+    assert!(reason_for(&all, "api.payloadStructure.open").contains("never closed"));
+    // {{this}} is a placeholder by its form, and names no field.
+    assert!(reason_for(&all, "api.payloadStructure").contains("unknown placeholder {{this}}"));
+    // Fixed values are stored as written: a placeholder there is refused too.
+    let fixed = reasons(db(
+        json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+        "fieldMapping": {"fullName": "c"}, "fixedValues": {"source": "{{sessionId}}"}}),
+    ));
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert!(
+        fixed[0].1.contains("fixed values take no placeholders"),
+        "{fixed:?}"
+    );
+}

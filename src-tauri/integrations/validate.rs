@@ -239,7 +239,16 @@ fn check_timeout(value: Option<u64>, at: &str, p: &mut Problems) {
 fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
     // Placeholders in the endpoint are allowed (e.g. `/patients/{{patientId}}`); check the URL
     // with them filled in.
-    if let Some(reason) = endpoint_problem(&templating::fill_for_check(&api.endpoint)) {
+    let endpoint_syntax = templating::syntax_problems(&api.endpoint);
+    for reason in &endpoint_syntax {
+        p.add("api.endpoint", reason);
+    }
+    if has_control(&api.endpoint) {
+        // Checked on the text as given: URL parsing would quietly drop a line break or tab.
+        p.add("api.endpoint", CONTROL_CHARACTERS);
+    } else if endpoint_syntax.is_empty()
+        && let Some(reason) = endpoint_problem(&templating::fill_for_check(&api.endpoint))
+    {
         p.add("api.endpoint", reason);
     }
     check_placeholders(
@@ -262,8 +271,18 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             p.add(&at, "is not a valid header name");
         }
-        if reqwest::header::HeaderValue::from_str(value).is_err() {
+        if has_control(value) {
+            p.add(&at, format!("value {CONTROL_CHARACTERS}"));
+        } else if reqwest::header::HeaderValue::from_str(value).is_err() {
             p.add(&at, "value has characters a header cannot carry");
+        }
+        if value.contains("{{") {
+            // Never quoted: the value may be a credential.
+            p.add(
+                &at,
+                "value holds '{{', but headers take no placeholders: it would be sent as \
+                 written (placeholders work in api.endpoint and api.payloadStructure)",
+            );
         }
         if name.eq_ignore_ascii_case("idempotency-key") {
             p.add(
@@ -290,6 +309,16 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
                     "must not be empty",
                 ),
                 Some(_) => {}
+            }
+        }
+        for (key, value) in creds {
+            // Never quoted: these are credentials. A line break in one sent as a header (a
+            // bearer token, an API key) would start another header.
+            if has_control(value) {
+                p.add(
+                    format!("api.authentication.credentials.{key}"),
+                    CONTROL_CHARACTERS,
+                );
             }
         }
         for key in creds.keys() {
@@ -331,6 +360,9 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
         }
     }
     if let Some(body) = &api.payload_structure {
+        for (at, reason) in templating::template_problems(body, "api.payloadStructure") {
+            p.add(at, reason);
+        }
         check_placeholders(
             templating::placeholders(body),
             "api.payloadStructure",
@@ -385,6 +417,9 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
 /// itself is not quoted: it may carry a key in its query.
 pub fn endpoint_problem(url: &str) -> Option<String> {
     use url::ParseError as E;
+    if has_control(url) {
+        return Some(CONTROL_CHARACTERS.into());
+    }
     let url = url.trim();
     if url.is_empty() {
         return Some("is required: the URL the data is sent to (https://…)".into());
@@ -463,6 +498,11 @@ fn check_fixed_values(db: &DatabaseConfig, p: &mut Problems) {
             serde_json::Value::String(s) if s.chars().count() > MAX_FIXED_TEXT => {
                 p.add(&at, format!("is longer than {MAX_FIXED_TEXT} characters"))
             }
+            serde_json::Value::String(s) if s.contains("{{") => p.add(
+                &at,
+                "holds '{{', but fixed values take no placeholders: it would be stored as \
+                 written (map a field or built-in to the column in database.fieldMapping)",
+            ),
             serde_json::Value::String(_)
             | serde_json::Value::Number(_)
             | serde_json::Value::Bool(_) => {}

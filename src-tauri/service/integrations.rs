@@ -287,6 +287,17 @@ impl App {
         if value.is_empty() {
             return Err(AppError::invalid(slot.config_path(), "must not be empty"));
         }
+        // As saving a config refuses them: an API credential may be sent as a header, where a
+        // line break would start another one. (A database password goes to the server as is.)
+        if slot != SecretSlot::DatabasePassword
+            && slot != SecretSlot::ApiHeaders
+            && value.chars().any(char::is_control)
+        {
+            return Err(AppError::invalid(
+                slot.config_path(),
+                "must not contain control characters (a line break or a tab, for example)",
+            ));
+        }
         if slot == SecretSlot::ApiHeaders {
             let names = current.config.secret_headers();
             let given: Option<serde_json::Map<String, serde_json::Value>> =
