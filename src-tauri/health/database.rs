@@ -234,7 +234,8 @@ fn tls_verdict(db: &DatabaseConfig, encrypted: bool) -> Outcome<()> {
         return healthy(
             (),
             Some(format!(
-                "{level} ({setting}), and not needed: the database is on this machine"
+                "{level} ({setting}): fine here, the database is on this machine and the data \
+                 does not leave it"
             )),
         );
     }
