@@ -874,6 +874,17 @@ fn control_characters_in_endpoints_headers_and_credentials_are_refused_unquoted(
         endpoint_problem("https://h/\tp").as_deref(),
         Some("must not contain control characters (a line break or a tab, for example)")
     );
+    // The database's host, user and name too.
+    let d = json!({"type": "postgresql", "hostname": "db\n", "username": "app\t",
+                   "database": "rec\u{0}", "table": "t", "fieldMapping": {"fullName": "c"}});
+    assert_eq!(
+        problems(db(d)),
+        [
+            "database.hostname",
+            "database.username",
+            "database.database"
+        ]
+    );
 }
 
 #[test]

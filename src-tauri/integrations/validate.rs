@@ -671,7 +671,11 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
     if db.db_type != DbType::Sqlite {
         match db.hostname.as_deref().map(str::trim) {
             None | Some("") => p.add("database.hostname", "is required"),
-            Some(h) if h.contains(['/', ' ', '@', '?', '#']) || has_control(h) => p.add(
+            // On the text as given: the connection uses it untrimmed.
+            Some(_) if db.hostname.as_deref().is_some_and(has_control) => {
+                p.add("database.hostname", CONTROL_CHARACTERS)
+            }
+            Some(h) if h.contains(['/', ' ', '@', '?', '#']) => p.add(
                 "database.hostname",
                 format!(
                     "'{h}' is not a host name: give the server's name or address alone (no \
@@ -690,10 +694,10 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
             p.add("database.password", "must not be empty (omit it for none)");
         }
         for (at, value) in [
-            ("database.username", &db.username),
-            ("database.database", &Some(db.database.clone())),
+            ("database.username", db.username.as_deref()),
+            ("database.database", Some(db.database.as_str())),
         ] {
-            if value.as_deref().is_some_and(has_control) {
+            if value.is_some_and(has_control) {
                 p.add(at, CONTROL_CHARACTERS);
             }
         }
