@@ -600,6 +600,70 @@ async fn integration_add_prints_every_problem_of_a_config_at_once() {
 }
 
 #[tokio::test]
+async fn a_config_file_that_starts_with_a_utf8_byte_order_mark_imports_and_delivers() {
+    let sink = Sink::start().await;
+    let c = Console::new();
+    let seed = api_config("bom", &format!("{}/patients", sink.url));
+    // As a Windows editor saves "UTF-8 with BOM".
+    let path = c.text_file("bom.json", &format!("\u{feff}{seed}"));
+    let added = c
+        .run(&["integration", "add", "--file", &path, "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(added["name"], "bom");
+    let sent = c
+        .send("bom", "s-bom", &json!({"fullName": "Ann Lee"}))
+        .await;
+    assert_eq!(sent.code, 0, "{sent:?}");
+    assert_eq!(sink.count(), 1);
+}
+
+#[tokio::test]
+async fn duplicate_keys_control_characters_and_foreign_templates_are_refused_in_one_answer() {
+    let sink = Sink::start().await;
+    let c = Console::new();
+    // Written as text: a JSON value could not hold the same key twice.
+    let text = format!(
+        r#"{{"name": "emr", "kind": "api",
+            "fields": [{{"name": "fullName", "type": "name"}}],
+            "api": {{"endpoint": "{}/patients\r\nX-Injected: 1", "method": "POST", "method": "PUT",
+                     "headers": {{"X-Trace": "a\u0000b"}},
+                     "payloadStructure": {{"name": "{{{{fullName | upper}}}}",
+                                           "items": "{{{{#each visits}}}}"}}}}}}"#,
+        sink.url
+    );
+    let path = c.text_file("bad.json", &text);
+    let out = c
+        .run(&["integration", "add", "--file", &path, "--json"])
+        .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    let err = out.json();
+    let details = err["error"]["details"].as_array().expect("details");
+    let fields: Vec<&str> = details.iter().filter_map(|d| d["field"].as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "api.method",
+            "api.endpoint",
+            "api.headers.X-Trace",
+            "api.payloadStructure.name",
+            "api.payloadStructure.items"
+        ],
+        "{err}"
+    );
+    let reasons = err.to_string();
+    assert!(reasons.contains("is given more than once"), "{reasons}");
+    assert!(reasons.contains("control characters"), "{reasons}");
+    assert!(reasons.contains("is a filter ('|')"), "{reasons}");
+    assert!(reasons.contains("is a block"), "{reasons}");
+    // Nothing was saved, and nothing sent.
+    let list = c.run(&["integration", "list", "--json"]).await.ok().json();
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+    assert_eq!(sink.count(), 0);
+}
+
+#[tokio::test]
 async fn saving_does_not_need_the_target_reachable() {
     let c = Console::new();
     let endpoint = format!("http://127.0.0.1:{}/patients", closed_port());

@@ -176,6 +176,160 @@ async fn update_keeps_masked_secrets_and_removal_deletes_them() {
     assert_eq!(keyring_value(&format!("{}/api.token", saved.id)), None);
 }
 
+/// A connection to the console's store file, beside the console's own (as another process
+/// would have), to make its next write fail.
+async fn store_pool(t: &TestApp) -> sqlx::SqlitePool {
+    let path = t.dir.path().join(handoff_console::store::STORE_FILE);
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap()
+}
+
+/// Sends one handoff and answers the Authorization header the sink received for it.
+async fn authorization_sent(t: &TestApp, sink: &Sink) -> String {
+    let before = sink.count();
+    let r = t
+        .app
+        .send("emr", "s", json!({"n": 1}), Trigger::Live)
+        .await
+        .unwrap();
+    assert!(r.success, "{r:?}");
+    sink.received()[before]
+        .header("authorization")
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_failed_update_keeps_the_previous_secret() {
+    let sink = Sink::start().await;
+    let t = TestApp::new().await;
+    let saved = t.add(bearer_config("emr", &sink.url, "tok-old")).await;
+    assert_eq!(authorization_sent(&t, &sink).await, "Bearer tok-old");
+    // The store refuses the update after the new token was written to the keyring.
+    let store = store_pool(&t).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_update BEFORE UPDATE ON integrations          BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .execute(&store)
+    .await
+    .unwrap();
+    let mut config = bearer_config("emr", &sink.url, "tok-new");
+    config["description"] = json!("new token");
+    let err = t
+        .app
+        .update_integration("emr", serde_json::from_value(config).unwrap())
+        .await
+        .unwrap_err();
+    assert_ne!(err.kind, handoff_console::ErrorKind::Invalid, "{err:?}");
+    sqlx::query("DROP TRIGGER refuse_update")
+        .execute(&store)
+        .await
+        .unwrap();
+    // The stored config is the old one, and so is the secret it goes with.
+    assert_eq!(
+        keyring_value(&format!("{}/api.token", saved.id)).as_deref(),
+        Some("tok-old")
+    );
+    assert!(
+        t.app
+            .integration("emr")
+            .await
+            .unwrap()
+            .config
+            .description
+            .is_none()
+    );
+    assert_eq!(authorization_sent(&t, &sink).await, "Bearer tok-old");
+}
+
+#[tokio::test]
+async fn a_set_secret_the_store_cannot_record_keeps_the_previous_secret() {
+    let sink = Sink::start().await;
+    let t = TestApp::new().await;
+    let saved = t.add(bearer_config("emr", &sink.url, "tok-old")).await;
+    let store = store_pool(&t).await;
+    sqlx::query(
+        "CREATE TRIGGER refuse_update BEFORE UPDATE ON integrations \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    )
+    .execute(&store)
+    .await
+    .unwrap();
+    t.app
+        .set_integration_secret("emr", SecretSlot::ApiToken, "tok-new".into())
+        .await
+        .unwrap_err();
+    sqlx::query("DROP TRIGGER refuse_update")
+        .execute(&store)
+        .await
+        .unwrap();
+    assert_eq!(
+        keyring_value(&format!("{}/api.token", saved.id)).as_deref(),
+        Some("tok-old")
+    );
+    assert_eq!(authorization_sent(&t, &sink).await, "Bearer tok-old");
+}
+
+#[tokio::test]
+async fn a_credential_with_a_line_break_is_refused_by_set_secret_as_by_a_save() {
+    let sink = Sink::start().await;
+    let t = TestApp::new().await;
+    t.add(bearer_config("emr", &sink.url, "tok-old")).await;
+    let err = t
+        .app
+        .set_integration_secret("emr", SecretSlot::ApiToken, "tok-new\r\nX-Admin: 1".into())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, handoff_console::ErrorKind::Invalid, "{err:?}");
+    assert_eq!(
+        err.field.as_deref(),
+        Some("api.authentication.credentials.token")
+    );
+    assert!(!err.message.contains("tok-new"), "{err:?}");
+    assert_eq!(authorization_sent(&t, &sink).await, "Bearer tok-old");
+}
+
+#[tokio::test]
+async fn a_name_taken_while_updating_is_a_name_problem_and_keeps_the_previous_secrets() {
+    let sink = Sink::start().await;
+    let t = TestApp::new().await;
+    let saved = t.add(bearer_config("emr", &sink.url, "tok-old")).await;
+    // Another console takes the new name between this one's check and its write: a trigger
+    // inserts it just before the rename (and goes with it when the rename fails).
+    let store = store_pool(&t).await;
+    sqlx::query(
+        "CREATE TRIGGER race BEFORE UPDATE ON integrations WHEN NEW.name = 'emr-renamed'          BEGIN INSERT INTO integrations (id, name, kind, config, created_at, updated_at)                VALUES ('00000000-0000-7000-8000-000000000001', 'emr-renamed', 'api', '{}', 0, 0);          END",
+    )
+    .execute(&store)
+    .await
+    .unwrap();
+    let mut config = bearer_config("emr-renamed", &sink.url, "tok-new");
+    config["api"]["headers"] = json!({"X-Client-Secret": "hdr-new"});
+    let err = t
+        .app
+        .update_integration("emr", serde_json::from_value(config).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, handoff_console::ErrorKind::Invalid, "{err:?}");
+    assert_eq!(err.field.as_deref(), Some("name"), "{err:?}");
+    assert!(
+        err.message.contains("'emr-renamed' exists already"),
+        "{err:?}"
+    );
+    sqlx::query("DROP TRIGGER race")
+        .execute(&store)
+        .await
+        .unwrap();
+    assert_eq!(
+        keyring_value(&format!("{}/api.token", saved.id)).as_deref(),
+        Some("tok-old")
+    );
+    // A secret the old config did not have is not left behind either.
+    assert_eq!(keyring_value(&format!("{}/api.headers", saved.id)), None);
+    assert_eq!(authorization_sent(&t, &sink).await, "Bearer tok-old");
+}
+
 #[tokio::test]
 async fn a_mask_without_a_stored_secret_is_refused() {
     let t = TestApp::new().await;

@@ -1,7 +1,7 @@
 //! The checks of a database integration, over one direct connection (never the delivery pool):
 //! `connect` (DNS and the connection), `authenticate` (the server lets the user in; PostgreSQL
-//! and MySQL), `query` (`SELECT 1`), `tls` (the connection is encrypted; not needed on loopback
-//! or for SQLite), `table`, `columns` (every mapped column exists with a type the field's values
+//! and MySQL), `query` (`SELECT 1`), `tls` (verified, encrypted but not verified, or in the
+//! clear; only verified is healthy off this machine; not listed for SQLite), `table`, `columns` (every mapped column exists with a type the field's values
 //! convert to), `requiredColumns` (NOT NULL columns without a default that no field fills) and
 //! `insertPrivilege`. Fixed values (`database.fixedValues`) count as they are inserted: their
 //! columns must exist and take them, and they fill NOT NULL columns. Nothing is written.
@@ -11,7 +11,9 @@
 //! `authenticate` share its time, and the error tells which of the two failed.
 
 use super::{Checks, HealthStatus, Outcome, healthy, is_loopback, resolve, worst};
-use crate::integrations::{DatabaseConfig, DbType, FieldType, IntegrationConfig};
+use crate::integrations::{
+    DatabaseConfig, DbType, FieldType, IntegrationConfig, SslMode, TlsProtection,
+};
 use crate::targets::ResolvedIntegration;
 use crate::targets::database::inspect::{
     ColumnKind, ConnectError, InsertPrivilege, Inspector, TableInfo, TableRef, accepts, password,
@@ -163,39 +165,85 @@ async fn connect(
     }
 }
 
+/// Which of three the connection is: verified (healthy), encrypted but not verified, or in the
+/// clear (warnings; healthy on loopback, where the data does not leave the machine). The mode
+/// says it, except `prefer`, which is encrypted only when the server offered TLS: the server is
+/// asked then.
 async fn tls(conn: &mut Inspector, db: &DatabaseConfig) -> Outcome<()> {
-    let host = db.hostname.as_deref().unwrap_or("localhost");
-    match conn.tls_in_use(db).await {
-        Ok(in_use) => tls_verdict(in_use, host),
-        // Not knowing is no reason to skip the table's checks.
-        Err(why) => Ok((
-            (),
-            HealthStatus::Warning,
-            Some(format!(
-                "could not tell whether the connection is encrypted: {why}"
-            )),
-        )),
-    }
+    let mode = db.tls_mode();
+    let encrypted = match mode.protection() {
+        TlsProtection::Off => false,
+        TlsProtection::Opportunistic => match conn.tls_in_use(db).await {
+            Ok(in_use) => in_use.unwrap_or(true),
+            // Not knowing is no reason to skip the table's checks.
+            Err(why) => {
+                return Ok((
+                    (),
+                    HealthStatus::Warning,
+                    Some(format!(
+                        "could not tell whether the connection is encrypted: {why}"
+                    )),
+                ));
+            }
+        },
+        _ => true,
+    };
+    tls_verdict(db, encrypted)
 }
 
-/// Encrypted, or on this machine: healthy; in the clear to another machine: a warning.
-fn tls_verdict(in_use: Option<bool>, host: &str) -> Outcome<()> {
-    match in_use {
-        Some(true) | None => healthy((), Some("encrypted".into())),
-        Some(false) if is_loopback(host) => healthy(
-            (),
-            Some("not encrypted, and not needed: the database is on this machine".into()),
+fn tls_verdict(db: &DatabaseConfig, encrypted: bool) -> Outcome<()> {
+    let host = db.host();
+    let mode = db.tls_mode();
+    let setting = match db.ssl {
+        Some(_) => format!("database.ssl \"{}\"", mode.as_str()),
+        None => format!("database.ssl not set, so \"{}\"", mode.as_str()),
+    };
+    let verify_full = SslMode::of(TlsProtection::Verified, db.db_type).as_str();
+    let fix = format!(
+        "set database.ssl to \"{verify_full}\" (with database.sslRootCert for a private CA)"
+    );
+    let (level, warning) = match (encrypted, mode.protection()) {
+        (false, _) => (
+            "not encrypted".to_string(),
+            format!(
+                "collected data travels in the clear to {host} — enable TLS on the server and \
+                 {fix}"
+            ),
         ),
-        Some(false) => Ok((
+        (true, TlsProtection::Verified) => {
+            return healthy(
+                (),
+                Some(format!(
+                    "verified: encrypted, certificate and host name checked ({setting})"
+                )),
+            );
+        }
+        (true, TlsProtection::VerifiedCa) => (
+            "encrypted, certificate verified but not its host name".to_string(),
+            format!("any certificate from the CA would be taken for {host} — {fix}"),
+        ),
+        (true, _) => (
+            "encrypted but not verified".to_string(),
+            format!(
+                "the certificate is not checked, so a machine in between could read the data — \
+                 {fix}"
+            ),
+        ),
+    };
+    if is_loopback(host) {
+        return healthy(
             (),
-            HealthStatus::Warning,
             Some(format!(
-                "the connection to {host} is not encrypted: collected data travels in the clear \
-                 — enable TLS on the server and set database.ssl to \"require\" (or \
-                 \"verify-full\")"
+                "{level} ({setting}): fine here, the database is on this machine and the data \
+                 does not leave it"
             )),
-        )),
+        );
     }
+    Ok((
+        (),
+        HealthStatus::Warning,
+        Some(format!("{level} ({setting}): {warning}")),
+    ))
 }
 
 async fn table(conn: &mut Inspector, db: &DatabaseConfig) -> Outcome<TableInfo> {
@@ -466,18 +514,53 @@ async fn insert_privilege(conn: &mut Inspector, db: &DatabaseConfig, t: &TableIn
 mod tests {
     use super::*;
 
+    fn db(host: &str, ssl: Value) -> DatabaseConfig {
+        let mut section = json!({"type": "postgresql", "hostname": host, "database": "d",
+                                 "username": "u", "table": "t", "fieldMapping": {"a": "a"}});
+        if !ssl.is_null() {
+            section["ssl"] = ssl;
+        }
+        serde_json::from_value(section).unwrap()
+    }
+
     #[test]
-    fn an_unencrypted_connection_is_a_warning_unless_it_stays_on_this_machine() {
-        let status = |in_use, host| tls_verdict(in_use, host).unwrap().1;
-        assert_eq!(status(Some(true), "db.example.org"), HealthStatus::Healthy);
-        assert_eq!(status(Some(false), "127.0.0.1"), HealthStatus::Healthy);
-        assert_eq!(status(Some(false), "localhost"), HealthStatus::Healthy);
-        assert_eq!(status(Some(false), "db.example.org"), HealthStatus::Warning);
-        let reason = tls_verdict(Some(false), "db.example.org")
-            .unwrap()
-            .2
-            .unwrap();
-        assert!(reason.contains("database.ssl"), "{reason}");
+    fn tls_is_verified_encrypted_or_in_the_clear_and_only_verified_is_healthy_off_this_machine() {
+        let verdict = |host: &str, ssl: Value, encrypted: bool| {
+            let (_, status, reason) = tls_verdict(&db(host, ssl), encrypted).unwrap();
+            (status, reason.unwrap())
+        };
+        let (status, reason) = verdict("db.example.org", Value::Null, true);
+        assert_eq!(status, HealthStatus::Healthy);
+        assert!(reason.starts_with("verified:"), "{reason}");
+        assert!(reason.contains("not set, so \"verify-full\""), "{reason}");
+        for (ssl, level) in [
+            (json!("require"), "encrypted but not verified"),
+            (json!("prefer"), "encrypted but not verified"),
+            (
+                json!("verify-ca"),
+                "encrypted, certificate verified but not its host name",
+            ),
+        ] {
+            let (status, reason) = verdict("db.example.org", ssl, true);
+            assert_eq!(status, HealthStatus::Warning, "{reason}");
+            assert!(reason.starts_with(level), "{reason}");
+            assert!(
+                reason.contains("set database.ssl to \"verify-full\""),
+                "{reason}"
+            );
+        }
+        let (status, reason) = verdict("db.example.org", json!("prefer"), false);
+        assert_eq!(status, HealthStatus::Warning);
+        assert!(
+            reason.starts_with("not encrypted (database.ssl \"prefer\")"),
+            "{reason}"
+        );
+        // On this machine the data does not travel: healthy whatever the level.
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            let (status, reason) = verdict(host, Value::Null, false);
+            assert_eq!(status, HealthStatus::Healthy, "{reason}");
+            assert!(reason.starts_with("not encrypted (database.ssl not set, so \"prefer\")"));
+        }
     }
 
     #[test]

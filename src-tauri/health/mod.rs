@@ -458,9 +458,7 @@ fn status_text(status: u16) -> String {
 
 /// Whether a host is this machine: no TLS is needed to reach it.
 fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    crate::integrations::is_loopback_host(host)
 }
 
 /// Resolves `host:port` (DNS), with a reason a clinic admin can act on when it fails.

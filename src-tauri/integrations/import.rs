@@ -33,6 +33,9 @@ pub struct ConfigDraft {
     /// Array elements taken out, by the array's path, so that later paths keep the indices of
     /// the text (`fields[3]` stays `fields[3]` after `fields[1]` was taken out).
     removed: BTreeMap<String, Vec<usize>>,
+    /// Keys given twice in one object. Their values were read (the last one), so validation's
+    /// problems under them still count.
+    duplicates: Vec<FieldProblem>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +53,7 @@ impl From<IntegrationConfig> for ConfigDraft {
             problems: Vec::new(),
             quiet: Vec::new(),
             removed: BTreeMap::new(),
+            duplicates: Vec::new(),
         }
     }
 }
@@ -60,14 +64,19 @@ impl ConfigDraft {
     /// reported or a stand-in).
     pub fn validate(self) -> (IntegrationConfig, Vec<FieldProblem>) {
         let (config, found) = super::validate::check(self.config);
-        let mut problems = self.problems;
+        let reported = self.problems.len();
+        let mut problems = self.duplicates;
+        problems.extend(self.problems);
+        let read = problems.len() - reported;
         for p in found {
             let field = if self.removed.is_empty() {
                 p.field
             } else {
                 display(&to_original(&self.removed, &parse_path(&p.field)))
             };
-            let reported = problems.iter().any(|r| is_at_or_under(&field, &r.field));
+            let reported = problems[read..]
+                .iter()
+                .any(|r| is_at_or_under(&field, &r.field));
             let quiet = self.quiet.iter().any(|q| match q {
                 Quiet::At(at) => is_at_or_under(&field, at),
                 Quiet::Under(section) => is_under(&field, section),
@@ -92,10 +101,12 @@ pub fn parse_config(
     fallback_name: Option<&str>,
 ) -> Result<IntegrationConfig, ConfigError> {
     let draft = read_config(text, fallback_name)?;
-    if draft.problems.is_empty() {
+    if draft.problems.is_empty() && draft.duplicates.is_empty() {
         Ok(draft.config)
     } else {
-        Err(ConfigError::Invalid(draft.problems))
+        let mut problems = draft.duplicates;
+        problems.extend(draft.problems);
+        Err(ConfigError::Invalid(problems))
     }
 }
 
@@ -109,6 +120,8 @@ pub fn read_config(text: &str, fallback_name: Option<&str>) -> Result<ConfigDraf
             reason: format!("is {} bytes; the limit is {MAX_CONFIG_BYTES}", text.len()),
         });
     }
+    // A byte order mark, as some Windows editors write at the start of a UTF-8 file.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Parse {
         field: "(config)".into(),
         reason: not_json(&e),
@@ -119,11 +132,14 @@ pub fn read_config(text: &str, fallback_name: Option<&str>) -> Result<ConfigDraf
             reason: "must be a JSON object ({ … })".into(),
         });
     };
+    let mut duplicates = duplicate_keys(text);
     let value = if map.contains_key("kind") || map.contains_key("name") {
         value
     } else if map.contains_key("endpoint") {
+        under(&mut duplicates, TargetKind::Api);
         wrap(TargetKind::Api, value, fallback_name)?
     } else if map.contains_key("fieldMapping") || map.contains_key("table") {
+        under(&mut duplicates, TargetKind::Database);
         wrap(TargetKind::Database, value, fallback_name)?
     } else {
         return Err(ConfigError::Parse {
@@ -133,7 +149,110 @@ pub fn read_config(text: &str, fallback_name: Option<&str>) -> Result<ConfigDraf
                 .into(),
         });
     };
-    Reader::default().read(value)
+    let duplicates = duplicates
+        .into_iter()
+        .map(|path| FieldProblem {
+            field: display(&path),
+            reason: "is given more than once in the same object: keep one (JSON would quietly \
+                     use the last)"
+                .into(),
+        })
+        .collect();
+    Reader {
+        duplicates,
+        ..Reader::default()
+    }
+    .read(value)
+}
+
+/// A bare seed config's paths as the envelope has them (`method` → `api.method`).
+fn under(paths: &mut [Vec<Seg>], kind: TargetKind) {
+    for path in paths {
+        path.insert(0, Seg::Key(kind.as_str().to_string()));
+    }
+}
+
+/// The paths of keys given twice in one object, in the order of the text. serde_json (like
+/// most readers) keeps the last value without a word, so a setting written twice would take
+/// whichever came last.
+fn duplicate_keys(text: &str) -> Vec<Vec<Seg>> {
+    use serde::de::DeserializeSeed;
+    let found = std::cell::RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_str(text);
+    // The text already parsed as JSON; nothing new can fail here.
+    let _ = Scan {
+        path: Vec::new(),
+        found: &found,
+    }
+    .deserialize(&mut de);
+    found.into_inner()
+}
+
+/// Walks a JSON document, noting each key seen before in its object.
+struct Scan<'a> {
+    path: Vec<Seg>,
+    found: &'a std::cell::RefCell<Vec<Vec<Seg>>>,
+}
+
+impl Scan<'_> {
+    fn at(&self, seg: Seg) -> Self {
+        let mut path = self.path.clone();
+        path.push(seg);
+        Scan {
+            path,
+            found: self.found,
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Scan<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Scan<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while seq.next_element_seed(self.at(Seg::Index(i)))?.is_some() {
+            i += 1;
+        }
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let inner = self.at(Seg::Key(key.clone()));
+            if !seen.insert(key) {
+                self.found.borrow_mut().push(inner.path.clone());
+            }
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
 }
 
 fn wrap(kind: TargetKind, section: Value, name: Option<&str>) -> Result<Value, ConfigError> {
@@ -287,6 +406,8 @@ fn deserialize(value: &Value) -> Result<IntegrationConfig, (Option<Vec<Seg>>, St
 
 #[derive(Default)]
 struct Reader {
+    /// Keys given twice (see [`ConfigDraft::duplicates`]).
+    duplicates: Vec<FieldProblem>,
     problems: Vec<FieldProblem>,
     reported: HashSet<String>,
     quiet: Vec<Quiet>,
@@ -303,6 +424,7 @@ impl Reader {
                         problems: self.problems,
                         quiet: self.quiet,
                         removed: self.removed,
+                        duplicates: self.duplicates,
                     });
                 }
                 Err(e) => e,
@@ -337,7 +459,9 @@ impl Reader {
             // Only reachable if the rounds ran out without a problem, which they cannot.
             self.report(&[], "could not be read".to_string());
         }
-        Err(ConfigError::Invalid(self.problems))
+        let mut problems = self.duplicates;
+        problems.extend(self.problems);
+        Err(ConfigError::Invalid(problems))
     }
 
     /// Records a problem once per path of the text.
@@ -520,7 +644,12 @@ fn reason(value: &Value, path: &[Seg], message: &str) -> String {
     }
     if message.starts_with("data did not match any variant of untagged enum SslSetting") {
         return format!(
-            "must be true, false or one of disable, prefer, require, verify-full (got {got})"
+            "must be true (verified TLS), false (none) or a mode: {} (PostgreSQL), or {} \
+             (MySQL/MariaDB) (got {got})",
+            super::SslMode::POSTGRES
+                .map(super::SslMode::as_str)
+                .join(", "),
+            super::SslMode::MYSQL.map(super::SslMode::as_str).join(", ")
         );
     }
     if message.starts_with("data did not match any variant") {

@@ -264,6 +264,8 @@ pub enum SslSetting {
     Mode(SslMode),
 }
 
+/// A TLS mode, by PostgreSQL's names or by MySQL's (each keeps its own spelling; a MySQL target
+/// also takes PostgreSQL's, which were its only names before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "kebab-case")]
@@ -271,19 +273,102 @@ pub enum SslMode {
     Disable,
     Prefer,
     Require,
+    VerifyCa,
     VerifyFull,
+    #[serde(rename = "disabled")]
+    MysqlDisabled,
+    #[serde(rename = "preferred")]
+    MysqlPreferred,
+    #[serde(rename = "required")]
+    MysqlRequired,
+    #[serde(rename = "verify_ca")]
+    MysqlVerifyCa,
+    #[serde(rename = "verify_identity")]
+    MysqlVerifyIdentity,
 }
 
-impl SslSetting {
-    /// `true` means `require`, `false` means `disable`; unset means `prefer`.
-    pub fn mode(setting: Option<SslSetting>) -> SslMode {
-        match setting {
-            None => SslMode::Prefer,
-            Some(SslSetting::Flag(true)) => SslMode::Require,
-            Some(SslSetting::Flag(false)) => SslMode::Disable,
-            Some(SslSetting::Mode(m)) => m,
+/// What a TLS mode guarantees, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsProtection {
+    /// Never encrypted.
+    Off,
+    /// Encrypted when the server offers it, else in the clear; the certificate is not checked.
+    Opportunistic,
+    /// Always encrypted; the certificate is not checked.
+    Encrypted,
+    /// Encrypted with a certificate from a trusted CA, whatever host it names.
+    VerifiedCa,
+    /// Encrypted with a trusted certificate that names the host.
+    Verified,
+}
+
+impl SslMode {
+    pub const POSTGRES: [SslMode; 5] = [
+        Self::Disable,
+        Self::Prefer,
+        Self::Require,
+        Self::VerifyCa,
+        Self::VerifyFull,
+    ];
+    pub const MYSQL: [SslMode; 5] = [
+        Self::MysqlDisabled,
+        Self::MysqlPreferred,
+        Self::MysqlRequired,
+        Self::MysqlVerifyCa,
+        Self::MysqlVerifyIdentity,
+    ];
+
+    pub fn protection(self) -> TlsProtection {
+        match self {
+            Self::Disable | Self::MysqlDisabled => TlsProtection::Off,
+            Self::Prefer | Self::MysqlPreferred => TlsProtection::Opportunistic,
+            Self::Require | Self::MysqlRequired => TlsProtection::Encrypted,
+            Self::VerifyCa | Self::MysqlVerifyCa => TlsProtection::VerifiedCa,
+            Self::VerifyFull | Self::MysqlVerifyIdentity => TlsProtection::Verified,
         }
     }
+
+    /// The mode giving `protection`, by the names of `db_type`.
+    pub fn of(protection: TlsProtection, db_type: DbType) -> SslMode {
+        let names = match db_type {
+            DbType::Mysql => Self::MYSQL,
+            DbType::Postgresql | DbType::Sqlite => Self::POSTGRES,
+        };
+        names
+            .into_iter()
+            .find(|m| m.protection() == protection)
+            .unwrap_or(SslMode::VerifyFull)
+    }
+
+    /// Its name in a config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+            Self::MysqlDisabled => "disabled",
+            Self::MysqlPreferred => "preferred",
+            Self::MysqlRequired => "required",
+            Self::MysqlVerifyCa => "verify_ca",
+            Self::MysqlVerifyIdentity => "verify_identity",
+        }
+    }
+
+    pub fn is_mysql_name(self) -> bool {
+        Self::MYSQL.contains(&self)
+    }
+}
+
+/// Whether a host name is this machine (`localhost`, a loopback address): traffic to it never
+/// leaves the machine.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The seed's `DatabaseConfig`, plus pool size and timeouts.
@@ -313,8 +398,15 @@ pub struct DatabaseConfig {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[cfg_attr(test, ts(type = "{ [key in string]: string | number | boolean }"))]
     pub fixed_values: BTreeMap<String, serde_json::Value>,
+    /// Absent: verified TLS to another machine (or with `ssl_root_cert`), `prefer` on this one
+    /// ([`DatabaseConfig::tls_mode`]). Configs saved before that default have their old
+    /// meaning written in (migration `20261210120000_database_tls.sql`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl: Option<SslSetting>,
+    /// A PEM file of CA certificates that may sign the server's certificate (a private CA),
+    /// trusted besides the public ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_root_cert: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_size: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -329,17 +421,36 @@ impl DatabaseConfig {
     /// server's password (nor gets it over a weaker connection).
     pub fn same_server(&self, given: &DatabaseConfig) -> bool {
         let port = |d: &DatabaseConfig| d.port.or(d.db_type.default_port());
-        let strictness = |d: &DatabaseConfig| match SslSetting::mode(d.ssl) {
-            SslMode::Disable => 0,
-            SslMode::Prefer => 1,
-            SslMode::Require => 2,
-            SslMode::VerifyFull => 3,
-        };
+        // Another CA file could vouch for another server.
+        let verified = |d: &DatabaseConfig| d.tls_mode().protection() >= TlsProtection::VerifiedCa;
+        let same_ca = !verified(given) || self.ssl_root_cert == given.ssl_root_cert;
         self.db_type == given.db_type
             && self.hostname == given.hostname
             && port(self) == port(given)
             && self.username == given.username
-            && strictness(given) >= strictness(self)
+            && given.tls_mode().protection() >= self.tls_mode().protection()
+            && same_ca
+    }
+
+    /// The TLS mode connections use: the one set (`true` is verified TLS, `false` none); when
+    /// none is, verified TLS to another machine or when a CA file is given, `prefer` to this
+    /// one (a local server rarely has a certificate for `localhost`, and the data does not
+    /// leave the machine).
+    pub fn tls_mode(&self) -> SslMode {
+        let protection = match self.ssl {
+            Some(SslSetting::Mode(m)) => return m,
+            Some(SslSetting::Flag(true)) => TlsProtection::Verified,
+            Some(SslSetting::Flag(false)) => TlsProtection::Off,
+            None if self.ssl_root_cert.is_some() => TlsProtection::Verified,
+            None if is_loopback_host(self.host()) => TlsProtection::Opportunistic,
+            None => TlsProtection::Verified,
+        };
+        SslMode::of(protection, self.db_type)
+    }
+
+    /// The server's host name (`localhost` when none is set).
+    pub fn host(&self) -> &str {
+        self.hostname.as_deref().unwrap_or("localhost")
     }
 
     pub const DEFAULT_POOL_SIZE: u32 = 5;

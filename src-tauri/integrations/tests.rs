@@ -219,16 +219,149 @@ fn database_problems_name_their_fields() {
     assert_eq!(problems(db(pg)), ["database.hostname", "database.username"]);
 }
 
+fn server(db_type: &str, host: &str, extra: serde_json::Value) -> serde_json::Value {
+    let mut d = json!({"type": db_type, "hostname": host, "database": "d", "username": "u",
+                       "table": "t", "fieldMapping": {"fullName": "c"}});
+    for (k, v) in extra.as_object().unwrap() {
+        d[k] = v.clone();
+    }
+    db(d)
+}
+
+fn tls_mode(config: serde_json::Value) -> &'static str {
+    let config: IntegrationConfig = serde_json::from_value(config).unwrap();
+    config.database.unwrap().tls_mode().as_str()
+}
+
 #[test]
-fn ssl_takes_the_seeds_boolean_or_a_mode() {
-    let parse = |v: serde_json::Value| serde_json::from_value::<Option<SslSetting>>(v).unwrap();
-    assert_eq!(SslSetting::mode(parse(json!(true))), SslMode::Require);
-    assert_eq!(SslSetting::mode(parse(json!(false))), SslMode::Disable);
+fn tls_is_verified_by_default_off_this_machine_and_with_true() {
+    let none = json!({});
+    // Another machine: verified TLS unless a weaker mode is chosen.
     assert_eq!(
-        SslSetting::mode(parse(json!("verify-full"))),
-        SslMode::VerifyFull
+        tls_mode(server("postgresql", "db.clinic.example", none.clone())),
+        "verify-full"
     );
-    assert_eq!(SslSetting::mode(parse(json!(null))), SslMode::Prefer);
+    assert_eq!(
+        tls_mode(server("mysql", "10.0.0.5", none.clone())),
+        "verify_identity"
+    );
+    // This machine: prefer, as before (a local server rarely has a certificate for localhost).
+    for host in ["localhost", "127.0.0.1", "::1", "[::1]"] {
+        assert_eq!(tls_mode(server("postgresql", host, none.clone())), "prefer");
+        assert_eq!(tls_mode(server("mysql", host, none.clone())), "preferred");
+    }
+    // A CA file asks for verification, wherever the server is.
+    let ca = json!({"sslRootCert": "/etc/clinic/ca.pem"});
+    assert_eq!(
+        tls_mode(server("postgresql", "localhost", ca)),
+        "verify-full"
+    );
+    // The seed's boolean: true is verified TLS, false none.
+    let t = json!({"ssl": true});
+    assert_eq!(
+        tls_mode(server("postgresql", "db.clinic.example", t.clone())),
+        "verify-full"
+    );
+    assert_eq!(tls_mode(server("mysql", "localhost", t)), "verify_identity");
+    let f = json!({"ssl": false});
+    assert_eq!(
+        tls_mode(server("mysql", "db.clinic.example", f)),
+        "disabled"
+    );
+    // A mode is kept as written, by either database's names.
+    for mode in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
+        assert_eq!(
+            tls_mode(server("postgresql", "db", json!({"ssl": mode}))),
+            mode
+        );
+        assert_eq!(tls_mode(server("mysql", "db", json!({"ssl": mode}))), mode);
+    }
+    for mode in [
+        "disabled",
+        "preferred",
+        "required",
+        "verify_ca",
+        "verify_identity",
+    ] {
+        assert_eq!(tls_mode(server("mysql", "db", json!({"ssl": mode}))), mode);
+    }
+}
+
+#[test]
+fn tls_settings_are_validated_by_each_databases_names() {
+    let at = |config| problems(config);
+    for mode in [
+        "disabled",
+        "preferred",
+        "required",
+        "verify_ca",
+        "verify_identity",
+        "require",
+    ] {
+        assert!(
+            at(server("mysql", "db", json!({"ssl": mode}))).is_empty(),
+            "{mode}"
+        );
+    }
+    let r = reasons(server(
+        "postgresql",
+        "db",
+        json!({"ssl": "verify_identity"}),
+    ));
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0, "database.ssl");
+    assert!(
+        r[0].1.contains(
+            "is a MySQL mode; PostgreSQL's are disable, prefer, require, verify-ca, verify-full"
+        ),
+        "{r:?}"
+    );
+    let r = reasons(server("postgresql", "db", json!({"ssl": "sometimes"})));
+    assert!(r[0].1.contains("verify_identity (MySQL/MariaDB)"), "{r:?}");
+
+    // The CA file: an absolute path, with a mode that verifies.
+    let ca = |extra: serde_json::Value| reasons(server("postgresql", "db.clinic.example", extra));
+    assert!(ca(json!({"sslRootCert": "/etc/clinic/ca.pem"})).is_empty());
+    assert!(ca(json!({"sslRootCert": "/etc/clinic/ca.pem", "ssl": "verify-ca"})).is_empty());
+    let r = ca(json!({"sslRootCert": "/etc/clinic/ca.pem", "ssl": "require"}));
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0, "database.sslRootCert");
+    assert!(
+        r[0].1
+            .contains("database.ssl \"require\" does not verify it"),
+        "{r:?}"
+    );
+    assert_eq!(
+        ca(json!({"sslRootCert": "ca.pem"}))[0].0,
+        "database.sslRootCert"
+    );
+    assert!(
+        ca(json!({"sslRootCert": "/etc/ca.pem\n"}))[0]
+            .1
+            .contains("control characters")
+    );
+    let sqlite = db(
+        json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+                           "fieldMapping": {"fullName": "c"}, "sslRootCert": "/etc/ca.pem"}),
+    );
+    assert_eq!(problems(sqlite), ["database.sslRootCert"]);
+}
+
+#[test]
+fn a_stored_password_follows_only_to_as_strict_tls_and_the_same_ca() {
+    let section = |extra: serde_json::Value| -> DatabaseConfig {
+        let config: IntegrationConfig =
+            serde_json::from_value(server("postgresql", "db.clinic.example", extra)).unwrap();
+        config.database.unwrap()
+    };
+    let stored = section(json!({"ssl": "require"}));
+    assert!(stored.same_server(&section(json!({}))));
+    assert!(stored.same_server(&section(json!({"ssl": "verify-ca"}))));
+    assert!(!stored.same_server(&section(json!({"ssl": "prefer"}))));
+    let with_ca = section(json!({"sslRootCert": "/etc/a.pem"}));
+    assert!(with_ca.same_server(&section(json!({"sslRootCert": "/etc/a.pem"}))));
+    // Another CA file could vouch for another server.
+    assert!(!with_ca.same_server(&section(json!({"sslRootCert": "/tmp/b.pem"}))));
 }
 
 #[test]
@@ -648,5 +781,148 @@ fn health_settings_are_optional_bounded_and_named_by_path() {
     assert!(
         unknown.iter().any(|f| f.starts_with("health")),
         "{unknown:?}"
+    );
+}
+
+#[test]
+fn a_utf8_byte_order_mark_at_the_start_is_accepted() {
+    let text = format!("\u{feff}{SEED_API}");
+    let config = validate(parse_config(&text, Some("seed_api")).unwrap()).unwrap();
+    assert_eq!(config.name, "seed_api");
+    let envelope = format!("\u{feff}{}", api(json!({"endpoint": "https://h/p"})));
+    assert!(parse_config(&envelope, None).is_ok());
+}
+
+#[test]
+fn keys_given_twice_are_named_with_their_path_beside_the_other_problems() {
+    let text = r#"{"name": "emr", "kind": "api", "name": "emr2",
+        "fields": [{"name": "a", "type": "text", "type": "email"}],
+        "api": {"endpoint": "https://h/p", "method": "POST", "method": "GET",
+                "headers": {"X-Key": "1", "X-Key": "2"}, "timeoutMs": 1}}"#;
+    let problems = match read_config(text, None) {
+        Ok(draft) => draft.validate().1,
+        Err(e) => panic!("{e}"),
+    };
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "fields[0].type",
+            "api.method",
+            "api.headers.X-Key",
+            "api.timeoutMs"
+        ],
+        "{problems:?}"
+    );
+    assert!(
+        problems[0]
+            .reason
+            .starts_with("is given more than once in the same object"),
+        "{problems:?}"
+    );
+    assert!(parse_config(text, None).is_err());
+    // A bare seed config's paths are the envelope's.
+    let seed = r#"{"endpoint": "https://h/p", "method": "POST", "method": "PUT"}"#;
+    match parse_config(seed, Some("seed")) {
+        Err(ConfigError::Invalid(p)) => {
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert_eq!(p[0].field, "api.method");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The same key in different objects is no duplicate.
+    let fine = r#"{"name": "x", "kind": "api", "fields": [{"name": "a", "type": "text"},
+        {"name": "b", "type": "text"}], "api": {"endpoint": "https://h/p"}}"#;
+    assert!(parse_config(fine, None).is_ok());
+}
+
+#[test]
+fn control_characters_in_endpoints_headers_and_credentials_are_refused_unquoted() {
+    let all = reasons(api(json!({
+        "endpoint": "https://h/p\r\nX-Injected: 1",
+        "headers": {"X-Trace": "a\tb", "X-Client-Secret": "s3cr3t\r\nX: y", "X\nY": "v"},
+        "authentication": {"type": "bearer", "credentials": {"token": "tok\nX-Admin: 1"}}
+    })));
+    let fields: Vec<&str> = all.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "api.endpoint",
+            "api.headers.X\nY",
+            "api.headers.X-Client-Secret",
+            "api.headers.X-Trace",
+            "api.authentication.credentials.token"
+        ],
+        "{all:?}"
+    );
+    for (field, reason) in &all {
+        if field != "api.headers.X\nY" {
+            assert!(reason.contains("control characters"), "{field}: {reason}");
+        }
+        assert!(
+            !reason.contains("s3cr3t") && !reason.contains("tok"),
+            "{reason}"
+        );
+    }
+    // A tab alone (which a header could carry) is refused too, and so is a trailing newline.
+    assert_eq!(
+        problems(api(json!({"endpoint": "https://h/p\n"}))),
+        ["api.endpoint"]
+    );
+    assert_eq!(
+        endpoint_problem("https://h/\tp").as_deref(),
+        Some("must not contain control characters (a line break or a tab, for example)")
+    );
+    // The database's host, user and name too.
+    let d = json!({"type": "postgresql", "hostname": "db\n", "username": "app\t",
+                   "database": "rec\u{0}", "table": "t", "fieldMapping": {"fullName": "c"}});
+    assert_eq!(
+        problems(db(d)),
+        [
+            "database.hostname",
+            "database.username",
+            "database.database"
+        ]
+    );
+}
+
+#[test]
+fn template_syntax_the_console_does_not_have_is_refused_where_it_would_be_sent() {
+    let all = reasons(json!({"name": "emr", "kind": "api",
+        "fields": [{"name": "fullName", "type": "name"}, {"name": "items", "type": "text"}],
+        "api": {"endpoint": "https://h/p/{{fullName | slug}}",
+                "headers": {"X-Session": "{{sessionId}}"},
+                "payloadStructure": {"name": "{{ fullName }}", "upper": "{{fullName | upper}}",
+                                     "list": ["{{#each items}}", "{{this}}", "{{/each}}"],
+                                     "open": "Dear {{fullName"}}}));
+    let fields: Vec<&str> = all.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "api.endpoint",
+            "api.headers.X-Session",
+            "api.payloadStructure.upper",
+            "api.payloadStructure.list[0]",
+            "api.payloadStructure.list[2]",
+            "api.payloadStructure.open",
+            "api.payloadStructure"
+        ],
+        "{all:?}"
+    );
+    assert!(reason_for(&all, "api.endpoint").contains("is a filter ('|')"));
+    assert!(reason_for(&all, "api.headers.X-Session").contains("headers take no placeholders"));
+    assert!(reason_for(&all, "api.payloadStructure.open").contains("never closed"));
+    // {{this}} is a placeholder by its form, and names no field.
+    assert!(reason_for(&all, "api.payloadStructure").contains("unknown placeholder {{this}}"));
+    // Fixed values are stored as written: a placeholder there is refused too.
+    let fixed = reasons(db(
+        json!({"type": "sqlite", "database": "/tmp/x.db", "table": "t",
+        "fieldMapping": {"fullName": "c"}, "fixedValues": {"source": "{{sessionId}}"}}),
+    ));
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert!(
+        fixed[0].1.contains("fixed values take no placeholders"),
+        "{fixed:?}"
     );
 }

@@ -3,7 +3,7 @@
 
 use super::{
     ApiConfig, AuthKind, ConfigError, DatabaseConfig, DbType, FieldSpec, FieldType, HealthSettings,
-    IntegrationConfig, TargetKind,
+    IntegrationConfig, SslMode, SslSetting, TargetKind, TlsProtection,
 };
 use crate::error::FieldProblem;
 use crate::templating::{self, BUILTINS};
@@ -239,7 +239,16 @@ fn check_timeout(value: Option<u64>, at: &str, p: &mut Problems) {
 fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
     // Placeholders in the endpoint are allowed (e.g. `/patients/{{patientId}}`); check the URL
     // with them filled in.
-    if let Some(reason) = endpoint_problem(&templating::fill_for_check(&api.endpoint)) {
+    let endpoint_syntax = templating::syntax_problems(&api.endpoint);
+    for reason in &endpoint_syntax {
+        p.add("api.endpoint", reason);
+    }
+    if has_control(&api.endpoint) {
+        // Checked on the text as given: URL parsing would quietly drop a line break or tab.
+        p.add("api.endpoint", CONTROL_CHARACTERS);
+    } else if endpoint_syntax.is_empty()
+        && let Some(reason) = endpoint_problem(&templating::fill_for_check(&api.endpoint))
+    {
         p.add("api.endpoint", reason);
     }
     check_placeholders(
@@ -262,8 +271,18 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             p.add(&at, "is not a valid header name");
         }
-        if reqwest::header::HeaderValue::from_str(value).is_err() {
+        if has_control(value) {
+            p.add(&at, format!("value {CONTROL_CHARACTERS}"));
+        } else if reqwest::header::HeaderValue::from_str(value).is_err() {
             p.add(&at, "value has characters a header cannot carry");
+        }
+        if value.contains("{{") {
+            // Never quoted: the value may be a credential.
+            p.add(
+                &at,
+                "value holds '{{', but headers take no placeholders: it would be sent as \
+                 written (placeholders work in api.endpoint and api.payloadStructure)",
+            );
         }
         if name.eq_ignore_ascii_case("idempotency-key") {
             p.add(
@@ -290,6 +309,16 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
                     "must not be empty",
                 ),
                 Some(_) => {}
+            }
+        }
+        for (key, value) in creds {
+            // Never quoted: these are credentials. A line break in one sent as a header (a
+            // bearer token, an API key) would start another header.
+            if has_control(value) {
+                p.add(
+                    format!("api.authentication.credentials.{key}"),
+                    CONTROL_CHARACTERS,
+                );
             }
         }
         for key in creds.keys() {
@@ -331,6 +360,9 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
         }
     }
     if let Some(body) = &api.payload_structure {
+        for (at, reason) in templating::template_problems(body, "api.payloadStructure") {
+            p.add(at, reason);
+        }
         check_placeholders(
             templating::placeholders(body),
             "api.payloadStructure",
@@ -385,6 +417,9 @@ fn check_api(api: &ApiConfig, config: &IntegrationConfig, p: &mut Problems) {
 /// itself is not quoted: it may carry a key in its query.
 pub fn endpoint_problem(url: &str) -> Option<String> {
     use url::ParseError as E;
+    if has_control(url) {
+        return Some(CONTROL_CHARACTERS.into());
+    }
     let url = url.trim();
     if url.is_empty() {
         return Some("is required: the URL the data is sent to (https://…)".into());
@@ -463,6 +498,11 @@ fn check_fixed_values(db: &DatabaseConfig, p: &mut Problems) {
             serde_json::Value::String(s) if s.chars().count() > MAX_FIXED_TEXT => {
                 p.add(&at, format!("is longer than {MAX_FIXED_TEXT} characters"))
             }
+            serde_json::Value::String(s) if s.contains("{{") => p.add(
+                &at,
+                "holds '{{', but fixed values take no placeholders: it would be stored as \
+                 written (map a field or built-in to the column in database.fieldMapping)",
+            ),
             serde_json::Value::String(_)
             | serde_json::Value::Number(_)
             | serde_json::Value::Bool(_) => {}
@@ -552,6 +592,70 @@ fn check_health_path(path: &str, p: &mut Problems) {
     }
 }
 
+/// The reason given for a value with a control character.
+const CONTROL_CHARACTERS: &str =
+    "must not contain control characters (a line break or a tab, for example)";
+
+/// Whether text holds a control character (CR, LF, tab, NUL…): none belongs in a URL, a
+/// header or a name, and a line break there could start another header or request line.
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// The longest `database.sslRootCert` path.
+const MAX_PATH_LEN: usize = 4096;
+
+/// `database.ssl` by the database's own names, and the CA file only where certificates are
+/// verified (sqlx ignores it otherwise, which would look like protection that is not there).
+fn check_tls(db: &DatabaseConfig, p: &mut Problems) {
+    if let Some(SslSetting::Mode(mode)) = db.ssl
+        && db.db_type == DbType::Postgresql
+        && mode.is_mysql_name()
+    {
+        p.add(
+            "database.ssl",
+            format!(
+                "'{}' is a MySQL mode; PostgreSQL's are {}",
+                mode.as_str(),
+                SslMode::POSTGRES.map(SslMode::as_str).join(", ")
+            ),
+        );
+    }
+    let Some(ca) = &db.ssl_root_cert else {
+        return;
+    };
+    let at = "database.sslRootCert";
+    if ca.trim().is_empty() {
+        p.add(
+            at,
+            "must not be empty (omit it to trust the public CAs alone)",
+        );
+    } else if ca.len() > MAX_PATH_LEN {
+        p.add(at, format!("is longer than {MAX_PATH_LEN} characters"));
+    } else if has_control(ca) {
+        p.add(at, CONTROL_CHARACTERS);
+    } else if !std::path::Path::new(ca).is_absolute() {
+        p.add(
+            at,
+            format!(
+                "'{ca}' is not an absolute path: give the CA file's full path (the console may \
+                 run from any directory)"
+            ),
+        );
+    }
+    if db.tls_mode().protection() < TlsProtection::VerifiedCa {
+        let verify_full = SslMode::of(TlsProtection::Verified, db.db_type).as_str();
+        p.add(
+            at,
+            format!(
+                "is used only when the certificate is verified, and database.ssl \"{}\" does not \
+                 verify it: set database.ssl to \"{verify_full}\" (or leave it out)",
+                db.tls_mode().as_str()
+            ),
+        );
+    }
+}
+
 fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Problems) {
     if db.database.trim().is_empty() {
         let what = if db.db_type == DbType::Sqlite {
@@ -567,6 +671,10 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
     if db.db_type != DbType::Sqlite {
         match db.hostname.as_deref().map(str::trim) {
             None | Some("") => p.add("database.hostname", "is required"),
+            // On the text as given: the connection uses it untrimmed.
+            Some(_) if db.hostname.as_deref().is_some_and(has_control) => {
+                p.add("database.hostname", CONTROL_CHARACTERS)
+            }
             Some(h) if h.contains(['/', ' ', '@', '?', '#']) => p.add(
                 "database.hostname",
                 format!(
@@ -585,6 +693,20 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
         if db.password.as_deref() == Some("") {
             p.add("database.password", "must not be empty (omit it for none)");
         }
+        for (at, value) in [
+            ("database.username", db.username.as_deref()),
+            ("database.database", Some(db.database.as_str())),
+        ] {
+            if value.is_some_and(has_control) {
+                p.add(at, CONTROL_CHARACTERS);
+            }
+        }
+        check_tls(db, p);
+    } else if db.ssl_root_cert.is_some() {
+        p.add(
+            "database.sslRootCert",
+            "is not used for SQLite (a local file)",
+        );
     }
     if !is_table_name(&db.table) {
         p.add(

@@ -122,7 +122,14 @@ impl App {
             .into_iter()
             .map(Secret::new)
             .collect();
-        self.store_secrets(current.id, secrets).await?;
+        // The new secrets go to the backend before the store changes (a backend that cannot be
+        // reached leaves the config as it was), so the values they replace are read first and
+        // put back if the store's update fails: the stored config keeps working.
+        let previous = self.current_secrets(current.id, &replaced).await?;
+        if let Err(e) = self.store_secrets(current.id, secrets).await {
+            self.put_back_secrets(current.id, previous).await;
+            return Err(e);
+        }
         let audit = |before: &IntegrationConfig| {
             let (changes, omitted) = audit::config_changes(before, &config, &replaced);
             self.audit_event(
@@ -139,12 +146,22 @@ impl App {
             .into_iter()
             .filter(|s| !config.secret_slots().contains(s))
             .collect();
-        if !self
+        let failure = match self
             .store
             .update_integration(current.id, &config, audit)
-            .await?
+            .await
         {
-            return Err(AppError::not_found("integration", id_or_name));
+            Ok(true) => None,
+            Ok(false) => Some(AppError::not_found("integration", id_or_name)),
+            // Another integration took the name since it was checked.
+            Err(e) if integrations::is_name_conflict(&e) => {
+                Some(AppError::invalid_many(vec![name_taken(&config.name)]))
+            }
+            Err(e) => Some(e.into()),
+        };
+        if let Some(e) = failure {
+            self.put_back_secrets(current.id, previous).await;
+            return Err(e);
         }
         self.forget_cached(current.id).await;
         // The new config is saved; a leftover secret it no longer uses is only untidy.
@@ -270,6 +287,17 @@ impl App {
         if value.is_empty() {
             return Err(AppError::invalid(slot.config_path(), "must not be empty"));
         }
+        // As saving a config refuses them: an API credential may be sent as a header, where a
+        // line break would start another one. (A database password goes to the server as is.)
+        if slot != SecretSlot::DatabasePassword
+            && slot != SecretSlot::ApiHeaders
+            && value.chars().any(char::is_control)
+        {
+            return Err(AppError::invalid(
+                slot.config_path(),
+                "must not contain control characters (a line break or a tab, for example)",
+            ));
+        }
         if slot == SecretSlot::ApiHeaders {
             let names = current.config.secret_headers();
             let given: Option<serde_json::Map<String, serde_json::Value>> =
@@ -294,19 +322,14 @@ impl App {
                 ));
             }
         }
-        let key = secret_key(current.id, slot);
-        let value = Secret::new(value);
-        // "set" where no value was stored, "rotated" where one was replaced.
-        let replaced = self
-            .with_secrets(move |backend| {
-                let stored = match backend.get(&key) {
-                    Ok(_) => true,
-                    Err(SecretsError::Missing { .. }) => false,
-                    Err(e) => return Err(e),
-                };
-                backend.set(&key, &value).map(|()| stored)
-            })
-            .await?;
+        // "set" where no value was stored, "rotated" where one was replaced; the value it
+        // replaces is put back if the store cannot mark the change.
+        let previous = self.current_secrets(current.id, &[slot]).await?;
+        let replaced = previous.iter().any(|(_, v)| v.is_some());
+        if let Err(e) = self.store_secrets(current.id, vec![(slot, value)]).await {
+            self.put_back_secrets(current.id, previous).await;
+            return Err(e);
+        }
         let action = if replaced {
             AuditAction::SecretRotated
         } else {
@@ -319,7 +342,10 @@ impl App {
             &[],
         );
         // The keyring write is done; the entry goes in with the change that marks it.
-        self.store.touch_integration(current.id, &audit).await?;
+        if let Err(e) = self.store.touch_integration(current.id, &audit).await {
+            self.put_back_secrets(current.id, previous).await;
+            return Err(e.into());
+        }
         self.forget_cached(current.id).await;
         Ok(())
     }
@@ -422,6 +448,72 @@ impl App {
                 .try_for_each(|(key, value)| backend.set(key, value))
         })
         .await
+    }
+
+    /// The values stored in `slots` now (`None` where there is none), to put back with
+    /// [`App::put_back_secrets`]. A backend that cannot say fails the update before anything
+    /// is written.
+    async fn current_secrets(
+        &self,
+        id: IntegrationId,
+        slots: &[SecretSlot],
+    ) -> Result<Vec<(SecretSlot, Option<Secret<String>>)>, AppError> {
+        if slots.is_empty() {
+            return Ok(Vec::new());
+        }
+        let slots = slots.to_vec();
+        self.with_secrets(move |backend| {
+            slots
+                .into_iter()
+                .map(|slot| match backend.get(&secret_key(id, slot)) {
+                    Ok(v) => Ok((slot, Some(v))),
+                    Err(SecretsError::Missing { .. }) => Ok((slot, None)),
+                    Err(e) => Err(e),
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Restores what [`App::current_secrets`] read: each value written back, or the entry
+    /// deleted where there was none. Every slot is tried; one that fails is logged (by name,
+    /// never its value), as the caller is already answering the failure that led here.
+    async fn put_back_secrets(
+        &self,
+        id: IntegrationId,
+        previous: Vec<(SecretSlot, Option<Secret<String>>)>,
+    ) {
+        if previous.is_empty() {
+            return;
+        }
+        let slots: Vec<SecretSlot> = previous.iter().map(|(s, _)| *s).collect();
+        let failed = self
+            .with_secrets(move |backend| {
+                let failed: Vec<(SecretSlot, String)> = previous
+                    .iter()
+                    .filter_map(|(slot, value)| {
+                        let key = secret_key(id, *slot);
+                        let done = match value {
+                            Some(v) => backend.set(&key, v),
+                            None => backend.delete(&key),
+                        };
+                        done.err().map(|e| (*slot, e.to_string()))
+                    })
+                    .collect();
+                Ok(failed)
+            })
+            .await
+            .unwrap_or_else(|e| slots.into_iter().map(|s| (s, e.message.clone())).collect());
+        for (slot, why) in failed {
+            tracing::error!(
+                integration = %id,
+                "the update failed, and the previous value of secret {} could not be put back \
+                 ({why}): set it again (integration set-secret)",
+                slot.name()
+            );
+        }
+        // A delivery may have read the new value meanwhile (and built a pool with it).
+        self.forget_cached(id).await;
     }
 
     async fn delete_secrets(

@@ -67,6 +67,93 @@ fn pieces(s: &str) -> Vec<Piece<'_>> {
     out
 }
 
+/// The longest piece of a template quoted in a problem.
+const MAX_QUOTED: usize = 40;
+
+/// What is wrong with the template syntax of `s`, one reason per place. The console's
+/// templates have one form, `{{name}}` (a field or built-in; spaces inside are fine): anything
+/// else between `{{` and `}}` (a filter `{{a | upper}}`, a block `{{#each}}` or `{{/each}}`, a
+/// path `{{a.b}}`, a partial, triple braces) and a `{{` that is never closed belong to other
+/// template languages; sent as they are, they would reach the target as literal text, so a
+/// config holding them is refused.
+pub fn syntax_problems(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            out.push(format!(
+                "{} opens a placeholder that is never closed with '}}}}'",
+                quote(&rest[open..])
+            ));
+            break;
+        };
+        let raw = &after[..close];
+        let inner = raw.trim();
+        let whole = &rest[open..open + 2 + close + 2];
+        let is_name =
+            !inner.is_empty() && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !is_name {
+            let what = match inner.chars().next() {
+                None => "an empty placeholder".to_string(),
+                Some('#' | '/' | '^') => "a block (#each, #if…)".to_string(),
+                Some('>') => "a partial".to_string(),
+                Some('!') => "a comment".to_string(),
+                Some('{') | Some('&') => "an unescaped placeholder".to_string(),
+                _ if inner.contains('|') => "a filter ('|')".to_string(),
+                _ if inner.contains('.') || inner.contains('[') => {
+                    "a path into a value".to_string()
+                }
+                _ if inner.contains(char::is_whitespace) => "a helper with arguments".to_string(),
+                _ => "characters a field name cannot have".to_string(),
+            };
+            out.push(format!(
+                "{} is {what}, which the console's templates do not have: a placeholder is a \
+                 field's name alone, like {{{{fullName}}}}",
+                quote(whole)
+            ));
+        }
+        rest = &after[close + 2..];
+    }
+    out
+}
+
+/// `'text'`, cut to [`MAX_QUOTED`] characters.
+fn quote(s: &str) -> String {
+    if s.chars().count() > MAX_QUOTED {
+        format!("'{}…'", s.chars().take(MAX_QUOTED).collect::<String>())
+    } else {
+        format!("'{s}'")
+    }
+}
+
+/// [`syntax_problems`] of every string and key of a JSON template, each with the path under
+/// `at` where it is (`api.payloadStructure.patient.name`, `….items[0]`).
+pub fn template_problems(template: &Value, at: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    template_problems_into(template, at, &mut out);
+    out
+}
+
+fn template_problems_into(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) => out.extend(syntax_problems(s).into_iter().map(|r| (at.to_string(), r))),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                template_problems_into(item, &format!("{at}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let here = format!("{at}.{k}");
+                out.extend(syntax_problems(k).into_iter().map(|r| (here.clone(), r)));
+                template_problems_into(v, &here, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Placeholder names in a string, in order of appearance.
 pub fn placeholders_in_str(s: &str) -> Vec<String> {
     pieces(s)
@@ -216,6 +303,40 @@ mod tests {
         );
         let data = Map::new();
         assert_eq!(render(&json!("{{}} {x}"), &ctx(&data)), json!("{{}} {x}"));
+    }
+
+    #[test]
+    fn template_syntax_the_console_does_not_have_is_named() {
+        assert!(syntax_problems("Age {{age}} for {{ name }}, {x} and }} alone").is_empty());
+        let one = |s: &str| {
+            let p = syntax_problems(s);
+            assert_eq!(p.len(), 1, "{s}: {p:?}");
+            p[0].clone()
+        };
+        assert!(one("{{a | upper}}").starts_with("'{{a | upper}}' is a filter ('|')"));
+        assert!(one("{{#each items}}x").contains("is a block"));
+        assert!(one("x{{/each}}").contains("is a block"));
+        assert!(one("{{> footer}}").contains("is a partial"));
+        assert!(one("{{a.b}}").contains("is a path into a value"));
+        assert!(one("{{{raw}}}").contains("is an unescaped placeholder"));
+        assert!(one("{{}}").contains("is an empty placeholder"));
+        assert!(one("{{format date}}").contains("is a helper with arguments"));
+        assert!(one("Dear {{name").contains("'{{name' opens a placeholder that is never closed"));
+        let both = syntax_problems("{{#if a}}{{a}}{{/if}}");
+        assert_eq!(both.len(), 2, "{both:?}");
+        let nested = template_problems(
+            &json!({"p": {"n": "{{a|x}}"}, "{{#k}}": 1, "l": ["ok", "{{"]}),
+            "api.payloadStructure",
+        );
+        let paths: Vec<&str> = nested.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "api.payloadStructure.p.n",
+                "api.payloadStructure.{{#k}}",
+                "api.payloadStructure.l[1]"
+            ]
+        );
     }
 
     #[test]

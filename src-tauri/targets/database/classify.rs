@@ -4,7 +4,7 @@
 //! is known to quote a collected value (it may be PII); the server's text that is kept is
 //! marked as quoted, so that what is recorded masks any collected value it echoes.
 
-use crate::integrations::DbType;
+use crate::integrations::{DatabaseConfig, DbType, SslMode, TlsProtection};
 use crate::targets::{ErrorCategory, Wording};
 use sqlx::error::DatabaseError;
 use sqlx::mysql::MySqlDatabaseError;
@@ -18,6 +18,22 @@ pub struct Context {
     pub target: String,
     pub username: Option<String>,
     pub connect_timeout: Duration,
+    /// The TLS mode in use and the CA file, for the messages of failed handshakes.
+    pub tls_mode: SslMode,
+    pub ca_file: Option<String>,
+}
+
+impl Context {
+    pub fn of(db: &DatabaseConfig) -> Self {
+        Self {
+            db: db.db_type,
+            target: super::target_label(db),
+            username: db.username.clone(),
+            connect_timeout: db.connect_timeout(),
+            tls_mode: db.tls_mode(),
+            ca_file: db.ssl_root_cert.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +70,9 @@ pub fn classify(err: &sqlx::Error, cx: &Context) -> Failure {
     use ErrorCategory as C;
     use sqlx::Error as E;
     let target = &cx.target;
+    if let Some(f) = tls_failure(err, cx) {
+        return f;
+    }
     match err {
         E::Database(d) => classify_database(d.as_ref(), cx),
         E::Io(e) => Failure::said(
@@ -94,6 +113,80 @@ pub fn classify(err: &sqlx::Error, cx: &Context) -> Failure {
             Wording::new(format!("{target}: ")).quote(&other.to_string()),
         ),
     }
+}
+
+/// A failed TLS set-up, in words that say what to change: a certificate refused (untrusted,
+/// for another host, expired), a server without TLS when the mode requires it, or a CA file
+/// that cannot be read. Kept `network` (retried) but for the CA file: the server's side may be
+/// fixed while handoffs wait.
+pub fn tls_failure(err: &sqlx::Error, cx: &Context) -> Option<Failure> {
+    use ErrorCategory as C;
+    use rustls::{CertificateError as CE, Error as TE};
+    let target = &cx.target;
+    let mode = cx.tls_mode.as_str();
+    let verify_full = SslMode::of(TlsProtection::Verified, cx.db).as_str();
+    let verify_ca = SslMode::of(TlsProtection::VerifiedCa, cx.db).as_str();
+    let disable = SslMode::of(TlsProtection::Off, cx.db).as_str();
+    let io = match err {
+        sqlx::Error::Io(io) => io,
+        sqlx::Error::Tls(e) if e.to_string().contains("server does not support TLS") => {
+            return Some(Failure::new(
+                C::Network,
+                format!(
+                    "{target} does not offer TLS, and database.ssl \"{mode}\" requires it — \
+                     enable TLS on the server; only if the data may travel in the clear, set \
+                     database.ssl to \"{disable}\""
+                ),
+            ));
+        }
+        _ => return None,
+    };
+    if let Some(ca) = &cx.ca_file
+        && matches!(
+            io.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+        )
+    {
+        // A TCP connection never fails "not found": this is the CA file.
+        return Some(Failure::new(
+            C::Configuration,
+            format!("the CA file '{ca}' (database.sslRootCert) cannot be read: {io}"),
+        ));
+    }
+    let tls = io.get_ref()?.downcast_ref::<TE>()?;
+    let why = match tls {
+        TE::InvalidCertificate(CE::UnknownIssuer | CE::BadSignature) => {
+            let trusted = match &cx.ca_file {
+                Some(ca) => format!("the public CAs and the CA file '{ca}'"),
+                None => "the public CAs".to_string(),
+            };
+            format!(
+                "its TLS certificate is not signed by a CA the console trusts ({trusted}) \
+                 — give the CA's certificate (PEM) in database.sslRootCert"
+            )
+        }
+        TE::InvalidCertificate(CE::NotValidForName | CE::NotValidForNameContext { .. }) => {
+            format!(
+                "its TLS certificate is not for the host name it was reached by — set \
+                 database.hostname to a name the certificate holds (with database.ssl \
+                 \"{mode}\"; \"{verify_ca}\" would skip the host name, which is weaker than \
+                 \"{verify_full}\")"
+            )
+        }
+        TE::InvalidCertificate(CE::Expired | CE::ExpiredContext { .. }) => {
+            "its TLS certificate has expired — renew it on the server".to_string()
+        }
+        TE::InvalidCertificate(CE::NotValidYet | CE::NotValidYetContext { .. }) => {
+            "its TLS certificate is not valid yet — check the server's certificate and both \
+             clocks"
+                .to_string()
+        }
+        TE::InvalidCertificate(other) => {
+            format!("its TLS certificate was refused ({other:?}) (database.ssl \"{mode}\")")
+        }
+        other => format!("the TLS handshake failed: {other} (database.ssl \"{mode}\")"),
+    };
+    Some(Failure::new(C::Network, format!("{target}: {why}")))
 }
 
 fn classify_database(d: &dyn DatabaseError, cx: &Context) -> Failure {
@@ -382,6 +475,8 @@ mod tests {
             target: "PostgreSQL at 127.0.0.1:1/test".into(),
             username: Some("app".into()),
             connect_timeout: Duration::from_millis(500),
+            tls_mode: SslMode::VerifyFull,
+            ca_file: None,
         };
         let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert_eq!(classify(&refused, &cx).category, C::Network);

@@ -6,7 +6,7 @@
 //! Failures carry a message a clinic admin can act on; like delivery's, they never carry the
 //! password (connect options are never formatted).
 
-use super::classify::{Context, classify};
+use super::classify::{Context, classify, tls_failure};
 use super::convert::convert;
 use super::pool::{mysql_options, pg_options, sqlite_options};
 use super::schema::{kind_mysql, kind_pg, kind_sqlite, qualified};
@@ -89,12 +89,7 @@ pub fn accepts(kind: ColumnKind, value: &Value) -> bool {
 }
 
 fn context(db: &DatabaseConfig) -> Context {
-    Context {
-        db: db.db_type,
-        target: target_label(db),
-        username: db.username.clone(),
-        connect_timeout: db.connect_timeout(),
-    }
+    Context::of(db)
 }
 
 /// A failure of a query on an open connection, as a message.
@@ -147,7 +142,9 @@ impl Inspector {
         done.map_err(|e| failure(db, &e))
     }
 
-    /// Whether this connection is encrypted; `None` for SQLite (a local file).
+    /// Whether this connection is encrypted, as the server sees it; `None` for SQLite (a local
+    /// file). Behind a proxy that ends TLS the server sees the proxy's connection, so the
+    /// health check asks only when the mode leaves it open (`prefer`).
     pub async fn tls_in_use(&mut self, db: &DatabaseConfig) -> Result<Option<bool>, String> {
         match self {
             Inspector::Postgres(c) => {
@@ -219,6 +216,9 @@ impl Inspector {
 fn connect_error(db: &DatabaseConfig, e: &sqlx::Error) -> ConnectError {
     let host = db.hostname.as_deref().unwrap_or("localhost");
     let port = db.port.or(db.db_type.default_port()).unwrap_or_default();
+    if let Some(f) = tls_failure(e, &context(db)) {
+        return ConnectError::Network(f.message);
+    }
     if let sqlx::Error::Io(io) = e {
         let what = match io.kind() {
             std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),

@@ -20,7 +20,7 @@ pub use pool::PoolStats;
 use super::{Delivery, ErrorCategory, HandoffContext, ResolvedIntegration, Wording};
 use crate::ids::IntegrationId;
 use crate::integrations::{
-    DatabaseConfig, DbType, FieldSpec, SECRET_MASK, SecretSlot, SslMode, SslSetting, is_identifier,
+    DatabaseConfig, DbType, FieldSpec, SECRET_MASK, SecretSlot, is_identifier,
 };
 use crate::masking;
 use crate::templating::BUILTINS;
@@ -135,12 +135,7 @@ impl DatabasePools {
         }
         let password = password(integration, db);
         let entry = self.entry(integration.id, db, password);
-        let cx = Context {
-            db: db.db_type,
-            target: target_label(db),
-            username: db.username.clone(),
-            connect_timeout: db.connect_timeout(),
-        };
+        let cx = Context::of(db);
         let started = Instant::now();
         let mut delivery = entry.deliver(&cx, db, &table, &mapped, mode).await;
         // What is recorded: each collected field's mask in its parameter's place, and the forms
@@ -222,7 +217,8 @@ impl DatabasePools {
             &db.database,
             &db.username,
             password,
-            ssl_name(SslSetting::mode(db.ssl)),
+            db.tls_mode().as_str(),
+            &db.ssl_root_cert,
             db.pool_size,
             db.connect_timeout_ms,
             db.statement_timeout_ms,
@@ -237,15 +233,6 @@ fn password<'a>(integration: &'a ResolvedIntegration, db: &'a DatabaseConfig) ->
         .secret(SecretSlot::DatabasePassword)
         .or_else(|| db.password.as_deref().filter(|p| *p != SECRET_MASK))
         .filter(|p| !p.is_empty())
-}
-
-fn ssl_name(mode: SslMode) -> &'static str {
-    match mode {
-        SslMode::Disable => "disable",
-        SslMode::Prefer => "prefer",
-        SslMode::Require => "require",
-        SslMode::VerifyFull => "verify-full",
-    }
 }
 
 /// Where the data goes, for messages (never with the password).

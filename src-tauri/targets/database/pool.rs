@@ -4,7 +4,7 @@
 use super::insert::{self, Inserted, ReadBack, Resolved, RunError};
 use super::schema::TableSchema;
 use crate::ids::IntegrationId;
-use crate::integrations::{DatabaseConfig, DbType, SslMode, SslSetting};
+use crate::integrations::{DatabaseConfig, DbType, TlsProtection};
 use serde_json::Value;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
@@ -33,21 +33,26 @@ pub(super) enum TargetPool {
     Sqlite(SqlitePool),
 }
 
-fn pg_ssl(mode: SslMode) -> PgSslMode {
-    match mode {
-        SslMode::Disable => PgSslMode::Disable,
-        SslMode::Prefer => PgSslMode::Prefer,
-        SslMode::Require => PgSslMode::Require,
-        SslMode::VerifyFull => PgSslMode::VerifyFull,
+/// sqlx's modes by what they guarantee. `Require` accepts any certificate (sqlx ignores a CA
+/// file there), so only the verifying modes use `database.sslRootCert`; validation refuses it
+/// with the others.
+fn pg_ssl(protection: TlsProtection) -> PgSslMode {
+    match protection {
+        TlsProtection::Off => PgSslMode::Disable,
+        TlsProtection::Opportunistic => PgSslMode::Prefer,
+        TlsProtection::Encrypted => PgSslMode::Require,
+        TlsProtection::VerifiedCa => PgSslMode::VerifyCa,
+        TlsProtection::Verified => PgSslMode::VerifyFull,
     }
 }
 
-fn mysql_ssl(mode: SslMode) -> MySqlSslMode {
-    match mode {
-        SslMode::Disable => MySqlSslMode::Disabled,
-        SslMode::Prefer => MySqlSslMode::Preferred,
-        SslMode::Require => MySqlSslMode::Required,
-        SslMode::VerifyFull => MySqlSslMode::VerifyIdentity,
+fn mysql_ssl(protection: TlsProtection) -> MySqlSslMode {
+    match protection {
+        TlsProtection::Off => MySqlSslMode::Disabled,
+        TlsProtection::Opportunistic => MySqlSslMode::Preferred,
+        TlsProtection::Encrypted => MySqlSslMode::Required,
+        TlsProtection::VerifiedCa => MySqlSslMode::VerifyCa,
+        TlsProtection::Verified => MySqlSslMode::VerifyIdentity,
     }
 }
 
@@ -59,16 +64,19 @@ pub(super) fn pg_options(
     password: Option<&str>,
 ) -> PgConnectOptions {
     let mut o = PgConnectOptions::new_without_pgpass()
-        .host(db.hostname.as_deref().unwrap_or("localhost"))
+        .host(db.host())
         .port(db.port.unwrap_or(5432))
         .database(&db.database)
-        .ssl_mode(pg_ssl(SslSetting::mode(db.ssl)))
+        .ssl_mode(pg_ssl(db.tls_mode().protection()))
         // Lets a DBA see which integration a connection belongs to.
         .application_name(&format!("handoff-console:{id}"))
         .options([(
             "statement_timeout",
             db.statement_timeout().as_millis().to_string(),
         )]);
+    if let Some(ca) = &db.ssl_root_cert {
+        o = o.ssl_root_cert(ca);
+    }
     if let Some(u) = &db.username {
         o = o.username(u);
     }
@@ -81,10 +89,13 @@ pub(super) fn pg_options(
 /// MySQL / MariaDB connect options from the settings.
 pub(super) fn mysql_options(db: &DatabaseConfig, password: Option<&str>) -> MySqlConnectOptions {
     let mut o = MySqlConnectOptions::new()
-        .host(db.hostname.as_deref().unwrap_or("localhost"))
+        .host(db.host())
         .port(db.port.unwrap_or(3306))
         .database(&db.database)
-        .ssl_mode(mysql_ssl(SslSetting::mode(db.ssl)));
+        .ssl_mode(mysql_ssl(db.tls_mode().protection()));
+    if let Some(ca) = &db.ssl_root_cert {
+        o = o.ssl_ca(ca);
+    }
     if let Some(u) = &db.username {
         o = o.username(u);
     }

@@ -23,4 +23,15 @@ fieldMapping: { [key in string]: string },
  * true/false, converted to the column's type as a field's value is. Config, not collected
  * data: shown in clear in previews and recorded requests.
  */
-fixedValues?: { [key in string]: string | number | boolean }, ssl?: SslSetting | null, poolSize?: number | null, connectTimeoutMs?: number | null, statementTimeoutMs?: number | null, };
+fixedValues?: { [key in string]: string | number | boolean }, 
+/**
+ * Absent: verified TLS to another machine (or with `ssl_root_cert`), `prefer` on this one
+ * ([`DatabaseConfig::tls_mode`]). Configs saved before that default have their old
+ * meaning written in (migration `20261210120000_database_tls.sql`).
+ */
+ssl?: SslSetting | null, 
+/**
+ * A PEM file of CA certificates that may sign the server's certificate (a private CA),
+ * trusted besides the public ones.
+ */
+sslRootCert?: string | null, poolSize?: number | null, connectTimeoutMs?: number | null, statementTimeoutMs?: number | null, };

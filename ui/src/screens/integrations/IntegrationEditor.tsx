@@ -27,6 +27,8 @@ import {
   hideTypedSecrets,
   restoreTypedSecrets,
   TYPED_SECRET,
+  SSL_MODES,
+  sslFor,
   type FormState,
   type SecretInput,
 } from "./form";
@@ -407,7 +409,14 @@ export function IntegrationEditor({
                   <div className="grid-3">
                     <Labeled label="Type" path="database.type" errors={errors}>
                       {(p) => (
-                        <select {...p} value={d.type} onChange={(e) => setDb({ type: e.target.value as FormState["database"]["type"] })}>
+                        <select
+                          {...p}
+                          value={d.type}
+                          onChange={(e) => {
+                            const type = e.target.value as FormState["database"]["type"];
+                            setDb({ type, ssl: sslFor(type, d.ssl) });
+                          }}
+                        >
                           <option value="postgresql">PostgreSQL</option>
                           <option value="mysql">MySQL / MariaDB</option>
                           <option value="sqlite">SQLite</option>
@@ -441,15 +450,20 @@ export function IntegrationEditor({
                       <Labeled label="Password" path="database.password" errors={errors} hint={storedHint(d.password)}>
                         {secret(d.password, (password) => setDb({ password }))}
                       </Labeled>
-                      <Labeled label="TLS" path="database.ssl" errors={errors}>
+                      <Labeled label="TLS" path="database.ssl" errors={errors} hint="Default: verified (certificate and host name); on this machine, prefer">
                         {(p) => (
                           <select {...p} value={d.ssl} onChange={(e) => setDb({ ssl: e.target.value as FormState["database"]["ssl"] })}>
-                            <option value="">prefer (default)</option>
-                            <option value="disable">disable</option>
-                            <option value="require">require</option>
-                            <option value="verify-full">verify-full</option>
+                            <option value="">default</option>
+                            {SSL_MODES[d.type === "mysql" ? "mysql" : "postgresql"].map((m) => (
+                              <option key={m} value={m}>
+                                {m}
+                              </option>
+                            ))}
                           </select>
                         )}
+                      </Labeled>
+                      <Labeled label="CA file" path="database.sslRootCert" errors={errors} hint="Optional: the full path of a PEM file, for a private CA">
+                        {text(d.sslRootCert, (sslRootCert) => setDb({ sslRootCert }), { maxLength: 4096 })}
                       </Labeled>
                     </div>
                   )}

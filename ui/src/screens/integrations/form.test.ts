@@ -17,6 +17,7 @@ import {
   healthDot,
   mapColumn,
   move,
+  sslFor,
   targetSummary,
 } from "./form";
 
@@ -68,10 +69,19 @@ describe("config <-> form", () => {
     expect(formToConfig(form)).toEqual(api);
   });
 
-  it("round-trips a database config (ssl true reads as require)", () => {
+  it("round-trips a database config (ssl true reads as verified TLS, by each database's names)", () => {
     const back = formToConfig(configToForm(db));
-    expect(back.database).toEqual({ ...db.database, ssl: "require" });
+    expect(back.database).toEqual({ ...db.database, ssl: "verify-full" });
     expect(back.fields).toEqual(db.fields);
+    const mysql = configToForm({ ...db, database: { ...db.database!, type: "mysql", ssl: false, sslRootCert: "/etc/ca.pem" } });
+    expect(mysql.database.ssl).toBe("disabled");
+    expect(formToConfig(mysql).database).toMatchObject({ ssl: "disabled", sslRootCert: "/etc/ca.pem" });
+  });
+
+  it("keeps a TLS mode's protection when the database type changes", () => {
+    expect(sslFor("mysql", "verify-full")).toBe("verify_identity");
+    expect(sslFor("postgresql", "required")).toBe("require");
+    expect(sslFor("mysql", "")).toBe("");
   });
 
   it("sends a typed secret instead of the mask, and nothing when none is stored", () => {

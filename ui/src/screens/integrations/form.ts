@@ -10,6 +10,7 @@ import type { HealthStatus } from "../../api/types/HealthStatus";
 import type { HttpMethod } from "../../api/types/HttpMethod";
 import type { HealthMethod } from "../../api/types/HealthMethod";
 import type { IntegrationConfig } from "../../api/types/IntegrationConfig";
+import type { SslMode } from "../../api/types/SslMode";
 import type { LastHealth } from "../../api/types/LastHealth";
 import type { TargetColumn } from "../../api/types/TargetColumn";
 import type { TargetKind } from "../../api/types/TargetKind";
@@ -73,7 +74,21 @@ export interface SecretInput {
   stored: boolean;
 }
 
-export type SslChoice = "" | "disable" | "prefer" | "require" | "verify-full";
+/** "" = the default: verified TLS to another machine (or with a CA file), prefer on this one. */
+export type SslChoice = "" | SslMode;
+
+/** Each database's TLS modes by its own names, weakest first (PostgreSQL's, MySQL's). */
+export const SSL_MODES: Record<"postgresql" | "mysql", SslMode[]> = {
+  postgresql: ["disable", "prefer", "require", "verify-ca", "verify-full"],
+  mysql: ["disabled", "preferred", "required", "verify_ca", "verify_identity"],
+};
+
+/** The same protection by `type`'s names (a MySQL target also takes PostgreSQL's). */
+export function sslFor(type: DbType, ssl: SslChoice): SslChoice {
+  if (!ssl || type === "sqlite") return ssl;
+  const level = Math.max(SSL_MODES.postgresql.indexOf(ssl), SSL_MODES.mysql.indexOf(ssl));
+  return SSL_MODES[type][level] ?? ssl;
+}
 
 export interface FormState {
   name: string;
@@ -111,6 +126,8 @@ export interface FormState {
     password: SecretInput;
     table: string;
     ssl: SslChoice;
+    /** The CA file's path (PEM) for a private CA; empty = the public CAs only. */
+    sslRootCert: string;
     poolSize: string;
     connectTimeoutMs: string;
     statementTimeoutMs: string;
@@ -159,6 +176,7 @@ export function emptyForm(kind: TargetKind = "api"): FormState {
       password: noSecret(),
       table: "",
       ssl: "",
+      sslRootCert: "",
       poolSize: "",
       connectTimeoutMs: "",
       statementTimeoutMs: "",
@@ -238,7 +256,9 @@ export function configToForm(c: IntegrationConfig): FormState {
       username: d.username ?? "",
       password: secretFrom(d.password ?? undefined),
       table: d.table,
-      ssl: d.ssl === true ? "require" : d.ssl === false ? "disable" : (d.ssl ?? ""),
+      // The seed's boolean: true is verified TLS, false none.
+      ssl: d.ssl === true ? sslFor(d.type, "verify-full") : d.ssl === false ? sslFor(d.type, "disable") : (d.ssl ?? ""),
+      sslRootCert: d.sslRootCert ?? "",
       poolSize: str(d.poolSize),
       connectTimeoutMs: str(d.connectTimeoutMs),
       statementTimeoutMs: str(d.statementTimeoutMs),
@@ -433,6 +453,7 @@ export function formToConfigChecked(f: FormState): { config: IntegrationConfig; 
       const password = secretOut(d.password);
       if (password !== undefined) db.password = password;
       if (d.ssl) db.ssl = d.ssl;
+      if (opt(d.sslRootCert)) db.sslRootCert = d.sslRootCert.trim();
     }
     const poolSize = num(d.poolSize, "database.poolSize");
     if (poolSize !== undefined) db.poolSize = poolSize;
