@@ -7,6 +7,10 @@
 //! says they changed), identifiers are quoted for the dialect, and every value is converted to
 //! its column's type and bound, never spliced. The insert runs in a transaction that is rolled
 //! back on any error.
+//!
+//! When the built-in `handoffId` is mapped to a column that is unique on its own, the insert is
+//! idempotent (see `insert`): a retry whose row the table already holds (the console died after
+//! the target's commit, before recording it) inserts nothing and counts as delivered.
 
 mod classify;
 mod convert;
@@ -20,9 +24,10 @@ pub use pool::PoolStats;
 use super::{Delivery, ErrorCategory, HandoffContext, ResolvedIntegration};
 use crate::ids::IntegrationId;
 use crate::integrations::{
-    DatabaseConfig, DbType, SECRET_MASK, SecretSlot, SslMode, SslSetting, is_identifier,
+    DatabaseConfig, DbType, FieldType, IntegrationConfig, SECRET_MASK, SecretSlot, SslMode,
+    SslSetting, is_identifier,
 };
-use classify::{Context, classify, suggests_schema_change};
+use classify::{Context, classify, is_unique_violation, suggests_schema_change};
 use convert::{convert, describe};
 use insert::{ReadBack, Resolved, RunError, Source, Stage};
 use pool::TargetPool;
@@ -54,6 +59,9 @@ struct Mapped<'a> {
     source: Source<'a>,
     column: &'a str,
     value: Value,
+    /// The type the field declares (built-ins included); `None` for fixed values and
+    /// undeclared fields.
+    field_type: Option<FieldType>,
 }
 
 impl Mapped<'_> {
@@ -117,7 +125,7 @@ impl DatabasePools {
             Ok(t) => t,
             Err(message) => return Delivery::refused(ErrorCategory::Configuration, message),
         };
-        let mapped = match mapped_values(db, handoff, data) {
+        let mapped = match mapped_values(&integration.config, db, handoff, data) {
             Ok(m) => m,
             Err((category, message)) => return Delivery::refused(category, message),
         };
@@ -149,6 +157,7 @@ impl DatabasePools {
         match delivery.failure {
             None => {
                 let what = match mode {
+                    _ if delivery.details.already_there => "row already there",
                     Mode::Insert | Mode::Test { commit: true } => "row inserted",
                     Mode::Test { commit: false } => "test row inserted and rolled back",
                     Mode::Preview => "insert previewed",
@@ -255,6 +264,7 @@ pub fn target_label(db: &DatabaseConfig) -> String {
 /// The mapped fields that have a value, in mapping order, then the fixed values. Checks the
 /// column names.
 fn mapped_values<'a>(
+    config: &IntegrationConfig,
     db: &'a DatabaseConfig,
     handoff: &HandoffContext<'_>,
     data: &Map<String, Value>,
@@ -283,18 +293,31 @@ fn mapped_values<'a>(
                 format!("database.fieldMapping.{field}: column '{column}' is mapped twice"),
             ));
         }
-        let value = match field.as_str() {
-            "timestamp" => Some(Value::String(handoff.timestamp.clone())),
-            "sessionId" => Some(Value::String(handoff.session_id.to_string())),
-            "handoffId" => Some(Value::String(handoff.handoff_id.to_string())),
+        let (value, field_type) = match field.as_str() {
+            "timestamp" => (
+                Some(Value::String(handoff.timestamp.clone())),
+                Some(FieldType::Datetime),
+            ),
+            "sessionId" => (
+                Some(Value::String(handoff.session_id.to_string())),
+                Some(FieldType::Text),
+            ),
+            insert::HANDOFF_ID => (
+                Some(Value::String(handoff.handoff_id.to_string())),
+                Some(FieldType::Uuid),
+            ),
             // Absent fields are left out, so the column's default applies.
-            _ => data.get(field).cloned(),
+            _ => (
+                data.get(field).cloned(),
+                config.field(field).map(|f| f.field_type),
+            ),
         };
         if let Some(value) = value {
             out.push(Mapped {
                 source: Source::Field(field),
                 column,
                 value,
+                field_type,
             });
         }
     }
@@ -331,6 +354,7 @@ fn mapped_values<'a>(
             source: Source::Fixed,
             column,
             value: value.clone(),
+            field_type: None,
         });
     }
     Ok(out)
@@ -351,6 +375,7 @@ enum ResolveError {
 
 /// Matches every mapped field and fixed value to its live column, then converts the values.
 fn resolve<'a>(
+    db: DbType,
     schema: &'a TableSchema,
     mapped: &'a [Mapped<'a>],
 ) -> Result<Vec<Resolved<'a>>, ResolveError> {
@@ -374,7 +399,7 @@ fn resolve<'a>(
         .iter()
         .zip(columns)
         .map(
-            |(m, column)| match (convert(column.kind, &m.value), m.source) {
+            |(m, column)| match (convert(db, column.kind, m.field_type, &m.value), m.source) {
                 (Ok(bound), source) => Ok(Resolved {
                     source,
                     column,
@@ -396,6 +421,13 @@ fn resolve<'a>(
             },
         )
         .collect()
+}
+
+/// Whether the built-in `handoffId` is one of the mapped values.
+fn maps_handoff_id(mapped: &[Mapped<'_>]) -> bool {
+    mapped
+        .iter()
+        .any(|m| m.source == Source::Field(insert::HANDOFF_ID))
 }
 
 fn failed(category: ErrorCategory, message: String, request: Value) -> Delivery {
@@ -439,7 +471,7 @@ impl Entry {
                 }
                 Err(e) => return self.failure(cx, db, e, Value::Null).await,
             };
-            let values = match resolve(&schema, mapped) {
+            let values = match resolve(cx.db, &schema, mapped) {
                 Ok(v) => v,
                 // The cached columns may be stale: read them again before saying no.
                 Err(ResolveError::MissingColumn { .. }) if !fresh => {
@@ -492,15 +524,27 @@ impl Entry {
                     };
                 }
             };
+            let key = insert::idempotency_key(&schema, &values).map(|r| r.column.name.clone());
             let (request, result) = self.pool.insert(&schema, &values, limit, test).await;
             match result {
                 Ok(inserted) => {
                     let id = inserted.id;
-                    let mut message = match &id {
-                        Some(id) => format!("inserted 1 row into {} (id {id})", db.table),
-                        None => format!("inserted 1 row into {}", db.table),
+                    let found_by = key.as_deref().unwrap_or("handoff id");
+                    let mut message = match (inserted.already_there, &id) {
+                        (true, Some(id)) => format!(
+                            "the row was already there: {} has this handoff's row (id {id}, \
+                             found by its {found_by}); nothing was inserted",
+                            db.table
+                        ),
+                        (true, None) => format!(
+                            "the row was already there: {} has this handoff's row (found by its \
+                             {found_by}); nothing was inserted",
+                            db.table
+                        ),
+                        (false, Some(id)) => format!("inserted 1 row into {} (id {id})", db.table),
+                        (false, None) => format!("inserted 1 row into {}", db.table),
                     };
-                    if test.is_some_and(|t| !t.commit) {
+                    if test.is_some_and(|t| !t.commit) && !inserted.already_there {
                         message.push_str(", then rolled it back (test)");
                     }
                     let (row, row_note) = match inserted.read_back {
@@ -519,12 +563,24 @@ impl Entry {
                         details: super::DeliveryDetails {
                             row,
                             row_note,
+                            already_there: inserted.already_there,
                             ..Default::default()
                         },
                     };
                 }
                 Err(RunError::Sql(e)) if !fresh && suggests_schema_change(cx.db, &e) => {
                     tracing::info!(table = %db.table, "the table seems to have changed; reading its columns again");
+                    reload = true;
+                }
+                // The handoff's column may have been made unique since the columns were read:
+                // a second look lets a retry find its row instead of failing on it.
+                Err(RunError::Sql(e))
+                    if !fresh
+                        && key.is_none()
+                        && maps_handoff_id(mapped)
+                        && is_unique_violation(&e) =>
+                {
+                    tracing::info!(table = %db.table, "a unique value is taken; reading the table's unique columns again");
                     reload = true;
                 }
                 Err(e) => return self.failure(cx, db, e, request).await,
@@ -604,6 +660,14 @@ impl Entry {
                 let f = classify(&e, cx);
                 (f.category, f.message)
             }
+            RunError::UniqueTaken => (
+                ErrorCategory::Validation,
+                format!(
+                    "the database rejected the row: another row of {} already holds one of its \
+                     unique values, and no row holds this handoff's id; nothing was inserted",
+                    db.table
+                ),
+            ),
             RunError::CannotRollBack(engine) => {
                 let mut d = failed(
                     ErrorCategory::Configuration,
@@ -665,7 +729,7 @@ mod tests {
         }));
         let h = handoff();
         let data = json!({"fullName": "Jane", "unmapped": 1});
-        let m = mapped_values(db(&i), &h, data.as_object().unwrap())
+        let m = mapped_values(&i.config, db(&i), &h, data.as_object().unwrap())
             .unwrap_or_else(|(_, message)| panic!("{message}"));
         let got: Vec<(&str, &str, Value)> = m
             .iter()
@@ -711,7 +775,7 @@ mod tests {
             let i = integration(json!({
                 "type": "sqlite", "database": "x.db", "table": "t", "fieldMapping": mapping
             }));
-            match mapped_values(db(&i), &h, data) {
+            match mapped_values(&i.config, db(&i), &h, data) {
                 Ok(_) => panic!("{mapping} was accepted"),
                 Err((got, message)) => assert_eq!(got, category, "{mapping}: {message}"),
             }
@@ -726,7 +790,7 @@ mod tests {
                 "type": "sqlite", "database": "x.db", "table": "t",
                 "fieldMapping": {"a": "col_a"}, "fixedValues": fixed
             }));
-            mapped_values(db(&i), &h, data.as_object().unwrap()).map(|m| m.len())
+            mapped_values(&i.config, db(&i), &h, data.as_object().unwrap()).map(|m| m.len())
         };
         let (category, message) = with(json!({"x\"y": 1}), json!({"a": 1})).unwrap_err();
         assert_eq!(category, ErrorCategory::Configuration);
