@@ -930,3 +930,94 @@ async fn sqlite_booleans_and_dates_fit_integer_and_real_columns() {
     // The sample row goes in as a handoff would (and is rolled back).
     assert_all_healthy(i);
 }
+
+/// A seed config whose `"password"` is `""` (the seed's way of saying none) imports: no
+/// password is kept, no secret written, and the connection is made without one.
+async fn assert_an_empty_password_means_none(database: Value) {
+    let t = TestApp::new().await;
+    let mut seed = database;
+    seed["password"] = json!("");
+    let draft = handoff_console::integrations::read_config(&seed.to_string(), Some("seed_db"))
+        .expect("the seed reads");
+    let added = t
+        .app
+        .add_integration_from(draft)
+        .await
+        .expect("an empty password is accepted");
+    let db = added.config.database.as_ref().expect("database");
+    assert_eq!(db.password, None);
+    assert!(added.config.secret_slots().is_empty());
+    let report = t.app.health(Some("seed_db"), TIMEOUT).await.unwrap();
+    let i = only(&report);
+    assert_all_healthy(i);
+}
+
+#[tokio::test]
+async fn sqlite_seed_config_with_an_empty_password_imports() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    exec(
+        &pool,
+        "CREATE TABLE patient_data (id INTEGER PRIMARY KEY, patient_name TEXT)".into(),
+    )
+    .await;
+    assert_an_empty_password_means_none(json!({
+        "type": "sqlite", "hostname": "localhost", "port": 5432, "database": path,
+        "username": "app_user", "table": "patient_data",
+        "fieldMapping": {"fullName": "patient_name"}
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_seed_config_with_an_empty_password_imports_and_connects() {
+    let pg = common_db::postgres().await;
+    assert!(
+        pg.password.is_none(),
+        "this test needs a server that trusts its user"
+    );
+    let table = format!("hc_nopw_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {table} (id serial PRIMARY KEY, patient_name text)"),
+    )
+    .await;
+    let body = assert_an_empty_password_means_none(pg.config(
+        "postgresql",
+        &table,
+        json!({"fullName": "patient_name"}),
+    ));
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE {table}"))).await;
+}
+
+#[tokio::test]
+async fn mysql_seed_config_with_an_empty_password_imports_and_connects() {
+    let my = common_db::mysql().await;
+    let s = suffix();
+    let (table, user) = (format!("hc_nopw_{s}"), format!("hc_nopw_{s}"));
+    exec(
+        &my.pool,
+        format!("CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, patient_name TEXT)"),
+    )
+    .await;
+    // A user without a password, whatever the admin's.
+    exec(&my.pool, format!("CREATE USER '{user}'@'%'")).await;
+    exec(
+        &my.pool,
+        format!(
+            "GRANT SELECT, INSERT ON `{}`.`{table}` TO '{user}'@'%'",
+            my.database
+        ),
+    )
+    .await;
+    let mut database = my.config("mysql", &table, json!({"fullName": "patient_name"}));
+    database["username"] = json!(user);
+    let body = assert_an_empty_password_means_none(database);
+    cleanly(
+        body,
+        exec(
+            &my.pool,
+            format!("DROP TABLE {table}; DROP USER IF EXISTS '{user}'@'%'"),
+        ),
+    )
+    .await;
+}
