@@ -472,7 +472,7 @@ mod sqlite_tests {
         );
         assert_eq!(
             on(DbType::Sqlite, Float, dt, at.clone()),
-            Some(Bound::Float(2_460_462.3125))
+            Some(Bound::Float(2_460_462.312_5))
         );
         let date = NaiveDate::from_ymd_opt(2024, 5, 31).unwrap();
         assert_eq!(

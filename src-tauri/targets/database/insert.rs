@@ -29,8 +29,9 @@ pub(super) const HANDOFF_ID: &str = "handoffId";
 /// Why a statement did not complete.
 pub(super) enum RunError {
     Sql(sqlx::Error),
-    /// The idempotent insert was skipped for a unique value another row holds, and no row
-    /// holds this handoff's id (MySQL's ON DUPLICATE KEY UPDATE fires on any unique key).
+    /// The idempotent insert inserted nothing, and no row holds this handoff's id: another
+    /// row holds one of its unique values (MySQL's ON DUPLICATE KEY UPDATE fires on any unique
+    /// key), or a trigger skipped the row.
     UniqueTaken,
     /// The statement timeout ran out while this was running.
     TimedOut(Stage),

@@ -663,8 +663,9 @@ impl Entry {
             RunError::UniqueTaken => (
                 ErrorCategory::Validation,
                 format!(
-                    "the database rejected the row: another row of {} already holds one of its \
-                     unique values, and no row holds this handoff's id; nothing was inserted",
+                    "the database rejected the row: nothing was inserted, and no row of {} holds \
+                     this handoff's id (another row already holds one of its unique values, or a \
+                     trigger skipped it)",
                     db.table
                 ),
             ),
