@@ -180,6 +180,14 @@ async fn deliver_twice(pools: &DatabasePools, i: &ResolvedIntegration, clause: &
     assert_ok(&preview);
     let sql = preview.request["sql"].as_str().expect("sql");
     assert!(sql.contains(clause), "the preview: {sql}");
+    // A configuration test runs the same statement (with a handoff of its own), and rolls back.
+    let test = pools
+        .deliver_as(i, &handoff(), &collected, Mode::Test { commit: false })
+        .await;
+    assert_ok(&test);
+    let sql = test.request["sql"].as_str().expect("sql");
+    assert!(sql.contains(clause), "the configuration test: {sql}");
+    assert_eq!(test.details.committed, Some(false));
 
     let first = pools.deliver(i, &h, &collected).await;
     assert_ok(&first);
