@@ -18,7 +18,12 @@
 //!
 //! Every side connects with the URL's `sslmode` (`disable` when it names none).
 //!
-//! `cargo bench --no-default-features --bench handoff_database [-- --requests N --rounds R]`,
+//! `--idempotency-column 1` gives the table a `handoff_id uuid UNIQUE` column, maps the built-in
+//! `handoffId` to it (so a handoff's insert is the idempotent one, see
+//! docs/configuration.md) and has every other side fill it with a fresh UUID in a plain insert.
+//!
+//! `cargo bench --no-default-features --bench handoff_database [-- --requests N --rounds R
+//! --idempotency-column 0|1]`,
 //! or `HANDOFF_BENCH_REQUESTS=N`: N requests per pooled side and concurrency (default 2000;
 //! a quarter of that for connection per insert). PostgreSQL comes from `HANDOFF_TEST_PG_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`); when it cannot be reached, the
@@ -47,9 +52,10 @@ const CONN_PER_INSERT_SHARE: usize = 4;
 const BARE_GOAL: f64 = 0.80;
 const CONN_PER_INSERT_GOAL: f64 = 10.0;
 const INTEGRATION: &str = "bench-database";
+const IDEMPOTENCY_COLUMN: &str = "--idempotency-column";
 
 fn main() -> Result<(), BoxError> {
-    let opts = Options::parse(DEFAULT_REQUESTS, &[])?;
+    let opts = Options::parse(DEFAULT_REQUESTS, &[(IDEMPOTENCY_COLUMN, 0)])?;
     let url = std::env::var("HANDOFF_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -68,8 +74,14 @@ fn collected(i: usize) -> Value {
     })
 }
 
-/// The seed's PostgreSQL `patient_data`, under a name of this run's own.
-fn create_table_sql(table: &str) -> String {
+/// The seed's PostgreSQL `patient_data`, under a name of this run's own; with `handoff_id`, a
+/// unique column for the handoff's id.
+fn create_table_sql(table: &str, handoff_id: bool) -> String {
+    let extra = if handoff_id {
+        ",\n            handoff_id UUID UNIQUE"
+    } else {
+        ""
+    };
     format!(
         "CREATE TABLE {table} (
             id SERIAL PRIMARY KEY,
@@ -79,7 +91,7 @@ fn create_table_sql(table: &str) -> String {
             appointment_date DATE,
             notes TEXT,
             submission_timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
-            source VARCHAR(50) DEFAULT 'voice_agent'
+            source VARCHAR(50) DEFAULT 'voice_agent'{extra}
         )"
     )
 }
@@ -103,7 +115,11 @@ fn ssl_mode(url: &url::Url) -> Result<(PgSslMode, &'static str), BoxError> {
 
 /// The seed's database example on the benchmark's table, retried never. The seed maps `email`
 /// to `email_address`, a column its own table does not have: here it maps to `email`.
-fn integration_config(url: &str, table: &str) -> Result<IntegrationConfig, BoxError> {
+fn integration_config(
+    url: &str,
+    table: &str,
+    handoff_id: bool,
+) -> Result<IntegrationConfig, BoxError> {
     let u = url::Url::parse(url)?;
     let (_, ssl) = ssl_mode(&u)?;
     let database = u.path().trim_start_matches('/');
@@ -123,6 +139,9 @@ fn integration_config(url: &str, table: &str) -> Result<IntegrationConfig, BoxEr
         "ssl": ssl,
         "poolSize": POOL_SIZE,
     });
+    if handoff_id {
+        db["fieldMapping"]["handoffId"] = json!("handoff_id");
+    }
     if !u.username().is_empty() {
         db["username"] = json!(u.username());
     }
@@ -146,11 +165,32 @@ fn integration_config(url: &str, table: &str) -> Result<IntegrationConfig, BoxEr
     Ok(serde_json::from_value(config)?)
 }
 
-fn insert_sql(table: &str) -> String {
-    format!(
-        "INSERT INTO {table} (patient_name, email, phone, appointment_date, notes) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id"
-    )
+/// The plain insert of the other sides (`returning`: `id`, or `CAST(id AS TEXT)` as a handoff
+/// asks), with a fresh UUID for `handoff_id` when the table has one.
+fn insert_sql(table: &str, handoff_id: bool, returning: &str) -> String {
+    if handoff_id {
+        format!(
+            "INSERT INTO {table} (patient_name, email, phone, appointment_date, notes, handoff_id) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {returning}"
+        )
+    } else {
+        format!(
+            "INSERT INTO {table} (patient_name, email, phone, appointment_date, notes) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {returning}"
+        )
+    }
+}
+
+/// Binds a fresh UUID to `$6` when the statement has one.
+fn bind_handoff_id<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    sql: &str,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    if sql.contains("$6") {
+        q.bind(uuid::Uuid::now_v7())
+    } else {
+        q
+    }
 }
 
 /// One insert of the collected data, with bound parameters.
@@ -158,14 +198,16 @@ async fn insert<'e, E>(executor: E, sql: &str, i: usize) -> Result<(), BoxError>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let id: i32 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(format!("Jane Doe {i}"))
         .bind("jane.doe@example.com")
         .bind("+1 555 123 4567")
         .bind(NaiveDate::from_ymd_opt(2026, 12, 1))
-        .bind("Prefers morning appointments; allergic to penicillin.")
+        .bind("Prefers morning appointments; allergic to penicillin.");
+    let id: i32 = bind_handoff_id(q, sql)
         .fetch_one(executor)
-        .await?;
+        .await?
+        .try_get(0)?;
     if id <= 0 {
         return Err("insert: no id came back".into());
     }
@@ -176,14 +218,13 @@ where
 /// text (see `targets/database/insert.rs`).
 async fn target_tx(pool: &PgPool, sql: &str, i: usize) -> Result<(), BoxError> {
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let q = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(format!("Jane Doe {i}"))
         .bind("jane.doe@example.com")
         .bind("+1 555 123 4567")
         .bind(NaiveDate::from_ymd_opt(2026, 12, 1))
-        .bind("Prefers morning appointments; allergic to penicillin.")
-        .fetch_one(&mut *tx)
-        .await?;
+        .bind("Prefers morning appointments; allergic to penicillin.");
+    let row = bind_handoff_id(q, sql).fetch_one(&mut *tx).await?;
     let _id: Option<String> = row.try_get(0)?;
     tx.commit().await?;
     Ok(())
@@ -214,10 +255,11 @@ async fn run(opts: Options, url: String) -> Result<(), BoxError> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
         .execute(&mut admin)
         .await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(create_table_sql(&table)))
+    let handoff_id = opts.get(IDEMPOTENCY_COLUMN) != 0;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create_table_sql(&table, handoff_id)))
         .execute(&mut admin)
         .await?;
-    let result = measure(&opts, &url, &connect, &table, &mut admin).await;
+    let result = measure(&opts, &url, &connect, &table, handoff_id, &mut admin).await;
     // Dropped whatever happened above.
     let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
         .execute(&mut admin)
@@ -242,23 +284,21 @@ async fn measure(
     url: &str,
     connect: &PgConnectOptions,
     table: &str,
+    handoff_id: bool,
     admin: &mut PgConnection,
 ) -> Result<(), BoxError> {
     let dir = tempfile::tempdir()?;
     let app = Arc::new(App::open_with(dir.path(), Arc::new(MemorySecrets::default())).await?);
     let integration_id = app
-        .add_integration(integration_config(url, table)?)
+        .add_integration(integration_config(url, table, handoff_id)?)
         .await?
         .id;
     let pool = PgPoolOptions::new()
         .max_connections(POOL_SIZE)
         .connect_with(connect.clone())
         .await?;
-    let sql = Arc::new(insert_sql(table));
-    let target_sql = Arc::new(format!(
-        "INSERT INTO {table} (patient_name, email, phone, appointment_date, notes) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING CAST(id AS TEXT)"
-    ));
+    let sql = Arc::new(insert_sql(table, handoff_id, "id"));
+    let target_sql = Arc::new(insert_sql(table, handoff_id, "CAST(id AS TEXT)"));
 
     let bare = {
         let (pool, sql) = (pool.clone(), Arc::clone(&sql));
@@ -287,19 +327,22 @@ async fn measure(
         }
     };
     // A request summary of the size `App::send` records for this integration.
-    let request = Arc::new(
-        json!({
-            "sql": target_sql.as_str(),
-            "params": [
-                {"field": "additionalNotes", "column": "notes", "type": "text", "value": "Prefers morning appointments; allergic to penicillin."},
-                {"field": "appointmentDate", "column": "appointment_date", "type": "date", "value": "2026-12-01"},
-                {"field": "email", "column": "email", "type": "varchar", "value": "jane.doe@example.com"},
-                {"field": "fullName", "column": "patient_name", "type": "varchar", "value": "Jane Doe 0"},
-                {"field": "phoneNumber", "column": "phone", "type": "varchar", "value": "+1 555 123 4567"},
-            ],
-        })
-        .to_string(),
-    );
+    let mut summary = json!({
+        "sql": target_sql.as_str(),
+        "params": [
+            {"field": "additionalNotes", "column": "notes", "type": "text", "value": "Prefers morning appointments; allergic to penicillin."},
+            {"field": "appointmentDate", "column": "appointment_date", "type": "date", "value": "2026-12-01"},
+            {"field": "email", "column": "email", "type": "varchar", "value": "jane.doe@example.com"},
+            {"field": "fullName", "column": "patient_name", "type": "varchar", "value": "Jane Doe 0"},
+            {"field": "phoneNumber", "column": "phone", "type": "varchar", "value": "+1 555 123 4567"},
+        ],
+    });
+    if handoff_id {
+        summary["params"].as_array_mut().expect("params").push(json!(
+            {"field": "handoffId", "column": "handoff_id", "type": "uuid", "value": uuid::Uuid::now_v7()}
+        ));
+    }
+    let request = Arc::new(summary.to_string());
     let data0 = collected(0).to_string();
     let store = {
         let request = Arc::clone(&request);
@@ -336,6 +379,9 @@ async fn measure(
         connect.get_ssl_mode(),
         app.store().path().display()
     );
+    if handoff_id {
+        println!("idempotency column: handoffId -> handoff_id (uuid UNIQUE) on every side");
+    }
     println!();
     support::header(
         "bare: PgPool insert loop; handoff: App::send; conn per insert: the seed's way; \

@@ -167,3 +167,68 @@ async fn assert_unfit_fixed_value_refused(pools: &DatabasePools, mut i: Resolved
     );
     assert!(d.message.contains("\"seven\""), "{}", d.message);
 }
+
+/// Delivers one handoff twice to `i`, whose table has `patient_name` and a unique column
+/// `handoff_id` that `handoffId` is mapped to: the second delivery, as a retry after a crash
+/// that left the first one's row committed but unrecorded, finds that row, inserts nothing and
+/// counts as delivered. The preview and both deliveries show the idempotent statement
+/// (`clause`). Returns the handoff's id.
+async fn deliver_twice(pools: &DatabasePools, i: &ResolvedIntegration, clause: &str) -> String {
+    let h = handoff();
+    let collected = data(json!({"fullName": "Jane Doe"}));
+    let preview = pools.deliver_as(i, &h, &collected, Mode::Preview).await;
+    assert_ok(&preview);
+    let sql = preview.request["sql"].as_str().expect("sql");
+    assert!(sql.contains(clause), "the preview: {sql}");
+    // A configuration test runs the same statement (with a handoff of its own), and rolls back.
+    let test = pools
+        .deliver_as(i, &handoff(), &collected, Mode::Test { commit: false })
+        .await;
+    assert_ok(&test);
+    let sql = test.request["sql"].as_str().expect("sql");
+    assert!(sql.contains(clause), "the configuration test: {sql}");
+    assert_eq!(test.details.committed, Some(false));
+
+    let first = pools.deliver(i, &h, &collected).await;
+    assert_ok(&first);
+    assert!(
+        first.message.starts_with("inserted 1 row"),
+        "{}",
+        first.message
+    );
+    let sql = first.request["sql"].as_str().expect("sql");
+    assert!(sql.contains(clause), "the delivery: {sql}");
+
+    let again = pools.deliver(i, &h, &collected).await;
+    assert_ok(&again);
+    assert!(
+        again.message.contains("already there") && again.message.contains("handoff_id"),
+        "{}",
+        again.message
+    );
+    assert_eq!(
+        again.submission_id, first.submission_id,
+        "the row found is the one inserted"
+    );
+    h.handoff_id.to_string()
+}
+
+/// With the insert made idempotent by `handoff_id`, a row whose *other* unique value (`email`)
+/// is taken is still refused as `validation`: skipping it would lose the handoff.
+async fn assert_another_unique_conflict_is_validation(
+    pools: &DatabasePools,
+    i: &ResolvedIntegration,
+    clause: &str,
+) {
+    let first = json!({"fullName": "Jane Doe", "email": "jane@example.com"});
+    assert_ok(&pools.deliver(i, &handoff(), &data(first)).await);
+    let other = json!({"fullName": "Joe Doe", "email": "jane@example.com"});
+    let d = pools.deliver(i, &handoff(), &data(other)).await;
+    assert_failed(&d, ErrorCategory::Validation);
+    let sql = d.request["sql"].as_str().expect("sql");
+    assert!(
+        sql.contains(clause),
+        "the insert was the idempotent one: {sql}"
+    );
+    assert!(!d.message.contains("jane@example.com"), "{}", d.message);
+}

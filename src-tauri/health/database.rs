@@ -1,8 +1,10 @@
 //! The checks of a database integration, over one direct connection (never the delivery pool):
 //! `connect` (DNS and the connection), `authenticate` (the server lets the user in; PostgreSQL
 //! and MySQL), `query` (`SELECT 1`), `tls` (verified, encrypted but not verified, or in the
-//! clear; only verified is healthy off this machine; not listed for SQLite), `table`, `columns` (every mapped column exists with a type the field's values
-//! convert to), `requiredColumns` (NOT NULL columns without a default that no field fills) and
+//! clear; only verified is healthy off this machine; not listed for SQLite), `table`, `columns`
+//! (every mapped column exists with a type the field's values convert to), `requiredColumns`
+//! (NOT NULL columns without a default that no field fills), `idempotency` (the column
+//! `handoffId` goes to, and whether it is unique: information that never lowers the status) and
 //! `insertPrivilege`. Fixed values (`database.fixedValues`) count as they are inserted: their
 //! columns must exist and take them, and they fill NOT NULL columns. Nothing is written.
 //!
@@ -30,6 +32,7 @@ pub async fn check(integration: &ResolvedIntegration, db: &DatabaseConfig, check
             "table",
             "columns",
             "requiredColumns",
+            "idempotency",
             "insertPrivilege",
         ] {
             if name == "tls" && db.db_type == DbType::Sqlite {
@@ -61,6 +64,12 @@ pub async fn check(integration: &ResolvedIntegration, db: &DatabaseConfig, check
         .step("requiredColumns", async {
             let t = table.ok_or_else(String::new)?;
             required_columns(config, db, t)
+        })
+        .await;
+    checks
+        .step("idempotency", async {
+            let t = table.ok_or_else(String::new)?;
+            idempotency(db, t)
         })
         .await;
     checks
@@ -264,8 +273,9 @@ async fn table(conn: &mut Inspector, db: &DatabaseConfig) -> Outcome<TableInfo> 
 }
 
 /// Values a field of this type may hold, after the field schema's checks (`check_data`):
-/// what its column must take.
-fn samples(config: &IntegrationConfig, field: &str) -> (String, Vec<Value>) {
+/// what its column must take. Also the type's name, and the type itself when the field declares
+/// one (conversions to SQLite's conventions depend on it).
+fn samples(config: &IntegrationConfig, field: &str) -> (String, Option<FieldType>, Vec<Value>) {
     let text = || {
         // Free text may hold anything, so some of it fits most columns.
         vec![
@@ -280,18 +290,31 @@ fn samples(config: &IntegrationConfig, field: &str) -> (String, Vec<Value>) {
         ]
     };
     match field {
-        "timestamp" => return ("timestamp".into(), vec![json!("2024-05-31T14:30:00Z")]),
-        "sessionId" => return ("sessionId".into(), vec![json!("session-1")]),
+        "timestamp" => {
+            return (
+                "timestamp".into(),
+                Some(FieldType::Datetime),
+                vec![json!("2024-05-31T14:30:00Z")],
+            );
+        }
+        "sessionId" => {
+            return (
+                "sessionId".into(),
+                Some(FieldType::Text),
+                vec![json!("session-1")],
+            );
+        }
         "handoffId" => {
             return (
                 "handoffId".into(),
+                Some(FieldType::Uuid),
                 vec![json!("0190a3f0-0000-7000-8000-000000000001")],
             );
         }
         _ => {}
     }
     let Some(spec) = config.field(field) else {
-        return ("text".into(), text());
+        return ("text".into(), None, text());
     };
     let values = match spec.field_type {
         FieldType::Text => text(),
@@ -309,7 +332,11 @@ fn samples(config: &IntegrationConfig, field: &str) -> (String, Vec<Value>) {
         FieldType::PostalCode => vec![json!("12345"), json!("SW1A 1AA")],
         FieldType::Uuid => vec![json!("0190a3f0-0000-7000-8000-000000000001")],
     };
-    (spec.field_type.as_str().into(), values)
+    (
+        spec.field_type.as_str().into(),
+        Some(spec.field_type),
+        values,
+    )
 }
 
 fn kind_words(kind: ColumnKind) -> &'static str {
@@ -346,7 +373,7 @@ fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Ou
                     known()
                 ),
             )),
-            Some(c) if !accepts(c.kind, value) => problems.push((
+            Some(c) if !accepts(db.db_type, c.kind, None, value) => problems.push((
                 HealthStatus::Error,
                 format!(
                     "the fixed value {value} cannot be stored in column {} ({}, which takes {}) \
@@ -372,8 +399,11 @@ fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Ou
             ));
             continue;
         };
-        let (type_name, values) = samples(config, field);
-        let fit = values.iter().filter(|v| accepts(c.kind, v)).count();
+        let (type_name, field_type, values) = samples(config, field);
+        let fit = values
+            .iter()
+            .filter(|v| accepts(db.db_type, c.kind, field_type, v))
+            .count();
         if fit == values.len() {
             continue;
         }
@@ -477,6 +507,32 @@ fn required_columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableIn
     healthy((), None)
 }
 
+/// The column `handoffId` goes to, and whether it is unique on its own: then delivery's insert is
+/// idempotent and a retry never adds a second row. Without one, a retry after a crash (the row
+/// committed, the attempt not recorded) inserts the row again. Information only: healthy either
+/// way, the reason says which.
+fn idempotency(db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
+    let reason = match db.field_mapping.get("handoffId") {
+        None => "no idempotency column: a retry after a crash may insert a second row — map \
+                 handoffId to a unique column (database.fieldMapping)"
+            .to_string(),
+        Some(column) => match t.column(column) {
+            // `columns` reports it.
+            None => format!("handoffId → {column}, a column {} does not have", t.name),
+            Some(c) if t.is_unique(&c.name) => format!(
+                "handoffId → {} (unique): a retry never inserts a second row",
+                c.name
+            ),
+            Some(c) => format!(
+                "handoffId → {0}, which is not unique: a retry after a crash may insert a second \
+                 row — add a UNIQUE constraint on {0}",
+                c.name
+            ),
+        },
+    };
+    healthy((), Some(reason))
+}
+
 async fn insert_privilege(conn: &mut Inspector, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
     let columns: Vec<&str> = db
         .field_mapping
@@ -574,14 +630,19 @@ mod tests {
                          "fieldMapping": {"d": "d"}}
         }))
         .unwrap();
-        let fits = |field: &str, kind| {
-            let (_, values) = samples(&config, field);
-            match values.iter().filter(|v| accepts(kind, v)).count() {
+        let fits_in = |db, field: &str, kind| {
+            let (_, field_type, values) = samples(&config, field);
+            match values
+                .iter()
+                .filter(|v| accepts(db, kind, field_type, v))
+                .count()
+            {
                 n if n == values.len() => "all",
                 0 => "none",
                 _ => "some",
             }
         };
+        let fits = |field: &str, kind| fits_in(DbType::Postgresql, field, kind);
         assert_eq!(fits("d", ColumnKind::Date), "all");
         assert_eq!(fits("d", ColumnKind::Timestamp), "all");
         assert_eq!(fits("d", ColumnKind::Integer), "none");
@@ -593,5 +654,14 @@ mod tests {
         assert_eq!(fits("undeclared", ColumnKind::Text), "all");
         assert_eq!(fits("timestamp", ColumnKind::TimestampTz), "all");
         assert_eq!(fits("handoffId", ColumnKind::Uuid), "all");
+        // SQLite keeps booleans as 0/1 and dates as unix seconds or Julian days.
+        let sqlite = |field: &str, kind| fits_in(DbType::Sqlite, field, kind);
+        assert_eq!(sqlite("b", ColumnKind::Integer), "all");
+        assert_eq!(sqlite("b", ColumnKind::Decimal), "all");
+        assert_eq!(sqlite("d", ColumnKind::Integer), "all");
+        assert_eq!(sqlite("d", ColumnKind::Float), "all");
+        assert_eq!(sqlite("timestamp", ColumnKind::Integer), "all");
+        assert_eq!(sqlite("d", ColumnKind::Boolean), "none");
+        assert_eq!(sqlite("undeclared", ColumnKind::Integer), "some");
     }
 }

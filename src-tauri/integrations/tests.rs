@@ -93,6 +93,16 @@ fn a_bare_seed_database_config_imports_unchanged() {
 }
 
 #[test]
+fn an_empty_database_password_means_none() {
+    let seed = SEED_DB.replace("\"encrypted_password\"", "\"\"");
+    assert!(seed.contains("\"password\": \"\""), "{seed}");
+    let mut config = validate(parse_config(&seed, Some("seed_db")).unwrap()).unwrap();
+    assert_eq!(config.database.as_ref().unwrap().password, None);
+    assert!(config.secret_slots().is_empty());
+    assert!(config.take_secrets().is_empty(), "no secret to keep");
+}
+
+#[test]
 fn a_bare_seed_config_needs_a_name() {
     let err = parse_config(SEED_API, None).unwrap_err();
     assert!(

@@ -75,6 +75,13 @@ pub(super) fn check(mut config: IntegrationConfig) -> (IntegrationConfig, Vec<Fi
     if config.fields.is_empty() {
         config.fields = infer_fields(&config);
     }
+    // A seed's `"password": ""` means none (a user without a password): nothing to keep as a
+    // secret, and nothing to send.
+    if let Some(db) = config.database.as_mut()
+        && db.password.as_deref() == Some("")
+    {
+        db.password = None;
+    }
     check_fields(&config.fields, &mut p);
 
     match config.kind {
@@ -689,9 +696,6 @@ fn check_database(db: &DatabaseConfig, config: &IntegrationConfig, p: &mut Probl
         }
         if db.port == Some(0) {
             p.add("database.port", "must be from 1 to 65535 (got 0)");
-        }
-        if db.password.as_deref() == Some("") {
-            p.add("database.password", "must not be empty (omit it for none)");
         }
         for (at, value) in [
             ("database.username", db.username.as_deref()),

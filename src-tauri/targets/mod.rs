@@ -110,6 +110,9 @@ pub struct DeliveryDetails {
     pub row_note: Option<String>,
     /// Whether a database test kept its row.
     pub committed: Option<bool>,
+    /// Databases: the handoff's row was already in the table (found by its idempotency
+    /// column), so nothing was inserted.
+    pub already_there: bool,
     /// A test that had to roll back was not run: the table's engine (named here) cannot.
     pub cannot_roll_back: Option<String>,
     /// APIs: whether the whole body (up to the read cap) parsed as JSON, and whether it has

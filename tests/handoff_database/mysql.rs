@@ -459,3 +459,94 @@ async fn fixed_values_are_inserted_in_the_columns_types() {
     };
     cleanly(body, exec(&my.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
 }
+
+#[tokio::test]
+async fn a_retry_of_a_handoff_whose_row_is_there_inserts_nothing() {
+    let my = common_db::mysql().await;
+    let (t, k) = (
+        format!("hc_idem_{}", suffix()),
+        format!("hc_idem_pk_{}", suffix()),
+    );
+    // With an AUTO_INCREMENT key beside the unique column, and the handoff id as the primary
+    // key with none (MySQL tells a new row from an old one differently in each).
+    exec(
+        &my.pool,
+        format!(
+            "CREATE TABLE {t} (id INT AUTO_INCREMENT PRIMARY KEY,
+               patient_name VARCHAR(100) NOT NULL, handoff_id CHAR(36) UNIQUE);
+             CREATE TABLE {k} (handoff_id CHAR(36) PRIMARY KEY,
+               patient_name VARCHAR(100) NOT NULL)"
+        ),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let mapping = json!({"fullName": "patient_name", "handoffId": "handoff_id"});
+        for table in [&t, &k] {
+            let i = my_integration(&my, table, mapping.clone());
+            let id = deliver_twice(&pools, &i, "ON DUPLICATE KEY UPDATE `handoff_id` = ").await;
+            assert_eq!(count_mysql(&my.pool, table).await, 1, "{table}");
+            let got = mysql_texts(&my.pool, format!("SELECT handoff_id FROM {table}")).await;
+            assert_eq!(got, [Some(id)]);
+        }
+    };
+    cleanly(
+        body,
+        exec(
+            &my.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP TABLE IF EXISTS {k}"),
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_conflict_on_another_unique_column_stays_validation() {
+    let my = common_db::mysql().await;
+    let (t, k) = (
+        format!("hc_idem_{}", suffix()),
+        format!("hc_idem_pk_{}", suffix()),
+    );
+    // ON DUPLICATE KEY UPDATE fires on any unique key: the email's conflict must not pass for
+    // the handoff's row.
+    exec(
+        &my.pool,
+        format!(
+            "CREATE TABLE {t} (id INT AUTO_INCREMENT PRIMARY KEY,
+               patient_name VARCHAR(100) NOT NULL, email VARCHAR(100) UNIQUE,
+               handoff_id CHAR(36) UNIQUE);
+             CREATE TABLE {k} (handoff_id CHAR(36) PRIMARY KEY,
+               patient_name VARCHAR(100) NOT NULL, email VARCHAR(100) UNIQUE)"
+        ),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let mapping =
+            json!({"fullName": "patient_name", "email": "email", "handoffId": "handoff_id"});
+        for table in [&t, &k] {
+            let i = my_integration(&my, table, mapping.clone());
+            assert_another_unique_conflict_is_validation(
+                &pools,
+                &i,
+                "ON DUPLICATE KEY UPDATE `handoff_id` = ",
+            )
+            .await;
+            assert_eq!(count_mysql(&my.pool, table).await, 1, "{table}");
+            let names = mysql_texts(&my.pool, format!("SELECT patient_name FROM {table}")).await;
+            assert_eq!(
+                names,
+                [Some("Jane Doe".to_string())],
+                "the first row is unchanged"
+            );
+        }
+    };
+    cleanly(
+        body,
+        exec(
+            &my.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP TABLE IF EXISTS {k}"),
+        ),
+    )
+    .await;
+}

@@ -681,3 +681,280 @@ async fn fixed_values_are_inserted_in_the_columns_types() {
     };
     cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
 }
+
+#[tokio::test]
+async fn a_retry_of_a_handoff_whose_row_is_there_inserts_nothing() {
+    let pg = common_db::postgres().await;
+    let (t, k) = (
+        format!("hc_idem_{}", suffix()),
+        format!("hc_idem_pk_{}", suffix()),
+    );
+    // A unique column beside the serial key, and the handoff id as the primary key itself.
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {t} (id serial PRIMARY KEY, patient_name text NOT NULL,
+               handoff_id uuid UNIQUE);
+             CREATE TABLE {k} (handoff_id text PRIMARY KEY, patient_name text NOT NULL)"
+        ),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let mapping = json!({"fullName": "patient_name", "handoffId": "handoff_id"});
+        for table in [&t, &k] {
+            let i = pg_integration(&pg, table, mapping.clone());
+            let id = deliver_twice(&pools, &i, "ON CONFLICT (\"handoff_id\") DO NOTHING").await;
+            assert_eq!(count_pg(&pg.pool, table).await, 1, "{table}");
+            let got = pg_texts(&pg.pool, format!("SELECT handoff_id::text FROM {table}")).await;
+            assert_eq!(got, [Some(id)]);
+        }
+    };
+    cleanly(
+        body,
+        exec(
+            &pg.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP TABLE IF EXISTS {k}"),
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_conflict_on_another_unique_column_stays_validation() {
+    let pg = common_db::postgres().await;
+    let t = format!("hc_idem_{}", suffix());
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {t} (id serial PRIMARY KEY, patient_name text NOT NULL,
+               email text UNIQUE, handoff_id uuid UNIQUE)"
+        ),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let i = pg_integration(
+            &pg,
+            &t,
+            json!({"fullName": "patient_name", "email": "email", "handoffId": "handoff_id"}),
+        );
+        assert_another_unique_conflict_is_validation(
+            &pools,
+            &i,
+            "ON CONFLICT (\"handoff_id\") DO NOTHING",
+        )
+        .await;
+        assert_eq!(count_pg(&pg.pool, &t).await, 1);
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+#[tokio::test]
+async fn a_unique_constraint_added_after_the_columns_were_read_is_used() {
+    let pg = common_db::postgres().await;
+    let t = format!("hc_idem_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {t} (id serial PRIMARY KEY, patient_name text, handoff_id uuid)"),
+    )
+    .await;
+    let body = async {
+        let pools = DatabasePools::default();
+        let i = pg_integration(
+            &pg,
+            &t,
+            json!({"fullName": "patient_name", "handoffId": "handoff_id"}),
+        );
+        let h = handoff();
+        let collected = data(json!({"fullName": "Jane Doe"}));
+        let first = pools.deliver(&i, &h, &collected).await;
+        assert_ok(&first);
+        // The pool keeps the columns it read; the clinic then makes the column unique.
+        exec(&pg.pool, format!("ALTER TABLE {t} ADD UNIQUE (handoff_id)")).await;
+        let again = pools.deliver(&i, &h, &collected).await;
+        assert_ok(&again);
+        assert!(again.message.contains("already there"), "{}", again.message);
+        assert_eq!(count_pg(&pg.pool, &t).await, 1);
+        pools.forget(i.id).await;
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
+/// The console's binary on a data dir of its own, with the vault for secrets (so no keyring is
+/// needed), as a clinic would run it.
+struct Console {
+    dir: tempfile::TempDir,
+}
+
+impl Console {
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_handoff-console"));
+        cmd.arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .args(args)
+            .env("HANDOFF_SECRETS", "vault")
+            .env("HANDOFF_VAULT_PASSPHRASE", "a test passphrase")
+            .env_remove("RUST_LOG")
+            .env_remove("HANDOFF_DATA_DIR")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs a command to its end: its exit code and stdout as one JSON document.
+    async fn json(&self, args: &[&str]) -> (i32, Value) {
+        let out = tokio::time::timeout(Duration::from_secs(60), self.command(args).output())
+            .await
+            .expect("the CLI finished within 60 s")
+            .expect("run the CLI");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: stdout is not JSON ({e}): {stdout}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        (out.status.code().expect("exit code"), doc)
+    }
+
+    fn file(&self, name: &str, value: &Value) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, value.to_string()).expect("write file");
+        path.to_str().expect("utf-8 path").to_string()
+    }
+}
+
+/// The issue's reproduction: the console is killed after the target committed the row but before
+/// it recorded the attempt (a deferred trigger holds the COMMIT long enough to kill
+/// `handoff-console send` in it; PostgreSQL finishes a commit whose client went away). The
+/// worker's retry, once the dead attempt's lease ran out, must find the row: delivered, one row.
+#[tokio::test]
+async fn a_send_killed_after_the_commit_is_retried_without_a_second_row() {
+    let pg = common_db::postgres().await;
+    let t = format!("hc_crash_{}", suffix());
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {t} (id serial PRIMARY KEY, patient_name text NOT NULL,
+               handoff_id uuid UNIQUE);
+             CREATE FUNCTION {t}_slow() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;
+             CREATE CONSTRAINT TRIGGER {t}_slow AFTER INSERT ON {t}
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {t}_slow()"
+        ),
+    )
+    .await;
+    let body = async {
+        let c = Console {
+            dir: tempfile::tempdir().expect("temp dir"),
+        };
+        let mut db = pg_config(
+            &pg,
+            &t,
+            json!({"fullName": "patient_name", "handoffId": "handoff_id"}),
+        );
+        // Short timeouts keep the dead attempt's lease (2 × connect + 3 × statement + 5 s) short.
+        db["connectTimeoutMs"] = json!(500);
+        db["statementTimeoutMs"] = json!(2000);
+        if let Some(p) = &pg.password {
+            db["password"] = json!(p);
+        }
+        let config = json!({
+            "name": "crash", "kind": "database",
+            "fields": [{"name": "fullName", "type": "name", "required": true}],
+            "database": db,
+            "retry": {"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 10},
+        });
+        let path = c.file("crash.json", &config);
+        let (code, added) = c
+            .json(&["integration", "add", "--file", &path, "--json"])
+            .await;
+        assert_eq!(code, 0, "{added}");
+        let app_name = format!("handoff-console:{}", added["id"].as_str().expect("id"));
+        let data_path = c.file("data.json", &json!({"fullName": "Jane Doe"}));
+
+        let mut send = c
+            .command(&[
+                "send",
+                "--integration",
+                "crash",
+                "--session",
+                "s-crash",
+                "--data",
+                &data_path,
+                "--json",
+            ])
+            .spawn()
+            .expect("spawn send");
+        // The COMMIT is running the deferred trigger: kill the console right there.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let sleeping: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND wait_event = 'PgSleep'",
+            )
+            .bind(&app_name)
+            .fetch_one(&pg.pool)
+            .await
+            .expect("pg_stat_activity");
+            if sleeping > 0 {
+                break;
+            }
+            if let Some(status) = send.try_wait().expect("poll send") {
+                panic!("send ended before its COMMIT could be caught: {status}");
+            }
+            assert!(Instant::now() < deadline, "the COMMIT never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        send.kill().await.expect("kill send");
+        // PostgreSQL finishes the commit although its client is gone.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while count_pg(&pg.pool, &t).await == 0 {
+            assert!(Instant::now() < deadline, "the row was never committed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (_, history) = c.json(&["history", "--json"]).await;
+        assert_eq!(
+            history[0]["status"], "pending",
+            "nothing was recorded: {history}"
+        );
+
+        // The worker takes the handoff over once the dead attempt's lease has run out.
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let pass = loop {
+            let (code, pass) = c.json(&["worker", "--once", "--json"]).await;
+            assert!(code == 0 || code == 1, "{pass}");
+            if pass["ran"].as_u64().unwrap_or(0) > 0 {
+                break pass;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the worker never took the handoff over"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        assert_eq!(count_pg(&pg.pool, &t).await, 1, "no second row");
+        let (_, history) = c.json(&["history", "--json"]).await;
+        assert_eq!(pass["succeeded"], 1, "{pass}\n{history:#}");
+        let retry = &history[0];
+        assert_eq!(retry["status"], "succeeded", "{history:#}");
+        assert_eq!(retry["trigger"], "retry");
+        let message = retry["message"].as_str().unwrap_or_default();
+        assert!(message.contains("already there"), "{message}");
+        assert_eq!(
+            history[1]["status"], "failed",
+            "the killed attempt: {history:#}"
+        );
+    };
+    cleanly(
+        body,
+        exec(
+            &pg.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP FUNCTION IF EXISTS {t}_slow()"),
+        ),
+    )
+    .await;
+}

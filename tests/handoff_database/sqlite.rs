@@ -412,3 +412,161 @@ async fn fixed_values_are_inserted_in_the_columns_types() {
     assert_unfit_fixed_value_refused(&pools, i).await;
     assert_eq!(count_sqlite(&admin, &t).await, 1);
 }
+
+#[tokio::test]
+async fn a_retry_of_a_handoff_whose_row_is_there_inserts_nothing() {
+    let (_dir, path, admin) = common_db::sqlite().await;
+    let (t, k) = (
+        format!("idem_{}", suffix()),
+        format!("idem_pk_{}", suffix()),
+    );
+    // A unique column beside the rowid, and the handoff id as the primary key of a table
+    // without rowid.
+    exec(
+        &admin,
+        format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY, patient_name TEXT NOT NULL, \
+               handoff_id TEXT UNIQUE);
+             CREATE TABLE {k} (handoff_id TEXT PRIMARY KEY, patient_name TEXT NOT NULL) \
+               WITHOUT ROWID"
+        ),
+    )
+    .await;
+    let pools = DatabasePools::default();
+    let mapping = json!({"fullName": "patient_name", "handoffId": "handoff_id"});
+    for table in [&t, &k] {
+        let i = integration(sqlite_config(&path, table, mapping.clone()), None);
+        let id = deliver_twice(&pools, &i, "ON CONFLICT (\"handoff_id\") DO NOTHING").await;
+        assert_eq!(count_sqlite(&admin, table).await, 1, "{table}");
+        let got = sqlite_texts(&admin, format!("SELECT handoff_id FROM {table}")).await;
+        assert_eq!(got, [Some(id)]);
+    }
+}
+
+#[tokio::test]
+async fn a_conflict_on_another_unique_column_stays_validation() {
+    let (_dir, path, admin) = common_db::sqlite().await;
+    let t = format!("idem_{}", suffix());
+    exec(
+        &admin,
+        format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY, patient_name TEXT NOT NULL, \
+               email TEXT UNIQUE, handoff_id TEXT UNIQUE)"
+        ),
+    )
+    .await;
+    let pools = DatabasePools::default();
+    let i = integration(
+        sqlite_config(
+            &path,
+            &t,
+            json!({"fullName": "patient_name", "email": "email", "handoffId": "handoff_id"}),
+        ),
+        None,
+    );
+    assert_another_unique_conflict_is_validation(
+        &pools,
+        &i,
+        "ON CONFLICT (\"handoff_id\") DO NOTHING",
+    )
+    .await;
+    assert_eq!(count_sqlite(&admin, &t).await, 1);
+}
+
+/// SQLite has no boolean or date types: booleans are stored as 0/1 in INTEGER and NUMERIC
+/// columns, and dates and date-times by the column's affinity as SQLite's date functions read
+/// them: unix seconds (INTEGER), Julian day numbers (REAL), ISO 8601 text (TEXT).
+#[tokio::test]
+async fn booleans_and_dates_follow_sqlites_conventions() {
+    let (_dir, path, admin) = common_db::sqlite().await;
+    let t = format!("conv_{}", suffix());
+    exec(
+        &admin,
+        format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY, flag INTEGER, urgent NUMERIC, \
+             born_unix INTEGER, born_jd REAL, born_text TEXT, \
+             seen_unix BIGINT, seen_jd DOUBLE, seen_text VARCHAR(40), created_unix INTEGER)"
+        ),
+    )
+    .await;
+    let mut i = integration(
+        sqlite_config(
+            &path,
+            &t,
+            json!({
+                "flag": "flag", "urgent": "urgent",
+                "born": "born_unix", "bornJd": "born_jd", "bornText": "born_text",
+                "seen": "seen_unix", "seenJd": "seen_jd", "seenText": "seen_text",
+                "timestamp": "created_unix",
+            }),
+        ),
+        None,
+    );
+    i.config.fields = serde_json::from_value(json!([
+        {"name": "flag", "type": "boolean"}, {"name": "urgent", "type": "boolean"},
+        {"name": "born", "type": "date"}, {"name": "bornJd", "type": "date"},
+        {"name": "bornText", "type": "date"},
+        {"name": "seen", "type": "datetime"}, {"name": "seenJd", "type": "datetime"},
+        {"name": "seenText", "type": "datetime"},
+    ]))
+    .expect("fields");
+    let pools = DatabasePools::default();
+    let at = "2024-05-31T14:30:00-05:00";
+    let d = pools
+        .deliver(
+            &i,
+            &handoff(),
+            &data(json!({
+                "flag": true, "urgent": false,
+                "born": "2024-05-31", "bornJd": "2024-05-31", "bornText": "2024-05-31",
+                "seen": at, "seenJd": at, "seenText": at,
+            })),
+        )
+        .await;
+    assert_ok(&d);
+    let got = sqlite_texts(
+        &admin,
+        format!(
+            "SELECT typeof(flag) || ' ' || flag, typeof(urgent) || ' ' || urgent, \
+             typeof(born_unix) || ' ' || born_unix, typeof(born_jd) || ' ' || born_jd, \
+             typeof(born_text) || ' ' || born_text, typeof(seen_unix) || ' ' || seen_unix, \
+             typeof(seen_jd) || ' ' || seen_jd, typeof(seen_text) || ' ' || seen_text, \
+             typeof(created_unix) FROM {t}"
+        ),
+    )
+    .await;
+    let want = [
+        "integer 1",
+        "integer 0",
+        "integer 1717113600",
+        "real 2460461.5",
+        "text 2024-05-31",
+        "integer 1717183800",
+        "real 2460462.3125",
+        &format!("text {at}"),
+        "integer",
+    ];
+    let got: Vec<&str> = got.iter().map(|v| v.as_deref().unwrap_or("NULL")).collect();
+    assert_eq!(got, want);
+    // SQLite's own date functions read each form as the same moment.
+    let same: Vec<Option<String>> = sqlite_texts(
+        &admin,
+        format!(
+            "SELECT CAST(date(born_unix, 'unixepoch') = date(born_jd) AND \
+             date(born_jd) = born_text AS TEXT), \
+             CAST(datetime(seen_unix, 'unixepoch') = datetime(seen_jd) AND \
+             datetime(seen_jd) = datetime(seen_text) AS TEXT) FROM {t}"
+        ),
+    )
+    .await;
+    assert_eq!(same, [Some("1".to_string()), Some("1".to_string())]);
+
+    // Only a field declared a date or date-time is taken for one: a text field's date-time
+    // into an INTEGER column is refused, as before.
+    i.config.fields.retain(|f| f.name != "seen");
+    let d = pools
+        .deliver(&i, &handoff(), &data(json!({"flag": true, "seen": at})))
+        .await;
+    assert_failed(&d, ErrorCategory::Validation);
+    assert!(d.message.contains("field 'seen'"), "{}", d.message);
+}

@@ -31,6 +31,7 @@ async fn a_healthy_sqlite_target_passes_every_check() {
             "table",
             "columns",
             "requiredColumns",
+            "idempotency",
             "insertPrivilege",
             "deliveries",
             "endToEnd"
@@ -97,7 +98,13 @@ async fn a_missing_sqlite_table_is_an_error_and_the_checks_on_it_are_not_run() {
     let table = check(i, "table");
     assert_status(table, HealthStatus::Error);
     assert!(reason(table).contains("patients"), "{}", reason(table));
-    for name in ["columns", "requiredColumns", "insertPrivilege", "endToEnd"] {
+    for name in [
+        "columns",
+        "requiredColumns",
+        "idempotency",
+        "insertPrivilege",
+        "endToEnd",
+    ] {
         assert_eq!(reason(check(i, name)), "not run: table failed", "{name}");
     }
 }
@@ -135,7 +142,7 @@ async fn sqlite_columns_that_do_not_fit_or_are_missing_or_unmapped_are_named() {
     let (_dir, path, pool) = common_db::sqlite().await;
     exec(
         &pool,
-        "CREATE TABLE visits (id INTEGER PRIMARY KEY, name TEXT NOT NULL, visit INTEGER, \
+        "CREATE TABLE visits (id INTEGER PRIMARY KEY, name TEXT NOT NULL, visit BOOLEAN, \
          ssn TEXT NOT NULL, zip INTEGER, note TEXT NOT NULL)"
             .into(),
     )
@@ -269,6 +276,7 @@ async fn postgres_healthy_and_broken_tables() {
                 "table",
                 "columns",
                 "requiredColumns",
+                "idempotency",
                 "insertPrivilege",
                 "deliveries",
                 "endToEnd"
@@ -481,6 +489,7 @@ async fn mysql_healthy_wrong_password_and_no_insert_privilege() {
                 "table",
                 "columns",
                 "requiredColumns",
+                "idempotency",
                 "insertPrivilege",
                 "deliveries",
                 "endToEnd"
@@ -760,4 +769,255 @@ async fn mysql_fixed_values_count_in_the_table_checks() {
         json!({"fullName": "full_name"}),
     ));
     cleanly(body, exec(&my.pool, format!("DROP TABLE {table}"))).await;
+}
+
+/// The `idempotency` check of three integrations on `database(table, mapping)`: `unique`'s
+/// `handoff_id` is unique, `plain`'s is not, and the third maps no `handoffId`. It names the
+/// column, or says what its absence risks, and never lowers the status.
+async fn assert_idempotency_is_named(
+    database: impl Fn(&str, Value) -> Value,
+    unique: &str,
+    plain: &str,
+) {
+    let t = TestApp::new().await;
+    let fields = json!([{"name": "fullName", "type": "name", "required": true}]);
+    let with_id = json!({"fullName": "full_name", "handoffId": "handoff_id"});
+    t.add(db_config(
+        "idem-unique",
+        fields.clone(),
+        database(unique, with_id.clone()),
+    ))
+    .await;
+    t.add(db_config(
+        "idem-plain",
+        fields.clone(),
+        database(plain, with_id),
+    ))
+    .await;
+    t.add(db_config(
+        "idem-none",
+        fields,
+        database(unique, json!({"fullName": "full_name"})),
+    ))
+    .await;
+    let report = t.app.health(None, TIMEOUT).await.unwrap();
+    let find = |name: &str| report.integrations.iter().find(|i| i.name == name).unwrap();
+    for (name, want) in [
+        (
+            "idem-unique",
+            "handoffId → handoff_id (unique): a retry never inserts a second row",
+        ),
+        (
+            "idem-plain",
+            "handoffId → handoff_id, which is not unique: a retry after a crash may insert a \
+             second row — add a UNIQUE constraint on handoff_id",
+        ),
+        (
+            "idem-none",
+            "no idempotency column: a retry after a crash may insert a second row — map \
+             handoffId to a unique column (database.fieldMapping)",
+        ),
+    ] {
+        let i = find(name);
+        let c = check(i, "idempotency");
+        assert_status(c, HealthStatus::Healthy);
+        assert_eq!(reason(c), want, "{name}");
+        assert_all_healthy(i);
+    }
+}
+
+#[tokio::test]
+async fn sqlite_idempotency_names_the_handoff_column_or_its_absence() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    exec(
+        &pool,
+        "CREATE TABLE u (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, handoff_id TEXT UNIQUE);
+         CREATE TABLE p (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, handoff_id TEXT)"
+            .into(),
+    )
+    .await;
+    assert_idempotency_is_named(
+        |table, mapping| {
+            json!({"type": "sqlite", "database": path, "table": table, "fieldMapping": mapping})
+        },
+        "u",
+        "p",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_idempotency_names_the_handoff_column_or_its_absence() {
+    let pg = common_db::postgres().await;
+    let s = suffix();
+    let (u, p) = (format!("hc_idem_u_{s}"), format!("hc_idem_p_{s}"));
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {u} (id serial PRIMARY KEY, full_name text NOT NULL,
+               handoff_id uuid UNIQUE);
+             CREATE TABLE {p} (id serial PRIMARY KEY, full_name text NOT NULL, handoff_id uuid)"
+        ),
+    )
+    .await;
+    let body = assert_idempotency_is_named(
+        |table, mapping| pg.config("postgresql", table, mapping),
+        &u,
+        &p,
+    );
+    cleanly(
+        body,
+        exec(&pg.pool, format!("DROP TABLE {u}; DROP TABLE {p}")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn mysql_idempotency_names_the_handoff_column_or_its_absence() {
+    let my = common_db::mysql().await;
+    let s = suffix();
+    let (u, p) = (format!("hc_idem_u_{s}"), format!("hc_idem_p_{s}"));
+    exec(
+        &my.pool,
+        format!(
+            "CREATE TABLE {u} (id INT AUTO_INCREMENT PRIMARY KEY,
+               full_name VARCHAR(100) NOT NULL, handoff_id CHAR(36) UNIQUE);
+             CREATE TABLE {p} (id INT AUTO_INCREMENT PRIMARY KEY,
+               full_name VARCHAR(100) NOT NULL, handoff_id CHAR(36), KEY (handoff_id))"
+        ),
+    )
+    .await;
+    let body =
+        assert_idempotency_is_named(|table, mapping| my.config("mysql", table, mapping), &u, &p);
+    cleanly(
+        body,
+        exec(&my.pool, format!("DROP TABLE {u}; DROP TABLE {p}")),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_booleans_and_dates_fit_integer_and_real_columns() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    exec(
+        &pool,
+        "CREATE TABLE visits (id INTEGER PRIMARY KEY, full_name TEXT NOT NULL, flag INTEGER, \
+         urgent NUMERIC, visit INTEGER, seen REAL)"
+            .into(),
+    )
+    .await;
+    let t = TestApp::new().await;
+    t.add(db_config(
+        "sqlite-conventions",
+        json!([{"name": "fullName", "type": "name", "required": true},
+               {"name": "flag", "type": "boolean"}, {"name": "urgent", "type": "boolean"},
+               {"name": "visitDate", "type": "date"}, {"name": "seenAt", "type": "datetime"}]),
+        json!({"type": "sqlite", "database": path, "table": "visits",
+               "fieldMapping": {"fullName": "full_name", "flag": "flag", "urgent": "urgent",
+                                "visitDate": "visit", "seenAt": "seen"}}),
+    ))
+    .await;
+    let report = t
+        .app
+        .health(Some("sqlite-conventions"), TIMEOUT)
+        .await
+        .unwrap();
+    let i = only(&report);
+    assert_eq!(
+        reason(check(i, "columns")),
+        "5 mapped columns exist with compatible types"
+    );
+    // The sample row goes in as a handoff would (and is rolled back).
+    assert_all_healthy(i);
+}
+
+/// A seed config whose `"password"` is `""` (the seed's way of saying none) imports: no
+/// password is kept, no secret written, and the connection is made without one.
+async fn assert_an_empty_password_means_none(database: Value) {
+    let t = TestApp::new().await;
+    let mut seed = database;
+    seed["password"] = json!("");
+    let draft = handoff_console::integrations::read_config(&seed.to_string(), Some("seed_db"))
+        .expect("the seed reads");
+    let added = t
+        .app
+        .add_integration_from(draft)
+        .await
+        .expect("an empty password is accepted");
+    let db = added.config.database.as_ref().expect("database");
+    assert_eq!(db.password, None);
+    assert!(added.config.secret_slots().is_empty());
+    let report = t.app.health(Some("seed_db"), TIMEOUT).await.unwrap();
+    let i = only(&report);
+    assert_all_healthy(i);
+}
+
+#[tokio::test]
+async fn sqlite_seed_config_with_an_empty_password_imports() {
+    let (_dir, path, pool) = common_db::sqlite().await;
+    exec(
+        &pool,
+        "CREATE TABLE patient_data (id INTEGER PRIMARY KEY, patient_name TEXT)".into(),
+    )
+    .await;
+    assert_an_empty_password_means_none(json!({
+        "type": "sqlite", "hostname": "localhost", "port": 5432, "database": path,
+        "username": "app_user", "table": "patient_data",
+        "fieldMapping": {"fullName": "patient_name"}
+    }))
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_seed_config_with_an_empty_password_imports_and_connects() {
+    let pg = common_db::postgres().await;
+    assert!(
+        pg.password.is_none(),
+        "this test needs a server that trusts its user"
+    );
+    let table = format!("hc_nopw_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {table} (id serial PRIMARY KEY, patient_name text)"),
+    )
+    .await;
+    let body = assert_an_empty_password_means_none(pg.config(
+        "postgresql",
+        &table,
+        json!({"fullName": "patient_name"}),
+    ));
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE {table}"))).await;
+}
+
+#[tokio::test]
+async fn mysql_seed_config_with_an_empty_password_imports_and_connects() {
+    let my = common_db::mysql().await;
+    let s = suffix();
+    let (table, user) = (format!("hc_nopw_{s}"), format!("hc_nopw_{s}"));
+    exec(
+        &my.pool,
+        format!("CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, patient_name TEXT)"),
+    )
+    .await;
+    // A user without a password, whatever the admin's.
+    exec(&my.pool, format!("CREATE USER '{user}'@'%'")).await;
+    exec(
+        &my.pool,
+        format!(
+            "GRANT SELECT, INSERT ON `{}`.`{table}` TO '{user}'@'%'",
+            my.database
+        ),
+    )
+    .await;
+    let mut database = my.config("mysql", &table, json!({"fullName": "patient_name"}));
+    database["username"] = json!(user);
+    let body = assert_an_empty_password_means_none(database);
+    cleanly(
+        body,
+        exec(
+            &my.pool,
+            format!("DROP TABLE {table}; DROP USER IF EXISTS '{user}'@'%'"),
+        ),
+    )
+    .await;
 }

@@ -350,13 +350,27 @@ pub fn suggests_schema_change(db: DbType, err: &sqlx::Error) -> bool {
         return false;
     };
     match db {
-        // undefined table, undefined column, datatype mismatch
-        DbType::Postgresql => matches!(d.code().as_deref(), Some("42P01" | "42703" | "42804")),
+        // undefined table, undefined column, datatype mismatch, and no unique index left for
+        // the idempotent insert's ON CONFLICT
+        DbType::Postgresql => matches!(
+            d.code().as_deref(),
+            Some("42P01" | "42703" | "42804" | "42P10")
+        ),
         DbType::Mysql => d
             .try_downcast_ref::<MySqlDatabaseError>()
             .is_some_and(|e| matches!(e.number(), 1146 | 1054)),
-        DbType::Sqlite => sqlite_names_missing_object(d.message()),
+        DbType::Sqlite => {
+            sqlite_names_missing_object(d.message())
+                || d.message()
+                    .contains("does not match any PRIMARY KEY or UNIQUE constraint")
+        }
     }
+}
+
+/// A unique value (or primary key) another row already holds.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
 }
 
 #[cfg(test)]

@@ -1,7 +1,12 @@
 //! Converting a collected JSON value to the column's type before it is bound. A value that
 //! does not fit is refused here, before anything is sent.
+//!
+//! SQLite has no boolean nor date types, and documents how they are kept instead: booleans as
+//! the integers 0 and 1, dates and date-times as ISO 8601 text, unix seconds (INTEGER) or Julian
+//! day numbers (REAL). Its columns follow those conventions by their declared type's affinity.
 
 use super::schema::ColumnKind;
+use crate::integrations::{DbType, FieldType};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -63,7 +68,70 @@ pub fn describe(v: &Value) -> &'static str {
     }
 }
 
-pub fn convert(kind: ColumnKind, v: &Value) -> Result<Bound, Mismatch> {
+/// Converts a value for a column of `kind` in a `db` database. `field` is the type the value's
+/// field declares (built-ins included), which says whether a string is a date.
+pub fn convert(
+    db: DbType,
+    kind: ColumnKind,
+    field: Option<FieldType>,
+    v: &Value,
+) -> Result<Bound, Mismatch> {
+    if db == DbType::Sqlite
+        && !v.is_null()
+        && let Some(bound) = sqlite_convention(kind, field, v)
+    {
+        return bound;
+    }
+    convert_value(kind, v)
+}
+
+/// SQLite's documented ways of keeping a boolean or a date in a column of another type, or
+/// `None` when they do not apply (the value then converts as anywhere else).
+fn sqlite_convention(
+    kind: ColumnKind,
+    field: Option<FieldType>,
+    v: &Value,
+) -> Option<Result<Bound, Mismatch>> {
+    if let (ColumnKind::Integer | ColumnKind::Decimal, Value::Bool(b)) = (kind, v) {
+        return Some(Ok(Bound::Int(i64::from(*b))));
+    }
+    let (instant, expected) = match field? {
+        // A date is its midnight, UTC (as SQLite reads a bare date).
+        FieldType::Date => (
+            v.as_str()
+                .and_then(parse_date)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc()),
+            "a date like 2024-05-31",
+        ),
+        FieldType::Datetime => (
+            v.as_str().and_then(parse_instant),
+            "a date and time like 2024-05-31T14:30:00Z",
+        ),
+        _ => return None,
+    };
+    let bound = match kind {
+        // INTEGER affinity: unix seconds.
+        ColumnKind::Integer => instant.map(|t| Bound::Int(t.timestamp())),
+        // REAL affinity: the Julian day number (days since noon UTC, 24 November 4714 BC).
+        ColumnKind::Float => instant.map(|t| {
+            Bound::Float(t.timestamp_millis() as f64 / 86_400_000.0 + UNIX_EPOCH_JULIAN_DAY)
+        }),
+        // NUMERIC affinity keeps a date as ISO 8601 text, as a DATE or DATETIME column does.
+        ColumnKind::Decimal => instant.map(|t| match field {
+            Some(FieldType::Date) => Bound::Date(t.date_naive()),
+            _ => Bound::Timestamp(t.naive_utc()),
+        }),
+        _ => return None,
+    };
+    Some(bound.ok_or(Mismatch { expected }))
+}
+
+/// The Julian day number of 1970-01-01 00:00 UTC.
+const UNIX_EPOCH_JULIAN_DAY: f64 = 2_440_587.5;
+
+/// Converts a value for a column of `kind`, whatever the database.
+fn convert_value(kind: ColumnKind, v: &Value) -> Result<Bound, Mismatch> {
     if v.is_null() {
         return Ok(Bound::Null);
     }
@@ -221,11 +289,12 @@ mod tests {
     use serde_json::json;
 
     fn ok(kind: ColumnKind, v: Value) -> Bound {
-        convert(kind, &v).unwrap_or_else(|m| panic!("{v} as {kind:?}: expected {}", m.expected))
+        convert_value(kind, &v)
+            .unwrap_or_else(|m| panic!("{v} as {kind:?}: expected {}", m.expected))
     }
     fn bad(kind: ColumnKind, v: Value) {
         assert!(
-            convert(kind, &v).is_err(),
+            convert_value(kind, &v).is_err(),
             "{v} should not convert to {kind:?}"
         );
     }
@@ -342,5 +411,93 @@ mod tests {
         assert_eq!(ok(ColumnKind::Text, json!("x")), Bound::Text("x".into()));
         assert_eq!(ok(ColumnKind::Integer, Value::Null), Bound::Null);
         assert_eq!(describe(&json!("secret")), "a string");
+    }
+}
+
+#[cfg(test)]
+mod sqlite_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn on(db: DbType, kind: ColumnKind, field: Option<FieldType>, v: Value) -> Option<Bound> {
+        convert(db, kind, field, &v).ok()
+    }
+
+    #[test]
+    fn booleans_are_0_and_1_in_sqlite_integer_and_numeric_columns_only() {
+        use ColumnKind::*;
+        let b = Some(FieldType::Boolean);
+        assert_eq!(
+            on(DbType::Sqlite, Integer, b, json!(true)),
+            Some(Bound::Int(1))
+        );
+        assert_eq!(
+            on(DbType::Sqlite, Decimal, b, json!(false)),
+            Some(Bound::Int(0))
+        );
+        assert_eq!(
+            on(DbType::Sqlite, Integer, None, json!(true)),
+            Some(Bound::Int(1))
+        );
+        // PostgreSQL and MySQL have booleans of their own: an integer column refuses one.
+        assert_eq!(on(DbType::Postgresql, Integer, b, json!(true)), None);
+        assert_eq!(on(DbType::Mysql, Integer, b, json!(true)), None);
+        assert_eq!(
+            on(DbType::Sqlite, Boolean, b, json!(true)),
+            Some(Bound::Bool(true))
+        );
+        assert_eq!(
+            on(DbType::Sqlite, Integer, b, Value::Null),
+            Some(Bound::Null)
+        );
+    }
+
+    #[test]
+    fn sqlite_dates_follow_the_columns_affinity() {
+        use ColumnKind::*;
+        let (d, dt) = (Some(FieldType::Date), Some(FieldType::Datetime));
+        let day = json!("2024-05-31");
+        let at = json!("2024-05-31T14:30:00-05:00");
+        assert_eq!(
+            on(DbType::Sqlite, Integer, d, day.clone()),
+            Some(Bound::Int(1_717_113_600))
+        );
+        assert_eq!(
+            on(DbType::Sqlite, Float, d, day.clone()),
+            Some(Bound::Float(2_460_461.5))
+        );
+        assert_eq!(
+            on(DbType::Sqlite, Integer, dt, at.clone()),
+            Some(Bound::Int(1_717_183_800))
+        );
+        assert_eq!(
+            on(DbType::Sqlite, Float, dt, at.clone()),
+            Some(Bound::Float(2_460_462.312_5))
+        );
+        let date = NaiveDate::from_ymd_opt(2024, 5, 31).unwrap();
+        assert_eq!(
+            on(DbType::Sqlite, Decimal, d, day.clone()),
+            Some(Bound::Date(date))
+        );
+        assert_eq!(
+            on(DbType::Sqlite, Decimal, dt, at.clone()),
+            Some(Bound::Timestamp(date.and_hms_opt(19, 30, 0).unwrap()))
+        );
+        // TEXT keeps the ISO 8601 text as given.
+        assert_eq!(
+            on(DbType::Sqlite, Text, dt, at.clone()),
+            Some(Bound::Text("2024-05-31T14:30:00-05:00".into()))
+        );
+        // A string is a date only when its field says so, and only in SQLite.
+        assert_eq!(
+            on(DbType::Sqlite, Integer, Some(FieldType::Text), day.clone()),
+            None
+        );
+        assert_eq!(on(DbType::Sqlite, Integer, None, at.clone()), None);
+        assert_eq!(on(DbType::Postgresql, Integer, d, day.clone()), None);
+        // A date field whose value is no date is refused, saying what would fit.
+        let m = convert(DbType::Sqlite, Integer, d, &json!("31/05/2024")).unwrap_err();
+        assert_eq!(m.expected, "a date like 2024-05-31");
+        assert_eq!(on(DbType::Sqlite, Integer, d, json!(42)), None);
     }
 }

@@ -1,5 +1,14 @@
 //! Building the INSERT for each dialect (quoted identifiers, bound values) and running it in a
 //! transaction under the statement timeout.
+//!
+//! **One row per handoff.** When the built-in `handoffId` goes to a column that is unique on its
+//! own in the live schema ([`idempotency_key`]), the insert skips a row the table already holds
+//! for that handoff: PostgreSQL and SQLite `ON CONFLICT (col) DO NOTHING`; MySQL/MariaDB
+//! `ON DUPLICATE KEY UPDATE col = <col itself>` (never `INSERT IGNORE`, which would also turn
+//! NOT NULL and truncation errors into warnings). A skipped insert counts as delivered only when
+//! a row with this handoff's id is there, looked up by that column in the same transaction; a
+//! conflict on another unique value stays a failure (`RunError::UniqueTaken`, or the database's
+//! own unique violation).
 
 use super::convert::Bound;
 use super::schema::{Column, ColumnKind, TableSchema, qualified, quote};
@@ -14,14 +23,27 @@ use sqlx::{
 use std::time::Duration;
 use uuid::Uuid;
 
+/// The built-in field that carries the handoff's id.
+pub(super) const HANDOFF_ID: &str = "handoffId";
+
 /// Why a statement did not complete.
 pub(super) enum RunError {
     Sql(sqlx::Error),
+    /// The idempotent insert inserted nothing, and no row holds this handoff's id: another
+    /// row holds one of its unique values (MySQL's ON DUPLICATE KEY UPDATE fires on any unique
+    /// key), or a trigger skipped the row.
+    UniqueTaken,
     /// The statement timeout ran out while this was running.
     TimedOut(Stage),
     /// A test that must roll back, on a table whose engine cannot (MySQL's MyISAM, MEMORY…):
     /// nothing was inserted. Holds the engine's name.
     CannotRollBack(String),
+}
+
+impl From<sqlx::Error> for RunError {
+    fn from(e: sqlx::Error) -> Self {
+        RunError::Sql(e)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +74,83 @@ pub(super) struct Resolved<'a> {
 
 /// What an insert did: the new row's id and, for a test, the row read back (or why not).
 pub(super) struct Inserted {
+    /// The new row's id, or the existing row's when `already_there`.
     pub id: Option<String>,
+    /// The idempotent insert found this handoff's row in the table and inserted nothing.
+    pub already_there: bool,
     pub read_back: Option<Result<Vec<StoredColumn>, String>>,
+}
+
+impl Inserted {
+    fn new(id: Option<String>, read_back: Option<Result<Vec<StoredColumn>, String>>) -> Self {
+        Self {
+            id,
+            already_there: false,
+            read_back,
+        }
+    }
+
+    /// This handoff's row, found where the insert was skipped (`id`: that row's).
+    fn found(id: Option<String>, test: Option<ReadBack>) -> Self {
+        Self {
+            id,
+            already_there: true,
+            read_back: test.map(|_| Err(ALREADY_THERE.to_string())),
+        }
+    }
+}
+
+const ALREADY_THERE: &str = "the row was already there: nothing was inserted to read back";
+
+/// The value that makes the insert idempotent: the handoff's id, when the column it goes to
+/// is unique on its own in the live schema.
+pub(super) fn idempotency_key<'r, 'a>(
+    t: &TableSchema,
+    values: &'r [Resolved<'a>],
+) -> Option<&'r Resolved<'a>> {
+    values
+        .iter()
+        .find(|r| r.source == Source::Field(HANDOFF_ID) && t.is_unique(&r.column.name))
+}
+
+/// MySQL reports one affected row both for a new row and for a duplicate left as it was (the
+/// driver asks for found rows), so the duplicate's update also sets `LAST_INSERT_ID` to this
+/// value, which no AUTO_INCREMENT column reaches: the server returns it as the statement's
+/// insert id only when the row was already there.
+const MYSQL_ALREADY_THERE: u64 = u64::MAX;
+
+/// What follows the VALUES list to skip a row the table already has for this handoff.
+fn conflict_clause(db: DbType, key: &Resolved<'_>) -> String {
+    let column = quote(db, &key.column.name);
+    match db {
+        DbType::Postgresql | DbType::Sqlite => format!(" ON CONFLICT ({column}) DO NOTHING"),
+        // The column is set to itself: the row is left as it was.
+        DbType::Mysql => format!(
+            " ON DUPLICATE KEY UPDATE {column} = \
+             IF(LAST_INSERT_ID({MYSQL_ALREADY_THERE}) > 0, {column}, {column})"
+        ),
+    }
+}
+
+/// `SELECT <the row's id as text, or NULL> FROM <table> WHERE <the key column> = `: finds the
+/// row an idempotent insert skipped (the caller binds the handoff's id). The id is the one an
+/// insert reports: PostgreSQL's primary key, MySQL's AUTO_INCREMENT column, SQLite's rowid.
+fn existing_row_head(db: DbType, t: &TableSchema, key: &Resolved<'_>) -> String {
+    let id = match db {
+        DbType::Postgresql => t.primary_key.as_deref().map(|k| quote(db, k)),
+        DbType::Mysql => t.auto_increment.as_deref().map(|k| quote(db, k)),
+        DbType::Sqlite => t.has_rowid.then(|| "rowid".to_string()),
+    };
+    let as_text = match db {
+        DbType::Mysql => "CHAR",
+        DbType::Postgresql | DbType::Sqlite => "TEXT",
+    };
+    let id = format!("CAST({} AS {as_text})", id.as_deref().unwrap_or("NULL"));
+    format!(
+        "SELECT {id} FROM {} WHERE {} = ",
+        qualified(db, t.schema.as_deref(), &t.name),
+        quote(db, &key.column.name)
+    )
 }
 
 /// A test's wishes: read the row back, and commit or roll back.
@@ -88,10 +185,11 @@ pub(super) fn request_json(sql: &str, values: &[Resolved<'_>]) -> Value {
 /// The statement a delivery would run and its parameters, built by the same code, for a
 /// preview (nothing is executed).
 pub(super) fn statement(db: DbType, t: &TableSchema, values: &[Resolved<'_>]) -> Value {
+    let key = idempotency_key(t, values);
     let sql = match db {
-        DbType::Postgresql => build_postgres(t, values).sql().as_str().to_string(),
-        DbType::Mysql => build_mysql(t, values).sql().as_str().to_string(),
-        DbType::Sqlite => build_sqlite(t, values).sql().as_str().to_string(),
+        DbType::Postgresql => build_postgres(t, values, key).sql().as_str().to_string(),
+        DbType::Mysql => build_mysql(t, values, key).sql().as_str().to_string(),
+        DbType::Sqlite => build_sqlite(t, values, key).sql().as_str().to_string(),
     };
     request_json(&sql, values)
 }
@@ -111,7 +209,7 @@ fn insert_head(db: DbType, t: &TableSchema, values: &[Resolved<'_>]) -> String {
 /// commit rolls back a successful statement too.
 async fn finish<DB: Database, T>(
     tx: Transaction<'static, DB>,
-    outcome: Result<Result<T, sqlx::Error>, tokio::time::error::Elapsed>,
+    outcome: Result<Result<T, RunError>, tokio::time::error::Elapsed>,
     limit: Duration,
     commit: bool,
 ) -> Result<T, RunError> {
@@ -119,7 +217,7 @@ async fn finish<DB: Database, T>(
         Err(_) => Err(RunError::TimedOut(Stage::Insert)),
         Ok(Err(e)) => {
             let _ = tokio::time::timeout(limit, tx.rollback()).await;
-            Err(RunError::Sql(e))
+            Err(e)
         }
         Ok(Ok(v)) if !commit => match tokio::time::timeout(limit, tx.rollback()).await {
             Err(_) => Err(RunError::TimedOut(Stage::Commit)),
@@ -134,9 +232,13 @@ async fn finish<DB: Database, T>(
     }
 }
 
-/// The PostgreSQL statement: typed binds, casts where the column needs them, and
-/// `RETURNING` the primary key when there is a single-column one.
-fn build_postgres(t: &TableSchema, values: &[Resolved<'_>]) -> QueryBuilder<Postgres> {
+/// The PostgreSQL statement: typed binds, casts where the column needs them, the idempotency
+/// key's `ON CONFLICT`, and `RETURNING` the primary key when there is a single-column one.
+fn build_postgres(
+    t: &TableSchema,
+    values: &[Resolved<'_>],
+    key: Option<&Resolved<'_>>,
+) -> QueryBuilder<Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(insert_head(DbType::Postgresql, t, values));
     for (i, r) in values.iter().enumerate() {
         if i > 0 {
@@ -145,6 +247,9 @@ fn build_postgres(t: &TableSchema, values: &[Resolved<'_>]) -> QueryBuilder<Post
         push_pg(&mut qb, r.column, &r.bound);
     }
     qb.push(")");
+    if let Some(key) = key {
+        qb.push(conflict_clause(DbType::Postgresql, key));
+    }
     if let Some(pk) = &t.primary_key {
         qb.push(format!(
             " RETURNING CAST({} AS TEXT)",
@@ -212,29 +317,42 @@ fn push_pg(qb: &mut QueryBuilder<Postgres>, c: &Column, b: &Bound) {
 /// MySQL and SQLite take loosely typed parameters and convert them to the column themselves
 /// (under MySQL's strict mode, or by SQLite's affinity); JSON and UUIDs go as text, dates as
 /// the driver's ISO text.
+macro_rules! push_loose {
+    ($qb:expr, $bound:expr) => {
+        match $bound.clone() {
+            Bound::Null => $qb.push_bind(None::<String>),
+            Bound::Int(v) => $qb.push_bind(v),
+            Bound::Float(v) => $qb.push_bind(v),
+            Bound::Decimal(s) | Bound::Text(s) => $qb.push_bind(s),
+            Bound::Bool(v) => $qb.push_bind(v),
+            Bound::Date(v) => $qb.push_bind(v),
+            Bound::Time(v) => $qb.push_bind(v),
+            Bound::Timestamp(v) => $qb.push_bind(v),
+            Bound::TimestampTz(v) => $qb.push_bind(v),
+            Bound::Json(v) => $qb.push_bind(v.to_string()),
+            Bound::Uuid(v) => $qb.push_bind(v.hyphenated().to_string()),
+        }
+    };
+}
+
 macro_rules! build_loose {
     ($name:ident, $db:ty, $dialect:expr) => {
-        fn $name(t: &TableSchema, values: &[Resolved<'_>]) -> QueryBuilder<$db> {
+        fn $name(
+            t: &TableSchema,
+            values: &[Resolved<'_>],
+            key: Option<&Resolved<'_>>,
+        ) -> QueryBuilder<$db> {
             let mut qb = QueryBuilder::<$db>::new(insert_head($dialect, t, values));
             for (i, r) in values.iter().enumerate() {
                 if i > 0 {
                     qb.push(", ");
                 }
-                match r.bound.clone() {
-                    Bound::Null => qb.push_bind(None::<String>),
-                    Bound::Int(v) => qb.push_bind(v),
-                    Bound::Float(v) => qb.push_bind(v),
-                    Bound::Decimal(s) | Bound::Text(s) => qb.push_bind(s),
-                    Bound::Bool(v) => qb.push_bind(v),
-                    Bound::Date(v) => qb.push_bind(v),
-                    Bound::Time(v) => qb.push_bind(v),
-                    Bound::Timestamp(v) => qb.push_bind(v),
-                    Bound::TimestampTz(v) => qb.push_bind(v),
-                    Bound::Json(v) => qb.push_bind(v.to_string()),
-                    Bound::Uuid(v) => qb.push_bind(v.hyphenated().to_string()),
-                };
+                push_loose!(qb, r.bound);
             }
             qb.push(")");
+            if let Some(key) = key {
+                qb.push(conflict_clause($dialect, key));
+            }
             qb
         }
     };
@@ -250,7 +368,8 @@ pub(super) async fn postgres(
     limit: Duration,
     test: Option<ReadBack>,
 ) -> (Value, Result<Inserted, RunError>) {
-    let mut qb = build_postgres(t, values);
+    let key = idempotency_key(t, values);
+    let mut qb = build_postgres(t, values, key);
     let request = request_json(qb.sql().as_str(), values);
     // sqlx keeps prepared statements by their text, with the parameter types of the first use.
     // The parameter types follow the live column kinds, so the kinds go into the text (after
@@ -262,14 +381,33 @@ pub(super) async fn postgres(
     let result = async {
         let mut tx = pool.begin().await.map_err(RunError::Sql)?;
         let work = async {
-            let id = if returning {
+            // A skipped insert returns no row (with RETURNING) or affects none.
+            let (inserted, id) = if returning {
                 let row = qb.build().fetch_optional(&mut *tx).await?;
-                row.map(|r| r.try_get::<Option<String>, _>(0))
-                    .transpose()
-                    .map(Option::flatten)?
+                let id = row
+                    .as_ref()
+                    .map(|r| r.try_get::<Option<String>, _>(0))
+                    .transpose()?
+                    .flatten();
+                (row.is_some(), id)
             } else {
-                qb.build().execute(&mut *tx).await.map(|_| None)?
+                let done = qb.build().execute(&mut *tx).await?;
+                (done.rows_affected() > 0, None)
             };
+            if !inserted && let Some(key) = key {
+                let mut q =
+                    QueryBuilder::<Postgres>::new(existing_row_head(DbType::Postgresql, t, key));
+                push_pg(&mut q, key.column, &key.bound);
+                q.push(format!(
+                    " LIMIT 1 /* param kinds {} */",
+                    kind_code(key.column.kind)
+                ));
+                let found = q.build().fetch_optional(&mut *tx).await?;
+                return match found {
+                    Some(row) => Ok(Inserted::found(row.try_get(0)?, test)),
+                    None => Err(RunError::UniqueTaken),
+                };
+            }
             let read_back = match test {
                 None => None,
                 Some(_) => Some(match (&t.primary_key, &id) {
@@ -286,7 +424,7 @@ pub(super) async fn postgres(
                     _ => Err(NO_KEY_PG.to_string()),
                 }),
             };
-            Ok(Inserted { id, read_back })
+            Ok(Inserted::new(id, read_back))
         };
         let outcome = tokio::time::timeout(limit, work).await;
         finish(tx, outcome, limit, test.is_none_or(|r| r.commit)).await
@@ -309,7 +447,8 @@ pub(super) async fn mysql(
     limit: Duration,
     test: Option<ReadBack>,
 ) -> (Value, Result<Inserted, RunError>) {
-    let mut qb = build_mysql(t, values);
+    let key = idempotency_key(t, values);
+    let mut qb = build_mysql(t, values, key);
     let request = request_json(qb.sql().as_str(), values);
     let result = async {
         let mut tx = pool.begin().await.map_err(RunError::Sql)?;
@@ -331,6 +470,18 @@ pub(super) async fn mysql(
         }
         let work = async {
             let done = qb.build().execute(&mut *tx).await?;
+            if let Some(key) = key
+                && done.last_insert_id() == MYSQL_ALREADY_THERE
+            {
+                let mut q = QueryBuilder::<MySql>::new(existing_row_head(DbType::Mysql, t, key));
+                push_loose!(q, key.bound);
+                q.push(" LIMIT 1");
+                let found = q.build().fetch_optional(&mut *tx).await?;
+                return match found {
+                    Some(row) => Ok(Inserted::found(row.try_get(0)?, test)),
+                    None => Err(RunError::UniqueTaken),
+                };
+            }
             let new_id = Some(done.last_insert_id()).filter(|id| *id != 0);
             let read_back = match (test, new_id) {
                 (None, _) => None,
@@ -357,10 +508,7 @@ pub(super) async fn mysql(
                     Some(row)
                 }
             };
-            Ok(Inserted {
-                id: new_id.map(|id| id.to_string()),
-                read_back,
-            })
+            Ok(Inserted::new(new_id.map(|id| id.to_string()), read_back))
         };
         let outcome = tokio::time::timeout(limit, work).await;
         finish(tx, outcome, limit, test.is_none_or(|r| r.commit)).await
@@ -377,7 +525,8 @@ pub(super) async fn sqlite(
     limit: Duration,
     test: Option<ReadBack>,
 ) -> (Value, Result<Inserted, RunError>) {
-    let mut qb = build_sqlite(t, values);
+    let key = idempotency_key(t, values);
+    let mut qb = build_sqlite(t, values, key);
     let request = request_json(qb.sql().as_str(), values);
     let result = async {
         // IMMEDIATE takes the write lock up front, so concurrent deliveries queue on the busy
@@ -388,7 +537,21 @@ pub(super) async fn sqlite(
             .map_err(RunError::Sql)?;
         let work = async {
             let done = qb.build().execute(&mut *tx).await?;
-            let rowid = Some(done.last_insert_rowid()).filter(|id| *id != 0);
+            // A skipped insert affects no row (and leaves last_insert_rowid at an older row's).
+            if done.rows_affected() == 0
+                && let Some(key) = key
+            {
+                let mut q = QueryBuilder::<Sqlite>::new(existing_row_head(DbType::Sqlite, t, key));
+                push_loose!(q, key.bound);
+                q.push(" LIMIT 1");
+                let found = q.build().fetch_optional(&mut *tx).await?;
+                return match found {
+                    Some(row) => Ok(Inserted::found(row.try_get(0)?, test)),
+                    None => Err(RunError::UniqueTaken),
+                };
+            }
+            // A table without rowid (or a view) leaves last_insert_rowid at another row's.
+            let rowid = Some(done.last_insert_rowid()).filter(|id| *id != 0 && t.has_rowid);
             let read_back = match (test, rowid) {
                 (None, _) => None,
                 (Some(_), None) => Some(Err(NO_KEY_SQLITE.to_string())),
@@ -402,10 +565,7 @@ pub(super) async fn sqlite(
                     Some(stored_row(t, row))
                 }
             };
-            Ok(Inserted {
-                id: rowid.map(|id| id.to_string()),
-                read_back,
-            })
+            Ok(Inserted::new(rowid.map(|id| id.to_string()), read_back))
         };
         let outcome = tokio::time::timeout(limit, work).await;
         finish(tx, outcome, limit, test.is_none_or(|r| r.commit)).await
@@ -550,6 +710,9 @@ mod tests {
             name: "patient_data".into(),
             columns: cols.to_vec(),
             primary_key: Some("id".into()),
+            auto_increment: None,
+            has_rowid: false,
+            unique: Vec::new(),
         };
         let values = [
             Resolved {
@@ -568,7 +731,7 @@ mod tests {
                 bound: Bound::Null,
             },
         ];
-        let qb = build_postgres(&t, &values);
+        let qb = build_postgres(&t, &values, None);
         let sql = qb.sql();
         assert_eq!(
             sql.as_str(),
@@ -599,6 +762,9 @@ mod tests {
                 col("n", "numeric", ColumnKind::Decimal, Some("NUMERIC")),
             ],
             primary_key: None,
+            auto_increment: None,
+            has_rowid: false,
+            unique: Vec::new(),
         };
         let sql = |pk: &str, key: &str| {
             let mut q = QueryBuilder::<Postgres>::new("");
@@ -646,15 +812,99 @@ mod tests {
             name: "t".into(),
             columns: cols.to_vec(),
             primary_key: None,
+            auto_increment: None,
+            has_rowid: false,
+            unique: Vec::new(),
         };
         assert_eq!(
-            build_mysql(&t, &values).sql().as_str(),
+            build_mysql(&t, &values, None).sql().as_str(),
             "INSERT INTO `clinic`.`t` (`a`) VALUES (?)"
         );
         let t = TableSchema { schema: None, ..t };
         assert_eq!(
-            build_sqlite(&t, &values).sql().as_str(),
+            build_sqlite(&t, &values, None).sql().as_str(),
             "INSERT INTO \"t\" (\"a\") VALUES (?)"
         );
+    }
+
+    #[test]
+    fn a_unique_handoff_column_makes_each_dialects_insert_idempotent() {
+        let cols = [
+            col("patient_name", "text", ColumnKind::Text, None),
+            col("handoff_id", "uuid", ColumnKind::Uuid, None),
+        ];
+        let id = Uuid::now_v7();
+        let values = [
+            Resolved {
+                source: Source::Field("fullName"),
+                column: &cols[0],
+                bound: Bound::Text("Jane".into()),
+            },
+            Resolved {
+                source: Source::Field(HANDOFF_ID),
+                column: &cols[1],
+                bound: Bound::Uuid(id),
+            },
+        ];
+        let mut t = TableSchema {
+            schema: None,
+            name: "t".into(),
+            columns: cols.to_vec(),
+            primary_key: Some("id".into()),
+            auto_increment: None,
+            has_rowid: false,
+            unique: vec!["id".into()],
+        };
+        // Not unique: a plain insert.
+        assert!(idempotency_key(&t, &values).is_none());
+        assert_eq!(
+            statement(DbType::Sqlite, &t, &values)["sql"],
+            "INSERT INTO \"t\" (\"patient_name\", \"handoff_id\") VALUES (?, ?)"
+        );
+        t.unique.push("handoff_id".into());
+        let key = idempotency_key(&t, &values).expect("the handoff's column is unique");
+        assert_eq!(key.bound, Bound::Uuid(id));
+        assert_eq!(
+            statement(DbType::Postgresql, &t, &values)["sql"],
+            "INSERT INTO \"t\" (\"patient_name\", \"handoff_id\") VALUES ($1, $2) \
+             ON CONFLICT (\"handoff_id\") DO NOTHING RETURNING CAST(\"id\" AS TEXT)"
+        );
+        assert_eq!(
+            statement(DbType::Sqlite, &t, &values)["sql"],
+            "INSERT INTO \"t\" (\"patient_name\", \"handoff_id\") VALUES (?, ?) \
+             ON CONFLICT (\"handoff_id\") DO NOTHING"
+        );
+        assert_eq!(
+            statement(DbType::Mysql, &t, &values)["sql"],
+            "INSERT INTO `t` (`patient_name`, `handoff_id`) VALUES (?, ?) \
+             ON DUPLICATE KEY UPDATE `handoff_id` = \
+             IF(LAST_INSERT_ID(18446744073709551615) > 0, `handoff_id`, `handoff_id`)"
+        );
+        assert_eq!(
+            existing_row_head(DbType::Postgresql, &t, key),
+            "SELECT CAST(\"id\" AS TEXT) FROM \"t\" WHERE \"handoff_id\" = "
+        );
+        t.primary_key = None;
+        t.auto_increment = Some("n".into());
+        assert_eq!(
+            existing_row_head(DbType::Mysql, &t, key),
+            "SELECT CAST(`n` AS CHAR) FROM `t` WHERE `handoff_id` = "
+        );
+        assert_eq!(
+            existing_row_head(DbType::Sqlite, &t, key),
+            "SELECT CAST(NULL AS TEXT) FROM \"t\" WHERE \"handoff_id\" = "
+        );
+        t.has_rowid = true;
+        assert_eq!(
+            existing_row_head(DbType::Sqlite, &t, key),
+            "SELECT CAST(rowid AS TEXT) FROM \"t\" WHERE \"handoff_id\" = "
+        );
+        // Only the built-in handoffId is a key: a collected field in a unique column is not.
+        let other = [Resolved {
+            source: Source::Field("handoffIdCopy"),
+            column: &cols[1],
+            bound: Bound::Uuid(id),
+        }];
+        assert!(idempotency_key(&t, &other).is_none());
     }
 }

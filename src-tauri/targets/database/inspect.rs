@@ -1,7 +1,8 @@
 //! A direct look at a database target, for the health check: one connection outside the delivery
 //! pool (so a stale or empty pool cannot hide a problem), opened with the same settings, and what
-//! the live database says about the table: its columns with nullability and defaults, whether the
-//! user may insert, and whether the connection is encrypted. Nothing here writes.
+//! the live database says about the table: its columns with nullability and defaults, the columns
+//! unique on their own, whether the user may insert, and whether the connection is encrypted.
+//! Nothing here writes.
 //!
 //! Failures carry a message a clinic admin can act on; like delivery's, they never carry the
 //! password (connect options are never formatted).
@@ -9,9 +10,11 @@
 use super::classify::{Context, classify, tls_failure};
 use super::convert::convert;
 use super::pool::{mysql_options, pg_options, sqlite_options};
-use super::schema::{kind_mysql, kind_pg, kind_sqlite, qualified};
+use super::schema::{
+    kind_mysql, kind_pg, kind_sqlite, qualified, unique_mysql, unique_pg, unique_sqlite,
+};
 use crate::ids::IntegrationId;
-use crate::integrations::{DatabaseConfig, DbType};
+use crate::integrations::{DatabaseConfig, DbType, FieldType};
 use crate::targets::{ErrorCategory, ResolvedIntegration};
 use serde_json::Value;
 use sqlx::{ConnectOptions, Connection, MySqlConnection, PgConnection, Row, SqliteConnection};
@@ -53,6 +56,9 @@ pub struct TableInfo {
     /// `schema.table` as the database spells it (or the table alone).
     pub name: String,
     pub columns: Vec<ColumnInfo>,
+    /// Columns unique on their own, as delivery reads them (what its idempotent insert can
+    /// name).
+    pub unique: Vec<String>,
     schema: Option<String>,
     table: String,
 }
@@ -62,6 +68,11 @@ impl TableInfo {
     /// delivery matches them).
     pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
         super::schema::find_by_name(&self.columns, name, |c| &c.name)
+    }
+
+    /// Whether the column (by its exact name) is unique on its own.
+    pub fn is_unique(&self, column: &str) -> bool {
+        self.unique.iter().any(|u| u == column)
     }
 }
 
@@ -83,9 +94,10 @@ pub fn password<'a>(
     super::password(integration, db)
 }
 
-/// Whether a value of a field's type fits a column: what delivery's conversion would do.
-pub fn accepts(kind: ColumnKind, value: &Value) -> bool {
-    convert(kind, value).is_ok()
+/// Whether a value of a field's type (`field`) fits a column of `kind` in a `db` database: what
+/// delivery's conversion would do.
+pub fn accepts(db: DbType, kind: ColumnKind, field: Option<FieldType>, value: &Value) -> bool {
+    convert(db, kind, field, value).is_ok()
 }
 
 fn context(db: &DatabaseConfig) -> Context {
@@ -254,7 +266,7 @@ async fn table_pg(c: &mut PgConnection, t: &TableRef) -> Result<Option<TableInfo
     let rows: Vec<PgColumnRow> = sqlx::query_as(PG_TABLE)
         .bind(t.schema.clone())
         .bind(t.table.clone())
-        .fetch_all(c)
+        .fetch_all(&mut *c)
         .await?;
     let Some((schema, name)) = rows.first().map(|r| (r.0.clone(), r.1.clone())) else {
         return Ok(None);
@@ -280,9 +292,11 @@ async fn table_pg(c: &mut PgConnection, t: &TableRef) -> Result<Option<TableInfo
             },
         )
         .collect();
+    let unique = unique_pg(c, &schema, &name).await?;
     Ok(Some(TableInfo {
         name: format!("{schema}.{name}"),
         columns,
+        unique,
         schema: Some(schema),
         table: name,
     }))
@@ -308,7 +322,7 @@ async fn table_mysql(
         .bind(t.schema.clone())
         .bind(t.table.clone())
         .bind(t.table.clone())
-        .fetch_all(c)
+        .fetch_all(&mut *c)
         .await?;
     let Some((schema, name)) = rows.first().map(|r| (r.0.clone(), r.1.clone())) else {
         return Ok(None);
@@ -327,9 +341,11 @@ async fn table_mysql(
             },
         )
         .collect();
+    let unique = unique_mysql(c, &schema, &name).await?;
     Ok(Some(TableInfo {
         name: format!("{schema}.{name}"),
         columns,
+        unique,
         schema: Some(schema),
         table: name,
     }))
@@ -359,10 +375,20 @@ async fn table_sqlite(
     };
     let rows: Vec<(String, String, bool, bool, i64)> = sqlx::query_as(SQLITE_COLUMNS)
         .bind(name.clone())
-        .bind(schema)
-        .fetch_all(c)
+        .bind(schema.clone())
+        .fetch_all(&mut *c)
         .await?;
     let pk_columns = rows.iter().filter(|r| r.4 > 0).count();
+    let primary_key = match rows
+        .iter()
+        .filter(|r| r.4 > 0)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [one] => Some(one.0.clone()),
+        _ => None,
+    };
+    let unique = unique_sqlite(c, &schema, &name, primary_key.as_deref()).await?;
     let columns = rows
         .into_iter()
         .map(|(column, declared, not_null, has_default, pk)| ColumnInfo {
@@ -381,6 +407,7 @@ async fn table_sqlite(
             None => name.clone(),
         },
         columns,
+        unique,
         schema: t.schema.clone(),
         table: name,
     }))

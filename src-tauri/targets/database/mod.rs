@@ -7,6 +7,10 @@
 //! says they changed), identifiers are quoted for the dialect, and every value is converted to
 //! its column's type and bound, never spliced. The insert runs in a transaction that is rolled
 //! back on any error.
+//!
+//! When the built-in `handoffId` is mapped to a column that is unique on its own, the insert is
+//! idempotent (see `insert`): a retry whose row the table already holds (the console died after
+//! the target's commit, before recording it) inserts nothing and counts as delivered.
 
 mod classify;
 mod convert;
@@ -20,11 +24,12 @@ pub use pool::PoolStats;
 use super::{Delivery, ErrorCategory, HandoffContext, ResolvedIntegration, Wording};
 use crate::ids::IntegrationId;
 use crate::integrations::{
-    DatabaseConfig, DbType, FieldSpec, SECRET_MASK, SecretSlot, is_identifier,
+    DatabaseConfig, DbType, FieldSpec, FieldType, IntegrationConfig, SECRET_MASK, SecretSlot,
+    is_identifier,
 };
 use crate::masking;
 use crate::templating::BUILTINS;
-use classify::{Context, classify, suggests_schema_change};
+use classify::{Context, classify, is_unique_violation, suggests_schema_change};
 use convert::{convert, describe};
 use insert::{ReadBack, Resolved, RunError, Source, Stage};
 use pool::TargetPool;
@@ -56,6 +61,9 @@ struct Mapped<'a> {
     source: Source<'a>,
     column: &'a str,
     value: Value,
+    /// The type the field declares (built-ins included); `None` for fixed values and
+    /// undeclared fields.
+    field_type: Option<FieldType>,
 }
 
 impl Mapped<'_> {
@@ -119,7 +127,7 @@ impl DatabasePools {
             Ok(t) => t,
             Err(message) => return Delivery::refused(ErrorCategory::Configuration, message),
         };
-        let mapped = match mapped_values(db, handoff, data) {
+        let mapped = match mapped_values(&integration.config, db, handoff, data) {
             Ok(m) => m,
             Err((category, message)) => return Delivery::refused(category, message),
         };
@@ -151,6 +159,7 @@ impl DatabasePools {
         match delivery.failure {
             None => {
                 let what = match mode {
+                    _ if delivery.details.already_there => "row already there",
                     Mode::Insert | Mode::Test { commit: true } => "row inserted",
                     Mode::Test { commit: false } => "test row inserted and rolled back",
                     Mode::Preview => "insert previewed",
@@ -249,6 +258,7 @@ pub fn target_label(db: &DatabaseConfig) -> String {
 /// The mapped fields that have a value, in mapping order, then the fixed values. Checks the
 /// column names.
 fn mapped_values<'a>(
+    config: &IntegrationConfig,
     db: &'a DatabaseConfig,
     handoff: &HandoffContext<'_>,
     data: &Map<String, Value>,
@@ -277,18 +287,31 @@ fn mapped_values<'a>(
                 format!("database.fieldMapping.{field}: column '{column}' is mapped twice"),
             ));
         }
-        let value = match field.as_str() {
-            "timestamp" => Some(Value::String(handoff.timestamp.clone())),
-            "sessionId" => Some(Value::String(handoff.session_id.to_string())),
-            "handoffId" => Some(Value::String(handoff.handoff_id.to_string())),
+        let (value, field_type) = match field.as_str() {
+            "timestamp" => (
+                Some(Value::String(handoff.timestamp.clone())),
+                Some(FieldType::Datetime),
+            ),
+            "sessionId" => (
+                Some(Value::String(handoff.session_id.to_string())),
+                Some(FieldType::Text),
+            ),
+            insert::HANDOFF_ID => (
+                Some(Value::String(handoff.handoff_id.to_string())),
+                Some(FieldType::Uuid),
+            ),
             // Absent fields are left out, so the column's default applies.
-            _ => data.get(field).cloned(),
+            _ => (
+                data.get(field).cloned(),
+                config.field(field).map(|f| f.field_type),
+            ),
         };
         if let Some(value) = value {
             out.push(Mapped {
                 source: Source::Field(field),
                 column,
                 value,
+                field_type,
             });
         }
     }
@@ -325,6 +348,7 @@ fn mapped_values<'a>(
             source: Source::Fixed,
             column,
             value: value.clone(),
+            field_type: None,
         });
     }
     Ok(out)
@@ -422,6 +446,7 @@ enum ResolveError {
 
 /// Matches every mapped field and fixed value to its live column, then converts the values.
 fn resolve<'a>(
+    db: DbType,
     schema: &'a TableSchema,
     mapped: &'a [Mapped<'a>],
 ) -> Result<Vec<Resolved<'a>>, ResolveError> {
@@ -445,7 +470,7 @@ fn resolve<'a>(
         .iter()
         .zip(columns)
         .map(
-            |(m, column)| match (convert(column.kind, &m.value), m.source) {
+            |(m, column)| match (convert(db, column.kind, m.field_type, &m.value), m.source) {
                 (Ok(bound), source) => Ok(Resolved {
                     source,
                     column,
@@ -467,6 +492,13 @@ fn resolve<'a>(
             },
         )
         .collect()
+}
+
+/// Whether the built-in `handoffId` is one of the mapped values.
+fn maps_handoff_id(mapped: &[Mapped<'_>]) -> bool {
+    mapped
+        .iter()
+        .any(|m| m.source == Source::Field(insert::HANDOFF_ID))
 }
 
 fn failed(category: ErrorCategory, message: Wording, request: Value) -> Delivery {
@@ -513,7 +545,7 @@ impl Entry {
                 }
                 Err(e) => return self.failure(cx, db, e, Value::Null).await,
             };
-            let values = match resolve(&schema, mapped) {
+            let values = match resolve(cx.db, &schema, mapped) {
                 Ok(v) => v,
                 // The cached columns may be stale: read them again before saying no.
                 Err(ResolveError::MissingColumn { .. }) if !fresh => {
@@ -569,17 +601,34 @@ impl Entry {
                     };
                 }
             };
+            let key = insert::idempotency_key(&schema, &values).map(|r| r.column.name.clone());
             let (request, result) = self.pool.insert(&schema, &values, limit, test).await;
             match result {
                 Ok(inserted) => {
                     let id = inserted.id;
-                    // The id is the database's (a key may be a collected value).
-                    let said = Wording::new(format!("inserted 1 row into {}", db.table));
-                    let mut message = match &id {
-                        Some(id) => said.own(" (id ").quote(id).own(")"),
-                        None => said,
+                    // The id is the database's (a key may be a collected value): quoted, so
+                    // that what is recorded masks it if it is one.
+                    let found_by = key.as_deref().unwrap_or("handoff id");
+                    let mut message = match (inserted.already_there, &id) {
+                        (true, Some(id)) => Wording::new(format!(
+                            "the row was already there: {} has this handoff's row (id ",
+                            db.table
+                        ))
+                        .quote(id)
+                        .own(&format!(", found by its {found_by}); nothing was inserted")),
+                        (true, None) => Wording::new(format!(
+                            "the row was already there: {} has this handoff's row (found by its \
+                             {found_by}); nothing was inserted",
+                            db.table
+                        )),
+                        (false, Some(id)) => {
+                            Wording::new(format!("inserted 1 row into {} (id ", db.table))
+                                .quote(id)
+                                .own(")")
+                        }
+                        (false, None) => Wording::new(format!("inserted 1 row into {}", db.table)),
                     };
-                    if test.is_some_and(|t| !t.commit) {
+                    if test.is_some_and(|t| !t.commit) && !inserted.already_there {
                         message = message.own(", then rolled it back (test)");
                     }
                     let (row, row_note) = match inserted.read_back {
@@ -601,12 +650,24 @@ impl Entry {
                         details: super::DeliveryDetails {
                             row,
                             row_note,
+                            already_there: inserted.already_there,
                             ..Default::default()
                         },
                     };
                 }
                 Err(RunError::Sql(e)) if !fresh && suggests_schema_change(cx.db, &e) => {
                     tracing::info!(table = %db.table, "the table seems to have changed; reading its columns again");
+                    reload = true;
+                }
+                // The handoff's column may have been made unique since the columns were read:
+                // a second look lets a retry find its row instead of failing on it.
+                Err(RunError::Sql(e))
+                    if !fresh
+                        && key.is_none()
+                        && maps_handoff_id(mapped)
+                        && is_unique_violation(&e) =>
+                {
+                    tracing::info!(table = %db.table, "a unique value is taken; reading the table's unique columns again");
                     reload = true;
                 }
                 Err(e) => return self.failure(cx, db, e, request).await,
@@ -686,6 +747,15 @@ impl Entry {
                 let f = classify(&e, cx);
                 (f.category, f.wording())
             }
+            RunError::UniqueTaken => (
+                ErrorCategory::Validation,
+                Wording::new(format!(
+                    "the database rejected the row: nothing was inserted, and no row of {} holds \
+                     this handoff's id (another row already holds one of its unique values, or a \
+                     trigger skipped it)",
+                    db.table
+                )),
+            ),
             RunError::CannotRollBack(engine) => {
                 let mut d = failed(
                     ErrorCategory::Configuration,
@@ -747,7 +817,7 @@ mod tests {
         }));
         let h = handoff();
         let data = json!({"fullName": "Jane", "unmapped": 1});
-        let m = mapped_values(db(&i), &h, data.as_object().unwrap())
+        let m = mapped_values(&i.config, db(&i), &h, data.as_object().unwrap())
             .unwrap_or_else(|(_, message)| panic!("{message}"));
         let got: Vec<(&str, &str, Value)> = m
             .iter()
@@ -790,7 +860,7 @@ mod tests {
         .unwrap();
         let h = handoff();
         let data = json!({"phone": "5550104477", "seen": "2031-07-19T09:41:27-05:00", "age": 42});
-        let mapped = mapped_values(db(&i), &h, data.as_object().unwrap())
+        let mapped = mapped_values(&i.config, db(&i), &h, data.as_object().unwrap())
             .unwrap_or_else(|(_, m)| panic!("{m}"));
         // As the statement binds them: an integer, a date-time in UTC.
         let request = json!({"sql": "INSERT …", "params": [
@@ -850,7 +920,7 @@ mod tests {
             let i = integration(json!({
                 "type": "sqlite", "database": "x.db", "table": "t", "fieldMapping": mapping
             }));
-            match mapped_values(db(&i), &h, data) {
+            match mapped_values(&i.config, db(&i), &h, data) {
                 Ok(_) => panic!("{mapping} was accepted"),
                 Err((got, message)) => assert_eq!(got, category, "{mapping}: {message}"),
             }
@@ -865,7 +935,7 @@ mod tests {
                 "type": "sqlite", "database": "x.db", "table": "t",
                 "fieldMapping": {"a": "col_a"}, "fixedValues": fixed
             }));
-            mapped_values(db(&i), &h, data.as_object().unwrap()).map(|m| m.len())
+            mapped_values(&i.config, db(&i), &h, data.as_object().unwrap()).map(|m| m.len())
         };
         let (category, message) = with(json!({"x\"y": 1}), json!({"a": 1})).unwrap_err();
         assert_eq!(category, ErrorCategory::Configuration);

@@ -2,7 +2,7 @@
 //! types, and the primary key. Also the one place identifiers are checked and quoted.
 
 use crate::integrations::{DbType, is_identifier};
-use sqlx::{MySqlPool, PgPool, SqlitePool};
+use sqlx::{MySqlExecutor, MySqlPool, PgExecutor, PgPool, SqliteExecutor, SqlitePool};
 
 /// How a value is converted for a column, decided from the column's live type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +42,28 @@ pub struct TableSchema {
     /// The exact table name in the database.
     pub name: String,
     pub columns: Vec<Column>,
-    /// A single-column primary key, when there is one (PostgreSQL `RETURNING`).
+    /// A single-column primary key, when there is one (PostgreSQL `RETURNING`; PostgreSQL and
+    /// SQLite).
     pub primary_key: Option<String>,
+    /// MySQL: the AUTO_INCREMENT column, whose value `LAST_INSERT_ID()` gives.
+    pub auto_increment: Option<String>,
+    /// SQLite: a table with a rowid (not a view, not `WITHOUT ROWID`), which
+    /// `last_insert_rowid()` gives.
+    pub has_rowid: bool,
+    /// Columns that are unique on their own (see [`unique_pg`] and its siblings): an insert
+    /// can skip a conflict on one of them by naming it alone.
+    pub unique: Vec<String>,
 }
 
 impl TableSchema {
     /// The column with this name: an exact match, else the only case-insensitive one.
     pub fn column(&self, name: &str) -> Option<&Column> {
         find_by_name(&self.columns, name, |c| &c.name)
+    }
+
+    /// Whether the column (by its exact name) is unique on its own.
+    pub fn is_unique(&self, column: &str) -> bool {
+        self.unique.iter().any(|u| u == column)
     }
 }
 
@@ -218,6 +232,31 @@ JOIN pg_namespace n ON n.oid = c.relnamespace \
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) \
 WHERE i.indisprimary AND n.nspname = $1 AND c.relname = $2";
 
+/// Single-column unique indexes an `ON CONFLICT (column)` can name: valid, not partial, on the
+/// column itself (no expression), and checked at once (PostgreSQL refuses a deferrable
+/// constraint as an ON CONFLICT arbiter). The primary key is one of them.
+const PG_UNIQUE: &str = "\
+SELECT DISTINCT a.attname::text \
+FROM pg_index i \
+JOIN pg_class c ON c.oid = i.indrelid \
+JOIN pg_namespace n ON n.oid = c.relnamespace \
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0] \
+WHERE n.nspname = $1 AND c.relname = $2 AND i.indisunique AND i.indimmediate AND i.indisvalid \
+  AND i.indnkeyatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL";
+
+/// The table's columns that are unique on their own (see [`PG_UNIQUE`]).
+pub async fn unique_pg<'e>(
+    e: impl PgExecutor<'e>,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(PG_UNIQUE)
+        .bind(schema)
+        .bind(table)
+        .fetch_all(e)
+        .await
+}
+
 pub async fn load_pg(pool: &PgPool, t: &TableRef) -> Result<Option<TableSchema>, sqlx::Error> {
     let rows: Vec<(String, String, String, String, String, String)> = sqlx::query_as(PG_COLUMNS)
         .bind(t.schema.clone())
@@ -261,26 +300,54 @@ pub async fn load_pg(pool: &PgPool, t: &TableRef) -> Result<Option<TableSchema>,
         [(one,)] => Some(one.clone()),
         _ => None,
     };
+    let unique = unique_pg(pool, &schema, &name).await?;
     Ok(Some(TableSchema {
         schema: Some(schema),
         name,
         columns,
         primary_key,
+        auto_increment: None,
+        has_rowid: false,
+        unique,
     }))
 }
 
 const MYSQL_COLUMNS: &str = "\
 SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(COLUMN_NAME AS CHAR), \
-       CAST(DATA_TYPE AS CHAR), CAST(COLUMN_TYPE AS CHAR) \
+       CAST(DATA_TYPE AS CHAR), CAST(COLUMN_TYPE AS CHAR), \
+       CAST(EXTRA LIKE '%auto_increment%' AS SIGNED) \
 FROM information_schema.COLUMNS \
 WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND LOWER(TABLE_NAME) = LOWER(?) \
 ORDER BY (CAST(TABLE_NAME AS BINARY) = CAST(? AS BINARY)) DESC, TABLE_NAME, ORDINAL_POSITION";
+
+/// Unique indexes of one column, whole (no prefix length, no expression): a duplicate on
+/// such a column is a duplicate of the whole value. The primary key is one of them.
+const MYSQL_UNIQUE: &str = "\
+SELECT CAST(MIN(COLUMN_NAME) AS CHAR) FROM information_schema.STATISTICS \
+WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 \
+GROUP BY INDEX_NAME \
+HAVING COUNT(*) = 1 AND MAX(SUB_PART) IS NULL AND MIN(COLUMN_NAME) IS NOT NULL";
+
+/// The table's columns that are unique on their own (see [`MYSQL_UNIQUE`]).
+pub async fn unique_mysql<'e>(
+    e: impl MySqlExecutor<'e>,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(MYSQL_UNIQUE)
+        .bind(schema)
+        .bind(table)
+        .fetch_all(e)
+        .await
+}
+
+type MySqlColumnRow = (String, String, String, String, String, i64);
 
 pub async fn load_mysql(
     pool: &MySqlPool,
     t: &TableRef,
 ) -> Result<Option<TableSchema>, sqlx::Error> {
-    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(MYSQL_COLUMNS)
+    let rows: Vec<MySqlColumnRow> = sqlx::query_as(MYSQL_COLUMNS)
         .bind(t.schema.clone())
         .bind(t.table.clone())
         .bind(t.table.clone())
@@ -289,47 +356,85 @@ pub async fn load_mysql(
     let Some((schema, name)) = rows.first().map(|r| (r.0.clone(), r.1.clone())) else {
         return Ok(None);
     };
-    let columns = rows
+    let rows: Vec<MySqlColumnRow> = rows
         .into_iter()
         .filter(|r| r.0 == schema && r.1 == name)
-        .map(|(_, _, column, data_type, column_type)| Column {
+        .collect();
+    let auto_increment = rows.iter().find(|r| r.5 != 0).map(|r| r.2.clone());
+    let columns = rows
+        .into_iter()
+        .map(|(_, _, column, data_type, column_type, _)| Column {
             name: column,
             kind: kind_mysql(&data_type, &column_type),
             type_name: column_type,
             cast: None,
         })
         .collect();
+    let unique = unique_mysql(pool, &schema, &name).await?;
     Ok(Some(TableSchema {
         schema: Some(schema),
         name,
         columns,
         primary_key: None,
+        auto_increment,
+        has_rowid: false,
+        unique,
     }))
 }
 
 const SQLITE_TABLE: &str = "\
-SELECT name FROM pragma_table_list \
+SELECT name, type = 'table' AND NOT wr FROM pragma_table_list \
 WHERE schema = ?1 AND type IN ('table', 'view') AND name = ?2 COLLATE NOCASE \
 ORDER BY name = ?2 DESC LIMIT 1";
 
 const SQLITE_COLUMNS: &str = "SELECT name, type, pk FROM pragma_table_info(?1, ?2) ORDER BY cid";
+
+/// Unique indexes of one column, not partial (a UNIQUE constraint, a unique index, or the
+/// primary key of a table without rowid). A rowid's INTEGER PRIMARY KEY has no index: the
+/// caller adds the table's single-column primary key.
+const SQLITE_UNIQUE: &str = "\
+SELECT max(ii.name) FROM pragma_index_list(?1, ?2) AS il \
+JOIN pragma_index_info(il.name, ?2) AS ii \
+WHERE il.\"unique\" = 1 AND il.partial = 0 \
+GROUP BY il.name HAVING count(*) = 1 AND max(ii.cid) >= 0";
+
+/// The table's columns that are unique on their own: [`SQLITE_UNIQUE`] and the single-column
+/// primary key (`primary_key`).
+pub async fn unique_sqlite<'e>(
+    e: impl SqliteExecutor<'e>,
+    schema: &str,
+    table: &str,
+    primary_key: Option<&str>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut unique: Vec<String> = sqlx::query_scalar(SQLITE_UNIQUE)
+        .bind(table)
+        .bind(schema)
+        .fetch_all(e)
+        .await?;
+    if let Some(pk) = primary_key
+        && !unique.iter().any(|u| u == pk)
+    {
+        unique.push(pk.to_string());
+    }
+    Ok(unique)
+}
 
 pub async fn load_sqlite(
     pool: &SqlitePool,
     t: &TableRef,
 ) -> Result<Option<TableSchema>, sqlx::Error> {
     let schema = t.schema.clone().unwrap_or_else(|| "main".to_string());
-    let name: Option<(String,)> = sqlx::query_as(SQLITE_TABLE)
+    let name: Option<(String, bool)> = sqlx::query_as(SQLITE_TABLE)
         .bind(schema.clone())
         .bind(t.table.clone())
         .fetch_optional(pool)
         .await?;
-    let Some((name,)) = name else {
+    let Some((name, has_rowid)) = name else {
         return Ok(None);
     };
     let rows: Vec<(String, String, i64)> = sqlx::query_as(SQLITE_COLUMNS)
         .bind(name.clone())
-        .bind(schema)
+        .bind(schema.clone())
         .fetch_all(pool)
         .await?;
     let pk: Vec<&String> = rows.iter().filter(|r| r.2 > 0).map(|r| &r.0).collect();
@@ -346,11 +451,15 @@ pub async fn load_sqlite(
             cast: None,
         })
         .collect();
+    let unique = unique_sqlite(pool, &schema, &name, primary_key.as_deref()).await?;
     Ok(Some(TableSchema {
         schema: t.schema.clone(),
         name,
         columns,
         primary_key,
+        auto_increment: None,
+        has_rowid,
+        unique,
     }))
 }
 
@@ -462,6 +571,9 @@ mod tests {
             name: "t".into(),
             columns: vec![col("Email"), col("name"), col("Name")],
             primary_key: None,
+            auto_increment: None,
+            has_rowid: false,
+            unique: Vec::new(),
         };
         assert_eq!(t.column("email").unwrap().name, "Email");
         assert_eq!(t.column("Name").unwrap().name, "Name");

@@ -218,6 +218,7 @@ const CHECK_LABELS: Record<string, string> = {
   table: "Table",
   columns: "Mapped columns",
   requiredColumns: "Required columns",
+  idempotency: "One row per handoff",
   insertPrivilege: "Insert privilege",
   endToEnd: "End-to-end",
   deliveries: "Recent deliveries",
