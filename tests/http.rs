@@ -348,14 +348,16 @@ fn serve_prints_a_sign_in_url_whose_token_opens_the_api() {
     use std::io::BufReader;
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
-    let mut child = common::cli()
-        .args(["--data-dir", data_dir, "--secrets", "vault", "--json"])
-        .args(["serve", "--bind", "127.0.0.1:0", "--no-worker"])
-        .env("HANDOFF_VAULT_PASSPHRASE", "test passphrase")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::ChildGuard(
+        common::cli()
+            .args(["--data-dir", data_dir, "--secrets", "vault", "--json"])
+            .args(["serve", "--bind", "127.0.0.1:0", "--no-worker"])
+            .env("HANDOFF_VAULT_PASSPHRASE", "test passphrase")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // One JSON document (pretty-printed over several lines), then serve keeps running.
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let printed: Value = serde_json::Deserializer::from_reader(stdout)
@@ -385,8 +387,7 @@ fn serve_prints_a_sign_in_url_whose_token_opens_the_api() {
             .status()
             .as_u16()
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert_eq!(status, 200);
 }
 

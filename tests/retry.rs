@@ -429,13 +429,15 @@ async fn an_attempt_cut_short_by_a_killed_process_is_taken_over_after_its_lease(
         .status;
     assert!(status.success());
 
-    let mut sender = cli()
-        .arg("--data-dir")
-        .arg(&store)
-        .args(["send", "--integration", "emr", "--session", "s-1", "--data"])
-        .arg(&data_file)
-        .spawn()
-        .unwrap();
+    let mut sender = common::ChildGuard(
+        cli()
+            .arg("--data-dir")
+            .arg(&store)
+            .args(["send", "--integration", "emr", "--session", "s-1", "--data"])
+            .arg(&data_file)
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while sink.count() == 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;

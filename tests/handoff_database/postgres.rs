@@ -797,6 +797,8 @@ impl Console {
             .env("HANDOFF_VAULT_PASSPHRASE", "a test passphrase")
             .env_remove("RUST_LOG")
             .env_remove("HANDOFF_DATA_DIR")
+            // A test that fails midway leaves no console running.
+            .kill_on_drop(true)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
