@@ -32,12 +32,22 @@ fi
 echo "no display (or a build without the window): serving the web UI instead; open the URL below"
 port=${HANDOFF_PORT:-7878}
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# The console listening on $1 when it is this workspace's: this binary, serving this data dir
+# (found from the listening process itself; nothing is sent to an unknown listener, least of
+# all the token).
+ours_on() {
+  command -v ss >/dev/null 2>&1 || return 1
+  local pid exe data
+  pid=$(ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2)
+  [ -n "$pid" ] && [ -r "/proc/$pid/environ" ] || return 1
+  exe=$(readlink -f "/proc/$pid/exe" 2>/dev/null) || return 1
+  [ "$exe" = "$(readlink -f "$bin")" ] || return 1
+  data=$(tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^HANDOFF_DATA_DIR=//p')
+  [ "${data:-default}" = "${HANDOFF_DATA_DIR:-default}" ] || return 1
+  ! tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qx -- '--data-dir'
+}
 if port_taken "$port"; then
-  # Something listens there already. If it is this workspace's console (it takes this data
-  # dir's token), it is the one to open; otherwise serve on a free port instead.
-  token=$("$bin" token 2>/dev/null || true)
-  if [ -n "$token" ] && command -v curl >/dev/null 2>&1 &&
-    curl -fs -m 3 -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/info"; then
+  if ours_on "$port" && token=$("$bin" token 2>/dev/null); then
     echo "this workspace's console is already serving; open:"
     echo "http://127.0.0.1:$port/#token=$token"
     exit 0

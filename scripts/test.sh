@@ -65,8 +65,9 @@ if cargo nextest --version >/dev/null 2>&1; then
     not_run=$(cargo nextest list $features --lib --bins --tests -E "$expr" --message-format oneline 2>/dev/null | grep -c . || true)
     filter=(-E "not ($expr)")
   fi
+  # A failing run still reports what did not run (below) before it fails the script.
   # shellcheck disable=SC2086
-  cargo nextest run $features --lib --bins --tests --no-fail-fast "${filter[@]}"
+  cargo nextest run $features --lib --bins --tests --no-fail-fast "${filter[@]}" || rust_status=$?
 else
   echo "cargo-nextest not found; using cargo test" >&2
   skips=()
@@ -77,8 +78,11 @@ else
     echo "tests that cannot run here are left out: each binary's 'filtered out' counts them" >&2
     not_run_note="the tests counted as 'filtered out' above"
   fi
+  # The unit tests need no server: only the integration tests are left out by name.
   # shellcheck disable=SC2086
-  cargo test $features --lib --bins --tests --no-fail-fast -- "${skips[@]}"
+  cargo test $features --lib --bins --no-fail-fast || rust_status=$?
+  # shellcheck disable=SC2086
+  cargo test $features --tests --no-fail-fast -- "${skips[@]}" || rust_status=$?
 fi
 if [ "$not_run" -gt 0 ]; then
   not_run_note="$not_run tests"
@@ -86,6 +90,10 @@ fi
 if [ -n "$not_run_note" ]; then
   echo "== NOT RUN: $not_run_note (what they need is not here):" >&2
   for r in "${reasons[@]}"; do echo "   $r" >&2; done
+fi
+if [ "${rust_status:-0}" != 0 ]; then
+  echo "== Rust tests FAILED" >&2
+  exit "$rust_status"
 fi
 
 echo "== generated UI types are current"

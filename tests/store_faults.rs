@@ -565,6 +565,10 @@ async fn a_full_disk_is_unavailable_and_a_delivery_it_interrupts_keeps_its_hando
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_file_the_console_writes_is_its_owners_alone() {
+    // A permissive umask, as on most desktops: the modes must come from the console itself,
+    // not from a runner's strict umask.
+    // SAFETY: umask only sets this process's file-creation mask; the old one is put back below.
+    let before = unsafe { libc::umask(0o022) };
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
     let sink = Sink::start().await;
@@ -667,6 +671,7 @@ async fn every_file_the_console_writes_is_its_owners_alone() {
         "settings.json".into(),
         VAULT_FILE.into(),
         "clinic.db".into(),
+        "api-token".into(),
         name.to_string(),
     ] {
         assert!(seen.contains(&expected), "{expected} not among {seen:?}");
@@ -675,6 +680,8 @@ async fn every_file_the_console_writes_is_its_owners_alone() {
         seen.iter().any(|n| n.starts_with("upload-")),
         "an uploaded copy among {seen:?}"
     );
+    // SAFETY: as above.
+    unsafe { libc::umask(before) };
 }
 
 #[tokio::test]

@@ -152,7 +152,15 @@ impl App {
             .await
         {
             Ok(true) => None,
-            Ok(false) => Some(AppError::not_found("integration", id_or_name)),
+            Ok(false) => {
+                // Removed meanwhile: its secrets went with it, and nothing of this update (nor
+                // the values read before it) may stay behind under its id.
+                let slots: Vec<SecretSlot> = previous.iter().map(|(s, _)| *s).collect();
+                if let Err(e) = self.delete_secrets(current.id, &slots).await {
+                    tracing::warn!(integration = %current.id, "could not delete the secrets of an integration removed meanwhile: {e}");
+                }
+                return Err(AppError::not_found("integration", id_or_name));
+            }
             // Another integration took the name since it was checked.
             Err(e) if integrations::is_name_conflict(&e) => {
                 Some(AppError::invalid_many(vec![name_taken(&config.name)]))

@@ -215,7 +215,6 @@ pub fn closed_port() -> u16 {
     port
 }
 
-/// The CLI binary under test.
 /// A child process that is killed (and reaped) when the guard goes: also when the test panics
 /// before its end, so a failed test leaves nothing running.
 pub struct ChildGuard(pub std::process::Child);
@@ -240,6 +239,7 @@ impl std::ops::DerefMut for ChildGuard {
     }
 }
 
+/// The CLI binary under test.
 pub fn cli() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_handoff-console"))
 }
