@@ -3,11 +3,11 @@ import { client } from "./api/client";
 import { ConsoleError } from "./api/errors";
 import { tokenStore } from "./api/transport";
 import { navigate, routePath, useRoute, type Route } from "./router";
-import { HealthDashboard } from "./screens/HealthDashboard";
-import { HistoryFile } from "./screens/HistoryFile";
-import { Integrations } from "./screens/Integrations";
-import { StatsPanel } from "./screens/StatsPanel";
-import { TestPanel } from "./screens/TestPanel";
+import { HealthDashboard } from "./screens/health/HealthDashboard";
+import { HistoryFile } from "./screens/history-file/HistoryFile";
+import { Integrations } from "./screens/integrations/Integrations";
+import { StatsPanel } from "./screens/stats/StatsPanel";
+import { TestPanel } from "./screens/tests/TestPanel";
 import { SignIn } from "./SignIn";
 
 type Theme = "light" | "dark";

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { HealthReport } from "../../api/types/HealthReport";
 import type { JobStatus } from "../../api/types/JobStatus";
 import type { LastHealth } from "../../api/types/LastHealth";
-import { HealthDashboard } from "../HealthDashboard";
+import { HealthDashboard } from "./HealthDashboard";
 
 const report: HealthReport = {
   status: "error",

@@ -2,7 +2,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/re
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Integration } from "../../api/types/Integration";
 import type { TestReport } from "../../api/types/TestReport";
-import { TestPanel } from "../TestPanel";
+import { TestPanel } from "./TestPanel";
 
 const integration = {
   id: "i-1",

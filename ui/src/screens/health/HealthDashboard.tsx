@@ -2,11 +2,11 @@
  * works with every target offline), "Run checks" as a job with live progress, "check this one"
  * per integration, and each integration's recent trend. */
 import { useState } from "react";
-import { client } from "../api/client";
-import { ConsoleError } from "../api/errors";
-import type { HealthReport } from "../api/types/HealthReport";
-import { Empty, ErrorState, LocalTime, Spinner, useLoad } from "../components/state";
-import { HealthCard, StatusBadge } from "./health/Cards";
+import { client } from "../../api/client";
+import { ConsoleError } from "../../api/errors";
+import type { HealthReport } from "../../api/types/HealthReport";
+import { Empty, ErrorState, LocalTime, Spinner, useLoad } from "../../components/state";
+import { HealthCard, StatusBadge } from "./Cards";
 import {
   type HealthFilter,
   type HealthView,
@@ -17,8 +17,8 @@ import {
   isProbed,
   matchesFilter,
   mergeReport,
-} from "./health/model";
-import "./health/health.css";
+} from "./model";
+import "./health.css";
 
 type Run =
   | { state: "idle" }

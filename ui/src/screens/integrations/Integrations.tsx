@@ -2,18 +2,18 @@
  * and its actions (edit, test, stats, remove); the editor drawer (`/integrations/<id>` opens an
  * integration's); on first run, the demo workspace, which is labelled and removable at once. */
 import { useMemo, useState } from "react";
-import { client } from "../api/client";
-import { ConsoleError } from "../api/errors";
-import type { DeliverySummary } from "../api/types/DeliverySummary";
-import type { Integration } from "../api/types/Integration";
-import type { LastHealth } from "../api/types/LastHealth";
-import type { TargetKind } from "../api/types/TargetKind";
-import { Empty, ErrorState, Spinner, formatLocal, formatShort, useLoad } from "../components/state";
-import { navigate, useRoute } from "../router";
-import { ConfirmDialog } from "./integrations/ConfirmDialog";
-import { healthDot, targetSummary, type Dot } from "./integrations/form";
-import { IntegrationEditor } from "./integrations/IntegrationEditor";
-import "./integrations/integrations.css";
+import { client } from "../../api/client";
+import { ConsoleError } from "../../api/errors";
+import type { DeliverySummary } from "../../api/types/DeliverySummary";
+import type { Integration } from "../../api/types/Integration";
+import type { LastHealth } from "../../api/types/LastHealth";
+import type { TargetKind } from "../../api/types/TargetKind";
+import { Empty, ErrorState, Spinner, formatLocal, formatShort, useLoad } from "../../components/state";
+import { navigate, useRoute } from "../../router";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { healthDot, targetSummary, type Dot } from "./form";
+import { IntegrationEditor } from "./IntegrationEditor";
+import "./integrations.css";
 
 interface Loaded {
   integrations: Integration[];

@@ -3,16 +3,16 @@
  * sent, run it against the real target, and read the analysis; the integration's recent tests
  * beside it. */
 import { useEffect, useId, useRef, useState } from "react";
-import { client } from "../api/client";
-import { ConsoleError } from "../api/errors";
-import type { GeneratedData } from "../api/types/GeneratedData";
-import type { Integration } from "../api/types/Integration";
-import type { TestReport } from "../api/types/TestReport";
-import type { TestRunRequest } from "../api/types/TestRunRequest";
-import { Confirm } from "./stats/Confirm";
-import { Empty, ErrorState, Spinner, useLoad } from "../components/state";
-import { navigate, useRoute } from "../router";
-import { FieldForm } from "./tests/DataEditor";
+import { client } from "../../api/client";
+import { ConsoleError } from "../../api/errors";
+import type { GeneratedData } from "../../api/types/GeneratedData";
+import type { Integration } from "../../api/types/Integration";
+import type { TestReport } from "../../api/types/TestReport";
+import type { TestRunRequest } from "../../api/types/TestRunRequest";
+import { Confirm } from "../stats/Confirm";
+import { Empty, ErrorState, Spinner, useLoad } from "../../components/state";
+import { navigate, useRoute } from "../../router";
+import { FieldForm } from "./DataEditor";
 import {
   type FormValues,
   type TestData,
@@ -21,10 +21,10 @@ import {
   formToData,
   parseJsonData,
   problemsByField,
-} from "./tests/form";
-import { ReportView } from "./tests/ReportView";
-import { TestHistory } from "./tests/TestHistory";
-import "./tests/tests.css";
+} from "./form";
+import { ReportView } from "./ReportView";
+import { TestHistory } from "./TestHistory";
+import "./tests.css";
 
 export function TestPanel() {
   const route = useRoute();

@@ -4,20 +4,20 @@
  * series, and the history: handoffs (one row per handoff, its tries behind it) or attempts
  * (every try), with the detail drawer, retries, auto-refresh and exports. */
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
-import { client } from "../api/client";
-import { ConsoleError } from "../api/errors";
-import type { AttemptSummary } from "../api/types/AttemptSummary";
-import type { BulkRetry } from "../api/types/BulkRetry";
-import type { HandoffResult } from "../api/types/HandoffResult";
-import type { HandoffRow } from "../api/types/HandoffRow";
-import type { RetryRequest } from "../api/types/RetryRequest";
-import type { Stats } from "../api/types/Stats";
-import { ErrorState, useLoad } from "../components/state";
-import { navigate, useRoute } from "../router";
-import { SeriesChart } from "./stats/Chart";
-import { Confirm } from "./stats/Confirm";
-import { DetailDrawer } from "./stats/DetailDrawer";
-import { ExportHistoryButton } from "./stats/ExportHistory";
+import { client } from "../../api/client";
+import { ConsoleError } from "../../api/errors";
+import type { AttemptSummary } from "../../api/types/AttemptSummary";
+import type { BulkRetry } from "../../api/types/BulkRetry";
+import type { HandoffResult } from "../../api/types/HandoffResult";
+import type { HandoffRow } from "../../api/types/HandoffRow";
+import type { RetryRequest } from "../../api/types/RetryRequest";
+import type { Stats } from "../../api/types/Stats";
+import { ErrorState, useLoad } from "../../components/state";
+import { navigate, useRoute } from "../../router";
+import { SeriesChart } from "./Chart";
+import { Confirm } from "./Confirm";
+import { DetailDrawer } from "./DetailDrawer";
+import { ExportHistoryButton } from "./ExportHistory";
 import {
   INITIAL_FILTERS,
   attemptsQueryOf,
@@ -28,11 +28,11 @@ import {
   statsQueryOf,
   type FilterAction,
   type StatsFilters,
-} from "./stats/filters";
-import { csvFileName, formatCount, formatDuration, formatRate, type Sort } from "./stats/format";
-import { HandoffTable, canRetryHandoff } from "./stats/HandoffTable";
-import { HistoryTable, canRetry } from "./stats/HistoryTable";
-import "./stats/stats.css";
+} from "./filters";
+import { csvFileName, formatCount, formatDuration, formatRate, type Sort } from "./format";
+import { HandoffTable, canRetryHandoff } from "./HandoffTable";
+import { HistoryTable, canRetry } from "./HistoryTable";
+import "./stats.css";
 
 const CATEGORIES = ["network", "timeout", "authentication", "configuration", "validation", "server"];
 const WINDOWS: [string, string][] = [

@@ -3,15 +3,15 @@
  * detail drawer), statistics and audit trail. In a browser the file is uploaded; in the desktop
  * window it is opened by its path. Nothing in it can be sent, changed or revealed. */
 import { useEffect, useState, type FormEvent } from "react";
-import { client } from "../api/client";
-import { ConsoleError } from "../api/errors";
-import type { HistoryFileInfo } from "../api/types/HistoryFileInfo";
-import { Empty, LocalTime, Spinner } from "../components/state";
-import { formatBytes } from "./history-file/format";
-import { Browse } from "./history-file/Browse";
-import { takePendingHistoryFile, type PendingHistoryFile } from "./history-file/pending";
-import { AuditView, StatsView } from "./history-file/views";
-import "./history-file/history-file.css";
+import { client } from "../../api/client";
+import { ConsoleError } from "../../api/errors";
+import type { HistoryFileInfo } from "../../api/types/HistoryFileInfo";
+import { Empty, LocalTime, Spinner } from "../../components/state";
+import { formatBytes } from "./format";
+import { Browse } from "./Browse";
+import { takePendingHistoryFile, type PendingHistoryFile } from "./pending";
+import { AuditView, StatsView } from "./views";
+import "./history-file.css";
 
 type Tab = "handoffs" | "attempts" | "stats" | "audit";
 
