@@ -6,11 +6,11 @@ import { useRef, useState } from "react";
 import { client } from "../../api/client";
 import type { HandoffsQuery } from "../../api/types/HandoffsQuery";
 import type { HistoryQuery } from "../../api/types/HistoryQuery";
-import { DetailDrawer } from "../stats/DetailDrawer";
-import type { Sort } from "../stats/format";
-import { HandoffTable } from "../stats/HandoffTable";
-import { HistoryTable } from "../stats/HistoryTable";
-import type { TableSort } from "../stats/VirtualTable";
+import { DetailDrawer } from "../../components/history/DetailDrawer";
+import type { Sort } from "../../components/history/HistoryTable";
+import { HandoffTable } from "../../components/history/HandoffTable";
+import { HistoryTable } from "../../components/history/HistoryTable";
+import type { TableSort } from "../../components/history/VirtualTable";
 
 const CATEGORIES = ["network", "timeout", "authentication", "configuration", "validation", "server"];
 

@@ -4,7 +4,7 @@ import { useId } from "react";
 import type { SeriesPoint } from "../../api/types/SeriesPoint";
 import { formatLocal } from "../../components/state";
 import { labelEvery, niceMax, scale, ticks } from "./chart";
-import { formatDuration } from "./format";
+import { formatDuration } from "../../components/format";
 
 const W = 760;
 const H = 200;

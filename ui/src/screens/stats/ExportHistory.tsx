@@ -8,7 +8,7 @@ import { ConsoleError } from "../../api/errors";
 import type { ExportResult } from "../../api/types/ExportResult";
 import { navigate } from "../../router";
 import { Confirm } from "./Confirm";
-import { formatCount } from "./format";
+import { formatCount } from "../../components/format";
 import { offerHistoryFile } from "../history-file/pending";
 
 export function ExportHistoryButton({

@@ -16,7 +16,7 @@ import { ErrorState, useLoad } from "../../components/state";
 import { navigate, useRoute } from "../../router";
 import { SeriesChart } from "./Chart";
 import { Confirm } from "./Confirm";
-import { DetailDrawer } from "./DetailDrawer";
+import { DetailDrawer } from "../../components/history/DetailDrawer";
 import { ExportHistoryButton } from "./ExportHistory";
 import {
   INITIAL_FILTERS,
@@ -29,9 +29,10 @@ import {
   type FilterAction,
   type StatsFilters,
 } from "./filters";
-import { csvFileName, formatCount, formatDuration, formatRate, type Sort } from "./format";
-import { HandoffTable, canRetryHandoff } from "./HandoffTable";
-import { HistoryTable, canRetry } from "./HistoryTable";
+import { formatCount, formatDuration } from "../../components/format";
+import { csvFileName, formatRate } from "./format";
+import { HandoffTable, canRetryHandoff } from "../../components/history/HandoffTable";
+import { HistoryTable, canRetry, type Sort } from "../../components/history/HistoryTable";
 import "./stats.css";
 
 const CATEGORIES = ["network", "timeout", "authentication", "configuration", "validation", "server"];

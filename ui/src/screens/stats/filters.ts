@@ -7,7 +7,7 @@ import type { HistoryQuery } from "../../api/types/HistoryQuery";
 import type { RetryRequest } from "../../api/types/RetryRequest";
 import type { StatsQuery } from "../../api/types/StatsQuery";
 import { localInputToIso } from "./format";
-import type { TableSort } from "./VirtualTable";
+import type { TableSort } from "../../components/history/VirtualTable";
 
 export type View = "handoffs" | "attempts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { niceMax, scale, ticks, labelEvery } from "./chart";
-import { bulkRetryRequest, csvFileName, formatDuration, formatRate, historyQuery, localInputToIso, statsQuery } from "./format";
+import { bulkRetryRequest, csvFileName, formatRate, historyQuery, localInputToIso, statsQuery } from "./format";
 
 describe("chart scaling", () => {
   it("rounds the axis up to 1, 2 or 5 times a power of ten", () => {
@@ -33,12 +33,7 @@ describe("chart scaling", () => {
 });
 
 describe("formatting", () => {
-  it("shows durations and rates readably", () => {
-    expect(formatDuration(null)).toBe("—");
-    expect(formatDuration(42)).toBe("42 ms");
-    expect(formatDuration(1234)).toBe("1.23 s");
-    expect(formatDuration(12_345)).toBe("12.3 s");
-    expect(formatDuration(125_000)).toBe("2 min 5 s");
+  it("shows rates readably", () => {
     expect(formatRate(null)).toBe("—");
     expect(formatRate(1)).toBe("100%");
     expect(formatRate(0.9876)).toBe("98.8%");

@@ -1,25 +1,13 @@
-/** Formatting for the Stats panel: numbers, durations, CSV file names, the filter's query. */
+/** Formatting for the Stats panel: rates, CSV file names, the filter's query. */
 import type { HistoryQuery } from "../../api/types/HistoryQuery";
 import type { StatsQuery } from "../../api/types/StatsQuery";
 import type { RetryRequest } from "../../api/types/RetryRequest";
-
-export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "—";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
-  return `${m} min ${s} s`;
-}
+import type { Sort } from "../../components/history/HistoryTable";
 
 export function formatRate(rate: number | null | undefined): string {
   if (rate === null || rate === undefined) return "—";
   const pct = rate * 100;
   return `${pct >= 99.95 || pct === 0 ? pct.toFixed(0) : pct.toFixed(1)}%`;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString();
 }
 
 /** `attempts-2026-11-24-1730.csv`, in the local zone. */
@@ -39,12 +27,6 @@ export interface Filters {
   since?: string;
   until?: string;
   q?: string;
-}
-
-export type SortKey = "startedAt" | "durationMs" | "status" | "integration" | "sessionId";
-export interface Sort {
-  key: SortKey;
-  order: "asc" | "desc";
 }
 
 /** Drops empty values, so the query string (and the cache key) only holds what filters. */

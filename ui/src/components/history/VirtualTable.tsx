@@ -9,9 +9,10 @@
  * refresh (or the auto-refresh) never throws the reader back to the first row. */
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { ConsoleError } from "../../api/errors";
-import { Empty, ErrorState } from "../../components/state";
-import { formatCount } from "./format";
+import { Empty, ErrorState } from "../state";
+import { formatCount } from "../format";
 import { PageCache, pagesFor, scrollToShow, visibleRange } from "./virtual";
+import "./history.css";
 
 export const ROW = 34;
 const HEADER = 36;

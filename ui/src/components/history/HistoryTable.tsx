@@ -5,11 +5,18 @@ import { client } from "../../api/client";
 import type { AttemptPage } from "../../api/types/AttemptPage";
 import type { AttemptSummary } from "../../api/types/AttemptSummary";
 import type { HistoryQuery } from "../../api/types/HistoryQuery";
-import { formatLocal, formatShort } from "../../components/state";
-import { formatDuration, type Sort } from "./format";
+import { formatLocal, formatShort } from "../state";
+import { formatDuration } from "../format";
 import { type Column, VirtualTable } from "./VirtualTable";
 
 export { PAGE, ROW } from "./VirtualTable";
+
+/** How the attempt history is sorted (the API's `sort` and `order`). */
+export type SortKey = "startedAt" | "durationMs" | "status" | "integration" | "sessionId";
+export interface Sort {
+  key: SortKey;
+  order: "asc" | "desc";
+}
 
 interface Props {
   query: HistoryQuery;

@@ -9,9 +9,10 @@ import type { AttemptSummary } from "../../api/types/AttemptSummary";
 import type { AttemptView } from "../../api/types/AttemptView";
 import type { HandoffResult } from "../../api/types/HandoffResult";
 import { navigate } from "../../router";
-import { ErrorState, LocalTime, Spinner, useLoad } from "../../components/state";
-import { Confirm } from "./Confirm";
-import { formatDuration } from "./format";
+import { ErrorState, LocalTime, Spinner, useLoad } from "../state";
+import { Confirm } from "../../screens/stats/Confirm";
+import { formatDuration } from "../format";
+import "./history.css";
 
 export function DetailDrawer(props: {
   attemptId: string;

@@ -7,7 +7,7 @@ import { client } from "../../api/client";
 import type { HandoffPage } from "../../api/types/HandoffPage";
 import type { HandoffRow } from "../../api/types/HandoffRow";
 import type { HandoffsQuery } from "../../api/types/HandoffsQuery";
-import { formatLocal, formatShort } from "../../components/state";
+import { formatLocal, formatShort } from "../state";
 import { type Column, type TableSort, VirtualTable } from "./VirtualTable";
 
 export const HANDOFF_STATE_LABEL: Record<HandoffRow["status"], string> = {
