@@ -157,7 +157,10 @@ describe("TestPanel", () => {
     // A preview goes straight through: nothing leaves.
     fireEvent.click(screen.getByRole("button", { name: "Preview" }));
     await waitFor(() => expect(calls.filter((c) => c.key === "POST /tests").length).toBe(1));
-    fireEvent.click(screen.getByRole("button", { name: "Run test" }));
+    // Run is disabled until the preview's answer is in: clicking it earlier would do nothing.
+    const run = screen.getByRole("button", { name: "Run test" }) as HTMLButtonElement;
+    await waitFor(() => expect(run.disabled).toBe(false));
+    fireEvent.click(run);
     fireEvent.click(await screen.findByRole("button", { name: "Send the test" }));
     await waitFor(() => expect(calls.filter((c) => c.key === "POST /tests").length).toBe(2));
     expect(calls.filter((c) => c.key === "POST /tests")[1]?.body).toMatchObject({ preview: false });
