@@ -187,7 +187,7 @@ try {
     await page.getByText(/Generated, seed \d+/).waitFor();
     const before = target.received.length;
     await page.getByRole("button", { name: "Run test" }).click();
-    const ask = page.getByRole("dialog", { name: "Send the test to the real endpoint?" });
+    const ask = page.getByRole("alertdialog", { name: "Send the test to the real endpoint?" });
     await ask.waitFor();
     assert((await ask.innerText()).includes(`${target.url}/patients`), "the confirmation does not name the endpoint");
     await ask.getByRole("button", { name: "Cancel" }).click();
@@ -363,7 +363,7 @@ try {
     await page.getByRole("button", { name: "Retry selected (0)" }).waitFor();
     // The rest at once: counted first, then retried as a job.
     await page.getByRole("button", { name: "Retry failed handoffs…" }).click();
-    const ask = page.getByRole("dialog", { name: "Retry every handoff that failed for good?" });
+    const ask = page.getByRole("alertdialog", { name: "Retry every handoff that failed for good?" });
     await ask.getByRole("button", { name: "Retry 2" }).click();
     await page.getByText(/Retried 2 of 2: 2 delivered/).waitFor();
     await waitCard("Needs attention", "0");
@@ -399,7 +399,7 @@ try {
     await page.getByRole("grid", { name: "Handoffs" }).waitFor();
     await page.getByRole("button", { name: "Export history file" }).click();
     const downloading = page.waitForEvent("download");
-    await page.getByRole("dialog", { name: "Export a history file?" }).getByRole("button", { name: "Export" }).click();
+    await page.getByRole("alertdialog", { name: "Export a history file?" }).getByRole("button", { name: "Export" }).click();
     const download = await downloading;
     assert(/^handoff-history-.*\.sqlite$/.test(download.suggestedFilename()), download.suggestedFilename());
     await page.getByText(/History file written/).waitFor();

@@ -10,7 +10,7 @@ import type { AttemptView } from "../../api/types/AttemptView";
 import type { HandoffResult } from "../../api/types/HandoffResult";
 import { navigate } from "../../router";
 import { ErrorState, LocalTime, Spinner, useLoad } from "../state";
-import { Confirm } from "../../screens/stats/Confirm";
+import { ConfirmDialog } from "../ConfirmDialog";
 import { formatDuration } from "../format";
 import "./history.css";
 
@@ -56,7 +56,6 @@ export function DetailDrawer(props: {
 
   const reveal = async () => {
     if (!a) return;
-    setConfirmReveal(false);
     setAction({ busy: true });
     try {
       const r = await client.reveal(a.handoffId);
@@ -283,19 +282,19 @@ export function DetailDrawer(props: {
             </section>
           </div>
         )}
-        <Confirm
+        <ConfirmDialog
           open={confirmReveal}
           title="Reveal the raw data?"
           confirmLabel="Reveal"
           danger
-          onConfirm={reveal}
-          onCancel={() => setConfirmReveal(false)}
+          onConfirm={() => void reveal()}
+          onClose={() => setConfirmReveal(false)}
         >
           <p>
             This shows the patient data this session collected, unmasked. The console records in its audit trail that you
             revealed it (which fields, not their values).
           </p>
-        </Confirm>
+        </ConfirmDialog>
       </aside>
     </div>
   );

@@ -142,7 +142,7 @@ describe("the integration editor", () => {
     fireEvent.change(screen.getByLabelText("Table"), { target: { value: "patients" } });
     fireEvent(drawer, new Event("cancel", { cancelable: true }));
     expect(onClose).toHaveBeenCalledTimes(1);
-    const ask = screen.getByRole("dialog", { name: "Discard your changes?", hidden: true });
+    const ask = screen.getByRole("alertdialog", { name: "Discard your changes?", hidden: true });
     fireEvent.click(within(ask).getByRole("button", { name: "Discard", hidden: true }));
     await waitFor(() => expect(onClose).toHaveBeenCalledTimes(2));
   });

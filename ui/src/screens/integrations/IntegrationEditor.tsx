@@ -9,7 +9,7 @@ import { ConsoleError } from "../../api/errors";
 import type { Integration } from "../../api/types/Integration";
 import type { TargetColumn } from "../../api/types/TargetColumn";
 import type { TargetKind } from "../../api/types/TargetKind";
-import { ConfirmDialog } from "./ConfirmDialog";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { FieldsEditor } from "./FieldsEditor";
 import {
   FormProblem,
@@ -556,8 +556,9 @@ export function IntegrationEditor({
         <ConfirmDialog
           title="Discard your changes?"
           confirmLabel="Discard"
+          danger
           onClose={() => setConfirmDiscard(false)}
-          onConfirm={async () => onClose()}
+          onConfirm={onClose}
         >
           <p>The changes in this form are not saved.</p>
         </ConfirmDialog>

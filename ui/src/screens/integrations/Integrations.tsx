@@ -8,9 +8,9 @@ import type { DeliverySummary } from "../../api/types/DeliverySummary";
 import type { Integration } from "../../api/types/Integration";
 import type { LastHealth } from "../../api/types/LastHealth";
 import type { TargetKind } from "../../api/types/TargetKind";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Empty, ErrorState, Spinner, formatLocal, formatShort, useLoad } from "../../components/state";
 import { navigate, useRoute } from "../../router";
-import { ConfirmDialog } from "./ConfirmDialog";
 import { healthDot, targetSummary, type Dot } from "./form";
 import { IntegrationEditor } from "./IntegrationEditor";
 import "./integrations.css";
@@ -326,6 +326,7 @@ export function Integrations() {
         <ConfirmDialog
           title={`Remove ${removing.name}?`}
           confirmLabel="Remove"
+          danger
           onClose={() => setRemoving(null)}
           onConfirm={async () => {
             await client.removeIntegration(removing.id);
@@ -341,6 +342,7 @@ export function Integrations() {
         <ConfirmDialog
           title="Remove the demo workspace?"
           confirmLabel="Remove the demo"
+          danger
           onClose={() => setRemovingDemo(false)}
           onConfirm={async () => {
             const r = await client.removeDemo();

@@ -5,9 +5,9 @@
 import { useState } from "react";
 import { client } from "../../api/client";
 import { ConsoleError } from "../../api/errors";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import type { ExportResult } from "../../api/types/ExportResult";
 import { navigate } from "../../router";
-import { Confirm } from "./Confirm";
 import { formatCount } from "../../components/format";
 import { offerHistoryFile } from "../history-file/pending";
 
@@ -25,7 +25,6 @@ export function ExportHistoryButton({
   const [done, setDone] = useState<{ result: ExportResult; blob: Blob | null } | null>(null);
 
   const run = async () => {
-    setAsking(false);
     setDone(null);
     setProgress("Starting the export…");
     try {
@@ -83,12 +82,12 @@ export function ExportHistoryButton({
           )}
         </p>
       )}
-      <Confirm
+      <ConfirmDialog
         open={asking}
         title="Export a history file?"
         confirmLabel="Export"
         onConfirm={() => void run()}
-        onCancel={() => setAsking(false)}
+        onClose={() => setAsking(false)}
       >
         <p>
           Writes the handoffs and attempts in this scope ({integration ? "this integration" : "every integration"},{" "}
@@ -97,7 +96,7 @@ export function ExportHistoryButton({
           opens read-only. Collected data is masked and no secret is written. The session and the table's filters do not
           narrow an export.
         </p>
-      </Confirm>
+      </ConfirmDialog>
     </>
   );
 }

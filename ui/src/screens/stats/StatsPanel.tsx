@@ -12,10 +12,10 @@ import type { HandoffResult } from "../../api/types/HandoffResult";
 import type { HandoffRow } from "../../api/types/HandoffRow";
 import type { RetryRequest } from "../../api/types/RetryRequest";
 import type { Stats } from "../../api/types/Stats";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorState, useLoad } from "../../components/state";
 import { navigate, useRoute } from "../../router";
 import { SeriesChart } from "./Chart";
-import { Confirm } from "./Confirm";
 import { DetailDrawer } from "../../components/history/DetailDrawer";
 import { ExportHistoryButton } from "./ExportHistory";
 import {
@@ -419,13 +419,13 @@ export function StatsPanel() {
       </p>
 
       {open && <DetailDrawer attemptId={open} onClose={() => setOpen(null)} onOpen={setOpen} onRetried={() => refresh()} />}
-      <Confirm
+      <ConfirmDialog
         open={bulkShown !== null}
         title="Retry every handoff that failed for good?"
         confirmLabel={`Retry ${formatCount(bulkShown?.counted.matched ?? 0)}`}
-        busy={!bulkShown?.counted.matched}
-        onConfirm={retryAllFailed}
-        onCancel={() => setBulk(null)}
+        confirmDisabled={!bulkShown?.counted.matched}
+        onConfirm={() => void retryAllFailed()}
+        onClose={() => setBulk(null)}
       >
         {bulkShown?.counted.matched ? (
           <p>
@@ -448,7 +448,7 @@ export function StatsPanel() {
             ? ` ${formatCount(bulkShown.counted.alreadyDelivered)} failed attempt${bulkShown.counted.alreadyDelivered === 1 ? "" : "s"} here belong to handoffs delivered since: they are skipped.`
             : ""}
         </p>
-      </Confirm>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -9,7 +9,7 @@ import type { GeneratedData } from "../../api/types/GeneratedData";
 import type { Integration } from "../../api/types/Integration";
 import type { TestReport } from "../../api/types/TestReport";
 import type { TestRunRequest } from "../../api/types/TestRunRequest";
-import { Confirm } from "../stats/Confirm";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { Empty, ErrorState, Spinner, useLoad } from "../../components/state";
 import { navigate, useRoute } from "../../router";
 import { FieldForm } from "./DataEditor";
@@ -420,16 +420,13 @@ function Workbench({ integration }: { integration: Integration }) {
         )}
       </div>
       <TestHistory integrationId={id} round={historyRound} />
-      <Confirm
+      <ConfirmDialog
         open={confirmRun}
         title={isDb ? "Keep a test row in the clinic's table?" : "Send the test to the real endpoint?"}
         confirmLabel={isDb ? "Insert and keep the row" : "Send the test"}
         danger={isDb}
-        onConfirm={() => {
-          setConfirmRun(false);
-          void send(false);
-        }}
-        onCancel={() => setConfirmRun(false)}
+        onConfirm={() => void send(false)}
+        onClose={() => setConfirmRun(false)}
       >
         {isDb ? (
           <p>
@@ -442,7 +439,7 @@ function Workbench({ integration }: { integration: Integration }) {
             real system, as a handoff would. Use Preview to see the request without sending it.
           </p>
         )}
-      </Confirm>
+      </ConfirmDialog>
     </div>
   );
 }
