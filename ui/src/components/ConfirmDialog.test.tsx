@@ -76,6 +76,20 @@ describe("ConfirmDialog", () => {
     expect(isOpen()).toBe(false);
   });
 
+  it("stays open and says why when a plain confirm throws", () => {
+    render(
+      <Opener
+        onConfirm={() => {
+          throw new ConsoleError({ kind: "invalid", message: "nothing to remove" });
+        }}
+      />,
+    );
+    fireEvent.click(screen.getByRole("button", { name: "Remove…" }));
+    fireEvent.click(screen.getByRole("button", { name: "Remove" }));
+    expect(screen.getByRole("alert").textContent).toBe("nothing to remove");
+    expect(isOpen()).toBe(true);
+  });
+
   it("stays open and busy while an async confirm runs, shows its error, and closes when it succeeds", async () => {
     let settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
     const onConfirm = () =>

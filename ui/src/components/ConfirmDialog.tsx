@@ -3,7 +3,7 @@
  * back to what had it when it closes; Escape cancels. Confirming runs `onConfirm`: when that
  * returns a promise the dialog stays open and busy until it settles, shows its error if it
  * fails, and closes when it succeeds. A plain function closes it at once (for actions that show
- * their own progress elsewhere). */
+ * their own progress elsewhere), unless it throws. */
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { ConsoleError } from "../api/errors";
 import "./confirm-dialog.css";
@@ -78,14 +78,14 @@ export function ConfirmDialog({
 
   const confirm = async () => {
     if (busy || confirmDisabled) return;
-    const result = onConfirm();
-    if (!(result instanceof Promise)) {
-      onClose();
-      return;
-    }
-    setWorking(true);
     setError(null);
     try {
+      const result = onConfirm();
+      if (!(result instanceof Promise)) {
+        onClose();
+        return;
+      }
+      setWorking(true);
       await result;
       setWorking(false);
       onClose();
