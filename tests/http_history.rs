@@ -385,7 +385,7 @@ async fn the_csv_export_quotes_defuses_formulas_and_holds_masked_data_only() {
 
     // The desktop's text export is the same CSV.
     let q = handoff_console::service::requests::HistoryQuery {
-        sort: Some("sessionId".into()),
+        sort: Some(handoff_console::attempts::SortKey::SessionId),
         ..Default::default()
     };
     let text_export = api.app.history_csv_query(&q).await.unwrap();

@@ -25,7 +25,7 @@ use std::time::Duration;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntegrationsQuery {
     #[cfg_attr(test, ts(optional))]
-    pub kind: Option<String>,
+    pub kind: Option<TargetKind>,
 }
 
 /// Filters of the attempt history (the CLI's `history` flags). Times are RFC 3339, a date or an
@@ -35,16 +35,16 @@ pub struct IntegrationsQuery {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HistoryQuery {
     #[cfg_attr(test, ts(optional))]
-    pub status: Option<String>,
+    pub status: Option<Status>,
     /// An integration's id or name.
     #[cfg_attr(test, ts(optional))]
     pub integration: Option<String>,
     #[cfg_attr(test, ts(optional))]
     pub session: Option<String>,
     #[cfg_attr(test, ts(optional))]
-    pub trigger: Option<String>,
+    pub trigger: Option<Trigger>,
     #[cfg_attr(test, ts(optional))]
-    pub category: Option<String>,
+    pub category: Option<ErrorCategory>,
     #[cfg_attr(test, ts(optional))]
     pub since: Option<String>,
     #[cfg_attr(test, ts(optional))]
@@ -57,10 +57,10 @@ pub struct HistoryQuery {
     pub offset: Option<u64>,
     /// `startedAt` (default), `durationMs`, `status`, `integration` or `sessionId`.
     #[cfg_attr(test, ts(optional))]
-    pub sort: Option<String>,
+    pub sort: Option<SortKey>,
     /// `asc` or `desc` (default).
     #[cfg_attr(test, ts(optional))]
-    pub order: Option<String>,
+    pub order: Option<SortOrder>,
     /// Text the session id, message or integration name contains (at most 200 characters).
     #[cfg_attr(test, ts(optional))]
     pub q: Option<String>,
@@ -119,14 +119,14 @@ pub struct StatsQuery {
     #[cfg_attr(test, ts(optional))]
     pub session: Option<String>,
     #[cfg_attr(test, ts(optional))]
-    pub trigger: Option<String>,
+    pub trigger: Option<Trigger>,
     #[cfg_attr(test, ts(optional))]
     pub since: Option<String>,
     #[cfg_attr(test, ts(optional))]
     pub until: Option<String>,
     /// `minute`, `hour` or `day` (default).
     #[cfg_attr(test, ts(optional))]
-    pub bucket: Option<String>,
+    pub bucket: Option<SeriesBucket>,
 }
 
 /// `POST /api/v1/handoffs`: deliver one session's collected data.
@@ -156,9 +156,9 @@ pub struct RetryRequest {
     /// `live`/`webhook`: handoffs of that origin; `retry`: those tried more than once (as the
     /// statistics count handoffs).
     #[cfg_attr(test, ts(optional))]
-    pub trigger: Option<String>,
+    pub trigger: Option<Trigger>,
     #[cfg_attr(test, ts(optional))]
-    pub category: Option<String>,
+    pub category: Option<ErrorCategory>,
     #[cfg_attr(test, ts(optional))]
     pub since: Option<String>,
     #[cfg_attr(test, ts(optional))]
@@ -249,31 +249,6 @@ const MAX_HISTORY_OFFSET: u64 = 100_000_000;
 /// The longest session id a filter takes (no session id is longer).
 const MAX_SESSION_FILTER: usize = 200;
 
-fn parse_choice<T>(
-    value: Option<&str>,
-    field: &str,
-    parse: impl Fn(&str) -> Option<T>,
-    choices: &str,
-) -> Result<Option<T>, AppError> {
-    value
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            parse(v)
-                .ok_or_else(|| AppError::invalid(field, format!("'{v}' is not one of {choices}")))
-        })
-        .transpose()
-}
-
-fn status(v: Option<&str>) -> Result<Option<Status>, AppError> {
-    parse_choice(v, "status", Status::parse, "pending, succeeded, failed")
-}
-fn trigger(v: Option<&str>) -> Result<Option<Trigger>, AppError> {
-    parse_choice(v, "trigger", Trigger::parse, "live, test, retry, webhook")
-}
-fn category(v: Option<&str>) -> Result<Option<ErrorCategory>, AppError> {
-    let choices = ErrorCategory::ALL.map(ErrorCategory::as_str).join(", ");
-    parse_choice(v, "category", ErrorCategory::parse, &choices)
-}
 fn time(v: Option<&str>, field: &str) -> Result<Option<i64>, AppError> {
     super::time_arg::parse_opt(v.filter(|v| !v.is_empty()), field)
 }
@@ -298,17 +273,7 @@ impl App {
         &self,
         q: &IntegrationsQuery,
     ) -> Result<Vec<crate::integrations::Integration>, AppError> {
-        let kind = parse_choice(
-            q.kind.as_deref(),
-            "kind",
-            |k| match k {
-                "api" => Some(TargetKind::Api),
-                "database" => Some(TargetKind::Database),
-                _ => None,
-            },
-            "api, database",
-        )?;
-        self.integrations(kind).await
+        self.integrations(q.kind).await
     }
 
     pub async fn history_query(&self, q: &HistoryQuery) -> Result<Vec<AttemptSummary>, AppError> {
@@ -339,36 +304,19 @@ impl App {
                 format!("must be at most {MAX_HISTORY_TEXT} characters"),
             ));
         }
-        let key = parse_choice(
-            q.sort.as_deref(),
-            "sort",
-            SortKey::parse,
-            &SortKey::ALL.map(SortKey::as_str).join(", "),
-        )?;
-        let descending = parse_choice(
-            q.order.as_deref(),
-            "order",
-            |o| match o {
-                "asc" => Some(false),
-                "desc" => Some(true),
-                _ => None,
-            },
-            "asc, desc",
-        )?
-        .unwrap_or(true);
         Ok(HistoryFilter {
-            status: status(q.status.as_deref())?,
+            status: q.status,
             integration: self.integration_filter(q.integration.as_deref()).await?,
             session: q.session.clone().filter(|s| !s.is_empty()),
-            trigger: trigger(q.trigger.as_deref())?,
-            category: category(q.category.as_deref())?,
+            trigger: q.trigger,
+            category: q.category,
             since_ms: time(q.since.as_deref(), "since")?,
             until_ms: time(q.until.as_deref(), "until")?,
             limit: Some(limit),
             offset: q.offset,
             sort: Some(HistorySort {
-                key: key.unwrap_or(SortKey::StartedAt),
-                descending,
+                key: q.sort.unwrap_or(SortKey::StartedAt),
+                descending: q.order.unwrap_or_default() == SortOrder::Desc,
             }),
             text: text.map(str::to_string),
             cursor: None,
@@ -438,16 +386,10 @@ impl App {
         let filter = StatsFilter {
             integration: self.integration_filter(q.integration.as_deref()).await?,
             session: q.session.clone().filter(|s| !s.is_empty()),
-            trigger: trigger(q.trigger.as_deref())?,
+            trigger: q.trigger,
             since_ms: time(q.since.as_deref(), "since")?,
             until_ms: time(q.until.as_deref(), "until")?,
-            bucket: parse_choice(
-                q.bucket.as_deref(),
-                "bucket",
-                SeriesBucket::parse,
-                "minute, hour, day",
-            )?
-            .unwrap_or_default(),
+            bucket: q.bucket.unwrap_or_default(),
         };
         self.stats(&filter, false).await
     }
@@ -569,8 +511,8 @@ impl App {
         }
         let filter = RetryFilter {
             integration: self.integration_filter(r.integration.as_deref()).await?,
-            trigger: trigger(r.trigger.as_deref())?,
-            category: category(r.category.as_deref())?,
+            trigger: r.trigger,
+            category: r.category,
             since_ms: time(r.since.as_deref(), "since")?,
             until_ms: time(r.until.as_deref(), "until")?,
         };

@@ -4,13 +4,18 @@
  * can be retried or revealed. */
 import { useRef, useState } from "react";
 import { client } from "../../api/client";
+import type { ErrorCategory } from "../../api/types/ErrorCategory";
+import type { HandoffState } from "../../api/types/HandoffState";
 import type { HandoffsQuery } from "../../api/types/HandoffsQuery";
 import type { HistoryQuery } from "../../api/types/HistoryQuery";
+import type { SortKey } from "../../api/types/SortKey";
+import type { Status } from "../../api/types/Status";
 import { DetailDrawer } from "../../components/history/DetailDrawer";
 import type { Sort } from "../../components/history/HistoryTable";
 import { HandoffTable } from "../../components/history/HandoffTable";
 import { HistoryTable } from "../../components/history/HistoryTable";
 import type { TableSort } from "../../components/history/VirtualTable";
+import { choice } from "../stats/filters";
 
 const CATEGORIES = ["network", "timeout", "authentication", "configuration", "validation", "server"];
 
@@ -34,13 +39,19 @@ export function Browse({ id, view }: { id: string; view: "handoffs" | "attempts"
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== "")) as T;
 
   const handoffQuery: HandoffsQuery = clean({
-    status: (status || undefined) as HandoffsQuery["status"],
-    category: (category || undefined) as HandoffsQuery["category"],
+    status: choice<HandoffState>(status),
+    category: choice<ErrorCategory>(category),
     q: q.trim(),
     sort: handoffSort.key as HandoffsQuery["sort"],
     order: handoffSort.order,
   });
-  const attemptQuery: HistoryQuery = clean({ status, category, q: q.trim(), sort: attemptSort.key, order: attemptSort.order });
+  const attemptQuery: HistoryQuery = clean({
+    status: choice<Status>(status),
+    category: choice<ErrorCategory>(category),
+    q: q.trim(),
+    sort: choice<SortKey>(attemptSort.key),
+    order: attemptSort.order,
+  });
   const statuses = view === "handoffs" ? ["undelivered", "pending", "delivered"] : ["failed", "succeeded", "pending"];
 
   return (

@@ -2,10 +2,17 @@
  * the table all follow (integration and session come from the route; trigger and time window
  * are here), and the table's own filters (which view, status, category, search, sort). Kept
  * apart so that the screen can say truthfully which filters the cards follow. */
+import type { ErrorCategory } from "../../api/types/ErrorCategory";
+import type { HandoffSort } from "../../api/types/HandoffSort";
+import type { HandoffState } from "../../api/types/HandoffState";
 import type { HandoffsQuery } from "../../api/types/HandoffsQuery";
 import type { HistoryQuery } from "../../api/types/HistoryQuery";
 import type { RetryRequest } from "../../api/types/RetryRequest";
+import type { SeriesBucket } from "../../api/types/SeriesBucket";
+import type { SortKey } from "../../api/types/SortKey";
 import type { StatsQuery } from "../../api/types/StatsQuery";
+import type { Status } from "../../api/types/Status";
+import type { Trigger } from "../../api/types/Trigger";
 import { localInputToIso } from "./format";
 import type { TableSort } from "../../components/history/VirtualTable";
 
@@ -92,19 +99,25 @@ export interface Scope {
   session?: string;
 }
 
+/** A select's value as the typed choice the API takes ("" is none: every value). The select
+ * offers only the API's values. */
+export function choice<T extends string>(value: string | undefined): T | undefined {
+  return (value || undefined) as T | undefined;
+}
+
 export function statsQueryOf(scope: Scope, f: StatsFilters): StatsQuery {
-  return compact({ ...scope, trigger: f.trigger, ...windowOf(f), bucket: f.bucket });
+  return compact({ ...scope, trigger: choice<Trigger>(f.trigger), ...windowOf(f), bucket: choice<SeriesBucket>(f.bucket) });
 }
 
 export function handoffsQueryOf(scope: Scope, f: StatsFilters): HandoffsQuery {
   return compact({
     ...scope,
     ...windowOf(f),
-    trigger: (f.trigger || undefined) as HandoffsQuery["trigger"],
-    status: (f.handoffStatus || undefined) as HandoffsQuery["status"],
-    category: (f.category || undefined) as HandoffsQuery["category"],
+    trigger: choice<Trigger>(f.trigger),
+    status: choice<HandoffState>(f.handoffStatus),
+    category: choice<ErrorCategory>(f.category),
     q: f.q.trim(),
-    sort: f.handoffSort.key as HandoffsQuery["sort"],
+    sort: choice<HandoffSort>(f.handoffSort.key),
     order: f.handoffSort.order,
   });
 }
@@ -112,12 +125,12 @@ export function handoffsQueryOf(scope: Scope, f: StatsFilters): HandoffsQuery {
 export function attemptsQueryOf(scope: Scope, f: StatsFilters): HistoryQuery {
   return compact({
     ...scope,
-    trigger: f.trigger,
+    trigger: choice<Trigger>(f.trigger),
     ...windowOf(f),
-    status: f.attemptStatus,
-    category: f.category,
+    status: choice<Status>(f.attemptStatus),
+    category: choice<ErrorCategory>(f.category),
     q: f.q.trim(),
-    sort: f.attemptSort.key,
+    sort: choice<SortKey>(f.attemptSort.key),
     order: f.attemptSort.order,
   });
 }
@@ -125,7 +138,7 @@ export function attemptsQueryOf(scope: Scope, f: StatsFilters): HistoryQuery {
 /** A bulk retry takes the handoffs that failed for good matching integration, category and
  * time window. */
 export function bulkRetryOf(scope: Scope, f: StatsFilters, dryRun: boolean): RetryRequest {
-  return { failed: true, dryRun, ...compact({ integration: scope.integration, trigger: f.trigger, category: f.category, ...windowOf(f) }) };
+  return { failed: true, dryRun, ...compact({ integration: scope.integration, trigger: choice<Trigger>(f.trigger), category: choice<ErrorCategory>(f.category), ...windowOf(f) }) };
 }
 
 /** Whether anything narrows what the panel shows (an empty result then means "no match", not

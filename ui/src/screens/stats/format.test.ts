@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { niceMax, scale, ticks, labelEvery } from "./chart";
-import { bulkRetryRequest, csvFileName, formatRate, historyQuery, localInputToIso, statsQuery } from "./format";
+import { csvFileName, formatRate, localInputToIso } from "./format";
 
 describe("chart scaling", () => {
   it("rounds the axis up to 1, 2 or 5 times a power of ten", () => {
@@ -49,31 +49,5 @@ describe("formatting", () => {
     expect(iso).toBe(new Date(2026, 10, 24, 10, 30).toISOString());
     expect(localInputToIso("")).toBeUndefined();
     expect(localInputToIso("nonsense")).toBeUndefined();
-  });
-});
-
-describe("queries", () => {
-  const f = { integration: "emr", session: "", status: "failed", category: "timeout", since: "24h", q: "  ann  " };
-  it("send only the filters that filter", () => {
-    expect(historyQuery(f, { key: "durationMs", order: "asc" })).toEqual({
-      integration: "emr",
-      status: "failed",
-      category: "timeout",
-      since: "24h",
-      q: "ann",
-      sort: "durationMs",
-      order: "asc",
-    });
-    expect(statsQuery(f, "hour")).toEqual({ integration: "emr", since: "24h", bucket: "hour" });
-  });
-
-  it("make a bulk retry from the filters a bulk retry takes", () => {
-    expect(bulkRetryRequest(f, true)).toEqual({
-      failed: true,
-      dryRun: true,
-      integration: "emr",
-      category: "timeout",
-      since: "24h",
-    });
   });
 });
