@@ -86,7 +86,7 @@ jq -e --arg dir "$work/data" '.ui.info.ok.dataDir == $dir' "$report" >/dev/null 
   || fail "info answered another data dir ($(jq -c .ui.info "$report"))"
 check '.ui.evalRan == false and .ui.inlineScriptRan == false' 'the CSP let eval or an inline script run' '[.ui.evalRan, .ui.inlineScriptRan]'
 check '.ui.viewport == {"width": 1100, "height": 700}' 'the remembered window size was not restored' '.ui.viewport'
-check '.ui.integrations.ok == []' 'list_integrations did not answer [] on a new workspace' '.ui.integrations'
+check '.ui.integrations.ok == []' 'integrations did not answer [] on a new workspace' '.ui.integrations'
 check '.ui.badInput.error.kind == "invalid" and .ui.badInput.error.field == "id"' \
   'bad input did not come back as the console error object' '.ui.badInput'
 check '.ui.badQuery.error.kind == "invalid"' 'an unknown query field was not refused' '.ui.badQuery'
@@ -109,7 +109,7 @@ curl -sf -H "Authorization: Bearer ${url##*#token=}" "${url%%/#*}/api/v1/integra
   >"$work/http-integrations.json" || { kill "$serve_pid"; fail "GET /api/v1/integrations failed"; }
 kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
 jq -e --slurpfile http "$work/http-integrations.json" '.ui.integrationsAfterDemo.ok == $http[0]' \
-  "$report" >/dev/null || fail "list_integrations differs from GET /api/v1/integrations"
+  "$report" >/dev/null || fail "the integrations command differs from GET /api/v1/integrations"
 
 [ -s "$work/logs/desktop.log" ] || fail "no log file in HANDOFF_LOG_DIR"
 if grep -qi "$HANDOFF_VAULT_PASSPHRASE" "$work/logs/desktop.log" "$artifacts/output.log"; then

@@ -97,8 +97,8 @@ if [ "${rust_status:-0}" != 0 ]; then
 fi
 
 echo "== generated UI types are current"
-if [ -n "$(git status --porcelain -- ui/src/api/types)" ]; then
-  git status --porcelain -- ui/src/api/types
+if [ -n "$(git status --porcelain -- ui/src/api/types ui/src/api/operations.ts)" ]; then
+  git status --porcelain -- ui/src/api/types ui/src/api/operations.ts
   echo "ui/src/api/types differs from what the Rust types generate: commit the regenerated files" >&2
   exit 1
 fi

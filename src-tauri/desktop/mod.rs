@@ -1,5 +1,6 @@
 //! The desktop window (feature `desktop`): a Tauri 2 shell around the same web UI `serve`
-//! embeds, talking to the service layer through Tauri commands ([`commands`]) instead of HTTP.
+//! embeds, talking to the service layer through Tauri commands ([`commands`], generated from the
+//! operation list) instead of HTTP.
 //! This module owns the window's life: plugins (single instance per workspace, remembered
 //! window size and position, notifications), the background work while it is open (due
 //! automatic retries, failure notifications) and its orderly stop. docs/desktop.md tells the
@@ -10,8 +11,7 @@ pub mod notify;
 mod smoke;
 
 use crate::error::AppError;
-use crate::service::{App, Jobs};
-use commands::Console;
+use crate::service::{App, Console, ExportPlace, Jobs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -157,11 +157,12 @@ pub fn run(app: Arc<App>, runtime: &tokio::runtime::Runtime) -> Result<i32, AppE
         .plugin(single_instance)
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_notification::init())
-        .manage(Console {
-            files: crate::service::HistoryFiles::new(app.data_dir()),
-            app: Arc::clone(&app),
-            jobs: jobs.clone(),
-        })
+        // The window writes exports into the user's Downloads folder.
+        .manage(Arc::new(Console::new(
+            Arc::clone(&app),
+            jobs.clone(),
+            ExportPlace::Downloads,
+        )))
         .invoke_handler(commands::handler(smoke.is_some()))
         .setup(move |tauri_app| {
             let config = tauri_app

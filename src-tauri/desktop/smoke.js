@@ -45,13 +45,13 @@
         }
       };
       await call("info", "info", {});
-      await call("integrations", "list_integrations", { query: {} });
+      await call("integrations", "integrations", { request: {} });
       // A write, then the same read: the script compares it with what `serve` answers.
       await call("demo", "create_demo", {});
-      await call("integrationsAfterDemo", "list_integrations", { query: {} });
+      await call("integrationsAfterDemo", "integrations", { request: {} });
       // Bad input comes back as the console's error object, not a string.
-      await call("badInput", "show_attempt", { id: "not-an-id" });
-      await call("badQuery", "history", { query: { colour: "red" } });
+      await call("badInput", "attempt_view", { id: "not-an-id" });
+      await call("badQuery", "history", { request: { colour: "red" } });
       // Not granted to the window (least privilege): Tauri refuses it.
       await call("denied", "plugin:window|set_title", { label: "main", value: "x" });
       // Wait for the UI's own first calls (over the same transport) to show their answer: the

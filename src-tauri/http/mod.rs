@@ -1,21 +1,18 @@
 //! `serve`: the web UI and its JSON API (axum) over the service layer, for headless machines
 //! and browser tests. Every `/api/v1` request needs the console's bearer token (loopback
-//! included); the UI's files are embedded in the binary (see `build.rs`). A thin adapter: each
-//! handler parses its input, calls one `App` method and shows the result or the `AppError`.
+//! included); the UI's files are embedded in the binary (see `build.rs`). A thin adapter: its routes
+//! are generated from the operation list and call one `Console` method each (operations.rs).
 
 mod assets;
 mod error;
-mod exports;
-mod health;
-mod history;
-mod history_files;
-mod integrations;
+mod extract;
+mod operations;
 mod routes;
-mod testing;
 pub mod token;
+mod transfers;
 
 use crate::error::AppError;
-use crate::service::{App, Jobs};
+use crate::service::{App, Console, ExportPlace, Jobs};
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,8 +34,7 @@ pub struct ServeOptions {
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct ApiState {
-    pub app: Arc<App>,
-    pub jobs: Jobs,
+    pub console: Arc<Console>,
     token: Arc<str>,
 }
 
@@ -50,8 +46,8 @@ pub fn router(app: Arc<App>, token: String) -> Router {
 /// As [`router`], with the jobs registry the caller waits on at shutdown.
 pub fn router_with_jobs(app: Arc<App>, token: String, jobs: Jobs) -> Router {
     let state = ApiState {
-        app,
-        jobs,
+        // Exports are kept in the data dir, for their download.
+        console: Arc::new(Console::new(app, jobs, ExportPlace::DataDir)),
         token: token.into(),
     };
     routes::api(state.clone())

@@ -1,9 +1,11 @@
-//! The service layer: [`App`], one async method per capability. The CLI (and later the Tauri
-//! commands and the HTTP API) are thin adapters over it: they parse input, call one method and
-//! show its result or its [`AppError`].
+//! The service layer: [`App`], one async method per capability, and [`Console`], one method per
+//! operation of the UI (declared once in `operation_list.rs`). The CLI, the HTTP API and the
+//! window's commands are thin adapters over it: they parse input, call one method and show its
+//! result or its [`AppError`].
 
 mod audit;
 mod columns;
+mod console;
 mod data;
 mod demo;
 mod export;
@@ -13,6 +15,7 @@ pub mod history;
 pub mod history_files;
 mod integrations;
 mod jobs;
+pub mod operations;
 pub mod requests;
 mod secrets;
 mod stats;
@@ -21,6 +24,7 @@ mod testing;
 pub mod time_arg;
 
 pub use columns::{ColumnsRequest, TargetColumn, TargetColumns};
+pub use console::Console;
 pub use data::{KEEP_RETIRED, KeyRotation, RotationOptions};
 pub use demo::{DemoRemoved, DemoSample, DemoSamples};
 pub use export::{ExportPlace, ExportResult, KEEP_EXPORTS, is_export_name};

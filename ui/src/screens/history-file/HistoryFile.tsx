@@ -42,7 +42,7 @@ export function HistoryFile() {
     setError(null);
     try {
       const previous = current;
-      const opened = "path" in source ? await client.openHistoryPath(source.path) : await client.openHistoryUpload(source.file);
+      const opened = "path" in source ? await client.openHistoryPath({ path: source.path }) : await client.openHistoryUpload(source.file);
       show(opened);
       setTab("handoffs");
       // One file at a time in this tab: the one replaced is closed (its copy deleted).

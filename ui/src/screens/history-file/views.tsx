@@ -106,7 +106,7 @@ export function StatsView({ id, onGone }: { id: string; onGone: () => void }) {
 }
 
 export function AuditView({ id, onGone }: { id: string; onGone: () => void }) {
-  const [load] = useLoad(() => client.historyFileAudit(id, LIMIT), [id]);
+  const [load] = useLoad(() => client.historyFileAudit(id, { limit: LIMIT }), [id]);
   if (load.state === "error") return <GoneState error={load.error} onGone={onGone} />;
   const rows = load.data;
   if (!rows)

@@ -139,7 +139,8 @@ export function IntegrationEditor({
     setSaving(true);
     setProblem(null);
     try {
-      const saved = editing ? await client.updateIntegration(editing.id, body) : await client.addIntegration(body);
+      const config = typeof body === "string" ? body : JSON.stringify(body);
+      const saved = editing ? await client.updateIntegration(editing.id, { config }) : await client.addIntegration({ config });
       onSaved(saved);
     } catch (err) {
       setProblem(ConsoleError.from(err));
@@ -152,7 +153,8 @@ export function IntegrationEditor({
    * save shows them all. Nothing is saved (the console only checks). */
   const withConsoleProblems = async (own: FormProblem, config: unknown): Promise<FormProblem> => {
     try {
-      await client.validateIntegration(config, editing?.id);
+      const text = typeof config === "string" ? config : JSON.stringify(config);
+      await client.validateIntegration({ config: text, id: editing?.id });
       return own;
     } catch (err) {
       const e = ConsoleError.from(err);
