@@ -928,6 +928,55 @@ async fn missing_arguments_with_json_are_a_json_error_naming_what_is_missing() {
     );
 }
 
+#[tokio::test]
+async fn a_bad_choice_lists_the_choices_and_the_services_checks_name_the_flag_given() {
+    let c = Console::new();
+    let choice = c.run(&["history", "--status", "bogus", "--json"]).await;
+    assert_eq!(choice.code, 2, "{choice:?}");
+    let err = choice.json();
+    let message = err["error"]["message"].as_str().expect("message");
+    assert!(
+        message.contains("--status") && message.contains("failed, succeeded, pending"),
+        "{message}"
+    );
+
+    // Limits, times and seeds are checked by the service, as for the UI; the error names the
+    // flag, not the request's field.
+    for (args, flag) in [
+        (&["history", "--limit", "0"][..], "--limit"),
+        (&["handoffs", "--limit", "10001"], "--limit"),
+        (&["audit", "--limit", "0"], "--limit"),
+        (&["history", "--since", "yesterday"], "--since"),
+        (&["stats", "--until", "last tuesday"], "--until"),
+        (&["retry", "--failed", "--since", "soon"], "--since"),
+        (
+            &["export", "--out", "never.db", "--until", "soon"],
+            "--until",
+        ),
+        (&["health", "--timeout-ms", "5"], "--timeout-ms"),
+        (
+            &[
+                "test",
+                "--integration",
+                "x",
+                "--generate",
+                "--seed",
+                "9007199254740992",
+            ],
+            "--seed",
+        ),
+    ] {
+        let args = [args, &["--json"]].concat();
+        let out = c.run(&args).await;
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        let err = out.json();
+        assert_eq!(err["error"]["kind"], "invalid", "{args:?}: {err}");
+        assert_eq!(err["error"]["field"], flag, "{args:?}: {err}");
+        let message = err["error"]["message"].as_str().expect("message");
+        assert!(message.starts_with(&format!("{flag}: ")), "{message}");
+    }
+}
+
 // ---- history, show-attempt, retry, worker ----
 
 const HISTORY_KEYS: [&str; 12] = [

@@ -1,7 +1,7 @@
 //! The requests the UI makes, shared by its two adapters (the HTTP API and the Tauri commands):
 //! plain serde types with the UI's camelCase names, and one `App` method per request that
 //! checks them (errors name the field) and calls the capability. The adapters only move these
-//! in and out; the CLI builds the same filters from its flags.
+//! in and out; the CLI fills the same requests from its flags.
 
 use super::{App, BulkRetry, HandoffResult, JobId, TestData, TestRequest};
 use crate::attempts::{
@@ -383,14 +383,7 @@ impl App {
     }
 
     pub async fn stats_query(&self, q: &StatsQuery) -> Result<Stats, AppError> {
-        let filter = StatsFilter {
-            integration: self.integration_filter(q.integration.as_deref()).await?,
-            session: q.session.clone().filter(|s| !s.is_empty()),
-            trigger: q.trigger,
-            since_ms: time(q.since.as_deref(), "since")?,
-            until_ms: time(q.until.as_deref(), "until")?,
-            bucket: q.bucket.unwrap_or_default(),
-        };
+        let filter = self.stats_filter(q).await?;
         self.stats(&filter, false).await
     }
 
@@ -436,20 +429,13 @@ impl App {
         jobs: &super::Jobs,
         r: HealthRunRequest,
     ) -> Result<JobStarted, AppError> {
-        let timeout = r.timeout_ms.unwrap_or(5_000);
-        if !(100..=MAX_HEALTH_TIMEOUT_MS).contains(&timeout) {
-            return Err(AppError::invalid("timeoutMs", "must be 100 to 60000"));
-        }
+        let timeout = health_timeout(&r)?;
         let app = Arc::clone(self);
         let job_id = jobs.start("health", move |progress| async move {
             let report: Box<dyn Fn(usize, usize) + Send + Sync> =
                 Box::new(move |done, total| progress.set(done, total));
-            app.health_with_progress(
-                r.integration.as_deref(),
-                Some(Duration::from_millis(timeout)),
-                &*report,
-            )
-            .await
+            app.health_with_progress(r.integration.as_deref(), Some(timeout), &*report)
+                .await
         })?;
         Ok(JobStarted { job_id })
     }
@@ -463,11 +449,7 @@ impl App {
         r: ExportRequest,
         place: super::ExportPlace,
     ) -> Result<JobStarted, AppError> {
-        let filter = crate::export::ExportFilter {
-            integration: self.integration_filter(r.integration.as_deref()).await?,
-            since_ms: time(r.since.as_deref(), "since")?,
-            until_ms: time(r.until.as_deref(), "until")?,
-        };
+        let filter = self.export_filter(&r).await?;
         let app = Arc::clone(self);
         let job_id = jobs.start("export", move |progress| async move {
             let report = move |done: u64, total: u64| progress.set(done as usize, total as usize);
@@ -503,19 +485,7 @@ impl App {
             }
             return Ok(RetryResponse::One(self.retry_attempt(id).await?));
         }
-        if !r.failed {
-            return Err(AppError::invalid(
-                "attemptId",
-                "give the attempt to retry, or failed: true for every failed handoff",
-            ));
-        }
-        let filter = RetryFilter {
-            integration: self.integration_filter(r.integration.as_deref()).await?,
-            trigger: r.trigger,
-            category: r.category,
-            since_ms: time(r.since.as_deref(), "since")?,
-            until_ms: time(r.until.as_deref(), "until")?,
-        };
+        let filter = self.bulk_retry_filter(&r).await?;
         if r.dry_run {
             let counted = self.retry_failed(&filter, true, &|_, _| {}).await?;
             return Ok(RetryResponse::Counted(counted));
@@ -528,4 +498,62 @@ impl App {
         })?;
         Ok(RetryResponse::Started(JobStarted { job_id }))
     }
+}
+
+// ---- The checked filters and settings of the requests whose work runs as a job here: the CLI
+// ---- runs the same work in the foreground (with its progress on the terminal) from them.
+
+impl App {
+    /// The statistics' filter for `q` (checked).
+    pub(crate) async fn stats_filter(&self, q: &StatsQuery) -> Result<StatsFilter, AppError> {
+        Ok(StatsFilter {
+            integration: self.integration_filter(q.integration.as_deref()).await?,
+            session: q.session.clone().filter(|s| !s.is_empty()),
+            trigger: q.trigger,
+            since_ms: time(q.since.as_deref(), "since")?,
+            until_ms: time(q.until.as_deref(), "until")?,
+            bucket: q.bucket.unwrap_or_default(),
+        })
+    }
+
+    /// The filter of a bulk retry (`failed: true`; `attemptId` is one retry, not a filter).
+    pub(crate) async fn bulk_retry_filter(
+        &self,
+        r: &RetryRequest,
+    ) -> Result<RetryFilter, AppError> {
+        if !r.failed {
+            return Err(AppError::invalid(
+                "attemptId",
+                "give the attempt to retry, or failed: true for every failed handoff",
+            ));
+        }
+        Ok(RetryFilter {
+            integration: self.integration_filter(r.integration.as_deref()).await?,
+            trigger: r.trigger,
+            category: r.category,
+            since_ms: time(r.since.as_deref(), "since")?,
+            until_ms: time(r.until.as_deref(), "until")?,
+        })
+    }
+
+    /// The export's filter for `r` (checked).
+    pub(crate) async fn export_filter(
+        &self,
+        r: &ExportRequest,
+    ) -> Result<crate::export::ExportFilter, AppError> {
+        Ok(crate::export::ExportFilter {
+            integration: self.integration_filter(r.integration.as_deref()).await?,
+            since_ms: time(r.since.as_deref(), "since")?,
+            until_ms: time(r.until.as_deref(), "until")?,
+        })
+    }
+}
+
+/// The most each health check may take, as `r` asks (checked; 5 s unless given).
+pub(crate) fn health_timeout(r: &HealthRunRequest) -> Result<Duration, AppError> {
+    let timeout = r.timeout_ms.unwrap_or(5_000);
+    if !(100..=MAX_HEALTH_TIMEOUT_MS).contains(&timeout) {
+        return Err(AppError::invalid("timeoutMs", "must be 100 to 60000"));
+    }
+    Ok(Duration::from_millis(timeout))
 }

@@ -56,11 +56,6 @@ impl SeriesBucket {
             Self::Day => "day",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Minute, Self::Hour, Self::Day]
-            .into_iter()
-            .find(|b| b.as_str() == s)
-    }
 }
 
 /// Which attempts (and handoffs) to count. Times are UTC milliseconds; `since` is inclusive,

@@ -1,0 +1,81 @@
+//! No command: the desktop window (with the `desktop` feature), on the store that
+//! `--data-dir` and `--secrets` choose.
+
+use super::{Cli, EXIT_USAGE};
+#[cfg(feature = "desktop")]
+use super::{EXIT_FAILED, exit_code, output::Output, runtime};
+#[cfg(feature = "desktop")]
+use crate::{error::AppError, service::App};
+use std::process::ExitCode;
+
+/// No command: the desktop window, when this binary has one and a display exists.
+#[cfg(not(feature = "desktop"))]
+pub(super) fn window(_cli: Cli) -> ExitCode {
+    eprintln!(
+        "this handoff-console was built without the desktop window (feature `desktop`): run \
+         `handoff-console serve` and open the printed URL, or see `handoff-console --help` for \
+         the commands"
+    );
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// No command: the desktop window on the store `--data-dir`/`--secrets` choose, until closed.
+#[cfg(feature = "desktop")]
+pub(super) fn window(cli: Cli) -> ExitCode {
+    let out = Output::new(cli.json);
+    if cli.history_file.is_some() {
+        out.error(&AppError::invalid(
+            "--history-file",
+            "the window works on the store; read a history file with history, handoffs, stats, \
+             show-attempt or audit",
+        ));
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if !crate::desktop::display_available() {
+        eprintln!("{}", crate::desktop::NO_DISPLAY);
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let log_file = match crate::desktop::open_log_file() {
+        Ok((_, file)) => Some(file),
+        Err(e) => {
+            let place = crate::desktop::log_dir()
+                .map(|d| format!(" in {}", d.display()))
+                .unwrap_or_default();
+            eprintln!("warning: no log file{place}: {e}");
+            None
+        }
+    };
+    // The window's log says at least what it did (opened, closed, retried, notified).
+    super::logging::init_logging(cli.verbose.max(1), log_file);
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let data_dir = match cli
+        .data_dir
+        .map_or_else(crate::service::default_data_dir, Ok)
+    {
+        Ok(dir) => dir,
+        Err(e) => {
+            out.error(&e);
+            return ExitCode::from(exit_code(&e));
+        }
+    };
+    let app = match runtime.block_on(App::open_chosen(&data_dir, cli.secrets)) {
+        Ok(app) => std::sync::Arc::new(app),
+        Err(e) => {
+            out.error(&e);
+            return ExitCode::from(exit_code(&e));
+        }
+    };
+    let result = crate::desktop::run(std::sync::Arc::clone(&app), &runtime);
+    runtime.block_on(app.close());
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(EXIT_FAILED)),
+        Err(e) => {
+            tracing::error!("{e}");
+            out.error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
