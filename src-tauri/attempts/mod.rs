@@ -14,11 +14,10 @@ pub use queries::{
     BeginAttempt, Claim, FinishAttempt, HistoryFilter, HistorySort, MAX_HISTORY_TEXT, RetryFilter,
     SortKey,
 };
-pub(crate) use writer::AttemptWriter;
 
+use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::from_ms;
-use crate::targets::ErrorCategory;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,13 +1,13 @@
 //! SQL over `handoffs` and `attempts`. Values are always bound.
 
-use super::writer::{BeginNew, Finish, Write};
+use super::writer::{self, BeginNew, Finish};
 use super::{
     AttemptDetail, AttemptSummary, HandoffOrigin, HandoffRecord, HandoffState, HandoffSummary,
     Status, StoredData, Trigger, opt_time,
 };
+use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::{Store, StoreError, from_ms};
-use crate::targets::ErrorCategory;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -287,7 +287,7 @@ pub(super) fn like_escape(text: &str) -> String {
 }
 
 async fn insert_pending_attempt(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    tx: &mut sqlx::SqliteConnection,
     a: &BeginAttempt<'_>,
     handoff_id: &str,
     number: i64,
@@ -307,7 +307,7 @@ async fn insert_pending_attempt(
     .bind(number)
     .bind(a.previous_attempt_id.map(|p| p.to_string()))
     .bind(a.started_at)
-    .execute(&mut **tx)
+    .execute(tx)
     .await?;
     Ok(())
 }
@@ -320,21 +320,22 @@ impl Store {
         if a.claim == Claim::New {
             // A new handoff is inserted already claimed by its first attempt: nothing else can
             // hold it yet, so there is no claim to check and no interrupted attempt to close.
-            self.attempts
-                .write(Write::BeginNew(BeginNew {
-                    handoff_id,
-                    attempt_id: a.attempt_id.to_string(),
-                    integration_id: a.integration_id.to_string(),
-                    integration_name: a.integration_name.to_string(),
-                    session_id: a.session_id.to_string(),
-                    trigger: a.trigger.as_str(),
-                    origin: HandoffOrigin::of(a.trigger).as_str(),
-                    automatic: a.automatic,
-                    data: a.data.unwrap_or("{}").to_string(),
-                    data_masked: a.data_masked.map(str::to_string),
-                    started_at: a.started_at,
-                    lease_until: a.lease_until,
-                }))
+            let new = BeginNew {
+                handoff_id,
+                attempt_id: a.attempt_id.to_string(),
+                integration_id: a.integration_id.to_string(),
+                integration_name: a.integration_name.to_string(),
+                session_id: a.session_id.to_string(),
+                trigger: a.trigger.as_str(),
+                origin: HandoffOrigin::of(a.trigger).as_str(),
+                automatic: a.automatic,
+                data: a.data.unwrap_or("{}").to_string(),
+                data_masked: a.data_masked.map(str::to_string),
+                started_at: a.started_at,
+                lease_until: a.lease_until,
+            };
+            self.group_commit
+                .write(move |conn| writer::begin_new(conn, &new))
                 .await?;
             return Ok(Some(1));
         }
@@ -375,23 +376,24 @@ impl Store {
 
     /// Records how an attempt ended and what becomes of its handoff, in one transaction.
     pub async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
-        self.attempts
-            .write(Write::Finish(Finish {
-                attempt_id: f.attempt_id.to_string(),
-                handoff_id: f.handoff_id.to_string(),
-                status: f.status.as_str(),
-                category: f.category.map(ErrorCategory::as_str),
-                retryable: f.category.is_some_and(ErrorCategory::retryable),
-                status_code: f.status_code.map(i64::from),
-                message: f.message.to_string(),
-                submission_id: f.submission_id.map(str::to_string),
-                request: f.request.to_string(),
-                response_excerpt: f.response_excerpt.map(str::to_string),
-                finished_at: f.finished_at,
-                duration_ms: f.duration_ms,
-                next_attempt_at: f.next_attempt_at,
-                handoff_status: f.handoff_status.as_str(),
-            }))
+        let finish = Finish {
+            attempt_id: f.attempt_id.to_string(),
+            handoff_id: f.handoff_id.to_string(),
+            status: f.status.as_str(),
+            category: f.category.map(ErrorCategory::as_str),
+            retryable: f.category.is_some_and(ErrorCategory::retryable),
+            status_code: f.status_code.map(i64::from),
+            message: f.message.to_string(),
+            submission_id: f.submission_id.map(str::to_string),
+            request: f.request.to_string(),
+            response_excerpt: f.response_excerpt.map(str::to_string),
+            finished_at: f.finished_at,
+            duration_ms: f.duration_ms,
+            next_attempt_at: f.next_attempt_at,
+            handoff_status: f.handoff_status.as_str(),
+        };
+        self.group_commit
+            .write(move |conn| writer::finish(conn, &finish))
             .await
     }
 
@@ -667,5 +669,59 @@ impl Store {
         .fetch_one(&self.read)
         .await?;
         Ok(at)
+    }
+}
+
+impl Store {
+    /// Rewrites what a handoff's attempts recorded (request, response excerpt, message) with
+    /// `mask`: for attempts recorded before collected values were masked. Attempts recorded
+    /// with structural masking (`masking` set) hold no collected value and are left alone.
+    pub async fn remask_attempts(
+        &self,
+        handoff_id: &str,
+        echo: &crate::masking::EchoMask,
+    ) -> Result<(), StoreError> {
+        // The request is JSON: only its string values are masked (keys, numbers and the
+        // structure stay). The excerpt and message are text.
+        let mask_request = |r: &str| match serde_json::from_str::<serde_json::Value>(r) {
+            Ok(v) => echo.json(&v).to_string(),
+            Err(_) => echo.text(r),
+        };
+        let mask = |t: &str| echo.text(t);
+        let mut conn = self.write.acquire().await?;
+        let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, request, response_excerpt, message FROM attempts
+             WHERE handoff_id = ? AND masking IS NULL",
+        )
+        .bind(handoff_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, request, excerpt, message) in rows {
+            let (r, e, m) = (
+                request.as_deref().map(mask_request),
+                excerpt.as_deref().map(mask),
+                mask(&message),
+            );
+            if r != request || e != excerpt || m != message {
+                sqlx::query(
+                    "UPDATE attempts SET request = ?, response_excerpt = ?, message = ? WHERE id = ?",
+                )
+                .bind(r)
+                .bind(e)
+                .bind(m)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        // The stats triggers moved those attempts' counts to the masked messages; the rows of
+        // the old messages are left at zero and still hold their text.
+        sqlx::query("DELETE FROM stats_errors WHERE n <= 0")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM stats_errors_daily WHERE n <= 0")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
     }
 }

@@ -13,7 +13,7 @@
 use super::convert::Bound;
 use super::schema::{Column, ColumnKind, TableSchema, qualified, quote};
 use crate::integrations::DbType;
-use crate::testing::StoredColumn;
+use crate::targets::StoredColumn;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::{Value, json};
 use sqlx::{
