@@ -6,6 +6,8 @@ mod handoffs;
 mod queries;
 mod writer;
 
+pub use writer::AttemptWrites;
+
 pub(crate) use handoffs::push_handoff_trigger;
 pub use handoffs::{
     HandoffFilter, HandoffPage, HandoffRow, HandoffSort, MAX_HANDOFF_LIMIT, SortOrder,

@@ -1,27 +1,51 @@
-//! The hot path's writes, run by the store's group commit (`store::GroupCommit`): the writes
-//! that start a new handoff and that finish any attempt.
+//! The one write interface for attempts ([`AttemptWrites`]): beginning an attempt (a new
+//! handoff, or a claim of an existing one) and finishing it. The SQLite store implements it
+//! through its group commit (`store::GroupCommit`), so every attempt row is written here, by
+//! one statement per table with its column list given once; another back end (PostgreSQL)
+//! implements the same trait.
 
-use rusqlite::{Connection, params};
+use super::HandoffOrigin;
+use super::queries::{BeginAttempt, Claim, FinishAttempt};
+use crate::category::ErrorCategory;
+use crate::store::{GroupCommit, StoreError};
+use rusqlite::{Connection, OptionalExtension, params};
 
-/// A new handoff, inserted already claimed by its first (pending) attempt.
-pub(crate) struct BeginNew {
-    pub handoff_id: String,
-    pub attempt_id: String,
-    pub integration_id: String,
-    pub integration_name: String,
-    pub session_id: String,
-    pub trigger: &'static str,
-    /// Where the handoff came from (`live`, `test`, `webhook`; see `HandoffOrigin`).
-    pub origin: &'static str,
-    pub automatic: bool,
-    pub data: String,
-    pub data_masked: Option<String>,
-    pub started_at: i64,
-    pub lease_until: i64,
+/// The writes that start and end attempts.
+#[allow(async_fn_in_trait)] // used generically (no `dyn`), so no `Send` bound is needed
+pub trait AttemptWrites {
+    /// Records the start of an attempt, claiming the handoff as `claim` allows. Returns the
+    /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
+    async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError>;
+    /// Records how an attempt ended and what becomes of its handoff, in one transaction.
+    async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError>;
+}
+
+/// An attempt's row as it starts (always `pending`).
+struct NewAttempt {
+    attempt_id: String,
+    handoff_id: String,
+    integration_id: String,
+    integration_name: String,
+    session_id: String,
+    trigger: &'static str,
+    automatic: bool,
+    previous_attempt_id: Option<String>,
+    started_at: i64,
+}
+
+/// A beginning as the writer thread takes it (owned: it outlives the caller's borrow).
+struct Begin {
+    attempt: NewAttempt,
+    claim: Claim,
+    /// Where a new handoff came from (`live`, `test`, `webhook`; see `HandoffOrigin`).
+    origin: &'static str,
+    data: String,
+    data_masked: Option<String>,
+    lease_until: i64,
 }
 
 /// How an attempt ended, and what becomes of its handoff.
-pub(crate) struct Finish {
+struct Finish {
     pub attempt_id: String,
     pub handoff_id: String,
     pub status: &'static str,
@@ -38,46 +62,155 @@ pub(crate) struct Finish {
     pub handoff_status: &'static str,
 }
 
-/// Inserts a new handoff and its first (pending) attempt.
-pub(crate) fn begin_new(conn: &Connection, b: &BeginNew) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(
-        "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
-                               in_flight_until, last_attempt_id, created_at, updated_at,
-                               origin, integration_name)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7, ?9, ?10)",
-    )?
-    .execute(params![
-        b.handoff_id,
-        b.integration_id,
-        b.session_id,
-        b.data,
-        b.lease_until,
-        b.attempt_id,
-        b.started_at,
-        b.data_masked,
-        b.origin,
-        b.integration_name,
-    ])?;
+impl AttemptWrites for GroupCommit {
+    async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
+        let begin = Begin {
+            attempt: NewAttempt {
+                attempt_id: a.attempt_id.to_string(),
+                handoff_id: a.handoff_id.to_string(),
+                integration_id: a.integration_id.to_string(),
+                integration_name: a.integration_name.to_string(),
+                session_id: a.session_id.to_string(),
+                trigger: a.trigger.as_str(),
+                automatic: a.automatic,
+                previous_attempt_id: a.previous_attempt_id.map(|p| p.to_string()),
+                started_at: a.started_at,
+            },
+            claim: a.claim,
+            origin: HandoffOrigin::of(a.trigger).as_str(),
+            data: a.data.unwrap_or("{}").to_string(),
+            data_masked: a.data_masked.map(str::to_string),
+            lease_until: a.lease_until,
+        };
+        self.write(move |conn| begin_attempt(conn, &begin)).await
+    }
+
+    async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
+        let outcome = Finish {
+            attempt_id: f.attempt_id.to_string(),
+            handoff_id: f.handoff_id.to_string(),
+            status: f.status.as_str(),
+            category: f.category.map(ErrorCategory::as_str),
+            retryable: f.category.is_some_and(ErrorCategory::retryable),
+            status_code: f.status_code.map(i64::from),
+            message: f.message.to_string(),
+            submission_id: f.submission_id.map(str::to_string),
+            request: f.request.to_string(),
+            response_excerpt: f.response_excerpt.map(str::to_string),
+            finished_at: f.finished_at,
+            duration_ms: f.duration_ms,
+            next_attempt_at: f.next_attempt_at,
+            handoff_status: f.handoff_status.as_str(),
+        };
+        self.write(move |conn| finish(conn, &outcome)).await
+    }
+}
+
+// A claim makes the new attempt the handoff's last one, and the handoff takes the name that
+// attempt records (the integration may have been renamed since the last one).
+const CLAIM_MANUAL: &str =
+    "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5
+    WHERE id = ?4 AND status != 'succeeded' AND (in_flight_until IS NULL OR in_flight_until <= ?3)
+    RETURNING attempts";
+const CLAIM_DUE: &str = "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5
+    WHERE id = ?4 AND status = 'pending'
+      AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?3) OR in_flight_until <= ?3)
+    RETURNING attempts";
+
+const INTERRUPTED: &str = "interrupted: the console stopped before this attempt finished; the target may or may not have received it";
+
+/// Inserts a new handoff already claimed by its first attempt, or claims an existing one under
+/// the claim's condition (closing an attempt its dead process left pending), then inserts the
+/// attempt. `None`: the handoff could not be claimed, nothing written.
+fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::Error> {
+    let a = &b.attempt;
+    let number = match b.claim {
+        Claim::New => {
+            // Nothing else can hold a new handoff yet: no claim to check, no interrupted
+            // attempt to close.
+            conn.prepare_cached(
+                "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
+                                       in_flight_until, last_attempt_id, created_at, updated_at,
+                                       origin, integration_name)
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7, ?9, ?10)",
+            )?
+            .execute(params![
+                a.handoff_id,
+                a.integration_id,
+                a.session_id,
+                b.data,
+                b.lease_until,
+                a.attempt_id,
+                a.started_at,
+                b.data_masked,
+                b.origin,
+                a.integration_name,
+            ])?;
+            1
+        }
+        Claim::Manual | Claim::Due => {
+            // Claiming and counting in one statement; the WHERE clause is the claim's condition.
+            let sql = if b.claim == Claim::Manual {
+                CLAIM_MANUAL
+            } else {
+                CLAIM_DUE
+            };
+            let number: Option<i64> = conn
+                .prepare_cached(sql)?
+                .query_row(
+                    params![
+                        b.lease_until,
+                        a.attempt_id,
+                        a.started_at,
+                        a.handoff_id,
+                        a.integration_name
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(number) = number else {
+                return Ok(None);
+            };
+            // An attempt still pending here belonged to a process that died mid-request.
+            conn.prepare_cached(
+                "UPDATE attempts SET status = 'failed', category = 'network', retryable = 1, message = ?1,
+                        finished_at = ?2, masking = 'structural'
+                 WHERE handoff_id = ?3 AND status = 'pending'",
+            )?
+            .execute(params![INTERRUPTED, a.started_at, a.handoff_id])?;
+            number
+        }
+    };
+    insert_attempt(conn, a, number)?;
+    Ok(Some(number as u32))
+}
+
+/// The one statement that inserts an attempt.
+fn insert_attempt(conn: &Connection, a: &NewAttempt, number: i64) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(
         "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
-                               attempt_number, status, started_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, 'pending', ?8)",
+                               attempt_number, previous_attempt_id, status, started_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)",
     )?
     .execute(params![
-        b.attempt_id,
-        b.handoff_id,
-        b.integration_id,
-        b.integration_name,
-        b.session_id,
-        b.trigger,
-        b.automatic,
-        b.started_at,
+        a.attempt_id,
+        a.handoff_id,
+        a.integration_id,
+        a.integration_name,
+        a.session_id,
+        a.trigger,
+        a.automatic,
+        number,
+        a.previous_attempt_id,
+        a.started_at,
     ])?;
     Ok(())
 }
 
 /// Records how an attempt ended and what becomes of its handoff.
-pub(crate) fn finish(conn: &Connection, f: &Finish) -> Result<(), rusqlite::Error> {
+fn finish(conn: &Connection, f: &Finish) -> Result<(), rusqlite::Error> {
     // The handoff takes the outcome when this attempt still holds it, and also when it
     // delivered after another attempt took over (its process looked dead): a delivery
     // is never forgotten, and nothing overwrites one.

@@ -212,3 +212,70 @@ fn fail_all(batch: &mut Vec<Box<dyn Job>>, e: &StoreError) {
 fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, StoreError};
+    use std::time::Duration;
+
+    /// The store's file is replaced while writes wait for the write lock another connection
+    /// holds: once they get the lock, they fail as replaced instead of writing into a file
+    /// nobody will read again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_waiting_for_the_lock_while_the_file_is_replaced_get_the_replaced_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let path = store.path().to_path_buf();
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let group = store.clone();
+        let group = tokio::spawn(async move { group.group_commit.write(|_| Ok(())).await });
+        let pool = store.clone();
+        let pool = tokio::spawn(async move {
+            let tx = pool.write.begin_with("BEGIN IMMEDIATE").await?;
+            tx.rollback().await
+        });
+        // Both have checked the file and wait on the lock (the busy timeout is 10 s).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!group.is_finished() && !pool.is_finished());
+        let other = dir.path().join("other.db");
+        std::fs::write(&other, b"").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        blocker.execute_batch("ROLLBACK").unwrap();
+
+        for (what, outcome) in [
+            ("group commit", group.await.unwrap()),
+            ("write pool", pool.await.unwrap()),
+        ] {
+            assert!(
+                matches!(outcome, Err(StoreError::Replaced { .. })),
+                "{what}: {outcome:?}"
+            );
+        }
+        store.close().await;
+    }
+
+    /// A batch whose file was replaced after its commit is not answered as recorded.
+    #[tokio::test]
+    async fn a_write_committed_into_a_replaced_file_gets_the_replaced_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let path = store.path().to_path_buf();
+        let other = dir.path().join("other.db");
+        let outcome = store
+            .group_commit
+            .write(move |_| {
+                // Inside the transaction, after the check that follows BEGIN IMMEDIATE.
+                std::fs::write(&other, b"").unwrap();
+                std::fs::rename(&other, &path).unwrap();
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(outcome, Err(StoreError::Replaced { .. })),
+            "{outcome:?}"
+        );
+        store.close().await;
+    }
+}
