@@ -695,6 +695,9 @@ mod tests {
             type_name: type_name.into(),
             kind,
             cast: cast.map(str::to_string),
+            nullable: true,
+            has_default: false,
+            generated: false,
         }
     }
 
