@@ -4,7 +4,7 @@
 //! connection) and for the health check and the column editor (over a direct one). Also the one
 //! place identifiers are checked and quoted.
 
-use crate::integrations::{DatabaseConfig, DbType, is_identifier};
+use crate::integrations::{DatabaseConfig, is_identifier};
 use futures_util::future::BoxFuture;
 
 /// How a value is converted for a column, decided from the column's live type.
@@ -129,13 +129,27 @@ impl TableRef {
     }
 }
 
+/// How one database kind writes the SQL delivery builds, implemented by sqlx's database types
+/// (`sqlx::Postgres`, `sqlx::MySql`, `sqlx::Sqlite`) in `kinds`.
+pub trait Dialect: sqlx::Database {
+    /// The character identifiers are quoted with.
+    const QUOTE: char;
+    /// The type a value is cast to, to read it as text.
+    const TEXT: &'static str;
+
+    /// What follows an INSERT's VALUES list to skip a row the table already has with this
+    /// value in `column` (quoted), a column unique on its own.
+    fn skip_existing(column: &str) -> String;
+
+    /// The expression whose value is the id an insert reports for its row (PostgreSQL's
+    /// primary key, MySQL's AUTO_INCREMENT column, SQLite's rowid), when the table has one.
+    fn row_id(t: &TableSchema) -> Option<String>;
+}
+
 /// Quotes an identifier for the dialect, doubling any embedded quote character. Validation
 /// already refuses such names; the doubling is a second line of defence, not the first.
-pub fn quote(db: DbType, ident: &str) -> String {
-    let q = match db {
-        DbType::Mysql => '`',
-        DbType::Postgresql | DbType::Sqlite => '"',
-    };
+pub fn quote<D: Dialect>(ident: &str) -> String {
+    let q = D::QUOTE;
     let mut out = String::with_capacity(ident.len() + 2);
     out.push(q);
     for c in ident.chars() {
@@ -149,10 +163,10 @@ pub fn quote(db: DbType, ident: &str) -> String {
 }
 
 /// `"schema"."table"` or `"table"`.
-pub fn qualified(db: DbType, schema: Option<&str>, table: &str) -> String {
+pub fn qualified<D: Dialect>(schema: Option<&str>, table: &str) -> String {
     match schema {
-        Some(s) => format!("{}.{}", quote(db, s), quote(db, table)),
-        None => quote(db, table),
+        Some(s) => format!("{}.{}", quote::<D>(s), quote::<D>(table)),
+        None => quote::<D>(table),
     }
 }
 
@@ -204,18 +218,15 @@ mod tests {
 
     #[test]
     fn quotes_per_dialect_and_doubles_embedded_quotes() {
+        assert_eq!(quote::<sqlx::Postgres>("patient_data"), "\"patient_data\"");
+        assert_eq!(quote::<sqlx::Sqlite>("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote::<sqlx::MySql>("notes"), "`notes`");
+        assert_eq!(quote::<sqlx::MySql>("a`b"), "`a``b`");
         assert_eq!(
-            quote(DbType::Postgresql, "patient_data"),
-            "\"patient_data\""
-        );
-        assert_eq!(quote(DbType::Sqlite, "a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote(DbType::Mysql, "notes"), "`notes`");
-        assert_eq!(quote(DbType::Mysql, "a`b"), "`a``b`");
-        assert_eq!(
-            qualified(DbType::Postgresql, Some("clinic"), "patients"),
+            qualified::<sqlx::Postgres>(Some("clinic"), "patients"),
             "\"clinic\".\"patients\""
         );
-        assert_eq!(qualified(DbType::Mysql, None, "patients"), "`patients`");
+        assert_eq!(qualified::<sqlx::MySql>(None, "patients"), "`patients`");
     }
 
     #[test]

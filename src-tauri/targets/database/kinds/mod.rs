@@ -2,6 +2,6 @@
 //! connection: the catalog queries, how the kind's type names map to a [`ColumnKind`]
 //! (`super::schema::ColumnKind`), the insert privilege and whether TLS is in use.
 
-mod mysql;
+pub(super) mod mysql;
 mod postgres;
 mod sqlite;

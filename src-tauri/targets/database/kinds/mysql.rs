@@ -3,10 +3,10 @@
 
 use crate::integrations::DatabaseConfig;
 use crate::targets::database::schema::{
-    Column, ColumnKind, InsertPrivilege, LiveSchema, TableRef, TableSchema,
+    Column, ColumnKind, Dialect, InsertPrivilege, LiveSchema, TableRef, TableSchema, quote,
 };
 use futures_util::future::BoxFuture;
-use sqlx::{Connection, MySqlConnection, Row};
+use sqlx::{Connection, MySql, MySqlConnection, Row};
 
 /// From `DATA_TYPE` and `COLUMN_TYPE` (`tinyint(1)` is how booleans are kept).
 fn column_kind(data_type: &str, column_type: &str) -> ColumnKind {
@@ -191,6 +191,30 @@ async fn tls_in_use(c: &mut MySqlConnection) -> Result<Option<bool>, sqlx::Error
         None => None,
     };
     Ok(Some(cipher.is_some_and(|c| !c.is_empty())))
+}
+
+/// MySQL reports one affected row both for a new row and for a duplicate left as it was (the
+/// driver asks for found rows), so the duplicate's update also sets `LAST_INSERT_ID` to this
+/// value, which no AUTO_INCREMENT column reaches: the server returns it as the statement's
+/// insert id only when the row was already there.
+pub(in crate::targets::database) const ALREADY_THERE: u64 = u64::MAX;
+
+impl Dialect for MySql {
+    const QUOTE: char = '`';
+    const TEXT: &'static str = "CHAR";
+
+    /// The column is set to itself: the row is left as it was. Never `INSERT IGNORE`, which
+    /// would also turn NOT NULL and truncation errors into warnings.
+    fn skip_existing(column: &str) -> String {
+        format!(
+            " ON DUPLICATE KEY UPDATE {column} = \
+             IF(LAST_INSERT_ID({ALREADY_THERE}) > 0, {column}, {column})"
+        )
+    }
+
+    fn row_id(t: &TableSchema) -> Option<String> {
+        t.auto_increment.as_deref().map(quote::<Self>)
+    }
 }
 
 impl LiveSchema for MySqlConnection {

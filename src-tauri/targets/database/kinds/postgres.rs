@@ -1,12 +1,13 @@
 //! PostgreSQL's catalog: `information_schema.columns` for the columns, `pg_index` for the
 //! primary key and the unique indexes, `has_column_privilege` for INSERT, `pg_stat_ssl` for TLS.
 
-use crate::integrations::{DatabaseConfig, DbType};
+use crate::integrations::DatabaseConfig;
 use crate::targets::database::schema::{
-    Column, ColumnKind, InsertPrivilege, LiveSchema, TableRef, TableSchema, qualified,
+    Column, ColumnKind, Dialect, InsertPrivilege, LiveSchema, TableRef, TableSchema, qualified,
+    quote,
 };
 use futures_util::future::BoxFuture;
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, Postgres};
 
 /// From `information_schema.columns.data_type`.
 fn column_kind(data_type: &str) -> ColumnKind {
@@ -95,9 +96,7 @@ async fn read_table(
                 let kind = column_kind(&data_type);
                 let cast = match kind {
                     ColumnKind::Decimal => Some("NUMERIC".to_string()),
-                    ColumnKind::Other => {
-                        Some(qualified(DbType::Postgresql, Some(&udt_schema), &udt_name))
-                    }
+                    ColumnKind::Other => Some(qualified::<Postgres>(Some(&udt_schema), &udt_name)),
                     _ => None,
                 };
                 let type_name = if kind == ColumnKind::Other {
@@ -147,7 +146,7 @@ async fn insert_privilege(
     t: &TableSchema,
     columns: &[&str],
 ) -> Result<InsertPrivilege, sqlx::Error> {
-    let table = qualified(DbType::Postgresql, t.schema.as_deref(), &t.name);
+    let table = qualified::<Postgres>(t.schema.as_deref(), &t.name);
     if columns.is_empty() {
         let ok: bool = sqlx::query_scalar("SELECT has_table_privilege($1, 'INSERT')")
             .bind(table)
@@ -172,6 +171,19 @@ async fn insert_privilege(
     } else {
         InsertPrivilege::Denied(denied)
     })
+}
+
+impl Dialect for Postgres {
+    const QUOTE: char = '"';
+    const TEXT: &'static str = "TEXT";
+
+    fn skip_existing(column: &str) -> String {
+        format!(" ON CONFLICT ({column}) DO NOTHING")
+    }
+
+    fn row_id(t: &TableSchema) -> Option<String> {
+        t.primary_key.as_deref().map(quote::<Self>)
+    }
 }
 
 impl LiveSchema for PgConnection {

@@ -3,10 +3,10 @@
 
 use crate::integrations::DatabaseConfig;
 use crate::targets::database::schema::{
-    Column, ColumnKind, InsertPrivilege, LiveSchema, TableRef, TableSchema,
+    Column, ColumnKind, Dialect, InsertPrivilege, LiveSchema, TableRef, TableSchema,
 };
 use futures_util::future::BoxFuture;
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{Connection, Sqlite, SqliteConnection};
 
 /// From the declared type, by name first, then by SQLite's affinity rules.
 fn column_kind(declared: &str) -> ColumnKind {
@@ -114,6 +114,20 @@ async fn read_table(
         has_rowid,
         unique,
     }))
+}
+
+impl Dialect for Sqlite {
+    const QUOTE: char = '"';
+    const TEXT: &'static str = "TEXT";
+
+    fn skip_existing(column: &str) -> String {
+        format!(" ON CONFLICT ({column}) DO NOTHING")
+    }
+
+    /// A table without rowid (or a view) has none.
+    fn row_id(t: &TableSchema) -> Option<String> {
+        t.has_rowid.then(|| "rowid".to_string())
+    }
 }
 
 impl LiveSchema for SqliteConnection {
