@@ -1,8 +1,9 @@
-//! A direct look at a database target, for the health check: one connection outside the delivery
-//! pool (so a stale or empty pool cannot hide a problem), opened with the same settings, and what
-//! the live database says about the table: its columns with nullability and defaults, the columns
-//! unique on their own, whether the user may insert, and whether the connection is encrypted.
-//! Nothing here writes.
+//! A direct look at a database target, for the health check and the column editor: one
+//! connection outside the delivery pool (so a stale or empty pool cannot hide a problem), opened
+//! with the same settings, and what the live database says about the table, read by the same
+//! [`LiveSchema`] as delivery's: its columns with nullability and defaults, the columns unique on
+//! their own, whether the user may insert, and whether the connection is encrypted. Nothing here
+//! writes.
 //!
 //! Failures carry a message a clinic admin can act on; like delivery's, they never carry the
 //! password (connect options are never formatted).
