@@ -6,12 +6,14 @@
 
 pub mod attempts;
 pub mod audit;
+pub mod category;
 pub mod cli;
 pub mod crypto;
 #[cfg(feature = "desktop")]
 pub mod desktop;
 pub mod error;
 pub mod export;
+pub mod fields;
 pub mod files;
 pub mod health;
 pub mod http;

@@ -6,7 +6,7 @@
 //! masked as free text. The raw value stays with the handoff (encrypted at rest) for retries
 //! and for an explicit, audited reveal.
 
-use crate::integrations::{FieldSpec, FieldType};
+use crate::fields::{FieldSpec, FieldType};
 use serde_json::{Map, Value};
 
 /// What a hidden part of a value is replaced with (always the same, so length is not shown).

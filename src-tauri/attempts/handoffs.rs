@@ -3,9 +3,9 @@
 
 use super::queries::{like_escape, parse};
 use super::{HandoffState, Trigger, opt_time};
+use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::{Store, StoreError, from_ms};
-use crate::targets::ErrorCategory;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::SqliteRow;

@@ -6,6 +6,8 @@ mod handoffs;
 mod queries;
 mod writer;
 
+pub use writer::AttemptWrites;
+
 pub(crate) use handoffs::push_handoff_trigger;
 pub use handoffs::{
     HandoffFilter, HandoffPage, HandoffRow, HandoffSort, MAX_HANDOFF_LIMIT, SortOrder,
@@ -14,11 +16,10 @@ pub use queries::{
     BeginAttempt, Claim, FinishAttempt, HistoryFilter, HistorySort, MAX_HISTORY_TEXT, RetryFilter,
     SortKey,
 };
-pub(crate) use writer::AttemptWriter;
 
+use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::from_ms;
-use crate::targets::ErrorCategory;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -1,13 +1,13 @@
 //! SQL over `handoffs` and `attempts`. Values are always bound.
 
-use super::writer::{BeginNew, Finish, Write};
+use super::writer::AttemptWrites;
 use super::{
     AttemptDetail, AttemptSummary, HandoffOrigin, HandoffRecord, HandoffState, HandoffSummary,
     Status, StoredData, Trigger, opt_time,
 };
+use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::store::{Store, StoreError, from_ms};
-use crate::targets::ErrorCategory;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -146,21 +146,6 @@ pub struct RetryFilter {
     pub until_ms: Option<i64>,
 }
 
-// A claim makes the new attempt the handoff's last one, and the handoff takes the name that
-// attempt records (the integration may have been renamed since the last one).
-const CLAIM_MANUAL: &str =
-    "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
-        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5
-    WHERE id = ?4 AND status != 'succeeded' AND (in_flight_until IS NULL OR in_flight_until <= ?3)
-    RETURNING attempts";
-const CLAIM_DUE: &str = "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
-        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5
-    WHERE id = ?4 AND status = 'pending'
-      AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?3) OR in_flight_until <= ?3)
-    RETURNING attempts";
-
-const INTERRUPTED: &str = "interrupted: the console stopped before this attempt finished; the target may or may not have received it";
-
 pub(super) fn parse<T: std::str::FromStr>(s: String, what: &str) -> Result<T, StoreError> {
     s.parse()
         .map_err(|_| StoreError::Corrupt(format!("{what} '{s}'")))
@@ -288,113 +273,17 @@ pub(super) fn like_escape(text: &str) -> String {
     out
 }
 
-async fn insert_pending_attempt(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    a: &BeginAttempt<'_>,
-    handoff_id: &str,
-    number: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
-                               attempt_number, previous_attempt_id, status, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-    )
-    .bind(a.attempt_id.to_string())
-    .bind(handoff_id)
-    .bind(a.integration_id.to_string())
-    .bind(a.integration_name)
-    .bind(a.session_id)
-    .bind(a.trigger.as_str())
-    .bind(a.automatic)
-    .bind(number)
-    .bind(a.previous_attempt_id.map(|p| p.to_string()))
-    .bind(a.started_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 impl Store {
     /// Records the start of an attempt, claiming the handoff as `claim` allows. Returns the
     /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
+    /// Through the store's [`AttemptWrites`], the group commit.
     pub async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
-        let handoff_id = a.handoff_id.to_string();
-        if a.claim == Claim::New {
-            // A new handoff is inserted already claimed by its first attempt: nothing else can
-            // hold it yet, so there is no claim to check and no interrupted attempt to close.
-            self.attempts
-                .write(Write::BeginNew(BeginNew {
-                    handoff_id,
-                    attempt_id: a.attempt_id.to_string(),
-                    integration_id: a.integration_id.to_string(),
-                    integration_name: a.integration_name.to_string(),
-                    session_id: a.session_id.to_string(),
-                    trigger: a.trigger.as_str(),
-                    origin: HandoffOrigin::of(a.trigger).as_str(),
-                    automatic: a.automatic,
-                    data: a.data.unwrap_or("{}").to_string(),
-                    data_masked: a.data_masked.map(str::to_string),
-                    started_at: a.started_at,
-                    lease_until: a.lease_until,
-                }))
-                .await?;
-            return Ok(Some(1));
-        }
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        // Claiming and counting in one statement; the WHERE clause is the claim's condition.
-        let sql = if a.claim == Claim::Manual {
-            CLAIM_MANUAL
-        } else {
-            CLAIM_DUE
-        };
-        let number: Option<i64> = sqlx::query_scalar(sql)
-            .bind(a.lease_until)
-            .bind(a.attempt_id.to_string())
-            .bind(a.started_at)
-            .bind(&handoff_id)
-            .bind(a.integration_name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(number) = number else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        // An attempt still pending here belonged to a process that died mid-request.
-        sqlx::query(
-            "UPDATE attempts SET status = 'failed', category = 'network', retryable = 1, message = ?, finished_at = ?,
-                    masking = 'structural'
-             WHERE handoff_id = ? AND status = 'pending'",
-        )
-        .bind(INTERRUPTED)
-        .bind(a.started_at)
-        .bind(&handoff_id)
-        .execute(&mut *tx)
-        .await?;
-        insert_pending_attempt(&mut tx, a, &handoff_id, number).await?;
-        tx.commit().await?;
-        Ok(Some(number as u32))
+        self.group_commit.begin_attempt(a).await
     }
 
     /// Records how an attempt ended and what becomes of its handoff, in one transaction.
     pub async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
-        self.attempts
-            .write(Write::Finish(Finish {
-                attempt_id: f.attempt_id.to_string(),
-                handoff_id: f.handoff_id.to_string(),
-                status: f.status.as_str(),
-                category: f.category.map(ErrorCategory::as_str),
-                retryable: f.category.is_some_and(ErrorCategory::retryable),
-                status_code: f.status_code.map(i64::from),
-                message: f.message.to_string(),
-                submission_id: f.submission_id.map(str::to_string),
-                request: f.request.to_string(),
-                response_excerpt: f.response_excerpt.map(str::to_string),
-                finished_at: f.finished_at,
-                duration_ms: f.duration_ms,
-                next_attempt_at: f.next_attempt_at,
-                handoff_status: f.handoff_status.as_str(),
-            }))
-            .await
+        self.group_commit.finish_attempt(f).await
     }
 
     pub async fn handoff(&self, id: HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
@@ -669,5 +558,59 @@ impl Store {
         .fetch_one(&self.read)
         .await?;
         Ok(at)
+    }
+}
+
+impl Store {
+    /// Rewrites what a handoff's attempts recorded (request, response excerpt, message) with
+    /// `mask`: for attempts recorded before collected values were masked. Attempts recorded
+    /// with structural masking (`masking` set) hold no collected value and are left alone.
+    pub async fn remask_attempts(
+        &self,
+        handoff_id: &str,
+        echo: &crate::masking::EchoMask,
+    ) -> Result<(), StoreError> {
+        // The request is JSON: only its string values are masked (keys, numbers and the
+        // structure stay). The excerpt and message are text.
+        let mask_request = |r: &str| match serde_json::from_str::<serde_json::Value>(r) {
+            Ok(v) => echo.json(&v).to_string(),
+            Err(_) => echo.text(r),
+        };
+        let mask = |t: &str| echo.text(t);
+        let mut conn = self.write.acquire().await?;
+        let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, request, response_excerpt, message FROM attempts
+             WHERE handoff_id = ? AND masking IS NULL",
+        )
+        .bind(handoff_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        for (id, request, excerpt, message) in rows {
+            let (r, e, m) = (
+                request.as_deref().map(mask_request),
+                excerpt.as_deref().map(mask),
+                mask(&message),
+            );
+            if r != request || e != excerpt || m != message {
+                sqlx::query(
+                    "UPDATE attempts SET request = ?, response_excerpt = ?, message = ? WHERE id = ?",
+                )
+                .bind(r)
+                .bind(e)
+                .bind(m)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        // The stats triggers moved those attempts' counts to the masked messages; the rows of
+        // the old messages are left at zero and still hold their text.
+        sqlx::query("DELETE FROM stats_errors WHERE n <= 0")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM stats_errors_daily WHERE n <= 0")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
     }
 }

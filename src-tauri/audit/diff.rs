@@ -9,7 +9,7 @@
 //! into an innocent-looking field is still never written.
 
 use crate::integrations::{IntegrationConfig, SECRET_MASK, SecretSlot};
-use crate::targets::REDACTED;
+use crate::secrets::redact::{REDACTED, is_secret_header};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -227,7 +227,7 @@ fn shown_value(v: &Value) -> Value {
 /// more (pass, pwd, sig, credential, private).
 pub fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    crate::targets::api::is_secret_header(&n)
+    is_secret_header(&n)
         || ["pass", "pwd", "sig", "credential", "private"]
             .iter()
             .any(|w| n.contains(w))

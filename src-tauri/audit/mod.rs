@@ -9,6 +9,7 @@
 //! asked for and are not recorded. Details never hold a secret: see [`diff`].
 
 mod diff;
+mod integration_writes;
 mod queries;
 
 pub use diff::{

@@ -12,8 +12,8 @@
 use crate::ids::IntegrationId;
 use crate::integrations::{FieldSpec, IntegrationConfig};
 use crate::masking::{EchoMask, mask_data};
+use crate::secrets::redact::{REDACTED, is_secret_header, redact_url_credentials};
 use crate::store::Store;
-use crate::targets::REDACTED;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::Value;
@@ -414,7 +414,7 @@ fn redact_config(config: &str) -> (String, Vec<FieldSpec>) {
     };
     if let Some(api) = parsed.api.as_mut() {
         for (name, value) in api.headers.iter_mut() {
-            if crate::targets::api::is_secret_header(name) {
+            if is_secret_header(name) {
                 *value = REDACTED.to_string();
             }
         }
@@ -427,11 +427,11 @@ fn redact_config(config: &str) -> (String, Vec<FieldSpec>) {
     )
 }
 
-/// The endpoint as the export keeps it (see [`crate::targets::api::redact_url_credentials`]).
+/// The endpoint as the export keeps it (see [`redact_url_credentials`]).
 fn redact_url(endpoint: &str) -> String {
     match url::Url::parse(endpoint) {
         Ok(mut url) => {
-            crate::targets::api::redact_url_credentials(&mut url);
+            redact_url_credentials(&mut url);
             url.to_string()
         }
         Err(_) => endpoint.to_string(),
@@ -489,6 +489,20 @@ pub fn check_history_file(path: &Path) -> Result<i64, ExportError> {
         ));
     }
     Ok(version)
+}
+
+impl From<ExportError> for crate::error::AppError {
+    fn from(e: ExportError) -> Self {
+        use ExportError as E;
+        match e {
+            E::Exists(_) => crate::error::AppError::invalid("out", e.to_string()),
+            E::NotHistory { .. } | E::TooNew { .. } => {
+                crate::error::AppError::invalid("historyFile", e.to_string())
+            }
+            E::Write { .. } => crate::error::AppError::unavailable(e.to_string()),
+            E::Store(e) => e.into(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use crate::integrations::{
 };
 use crate::targets::ResolvedIntegration;
 use crate::targets::database::inspect::{
-    ColumnKind, ConnectError, InsertPrivilege, Inspector, TableInfo, TableRef, accepts, password,
-    target_label,
+    Column, ColumnKind, ConnectError, InsertPrivilege, Inspector, TableRef, TableSchema, accepts,
+    password, target_label,
 };
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -255,11 +255,11 @@ fn tls_verdict(db: &DatabaseConfig, encrypted: bool) -> Outcome<()> {
     ))
 }
 
-async fn table(conn: &mut Inspector, db: &DatabaseConfig) -> Outcome<TableInfo> {
+async fn table(conn: &mut Inspector, db: &DatabaseConfig) -> Outcome<TableSchema> {
     let table_ref = TableRef::parse(&db.table)?;
     match conn.table(db, &table_ref).await? {
         Some(t) => {
-            let reason = format!("{} ({} columns)", t.name, t.columns.len());
+            let reason = format!("{} ({} columns)", t.full_name(), t.columns.len());
             healthy(t, Some(reason))
         }
         None => Err(format!(
@@ -355,7 +355,7 @@ fn kind_words(kind: ColumnKind) -> &'static str {
 
 /// Every mapped column exists and takes the field's values; every fixed value's column exists
 /// and takes it.
-fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
+fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableSchema) -> Outcome<()> {
     let mut problems: Vec<(HealthStatus, String)> = Vec::new();
     let known = || {
         let mut known: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
@@ -369,7 +369,7 @@ fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Ou
                 format!(
                     "column '{column}' (given a fixed value) does not exist in {}; its columns \
                      are: {} — fix database.fixedValues.{column}",
-                    t.name,
+                    t.full_name(),
                     known()
                 ),
             )),
@@ -393,7 +393,7 @@ fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Ou
                 format!(
                     "column '{column}' (field '{field}') does not exist in {}; its columns are: \
                      {} — fix database.fieldMapping.{field}",
-                    t.name,
+                    t.full_name(),
                     known()
                 ),
             ));
@@ -449,15 +449,17 @@ fn columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Ou
 
 /// NOT NULL columns without a default must get a value from the mapping or a fixed value; an
 /// optional field mapped to one is a warning (a handoff without it is refused).
-fn required_columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
-    let fixed = |c: &crate::targets::database::inspect::ColumnInfo| {
+fn required_columns(
+    config: &IntegrationConfig,
+    db: &DatabaseConfig,
+    t: &TableSchema,
+) -> Outcome<()> {
+    let fixed = |c: &Column| {
         db.fixed_values
             .keys()
             .any(|f| t.column(f).is_some_and(|fc| fc.name == c.name))
     };
-    let needs_value = |c: &&crate::targets::database::inspect::ColumnInfo| {
-        !c.nullable && !c.has_default && !c.generated && !fixed(c)
-    };
+    let needs_value = |c: &&Column| !c.nullable && !c.has_default && !c.generated && !fixed(c);
     let mapped_to = |column: &str| {
         db.field_mapping
             .iter()
@@ -488,7 +490,7 @@ fn required_columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableIn
              every insert will fail — map a field to them (database.fieldMapping), give them a \
              fixed value (database.fixedValues) or a default",
                 unmapped.join(", "),
-                t.name
+                t.full_name()
             )),
         ));
     }
@@ -511,14 +513,17 @@ fn required_columns(config: &IntegrationConfig, db: &DatabaseConfig, t: &TableIn
 /// idempotent and a retry never adds a second row. Without one, a retry after a crash (the row
 /// committed, the attempt not recorded) inserts the row again. Information only: healthy either
 /// way, the reason says which.
-fn idempotency(db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
+fn idempotency(db: &DatabaseConfig, t: &TableSchema) -> Outcome<()> {
     let reason = match db.field_mapping.get("handoffId") {
         None => "no idempotency column: a retry after a crash may insert a second row — map \
                  handoffId to a unique column (database.fieldMapping)"
             .to_string(),
         Some(column) => match t.column(column) {
             // `columns` reports it.
-            None => format!("handoffId → {column}, a column {} does not have", t.name),
+            None => format!(
+                "handoffId → {column}, a column {} does not have",
+                t.full_name()
+            ),
             Some(c) if t.is_unique(&c.name) => format!(
                 "handoffId → {} (unique): a retry never inserts a second row",
                 c.name
@@ -533,7 +538,11 @@ fn idempotency(db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
     healthy((), Some(reason))
 }
 
-async fn insert_privilege(conn: &mut Inspector, db: &DatabaseConfig, t: &TableInfo) -> Outcome<()> {
+async fn insert_privilege(
+    conn: &mut Inspector,
+    db: &DatabaseConfig,
+    t: &TableSchema,
+) -> Outcome<()> {
     let columns: Vec<&str> = db
         .field_mapping
         .values()
@@ -549,12 +558,12 @@ async fn insert_privilege(conn: &mut Inspector, db: &DatabaseConfig, t: &TableIn
         )),
         InsertPrivilege::Denied(cols) if cols.is_empty() => Err(format!(
             "user '{user}' may not insert into {} — grant it INSERT on the table",
-            t.name
+            t.full_name()
         )),
         InsertPrivilege::Denied(cols) => Err(format!(
             "user '{user}' may not insert into column(s) {} of {} — grant it INSERT on them",
             cols.join(", "),
-            t.name
+            t.full_name()
         )),
         InsertPrivilege::Unknown(why) => Ok((
             (),

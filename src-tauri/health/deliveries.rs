@@ -12,10 +12,10 @@
 //! longer an error.
 
 use super::{Check, HealthStatus, ms, status_text};
+use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::integrations::HealthSettings;
 use crate::store::{Store, StoreError, from_ms};
-use crate::targets::ErrorCategory;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;

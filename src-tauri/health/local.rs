@@ -71,7 +71,7 @@ pub(crate) async fn check_store(store: &Store, timeout: Duration) -> Vec<LocalCh
 /// the timeout drops this half-way.
 async fn write_probe(store: &Store) -> Result<(), StoreError> {
     let tx = store.write.begin_with("BEGIN IMMEDIATE").await?;
-    Ok(tx.rollback().await?)
+    tx.rollback().await
 }
 
 async fn migrations(store: &Store) -> LocalCheck {

@@ -3,14 +3,13 @@
 //! `APIConfig` / `DatabaseConfig` under a small envelope), its validation, and where secret
 //! values sit in it.
 
-mod fields;
 mod import;
 mod repo;
 mod validate;
 
-pub use fields::{FieldSpec, FieldType};
+pub use crate::fields::{FieldSpec, FieldType};
 pub use import::{ConfigDraft, MAX_CONFIG_BYTES, parse_config, read_config};
-pub use repo::is_name_conflict;
+pub use repo::{encode_config, is_name_conflict};
 pub use validate::{endpoint_problem, is_identifier, validate};
 
 use crate::error::FieldProblem;
@@ -612,7 +611,7 @@ impl SecretSlot {
 /// Whether a custom header's value is a credential, judged by its name (token, secret, key,
 /// password, auth, cookie, session…): such values are kept in the secrets backend.
 pub fn is_secret_header(name: &str) -> bool {
-    crate::targets::api::is_secret_header(name)
+    crate::secrets::redact::is_secret_header(name)
 }
 
 impl IntegrationConfig {
@@ -758,6 +757,15 @@ pub struct Integration {
     pub config: IntegrationConfig,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl From<ConfigError> for crate::error::AppError {
+    fn from(e: ConfigError) -> Self {
+        match e {
+            ConfigError::Invalid(problems) => crate::error::AppError::invalid_many(problems),
+            ConfigError::Parse { field, reason } => crate::error::AppError::invalid(field, reason),
+        }
+    }
 }
 
 #[cfg(test)]

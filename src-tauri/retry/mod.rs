@@ -76,7 +76,7 @@ pub fn next_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::targets::ErrorCategory;
+    use crate::category::ErrorCategory;
     use rand::SeedableRng;
 
     fn policy() -> RetryPolicy {

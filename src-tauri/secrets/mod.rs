@@ -7,6 +7,7 @@
 
 mod choice;
 mod keyring;
+pub mod redact;
 mod vault;
 
 pub(crate) use self::choice::write_setting;
@@ -135,6 +136,33 @@ pub trait SecretsBackend: Send + Sync {
             detail,
             path: None,
             entries: None,
+        }
+    }
+}
+
+impl From<SecretsError> for crate::error::AppError {
+    fn from(e: SecretsError) -> Self {
+        use SecretsError as S;
+        // The passphrase and the choice are configuration the caller fixes (exit 2); a
+        // keyring that is down or locked, or a vault that cannot be read or is damaged, is
+        // the environment (exit 1).
+        match e {
+            S::Missing { .. } => {
+                crate::error::AppError::new(crate::error::ErrorKind::NotFound, e.to_string())
+            }
+            S::PassphraseNotSet | S::WrongPassphrase { .. } => crate::error::AppError {
+                field: Some(PASSPHRASE_ENV.to_string()),
+                ..crate::error::AppError::new(crate::error::ErrorKind::Invalid, e.to_string())
+            },
+            S::Choice { field, reason } => crate::error::AppError::invalid(field, reason),
+            S::VaultFull { .. } => {
+                crate::error::AppError::new(crate::error::ErrorKind::Invalid, e.to_string())
+            }
+            S::Unavailable(_)
+            | S::Locked(_)
+            | S::VaultDamaged { .. }
+            | S::VaultUnreadable { .. } => crate::error::AppError::unavailable(e.to_string()),
+            S::Backend(_) => crate::error::AppError::internal(e),
         }
     }
 }

@@ -150,7 +150,7 @@ impl App {
             }
         };
         Ok(TargetColumns {
-            table: info.name,
+            table: info.full_name(),
             columns: info
                 .columns
                 .into_iter()

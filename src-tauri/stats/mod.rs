@@ -15,8 +15,8 @@ pub mod histogram;
 mod queries;
 
 use crate::attempts::{HandoffState, Trigger};
+use crate::category::ErrorCategory;
 use crate::ids::IntegrationId;
-use crate::targets::ErrorCategory;
 use chrono::{DateTime, Utc};
 use histogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -303,6 +303,17 @@ impl Tally {
             until: filter.until_ms.map(crate::store::from_ms),
             exact,
             handoffs: HandoffCounts::default(),
+        }
+    }
+}
+
+impl From<StatsError> for crate::error::AppError {
+    fn from(e: StatsError) -> Self {
+        use StatsError as S;
+        match e {
+            S::TooManyPoints { .. } => crate::error::AppError::invalid("bucket", e.to_string()),
+            S::EmptyWindow => crate::error::AppError::invalid("until", e.to_string()),
+            S::Store(e) => e.into(),
         }
     }
 }

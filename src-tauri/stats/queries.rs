@@ -3,8 +3,8 @@
 
 use super::{Counts, DAY_MS, HandoffCounts, StatsFilter, Tally};
 use crate::attempts::{HandoffState, Trigger};
+use crate::category::ErrorCategory;
 use crate::store::{Store, StoreError, now_ms};
-use crate::targets::ErrorCategory;
 use futures_util::TryStreamExt;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::BTreeMap;

@@ -12,6 +12,7 @@ use crate::integrations::{
     ApiConfig, AuthKind, HealthCheckRequest, HealthMethod, HttpMethod, SecretSlot,
 };
 use crate::secrets::Secret;
+use crate::secrets::redact::{is_secret_header, redact_query_where, redact_url_credentials};
 use crate::templating::{self, RenderContext};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -495,39 +496,6 @@ fn render_request(
     })
 }
 
-/// Custom headers that carry credentials are not recorded: the usual auth headers, and any
-/// whose name says token, secret, key, password, auth, cookie or session. (The audit trail's
-/// redaction builds on it.)
-pub(crate) fn is_secret_header(name: &str) -> bool {
-    // Judged word by word (split at - _ . and spaces), so `X-Author` or `X-Api-Version` are
-    // not taken for credentials while `X-Auth-Token`, `api_key` or `accessToken` are.
-    const WORDS: [&str; 18] = [
-        "authorization",
-        "auth",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "pwd",
-        "key",
-        "apikey",
-        "cookie",
-        "credential",
-        "credentials",
-        "signature",
-        "sig",
-        "session",
-        "sessionid",
-        "jwt",
-        "bearer",
-    ];
-    const ENDINGS: [&str; 4] = ["token", "secret", "password", "apikey"];
-    name.to_ascii_lowercase()
-        .split(['-', '_', '.', ' '])
-        .filter(|w| !w.is_empty())
-        .any(|w| WORDS.contains(&w) || ENDINGS.iter().any(|e| w.ends_with(e)))
-}
-
 fn sensitive(mut v: reqwest::header::HeaderValue) -> reqwest::header::HeaderValue {
     v.set_sensitive(true);
     v
@@ -535,35 +503,6 @@ fn sensitive(mut v: reqwest::header::HeaderValue) -> reqwest::header::HeaderValu
 
 fn redact_query(url: &mut url::Url, param: &str) {
     redact_query_where(url, |name| name == param);
-}
-
-fn redact_query_where(url: &mut url::Url, secret: impl Fn(&str) -> bool) {
-    if url.query().is_none() {
-        return;
-    }
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            let v = if secret(&k) {
-                REDACTED.to_string()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    url.query_pairs_mut().clear().extend_pairs(pairs);
-}
-
-/// A URL as the console shows and records it: no user info, and the values of query
-/// parameters whose names look like credentials (`api_key`, `token`, `secret`…) hidden, for a
-/// key written into the endpoint itself.
-pub(crate) fn redact_url_credentials(url: &mut url::Url) {
-    if !url.username().is_empty() || url.password().is_some() {
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
-    }
-    redact_query_where(url, is_secret_header);
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

@@ -9,54 +9,25 @@ pub mod database;
 use crate::ids::{HandoffId, IntegrationId};
 use crate::integrations::{IntegrationConfig, SecretSlot};
 use crate::secrets::Secret;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 
-/// Why a delivery failed. `network`, `timeout` and `server` are worth retrying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
-#[serde(rename_all = "lowercase")]
-pub enum ErrorCategory {
-    /// DNS, connection refused or reset, TLS.
-    Network,
-    Timeout,
-    /// 401/403, database authentication or privileges.
-    Authentication,
-    /// 404, missing table or column, bad settings, unexpected responses.
-    Configuration,
-    /// 400/422, constraint violations, missing required fields, bad values.
-    Validation,
-    /// 5xx and 429.
-    Server,
-}
+pub use crate::category::ErrorCategory;
 
-impl ErrorCategory {
-    pub const ALL: [ErrorCategory; 6] = [
-        Self::Network,
-        Self::Timeout,
-        Self::Authentication,
-        Self::Configuration,
-        Self::Validation,
-        Self::Server,
-    ];
-    pub fn retryable(self) -> bool {
-        matches!(self, Self::Network | Self::Timeout | Self::Server)
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Network => "network",
-            Self::Timeout => "timeout",
-            Self::Authentication => "authentication",
-            Self::Configuration => "configuration",
-            Self::Validation => "validation",
-            Self::Server => "server",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
+/// One column of a row read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct StoredColumn {
+    pub column: String,
+    /// The column's type as the database names it.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Numbers and booleans as JSON; dates, times, timestamps and decimals as the database's
+    /// text; JSON columns as JSON.
+    pub value: serde_json::Value,
 }
 
 /// What one try of a delivery came to.
@@ -105,7 +76,7 @@ pub struct DeliveryDetails {
     /// Until the status and headers arrived.
     pub first_byte_ms: Option<u64>,
     /// The inserted row, read back inside the transaction.
-    pub row: Option<Vec<crate::testing::StoredColumn>>,
+    pub row: Option<Vec<StoredColumn>>,
     /// Why there is no row.
     pub row_note: Option<String>,
     /// Whether a database test kept its row.
@@ -288,9 +259,7 @@ pub struct HandoffContext<'a> {
     /// RFC 3339 UTC, the `{{timestamp}}` built-in.
     pub timestamp: String,
 }
-
-/// What a redacted secret looks like in recorded requests.
-pub const REDACTED: &str = "[redacted]";
+pub use crate::secrets::redact::REDACTED;
 
 /// Holds the per-integration HTTP clients and database pools, created on first use and reused.
 #[derive(Default)]

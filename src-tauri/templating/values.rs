@@ -5,7 +5,7 @@
 //! attempt, shown and logged, and the value may be a patient's.
 
 use crate::error::FieldProblem;
-use crate::integrations::{FieldSpec, FieldType};
+use crate::fields::{FieldSpec, FieldType};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::{Map, Number, Value};
 

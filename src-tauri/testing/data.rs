@@ -3,7 +3,7 @@
 //! gives the same data; and the check of custom test data against the schema.
 
 use crate::error::{AppError, FieldProblem};
-use crate::integrations::{FieldSpec, FieldType};
+use crate::fields::{FieldSpec, FieldType};
 use crate::templating::{self, CollectedData, MAX_DATA_BYTES};
 use chrono::{Duration, NaiveDate, NaiveTime};
 use fake::Fake;
@@ -353,7 +353,7 @@ mod tests {
                     "fullname": "typo", "timestamp": "x"}),
         )
         .unwrap_err();
-        assert_eq!(err.kind, crate::ErrorKind::Invalid);
+        assert_eq!(err.kind, crate::error::ErrorKind::Invalid);
         let named: Vec<(&str, &str)> = err
             .details
             .iter()

@@ -7,5 +7,6 @@
 pub mod data;
 pub mod report;
 
+pub use crate::targets::StoredColumn;
 pub use data::{GenerateOptions, GeneratedData, check_test_data, generate};
-pub use report::{Expectation, StoredColumn, TestMode, TestOutcome, TestReport};
+pub use report::{Expectation, TestMode, TestOutcome, TestReport};

@@ -2,9 +2,10 @@
 //! was sent (run), secrets masked, and the analysis of the outcome. The JSON shape is
 //! documented in docs/testing.md; every key is always present (`null` when it does not apply).
 
+use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::integrations::TargetKind;
-use crate::targets::ErrorCategory;
+use crate::targets::StoredColumn;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -75,18 +76,4 @@ pub struct Expectation {
     pub name: String,
     pub passed: bool,
     pub reason: String,
-}
-
-/// One column of a row read back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
-#[serde(rename_all = "camelCase")]
-pub struct StoredColumn {
-    pub column: String,
-    /// The column's type as the database names it.
-    #[serde(rename = "type")]
-    pub type_name: String,
-    /// Numbers and booleans as JSON; dates, times, timestamps and decimals as the database's
-    /// text; JSON columns as JSON.
-    pub value: Value,
 }

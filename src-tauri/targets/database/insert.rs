@@ -11,9 +11,10 @@
 //! own unique violation).
 
 use super::convert::Bound;
-use super::schema::{Column, ColumnKind, TableSchema, qualified, quote};
+use super::kinds::mysql;
+use super::schema::{Column, ColumnKind, Dialect, TableSchema, qualified, quote};
 use crate::integrations::DbType;
-use crate::testing::StoredColumn;
+use crate::targets::StoredColumn;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::{Value, json};
 use sqlx::{
@@ -113,43 +114,24 @@ pub(super) fn idempotency_key<'r, 'a>(
         .find(|r| r.source == Source::Field(HANDOFF_ID) && t.is_unique(&r.column.name))
 }
 
-/// MySQL reports one affected row both for a new row and for a duplicate left as it was (the
-/// driver asks for found rows), so the duplicate's update also sets `LAST_INSERT_ID` to this
-/// value, which no AUTO_INCREMENT column reaches: the server returns it as the statement's
-/// insert id only when the row was already there.
-const MYSQL_ALREADY_THERE: u64 = u64::MAX;
-
 /// What follows the VALUES list to skip a row the table already has for this handoff.
-fn conflict_clause(db: DbType, key: &Resolved<'_>) -> String {
-    let column = quote(db, &key.column.name);
-    match db {
-        DbType::Postgresql | DbType::Sqlite => format!(" ON CONFLICT ({column}) DO NOTHING"),
-        // The column is set to itself: the row is left as it was.
-        DbType::Mysql => format!(
-            " ON DUPLICATE KEY UPDATE {column} = \
-             IF(LAST_INSERT_ID({MYSQL_ALREADY_THERE}) > 0, {column}, {column})"
-        ),
-    }
+fn conflict_clause<D: Dialect>(key: &Resolved<'_>) -> String {
+    D::skip_existing(&quote::<D>(&key.column.name))
 }
 
 /// `SELECT <the row's id as text, or NULL> FROM <table> WHERE <the key column> = `: finds the
 /// row an idempotent insert skipped (the caller binds the handoff's id). The id is the one an
-/// insert reports: PostgreSQL's primary key, MySQL's AUTO_INCREMENT column, SQLite's rowid.
-fn existing_row_head(db: DbType, t: &TableSchema, key: &Resolved<'_>) -> String {
-    let id = match db {
-        DbType::Postgresql => t.primary_key.as_deref().map(|k| quote(db, k)),
-        DbType::Mysql => t.auto_increment.as_deref().map(|k| quote(db, k)),
-        DbType::Sqlite => t.has_rowid.then(|| "rowid".to_string()),
-    };
-    let as_text = match db {
-        DbType::Mysql => "CHAR",
-        DbType::Postgresql | DbType::Sqlite => "TEXT",
-    };
-    let id = format!("CAST({} AS {as_text})", id.as_deref().unwrap_or("NULL"));
+/// insert reports ([`Dialect::row_id`]).
+fn existing_row_head<D: Dialect>(t: &TableSchema, key: &Resolved<'_>) -> String {
+    let id = format!(
+        "CAST({} AS {})",
+        D::row_id(t).as_deref().unwrap_or("NULL"),
+        D::TEXT
+    );
     format!(
         "SELECT {id} FROM {} WHERE {} = ",
-        qualified(db, t.schema.as_deref(), &t.name),
-        quote(db, &key.column.name)
+        qualified::<D>(t.schema.as_deref(), &t.name),
+        quote::<D>(&key.column.name)
     )
 }
 
@@ -195,11 +177,11 @@ pub(super) fn statement(db: DbType, t: &TableSchema, values: &[Resolved<'_>]) ->
 }
 
 /// `INSERT INTO <table> (<columns>) VALUES (` with quoted identifiers.
-fn insert_head(db: DbType, t: &TableSchema, values: &[Resolved<'_>]) -> String {
-    let columns: Vec<String> = values.iter().map(|r| quote(db, &r.column.name)).collect();
+fn insert_head<D: Dialect>(t: &TableSchema, values: &[Resolved<'_>]) -> String {
+    let columns: Vec<String> = values.iter().map(|r| quote::<D>(&r.column.name)).collect();
     format!(
         "INSERT INTO {} ({}) VALUES (",
-        qualified(db, t.schema.as_deref(), &t.name),
+        qualified::<D>(t.schema.as_deref(), &t.name),
         columns.join(", ")
     )
 }
@@ -239,7 +221,7 @@ fn build_postgres(
     values: &[Resolved<'_>],
     key: Option<&Resolved<'_>>,
 ) -> QueryBuilder<Postgres> {
-    let mut qb = QueryBuilder::<Postgres>::new(insert_head(DbType::Postgresql, t, values));
+    let mut qb = QueryBuilder::<Postgres>::new(insert_head::<Postgres>(t, values));
     for (i, r) in values.iter().enumerate() {
         if i > 0 {
             qb.push(", ");
@@ -248,12 +230,12 @@ fn build_postgres(
     }
     qb.push(")");
     if let Some(key) = key {
-        qb.push(conflict_clause(DbType::Postgresql, key));
+        qb.push(conflict_clause::<Postgres>(key));
     }
     if let Some(pk) = &t.primary_key {
         qb.push(format!(
             " RETURNING CAST({} AS TEXT)",
-            quote(DbType::Postgresql, pk)
+            quote::<Postgres>(pk)
         ));
     }
     qb
@@ -336,13 +318,13 @@ macro_rules! push_loose {
 }
 
 macro_rules! build_loose {
-    ($name:ident, $db:ty, $dialect:expr) => {
+    ($name:ident, $db:ty) => {
         fn $name(
             t: &TableSchema,
             values: &[Resolved<'_>],
             key: Option<&Resolved<'_>>,
         ) -> QueryBuilder<$db> {
-            let mut qb = QueryBuilder::<$db>::new(insert_head($dialect, t, values));
+            let mut qb = QueryBuilder::<$db>::new(insert_head::<$db>(t, values));
             for (i, r) in values.iter().enumerate() {
                 if i > 0 {
                     qb.push(", ");
@@ -351,15 +333,15 @@ macro_rules! build_loose {
             }
             qb.push(")");
             if let Some(key) = key {
-                qb.push(conflict_clause($dialect, key));
+                qb.push(conflict_clause::<$db>(key));
             }
             qb
         }
     };
 }
 
-build_loose!(build_mysql, MySql, DbType::Mysql);
-build_loose!(build_sqlite, Sqlite, DbType::Sqlite);
+build_loose!(build_mysql, MySql);
+build_loose!(build_sqlite, Sqlite);
 
 pub(super) async fn postgres(
     pool: &PgPool,
@@ -395,8 +377,7 @@ pub(super) async fn postgres(
                 (done.rows_affected() > 0, None)
             };
             if !inserted && let Some(key) = key {
-                let mut q =
-                    QueryBuilder::<Postgres>::new(existing_row_head(DbType::Postgresql, t, key));
+                let mut q = QueryBuilder::<Postgres>::new(existing_row_head::<Postgres>(t, key));
                 push_pg(&mut q, key.column, &key.bound);
                 q.push(format!(
                     " LIMIT 1 /* param kinds {} */",
@@ -412,8 +393,7 @@ pub(super) async fn postgres(
                 None => None,
                 Some(_) => Some(match (&t.primary_key, &id) {
                     (Some(pk), Some(key)) => {
-                        let mut q =
-                            QueryBuilder::<Postgres>::new(select_head(DbType::Postgresql, t));
+                        let mut q = QueryBuilder::<Postgres>::new(select_head::<Postgres>(t));
                         q.push(" WHERE ");
                         push_pg_key(&mut q, t, pk, key);
                         let mut sp = Acquire::begin(&mut *tx).await?;
@@ -471,9 +451,9 @@ pub(super) async fn mysql(
         let work = async {
             let done = qb.build().execute(&mut *tx).await?;
             if let Some(key) = key
-                && done.last_insert_id() == MYSQL_ALREADY_THERE
+                && done.last_insert_id() == mysql::ALREADY_THERE
             {
-                let mut q = QueryBuilder::<MySql>::new(existing_row_head(DbType::Mysql, t, key));
+                let mut q = QueryBuilder::<MySql>::new(existing_row_head::<MySql>(t, key));
                 push_loose!(q, key.bound);
                 q.push(" LIMIT 1");
                 let found = q.build().fetch_optional(&mut *tx).await?;
@@ -496,8 +476,8 @@ pub(super) async fn mysql(
                             .await;
                     let row = match key {
                         Ok(Some((column,))) => {
-                            let mut q = QueryBuilder::<MySql>::new(select_head(DbType::Mysql, t));
-                            q.push(format!(" WHERE {} = ", quote(DbType::Mysql, &column)));
+                            let mut q = QueryBuilder::<MySql>::new(select_head::<MySql>(t));
+                            q.push(format!(" WHERE {} = ", quote::<MySql>(&column)));
                             q.push_bind(new_id);
                             stored_row(t, q.build().fetch_optional(&mut *sp).await)
                         }
@@ -541,7 +521,7 @@ pub(super) async fn sqlite(
             if done.rows_affected() == 0
                 && let Some(key) = key
             {
-                let mut q = QueryBuilder::<Sqlite>::new(existing_row_head(DbType::Sqlite, t, key));
+                let mut q = QueryBuilder::<Sqlite>::new(existing_row_head::<Sqlite>(t, key));
                 push_loose!(q, key.bound);
                 q.push(" LIMIT 1");
                 let found = q.build().fetch_optional(&mut *tx).await?;
@@ -556,7 +536,7 @@ pub(super) async fn sqlite(
                 (None, _) => None,
                 (Some(_), None) => Some(Err(NO_KEY_SQLITE.to_string())),
                 (Some(_), Some(rowid)) => {
-                    let mut q = QueryBuilder::<Sqlite>::new(select_head(DbType::Sqlite, t));
+                    let mut q = QueryBuilder::<Sqlite>::new(select_head::<Sqlite>(t));
                     q.push(" WHERE rowid = ");
                     q.push_bind(rowid);
                     let mut sp = Acquire::begin(&mut *tx).await?;
@@ -577,7 +557,7 @@ pub(super) async fn sqlite(
 /// `"pk" = $n` with the key bound in its column's type where that is a usual key type (so the
 /// primary key's index finds the row); other keys are compared as text.
 fn push_pg_key(q: &mut QueryBuilder<Postgres>, t: &TableSchema, pk: &str, key: &str) {
-    let column = quote(DbType::Postgresql, pk);
+    let column = quote::<Postgres>(pk);
     match (
         t.column(pk).map(|c| c.kind),
         key.parse::<i64>(),
@@ -613,20 +593,16 @@ LIMIT 1";
 
 /// `SELECT <every column as text> FROM <table>`: each dialect renders its own values as text
 /// (so every type reads back), and [`stored_value`] turns them into JSON by the column's kind.
-fn select_head(db: DbType, t: &TableSchema) -> String {
-    let as_text = match db {
-        DbType::Mysql => "CHAR",
-        DbType::Postgresql | DbType::Sqlite => "TEXT",
-    };
+fn select_head<D: Dialect>(t: &TableSchema) -> String {
     let columns: Vec<String> = t
         .columns
         .iter()
-        .map(|c| format!("CAST({} AS {as_text})", quote(db, &c.name)))
+        .map(|c| format!("CAST({} AS {})", quote::<D>(&c.name), D::TEXT))
         .collect();
     format!(
         "SELECT {} FROM {}",
         columns.join(", "),
-        qualified(db, t.schema.as_deref(), &t.name)
+        qualified::<D>(t.schema.as_deref(), &t.name)
     )
 }
 
@@ -695,6 +671,9 @@ mod tests {
             type_name: type_name.into(),
             kind,
             cast: cast.map(str::to_string),
+            nullable: true,
+            has_default: false,
+            generated: false,
         }
     }
 
@@ -780,7 +759,7 @@ mod tests {
         assert_eq!(sql("n", "1.5"), "CAST(\"n\" AS TEXT) = $1");
         assert_eq!(sql("id", "not a number"), "CAST(\"id\" AS TEXT) = $1");
         assert_eq!(
-            select_head(DbType::Mysql, &t),
+            select_head::<MySql>(&t),
             "SELECT CAST(`id` AS CHAR), CAST(`ref` AS CHAR), CAST(`code` AS CHAR), \
              CAST(`n` AS CHAR) FROM `t`"
         );
@@ -881,22 +860,22 @@ mod tests {
              IF(LAST_INSERT_ID(18446744073709551615) > 0, `handoff_id`, `handoff_id`)"
         );
         assert_eq!(
-            existing_row_head(DbType::Postgresql, &t, key),
+            existing_row_head::<Postgres>(&t, key),
             "SELECT CAST(\"id\" AS TEXT) FROM \"t\" WHERE \"handoff_id\" = "
         );
         t.primary_key = None;
         t.auto_increment = Some("n".into());
         assert_eq!(
-            existing_row_head(DbType::Mysql, &t, key),
+            existing_row_head::<MySql>(&t, key),
             "SELECT CAST(`n` AS CHAR) FROM `t` WHERE `handoff_id` = "
         );
         assert_eq!(
-            existing_row_head(DbType::Sqlite, &t, key),
+            existing_row_head::<Sqlite>(&t, key),
             "SELECT CAST(NULL AS TEXT) FROM \"t\" WHERE \"handoff_id\" = "
         );
         t.has_rowid = true;
         assert_eq!(
-            existing_row_head(DbType::Sqlite, &t, key),
+            existing_row_head::<Sqlite>(&t, key),
             "SELECT CAST(rowid AS TEXT) FROM \"t\" WHERE \"handoff_id\" = "
         );
         // Only the built-in handoffId is a key: a collected field in a unique column is not.

@@ -16,6 +16,7 @@ mod classify;
 mod convert;
 mod insert;
 pub mod inspect;
+mod kinds;
 mod pool;
 mod schema;
 
@@ -686,14 +687,8 @@ impl Entry {
         if !reload && let Some(s) = lock(&self.schemas).get(key) {
             return Ok(Some((s.clone(), false)));
         }
-        let load = async {
-            match &self.pool {
-                TargetPool::Postgres(p) => schema::load_pg(p, table).await,
-                TargetPool::MySql(p) => schema::load_mysql(p, table).await,
-                TargetPool::Sqlite(p) => schema::load_sqlite(p, table).await,
-            }
-        };
         // Connecting has its own limit (the pool's acquire timeout); add it to the query's.
+        let load = self.pool.read_table(table);
         let loaded = tokio::time::timeout(limit + self.pool.acquire_timeout(), load)
             .await
             .map_err(|_| RunError::TimedOut(Stage::Columns))?

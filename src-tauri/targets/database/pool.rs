@@ -2,9 +2,10 @@
 //! timeouts, TLS, PostgreSQL's statement timeout), and what it can say about itself.
 
 use super::insert::{self, Inserted, ReadBack, Resolved, RunError};
-use super::schema::TableSchema;
+use super::schema::{LiveSchema, TableRef, TableSchema};
 use crate::ids::IntegrationId;
 use crate::integrations::{DatabaseConfig, DbType, TlsProtection};
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
@@ -201,6 +202,22 @@ impl TargetPool {
             TargetPool::Sqlite(p) => probe(&*p.connect_options(), limit).await,
         };
         probe.unwrap_or(err)
+    }
+
+    /// The table's live description, read over one of the pool's connections by its kind's
+    /// [`LiveSchema`] (the reader the health check uses too). Boxed: inline, the acquire's
+    /// future nested in every caller's overflows the compiler's layout depth limit.
+    pub(super) fn read_table<'a>(
+        &'a self,
+        t: &'a TableRef,
+    ) -> BoxFuture<'a, Result<Option<TableSchema>, sqlx::Error>> {
+        Box::pin(async move {
+            match self {
+                TargetPool::Postgres(p) => p.acquire().await?.read_table(t).await,
+                TargetPool::MySql(p) => p.acquire().await?.read_table(t).await,
+                TargetPool::Sqlite(p) => p.acquire().await?.read_table(t).await,
+            }
+        })
     }
 
     /// Inserts the row in a transaction. Returns what was sent and the new row's id; a test

@@ -4,7 +4,9 @@
 //! the rarer writes through a one-connection pool; both take SQLite's write lock up front
 //! (`BEGIN IMMEDIATE`) and wait on its busy timeout. Reads use a pool of read-only connections.
 
-use crate::attempts::AttemptWriter;
+mod group_commit;
+
+pub(crate) use group_commit::GroupCommit;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -194,13 +196,18 @@ pub(crate) struct WritePool {
 }
 
 impl WritePool {
-    /// Begins a transaction with `statement` (`BEGIN IMMEDIATE`: the write lock up front).
-    pub(crate) async fn begin_with(
-        &self,
-        statement: &'static str,
-    ) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+    /// Begins a transaction with `statement` (`BEGIN IMMEDIATE`: the write lock up front). The
+    /// store's file is checked before, once the lock is held (it may have been replaced while
+    /// this waited for it), and again right after the commit ([`WriteTx::commit`]).
+    pub(crate) async fn begin_with(&self, statement: &'static str) -> Result<WriteTx, StoreError> {
         self.file.check()?;
-        Ok(self.pool.begin_with(statement).await?)
+        let tx = self.pool.begin_with(statement).await?;
+        // Dropping the transaction rolls it back.
+        self.file.check()?;
+        Ok(WriteTx {
+            tx,
+            file: self.file.clone(),
+        })
     }
 
     /// The write connection, for statements that run on their own.
@@ -214,13 +221,45 @@ impl WritePool {
     }
 }
 
+/// A write transaction of the [`WritePool`]: statements run on it as on its connection.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+    file: StoreFile,
+}
+
+impl WriteTx {
+    /// Commits, then checks that the store's file is still the one opened: a commit into a
+    /// deleted or replaced file is lost, and the caller must not take it as recorded.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        self.file.check()
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.tx.rollback().await?)
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     /// Writes other than the hot path's (integrations, claims of existing handoffs).
     pub(crate) write: WritePool,
     pub(crate) read: SqlitePool,
-    /// Group commit for new handoffs and finished attempts (see `attempts::writer`).
-    pub(crate) attempts: AttemptWriter,
+    /// Group commit for the hot path: new handoffs and attempts (see `attempts::writer`).
+    pub(crate) group_commit: GroupCommit,
     file: StoreFile,
 }
 
@@ -282,7 +321,7 @@ impl Store {
                 file: file.clone(),
             },
             read,
-            attempts: AttemptWriter::start(writer_conn, file.clone())?,
+            group_commit: GroupCommit::start(writer_conn, file.clone())?,
             file,
         })
     }
@@ -336,7 +375,7 @@ impl Store {
                 file: file.clone(),
             },
             read,
-            attempts: AttemptWriter::start(conn, file.clone())?,
+            group_commit: GroupCommit::start(conn, file.clone())?,
             file,
         })
     }
@@ -353,7 +392,7 @@ impl Store {
 
     /// Commits queued writes and closes every connection (so SQLite checkpoints the WAL).
     pub async fn close(&self) {
-        self.attempts.close().await;
+        self.group_commit.close().await;
         self.read.close().await;
         self.write.close().await;
     }
@@ -568,58 +607,6 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
-
-    /// Rewrites what a handoff's attempts recorded (request, response excerpt, message) with
-    /// `mask`: for attempts recorded before collected values were masked. Attempts recorded
-    /// with structural masking (`masking` set) hold no collected value and are left alone.
-    pub async fn remask_attempts(
-        &self,
-        handoff_id: &str,
-        echo: &crate::masking::EchoMask,
-    ) -> Result<(), StoreError> {
-        // The request is JSON: only its string values are masked (keys, numbers and the
-        // structure stay). The excerpt and message are text.
-        let mask_request = |r: &str| match serde_json::from_str::<serde_json::Value>(r) {
-            Ok(v) => echo.json(&v).to_string(),
-            Err(_) => echo.text(r),
-        };
-        let mask = |t: &str| echo.text(t);
-        let mut conn = self.write.acquire().await?;
-        let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
-            "SELECT id, request, response_excerpt, message FROM attempts
-             WHERE handoff_id = ? AND masking IS NULL",
-        )
-        .bind(handoff_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        for (id, request, excerpt, message) in rows {
-            let (r, e, m) = (
-                request.as_deref().map(mask_request),
-                excerpt.as_deref().map(mask),
-                mask(&message),
-            );
-            if r != request || e != excerpt || m != message {
-                sqlx::query(
-                    "UPDATE attempts SET request = ?, response_excerpt = ?, message = ? WHERE id = ?",
-                )
-                .bind(r)
-                .bind(e)
-                .bind(m)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            }
-        }
-        // The stats triggers moved those attempts' counts to the masked messages; the rows of
-        // the old messages are left at zero and still hold their text.
-        sqlx::query("DELETE FROM stats_errors WHERE n <= 0")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("DELETE FROM stats_errors_daily WHERE n <= 0")
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
-    }
 }
 
 /// What the console keeps in its data dir: files (with their `-wal`, `.tmp`, `.lock`
@@ -735,4 +722,18 @@ pub fn now_ms() -> i64 {
 
 pub fn from_ms(ms: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+impl From<StoreError> for crate::error::AppError {
+    fn from(e: StoreError) -> Self {
+        use StoreError as S;
+        // The environment (a full disk, a read-only or deleted file, a lock held too long) is
+        // `unavailable` with its reason; what is left would be a bug.
+        match e {
+            S::Open { .. } | S::Replaced { .. } | S::Unavailable(_) | S::WriterStopped => {
+                crate::error::AppError::unavailable(e.to_string())
+            }
+            other => crate::error::AppError::internal(other),
+        }
+    }
 }

@@ -1,0 +1,281 @@
+//! Group commit for the hot path: one thread owns a store connection (rusqlite, so statements
+//! run in that thread with no further hop); callers queue a write and wait; the thread commits
+//! everything queued in one transaction and only then answers each caller, so a caller still
+//! returns after its rows are durable, while concurrent writes share one commit. Each write
+//! runs under its own savepoint, so one bad write fails alone and its neighbours still commit.
+//!
+//! The store knows no write's SQL: a write is a function of the connection (the attempts'
+//! writes are in `attempts::writer`).
+//!
+//! The thread is a plain one, not a runtime task: SQLite blocks (on the disk, and on another
+//! process's write lock for up to the busy timeout), and the runtime's threads must not.
+//!
+//! SQLite's own automatic checkpoint stays on, in this thread: it runs right after a commit,
+//! while no new frames arrive, so it completes and the WAL restarts from its beginning. (A
+//! checkpointer beside the writer never caught up under steady writes, and the WAL grew.)
+
+use super::{StoreError, StoreFile};
+use rusqlite::{Connection, ErrorCode};
+use tokio::sync::{mpsc, oneshot};
+
+/// The most writes one transaction takes.
+const MAX_BATCH: usize = 256;
+/// Writes waiting beyond this make callers wait to queue (back-pressure).
+const QUEUE: usize = 4096;
+
+/// One queued write: run under the batch's savepoint, then told how the batch ended.
+trait Job: Send {
+    fn apply(&mut self, conn: &Connection) -> Result<(), rusqlite::Error>;
+    fn answer(self: Box<Self>, outcome: Result<(), StoreError>);
+}
+
+/// A write returning `R` to its caller once committed.
+struct Typed<F, R> {
+    run: Option<F>,
+    value: Option<R>,
+    reply: oneshot::Sender<Result<R, StoreError>>,
+}
+
+impl<F, R> Job for Typed<F, R>
+where
+    F: FnOnce(&Connection) -> Result<R, rusqlite::Error> + Send,
+    R: Send,
+{
+    fn apply(&mut self, conn: &Connection) -> Result<(), rusqlite::Error> {
+        if let Some(run) = self.run.take() {
+            self.value = Some(run(conn)?);
+        }
+        Ok(())
+    }
+
+    fn answer(self: Box<Self>, outcome: Result<(), StoreError>) {
+        let Self { value, reply, .. } = *self;
+        let _ = reply.send(outcome.and_then(|()| value.ok_or(StoreError::WriterStopped)));
+    }
+}
+
+enum Message {
+    Job(Box<dyn Job>),
+    /// Commit what came before, close the connection, then answer.
+    Close(oneshot::Sender<()>),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct GroupCommit {
+    jobs: mpsc::Sender<Message>,
+}
+
+impl GroupCommit {
+    /// Starts the writer thread on `conn` (the store's `file`, migrated); the thread ends when
+    /// every handle is dropped or [`GroupCommit::close`] is called.
+    pub(crate) fn start(conn: Connection, file: StoreFile) -> Result<Self, StoreError> {
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(conn, file, rx))
+            .map_err(|e| StoreError::Open {
+                path: "the store's writer".into(),
+                reason: format!("cannot start its thread: {e}"),
+            })?;
+        Ok(Self { jobs })
+    }
+
+    /// Queues `write` and waits until it is committed (its value) or failed. A write that
+    /// breaks a constraint fails alone; any other error of it fails the whole batch.
+    pub(crate) async fn write<F, R>(&self, write: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<R, rusqlite::Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Typed {
+            run: Some(write),
+            value: None,
+            reply,
+        };
+        self.jobs
+            .send(Message::Job(Box::new(job)))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Commits what is queued and closes the writer's connection; later writes fail with
+    /// [`StoreError::WriterStopped`].
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Message::Close(done)).await.is_ok() {
+            let _ = closed.await;
+        }
+    }
+}
+
+fn run(conn: Connection, file: StoreFile, mut rx: mpsc::Receiver<Message>) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        let mut close = None;
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Job(job) if close.is_none() => batch.push(job),
+                // Nothing after a close is taken: its caller sees the writer stopped.
+                Message::Job(_) => {}
+                Message::Close(done) => close = close.or(Some(done)),
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            commit_and_answer(&conn, &file, &mut batch);
+        }
+        if let Some(done) = close {
+            rx.close();
+            // A clean close lets SQLite checkpoint the WAL when it is the last connection.
+            let _ = conn.close();
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+/// Why a batch failed as a whole.
+enum BatchFailure {
+    Sql(rusqlite::Error),
+    File(StoreError),
+}
+
+/// Runs the batch in one transaction, each write under a savepoint, and answers every
+/// caller once the outcome is known: after `COMMIT` for the writes that went in, with its
+/// own error for a write that failed on a constraint, and with the same error for all when
+/// the transaction itself fails (disk full, the lock held too long by another process) or
+/// the store's file was deleted or replaced. The file is checked before the batch, once the
+/// write lock is held (it may have been replaced while the batch waited for it), and right
+/// after the commit (a commit into a replaced file is lost all the same).
+fn commit_and_answer(conn: &Connection, file: &StoreFile, batch: &mut Vec<Box<dyn Job>>) {
+    if let Err(e) = file.check() {
+        fail_all(batch, &e);
+        return;
+    }
+    let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(batch.len());
+    let whole = (|| -> Result<(), BatchFailure> {
+        conn.prepare_cached("BEGIN IMMEDIATE")
+            .and_then(|mut s| s.execute([]))
+            .map_err(BatchFailure::Sql)?;
+        file.check().map_err(BatchFailure::File)?;
+        for job in batch.iter_mut() {
+            let sql = |s: &str| conn.prepare_cached(s).and_then(|mut s| s.execute([]));
+            sql("SAVEPOINT write").map_err(BatchFailure::Sql)?;
+            match job.apply(conn) {
+                Ok(()) => outcomes.push(Ok(())),
+                Err(e) if is_constraint(&e) => {
+                    sql("ROLLBACK TO write").map_err(BatchFailure::Sql)?;
+                    outcomes.push(Err(e.into()));
+                }
+                Err(e) => return Err(BatchFailure::Sql(e)),
+            }
+            sql("RELEASE write").map_err(BatchFailure::Sql)?;
+        }
+        conn.prepare_cached("COMMIT")
+            .and_then(|mut s| s.execute([]))
+            .map_err(BatchFailure::Sql)?;
+        Ok(())
+    })();
+    let failed = match whole {
+        Ok(()) => file.check().err(),
+        Err(failure) => {
+            // Whatever failed may have left the transaction open; a ROLLBACK with none open
+            // changes nothing.
+            let _ = conn.execute_batch("ROLLBACK");
+            Some(match failure {
+                BatchFailure::Sql(e) => StoreError::from(e),
+                BatchFailure::File(e) => e,
+            })
+        }
+    };
+    if let Some(e) = failed {
+        fail_all(batch, &e);
+        return;
+    }
+    for (job, outcome) in batch.drain(..).zip(outcomes) {
+        job.answer(outcome);
+    }
+}
+
+/// Answers every write in the batch with `e`.
+fn fail_all(batch: &mut Vec<Box<dyn Job>>, e: &StoreError) {
+    for job in batch.drain(..) {
+        job.answer(Err(e.for_another()));
+    }
+}
+
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, StoreError};
+    use std::time::Duration;
+
+    /// The store's file is replaced while writes wait for the write lock another connection
+    /// holds: once they get the lock, they fail as replaced instead of writing into a file
+    /// nobody will read again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_waiting_for_the_lock_while_the_file_is_replaced_get_the_replaced_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let path = store.path().to_path_buf();
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+        let group = store.clone();
+        let group = tokio::spawn(async move { group.group_commit.write(|_| Ok(())).await });
+        let pool = store.clone();
+        let pool = tokio::spawn(async move {
+            let tx = pool.write.begin_with("BEGIN IMMEDIATE").await?;
+            tx.rollback().await
+        });
+        // Both have checked the file and wait on the lock (the busy timeout is 10 s).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!group.is_finished() && !pool.is_finished());
+        let other = dir.path().join("other.db");
+        std::fs::write(&other, b"").unwrap();
+        std::fs::rename(&other, &path).unwrap();
+        blocker.execute_batch("ROLLBACK").unwrap();
+
+        for (what, outcome) in [
+            ("group commit", group.await.unwrap()),
+            ("write pool", pool.await.unwrap()),
+        ] {
+            assert!(
+                matches!(outcome, Err(StoreError::Replaced { .. })),
+                "{what}: {outcome:?}"
+            );
+        }
+        store.close().await;
+    }
+
+    /// A batch whose file was replaced after its commit is not answered as recorded.
+    #[tokio::test]
+    async fn a_write_committed_into_a_replaced_file_gets_the_replaced_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let path = store.path().to_path_buf();
+        let other = dir.path().join("other.db");
+        let outcome = store
+            .group_commit
+            .write(move |_| {
+                // Inside the transaction, after the check that follows BEGIN IMMEDIATE.
+                std::fs::write(&other, b"").unwrap();
+                std::fs::rename(&other, &path).unwrap();
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(outcome, Err(StoreError::Replaced { .. })),
+            "{outcome:?}"
+        );
+        store.close().await;
+    }
+}
