@@ -44,6 +44,13 @@ async function shotWidths(name) {
     await page.setViewportSize({ width, height: 1600 });
     await page.waitForTimeout(150);
     await shot(page, `${name}-${width}`);
+    // Every table fits its place: nothing (a row's Remove button, say) is cut off at the side.
+    const cut = await page.evaluate(() =>
+      [...document.querySelectorAll("main table")]
+        .filter((t) => t.getBoundingClientRect().width > 0 && t.scrollWidth > (t.parentElement?.clientWidth ?? 0) + 1)
+        .map((t) => `${t.className || "table"}: ${t.scrollWidth} px in ${t.parentElement?.clientWidth} px`),
+    );
+    assert(cut.length === 0, `${name} at ${width} px: a table is wider than its place (${cut.join("; ")})`);
   }
   await page.setViewportSize(before);
 }
