@@ -114,6 +114,12 @@ try {
       (await editor.getByLabel("Tries in all").getAttribute("aria-invalid")) === "true",
       "the retry count is not marked at its input",
     );
+    // The editor scrolls inside: its title and its Save button stay on screen.
+    const viewport = page.viewportSize();
+    for (const pinned of [editor.getByRole("heading", { level: 2 }).first(), editor.getByRole("button", { name: "Create integration" })]) {
+      const box = await pinned.boundingBox();
+      assert(box && box.y >= 0 && box.y + box.height <= viewport.height, `the editor scrolled ${await pinned.innerText()} out of view`);
+    }
     await shot(page, "01-integration-editor-problems");
     await editor.getByLabel("Endpoint").fill(`${target.url}/patients`);
     await editor.getByLabel("Timeout (ms)", { exact: true }).fill("");

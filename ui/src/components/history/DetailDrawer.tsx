@@ -81,10 +81,10 @@ export function DetailDrawer(props: {
   };
 
   return (
-    <div className="drawer-backdrop" onClick={onClose}>
+    <div className="detail-backdrop" onClick={onClose}>
       <aside
         ref={panel}
-        className="drawer"
+        className="detail-drawer"
         role="dialog"
         aria-modal="true"
         aria-labelledby="drawer-title"
@@ -108,7 +108,7 @@ export function DetailDrawer(props: {
           }
         }}
       >
-        <header className="drawer-head">
+        <header className="detail-head">
           <h2 id="drawer-title">Attempt {a ? `#${a.attemptNumber} · ${a.sessionId}` : ""}</h2>
           <button type="button" onClick={onClose} aria-label="Close (Escape)">
             Close
@@ -117,7 +117,7 @@ export function DetailDrawer(props: {
         {view.state === "error" && <ErrorState error={view.error} onRetry={reload} />}
         {!a && view.state === "loading" && <Spinner label="Loading the attempt…" />}
         {a && data && (
-          <div className="drawer-body">
+          <div className="detail-body">
             <p className={`handoff-state ${a.handoff.state}`} role="status">
               <strong>Handoff {HANDOFF_STATE_TEXT[a.handoff.state]}</strong>
               {" · "}
