@@ -43,7 +43,7 @@ pub fn arg<T: DeserializeOwned>(name: &str, value: Option<&Value>) -> Result<T> 
 /// A path parameter: a string (as in the URL, parsed as the list says) or, for a number, the
 /// number itself (`job`'s id).
 fn param<T: std::str::FromStr>(args: &Value, name: &str) -> Result<T> {
-    let field = camel(name);
+    let field = crate::service::operations::camel_case(name);
     let text = match args.get(name).or_else(|| args.get(&field)) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -52,20 +52,6 @@ fn param<T: std::str::FromStr>(args: &Value, name: &str) -> Result<T> {
     };
     text.parse()
         .map_err(|_| AppError::invalid(field, format!("'{text}' is not an id")))
-}
-
-/// `attempt_id` as the UI names it in errors (`attemptId`).
-fn camel(snake: &str) -> String {
-    let mut parts = snake.split('_');
-    let mut out = parts.next().unwrap_or_default().to_string();
-    for p in parts {
-        let mut chars = p.chars();
-        if let Some(first) = chars.next() {
-            out.extend(first.to_uppercase());
-            out.push_str(chars.as_str());
-        }
-    }
-    out
 }
 
 fn json<T: serde::Serialize>(value: T) -> Result<Value> {

@@ -37,23 +37,9 @@ pub async fn path_params(parts: &mut Parts, names: &[&str]) -> Result<Vec<String
 /// A path parameter as its type: an id that does not parse is an `invalid` error naming it.
 pub fn param<T: std::str::FromStr>(name: &str, value: String) -> Result<T> {
     value.parse().map_err(|_| {
-        let field = camel(name);
+        let field = crate::service::operations::camel_case(name);
         ApiError(AppError::invalid(field, format!("'{value}' is not an id")))
     })
-}
-
-/// `attempt_id` as the UI names it (`attemptId`).
-fn camel(snake: &str) -> String {
-    let mut parts = snake.split('_');
-    let mut out = parts.next().unwrap_or_default().to_string();
-    for p in parts {
-        let mut chars = p.chars();
-        if let Some(first) = chars.next() {
-            out.extend(first.to_uppercase());
-            out.push_str(chars.as_str());
-        }
-    }
-    out
 }
 
 /// The query string as the request.

@@ -63,6 +63,21 @@ pub struct Operation {
     pub doc: &'static str,
 }
 
+/// A name of the list (`attempt_id`, `add_integration`) as the UI writes it (`attemptId`,
+/// `addIntegration`): TypeScript's methods and parameters, and the fields errors name.
+pub fn camel_case(snake: &str) -> String {
+    let mut parts = snake.split('_');
+    let mut out = parts.next().unwrap_or_default().to_string();
+    for p in parts {
+        let mut chars = p.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
+}
+
 /// `[created, desktop]` flags as booleans.
 fn has_flag(flags: &[&str], flag: &str) -> bool {
     flags.contains(&flag)
@@ -109,6 +124,16 @@ mod typescript;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_camel_cased_as_the_ui_writes_them() {
+        assert_eq!(camel_case("attempt_id"), "attemptId");
+        assert_eq!(
+            camel_case("history_file_attempts_page"),
+            "historyFileAttemptsPage"
+        );
+        assert_eq!(camel_case("id"), "id");
+    }
 
     #[test]
     fn the_list_is_well_formed() {

@@ -3,7 +3,7 @@
 //! one typed method per operation. `scripts/test.sh` fails when the committed file differs.
 
 use super::types::*;
-use super::{Input, Operation, all};
+use super::{Input, Operation, all, camel_case as camel};
 use std::fmt::Write as _;
 use ts_rs::{Config, Dependency, TS, TypeVisitor};
 
@@ -109,22 +109,6 @@ macro_rules! ts_operations {
     };
 }
 operations!(ts_operations);
-
-fn camel(snake: &str) -> String {
-    let mut out = String::new();
-    let mut upper = false;
-    for c in snake.chars() {
-        if c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 fn comment(doc: &str, indent: &str) -> String {
     let lines: Vec<&str> = doc
