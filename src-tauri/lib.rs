@@ -18,6 +18,7 @@ pub mod files;
 pub mod health;
 pub mod http;
 pub mod ids;
+pub mod intake;
 pub mod integrations;
 pub mod masking;
 pub mod retry;
