@@ -34,6 +34,11 @@ if [ "${1:-run}" = test ]; then
   have xauth || need+=(xauth)
   have jq || need+=(jq)
   have curl || need+=(curl)
+  # tests/intake_signatures.rs: signatures made by independent implementations (openssl's HMAC,
+  # and the reference Standard Webhooks library in a venv, below). Debian's python3 makes a venv
+  # only with python3-venv, which is what holds its ensurepip.
+  have openssl || need+=(openssl)
+  python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -42,4 +47,23 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The pinned Python packages of tests/intake_signatures/requirements.txt, in a venv of their own;
+# (re)made only when the pinned version is not the one there.
+if [ "${1:-run}" = test ]; then
+  venv="${HANDOFF_PY_VENV:-$HOME/.cache/handoff-console/py}"
+  requirements="$(dirname "$0")/../tests/intake_signatures/requirements.txt"
+  pinned=$(sed -n 's/^standardwebhooks==\([^ ]*\).*/\1/p' "$requirements")
+  installed() {
+    "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("standardwebhooks") != sys.argv[1])' \
+      "$pinned" >/dev/null 2>&1
+  }
+  if ! installed; then
+    echo "installing standardwebhooks $pinned into $venv" >&2
+    python3 -m venv --clear "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input --require-hashes \
+      --only-binary :all: -r "$requirements"
+    installed
+  fi
 fi
