@@ -50,3 +50,11 @@ typed_id!(
     /// One try of a handoff.
     AttemptId
 );
+typed_id!(
+    /// One intake source: a system that pushes messages in.
+    SourceId
+);
+typed_id!(
+    /// One message accepted into the intake inbox.
+    InboxId
+);

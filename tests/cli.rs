@@ -1295,3 +1295,156 @@ async fn secrets_stay_out_of_the_most_verbose_logs() {
         "the key was sent: {got:?}"
     );
 }
+
+#[tokio::test]
+async fn a_source_is_added_shown_rotated_and_removed_with_its_secret_printed_only_when_made() {
+    let c = Console::new();
+    let sink = Sink::start().await;
+    c.add("emr.json", &api_config("EMR", &sink.url)).await;
+    let added = c
+        .run(&[
+            "source",
+            "add",
+            "dentrix",
+            "--kind",
+            "ehr",
+            "--verification",
+            "hmacHex",
+            "--header",
+            "X-Signature",
+            "--prefix",
+            "sha256=",
+            "--integration",
+            "EMR",
+            "--rate-per-minute",
+            "120",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    let secret = added["secret"]
+        .as_str()
+        .expect("the secret, once")
+        .to_string();
+    assert_eq!(secret.len(), 64, "{added}");
+    assert_eq!(added["source"]["verification"]["header"], "X-Signature");
+    assert_eq!(added["source"]["ratePerMinute"], 120);
+
+    // The text output prints it once too, and says so.
+    let text = c
+        .run(&[
+            "source",
+            "add",
+            "vapi",
+            "--kind",
+            "voice",
+            "--verification",
+            "intakeKey",
+        ])
+        .await
+        .ok();
+    assert!(text.stdout.contains("shown once"), "{}", text.stdout);
+    assert!(text.stdout.contains("hik_"), "{}", text.stdout);
+
+    for args in [
+        &["source", "list"][..],
+        &["source", "show", "dentrix"],
+        &["source", "list", "--json"],
+        &["source", "show", "dentrix", "--json"],
+        &["audit", "--json"],
+    ] {
+        let run = c.run(args).await.ok();
+        assert!(!run.stdout.contains(&secret), "{args:?} printed the secret");
+    }
+    let listed = c.run(&["source", "list", "--json"]).await.ok().json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+
+    let updated = c
+        .run(&["source", "update", "dentrix", "--disable", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(updated["enabled"], false);
+
+    let rotated = c
+        .run(&[
+            "source",
+            "rotate-secret",
+            "dentrix",
+            "--keep-previous-hours",
+            "2",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_ne!(rotated["secret"], secret.as_str());
+    assert!(rotated["source"]["previousSecretUntil"].is_string());
+
+    // Usage errors name the flag and exit 2.
+    let bad = c
+        .run(&[
+            "source",
+            "add",
+            "Bad Name",
+            "--kind",
+            "ehr",
+            "--verification",
+            "nope",
+            "--json",
+        ])
+        .await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert_eq!(bad.json()["error"]["field"], "--verification");
+    let bad = c
+        .run(&[
+            "source",
+            "add",
+            "x",
+            "--kind",
+            "ehr",
+            "--verification",
+            "intakeKey",
+            "--rate-per-minute",
+            "0",
+            "--integration",
+            "nowhere",
+            "--json",
+        ])
+        .await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    let fields: Vec<String> = bad.json()["error"]["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        fields.contains(&"--rate-per-minute".to_string()),
+        "{fields:?}"
+    );
+    assert!(fields.contains(&"--integrations".to_string()), "{fields:?}");
+
+    let removed = c.run(&["source", "remove", "dentrix"]).await.ok();
+    assert!(removed.stdout.contains("removed"), "{}", removed.stdout);
+    let missing = c.run(&["source", "show", "dentrix", "--json"]).await;
+    assert_eq!(missing.code, 2);
+    assert_eq!(missing.json()["error"]["kind"], "notFound");
+}
+
+#[tokio::test]
+async fn the_inbox_lists_nothing_at_first_and_refuses_unknown_filters() {
+    let c = Console::new();
+    let empty = c.run(&["inbox", "--json"]).await.ok().json();
+    assert_eq!(empty, json!({"items": [], "total": 0}));
+    let text = c.run(&["inbox"]).await.ok();
+    assert!(text.stdout.contains("no messages"), "{}", text.stdout);
+    let bad = c.run(&["inbox", "--status", "lost", "--json"]).await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    let bad = c.run(&["inbox", "--source", "nobody", "--json"]).await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert_eq!(bad.json()["error"]["field"], "--source");
+    let bad = c.run(&["inbox", "show", "not-an-id", "--json"]).await;
+    assert_eq!(bad.code, 2, "{bad:?}");
+}

@@ -21,7 +21,7 @@ pub use queries::{
     AuditQuery, DEFAULT_AUDIT_LIMIT, IntegrationMatch, MAX_AUDIT_LIMIT, NewAuditEvent,
 };
 
-use crate::ids::{AttemptId, HandoffId, IntegrationId};
+use crate::ids::{AttemptId, HandoffId, IntegrationId, SourceId};
 use crate::integrations::{Integration, SecretSlot};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -55,10 +55,20 @@ pub enum AuditAction {
     /// Encryption keys rotated (the store's or the vault's).
     #[serde(rename = "keys.rotated")]
     KeysRotated,
+    /// An intake source was added (its secret is never recorded).
+    #[serde(rename = "source.created")]
+    SourceCreated,
+    #[serde(rename = "source.updated")]
+    SourceUpdated,
+    #[serde(rename = "source.removed")]
+    SourceRemoved,
+    /// An intake source's secret was replaced; the previous one is accepted until `until`.
+    #[serde(rename = "source.secret_rotated")]
+    SourceSecretRotated,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 10] = [
+    pub const ALL: [AuditAction; 14] = [
         Self::IntegrationCreated,
         Self::IntegrationUpdated,
         Self::IntegrationRemoved,
@@ -69,6 +79,10 @@ impl AuditAction {
         Self::DataRevealed,
         Self::HistoryExported,
         Self::KeysRotated,
+        Self::SourceCreated,
+        Self::SourceUpdated,
+        Self::SourceRemoved,
+        Self::SourceSecretRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +97,10 @@ impl AuditAction {
             Self::DataRevealed => "data.revealed",
             Self::HistoryExported => "history.exported",
             Self::KeysRotated => "keys.rotated",
+            Self::SourceCreated => "source.created",
+            Self::SourceUpdated => "source.updated",
+            Self::SourceRemoved => "source.removed",
+            Self::SourceSecretRotated => "source.secret_rotated",
         }
     }
 
@@ -99,6 +117,8 @@ pub enum ObjectType {
     Integration,
     /// Encryption keys (key rotation).
     Keys,
+    /// An intake source.
+    Source,
 }
 
 impl ObjectType {
@@ -106,10 +126,11 @@ impl ObjectType {
         match self {
             Self::Integration => "integration",
             Self::Keys => "keys",
+            Self::Source => "source",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Integration, Self::Keys]
+        [Self::Integration, Self::Keys, Self::Source]
             .into_iter()
             .find(|t| t.as_str() == s)
     }
@@ -138,6 +159,13 @@ impl AuditObject {
     }
     pub fn of(i: &Integration) -> Self {
         Self::integration(i.id, &i.name)
+    }
+    pub fn source(id: SourceId, name: &str) -> Self {
+        Self {
+            object_type: ObjectType::Source,
+            id: id.to_string(),
+            name: Some(name.to_string()),
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 
 use crate::attempts::{HandoffState, Status, Trigger};
 use crate::audit::AuditAction;
+use crate::intake::inbox::InboxStatus;
+use crate::intake::sources::SourceKind;
 use crate::integrations::TargetKind;
 use crate::secrets::BackendKind;
 use crate::stats::SeriesBucket;
@@ -33,6 +35,8 @@ choice!(SeriesBucket: [SeriesBucket::Minute, SeriesBucket::Hour, SeriesBucket::D
 choice!(TargetKind: [TargetKind::Api, TargetKind::Database]);
 choice!(AuditAction: AuditAction::ALL);
 choice!(BackendKind: BackendKind::ALL);
+choice!(SourceKind: SourceKind::ALL);
+choice!(InboxStatus: InboxStatus::ALL);
 
 #[cfg(test)]
 mod tests {
@@ -65,5 +69,7 @@ mod tests {
         names_as_on_the_wire::<SeriesBucket>();
         names_as_on_the_wire::<TargetKind>();
         names_as_on_the_wire::<AuditAction>();
+        names_as_on_the_wire::<SourceKind>();
+        names_as_on_the_wire::<InboxStatus>();
     }
 }

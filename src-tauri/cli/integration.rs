@@ -87,7 +87,7 @@ pub(super) async fn run(app: &App, cmd: IntegrationCommand, out: &Output) -> Res
 }
 
 /// One line of stdin (without its line break): the secret `set-secret` sets.
-fn read_secret() -> Result<String, AppError> {
+pub(super) fn read_secret() -> Result<String, AppError> {
     use std::io::{BufRead, Read};
     let mut value = String::new();
     std::io::stdin()

@@ -6,7 +6,7 @@
 //! One module per command group, each with its flags (clap types), the code that runs them and
 //! what they print: `integration`, `secrets`, `keys` (keys rotate), `send`, `retry` (retry,
 //! worker), `history` (history, handoffs, show-attempt, reveal), `stats`, `test`, `health`,
-//! `export`, `audit`, `demo`, `serve` (serve, token). Where the UI has a request type for a
+//! `export`, `audit`, `source`, `inbox`, `demo`, `serve` (serve, token). Where the UI has a request type for a
 //! capability, the command fills it from its flags and the service checks it, as for the UI.
 
 mod audit;
@@ -15,6 +15,7 @@ mod demo;
 mod export;
 mod health;
 mod history;
+mod inbox;
 mod integration;
 mod keys;
 mod logging;
@@ -23,6 +24,7 @@ mod retry;
 mod secrets;
 mod send;
 mod serve;
+mod source;
 mod stats;
 mod test;
 mod window;
@@ -110,6 +112,12 @@ enum Command {
     /// The audit trail: who changed integrations and secrets, retried, revealed data,
     /// exported or rotated keys, and when; newest first.
     Audit(audit::AuditArgs),
+    /// Intake sources: the systems that push data in (add, list, show, update, remove,
+    /// rotate-secret).
+    #[command(subcommand)]
+    Source(source::SourceCommand),
+    /// Messages sources pushed in, newest first, and what became of each (`inbox show ID`).
+    Inbox(inbox::InboxArgs),
     /// Serve the web UI and its JSON API (every request needs the console's token), and run
     /// due automatic retries, until stopped (Ctrl-C).
     Serve(serve::ServeArgs),
@@ -264,6 +272,8 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
         Command::Demo => demo::run(app, out).await,
         Command::Health(args) => health::run(app, args, out).await,
         Command::Audit(args) => audit::run(app, args, out).await,
+        Command::Source(cmd) => source::run(app, cmd, out).await,
+        Command::Inbox(args) => inbox::run(app, args, out).await,
         Command::Serve(_) => Err(AppError::internal("serve is run by `run`, not `dispatch`")),
         Command::Token => serve::token(app, out),
     }

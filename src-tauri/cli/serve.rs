@@ -12,6 +12,10 @@ pub(super) struct ServeArgs {
     /// Where to listen; a non-loopback address needs --allow-remote.
     #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR:PORT")]
     bind: std::net::SocketAddr,
+    /// Also listen for intake (`POST /intake/v1/<source>`, nothing else) on this address,
+    /// apart from the admin API; a non-loopback address needs --allow-remote.
+    #[arg(long, value_name = "ADDR:PORT")]
+    intake_bind: Option<std::net::SocketAddr>,
     /// Listen beyond loopback although the console speaks plain HTTP (put a TLS proxy in
     /// front).
     #[arg(long)]
@@ -27,6 +31,7 @@ pub(super) async fn serve(app: App, args: ServeArgs, out: &Output) -> Result<u8,
         bind: args.bind,
         allow_remote: args.allow_remote,
         worker: !args.no_worker,
+        intake_bind: args.intake_bind,
     };
     crate::http::check_bind(&options)?;
     let token = crate::http::token::load_or_create(app.data_dir())?;
@@ -34,8 +39,8 @@ pub(super) async fn serve(app: App, args: ServeArgs, out: &Output) -> Result<u8,
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let served = crate::http::serve(Arc::clone(&app), options, shutdown, |addr| {
-        out.serving(&crate::http::sign_in_url(addr, &token), addr);
+    let served = crate::http::serve(Arc::clone(&app), options, shutdown, |at| {
+        out.serving(&crate::http::sign_in_url(at.admin, &token), at);
     })
     .await;
     app.close().await;
@@ -57,11 +62,22 @@ impl Output {
     }
 
     /// Where `serve` listens: the sign-in URL (token in the fragment) on stdout.
-    pub(super) fn serving(&self, url: &str, addr: std::net::SocketAddr) {
+    pub(super) fn serving(&self, url: &str, at: crate::http::Listening) {
+        let intake = at.intake.map(|a| format!("http://{a}/intake/v1/"));
         if self.is_json() {
-            return print_json(&json!({ "url": url, "address": addr.to_string() }));
+            return print_json(&json!({
+                "url": url,
+                "address": at.admin.to_string(),
+                "intake": intake,
+            }));
         }
         println!("{url}");
-        eprintln!("serving the console on http://{addr} (Ctrl-C stops); open the URL above");
+        eprintln!(
+            "serving the console on http://{} (Ctrl-C stops); open the URL above",
+            at.admin
+        );
+        if let Some(intake) = intake {
+            eprintln!("intake listener: {intake}<source>");
+        }
     }
 }

@@ -6,6 +6,7 @@
 mod assets;
 mod error;
 mod extract;
+pub mod intake;
 mod operations;
 mod routes;
 pub mod token;
@@ -29,6 +30,15 @@ pub struct ServeOptions {
     pub allow_remote: bool,
     /// Run due automatic retries in the background while serving.
     pub worker: bool,
+    /// Where the intake listener (`/intake/v1/...` only) listens, if anywhere.
+    pub intake_bind: Option<SocketAddr>,
+}
+
+/// Where `serve` ended up listening (ports given as 0 are chosen by the OS).
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub admin: SocketAddr,
+    pub intake: Option<SocketAddr>,
 }
 
 /// What every handler can reach.
@@ -57,61 +67,106 @@ pub fn router_with_jobs(app: Arc<App>, token: String, jobs: Jobs) -> Router {
 
 /// Refuses a non-loopback address unless explicitly allowed: the console speaks plain HTTP.
 pub fn check_bind(options: &ServeOptions) -> Result<(), AppError> {
-    if options.bind.ip().is_loopback() || options.allow_remote {
-        return Ok(());
+    let plain = |flag: &str, addr: SocketAddr, what: &str| {
+        if addr.ip().is_loopback() || options.allow_remote {
+            return Ok(());
+        }
+        Err(AppError::invalid(
+            flag,
+            format!(
+                "{} is not a loopback address and the console serves plain HTTP, so {what} \
+                 would cross the network unencrypted; put a TLS proxy in front and pass \
+                 --allow-remote, or bind to 127.0.0.1",
+                addr.ip()
+            ),
+        ))
+    };
+    plain("--bind", options.bind, "the token and patient data")?;
+    if let Some(intake) = options.intake_bind {
+        plain(
+            "--intake-bind",
+            intake,
+            "the senders' secrets and patient data",
+        )?;
+        if intake == options.bind && intake.port() != 0 {
+            return Err(AppError::invalid(
+                "--intake-bind",
+                "must differ from --bind: the intake listener is apart from the admin API",
+            ));
+        }
     }
-    Err(AppError::invalid(
-        "--bind",
-        format!(
-            "{} is not a loopback address and the console serves plain HTTP, so the token and \
-             patient data would cross the network unencrypted; put a TLS proxy in front and \
-             pass --allow-remote, or bind to 127.0.0.1",
-            options.bind.ip()
-        ),
-    ))
+    Ok(())
 }
 
-/// Serves until `shutdown` completes; `on_ready` gets the bound address (the port may be 0).
+async fn listen(flag: &str, addr: SocketAddr) -> Result<tokio::net::TcpListener, AppError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        AppError::new(
+            crate::ErrorKind::Unavailable,
+            format!("cannot listen on {addr} ({flag}): {e}"),
+        )
+    })
+}
+
+/// Serves until `shutdown` completes; `on_ready` gets the bound addresses (a port may be 0).
 pub async fn serve(
     app: Arc<App>,
     options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(Listening),
 ) -> Result<(), AppError> {
     check_bind(&options)?;
     let token = token::load_or_create(app.data_dir())?;
-    let listener = tokio::net::TcpListener::bind(options.bind)
-        .await
-        .map_err(|e| {
-            AppError::new(
-                crate::ErrorKind::Unavailable,
-                format!("cannot listen on {}: {e}", options.bind),
-            )
-        })?;
-    let local = listener.local_addr().map_err(AppError::internal)?;
+    let listener = listen("--bind", options.bind).await?;
+    let intake_listener = match options.intake_bind {
+        Some(addr) => Some(listen("--intake-bind", addr).await?),
+        None => None,
+    };
+    let local = Listening {
+        admin: listener.local_addr().map_err(AppError::internal)?,
+        intake: intake_listener
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()
+            .map_err(AppError::internal)?,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
     let worker = options.worker.then(|| {
         let app = Arc::clone(&app);
-        let mut stop = stop_rx.clone();
+        let stopped = stopped(stop_rx.clone());
         tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|s| *s).await;
-            };
             if let Err(e) = app.run_worker(Duration::from_secs(1), stopped).await {
                 tracing::error!("the retry worker stopped: {e}");
             }
         })
     });
+    let intake = intake_listener.map(|listener| {
+        let router = intake::router(Arc::clone(&app));
+        let stopped = stopped(stop_rx.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stopped)
+                .await
+        })
+    });
     on_ready(local);
     let jobs = Jobs::default();
     let router = router_with_jobs(Arc::clone(&app), token, jobs.clone());
-    let result = axum::serve(listener, router)
+    let mut result = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         })
         .await
         .map_err(|e| AppError::new(crate::ErrorKind::Unavailable, format!("serve: {e}")));
+    if let Some(intake) = intake {
+        let served = intake.await.map_err(AppError::internal).and_then(|r| {
+            r.map_err(|e| AppError::new(crate::ErrorKind::Unavailable, format!("intake: {e}")))
+        });
+        result = result.and(served);
+    }
     if let Some(worker) = worker {
         let _ = worker.await;
     }

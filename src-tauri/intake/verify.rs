@@ -246,6 +246,16 @@ impl<K: AsRef<str>, V: AsRef<str>> Headers for Vec<(K, V)> {
 }
 
 impl Verification {
+    /// The mode's wire name (`standardWebhooks`, `hmacHex`, `sharedSecret`, `intakeKey`).
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Self::StandardWebhooks => "standardWebhooks",
+            Self::HmacHex { .. } => "hmacHex",
+            Self::SharedSecret { .. } => "sharedSecret",
+            Self::IntakeKey => "intakeKey",
+        }
+    }
+
     /// Checks the header names and prefix an admin chose.
     pub fn validate(&self) -> Result<(), SetupError> {
         match self {

@@ -12,13 +12,16 @@ use super::test_health_requests::{
 };
 use super::{
     App, AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, ExportPlace,
-    HandoffResult, HistoryFileInfo, HistoryFiles, JobId, JobStatus, Jobs, TargetColumns,
+    HandoffResult, HistoryFileInfo, HistoryFiles, InboxPage, InboxQuery, JobId, JobStatus, Jobs,
+    RotateSecretRequest, SourceChange, SourceRequest, SourceSecret, TargetColumns,
 };
 use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
 use crate::audit::{AuditEvent, AuditFilter};
 use crate::error::AppError;
 use crate::health::{DeliverySummary, HealthSnapshot, LastHealth};
-use crate::ids::{AttemptId, HandoffId, IntegrationId};
+use crate::ids::{AttemptId, HandoffId, InboxId, IntegrationId};
+use crate::intake::inbox::InboxItem;
+use crate::intake::sources::Source;
 use crate::integrations::{Integration, SecretSlot};
 use crate::stats::Stats;
 use crate::testing::{GeneratedData, TestReport};
@@ -285,6 +288,44 @@ impl Console {
         self.app
             .start_export(&self.jobs, r, self.export_place)
             .await
+    }
+
+    // --- intake ---
+
+    pub async fn sources(&self) -> Result<Vec<Source>> {
+        self.app.sources().await
+    }
+
+    pub async fn source(&self, id: String) -> Result<Source> {
+        self.app.source(&id).await
+    }
+
+    pub async fn add_source(&self, r: SourceRequest) -> Result<SourceSecret> {
+        self.app.add_source(r).await
+    }
+
+    pub async fn update_source(&self, id: String, r: SourceChange) -> Result<Source> {
+        self.app.update_source(&id, r).await
+    }
+
+    pub async fn remove_source(&self, id: String) -> Result<Source> {
+        self.app.remove_source(&id).await
+    }
+
+    pub async fn rotate_source_secret(
+        &self,
+        id: String,
+        r: RotateSecretRequest,
+    ) -> Result<SourceSecret> {
+        self.app.rotate_source_secret(&id, r).await
+    }
+
+    pub async fn inbox(&self, q: InboxQuery) -> Result<InboxPage> {
+        self.app.inbox(&q).await
+    }
+
+    pub async fn inbox_item(&self, id: InboxId) -> Result<InboxItem> {
+        self.app.inbox_item(id).await
     }
 
     // --- the demo workspace ---

@@ -22,6 +22,13 @@ pub(super) type SealingCache = std::sync::Mutex<Option<(Arc<DataKey>, std::time:
 /// How long a process keeps sealing with the key it looked up.
 const SEALING_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Why sealed bytes could not be opened.
+pub(super) enum Opened {
+    /// They fail authentication: changed, damaged, or sealed for something else.
+    Tampered,
+    Other(AppError),
+}
+
 impl App {
     /// The key that seals new data: the current one, or a new one made now (stored in the
     /// secrets backend first, then named current in the store; if another process named one
@@ -165,19 +172,30 @@ impl App {
             StoredData::Sealed(record) => record,
         };
         let id = h.summary.handoff_id;
-        let key_id = crypto::key_id(record).unwrap_or_default();
-        let key = self.data_key(key_id).await?;
-        let plain = key.open(record, &id.to_string()).map_err(|e| match e {
-            CryptoError::Tampered => AppError::new(
-                crate::ErrorKind::Internal,
-                format!(
-                    "the data of handoff {id} fails authentication: it was changed, damaged or \
-                     moved from another handoff, and is not used"
+        let plain = self
+            .open_sealed(record, &id.to_string())
+            .await
+            .map_err(|e| match e {
+                Opened::Tampered => AppError::new(
+                    crate::ErrorKind::Internal,
+                    format!(
+                        "the data of handoff {id} fails authentication: it was changed, damaged \
+                         or moved from another handoff, and is not used"
+                    ),
                 ),
-            ),
-            other => AppError::internal(other),
-        })?;
+                Opened::Other(e) => e,
+            })?;
         serde_json::from_slice(&plain).map_err(AppError::internal)
+    }
+
+    /// Opens what [`DataKey::seal`] sealed for `aad` with whichever data key it names.
+    pub(super) async fn open_sealed(&self, record: &str, aad: &str) -> Result<Vec<u8>, Opened> {
+        let key_id = crypto::key_id(record).unwrap_or_default();
+        let key = self.data_key(key_id).await.map_err(Opened::Other)?;
+        key.open(record, aad).map_err(|e| match e {
+            CryptoError::Tampered => Opened::Tampered,
+            other => Opened::Other(AppError::internal(other)),
+        })
     }
 
     /// The raw collected data of a handoff, for a person who asked to see it. Recorded in the

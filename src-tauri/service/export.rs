@@ -194,6 +194,7 @@ impl App {
             targets: Targets::default(),
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            intake: Default::default(),
         })
     }
 }

@@ -27,6 +27,38 @@ const BULK_CONCURRENCY: usize = 4;
 /// The worker claims at most this many due handoffs per pass.
 const WORKER_BATCH: u32 = 100;
 
+/// A handoff's session id (trimmed) and its data as stored (JSON text), or an `invalid` error
+/// naming `session` or `data`.
+pub(super) fn check_send_input<'a>(
+    session_id: &'a str,
+    data: &Value,
+) -> Result<(&'a str, String), AppError> {
+    let session_id = session_id.trim();
+    if session_id.is_empty()
+        || session_id.chars().count() > MAX_SESSION_ID_LEN
+        || session_id.chars().any(char::is_control)
+    {
+        return Err(AppError::invalid(
+            "session",
+            format!("must be 1 to {MAX_SESSION_ID_LEN} printable characters"),
+        ));
+    }
+    if !data.is_object() {
+        return Err(AppError::invalid(
+            "data",
+            "must be a JSON object of collected field values",
+        ));
+    }
+    let encoded = data.to_string();
+    if encoded.len() > MAX_DATA_BYTES {
+        return Err(AppError::invalid(
+            "data",
+            format!("is {} bytes; the limit is {MAX_DATA_BYTES}", encoded.len()),
+        ));
+    }
+    Ok((session_id, encoded))
+}
+
 /// What `send` and `retry` report.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
@@ -148,35 +180,35 @@ impl App {
         data: Value,
         trigger: Trigger,
     ) -> Result<HandoffResult, AppError> {
-        let session_id = session_id.trim();
-        if session_id.is_empty()
-            || session_id.chars().count() > MAX_SESSION_ID_LEN
-            || session_id.chars().any(char::is_control)
-        {
-            return Err(AppError::invalid(
-                "session",
-                format!("must be 1 to {MAX_SESSION_ID_LEN} printable characters"),
-            ));
-        }
-        if !data.is_object() {
-            return Err(AppError::invalid(
-                "data",
-                "must be a JSON object of collected field values",
-            ));
-        }
-        let encoded = data.to_string();
-        if encoded.len() > MAX_DATA_BYTES {
-            return Err(AppError::invalid(
-                "data",
-                format!("is {} bytes; the limit is {MAX_DATA_BYTES}", encoded.len()),
-            ));
-        }
+        let (session_id, encoded) = check_send_input(session_id, &data)?;
         let integration = self.integration(integration).await?;
-        self.run_attempt(AttemptPlan {
-            integration: &integration,
-            handoff_id: HandoffId::new(),
+        self.send_new(
+            &integration,
+            HandoffId::new(),
             session_id,
-            data: &data,
+            &data,
+            encoded,
+            trigger,
+        )
+        .await
+    }
+
+    /// Makes the handoff `handoff_id` (its data already checked by [`check_send_input`]) and
+    /// runs its first attempt. A handoff with that id already made is a `conflict`.
+    pub(super) async fn send_new(
+        &self,
+        integration: &Integration,
+        handoff_id: HandoffId,
+        session_id: &str,
+        data: &Value,
+        encoded: String,
+        trigger: Trigger,
+    ) -> Result<HandoffResult, AppError> {
+        self.run_attempt(AttemptPlan {
+            integration,
+            handoff_id,
+            session_id,
+            data,
             data_text: Some(encoded),
             claim: Claim::New,
             trigger,
@@ -504,6 +536,10 @@ impl App {
         let mut stopping = false;
         let mut total = WorkerPass::default();
         loop {
+            // Messages a stopped process accepted but did not make into handoffs.
+            if !stopping && let Err(e) = self.resume_intake().await {
+                tracing::warn!("could not take up unfinished intake messages: {e}");
+            }
             // On shutdown, the pass under way finishes its attempts but starts no new batch.
             let run = self.run_due_retries_until(&stop);
             tokio::pin!(run);

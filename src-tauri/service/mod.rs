@@ -13,6 +13,7 @@ mod handoffs;
 mod health;
 pub mod history;
 pub mod history_files;
+mod intake;
 mod integrations;
 mod jobs;
 pub mod operations;
@@ -31,6 +32,10 @@ pub use export::{ExportPlace, ExportResult, KEEP_EXPORTS, is_export_name};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 pub use history::{AttemptView, CsvExport};
 pub use history_files::{HistoryFileInfo, HistoryFiles};
+pub use intake::{
+    InboxPage, InboxQuery, IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest,
+    SourceSecret,
+};
 pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use secrets::SecretsReport;
@@ -78,6 +83,8 @@ pub struct App {
     /// Data keys read from the secrets backend (see `service::data`).
     data_keys: data::DataKeys,
     sealing_cache: data::SealingCache,
+    /// Intake sources as the listener uses them, and their rate limits.
+    intake: intake::IntakeState,
 }
 
 impl App {
@@ -125,6 +132,7 @@ impl App {
             actor: crate::audit::os_actor(),
             data_keys: Default::default(),
             sealing_cache: Default::default(),
+            intake: Default::default(),
         })
     }
 

@@ -100,6 +100,25 @@ macro_rules! operations {
             /// Downloads folder.
             export_history: POST "/exports" () json: ExportRequest => JobStarted;
 
+            // --- intake: sources and the inbox ---
+            /// Every intake source (no secrets).
+            sources: GET "/sources" () none => Vec<Source>;
+            /// One intake source by id or name.
+            source: GET "/sources/{id}" (id: String) none => Source;
+            /// Adds an intake source; the answer shows its secret, once.
+            add_source [created]: POST "/sources" () json: SourceRequest => SourceSecret;
+            /// Changes a source's settings (what is left out stays).
+            update_source: PUT "/sources/{id}" (id: String) json: SourceChange => Source;
+            /// Removes a source and its secrets (its inbox stays).
+            remove_source: DELETE "/sources/{id}" (id: String) none => Source;
+            /// Gives a source a new secret, shown once; the one it replaces is accepted for
+            /// `keepPreviousHours` more.
+            rotate_source_secret: POST "/sources/{id}/secret" (id: String) json: RotateSecretRequest => SourceSecret;
+            /// Inbox messages, newest first, and how many match.
+            inbox: GET "/inbox" () query: InboxQuery => InboxPage;
+            /// One inbox message.
+            inbox_item: GET "/inbox/{id}" (id: InboxId) none => InboxItem;
+
             // --- the demo workspace ---
             /// Creates the demo workspace's integrations.
             create_demo: POST "/demo" () none => Vec<Integration>;

@@ -21,12 +21,15 @@ pub mod types {
     };
     pub use super::super::{
         AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, HandoffResult,
-        HistoryFileInfo, JobId, JobStatus, TargetColumns,
+        HistoryFileInfo, InboxPage, InboxQuery, JobId, JobStatus, RotateSecretRequest,
+        SourceChange, SourceRequest, SourceSecret, TargetColumns,
     };
     pub use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
     pub use crate::audit::AuditEvent;
     pub use crate::health::{DeliverySummary, HealthSnapshot, LastHealth};
-    pub use crate::ids::{AttemptId, HandoffId};
+    pub use crate::ids::{AttemptId, HandoffId, InboxId};
+    pub use crate::intake::inbox::InboxItem;
+    pub use crate::intake::sources::Source;
     pub use crate::integrations::Integration;
     pub use crate::stats::Stats;
     pub use crate::testing::{GeneratedData, TestReport};

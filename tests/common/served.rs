@@ -60,6 +60,20 @@ impl Served {
         }
     }
 
+    /// Starts the intake listener (`serve --intake-bind`) for this console on a port of its
+    /// own; answers its base, `http://127.0.0.1:<port>/intake/v1`.
+    pub async fn intake(&self) -> String {
+        let router = handoff_console::http::intake::router(Arc::clone(&self.app));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        format!("http://{addr}/intake/v1")
+    }
+
     /// A request to `/api/v1<path>` with the token.
     pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http

@@ -31,6 +31,10 @@ import type { HealthRunRequest } from "./types/HealthRunRequest";
 import type { HealthSnapshot } from "./types/HealthSnapshot";
 import type { HistoryFileInfo } from "./types/HistoryFileInfo";
 import type { HistoryQuery } from "./types/HistoryQuery";
+import type { InboxId } from "./types/InboxId";
+import type { InboxItem } from "./types/InboxItem";
+import type { InboxPage } from "./types/InboxPage";
+import type { InboxQuery } from "./types/InboxQuery";
 import type { Integration } from "./types/Integration";
 import type { IntegrationsQuery } from "./types/IntegrationsQuery";
 import type { JobStarted } from "./types/JobStarted";
@@ -40,8 +44,13 @@ import type { OpenPath } from "./types/OpenPath";
 import type { RetryRequest } from "./types/RetryRequest";
 import type { RetryResponse } from "./types/RetryResponse";
 import type { Revealed } from "./types/Revealed";
+import type { RotateSecretRequest } from "./types/RotateSecretRequest";
 import type { SecretValue } from "./types/SecretValue";
 import type { SendRequest } from "./types/SendRequest";
+import type { Source } from "./types/Source";
+import type { SourceChange } from "./types/SourceChange";
+import type { SourceRequest } from "./types/SourceRequest";
+import type { SourceSecret } from "./types/SourceSecret";
 import type { Stats } from "./types/Stats";
 import type { StatsQuery } from "./types/StatsQuery";
 import type { TargetColumns } from "./types/TargetColumns";
@@ -97,6 +106,14 @@ export const OPERATIONS = {
   check_test_data: { name: "check_test_data", method: "POST", path: "/tests/check", params: [], input: "json", desktopOnly: false },
   job: { name: "job", method: "GET", path: "/jobs/{id}", params: ["id"], input: "none", desktopOnly: false },
   export_history: { name: "export_history", method: "POST", path: "/exports", params: [], input: "json", desktopOnly: false },
+  sources: { name: "sources", method: "GET", path: "/sources", params: [], input: "none", desktopOnly: false },
+  source: { name: "source", method: "GET", path: "/sources/{id}", params: ["id"], input: "none", desktopOnly: false },
+  add_source: { name: "add_source", method: "POST", path: "/sources", params: [], input: "json", desktopOnly: false },
+  update_source: { name: "update_source", method: "PUT", path: "/sources/{id}", params: ["id"], input: "json", desktopOnly: false },
+  remove_source: { name: "remove_source", method: "DELETE", path: "/sources/{id}", params: ["id"], input: "none", desktopOnly: false },
+  rotate_source_secret: { name: "rotate_source_secret", method: "POST", path: "/sources/{id}/secret", params: ["id"], input: "json", desktopOnly: false },
+  inbox: { name: "inbox", method: "GET", path: "/inbox", params: [], input: "query", desktopOnly: false },
+  inbox_item: { name: "inbox_item", method: "GET", path: "/inbox/{id}", params: ["id"], input: "none", desktopOnly: false },
   create_demo: { name: "create_demo", method: "POST", path: "/demo", params: [], input: "none", desktopOnly: false },
   demo_integrations: { name: "demo_integrations", method: "GET", path: "/demo", params: [], input: "none", desktopOnly: false },
   remove_demo: { name: "remove_demo", method: "DELETE", path: "/demo", params: [], input: "none", desktopOnly: false },
@@ -266,6 +283,47 @@ export abstract class Operations {
    * Downloads folder. */
   exportHistory(request: ExportRequest = {}): Promise<JobStarted> {
     return this.run(OPERATIONS.export_history, {}, request);
+  }
+
+  /** Every intake source (no secrets). */
+  sources(): Promise<Array<Source>> {
+    return this.run(OPERATIONS.sources, {}, undefined);
+  }
+
+  /** One intake source by id or name. */
+  source(id: string): Promise<Source> {
+    return this.run(OPERATIONS.source, { id }, undefined);
+  }
+
+  /** Adds an intake source; the answer shows its secret, once. */
+  addSource(request: SourceRequest): Promise<SourceSecret> {
+    return this.run(OPERATIONS.add_source, {}, request);
+  }
+
+  /** Changes a source's settings (what is left out stays). */
+  updateSource(id: string, request: SourceChange = {}): Promise<Source> {
+    return this.run(OPERATIONS.update_source, { id }, request);
+  }
+
+  /** Removes a source and its secrets (its inbox stays). */
+  removeSource(id: string): Promise<Source> {
+    return this.run(OPERATIONS.remove_source, { id }, undefined);
+  }
+
+  /** Gives a source a new secret, shown once; the one it replaces is accepted for
+   * `keepPreviousHours` more. */
+  rotateSourceSecret(id: string, request: RotateSecretRequest = {}): Promise<SourceSecret> {
+    return this.run(OPERATIONS.rotate_source_secret, { id }, request);
+  }
+
+  /** Inbox messages, newest first, and how many match. */
+  inbox(request: InboxQuery = {}): Promise<InboxPage> {
+    return this.run(OPERATIONS.inbox, {}, request);
+  }
+
+  /** One inbox message. */
+  inboxItem(id: InboxId): Promise<InboxItem> {
+    return this.run(OPERATIONS.inbox_item, { id }, undefined);
   }
 
   /** Creates the demo workspace's integrations. */

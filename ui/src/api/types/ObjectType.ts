@@ -3,4 +3,4 @@
 /**
  * The kind of object an entry concerns.
  */
-export type ObjectType = "integration" | "keys";
+export type ObjectType = "integration" | "keys" | "source";

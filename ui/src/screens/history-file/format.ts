@@ -91,6 +91,20 @@ export function auditSummary(action: string, details: unknown, max = 300): strin
     case "keys.rotated":
       s = `Rotated the data key; ${text(d.reencrypted)} handoffs re-sealed`;
       break;
+    case "source.created":
+      s = `Added the intake source ${text(d.name)} (${text(d.kind)})`;
+      break;
+    case "source.updated":
+      s = "Changed the intake source's settings";
+      break;
+    case "source.removed":
+      s = `Removed the intake source ${text(d.name)}`;
+      break;
+    case "source.secret_rotated":
+      s = `Gave the intake source a new secret; the old one is accepted ${
+        d.previousUntil ? `until ${text(d.previousUntil)}` : "no longer"
+      }`;
+      break;
     default:
       s = text(d as Json);
   }

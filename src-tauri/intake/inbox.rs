@@ -1,0 +1,397 @@
+//! The inbox: every message a source pushed in and the console accepted, with what became of
+//! it. A message is written through the store's group commit before its sender is answered,
+//! so an answered message survives a crash; its handoff id is chosen then too, so that taking
+//! it again after a restart makes the same handoff, never a second one.
+//!
+//! A message's status is its own until it becomes a handoff (`received`, `ignored`, or
+//! `failed` when it could not be mapped); from then on the handoff's state says `mapped`
+//! (waiting or retrying), `delivered` or `failed` ([`SHOWN_STATUS`]).
+
+use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
+use crate::store::{Store, StoreError, from_ms};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// The most messages one inbox page lists.
+pub const MAX_INBOX_LIMIT: u32 = 1000;
+pub const DEFAULT_INBOX_LIMIT: u32 = 50;
+
+/// Which intake route took a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "lowercase")]
+pub enum IntakeEndpoint {
+    /// `POST /intake/v1/<source>`: a webhook or push, mapped by the source's mappings.
+    Webhook,
+    /// `POST /intake/v1/<source>/handoffs`: names its integration, session and data.
+    Handoff,
+}
+
+impl IntakeEndpoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Handoff => "handoff",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Webhook, Self::Handoff]
+            .into_iter()
+            .find(|e| e.as_str() == s)
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "lowercase")]
+pub enum InboxStatus {
+    /// Accepted, not mapped yet.
+    Received,
+    /// A handoff was made from it, not delivered yet (or waiting to be released).
+    Mapped,
+    /// Its handoff was delivered.
+    Delivered,
+    /// It could not be mapped, or its handoff failed with no retry left.
+    Failed,
+    /// No mapping matched it.
+    Ignored,
+}
+
+impl InboxStatus {
+    pub const ALL: [InboxStatus; 5] = [
+        Self::Received,
+        Self::Mapped,
+        Self::Delivered,
+        Self::Failed,
+        Self::Ignored,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Mapped => "mapped",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Ignored => "ignored",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A message's status as shown: its own until its handoff exists, then the handoff's state.
+/// `m` is the message's row, `h` its handoff's (LEFT JOIN).
+pub const SHOWN_STATUS: &str = "CASE WHEN h.id IS NULL THEN m.status
+     WHEN h.status = 'succeeded' THEN 'delivered'
+     WHEN h.status = 'failed' THEN 'failed'
+     ELSE 'mapped' END";
+
+/// A message to add to the inbox (its body already sealed).
+#[derive(Debug, Clone)]
+pub struct NewInboxMessage {
+    pub id: InboxId,
+    pub source_id: SourceId,
+    pub source_name: String,
+    pub endpoint: IntakeEndpoint,
+    pub message_key: Option<String>,
+    pub sealed_body: String,
+    pub body_bytes: usize,
+    pub handoff_id: Option<HandoffId>,
+    pub integration_id: Option<IntegrationId>,
+    pub session_id: Option<String>,
+    pub received_at: i64,
+}
+
+/// What the inbox answered for a message: the one just added, or, for a repeated message id,
+/// the first message with that id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxAnswer {
+    pub id: InboxId,
+    pub handoff_id: Option<HandoffId>,
+    pub status: InboxStatus,
+    /// The message id was seen before: nothing was added.
+    pub repeat: bool,
+}
+
+/// One message as the inbox lists it (its body is not here).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct InboxItem {
+    pub id: InboxId,
+    pub source_id: SourceId,
+    pub source_name: String,
+    pub endpoint: IntakeEndpoint,
+    /// The sender's message id (`webhook-id` or `Idempotency-Key`).
+    pub message_key: Option<String>,
+    pub status: InboxStatus,
+    pub handoff_id: Option<HandoffId>,
+    pub integration_id: Option<IntegrationId>,
+    /// The integration's name as the handoff recorded it.
+    pub integration_name: Option<String>,
+    pub session_id: Option<String>,
+    /// Why it could not be mapped.
+    pub error: Option<String>,
+    pub body_bytes: u64,
+    pub received_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A message with its sealed body, for the service to open.
+#[derive(Debug, Clone)]
+pub struct InboxRecord {
+    pub item: InboxItem,
+    pub sealed_body: String,
+}
+
+/// Which messages to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub status: Option<InboxStatus>,
+    pub source_id: Option<SourceId>,
+    /// A message id, session id or handoff id (exact), or the start of one.
+    pub search: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+const ITEM_COLUMNS: &str = "m.id, m.source_id, m.source_name, m.endpoint, m.message_key,
+     m.handoff_id, m.integration_id, m.session_id, m.error, m.body_bytes, m.received_at,
+     m.updated_at, h.integration_name AS handoff_integration_name";
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("inbox: {what}"))
+}
+
+fn parse_id<T: std::str::FromStr>(s: Option<String>, what: &str) -> Result<Option<T>, StoreError> {
+    s.map(|s| s.parse().map_err(|_| corrupt(format!("{what} {s}"))))
+        .transpose()
+}
+
+fn item_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<InboxItem, StoreError> {
+    let id: String = row.try_get("id")?;
+    let endpoint: String = row.try_get("endpoint")?;
+    let status: String = row.try_get("shown_status")?;
+    let bytes: i64 = row.try_get("body_bytes")?;
+    Ok(InboxItem {
+        id: id.parse().map_err(|_| corrupt(format!("id {id}")))?,
+        source_id: parse_id(Some(row.try_get("source_id")?), "source id")?
+            .ok_or_else(|| corrupt("source id"))?,
+        source_name: row.try_get("source_name")?,
+        endpoint: IntakeEndpoint::parse(&endpoint)
+            .ok_or_else(|| corrupt(format!("endpoint {endpoint}")))?,
+        message_key: row.try_get("message_key")?,
+        status: InboxStatus::parse(&status).ok_or_else(|| corrupt(format!("status {status}")))?,
+        handoff_id: parse_id(row.try_get("handoff_id")?, "handoff id")?,
+        integration_id: parse_id(row.try_get("integration_id")?, "integration id")?,
+        integration_name: row.try_get("handoff_integration_name")?,
+        session_id: row.try_get("session_id")?,
+        error: row.try_get("error")?,
+        body_bytes: u64::try_from(bytes).unwrap_or(0),
+        received_at: from_ms(row.try_get("received_at")?),
+        updated_at: from_ms(row.try_get("updated_at")?),
+    })
+}
+
+/// Adds a message in the group commit's transaction, or finds the first one with its message
+/// id. Runs on the writer's connection.
+fn insert_message(
+    conn: &rusqlite::Connection,
+    m: &NewInboxMessage,
+) -> Result<InboxAnswer, rusqlite::Error> {
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO intake_messages (id, source_id, source_name, endpoint, message_key, body,
+                                          body_bytes, status, handoff_id, integration_id,
+                                          session_id, received_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?11)
+             ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING",
+        )?
+        .execute(params![
+            m.id.to_string(),
+            m.source_id.to_string(),
+            m.source_name,
+            m.endpoint.as_str(),
+            m.message_key,
+            m.sealed_body,
+            m.body_bytes as i64,
+            m.handoff_id.map(|h| h.to_string()),
+            m.integration_id.map(|i| i.to_string()),
+            m.session_id,
+            m.received_at,
+        ])?;
+    if added == 1 {
+        return Ok(InboxAnswer {
+            id: m.id,
+            handoff_id: m.handoff_id,
+            status: InboxStatus::Received,
+            repeat: false,
+        });
+    }
+    let first: Option<(String, Option<String>, String)> = conn
+        .prepare_cached(&format!(
+            "SELECT m.id, m.handoff_id, {SHOWN_STATUS}
+             FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id
+             WHERE m.source_id = ?1 AND m.message_key = ?2"
+        ))?
+        .query_row(params![m.source_id.to_string(), m.message_key], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let bad = |what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!("inbox: malformed {what}").into(),
+        )
+    };
+    let (id, handoff_id, status) = first.ok_or_else(|| bad("conflict without a row"))?;
+    Ok(InboxAnswer {
+        id: id.parse().map_err(|_| bad("id"))?,
+        handoff_id: handoff_id
+            .map(|h| h.parse().map_err(|_| bad("handoff id")))
+            .transpose()?,
+        status: InboxStatus::parse(&status).ok_or_else(|| bad("status"))?,
+        repeat: true,
+    })
+}
+
+impl Store {
+    /// Adds a message to the inbox (durable when this returns), or answers the first message
+    /// with the same message id from the same source.
+    pub async fn add_to_inbox(&self, message: NewInboxMessage) -> Result<InboxAnswer, StoreError> {
+        self.group_commit
+            .write(move |conn| insert_message(conn, &message))
+            .await
+    }
+
+    /// Messages matching `f`, newest first, and how many match in all.
+    pub async fn inbox(&self, f: &InboxFilter) -> Result<(Vec<InboxItem>, u64), StoreError> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status
+             FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id WHERE 1 = 1"
+        ));
+        push_filter(&mut qb, f);
+        qb.push(" ORDER BY m.received_at DESC, m.id DESC LIMIT ")
+            .push_bind(i64::from(f.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(f.offset));
+        let rows = qb.build().fetch_all(&self.read).await?;
+        let items = rows
+            .iter()
+            .map(item_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut count: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT count(*) FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id
+             WHERE 1 = 1",
+        );
+        push_filter(&mut count, f);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+        Ok((items, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// One message with its sealed body.
+    pub async fn inbox_record(&self, id: InboxId) -> Result<Option<InboxRecord>, StoreError> {
+        // Only this module's constants are formatted in; the id is bound.
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status, m.body
+             FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id WHERE m.id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref()
+            .map(|row| {
+                Ok(InboxRecord {
+                    item: item_from_row(row)?,
+                    sealed_body: row.try_get("body")?,
+                })
+            })
+            .transpose()
+    }
+
+    /// Messages accepted before `before_ms` whose handoff was chosen but never made (their
+    /// process stopped in between): the ones a restart takes up again, oldest first.
+    pub async fn unfinished_inbox(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<InboxId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT m.id FROM intake_messages m
+             WHERE m.status = 'received' AND m.handoff_id IS NOT NULL AND m.received_at < ?
+               AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.id = m.handoff_id)
+             ORDER BY m.received_at LIMIT ?",
+        )
+        .bind(before_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        ids.into_iter()
+            .map(|s| s.parse().map_err(|_| corrupt(format!("id {s}"))))
+            .collect()
+    }
+
+    /// The source id messages were received under `name` (a source since removed).
+    pub async fn inbox_source_named(&self, name: &str) -> Result<Option<SourceId>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT source_id FROM intake_messages WHERE source_name = ? ORDER BY received_at DESC LIMIT 1",
+        )
+        .bind(name)
+        .fetch_optional(&self.read)
+        .await?;
+        parse_id(id, "source id")
+    }
+
+    /// Sets a message's own status (and why, for `failed`).
+    pub async fn set_inbox_status(
+        &self,
+        id: InboxId,
+        status: InboxStatus,
+        error: Option<String>,
+    ) -> Result<(), StoreError> {
+        let now = crate::store::now_ms();
+        self.group_commit
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE intake_messages SET status = ?1, error = ?2, updated_at = ?3 WHERE id = ?4",
+                )?
+                .execute(params![status.as_str(), error, now, id.to_string()])?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+fn push_filter(qb: &mut QueryBuilder<Sqlite>, f: &InboxFilter) {
+    if let Some(s) = f.status {
+        qb.push(format!(" AND ({SHOWN_STATUS}) = "))
+            .push_bind(s.as_str());
+    }
+    if let Some(id) = f.source_id {
+        qb.push(" AND m.source_id = ").push_bind(id.to_string());
+    }
+    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        // A prefix of an id: the LIKE wildcards in it are matched as themselves.
+        let escaped: String = search
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let prefix = format!("{escaped}%");
+        qb.push(" AND (m.message_key LIKE ")
+            .push_bind(prefix.clone())
+            .push(" ESCAPE '\\' OR m.session_id LIKE ")
+            .push_bind(prefix.clone())
+            .push(" ESCAPE '\\' OR m.handoff_id LIKE ")
+            .push_bind(prefix.clone())
+            .push(" ESCAPE '\\' OR m.id LIKE ")
+            .push_bind(prefix)
+            .push(" ESCAPE '\\')");
+    }
+}

@@ -1,0 +1,815 @@
+//! Intake as the service offers it: sources (added, changed, removed, their secrets rotated;
+//! secrets in the secrets backend), accepting a pushed message (verify, limit, commit to the
+//! inbox, then answer), turning an accepted message into its handoff (at once, and again after
+//! a restart for any a stopped process left), and reading the inbox.
+
+use super::App;
+use super::data::Opened;
+use super::handoffs::check_send_input;
+use crate::attempts::Trigger;
+use crate::audit::{AuditAction, AuditObject};
+use crate::error::{AppError, FieldProblem};
+use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
+use crate::intake::inbox::{
+    DEFAULT_INBOX_LIMIT, InboxFilter, InboxItem, InboxStatus, IntakeEndpoint, MAX_INBOX_LIMIT,
+    NewInboxMessage,
+};
+use crate::intake::limits::RateLimiter;
+use crate::intake::sources::{
+    DEFAULT_RATE_PER_MINUTE, Source, SourceKind, SourceSettings, is_source_name_conflict,
+};
+use crate::intake::verify::{Headers, Keys, Rejection, Verification};
+use crate::intake::{IntakeError, MAX_INTAKE_BODY};
+use crate::secrets::{Secret, SecretsError};
+use crate::store::now_ms;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a process trusts the source (and its keys) it loaded: a change another process
+/// made (a rotated secret, a disabled source) is seen within this. A signature that fails
+/// against keys older than [`RELOAD_AFTER`] is checked again against fresh ones, so a secret
+/// rotated elsewhere is accepted at once.
+const LIVE_TTL: Duration = Duration::from_secs(5);
+const RELOAD_AFTER: Duration = Duration::from_secs(1);
+/// How long the secret a rotation replaced stays accepted unless told otherwise, and at most.
+const DEFAULT_KEEP_PREVIOUS_HOURS: u32 = 24;
+const MAX_KEEP_PREVIOUS_HOURS: u32 = 30 * 24;
+/// A message accepted this long ago whose handoff was not made yet is taken up again (its
+/// process stopped): long enough that the accepting process is done with it.
+const RESUME_AFTER: Duration = Duration::from_secs(10);
+
+/// A source as the listener uses it: its settings and its prepared keys.
+struct LiveSource {
+    source: Source,
+    keys: Keys,
+    loaded: Instant,
+}
+
+/// The intake state of one console process.
+#[derive(Default)]
+pub(super) struct IntakeState {
+    live: Mutex<HashMap<String, Arc<LiveSource>>>,
+    limiter: RateLimiter,
+}
+
+/// The secrets-backend key of a source's current secret, or of the one its last rotation
+/// replaced.
+fn source_secret_key(id: SourceId, previous: bool) -> String {
+    format!(
+        "source/{id}/{}",
+        if previous { "previous" } else { "current" }
+    )
+}
+
+/// A new source as an admin describes it.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceRequest {
+    /// The URL segment (`/intake/v1/<name>`).
+    pub name: String,
+    /// Default: the name.
+    #[cfg_attr(test, ts(optional))]
+    pub display_name: Option<String>,
+    pub kind: SourceKind,
+    pub verification: Verification,
+    /// Default: true.
+    #[cfg_attr(test, ts(optional))]
+    pub enabled: Option<bool>,
+    /// Default: 6000.
+    #[cfg_attr(test, ts(optional))]
+    pub rate_per_minute: Option<u32>,
+    /// Integrations (ids or names) the source may name. Default: none.
+    #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<Vec<String>>", optional))]
+    pub integrations: Vec<String>,
+    /// The secret the sender already has (a `whsec_` secret it generated, say). Default: the
+    /// console makes one, shown once in the answer.
+    #[cfg_attr(test, ts(optional))]
+    pub secret: Option<String>,
+}
+
+/// Changes to a source; what is left out stays.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceChange {
+    #[cfg_attr(test, ts(optional))]
+    pub name: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub display_name: Option<String>,
+    #[cfg_attr(test, ts(optional))]
+    pub kind: Option<SourceKind>,
+    /// Header names and the like; the mode itself only changes with a new secret
+    /// (`rotate_source_secret`).
+    #[cfg_attr(test, ts(optional))]
+    pub verification: Option<Verification>,
+    #[cfg_attr(test, ts(optional))]
+    pub enabled: Option<bool>,
+    #[cfg_attr(test, ts(optional))]
+    pub rate_per_minute: Option<u32>,
+    #[cfg_attr(test, ts(optional))]
+    pub integrations: Option<Vec<String>>,
+}
+
+/// A new secret for a source.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateSecretRequest {
+    /// The new secret. Default: the console makes one.
+    #[cfg_attr(test, ts(optional))]
+    pub secret: Option<String>,
+    /// How long the secret it replaces is still accepted (0 to 720 hours; default 24), so the
+    /// sender can switch without losing messages.
+    #[cfg_attr(test, ts(optional))]
+    pub keep_previous_hours: Option<u32>,
+}
+
+/// A source with its secret: the only answer that shows it (when it is made or rotated).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct SourceSecret {
+    pub source: Source,
+    /// Give it to the sender now: it is not shown again.
+    pub secret: String,
+}
+
+/// Which inbox messages to list, newest first.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InboxQuery {
+    #[cfg_attr(test, ts(optional))]
+    pub status: Option<InboxStatus>,
+    /// A source's id or name.
+    #[cfg_attr(test, ts(optional))]
+    pub source: Option<String>,
+    /// A message, session or handoff id, or its start.
+    #[cfg_attr(test, ts(optional))]
+    pub search: Option<String>,
+    /// 1 to 1000; default 50.
+    #[cfg_attr(test, ts(optional))]
+    pub limit: Option<u32>,
+    #[cfg_attr(test, ts(optional))]
+    pub offset: Option<u32>,
+}
+
+/// One page of the inbox and how many messages match in all.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    pub total: u64,
+}
+
+/// What the listener answers for an accepted message (202).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct IntakeAccepted {
+    /// The inbox message.
+    pub id: InboxId,
+    pub status: InboxStatus,
+    /// The handoff it becomes, once known.
+    pub handoff_id: Option<HandoffId>,
+    /// The message id was seen before: this is the first message's answer.
+    #[serde(skip)]
+    pub repeat: bool,
+}
+
+/// The body of `POST /intake/v1/<source>/handoffs`: a voice platform names the integration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HandoffBody {
+    integration: String,
+    session_id: String,
+    data: Value,
+}
+
+impl HandoffBody {
+    fn read(body: &[u8]) -> Result<Self, AppError> {
+        serde_json::from_slice(body).map_err(|e| {
+            AppError::invalid(
+                "body",
+                format!("must be a JSON object {{\"integration\", \"sessionId\", \"data\"}}: {e}"),
+            )
+        })
+    }
+}
+
+impl App {
+    // --- sources ---
+
+    pub async fn sources(&self) -> Result<Vec<Source>, AppError> {
+        Ok(self.store.sources().await?)
+    }
+
+    /// A source by id or name.
+    pub async fn source(&self, id_or_name: &str) -> Result<Source, AppError> {
+        self.store
+            .find_source(id_or_name)
+            .await?
+            .ok_or_else(|| AppError::not_found("source", id_or_name))
+    }
+
+    /// Adds a source; its secret (given, or made now) goes to the secrets backend first and
+    /// is answered once. Every problem of the request comes in one `invalid` error.
+    pub async fn add_source(&self, req: SourceRequest) -> Result<SourceSecret, AppError> {
+        let mut problems = Vec::new();
+        let integrations = self
+            .allowed_integrations(&req.integrations, &mut problems)
+            .await?;
+        let settings = SourceSettings {
+            display_name: req.display_name.unwrap_or_else(|| req.name.clone()),
+            name: req.name,
+            kind: req.kind,
+            verification: req.verification,
+            enabled: req.enabled.unwrap_or(true),
+            rate_per_minute: req.rate_per_minute.unwrap_or(DEFAULT_RATE_PER_MINUTE),
+            integrations,
+        };
+        problems.extend(settings.check());
+        if let Some(secret) = &req.secret
+            && let Err(e) = settings.verification.check_secret(secret)
+        {
+            problems.push(FieldProblem {
+                field: "secret".into(),
+                reason: e.reason,
+            });
+        }
+        if !problems.is_empty() {
+            return Err(AppError::invalid_many(problems));
+        }
+        if self.store.find_source(&settings.name).await?.is_some() {
+            return Err(name_taken(&settings.name));
+        }
+        let secret = req
+            .secret
+            .unwrap_or_else(|| settings.verification.new_secret());
+        let id = SourceId::new();
+        self.set_source_secret(id, false, &secret).await?;
+        let audit = self.audit_event(
+            AuditAction::SourceCreated,
+            AuditObject::source(id, &settings.name),
+            source_details(&settings),
+            &[&secret],
+        );
+        match self.store.insert_source(id, &settings, &audit).await {
+            Ok(source) => {
+                tracing::info!(source = %id, name = %source.name, "intake source added");
+                self.forget_live_source(&source.name);
+                Ok(SourceSecret { source, secret })
+            }
+            Err(e) => {
+                // Nothing half-saved: the secret goes with the source that failed.
+                let _ = self.delete_source_secrets(id).await;
+                if is_source_name_conflict(&e) {
+                    Err(name_taken(&settings.name))
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+
+    /// Changes a source's settings. The verification mode stays (a new mode needs a new
+    /// secret: remove the source and add it again).
+    pub async fn update_source(
+        &self,
+        id_or_name: &str,
+        change: SourceChange,
+    ) -> Result<Source, AppError> {
+        let current = self.source(id_or_name).await?;
+        let mut problems = Vec::new();
+        let integrations = match &change.integrations {
+            Some(given) => self.allowed_integrations(given, &mut problems).await?,
+            None => current.integrations.clone(),
+        };
+        let settings = SourceSettings {
+            name: change.name.unwrap_or_else(|| current.name.clone()),
+            display_name: change
+                .display_name
+                .unwrap_or_else(|| current.display_name.clone()),
+            kind: change.kind.unwrap_or(current.kind),
+            verification: change
+                .verification
+                .unwrap_or_else(|| current.verification.clone()),
+            enabled: change.enabled.unwrap_or(current.enabled),
+            rate_per_minute: change.rate_per_minute.unwrap_or(current.rate_per_minute),
+            integrations,
+        };
+        problems.extend(settings.check());
+        if settings.verification.mode() != current.verification.mode() {
+            problems.push(FieldProblem {
+                field: "verification.mode".into(),
+                reason: format!(
+                    "stays {}: a new mode needs a new secret the sender must be given (remove \
+                     the source and add it again)",
+                    current.verification.mode()
+                ),
+            });
+        }
+        if !problems.is_empty() {
+            return Err(AppError::invalid_many(problems));
+        }
+        let audit = self.audit_event(
+            AuditAction::SourceUpdated,
+            AuditObject::source(current.id, &settings.name),
+            json!({ "before": source_details(&settings_of(&current)), "after": source_details(&settings) }),
+            &[],
+        );
+        match self
+            .store
+            .update_source(current.id, &settings, None, &audit)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Err(AppError::not_found("source", id_or_name)),
+            Err(e) if is_source_name_conflict(&e) => return Err(name_taken(&settings.name)),
+            Err(e) => return Err(e.into()),
+        }
+        self.forget_live_source(&current.name);
+        self.forget_live_source(&settings.name);
+        self.source(&current.id.to_string()).await
+    }
+
+    /// Removes a source and its secrets. Its inbox stays.
+    pub async fn remove_source(&self, id_or_name: &str) -> Result<Source, AppError> {
+        let current = self.source(id_or_name).await?;
+        let audit = self.audit_event(
+            AuditAction::SourceRemoved,
+            AuditObject::source(current.id, &current.name),
+            source_details(&settings_of(&current)),
+            &[],
+        );
+        if !self.store.delete_source(current.id, &audit).await? {
+            return Err(AppError::not_found("source", id_or_name));
+        }
+        self.forget_live_source(&current.name);
+        self.intake.limiter.forget(current.id);
+        if let Err(e) = self.delete_source_secrets(current.id).await {
+            tracing::warn!(source = %current.id, "could not delete its secrets: {e}");
+        }
+        tracing::info!(source = %current.id, "intake source removed");
+        Ok(current)
+    }
+
+    /// Gives a source a new secret (given, or made now), answered once. The one it replaces
+    /// is still accepted for `keep_previous_hours`, so the sender can switch without losing a
+    /// message.
+    pub async fn rotate_source_secret(
+        &self,
+        id_or_name: &str,
+        req: RotateSecretRequest,
+    ) -> Result<SourceSecret, AppError> {
+        let current = self.source(id_or_name).await?;
+        let keep_hours = req
+            .keep_previous_hours
+            .unwrap_or(DEFAULT_KEEP_PREVIOUS_HOURS);
+        if keep_hours > MAX_KEEP_PREVIOUS_HOURS {
+            return Err(AppError::invalid(
+                "keepPreviousHours",
+                format!("must be 0 to {MAX_KEEP_PREVIOUS_HOURS} hours"),
+            ));
+        }
+        if let Some(secret) = &req.secret
+            && let Err(e) = current.verification.check_secret(secret)
+        {
+            return Err(AppError::invalid("secret", e.reason));
+        }
+        let secret = req
+            .secret
+            .unwrap_or_else(|| current.verification.new_secret());
+        let id = current.id;
+        let old = self.source_secret(id, false).await?;
+        let until = (keep_hours > 0).then(|| now_ms() + i64::from(keep_hours) * 3_600_000);
+        // The previous secret first, then the new current one: a failure part way leaves the
+        // old secret accepted.
+        if until.is_some()
+            && let Some(old) = &old
+        {
+            self.set_source_secret(id, true, old.expose()).await?;
+        }
+        self.set_source_secret(id, false, &secret).await?;
+        let audit = self.audit_event(
+            AuditAction::SourceSecretRotated,
+            AuditObject::source(id, &current.name),
+            json!({
+                "keepPreviousHours": keep_hours,
+                "previousUntil": until.map(crate::store::from_ms),
+            }),
+            &[&secret],
+        );
+        let marked = self
+            .store
+            .update_source(id, &settings_of(&current), Some(until), &audit)
+            .await;
+        if let Err(e) = marked {
+            // Put the old secret back: the change is not recorded, so it must not be in force.
+            if let Some(old) = &old {
+                let _ = self.set_source_secret(id, false, old.expose()).await;
+            }
+            return Err(e.into());
+        }
+        self.forget_live_source(&current.name);
+        Ok(SourceSecret {
+            source: self.source(&id.to_string()).await?,
+            secret,
+        })
+    }
+
+    /// Integrations named by id or name, as ids; a name that matches none is a problem of
+    /// `integrations`.
+    async fn allowed_integrations(
+        &self,
+        given: &[String],
+        problems: &mut Vec<FieldProblem>,
+    ) -> Result<Vec<IntegrationId>, AppError> {
+        let mut ids = Vec::new();
+        for name in given {
+            match self.store.find_integration(name).await? {
+                Some(i) if !ids.contains(&i.id) => ids.push(i.id),
+                Some(_) => {}
+                None => problems.push(FieldProblem {
+                    field: "integrations".into(),
+                    reason: format!("there is no integration '{name}'"),
+                }),
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn set_source_secret(
+        &self,
+        id: SourceId,
+        previous: bool,
+        value: &str,
+    ) -> Result<(), AppError> {
+        let key = source_secret_key(id, previous);
+        let value = Secret::new(value.to_string());
+        self.with_secrets(move |backend| backend.set(&key, &value))
+            .await
+    }
+
+    /// A source's secret from the backend (`None`: there is none).
+    async fn source_secret(
+        &self,
+        id: SourceId,
+        previous: bool,
+    ) -> Result<Option<Secret<String>>, AppError> {
+        let key = source_secret_key(id, previous);
+        self.with_secrets(move |backend| match backend.get(&key) {
+            Ok(v) => Ok(Some(v)),
+            Err(SecretsError::Missing { .. }) => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn delete_source_secrets(&self, id: SourceId) -> Result<(), AppError> {
+        let keys = [source_secret_key(id, false), source_secret_key(id, true)];
+        self.with_secrets(move |backend| keys.iter().try_for_each(|k| backend.delete(k)))
+            .await
+    }
+
+    fn forget_live_source(&self, name: &str) {
+        self.intake
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+    }
+
+    /// The source named `name` with its keys, from memory when loaded less than
+    /// [`LIVE_TTL`] ago (or `fresh` ago, when given).
+    async fn live_source(
+        &self,
+        name: &str,
+        fresh: Option<Duration>,
+    ) -> Result<Option<Arc<LiveSource>>, AppError> {
+        let max_age = fresh.unwrap_or(LIVE_TTL);
+        let cached = self
+            .intake
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned();
+        if let Some(live) = cached
+            && live.loaded.elapsed() < max_age
+        {
+            return Ok(Some(live));
+        }
+        // Only names reach here: an id in the URL is not a source's address.
+        if crate::intake::sources::check_source_name(name).is_err() {
+            return Ok(None);
+        }
+        let Some(source) = self.store.find_source(name).await? else {
+            self.forget_live_source(name);
+            return Ok(None);
+        };
+        if source.name != name {
+            return Ok(None);
+        }
+        let mut secrets = Vec::new();
+        if let Some(current) = self.source_secret(source.id, false).await? {
+            secrets.push(current);
+        }
+        if source.previous_secret_accepted(now_ms())
+            && let Some(previous) = self.source_secret(source.id, true).await?
+        {
+            secrets.push(previous);
+        }
+        let keys = source
+            .verification
+            .keys(
+                &secrets
+                    .iter()
+                    .map(|s| s.expose().as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .map_err(|e| {
+                AppError::new(
+                    crate::ErrorKind::Unavailable,
+                    format!("the secret of source '{name}' cannot be used: {e}"),
+                )
+            })?;
+        let live = Arc::new(LiveSource {
+            source,
+            keys,
+            loaded: Instant::now(),
+        });
+        self.intake
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), Arc::clone(&live));
+        Ok(Some(live))
+    }
+
+    // --- accepting messages ---
+
+    /// Takes one pushed message: verifies it as its source says, applies the source's rate,
+    /// commits it to the inbox (sealed) and only then answers. A message that names its
+    /// integration (`IntakeEndpoint::Handoff`) becomes its handoff right after, in the
+    /// background; a repeated message id is answered with the first message's answer.
+    pub async fn accept_intake(
+        self: &Arc<Self>,
+        source_name: &str,
+        endpoint: IntakeEndpoint,
+        headers: &(impl Headers + ?Sized),
+        body: &[u8],
+    ) -> Result<IntakeAccepted, IntakeError> {
+        if body.len() > MAX_INTAKE_BODY {
+            return Err(IntakeError::TooLarge);
+        }
+        let unavailable = IntakeError::Unavailable;
+        let unknown = || IntakeError::Unauthorized(format!("no source '{source_name}'"));
+        let mut live = self
+            .live_source(source_name, None)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(unknown)?;
+        let now_s = now_ms().div_euclid(1000);
+        let verified = match live
+            .source
+            .verification
+            .verify(&live.keys, headers, body, now_s)
+        {
+            Ok(v) => v,
+            Err(Rejection::BadSignature | Rejection::BadKey)
+                if live.loaded.elapsed() >= RELOAD_AFTER =>
+            {
+                // Perhaps rotated by another process: once more with fresh keys.
+                live = self
+                    .live_source(source_name, Some(Duration::ZERO))
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or_else(unknown)?;
+                live.source
+                    .verification
+                    .verify(&live.keys, headers, body, now_s)
+                    .map_err(|r| IntakeError::Unauthorized(r.to_string()))?
+            }
+            Err(r) => return Err(IntakeError::Unauthorized(r.to_string())),
+        };
+        let source = &live.source;
+        if !source.enabled {
+            return Err(IntakeError::Disabled);
+        }
+        self.intake
+            .limiter
+            .take(source.id, source.rate_per_minute)
+            .map_err(IntakeError::RateLimited)?;
+        let mut message = NewInboxMessage {
+            id: InboxId::new(),
+            source_id: source.id,
+            source_name: source.name.clone(),
+            endpoint,
+            message_key: verified.message_id,
+            sealed_body: String::new(),
+            body_bytes: body.len(),
+            handoff_id: None,
+            integration_id: None,
+            session_id: None,
+            received_at: now_ms(),
+        };
+        if endpoint == IntakeEndpoint::Handoff {
+            let named = HandoffBody::read(body).map_err(IntakeError::Invalid)?;
+            let (session_id, _) =
+                check_send_input(&named.session_id, &named.data).map_err(IntakeError::Invalid)?;
+            let integration = match self.store.find_integration(&named.integration).await {
+                Ok(Some(i)) if source.integrations.contains(&i.id) => i,
+                Ok(_) => return Err(IntakeError::NotAllowed(named.integration)),
+                Err(e) => return Err(unavailable(e.into())),
+            };
+            message.handoff_id = Some(HandoffId::new());
+            message.integration_id = Some(integration.id);
+            message.session_id = Some(session_id.to_string());
+        }
+        let key = self.sealing_key().await.map_err(unavailable)?;
+        message.sealed_body = key.seal(body, &message.id.to_string());
+        let answer = self
+            .store
+            .add_to_inbox(message)
+            .await
+            .map_err(|e| unavailable(e.into()))?;
+        if !answer.repeat && answer.handoff_id.is_some() {
+            let app = Arc::clone(self);
+            let id = answer.id;
+            tokio::spawn(async move {
+                if let Err(e) = app.process_inbox(id).await {
+                    tracing::warn!(inbox = %id, "the message waits to be taken up again: {e}");
+                }
+            });
+        }
+        Ok(IntakeAccepted {
+            id: answer.id,
+            status: answer.status,
+            handoff_id: answer.handoff_id,
+            repeat: answer.repeat,
+        })
+    }
+
+    /// Makes an accepted message's handoff (and runs its first attempt), unless it was made
+    /// already. A message the console cannot take now (a locked keyring, say) stays
+    /// `received`, and the worker takes it up again.
+    pub async fn process_inbox(&self, id: InboxId) -> Result<(), AppError> {
+        let record = self
+            .store
+            .inbox_record(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("inbox message", &id.to_string()))?;
+        let item = &record.item;
+        if item.status != InboxStatus::Received || item.endpoint != IntakeEndpoint::Handoff {
+            return Ok(());
+        }
+        let (Some(handoff_id), Some(integration_id)) = (item.handoff_id, item.integration_id)
+        else {
+            return Ok(());
+        };
+        if self.store.handoff(handoff_id).await?.is_some() {
+            return Ok(());
+        }
+        let body = self
+            .open_sealed(&record.sealed_body, &id.to_string())
+            .await
+            .map_err(|e| match e {
+                Opened::Tampered => AppError::new(
+                    crate::ErrorKind::Internal,
+                    format!("inbox message {id} fails authentication: it was changed or damaged"),
+                ),
+                Opened::Other(e) => e,
+            })?;
+        let fail = |why: String| async move {
+            tracing::warn!(inbox = %id, "the message could not become a handoff: {why}");
+            self.store
+                .set_inbox_status(id, InboxStatus::Failed, Some(why))
+                .await
+                .map_err(AppError::from)
+        };
+        let named = match HandoffBody::read(&body) {
+            Ok(named) => named,
+            Err(e) => return fail(e.message).await,
+        };
+        let Some(integration) = self.store.integration(integration_id).await? else {
+            return fail("its integration was removed".into()).await;
+        };
+        let (session_id, encoded) = match check_send_input(&named.session_id, &named.data) {
+            Ok(checked) => checked,
+            Err(e) => return fail(e.message).await,
+        };
+        self.send_new(
+            &integration,
+            handoff_id,
+            session_id,
+            &named.data,
+            encoded,
+            Trigger::Webhook,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Takes up the messages a stopped process accepted but did not make into handoffs.
+    pub async fn resume_intake(&self) -> Result<usize, AppError> {
+        let before = now_ms() - RESUME_AFTER.as_millis() as i64;
+        let ids = self.store.unfinished_inbox(before, 100).await?;
+        let mut done = 0;
+        for id in ids {
+            match self.process_inbox(id).await {
+                Ok(()) => done += 1,
+                Err(e) => tracing::warn!(inbox = %id, "could not take the message up again: {e}"),
+            }
+        }
+        Ok(done)
+    }
+
+    // --- the inbox ---
+
+    /// Inbox messages matching `q`, newest first.
+    pub async fn inbox(&self, q: &InboxQuery) -> Result<InboxPage, AppError> {
+        let limit = q.limit.unwrap_or(DEFAULT_INBOX_LIMIT);
+        if !(1..=MAX_INBOX_LIMIT).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be 1 to {MAX_INBOX_LIMIT}"),
+            ));
+        }
+        let source_id = match q.source.as_deref() {
+            Some(s) => Some(self.source_id_for_filter(s).await?),
+            None => None,
+        };
+        let (items, total) = self
+            .store
+            .inbox(&InboxFilter {
+                status: q.status,
+                source_id,
+                search: q.search.clone(),
+                limit,
+                offset: q.offset.unwrap_or(0),
+            })
+            .await?;
+        Ok(InboxPage { items, total })
+    }
+
+    /// One inbox message.
+    pub async fn inbox_item(&self, id: InboxId) -> Result<InboxItem, AppError> {
+        Ok(self
+            .store
+            .inbox_record(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("inbox message", &id.to_string()))?
+            .item)
+    }
+
+    /// A source named in an inbox filter: a removed source's messages are still found by its
+    /// id or by the name they were received under.
+    async fn source_id_for_filter(&self, s: &str) -> Result<SourceId, AppError> {
+        if let Some(found) = self.store.find_source(s).await? {
+            return Ok(found.id);
+        }
+        if let Ok(id) = s.parse::<SourceId>() {
+            return Ok(id);
+        }
+        self.store
+            .inbox_source_named(s)
+            .await?
+            .ok_or_else(|| AppError::invalid("source", format!("there is no source '{s}'")))
+    }
+}
+
+/// What the audit trail keeps of a source's settings (no secret: there is none in them).
+fn source_details(s: &SourceSettings) -> Value {
+    json!({
+        "name": s.name,
+        "displayName": s.display_name.trim(),
+        "kind": s.kind,
+        "verification": s.verification,
+        "enabled": s.enabled,
+        "ratePerMinute": s.rate_per_minute,
+        "integrations": s.integrations,
+    })
+}
+
+fn settings_of(s: &Source) -> SourceSettings {
+    SourceSettings {
+        name: s.name.clone(),
+        display_name: s.display_name.clone(),
+        kind: s.kind,
+        verification: s.verification.clone(),
+        enabled: s.enabled,
+        rate_per_minute: s.rate_per_minute,
+        integrations: s.integrations.clone(),
+    }
+}
+
+fn name_taken(name: &str) -> AppError {
+    AppError::invalid("name", format!("a source named '{name}' exists already"))
+}
