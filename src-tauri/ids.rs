@@ -58,3 +58,7 @@ typed_id!(
     /// One message accepted into the intake inbox.
     InboxId
 );
+typed_id!(
+    /// One intake mapping: which messages of a source become handoffs, and how.
+    MappingId
+);

@@ -1448,3 +1448,104 @@ async fn the_inbox_lists_nothing_at_first_and_refuses_unknown_filters() {
     let bad = c.run(&["inbox", "show", "not-an-id", "--json"]).await;
     assert_eq!(bad.code, 2, "{bad:?}");
 }
+
+#[tokio::test]
+async fn a_preset_becomes_a_mapping_and_try_shows_what_a_sample_would_become() {
+    let c = Console::new();
+    let sink = Sink::start().await;
+    let mut config = api_config("EMR", &sink.url);
+    config["fields"] = json!([
+        {"name": "fullName", "type": "name", "required": true},
+        {"name": "phoneNumber", "type": "phone"},
+        {"name": "email", "type": "email"},
+        {"name": "appointmentDate", "type": "date"},
+        {"name": "additionalNotes", "type": "text"}
+    ]);
+    c.add("emr.json", &config).await;
+    c.run(&[
+        "source",
+        "add",
+        "od",
+        "--kind",
+        "ehr",
+        "--verification",
+        "standardWebhooks",
+        "--integrations",
+        "EMR",
+    ])
+    .await
+    .ok();
+    let presets = c.run(&["mapping", "presets"]).await.ok();
+    assert!(
+        presets.stdout.contains("opendental-appointment-booked"),
+        "{}",
+        presets.stdout
+    );
+
+    let added = c
+        .run(&[
+            "mapping",
+            "add",
+            "--preset",
+            "opendental-appointment-booked",
+            "--source",
+            "od",
+            "--integration",
+            "EMR",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(added["name"], "OpenDental appointment booked");
+    let listed = c
+        .run(&["mapping", "list", "--source", "od", "--json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    let sample = c.file(
+        "sample.json",
+        &json!({"EventType": "AppointmentCreated", "AptDateTime": "2026-12-04 09:30:00",
+                "Patient": {"FName": "Bruno", "LName": "Costa", "WirelessPhone": "555.310.7788"}}),
+    );
+    let tried = c
+        .run(&[
+            "mapping", "try", "--source", "od", "--body", &sample, "--json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(tried["data"]["fullName"], "Bruno Costa", "{tried}");
+    assert_eq!(tried["data"]["phoneNumber"], "+15553107788");
+    assert_eq!(tried["data"]["appointmentDate"], "2026-12-04");
+
+    // A sample no mapping takes: exit 1, and the text says so.
+    let other = c.file("other.json", &json!({"EventType": "Something"}));
+    let run = c
+        .run(&["mapping", "try", "--source", "od", "--body", &other])
+        .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("no mapping takes"), "{}", run.stdout);
+    let bad = c
+        .run(&[
+            "mapping",
+            "add",
+            "--preset",
+            "nope",
+            "--source",
+            "od",
+            "--integration",
+            "EMR",
+            "--json",
+        ])
+        .await;
+    assert_eq!(bad.code, 2);
+    assert_eq!(bad.json()["error"]["field"], "--preset");
+    let removed = c
+        .run(&["mapping", "remove", "OpenDental appointment booked"])
+        .await
+        .ok();
+    assert!(removed.stdout.contains("removed"));
+}

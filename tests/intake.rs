@@ -484,7 +484,7 @@ async fn a_voice_platforms_handoff_is_delivered_once_under_its_idempotency_key()
     let inbox_id = accepted["id"].as_str().unwrap().to_string();
     let mut item = Value::Null;
     for _ in 0..100 {
-        item = s.get(&format!("/inbox/{inbox_id}")).await.1;
+        item = s.get(&format!("/inbox/{inbox_id}")).await.1["item"].clone();
         if item["status"] == "delivered" {
             break;
         }

@@ -65,10 +65,26 @@ pub enum AuditAction {
     /// An intake source's secret was replaced; the previous one is accepted until `until`.
     #[serde(rename = "source.secret_rotated")]
     SourceSecretRotated,
+    #[serde(rename = "mapping.created")]
+    MappingCreated,
+    #[serde(rename = "mapping.updated")]
+    MappingUpdated,
+    #[serde(rename = "mapping.removed")]
+    MappingRemoved,
+    /// An inbox message's body shown in the clear.
+    #[serde(rename = "inbox.revealed")]
+    InboxRevealed,
+    /// A message a manual mapping held was released (made into its handoff).
+    #[serde(rename = "inbox.released")]
+    InboxReleased,
+    #[serde(rename = "inbox.reprocessed")]
+    InboxReprocessed,
+    #[serde(rename = "inbox.ignored")]
+    InboxIgnored,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 21] = [
         Self::IntegrationCreated,
         Self::IntegrationUpdated,
         Self::IntegrationRemoved,
@@ -83,6 +99,13 @@ impl AuditAction {
         Self::SourceUpdated,
         Self::SourceRemoved,
         Self::SourceSecretRotated,
+        Self::MappingCreated,
+        Self::MappingUpdated,
+        Self::MappingRemoved,
+        Self::InboxRevealed,
+        Self::InboxReleased,
+        Self::InboxReprocessed,
+        Self::InboxIgnored,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +124,13 @@ impl AuditAction {
             Self::SourceUpdated => "source.updated",
             Self::SourceRemoved => "source.removed",
             Self::SourceSecretRotated => "source.secret_rotated",
+            Self::MappingCreated => "mapping.created",
+            Self::MappingUpdated => "mapping.updated",
+            Self::MappingRemoved => "mapping.removed",
+            Self::InboxRevealed => "inbox.revealed",
+            Self::InboxReleased => "inbox.released",
+            Self::InboxReprocessed => "inbox.reprocessed",
+            Self::InboxIgnored => "inbox.ignored",
         }
     }
 

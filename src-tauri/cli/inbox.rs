@@ -1,11 +1,12 @@
-//! `inbox [--status S] [--source S]` and `inbox show ID`: the messages sources pushed in, newest
-//! first. The flags fill the UI's `InboxQuery`.
+//! `inbox [--status S] [--source S]` and `inbox show|reveal|release|reprocess|ignore ID`: the
+//! messages sources pushed in, newest first, and what a person does with one. The flags fill
+//! the UI's `InboxQuery`.
 
 use super::flag_names;
-use super::output::{Output, local, print_json, say};
+use super::output::{Output, local, print_json, printable, say};
 use crate::error::AppError;
 use crate::intake::inbox::{InboxItem, InboxStatus};
-use crate::service::{App, InboxPage, InboxQuery};
+use crate::service::{App, InboxPage, InboxQuery, InboxView};
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
@@ -35,17 +36,46 @@ struct InboxListArgs {
 
 #[derive(Debug, Subcommand)]
 enum InboxCommand {
-    /// One message: where it came from and what became of it.
+    /// One message: where it came from, what became of it, its body masked.
     Show { id: String },
+    /// One message's body and headers as received (recorded in the audit trail).
+    Reveal { id: String },
+    /// Make the handoff of a message a manual mapping holds, and deliver it.
+    Release { id: String },
+    /// Map a message again with the mappings as they are now.
+    Reprocess { id: String },
+    /// Mark a message without a handoff as ignored.
+    Ignore { id: String },
+}
+
+fn message_id(id: &str) -> Result<crate::ids::InboxId, AppError> {
+    id.parse()
+        .map_err(|_| AppError::invalid("ID", format!("'{id}' is not a message id")))
 }
 
 pub(super) async fn run(app: &App, args: InboxArgs, out: &Output) -> Result<u8, AppError> {
     match args.command {
-        Some(InboxCommand::Show { id }) => {
-            let id = id
-                .parse()
-                .map_err(|_| AppError::invalid("ID", format!("'{id}' is not a message id")))?;
-            out.inbox_item(&app.inbox_item(id).await?);
+        Some(InboxCommand::Show { id }) => out.inbox_view(&app.inbox_view(message_id(&id)?).await?),
+        Some(InboxCommand::Reveal { id }) => {
+            let revealed = app.reveal_inbox(message_id(&id)?).await?;
+            if out.is_json() {
+                print_json(&revealed);
+            } else {
+                for (k, v) in &revealed.headers {
+                    say!("{k}: {}", printable(v.as_str().unwrap_or_default()));
+                }
+                say!("");
+                say!("{}", printable(&revealed.body));
+            }
+        }
+        Some(InboxCommand::Release { id }) => {
+            out.inbox_item(&app.release_inbox(message_id(&id)?).await?)
+        }
+        Some(InboxCommand::Reprocess { id }) => {
+            out.inbox_item(&app.reprocess_inbox(message_id(&id)?).await?)
+        }
+        Some(InboxCommand::Ignore { id }) => {
+            out.inbox_item(&app.ignore_inbox(message_id(&id)?).await?)
         }
         None => {
             let l = args.list;
@@ -97,6 +127,26 @@ impl Output {
         }
     }
 
+    fn inbox_view(&self, v: &InboxView) {
+        if self.is_json() {
+            return print_json(v);
+        }
+        self.inbox_item(&v.item);
+        if !v.header_names.is_empty() {
+            say!("  headers:      {}", v.header_names.join(", "));
+        }
+        match &v.masked_body {
+            Some(body) => {
+                say!("  body (masked; `inbox reveal` shows it, audited):");
+                let text = serde_json::to_string_pretty(body).unwrap_or_default();
+                for line in text.lines() {
+                    say!("    {}", printable(line));
+                }
+            }
+            None => say!("  body:         not JSON"),
+        }
+    }
+
     fn inbox_item(&self, m: &InboxItem) {
         if self.is_json() {
             return print_json(m);
@@ -107,7 +157,7 @@ impl Output {
         say!("  route:        {}", m.endpoint.as_str());
         say!("  status:       {}", m.status.as_str());
         if let Some(key) = &m.message_key {
-            say!("  message id:   {}", super::output::printable(key));
+            say!("  message id:   {}", printable(key));
         }
         say!("  body:         {} bytes (sealed)", m.body_bytes);
         if let Some(h) = m.handoff_id {
@@ -119,10 +169,13 @@ impl Output {
             say!("  integration:  {i}");
         }
         if let Some(s) = &m.session_id {
-            say!("  session:      {}", super::output::printable(s));
+            say!("  session:      {}", printable(s));
+        }
+        if let Some(name) = &m.mapping_name {
+            say!("  mapping:      {}", printable(name));
         }
         if let Some(e) = &m.error {
-            say!("  error:        {}", super::output::printable(e));
+            say!("  error:        {}", printable(e));
         }
     }
 }

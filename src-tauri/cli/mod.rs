@@ -6,7 +6,7 @@
 //! One module per command group, each with its flags (clap types), the code that runs them and
 //! what they print: `integration`, `secrets`, `keys` (keys rotate), `send`, `retry` (retry,
 //! worker), `history` (history, handoffs, show-attempt, reveal), `stats`, `test`, `health`,
-//! `export`, `audit`, `source`, `inbox`, `demo`, `serve` (serve, token). Where the UI has a request type for a
+//! `export`, `audit`, `source`, `mapping`, `inbox`, `demo`, `serve` (serve, token). Where the UI has a request type for a
 //! capability, the command fills it from its flags and the service checks it, as for the UI.
 
 mod audit;
@@ -19,6 +19,7 @@ mod inbox;
 mod integration;
 mod keys;
 mod logging;
+mod mapping;
 mod output;
 mod retry;
 mod secrets;
@@ -116,7 +117,12 @@ enum Command {
     /// rotate-secret).
     #[command(subcommand)]
     Source(source::SourceCommand),
-    /// Messages sources pushed in, newest first, and what became of each (`inbox show ID`).
+    /// Intake mappings: which messages of a source become handoffs to which integration, and
+    /// how (add, list, show, update, remove, try).
+    #[command(subcommand)]
+    Mapping(mapping::MappingCommand),
+    /// Messages sources pushed in, newest first, and what became of each; `inbox show ID`,
+    /// and `reveal`, `release`, `reprocess`, `ignore`.
     Inbox(inbox::InboxArgs),
     /// Serve the web UI and its JSON API (every request needs the console's token), and run
     /// due automatic retries, until stopped (Ctrl-C).
@@ -273,6 +279,7 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
         Command::Health(args) => health::run(app, args, out).await,
         Command::Audit(args) => audit::run(app, args, out).await,
         Command::Source(cmd) => source::run(app, cmd, out).await,
+        Command::Mapping(cmd) => mapping::run(app, cmd, out).await,
         Command::Inbox(args) => inbox::run(app, args, out).await,
         Command::Serve(_) => Err(AppError::internal("serve is run by `run`, not `dispatch`")),
         Command::Token => serve::token(app, out),

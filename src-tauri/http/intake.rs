@@ -25,14 +25,13 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// The request's headers as the verification reads them (case-insensitive; a value that is
-/// not visible ASCII reads as missing).
-struct RequestHeaders<'a>(&'a HeaderMap);
-
-impl crate::intake::verify::Headers for RequestHeaders<'_> {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.0.get(name)?.to_str().ok()
-    }
+/// The request's headers as the service reads them: names in lowercase (as HTTP/1 gives them
+/// to axum), values that are visible ASCII (any other reads as missing).
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
 }
 
 async fn webhook(
@@ -71,7 +70,7 @@ async fn take(
         Err(e) => return refusal(&source, e),
     };
     match app
-        .accept_intake(&source, endpoint, &RequestHeaders(&parts.headers), &body)
+        .accept_intake(&source, endpoint, &header_list(&parts.headers), &body)
         .await
     {
         Ok(accepted) => {

@@ -98,6 +98,8 @@ pub struct NewInboxMessage {
     pub endpoint: IntakeEndpoint,
     pub message_key: Option<String>,
     pub sealed_body: String,
+    /// The headers kept ([`keepable_headers`]) as a JSON object, sealed; `None` when none were.
+    pub sealed_headers: Option<String>,
     pub body_bytes: usize,
     pub handoff_id: Option<HandoffId>,
     pub integration_id: Option<IntegrationId>,
@@ -133,6 +135,8 @@ pub struct InboxItem {
     /// The integration's name as the handoff recorded it.
     pub integration_name: Option<String>,
     pub session_id: Option<String>,
+    /// The mapping that took it (as it was named then).
+    pub mapping_name: Option<String>,
     /// Why it could not be mapped.
     pub error: Option<String>,
     pub body_bytes: u64,
@@ -140,11 +144,43 @@ pub struct InboxItem {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A message with its sealed body, for the service to open.
+/// A message with its sealed body and headers, for the service to open.
 #[derive(Debug, Clone)]
 pub struct InboxRecord {
     pub item: InboxItem,
     pub sealed_body: String,
+    pub sealed_headers: Option<String>,
+    pub mapping_id: Option<crate::ids::MappingId>,
+}
+
+/// The most headers an inbox message keeps, and the longest value kept.
+const MAX_KEPT_HEADERS: usize = 50;
+const MAX_KEPT_HEADER_VALUE: usize = 1024;
+
+/// A message's headers as the inbox keeps them: every one but credentials (the source's own
+/// signature, secret or key header, `Authorization`, cookies), at most 50, long values left out.
+/// Names are taken as given (lowercase from the listener).
+pub fn keepable_headers(
+    verification: &crate::intake::verify::Verification,
+    headers: &[(String, String)],
+) -> serde_json::Map<String, serde_json::Value> {
+    use crate::intake::verify::Verification as V;
+    let own = match verification {
+        V::HmacHex { header, .. } | V::SharedSecret { header } => Some(header.to_ascii_lowercase()),
+        V::StandardWebhooks | V::IntakeKey => None,
+    };
+    let credential = |name: &str| {
+        matches!(
+            name,
+            "authorization" | "proxy-authorization" | "cookie" | "webhook-signature" | "x-api-key"
+        ) || own.as_deref() == Some(name)
+    };
+    headers
+        .iter()
+        .filter(|(k, v)| !credential(&k.to_ascii_lowercase()) && v.len() <= MAX_KEPT_HEADER_VALUE)
+        .take(MAX_KEPT_HEADERS)
+        .map(|(k, v)| (k.to_ascii_lowercase(), serde_json::Value::String(v.clone())))
+        .collect()
 }
 
 /// Which messages to list, newest first.
@@ -159,8 +195,9 @@ pub struct InboxFilter {
 }
 
 const ITEM_COLUMNS: &str = "m.id, m.source_id, m.source_name, m.endpoint, m.message_key,
-     m.handoff_id, m.integration_id, m.session_id, m.error, m.body_bytes, m.received_at,
-     m.updated_at, h.integration_name AS handoff_integration_name";
+     m.handoff_id, coalesce(h.integration_id, m.integration_id) AS integration_id,
+     coalesce(h.session_id, m.session_id) AS session_id, m.mapping_name, m.error, m.body_bytes,
+     m.received_at, m.updated_at, h.integration_name AS handoff_integration_name";
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("inbox: {what}"))
@@ -189,6 +226,7 @@ fn item_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<InboxItem, StoreError>
         integration_id: parse_id(row.try_get("integration_id")?, "integration id")?,
         integration_name: row.try_get("handoff_integration_name")?,
         session_id: row.try_get("session_id")?,
+        mapping_name: row.try_get("mapping_name")?,
         error: row.try_get("error")?,
         body_bytes: u64::try_from(bytes).unwrap_or(0),
         received_at: from_ms(row.try_get("received_at")?),
@@ -206,8 +244,8 @@ fn insert_message(
         .prepare_cached(
             "INSERT INTO intake_messages (id, source_id, source_name, endpoint, message_key, body,
                                           body_bytes, status, handoff_id, integration_id,
-                                          session_id, received_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?11)
+                                          session_id, received_at, updated_at, headers)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?11, ?12)
              ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
@@ -222,6 +260,7 @@ fn insert_message(
             m.integration_id.map(|i| i.to_string()),
             m.session_id,
             m.received_at,
+            m.sealed_headers,
         ])?;
     if added == 1 {
         return Ok(InboxAnswer {
@@ -297,7 +336,7 @@ impl Store {
     pub async fn inbox_record(&self, id: InboxId) -> Result<Option<InboxRecord>, StoreError> {
         // Only this module's constants are formatted in; the id is bound.
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status, m.body
+            "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status, m.body, m.headers, m.mapping_id
              FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id WHERE m.id = ?"
         )))
         .bind(id.to_string())
@@ -308,6 +347,8 @@ impl Store {
                 Ok(InboxRecord {
                     item: item_from_row(row)?,
                     sealed_body: row.try_get("body")?,
+                    sealed_headers: row.try_get("headers")?,
+                    mapping_id: parse_id(row.try_get("mapping_id")?, "mapping id")?,
                 })
             })
             .transpose()
@@ -346,23 +387,84 @@ impl Store {
         parse_id(id, "source id")
     }
 
-    /// Sets a message's own status (and why, for `failed`).
-    pub async fn set_inbox_status(
+    /// Records what processing made of a message that has no handoff yet: its own status, the
+    /// mapping that took it and the integration and session it is for (`mapped`, waiting for
+    /// release), or why it failed. `false` when the message has a handoff by now (nothing
+    /// changed).
+    pub async fn set_inbox_outcome(
         &self,
         id: InboxId,
-        status: InboxStatus,
-        error: Option<String>,
-    ) -> Result<(), StoreError> {
+        outcome: InboxOutcome,
+    ) -> Result<bool, StoreError> {
         let now = crate::store::now_ms();
         self.group_commit
             .write(move |conn| {
-                conn.prepare_cached(
-                    "UPDATE intake_messages SET status = ?1, error = ?2, updated_at = ?3 WHERE id = ?4",
-                )?
-                .execute(params![status.as_str(), error, now, id.to_string()])?;
-                Ok(())
+                let done = conn
+                    .prepare_cached(
+                        "UPDATE intake_messages SET status = ?1, error = ?2, mapping_id = ?3,
+                                mapping_name = ?4, integration_id = coalesce(?5, integration_id),
+                                session_id = coalesce(?6, session_id), updated_at = ?7
+                         WHERE id = ?8
+                           AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.id = intake_messages.handoff_id)",
+                    )?
+                    .execute(params![
+                        outcome.status.as_str(),
+                        outcome.error,
+                        outcome.mapping.as_ref().map(|(id, _)| id.to_string()),
+                        outcome.mapping.as_ref().map(|(_, name)| name.clone()),
+                        outcome.integration_id.map(|i| i.to_string()),
+                        outcome.session_id,
+                        now,
+                        id.to_string(),
+                    ])?;
+                Ok(done == 1)
             })
             .await
+    }
+
+    /// Gives a message a new handoff id (and `received` again), for a reprocess whose first
+    /// handoff failed for good. `false` when its handoff is not `expected` any more.
+    pub async fn renew_inbox_handoff(
+        &self,
+        id: InboxId,
+        expected: HandoffId,
+        new: HandoffId,
+    ) -> Result<bool, StoreError> {
+        let now = crate::store::now_ms();
+        self.group_commit
+            .write(move |conn| {
+                let done = conn
+                    .prepare_cached(
+                        "UPDATE intake_messages SET handoff_id = ?1, status = 'received', error = NULL,
+                                updated_at = ?2
+                         WHERE id = ?3 AND handoff_id = ?4",
+                    )?
+                    .execute(params![new.to_string(), now, id.to_string(), expected.to_string()])?;
+                Ok(done == 1)
+            })
+            .await
+    }
+}
+
+/// What processing made of a message without a handoff ([`Store::set_inbox_outcome`]).
+#[derive(Debug, Clone)]
+pub struct InboxOutcome {
+    pub status: InboxStatus,
+    pub error: Option<String>,
+    pub mapping: Option<(crate::ids::MappingId, String)>,
+    pub integration_id: Option<IntegrationId>,
+    pub session_id: Option<String>,
+}
+
+impl InboxOutcome {
+    pub fn status(status: InboxStatus) -> Self {
+        Self {
+            status,
+            error: None,
+            mapping: None,
+            integration_id: None,
+            session_id: None,
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 
 pub mod inbox;
 pub mod limits;
+pub mod mappings;
+pub mod presets;
 pub mod sources;
 pub mod verify;
 

@@ -12,7 +12,8 @@ use super::test_health_requests::{
 };
 use super::{
     App, AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, ExportPlace,
-    HandoffResult, HistoryFileInfo, HistoryFiles, InboxPage, InboxQuery, JobId, JobStatus, Jobs,
+    HandoffResult, HistoryFileInfo, HistoryFiles, InboxPage, InboxQuery, InboxRevealed, InboxView,
+    JobId, JobStatus, Jobs, MappingPreview, MappingRequest, MappingTry, MappingsQuery,
     RotateSecretRequest, SourceChange, SourceRequest, SourceSecret, TargetColumns,
 };
 use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
@@ -21,6 +22,8 @@ use crate::error::AppError;
 use crate::health::{DeliverySummary, HealthSnapshot, LastHealth};
 use crate::ids::{AttemptId, HandoffId, InboxId, IntegrationId};
 use crate::intake::inbox::InboxItem;
+use crate::intake::mappings::Mapping;
+use crate::intake::presets::PresetSystem;
 use crate::intake::sources::Source;
 use crate::integrations::{Integration, SecretSlot};
 use crate::stats::Stats;
@@ -324,8 +327,52 @@ impl Console {
         self.app.inbox(&q).await
     }
 
-    pub async fn inbox_item(&self, id: InboxId) -> Result<InboxItem> {
-        self.app.inbox_item(id).await
+    pub async fn inbox_item(&self, id: InboxId) -> Result<InboxView> {
+        self.app.inbox_view(id).await
+    }
+
+    pub async fn reveal_inbox(&self, id: InboxId) -> Result<InboxRevealed> {
+        self.app.reveal_inbox(id).await
+    }
+
+    pub async fn release_inbox(&self, id: InboxId) -> Result<InboxItem> {
+        self.app.release_inbox(id).await
+    }
+
+    pub async fn reprocess_inbox(&self, id: InboxId) -> Result<InboxItem> {
+        self.app.reprocess_inbox(id).await
+    }
+
+    pub async fn ignore_inbox(&self, id: InboxId) -> Result<InboxItem> {
+        self.app.ignore_inbox(id).await
+    }
+
+    pub async fn mappings(&self, q: MappingsQuery) -> Result<Vec<Mapping>> {
+        self.app.mappings(&q).await
+    }
+
+    pub async fn mapping(&self, id: String) -> Result<Mapping> {
+        self.app.mapping(&id).await
+    }
+
+    pub async fn add_mapping(&self, r: MappingRequest) -> Result<Mapping> {
+        self.app.add_mapping(r).await
+    }
+
+    pub async fn update_mapping(&self, id: String, r: MappingRequest) -> Result<Mapping> {
+        self.app.update_mapping(&id, r).await
+    }
+
+    pub async fn remove_mapping(&self, id: String) -> Result<Mapping> {
+        self.app.remove_mapping(&id).await
+    }
+
+    pub async fn try_mapping(&self, r: MappingTry) -> Result<MappingPreview> {
+        self.app.try_mapping(r).await
+    }
+
+    pub async fn mapping_presets(&self) -> Result<Vec<PresetSystem>> {
+        Ok(crate::intake::presets::presets().to_vec())
     }
 
     // --- the demo workspace ---

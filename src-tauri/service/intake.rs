@@ -4,21 +4,17 @@
 //! a restart for any a stopped process left), and reading the inbox.
 
 use super::App;
-use super::data::Opened;
 use super::handoffs::check_send_input;
-use crate::attempts::Trigger;
+use super::inbox::{HandoffBody, headers_aad};
 use crate::audit::{AuditAction, AuditObject};
 use crate::error::{AppError, FieldProblem};
 use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
-use crate::intake::inbox::{
-    DEFAULT_INBOX_LIMIT, InboxFilter, InboxItem, InboxStatus, IntakeEndpoint, MAX_INBOX_LIMIT,
-    NewInboxMessage,
-};
+use crate::intake::inbox::{InboxStatus, IntakeEndpoint, NewInboxMessage, keepable_headers};
 use crate::intake::limits::RateLimiter;
 use crate::intake::sources::{
     DEFAULT_RATE_PER_MINUTE, Source, SourceKind, SourceSettings, is_source_name_conflict,
 };
-use crate::intake::verify::{Headers, Keys, Rejection, Verification};
+use crate::intake::verify::{Keys, Rejection, Verification};
 use crate::intake::{IntakeError, MAX_INTAKE_BODY};
 use crate::secrets::{Secret, SecretsError};
 use crate::store::now_ms;
@@ -37,10 +33,6 @@ const RELOAD_AFTER: Duration = Duration::from_secs(1);
 /// How long the secret a rotation replaced stays accepted unless told otherwise, and at most.
 const DEFAULT_KEEP_PREVIOUS_HOURS: u32 = 24;
 const MAX_KEEP_PREVIOUS_HOURS: u32 = 30 * 24;
-/// A message accepted this long ago whose handoff was not made yet is taken up again (its
-/// process stopped): long enough that the accepting process is done with it.
-const RESUME_AFTER: Duration = Duration::from_secs(10);
-
 /// A source as the listener uses it: its settings and its prepared keys.
 struct LiveSource {
     source: Source,
@@ -139,35 +131,6 @@ pub struct SourceSecret {
     pub secret: String,
 }
 
-/// Which inbox messages to list, newest first.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct InboxQuery {
-    #[cfg_attr(test, ts(optional))]
-    pub status: Option<InboxStatus>,
-    /// A source's id or name.
-    #[cfg_attr(test, ts(optional))]
-    pub source: Option<String>,
-    /// A message, session or handoff id, or its start.
-    #[cfg_attr(test, ts(optional))]
-    pub search: Option<String>,
-    /// 1 to 1000; default 50.
-    #[cfg_attr(test, ts(optional))]
-    pub limit: Option<u32>,
-    #[cfg_attr(test, ts(optional))]
-    pub offset: Option<u32>,
-}
-
-/// One page of the inbox and how many messages match in all.
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
-#[serde(rename_all = "camelCase")]
-pub struct InboxPage {
-    pub items: Vec<InboxItem>,
-    pub total: u64,
-}
-
 /// What the listener answers for an accepted message (202).
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
@@ -181,26 +144,6 @@ pub struct IntakeAccepted {
     /// The message id was seen before: this is the first message's answer.
     #[serde(skip)]
     pub repeat: bool,
-}
-
-/// The body of `POST /intake/v1/<source>/handoffs`: a voice platform names the integration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct HandoffBody {
-    integration: String,
-    session_id: String,
-    data: Value,
-}
-
-impl HandoffBody {
-    fn read(body: &[u8]) -> Result<Self, AppError> {
-        serde_json::from_slice(body).map_err(|e| {
-            AppError::invalid(
-                "body",
-                format!("must be a JSON object {{\"integration\", \"sessionId\", \"data\"}}: {e}"),
-            )
-        })
-    }
 }
 
 impl App {
@@ -556,14 +499,16 @@ impl App {
     // --- accepting messages ---
 
     /// Takes one pushed message: verifies it as its source says, applies the source's rate,
-    /// commits it to the inbox (sealed) and only then answers. A message that names its
-    /// integration (`IntakeEndpoint::Handoff`) becomes its handoff right after, in the
-    /// background; a repeated message id is answered with the first message's answer.
+    /// commits it to the inbox (body and headers sealed, credentials left out) and only then
+    /// answers. Its handoff id is chosen now; the message is mapped (or, for
+    /// `IntakeEndpoint::Handoff`, read) into that handoff right after, in the background. A
+    /// repeated message id is answered with the first message's answer. `headers`: names in
+    /// lowercase.
     pub async fn accept_intake(
         self: &Arc<Self>,
         source_name: &str,
         endpoint: IntakeEndpoint,
-        headers: &(impl Headers + ?Sized),
+        headers: &[(String, String)],
         body: &[u8],
     ) -> Result<IntakeAccepted, IntakeError> {
         if body.len() > MAX_INTAKE_BODY {
@@ -614,8 +559,9 @@ impl App {
             endpoint,
             message_key: verified.message_id,
             sealed_body: String::new(),
+            sealed_headers: None,
             body_bytes: body.len(),
-            handoff_id: None,
+            handoff_id: Some(HandoffId::new()),
             integration_id: None,
             session_id: None,
             received_at: now_ms(),
@@ -629,18 +575,22 @@ impl App {
                 Ok(_) => return Err(IntakeError::NotAllowed(named.integration)),
                 Err(e) => return Err(unavailable(e.into())),
             };
-            message.handoff_id = Some(HandoffId::new());
             message.integration_id = Some(integration.id);
             message.session_id = Some(session_id.to_string());
         }
         let key = self.sealing_key().await.map_err(unavailable)?;
         message.sealed_body = key.seal(body, &message.id.to_string());
+        let kept = keepable_headers(&source.verification, headers);
+        if !kept.is_empty() {
+            let text = Value::Object(kept).to_string();
+            message.sealed_headers = Some(key.seal(text.as_bytes(), &headers_aad(message.id)));
+        }
         let answer = self
             .store
             .add_to_inbox(message)
             .await
             .map_err(|e| unavailable(e.into()))?;
-        if !answer.repeat && answer.handoff_id.is_some() {
+        if !answer.repeat {
             let app = Arc::clone(self);
             let id = answer.id;
             tokio::spawn(async move {
@@ -655,133 +605,6 @@ impl App {
             handoff_id: answer.handoff_id,
             repeat: answer.repeat,
         })
-    }
-
-    /// Makes an accepted message's handoff (and runs its first attempt), unless it was made
-    /// already. A message the console cannot take now (a locked keyring, say) stays
-    /// `received`, and the worker takes it up again.
-    pub async fn process_inbox(&self, id: InboxId) -> Result<(), AppError> {
-        let record = self
-            .store
-            .inbox_record(id)
-            .await?
-            .ok_or_else(|| AppError::not_found("inbox message", &id.to_string()))?;
-        let item = &record.item;
-        if item.status != InboxStatus::Received || item.endpoint != IntakeEndpoint::Handoff {
-            return Ok(());
-        }
-        let (Some(handoff_id), Some(integration_id)) = (item.handoff_id, item.integration_id)
-        else {
-            return Ok(());
-        };
-        if self.store.handoff(handoff_id).await?.is_some() {
-            return Ok(());
-        }
-        let body = self
-            .open_sealed(&record.sealed_body, &id.to_string())
-            .await
-            .map_err(|e| match e {
-                Opened::Tampered => AppError::new(
-                    crate::ErrorKind::Internal,
-                    format!("inbox message {id} fails authentication: it was changed or damaged"),
-                ),
-                Opened::Other(e) => e,
-            })?;
-        let fail = |why: String| async move {
-            tracing::warn!(inbox = %id, "the message could not become a handoff: {why}");
-            self.store
-                .set_inbox_status(id, InboxStatus::Failed, Some(why))
-                .await
-                .map_err(AppError::from)
-        };
-        let named = match HandoffBody::read(&body) {
-            Ok(named) => named,
-            Err(e) => return fail(e.message).await,
-        };
-        let Some(integration) = self.store.integration(integration_id).await? else {
-            return fail("its integration was removed".into()).await;
-        };
-        let (session_id, encoded) = match check_send_input(&named.session_id, &named.data) {
-            Ok(checked) => checked,
-            Err(e) => return fail(e.message).await,
-        };
-        self.send_new(
-            &integration,
-            handoff_id,
-            session_id,
-            &named.data,
-            encoded,
-            Trigger::Webhook,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Takes up the messages a stopped process accepted but did not make into handoffs.
-    pub async fn resume_intake(&self) -> Result<usize, AppError> {
-        let before = now_ms() - RESUME_AFTER.as_millis() as i64;
-        let ids = self.store.unfinished_inbox(before, 100).await?;
-        let mut done = 0;
-        for id in ids {
-            match self.process_inbox(id).await {
-                Ok(()) => done += 1,
-                Err(e) => tracing::warn!(inbox = %id, "could not take the message up again: {e}"),
-            }
-        }
-        Ok(done)
-    }
-
-    // --- the inbox ---
-
-    /// Inbox messages matching `q`, newest first.
-    pub async fn inbox(&self, q: &InboxQuery) -> Result<InboxPage, AppError> {
-        let limit = q.limit.unwrap_or(DEFAULT_INBOX_LIMIT);
-        if !(1..=MAX_INBOX_LIMIT).contains(&limit) {
-            return Err(AppError::invalid(
-                "limit",
-                format!("must be 1 to {MAX_INBOX_LIMIT}"),
-            ));
-        }
-        let source_id = match q.source.as_deref() {
-            Some(s) => Some(self.source_id_for_filter(s).await?),
-            None => None,
-        };
-        let (items, total) = self
-            .store
-            .inbox(&InboxFilter {
-                status: q.status,
-                source_id,
-                search: q.search.clone(),
-                limit,
-                offset: q.offset.unwrap_or(0),
-            })
-            .await?;
-        Ok(InboxPage { items, total })
-    }
-
-    /// One inbox message.
-    pub async fn inbox_item(&self, id: InboxId) -> Result<InboxItem, AppError> {
-        Ok(self
-            .store
-            .inbox_record(id)
-            .await?
-            .ok_or_else(|| AppError::not_found("inbox message", &id.to_string()))?
-            .item)
-    }
-
-    /// A source named in an inbox filter: a removed source's messages are still found by its
-    /// id or by the name they were received under.
-    async fn source_id_for_filter(&self, s: &str) -> Result<SourceId, AppError> {
-        if let Some(found) = self.store.find_source(s).await? {
-            return Ok(found.id);
-        }
-        if let Ok(id) = s.parse::<SourceId>() {
-            return Ok(id);
-        }
-        self.store
-            .inbox_source_named(s)
-            .await?
-            .ok_or_else(|| AppError::invalid("source", format!("there is no source '{s}'")))
     }
 }
 

@@ -13,9 +13,11 @@ mod handoffs;
 mod health;
 pub mod history;
 pub mod history_files;
+mod inbox;
 mod intake;
 mod integrations;
 mod jobs;
+mod mappings;
 pub mod operations;
 pub mod requests;
 mod secrets;
@@ -32,12 +34,11 @@ pub use export::{ExportPlace, ExportResult, KEEP_EXPORTS, is_export_name};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 pub use history::{AttemptView, CsvExport};
 pub use history_files::{HistoryFileInfo, HistoryFiles};
-pub use intake::{
-    InboxPage, InboxQuery, IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest,
-    SourceSecret,
-};
+pub use inbox::{InboxPage, InboxQuery, InboxRevealed, InboxView};
+pub use intake::{IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret};
 pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
+pub use mappings::{MappingPreview, MappingRequest, MappingTry, MappingsQuery};
 pub use secrets::SecretsReport;
 pub use testing::{TEST_SESSION, TestData, TestRequest};
 

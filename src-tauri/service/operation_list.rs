@@ -116,8 +116,32 @@ macro_rules! operations {
             rotate_source_secret: POST "/sources/{id}/secret" (id: String) json: RotateSecretRequest => SourceSecret;
             /// Inbox messages, newest first, and how many match.
             inbox: GET "/inbox" () query: InboxQuery => InboxPage;
-            /// One inbox message.
-            inbox_item: GET "/inbox/{id}" (id: InboxId) none => InboxItem;
+            /// One inbox message, its body masked (mapped values by their field's type, the
+            /// rest hidden).
+            inbox_item: GET "/inbox/{id}" (id: InboxId) none => InboxView;
+            /// An inbox message's body and headers as received (audited).
+            reveal_inbox: POST "/inbox/{id}/reveal" (id: InboxId) none => InboxRevealed;
+            /// Makes the handoff of a message a manual mapping holds, and delivers it.
+            release_inbox: POST "/inbox/{id}/release" (id: InboxId) none => InboxItem;
+            /// Maps a message again with the mappings as they are now (a new handoff when its
+            /// first failed for good).
+            reprocess_inbox: POST "/inbox/{id}/reprocess" (id: InboxId) none => InboxItem;
+            /// Marks a message without a handoff as ignored.
+            ignore_inbox: POST "/inbox/{id}/ignore" (id: InboxId) none => InboxItem;
+            /// Mappings, of one source or of all.
+            mappings: GET "/mappings" () query: MappingsQuery => Vec<Mapping>;
+            /// One mapping by id (or by name, when only one has it).
+            mapping: GET "/mappings/{id}" (id: String) none => Mapping;
+            /// Adds a mapping, checked against its integration's fields.
+            add_mapping [created]: POST "/mappings" () json: MappingRequest => Mapping;
+            /// Replaces a mapping's settings.
+            update_mapping: PUT "/mappings/{id}" (id: String) json: MappingRequest => Mapping;
+            /// Removes a mapping.
+            remove_mapping: DELETE "/mappings/{id}" (id: String) none => Mapping;
+            /// What a sample body would become (nothing is sent or stored).
+            try_mapping: POST "/mappings/try" () json: MappingTry => MappingPreview;
+            /// Sample events and ready mappings of EHR-style bridges and a voice platform.
+            mapping_presets: GET "/mappings/presets" () none => Vec<PresetSystem>;
 
             // --- the demo workspace ---
             /// Creates the demo workspace's integrations.

@@ -21,7 +21,8 @@ pub mod types {
     };
     pub use super::super::{
         AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, HandoffResult,
-        HistoryFileInfo, InboxPage, InboxQuery, JobId, JobStatus, RotateSecretRequest,
+        HistoryFileInfo, InboxPage, InboxQuery, InboxRevealed, InboxView, JobId, JobStatus,
+        MappingPreview, MappingRequest, MappingTry, MappingsQuery, RotateSecretRequest,
         SourceChange, SourceRequest, SourceSecret, TargetColumns,
     };
     pub use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
@@ -29,6 +30,8 @@ pub mod types {
     pub use crate::health::{DeliverySummary, HealthSnapshot, LastHealth};
     pub use crate::ids::{AttemptId, HandoffId, InboxId};
     pub use crate::intake::inbox::InboxItem;
+    pub use crate::intake::mappings::Mapping;
+    pub use crate::intake::presets::PresetSystem;
     pub use crate::intake::sources::Source;
     pub use crate::integrations::Integration;
     pub use crate::stats::Stats;

@@ -35,12 +35,20 @@ import type { InboxId } from "./types/InboxId";
 import type { InboxItem } from "./types/InboxItem";
 import type { InboxPage } from "./types/InboxPage";
 import type { InboxQuery } from "./types/InboxQuery";
+import type { InboxRevealed } from "./types/InboxRevealed";
+import type { InboxView } from "./types/InboxView";
 import type { Integration } from "./types/Integration";
 import type { IntegrationsQuery } from "./types/IntegrationsQuery";
 import type { JobStarted } from "./types/JobStarted";
 import type { JobStatus } from "./types/JobStatus";
 import type { LastHealth } from "./types/LastHealth";
+import type { Mapping } from "./types/Mapping";
+import type { MappingPreview } from "./types/MappingPreview";
+import type { MappingRequest } from "./types/MappingRequest";
+import type { MappingTry } from "./types/MappingTry";
+import type { MappingsQuery } from "./types/MappingsQuery";
 import type { OpenPath } from "./types/OpenPath";
+import type { PresetSystem } from "./types/PresetSystem";
 import type { RetryRequest } from "./types/RetryRequest";
 import type { RetryResponse } from "./types/RetryResponse";
 import type { Revealed } from "./types/Revealed";
@@ -114,6 +122,17 @@ export const OPERATIONS = {
   rotate_source_secret: { name: "rotate_source_secret", method: "POST", path: "/sources/{id}/secret", params: ["id"], input: "json", desktopOnly: false },
   inbox: { name: "inbox", method: "GET", path: "/inbox", params: [], input: "query", desktopOnly: false },
   inbox_item: { name: "inbox_item", method: "GET", path: "/inbox/{id}", params: ["id"], input: "none", desktopOnly: false },
+  reveal_inbox: { name: "reveal_inbox", method: "POST", path: "/inbox/{id}/reveal", params: ["id"], input: "none", desktopOnly: false },
+  release_inbox: { name: "release_inbox", method: "POST", path: "/inbox/{id}/release", params: ["id"], input: "none", desktopOnly: false },
+  reprocess_inbox: { name: "reprocess_inbox", method: "POST", path: "/inbox/{id}/reprocess", params: ["id"], input: "none", desktopOnly: false },
+  ignore_inbox: { name: "ignore_inbox", method: "POST", path: "/inbox/{id}/ignore", params: ["id"], input: "none", desktopOnly: false },
+  mappings: { name: "mappings", method: "GET", path: "/mappings", params: [], input: "query", desktopOnly: false },
+  mapping: { name: "mapping", method: "GET", path: "/mappings/{id}", params: ["id"], input: "none", desktopOnly: false },
+  add_mapping: { name: "add_mapping", method: "POST", path: "/mappings", params: [], input: "json", desktopOnly: false },
+  update_mapping: { name: "update_mapping", method: "PUT", path: "/mappings/{id}", params: ["id"], input: "json", desktopOnly: false },
+  remove_mapping: { name: "remove_mapping", method: "DELETE", path: "/mappings/{id}", params: ["id"], input: "none", desktopOnly: false },
+  try_mapping: { name: "try_mapping", method: "POST", path: "/mappings/try", params: [], input: "json", desktopOnly: false },
+  mapping_presets: { name: "mapping_presets", method: "GET", path: "/mappings/presets", params: [], input: "none", desktopOnly: false },
   create_demo: { name: "create_demo", method: "POST", path: "/demo", params: [], input: "none", desktopOnly: false },
   demo_integrations: { name: "demo_integrations", method: "GET", path: "/demo", params: [], input: "none", desktopOnly: false },
   remove_demo: { name: "remove_demo", method: "DELETE", path: "/demo", params: [], input: "none", desktopOnly: false },
@@ -321,9 +340,66 @@ export abstract class Operations {
     return this.run(OPERATIONS.inbox, {}, request);
   }
 
-  /** One inbox message. */
-  inboxItem(id: InboxId): Promise<InboxItem> {
+  /** One inbox message, its body masked (mapped values by their field's type, the
+   * rest hidden). */
+  inboxItem(id: InboxId): Promise<InboxView> {
     return this.run(OPERATIONS.inbox_item, { id }, undefined);
+  }
+
+  /** An inbox message's body and headers as received (audited). */
+  revealInbox(id: InboxId): Promise<InboxRevealed> {
+    return this.run(OPERATIONS.reveal_inbox, { id }, undefined);
+  }
+
+  /** Makes the handoff of a message a manual mapping holds, and delivers it. */
+  releaseInbox(id: InboxId): Promise<InboxItem> {
+    return this.run(OPERATIONS.release_inbox, { id }, undefined);
+  }
+
+  /** Maps a message again with the mappings as they are now (a new handoff when its
+   * first failed for good). */
+  reprocessInbox(id: InboxId): Promise<InboxItem> {
+    return this.run(OPERATIONS.reprocess_inbox, { id }, undefined);
+  }
+
+  /** Marks a message without a handoff as ignored. */
+  ignoreInbox(id: InboxId): Promise<InboxItem> {
+    return this.run(OPERATIONS.ignore_inbox, { id }, undefined);
+  }
+
+  /** Mappings, of one source or of all. */
+  mappings(request: MappingsQuery = {}): Promise<Array<Mapping>> {
+    return this.run(OPERATIONS.mappings, {}, request);
+  }
+
+  /** One mapping by id (or by name, when only one has it). */
+  mapping(id: string): Promise<Mapping> {
+    return this.run(OPERATIONS.mapping, { id }, undefined);
+  }
+
+  /** Adds a mapping, checked against its integration's fields. */
+  addMapping(request: MappingRequest): Promise<Mapping> {
+    return this.run(OPERATIONS.add_mapping, {}, request);
+  }
+
+  /** Replaces a mapping's settings. */
+  updateMapping(id: string, request: MappingRequest): Promise<Mapping> {
+    return this.run(OPERATIONS.update_mapping, { id }, request);
+  }
+
+  /** Removes a mapping. */
+  removeMapping(id: string): Promise<Mapping> {
+    return this.run(OPERATIONS.remove_mapping, { id }, undefined);
+  }
+
+  /** What a sample body would become (nothing is sent or stored). */
+  tryMapping(request: MappingTry): Promise<MappingPreview> {
+    return this.run(OPERATIONS.try_mapping, {}, request);
+  }
+
+  /** Sample events and ready mappings of EHR-style bridges and a voice platform. */
+  mappingPresets(): Promise<Array<PresetSystem>> {
+    return this.run(OPERATIONS.mapping_presets, {}, undefined);
   }
 
   /** Creates the demo workspace's integrations. */

@@ -19,6 +19,10 @@ messageKey: string | null, status: InboxStatus, handoffId: HandoffId | null, int
  */
 integrationName: string | null, sessionId: string | null, 
 /**
+ * The mapping that took it (as it was named then).
+ */
+mappingName: string | null, 
+/**
  * Why it could not be mapped.
  */
 error: string | null, bodyBytes: number, receivedAt: string, updatedAt: string, };

@@ -100,6 +100,23 @@ export function auditSummary(action: string, details: unknown, max = 300): strin
     case "source.removed":
       s = `Removed the intake source ${text(d.name)}`;
       break;
+    case "mapping.created":
+    case "mapping.updated":
+    case "mapping.removed":
+      s = `${action === "mapping.created" ? "Added" : action === "mapping.updated" ? "Changed" : "Removed"} the mapping ${text(d.mapping)}`;
+      break;
+    case "inbox.revealed":
+      s = `Revealed an inbox message (${text(d.bytes)} bytes)`;
+      break;
+    case "inbox.released":
+      s = "Released an inbox message for delivery";
+      break;
+    case "inbox.reprocessed":
+      s = "Reprocessed an inbox message";
+      break;
+    case "inbox.ignored":
+      s = "Marked an inbox message as ignored";
+      break;
     case "source.secret_rotated":
       s = `Gave the intake source a new secret; the old one is accepted ${
         d.previousUntil ? `until ${text(d.previousUntil)}` : "no longer"

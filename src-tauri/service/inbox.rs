@@ -1,0 +1,635 @@
+//! The inbox as the service offers it: turning an accepted message into its handoff (a
+//! voice platform's names it; a webhook goes through the source's mappings), at once and again
+//! after a restart for any a stopped process left; listing messages, showing one with its body
+//! masked, the audited reveal, and what a person does with one: release (a `manual` mapping's
+//! message), reprocess (with the mappings as they are now), ignore.
+
+use super::App;
+use super::data::Opened;
+use super::handoffs::check_send_input;
+use crate::attempts::{HandoffOrigin, Trigger};
+use crate::audit::{AuditAction, AuditObject};
+use crate::error::{AppError, ErrorKind, FieldProblem};
+use crate::ids::{HandoffId, InboxId, SourceId};
+use crate::intake::inbox::{
+    DEFAULT_INBOX_LIMIT, InboxFilter, InboxItem, InboxOutcome, InboxRecord, InboxStatus,
+    IntakeEndpoint, MAX_INBOX_LIMIT,
+};
+use crate::intake::mappings::{self, Mapping, Message, SyncFrequency};
+use crate::integrations::Integration;
+use crate::store::now_ms;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+/// A message accepted this long ago whose handoff was not made yet is taken up again (its
+/// process stopped): long enough that the accepting process is done with it.
+const RESUME_AFTER: Duration = Duration::from_secs(10);
+
+/// Which inbox messages to list, newest first.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InboxQuery {
+    #[cfg_attr(test, ts(optional))]
+    pub status: Option<InboxStatus>,
+    /// A source's id or name.
+    #[cfg_attr(test, ts(optional))]
+    pub source: Option<String>,
+    /// A message, session or handoff id, or its start.
+    #[cfg_attr(test, ts(optional))]
+    pub search: Option<String>,
+    /// 1 to 1000; default 50.
+    #[cfg_attr(test, ts(optional))]
+    pub limit: Option<u32>,
+    #[cfg_attr(test, ts(optional))]
+    pub offset: Option<u32>,
+}
+
+/// One page of the inbox and how many messages match in all.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct InboxPage {
+    pub items: Vec<InboxItem>,
+    pub total: u64,
+}
+
+/// One message with its body as a person may see it: the values a mapping maps masked by their
+/// field's type, every other value hidden (`•••`) until an audited reveal.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct InboxView {
+    pub item: InboxItem,
+    /// `None` when the body is not JSON (its size is in `item`).
+    #[cfg_attr(test, ts(type = "unknown"))]
+    pub masked_body: Option<Value>,
+    /// The header names kept with the message (their values are shown by a reveal).
+    pub header_names: Vec<String>,
+}
+
+/// A message as it was received (audited).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct InboxRevealed {
+    pub id: InboxId,
+    /// The body's text (invalid UTF-8 shown as U+FFFD).
+    pub body: String,
+    /// The headers kept (credentials never are).
+    #[cfg_attr(test, ts(type = "Record<string, string>"))]
+    pub headers: Map<String, Value>,
+}
+
+/// The body of `POST /intake/v1/<source>/handoffs`: a voice platform names the integration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct HandoffBody {
+    pub integration: String,
+    pub session_id: String,
+    pub data: Value,
+}
+
+impl HandoffBody {
+    pub(super) fn read(body: &[u8]) -> Result<Self, AppError> {
+        serde_json::from_slice(body).map_err(|e| {
+            AppError::invalid(
+                "body",
+                format!("must be a JSON object {{\"integration\", \"sessionId\", \"data\"}}: {e}"),
+            )
+        })
+    }
+}
+
+/// What a message became, when it becomes a handoff now.
+struct Planned {
+    integration: Integration,
+    session_id: String,
+    data: Value,
+    encoded: String,
+}
+
+/// The sealed headers' associated data: the message id and what they are.
+pub(super) fn headers_aad(id: InboxId) -> String {
+    format!("{id}/headers")
+}
+
+impl App {
+    /// Makes an accepted message's handoff and runs its first attempt, unless it has one
+    /// already or is not `received`. A webhook goes through its source's mappings: none takes
+    /// it → `ignored`; it cannot be mapped → `failed` saying why; a `manual` mapping → `mapped`,
+    /// waiting for release. A message the console cannot take now (a locked keyring, say)
+    /// stays `received`, and the worker takes it up again.
+    pub async fn process_inbox(&self, id: InboxId) -> Result<(), AppError> {
+        let record = self.inbox_record(id).await?;
+        if record.item.status != InboxStatus::Received {
+            return Ok(());
+        }
+        self.take_message(&record, false).await
+    }
+
+    /// Maps a `received` message (or, with `release`, a held `mapped` one) and makes its
+    /// handoff when its mapping says so now.
+    async fn take_message(&self, record: &InboxRecord, release: bool) -> Result<(), AppError> {
+        let item = &record.item;
+        let Some(handoff_id) = item.handoff_id else {
+            return Ok(());
+        };
+        if self.store.handoff(handoff_id).await?.is_some() {
+            return Ok(());
+        }
+        let body = self.open_message(record).await?;
+        let planned = match item.endpoint {
+            IntakeEndpoint::Handoff => self.plan_named(item, &body).await?,
+            IntakeEndpoint::Webhook => self.plan_mapped(record, &body, release).await?,
+        };
+        let Some(p) = planned else {
+            return Ok(());
+        };
+        match self
+            .send_new(
+                &p.integration,
+                handoff_id,
+                &p.session_id,
+                &p.data,
+                p.encoded,
+                Trigger::Webhook,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Another process made it meanwhile.
+            Err(_) if self.store.handoff(handoff_id).await?.is_some() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A voice platform's message: the integration, session and data it names.
+    async fn plan_named(&self, item: &InboxItem, body: &[u8]) -> Result<Option<Planned>, AppError> {
+        let named = match HandoffBody::read(body) {
+            Ok(named) => named,
+            Err(e) => return self.fail_message(item.id, e.message).await,
+        };
+        let Some(integration_id) = item.integration_id else {
+            return self
+                .fail_message(item.id, "it names no integration".into())
+                .await;
+        };
+        let Some(integration) = self.store.integration(integration_id).await? else {
+            return self
+                .fail_message(item.id, "its integration was removed".into())
+                .await;
+        };
+        match check_send_input(&named.session_id, &named.data) {
+            Ok((session_id, encoded)) => Ok(Some(Planned {
+                integration,
+                session_id: session_id.to_string(),
+                data: named.data,
+                encoded,
+            })),
+            Err(e) => self.fail_message(item.id, e.message).await,
+        }
+    }
+
+    /// A webhook through its source's mappings.
+    async fn plan_mapped(
+        &self,
+        record: &InboxRecord,
+        body: &[u8],
+        release: bool,
+    ) -> Result<Option<Planned>, AppError> {
+        let item = &record.item;
+        let Ok(body) = serde_json::from_slice::<Value>(body) else {
+            return self
+                .fail_message(item.id, "the body is not JSON".into())
+                .await;
+        };
+        let headers = self.open_headers(record).await?;
+        let mappings = self.store.mappings(Some(item.source_id)).await?;
+        let message_id = item
+            .message_key
+            .clone()
+            .unwrap_or_else(|| item.id.to_string());
+        let message = Message {
+            body: &body,
+            headers: &headers,
+            message_id: &message_id,
+        };
+        // A released message keeps the mapping that held it, while it exists.
+        let held = record
+            .mapping_id
+            .filter(|_| release)
+            .and_then(|id| mappings.iter().find(|m| m.id == id));
+        let Some(mapping) = held.or_else(|| mappings::choose(&mappings, &message)) else {
+            self.store
+                .set_inbox_outcome(item.id, InboxOutcome::status(InboxStatus::Ignored))
+                .await?;
+            return Ok(None);
+        };
+        let Some(integration) = self.store.integration(mapping.integration_id).await? else {
+            return self
+                .fail_mapped(
+                    item.id,
+                    mapping,
+                    "the mapping's integration was removed".into(),
+                )
+                .await;
+        };
+        let mapped = match mapping.apply(&message) {
+            Ok(m) => m,
+            Err(problems) => {
+                return self
+                    .fail_mapped(item.id, mapping, describe(&problems))
+                    .await;
+            }
+        };
+        let data = match crate::templating::check_data(
+            &integration.config.fields,
+            &Value::Object(mapped.data),
+        ) {
+            Ok(d) => Value::Object(d),
+            Err(problems) => {
+                return self
+                    .fail_mapped(item.id, mapping, describe(&problems))
+                    .await;
+            }
+        };
+        let (session_id, encoded) = match check_send_input(&mapped.session_id, &data) {
+            Ok(checked) => checked,
+            Err(e) => return self.fail_mapped(item.id, mapping, e.message).await,
+        };
+        if mapping.sync == SyncFrequency::Manual && !release {
+            self.store
+                .set_inbox_outcome(
+                    item.id,
+                    InboxOutcome {
+                        status: InboxStatus::Mapped,
+                        error: None,
+                        mapping: Some((mapping.id, mapping.name.clone())),
+                        integration_id: Some(integration.id),
+                        session_id: Some(session_id.to_string()),
+                    },
+                )
+                .await?;
+            return Ok(None);
+        }
+        Ok(Some(Planned {
+            integration,
+            session_id: session_id.to_string(),
+            data,
+            encoded,
+        }))
+    }
+
+    async fn fail_message(&self, id: InboxId, why: String) -> Result<Option<Planned>, AppError> {
+        tracing::warn!(inbox = %id, "the message could not become a handoff: {why}");
+        let mut outcome = InboxOutcome::status(InboxStatus::Failed);
+        outcome.error = Some(why);
+        self.store.set_inbox_outcome(id, outcome).await?;
+        Ok(None)
+    }
+
+    async fn fail_mapped(
+        &self,
+        id: InboxId,
+        mapping: &Mapping,
+        why: String,
+    ) -> Result<Option<Planned>, AppError> {
+        tracing::warn!(inbox = %id, mapping = %mapping.name, "the message could not be mapped: {why}");
+        self.store
+            .set_inbox_outcome(
+                id,
+                InboxOutcome {
+                    status: InboxStatus::Failed,
+                    error: Some(format!("mapping '{}': {why}", mapping.name)),
+                    mapping: Some((mapping.id, mapping.name.clone())),
+                    integration_id: Some(mapping.integration_id),
+                    session_id: None,
+                },
+            )
+            .await?;
+        Ok(None)
+    }
+
+    /// Takes up the messages a stopped process accepted but did not make into handoffs.
+    pub async fn resume_intake(&self) -> Result<usize, AppError> {
+        let before = now_ms() - RESUME_AFTER.as_millis() as i64;
+        let ids = self.store.unfinished_inbox(before, 100).await?;
+        let mut done = 0;
+        for id in ids {
+            match self.process_inbox(id).await {
+                Ok(()) => done += 1,
+                Err(e) => tracing::warn!(inbox = %id, "could not take the message up again: {e}"),
+            }
+        }
+        Ok(done)
+    }
+
+    // --- reading ---
+
+    /// Inbox messages matching `q`, newest first.
+    pub async fn inbox(&self, q: &InboxQuery) -> Result<InboxPage, AppError> {
+        let limit = q.limit.unwrap_or(DEFAULT_INBOX_LIMIT);
+        if !(1..=MAX_INBOX_LIMIT).contains(&limit) {
+            return Err(AppError::invalid(
+                "limit",
+                format!("must be 1 to {MAX_INBOX_LIMIT}"),
+            ));
+        }
+        let source_id = match q.source.as_deref() {
+            Some(s) => Some(self.source_id_for_filter(s).await?),
+            None => None,
+        };
+        let (items, total) = self
+            .store
+            .inbox(&InboxFilter {
+                status: q.status,
+                source_id,
+                search: q.search.clone(),
+                limit,
+                offset: q.offset.unwrap_or(0),
+            })
+            .await?;
+        Ok(InboxPage { items, total })
+    }
+
+    /// One message, its body masked: the values its mapping reads shown masked by their
+    /// field's type, the rest hidden.
+    pub async fn inbox_view(&self, id: InboxId) -> Result<InboxView, AppError> {
+        let record = self.inbox_record(id).await?;
+        let body = self.open_message(&record).await?;
+        let headers = self.open_headers(&record).await?;
+        let masked_body = match serde_json::from_slice::<Value>(&body) {
+            Ok(body) => Some(self.mask_message(&record, &body, &headers).await?),
+            Err(_) => None,
+        };
+        Ok(InboxView {
+            item: record.item,
+            masked_body,
+            header_names: headers.keys().cloned().collect(),
+        })
+    }
+
+    /// The masked body: read through the mapping that took the message (or would take it
+    /// now); a voice platform's message through its integration's fields.
+    async fn mask_message(
+        &self,
+        record: &InboxRecord,
+        body: &Value,
+        headers: &Map<String, Value>,
+    ) -> Result<Value, AppError> {
+        let item = &record.item;
+        if item.endpoint == IntakeEndpoint::Handoff {
+            let fields = match item.integration_id {
+                Some(id) => self
+                    .store
+                    .integration(id)
+                    .await?
+                    .map(|i| i.config.fields)
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            let pointers: Vec<(String, String)> = body
+                .get("data")
+                .and_then(Value::as_object)
+                .map(|d| {
+                    d.keys()
+                        .map(|k| {
+                            (
+                                k.clone(),
+                                format!("/data/{}", k.replace('~', "~0").replace('/', "~1")),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let pairs: Vec<(&str, &str)> = pointers
+                .iter()
+                .map(|(f, p)| (f.as_str(), p.as_str()))
+                .collect();
+            let mut masked = mappings::masked_body(body, &pairs, &fields);
+            // The route's own words are not collected data.
+            for key in ["integration", "sessionId"] {
+                if let (Some(v), Some(slot)) = (body.get(key), masked.get_mut(key)) {
+                    *slot = v.clone();
+                }
+            }
+            return Ok(masked);
+        }
+        let mappings = self.store.mappings(Some(item.source_id)).await?;
+        let message_id = item
+            .message_key
+            .clone()
+            .unwrap_or_else(|| item.id.to_string());
+        let message = Message {
+            body,
+            headers,
+            message_id: &message_id,
+        };
+        let mapping = record
+            .mapping_id
+            .and_then(|id| mappings.iter().find(|m| m.id == id))
+            .or_else(|| mappings::choose(&mappings, &message));
+        let Some(mapping) = mapping else {
+            return Ok(mappings::masked_body(body, &[], &[]));
+        };
+        let fields = self
+            .store
+            .integration(mapping.integration_id)
+            .await?
+            .map(|i| i.config.fields)
+            .unwrap_or_default();
+        Ok(mappings::masked_body(body, &mapping.pointers(), &fields))
+    }
+
+    /// A message's body and headers as received, for a person who asked to see them; recorded
+    /// in the audit trail first.
+    pub async fn reveal_inbox(&self, id: InboxId) -> Result<InboxRevealed, AppError> {
+        let record = self.inbox_record(id).await?;
+        let body = self.open_message(&record).await?;
+        let headers = self.open_headers(&record).await?;
+        self.store
+            .record_audit(&self.audit_event(
+                AuditAction::InboxRevealed,
+                AuditObject::source(record.item.source_id, &record.item.source_name),
+                json!({ "messageId": id, "bytes": body.len() }),
+                &[],
+            ))
+            .await?;
+        Ok(InboxRevealed {
+            id,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            headers,
+        })
+    }
+
+    // --- what a person does ---
+
+    /// Makes the handoff of a message a `manual` mapping holds, and delivers it.
+    pub async fn release_inbox(&self, id: InboxId) -> Result<InboxItem, AppError> {
+        let record = self.inbox_record(id).await?;
+        if record.item.status != InboxStatus::Mapped || self.has_handoff(&record).await? {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                format!(
+                    "message {id} is {}: only a message a manual mapping holds (mapped, no \
+                     handoff yet) can be released",
+                    record.item.status.as_str()
+                ),
+            ));
+        }
+        self.audit_inbox(AuditAction::InboxReleased, &record.item)
+            .await?;
+        self.take_message(&record, true).await?;
+        Ok(self.inbox_record(id).await?.item)
+    }
+
+    /// Maps a message again with the mappings as they are now: one that was ignored, failed,
+    /// or is held; or one whose handoff failed for good, which then gets a new handoff.
+    pub async fn reprocess_inbox(&self, id: InboxId) -> Result<InboxItem, AppError> {
+        let record = self.inbox_record(id).await?;
+        let existing = match record.item.handoff_id {
+            Some(h) => self.store.handoff(h).await?,
+            None => None,
+        };
+        if let Some(h) = existing {
+            if h.summary.status != crate::attempts::Status::Failed
+                || h.origin == HandoffOrigin::Test
+            {
+                return Err(AppError::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "message {id} became handoff {}, which is {}: only a message whose \
+                         handoff failed for good, or that has none, can be reprocessed",
+                        h.summary.handoff_id,
+                        h.summary.status.as_str()
+                    ),
+                ));
+            }
+            let renewed = self
+                .store
+                .renew_inbox_handoff(id, h.summary.handoff_id, HandoffId::new())
+                .await?;
+            if !renewed {
+                return Err(AppError::new(
+                    ErrorKind::Conflict,
+                    format!("message {id} changed meanwhile: look at it again"),
+                ));
+            }
+        } else {
+            let reset = self
+                .store
+                .set_inbox_outcome(id, InboxOutcome::status(InboxStatus::Received))
+                .await?;
+            if !reset {
+                return Err(AppError::new(
+                    ErrorKind::Conflict,
+                    format!("message {id} became a handoff meanwhile"),
+                ));
+            }
+        }
+        self.audit_inbox(AuditAction::InboxReprocessed, &record.item)
+            .await?;
+        self.process_inbox(id).await?;
+        Ok(self.inbox_record(id).await?.item)
+    }
+
+    /// Marks a message without a handoff as ignored: nothing will be made of it.
+    pub async fn ignore_inbox(&self, id: InboxId) -> Result<InboxItem, AppError> {
+        let record = self.inbox_record(id).await?;
+        if self.has_handoff(&record).await?
+            || !self
+                .store
+                .set_inbox_outcome(id, InboxOutcome::status(InboxStatus::Ignored))
+                .await?
+        {
+            return Err(AppError::new(
+                ErrorKind::Conflict,
+                format!("message {id} became a handoff: retry or leave that instead"),
+            ));
+        }
+        self.audit_inbox(AuditAction::InboxIgnored, &record.item)
+            .await?;
+        Ok(self.inbox_record(id).await?.item)
+    }
+
+    async fn audit_inbox(&self, action: AuditAction, item: &InboxItem) -> Result<(), AppError> {
+        self.store
+            .record_audit(&self.audit_event(
+                action,
+                AuditObject::source(item.source_id, &item.source_name),
+                json!({ "messageId": item.id, "status": item.status }),
+                &[],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    async fn has_handoff(&self, record: &InboxRecord) -> Result<bool, AppError> {
+        Ok(match record.item.handoff_id {
+            Some(h) => self.store.handoff(h).await?.is_some(),
+            None => false,
+        })
+    }
+
+    async fn inbox_record(&self, id: InboxId) -> Result<InboxRecord, AppError> {
+        self.store
+            .inbox_record(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("inbox message", &id.to_string()))
+    }
+
+    async fn open_message(&self, record: &InboxRecord) -> Result<Vec<u8>, AppError> {
+        let id = record.item.id;
+        self.open_sealed(&record.sealed_body, &id.to_string())
+            .await
+            .map_err(|e| tampered(e, id))
+    }
+
+    async fn open_headers(&self, record: &InboxRecord) -> Result<Map<String, Value>, AppError> {
+        let Some(sealed) = &record.sealed_headers else {
+            return Ok(Map::new());
+        };
+        let id = record.item.id;
+        let text = self
+            .open_sealed(sealed, &headers_aad(id))
+            .await
+            .map_err(|e| tampered(e, id))?;
+        serde_json::from_slice(&text).map_err(AppError::internal)
+    }
+
+    /// A source named in an inbox filter: a removed source's messages are still found by its
+    /// id or by the name they were received under.
+    async fn source_id_for_filter(&self, s: &str) -> Result<SourceId, AppError> {
+        if let Some(found) = self.store.find_source(s).await? {
+            return Ok(found.id);
+        }
+        if let Ok(id) = s.parse::<SourceId>() {
+            return Ok(id);
+        }
+        self.store
+            .inbox_source_named(s)
+            .await?
+            .ok_or_else(|| AppError::invalid("source", format!("there is no source '{s}'")))
+    }
+}
+
+fn tampered(e: Opened, id: InboxId) -> AppError {
+    match e {
+        Opened::Tampered => AppError::new(
+            ErrorKind::Internal,
+            format!("inbox message {id} fails authentication: it was changed or damaged"),
+        ),
+        Opened::Other(e) => e,
+    }
+}
+
+/// Problems in one line for the inbox (fields and reasons, never values).
+fn describe(problems: &[FieldProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}

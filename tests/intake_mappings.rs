@@ -1,0 +1,396 @@
+//! Mappings and the inbox over real HTTP: every preset (Dentrix-, OpenDental-, Eaglesoft-style
+//! events, a voice platform's end-of-call report) saved as a mapping, tried on its sample and
+//! then posted signed to the intake listener, ending delivered to a real loopback API (a
+//! `manual` one only once released); a message no mapping takes is ignored and reprocessed
+//! once one does; one that cannot be mapped fails naming the field; bodies are shown masked and
+//! revealed only with an audit entry; a mapping is refused naming each problem.
+
+mod common;
+
+use common::{Served, Sink};
+use handoff_console::intake::presets::presets;
+use handoff_console::intake::verify::Verification;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The demo workspace's fields, on an API integration posting to `sink`.
+fn clinic_api(name: &str, sink: &Sink) -> Value {
+    json!({
+        "name": name, "kind": "api",
+        "fields": [
+            {"name": "fullName", "type": "name", "required": true},
+            {"name": "email", "type": "email"},
+            {"name": "phoneNumber", "type": "phone"},
+            {"name": "appointmentDate", "type": "date"},
+            {"name": "additionalNotes", "type": "text"}
+        ],
+        "api": {"endpoint": format!("{}/patients", sink.url),
+                "payloadStructure": {"name": "{{fullName}}", "phone": "{{phoneNumber}}",
+                                     "email": "{{email}}", "date": "{{appointmentDate}}",
+                                     "notes": "{{additionalNotes}}"}},
+        "retry": {"maxAttempts": 1}
+    })
+}
+
+struct Setup {
+    s: Served,
+    intake: String,
+    sink: Sink,
+}
+
+async fn setup() -> Setup {
+    let s = Served::start().await;
+    let intake = s.intake().await;
+    let sink = Sink::start().await;
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/integrations",
+            Some(clinic_api("Clinic EMR", &sink)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    Setup { s, intake, sink }
+}
+
+impl Setup {
+    /// Adds a source; answers its secret.
+    async fn source(&self, name: &str, kind: &str, verification: &Value) -> String {
+        let (status, body) = self
+            .s
+            .call(
+                Method::POST,
+                "/sources",
+                Some(
+                    json!({"name": name, "kind": kind, "verification": verification,
+                            "integrations": ["Clinic EMR"]}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["secret"].as_str().unwrap().to_string()
+    }
+
+    /// Posts `body` signed as `verification` says, with `extra` headers; answers the 202's
+    /// inbox id.
+    async fn post(
+        &self,
+        source: &str,
+        verification: &Verification,
+        secret: &str,
+        message_id: &str,
+        extra: &serde_json::Map<String, Value>,
+        body: &Value,
+    ) -> String {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let headers = verification
+            .sign(secret, message_id, chrono::Utc::now().timestamp(), &bytes)
+            .unwrap();
+        let mut req = reqwest::Client::new()
+            .post(format!("{}/{source}", self.intake))
+            .body(bytes);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        for (k, v) in extra {
+            req = req.header(k.as_str(), v.as_str().unwrap());
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let answer: Value = resp.json().await.unwrap();
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        answer["id"].as_str().unwrap().to_string()
+    }
+
+    /// Waits until the message leaves `received` (and `mapped` when `past_mapped`).
+    async fn settled(&self, id: &str, past_mapped: bool) -> Value {
+        let mut view = Value::Null;
+        for _ in 0..200 {
+            view = self.s.get(&format!("/inbox/{id}")).await.1;
+            let status = view["item"]["status"].as_str().unwrap_or_default();
+            if status != "received" && !(past_mapped && status == "mapped") {
+                return view;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("message {id} did not settle: {view}");
+    }
+}
+
+#[tokio::test]
+async fn every_preset_maps_its_sample_and_its_signed_event_ends_delivered() {
+    let t = setup().await;
+    let mut delivered = 0;
+    for system in presets() {
+        let secret = t
+            .source(
+                &system.system,
+                system.kind.as_str(),
+                &serde_json::to_value(&system.verification).unwrap(),
+            )
+            .await;
+        for preset in &system.events {
+            let mut mapping = serde_json::to_value(&preset.mapping).unwrap();
+            mapping["source"] = json!(system.system);
+            mapping["integration"] = json!("Clinic EMR");
+            let (status, saved) = t.s.call(Method::POST, "/mappings", Some(mapping)).await;
+            assert_eq!(status, StatusCode::CREATED, "{}: {saved}", preset.id);
+
+            let (status, preview) = t
+                .s
+                .call(
+                    Method::POST,
+                    "/mappings/try",
+                    Some(json!({"source": system.system, "body": preset.sample, "headers": preset.headers})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{preview}");
+            assert_eq!(preview["matched"], true, "{}: {preview}", preset.id);
+            assert_eq!(
+                preview["mapping"],
+                preset.mapping.name.as_str(),
+                "{}: another mapping took it",
+                preset.id
+            );
+            assert_eq!(preview["problems"], json!([]), "{}: {preview}", preset.id);
+            assert!(
+                preview["data"]["fullName"]
+                    .as_str()
+                    .is_some_and(|n| n.contains(' ')),
+                "{}: {preview}",
+                preset.id
+            );
+
+            let id = t
+                .post(
+                    &system.system,
+                    &system.verification,
+                    &secret,
+                    &format!("{}-1", preset.id),
+                    &preset.headers,
+                    &preset.sample,
+                )
+                .await;
+            let manual = preset.mapping.sync
+                == Some(handoff_console::intake::mappings::SyncFrequency::Manual);
+            // A realtime one is `mapped` only while its delivery is under way.
+            let mut view = t.settled(&id, !manual).await;
+            if manual {
+                assert_eq!(view["item"]["status"], "mapped", "{}: {view}", preset.id);
+                assert!(view["item"]["handoffId"].is_string());
+                let (status, released) =
+                    t.s.call(Method::POST, &format!("/inbox/{id}/release"), None)
+                        .await;
+                assert_eq!(status, StatusCode::OK, "{released}");
+                view = t.settled(&id, true).await;
+            }
+            assert_eq!(view["item"]["status"], "delivered", "{}: {view}", preset.id);
+            assert_eq!(view["item"]["integrationName"], "Clinic EMR");
+            delivered += 1;
+        }
+    }
+    assert_eq!(delivered, 13);
+    let received = t.sink.received();
+    assert_eq!(received.len(), 13, "each event delivered once");
+    let names: Vec<String> = received
+        .iter()
+        .map(|r| r.json()["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"Ana Lima".to_string()), "{names:?}");
+    assert!(names.contains(&"Dana Reyes".to_string()), "{names:?}");
+    // Every delivery carries its handoff's Idempotency-Key.
+    assert!(
+        received
+            .iter()
+            .all(|r| r.header("idempotency-key").is_some())
+    );
+}
+
+#[tokio::test]
+async fn a_message_no_mapping_takes_is_ignored_and_reprocessing_maps_it_once_one_does() {
+    let t = setup().await;
+    let v = Verification::StandardWebhooks;
+    let secret = t
+        .source("bridge", "ehr", &json!({"mode": "standardWebhooks"}))
+        .await;
+    let body =
+        json!({"type": "patient.created", "patient": {"name": "Eva Souza", "phone": "5551234567"}});
+    let id = t
+        .post("bridge", &v, &secret, "e1", &Default::default(), &body)
+        .await;
+    let view = t.settled(&id, false).await;
+    assert_eq!(view["item"]["status"], "ignored", "{view}");
+    assert_eq!(t.sink.count(), 0);
+
+    let (status, saved) = t
+        .s
+        .call(
+            Method::POST,
+            "/mappings",
+            Some(json!({
+                "source": "bridge", "name": "new patients", "integration": "Clinic EMR",
+                "event": {"pointer": "/type", "equals": "patient.created"},
+                "fields": [
+                    {"field": "fullName", "value": {"pointer": "/patient/name"}},
+                    {"field": "phoneNumber", "value": {"pointer": "/patient/phone"}, "transforms": [{"type": "phone"}]}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let (status, item) =
+        t.s.call(Method::POST, &format!("/inbox/{id}/reprocess"), None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{item}");
+    let view = t.settled(&id, true).await;
+    assert_eq!(view["item"]["status"], "delivered", "{view}");
+    assert_eq!(t.sink.received()[0].json()["phone"], "+15551234567");
+    // Delivered: reprocessing again would make a second handoff, so it is refused.
+    let (status, refused) =
+        t.s.call(Method::POST, &format!("/inbox/{id}/reprocess"), None)
+            .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let (_, page) = t.s.get("/inbox?status=delivered").await;
+    assert_eq!(page["total"], 1);
+    let trail = t.s.app.audit_log(&Default::default()).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.action.as_str() == "inbox.reprocessed")
+    );
+}
+
+#[tokio::test]
+async fn a_message_that_cannot_be_mapped_fails_naming_the_field_and_its_body_is_shown_masked() {
+    let t = setup().await;
+    let v = Verification::IntakeKey;
+    let key = t
+        .source("vendor", "other", &json!({"mode": "intakeKey"}))
+        .await;
+    let (status, saved) = t
+        .s
+        .call(
+            Method::POST,
+            "/mappings",
+            Some(json!({
+                "source": "vendor", "name": "all", "integration": "Clinic EMR",
+                "fields": [
+                    {"field": "fullName", "value": {"pointer": "/who"}},
+                    {"field": "email", "value": {"pointer": "/contact/email"}},
+                    {"field": "appointmentDate", "value": {"pointer": "/when"}, "transforms": [{"type": "date", "from": "%m/%d/%Y"}]}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+
+    // A date that does not read as the mapping says: failed, naming the field only.
+    let body = json!({"who": "Rui Alves", "contact": {"email": "rui@example.com"}, "when": "2026-13-45", "ssn": "123-45-6789"});
+    let id = t
+        .post("vendor", &v, &key, "f1", &Default::default(), &body)
+        .await;
+    let view = t.settled(&id, false).await;
+    assert_eq!(view["item"]["status"], "failed", "{view}");
+    let error = view["item"]["error"].as_str().unwrap();
+    assert!(error.contains("appointmentDate"), "{error}");
+    assert!(
+        !error.contains("2026-13-45"),
+        "the error shows the value: {error}"
+    );
+    assert_eq!(view["item"]["mappingName"], "all");
+
+    // Masked: the mapped email by its type, everything else hidden.
+    let shown = view["maskedBody"].to_string();
+    for value in ["123-45-6789", "rui@example.com", "Rui Alves"] {
+        assert!(!shown.contains(value), "{value} shown: {shown}");
+    }
+    assert_eq!(view["maskedBody"]["ssn"], "•••");
+    assert!(
+        view["maskedBody"]["contact"]["email"]
+            .as_str()
+            .unwrap()
+            .contains("@example.com"),
+        "{shown}"
+    );
+
+    // The reveal shows it as received, and the trail says who looked.
+    let (status, revealed) =
+        t.s.call(Method::POST, &format!("/inbox/{id}/reveal"), None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{revealed}");
+    assert!(revealed["body"].as_str().unwrap().contains("123-45-6789"));
+    assert!(
+        revealed["headers"].get("authorization").is_none(),
+        "the key was kept: {revealed}"
+    );
+    let trail = t.s.app.audit_log(&Default::default()).await.unwrap();
+    assert!(trail.iter().any(|e| e.action.as_str() == "inbox.revealed"));
+
+    // Ignored by a person: it stays so, and cannot be released.
+    let (status, ignored) =
+        t.s.call(Method::POST, &format!("/inbox/{id}/ignore"), None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{ignored}");
+    assert_eq!(ignored["status"], "ignored");
+    let (status, _) =
+        t.s.call(Method::POST, &format!("/inbox/{id}/release"), None)
+            .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(t.sink.count(), 0);
+}
+
+#[tokio::test]
+async fn a_mapping_is_refused_naming_each_problem_against_its_integrations_fields() {
+    let t = setup().await;
+    t.source("bridge", "ehr", &json!({"mode": "standardWebhooks"}))
+        .await;
+    let sink2 = Sink::start().await;
+    let (status, _) =
+        t.s.call(
+            Method::POST,
+            "/integrations",
+            Some(clinic_api("Not Allowed", &sink2)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) =
+        t.s.call(
+            Method::POST,
+            "/mappings",
+            Some(json!({
+                "source": "bridge", "name": "bad", "integration": "Clinic EMR",
+                "fields": [
+                    {"field": "nope", "value": {"pointer": "/a"}},
+                    {"field": "email", "value": {"pointer": "no-slash"}}
+                ]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let details = body["error"]["details"].as_array().unwrap();
+    let named = |f: &str| details.iter().any(|d| d["field"] == f);
+    assert!(named("fields[0].field"), "{body}");
+    assert!(named("fields[1].value.pointer"), "{body}");
+    assert!(
+        details
+            .iter()
+            .any(|d| d["field"] == "fields" && d["reason"].as_str().unwrap().contains("fullName")),
+        "the unmapped required field is not named: {body}"
+    );
+
+    let (status, body) =
+        t.s.call(
+            Method::POST,
+            "/mappings",
+            Some(
+                json!({"source": "bridge", "name": "x", "integration": "Not Allowed",
+                        "fields": [{"field": "fullName", "value": {"pointer": "/n"}}]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["details"][0]["field"], "integration");
+    let (_, list) = t.s.get("/mappings").await;
+    assert_eq!(list, json!([]));
+}
