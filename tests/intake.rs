@@ -644,3 +644,57 @@ async fn serve_listens_for_intake_apart_from_the_admin_api() {
     );
     drop(child);
 }
+
+#[tokio::test]
+async fn a_signed_test_event_goes_through_the_sources_own_verification_into_the_inbox() {
+    let (s, _) = console().await;
+    for (name, verification) in [
+        ("sw", json!({"mode": "standardWebhooks"})),
+        (
+            "hx",
+            json!({"mode": "hmacHex", "header": "X-Signature", "prefix": "sha256=", "timestampHeader": "X-Timestamp"}),
+        ),
+        (
+            "ss",
+            json!({"mode": "sharedSecret", "header": "X-Webhook-Secret"}),
+        ),
+        ("ik", json!({"mode": "intakeKey"})),
+    ] {
+        add_source(
+            &s,
+            json!({"name": name, "kind": "other", "verification": verification}),
+        )
+        .await;
+        let (status, accepted) = s
+            .call(
+                Method::POST,
+                &format!("/sources/{name}/test-event"),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{name}: {accepted}");
+        assert_eq!(accepted["status"], "received", "{name}: {accepted}");
+        let (_, page) = s.get(&format!("/inbox?source={name}")).await;
+        assert_eq!(page["total"], 1, "{name}: {page}");
+        assert!(
+            page["items"][0]["messageKey"]
+                .as_str()
+                .unwrap()
+                .starts_with("test-")
+        );
+    }
+    let (_, info) = s.get("/info").await;
+    assert!(info.get("intakeUrl").is_some(), "{info}");
+    s.call(Method::PUT, "/sources/sw", Some(json!({"enabled": false})))
+        .await;
+    let (status, refused) = s
+        .call(Method::POST, "/sources/sw/test-event", Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("disabled")
+    );
+}

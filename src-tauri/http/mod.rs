@@ -151,6 +151,9 @@ pub async fn serve(
                 .await
         })
     });
+    if let Some(intake) = local.intake {
+        app.set_intake_url(format!("http://{intake}/intake/v1/"));
+    }
     on_ready(local);
     let jobs = Jobs::default();
     let router = router_with_jobs(Arc::clone(&app), token, jobs.clone());

@@ -13,8 +13,9 @@ use super::test_health_requests::{
 use super::{
     App, AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, ExportPlace,
     HandoffResult, HistoryFileInfo, HistoryFiles, InboxPage, InboxQuery, InboxRevealed, InboxView,
-    JobId, JobStatus, Jobs, MappingPreview, MappingRequest, MappingTry, MappingsQuery,
-    RotateSecretRequest, SourceChange, SourceRequest, SourceSecret, TargetColumns,
+    IntakeAccepted, JobId, JobStatus, Jobs, MappingPreview, MappingRequest, MappingTry,
+    MappingsQuery, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret, TargetColumns,
+    TestEventRequest,
 };
 use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
 use crate::audit::{AuditEvent, AuditFilter};
@@ -56,6 +57,9 @@ pub struct ConsoleInfo {
     pub data_dir: std::path::PathBuf,
     /// A history file opened with `--history-file` (nothing can change).
     pub read_only: bool,
+    /// Where this console's intake listener answers (`http://addr/intake/v1/`), if it
+    /// listens; a source's endpoint is this and its name.
+    pub intake_url: Option<String>,
 }
 
 /// A config file's text (an envelope, or a bare seed APIConfig/DatabaseConfig), and the name a
@@ -147,6 +151,7 @@ impl Console {
             version: env!("CARGO_PKG_VERSION").to_string(),
             data_dir: self.app.data_dir().to_path_buf(),
             read_only: false,
+            intake_url: self.app.intake_url().map(str::to_string),
         })
     }
 
@@ -313,6 +318,10 @@ impl Console {
 
     pub async fn remove_source(&self, id: String) -> Result<Source> {
         self.app.remove_source(&id).await
+    }
+
+    pub async fn send_test_event(&self, id: String, r: TestEventRequest) -> Result<IntakeAccepted> {
+        self.app.send_test_event(&id, r).await
     }
 
     pub async fn rotate_source_secret(

@@ -45,6 +45,23 @@ struct LiveSource {
 pub(super) struct IntakeState {
     live: Mutex<HashMap<String, Arc<LiveSource>>>,
     limiter: RateLimiter,
+    /// Where this process's intake listener answers (`http://addr/intake/v1/`), once it
+    /// listens.
+    listening: std::sync::OnceLock<String>,
+}
+
+/// A test event to send through a source (`send_test_event`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestEventRequest {
+    /// The body to send (default: a small `{"type": "handoff-console.test"}` event).
+    #[cfg_attr(test, ts(optional, type = "unknown"))]
+    pub body: Option<Value>,
+    /// Headers to send with it (an event type read from a header, say).
+    #[serde(default)]
+    #[cfg_attr(test, ts(optional, type = "Record<string, string>"))]
+    pub headers: serde_json::Map<String, Value>,
 }
 
 /// The secrets-backend key of a source's current secret, or of the one its last rotation
@@ -494,6 +511,70 @@ impl App {
             .unwrap_or_else(|p| p.into_inner())
             .insert(name.to_string(), Arc::clone(&live));
         Ok(Some(live))
+    }
+
+    /// Says where this process's intake listener answers (once; `serve` calls it).
+    pub fn set_intake_url(&self, url: String) {
+        let _ = self.intake.listening.set(url);
+    }
+
+    /// Where this process's intake listener answers (`http://addr/intake/v1/`), if it listens.
+    pub fn intake_url(&self) -> Option<&str> {
+        self.intake.listening.get().map(String::as_str)
+    }
+
+    /// Signs a test event with the source's own secret and takes it as the listener would
+    /// (verification, rate, the inbox, its mappings): what a sender's first event would do.
+    /// The answer is the listener's.
+    pub async fn send_test_event(
+        self: &Arc<Self>,
+        id_or_name: &str,
+        req: TestEventRequest,
+    ) -> Result<IntakeAccepted, AppError> {
+        let source = self.source(id_or_name).await?;
+        let body = req.body.unwrap_or_else(
+            || json!({"type": "handoff-console.test", "sentAt": crate::store::from_ms(now_ms())}),
+        );
+        let bytes = serde_json::to_vec(&body).map_err(AppError::internal)?;
+        let secret = self.source_secret(source.id, false).await?.ok_or_else(|| {
+            AppError::new(
+                crate::ErrorKind::Unavailable,
+                format!(
+                    "the secret of source '{}' is missing from the secrets backend: rotate it",
+                    source.name
+                ),
+            )
+        })?;
+        let message_id = format!("test-{}", InboxId::new());
+        let mut headers = source
+            .verification
+            .sign(
+                secret.expose(),
+                &message_id,
+                now_ms().div_euclid(1000),
+                &bytes,
+            )
+            .map_err(AppError::from)?;
+        for (k, v) in &req.headers {
+            let Some(v) = v.as_str() else {
+                return Err(AppError::invalid(format!("headers.{k}"), "must be text"));
+            };
+            headers.push((k.to_ascii_lowercase(), v.to_string()));
+        }
+        let headers: Vec<(String, String)> = headers
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        self.accept_intake(&source.name, IntakeEndpoint::Webhook, &headers, &bytes)
+            .await
+            .map_err(|e| match e {
+                IntakeError::Invalid(e) | IntakeError::Unavailable(e) => e,
+                IntakeError::Disabled => AppError::new(
+                    crate::ErrorKind::Conflict,
+                    format!("source '{}' is disabled: enable it to test it", source.name),
+                ),
+                other => AppError::new(crate::ErrorKind::Conflict, other.to_string()),
+            })
     }
 
     // --- accepting messages ---

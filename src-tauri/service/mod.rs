@@ -35,7 +35,10 @@ pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 pub use history::{AttemptView, CsvExport};
 pub use history_files::{HistoryFileInfo, HistoryFiles};
 pub use inbox::{InboxPage, InboxQuery, InboxRevealed, InboxView};
-pub use intake::{IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret};
+pub use intake::{
+    IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret,
+    TestEventRequest,
+};
 pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use mappings::{MappingPreview, MappingRequest, MappingTry, MappingsQuery};

@@ -114,6 +114,9 @@ macro_rules! operations {
             /// Gives a source a new secret, shown once; the one it replaces is accepted for
             /// `keepPreviousHours` more.
             rotate_source_secret: POST "/sources/{id}/secret" (id: String) json: RotateSecretRequest => SourceSecret;
+            /// Signs a test event with the source's secret and takes it as the listener would
+            /// (verification, rate, inbox, mappings).
+            send_test_event: POST "/sources/{id}/test-event" (id: String) json: TestEventRequest => IntakeAccepted;
             /// Inbox messages, newest first, and how many match.
             inbox: GET "/inbox" () query: InboxQuery => InboxPage;
             /// One inbox message, its body masked (mapped values by their field's type, the

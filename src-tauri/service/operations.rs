@@ -21,9 +21,9 @@ pub mod types {
     };
     pub use super::super::{
         AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, HandoffResult,
-        HistoryFileInfo, InboxPage, InboxQuery, InboxRevealed, InboxView, JobId, JobStatus,
-        MappingPreview, MappingRequest, MappingTry, MappingsQuery, RotateSecretRequest,
-        SourceChange, SourceRequest, SourceSecret, TargetColumns,
+        HistoryFileInfo, InboxPage, InboxQuery, InboxRevealed, InboxView, IntakeAccepted, JobId,
+        JobStatus, MappingPreview, MappingRequest, MappingTry, MappingsQuery, RotateSecretRequest,
+        SourceChange, SourceRequest, SourceSecret, TargetColumns, TestEventRequest,
     };
     pub use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
     pub use crate::audit::AuditEvent;

@@ -37,6 +37,7 @@ import type { InboxPage } from "./types/InboxPage";
 import type { InboxQuery } from "./types/InboxQuery";
 import type { InboxRevealed } from "./types/InboxRevealed";
 import type { InboxView } from "./types/InboxView";
+import type { IntakeAccepted } from "./types/IntakeAccepted";
 import type { Integration } from "./types/Integration";
 import type { IntegrationsQuery } from "./types/IntegrationsQuery";
 import type { JobStarted } from "./types/JobStarted";
@@ -64,6 +65,7 @@ import type { StatsQuery } from "./types/StatsQuery";
 import type { TargetColumns } from "./types/TargetColumns";
 import type { TestCheckRequest } from "./types/TestCheckRequest";
 import type { TestDataRequest } from "./types/TestDataRequest";
+import type { TestEventRequest } from "./types/TestEventRequest";
 import type { TestReport } from "./types/TestReport";
 import type { TestRunRequest } from "./types/TestRunRequest";
 
@@ -120,6 +122,7 @@ export const OPERATIONS = {
   update_source: { name: "update_source", method: "PUT", path: "/sources/{id}", params: ["id"], input: "json", desktopOnly: false },
   remove_source: { name: "remove_source", method: "DELETE", path: "/sources/{id}", params: ["id"], input: "none", desktopOnly: false },
   rotate_source_secret: { name: "rotate_source_secret", method: "POST", path: "/sources/{id}/secret", params: ["id"], input: "json", desktopOnly: false },
+  send_test_event: { name: "send_test_event", method: "POST", path: "/sources/{id}/test-event", params: ["id"], input: "json", desktopOnly: false },
   inbox: { name: "inbox", method: "GET", path: "/inbox", params: [], input: "query", desktopOnly: false },
   inbox_item: { name: "inbox_item", method: "GET", path: "/inbox/{id}", params: ["id"], input: "none", desktopOnly: false },
   reveal_inbox: { name: "reveal_inbox", method: "POST", path: "/inbox/{id}/reveal", params: ["id"], input: "none", desktopOnly: false },
@@ -333,6 +336,12 @@ export abstract class Operations {
    * `keepPreviousHours` more. */
   rotateSourceSecret(id: string, request: RotateSecretRequest = {}): Promise<SourceSecret> {
     return this.run(OPERATIONS.rotate_source_secret, { id }, request);
+  }
+
+  /** Signs a test event with the source's secret and takes it as the listener would
+   * (verification, rate, inbox, mappings). */
+  sendTestEvent(id: string, request: TestEventRequest = {}): Promise<IntakeAccepted> {
+    return this.run(OPERATIONS.send_test_event, { id }, request);
   }
 
   /** Inbox messages, newest first, and how many match. */

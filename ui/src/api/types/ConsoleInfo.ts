@@ -7,4 +7,9 @@ export type ConsoleInfo = { version: string, dataDir: string,
 /**
  * A history file opened with `--history-file` (nothing can change).
  */
-readOnly: boolean, };
+readOnly: boolean, 
+/**
+ * Where this console's intake listener answers (`http://addr/intake/v1/`), if it
+ * listens; a source's endpoint is this and its name.
+ */
+intakeUrl: string | null, };
