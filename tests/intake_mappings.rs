@@ -394,3 +394,54 @@ async fn a_mapping_is_refused_naming_each_problem_against_its_integrations_field
     let (_, list) = t.s.get("/mappings").await;
     assert_eq!(list, json!([]));
 }
+
+#[tokio::test]
+async fn a_key_rotation_reseals_inbox_messages_and_keeps_the_old_key_until_it_has() {
+    let t = setup().await;
+    let v = Verification::IntakeKey;
+    let key = t
+        .source("vendor", "other", &json!({"mode": "intakeKey"}))
+        .await;
+    let body = json!({"who": "Rui Alves"});
+    let mut extra = serde_json::Map::new();
+    extra.insert("x-event-type".into(), json!("ping"));
+    let id = t.post("vendor", &v, &key, "k1", &extra, &body).await;
+    t.settled(&id, false).await;
+    let store = rusqlite::Connection::open(t.s.dir.path().join("handoff.db")).unwrap();
+    let sealed_under = |col: &str| -> String {
+        let v: String = store
+            .query_row(&format!("SELECT {col} FROM intake_messages"), [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        v.split(':').nth(1).unwrap().to_string()
+    };
+    let before = sealed_under("body");
+
+    let rotated =
+        t.s.app
+            .rotate_data_key(
+                handoff_console::service::RotationOptions {
+                    keep_retired: Duration::ZERO,
+                    ..Default::default()
+                },
+                &|_, _| {},
+            )
+            .await
+            .unwrap();
+    assert_ne!(
+        sealed_under("body"),
+        before,
+        "the body stayed under the old key"
+    );
+    assert_eq!(sealed_under("body"), rotated.key);
+    assert_eq!(sealed_under("headers"), rotated.key);
+    assert!(rotated.deleted_keys >= 1, "{rotated:?}");
+    // Still readable, under the new key alone.
+    let (status, revealed) =
+        t.s.call(Method::POST, &format!("/inbox/{id}/reveal"), None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{revealed}");
+    assert!(revealed["body"].as_str().unwrap().contains("Rui Alves"));
+    assert_eq!(revealed["headers"]["x-event-type"], "ping");
+}

@@ -22,6 +22,49 @@ pub(super) type SealingCache = std::sync::Mutex<Option<(Arc<DataKey>, std::time:
 /// How long a process keeps sealing with the key it looked up.
 const SEALING_KEY_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
+impl App {
+    /// Re-seals every inbox message not under `key` (body and headers); answers how many were
+    /// re-sealed and how many could not be opened.
+    async fn reseal_inbox(&self, key: &DataKey) -> Result<(u64, u64), AppError> {
+        let (mut done, mut unreadable) = (0, 0);
+        let mut after = String::new();
+        loop {
+            let rows = self.store.unsealed_inbox(&key.id, &after, 500).await?;
+            if rows.is_empty() {
+                return Ok((done, unreadable));
+            }
+            for (id, body, headers) in rows {
+                after = id.clone();
+                let headers_aad = format!("{id}/headers");
+                let body_plain = self.open_sealed(&body, &id).await.ok();
+                let headers_plain = match &headers {
+                    Some(h) => self.open_sealed(h, &headers_aad).await.ok().map(Some),
+                    None => Some(None),
+                };
+                let (Some(body_plain), Some(headers_plain)) = (body_plain, headers_plain) else {
+                    tracing::warn!(inbox = %id, "not re-sealed: the message cannot be opened");
+                    unreadable += 1;
+                    continue;
+                };
+                let sealed_body = key.seal(&body_plain, &id);
+                let sealed_headers = headers_plain.map(|h| key.seal(&h, &headers_aad));
+                if self
+                    .store
+                    .reseal_inbox(
+                        &id,
+                        (&body, headers.as_deref()),
+                        (&sealed_body, sealed_headers.as_deref()),
+                        &key.id,
+                    )
+                    .await?
+                {
+                    done += 1;
+                }
+            }
+        }
+    }
+}
+
 /// Why sealed bytes could not be opened.
 pub(super) enum Opened {
     /// They fail authentication: changed, damaged, or sealed for something else.
@@ -347,6 +390,13 @@ impl App {
                     break 'pages;
                 }
             }
+        }
+        // The inbox's messages are sealed under the same keys: re-sealed too (all of them; the
+        // limit counts handoffs), so the old key can go.
+        if done < budget || budget == total {
+            let (messages, unreadable) = self.reseal_inbox(&key).await?;
+            done += messages;
+            skipped += unreadable;
         }
         let (left, _) = self.store.unsealed_handoffs(&key.id, "", 0).await?;
         if raced == 0 && left <= skipped {

@@ -530,10 +530,14 @@ impl Store {
     /// under it; returns whether it was forgotten.
     pub async fn forget_data_key(&self, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let used: i64 = sqlx::query_scalar("SELECT count(*) FROM handoffs WHERE data LIKE ?")
-            .bind(format!("hc1:{id}:%"))
-            .fetch_one(&mut *tx)
-            .await?;
+        // Inbox messages are sealed under the same keys (their body, and their headers).
+        let used: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM handoffs WHERE data LIKE ?1)
+                  + (SELECT count(*) FROM intake_messages WHERE body LIKE ?1 OR headers LIKE ?1)",
+        )
+        .bind(format!("hc1:{id}:%"))
+        .fetch_one(&mut *tx)
+        .await?;
         if used > 0 {
             tx.rollback().await?;
             return Ok(false);
@@ -602,6 +606,54 @@ impl Store {
         .bind(masked)
         .bind(id)
         .bind(was)
+        .bind(key)
+        .execute(&mut *self.write.acquire().await?)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+impl Store {
+    /// Up to `limit` inbox messages (ids after `after`) whose body or headers are not sealed
+    /// under the key `current`: `(id, body, headers)`.
+    pub async fn unsealed_inbox(
+        &self,
+        current: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+        let pattern = format!("hc1:{current}:%");
+        Ok(sqlx::query_as(
+            "SELECT id, body, headers FROM intake_messages
+             WHERE (body NOT LIKE ?1 OR (headers IS NOT NULL AND headers NOT LIKE ?1)) AND id > ?2
+             ORDER BY id LIMIT ?3",
+        )
+        .bind(&pattern)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Replaces an inbox message's sealed body and headers, unless they changed since they
+    /// were read (`was_*`) or `key` is no longer the current one.
+    pub async fn reseal_inbox(
+        &self,
+        id: &str,
+        was: (&str, Option<&str>),
+        sealed: (&str, Option<&str>),
+        key: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE intake_messages SET body = ?1, headers = ?2
+             WHERE id = ?3 AND body = ?4 AND headers IS ?5
+               AND EXISTS (SELECT 1 FROM data_keys WHERE id = ?6 AND retired_at IS NULL)",
+        )
+        .bind(sealed.0)
+        .bind(sealed.1)
+        .bind(id)
+        .bind(was.0)
+        .bind(was.1)
         .bind(key)
         .execute(&mut *self.write.acquire().await?)
         .await?;
