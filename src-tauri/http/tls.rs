@@ -256,7 +256,8 @@ impl ServerCert {
             provider,
             mut read_at,
         } = self;
-        let mut tick = tokio::time::interval(files.reload_every);
+        // A zero interval would make tokio's interval panic, and checking more often is waste.
+        let mut tick = tokio::time::interval(files.reload_every.max(Duration::from_millis(100)));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the first tick is at once
         loop {
