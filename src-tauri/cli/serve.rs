@@ -13,11 +13,20 @@ pub(super) struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR:PORT")]
     bind: std::net::SocketAddr,
     /// Also listen for intake (`POST /intake/v1/<source>`, nothing else) on this address,
-    /// apart from the admin API; a non-loopback address needs --allow-remote.
+    /// apart from the admin API; a non-loopback address needs --tls-cert/--tls-key (or
+    /// --allow-remote behind a TLS proxy).
     #[arg(long, value_name = "ADDR:PORT")]
     intake_bind: Option<std::net::SocketAddr>,
-    /// Listen beyond loopback although the console speaks plain HTTP (put a TLS proxy in
-    /// front).
+    /// The intake listener speaks TLS with this certificate chain (PEM, the server's own
+    /// first); read again when the file changes. Needs --tls-key.
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, RSA or EC, unencrypted); read again when
+    /// the file changes.
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Listen beyond loopback where the console speaks plain HTTP (put a TLS proxy in front):
+    /// --bind, and --intake-bind without --tls-cert.
     #[arg(long)]
     allow_remote: bool,
     /// Do not run automatic retries in this process.
@@ -32,6 +41,7 @@ pub(super) async fn serve(app: App, args: ServeArgs, out: &Output) -> Result<u8,
         allow_remote: args.allow_remote,
         worker: !args.no_worker,
         intake_bind: args.intake_bind,
+        intake_tls: intake_tls(args.tls_cert, args.tls_key)?,
     };
     crate::http::check_bind(&options)?;
     let token = crate::http::token::load_or_create(app.data_dir())?;
@@ -45,6 +55,25 @@ pub(super) async fn serve(app: App, args: ServeArgs, out: &Output) -> Result<u8,
     .await;
     app.close().await;
     served.map(|()| 0)
+}
+
+/// `--tls-cert` and `--tls-key` go together.
+fn intake_tls(
+    cert: Option<std::path::PathBuf>,
+    key: Option<std::path::PathBuf>,
+) -> Result<Option<crate::http::tls::TlsFiles>, AppError> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(crate::http::tls::TlsFiles::new(cert, key))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(AppError::invalid(
+            "--tls-key",
+            "--tls-cert needs --tls-key: the certificate's private key (PEM)",
+        )),
+        (None, Some(_)) => Err(AppError::invalid(
+            "--tls-cert",
+            "--tls-key needs --tls-cert: the certificate chain (PEM) the key belongs to",
+        )),
+    }
 }
 
 pub(super) fn token(app: &App, out: &Output) -> Result<u8, AppError> {
@@ -63,7 +92,8 @@ impl Output {
 
     /// Where `serve` listens: the sign-in URL (token in the fragment) on stdout.
     pub(super) fn serving(&self, url: &str, at: crate::http::Listening) {
-        let intake = at.intake.map(|a| format!("http://{a}/intake/v1/"));
+        let scheme = if at.intake_tls { "https" } else { "http" };
+        let intake = at.intake.map(|a| format!("{scheme}://{a}/intake/v1/"));
         if self.is_json() {
             return print_json(&json!({
                 "url": url,

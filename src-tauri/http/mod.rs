@@ -9,6 +9,7 @@ mod extract;
 pub mod intake;
 mod operations;
 mod routes;
+pub mod tls;
 pub mod token;
 mod transfers;
 
@@ -25,13 +26,15 @@ pub use error::ApiError;
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
     pub bind: SocketAddr,
-    /// Listen on a non-loopback address although the console speaks plain HTTP (a TLS proxy in
-    /// front is the caller's job).
+    /// Listen on a non-loopback address although the console speaks plain HTTP there (a TLS
+    /// proxy in front is the caller's job): `bind` always, `intake_bind` without `intake_tls`.
     pub allow_remote: bool,
     /// Run due automatic retries in the background while serving.
     pub worker: bool,
     /// Where the intake listener (`/intake/v1/...` only) listens, if anywhere.
     pub intake_bind: Option<SocketAddr>,
+    /// The intake listener speaks TLS with this certificate (reloaded when its files change).
+    pub intake_tls: Option<tls::TlsFiles>,
 }
 
 /// Where `serve` ended up listening (ports given as 0 are chosen by the OS).
@@ -39,6 +42,8 @@ pub struct ServeOptions {
 pub struct Listening {
     pub admin: SocketAddr,
     pub intake: Option<SocketAddr>,
+    /// The intake listener speaks TLS (https).
+    pub intake_tls: bool,
 }
 
 /// What every handler can reach.
@@ -65,35 +70,48 @@ pub fn router_with_jobs(app: Arc<App>, token: String, jobs: Jobs) -> Router {
         .layer(axum::middleware::from_fn(assets::security_headers))
 }
 
-/// Refuses a non-loopback address unless explicitly allowed: the console speaks plain HTTP.
+/// Refuses a non-loopback address where the console would speak plain HTTP, unless explicitly
+/// allowed (a TLS proxy in front); the intake listener with TLS may bind any address.
 pub fn check_bind(options: &ServeOptions) -> Result<(), AppError> {
-    let plain = |flag: &str, addr: SocketAddr, what: &str| {
-        if addr.ip().is_loopback() || options.allow_remote {
-            return Ok(());
-        }
-        Err(AppError::invalid(
-            flag,
+    let remote = |addr: SocketAddr| !addr.ip().is_loopback() && !options.allow_remote;
+    if remote(options.bind) {
+        return Err(AppError::invalid(
+            "--bind",
             format!(
-                "{} is not a loopback address and the console serves plain HTTP, so {what} \
-                 would cross the network unencrypted; put a TLS proxy in front and pass \
-                 --allow-remote, or bind to 127.0.0.1",
-                addr.ip()
+                "{} is not a loopback address and the admin API speaks plain HTTP, so the \
+                 token and patient data would cross the network unencrypted; put a TLS proxy \
+                 in front and pass --allow-remote, or bind to 127.0.0.1",
+                options.bind.ip()
             ),
-        ))
-    };
-    plain("--bind", options.bind, "the token and patient data")?;
-    if let Some(intake) = options.intake_bind {
-        plain(
-            "--intake-bind",
-            intake,
-            "the senders' secrets and patient data",
-        )?;
-        if intake == options.bind && intake.port() != 0 {
+        ));
+    }
+    let Some(intake) = options.intake_bind else {
+        if options.intake_tls.is_some() {
             return Err(AppError::invalid(
                 "--intake-bind",
-                "must differ from --bind: the intake listener is apart from the admin API",
+                "--tls-cert and --tls-key are for the intake listener: give its address \
+                 (--intake-bind ADDR:PORT)",
             ));
         }
+        return Ok(());
+    };
+    if options.intake_tls.is_none() && remote(intake) {
+        return Err(AppError::invalid(
+            "--intake-bind",
+            format!(
+                "{} is not a loopback address and without TLS the intake listener speaks \
+                 plain HTTP, so the senders' secrets and patient data would cross the network \
+                 unencrypted; pass --tls-cert and --tls-key, or put a TLS proxy in front and \
+                 pass --allow-remote, or bind to 127.0.0.1",
+                intake.ip()
+            ),
+        ));
+    }
+    if intake == options.bind && intake.port() != 0 {
+        return Err(AppError::invalid(
+            "--intake-bind",
+            "must differ from --bind: the intake listener is apart from the admin API",
+        ));
     }
     Ok(())
 }
@@ -115,6 +133,12 @@ pub async fn serve(
     on_ready: impl FnOnce(Listening),
 ) -> Result<(), AppError> {
     check_bind(&options)?;
+    // Before anything listens: a certificate that cannot be used stops `serve` at once.
+    let intake_cert = options
+        .intake_tls
+        .as_ref()
+        .map(tls::ServerCert::load)
+        .transpose()?;
     let token = token::load_or_create(app.data_dir())?;
     let listener = listen("--bind", options.bind).await?;
     let intake_listener = match options.intake_bind {
@@ -128,6 +152,7 @@ pub async fn serve(
             .map(|l| l.local_addr())
             .transpose()
             .map_err(AppError::internal)?,
+        intake_tls: intake_cert.is_some(),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
@@ -146,9 +171,15 @@ pub async fn serve(
         let router = intake::router(Arc::clone(&app));
         let stopped = stopped(stop_rx.clone());
         tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stopped)
-                .await
+            match intake_cert {
+                Some(cert) => tls::serve(listener, cert, router, stopped).await,
+                None => axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                    .map_err(|e| {
+                        AppError::new(crate::ErrorKind::Unavailable, format!("intake: {e}"))
+                    }),
+            }
         })
     });
     if let Some(intake) = local.intake {
@@ -165,9 +196,7 @@ pub async fn serve(
         .await
         .map_err(|e| AppError::new(crate::ErrorKind::Unavailable, format!("serve: {e}")));
     if let Some(intake) = intake {
-        let served = intake.await.map_err(AppError::internal).and_then(|r| {
-            r.map_err(|e| AppError::new(crate::ErrorKind::Unavailable, format!("intake: {e}")))
-        });
+        let served = intake.await.map_err(AppError::internal).and_then(|r| r);
         result = result.and(served);
     }
     if let Some(worker) = worker {
