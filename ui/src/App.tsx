@@ -5,10 +5,14 @@ import { tokenStore } from "./api/transport";
 import { navigate, routePath, useRoute, type Route } from "./router";
 import { HealthDashboard } from "./screens/health/HealthDashboard";
 import { HistoryFile } from "./screens/history-file/HistoryFile";
+import { Inbox } from "./screens/inbox/Inbox";
 import { Integrations } from "./screens/integrations/Integrations";
+import { Mappings } from "./screens/mappings/Mappings";
+import { Sources } from "./screens/sources/Sources";
 import { StatsPanel } from "./screens/stats/StatsPanel";
 import { TestPanel } from "./screens/tests/TestPanel";
 import { SignIn } from "./SignIn";
+import "./components/nav.css";
 
 type Theme = "light" | "dark";
 const THEME_KEY = "handoff-console.theme";
@@ -25,6 +29,10 @@ const NAV: { route: Route; label: string; key: string }[] = [
   { route: { screen: "stats" }, label: "Stats", key: "3" },
   { route: { screen: "health" }, label: "Health", key: "4" },
   { route: { screen: "history-file" }, label: "History file", key: "5" },
+  // Intake: what sources push in (added after the first five, whose shortcuts people know).
+  { route: { screen: "sources" }, label: "Sources", key: "6" },
+  { route: { screen: "mappings" }, label: "Mappings", key: "7" },
+  { route: { screen: "inbox" }, label: "Inbox", key: "8" },
 ];
 
 export function App() {
@@ -46,7 +54,7 @@ export function App() {
     );
   }, [signedIn]);
 
-  // Alt+1..5 switch screens.
+  // Alt+1..8 switch screens.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
@@ -73,7 +81,12 @@ export function App() {
         <div className="brand">Handoff Console</div>
         <ul>
           {NAV.map((n) => (
-            <li key={n.key}>
+            <li key={n.key} className={n.key === "6" ? "nav-group-start" : undefined}>
+              {n.key === "6" && (
+                <span className="nav-group" aria-hidden="true">
+                  Intake
+                </span>
+              )}
               <a
                 href={routePath(n.route)}
                 aria-current={route.screen === n.route.screen ? "page" : undefined}
@@ -130,5 +143,11 @@ function Screen({ route }: { route: Route }) {
       return <HealthDashboard />;
     case "history-file":
       return <HistoryFile />;
+    case "sources":
+      return <Sources />;
+    case "mappings":
+      return <Mappings />;
+    case "inbox":
+      return <Inbox />;
   }
 }

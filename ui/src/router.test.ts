@@ -9,6 +9,14 @@ describe("routes", () => {
     expect(parseRoute("/stats/sessions/%E0%A4")).toEqual({ screen: "stats", session: "%E0%A4" });
   });
 
+  it("read the intake screens and their source from the path", () => {
+    expect(parseRoute("/sources")).toEqual({ screen: "sources" });
+    expect(parseRoute("/mappings/opendental")).toEqual({ screen: "mappings", source: "opendental" });
+    expect(parseRoute("/inbox")).toEqual({ screen: "inbox", source: undefined });
+    expect(parseRoute("/inbox/dentrix")).toEqual({ screen: "inbox", source: "dentrix" });
+    expect(routePath({ screen: "inbox", source: "a b" })).toBe("/inbox/a%20b");
+  });
+
   it("round-trip through their paths", () => {
     const routes: Route[] = [
       { screen: "integrations" },
@@ -17,6 +25,11 @@ describe("routes", () => {
       { screen: "stats", session: "a/b" },
       { screen: "health" },
       { screen: "history-file" },
+      { screen: "sources" },
+      { screen: "mappings" },
+      { screen: "mappings", source: "open dental" },
+      { screen: "inbox" },
+      { screen: "inbox", source: "vapi/1" },
     ];
     for (const r of routes) expect(parseRoute(routePath(r))).toEqual(r);
   });

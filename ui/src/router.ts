@@ -1,13 +1,16 @@
 import { useEffect, useState } from "react";
 
-/** The UI's routes are paths (`/stats/integrations/<id>`); `serve` answers index.html for
- * them, so a reload or a shared link opens the same screen. */
+/** The UI's routes are paths (`/stats/integrations/<id>`, `/inbox/<source>`); `serve` answers
+ * index.html for them, so a reload or a shared link opens the same screen. */
 export type Route =
   | { screen: "integrations"; id?: string }
   | { screen: "tests"; integration?: string }
   | { screen: "stats"; integration?: string; session?: string }
   | { screen: "health" }
-  | { screen: "history-file" };
+  | { screen: "history-file" }
+  | { screen: "sources" }
+  | { screen: "mappings"; source?: string }
+  | { screen: "inbox"; source?: string };
 
 /** A malformed `%` escape in a hand-typed link is kept as typed, not a crash. */
 function decodeSegment(segment: string): string {
@@ -31,6 +34,12 @@ export function parseRoute(path: string): Route {
       return { screen: "health" };
     case "history-file":
       return { screen: "history-file" };
+    case "sources":
+      return { screen: "sources" };
+    case "mappings":
+      return { screen: "mappings", source: parts[1] };
+    case "inbox":
+      return { screen: "inbox", source: parts[1] };
     case "integrations":
       return { screen: "integrations", id: parts[1] };
     default:
@@ -51,6 +60,12 @@ export function routePath(route: Route): string {
       return "/health";
     case "history-file":
       return "/history-file";
+    case "sources":
+      return "/sources";
+    case "mappings":
+      return route.source ? `/mappings/${enc(route.source)}` : "/mappings";
+    case "inbox":
+      return route.source ? `/inbox/${enc(route.source)}` : "/inbox";
     case "integrations":
       return route.id ? `/integrations/${enc(route.id)}` : "/integrations";
   }
