@@ -108,11 +108,12 @@ export function countRows(path) {
   return Number(String(out).trim());
 }
 
-/** Starts `serve` on a free loopback port; resolves once it printed where it listens. */
+/** Starts `serve` on a free loopback port, with its intake listener on another (so sources
+ * have an endpoint); resolves once it printed where it listens. */
 export async function startConsole(dataDir) {
   const child = spawn(
     binary(),
-    ["--data-dir", dataDir, "--secrets", "vault", "--json", "serve", "--bind", "127.0.0.1:0"],
+    ["--data-dir", dataDir, "--secrets", "vault", "--json", "serve", "--bind", "127.0.0.1:0", "--intake-bind", "127.0.0.1:0"],
     {
       env: { ...process.env, HANDOFF_VAULT_PASSPHRASE: "e2e passphrase", RUST_LOG: "warn" },
       stdio: ["ignore", "pipe", "inherit"],
@@ -143,6 +144,8 @@ export async function startConsole(dataDir) {
     base,
     token,
     signInUrl: printed.url,
+    /** `http://addr/intake/v1/`: where sources post. */
+    intakeUrl: printed.intake,
     /** A direct API call (what a voice agent's intake or a script would do). */
     async api(method, path, body) {
       const res = await fetch(`${base}/api/v1${path}`, {
@@ -179,6 +182,26 @@ export function prepareShots() {
 
 export async function shot(page, name, options = {}) {
   await page.screenshot({ path: join(shotsDir, `${name}.png`), ...options });
+}
+
+/** Screenshots of the screen as it is, at 1024 and 1400 px wide (the widths support staff
+ * use), each asserting that every table fits its place (nothing, a row's Remove button say,
+ * cut off at the side). */
+export async function shotWidths(page, name) {
+  const before = page.viewportSize();
+  for (const width of [1024, 1400]) {
+    // Tall enough to hold the whole screen (the console scrolls inside its main area).
+    await page.setViewportSize({ width, height: 1600 });
+    await page.waitForTimeout(150);
+    await shot(page, `${name}-${width}`);
+    const cut = await page.evaluate(() =>
+      [...document.querySelectorAll("main table")]
+        .filter((t) => t.getBoundingClientRect().width > 0 && t.scrollWidth > (t.parentElement?.clientWidth ?? 0) + 1)
+        .map((t) => `${t.className || "table"}: ${t.scrollWidth} px in ${t.parentElement?.clientWidth} px`),
+    );
+    assert(cut.length === 0, `${name} at ${width} px: a table is wider than its place (${cut.join("; ")})`);
+  }
+  await page.setViewportSize(before);
 }
 
 /** Steps with names, so a failure says which one broke. */

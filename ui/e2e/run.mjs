@@ -2,7 +2,8 @@
 // integration (every problem of a bad save at once, the first one focused), test one, send
 // handoffs, watch the stats change, an API that rejects every delivery shown failing in Health
 // and in the list, its handoffs retried and shown delivered, export a history file from the UI
-// and browse it; a screenshot of every screen under target/e2e/ (also at 1024 and 1400 px).
+// and browse it; then intake (e2e/intake.mjs: sources, mappings, the inbox); a screenshot of
+// every screen under target/e2e/ (also at 1024 and 1400 px).
 // Usage: node ui/e2e/run.mjs   (HANDOFF_BIN: the console binary; default target/debug)
 import {
   assert,
@@ -11,12 +12,14 @@ import {
   makeSqliteTarget,
   prepareShots,
   shot,
+  shotWidths as shotWidthsOf,
   shotsDir,
   startConsole,
   startTarget,
   step,
   tempDir,
 } from "./harness.mjs";
+import { runIntake } from "./intake.mjs";
 
 const work = tempDir("handoff-e2e-");
 const dataDir = `${work}/data`;
@@ -36,24 +39,8 @@ const sample = (name) => ({
   additionalNotes: "Prefers mornings",
 });
 
-/** Screenshots of the screen as it is, at 1024 and 1400 px wide (the widths support staff use). */
-async function shotWidths(name) {
-  const before = page.viewportSize();
-  for (const width of [1024, 1400]) {
-    // Tall enough to hold the whole screen (the console scrolls inside its main area).
-    await page.setViewportSize({ width, height: 1600 });
-    await page.waitForTimeout(150);
-    await shot(page, `${name}-${width}`);
-    // Every table fits its place: nothing (a row's Remove button, say) is cut off at the side.
-    const cut = await page.evaluate(() =>
-      [...document.querySelectorAll("main table")]
-        .filter((t) => t.getBoundingClientRect().width > 0 && t.scrollWidth > (t.parentElement?.clientWidth ?? 0) + 1)
-        .map((t) => `${t.className || "table"}: ${t.scrollWidth} px in ${t.parentElement?.clientWidth} px`),
-    );
-    assert(cut.length === 0, `${name} at ${width} px: a table is wider than its place (${cut.join("; ")})`);
-  }
-  await page.setViewportSize(before);
-}
+/** Screenshots at 1024 and 1400 px, every table asserted to fit (harness.mjs). */
+const shotWidths = (name) => shotWidthsOf(page, name);
 
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
@@ -472,6 +459,9 @@ try {
   });
 
   assert(errors.length === 0, `the page threw: ${errors.join("; ")}`);
+
+  // Intake (sources, mappings, the inbox) on a console of its own, from its first run.
+  await runIntake(browser);
 } catch (e) {
   failed = true;
   console.error(e);

@@ -297,7 +297,7 @@ function Row({
             {item.handoffId!.slice(0, 8)}…
           </a>
         ) : (
-          <span className="muted">{isHeld(item) ? "on release" : "—"}</span>
+          <span className="muted">{isHeld(item) ? "not yet" : "—"}</span>
         )}
       </td>
       <td className="clip" title={item.mappingName ?? undefined}>

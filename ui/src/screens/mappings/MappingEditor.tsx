@@ -413,7 +413,7 @@ export function MappingEditor({
                 onChange={(e) => setSampleHeaders(e.target.value)}
               />
             </div>
-            <PreviewPanel preview={preview} enabled={form.enabled} />
+            <PreviewPanel preview={preview} enabled={form.enabled} sessionFromMessage={form.sessionKind === "message"} />
           </aside>
         </div>
         <footer className="drawer-foot">
@@ -436,7 +436,7 @@ export function MappingEditor({
 
 /** What the sample becomes: whether the mapping takes it, the session id, the data as the
  * integration's checks leave it, and every problem. */
-function PreviewPanel({ preview, enabled }: { preview: Preview; enabled: boolean }) {
+function PreviewPanel({ preview, enabled, sessionFromMessage }: { preview: Preview; enabled: boolean; sessionFromMessage: boolean }) {
   const shown = preview.state === "ready" ? preview.preview : preview.state === "waiting" ? preview.last : undefined;
   return (
     <section className="mapping-preview" aria-labelledby="preview-title" aria-busy={preview.state === "waiting"}>
@@ -473,7 +473,10 @@ function PreviewPanel({ preview, enabled }: { preview: Preview; enabled: boolean
           </p>
           <dl className="facts">
             <dt>Session id</dt>
-            <dd className="mono">{shown.sessionId ?? "—"}</dd>
+            <dd>
+              <span className="mono">{shown.sessionId ?? "—"}</span>
+              {sessionFromMessage && shown.sessionId && <span className="muted small"> (a real message's own id)</span>}
+            </dd>
             <dt>Integration</dt>
             <dd>{shown.integration ?? "—"}</dd>
             <dt>Delivery</dt>

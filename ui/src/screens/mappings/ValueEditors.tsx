@@ -77,7 +77,13 @@ export function ValueInputs({
             <button type="button" className="small" onClick={() => set({ joinPointers: [...value.joinPointers, ""] })}>
               Add a pointer
             </button>
-            <Labeled label="Separator" path={`${path}.join.separator`} errors={errors} className="separator">
+            <Labeled
+              label="Separator"
+              path={`${path}.join.separator`}
+              errors={errors}
+              className="separator"
+              hint={value.separator === " " ? "one space" : value.separator === "" ? "none" : undefined}
+            >
               {(p) => (
                 <input {...p} aria-label={`${label}: separator`} value={value.separator} maxLength={16} onChange={(e) => set({ separator: e.target.value })} />
               )}

@@ -9,6 +9,7 @@ import type { ConsoleInfo } from "../../api/types/ConsoleInfo";
 import type { Integration } from "../../api/types/Integration";
 import type { Source } from "../../api/types/Source";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { CopyButton } from "../../components/CopyButton";
 import { Empty, ErrorState, LocalTime, Spinner, useLoad } from "../../components/state";
 import { navigate } from "../../router";
 import { SecretDialog, type ShownSecret } from "./SecretDialog";
@@ -137,9 +138,11 @@ export function Sources() {
                 return (
                   <tr key={s.id} className={s.enabled ? undefined : "disabled"}>
                     <td className="source-cell">
-                      <span className="name">{s.displayName}</span> <span className="muted small">{kindLabel(s.kind)}</span>
+                      <span className="name">{s.displayName}</span>
+                      {s.displayName !== s.name && <span className="muted small"> ({s.name})</span>}
+                      <div className="muted small">{kindLabel(s.kind)}</div>
                       <div className="endpoint small">
-                        <code>{endpoint}</code>
+                        <code>{endpoint}</code> <CopyButton text={endpoint} label={`Copy the endpoint of ${s.displayName}`} />
                       </div>
                       {s.kind === "voice" && (
                         <div className="muted small">

@@ -10,6 +10,7 @@ import type { InboxItem } from "../../api/types/InboxItem";
 import type { PresetSystem } from "../../api/types/PresetSystem";
 import type { Source } from "../../api/types/Source";
 import { navigate } from "../../router";
+import { hasHandoff, isHeld } from "../inbox/model";
 import { StatusBadge } from "../inbox/status";
 
 /** How long the dialog follows the message after the answer (mapping and delivery run in the
@@ -91,7 +92,8 @@ export function TestEventDialog({ source, onClose }: { source: Source; onClose: 
           const view = await client.inboxItem(answer.id);
           if (!live) return;
           setNow(view.item);
-          const settled = view.item.status !== "received" && !(view.item.status === "mapped" && view.item.integrationName !== null);
+          // Settled: anything but received, or a handoff still on its way.
+          const settled = view.item.status !== "received" && !(view.item.status === "mapped" && hasHandoff(view.item));
           if (settled) return;
         } catch {
           return;
@@ -206,17 +208,28 @@ export function TestEventDialog({ source, onClose }: { source: Source; onClose: 
         <div className="test-answer" role="status">
           <p>
             <strong>Accepted</strong> as inbox message <code>{answer.id}</code>: <StatusBadge status={answer.status} />
-            {answer.handoffId && (
-              <>
-                {" "}
-                (its handoff will be <code>{answer.handoffId}</code>)
-              </>
-            )}
           </p>
           {shown && shown.status !== answer.status && (
             <p>
-              Now: <StatusBadge status={shown.status} held={shown.status === "mapped" && shown.integrationName === null} />
+              Now: <StatusBadge status={shown.status} held={isHeld(shown)} />
               {shown.mappingName && <> by the mapping “{shown.mappingName}”</>}
+              {hasHandoff(shown) && shown.sessionId && (
+                <>
+                  {" "}
+                  as handoff{" "}
+                  <a
+                    className="mono"
+                    href={`/stats/sessions/${encodeURIComponent(shown.sessionId)}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      onClose();
+                      navigate({ screen: "stats", session: shown.sessionId! });
+                    }}
+                  >
+                    {shown.handoffId}
+                  </a>
+                </>
+              )}
               {shown.error && <span className="field-error"> {shown.error}</span>}
             </p>
           )}
