@@ -162,6 +162,7 @@ export async function runIntake(browser) {
       const masked = await drawer.locator(".inbox-body").innerText();
       assert(masked.includes("•••"), "the masked body hides nothing");
       assert(!masked.includes("Bruno") && !masked.includes("310.7788"), `the masked body shows patient data: ${masked}`);
+      await shot(page, "28-inbox-masked");
       for (const a of ["Release", "Reprocess", "Ignore"]) {
         assert(await drawer.getByRole("button", { name: a, exact: true }).isDisabled(), `${a} is offered on a delivered message`);
       }

@@ -144,7 +144,7 @@ export function InboxDrawer({
               <dt>Size</dt>
               <dd>{item.bodyBytes.toLocaleString()} bytes</dd>
               <dt>Mapping</dt>
-              <dd>{item.mappingName ?? <span className="muted">none</span>}</dd>
+              <dd>{item.mappingName ?? <span className="muted">{item.status === "ignored" ? "none took it" : "—"}</span>}</dd>
               <dt>Integration</dt>
               <dd>{item.integrationName ?? (item.integrationId ? integrationName(item.integrationId) : null) ?? <span className="muted">—</span>}</dd>
               <dt>Handoff</dt>
