@@ -195,6 +195,40 @@ export async function runIntake(browser) {
       await shotWidths(page, "29-inbox-released");
     });
 
+    await step("intake: edit a source's rate, disable it (a test event is then refused, saying why), enable it, rotate its secret", async () => {
+      await nav("Sources").click();
+      const row = page.getByRole("row").filter({ hasText: "opendental" });
+      await row.getByText("Mappings (2)").waitFor();
+      await row.getByRole("button", { name: "Edit opendental" }).click();
+      const editor = page.getByRole("dialog", { name: "Edit opendental" });
+      await editor.getByLabel("Rate (messages a minute)").fill("120");
+      await editor.getByRole("button", { name: "Save changes" }).click();
+      await editor.waitFor({ state: "hidden" });
+      await row.getByText("120 / min").waitFor();
+      await row.getByRole("button", { name: "Disable opendental" }).click();
+      await row.getByText("disabled", { exact: true }).waitFor();
+      await row.getByRole("button", { name: /Send a signed test event/ }).click();
+      const dialog = page.getByRole("dialog", { name: /Send a signed test event/ });
+      await dialog.getByRole("button", { name: "Send test event" }).click();
+      const refused = await dialog.getByRole("alert").innerText();
+      assert(refused.includes("disabled"), `a disabled source's test event: ${refused}`);
+      await dialog.getByRole("button", { name: "Close" }).click();
+      await row.getByRole("button", { name: "Enable opendental" }).click();
+      await row.getByText("enabled", { exact: true }).waitFor();
+      await row.getByRole("button", { name: "Rotate the secret of opendental" }).click();
+      const ask = page.getByRole("alertdialog", { name: /Rotate the secret/ });
+      await ask.getByLabel(/Keep accepting the old secret/).fill("1");
+      await ask.getByRole("button", { name: "Rotate secret" }).click();
+      const shown = page.getByRole("alertdialog", { name: /Secret rotated/ });
+      const rotated = await shown.getByLabel("Secret").inputValue();
+      assert(rotated.startsWith("whsec_") && rotated !== secret, "the rotated secret is not a new whsec_ secret");
+      await shown.getByRole("button", { name: /I have copied it/ }).click();
+      await row.getByText(/Previous secret accepted until/).waitFor();
+      assert(!(await page.content()).includes(rotated), "the rotated secret is still in the page");
+      const api = await console_.api("GET", "/sources/opendental");
+      assert(api.ratePerMinute === 120 && api.enabled === true && api.previousSecretUntil, JSON.stringify(api));
+    });
+
     await step("intake: no intake screen sends the user to the command line", async () => {
       for (const [path, ready] of [
         ["/sources", () => page.getByRole("row").filter({ hasText: "opendental" }).waitFor()],

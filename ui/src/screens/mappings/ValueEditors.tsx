@@ -59,7 +59,6 @@ export function ValueInputs({
                 value={ptr}
                 onChange={(v) => set({ joinPointers: value.joinPointers.map((x, k) => (k === j ? v : x)) })}
                 errors={errors}
-               
               />
               {value.joinPointers.length > 1 && (
                 <button
@@ -160,21 +159,31 @@ export function TransformChain({
               )}
               {t.type === "date" && (
                 <>
+                  <span className="muted small" aria-hidden="true">
+                    read as
+                  </span>
                   <TransformInput path={`${at}.from`} label={`${name}: read as`} placeholder="%m/%d/%Y" value={t.from} onChange={(from) => update(j, { from })} errors={errors} />
+                  <span className="muted small" aria-hidden="true">
+                    write as
+                  </span>
                   <TransformInput path={`${at}.to`} label={`${name}: write as`} placeholder="%Y-%m-%d" value={t.to} onChange={(to) => update(j, { to })} errors={errors} />
                 </>
               )}
               {t.type === "phone" && (
-                <TransformInput
-                  path={`${at}.defaultCountryCode`}
-                  label={`${name}: default country code`}
-                  placeholder="1"
-                  value={t.country}
-                  onChange={(country) => update(j, { country })}
-                  errors={errors}
-                 
-                  narrow
-                />
+                <>
+                  <span className="muted small" aria-hidden="true">
+                    default country +
+                  </span>
+                  <TransformInput
+                    path={`${at}.defaultCountryCode`}
+                    label={`${name}: default country code`}
+                    placeholder="1"
+                    value={t.country}
+                    onChange={(country) => update(j, { country })}
+                    errors={errors}
+                    narrow
+                  />
+                </>
               )}
               <button type="button" className="icon" aria-label={`${name}: remove`} onClick={() => onChange(rows.filter((_, k) => k !== j))}>
                 ✕

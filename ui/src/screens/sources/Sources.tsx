@@ -22,16 +22,21 @@ interface Loaded {
   sources: Source[];
   integrations: Integration[];
   info: ConsoleInfo | null;
+  /** How many mappings each source has (by source id); null when they could not be read. */
+  mappings: Map<string, number> | null;
 }
 
 async function loadAll(): Promise<Loaded> {
-  const [sources, integrations, info] = await Promise.all([
+  const [sources, integrations, info, mappings] = await Promise.all([
     client.sources(),
     client.integrations(),
     // Without it the endpoint shows as a path; the list still shows.
     client.info().catch(() => null),
+    client.mappings().catch(() => null),
   ]);
-  return { sources, integrations, info };
+  const counts = mappings && new Map<string, number>();
+  for (const m of mappings ?? []) counts?.set(m.sourceId, (counts.get(m.sourceId) ?? 0) + 1);
+  return { sources, integrations, info, mappings: counts };
 }
 
 type Rotating = { source: Source; hours: string; secret: string; own: boolean };
@@ -149,6 +154,9 @@ export function Sources() {
                           Naming the integration itself: <code>{endpoint}/handoffs</code>
                         </div>
                       )}
+                      {data.mappings && !data.mappings.get(s.id) && (
+                        <div className="small warn-text">No mapping yet: its messages are kept in the Inbox as ignored.</div>
+                      )}
                       <div className="small source-links">
                         <a
                           href={`/mappings/${encodeURIComponent(s.name)}`}
@@ -157,7 +165,7 @@ export function Sources() {
                             navigate({ screen: "mappings", source: s.name });
                           }}
                         >
-                          Mappings
+                          Mappings{data.mappings ? ` (${data.mappings.get(s.id) ?? 0})` : ""}
                         </a>
                         <a
                           href={`/inbox/${encodeURIComponent(s.name)}`}
