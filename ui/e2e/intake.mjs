@@ -97,8 +97,10 @@ export async function runIntake(browser) {
       await shot(page, "23-mapping-editor-problem");
       await editor.getByLabel("Field 3: transform 1: read as").fill("%Y-%m-%d %H:%M:%S");
       await preview.getByText("No problems").waitFor();
-      await page.setViewportSize({ width: 1400, height: 1000 });
-      await shot(page, "24-mapping-editor");
+      for (const width of [1024, 1400]) {
+        await page.setViewportSize({ width, height: 1000 });
+        await shot(page, `24-mapping-editor-${width}`);
+      }
       await page.setViewportSize({ width: 1280, height: 900 });
       await editor.getByRole("button", { name: "Add mapping" }).click();
       await editor.waitFor({ state: "hidden" });
@@ -149,7 +151,7 @@ export async function runIntake(browser) {
       const countOf = (status) => counts.locator(`.count-card.${status} .count-value`);
       await page.waitForFunction(() => document.querySelector(".count-card.mapped .count-value")?.textContent === "1");
       assert((await countOf("delivered").innerText()) === "1", "delivered count");
-      await page.getByText("1 message from opendental not delivered yet.").waitFor();
+      await page.getByText("1 message from opendental not delivered: 1 mapped (on their way, or held for release).").waitFor();
       const held = page.getByRole("row").filter({ hasText: "mapped · held" });
       await held.waitFor();
       await held.getByText("OpenDental appointment cancelled").waitFor();
@@ -256,6 +258,11 @@ export async function runIntake(browser) {
       await page.getByRole("heading", { name: /^Inbox/ }).waitFor();
       await page.keyboard.press("Alt+6");
       await page.getByRole("heading", { name: "Sources" }).waitFor();
+      // And in the dark theme, the inbox's statuses stay apart.
+      await page.getByRole("button", { name: "Dark theme" }).click();
+      await page.goto(`${console_.base}/inbox`);
+      await page.locator(".inbox-table").waitFor();
+      await shot(page, "30-inbox-dark");
     });
 
     assert(errors.length === 0, `the page threw: ${errors.join("; ")}`);

@@ -145,8 +145,10 @@ describe("the Inbox screen", () => {
       "GET /integrations": () => ({ json: [{ id: "i-db", name: "Demo clinic database" }] }),
     });
     render(<Inbox />);
-    await screen.findByText(/not delivered yet/);
-    expect(screen.getByRole("status").textContent).toBe("6 messages from opendental not delivered yet.");
+    await screen.findByText(/not delivered/);
+    expect(screen.getByRole("status").textContent).toBe(
+      "6 messages from opendental not delivered: 2 not mapped yet, 1 mapped (on their way, or held for release), 3 failed.",
+    );
     const failedCard = screen.getByRole("button", { name: /failed/, pressed: false });
     expect(failedCard.textContent).toContain("3");
     expect(failedCard.className).toContain("attention");

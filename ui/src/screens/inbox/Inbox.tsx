@@ -22,6 +22,13 @@ const AUTO_REFRESH_MS = 10_000;
 
 type Counts = Record<InboxStatus, number>;
 
+/** The undelivered statuses in the summary line. */
+const UNDELIVERED_TEXT: Partial<Record<InboxStatus, string>> = {
+  received: "not mapped yet",
+  mapped: "mapped (on their way, or held for release)",
+  failed: "failed",
+};
+
 /** How many messages have each status (for the source filter, if any): one count query each. */
 async function countsOf(source: string | undefined): Promise<Counts> {
   const totals = await Promise.all(STATUSES.map((status) => client.inbox({ status, source, limit: 1 }).then((p) => p.total)));
@@ -111,7 +118,11 @@ export function Inbox() {
           ) : (
             <>
               <strong>{undelivered.toLocaleString()}</strong> message{undelivered === 1 ? "" : "s"}
-              {source ? ` from ${source}` : ""} not delivered yet.
+              {source ? ` from ${source}` : ""} not delivered:{" "}
+              {UNDELIVERED.filter((s) => c && c[s] > 0)
+                .map((s) => `${c![s].toLocaleString()} ${UNDELIVERED_TEXT[s]}`)
+                .join(", ")}
+              .
             </>
           )}
         </p>
