@@ -42,13 +42,16 @@ export function Inbox() {
   const [text, setText] = useState("");
   const [search, setSearch] = useState("");
   const [offset, setOffset] = useState(0);
-  const [version, setVersion] = useState(0);
   const [open, setOpen] = useState<string | null>(null);
 
-  const refresh = useCallback(() => setVersion((v) => v + 1), []);
   const query = { status: status || undefined, source, search: search.trim() || undefined, limit: PAGE, offset };
-  const [page, reloadPage] = useLoad<InboxPage>(() => client.inbox(query), [query, version]);
-  const [counts] = useLoad(() => countsOf(source), [source, version]);
+  // A reload keeps the last rows and counts on screen until the new ones come.
+  const [page, reloadPage] = useLoad<InboxPage>(() => client.inbox(query), [query]);
+  const [counts, reloadCounts] = useLoad(() => countsOf(source), [source]);
+  const refresh = useCallback(() => {
+    reloadPage();
+    reloadCounts();
+  }, [reloadPage, reloadCounts]);
   const [lists] = useLoad(
     () =>
       Promise.all([

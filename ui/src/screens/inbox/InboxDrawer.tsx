@@ -113,6 +113,21 @@ export function InboxDrawer({
         aria-labelledby="inbox-drawer-title"
         tabIndex={-1}
         onClick={(e) => e.stopPropagation()}
+        onKeyDown={(e) => {
+          // Tab stays inside the drawer while it is open (it is modal).
+          if (e.key !== "Tab" || !panel.current || document.querySelector("dialog[open]")) return;
+          const focusable = panel.current.querySelectorAll<HTMLElement>('a[href], button:not(:disabled), [tabindex="0"]');
+          const first = focusable[0];
+          const last = focusable[focusable.length - 1];
+          if (!first || !last) return;
+          if (e.shiftKey && (document.activeElement === first || document.activeElement === panel.current)) {
+            e.preventDefault();
+            last.focus();
+          } else if (!e.shiftKey && document.activeElement === last) {
+            e.preventDefault();
+            first.focus();
+          }
+        }}
       >
         <header className="detail-head">
           <h2 id="inbox-drawer-title">Message {item ? `from ${item.sourceName}` : ""}</h2>
