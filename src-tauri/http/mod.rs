@@ -183,7 +183,8 @@ pub async fn serve(
         })
     });
     if let Some(intake) = local.intake {
-        app.set_intake_url(format!("http://{intake}/intake/v1/"));
+        let scheme = if local.intake_tls { "https" } else { "http" };
+        app.set_intake_url(format!("{scheme}://{intake}/intake/v1/"));
     }
     on_ready(local);
     let jobs = Jobs::default();

@@ -537,7 +537,9 @@ impl App {
         let mut total = WorkerPass::default();
         loop {
             // Messages a stopped process accepted but did not make into handoffs.
-            if !stopping && let Err(e) = self.resume_intake().await {
+            // Boxed: its future (mapping, then a whole attempt) is deep, and the worker's is
+            // nested in `serve`'s.
+            if !stopping && let Err(e) = Box::pin(self.resume_intake()).await {
                 tracing::warn!("could not take up unfinished intake messages: {e}");
             }
             // On shutdown, the pass under way finishes its attempts but starts no new batch.
