@@ -6,6 +6,7 @@
 use super::App;
 use super::handoffs::check_send_input;
 use super::inbox::{HandoffBody, headers_aad};
+use super::intake_seed::{SeedDatabaseBody, SeedPushBody, SeedTestAnswer, SeedTestBody, read};
 use crate::audit::{AuditAction, AuditObject};
 use crate::error::{AppError, FieldProblem};
 use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
@@ -579,19 +580,14 @@ impl App {
 
     // --- accepting messages ---
 
-    /// Takes one pushed message: verifies it as its source says, applies the source's rate,
-    /// commits it to the inbox (body and headers sealed, credentials left out) and only then
-    /// answers. Its handoff id is chosen now; the message is mapped (or, for
-    /// `IntakeEndpoint::Handoff`, read) into that handoff right after, in the background. A
-    /// repeated message id is answered with the first message's answer. `headers`: names in
-    /// lowercase.
-    pub async fn accept_intake(
-        self: &Arc<Self>,
+    /// The source named `source_name` once `body` and `headers` verify as its own, it is
+    /// enabled and within its rate.
+    async fn verified_source(
+        &self,
         source_name: &str,
-        endpoint: IntakeEndpoint,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<IntakeAccepted, IntakeError> {
+    ) -> Result<(Arc<LiveSource>, Option<String>), IntakeError> {
         if body.len() > MAX_INTAKE_BODY {
             return Err(IntakeError::TooLarge);
         }
@@ -625,39 +621,87 @@ impl App {
             }
             Err(r) => return Err(IntakeError::Unauthorized(r.to_string())),
         };
-        let source = &live.source;
-        if !source.enabled {
+        if !live.source.enabled {
             return Err(IntakeError::Disabled);
         }
         self.intake
             .limiter
-            .take(source.id, source.rate_per_minute)
+            .take(live.source.id, live.source.rate_per_minute)
             .map_err(IntakeError::RateLimited)?;
+        Ok((live, verified.message_id))
+    }
+
+    /// Takes one pushed message: verifies it as its source says, applies the source's rate,
+    /// commits it to the inbox (body and headers sealed, credentials left out) and only then
+    /// answers. Its handoff id is chosen now; the message is mapped (or, for the routes that
+    /// name their integration or mapping, read) into that handoff right after, in the
+    /// background. A repeated message id is answered with the first message's answer.
+    /// `headers`: names in lowercase.
+    pub async fn accept_intake(
+        self: &Arc<Self>,
+        source_name: &str,
+        endpoint: IntakeEndpoint,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<IntakeAccepted, IntakeError> {
+        let unavailable = IntakeError::Unavailable;
+        let (live, message_key) = self.verified_source(source_name, headers, body).await?;
+        let source = &live.source;
         let mut message = NewInboxMessage {
             id: InboxId::new(),
             source_id: source.id,
             source_name: source.name.clone(),
             endpoint,
-            message_key: verified.message_id,
+            message_key,
             sealed_body: String::new(),
             sealed_headers: None,
             body_bytes: body.len(),
             handoff_id: Some(HandoffId::new()),
             integration_id: None,
             session_id: None,
+            mapping: None,
             received_at: now_ms(),
         };
-        if endpoint == IntakeEndpoint::Handoff {
-            let named = HandoffBody::read(body).map_err(IntakeError::Invalid)?;
-            let (session_id, _) =
-                check_send_input(&named.session_id, &named.data).map_err(IntakeError::Invalid)?;
-            let integration = match self.store.find_integration(&named.integration).await {
-                Ok(Some(i)) if source.integrations.contains(&i.id) => i,
-                Ok(_) => return Err(IntakeError::NotAllowed(named.integration)),
-                Err(e) => return Err(unavailable(e.into())),
-            };
-            message.integration_id = Some(integration.id);
-            message.session_id = Some(session_id.to_string());
+        match endpoint {
+            IntakeEndpoint::Webhook => {}
+            IntakeEndpoint::Handoff => {
+                let named = HandoffBody::read(body).map_err(IntakeError::Invalid)?;
+                let (session_id, _) = check_send_input(&named.session_id, &named.data)
+                    .map_err(IntakeError::Invalid)?;
+                let integration = match self.store.find_integration(&named.integration).await {
+                    Ok(Some(i)) if source.integrations.contains(&i.id) => i,
+                    Ok(_) => return Err(IntakeError::NotAllowed(named.integration)),
+                    Err(e) => return Err(unavailable(e.into())),
+                };
+                message.integration_id = Some(integration.id);
+                message.session_id = Some(session_id.to_string());
+            }
+            IntakeEndpoint::Database => {
+                let seed: SeedDatabaseBody = read(body, "the seed's {\"dbConfig\", \"data\"}")
+                    .map_err(IntakeError::Invalid)?;
+                let integration = self.seed_integration(source, &seed.db_config).await?;
+                let session = seed
+                    .session_id
+                    .clone()
+                    .or_else(|| message.message_key.clone())
+                    .unwrap_or_else(|| message.id.to_string());
+                let (session_id, _) =
+                    check_send_input(&session, &seed.data).map_err(IntakeError::Invalid)?;
+                message.integration_id = Some(integration.id);
+                message.session_id = Some(session_id.to_string());
+            }
+            IntakeEndpoint::Push => {
+                let push: SeedPushBody = read(body, "{\"system\", \"mapping\", \"data\"}")
+                    .map_err(IntakeError::Invalid)?;
+                if push.system != source.name {
+                    return Err(IntakeError::Invalid(AppError::invalid(
+                        "system",
+                        format!("must be this source's name, '{}'", source.name),
+                    )));
+                }
+                let mapping = self.seed_mapping(source, &push.mapping).await?;
+                message.mapping = Some((mapping.id, mapping.name));
+            }
         }
         let key = self.sealing_key().await.map_err(unavailable)?;
         message.sealed_body = key.seal(body, &message.id.to_string());
@@ -686,6 +730,22 @@ impl App {
             handoff_id: answer.handoff_id,
             repeat: answer.repeat,
         })
+    }
+
+    /// The seed's database test on a source: the database integration its `dbConfig` names
+    /// (one the source may name) checked as the health check does; nothing is written or kept
+    /// in the inbox.
+    pub async fn test_database_intake(
+        &self,
+        source_name: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<SeedTestAnswer, IntakeError> {
+        let (live, _) = self.verified_source(source_name, headers, body).await?;
+        let seed: SeedTestBody =
+            read(body, "the seed's {\"dbConfig\", \"testOnly\"}").map_err(IntakeError::Invalid)?;
+        let integration = self.seed_integration(&live.source, &seed.db_config).await?;
+        self.seed_test(&integration).await
     }
 }
 

@@ -15,6 +15,7 @@ pub mod history;
 pub mod history_files;
 mod inbox;
 mod intake;
+mod intake_seed;
 mod integrations;
 mod jobs;
 mod mappings;
@@ -39,6 +40,7 @@ pub use intake::{
     IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret,
     TestEventRequest,
 };
+pub use intake_seed::SeedTestAnswer;
 pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use mappings::{MappingPreview, MappingRequest, MappingTry, MappingsQuery};
