@@ -7,6 +7,8 @@ mod assets;
 mod error;
 mod extract;
 pub mod intake;
+pub mod intake_routes;
+pub mod openapi;
 mod operations;
 mod routes;
 pub mod tls;

@@ -74,7 +74,7 @@ fn source_secret_key(id: SourceId, previous: bool) -> String {
 }
 
 /// A new source as an admin describes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceRequest {
@@ -102,7 +102,7 @@ pub struct SourceRequest {
 }
 
 /// Changes to a source; what is left out stays.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceChange {
@@ -125,7 +125,7 @@ pub struct SourceChange {
 }
 
 /// A new secret for a source.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateSecretRequest {
@@ -139,7 +139,7 @@ pub struct RotateSecretRequest {
 }
 
 /// A source with its secret: the only answer that shows it (when it is made or rotated).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct SourceSecret {
@@ -149,7 +149,7 @@ pub struct SourceSecret {
 }
 
 /// What the listener answers for an accepted message (202).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct IntakeAccepted {
