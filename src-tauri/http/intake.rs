@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on};
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The intake routes (declared in `intake_routes.rs`, which also describes them), their
@@ -25,7 +26,10 @@ pub fn router(app: Arc<App>) -> Router {
         let endpoint = route.endpoint;
         let method = MethodFilter::try_from(route.method.clone())
             .unwrap_or_else(|_| panic!("intake_routes.rs: no method filter for {}", route.method));
-        let handler = move |State(app): State<Arc<App>>, Path(source): Path<String>, request| {
+        let handler = move |State(app): State<Arc<App>>,
+                            Path(mut params): Path<HashMap<String, String>>,
+                            request| {
+            let source = params.remove("source").unwrap_or_default();
             take(app, source, endpoint, request)
         };
         router = router.route(route.path, on(method, handler));

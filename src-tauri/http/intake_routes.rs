@@ -385,16 +385,23 @@ mod tests {
     }
 
     #[test]
-    fn route_names_and_paths_are_unique() {
+    fn routes_are_unique_and_name_their_source() {
         let mut seen = Vec::new();
         for route in ROUTES {
+            // The listener takes the source from the path, and answers only under /intake/v1.
+            assert!(route.path.starts_with("/intake/v1/"), "{}", route.path);
+            assert!(route.path.contains("{source}"), "{}", route.path);
             assert!(
-                route.path.starts_with("/intake/v1/{source}"),
-                "{}",
-                route.path
+                !seen
+                    .iter()
+                    .any(|(m, p, _)| *m == route.method && *p == route.path)
             );
-            assert!(!seen.contains(&(route.method.clone(), route.path)));
-            seen.push((route.method.clone(), route.path));
+            assert!(
+                !seen.iter().any(|(_, _, n)| *n == route.name),
+                "{}",
+                route.name
+            );
+            seen.push((route.method.clone(), route.path, route.name));
         }
     }
 }
