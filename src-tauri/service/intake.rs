@@ -51,7 +51,7 @@ pub(super) struct IntakeState {
 }
 
 /// A test event to send through a source (`send_test_event`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestEventRequest {
@@ -61,6 +61,7 @@ pub struct TestEventRequest {
     /// Headers to send with it (an event type read from a header, say).
     #[serde(default)]
     #[cfg_attr(test, ts(optional, type = "Record<string, string>"))]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub headers: serde_json::Map<String, Value>,
 }
 
