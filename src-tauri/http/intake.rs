@@ -5,6 +5,7 @@
 //! `App::accept_intake`; what each refusal is answered with is decided once, in
 //! [`refusal`].
 
+use super::intake_routes::{OPENAPI_PATH, ROUTES};
 use crate::intake::inbox::IntakeEndpoint;
 use crate::intake::{IntakeError, MAX_INTAKE_BODY};
 use crate::service::App;
@@ -12,17 +13,37 @@ use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{MethodFilter, get, on};
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The intake routes, and a JSON 404 for anything else.
+/// The intake routes (declared in `intake_routes.rs`, which also describes them), their
+/// OpenAPI document, and a JSON 404 for anything else.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/intake/v1/{source}", post(webhook))
-        .route("/intake/v1/{source}/handoffs", post(handoff))
-        .fallback(not_found)
-        .with_state(app)
+    let mut router = Router::new().route(OPENAPI_PATH, get(openapi_document));
+    for route in ROUTES {
+        let endpoint = route.endpoint;
+        let method = MethodFilter::try_from(route.method.clone())
+            .unwrap_or_else(|_| panic!("intake_routes.rs: no method filter for {}", route.method));
+        let handler = move |State(app): State<Arc<App>>,
+                            Path(mut params): Path<HashMap<String, String>>,
+                            request| {
+            let source = params.remove("source").unwrap_or_default();
+            take(app, source, endpoint, request)
+        };
+        router = router.route(route.path, on(method, handler));
+    }
+    router.fallback(not_found).with_state(app)
+}
+
+/// How to send to this listener; no credentials needed (it says nothing about any source).
+async fn openapi_document() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::intake_routes::intake_json(),
+    )
+        .into_response()
 }
 
 /// The request's headers as the service reads them: names in lowercase (as HTTP/1 gives them
@@ -32,22 +53,6 @@ fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
         .iter()
         .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
         .collect()
-}
-
-async fn webhook(
-    State(app): State<Arc<App>>,
-    Path(source): Path<String>,
-    request: Request,
-) -> Response {
-    take(app, source, IntakeEndpoint::Webhook, request).await
-}
-
-async fn handoff(
-    State(app): State<Arc<App>>,
-    Path(source): Path<String>,
-    request: Request,
-) -> Response {
-    take(app, source, IntakeEndpoint::Handoff, request).await
 }
 
 async fn take(

@@ -1,12 +1,16 @@
 //! `serve`: the web UI and its JSON API (axum) over the service layer, for headless machines
 //! and browser tests. Every `/api/v1` request needs the console's bearer token (loopback
 //! included); the UI's files are embedded in the binary (see `build.rs`). A thin adapter: its routes
-//! are generated from the operation list and call one `Console` method each (operations.rs).
+//! are generated from the operation list and call one `Console` method each (operations.rs), and
+//! so is the API's OpenAPI document (openapi.rs). The intake listener (intake.rs) serves the
+//! routes of its table (intake_routes.rs), which also makes its document.
 
 mod assets;
 mod error;
 mod extract;
 pub mod intake;
+pub mod intake_routes;
+pub mod openapi;
 mod operations;
 mod routes;
 pub mod tls;

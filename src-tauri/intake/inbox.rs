@@ -19,7 +19,7 @@ pub const MAX_INBOX_LIMIT: u32 = 1000;
 pub const DEFAULT_INBOX_LIMIT: u32 = 50;
 
 /// Which intake route took a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum IntakeEndpoint {
@@ -52,7 +52,7 @@ impl IntakeEndpoint {
 }
 
 /// What became of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum InboxStatus {
@@ -129,7 +129,7 @@ pub struct InboxAnswer {
 }
 
 /// One message as the inbox lists it (its body is not here).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxItem {

@@ -48,7 +48,7 @@ pub struct Console {
 }
 
 /// `info`: which console this is.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct ConsoleInfo {
@@ -64,21 +64,24 @@ pub struct ConsoleInfo {
 
 /// A config file's text (an envelope, or a bare seed APIConfig/DatabaseConfig), and the name a
 /// bare one is saved under (a new integration only; an update keeps its name).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigText {
+    /// The config's text: an envelope, or a bare seed config.
     pub config: String,
+    /// The name a bare seed config is saved under.
     #[cfg_attr(test, ts(optional))]
     pub name: Option<String>,
 }
 
 /// A config to check as a save would: for a new integration, or for `id`, the one being edited
 /// (its stored secrets and its own name are allowed).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigCheck {
+    /// The config's text: an envelope, or a bare seed config.
     pub config: String,
     #[cfg_attr(test, ts(optional))]
     pub id: Option<String>,
@@ -87,7 +90,7 @@ pub struct ConfigCheck {
 }
 
 /// One secret's value.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretValue {
@@ -95,14 +98,14 @@ pub struct SecretValue {
 }
 
 /// Done, with nothing more to say.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 pub struct Done {
     pub ok: bool,
 }
 
 /// A handoff's collected data, unmasked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Revealed {
@@ -112,14 +115,14 @@ pub struct Revealed {
 }
 
 /// The demo workspace's integrations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 pub struct DemoIntegrations {
     pub integrations: Vec<IntegrationId>,
 }
 
 /// A history file on this machine.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenPath {
@@ -127,7 +130,7 @@ pub struct OpenPath {
 }
 
 /// How much of an audit trail (newest first; default 100).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditQuery {

@@ -28,7 +28,7 @@ use std::time::Duration;
 const RESUME_AFTER: Duration = Duration::from_secs(10);
 
 /// Which inbox messages to list, newest first.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InboxQuery {
@@ -48,7 +48,7 @@ pub struct InboxQuery {
 }
 
 /// One page of the inbox and how many messages match in all.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxPage {
@@ -58,7 +58,7 @@ pub struct InboxPage {
 
 /// One message with its body as a person may see it: the values a mapping maps masked by their
 /// field's type, every other value hidden (`•••`) until an audited reveal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxView {
@@ -71,7 +71,7 @@ pub struct InboxView {
 }
 
 /// A message as it was received (audited).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxRevealed {
@@ -80,16 +80,22 @@ pub struct InboxRevealed {
     pub body: String,
     /// The headers kept (credentials never are).
     #[cfg_attr(test, ts(type = "Record<string, string>"))]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub headers: Map<String, Value>,
 }
 
 /// The body of `POST /intake/v1/<source>/handoffs`: a voice platform names the integration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct HandoffBody {
-    pub integration: String,
-    pub session_id: String,
-    pub data: Value,
+pub struct HandoffBody {
+    /// The integration's id or name (one the source may name).
+    pub(super) integration: String,
+    /// The voice session the data was collected in.
+    pub(super) session_id: String,
+    /// The collected fields, by the integration's field names (an object: anything else is
+    /// refused with the field named, as `send` refuses it).
+    #[schemars(with = "serde_json::Map<String, Value>")]
+    pub(super) data: Value,
 }
 
 impl HandoffBody {

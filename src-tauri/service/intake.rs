@@ -52,7 +52,7 @@ pub(super) struct IntakeState {
 }
 
 /// A test event to send through a source (`send_test_event`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestEventRequest {
@@ -62,6 +62,7 @@ pub struct TestEventRequest {
     /// Headers to send with it (an event type read from a header, say).
     #[serde(default)]
     #[cfg_attr(test, ts(optional, type = "Record<string, string>"))]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub headers: serde_json::Map<String, Value>,
 }
 
@@ -75,7 +76,7 @@ fn source_secret_key(id: SourceId, previous: bool) -> String {
 }
 
 /// A new source as an admin describes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceRequest {
@@ -103,7 +104,7 @@ pub struct SourceRequest {
 }
 
 /// Changes to a source; what is left out stays.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceChange {
@@ -126,7 +127,7 @@ pub struct SourceChange {
 }
 
 /// A new secret for a source.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateSecretRequest {
@@ -140,7 +141,7 @@ pub struct RotateSecretRequest {
 }
 
 /// A source with its secret: the only answer that shows it (when it is made or rotated).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct SourceSecret {
@@ -150,7 +151,7 @@ pub struct SourceSecret {
 }
 
 /// What the listener answers for an accepted message (202).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct IntakeAccepted {

@@ -35,7 +35,7 @@ pub use export::{ExportPlace, ExportResult, KEEP_EXPORTS, is_export_name};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 pub use history::{AttemptView, CsvExport};
 pub use history_files::{HistoryFileInfo, HistoryFiles};
-pub use inbox::{InboxPage, InboxQuery, InboxRevealed, InboxView};
+pub use inbox::{HandoffBody, InboxPage, InboxQuery, InboxRevealed, InboxView};
 pub use intake::{
     IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret,
     TestEventRequest,
