@@ -14,7 +14,9 @@ use crate::intake::inbox::IntakeEndpoint;
 use crate::intake::sources::MAX_SOURCE_NAME_LEN;
 use crate::intake::verify::{IDEMPOTENCY_KEY, Verification, WEBHOOK_ID, WEBHOOK_TIMESTAMP};
 use crate::intake::{MAX_INTAKE_BODY, verify};
-use crate::service::{HandoffBody, IntakeAccepted};
+use crate::service::{
+    HandoffBody, IntakeAccepted, SeedDatabaseBody, SeedPushBody, SeedTestAnswer, SeedTestBody,
+};
 use axum::http::Method;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
@@ -28,8 +30,8 @@ pub struct IntakeRoute {
     pub method: Method,
     /// With `{source}` (the source's name) and any other `{param}`.
     pub path: &'static str,
-    /// What `App::accept_intake` takes the message as.
-    pub endpoint: IntakeEndpoint,
+    /// What the route does with a message.
+    pub action: Action,
     /// The document's `operationId`.
     pub name: &'static str,
     pub summary: &'static str,
@@ -37,6 +39,16 @@ pub struct IntakeRoute {
     pub body: Body,
     /// What it answers besides 202 (`IntakeAccepted`), as `intake::refusal` answers it.
     pub refusals: &'static [Refusal],
+}
+
+/// What a route does with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `App::accept_intake` takes it as this endpoint's message: 202 `IntakeAccepted`.
+    Accept(IntakeEndpoint),
+    /// `App::test_database_intake` (the seed's database test): 200 `SeedTestAnswer`, nothing
+    /// kept.
+    TestDatabase,
 }
 
 /// A route's body as the document describes it.
@@ -71,7 +83,7 @@ pub const ROUTES: &[IntakeRoute] = &[
     IntakeRoute {
         method: Method::POST,
         path: "/intake/v1/{source}",
-        endpoint: IntakeEndpoint::Webhook,
+        action: Action::Accept(IntakeEndpoint::Webhook),
         name: "webhook",
         summary: "A webhook or push from a source.",
         description: "Any JSON, as the sender sends it; committed to the inbox before the \
@@ -82,12 +94,69 @@ pub const ROUTES: &[IntakeRoute] = &[
     IntakeRoute {
         method: Method::POST,
         path: "/intake/v1/{source}/handoffs",
-        endpoint: IntakeEndpoint::Handoff,
+        action: Action::Accept(IntakeEndpoint::Handoff),
         name: "handoff",
         summary: "A voice platform's collected data, naming its integration.",
         description: "Committed to the inbox with the handoff it becomes before the answer; \
             the handoff is then delivered with the usual retries.",
         body: Body::Schema(Schemas::request::<HandoffBody>),
+        refusals: &[
+            Unauthorized,
+            Forbidden,
+            TooLarge,
+            Invalid,
+            RateLimited,
+            Unavailable,
+        ],
+    },
+    IntakeRoute {
+        method: Method::POST,
+        path: "/intake/v1/{source}/api/data-handoff/database",
+        action: Action::Accept(IntakeEndpoint::Database),
+        name: "seedDatabaseHandoff",
+        summary: "The seed's database handoff, on a source.",
+        description: "The seed's `{dbConfig, data}`: `dbConfig` (type, hostname, port, database, \
+            table) names one of the database integrations the source may name; its username \
+            and password are ignored, never used. Committed to the inbox, then delivered.",
+        body: Body::Schema(Schemas::request::<SeedDatabaseBody>),
+        refusals: &[
+            Unauthorized,
+            Forbidden,
+            TooLarge,
+            Invalid,
+            RateLimited,
+            Unavailable,
+        ],
+    },
+    IntakeRoute {
+        method: Method::POST,
+        path: "/intake/v1/{source}/api/data-handoff/test-database",
+        action: Action::TestDatabase,
+        name: "seedTestDatabase",
+        summary: "The seed's database test, on a source.",
+        description: "The seed's `{dbConfig, testOnly}`: the database integration `dbConfig` \
+            names (one the source may name) is checked as the health check checks it (login, \
+            table, columns, privilege, an insert rolled back); nothing is written or kept.",
+        body: Body::Schema(Schemas::request::<SeedTestBody>),
+        refusals: &[
+            Unauthorized,
+            Forbidden,
+            TooLarge,
+            Invalid,
+            RateLimited,
+            Unavailable,
+        ],
+    },
+    IntakeRoute {
+        method: Method::POST,
+        path: "/intake/v1/{source}/api/integrations/push",
+        action: Action::Accept(IntakeEndpoint::Push),
+        name: "seedPush",
+        summary: "The seed's push, on a source.",
+        description: "The seed's `{system, mapping, data}`: `system` is the source's name, \
+            `mapping` one of its mappings, which maps `data` whatever its event. Committed to \
+            the inbox, then mapped and delivered.",
+        body: Body::Schema(Schemas::request::<SeedPushBody>),
         refusals: &[
             Unauthorized,
             Forbidden,
@@ -259,6 +328,7 @@ fn header_parameters() -> Value {
 pub fn intake_document() -> Value {
     let mut schemas = Schemas::new();
     let accepted = schemas.answer::<IntakeAccepted>();
+    let tested = schemas.answer::<SeedTestAnswer>();
     let security: Vec<(String, Value)> = modes().iter().map(security_scheme).collect();
     let mut refusals: Vec<Refusal> = Vec::new();
     let mut paths = Map::new();
@@ -286,15 +356,21 @@ pub fn intake_document() -> Value {
             Body::AnyJson => json!({ "description": "Any JSON." }),
             Body::Schema(schema) => schema(&mut schemas),
         };
-        let mut responses = json!({ "202": {
-            "description": "Accepted: committed to the inbox. A repeated message id gets the \
-                first message's answer (its status now), with `Idempotent-Replayed: true`.",
-            "headers": { "Idempotent-Replayed": {
-                "description": "`true` when this answers a message id seen before.",
-                "schema": { "type": "string", "const": "true" },
-            }},
-            "content": { "application/json": { "schema": accepted } },
-        }});
+        let mut responses = match route.action {
+            Action::Accept(_) => json!({ "202": {
+                "description": "Accepted: committed to the inbox. A repeated message id gets the \
+                    first message's answer (its status now), with `Idempotent-Replayed: true`.",
+                "headers": { "Idempotent-Replayed": {
+                    "description": "`true` when this answers a message id seen before.",
+                    "schema": { "type": "string", "const": "true" },
+                }},
+                "content": { "application/json": { "schema": accepted } },
+            }}),
+            Action::TestDatabase => json!({ "200": {
+                "description": "The test's outcome (`success: false` is an answer, not an error).",
+                "content": { "application/json": { "schema": tested } },
+            }}),
+        };
         for refusal in route.refusals {
             responses[refusal.status().to_string()] = json!({
                 "$ref": format!("#/components/responses/{}", refusal.response_name()),
@@ -360,7 +436,11 @@ mod tests {
         for route in ROUTES {
             let op = &document["paths"][route.path][route.method.as_str().to_ascii_lowercase()];
             assert_eq!(op["operationId"], route.name);
-            assert!(op["responses"]["202"].is_object());
+            let answer = match route.action {
+                Action::Accept(_) => "202",
+                Action::TestDatabase => "200",
+            };
+            assert!(op["responses"][answer].is_object(), "{}", route.path);
             for r in route.refusals {
                 let reference = op["responses"][r.status().to_string()]["$ref"]
                     .as_str()

@@ -16,9 +16,9 @@ use serde_json::Value;
 
 /// The seed's `dbConfig`: what names the table. Its `username` and `password` may be sent (the
 /// seed sends them) and are ignored.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct SeedDbConfig {
+pub struct SeedDbConfig {
     #[serde(rename = "type")]
     db_type: DbType,
     #[serde(default)]
@@ -29,38 +29,43 @@ pub(super) struct SeedDbConfig {
     table: String,
 }
 
-/// `POST …/data-handoff/database`.
-#[derive(Debug, Clone, Deserialize)]
+/// `POST …/api/data-handoff/database`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct SeedDatabaseBody {
+pub struct SeedDatabaseBody {
     pub db_config: SeedDbConfig,
+    /// The collected field values.
+    #[schemars(with = "serde_json::Map<String, Value>")]
     pub data: Value,
     /// Not in the seed; a sender that has one should send it.
     #[serde(default)]
     pub session_id: Option<String>,
 }
 
-/// `POST …/data-handoff/test-database`.
-#[derive(Debug, Clone, Deserialize)]
+/// `POST …/api/data-handoff/test-database`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct SeedTestBody {
+pub struct SeedTestBody {
     pub db_config: SeedDbConfig,
     #[serde(default)]
     #[allow(dead_code)] // The seed sends it; a test is all this route does.
     pub test_only: bool,
 }
 
-/// `POST …/integrations/push`.
-#[derive(Debug, Clone, Deserialize)]
+/// `POST …/api/integrations/push`.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct SeedPushBody {
+pub struct SeedPushBody {
+    /// The source's own name.
     pub system: String,
+    /// One of the source's mappings, by name.
     pub mapping: String,
+    /// What the mapping reads (its pointers start here).
     pub data: Value,
 }
 
 /// What the database test answers: the seed's `{success, message}`, and each check.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct SeedTestAnswer {

@@ -40,7 +40,7 @@ pub use intake::{
     IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret,
     TestEventRequest,
 };
-pub use intake_seed::SeedTestAnswer;
+pub use intake_seed::{SeedDatabaseBody, SeedPushBody, SeedTestAnswer, SeedTestBody};
 pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use mappings::{MappingPreview, MappingRequest, MappingTry, MappingsQuery};
