@@ -9,6 +9,7 @@ mod assets;
 mod error;
 mod extract;
 pub mod intake;
+pub mod intake_listener;
 pub mod intake_routes;
 pub mod openapi;
 mod operations;
@@ -120,7 +121,10 @@ pub fn check_bind(options: &ServeOptions) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn listen(flag: &str, addr: SocketAddr) -> Result<tokio::net::TcpListener, AppError> {
+pub(crate) async fn listen(
+    flag: &str,
+    addr: SocketAddr,
+) -> Result<tokio::net::TcpListener, AppError> {
     tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         AppError::new(
             crate::ErrorKind::Unavailable,
@@ -186,10 +190,27 @@ pub async fn serve(
             }
         })
     });
+    let mut local = local;
     if let Some(intake) = local.intake {
         let scheme = if local.intake_tls { "https" } else { "http" };
-        app.set_intake_url(format!("{scheme}://{intake}/intake/v1/"));
+        app.set_intake_url(Some(format!("{scheme}://{intake}/intake/v1/")));
     }
+    // Without --intake-bind, the listener's setting decides (and a change applies at once).
+    let setting_listener = match options.intake_bind {
+        Some(_) => None,
+        None => {
+            let host = intake_listener::SettingListener::start(&app).await;
+            if let Some(url) = app.intake_url() {
+                local.intake_tls = url.starts_with("https://");
+                local.intake = url
+                    .split("://")
+                    .nth(1)
+                    .and_then(|rest| rest.split('/').next())
+                    .and_then(|addr| addr.parse().ok());
+            }
+            Some(host)
+        }
+    };
     on_ready(local);
     let jobs = Jobs::default();
     let router = router_with_jobs(Arc::clone(&app), token, jobs.clone());
@@ -203,6 +224,9 @@ pub async fn serve(
     if let Some(intake) = intake {
         let served = intake.await.map_err(AppError::internal).and_then(|r| r);
         result = result.and(served);
+    }
+    if let Some(host) = setting_listener {
+        host.stop().await;
     }
     if let Some(worker) = worker {
         let _ = worker.await;

@@ -13,9 +13,9 @@ use super::test_health_requests::{
 use super::{
     App, AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, ExportPlace,
     HandoffResult, HistoryFileInfo, HistoryFiles, InboxPage, InboxQuery, InboxRevealed, InboxView,
-    IntakeAccepted, JobId, JobStatus, Jobs, MappingPreview, MappingRequest, MappingTry,
-    MappingsQuery, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret, TargetColumns,
-    TestEventRequest,
+    IntakeAccepted, JobId, JobStatus, Jobs, ListenerStatus, MappingPreview, MappingRequest,
+    MappingTry, MappingsQuery, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret,
+    TargetColumns, TestEventRequest,
 };
 use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
 use crate::audit::{AuditEvent, AuditFilter};
@@ -23,6 +23,7 @@ use crate::error::AppError;
 use crate::health::{DeliverySummary, HealthSnapshot, LastHealth};
 use crate::ids::{AttemptId, HandoffId, InboxId, IntegrationId};
 use crate::intake::inbox::InboxItem;
+use crate::intake::listener::ListenerSettings;
 use crate::intake::mappings::Mapping;
 use crate::intake::presets::PresetSystem;
 use crate::intake::sources::Source;
@@ -154,7 +155,7 @@ impl Console {
             version: env!("CARGO_PKG_VERSION").to_string(),
             data_dir: self.app.data_dir().to_path_buf(),
             read_only: false,
-            intake_url: self.app.intake_url().map(str::to_string),
+            intake_url: self.app.intake_url(),
         })
     }
 
@@ -321,6 +322,14 @@ impl Console {
 
     pub async fn remove_source(&self, id: String) -> Result<Source> {
         self.app.remove_source(&id).await
+    }
+
+    pub async fn intake_listener(&self) -> Result<ListenerStatus> {
+        self.app.intake_listener().await
+    }
+
+    pub async fn set_intake_listener(&self, r: ListenerSettings) -> Result<ListenerStatus> {
+        self.app.set_intake_listener(r).await
     }
 
     pub async fn send_test_event(&self, id: String, r: TestEventRequest) -> Result<IntakeAccepted> {

@@ -12,6 +12,7 @@ use crate::error::{AppError, FieldProblem};
 use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
 use crate::intake::inbox::{InboxStatus, IntakeEndpoint, NewInboxMessage, keepable_headers};
 use crate::intake::limits::RateLimiter;
+use crate::intake::listener::ListenerSettings;
 use crate::intake::sources::{
     DEFAULT_RATE_PER_MINUTE, Source, SourceKind, SourceSettings, is_source_name_conflict,
 };
@@ -46,9 +47,35 @@ struct LiveSource {
 pub(super) struct IntakeState {
     live: Mutex<HashMap<String, Arc<LiveSource>>>,
     limiter: RateLimiter,
-    /// Where this process's intake listener answers (`http://addr/intake/v1/`), once it
+    /// Where this process's intake listener answers (`http://addr/intake/v1/`), while it
     /// listens.
-    listening: std::sync::OnceLock<String>,
+    listening: std::sync::RwLock<Option<String>>,
+    /// What starts and stops this process's listener as the setting says (the window, or a
+    /// `serve` started without `--intake-bind`).
+    host: std::sync::OnceLock<Arc<dyn ListenerHost>>,
+}
+
+/// Starts and stops a process's intake listener (an adapter's: the service knows no sockets).
+pub trait ListenerHost: Send + Sync {
+    /// Stops the listener this process runs, if any, and when `settings` is enabled starts one
+    /// as it says; answers where it now listens.
+    fn apply(
+        &self,
+        settings: ListenerSettings,
+    ) -> futures_util::future::BoxFuture<'static, Result<Option<String>, AppError>>;
+}
+
+/// The intake listener's setting and what this process does with it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerStatus {
+    pub settings: ListenerSettings,
+    /// Where this process's listener answers now (`http(s)://addr/intake/v1/`).
+    pub url: Option<String>,
+    /// Whether a change of the setting applies here at once (the window; `serve` without
+    /// `--intake-bind`), or at the next start.
+    pub applies_now: bool,
 }
 
 /// A test event to send through a source (`send_test_event`).
@@ -515,14 +542,75 @@ impl App {
         Ok(Some(live))
     }
 
-    /// Says where this process's intake listener answers (once; `serve` calls it).
-    pub fn set_intake_url(&self, url: String) {
-        let _ = self.intake.listening.set(url);
+    /// Says where this process's intake listener answers (`None`: it stopped).
+    pub fn set_intake_url(&self, url: Option<String>) {
+        *self
+            .intake
+            .listening
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = url;
     }
 
     /// Where this process's intake listener answers (`http://addr/intake/v1/`), if it listens.
-    pub fn intake_url(&self) -> Option<&str> {
-        self.intake.listening.get().map(String::as_str)
+    pub fn intake_url(&self) -> Option<String> {
+        self.intake
+            .listening
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Gives this process a listener host: the setting is then applied here (now, and on
+    /// every change). Once per process.
+    pub async fn host_intake_listener(&self, host: Arc<dyn ListenerHost>) -> Result<(), AppError> {
+        if self.intake.host.set(Arc::clone(&host)).is_err() {
+            return Err(AppError::internal("the intake listener has a host already"));
+        }
+        let settings = ListenerSettings::load(self.data_dir())?;
+        if settings.enabled {
+            settings.check()?;
+            let url = host.apply(settings).await?;
+            self.set_intake_url(url);
+        }
+        Ok(())
+    }
+
+    /// The intake listener's setting, and where this process listens.
+    pub async fn intake_listener(&self) -> Result<ListenerStatus, AppError> {
+        Ok(ListenerStatus {
+            settings: ListenerSettings::load(self.data_dir())?,
+            url: self.intake_url(),
+            applies_now: self.intake.host.get().is_some(),
+        })
+    }
+
+    /// Saves the intake listener's setting and, where this process hosts the listener,
+    /// applies it now (a setting that cannot be applied — a port in use, a certificate that
+    /// does not load — is not saved).
+    pub async fn set_intake_listener(
+        &self,
+        settings: ListenerSettings,
+    ) -> Result<ListenerStatus, AppError> {
+        settings.check()?;
+        if let Some(host) = self.intake.host.get() {
+            let previous = ListenerSettings::load(self.data_dir()).unwrap_or_default();
+            match host.apply(settings.clone()).await {
+                Ok(url) => self.set_intake_url(url),
+                Err(e) => {
+                    // Back to what ran before, so the listener is not left off.
+                    if previous.enabled
+                        && let Ok(url) = host.apply(previous).await
+                    {
+                        self.set_intake_url(url);
+                    } else {
+                        self.set_intake_url(None);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        settings.save(self.data_dir())?;
+        self.intake_listener().await
     }
 
     /// Signs a test event with the source's own secret and takes it as the listener would

@@ -37,8 +37,8 @@ pub use history::{AttemptView, CsvExport};
 pub use history_files::{HistoryFileInfo, HistoryFiles};
 pub use inbox::{HandoffBody, InboxPage, InboxQuery, InboxRevealed, InboxView};
 pub use intake::{
-    IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret,
-    TestEventRequest,
+    IntakeAccepted, ListenerHost, ListenerStatus, RotateSecretRequest, SourceChange, SourceRequest,
+    SourceSecret, TestEventRequest,
 };
 pub use intake_seed::{SeedDatabaseBody, SeedPushBody, SeedTestAnswer, SeedTestBody};
 pub use integrations::{ConfigChecked, read_config_text};

@@ -119,6 +119,11 @@ macro_rules! operations {
             /// Signs a test event with the source's secret and takes it as the listener would
             /// (verification, rate, inbox, mappings).
             send_test_event: POST "/sources/{id}/test-event" (id: String) json: TestEventRequest => IntakeAccepted;
+            /// The intake listener's setting and where this console listens.
+            intake_listener: GET "/intake-listener" () none => ListenerStatus;
+            /// Saves the intake listener's setting; the window (or a `serve` started without
+            /// `--intake-bind`) applies it at once.
+            set_intake_listener: PUT "/intake-listener" () json: ListenerSettings => ListenerStatus;
             /// Inbox messages, newest first, and how many match.
             inbox: GET "/inbox" () query: InboxQuery => InboxPage;
             /// One inbox message, its body masked (mapped values by their field's type, the
