@@ -49,21 +49,28 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# The pinned Python packages of tests/intake_signatures/requirements.txt, in a venv of their own;
-# (re)made only when the pinned version is not the one there.
+# The pinned Python packages, in a venv of their own: the reference Standard Webhooks library
+# (tests/intake_signatures/requirements.txt) and a real OpenAPI validator
+# (tests/openapi/requirements.txt). (Re)made only when a pinned version is not the one there.
 if [ "${1:-run}" = test ]; then
   venv="${HANDOFF_PY_VENV:-$HOME/.cache/handoff-console/py}"
-  requirements="$(dirname "$0")/../tests/intake_signatures/requirements.txt"
-  pinned=$(sed -n 's/^standardwebhooks==\([^ ]*\).*/\1/p' "$requirements")
+  here="$(dirname "$0")/.."
+  requirements=("$here/tests/intake_signatures/requirements.txt" "$here/tests/openapi/requirements.txt")
   installed() {
-    "$venv/bin/python" -c 'import importlib.metadata as m, sys; sys.exit(m.version("standardwebhooks") != sys.argv[1])' \
-      "$pinned" >/dev/null 2>&1
+    "$venv/bin/python" - "${requirements[@]}" >/dev/null 2>&1 <<'PY'
+import importlib.metadata as m, re, sys
+for path in sys.argv[1:]:
+    for line in open(path):
+        pin = re.match(r"([A-Za-z0-9_.-]+)==([^ \\]+)", line)
+        if pin and m.version(pin[1]) != pin[2]:
+            sys.exit(1)
+PY
   }
   if ! installed; then
-    echo "installing standardwebhooks $pinned into $venv" >&2
+    echo "installing the pinned Python test packages into $venv" >&2
     python3 -m venv --clear "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input --require-hashes \
-      --only-binary :all: -r "$requirements"
+      --only-binary :all: "${requirements[@]/#/-r}"
     installed
   fi
 fi

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Why a delivery failed. `network`, `timeout` and `server` are worth retrying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum ErrorCategory {

@@ -24,6 +24,7 @@ pub mod masking;
 pub mod retry;
 pub mod secrets;
 pub mod service;
+pub mod settings;
 pub mod stats;
 pub mod store;
 pub mod targets;

@@ -698,3 +698,129 @@ async fn a_signed_test_event_goes_through_the_sources_own_verification_into_the_
             .contains("disabled")
     );
 }
+
+/// The listener's setting (what the window's Sources screen turns on): `serve` without
+/// `--intake-bind` starts, stops and moves its intake listener when the setting changes, and
+/// starts it again from the setting after a restart.
+#[tokio::test]
+async fn the_listener_setting_starts_and_stops_intake_without_a_restart() {
+    use std::io::BufReader;
+    handoff_console::targets::api::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_string();
+    let command = || {
+        let mut c = common::cli();
+        c.args(["--data-dir", &data_dir, "--secrets", "vault"])
+            .env("HANDOFF_VAULT_PASSPHRASE", "test passphrase");
+        c
+    };
+    let added = command()
+        .args([
+            "--json",
+            "source",
+            "add",
+            "voice",
+            "--kind",
+            "voice",
+            "--verification",
+            "intakeKey",
+        ])
+        .output()
+        .unwrap();
+    assert!(added.status.success());
+    let key = serde_json::from_slice::<Value>(&added.stdout).unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let serve = || async {
+        let mut child = common::ChildGuard(
+            command()
+                .args(["--json", "serve", "--bind", "127.0.0.1:0", "--no-worker"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let printed: Value = tokio::task::spawn_blocking(move || {
+            serde_json::Deserializer::from_reader(stdout)
+                .into_iter()
+                .next()
+                .unwrap()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        (child, printed)
+    };
+    let (child, printed) = serve().await;
+    assert!(printed["intake"].is_null(), "{printed}");
+    let (base, token) = printed["url"]
+        .as_str()
+        .unwrap()
+        .split_once("/#token=")
+        .unwrap();
+    let (base, token) = (base.to_string(), token.to_string());
+    let http = reqwest::Client::new();
+    let put = |body: Value| {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        async move {
+            let r = http
+                .put(format!("{base}/api/v1/intake-listener"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let send = |url: String| {
+        let key = key.clone();
+        async move {
+            reqwest::Client::new()
+                .post(format!("{url}voice"))
+                .bearer_auth(key)
+                .body("{}")
+                .send()
+                .await
+        }
+    };
+
+    let port = common::closed_port();
+    let (status, on) = put(json!({"enabled": true, "bind": format!("127.0.0.1:{port}")})).await;
+    assert_eq!(status, StatusCode::OK, "{on}");
+    assert_eq!(on["appliesNow"], true);
+    let url = on["url"].as_str().expect("listening now").to_string();
+    assert_eq!(
+        send(url.clone()).await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+
+    // A setting that may not be: refused, naming the field, and the listener keeps running.
+    let (status, refused) = put(json!({"enabled": true, "bind": "0.0.0.0:0"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["details"][0]["field"], "bind");
+    assert_eq!(
+        send(url.clone()).await.unwrap().status(),
+        StatusCode::ACCEPTED
+    );
+
+    let (status, off) = put(json!({"enabled": false, "bind": format!("127.0.0.1:{port}")})).await;
+    assert_eq!(status, StatusCode::OK, "{off}");
+    assert!(off["url"].is_null(), "{off}");
+    assert!(
+        send(url.clone()).await.is_err(),
+        "still listening after it was switched off"
+    );
+
+    // On again, then a restart: the setting starts it.
+    put(json!({"enabled": true, "bind": format!("127.0.0.1:{port}")})).await;
+    drop(child);
+    let (_child, printed) = serve().await;
+    let intake = printed["intake"]
+        .as_str()
+        .expect("started from the setting")
+        .to_string();
+    assert_eq!(send(intake).await.unwrap().status(), StatusCode::ACCEPTED);
+}

@@ -445,3 +445,126 @@ async fn a_key_rotation_reseals_inbox_messages_and_keeps_the_old_key_until_it_ha
     assert!(revealed["body"].as_str().unwrap().contains("Rui Alves"));
     assert_eq!(revealed["headers"]["x-event-type"], "ping");
 }
+
+#[tokio::test]
+async fn the_seeds_database_test_and_push_routes_work_on_a_source_and_never_choose_their_target() {
+    let t = setup().await;
+    let (status, demo) = t.s.call(Method::POST, "/demo", None).await;
+    assert_eq!(status, StatusCode::OK, "{demo}");
+    let db = demo
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "database")
+        .expect("the demo's database integration")
+        .clone();
+    let db_name = db["name"].as_str().unwrap().to_string();
+    let file = db["config"]["database"]["database"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) =
+        t.s.call(
+            Method::POST,
+            "/sources",
+            Some(
+                json!({"name": "legacy", "kind": "other", "verification": {"mode": "intakeKey"},
+                        "integrations": [db_name, "Clinic EMR"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let key = body["secret"].as_str().unwrap().to_string();
+    let origin = t.intake.trim_end_matches("/intake/v1").to_string();
+    let post = |path: &str, body: Value| {
+        let (url, key) = (format!("{}/intake/v1/legacy{path}", origin), key.clone());
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let db_config = json!({"type": "sqlite", "database": file, "table": "patient_data",
+                           "username": "ignored", "password": "never-used"});
+
+    // The seed's test: the integration dbConfig names, checked; nothing kept.
+    let (status, tested) = post(
+        "/api/data-handoff/test-database",
+        json!({"dbConfig": db_config, "testOnly": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tested}");
+    assert_eq!(tested["success"], true, "{tested}");
+    assert_eq!(tested["integration"], db_name.as_str());
+
+    // The seed's database handoff: delivered into the table.
+    let (status, accepted) = post(
+        "/api/data-handoff/database",
+        json!({"dbConfig": db_config, "data": {"fullName": "Lia Moura", "email": "lia@example.com"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let id = accepted["id"].as_str().unwrap();
+    let view = t.settled(id, true).await;
+    assert_eq!(view["item"]["status"], "delivered", "{view}");
+    assert_eq!(view["item"]["integrationName"], db_name.as_str());
+    let rows: i64 = rusqlite::Connection::open(&file)
+        .unwrap()
+        .query_row("SELECT count(*) FROM patient_data", [], |r| r.get(0))
+        .unwrap();
+    assert!(rows >= 1);
+    // The body cannot choose a table the source may not name.
+    let mut elsewhere = db_config.clone();
+    elsewhere["table"] = json!("users");
+    let (status, refused) = post(
+        "/api/data-handoff/database",
+        json!({"dbConfig": elsewhere, "data": {"fullName": "X"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+
+    // The seed's push: the mapping it names maps `data`.
+    let (status, saved) =
+        t.s.call(
+            Method::POST,
+            "/mappings",
+            Some(json!({
+                "source": "legacy", "name": "incidents_to_events", "integration": "Clinic EMR",
+                "event": {"pointer": "/never", "equals": "x"},
+                "fields": [{"field": "fullName", "value": {"pointer": "/title"}}]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let (status, accepted) = post(
+        "/api/integrations/push",
+        json!({"system": "legacy", "mapping": "incidents_to_events",
+               "data": {"id": "12345", "title": "Noa Prado"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let view = t.settled(accepted["id"].as_str().unwrap(), true).await;
+    assert_eq!(view["item"]["status"], "delivered", "{view}");
+    assert_eq!(view["item"]["mappingName"], "incidents_to_events");
+    assert_eq!(t.sink.received()[0].json()["name"], "Noa Prado");
+    for (body, field) in [
+        (
+            json!({"system": "other", "mapping": "incidents_to_events", "data": {}}),
+            "system",
+        ),
+        (
+            json!({"system": "legacy", "mapping": "nope", "data": {}}),
+            "mapping",
+        ),
+    ] {
+        let (status, refused) = post("/api/integrations/push", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert_eq!(refused["error"]["field"], field, "{refused}");
+    }
+}

@@ -15,7 +15,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 pub const MAX_HANDOFF_LIMIT: u32 = 10_000;
 
 /// One handoff as the list shows it: its state, and its last attempt's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HandoffRow {
@@ -39,7 +39,7 @@ pub struct HandoffRow {
 }
 
 /// One page of the handoff list, and how many handoffs match in all.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HandoffPage {
@@ -51,7 +51,9 @@ pub struct HandoffPage {
 
 /// The column the handoff list is sorted by; ties go by the last change (for `status`), then
 /// by creation time, then insertion order, in the same direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub enum HandoffSort {
@@ -85,7 +87,9 @@ impl HandoffSort {
 }
 
 /// A sort's direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {

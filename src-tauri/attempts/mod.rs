@@ -23,7 +23,7 @@ use crate::store::from_ms;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
@@ -51,7 +51,7 @@ impl Trigger {
 
 /// Status of an attempt, and as stored of a handoff (a handoff is `pending` while in flight or
 /// while an automatic retry is scheduled; [`HandoffState`] tells the two apart).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -111,7 +111,7 @@ impl HandoffOrigin {
 /// What became of a handoff, as support asks it: delivered, still undelivered (failed with no
 /// retry left, or waiting for a scheduled retry), or pending (an attempt is under way, or its
 /// process died and the worker will take over).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum HandoffState {
@@ -154,7 +154,7 @@ impl HandoffState {
 }
 
 /// One attempt as the history lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptSummary {
@@ -182,7 +182,7 @@ pub struct AttemptSummary {
 }
 
 /// One page of the history, and how many attempts match in all.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptPage {
@@ -193,7 +193,7 @@ pub struct AttemptPage {
 }
 
 /// Everything recorded about one attempt (secrets were redacted before it was written).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptDetail {
@@ -206,7 +206,7 @@ pub struct AttemptDetail {
     pub handoff: HandoffSummary,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HandoffSummary {

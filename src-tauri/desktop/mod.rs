@@ -197,6 +197,16 @@ pub fn run(app: Arc<App>, runtime: &tokio::runtime::Runtime) -> Result<i32, AppE
                 tauri_app.handle().clone(),
                 stop_rx.clone(),
             ));
+            // The intake listener, when its setting is on (Sources screen); it stops with the
+            // rest of the background work.
+            let listener_app = Arc::clone(&setup_app);
+            let mut listener_stop = stop_rx.clone();
+            let listener = tauri::async_runtime::spawn(async move {
+                let host =
+                    crate::http::intake_listener::SettingListener::start(&listener_app).await;
+                let _ = listener_stop.wait_for(|s| *s).await;
+                host.stop().await;
+            });
             let handle = tauri_app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 close_on_signal().await;
@@ -204,7 +214,7 @@ pub fn run(app: Arc<App>, runtime: &tokio::runtime::Runtime) -> Result<i32, AppE
                 handle.exit(0);
             });
             let mut tasks = setup_background.lock().unwrap_or_else(|e| e.into_inner());
-            tasks.extend([worker, watcher]);
+            tasks.extend([worker, watcher, listener]);
             tracing::info!(data_dir = %setup_app.data_dir().display(), "window open");
             Ok(())
         })

@@ -71,7 +71,7 @@ const COUNTS: &str = concat!(
 );
 
 /// How a delivery ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryOutcome {
@@ -89,7 +89,7 @@ impl DeliveryOutcome {
 }
 
 /// One delivery (a finished attempt that is not part of a configuration test).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
@@ -105,7 +105,7 @@ pub struct Delivery {
 }
 
 /// An integration's deliveries over a window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryWindow {
@@ -118,7 +118,7 @@ pub struct DeliveryWindow {
 }
 
 /// What the Integrations list shows of an integration's deliveries.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliverySummary {

@@ -60,7 +60,19 @@ pub const CERT_WARNING_DAYS: i64 = 14;
 pub const END_TO_END: &str = "endToEnd";
 
 /// Ordered by severity: the worst of a set is its maximum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
@@ -90,7 +102,7 @@ pub fn worst(statuses: impl IntoIterator<Item = HealthStatus>) -> HealthStatus {
 }
 
 /// One check of one integration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
@@ -101,7 +113,7 @@ pub struct Check {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationHealth {
@@ -196,7 +208,7 @@ fn cap_end_to_end(checks: &mut [Check]) {
 }
 
 /// A check of the console's own parts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct LocalCheck {
@@ -218,7 +230,7 @@ pub struct HealthReport {
 }
 
 /// An integration's result in one past run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HealthSnapshot {
@@ -228,7 +240,7 @@ pub struct HealthSnapshot {
 }
 
 /// The local checks of one past run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct LocalSnapshot {
@@ -238,7 +250,7 @@ pub struct LocalSnapshot {
 
 /// The last-known state: each integration's latest result (they may come from different runs)
 /// and the latest local checks.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct LastHealth {

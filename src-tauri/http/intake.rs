@@ -1,28 +1,49 @@
-//! The intake listener: `POST /intake/v1/{source}` (webhooks and pushes) and
-//! `POST /intake/v1/{source}/handoffs` (a voice platform naming the integration), served on an
+//! The intake listener: `POST /intake/v1/{source}` (webhooks and pushes),
+//! `POST /intake/v1/{source}/handoffs` (a voice platform naming the integration) and the seed's
+//! routes under `/intake/v1/{source}/api/…` (every route is declared in `intake_routes.rs`), served on an
 //! address of its own (`serve --intake-bind`), apart from the admin API: nothing else is routed
 //! here, and the console's token means nothing here. A thin adapter over
 //! `App::accept_intake`; what each refusal is answered with is decided once, in
 //! [`refusal`].
 
-use crate::intake::inbox::IntakeEndpoint;
+use super::intake_routes::{Action, OPENAPI_PATH, ROUTES};
 use crate::intake::{IntakeError, MAX_INTAKE_BODY};
 use crate::service::App;
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{MethodFilter, get, on};
 use serde_json::json;
+use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The intake routes, and a JSON 404 for anything else.
+/// The intake routes (declared in `intake_routes.rs`, which also describes them), their
+/// OpenAPI document, and a JSON 404 for anything else.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/intake/v1/{source}", post(webhook))
-        .route("/intake/v1/{source}/handoffs", post(handoff))
-        .fallback(not_found)
-        .with_state(app)
+    let mut router = Router::new().route(OPENAPI_PATH, get(openapi_document));
+    for route in ROUTES {
+        let action = route.action;
+        let method = MethodFilter::try_from(route.method.clone())
+            .unwrap_or_else(|_| panic!("intake_routes.rs: no method filter for {}", route.method));
+        let handler = move |State(app): State<Arc<App>>,
+                            Path(mut params): Path<HashMap<String, String>>,
+                            request| {
+            let source = params.remove("source").unwrap_or_default();
+            take(app, source, action, request)
+        };
+        router = router.route(route.path, on(method, handler));
+    }
+    router.fallback(not_found).with_state(app)
+}
+
+/// How to send to this listener; no credentials needed (it says nothing about any source).
+async fn openapi_document() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::intake_routes::intake_json(),
+    )
+        .into_response()
 }
 
 /// The request's headers as the service reads them: names in lowercase (as HTTP/1 gives them
@@ -34,28 +55,7 @@ fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn webhook(
-    State(app): State<Arc<App>>,
-    Path(source): Path<String>,
-    request: Request,
-) -> Response {
-    take(app, source, IntakeEndpoint::Webhook, request).await
-}
-
-async fn handoff(
-    State(app): State<Arc<App>>,
-    Path(source): Path<String>,
-    request: Request,
-) -> Response {
-    take(app, source, IntakeEndpoint::Handoff, request).await
-}
-
-async fn take(
-    app: Arc<App>,
-    source: String,
-    endpoint: IntakeEndpoint,
-    request: Request,
-) -> Response {
+async fn take(app: Arc<App>, source: String, action: Action, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -69,10 +69,17 @@ async fn take(
         Ok(b) => b,
         Err(e) => return refusal(&source, e),
     };
-    match app
-        .accept_intake(&source, endpoint, &header_list(&parts.headers), &body)
-        .await
-    {
+    let headers = header_list(&parts.headers);
+    let endpoint = match action {
+        Action::Accept(endpoint) => endpoint,
+        Action::TestDatabase => {
+            return match app.test_database_intake(&source, &headers, &body).await {
+                Ok(answer) => (StatusCode::OK, axum::Json(&answer)).into_response(),
+                Err(e) => refusal(&source, e),
+            };
+        }
+    };
+    match app.accept_intake(&source, endpoint, &headers, &body).await {
         Ok(accepted) => {
             let mut response = (StatusCode::ACCEPTED, axum::Json(&accepted)).into_response();
             if accepted.repeat {

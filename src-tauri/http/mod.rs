@@ -1,12 +1,17 @@
 //! `serve`: the web UI and its JSON API (axum) over the service layer, for headless machines
 //! and browser tests. Every `/api/v1` request needs the console's bearer token (loopback
 //! included); the UI's files are embedded in the binary (see `build.rs`). A thin adapter: its routes
-//! are generated from the operation list and call one `Console` method each (operations.rs).
+//! are generated from the operation list and call one `Console` method each (operations.rs), and
+//! so is the API's OpenAPI document (openapi.rs). The intake listener (intake.rs) serves the
+//! routes of its table (intake_routes.rs), which also makes its document.
 
 mod assets;
 mod error;
 mod extract;
 pub mod intake;
+pub mod intake_listener;
+pub mod intake_routes;
+pub mod openapi;
 mod operations;
 mod routes;
 pub mod tls;
@@ -116,7 +121,10 @@ pub fn check_bind(options: &ServeOptions) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn listen(flag: &str, addr: SocketAddr) -> Result<tokio::net::TcpListener, AppError> {
+pub(crate) async fn listen(
+    flag: &str,
+    addr: SocketAddr,
+) -> Result<tokio::net::TcpListener, AppError> {
     tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         AppError::new(
             crate::ErrorKind::Unavailable,
@@ -182,9 +190,27 @@ pub async fn serve(
             }
         })
     });
+    let mut local = local;
     if let Some(intake) = local.intake {
-        app.set_intake_url(format!("http://{intake}/intake/v1/"));
+        let scheme = if local.intake_tls { "https" } else { "http" };
+        app.set_intake_url(Some(format!("{scheme}://{intake}/intake/v1/")));
     }
+    // Without --intake-bind, the listener's setting decides (and a change applies at once).
+    let setting_listener = match options.intake_bind {
+        Some(_) => None,
+        None => {
+            let host = intake_listener::SettingListener::start(&app).await;
+            if let Some(url) = app.intake_url() {
+                local.intake_tls = url.starts_with("https://");
+                local.intake = url
+                    .split("://")
+                    .nth(1)
+                    .and_then(|rest| rest.split('/').next())
+                    .and_then(|addr| addr.parse().ok());
+            }
+            Some(host)
+        }
+    };
     on_ready(local);
     let jobs = Jobs::default();
     let router = router_with_jobs(Arc::clone(&app), token, jobs.clone());
@@ -198,6 +224,9 @@ pub async fn serve(
     if let Some(intake) = intake {
         let served = intake.await.map_err(AppError::internal).and_then(|r| r);
         result = result.and(served);
+    }
+    if let Some(host) = setting_listener {
+        host.stop().await;
     }
     if let Some(worker) = worker {
         let _ = worker.await;

@@ -1,15 +1,17 @@
-//! `/api/v1`: every operation of the list (operations.rs) and the file transfers
-//! (transfers.rs), behind the console's bearer token.
+//! `/api/v1`: every operation of the list (operations.rs), the file transfers (transfers.rs)
+//! and the API's OpenAPI document (openapi.rs), behind the console's bearer token.
 
 use super::error::unauthorized;
 use super::{ApiState, token};
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 pub fn api(state: ApiState) -> Router {
     let v1 = super::operations::routes()
         .merge(super::transfers::routes())
+        .route("/openapi.json", get(openapi_document))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_token,
@@ -32,4 +34,14 @@ async fn require_token(
         Some(t) if token::matches(&state.token, t.trim()) => next.run(request).await,
         _ => unauthorized(),
     }
+}
+
+/// The admin API's OpenAPI document. Behind the token like every `/api/v1` route: it is
+/// harmless, but one rule for the whole prefix leaves nothing to remember.
+async fn openapi_document() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        super::openapi::admin_json(),
+    )
+        .into_response()
 }

@@ -19,7 +19,7 @@ pub const MAX_INBOX_LIMIT: u32 = 1000;
 pub const DEFAULT_INBOX_LIMIT: u32 = 50;
 
 /// Which intake route took a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum IntakeEndpoint {
@@ -27,6 +27,12 @@ pub enum IntakeEndpoint {
     Webhook,
     /// `POST /intake/v1/<source>/handoffs`: names its integration, session and data.
     Handoff,
+    /// The seed's `POST …/data-handoff/database`: `{dbConfig, data}`, for the source's database
+    /// integration `dbConfig` names.
+    Database,
+    /// The seed's `POST …/integrations/push`: `{system, mapping, data}`, mapped by the mapping
+    /// it names.
+    Push,
 }
 
 impl IntakeEndpoint {
@@ -34,17 +40,19 @@ impl IntakeEndpoint {
         match self {
             Self::Webhook => "webhook",
             Self::Handoff => "handoff",
+            Self::Database => "database",
+            Self::Push => "push",
         }
     }
     fn parse(s: &str) -> Option<Self> {
-        [Self::Webhook, Self::Handoff]
+        [Self::Webhook, Self::Handoff, Self::Database, Self::Push]
             .into_iter()
             .find(|e| e.as_str() == s)
     }
 }
 
 /// What became of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum InboxStatus {
@@ -104,6 +112,8 @@ pub struct NewInboxMessage {
     pub handoff_id: Option<HandoffId>,
     pub integration_id: Option<IntegrationId>,
     pub session_id: Option<String>,
+    /// The mapping a push names (id and name).
+    pub mapping: Option<(crate::ids::MappingId, String)>,
     pub received_at: i64,
 }
 
@@ -119,7 +129,7 @@ pub struct InboxAnswer {
 }
 
 /// One message as the inbox lists it (its body is not here).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxItem {
@@ -244,8 +254,9 @@ fn insert_message(
         .prepare_cached(
             "INSERT INTO intake_messages (id, source_id, source_name, endpoint, message_key, body,
                                           body_bytes, status, handoff_id, integration_id,
-                                          session_id, received_at, updated_at, headers)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?11, ?12)
+                                          session_id, received_at, updated_at, headers,
+                                          mapping_id, mapping_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)
              ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING",
         )?
         .execute(params![
@@ -261,6 +272,8 @@ fn insert_message(
             m.session_id,
             m.received_at,
             m.sealed_headers,
+            m.mapping.as_ref().map(|(id, _)| id.to_string()),
+            m.mapping.as_ref().map(|(_, name)| name.clone()),
         ])?;
     if added == 1 {
         return Ok(InboxAnswer {

@@ -5,6 +5,7 @@
 
 pub mod inbox;
 pub mod limits;
+pub mod listener;
 pub mod mappings;
 pub mod presets;
 pub mod sources;

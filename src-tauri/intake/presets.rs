@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
 /// One system's presets.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresetSystem {
@@ -26,7 +26,7 @@ pub struct PresetSystem {
 }
 
 /// One event: a sample body (and headers) as such a system sends it, and the mapping for it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Preset {
@@ -34,6 +34,7 @@ pub struct Preset {
     pub title: String,
     #[serde(default)]
     #[cfg_attr(test, ts(type = "Record<string, string>"))]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub headers: Map<String, Value>,
     #[cfg_attr(test, ts(type = "unknown"))]
     pub sample: Value,
@@ -41,7 +42,7 @@ pub struct Preset {
 }
 
 /// A mapping without its source and integration (the admin picks them).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PresetMapping {

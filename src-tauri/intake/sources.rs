@@ -23,7 +23,7 @@ pub const MAX_RATE_PER_MINUTE: u32 = 6_000_000;
 pub const MAX_SOURCE_INTEGRATIONS: usize = 200;
 
 /// What kind of system a source is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
@@ -51,7 +51,7 @@ impl SourceKind {
 }
 
 /// A source as stored (no secret).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Source {

@@ -64,7 +64,7 @@ const BASE64_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// How a source proves a message is its own (stored as JSON with the source).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(
     tag = "mode",
@@ -100,7 +100,7 @@ pub enum Verification {
 /// What [`Verification`] is read from. serde lets a unit variant of an internally tagged enum
 /// pass unknown fields (`{"mode":"intakeKey","header":"X"}`), so here those variants are empty
 /// structs, where `deny_unknown_fields` holds.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(
     tag = "mode",
     rename_all = "camelCase",

@@ -4,15 +4,13 @@
 
 use super::{KeyringBackend, SecretsBackend, SecretsError, VaultBackend};
 use serde::Serialize;
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 /// The environment variable that chooses the backend (below `--secrets`, above the setting).
 pub const SECRETS_ENV: &str = "HANDOFF_SECRETS";
 /// The data dir's settings file; `{"secrets": "vault"}` chooses the vault.
-pub const SETTINGS_FILE: &str = "settings.json";
-const MAX_SETTINGS_BYTES: u64 = 64 * 1024;
+pub use crate::settings::SETTINGS_FILE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
@@ -96,31 +94,14 @@ fn parse_choice(field: &str, value: &str) -> Result<BackendKind, SecretsError> {
 
 /// The `secrets` setting, if the settings file has one.
 fn read_setting(data_dir: &Path) -> Result<Option<BackendKind>, SecretsError> {
-    let path = data_dir.join(SETTINGS_FILE);
-    let field = format!("{} (secrets)", path.display());
+    let field = format!("{} (secrets)", data_dir.join(SETTINGS_FILE).display());
     let problem = |reason: String| SecretsError::Choice {
         field: field.clone(),
         reason,
     };
-    let mut text = String::new();
-    match std::fs::File::open(&path) {
-        Ok(f) => f
-            .take(MAX_SETTINGS_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| problem(format!("cannot be read: {e}")))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(problem(format!("cannot be read: {e}"))),
-    };
-    if text.len() as u64 > MAX_SETTINGS_BYTES {
-        return Err(problem(format!(
-            "the file is larger than {MAX_SETTINGS_BYTES} bytes"
-        )));
-    }
-    let settings: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| problem(format!("not valid JSON: {e}")))?;
-    match settings.get("secrets") {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) => parse_choice(&field, s).map(Some),
+    match crate::settings::read_key(data_dir, "secrets").map_err(problem)? {
+        None => Ok(None),
+        Some(serde_json::Value::String(s)) => parse_choice(&field, &s).map(Some),
         Some(other) => Err(problem(format!(
             "{other} is not a secrets backend; use \"keyring\" or \"vault\""
         ))),
@@ -129,23 +110,10 @@ fn read_setting(data_dir: &Path) -> Result<Option<BackendKind>, SecretsError> {
 
 /// Saves the `secrets` setting, keeping the file's other settings.
 pub(crate) fn write_setting(data_dir: &Path, backend: BackendKind) -> Result<(), SecretsError> {
-    let path = data_dir.join(SETTINGS_FILE);
-    let field = path.display().to_string();
-    let problem = |reason: String| SecretsError::Choice {
-        field: field.clone(),
-        reason,
-    };
-    let mut settings = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
-            .map_err(|e| problem(format!("not a JSON object: {e}")))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Map::new(),
-        Err(e) => return Err(problem(format!("cannot be read: {e}"))),
-    };
-    settings.insert("secrets".into(), backend.as_str().into());
-    let text = serde_json::to_string_pretty(&settings).map_err(|e| problem(e.to_string()))?;
-    let tmp = path.with_extension("json.tmp");
-    crate::files::private_dir(data_dir)
-        .and_then(|()| crate::files::write_private(&tmp, (text + "\n").as_bytes()))
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| problem(format!("cannot be written: {e}")))
+    crate::settings::write_key(data_dir, "secrets", backend.as_str().into()).map_err(|reason| {
+        SecretsError::Choice {
+            field: data_dir.join(SETTINGS_FILE).display().to_string(),
+            reason,
+        }
+    })
 }

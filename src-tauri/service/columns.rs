@@ -16,7 +16,7 @@ const MAX_LOOKUP: Duration = Duration::from_secs(15);
 
 /// `POST /api/v1/integrations/columns`: the (possibly unsaved) config, and the integration
 /// being edited, whose stored password is used when the config shows the mask.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ColumnsRequest {
@@ -28,7 +28,7 @@ pub struct ColumnsRequest {
 }
 
 /// One column of the target table as the database describes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct TargetColumn {
@@ -41,7 +41,7 @@ pub struct TargetColumn {
     pub generated: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct TargetColumns {

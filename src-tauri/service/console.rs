@@ -13,9 +13,9 @@ use super::test_health_requests::{
 use super::{
     App, AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, ExportPlace,
     HandoffResult, HistoryFileInfo, HistoryFiles, InboxPage, InboxQuery, InboxRevealed, InboxView,
-    IntakeAccepted, JobId, JobStatus, Jobs, MappingPreview, MappingRequest, MappingTry,
-    MappingsQuery, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret, TargetColumns,
-    TestEventRequest,
+    IntakeAccepted, JobId, JobStatus, Jobs, ListenerStatus, MappingPreview, MappingRequest,
+    MappingTry, MappingsQuery, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret,
+    TargetColumns, TestEventRequest,
 };
 use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
 use crate::audit::{AuditEvent, AuditFilter};
@@ -23,6 +23,7 @@ use crate::error::AppError;
 use crate::health::{DeliverySummary, HealthSnapshot, LastHealth};
 use crate::ids::{AttemptId, HandoffId, InboxId, IntegrationId};
 use crate::intake::inbox::InboxItem;
+use crate::intake::listener::ListenerSettings;
 use crate::intake::mappings::Mapping;
 use crate::intake::presets::PresetSystem;
 use crate::intake::sources::Source;
@@ -48,7 +49,7 @@ pub struct Console {
 }
 
 /// `info`: which console this is.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct ConsoleInfo {
@@ -64,21 +65,24 @@ pub struct ConsoleInfo {
 
 /// A config file's text (an envelope, or a bare seed APIConfig/DatabaseConfig), and the name a
 /// bare one is saved under (a new integration only; an update keeps its name).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigText {
+    /// The config's text: an envelope, or a bare seed config.
     pub config: String,
+    /// The name a bare seed config is saved under.
     #[cfg_attr(test, ts(optional))]
     pub name: Option<String>,
 }
 
 /// A config to check as a save would: for a new integration, or for `id`, the one being edited
 /// (its stored secrets and its own name are allowed).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigCheck {
+    /// The config's text: an envelope, or a bare seed config.
     pub config: String,
     #[cfg_attr(test, ts(optional))]
     pub id: Option<String>,
@@ -87,7 +91,7 @@ pub struct ConfigCheck {
 }
 
 /// One secret's value.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretValue {
@@ -95,14 +99,14 @@ pub struct SecretValue {
 }
 
 /// Done, with nothing more to say.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 pub struct Done {
     pub ok: bool,
 }
 
 /// A handoff's collected data, unmasked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Revealed {
@@ -112,14 +116,14 @@ pub struct Revealed {
 }
 
 /// The demo workspace's integrations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 pub struct DemoIntegrations {
     pub integrations: Vec<IntegrationId>,
 }
 
 /// A history file on this machine.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OpenPath {
@@ -127,7 +131,7 @@ pub struct OpenPath {
 }
 
 /// How much of an audit trail (newest first; default 100).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditQuery {
@@ -151,7 +155,7 @@ impl Console {
             version: env!("CARGO_PKG_VERSION").to_string(),
             data_dir: self.app.data_dir().to_path_buf(),
             read_only: false,
-            intake_url: self.app.intake_url().map(str::to_string),
+            intake_url: self.app.intake_url(),
         })
     }
 
@@ -318,6 +322,14 @@ impl Console {
 
     pub async fn remove_source(&self, id: String) -> Result<Source> {
         self.app.remove_source(&id).await
+    }
+
+    pub async fn intake_listener(&self) -> Result<ListenerStatus> {
+        self.app.intake_listener().await
+    }
+
+    pub async fn set_intake_listener(&self, r: ListenerSettings) -> Result<ListenerStatus> {
+        self.app.set_intake_listener(r).await
     }
 
     pub async fn send_test_event(&self, id: String, r: TestEventRequest) -> Result<IntakeAccepted> {

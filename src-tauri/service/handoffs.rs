@@ -60,7 +60,7 @@ pub(super) fn check_send_input<'a>(
 }
 
 /// What `send` and `retry` report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HandoffResult {
@@ -86,7 +86,7 @@ pub struct HandoffResult {
     pub record_error: Option<AppError>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct SkippedRetry {
@@ -94,7 +94,7 @@ pub struct SkippedRetry {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct BulkRetry {
@@ -537,7 +537,9 @@ impl App {
         let mut total = WorkerPass::default();
         loop {
             // Messages a stopped process accepted but did not make into handoffs.
-            if !stopping && let Err(e) = self.resume_intake().await {
+            // Boxed: its future (mapping, then a whole attempt) is deep, and the worker's is
+            // nested in `serve`'s.
+            if !stopping && let Err(e) = Box::pin(self.resume_intake()).await {
                 tracing::warn!("could not take up unfinished intake messages: {e}");
             }
             // On shutdown, the pass under way finishes its attempts but starts no new batch.

@@ -25,7 +25,7 @@ pub const MAX_CSV_TEXT_ROWS: u64 = 100_000;
 const CSV_CHUNK: u32 = 2_000;
 
 /// One attempt as the detail drawer shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptView {

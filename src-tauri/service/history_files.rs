@@ -16,7 +16,7 @@ pub const MAX_OPEN: usize = 4;
 pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
 
 /// An open history file as the UI lists it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryFileInfo {

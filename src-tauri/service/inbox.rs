@@ -7,6 +7,7 @@
 use super::App;
 use super::data::Opened;
 use super::handoffs::check_send_input;
+use super::intake_seed::{SeedDatabaseBody, SeedPushBody, read};
 use crate::attempts::{HandoffOrigin, Trigger};
 use crate::audit::{AuditAction, AuditObject};
 use crate::error::{AppError, ErrorKind, FieldProblem};
@@ -27,7 +28,7 @@ use std::time::Duration;
 const RESUME_AFTER: Duration = Duration::from_secs(10);
 
 /// Which inbox messages to list, newest first.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InboxQuery {
@@ -47,7 +48,7 @@ pub struct InboxQuery {
 }
 
 /// One page of the inbox and how many messages match in all.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxPage {
@@ -57,7 +58,7 @@ pub struct InboxPage {
 
 /// One message with its body as a person may see it: the values a mapping maps masked by their
 /// field's type, every other value hidden (`•••`) until an audited reveal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxView {
@@ -70,7 +71,7 @@ pub struct InboxView {
 }
 
 /// A message as it was received (audited).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct InboxRevealed {
@@ -79,16 +80,22 @@ pub struct InboxRevealed {
     pub body: String,
     /// The headers kept (credentials never are).
     #[cfg_attr(test, ts(type = "Record<string, string>"))]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub headers: Map<String, Value>,
 }
 
 /// The body of `POST /intake/v1/<source>/handoffs`: a voice platform names the integration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct HandoffBody {
-    pub integration: String,
-    pub session_id: String,
-    pub data: Value,
+pub struct HandoffBody {
+    /// The integration's id or name (one the source may name).
+    pub(super) integration: String,
+    /// The voice session the data was collected in.
+    pub(super) session_id: String,
+    /// The collected fields, by the integration's field names (an object: anything else is
+    /// refused with the field named, as `send` refuses it).
+    #[schemars(with = "serde_json::Map<String, Value>")]
+    pub(super) data: Value,
 }
 
 impl HandoffBody {
@@ -141,8 +148,30 @@ impl App {
         }
         let body = self.open_message(record).await?;
         let planned = match item.endpoint {
-            IntakeEndpoint::Handoff => self.plan_named(item, &body).await?,
-            IntakeEndpoint::Webhook => self.plan_mapped(record, &body, release).await?,
+            IntakeEndpoint::Handoff => match HandoffBody::read(&body) {
+                Ok(named) => self.plan_named(item, &named.session_id, named.data).await?,
+                Err(e) => self.fail_message(item.id, e.message).await?,
+            },
+            IntakeEndpoint::Database => {
+                match read::<SeedDatabaseBody>(&body, "the seed's {dbConfig, data}") {
+                    Ok(seed) => {
+                        let session = item.session_id.clone().unwrap_or_default();
+                        self.plan_named(item, &session, seed.data).await?
+                    }
+                    Err(e) => self.fail_message(item.id, e.message).await?,
+                }
+            }
+            IntakeEndpoint::Webhook => match serde_json::from_slice::<Value>(&body) {
+                Ok(body) => self.plan_mapped(record, &body, release, false).await?,
+                Err(_) => {
+                    self.fail_message(item.id, "the body is not JSON".into())
+                        .await?
+                }
+            },
+            IntakeEndpoint::Push => match read::<SeedPushBody>(&body, "{system, mapping, data}") {
+                Ok(push) => self.plan_mapped(record, &push.data, release, true).await?,
+                Err(e) => self.fail_message(item.id, e.message).await?,
+            },
         };
         let Some(p) = planned else {
             return Ok(());
@@ -165,12 +194,14 @@ impl App {
         }
     }
 
-    /// A voice platform's message: the integration, session and data it names.
-    async fn plan_named(&self, item: &InboxItem, body: &[u8]) -> Result<Option<Planned>, AppError> {
-        let named = match HandoffBody::read(body) {
-            Ok(named) => named,
-            Err(e) => return self.fail_message(item.id, e.message).await,
-        };
+    /// A message that names its integration (a voice platform's, the seed's database
+    /// handoff): its session and data, for the integration chosen when it was accepted.
+    async fn plan_named(
+        &self,
+        item: &InboxItem,
+        session_id: &str,
+        data: Value,
+    ) -> Result<Option<Planned>, AppError> {
         let Some(integration_id) = item.integration_id else {
             return self
                 .fail_message(item.id, "it names no integration".into())
@@ -181,30 +212,27 @@ impl App {
                 .fail_message(item.id, "its integration was removed".into())
                 .await;
         };
-        match check_send_input(&named.session_id, &named.data) {
+        match check_send_input(session_id, &data) {
             Ok((session_id, encoded)) => Ok(Some(Planned {
                 integration,
                 session_id: session_id.to_string(),
-                data: named.data,
+                data,
                 encoded,
             })),
             Err(e) => self.fail_message(item.id, e.message).await,
         }
     }
 
-    /// A webhook through its source's mappings.
+    /// A webhook through its source's mappings; with `named`, through the mapping the message
+    /// named (a push), whatever its event.
     async fn plan_mapped(
         &self,
         record: &InboxRecord,
-        body: &[u8],
+        body: &Value,
         release: bool,
+        named: bool,
     ) -> Result<Option<Planned>, AppError> {
         let item = &record.item;
-        let Ok(body) = serde_json::from_slice::<Value>(body) else {
-            return self
-                .fail_message(item.id, "the body is not JSON".into())
-                .await;
-        };
         let headers = self.open_headers(record).await?;
         let mappings = self.store.mappings(Some(item.source_id)).await?;
         let message_id = item
@@ -212,16 +240,27 @@ impl App {
             .clone()
             .unwrap_or_else(|| item.id.to_string());
         let message = Message {
-            body: &body,
+            body,
             headers: &headers,
             message_id: &message_id,
         };
-        // A released message keeps the mapping that held it, while it exists.
+        // A released message keeps the mapping that held it, while it exists; a push, the one
+        // it named.
         let held = record
             .mapping_id
-            .filter(|_| release)
+            .filter(|_| release || named)
             .and_then(|id| mappings.iter().find(|m| m.id == id));
-        let Some(mapping) = held.or_else(|| mappings::choose(&mappings, &message)) else {
+        if named && held.is_none() {
+            return self
+                .fail_message(item.id, "the mapping it names was removed".into())
+                .await;
+        }
+        let chosen = if named {
+            held
+        } else {
+            held.or_else(|| mappings::choose(&mappings, &message))
+        };
+        let Some(mapping) = chosen else {
             self.store
                 .set_inbox_outcome(item.id, InboxOutcome::status(InboxStatus::Ignored))
                 .await?;

@@ -6,11 +6,13 @@
 use super::App;
 use super::handoffs::check_send_input;
 use super::inbox::{HandoffBody, headers_aad};
+use super::intake_seed::{SeedDatabaseBody, SeedPushBody, SeedTestAnswer, SeedTestBody, read};
 use crate::audit::{AuditAction, AuditObject};
 use crate::error::{AppError, FieldProblem};
 use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
 use crate::intake::inbox::{InboxStatus, IntakeEndpoint, NewInboxMessage, keepable_headers};
 use crate::intake::limits::RateLimiter;
+use crate::intake::listener::ListenerSettings;
 use crate::intake::sources::{
     DEFAULT_RATE_PER_MINUTE, Source, SourceKind, SourceSettings, is_source_name_conflict,
 };
@@ -45,13 +47,39 @@ struct LiveSource {
 pub(super) struct IntakeState {
     live: Mutex<HashMap<String, Arc<LiveSource>>>,
     limiter: RateLimiter,
-    /// Where this process's intake listener answers (`http://addr/intake/v1/`), once it
+    /// Where this process's intake listener answers (`http://addr/intake/v1/`), while it
     /// listens.
-    listening: std::sync::OnceLock<String>,
+    listening: std::sync::RwLock<Option<String>>,
+    /// What starts and stops this process's listener as the setting says (the window, or a
+    /// `serve` started without `--intake-bind`).
+    host: std::sync::OnceLock<Arc<dyn ListenerHost>>,
+}
+
+/// Starts and stops a process's intake listener (an adapter's: the service knows no sockets).
+pub trait ListenerHost: Send + Sync {
+    /// Stops the listener this process runs, if any, and when `settings` is enabled starts one
+    /// as it says; answers where it now listens.
+    fn apply(
+        &self,
+        settings: ListenerSettings,
+    ) -> futures_util::future::BoxFuture<'static, Result<Option<String>, AppError>>;
+}
+
+/// The intake listener's setting and what this process does with it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerStatus {
+    pub settings: ListenerSettings,
+    /// Where this process's listener answers now (`http(s)://addr/intake/v1/`).
+    pub url: Option<String>,
+    /// Whether a change of the setting applies here at once (the window; `serve` without
+    /// `--intake-bind`), or at the next start.
+    pub applies_now: bool,
 }
 
 /// A test event to send through a source (`send_test_event`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestEventRequest {
@@ -61,6 +89,7 @@ pub struct TestEventRequest {
     /// Headers to send with it (an event type read from a header, say).
     #[serde(default)]
     #[cfg_attr(test, ts(optional, type = "Record<string, string>"))]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub headers: serde_json::Map<String, Value>,
 }
 
@@ -74,7 +103,7 @@ fn source_secret_key(id: SourceId, previous: bool) -> String {
 }
 
 /// A new source as an admin describes it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceRequest {
@@ -102,7 +131,7 @@ pub struct SourceRequest {
 }
 
 /// Changes to a source; what is left out stays.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SourceChange {
@@ -125,7 +154,7 @@ pub struct SourceChange {
 }
 
 /// A new secret for a source.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RotateSecretRequest {
@@ -139,7 +168,7 @@ pub struct RotateSecretRequest {
 }
 
 /// A source with its secret: the only answer that shows it (when it is made or rotated).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct SourceSecret {
@@ -149,7 +178,7 @@ pub struct SourceSecret {
 }
 
 /// What the listener answers for an accepted message (202).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct IntakeAccepted {
@@ -513,14 +542,75 @@ impl App {
         Ok(Some(live))
     }
 
-    /// Says where this process's intake listener answers (once; `serve` calls it).
-    pub fn set_intake_url(&self, url: String) {
-        let _ = self.intake.listening.set(url);
+    /// Says where this process's intake listener answers (`None`: it stopped).
+    pub fn set_intake_url(&self, url: Option<String>) {
+        *self
+            .intake
+            .listening
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = url;
     }
 
     /// Where this process's intake listener answers (`http://addr/intake/v1/`), if it listens.
-    pub fn intake_url(&self) -> Option<&str> {
-        self.intake.listening.get().map(String::as_str)
+    pub fn intake_url(&self) -> Option<String> {
+        self.intake
+            .listening
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Gives this process a listener host: the setting is then applied here (now, and on
+    /// every change). Once per process.
+    pub async fn host_intake_listener(&self, host: Arc<dyn ListenerHost>) -> Result<(), AppError> {
+        if self.intake.host.set(Arc::clone(&host)).is_err() {
+            return Err(AppError::internal("the intake listener has a host already"));
+        }
+        let settings = ListenerSettings::load(self.data_dir())?;
+        if settings.enabled {
+            settings.check()?;
+            let url = host.apply(settings).await?;
+            self.set_intake_url(url);
+        }
+        Ok(())
+    }
+
+    /// The intake listener's setting, and where this process listens.
+    pub async fn intake_listener(&self) -> Result<ListenerStatus, AppError> {
+        Ok(ListenerStatus {
+            settings: ListenerSettings::load(self.data_dir())?,
+            url: self.intake_url(),
+            applies_now: self.intake.host.get().is_some(),
+        })
+    }
+
+    /// Saves the intake listener's setting and, where this process hosts the listener,
+    /// applies it now (a setting that cannot be applied — a port in use, a certificate that
+    /// does not load — is not saved).
+    pub async fn set_intake_listener(
+        &self,
+        settings: ListenerSettings,
+    ) -> Result<ListenerStatus, AppError> {
+        settings.check()?;
+        if let Some(host) = self.intake.host.get() {
+            let previous = ListenerSettings::load(self.data_dir()).unwrap_or_default();
+            match host.apply(settings.clone()).await {
+                Ok(url) => self.set_intake_url(url),
+                Err(e) => {
+                    // Back to what ran before, so the listener is not left off.
+                    if previous.enabled
+                        && let Ok(url) = host.apply(previous).await
+                    {
+                        self.set_intake_url(url);
+                    } else {
+                        self.set_intake_url(None);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        settings.save(self.data_dir())?;
+        self.intake_listener().await
     }
 
     /// Signs a test event with the source's own secret and takes it as the listener would
@@ -579,19 +669,14 @@ impl App {
 
     // --- accepting messages ---
 
-    /// Takes one pushed message: verifies it as its source says, applies the source's rate,
-    /// commits it to the inbox (body and headers sealed, credentials left out) and only then
-    /// answers. Its handoff id is chosen now; the message is mapped (or, for
-    /// `IntakeEndpoint::Handoff`, read) into that handoff right after, in the background. A
-    /// repeated message id is answered with the first message's answer. `headers`: names in
-    /// lowercase.
-    pub async fn accept_intake(
-        self: &Arc<Self>,
+    /// The source named `source_name` once `body` and `headers` verify as its own, it is
+    /// enabled and within its rate.
+    async fn verified_source(
+        &self,
         source_name: &str,
-        endpoint: IntakeEndpoint,
         headers: &[(String, String)],
         body: &[u8],
-    ) -> Result<IntakeAccepted, IntakeError> {
+    ) -> Result<(Arc<LiveSource>, Option<String>), IntakeError> {
         if body.len() > MAX_INTAKE_BODY {
             return Err(IntakeError::TooLarge);
         }
@@ -625,39 +710,87 @@ impl App {
             }
             Err(r) => return Err(IntakeError::Unauthorized(r.to_string())),
         };
-        let source = &live.source;
-        if !source.enabled {
+        if !live.source.enabled {
             return Err(IntakeError::Disabled);
         }
         self.intake
             .limiter
-            .take(source.id, source.rate_per_minute)
+            .take(live.source.id, live.source.rate_per_minute)
             .map_err(IntakeError::RateLimited)?;
+        Ok((live, verified.message_id))
+    }
+
+    /// Takes one pushed message: verifies it as its source says, applies the source's rate,
+    /// commits it to the inbox (body and headers sealed, credentials left out) and only then
+    /// answers. Its handoff id is chosen now; the message is mapped (or, for the routes that
+    /// name their integration or mapping, read) into that handoff right after, in the
+    /// background. A repeated message id is answered with the first message's answer.
+    /// `headers`: names in lowercase.
+    pub async fn accept_intake(
+        self: &Arc<Self>,
+        source_name: &str,
+        endpoint: IntakeEndpoint,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<IntakeAccepted, IntakeError> {
+        let unavailable = IntakeError::Unavailable;
+        let (live, message_key) = self.verified_source(source_name, headers, body).await?;
+        let source = &live.source;
         let mut message = NewInboxMessage {
             id: InboxId::new(),
             source_id: source.id,
             source_name: source.name.clone(),
             endpoint,
-            message_key: verified.message_id,
+            message_key,
             sealed_body: String::new(),
             sealed_headers: None,
             body_bytes: body.len(),
             handoff_id: Some(HandoffId::new()),
             integration_id: None,
             session_id: None,
+            mapping: None,
             received_at: now_ms(),
         };
-        if endpoint == IntakeEndpoint::Handoff {
-            let named = HandoffBody::read(body).map_err(IntakeError::Invalid)?;
-            let (session_id, _) =
-                check_send_input(&named.session_id, &named.data).map_err(IntakeError::Invalid)?;
-            let integration = match self.store.find_integration(&named.integration).await {
-                Ok(Some(i)) if source.integrations.contains(&i.id) => i,
-                Ok(_) => return Err(IntakeError::NotAllowed(named.integration)),
-                Err(e) => return Err(unavailable(e.into())),
-            };
-            message.integration_id = Some(integration.id);
-            message.session_id = Some(session_id.to_string());
+        match endpoint {
+            IntakeEndpoint::Webhook => {}
+            IntakeEndpoint::Handoff => {
+                let named = HandoffBody::read(body).map_err(IntakeError::Invalid)?;
+                let (session_id, _) = check_send_input(&named.session_id, &named.data)
+                    .map_err(IntakeError::Invalid)?;
+                let integration = match self.store.find_integration(&named.integration).await {
+                    Ok(Some(i)) if source.integrations.contains(&i.id) => i,
+                    Ok(_) => return Err(IntakeError::NotAllowed(named.integration)),
+                    Err(e) => return Err(unavailable(e.into())),
+                };
+                message.integration_id = Some(integration.id);
+                message.session_id = Some(session_id.to_string());
+            }
+            IntakeEndpoint::Database => {
+                let seed: SeedDatabaseBody = read(body, "the seed's {\"dbConfig\", \"data\"}")
+                    .map_err(IntakeError::Invalid)?;
+                let integration = self.seed_integration(source, &seed.db_config).await?;
+                let session = seed
+                    .session_id
+                    .clone()
+                    .or_else(|| message.message_key.clone())
+                    .unwrap_or_else(|| message.id.to_string());
+                let (session_id, _) =
+                    check_send_input(&session, &seed.data).map_err(IntakeError::Invalid)?;
+                message.integration_id = Some(integration.id);
+                message.session_id = Some(session_id.to_string());
+            }
+            IntakeEndpoint::Push => {
+                let push: SeedPushBody = read(body, "{\"system\", \"mapping\", \"data\"}")
+                    .map_err(IntakeError::Invalid)?;
+                if push.system != source.name {
+                    return Err(IntakeError::Invalid(AppError::invalid(
+                        "system",
+                        format!("must be this source's name, '{}'", source.name),
+                    )));
+                }
+                let mapping = self.seed_mapping(source, &push.mapping).await?;
+                message.mapping = Some((mapping.id, mapping.name));
+            }
         }
         let key = self.sealing_key().await.map_err(unavailable)?;
         message.sealed_body = key.seal(body, &message.id.to_string());
@@ -686,6 +819,22 @@ impl App {
             handoff_id: answer.handoff_id,
             repeat: answer.repeat,
         })
+    }
+
+    /// The seed's database test on a source: the database integration its `dbConfig` names
+    /// (one the source may name) checked as the health check does; nothing is written or kept
+    /// in the inbox.
+    pub async fn test_database_intake(
+        &self,
+        source_name: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<SeedTestAnswer, IntakeError> {
+        let (live, _) = self.verified_source(source_name, headers, body).await?;
+        let seed: SeedTestBody =
+            read(body, "the seed's {\"dbConfig\", \"testOnly\"}").map_err(IntakeError::Invalid)?;
+        let integration = self.seed_integration(&live.source, &seed.db_config).await?;
+        self.seed_test(&integration).await
     }
 }
 

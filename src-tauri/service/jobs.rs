@@ -22,7 +22,7 @@ const MAX_RUNNING: usize = 8;
 pub type JobId = u64;
 
 /// What a job reports: progress while it runs, then its result or its error.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {

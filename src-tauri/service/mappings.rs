@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// A mapping as an admin describes it (for a new one, or all of an existing one's settings).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MappingRequest {
@@ -39,7 +39,7 @@ pub struct MappingRequest {
 }
 
 /// Which mappings to list.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MappingsQuery {
@@ -50,7 +50,7 @@ pub struct MappingsQuery {
 
 /// A sample body to try: against a saved mapping (`id`), or an unsaved one (`mapping`, as the
 /// editor has it), or against every mapping of `source` (as a message would be taken).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MappingTry {
@@ -65,11 +65,12 @@ pub struct MappingTry {
     /// Headers the sample came with (for an event read from a header).
     #[serde(default)]
     #[cfg_attr(test, ts(optional, type = "Record<string, string>"))]
+    #[schemars(with = "std::collections::BTreeMap<String, String>")]
     pub headers: Map<String, Value>,
 }
 
 /// What a sample would become. Nothing is sent or stored.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct MappingPreview {

@@ -15,6 +15,7 @@ pub mod history;
 pub mod history_files;
 mod inbox;
 mod intake;
+mod intake_seed;
 mod integrations;
 mod jobs;
 mod mappings;
@@ -34,11 +35,12 @@ pub use export::{ExportPlace, ExportResult, KEEP_EXPORTS, is_export_name};
 pub use handoffs::{BulkRetry, HandoffResult, SkippedRetry, WorkerPass};
 pub use history::{AttemptView, CsvExport};
 pub use history_files::{HistoryFileInfo, HistoryFiles};
-pub use inbox::{InboxPage, InboxQuery, InboxRevealed, InboxView};
+pub use inbox::{HandoffBody, InboxPage, InboxQuery, InboxRevealed, InboxView};
 pub use intake::{
-    IntakeAccepted, RotateSecretRequest, SourceChange, SourceRequest, SourceSecret,
-    TestEventRequest,
+    IntakeAccepted, ListenerHost, ListenerStatus, RotateSecretRequest, SourceChange, SourceRequest,
+    SourceSecret, TestEventRequest,
 };
+pub use intake_seed::{SeedDatabaseBody, SeedPushBody, SeedTestAnswer, SeedTestBody};
 pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use mappings::{MappingPreview, MappingRequest, MappingTry, MappingsQuery};

@@ -1,12 +1,14 @@
-// Every operation of the UI, declared once. The HTTP API's routes (http/operations.rs), the
-// window's Tauri commands and their permissions (desktop/commands.rs, build.rs) and the UI's
-// TypeScript client (ui/src/api/operations.ts, written by `cargo test`) are generated from this
-// list; each operation runs one `service::Console` method of the same name.
+// Every operation of the UI, declared once. The HTTP API's routes (http/operations.rs) and its
+// OpenAPI document (http/openapi.rs), the window's Tauri commands and their permissions
+// (desktop/commands.rs, build.rs) and the UI's TypeScript client (ui/src/api/operations.ts,
+// written by `cargo test`) are generated from this list; each operation runs one
+// `service::Console` method of the same name. Its request and answer types derive
+// `schemars::JsonSchema` (and ts-rs's `TS` in tests).
 //
 // This file holds only the macro: build.rs `include!`s it to read the names (so it has no `//!`
 // doc, no `use`). An entry reads:
 //
-//     /// What it does (becomes the TypeScript method's comment).
+//     /// What it does (the TypeScript method's comment; its first sentence the OpenAPI summary).
 //     name [flags]: METHOD "/path/{param}" (param: Type, ...) input: Request => Response;
 //
 // - `name` is the Tauri command, and in camelCase the TypeScript method, and the `Console`
@@ -117,6 +119,11 @@ macro_rules! operations {
             /// Signs a test event with the source's secret and takes it as the listener would
             /// (verification, rate, inbox, mappings).
             send_test_event: POST "/sources/{id}/test-event" (id: String) json: TestEventRequest => IntakeAccepted;
+            /// The intake listener's setting and where this console listens.
+            intake_listener: GET "/intake-listener" () none => ListenerStatus;
+            /// Saves the intake listener's setting; the window (or a `serve` started without
+            /// `--intake-bind`) applies it at once.
+            set_intake_listener: PUT "/intake-listener" () json: ListenerSettings => ListenerStatus;
             /// Inbox messages, newest first, and how many match.
             inbox: GET "/inbox" () query: InboxQuery => InboxPage;
             /// One inbox message, its body masked (mapped values by their field's type, the

@@ -22,14 +22,16 @@ pub mod types {
     pub use super::super::{
         AttemptView, ColumnsRequest, ConfigChecked, DemoRemoved, DemoSamples, HandoffResult,
         HistoryFileInfo, InboxPage, InboxQuery, InboxRevealed, InboxView, IntakeAccepted, JobId,
-        JobStatus, MappingPreview, MappingRequest, MappingTry, MappingsQuery, RotateSecretRequest,
-        SourceChange, SourceRequest, SourceSecret, TargetColumns, TestEventRequest,
+        JobStatus, ListenerStatus, MappingPreview, MappingRequest, MappingTry, MappingsQuery,
+        RotateSecretRequest, SourceChange, SourceRequest, SourceSecret, TargetColumns,
+        TestEventRequest,
     };
     pub use crate::attempts::{AttemptPage, AttemptSummary, HandoffPage, HandoffRow};
     pub use crate::audit::AuditEvent;
     pub use crate::health::{DeliverySummary, HealthSnapshot, LastHealth};
     pub use crate::ids::{AttemptId, HandoffId, InboxId};
     pub use crate::intake::inbox::InboxItem;
+    pub use crate::intake::listener::ListenerSettings;
     pub use crate::intake::mappings::Mapping;
     pub use crate::intake::presets::PresetSystem;
     pub use crate::intake::sources::Source;

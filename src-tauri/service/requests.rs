@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// `GET /api/v1/integrations`: every integration, or those of one kind.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IntegrationsQuery {
@@ -30,7 +30,7 @@ pub struct IntegrationsQuery {
 
 /// Filters of the attempt history (the CLI's `history` flags). Times are RFC 3339, a date or an
 /// age (`30m`, `2h`, `7d`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HistoryQuery {
@@ -68,7 +68,7 @@ pub struct HistoryQuery {
 
 /// Filters, sort and paging of the handoff list (the CLI's `handoffs` flags). Times are RFC
 /// 3339, a date or an age (`30m`, `2h`, `7d`), of the handoff's creation.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HandoffsQuery {
@@ -110,7 +110,7 @@ pub struct HandoffsQuery {
 }
 
 /// The statistics' filters (the CLI's `stats` flags).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatsQuery {
@@ -130,7 +130,7 @@ pub struct StatsQuery {
 }
 
 /// `POST /api/v1/handoffs`: deliver one session's collected data.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SendRequest {
@@ -141,7 +141,7 @@ pub struct SendRequest {
 }
 
 /// `POST /api/v1/retries`: one attempt's handoff, or every failed handoff matching the filter.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetryRequest {
@@ -170,7 +170,7 @@ pub struct RetryRequest {
 }
 
 /// `POST /api/v1/tests`: test an integration's configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestRunRequest {
@@ -194,7 +194,7 @@ pub struct TestRunRequest {
 }
 
 /// `POST /api/v1/health`: run checks (as a job).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HealthRunRequest {
@@ -207,7 +207,7 @@ pub struct HealthRunRequest {
 
 /// `POST /api/v1/exports`: write the history to a file, as the CLI's `export` does (its flags'
 /// names and time syntax: RFC 3339, a date, or an age such as `7d`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExportRequest {
@@ -223,7 +223,7 @@ pub struct ExportRequest {
 }
 
 /// A job just started (poll `GET /api/v1/jobs/{id}`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct JobStarted {
@@ -232,7 +232,7 @@ pub struct JobStarted {
 }
 
 /// What `POST /api/v1/retries` answers: one result, or a bulk job (or a dry run's count).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", untagged)]
 pub enum RetryResponse {

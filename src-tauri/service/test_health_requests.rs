@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 const DEFAULT_HISTORY: u32 = 20;
 
 /// `POST /api/v1/tests/data`: generate test data from the field schema, without running.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestDataRequest {
@@ -31,7 +31,7 @@ pub struct TestDataRequest {
 }
 
 /// `POST /api/v1/tests/check`: check custom test data against the field schema.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TestCheckRequest {
@@ -42,7 +42,7 @@ pub struct TestCheckRequest {
 
 /// The answer to a check that passed: the data as a test would use it (normalised to the field
 /// types). Problems are an `invalid` error with one detail per field.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct CheckedData {
@@ -50,7 +50,7 @@ pub struct CheckedData {
 }
 
 /// `GET /api/v1/health/history`: an integration's kept health results, newest first.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HealthHistoryQuery {
@@ -65,7 +65,7 @@ const DEFAULT_DELIVERY_WINDOW: &str = "24h";
 
 /// `GET /api/v1/deliveries`: every integration's last delivery and its deliveries over a
 /// window.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeliveriesQuery {

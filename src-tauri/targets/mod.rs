@@ -17,7 +17,7 @@ use std::time::Duration;
 pub use crate::category::ErrorCategory;
 
 /// One column of a row read back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct StoredColumn {

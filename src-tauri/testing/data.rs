@@ -32,7 +32,7 @@ pub struct GenerateOptions {
 }
 
 /// Generated test data and the seed that reproduces it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct GeneratedData {

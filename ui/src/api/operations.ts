@@ -43,6 +43,8 @@ import type { IntegrationsQuery } from "./types/IntegrationsQuery";
 import type { JobStarted } from "./types/JobStarted";
 import type { JobStatus } from "./types/JobStatus";
 import type { LastHealth } from "./types/LastHealth";
+import type { ListenerSettings } from "./types/ListenerSettings";
+import type { ListenerStatus } from "./types/ListenerStatus";
 import type { Mapping } from "./types/Mapping";
 import type { MappingPreview } from "./types/MappingPreview";
 import type { MappingRequest } from "./types/MappingRequest";
@@ -123,6 +125,8 @@ export const OPERATIONS = {
   remove_source: { name: "remove_source", method: "DELETE", path: "/sources/{id}", params: ["id"], input: "none", desktopOnly: false },
   rotate_source_secret: { name: "rotate_source_secret", method: "POST", path: "/sources/{id}/secret", params: ["id"], input: "json", desktopOnly: false },
   send_test_event: { name: "send_test_event", method: "POST", path: "/sources/{id}/test-event", params: ["id"], input: "json", desktopOnly: false },
+  intake_listener: { name: "intake_listener", method: "GET", path: "/intake-listener", params: [], input: "none", desktopOnly: false },
+  set_intake_listener: { name: "set_intake_listener", method: "PUT", path: "/intake-listener", params: [], input: "json", desktopOnly: false },
   inbox: { name: "inbox", method: "GET", path: "/inbox", params: [], input: "query", desktopOnly: false },
   inbox_item: { name: "inbox_item", method: "GET", path: "/inbox/{id}", params: ["id"], input: "none", desktopOnly: false },
   reveal_inbox: { name: "reveal_inbox", method: "POST", path: "/inbox/{id}/reveal", params: ["id"], input: "none", desktopOnly: false },
@@ -342,6 +346,17 @@ export abstract class Operations {
    * (verification, rate, inbox, mappings). */
   sendTestEvent(id: string, request: TestEventRequest = {}): Promise<IntakeAccepted> {
     return this.run(OPERATIONS.send_test_event, { id }, request);
+  }
+
+  /** The intake listener's setting and where this console listens. */
+  intakeListener(): Promise<ListenerStatus> {
+    return this.run(OPERATIONS.intake_listener, {}, undefined);
+  }
+
+  /** Saves the intake listener's setting; the window (or a `serve` started without
+   * `--intake-bind`) applies it at once. */
+  setIntakeListener(request: ListenerSettings): Promise<ListenerStatus> {
+    return this.run(OPERATIONS.set_intake_listener, {}, request);
   }
 
   /** Inbox messages, newest first, and how many match. */

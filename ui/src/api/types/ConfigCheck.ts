@@ -4,4 +4,8 @@
  * A config to check as a save would: for a new integration, or for `id`, the one being edited
  * (its stored secrets and its own name are allowed).
  */
-export type ConfigCheck = { config: string, id?: string, name?: string, };
+export type ConfigCheck = { 
+/**
+ * The config's text: an envelope, or a bare seed config.
+ */
+config: string, id?: string, name?: string, };

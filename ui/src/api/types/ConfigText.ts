@@ -4,4 +4,12 @@
  * A config file's text (an envelope, or a bare seed APIConfig/DatabaseConfig), and the name a
  * bare one is saved under (a new integration only; an update keeps its name).
  */
-export type ConfigText = { config: string, name?: string, };
+export type ConfigText = { 
+/**
+ * The config's text: an envelope, or a bare seed config.
+ */
+config: string, 
+/**
+ * The name a bare seed config is saved under.
+ */
+name?: string, };

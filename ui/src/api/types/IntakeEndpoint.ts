@@ -3,4 +3,4 @@
 /**
  * Which intake route took a message.
  */
-export type IntakeEndpoint = "webhook" | "handoff";
+export type IntakeEndpoint = "webhook" | "handoff" | "database" | "push";
