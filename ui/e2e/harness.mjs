@@ -45,6 +45,15 @@ export function binary() {
   return join(target, "debug", "handoff-console");
 }
 
+/** A loopback port nothing listens on now (for a listener the UI starts). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
 /** A loopback HTTP target that records what it receives; `failNext(n)` makes the next n
  * requests answer 503, `failPath(path, on)` makes every request to a path answer 503 (a target
  * that rejects every delivery) until it is turned off. */
@@ -109,11 +118,12 @@ export function countRows(path) {
 }
 
 /** Starts `serve` on a free loopback port, with its intake listener on another (so sources
- * have an endpoint); resolves once it printed where it listens. */
-export async function startConsole(dataDir) {
+ * have an endpoint) unless `intake: false` (then the listener follows its setting, which the
+ * UI changes); resolves once it printed where it listens. */
+export async function startConsole(dataDir, { intake = true } = {}) {
   const child = spawn(
     binary(),
-    ["--data-dir", dataDir, "--secrets", "vault", "--json", "serve", "--bind", "127.0.0.1:0", "--intake-bind", "127.0.0.1:0"],
+    ["--data-dir", dataDir, "--secrets", "vault", "--json", "serve", "--bind", "127.0.0.1:0", ...(intake ? ["--intake-bind", "127.0.0.1:0"] : [])],
     {
       env: { ...process.env, HANDOFF_VAULT_PASSPHRASE: "e2e passphrase", RUST_LOG: "warn" },
       stdio: ["ignore", "pipe", "inherit"],

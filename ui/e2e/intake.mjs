@@ -1,15 +1,17 @@
-// End to end, intake (issue 16), in real Chromium against a real `serve` with its intake
-// listener: as a clinic admin, create the demo workspace, add a source allowed to name the demo
-// database (a bad name refused at its field first), see its secret once, add a mapping from the
-// OpenDental "appointment booked" preset (its preview), and a manual one from the "cancelled"
-// preset; send signed test events with the presets' samples; as support, see in the Inbox what
-// is undelivered and what was delivered (into the demo's SQLite table), reveal a message
-// (audited), and release the one a manual mapping holds. Screenshots under target/e2e/ (20-*).
-// run.mjs runs it after its own steps; alone: node ui/e2e/intake.mjs
+// End to end, intake (issue 16), in real Chromium against a real `serve` started without a
+// listener option: as a clinic admin, create the demo workspace, turn the intake listener on
+// from the Sources screen, add a source allowed to name the demo database (a bad name refused
+// at its field first), see its secret once, add a mapping from the OpenDental "appointment
+// booked" preset (its preview) and a manual one from the "cancelled" preset; send signed test
+// events with the presets' samples; as support, see in the Inbox what is undelivered and what
+// was delivered (into the demo's SQLite table), reveal a message (audited) and release the one
+// a manual mapping holds; edit, disable, enable a source and rotate its secret. Screenshots
+// under target/e2e/ (20-* to 30-*). run.mjs runs it after its own steps; alone:
+// node ui/e2e/intake.mjs
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
-import { assert, countRows, launchBrowser, shot, shotWidths, shotsDir, startConsole, step, tempDir } from "./harness.mjs";
+import { assert, countRows, freePort, launchBrowser, shot, shotWidths, shotsDir, startConsole, step, tempDir } from "./harness.mjs";
 
 /** No text tells the user to run a command (naming a server flag for IT is another matter,
  * and does not show while the listener is on). */
@@ -18,7 +20,8 @@ const CLI = /handoff-console|\s--[a-z]/;
 export async function runIntake(browser) {
   const work = tempDir("handoff-e2e-intake-");
   const dataDir = join(work, "data");
-  const console_ = await startConsole(dataDir);
+  // No listener option: the admin turns the listener on from the Sources screen.
+  const console_ = await startConsole(dataDir, { intake: false });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: console_.base });
   const page = await context.newPage();
@@ -33,9 +36,27 @@ export async function runIntake(browser) {
       await page.getByRole("cell", { name: /Demo clinic database/ }).first().waitFor();
     });
 
+    await step("intake: the listener is off at first; the admin turns it on from the Sources screen", async () => {
+      await nav("Sources").click();
+      await page.getByText("No sources yet").waitFor();
+      const panel = page.getByRole("region", { name: "Intake listener" });
+      await panel.getByText("Intake listener off").waitFor();
+      assert(!CLI.test(await page.locator("main").innerText()), "the listener's note sends the admin to the command line");
+      await shot(page, "20-listener-off");
+      const bind = `127.0.0.1:${await freePort()}`;
+      await panel.getByLabel("Listen on (address:port)").fill(bind);
+      await panel.getByRole("button", { name: "Turn the listener on" }).click();
+      await panel.getByText("Listening", { exact: true }).waitFor();
+      const status = await console_.api("GET", "/intake-listener");
+      assert(status.url === `http://${bind}/intake/v1/` && status.settings.enabled, JSON.stringify(status));
+      console_.intakeUrl = status.url;
+      // The listener answers: an unknown source is refused, as any sender's bad credentials are.
+      const res = await fetch(`${status.url}nobody`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      assert(res.status === 401, `the listener answered ${res.status}`);
+    });
+
     let secret;
     await step("intake: add a source: a bad name is refused at its field, the endpoint shows as typed, the secret shows once", async () => {
-      await nav("Sources").click();
       await page.getByText("No sources yet").waitFor();
       await page.getByText("Listening", { exact: true }).waitFor();
       await page.getByRole("button", { name: "Add source" }).click();
@@ -53,7 +74,7 @@ export async function runIntake(browser) {
       await page.waitForFunction(() => document.querySelector("#in-name")?.getAttribute("aria-invalid") === "true");
       const nameError = await editor.locator("#in-name-err").innerText();
       assert(nameError.includes("lowercase"), `the name's problem: ${nameError}`);
-      await shot(page, "20-source-editor-problem");
+      await shot(page, "21-source-editor-problem");
       await name.fill("opendental");
       const endpoint = await editor.getByTestId("endpoint-preview").innerText();
       assert(endpoint === `${console_.intakeUrl}opendental`, `the endpoint shown while typing: ${endpoint}`);

@@ -8,6 +8,7 @@ import { client } from "../../api/client";
 import { ConsoleError } from "../../api/errors";
 import type { InboxItem } from "../../api/types/InboxItem";
 import type { InboxRevealed } from "../../api/types/InboxRevealed";
+import type { IntakeEndpoint } from "../../api/types/IntakeEndpoint";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorState, LocalTime, Spinner, useLoad } from "../../components/state";
 import { navigate } from "../../router";
@@ -16,6 +17,14 @@ import { StatusBadge } from "./status";
 import "../../components/history/history.css";
 
 type Action = "release" | "reprocess" | "ignore";
+
+/** How the message came in (which intake route took it). */
+const ENDPOINT_TEXT: Record<IntakeEndpoint, string> = {
+  webhook: "a webhook, mapped by the source's mappings",
+  handoff: "a handoff naming its integration",
+  database: "a database handoff (the seed's route)",
+  push: "a push naming its mapping",
+};
 
 const ACTION_TEXT: Record<Action, { label: string; done: (i: InboxItem) => string; when: string }> = {
   release: {
@@ -150,7 +159,7 @@ export function InboxDrawer({
               </dd>
               <dt>Source</dt>
               <dd>
-                {item.sourceName} <span className="muted">({item.endpoint === "handoff" ? "names its integration" : "webhook"})</span>
+                {item.sourceName} <span className="muted">({ENDPOINT_TEXT[item.endpoint]})</span>
               </dd>
               <dt>Message id</dt>
               <dd className="mono">{item.messageKey ?? "—"}</dd>

@@ -134,7 +134,47 @@ describe("the Sources screen", () => {
     await waitFor(() => expect(document.body.innerHTML).not.toContain("bmV3LXNlY3JldC1hZnRlci1yb3RhdGlvbg"));
   });
 
-  it("says the intake listener is off, and what IT can do, when the console does not listen", async () => {
+  it("turns the intake listener on from the screen when it is off, and then gives the sender its endpoint", async () => {
+    let listening = false;
+    const status = () => ({
+      settings: { enabled: listening, bind: "127.0.0.1:7879" },
+      url: listening ? "http://127.0.0.1:7879/intake/v1/" : null,
+      appliesNow: true,
+    });
+    const calls = serve({
+      "GET /sources": () => ({ json: [opendental] }),
+      "GET /integrations": () => ({ json: [db] }),
+      "GET /info": () => ({ json: { version: "t", dataDir: "/d", readOnly: false, intakeUrl: null } }),
+      "GET /intake-listener": () => ({ json: status() }),
+      "PUT /intake-listener": (body) => {
+        if (body.bind === "0.0.0.0:7879") {
+          return {
+            status: 422,
+            json: { error: { kind: "invalid", field: "bind", message: "bind: not loopback", details: [{ field: "bind", reason: "0.0.0.0 is not a loopback address" }] } },
+          };
+        }
+        listening = true;
+        return { json: status() };
+      },
+    });
+    render(<Sources />);
+    expect(await screen.findByText("Intake listener off")).toBeTruthy();
+    expect(screen.getByText("/intake/v1/opendental")).toBeTruthy();
+    const panel = screen.getByRole("region", { name: "Intake listener" });
+    // Nothing here sends the admin to the command line: the setting is on the screen.
+    expect(panel.textContent).not.toMatch(/--intake-bind|handoff-console/);
+    const bind = within(panel).getByLabelText("Listen on (address:port)");
+    fireEvent.change(bind, { target: { value: "0.0.0.0:7879" } });
+    fireEvent.click(within(panel).getByRole("button", { name: "Turn the listener on" }));
+    await waitFor(() => expect(bind.getAttribute("aria-invalid")).toBe("true"));
+    fireEvent.change(bind, { target: { value: "127.0.0.1:7879" } });
+    fireEvent.click(within(panel).getByRole("button", { name: "Turn the listener on" }));
+    expect(await screen.findByText("http://127.0.0.1:7879/intake/v1/opendental")).toBeTruthy();
+    expect(screen.getByText("Listening")).toBeTruthy();
+    expect(calls.filter((c) => c.key === "PUT /intake-listener").at(-1)?.body).toEqual({ enabled: true, bind: "127.0.0.1:7879" });
+  });
+
+  it("says the intake listener is off, and what IT can do, when its setting cannot be read here", async () => {
     serve({
       "GET /sources": () => ({ json: [opendental] }),
       "GET /integrations": () => ({ json: [db] }),

@@ -7,11 +7,13 @@ import { client } from "../../api/client";
 import { ConsoleError } from "../../api/errors";
 import type { ConsoleInfo } from "../../api/types/ConsoleInfo";
 import type { Integration } from "../../api/types/Integration";
+import type { ListenerStatus } from "../../api/types/ListenerStatus";
 import type { Source } from "../../api/types/Source";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { CopyButton } from "../../components/CopyButton";
 import { Empty, ErrorState, LocalTime, Spinner, useLoad } from "../../components/state";
 import { navigate } from "../../router";
+import { ListenerPanel } from "./ListenerPanel";
 import { SecretDialog, type ShownSecret } from "./SecretDialog";
 import { SourceEditor } from "./SourceEditor";
 import { TestEventDialog } from "./TestEventDialog";
@@ -22,21 +24,24 @@ interface Loaded {
   sources: Source[];
   integrations: Integration[];
   info: ConsoleInfo | null;
+  /** The intake listener's setting and address; null when it could not be read. */
+  listener: ListenerStatus | null;
   /** How many mappings each source has (by source id); null when they could not be read. */
   mappings: Map<string, number> | null;
 }
 
 async function loadAll(): Promise<Loaded> {
-  const [sources, integrations, info, mappings] = await Promise.all([
+  const [sources, integrations, info, listener, mappings] = await Promise.all([
     client.sources(),
     client.integrations(),
-    // Without it the endpoint shows as a path; the list still shows.
+    // Without these the endpoint shows as a path; the list still shows.
     client.info().catch(() => null),
+    client.intakeListener().catch(() => null),
     client.mappings().catch(() => null),
   ]);
   const counts = mappings && new Map<string, number>();
   for (const m of mappings ?? []) counts?.set(m.sourceId, (counts.get(m.sourceId) ?? 0) + 1);
-  return { sources, integrations, info, mappings: counts };
+  return { sources, integrations, info, listener, mappings: counts };
 }
 
 type Rotating = { source: Source; hours: string; secret: string; own: boolean };
@@ -53,7 +58,7 @@ export function Sources() {
   const [busy, setBusy] = useState<string | null>(null);
 
   const data = loaded.data;
-  const intakeUrl = data?.info?.intakeUrl ?? null;
+  const intakeUrl = data?.listener ? data.listener.url : (data?.info?.intakeUrl ?? null);
   const names = new Map((data?.integrations ?? []).map((i) => [i.id, i.name]));
 
   const toggle = async (s: Source) => {
@@ -104,7 +109,19 @@ export function Sources() {
         own endpoint and proves every message with its secret.
       </p>
 
-      {data && <ListenerNote info={data.info} />}
+      {data &&
+        (data.listener ? (
+          <ListenerPanel
+            key={`${data.listener.url}|${data.listener.appliesNow}`}
+            status={data.listener}
+            onChanged={(_, note) => {
+              setNotice({ ok: true, text: note });
+              reload();
+            }}
+          />
+        ) : (
+          <ListenerNote info={data.info} />
+        ))}
 
       {notice && (
         <p className={notice.ok ? "notice" : "notice bad"} role={notice.ok ? "status" : "alert"}>
@@ -326,7 +343,8 @@ export function Sources() {
   );
 }
 
-/** Where senders reach this console, or why they cannot yet (and what IT can do about it). */
+/** Where senders reach this console, or why they cannot yet, when the listener's setting
+ * cannot be read here (then only IT can turn it on). */
 function ListenerNote({ info }: { info: ConsoleInfo | null }) {
   if (!info) return null;
   if (info.intakeUrl) {
