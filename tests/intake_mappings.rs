@@ -178,7 +178,10 @@ async fn every_preset_maps_its_sample_and_its_signed_event_ends_delivered() {
             let mut view = t.settled(&id, !manual).await;
             if manual {
                 assert_eq!(view["item"]["status"], "mapped", "{}: {view}", preset.id);
-                assert!(view["item"]["handoffId"].is_string());
+                assert!(
+                    view["item"]["handoffId"].is_null(),
+                    "held, yet a handoff: {view}"
+                );
                 let (status, released) =
                     t.s.call(Method::POST, &format!("/inbox/{id}/release"), None)
                         .await;
@@ -187,6 +190,7 @@ async fn every_preset_maps_its_sample_and_its_signed_event_ends_delivered() {
             }
             assert_eq!(view["item"]["status"], "delivered", "{}: {view}", preset.id);
             assert_eq!(view["item"]["integrationName"], "Clinic EMR");
+            assert_eq!(view["item"]["mappingName"], preset.mapping.name.as_str());
             delivered += 1;
         }
     }

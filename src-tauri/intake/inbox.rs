@@ -140,6 +140,8 @@ pub struct InboxItem {
     /// The sender's message id (`webhook-id` or `Idempotency-Key`).
     pub message_key: Option<String>,
     pub status: InboxStatus,
+    /// The handoff it became, once made (`None` before: received, held for release, ignored,
+    /// failed to map).
     pub handoff_id: Option<HandoffId>,
     pub integration_id: Option<IntegrationId>,
     /// The integration's name as the handoff recorded it.
@@ -158,6 +160,8 @@ pub struct InboxItem {
 #[derive(Debug, Clone)]
 pub struct InboxRecord {
     pub item: InboxItem,
+    /// The handoff it becomes, chosen when it was accepted (made or not yet).
+    pub handoff_id: Option<HandoffId>,
     pub sealed_body: String,
     pub sealed_headers: Option<String>,
     pub mapping_id: Option<crate::ids::MappingId>,
@@ -205,7 +209,7 @@ pub struct InboxFilter {
 }
 
 const ITEM_COLUMNS: &str = "m.id, m.source_id, m.source_name, m.endpoint, m.message_key,
-     m.handoff_id, coalesce(h.integration_id, m.integration_id) AS integration_id,
+     h.id AS handoff_id, coalesce(h.integration_id, m.integration_id) AS integration_id,
      coalesce(h.session_id, m.session_id) AS session_id, m.mapping_name, m.error, m.body_bytes,
      m.received_at, m.updated_at, h.integration_name AS handoff_integration_name";
 
@@ -349,7 +353,8 @@ impl Store {
     pub async fn inbox_record(&self, id: InboxId) -> Result<Option<InboxRecord>, StoreError> {
         // Only this module's constants are formatted in; the id is bound.
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status, m.body, m.headers, m.mapping_id
+            "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status, m.body, m.headers, m.mapping_id,
+                    m.handoff_id AS chosen_handoff_id
              FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id WHERE m.id = ?"
         )))
         .bind(id.to_string())
@@ -359,6 +364,7 @@ impl Store {
             .map(|row| {
                 Ok(InboxRecord {
                     item: item_from_row(row)?,
+                    handoff_id: parse_id(row.try_get("chosen_handoff_id")?, "handoff id")?,
                     sealed_body: row.try_get("body")?,
                     sealed_headers: row.try_get("headers")?,
                     mapping_id: parse_id(row.try_get("mapping_id")?, "mapping id")?,
@@ -431,6 +437,25 @@ impl Store {
                         id.to_string(),
                     ])?;
                 Ok(done == 1)
+            })
+            .await
+    }
+
+    /// Records the mapping that took a message (its status stays: the handoff says the rest).
+    pub async fn set_inbox_mapping(
+        &self,
+        id: InboxId,
+        mapping: crate::ids::MappingId,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.group_commit
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE intake_messages SET mapping_id = ?1, mapping_name = ?2 WHERE id = ?3",
+                )?
+                .execute(params![mapping.to_string(), name, id.to_string()])?;
+                Ok(())
             })
             .await
     }

@@ -140,7 +140,7 @@ impl App {
     /// handoff when its mapping says so now.
     async fn take_message(&self, record: &InboxRecord, release: bool) -> Result<(), AppError> {
         let item = &record.item;
-        let Some(handoff_id) = item.handoff_id else {
+        let Some(handoff_id) = record.handoff_id else {
             return Ok(());
         };
         if self.store.handoff(handoff_id).await?.is_some() {
@@ -313,6 +313,10 @@ impl App {
                 .await?;
             return Ok(None);
         }
+        // Which mapping took it, for the inbox (a realtime one's handoff is made next).
+        self.store
+            .set_inbox_mapping(item.id, mapping.id, &mapping.name)
+            .await?;
         Ok(Some(Planned {
             integration,
             session_id: session_id.to_string(),
@@ -528,7 +532,7 @@ impl App {
     /// or is held; or one whose handoff failed for good, which then gets a new handoff.
     pub async fn reprocess_inbox(&self, id: InboxId) -> Result<InboxItem, AppError> {
         let record = self.inbox_record(id).await?;
-        let existing = match record.item.handoff_id {
+        let existing = match record.handoff_id {
             Some(h) => self.store.handoff(h).await?,
             None => None,
         };
@@ -606,7 +610,7 @@ impl App {
     }
 
     async fn has_handoff(&self, record: &InboxRecord) -> Result<bool, AppError> {
-        Ok(match record.item.handoff_id {
+        Ok(match record.handoff_id {
             Some(h) => self.store.handoff(h).await?.is_some(),
             None => false,
         })

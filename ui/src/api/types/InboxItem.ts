@@ -13,7 +13,12 @@ export type InboxItem = { id: InboxId, sourceId: SourceId, sourceName: string, e
 /**
  * The sender's message id (`webhook-id` or `Idempotency-Key`).
  */
-messageKey: string | null, status: InboxStatus, handoffId: HandoffId | null, integrationId: IntegrationId | null, 
+messageKey: string | null, status: InboxStatus, 
+/**
+ * The handoff it became, once made (`None` before: received, held for release, ignored,
+ * failed to map).
+ */
+handoffId: HandoffId | null, integrationId: IntegrationId | null, 
 /**
  * The integration's name as the handoff recorded it.
  */

@@ -35,8 +35,8 @@ function item(patch: Partial<InboxItem>): InboxItem {
     endpoint: "webhook",
     messageKey: "msg-1",
     status: "received",
-    // Every webhook gets its handoff id when accepted; the handoff may not exist.
-    handoffId: "h-1",
+    // Named only once the handoff exists.
+    handoffId: null,
     integrationId: null,
     integrationName: null,
     sessionId: null,
@@ -50,9 +50,10 @@ function item(patch: Partial<InboxItem>): InboxItem {
 }
 
 const held = item({ status: "mapped", integrationId: "i-db", sessionId: "msg-1", mappingName: "Cancelled" });
-const delivering = item({ status: "mapped", integrationId: "i-db", integrationName: "Demo clinic database", sessionId: "msg-1" });
-const delivered = item({ status: "delivered", integrationId: "i-db", integrationName: "Demo clinic database", sessionId: "msg-1" });
-const failedHandoff = item({ status: "failed", integrationId: "i-db", integrationName: "Demo clinic database", sessionId: "msg-1" });
+const made = { handoffId: "h-1", integrationId: "i-db", integrationName: "Demo clinic database", sessionId: "msg-1" };
+const delivering = item({ status: "mapped", ...made });
+const delivered = item({ status: "delivered", ...made });
+const failedHandoff = item({ status: "failed", ...made });
 const failedMapping = item({ id: "m-2", status: "failed", error: "mapping 'x': fullName is missing", mappingName: "x" });
 const ignored = item({ id: "m-3", status: "ignored" });
 

@@ -15,11 +15,9 @@ export const STATUS_TEXT: Record<InboxStatus, { label: string; means: string }> 
   ignored: { label: "ignored", means: "no mapping took it; nothing was sent" },
 };
 
-/** Whether the message's handoff exists. Every webhook gets its handoff id when it is accepted
- * (so a restart makes the same handoff), so `handoffId` alone does not say it; the integration
- * name is the one the handoff recorded, present only once the handoff is made. */
+/** Whether the message's handoff exists: the inbox names it (`handoffId`) only once it is made. */
 export function hasHandoff(item: InboxItem): boolean {
-  return item.handoffId !== null && item.integrationName !== null;
+  return item.handoffId !== null;
 }
 
 /** A `mapped` message a manual mapping holds: no handoff until someone releases it. */
