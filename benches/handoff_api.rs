@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use support::{BoxError, MemorySecrets, Options, Samples, check, drive, row};
+use support::{BoxError, MemorySecrets, Options, Samples, check, drive, offset, row};
 
 const DEFAULT_REQUESTS: usize = 3000;
 const CONCURRENCIES: [usize; 2] = [1, 32];
@@ -322,15 +322,4 @@ async fn run(opts: Options, sink: String, delay: Duration) -> Result<(), BoxErro
     }
     support::summary(&verdicts);
     Ok(())
-}
-
-/// `f` with its sequence numbers shifted past those used so far, so that each request of the
-/// run has its own (session ids, names).
-fn offset<F, Fut>(f: &F, seq: &mut usize, n: usize) -> impl Fn(usize) -> Fut + Clone + use<F, Fut>
-where
-    F: Fn(usize) -> Fut + Clone,
-{
-    let (f, base) = (f.clone(), *seq);
-    *seq += n;
-    move |i| f(base + i)
 }

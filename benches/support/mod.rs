@@ -199,7 +199,7 @@ where
 
 /// User and system CPU time of the whole process so far, from `/proc/self/stat` (Linux; in
 /// USER_HZ ticks, which the proc ABI fixes at 100 a second). `None` elsewhere.
-fn process_cpu() -> Option<Duration> {
+pub fn process_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: skip past it.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -340,25 +340,73 @@ pub async fn sqlite_floor(
     data: &str,
     request: &str,
 ) -> Result<Samples, BoxError> {
+    let rows = FloorRows {
+        inbox: None,
+        handoff: Some(HandoffFloorRow {
+            data: data.to_string(),
+            data_masked: None,
+            origin: "live",
+            trigger: "test",
+            request: request.to_string(),
+            response_excerpt: None,
+        }),
+    };
+    sqlite_floor_rows(dir, handoffs, per_commit, rows).await
+}
+
+/// What each item of a floor writes: an accepted message's inbox row (one commit), a
+/// handoff's rows begun and finished (two commits), or both, in that order, as a webhook that
+/// is accepted, then mapped and delivered, makes them.
+pub struct FloorRows {
+    pub inbox: Option<InboxFloorRow>,
+    pub handoff: Option<HandoffFloorRow>,
+}
+
+/// An inbox row: a webhook's sealed body and sealed headers (as the store keeps them).
+#[derive(Clone)]
+pub struct InboxFloorRow {
+    pub body: String,
+    pub headers: Option<String>,
+    pub body_bytes: usize,
+}
+
+/// A handoff row of `data` (and its masked copy) begun with an attempt row, then both finished,
+/// the attempt recording `request` (and what the target answered).
+#[derive(Clone)]
+pub struct HandoffFloorRow {
+    pub data: String,
+    pub data_masked: Option<String>,
+    /// `handoffs.origin`: `live`, `test` or `webhook`.
+    pub origin: &'static str,
+    /// `attempts.trigger`.
+    pub trigger: &'static str,
+    pub request: String,
+    pub response_excerpt: Option<String>,
+}
+
+/// As [`sqlite_floor`], for any [`FloorRows`]: `items` of them, `per_commit` sharing each of
+/// its commits.
+pub async fn sqlite_floor_rows(
+    dir: &std::path::Path,
+    items: usize,
+    per_commit: usize,
+    rows: FloorRows,
+) -> Result<Samples, BoxError> {
     // The store's schema and file settings (WAL), from the store itself.
     handoff_console::store::Store::open(dir)
         .await?
         .close()
         .await;
     let path = dir.join(handoff_console::store::STORE_FILE);
-    let (data, request) = (data.to_string(), request.to_string());
-    tokio::task::spawn_blocking(move || {
-        sqlite_floor_blocking(&path, handoffs, per_commit, &data, &request)
-    })
-    .await?
+    tokio::task::spawn_blocking(move || sqlite_floor_blocking(&path, items, per_commit, &rows))
+        .await?
 }
 
 fn sqlite_floor_blocking(
     path: &std::path::Path,
-    handoffs: usize,
+    items: usize,
     per_commit: usize,
-    data: &str,
-    request: &str,
+    rows: &FloorRows,
 ) -> Result<Samples, BoxError> {
     use rusqlite::params;
     let conn = rusqlite::Connection::open(path)?;
@@ -366,49 +414,83 @@ fn sqlite_floor_blocking(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )?;
     let integration = IntegrationId::new().to_string();
+    let source = handoff_console::ids::SourceId::new().to_string();
     let cpu_before = process_cpu();
     let started = Instant::now();
     let mut samples = Samples::default();
     let mut done = 0;
-    while done < handoffs {
-        let n = per_commit.min(handoffs - done);
-        let ids: Vec<(String, String)> = (0..n)
-            .map(|_| (HandoffId::new().to_string(), AttemptId::new().to_string()))
+    while done < items {
+        let n = per_commit.min(items - done);
+        let ids: Vec<(String, String, String)> = (0..n)
+            .map(|_| {
+                (
+                    handoff_console::ids::InboxId::new().to_string(),
+                    HandoffId::new().to_string(),
+                    AttemptId::new().to_string(),
+                )
+            })
             .collect();
         let t = Instant::now();
         let now = chrono::Utc::now().timestamp_millis();
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        for (h, a) in &ids {
-            conn.prepare_cached(
-                "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, in_flight_until,
-                                       last_attempt_id, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'pending', ?4, 1, ?5, ?6, ?7, ?7)",
-            )?
-            .execute(params![h, integration, "bench-floor", data, now + 45_000, a, now])?;
-            conn.prepare_cached(
-                "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
-                                       automatic, attempt_number, status, started_at)
-                 VALUES (?1, ?2, ?3, 'floor', 'bench-floor', 'test', 0, 1, 'pending', ?4)",
-            )?
-            .execute(params![a, h, integration, now])?;
+        if let Some(inbox) = &rows.inbox {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            for (m, h, _) in &ids {
+                conn.prepare_cached(
+                    "INSERT INTO intake_messages (id, source_id, source_name, endpoint, message_key, body,
+                                                  body_bytes, status, handoff_id, integration_id,
+                                                  session_id, received_at, updated_at, headers)
+                     VALUES (?1, ?2, 'bench-floor', 'webhook', ?1, ?3, ?4, 'received', ?5, NULL, NULL, ?6, ?6, ?7)
+                     ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING",
+                )?
+                .execute(params![m, source, inbox.body, inbox.body_bytes as i64, h, now, inbox.headers])?;
+            }
+            conn.execute_batch("COMMIT")?;
         }
-        conn.execute_batch("COMMIT")?;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        for (h, a) in &ids {
-            conn.prepare_cached(
-                "UPDATE handoffs SET status = 'succeeded', in_flight_until = NULL, next_attempt_at = NULL,
-                        submission_id = '1', updated_at = ?1
-                 WHERE id = ?2 AND status != 'succeeded' AND last_attempt_id = ?3",
-            )?
-            .execute(params![now, h, a])?;
-            conn.prepare_cached(
-                "UPDATE attempts SET status = 'succeeded', message = 'delivered: submission 1',
-                        submission_id = '1', request = ?1, finished_at = ?2, duration_ms = 1
-                 WHERE id = ?3",
-            )?
-            .execute(params![request, now, a])?;
+        if let Some(handoff) = &rows.handoff {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            for (_, h, a) in &ids {
+                conn.prepare_cached(
+                    "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
+                                           in_flight_until, last_attempt_id, created_at, updated_at,
+                                           origin, integration_name)
+                     VALUES (?1, ?2, 'bench-floor', 'pending', ?3, ?4, 1, ?5, ?6, ?7, ?7, ?8, 'floor')",
+                )?
+                .execute(params![
+                    h,
+                    integration,
+                    handoff.data,
+                    handoff.data_masked,
+                    now + 45_000,
+                    a,
+                    now,
+                    handoff.origin
+                ])?;
+                conn.prepare_cached(
+                    "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
+                                           automatic, attempt_number, status, started_at)
+                     VALUES (?1, ?2, ?3, 'floor', 'bench-floor', ?4, 0, 1, 'pending', ?5)",
+                )?
+                .execute(params![a, h, integration, handoff.trigger, now])?;
+            }
+            conn.execute_batch("COMMIT")?;
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            for (_, h, a) in &ids {
+                conn.prepare_cached(
+                    "UPDATE handoffs SET status = 'succeeded', in_flight_until = NULL, next_attempt_at = NULL,
+                            submission_id = '1', updated_at = ?1
+                     WHERE id = ?2 AND status != 'succeeded' AND last_attempt_id = ?3",
+                )?
+                .execute(params![now, h, a])?;
+                conn.prepare_cached(
+                    "UPDATE attempts SET status = 'succeeded', message = 'delivered: submission 1',
+                            submission_id = '1', request = ?1, response_excerpt = ?2, finished_at = ?3,
+                            duration_ms = 1
+                     WHERE id = ?4",
+                )?
+                .execute(params![handoff.request, handoff.response_excerpt, now, a])?;
+            }
+            conn.execute_batch("COMMIT")?;
         }
-        conn.execute_batch("COMMIT")?;
         let elapsed = t.elapsed();
         samples.latencies.extend(std::iter::repeat_n(elapsed, n));
         done += n;
@@ -425,15 +507,37 @@ fn sqlite_floor_blocking(
 /// cores are the limit there). Printed beside the goals, so that a goal above it reads as
 /// out of reach by construction.
 pub fn ceiling(concurrency: usize, bare: &Samples, floor: &Samples) {
+    ceiling_of("handoff/bare", concurrency, bare, floor);
+}
+
+/// [`ceiling`] for a ratio `what` (e.g. `intake/bare`), printed, and returned as a fraction.
+pub fn ceiling_of(what: &str, concurrency: usize, bare: &Samples, floor: &Samples) -> f64 {
     let (b, f) = if concurrency == 1 {
         (1e6 / bare.throughput(), 1e6 / floor.throughput())
     } else {
         (bare.cpu_per_request_us(), floor.cpu_per_request_us())
     };
+    let ratio = b / (b + f);
     println!(
-        "{:>5}  ceiling set by the sqlite floor: handoff/bare <= {:.1}% ({} per request: bare {b:.0} µs + floor {f:.0} µs)",
+        "{:>5}  ceiling set by the sqlite floor: {what} <= {:.1}% ({} per request: bare {b:.0} µs + floor {f:.0} µs)",
         "",
-        100.0 * b / (b + f),
+        100.0 * ratio,
         if concurrency == 1 { "time" } else { "CPU" },
     );
+    ratio
+}
+
+/// `f` with its sequence numbers shifted past those used so far, so that each request of the
+/// run has its own (session ids, names, message ids).
+pub fn offset<F, Fut>(
+    f: &F,
+    seq: &mut usize,
+    n: usize,
+) -> impl Fn(usize) -> Fut + Clone + use<F, Fut>
+where
+    F: Fn(usize) -> Fut + Clone,
+{
+    let (f, base) = (f.clone(), *seq);
+    *seq += n;
+    move |i| f(base + i)
 }
