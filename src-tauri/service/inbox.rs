@@ -117,6 +117,13 @@ struct Planned {
     encoded: String,
 }
 
+/// A message's kept headers: sealed in its inbox record (opened when a mapping needs them), or
+/// as the listener just took them.
+enum KeptHeaders {
+    Sealed,
+    Open(Map<String, Value>),
+}
+
 /// The sealed headers' associated data: the message id and what they are.
 pub(super) fn headers_aad(id: InboxId) -> String {
     format!("{id}/headers")
@@ -139,7 +146,6 @@ impl App {
     /// Maps a `received` message (or, with `release`, a held `mapped` one) and makes its
     /// handoff when its mapping says so now.
     async fn take_message(&self, record: &InboxRecord, release: bool) -> Result<(), AppError> {
-        let item = &record.item;
         let Some(handoff_id) = record.handoff_id else {
             return Ok(());
         };
@@ -147,13 +153,46 @@ impl App {
             return Ok(());
         }
         let body = self.open_message(record).await?;
+        self.make_handoff(record, handoff_id, &body, KeptHeaders::Sealed, release)
+            .await
+    }
+
+    /// Makes the handoff of a message the listener has just committed to the inbox, from what
+    /// it has in hand: its record as written, its body and its kept headers (nothing is read
+    /// back or opened again). Its handoff id was chosen when it was accepted, so should a worker
+    /// take the message up meanwhile, both make the same handoff and only one can record it.
+    pub(super) async fn take_accepted(
+        &self,
+        record: InboxRecord,
+        body: Vec<u8>,
+        headers: Map<String, Value>,
+    ) -> Result<(), AppError> {
+        let Some(handoff_id) = record.handoff_id else {
+            return Ok(());
+        };
+        let headers = KeptHeaders::Open(headers);
+        self.make_handoff(&record, handoff_id, &body, headers, false)
+            .await
+    }
+
+    /// Plans a message's handoff (as it names it, or through its source's mappings) and makes
+    /// it when its mapping says so now.
+    async fn make_handoff(
+        &self,
+        record: &InboxRecord,
+        handoff_id: HandoffId,
+        body: &[u8],
+        headers: KeptHeaders,
+        release: bool,
+    ) -> Result<(), AppError> {
+        let item = &record.item;
         let planned = match item.endpoint {
-            IntakeEndpoint::Handoff => match HandoffBody::read(&body) {
+            IntakeEndpoint::Handoff => match HandoffBody::read(body) {
                 Ok(named) => self.plan_named(item, &named.session_id, named.data).await?,
                 Err(e) => self.fail_message(item.id, e.message).await?,
             },
             IntakeEndpoint::Database => {
-                match read::<SeedDatabaseBody>(&body, "the seed's {dbConfig, data}") {
+                match read::<SeedDatabaseBody>(body, "the seed's {dbConfig, data}") {
                     Ok(seed) => {
                         let session = item.session_id.clone().unwrap_or_default();
                         self.plan_named(item, &session, seed.data).await?
@@ -161,15 +200,21 @@ impl App {
                     Err(e) => self.fail_message(item.id, e.message).await?,
                 }
             }
-            IntakeEndpoint::Webhook => match serde_json::from_slice::<Value>(&body) {
-                Ok(body) => self.plan_mapped(record, &body, release, false).await?,
+            IntakeEndpoint::Webhook => match serde_json::from_slice::<Value>(body) {
+                Ok(body) => {
+                    self.plan_mapped(record, &body, headers, release, false)
+                        .await?
+                }
                 Err(_) => {
                     self.fail_message(item.id, "the body is not JSON".into())
                         .await?
                 }
             },
-            IntakeEndpoint::Push => match read::<SeedPushBody>(&body, "{system, mapping, data}") {
-                Ok(push) => self.plan_mapped(record, &push.data, release, true).await?,
+            IntakeEndpoint::Push => match read::<SeedPushBody>(body, "{system, mapping, data}") {
+                Ok(push) => {
+                    self.plan_mapped(record, &push.data, headers, release, true)
+                        .await?
+                }
                 Err(e) => self.fail_message(item.id, e.message).await?,
             },
         };
@@ -229,11 +274,15 @@ impl App {
         &self,
         record: &InboxRecord,
         body: &Value,
+        headers: KeptHeaders,
         release: bool,
         named: bool,
     ) -> Result<Option<Planned>, AppError> {
         let item = &record.item;
-        let headers = self.open_headers(record).await?;
+        let headers = match headers {
+            KeptHeaders::Sealed => self.open_headers(record).await?,
+            KeptHeaders::Open(headers) => headers,
+        };
         let mappings = self.store.mappings(Some(item.source_id)).await?;
         let message_id = item
             .message_key

@@ -10,7 +10,9 @@ use super::intake_seed::{SeedDatabaseBody, SeedPushBody, SeedTestAnswer, SeedTes
 use crate::audit::{AuditAction, AuditObject};
 use crate::error::{AppError, FieldProblem};
 use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
-use crate::intake::inbox::{InboxStatus, IntakeEndpoint, NewInboxMessage, keepable_headers};
+use crate::intake::inbox::{
+    InboxItem, InboxRecord, InboxStatus, IntakeEndpoint, NewInboxMessage, keepable_headers,
+};
 use crate::intake::limits::RateLimiter;
 use crate::intake::listener::ListenerSettings;
 use crate::intake::sources::{
@@ -796,9 +798,34 @@ impl App {
         message.sealed_body = key.seal(body, &message.id.to_string());
         let kept = keepable_headers(&source.verification, headers);
         if !kept.is_empty() {
-            let text = Value::Object(kept).to_string();
+            let text = Value::Object(kept.clone()).to_string();
             message.sealed_headers = Some(key.seal(text.as_bytes(), &headers_aad(message.id)));
         }
+        // The row as written, kept in hand so that processing reads nothing back.
+        let record = InboxRecord {
+            item: InboxItem {
+                id: message.id,
+                source_id: message.source_id,
+                source_name: message.source_name.clone(),
+                endpoint,
+                message_key: message.message_key.clone(),
+                status: InboxStatus::Received,
+                // Named once its handoff exists.
+                handoff_id: None,
+                integration_id: message.integration_id,
+                integration_name: None,
+                session_id: message.session_id.clone(),
+                mapping_name: message.mapping.as_ref().map(|(_, name)| name.clone()),
+                error: None,
+                body_bytes: body.len() as u64,
+                received_at: crate::store::from_ms(message.received_at),
+                updated_at: crate::store::from_ms(message.received_at),
+            },
+            handoff_id: message.handoff_id,
+            sealed_body: message.sealed_body.clone(),
+            sealed_headers: message.sealed_headers.clone(),
+            mapping_id: message.mapping.as_ref().map(|(id, _)| *id),
+        };
         let answer = self
             .store
             .add_to_inbox(message)
@@ -806,9 +833,10 @@ impl App {
             .map_err(|e| unavailable(e.into()))?;
         if !answer.repeat {
             let app = Arc::clone(self);
-            let id = answer.id;
+            let body = body.to_vec();
             tokio::spawn(async move {
-                if let Err(e) = app.process_inbox(id).await {
+                let id = record.item.id;
+                if let Err(e) = app.take_accepted(record, body, kept).await {
                     tracing::warn!(inbox = %id, "the message waits to be taken up again: {e}");
                 }
             });
