@@ -26,6 +26,9 @@
 //! and commits, in-thread, 64 messages per commit (`support::sqlite_floor_rows`): the inbox row
 //! alone (what a 202 waits for), and the whole of it (the inbox row, the handoff and attempt
 //! begun, then finished: three commits). Their rows are the sizes the console wrote.
+//! `- delivery alone` is the request each delivery makes to the sink (the rendered payload
+//! POSTed by a client with the console's settings), by itself: every message needs it, and
+//! neither `bare` nor the floor has it, so a second ceiling is printed with it counted.
 //!
 //! Goals (issue 16): at least 5,000 accepted webhooks/s on 2 cores, p99 of the 202s under
 //! 50 ms, and at least 80% of the ceiling the floor sets (for the accepted and for the
@@ -321,6 +324,33 @@ async fn post_signed(
     Ok(())
 }
 
+/// What a delivery sends the sink, alone: the integration's rendered payload POSTed with an
+/// `Idempotency-Key`, by a client with the console's settings (as `handoff_api`'s `bare`).
+async fn post_to_sink(client: &reqwest::Client, url: &str, i: usize) -> Result<(), BoxError> {
+    let payload = json!({
+        "patient_name": format!("Bruno Costa {i}"),
+        "email": "bruno.costa@example.com",
+        "phone": "+15553107788",
+        "appointment_date": "2026-12-01",
+        "notes": "Booked in OpenDental",
+        "created_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    let response = client
+        .post(url)
+        .header("X-API-Version", "1.0")
+        .header("Idempotency-Key", uuid::Uuid::now_v7().to_string())
+        .timeout(Duration::from_secs(10))
+        .json(&payload)
+        .send()
+        .await?;
+    let status = response.status();
+    response.bytes().await?;
+    if status != reqwest::StatusCode::CREATED {
+        return Err(format!("sink: expected 201, got {status}").into());
+    }
+    Ok(())
+}
+
 /// Reads the console's store from the client's thread (read-only, its own connection).
 struct StoreReader(rusqlite::Connection);
 
@@ -506,6 +536,21 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
         accepted.add(a);
     }
 
+    // The delivery's own request, alone (its count is taken off the sink's below).
+    let console_client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .user_agent(concat!("handoff-console/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    let sink_url = Arc::new(format!("{}/patients", sink.url));
+    let post = move |i| {
+        let (client, url) = (console_client.clone(), Arc::clone(&sink_url));
+        async move { post_to_sink(&client, &url, i).await }
+    };
+    drive(CONCURRENCY * 4, CONCURRENCY, post.clone()).await?;
+    let mut delivery_alone = drive(per_round, CONCURRENCY, post).await?;
+    let posted = (CONCURRENCY * 4 + per_round) as u64;
+
     let (inbox_row, handoff_row) = store.floor_rows()?;
     let floor_dir = tempfile::tempdir()?;
     let rows = FloorRows {
@@ -528,6 +573,7 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
         &mut delivered,
         &mut floor_inbox,
         &mut floor_full,
+        &mut delivery_alone,
     ] {
         s.sort();
     }
@@ -536,13 +582,15 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
          intake delivered: req/s over the rounds including draining, percentiles from \
          acceptance to the recorded delivery (ms resolution);\n\
          - floor inbox / pipeline: the same rows and commits in-thread (the inbox row alone / \
-         with the handoff's begin and finish)",
+         with the handoff's begin and finish);\n\
+         - delivery alone: the request a delivery makes to the sink, by itself",
     );
     row(CONCURRENCY, "bare", &b);
     row(CONCURRENCY, "intake", &accepted);
     row(CONCURRENCY, "intake delivered", &delivered);
     row(CONCURRENCY, "- floor inbox", &floor_inbox);
     row(CONCURRENCY, "- floor pipeline", &floor_full);
+    row(CONCURRENCY, "- delivery alone", &delivery_alone);
     println!(
         "{:>5}  draining after the 202s: {:.0} ms per round",
         "",
@@ -555,6 +603,13 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
         &floor_inbox,
     );
     let ceiling = support::ceiling_of("intake/bare", CONCURRENCY, &b, &floor_full);
+    support::ceiling_of_parts(
+        "with the delivery's own request",
+        "intake/bare",
+        CONCURRENCY,
+        &b,
+        &[("floor", &floor_full), ("delivery", &delivery_alone)],
+    );
 
     let mut verdicts = Vec::new();
     verdicts.push(check(
@@ -587,7 +642,7 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
     }
 
     let (messages, done, _) = store.outcomes()?;
-    let got = sink.received.load(Ordering::Relaxed);
+    let got = sink.received.load(Ordering::Relaxed) - posted;
     println!();
     println!(
         "inbox: {messages} messages, {done} delivered (accepted: {accepted_total}); the sink got \

@@ -512,14 +512,40 @@ pub fn ceiling(concurrency: usize, bare: &Samples, floor: &Samples) {
 
 /// [`ceiling`] for a ratio `what` (e.g. `intake/bare`), printed, and returned as a fraction.
 pub fn ceiling_of(what: &str, concurrency: usize, bare: &Samples, floor: &Samples) -> f64 {
-    let (b, f) = if concurrency == 1 {
-        (1e6 / bare.throughput(), 1e6 / floor.throughput())
-    } else {
-        (bare.cpu_per_request_us(), floor.cpu_per_request_us())
+    ceiling_of_parts(
+        "ceiling set by the sqlite floor",
+        what,
+        concurrency,
+        bare,
+        &[("floor", floor)],
+    )
+}
+
+/// As [`ceiling_of`], with other parts that every request needs besides the floor (each
+/// measured alone, named as printed): the best ratio they leave room for together.
+pub fn ceiling_of_parts(
+    title: &str,
+    what: &str,
+    concurrency: usize,
+    bare: &Samples,
+    parts: &[(&str, &Samples)],
+) -> f64 {
+    let cost = |s: &Samples| {
+        if concurrency == 1 {
+            1e6 / s.throughput()
+        } else {
+            s.cpu_per_request_us()
+        }
     };
-    let ratio = b / (b + f);
+    let b = cost(bare);
+    let costs: Vec<(&str, f64)> = parts.iter().map(|(n, s)| (*n, cost(s))).collect();
+    let ratio = b / (b + costs.iter().map(|(_, c)| c).sum::<f64>());
+    let terms: String = costs
+        .iter()
+        .map(|(n, c)| format!(" + {n} {c:.0} µs"))
+        .collect();
     println!(
-        "{:>5}  ceiling set by the sqlite floor: {what} <= {:.1}% ({} per request: bare {b:.0} µs + floor {f:.0} µs)",
+        "{:>5}  {title}: {what} <= {:.1}% ({} per request: bare {b:.0} µs{terms})",
         "",
         100.0 * ratio,
         if concurrency == 1 { "time" } else { "CPU" },
