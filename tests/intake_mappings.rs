@@ -266,6 +266,81 @@ async fn a_message_no_mapping_takes_is_ignored_and_reprocessing_maps_it_once_one
 }
 
 #[tokio::test]
+async fn a_changed_mapping_or_integration_takes_the_very_next_message() {
+    // The listener keeps a source's mappings and their integrations between messages; a change
+    // must still hold for the next message, with no wait.
+    let t = setup().await;
+    let v = Verification::StandardWebhooks;
+    let secret = t
+        .source("bridge", "ehr", &json!({"mode": "standardWebhooks"}))
+        .await;
+    let mapping = |notes: &str| {
+        json!({
+            "source": "bridge", "name": "everything", "integration": "Clinic EMR",
+            "fields": [
+                {"field": "fullName", "value": {"pointer": "/patient/name"}},
+                {"field": "additionalNotes", "value": {"constant": notes}}
+            ]
+        })
+    };
+    let (status, saved) =
+        t.s.call(Method::POST, "/mappings", Some(mapping("first")))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let body = json!({"patient": {"name": "Eva Souza"}});
+    let delivered = |n: usize, key: &'static str| {
+        let sink = &t.sink;
+        async move {
+            for _ in 0..200 {
+                if sink.count() >= n {
+                    return sink.received()[n - 1].json()[key].clone();
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            panic!("delivery {n} did not arrive");
+        }
+    };
+
+    t.post("bridge", &v, &secret, "c1", &Default::default(), &body)
+        .await;
+    assert_eq!(delivered(1, "notes").await, "first");
+
+    let id = saved["id"].as_str().unwrap();
+    let (status, changed) =
+        t.s.call(
+            Method::PUT,
+            &format!("/mappings/{id}"),
+            Some(mapping("second")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    t.post("bridge", &v, &secret, "c2", &Default::default(), &body)
+        .await;
+    assert_eq!(delivered(2, "notes").await, "second");
+
+    let mut config = clinic_api("Clinic EMR", &t.sink);
+    config["api"]["payloadStructure"]["version"] = json!("2");
+    let (status, changed) =
+        t.s.call(Method::PUT, "/integrations/Clinic%20EMR", Some(config))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    t.post("bridge", &v, &secret, "c3", &Default::default(), &body)
+        .await;
+    assert_eq!(delivered(3, "version").await, "2");
+
+    let (status, removed) =
+        t.s.call(Method::DELETE, &format!("/mappings/{id}"), None)
+            .await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    let ignored = t
+        .post("bridge", &v, &secret, "c4", &Default::default(), &body)
+        .await;
+    let view = t.settled(&ignored, false).await;
+    assert_eq!(view["item"]["status"], "ignored", "{view}");
+    assert_eq!(t.sink.count(), 3);
+}
+
+#[tokio::test]
 async fn a_message_that_cannot_be_mapped_fails_naming_the_field_and_its_body_is_shown_masked() {
     let t = setup().await;
     let v = Verification::IntakeKey;

@@ -484,6 +484,48 @@ impl Store {
     }
 }
 
+/// One of a source's mappings as a version: the mapping's id and `updated_at`, and its
+/// integration's id and `updated_at` (`None`: there is no such integration). Both `updated_at`s
+/// grow on every change (`max(updated_at + 1, now)`) and ids are never reused, so while a
+/// source's list of these is unchanged, so are its mappings and their integrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingVersion {
+    pub mapping: String,
+    pub mapping_updated: i64,
+    pub integration: String,
+    pub integration_updated: Option<i64>,
+}
+
+impl Store {
+    /// The versions of `source`'s mappings, in the order [`Store::mappings`] lists them, and of
+    /// the integrations they name: one small read that tells whether what a process keeps of
+    /// them between messages is current (whichever process changed them).
+    pub async fn mapping_versions(
+        &self,
+        source: SourceId,
+    ) -> Result<Vec<MappingVersion>, StoreError> {
+        let rows: Vec<(String, i64, String, Option<i64>)> = sqlx::query_as(
+            "SELECT m.id, m.updated_at, m.integration_id, i.updated_at
+             FROM intake_mappings m LEFT JOIN integrations i ON i.id = m.integration_id
+             WHERE m.source_id = ? ORDER BY m.created_at, m.id",
+        )
+        .bind(source.to_string())
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(mapping, mapping_updated, integration, integration_updated)| MappingVersion {
+                    mapping,
+                    mapping_updated,
+                    integration,
+                    integration_updated,
+                },
+            )
+            .collect())
+    }
+}
+
 /// What processing made of a message without a handoff ([`Store::set_inbox_outcome`]).
 #[derive(Debug, Clone)]
 pub struct InboxOutcome {

@@ -11,16 +11,18 @@ use super::intake_seed::{SeedDatabaseBody, SeedPushBody, read};
 use crate::attempts::{HandoffOrigin, Trigger};
 use crate::audit::{AuditAction, AuditObject};
 use crate::error::{AppError, ErrorKind, FieldProblem};
-use crate::ids::{HandoffId, InboxId, SourceId};
+use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
 use crate::intake::inbox::{
     DEFAULT_INBOX_LIMIT, InboxFilter, InboxItem, InboxOutcome, InboxRecord, InboxStatus,
-    IntakeEndpoint, MAX_INBOX_LIMIT,
+    IntakeEndpoint, MAX_INBOX_LIMIT, MappingVersion,
 };
 use crate::intake::mappings::{self, Mapping, Message, SyncFrequency};
 use crate::integrations::Integration;
 use crate::store::now_ms;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A message accepted this long ago whose handoff was not made yet is taken up again (its
@@ -111,10 +113,19 @@ impl HandoffBody {
 
 /// What a message became, when it becomes a handoff now.
 struct Planned {
-    integration: Integration,
+    integration: Arc<Integration>,
     session_id: String,
     data: Value,
     encoded: String,
+}
+
+/// A source's mappings (in the order they are tried) and the integrations they name, as a
+/// process keeps them between messages: current while the store's
+/// [`Store::mapping_versions`](crate::store::Store::mapping_versions) still reads `versions`.
+pub(super) struct SourceMappings {
+    versions: Vec<MappingVersion>,
+    mappings: Vec<Mapping>,
+    integrations: HashMap<IntegrationId, Arc<Integration>>,
 }
 
 /// A message's kept headers: sealed in its inbox record (opened when a mapping needs them), or
@@ -259,7 +270,7 @@ impl App {
         };
         match check_send_input(session_id, &data) {
             Ok((session_id, encoded)) => Ok(Some(Planned {
-                integration,
+                integration: Arc::new(integration),
                 session_id: session_id.to_string(),
                 data,
                 encoded,
@@ -283,7 +294,8 @@ impl App {
             KeptHeaders::Sealed => self.open_headers(record).await?,
             KeptHeaders::Open(headers) => headers,
         };
-        let mappings = self.store.mappings(Some(item.source_id)).await?;
+        let kept = self.source_mappings(item.source_id).await?;
+        let mappings = &kept.mappings;
         let message_id = item
             .message_key
             .clone()
@@ -307,7 +319,7 @@ impl App {
         let chosen = if named {
             held
         } else {
-            held.or_else(|| mappings::choose(&mappings, &message))
+            held.or_else(|| mappings::choose(mappings, &message))
         };
         let Some(mapping) = chosen else {
             self.store
@@ -315,7 +327,7 @@ impl App {
                 .await?;
             return Ok(None);
         };
-        let Some(integration) = self.store.integration(mapping.integration_id).await? else {
+        let Some(integration) = kept.integrations.get(&mapping.integration_id).cloned() else {
             return self
                 .fail_mapped(
                     item.id,
@@ -372,6 +384,47 @@ impl App {
             data,
             encoded,
         }))
+    }
+
+    /// `source`'s mappings and the integrations they name: the ones kept from an earlier
+    /// message while one small read says none of them changed (in this process or another),
+    /// else read again and kept.
+    async fn source_mappings(&self, source: SourceId) -> Result<Arc<SourceMappings>, AppError> {
+        let versions = self.store.mapping_versions(source).await?;
+        let kept = self
+            .intake
+            .mappings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&source)
+            .cloned();
+        if let Some(kept) = kept
+            && kept.versions == versions
+        {
+            return Ok(kept);
+        }
+        // Read after the versions: a change in between makes the next message read them again,
+        // never keeps an old read under a new version.
+        let mappings = self.store.mappings(Some(source)).await?;
+        let mut integrations = HashMap::new();
+        for m in &mappings {
+            if !integrations.contains_key(&m.integration_id)
+                && let Some(i) = self.store.integration(m.integration_id).await?
+            {
+                integrations.insert(m.integration_id, Arc::new(i));
+            }
+        }
+        let fresh = Arc::new(SourceMappings {
+            versions,
+            mappings,
+            integrations,
+        });
+        self.intake
+            .mappings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(source, Arc::clone(&fresh));
+        Ok(fresh)
     }
 
     async fn fail_message(&self, id: InboxId, why: String) -> Result<Option<Planned>, AppError> {

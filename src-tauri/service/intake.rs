@@ -47,6 +47,9 @@ struct LiveSource {
 /// The intake state of one console process.
 #[derive(Default)]
 pub(super) struct IntakeState {
+    /// Each source's mappings and their integrations, kept between messages while the store
+    /// says they are unchanged (`App::source_mappings`).
+    pub(super) mappings: Mutex<HashMap<SourceId, Arc<super::inbox::SourceMappings>>>,
     live: Mutex<HashMap<String, Arc<LiveSource>>>,
     limiter: RateLimiter,
     /// Where this process's intake listener answers (`http://addr/intake/v1/`), while it
@@ -344,6 +347,11 @@ impl App {
         }
         self.forget_live_source(&current.name);
         self.intake.limiter.forget(current.id);
+        self.intake
+            .mappings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&current.id);
         if let Err(e) = self.delete_source_secrets(current.id).await {
             tracing::warn!(source = %current.id, "could not delete its secrets: {e}");
         }
