@@ -24,8 +24,9 @@
 //!
 //! `- floor inbox` and `- floor pipeline` are the least SQLite itself needs for the same rows
 //! and commits, in-thread, 64 messages per commit (`support::sqlite_floor_rows`): the inbox row
-//! alone (what a 202 waits for), and the whole of it (the inbox row, the handoff and attempt
-//! begun, then finished: three commits). Their rows are the sizes the console wrote.
+//! alone (what a 202 waits for), and the whole of it (the inbox row, the mapping that took it,
+//! the handoff and attempt begun, then finished: four commits). Their rows are the sizes the
+//! console wrote.
 //! `- delivery alone` is the request each delivery makes to the sink (the rendered payload
 //! POSTed by a client with the console's settings), by itself: every message needs it, and
 //! neither `bare` nor the floor has it, so a second ceiling is printed with it counted.
@@ -417,6 +418,7 @@ impl StoreReader {
                 body: text(Some(body)).unwrap_or_default(),
                 headers: text(headers),
                 body_bytes: usize::try_from(body_bytes).unwrap_or(0),
+                mapping_recorded: false,
             },
             HandoffFloorRow {
                 data: text(Some(data)).unwrap_or_default(),
@@ -561,7 +563,10 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
         support::sqlite_floor_rows(floor_dir.path(), per_round, CONCURRENCY, rows).await?;
     let floor_dir = tempfile::tempdir()?;
     let rows = FloorRows {
-        inbox: Some(inbox_row),
+        inbox: Some(InboxFloorRow {
+            mapping_recorded: true,
+            ..inbox_row
+        }),
         handoff: Some(handoff_row),
     };
     let mut floor_full =
@@ -582,7 +587,7 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
          intake delivered: req/s over the rounds including draining, percentiles from \
          acceptance to the recorded delivery (ms resolution);\n\
          - floor inbox / pipeline: the same rows and commits in-thread (the inbox row alone / \
-         with the handoff's begin and finish);\n\
+         with the mapping recorded and the handoff's begin and finish);\n\
          - delivery alone: the request a delivery makes to the sink, by itself",
     );
     row(CONCURRENCY, "bare", &b);

@@ -354,9 +354,9 @@ pub async fn sqlite_floor(
     sqlite_floor_rows(dir, handoffs, per_commit, rows).await
 }
 
-/// What each item of a floor writes: an accepted message's inbox row (one commit), a
-/// handoff's rows begun and finished (two commits), or both, in that order, as a webhook that
-/// is accepted, then mapped and delivered, makes them.
+/// What each item of a floor writes: an accepted message's inbox row (one commit; and the
+/// mapping that took it, one more), a handoff's rows begun and finished (two commits), or both,
+/// in that order, as a webhook that is accepted, then mapped and delivered, makes them.
 pub struct FloorRows {
     pub inbox: Option<InboxFloorRow>,
     pub handoff: Option<HandoffFloorRow>,
@@ -368,6 +368,9 @@ pub struct InboxFloorRow {
     pub body: String,
     pub headers: Option<String>,
     pub body_bytes: usize,
+    /// Then, in a commit of its own, the mapping that took it (as a realtime message's is
+    /// recorded before its handoff is made).
+    pub mapping_recorded: bool,
 }
 
 /// A handoff row of `data` (and its masked copy) begun with an attempt row, then both finished,
@@ -445,6 +448,16 @@ fn sqlite_floor_blocking(
                 .execute(params![m, source, inbox.body, inbox.body_bytes as i64, h, now, inbox.headers])?;
             }
             conn.execute_batch("COMMIT")?;
+            if inbox.mapping_recorded {
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                for (m, _, _) in &ids {
+                    conn.prepare_cached(
+                        "UPDATE intake_messages SET mapping_id = ?1, mapping_name = 'floor' WHERE id = ?2",
+                    )?
+                    .execute(params![integration, m])?;
+                }
+                conn.execute_batch("COMMIT")?;
+            }
         }
         if let Some(handoff) = &rows.handoff {
             conn.execute_batch("BEGIN IMMEDIATE")?;
