@@ -24,9 +24,9 @@
 //!
 //! `- floor inbox` and `- floor pipeline` are the least SQLite itself needs for the same rows
 //! and commits, in-thread, 64 messages per commit (`support::sqlite_floor_rows`): the inbox row
-//! alone (what a 202 waits for), and the whole of it (the inbox row, the mapping that took it,
-//! the handoff and attempt begun, then finished: four commits). Their rows are the sizes the
-//! console wrote.
+//! alone (what a 202 waits for), and the whole of it (the inbox row; the handoff and attempt
+//! begun with the mapping that took the message; then finished: three commits). Their rows are
+//! the sizes the console wrote.
 //! `- delivery alone` is the request each delivery makes to the sink (the rendered payload
 //! POSTed by a client with the console's settings), by itself: every message needs it, and
 //! neither `bare` nor the floor has it, so a second ceiling is printed with it counted.

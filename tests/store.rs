@@ -96,6 +96,7 @@ fn begin(
         data_masked: None,
         started_at: now,
         lease_until: now + 1000,
+        taken_by: None,
     }
 }
 
@@ -229,6 +230,7 @@ async fn a_taken_over_attempt_that_delivers_is_not_forgotten() {
             data_masked: None,
             started_at: now,
             lease_until: now + 10_000,
+            taken_by: None,
         };
         assert_eq!(
             store.begin_attempt(&takeover).await.unwrap(),

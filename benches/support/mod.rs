@@ -286,6 +286,7 @@ pub async fn store_writes(
             data_masked: Some(data),
             started_at: started,
             lease_until: started + 45_000,
+            taken_by: None,
         })
         .await?;
     if begun.is_none() {
@@ -368,8 +369,8 @@ pub struct InboxFloorRow {
     pub body: String,
     pub headers: Option<String>,
     pub body_bytes: usize,
-    /// Then, in a commit of its own, the mapping that took it (as a realtime message's is
-    /// recorded before its handoff is made).
+    /// With a handoff row: the mapping that took the message, recorded in the handoff's
+    /// first commit (as the console records a realtime message's).
     pub mapping_recorded: bool,
 }
 
@@ -448,20 +449,17 @@ fn sqlite_floor_blocking(
                 .execute(params![m, source, inbox.body, inbox.body_bytes as i64, h, now, inbox.headers])?;
             }
             conn.execute_batch("COMMIT")?;
-            if inbox.mapping_recorded {
-                conn.execute_batch("BEGIN IMMEDIATE")?;
-                for (m, _, _) in &ids {
+        }
+        let mapping_recorded = rows.inbox.as_ref().is_some_and(|i| i.mapping_recorded);
+        if let Some(handoff) = &rows.handoff {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            for (m, h, a) in &ids {
+                if mapping_recorded {
                     conn.prepare_cached(
                         "UPDATE intake_messages SET mapping_id = ?1, mapping_name = 'floor' WHERE id = ?2",
                     )?
                     .execute(params![integration, m])?;
                 }
-                conn.execute_batch("COMMIT")?;
-            }
-        }
-        if let Some(handoff) = &rows.handoff {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            for (_, h, a) in &ids {
                 conn.prepare_cached(
                     "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
                                            in_flight_until, last_attempt_id, created_at, updated_at,

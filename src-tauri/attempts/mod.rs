@@ -14,7 +14,7 @@ pub use handoffs::{
 };
 pub use queries::{
     BeginAttempt, Claim, FinishAttempt, HistoryFilter, HistorySort, MAX_HISTORY_TEXT, RetryFilter,
-    SortKey,
+    SortKey, TakenBy,
 };
 
 use crate::category::ErrorCategory;

@@ -43,6 +43,17 @@ pub struct BeginAttempt<'a> {
     pub started_at: i64,
     /// Until when the attempt holds the handoff; past it, the worker may take it over.
     pub lease_until: i64,
+    /// For [`Claim::New`] made from an inbox message: the mapping that took the message,
+    /// recorded on it in the same commit as the handoff.
+    pub taken_by: Option<TakenBy<'a>>,
+}
+
+/// The inbox message a new handoff was made from and the mapping that took it.
+#[derive(Debug, Clone, Copy)]
+pub struct TakenBy<'a> {
+    pub message: crate::ids::InboxId,
+    pub mapping: crate::ids::MappingId,
+    pub mapping_name: &'a str,
 }
 
 pub struct FinishAttempt<'a> {

@@ -42,6 +42,8 @@ struct Begin {
     data: String,
     data_masked: Option<String>,
     lease_until: i64,
+    /// The inbox message (id, mapping id, mapping name) a new handoff was made from.
+    taken_by: Option<(String, String, String)>,
 }
 
 /// How an attempt ended, and what becomes of its handoff.
@@ -81,6 +83,13 @@ impl AttemptWrites for GroupCommit {
             data: a.data.unwrap_or("{}").to_string(),
             data_masked: a.data_masked.map(str::to_string),
             lease_until: a.lease_until,
+            taken_by: a.taken_by.map(|t| {
+                (
+                    t.message.to_string(),
+                    t.mapping.to_string(),
+                    t.mapping_name.to_string(),
+                )
+            }),
         };
         self.write(move |conn| begin_attempt(conn, &begin)).await
     }
@@ -148,6 +157,9 @@ fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::
                 b.origin,
                 a.integration_name,
             ])?;
+            if let Some((message, mapping, name)) = &b.taken_by {
+                crate::intake::inbox::record_mapping(conn, message, mapping, name)?;
+            }
             1
         }
         Claim::Manual | Claim::Due => {

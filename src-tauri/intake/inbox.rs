@@ -324,6 +324,35 @@ impl Store {
             .await
     }
 
+    /// Adds a message as [`Store::add_to_inbox`] does and, when it is new, reads its source's
+    /// [`mapping versions`](Store::mapping_versions) in the same transaction, so that mapping
+    /// it right after needs no read of its own.
+    pub async fn add_to_inbox_with_versions(
+        &self,
+        message: NewInboxMessage,
+    ) -> Result<(InboxAnswer, Option<Vec<MappingVersion>>), StoreError> {
+        self.group_commit
+            .write(move |conn| {
+                let answer = insert_message(conn, &message)?;
+                if answer.repeat {
+                    return Ok((answer, None));
+                }
+                let versions = conn
+                    .prepare_cached(MAPPING_VERSIONS)?
+                    .query_map([message.source_id.to_string()], |r| {
+                        Ok(MappingVersion {
+                            mapping: r.get(0)?,
+                            mapping_updated: r.get(1)?,
+                            integration: r.get(2)?,
+                            integration_updated: r.get(3)?,
+                        })
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((answer, Some(versions)))
+            })
+            .await
+    }
+
     /// Messages matching `f`, newest first, and how many match in all.
     pub async fn inbox(&self, f: &InboxFilter) -> Result<(Vec<InboxItem>, u64), StoreError> {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
@@ -441,25 +470,6 @@ impl Store {
             .await
     }
 
-    /// Records the mapping that took a message (its status stays: the handoff says the rest).
-    pub async fn set_inbox_mapping(
-        &self,
-        id: InboxId,
-        mapping: crate::ids::MappingId,
-        name: &str,
-    ) -> Result<(), StoreError> {
-        let name = name.to_string();
-        self.group_commit
-            .write(move |conn| {
-                conn.prepare_cached(
-                    "UPDATE intake_messages SET mapping_id = ?1, mapping_name = ?2 WHERE id = ?3",
-                )?
-                .execute(params![mapping.to_string(), name, id.to_string()])?;
-                Ok(())
-            })
-            .await
-    }
-
     /// Gives a message a new handoff id (and `received` again), for a reprocess whose first
     /// handoff failed for good. `false` when its handoff is not `expected` any more.
     pub async fn renew_inbox_handoff(
@@ -484,6 +494,28 @@ impl Store {
     }
 }
 
+/// Records the mapping that took a message (its status stays: its handoff says the rest). Run
+/// by the attempts' writer in the commit that makes the message's handoff, so that a realtime
+/// message's mapping and its handoff are recorded together (one commit, not two).
+pub(crate) fn record_mapping(
+    conn: &rusqlite::Connection,
+    message: &str,
+    mapping: &str,
+    mapping_name: &str,
+) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(
+        "UPDATE intake_messages SET mapping_id = ?1, mapping_name = ?2 WHERE id = ?3",
+    )?
+    .execute(params![mapping, mapping_name, message])?;
+    Ok(())
+}
+
+/// A source's mapping versions, for [`Store::mapping_versions`] (read pool) and
+/// [`Store::add_to_inbox_with_versions`] (the writer's connection).
+const MAPPING_VERSIONS: &str = "SELECT m.id, m.updated_at, m.integration_id, i.updated_at
+     FROM intake_mappings m LEFT JOIN integrations i ON i.id = m.integration_id
+     WHERE m.source_id = ?1 ORDER BY m.created_at, m.id";
+
 /// One of a source's mappings as a version: the mapping's id and `updated_at`, and its
 /// integration's id and `updated_at` (`None`: there is no such integration). Both `updated_at`s
 /// grow on every change (`max(updated_at + 1, now)`) and ids are never reused, so while a
@@ -504,14 +536,10 @@ impl Store {
         &self,
         source: SourceId,
     ) -> Result<Vec<MappingVersion>, StoreError> {
-        let rows: Vec<(String, i64, String, Option<i64>)> = sqlx::query_as(
-            "SELECT m.id, m.updated_at, m.integration_id, i.updated_at
-             FROM intake_mappings m LEFT JOIN integrations i ON i.id = m.integration_id
-             WHERE m.source_id = ? ORDER BY m.created_at, m.id",
-        )
-        .bind(source.to_string())
-        .fetch_all(&self.read)
-        .await?;
+        let rows: Vec<(String, i64, String, Option<i64>)> = sqlx::query_as(MAPPING_VERSIONS)
+            .bind(source.to_string())
+            .fetch_all(&self.read)
+            .await?;
         Ok(rows
             .into_iter()
             .map(

@@ -3,7 +3,7 @@
 use super::App;
 use crate::attempts::{
     AttemptDetail, AttemptSummary, BeginAttempt, Claim, FinishAttempt, HandoffFilter,
-    HandoffOrigin, HandoffRow, HistoryFilter, RetryFilter, Status, Trigger,
+    HandoffOrigin, HandoffRow, HistoryFilter, RetryFilter, Status, TakenBy, Trigger,
 };
 use crate::audit::{AuditObject, AuditRecord};
 use crate::error::AppError;
@@ -138,6 +138,17 @@ struct AttemptPlan<'a> {
     /// A configuration test: an API test goes over a new, timed connection; a database target
     /// reads its row back before committing (recorded tests are the ones that commit).
     test: bool,
+    /// A new handoff made from an inbox message: the message and the mapping that took it.
+    taken_by: Option<TakenBy<'a>>,
+}
+
+/// Who makes a new handoff.
+pub(super) enum MadeBy<'a> {
+    /// A caller of [`App::send`], with its trigger.
+    Caller(Trigger),
+    /// An inbox message (trigger `webhook`), with the mapping that took it when one did,
+    /// recorded on the message in the handoff's first commit.
+    Inbox(Option<TakenBy<'a>>),
 }
 
 /// How long an attempt may hold its handoff before the worker assumes its process died: the
@@ -188,7 +199,7 @@ impl App {
             session_id,
             &data,
             encoded,
-            trigger,
+            MadeBy::Caller(trigger),
         )
         .await
     }
@@ -202,8 +213,12 @@ impl App {
         session_id: &str,
         data: &Value,
         encoded: String,
-        trigger: Trigger,
+        made_by: MadeBy<'_>,
     ) -> Result<HandoffResult, AppError> {
+        let (trigger, taken_by) = match made_by {
+            MadeBy::Caller(trigger) => (trigger, None),
+            MadeBy::Inbox(taken_by) => (Trigger::Webhook, taken_by),
+        };
         self.run_attempt(AttemptPlan {
             integration,
             handoff_id,
@@ -216,6 +231,7 @@ impl App {
             reschedule: true,
             previous: None,
             test: false,
+            taken_by,
         })
         .await
     }
@@ -240,6 +256,7 @@ impl App {
             reschedule: false,
             previous: None,
             test: true,
+            taken_by: None,
         })
         .await
     }
@@ -315,6 +332,7 @@ impl App {
             reschedule: handoff.summary.status == Status::Pending,
             previous: previous.or(handoff.summary.last_attempt_id),
             test: false,
+            taken_by: None,
         })
         .await
     }
@@ -508,6 +526,7 @@ impl App {
                 reschedule: true,
                 previous: handoff.summary.last_attempt_id,
                 test: false,
+                taken_by: None,
             })
             .await;
         match result {
@@ -646,6 +665,7 @@ impl App {
                 data_masked: masked.as_deref(),
                 started_at: started,
                 lease_until: started + lease(integration).as_millis() as i64,
+                taken_by: plan.taken_by,
             })
             .await?;
         let Some(attempt_number) = begun else {

@@ -6,12 +6,12 @@
 
 use super::App;
 use super::data::Opened;
-use super::handoffs::check_send_input;
+use super::handoffs::{MadeBy, check_send_input};
 use super::intake_seed::{SeedDatabaseBody, SeedPushBody, read};
-use crate::attempts::{HandoffOrigin, Trigger};
+use crate::attempts::{HandoffOrigin, TakenBy};
 use crate::audit::{AuditAction, AuditObject};
 use crate::error::{AppError, ErrorKind, FieldProblem};
-use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
+use crate::ids::{HandoffId, InboxId, IntegrationId, MappingId, SourceId};
 use crate::intake::inbox::{
     DEFAULT_INBOX_LIMIT, InboxFilter, InboxItem, InboxOutcome, InboxRecord, InboxStatus,
     IntakeEndpoint, MAX_INBOX_LIMIT, MappingVersion,
@@ -117,6 +117,8 @@ struct Planned {
     session_id: String,
     data: Value,
     encoded: String,
+    /// The mapping that took the message, recorded with its handoff.
+    mapping: Option<(MappingId, String)>,
 }
 
 /// A source's mappings (in the order they are tried) and the integrations they name, as a
@@ -164,36 +166,45 @@ impl App {
             return Ok(());
         }
         let body = self.open_message(record).await?;
-        self.make_handoff(record, handoff_id, &body, KeptHeaders::Sealed, release)
-            .await
+        self.make_handoff(
+            record,
+            handoff_id,
+            &body,
+            KeptHeaders::Sealed,
+            None,
+            release,
+        )
+        .await
     }
 
     /// Makes the handoff of a message the listener has just committed to the inbox, from what
-    /// it has in hand: its record as written, its body and its kept headers (nothing is read
-    /// back or opened again). Its handoff id was chosen when it was accepted, so should a worker
+    /// it has in hand: its record as written, its body, its kept headers and its source's mapping
+    /// versions read in the same commit (nothing is read back or opened again). Its handoff id was chosen when it was accepted, so should a worker
     /// take the message up meanwhile, both make the same handoff and only one can record it.
     pub(super) async fn take_accepted(
         &self,
         record: InboxRecord,
         body: Vec<u8>,
         headers: Map<String, Value>,
+        versions: Option<Vec<MappingVersion>>,
     ) -> Result<(), AppError> {
         let Some(handoff_id) = record.handoff_id else {
             return Ok(());
         };
         let headers = KeptHeaders::Open(headers);
-        self.make_handoff(&record, handoff_id, &body, headers, false)
+        self.make_handoff(&record, handoff_id, &body, headers, versions, false)
             .await
     }
 
-    /// Plans a message's handoff (as it names it, or through its source's mappings) and makes
-    /// it when its mapping says so now.
+    /// Plans a message's handoff (as it names it, or through its source's mappings, whose
+    /// `versions` may have been read already) and makes it when its mapping says so now.
     async fn make_handoff(
         &self,
         record: &InboxRecord,
         handoff_id: HandoffId,
         body: &[u8],
         headers: KeptHeaders,
+        versions: Option<Vec<MappingVersion>>,
         release: bool,
     ) -> Result<(), AppError> {
         let item = &record.item;
@@ -213,7 +224,7 @@ impl App {
             }
             IntakeEndpoint::Webhook => match serde_json::from_slice::<Value>(body) {
                 Ok(body) => {
-                    self.plan_mapped(record, &body, headers, release, false)
+                    self.plan_mapped(record, &body, headers, versions, release, false)
                         .await?
                 }
                 Err(_) => {
@@ -223,7 +234,7 @@ impl App {
             },
             IntakeEndpoint::Push => match read::<SeedPushBody>(body, "{system, mapping, data}") {
                 Ok(push) => {
-                    self.plan_mapped(record, &push.data, headers, release, true)
+                    self.plan_mapped(record, &push.data, headers, versions, release, true)
                         .await?
                 }
                 Err(e) => self.fail_message(item.id, e.message).await?,
@@ -239,7 +250,11 @@ impl App {
                 &p.session_id,
                 &p.data,
                 p.encoded,
-                Trigger::Webhook,
+                MadeBy::Inbox(p.mapping.as_ref().map(|(mapping, name)| TakenBy {
+                    message: record.item.id,
+                    mapping: *mapping,
+                    mapping_name: name,
+                })),
             )
             .await
         {
@@ -274,6 +289,7 @@ impl App {
                 session_id: session_id.to_string(),
                 data,
                 encoded,
+                mapping: None,
             })),
             Err(e) => self.fail_message(item.id, e.message).await,
         }
@@ -286,6 +302,7 @@ impl App {
         record: &InboxRecord,
         body: &Value,
         headers: KeptHeaders,
+        versions: Option<Vec<MappingVersion>>,
         release: bool,
         named: bool,
     ) -> Result<Option<Planned>, AppError> {
@@ -294,7 +311,7 @@ impl App {
             KeptHeaders::Sealed => self.open_headers(record).await?,
             KeptHeaders::Open(headers) => headers,
         };
-        let kept = self.source_mappings(item.source_id).await?;
+        let kept = self.source_mappings(item.source_id, versions).await?;
         let mappings = &kept.mappings;
         let message_id = item
             .message_key
@@ -374,23 +391,27 @@ impl App {
                 .await?;
             return Ok(None);
         }
-        // Which mapping took it, for the inbox (a realtime one's handoff is made next).
-        self.store
-            .set_inbox_mapping(item.id, mapping.id, &mapping.name)
-            .await?;
         Ok(Some(Planned {
             integration,
             session_id: session_id.to_string(),
             data,
             encoded,
+            mapping: Some((mapping.id, mapping.name.clone())),
         }))
     }
 
     /// `source`'s mappings and the integrations they name: the ones kept from an earlier
-    /// message while one small read says none of them changed (in this process or another),
-    /// else read again and kept.
-    async fn source_mappings(&self, source: SourceId) -> Result<Arc<SourceMappings>, AppError> {
-        let versions = self.store.mapping_versions(source).await?;
+    /// message while their versions (`read` already, or read now: one small read) say none of
+    /// them changed (in this process or another), else read again and kept.
+    async fn source_mappings(
+        &self,
+        source: SourceId,
+        read: Option<Vec<MappingVersion>>,
+    ) -> Result<Arc<SourceMappings>, AppError> {
+        let versions = match read {
+            Some(versions) => versions,
+            None => self.store.mapping_versions(source).await?,
+        };
         let kept = self
             .intake
             .mappings

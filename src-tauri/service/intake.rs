@@ -834,17 +834,20 @@ impl App {
             sealed_headers: message.sealed_headers.clone(),
             mapping_id: message.mapping.as_ref().map(|(id, _)| *id),
         };
-        let answer = self
-            .store
-            .add_to_inbox(message)
-            .await
+        // A message its source's mappings take gets their versions read in the same commit.
+        let (answer, versions) =
+            if matches!(endpoint, IntakeEndpoint::Webhook | IntakeEndpoint::Push) {
+                self.store.add_to_inbox_with_versions(message).await
+            } else {
+                self.store.add_to_inbox(message).await.map(|a| (a, None))
+            }
             .map_err(|e| unavailable(e.into()))?;
         if !answer.repeat {
             let app = Arc::clone(self);
             let body = body.to_vec();
             tokio::spawn(async move {
                 let id = record.item.id;
-                if let Err(e) = app.take_accepted(record, body, kept).await {
+                if let Err(e) = app.take_accepted(record, body, kept, versions).await {
                     tracing::warn!(inbox = %id, "the message waits to be taken up again: {e}");
                 }
             });
