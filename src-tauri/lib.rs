@@ -33,3 +33,10 @@ pub mod testing;
 
 pub use error::{AppError, ErrorKind};
 pub use service::App;
+
+/// Every binary that links the console (the app, its tests and benchmarks) allocates with
+/// mimalloc: a handoff or an intake message makes many small, short-lived allocations (JSON
+/// values, requests, rows) across threads, where glibc's allocator cost about a third of the
+/// runtime's CPU (BENCHMARKS.md, `intake`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
