@@ -23,6 +23,9 @@ fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let ui = root.join("ui");
     println!("cargo:rerun-if-env-changed=HANDOFF_UI_DIST");
+    // `sqlx::migrate!` embeds both migration sets: a new or changed file rebuilds the crate.
+    println!("cargo:rerun-if-changed=migrations");
+    println!("cargo:rerun-if-changed=migrations/postgres");
     let dist = match std::env::var_os("HANDOFF_UI_DIST") {
         Some(dir) => {
             // Its files are renamed by content hash on every rebuild: embed the new ones.

@@ -5,6 +5,7 @@
 //! (`BEGIN IMMEDIATE`) and wait on its busy timeout. Reads use a pool of read-only connections.
 
 mod group_commit;
+pub mod postgres;
 
 pub(crate) use group_commit::GroupCommit;
 use sqlx::pool::PoolConnection;

@@ -1,0 +1,276 @@
+//! The PostgreSQL store's schema (issue 17, first step): `migrations/postgres/` twins the SQLite
+//! migrations one for one, applies once however many instances start at once, ends with every
+//! table and column the SQLite store has, and its triggers keep the statistics rollups exactly
+//! as SQLite's do. Against the real PostgreSQL of `HANDOFF_TEST_PG_URL`, each test in a schema
+//! of its own, dropped afterwards.
+
+mod common_db;
+
+use common_db::{cleanly, exec, postgres, suffix};
+use handoff_console::store::postgres::{PG_MIGRATOR, migrate};
+use handoff_console::store::{MIGRATOR, STORE_FILE, Store};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, PgPool, Row, SqlitePool};
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+/// A fresh schema on the test server and a pool whose `search_path` is it.
+async fn schema() -> (String, PgPool, PgPool) {
+    let server = postgres().await;
+    let name = format!("hc_store_{}", suffix());
+    exec(&server.pool, format!("CREATE SCHEMA {name}")).await;
+    let pool = pool_in(&name).await;
+    (name, server.pool, pool)
+}
+
+async fn pool_in(schema: &str) -> PgPool {
+    let url = std::env::var(common_db::PG_URL_VAR).expect("HANDOFF_TEST_PG_URL");
+    let options = PgConnectOptions::from_str(&url)
+        .expect("the test URL parses")
+        .options([("search_path", schema)]);
+    PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .expect("connect to the test schema")
+}
+
+async fn drop_schema(admin: &PgPool, name: &str) {
+    exec(admin, format!("DROP SCHEMA {name} CASCADE")).await;
+}
+
+/// A migrated SQLite store in a temp dir, and a pool on its file.
+async fn sqlite_store() -> (tempfile::TempDir, SqlitePool) {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).await.unwrap().close().await;
+    let pool = SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join(STORE_FILE).display()
+    ))
+    .await
+    .unwrap();
+    (dir, pool)
+}
+
+#[test]
+fn every_sqlite_migration_has_a_postgres_twin_of_the_same_name() {
+    let names = |m: &sqlx::migrate::Migrator| {
+        m.iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&MIGRATOR), names(&PG_MIGRATOR));
+}
+
+#[tokio::test]
+async fn concurrent_starts_apply_the_postgres_schema_once() {
+    let (name, admin, _) = schema().await;
+    cleanly(
+        async {
+            let starts = (0..4).map(|_| {
+                let name = name.clone();
+                tokio::spawn(async move { migrate(&pool_in(&name).await).await })
+            });
+            for start in starts {
+                start
+                    .await
+                    .unwrap()
+                    .expect("every start migrates or finds it migrated");
+            }
+            let pool = pool_in(&name).await;
+            let applied: Vec<(i64, bool)> =
+                sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            let expected: Vec<(i64, bool)> =
+                PG_MIGRATOR.iter().map(|m| (m.version, true)).collect();
+            assert_eq!(
+                applied, expected,
+                "each migration applied once, successfully"
+            );
+            // Starting again applies nothing.
+            migrate(&pool).await.unwrap();
+        },
+        drop_schema(&admin, &name),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_postgres_schema_has_every_sqlite_table_and_column_in_order() {
+    let (name, admin, pool) = schema().await;
+    cleanly(
+        async {
+            migrate(&pool).await.unwrap();
+            let (_dir, sqlite) = sqlite_store().await;
+            let mut in_sqlite: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table'
+                   AND name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations'",
+            )
+            .fetch_all(&sqlite)
+            .await
+            .unwrap();
+            for table in tables {
+                let columns: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+                        .bind(&table)
+                        .fetch_all(&sqlite)
+                        .await
+                        .unwrap();
+                in_sqlite.insert(table, columns);
+            }
+            let rows = sqlx::query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                 WHERE table_schema = $1 AND table_name != '_sqlx_migrations'
+                 ORDER BY table_name, ordinal_position",
+            )
+            .bind(&name)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            let mut in_postgres: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for row in rows {
+                in_postgres.entry(row.get(0)).or_default().push(row.get(1));
+            }
+            assert!(in_sqlite.len() >= 16, "{in_sqlite:?}");
+            assert_eq!(in_postgres, in_sqlite);
+        },
+        drop_schema(&admin, &name),
+    )
+    .await;
+}
+
+/// The same handoffs and attempts, written by the same statements (the attempts writer's), give
+/// the same rows in every `stats_*` table on both back ends.
+#[tokio::test]
+async fn the_postgres_stats_triggers_roll_up_as_sqlite_s_do() {
+    let (name, admin, pool) = schema().await;
+    cleanly(
+        async {
+            migrate(&pool).await.unwrap();
+            let (_dir, sqlite) = sqlite_store().await;
+            let day = 86_400_000_i64;
+            let t0 = 20_000 * day + 3_600_000;
+            // (integration, trigger, automatic, started, outcome, category, duration ms)
+            let attempts = [
+                ("i-1", "live", false, t0, "succeeded", None, Some(42)),
+                ("i-1", "live", false, t0 + 5, "failed", Some("network"), Some(250)),
+                ("i-1", "retry", true, t0 + day, "failed", Some("timeout"), Some(1234)),
+                ("i-1", "webhook", false, t0 + day, "succeeded", None, Some(99)),
+                ("i-2", "live", false, t0 + day, "failed", Some("validation"), Some(0)),
+                ("i-2", "test", false, t0 + 2 * day, "succeeded", None, Some(100)),
+                ("i-2", "live", false, t0 + 2 * day, "pending", None, None),
+                ("i-2", "retry", true, t0 - day, "failed", Some("server"), Some(99_999)),
+            ];
+            for (n, (integration, trigger, automatic, started, outcome, category, duration)) in
+                attempts.into_iter().enumerate()
+            {
+                let origin = match trigger {
+                    "test" => "test",
+                    "webhook" => "webhook",
+                    _ => "live",
+                };
+                let statements = |t: &str, f: &str| {
+                    let flag = |b: bool| if b { t } else { f };
+                    let mut s = vec![
+                        format!(
+                            "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked,
+                                                   attempts, in_flight_until, last_attempt_id, created_at,
+                                                   updated_at, origin, integration_name)
+                             VALUES ('h-{n}', '{integration}', 's-{n}', 'pending', '{{}}', NULL, 1,
+                                     {started} + 45000, 'a-{n}', {started}, {started}, '{origin}', 'name')"
+                        ),
+                        format!(
+                            "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id,
+                                                   trigger, automatic, attempt_number, previous_attempt_id,
+                                                   status, started_at)
+                             VALUES ('a-{n}', 'h-{n}', '{integration}', 'name', 's-{n}', '{trigger}',
+                                     {}, 1, NULL, 'pending', {started})",
+                            flag(automatic)
+                        ),
+                    ];
+                    if outcome != "pending" {
+                        let category = category.map_or("NULL".into(), |c| format!("'{c}'"));
+                        let duration = duration.unwrap_or(0);
+                        s.push(format!(
+                            "UPDATE handoffs SET status = '{outcome}', in_flight_until = NULL,
+                                    updated_at = {started} + {duration}
+                             WHERE id = 'h-{n}'"
+                        ));
+                        s.push(format!(
+                            "UPDATE attempts SET status = '{outcome}', category = {category},
+                                    retryable = {}, message = 'message {n} of a failure',
+                                    finished_at = {started} + {duration}, duration_ms = {duration},
+                                    masking = 'structural'
+                             WHERE id = 'a-{n}'",
+                            flag(category != "NULL")
+                        ));
+                    }
+                    s
+                };
+                for sql in statements("1", "0") {
+                    exec(&sqlite, sql).await;
+                }
+                for sql in statements("true", "false") {
+                    exec(&pool, sql).await;
+                }
+            }
+
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'stats_%'
+                 ORDER BY name",
+            )
+            .fetch_all(&sqlite)
+            .await
+            .unwrap();
+            assert!(tables.len() >= 6, "{tables:?}");
+            for table in tables {
+                let columns: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+                        .bind(&table)
+                        .fetch_all(&sqlite)
+                        .await
+                        .unwrap();
+                let order = (1..=columns.len())
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let select = |cast: &dyn Fn(&str) -> String| {
+                    let list = columns.iter().map(|c| cast(c)).collect::<Vec<_>>().join(", ");
+                    format!("SELECT {list} FROM {table} ORDER BY {order}")
+                };
+                let lite: Vec<Vec<Option<String>>> =
+                    sqlx::query(AssertSqlSafe(select(&|c| format!("CAST({c} AS TEXT)"))))
+                        .fetch_all(&sqlite)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| (0..columns.len()).map(|i| r.get(i)).collect())
+                        .collect();
+                let pg: Vec<Vec<Option<String>>> =
+                    sqlx::query(AssertSqlSafe(select(&|c| {
+                        // A boolean reads as SQLite's 0/1.
+                        format!(
+                            "CASE WHEN pg_typeof({c}) = 'boolean'::regtype \
+                             THEN (CASE WHEN {c}::text = 'true' THEN '1' ELSE '0' END) \
+                             ELSE {c}::text END"
+                        )
+                    })))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (0..columns.len()).map(|i| r.get(i)).collect())
+                    .collect();
+                if table != "stats_buckets" {
+                    assert!(!lite.is_empty(), "{table} has rows");
+                }
+                assert_eq!(pg, lite, "{table}");
+            }
+        },
+        drop_schema(&admin, &name),
+    )
+    .await;
+}
