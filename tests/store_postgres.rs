@@ -36,7 +36,7 @@ async fn pool_in(schema: &str) -> PgPool {
 }
 
 async fn drop_schema(admin: &PgPool, name: &str) {
-    exec(admin, format!("DROP SCHEMA {name} CASCADE")).await;
+    exec(admin, format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await;
 }
 
 /// A migrated SQLite store in a temp dir, and a pool on its file.
@@ -271,6 +271,59 @@ async fn the_postgres_stats_triggers_roll_up_as_sqlite_s_do() {
             }
         },
         drop_schema(&admin, &name),
+    )
+    .await;
+}
+
+/// A store URL without TLS settings reaches the loopback server (`prefer`), migrates it, and
+/// refuses it when asked to verify a certificate the server cannot show, saying so.
+#[tokio::test]
+async fn a_postgres_store_url_opens_on_loopback_and_insists_on_tls_when_asked() {
+    use handoff_console::store::postgres::{StoreUrl, open};
+    let (name, admin, _) = schema().await;
+    cleanly(
+        async {
+            let test = url::Url::parse(&std::env::var(common_db::PG_URL_VAR).unwrap()).unwrap();
+            let base = format!(
+                "postgres://{}@{}:{}{}",
+                test.username(),
+                test.host_str().unwrap(),
+                test.port().unwrap_or(5432),
+                test.path()
+            );
+            // A schema of the store's own, made by opening it (the test's, dropped afterwards).
+            let store_schema = format!("{name}_store");
+            let url = StoreUrl::parse(&format!("{base}?schema={store_schema}")).unwrap();
+            let pool = open(&url, None)
+                .await
+                .expect("open on loopback with prefer");
+            let tables: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1",
+            )
+            .bind(&store_schema)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert!(
+                tables >= 16,
+                "the store's tables are in its schema: {tables}"
+            );
+            pool.close().await;
+            // Opened again: nothing to apply.
+            open(&url, None).await.unwrap().close().await;
+
+            let strict = StoreUrl::parse(&format!("{base}?sslmode=verify-full")).unwrap();
+            let e = open(&strict, None)
+                .await
+                .expect_err("the loopback test server has no certificate to verify");
+            let text = e.to_string();
+            assert!(text.contains("sslmode=verify-full"), "{text}");
+            assert!(text.contains("cannot connect"), "{text}");
+        },
+        async {
+            drop_schema(&admin, &format!("{name}_store")).await;
+            drop_schema(&admin, &name).await;
+        },
     )
     .await;
 }

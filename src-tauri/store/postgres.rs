@@ -1,10 +1,12 @@
 //! The PostgreSQL store (issue 17), for clinic groups whose consoles and servers share one
-//! history. So far its schema: `migrations/postgres/`, one twin per SQLite migration with the
-//! same name (docs/store-postgres.md), applied under sqlx's advisory lock so that instances
-//! starting at once do not race. Its queries come next; nothing opens it yet.
+//! history. So far: its URL ([`StoreUrl`]: no password in it, TLS verified except on loopback),
+//! opening it, and its schema (`migrations/postgres/`, one twin per SQLite migration with the
+//! same name, docs/store-postgres.md) applied under sqlx's advisory lock so that instances
+//! starting at once do not race. Its queries come next; the console does not offer it yet.
 
 use super::StoreError;
 use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
 
 /// The PostgreSQL twins of [`super::MIGRATOR`]'s migrations, embedded at build time.
 pub static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -17,4 +19,366 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
         path: "the PostgreSQL store".into(),
         reason: format!("its migrations failed: {e}"),
     })
+}
+
+/// How long opening the store waits for a connection.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connects to the store at `url` (its password from the secrets backend, when it needs one)
+/// and applies the migrations it lacks.
+pub async fn open(url: &StoreUrl, password: Option<&str>) -> Result<PgPool, StoreError> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_with(url.connect_options(password))
+        .await
+        .map_err(|e| StoreError::Open {
+            path: url.display(),
+            reason: format!("cannot connect: {e}"),
+        })?;
+    if let Some(schema) = &url.schema {
+        // A validated identifier (lowercase letters, digits, underscores), quoted.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+        )))
+        .execute(&pool)
+        .await
+        .map_err(|e| StoreError::Open {
+            path: url.display(),
+            reason: format!("cannot make its schema: {e}"),
+        })?;
+    }
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Where a shared store is: `postgres://USER@HOST[:PORT]/DATABASE[?sslmode=…&sslrootcert=…]`
+/// (`postgresql://` too), with no password in it: a password written in a URL ends up in shell
+/// history, process lists and unit files, so it lives in the secrets backend like any other
+/// credential, under [`StoreUrl::password_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreUrl {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub database: String,
+    /// As given, or (none given) verified TLS to another machine and `prefer` on this one, as
+    /// for database targets: a local server rarely has a certificate for `localhost`, and the
+    /// data does not leave the machine.
+    pub tls: PgTls,
+    /// A PEM file of CA certificates that may sign the server's certificate.
+    pub root_cert: Option<String>,
+    /// The schema the store's tables live in (`public` when none is given): one database can
+    /// hold several stores, or the store beside another application's tables.
+    pub schema: Option<String>,
+}
+
+/// How a connection to the store uses TLS (libpq's `sslmode` names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PgTls {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl PgTls {
+    const NAMES: [(&'static str, PgTls); 5] = [
+        ("disable", PgTls::Disable),
+        ("prefer", PgTls::Prefer),
+        ("require", PgTls::Require),
+        ("verify-ca", PgTls::VerifyCa),
+        ("verify-full", PgTls::VerifyFull),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("verify-full", |(n, _)| n)
+    }
+
+    fn sqlx(self) -> sqlx::postgres::PgSslMode {
+        use sqlx::postgres::PgSslMode;
+        match self {
+            Self::Disable => PgSslMode::Disable,
+            Self::Prefer => PgSslMode::Prefer,
+            Self::Require => PgSslMode::Require,
+            Self::VerifyCa => PgSslMode::VerifyCa,
+            Self::VerifyFull => PgSslMode::VerifyFull,
+        }
+    }
+}
+
+/// Why a store URL is refused: which part, and what to do instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("store URL: {part} {reason}")]
+pub struct StoreUrlError {
+    pub part: &'static str,
+    pub reason: String,
+}
+
+fn refuse(part: &'static str, reason: impl Into<String>) -> StoreUrlError {
+    StoreUrlError {
+        part,
+        reason: reason.into(),
+    }
+}
+
+impl StoreUrl {
+    pub fn parse(text: &str) -> Result<Self, StoreUrlError> {
+        let url = url::Url::parse(text.trim()).map_err(|e| {
+            refuse(
+                "as a whole",
+                format!("is not a URL ({e}); write postgres://USER@HOST[:PORT]/DATABASE"),
+            )
+        })?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(refuse(
+                "scheme",
+                format!("must be postgres:// (not {}://)", url.scheme()),
+            ));
+        }
+        if url.password().is_some() {
+            // Not echoed: the message must not carry the password on.
+            return Err(refuse(
+                "password",
+                "must not be written in the URL (it would end up in shell history and process \
+                 lists): leave it out, and keep it in the secrets backend instead",
+            ));
+        }
+        let host = match url.host_str() {
+            Some(h) if !h.is_empty() => h.to_string(),
+            _ => return Err(refuse("host", "is missing: postgres://USER@HOST/DATABASE")),
+        };
+        let user = match url.username() {
+            "" => return Err(refuse("user", "is missing: postgres://USER@HOST/DATABASE")),
+            u => percent_decode(u, "user")?,
+        };
+        let database = match url.path().trim_start_matches('/') {
+            "" => {
+                return Err(refuse(
+                    "database",
+                    "is missing: postgres://USER@HOST/DATABASE",
+                ));
+            }
+            d if d.contains('/') => return Err(refuse("database", "must be one name")),
+            d => percent_decode(d, "database")?,
+        };
+        let (mut tls, mut root_cert, mut schema) = (None, None, None);
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "sslmode" => {
+                    let mode = PgTls::NAMES
+                        .iter()
+                        .find(|(n, _)| *n == value)
+                        .map(|(_, t)| *t)
+                        .ok_or_else(|| {
+                            refuse(
+                                "sslmode",
+                                "must be one of disable, prefer, require, verify-ca, verify-full",
+                            )
+                        })?;
+                    tls = Some(mode);
+                }
+                "sslrootcert" => root_cert = Some(value.into_owned()),
+                "schema" => {
+                    let ok = value.len() <= 63
+                        && value.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                        && value
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                    if !ok {
+                        return Err(refuse(
+                            "schema",
+                            "must be 1 to 63 lowercase letters, digits and underscores, not \
+                             starting with a digit",
+                        ));
+                    }
+                    schema = Some(value.into_owned());
+                }
+                other => {
+                    return Err(refuse(
+                        "query",
+                        format!(
+                            "'{other}' is not a setting the store takes (sslmode, sslrootcert, \
+                             schema)"
+                        ),
+                    ));
+                }
+            }
+        }
+        if root_cert.is_some() && matches!(tls, Some(PgTls::Require | PgTls::Prefer)) {
+            return Err(refuse(
+                "sslrootcert",
+                "is only used to verify the server: with it, sslmode must be verify-ca or \
+                 verify-full (or left out)",
+            ));
+        }
+        let tls = tls.unwrap_or(
+            if root_cert.is_none() && crate::integrations::is_loopback_host(&host) {
+                PgTls::Prefer
+            } else {
+                PgTls::VerifyFull
+            },
+        );
+        Ok(Self {
+            host,
+            port: url.port().unwrap_or(5432),
+            user,
+            database,
+            tls,
+            root_cert,
+            schema,
+        })
+    }
+
+    /// The URL without secrets (there are none in it), for logs and messages.
+    pub fn display(&self) -> String {
+        let schema = self
+            .schema
+            .as_deref()
+            .map_or(String::new(), |s| format!("&schema={s}"));
+        format!(
+            "postgres://{}@{}:{}/{}?sslmode={}{schema}",
+            self.user,
+            self.host,
+            self.port,
+            self.database,
+            self.tls.as_str()
+        )
+    }
+
+    /// The secrets backend's name for this store's password: one per user, server and database
+    /// (the schema does not change who logs in).
+    pub fn password_key(&self) -> String {
+        format!(
+            "store/postgres/{}@{}:{}/{}",
+            self.user, self.host, self.port, self.database
+        )
+    }
+
+    /// Connect options for the store (the password from the secrets backend, when it has one).
+    pub fn connect_options(&self, password: Option<&str>) -> PgConnectOptions {
+        let mut o = PgConnectOptions::new_without_pgpass()
+            .host(&self.host)
+            .port(self.port)
+            .username(&self.user)
+            .database(&self.database)
+            .ssl_mode(self.tls.sqlx())
+            .application_name("handoff-console:store");
+        if let Some(ca) = &self.root_cert {
+            o = o.ssl_root_cert(ca);
+        }
+        if let Some(schema) = &self.schema {
+            o = o.options([("search_path", schema.as_str())]);
+        }
+        if let Some(p) = password {
+            o = o.password(p);
+        }
+        o
+    }
+}
+
+fn percent_decode(text: &str, part: &'static str) -> Result<String, StoreUrlError> {
+    // The `url` crate leaves the user and the path percent-encoded.
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| refuse(part, "is not valid UTF-8 once decoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str) -> StoreUrlError {
+        StoreUrl::parse(url).expect_err(url)
+    }
+
+    #[test]
+    fn a_store_url_names_user_host_port_and_database() {
+        let u = StoreUrl::parse("postgres://console@db.clinic.example:6432/handoffs").unwrap();
+        assert_eq!(
+            (
+                u.user.as_str(),
+                u.host.as_str(),
+                u.port,
+                u.database.as_str()
+            ),
+            ("console", "db.clinic.example", 6432, "handoffs")
+        );
+        assert_eq!(u.tls, PgTls::VerifyFull, "another machine: verified TLS");
+        assert_eq!(
+            u.password_key(),
+            "store/postgres/console@db.clinic.example:6432/handoffs"
+        );
+        let u = StoreUrl::parse("postgresql://front%20desk@localhost/clinic%2Dgroup").unwrap();
+        assert_eq!((u.user.as_str(), u.port), ("front desk", 5432));
+        assert_eq!(u.database, "clinic-group");
+        assert_eq!(u.tls, PgTls::Prefer, "this machine: prefer");
+        assert_eq!(
+            StoreUrl::parse("postgres://c@127.0.0.1/h").unwrap().tls,
+            PgTls::Prefer
+        );
+    }
+
+    #[test]
+    fn tls_is_as_given_and_a_ca_file_means_verified() {
+        let tls = |q: &str| StoreUrl::parse(&format!("postgres://c@localhost/h?{q}")).unwrap();
+        assert_eq!(tls("sslmode=disable").tls, PgTls::Disable);
+        assert_eq!(tls("sslmode=require").tls, PgTls::Require);
+        let ca = tls("sslrootcert=/etc/ca.pem");
+        assert_eq!(
+            ca.tls,
+            PgTls::VerifyFull,
+            "a CA file on loopback still verifies"
+        );
+        assert_eq!(ca.root_cert.as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(
+            tls("sslmode=verify-ca&sslrootcert=/ca").tls,
+            PgTls::VerifyCa
+        );
+        assert!(
+            tls("sslmode=verify-full")
+                .display()
+                .ends_with("?sslmode=verify-full")
+        );
+        let schema = tls("schema=clinic_2");
+        assert_eq!(schema.schema.as_deref(), Some("clinic_2"));
+        assert!(schema.display().ends_with("&schema=clinic_2"));
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_refused_without_repeating_it() {
+        let e = refused("postgres://console:hunter2@db/handoffs");
+        assert_eq!(e.part, "password");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("secrets backend"), "{e}");
+    }
+
+    #[test]
+    fn bad_store_urls_say_which_part_is_wrong() {
+        for (url, part) in [
+            ("not a url", "as a whole"),
+            ("mysql://c@db/h", "scheme"),
+            ("postgres://db/h", "user"),
+            ("postgres://c@db", "database"),
+            ("postgres://c@db/", "database"),
+            ("postgres://c@db/a/b", "database"),
+            ("postgres://c@db/h?sslmode=allow", "sslmode"),
+            (
+                "postgres://c@db/h?sslmode=require&sslrootcert=/ca",
+                "sslrootcert",
+            ),
+            ("postgres://c@db/h?options=-c%20x", "query"),
+            ("postgres://c@db/%FF", "database"),
+            ("postgres://c@db/h?schema=Clinic", "schema"),
+            ("postgres://c@db/h?schema=1st", "schema"),
+            ("postgres://c@db/h?schema=a;drop", "schema"),
+        ] {
+            assert_eq!(refused(url).part, part, "{url}");
+        }
+    }
 }
