@@ -454,13 +454,7 @@ async fn mariadb_without_tls_verified_default_refuses_and_an_explicit_preferred_
 async fn configs_saved_before_keep_their_tls_meaning_and_new_ones_get_the_new_defaults() {
     const TLS_MIGRATION: &str = "20261210120000_database_tls.sql";
     let dir = tempfile::tempdir().unwrap();
-    let old = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_str().unwrap() < TLS_MIGRATION {
-            std::fs::copy(&path, old.path().join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    let old = common::migrations_before(TLS_MIGRATION);
     let pool = sqlx::SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
             .filename(dir.path().join(handoff_console::store::STORE_FILE))

@@ -492,13 +492,7 @@ async fn filters_and_a_window_by_creation_time_select_the_handoffs_counted() {
 /// Applies every migration but those from `from` on to a new store in `dir` (as an older
 /// console left it).
 async fn migrate_before(dir: &Path, from: &str) -> SqlitePool {
-    let old = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap().to_str().unwrap() < from {
-            std::fs::copy(&path, old.path().join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    let old = common::migrations_before(from);
     let pool = SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
             .filename(dir.join(STORE_FILE))

@@ -511,14 +511,8 @@ async fn attempts_are_counted_as_they_finish() {
 #[tokio::test]
 async fn a_store_from_before_the_rollups_is_backfilled() {
     let dir = tempfile::tempdir().unwrap();
-    // Only the first migration, as an older console left it.
-    let old = tempfile::tempdir().unwrap();
-    let first = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .min()
-        .unwrap();
-    std::fs::copy(&first, old.path().join(first.file_name().unwrap())).unwrap();
+    // Only the migrations before the rollups', as an older console left them.
+    let old = common::migrations_before("20261124130000_stats.sql");
     let pool = SqlitePool::connect_with(
         sqlx::sqlite::SqliteConnectOptions::new()
             .filename(dir.path().join(STORE_FILE))

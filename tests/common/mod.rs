@@ -243,3 +243,18 @@ impl std::ops::DerefMut for ChildGuard {
 pub fn cli() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_handoff-console"))
 }
+
+/// A temp dir holding the store's (SQLite) migrations whose file names sort before `from`: what
+/// an older console applied. Files only: `migrations/postgres/` holds PostgreSQL's twins.
+pub fn migrations_before(from: &str) -> TempDir {
+    let old = tempfile::tempdir().expect("temp dir");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+    for entry in std::fs::read_dir(dir).expect("migrations/") {
+        let path = entry.expect("a migrations/ entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if path.is_file() && name < from {
+            std::fs::copy(&path, old.path().join(name)).expect("copy a migration");
+        }
+    }
+    old
+}
