@@ -52,6 +52,27 @@ async fn sqlite_store() -> (tempfile::TempDir, SqlitePool) {
     (dir, pool)
 }
 
+/// The SQLite store's tables whose names are `LIKE` the pattern (not SQLite's or sqlx's own).
+async fn sqlite_tables(sqlite: &SqlitePool, like: &str) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?1
+           AND name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations' ORDER BY name",
+    )
+    .bind(like)
+    .fetch_all(sqlite)
+    .await
+    .unwrap()
+}
+
+/// A SQLite table's column names, in order.
+async fn sqlite_columns(sqlite: &SqlitePool, table: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+        .bind(table)
+        .fetch_all(sqlite)
+        .await
+        .unwrap()
+}
+
 #[test]
 fn every_sqlite_migration_has_a_postgres_twin_of_the_same_name() {
     let names = |m: &sqlx::migrate::Migrator| {
@@ -105,20 +126,8 @@ async fn the_postgres_schema_has_every_sqlite_table_and_column_in_order() {
             migrate(&pool).await.unwrap();
             let (_dir, sqlite) = sqlite_store().await;
             let mut in_sqlite: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table'
-                   AND name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations'",
-            )
-            .fetch_all(&sqlite)
-            .await
-            .unwrap();
-            for table in tables {
-                let columns: Vec<String> =
-                    sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
-                        .bind(&table)
-                        .fetch_all(&sqlite)
-                        .await
-                        .unwrap();
+            for table in sqlite_tables(&sqlite, "%").await {
+                let columns = sqlite_columns(&sqlite, &table).await;
                 in_sqlite.insert(table, columns);
             }
             let rows = sqlx::query(
@@ -218,21 +227,10 @@ async fn the_postgres_stats_triggers_roll_up_as_sqlite_s_do() {
                 }
             }
 
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'stats_%'
-                 ORDER BY name",
-            )
-            .fetch_all(&sqlite)
-            .await
-            .unwrap();
+            let tables = sqlite_tables(&sqlite, "stats_%").await;
             assert!(tables.len() >= 6, "{tables:?}");
             for table in tables {
-                let columns: Vec<String> =
-                    sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
-                        .bind(&table)
-                        .fetch_all(&sqlite)
-                        .await
-                        .unwrap();
+                let columns = sqlite_columns(&sqlite, &table).await;
                 let order = (1..=columns.len())
                     .map(|i| i.to_string())
                     .collect::<Vec<_>>()
