@@ -21,6 +21,7 @@ pub mod ids;
 pub mod intake;
 pub mod integrations;
 pub mod masking;
+pub mod net;
 pub mod retry;
 pub mod secrets;
 pub mod service;

@@ -471,7 +471,7 @@ fn status_text(status: u16) -> String {
 
 /// Whether a host is this machine: no TLS is needed to reach it.
 fn is_loopback(host: &str) -> bool {
-    crate::integrations::is_loopback_host(host)
+    crate::net::is_loopback_host(host)
 }
 
 /// Resolves `host:port` (DNS), with a reason a clinic admin can act on when it fails.

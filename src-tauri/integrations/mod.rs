@@ -360,16 +360,6 @@ impl SslMode {
     }
 }
 
-/// Whether a host name is this machine (`localhost`, a loopback address): traffic to it never
-/// leaves the machine.
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// The seed's `DatabaseConfig`, plus pool size and timeouts.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]
@@ -441,7 +431,7 @@ impl DatabaseConfig {
             Some(SslSetting::Flag(true)) => TlsProtection::Verified,
             Some(SslSetting::Flag(false)) => TlsProtection::Off,
             None if self.ssl_root_cert.is_some() => TlsProtection::Verified,
-            None if is_loopback_host(self.host()) => TlsProtection::Opportunistic,
+            None if crate::net::is_loopback_host(self.host()) => TlsProtection::Opportunistic,
             None => TlsProtection::Verified,
         };
         SslMode::of(protection, self.db_type)

@@ -217,7 +217,7 @@ impl StoreUrl {
             ));
         }
         let tls = tls.unwrap_or(
-            if root_cert.is_none() && crate::integrations::is_loopback_host(&host) {
+            if root_cert.is_none() && crate::net::is_loopback_host(&host) {
                 PgTls::Prefer
             } else {
                 PgTls::VerifyFull
