@@ -291,19 +291,7 @@ impl App {
         q: &HistoryQuery,
         limit: u32,
     ) -> Result<HistoryFilter, AppError> {
-        if q.offset.is_some_and(|o| o > MAX_HISTORY_OFFSET) {
-            return Err(AppError::invalid(
-                "offset",
-                format!("must be at most {MAX_HISTORY_OFFSET}"),
-            ));
-        }
-        let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        if text.is_some_and(|t| t.chars().count() > MAX_HISTORY_TEXT) {
-            return Err(AppError::invalid(
-                "q",
-                format!("must be at most {MAX_HISTORY_TEXT} characters"),
-            ));
-        }
+        let text = checked_offset_and_text(q.offset, q.q.as_deref())?;
         Ok(HistoryFilter {
             status: q.status,
             integration: self.integration_filter(q.integration.as_deref()).await?,
@@ -342,19 +330,7 @@ impl App {
         q: &HandoffsQuery,
         limit: u32,
     ) -> Result<HandoffFilter, AppError> {
-        if q.offset.is_some_and(|o| o > MAX_HISTORY_OFFSET) {
-            return Err(AppError::invalid(
-                "offset",
-                format!("must be at most {MAX_HISTORY_OFFSET}"),
-            ));
-        }
-        let text = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        if text.is_some_and(|t| t.chars().count() > MAX_HISTORY_TEXT) {
-            return Err(AppError::invalid(
-                "q",
-                format!("must be at most {MAX_HISTORY_TEXT} characters"),
-            ));
-        }
+        let text = checked_offset_and_text(q.offset, q.q.as_deref())?;
         let session = q
             .session
             .as_deref()
@@ -556,4 +532,26 @@ pub(crate) fn health_timeout(r: &HealthRunRequest) -> Result<Duration, AppError>
         return Err(AppError::invalid("timeoutMs", "must be 100 to 60000"));
     }
     Ok(Duration::from_millis(timeout))
+}
+
+/// A history or handoffs query's offset and search text, checked; the text trimmed (none when
+/// empty).
+fn checked_offset_and_text(
+    offset: Option<u64>,
+    text: Option<&str>,
+) -> Result<Option<&str>, AppError> {
+    if offset.is_some_and(|o| o > MAX_HISTORY_OFFSET) {
+        return Err(AppError::invalid(
+            "offset",
+            format!("must be at most {MAX_HISTORY_OFFSET}"),
+        ));
+    }
+    let text = text.map(str::trim).filter(|t| !t.is_empty());
+    if text.is_some_and(|t| t.chars().count() > MAX_HISTORY_TEXT) {
+        return Err(AppError::invalid(
+            "q",
+            format!("must be at most {MAX_HISTORY_TEXT} characters"),
+        ));
+    }
+    Ok(text)
 }
