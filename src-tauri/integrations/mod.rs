@@ -286,20 +286,7 @@ pub enum SslMode {
     MysqlVerifyIdentity,
 }
 
-/// What a TLS mode guarantees, weakest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsProtection {
-    /// Never encrypted.
-    Off,
-    /// Encrypted when the server offers it, else in the clear; the certificate is not checked.
-    Opportunistic,
-    /// Always encrypted; the certificate is not checked.
-    Encrypted,
-    /// Encrypted with a certificate from a trusted CA, whatever host it names.
-    VerifiedCa,
-    /// Encrypted with a trusted certificate that names the host.
-    Verified,
-}
+pub use crate::net::TlsProtection;
 
 impl SslMode {
     pub const POSTGRES: [SslMode; 5] = [

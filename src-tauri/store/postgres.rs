@@ -5,6 +5,7 @@
 //! starting at once do not race. Its queries come next; the console does not offer it yet.
 
 use super::StoreError;
+use crate::net::TlsProtection;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
@@ -65,50 +66,12 @@ pub struct StoreUrl {
     /// As given, or (none given) verified TLS to another machine and `prefer` on this one, as
     /// for database targets: a local server rarely has a certificate for `localhost`, and the
     /// data does not leave the machine.
-    pub tls: PgTls,
+    pub tls: TlsProtection,
     /// A PEM file of CA certificates that may sign the server's certificate.
     pub root_cert: Option<String>,
     /// The schema the store's tables live in (`public` when none is given): one database can
     /// hold several stores, or the store beside another application's tables.
     pub schema: Option<String>,
-}
-
-/// How a connection to the store uses TLS (libpq's `sslmode` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PgTls {
-    Disable,
-    Prefer,
-    Require,
-    VerifyCa,
-    VerifyFull,
-}
-
-impl PgTls {
-    const NAMES: [(&'static str, PgTls); 5] = [
-        ("disable", PgTls::Disable),
-        ("prefer", PgTls::Prefer),
-        ("require", PgTls::Require),
-        ("verify-ca", PgTls::VerifyCa),
-        ("verify-full", PgTls::VerifyFull),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, t)| *t == self)
-            .map_or("verify-full", |(n, _)| n)
-    }
-
-    fn sqlx(self) -> sqlx::postgres::PgSslMode {
-        use sqlx::postgres::PgSslMode;
-        match self {
-            Self::Disable => PgSslMode::Disable,
-            Self::Prefer => PgSslMode::Prefer,
-            Self::Require => PgSslMode::Require,
-            Self::VerifyCa => PgSslMode::VerifyCa,
-            Self::VerifyFull => PgSslMode::VerifyFull,
-        }
-    }
 }
 
 /// Why a store URL is refused: which part, and what to do instead.
@@ -170,17 +133,12 @@ impl StoreUrl {
         for (key, value) in url.query_pairs() {
             match key.as_ref() {
                 "sslmode" => {
-                    let mode = PgTls::NAMES
-                        .iter()
-                        .find(|(n, _)| *n == value)
-                        .map(|(_, t)| *t)
-                        .ok_or_else(|| {
-                            refuse(
-                                "sslmode",
-                                "must be one of disable, prefer, require, verify-ca, verify-full",
-                            )
-                        })?;
-                    tls = Some(mode);
+                    tls = Some(TlsProtection::from_pg_sslmode(&value).ok_or_else(|| {
+                        refuse(
+                            "sslmode",
+                            "must be one of disable, prefer, require, verify-ca, verify-full",
+                        )
+                    })?);
                 }
                 "sslrootcert" => root_cert = Some(value.into_owned()),
                 "schema" => {
@@ -209,7 +167,12 @@ impl StoreUrl {
                 }
             }
         }
-        if root_cert.is_some() && matches!(tls, Some(PgTls::Require | PgTls::Prefer)) {
+        if root_cert.is_some()
+            && matches!(
+                tls,
+                Some(TlsProtection::Encrypted | TlsProtection::Opportunistic)
+            )
+        {
             return Err(refuse(
                 "sslrootcert",
                 "is only used to verify the server: with it, sslmode must be verify-ca or \
@@ -218,9 +181,9 @@ impl StoreUrl {
         }
         let tls = tls.unwrap_or(
             if root_cert.is_none() && crate::net::is_loopback_host(&host) {
-                PgTls::Prefer
+                TlsProtection::Opportunistic
             } else {
-                PgTls::VerifyFull
+                TlsProtection::Verified
             },
         );
         Ok(Self {
@@ -246,7 +209,7 @@ impl StoreUrl {
             self.host,
             self.port,
             self.database,
-            self.tls.as_str()
+            self.tls.pg_sslmode()
         )
     }
 
@@ -266,7 +229,7 @@ impl StoreUrl {
             .port(self.port)
             .username(&self.user)
             .database(&self.database)
-            .ssl_mode(self.tls.sqlx())
+            .ssl_mode(self.tls.pg_ssl_mode())
             .application_name("handoff-console:store");
         if let Some(ca) = &self.root_cert {
             o = o.ssl_root_cert(ca);
@@ -309,7 +272,11 @@ mod tests {
             ),
             ("console", "db.clinic.example", 6432, "handoffs")
         );
-        assert_eq!(u.tls, PgTls::VerifyFull, "another machine: verified TLS");
+        assert_eq!(
+            u.tls,
+            TlsProtection::Verified,
+            "another machine: verified TLS"
+        );
         assert_eq!(
             u.password_key(),
             "store/postgres/console@db.clinic.example:6432/handoffs"
@@ -317,28 +284,28 @@ mod tests {
         let u = StoreUrl::parse("postgresql://front%20desk@localhost/clinic%2Dgroup").unwrap();
         assert_eq!((u.user.as_str(), u.port), ("front desk", 5432));
         assert_eq!(u.database, "clinic-group");
-        assert_eq!(u.tls, PgTls::Prefer, "this machine: prefer");
+        assert_eq!(u.tls, TlsProtection::Opportunistic, "this machine: prefer");
         assert_eq!(
             StoreUrl::parse("postgres://c@127.0.0.1/h").unwrap().tls,
-            PgTls::Prefer
+            TlsProtection::Opportunistic
         );
     }
 
     #[test]
     fn tls_is_as_given_and_a_ca_file_means_verified() {
         let tls = |q: &str| StoreUrl::parse(&format!("postgres://c@localhost/h?{q}")).unwrap();
-        assert_eq!(tls("sslmode=disable").tls, PgTls::Disable);
-        assert_eq!(tls("sslmode=require").tls, PgTls::Require);
+        assert_eq!(tls("sslmode=disable").tls, TlsProtection::Off);
+        assert_eq!(tls("sslmode=require").tls, TlsProtection::Encrypted);
         let ca = tls("sslrootcert=/etc/ca.pem");
         assert_eq!(
             ca.tls,
-            PgTls::VerifyFull,
+            TlsProtection::Verified,
             "a CA file on loopback still verifies"
         );
         assert_eq!(ca.root_cert.as_deref(), Some("/etc/ca.pem"));
         assert_eq!(
             tls("sslmode=verify-ca&sslrootcert=/ca").tls,
-            PgTls::VerifyCa
+            TlsProtection::VerifiedCa
         );
         assert!(
             tls("sslmode=verify-full")

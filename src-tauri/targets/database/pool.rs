@@ -8,7 +8,7 @@ use crate::integrations::{DatabaseConfig, DbType, TlsProtection};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Connection, MySqlPool, PgPool, SqlitePool};
 use std::time::Duration;
@@ -34,19 +34,8 @@ pub(super) enum TargetPool {
     Sqlite(SqlitePool),
 }
 
-/// sqlx's modes by what they guarantee. `Require` accepts any certificate (sqlx ignores a CA
-/// file there), so only the verifying modes use `database.sslRootCert`; validation refuses it
-/// with the others.
-fn pg_ssl(protection: TlsProtection) -> PgSslMode {
-    match protection {
-        TlsProtection::Off => PgSslMode::Disable,
-        TlsProtection::Opportunistic => PgSslMode::Prefer,
-        TlsProtection::Encrypted => PgSslMode::Require,
-        TlsProtection::VerifiedCa => PgSslMode::VerifyCa,
-        TlsProtection::Verified => PgSslMode::VerifyFull,
-    }
-}
-
+/// sqlx's MySQL modes by what they guarantee (PostgreSQL's: [`TlsProtection::pg_ssl_mode`]).
+/// Only the verifying modes use `database.sslRootCert`; validation refuses it with the others.
 fn mysql_ssl(protection: TlsProtection) -> MySqlSslMode {
     match protection {
         TlsProtection::Off => MySqlSslMode::Disabled,
@@ -68,7 +57,7 @@ pub(super) fn pg_options(
         .host(db.host())
         .port(db.port.unwrap_or(5432))
         .database(&db.database)
-        .ssl_mode(pg_ssl(db.tls_mode().protection()))
+        .ssl_mode(db.tls_mode().protection().pg_ssl_mode())
         // Lets a DBA see which integration a connection belongs to.
         .application_name(&format!("handoff-console:{id}"))
         .options([(
