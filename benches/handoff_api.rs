@@ -249,7 +249,7 @@ async fn run(opts: Options, sink: String, delay: Duration) -> Result<(), BoxErro
         delay.as_millis(),
         support::cpus()
     );
-    println!("sink {sink}; store {}", app.store().path().display());
+    println!("sink {sink}; store {}", app.store().location());
     println!();
     support::header(
         "bare: reqwest loop; handoff: App::send; - store / - lookup: parts of a handoff alone;\n\

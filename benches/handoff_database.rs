@@ -377,7 +377,7 @@ async fn measure(
     println!(
         "PostgreSQL {version} (sslmode {:?}), table {table}; store {}",
         connect.get_ssl_mode(),
-        app.store().path().display()
+        app.store().location()
     );
     if handoff_id {
         println!("idempotency column: handoffId -> handoff_id (uuid UNIQUE) on every side");

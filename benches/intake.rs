@@ -358,7 +358,7 @@ struct StoreReader(rusqlite::Connection);
 impl StoreReader {
     fn open(app: &App) -> Result<Self, BoxError> {
         let conn = rusqlite::Connection::open_with_flags(
-            app.store().path(),
+            app.store().path().expect("a local store"),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
@@ -493,7 +493,7 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
         console.intake_url,
         console.bare_url,
         sink.url,
-        console.app.store().path().display()
+        console.app.store().location()
     );
     println!();
 

@@ -1,6 +1,6 @@
 //! The data dir's settings file (`settings.json`): a JSON object of settings, each owned by
-//! the module that reads it (`secrets`: the backend; `intakeListener`: the window's intake
-//! listener). Read and written one key at a time; a write keeps the other keys and replaces
+//! the module that reads it (`secrets`: the backend; `store`: the store to open;
+//! `intakeListener`: the window's intake listener). Read and written one key at a time; a write keeps the other keys and replaces
 //! the file atomically, owner-only. A leaf: it knows no setting's meaning.
 
 use serde_json::{Map, Value};

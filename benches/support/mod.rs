@@ -316,7 +316,7 @@ pub async fn store_writes(
 /// Live attempts in the store and how many succeeded, to check that every handoff was recorded.
 pub async fn count_live_attempts(app: &App) -> Result<(i64, i64), BoxError> {
     let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(app.store().path())
+        .filename(app.store().path().expect("a local store"))
         .read_only(true);
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await?;
     let row: (i64, i64) = sqlx::query_as(

@@ -270,7 +270,10 @@ impl Store {
         ));
         push_page_rowids(&mut q, f);
         q.push(")").push(order_by(f));
-        let rows = q.build().fetch_all(&self.read).await?;
+        let rows = q
+            .build()
+            .fetch_all(&self.local("the handoff history")?.read)
+            .await?;
         rows.iter().map(row_from).collect()
     }
 
@@ -278,7 +281,10 @@ impl Store {
     pub async fn handoff_count(&self, f: &HandoffFilter) -> Result<u64, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new("SELECT count(*)");
         push_from_where(&mut q, f);
-        let n: i64 = q.build_query_scalar().fetch_one(&self.read).await?;
+        let n: i64 = q
+            .build_query_scalar()
+            .fetch_one(&self.local("the handoff history")?.read)
+            .await?;
         Ok(n.max(0) as u64)
     }
 }
@@ -299,8 +305,11 @@ mod tests {
     async fn plan(store: &Store, f: &HandoffFilter) -> String {
         let mut q = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
         push_page_rowids(&mut q, f);
-        let rows: Vec<(i64, i64, i64, String)> =
-            q.build_query_as().fetch_all(&store.read).await.unwrap();
+        let rows: Vec<(i64, i64, i64, String)> = q
+            .build_query_as()
+            .fetch_all(&store.local("test").unwrap().read)
+            .await
+            .unwrap();
         rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
     }
 
@@ -359,8 +368,11 @@ mod tests {
                 ..Default::default()
             },
         );
-        let rows: Vec<(i64, i64, i64, String)> =
-            q.build_query_as().fetch_all(&store.read).await.unwrap();
+        let rows: Vec<(i64, i64, i64, String)> = q
+            .build_query_as()
+            .fetch_all(&store.local("test").unwrap().read)
+            .await
+            .unwrap();
         assert!(
             rows.iter().any(|r| r.3.contains("handoffs_state")),
             "{rows:?}"

@@ -291,18 +291,24 @@ impl Store {
     /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
     /// Through the store's [`AttemptWrites`], the group commit.
     pub async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
-        self.group_commit.begin_attempt(a).await
+        self.local("handoffs and attempts")?
+            .group_commit
+            .begin_attempt(a)
+            .await
     }
 
     /// Records how an attempt ended and what becomes of its handoff, in one transaction.
     pub async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
-        self.group_commit.finish_attempt(f).await
+        self.local("handoffs and attempts")?
+            .group_commit
+            .finish_attempt(f)
+            .await
     }
 
     pub async fn handoff(&self, id: HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
         let row = sqlx::query("SELECT * FROM handoffs WHERE id = ?")
             .bind(id.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.local("handoffs and attempts")?.read)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get("data")?;
@@ -331,7 +337,7 @@ impl Store {
         });
         let row = sqlx::query(ONE.as_str())
             .bind(id.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.local("handoffs and attempts")?.read)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let summary = summary_from_row(&row)?;
@@ -385,7 +391,10 @@ impl Store {
         q.push(" OFFSET ")
             .push_bind(i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX));
         q.push(")").push(&order);
-        let rows = q.build().fetch_all(&self.read).await?;
+        let rows = q
+            .build()
+            .fetch_all(&self.local("handoffs and attempts")?.read)
+            .await?;
         rows.iter().map(summary_from_row).collect()
     }
 
@@ -393,7 +402,10 @@ impl Store {
     pub async fn history_count(&self, f: &HistoryFilter) -> Result<u64, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM attempts WHERE 1 = 1");
         push_history_where(&mut q, f);
-        let n: i64 = q.build_query_scalar().fetch_one(&self.read).await?;
+        let n: i64 = q
+            .build_query_scalar()
+            .fetch_one(&self.local("handoffs and attempts")?.read)
+            .await?;
         Ok(n.max(0) as u64)
     }
 
@@ -412,7 +424,10 @@ impl Store {
                 list.push_bind(h.to_string());
             }
             q.push(")");
-            let rows = q.build().fetch_all(&self.read).await?;
+            let rows = q
+                .build()
+                .fetch_all(&self.local("handoffs and attempts")?.read)
+                .await?;
             for row in rows {
                 let id: HandoffId = parse(row.try_get("id")?, "handoff id")?;
                 let masked: String = row.try_get("data_masked")?;
@@ -434,7 +449,7 @@ impl Store {
         });
         let rows = sqlx::query(CHAIN.as_str())
             .bind(handoff.to_string())
-            .fetch_all(&self.read)
+            .fetch_all(&self.local("handoffs and attempts")?.read)
             .await?;
         rows.iter().map(summary_from_row).collect()
     }
@@ -468,7 +483,10 @@ impl Store {
         }
         q.push(" ORDER BY a.started_at LIMIT ")
             .push_bind(i64::from(MAX_BULK_RETRY));
-        let ids: Vec<String> = q.build_query_scalar().fetch_all(&self.read).await?;
+        let ids: Vec<String> = q
+            .build_query_scalar()
+            .fetch_all(&self.local("handoffs and attempts")?.read)
+            .await?;
         ids.into_iter().map(|s| parse(s, "handoff id")).collect()
     }
 
@@ -496,7 +514,10 @@ impl Store {
         if let Some(until) = f.until_ms {
             q.push(" AND a.started_at < ").push_bind(until);
         }
-        let n: i64 = q.build_query_scalar().fetch_one(&self.read).await?;
+        let n: i64 = q
+            .build_query_scalar()
+            .fetch_one(&self.local("handoffs and attempts")?.read)
+            .await?;
         Ok(n.max(0) as u64)
     }
 
@@ -512,7 +533,7 @@ impl Store {
         )
         .bind(now)
         .bind(i64::from(limit))
-        .fetch_all(&self.read)
+        .fetch_all(&self.local("handoffs and attempts")?.read)
         .await?;
         ids.into_iter().map(|s| parse(s, "handoff id")).collect()
     }
@@ -527,7 +548,7 @@ impl Store {
         .bind(until)
         .bind(crate::store::now_ms())
         .bind(id.to_string())
-        .execute(&mut *self.write.acquire().await?)
+        .execute(&mut *self.local("handoffs and attempts")?.write.acquire().await?)
         .await?;
         Ok(())
     }
@@ -541,7 +562,11 @@ impl Store {
         reason: &str,
     ) -> Result<(), StoreError> {
         let now = crate::store::now_ms();
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self
+            .local("handoffs and attempts")?
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await?;
         sqlx::query(
             "UPDATE attempts SET status = 'failed', category = coalesce(category, ?), message = ?, finished_at = ?,
                     masking = 'structural'
@@ -568,7 +593,7 @@ impl Store {
             "SELECT min(coalesce(in_flight_until, next_attempt_at)) FROM handoffs
              WHERE status = 'pending' AND (next_attempt_at IS NOT NULL OR in_flight_until IS NOT NULL)",
         )
-        .fetch_one(&self.read)
+        .fetch_one(&self.local("handoffs and attempts")?.read)
         .await?;
         Ok(at)
     }
@@ -590,7 +615,7 @@ impl Store {
             Err(_) => echo.text(r),
         };
         let mask = |t: &str| echo.text(t);
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.local("handoffs and attempts")?.write.acquire().await?;
         let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
             "SELECT id, request, response_excerpt, message FROM attempts
              WHERE handoff_id = ? AND masking IS NULL",

@@ -16,7 +16,6 @@ pub use diff::{
     ConfigChange, MAX_CHANGES, config_changes, is_secret_name, redact_text, scrub_secrets,
     target_summary,
 };
-pub(crate) use queries::insert as insert_event;
 pub use queries::{
     AuditQuery, DEFAULT_AUDIT_LIMIT, IntegrationMatch, MAX_AUDIT_LIMIT, NewAuditEvent,
 };

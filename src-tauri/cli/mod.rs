@@ -6,7 +6,7 @@
 //! One module per command group, each with its flags (clap types), the code that runs them and
 //! what they print: `integration`, `secrets`, `keys` (keys rotate), `send`, `retry` (retry,
 //! worker), `history` (history, handoffs, show-attempt, reveal), `stats`, `test`, `health`,
-//! `export`, `audit`, `source`, `mapping`, `inbox`, `demo`, `serve` (serve, token). Where the UI has a request type for a
+//! `export`, `audit`, `source`, `mapping`, `inbox`, `demo`, `serve` (serve, token), `store`. Where the UI has a request type for a
 //! capability, the command fills it from its flags and the service checks it, as for the UI.
 
 mod audit;
@@ -27,6 +27,7 @@ mod send;
 mod serve;
 mod source;
 mod stats;
+mod store;
 mod test;
 mod window;
 
@@ -59,6 +60,12 @@ pub struct Cli {
     /// HANDOFF_SECRETS, else the data dir's setting, else keyring). Never switched silently.
     #[arg(long, global = true, value_name = "BACKEND", value_enum)]
     secrets: Option<BackendKind>,
+    /// The store to open: `local` (the data dir's SQLite file) or a PostgreSQL store several
+    /// consoles share, postgres://USER@HOST[:PORT]/DATABASE[?sslmode=…&schema=…] (default:
+    /// HANDOFF_STORE_URL, else the data dir's setting, else local). Its password comes from
+    /// the secrets backend (`store set-password`), never from the URL.
+    #[arg(long, global = true, value_name = "STORE")]
+    store: Option<String>,
     /// More log detail on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -129,6 +136,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Print the console's API token (made on first use): the key to `serve`'s API and UI.
     Token,
+    /// Which store the console opens (`store use local|URL`), and a shared store's password
+    /// (`store set-password`).
+    #[command(subcommand)]
+    Store(store::StoreCommand),
 }
 
 /// Exit code for a handoff (or test, or check) that failed.
@@ -246,7 +257,11 @@ async fn run(cli: Cli, command: Command, out: &Output) -> Result<u8, AppError> {
             let data_dir = cli
                 .data_dir
                 .map_or_else(crate::service::default_data_dir, Ok)?;
-            App::open_chosen(&data_dir, cli.secrets).await?
+            if let Command::Store(cmd) = command {
+                // Before any store is opened: a shared one needs the password this sets.
+                return store::run(&data_dir, cli.secrets, cli.store.as_deref(), cmd, out).await;
+            }
+            App::open_chosen(&data_dir, cli.secrets, cli.store.as_deref()).await?
         }
     };
     match command {
@@ -281,7 +296,9 @@ async fn dispatch(app: &App, command: Command, out: &Output) -> Result<u8, AppEr
         Command::Source(cmd) => source::run(app, cmd, out).await,
         Command::Mapping(cmd) => mapping::run(app, cmd, out).await,
         Command::Inbox(args) => inbox::run(app, args, out).await,
-        Command::Serve(_) => Err(AppError::internal("serve is run by `run`, not `dispatch`")),
+        Command::Serve(_) | Command::Store(_) => Err(AppError::internal(
+            "serve and store are run by `run`, not `dispatch`",
+        )),
         Command::Token => serve::token(app, out),
     }
 }

@@ -61,7 +61,11 @@ pub(super) fn window(cli: Cli) -> ExitCode {
             return ExitCode::from(exit_code(&e));
         }
     };
-    let app = match runtime.block_on(App::open_chosen(&data_dir, cli.secrets)) {
+    let app = match runtime.block_on(App::open_chosen(
+        &data_dir,
+        cli.secrets,
+        cli.store.as_deref(),
+    )) {
         Ok(app) => std::sync::Arc::new(app),
         Err(e) => {
             out.error(&e);

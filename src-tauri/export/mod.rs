@@ -79,6 +79,11 @@ impl Store {
         filter: &ExportFilter,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<ExportSummary, ExportError> {
+        // The copy reads the store's file; from a shared store it is not written yet.
+        let store_file = self
+            .path()
+            .ok_or(crate::store::StoreError::NotShared("exporting the history"))?
+            .to_path_buf();
         if out.exists() {
             return Err(ExportError::Exists(out.to_path_buf()));
         }
@@ -113,8 +118,7 @@ impl Store {
         // The copy is blocking SQLite work: on its own thread, with progress sent back here.
         let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
         let job = {
-            let (partial, store, filter) =
-                (partial.clone(), self.path().to_path_buf(), filter.clone());
+            let (partial, store, filter) = (partial.clone(), store_file, filter.clone());
             tokio::task::spawn_blocking(move || {
                 let report = move |done, total| {
                     let _ = sender.send((done, total));

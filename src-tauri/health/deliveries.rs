@@ -175,7 +175,7 @@ impl Store {
             .bind(integration.to_string())
             .bind(since_ms.unwrap_or(i64::MIN))
             .bind(i64::from(limit))
-            .fetch_all(&self.read)
+            .fetch_all(&self.local("delivery health")?.read)
             .await?;
         rows.iter().map(delivery_from_row).collect()
     }
@@ -189,7 +189,7 @@ impl Store {
         let row = sqlx::query(COUNTS)
             .bind(integration.to_string())
             .bind(since_ms)
-            .fetch_one(&self.read)
+            .fetch_one(&self.local("delivery health")?.read)
             .await?;
         let count = |column: &str| -> Result<u64, StoreError> {
             Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))

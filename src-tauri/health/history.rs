@@ -125,7 +125,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let run_id = uuid::Uuid::now_v7().to_string();
         let at = report.checked_at.timestamp_millis();
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self
+            .local("the health history")?
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await?;
         let local_status = worst(report.local.iter().map(|c| c.status));
         for i in &report.integrations {
             for (position, c) in i.checks.iter().enumerate() {
@@ -191,14 +195,16 @@ impl Store {
              AND subject NOT IN (SELECT value FROM json_each(?))",
         )
         .bind(keep)
-        .execute(&mut *self.write.acquire().await?)
+        .execute(&mut *self.local("the health history")?.write.acquire().await?)
         .await?;
         Ok(())
     }
 
     /// Each integration's latest result, and the latest local checks.
     pub(crate) async fn last_health(&self) -> Result<LastHealth, StoreError> {
-        let rows = sqlx::query(LAST).fetch_all(&self.read).await?;
+        let rows = sqlx::query(LAST)
+            .fetch_all(&self.local("the health history")?.read)
+            .await?;
         let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
         let mut integrations = Vec::new();
         let mut local = None;
@@ -240,7 +246,7 @@ impl Store {
         let rows = sqlx::query(HISTORY)
             .bind(id.to_string())
             .bind(i64::from(limit.min(MAX_HISTORY_RUNS)))
-            .fetch_all(&self.read)
+            .fetch_all(&self.local("the health history")?.read)
             .await?;
         let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
         group(rows).into_iter().map(snapshot).collect()

@@ -5,7 +5,7 @@
 
 use super::{HealthStatus, LocalCheck};
 use crate::secrets::{PROBE_KEY, SecretsBackend, SecretsError};
-use crate::store::{MIGRATOR, Store, StoreError};
+use crate::store::{Dialect, Store, StoreError, on_backend};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,7 @@ pub(crate) async fn check_store(store: &Store, timeout: Duration) -> Vec<LocalCh
             HealthStatus::Error,
             Some(format!(
                 "the store at {} cannot be written: {e}",
-                store.path().display()
+                store.location()
             )),
         ),
         Ok(Err(e)) => local(
@@ -40,7 +40,7 @@ pub(crate) async fn check_store(store: &Store, timeout: Duration) -> Vec<LocalCh
             Some(format!(
                 "the store at {} cannot be written: {e} — check the disk space and the data \
                  folder's permissions",
-                store.path().display()
+                store.location()
             )),
         ),
         Err(_) => local(
@@ -66,19 +66,32 @@ pub(crate) async fn check_store(store: &Store, timeout: Duration) -> Vec<LocalCh
     vec![writable, migrations]
 }
 
-/// Takes SQLite's write lock and lets it go: writes would succeed (beginning one first checks
-/// that the store's file is still the one opened). The transaction guard rolls back even when
-/// the timeout drops this half-way.
+/// Takes the store's write lock and lets it go: writes would succeed (on the local store,
+/// beginning one first checks that the store's file is still the one opened; on a shared one,
+/// a transaction that writes a row it then takes back shows the server takes writes). The
+/// transaction guard rolls back even when the timeout drops this half-way.
 async fn write_probe(store: &Store) -> Result<(), StoreError> {
-    let tx = store.write.begin_with("BEGIN IMMEDIATE").await?;
-    tx.rollback().await
+    on_backend!(store, db => {
+        let mut tx = db.write.begin().await?;
+        if db.dialect() == Dialect::Postgres {
+            // A read-only server (a standby, a read-only transaction default) refuses this.
+            sqlx::query("UPDATE stats_buckets SET lo = lo WHERE false")
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.rollback().await
+    })
 }
 
 async fn migrations(store: &Store) -> LocalCheck {
-    let applied: Result<Vec<(i64, Vec<u8>, bool)>, sqlx::Error> =
+    /// Version, checksum, success.
+    type Applied = Vec<(i64, Vec<u8>, bool)>;
+    let (applied, migrator): (Result<Applied, sqlx::Error>, _) = on_backend!(store, db => (
         sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations")
-            .fetch_all(&store.read)
-            .await;
+            .fetch_all(&db.read)
+            .await,
+        db.migrator(),
+    ));
     let applied: HashMap<i64, (Vec<u8>, bool)> = match applied {
         Ok(rows) => rows.into_iter().map(|(v, c, s)| (v, (c, s))).collect(),
         Err(e) => {
@@ -89,7 +102,7 @@ async fn migrations(store: &Store) -> LocalCheck {
             );
         }
     };
-    let embedded: Vec<_> = MIGRATOR
+    let embedded: Vec<_> = migrator
         .iter()
         .filter(|m| !m.migration_type.is_down_migration())
         .collect();

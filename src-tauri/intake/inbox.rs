@@ -319,7 +319,8 @@ impl Store {
     /// Adds a message to the inbox (durable when this returns), or answers the first message
     /// with the same message id from the same source.
     pub async fn add_to_inbox(&self, message: NewInboxMessage) -> Result<InboxAnswer, StoreError> {
-        self.group_commit
+        self.local("the intake inbox")?
+            .group_commit
             .write(move |conn| insert_message(conn, &message))
             .await
     }
@@ -331,7 +332,8 @@ impl Store {
         &self,
         message: NewInboxMessage,
     ) -> Result<(InboxAnswer, Option<Vec<MappingVersion>>), StoreError> {
-        self.group_commit
+        self.local("the intake inbox")?
+            .group_commit
             .write(move |conn| {
                 let answer = insert_message(conn, &message)?;
                 if answer.repeat {
@@ -364,7 +366,10 @@ impl Store {
             .push_bind(i64::from(f.limit))
             .push(" OFFSET ")
             .push_bind(i64::from(f.offset));
-        let rows = qb.build().fetch_all(&self.read).await?;
+        let rows = qb
+            .build()
+            .fetch_all(&self.local("the intake inbox")?.read)
+            .await?;
         let items = rows
             .iter()
             .map(item_from_row)
@@ -374,7 +379,10 @@ impl Store {
              WHERE 1 = 1",
         );
         push_filter(&mut count, f);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.read).await?;
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&self.local("the intake inbox")?.read)
+            .await?;
         Ok((items, u64::try_from(total).unwrap_or(0)))
     }
 
@@ -387,7 +395,7 @@ impl Store {
              FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id WHERE m.id = ?"
         )))
         .bind(id.to_string())
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.local("the intake inbox")?.read)
         .await?;
         row.as_ref()
             .map(|row| {
@@ -417,7 +425,7 @@ impl Store {
         )
         .bind(before_ms)
         .bind(i64::from(limit))
-        .fetch_all(&self.read)
+        .fetch_all(&self.local("the intake inbox")?.read)
         .await?;
         ids.into_iter()
             .map(|s| s.parse().map_err(|_| corrupt(format!("id {s}"))))
@@ -430,7 +438,7 @@ impl Store {
             "SELECT source_id FROM intake_messages WHERE source_name = ? ORDER BY received_at DESC LIMIT 1",
         )
         .bind(name)
-        .fetch_optional(&self.read)
+        .fetch_optional(&self.local("the intake inbox")?.read)
         .await?;
         parse_id(id, "source id")
     }
@@ -445,7 +453,7 @@ impl Store {
         outcome: InboxOutcome,
     ) -> Result<bool, StoreError> {
         let now = crate::store::now_ms();
-        self.group_commit
+        self.local("the intake inbox")?.group_commit
             .write(move |conn| {
                 let done = conn
                     .prepare_cached(
@@ -479,7 +487,7 @@ impl Store {
         new: HandoffId,
     ) -> Result<bool, StoreError> {
         let now = crate::store::now_ms();
-        self.group_commit
+        self.local("the intake inbox")?.group_commit
             .write(move |conn| {
                 let done = conn
                     .prepare_cached(
@@ -538,7 +546,7 @@ impl Store {
     ) -> Result<Vec<MappingVersion>, StoreError> {
         let rows: Vec<(String, i64, String, Option<i64>)> = sqlx::query_as(MAPPING_VERSIONS)
             .bind(source.to_string())
-            .fetch_all(&self.read)
+            .fetch_all(&self.local("the intake inbox")?.read)
             .await?;
         Ok(rows
             .into_iter()

@@ -4,7 +4,7 @@
 //! an accepted message (or to a sample body, to preview) without side effects. Their rows in the
 //! store, each write with its audit entry.
 
-use crate::audit::{NewAuditEvent, insert_event};
+use crate::audit::NewAuditEvent;
 use crate::error::FieldProblem;
 use crate::fields::{FieldSpec, FieldType};
 use crate::ids::{IntegrationId, MappingId, SourceId};
@@ -688,12 +688,12 @@ impl Store {
                     "SELECT * FROM intake_mappings WHERE source_id = ? ORDER BY created_at, id",
                 )
                 .bind(s.to_string())
-                .fetch_all(&self.read)
+                .fetch_all(&self.local("intake mappings")?.read)
                 .await?
             }
             None => {
                 sqlx::query("SELECT * FROM intake_mappings ORDER BY source_id, created_at, id")
-                    .fetch_all(&self.read)
+                    .fetch_all(&self.local("intake mappings")?.read)
                     .await?
             }
         };
@@ -703,7 +703,7 @@ impl Store {
     pub async fn mapping(&self, id: MappingId) -> Result<Option<Mapping>, StoreError> {
         let row = sqlx::query("SELECT * FROM intake_mappings WHERE id = ?")
             .bind(id.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.local("intake mappings")?.read)
             .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -718,8 +718,12 @@ impl Store {
         audit: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        insert_event(&mut tx, audit).await?;
+        let mut tx = self
+            .local("intake mappings")?
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await?;
+        tx.insert_audit(audit).await?;
         let sql = if new {
             "INSERT INTO intake_mappings (source_id, name, event, integration_id, fields, session,
                                           sync, enabled, updated_at, id, created_at)
@@ -758,8 +762,12 @@ impl Store {
         id: MappingId,
         audit: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        insert_event(&mut tx, audit).await?;
+        let mut tx = self
+            .local("intake mappings")?
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await?;
+        tx.insert_audit(audit).await?;
         let done = sqlx::query("DELETE FROM intake_mappings WHERE id = ?")
             .bind(id.to_string())
             .execute(&mut *tx)

@@ -4,7 +4,7 @@
 //! are not here: the service keeps them in the secrets backend.
 
 use super::verify::Verification;
-use crate::audit::{NewAuditEvent, insert_event};
+use crate::audit::NewAuditEvent;
 use crate::error::FieldProblem;
 use crate::ids::{IntegrationId, SourceId};
 use crate::store::{Store, StoreError, from_ms, now_ms};
@@ -197,7 +197,7 @@ fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
 impl Store {
     pub async fn sources(&self) -> Result<Vec<Source>, StoreError> {
         let rows = sqlx::query("SELECT * FROM intake_sources ORDER BY name")
-            .fetch_all(&self.read)
+            .fetch_all(&self.local("intake sources")?.read)
             .await?;
         rows.iter().map(from_row).collect()
     }
@@ -205,7 +205,7 @@ impl Store {
     pub async fn source(&self, id: SourceId) -> Result<Option<Source>, StoreError> {
         let row = sqlx::query("SELECT * FROM intake_sources WHERE id = ?")
             .bind(id.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.local("intake sources")?.read)
             .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -219,7 +219,7 @@ impl Store {
         }
         let row = sqlx::query("SELECT * FROM intake_sources WHERE name = ?")
             .bind(id_or_name.trim())
-            .fetch_optional(&self.read)
+            .fetch_optional(&self.local("intake sources")?.read)
             .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -232,8 +232,12 @@ impl Store {
         audit: &NewAuditEvent,
     ) -> Result<Source, StoreError> {
         let now = now_ms();
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        insert_event(&mut tx, audit).await?;
+        let mut tx = self
+            .local("intake sources")?
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await?;
+        tx.insert_audit(audit).await?;
         sqlx::query(
             "INSERT INTO intake_sources (id, name, display_name, kind, verification, enabled,
                                          rate_per_minute, integrations, created_at, updated_at)
@@ -266,8 +270,12 @@ impl Store {
         previous_until: Option<Option<i64>>,
         audit: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        insert_event(&mut tx, audit).await?;
+        let mut tx = self
+            .local("intake sources")?
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await?;
+        tx.insert_audit(audit).await?;
         let mut q = sqlx::query(
             "UPDATE intake_sources SET name = ?, display_name = ?, kind = ?, verification = ?,
                     enabled = ?, rate_per_minute = ?, integrations = ?,
@@ -302,8 +310,12 @@ impl Store {
         id: SourceId,
         audit: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        insert_event(&mut tx, audit).await?;
+        let mut tx = self
+            .local("intake sources")?
+            .write
+            .begin_with("BEGIN IMMEDIATE")
+            .await?;
+        tx.insert_audit(audit).await?;
         let done = sqlx::query("DELETE FROM intake_sources WHERE id = ?")
             .bind(id.to_string())
             .execute(&mut *tx)

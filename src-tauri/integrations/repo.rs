@@ -3,25 +3,38 @@
 
 use super::{Integration, IntegrationConfig, TargetKind};
 use crate::ids::IntegrationId;
-use crate::store::{Store, StoreError, from_ms};
-use sqlx::Row;
+use crate::store::{Store, StoreError, from_ms, on_backend};
+use sqlx::AssertSqlSafe;
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Integration, StoreError> {
-    let id: String = row.try_get("id")?;
-    let config: String = row.try_get("config")?;
-    let config: IntegrationConfig = serde_json::from_str(&config)
-        .map_err(|e| StoreError::Corrupt(format!("integration {id}: {e}")))?;
-    Ok(Integration {
-        id: id
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("integration id {id}")))?,
-        name: row.try_get("name")?,
-        kind: config.kind,
-        config,
-        created_at: from_ms(row.try_get("created_at")?),
-        updated_at: from_ms(row.try_get("updated_at")?),
-    })
+/// An integration's row as both back ends return it.
+#[derive(sqlx::FromRow)]
+struct IntegrationRow {
+    id: String,
+    name: String,
+    config: String,
+    created_at: i64,
+    updated_at: i64,
 }
+
+impl IntegrationRow {
+    fn into_integration(self) -> Result<Integration, StoreError> {
+        let id = self.id;
+        let config: IntegrationConfig = serde_json::from_str(&self.config)
+            .map_err(|e| StoreError::Corrupt(format!("integration {id}: {e}")))?;
+        Ok(Integration {
+            id: id
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("integration id {id}")))?,
+            name: self.name,
+            kind: config.kind,
+            config,
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+        })
+    }
+}
+
+const COLUMNS: &str = "id, name, config, created_at, updated_at";
 
 /// A config as its row stores it.
 pub fn encode_config(config: &IntegrationConfig) -> Result<String, StoreError> {
@@ -35,11 +48,15 @@ pub fn is_name_conflict(e: &StoreError) -> bool {
 
 impl Store {
     pub async fn integration(&self, id: IntegrationId) -> Result<Option<Integration>, StoreError> {
-        let row = sqlx::query("SELECT * FROM integrations WHERE id = ?")
+        let row: Option<IntegrationRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM integrations WHERE id = $1"
+            )))
             .bind(id.to_string())
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+            .fetch_optional(&db.read)
+            .await
+        })?;
+        row.map(IntegrationRow::into_integration).transpose()
     }
 
     /// By id, or else by name (case-insensitive).
@@ -52,21 +69,34 @@ impl Store {
         {
             return Ok(Some(found));
         }
-        let row = sqlx::query("SELECT * FROM integrations WHERE name = ? COLLATE NOCASE")
+        let row: Option<IntegrationRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM integrations WHERE {}",
+                db.dialect().nocase_eq("name", "$1")
+            )))
             .bind(id_or_name.trim())
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+            .fetch_optional(&db.read)
+            .await
+        })?;
+        row.map(IntegrationRow::into_integration).transpose()
     }
 
     pub async fn integrations(
         &self,
         kind: Option<TargetKind>,
     ) -> Result<Vec<Integration>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM integrations WHERE (?1 IS NULL OR kind = ?1) ORDER BY name COLLATE NOCASE")
+        let rows: Vec<IntegrationRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM integrations WHERE ($1 IS NULL OR kind = $1) \
+                 ORDER BY {}",
+                db.dialect().nocase_order("name")
+            )))
             .bind(kind.map(TargetKind::as_str))
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(from_row).collect()
+            .fetch_all(&db.read)
+            .await
+        })?;
+        rows.into_iter()
+            .map(IntegrationRow::into_integration)
+            .collect()
     }
 }

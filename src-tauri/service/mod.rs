@@ -23,6 +23,7 @@ pub mod operations;
 pub mod requests;
 mod secrets;
 mod stats;
+mod store;
 pub mod test_health_requests;
 mod testing;
 pub mod time_arg;
@@ -45,13 +46,15 @@ pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
 pub use mappings::{MappingPreview, MappingRequest, MappingTry, MappingsQuery};
 pub use secrets::SecretsReport;
+pub use store::{StorePasswordSet, choose_store, set_store_password};
 pub use testing::{TEST_SESSION, TestData, TestRequest};
 
 use crate::error::AppError;
 use crate::ids::IntegrationId;
 use crate::integrations::SecretSlot;
 use crate::secrets::{BackendKind, ChosenBy, Secret, SecretsBackend, SecretsChoice, SecretsError};
-use crate::store::Store;
+use crate::store::postgres::StoreUrl;
+use crate::store::{Store, StoreChoice};
 use crate::targets::Targets;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -94,33 +97,56 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the console's store in `data_dir` (migrating it) with the secrets backend chosen
-    /// by `HANDOFF_SECRETS` or the setting (the OS keyring by default).
+    /// Opens the console's store (the one `HANDOFF_STORE_URL` or the data dir's setting names,
+    /// else the local store in `data_dir`), migrating it, with the secrets backend chosen by
+    /// `HANDOFF_SECRETS` or the setting (the OS keyring by default).
     pub async fn open(data_dir: &Path) -> Result<Self, AppError> {
-        Self::open_chosen(data_dir, None).await
+        Self::open_chosen(data_dir, None, None).await
     }
 
-    /// As [`App::open`], with the backend `flag` names (the CLI's `--secrets`) first.
-    pub async fn open_chosen(data_dir: &Path, flag: Option<BackendKind>) -> Result<Self, AppError> {
-        let choice = SecretsChoice::resolve(flag, data_dir)?;
+    /// As [`App::open`], with the secrets backend and the store the CLI's `--secrets` and
+    /// `--store` name first.
+    pub async fn open_chosen(
+        data_dir: &Path,
+        secrets_flag: Option<BackendKind>,
+        store_flag: Option<&str>,
+    ) -> Result<Self, AppError> {
+        let choice = SecretsChoice::resolve(secrets_flag, data_dir)?;
+        let store = StoreChoice::resolve(store_flag, data_dir)?;
         let backend = choice.open(data_dir);
-        Self::open_inner(data_dir, backend, choice.chosen_by).await
+        Self::open_inner(data_dir, store, backend, choice.chosen_by).await
     }
 
-    /// Opens with a backend the caller made.
+    /// Opens the local store with a secrets backend the caller made.
     pub async fn open_with(
         data_dir: &Path,
         secrets: Arc<dyn SecretsBackend>,
     ) -> Result<Self, AppError> {
-        Self::open_inner(data_dir, secrets, ChosenBy::Caller).await
+        Self::open_inner(data_dir, StoreChoice::Local, secrets, ChosenBy::Caller).await
+    }
+
+    /// Opens the store `store` names with a secrets backend the caller made.
+    pub async fn open_on(
+        data_dir: &Path,
+        store: StoreChoice,
+        secrets: Arc<dyn SecretsBackend>,
+    ) -> Result<Self, AppError> {
+        Self::open_inner(data_dir, store, secrets, ChosenBy::Caller).await
     }
 
     async fn open_inner(
         data_dir: &Path,
+        store: StoreChoice,
         secrets: Arc<dyn SecretsBackend>,
         secrets_chosen_by: ChosenBy,
     ) -> Result<Self, AppError> {
-        let store = Store::open(data_dir).await?;
+        let store = match store {
+            StoreChoice::Local => Store::open(data_dir).await?,
+            StoreChoice::Shared(url) => {
+                let password = store_password(&secrets, &url).await?;
+                Store::open_shared(&url, password.as_ref().map(|p| p.expose().as_str())).await?
+            }
+        };
         // Written 0600 now; one written by an older console is tightened here.
         match crate::files::tighten(&data_dir.join(crate::secrets::SETTINGS_FILE)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -164,6 +190,24 @@ impl App {
             .await
             .map_err(AppError::internal)?
             .map_err(AppError::from)
+    }
+}
+
+/// The shared store's password from the secrets backend; `None` when none was set (a server
+/// that trusts this machine, or authenticates it by certificate, needs none).
+async fn store_password(
+    secrets: &Arc<dyn SecretsBackend>,
+    url: &StoreUrl,
+) -> Result<Option<Secret<String>>, AppError> {
+    let backend = Arc::clone(secrets);
+    let key = url.password_key();
+    let found = tokio::task::spawn_blocking(move || backend.get(&key))
+        .await
+        .map_err(AppError::internal)?;
+    match found {
+        Ok(password) => Ok(Some(password)),
+        Err(SecretsError::Missing { .. }) => Ok(None),
+        Err(e) => Err(AppError::from(e)),
     }
 }
 

@@ -187,7 +187,10 @@ impl Store {
             qb.push(" AND day < ").push_bind(end);
         }
         qb.push(" GROUP BY state");
-        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<(String, i64)> = qb
+            .build_query_as()
+            .fetch_all(&self.local("statistics")?.read)
+            .await?;
         let mut counts = HandoffCounts::default();
         for (state, n) in rows {
             counts.add(&state, n.max(0) as u64);
@@ -220,7 +223,10 @@ impl Store {
             qb.push(" AND h.created_at < ").push_bind(u);
         }
         qb.push(" GROUP BY 1");
-        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<(String, i64)> = qb
+            .build_query_as()
+            .fetch_all(&self.local("statistics")?.read)
+            .await?;
         let mut counts = HandoffCounts::default();
         for (state, n) in rows {
             counts.add(&state, n.max(0) as u64);
@@ -275,7 +281,7 @@ impl Store {
         push_keys(&mut qb, f);
         push_days(&mut qb, days);
         qb.push(" GROUP BY day");
-        let mut rows = qb.build().fetch(&self.read);
+        let mut rows = qb.build().fetch(&self.local("statistics")?.read);
         while let Some(row) = rows.try_next().await? {
             let mut c = Counts {
                 total: row.try_get::<i64, _>(1)?.max(0) as u64,
@@ -303,7 +309,7 @@ impl Store {
         push_keys(&mut qb, f);
         push_days(&mut qb, days);
         qb.push(" GROUP BY bucket");
-        let mut rows = qb.build().fetch(&self.read);
+        let mut rows = qb.build().fetch(&self.local("statistics")?.read);
         while let Some(row) = rows.try_next().await? {
             let (bucket, n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
             if bucket >= 0 && n > 0 {
@@ -322,7 +328,10 @@ impl Store {
         push_days(&mut qb, days);
         qb.push(" GROUP BY category, message HAVING c > 0 ORDER BY c DESC LIMIT ")
             .push_bind(ERROR_GROUPS);
-        let rows: Vec<(String, String, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<(String, String, i64)> = qb
+            .build_query_as()
+            .fetch_all(&self.local("statistics")?.read)
+            .await?;
         for (category, message, n) in rows {
             tally.errors.insert((category, message), n as u64);
         }
@@ -347,7 +356,9 @@ impl Store {
         let mut qb = QueryBuilder::<Sqlite>::new("SELECT duration_ms FROM attempts WHERE 1 = 1");
         push_attempts(&mut qb, f, since, until);
         qb.push(" AND status <> 'pending' AND duration_ms IS NOT NULL");
-        let mut rows = qb.build_query_scalar::<i64>().fetch(&self.read);
+        let mut rows = qb
+            .build_query_scalar::<i64>()
+            .fetch(&self.local("statistics")?.read);
         while let Some(ms) = rows.try_next().await? {
             if exact {
                 tally.exact_durations.push(ms);
@@ -363,7 +374,10 @@ impl Store {
         );
         push_attempts(&mut qb, f, since, until);
         qb.push(" GROUP BY 1, 2");
-        let rows: Vec<(String, String, i64)> = qb.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<(String, String, i64)> = qb
+            .build_query_as()
+            .fetch_all(&self.local("statistics")?.read)
+            .await?;
         for (category, message, n) in rows {
             *tally.errors.entry((category, message)).or_default() += n.max(0) as u64;
         }
@@ -392,8 +406,10 @@ impl Store {
         );
         push_attempts(&mut qb, f, since, until);
         qb.push(" GROUP BY b, status, category");
-        let rows: Vec<(i64, String, Option<String>, i64, i64, i64)> =
-            qb.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<(i64, String, Option<String>, i64, i64, i64)> = qb
+            .build_query_as()
+            .fetch_all(&self.local("statistics")?.read)
+            .await?;
         let mut total = Counts::default();
         let mut by_bucket = BTreeMap::new();
         for (b, status, category, n, timed, duration_sum) in rows {

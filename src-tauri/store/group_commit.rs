@@ -225,15 +225,16 @@ mod tests {
     async fn writes_waiting_for_the_lock_while_the_file_is_replaced_get_the_replaced_error() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let path = store.path().to_path_buf();
+        let path = store.path().unwrap().to_path_buf();
         let blocker = rusqlite::Connection::open(&path).unwrap();
         blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
 
-        let group = store.clone();
-        let group = tokio::spawn(async move { group.group_commit.write(|_| Ok(())).await });
-        let pool = store.clone();
+        let local = store.local("test").unwrap();
+        let group = local.group_commit.clone();
+        let group = tokio::spawn(async move { group.write(|_| Ok(())).await });
+        let pool = local.write.clone();
         let pool = tokio::spawn(async move {
-            let tx = pool.write.begin_with("BEGIN IMMEDIATE").await?;
+            let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
             tx.rollback().await
         });
         // Both have checked the file and wait on the lock (the busy timeout is 10 s).
@@ -261,9 +262,11 @@ mod tests {
     async fn a_write_committed_into_a_replaced_file_gets_the_replaced_error() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let path = store.path().to_path_buf();
+        let path = store.path().unwrap().to_path_buf();
         let other = dir.path().join("other.db");
         let outcome = store
+            .local("test")
+            .unwrap()
             .group_commit
             .write(move |_| {
                 // Inside the transaction, after the check that follows BEGIN IMMEDIATE.

@@ -1,11 +1,24 @@
-//! The local store: one SQLite file (`handoff.db`, WAL) in the data dir, migrated at open.
+//! The store: the console's history and configuration, on one of two back ends behind the one
+//! [`Store`] the service layer calls.
 //!
-//! The hot path's writes (a new handoff, a finished attempt) go through one group-commit writer;
-//! the rarer writes through a one-connection pool; both take SQLite's write lock up front
-//! (`BEGIN IMMEDIATE`) and wait on its busy timeout. Reads use a pool of read-only connections.
+//! - **Local** (the default): one SQLite file (`handoff.db`, WAL) in the data dir, migrated at
+//!   open. The hot path's writes (a new handoff, a finished attempt) go through one
+//!   group-commit writer; the rarer writes through a one-connection pool; both take SQLite's
+//!   write lock up front (`BEGIN IMMEDIATE`) and wait on its busy timeout. Reads use a pool of
+//!   read-only connections.
+//! - **Shared** (issue 17, [`postgres`]): a PostgreSQL database many instances use at once.
+//!
+//! A domain's queries (in its own module: `attempts`, `stats`, `audit`, …) run on either through
+//! [`on_backend!`]: the body is compiled once per back end, so a statement both dialects accept
+//! (`$n` placeholders, `ON CONFLICT`, …) is written once, and [`Dialect`] picks the text where
+//! they differ. A query not yet written for PostgreSQL asks for [`Store::local`], which refuses
+//! on a shared store with [`StoreError::NotShared`].
 
+mod choice;
 mod group_commit;
 pub mod postgres;
+
+pub use choice::{LOCAL, STORE_ENV, STORE_SETTING, StoreChoice, write_setting};
 
 pub(crate) use group_commit::GroupCommit;
 use sqlx::pool::PoolConnection;
@@ -50,22 +63,35 @@ pub enum StoreError {
     /// busy timeout, an I/O error. The text says which and what to do.
     #[error("{0}")]
     Unavailable(String),
+    /// Which store to open is badly given (`--store`, `HANDOFF_STORE_URL`, the setting).
+    #[error("{field}: {reason}")]
+    Choice { field: String, reason: String },
+    /// What a shared (PostgreSQL) store cannot do yet: its queries are being written (issue 17).
+    #[error("{0} does not work on a PostgreSQL store yet: use the local store for it")]
+    NotShared(&'static str),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         let unavailable = match &e {
-            sqlx::Error::Database(d) => d
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .and_then(|code| unavailable_reason(code, d.message())),
+            sqlx::Error::Database(d) => {
+                if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    postgres::unavailable_reason(pg)
+                } else {
+                    d.code()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .and_then(|code| unavailable_reason(code, d.message()))
+                }
+            }
             sqlx::Error::PoolTimedOut => Some(
                 "the store stayed busy: no connection to it came free in time — try again"
                     .to_string(),
             ),
             sqlx::Error::Io(io) => Some(format!(
-                "the store's file could not be read or written: {io} — check the disk"
+                "the store could not be read or written: {io} — check the disk, or the \
+                 network to a shared store"
             )),
+            sqlx::Error::Tls(e) => Some(format!("the store's TLS connection failed: {e}")),
             _ => None,
         };
         unavailable.map_or(Self::Sql(e), Self::Unavailable)
@@ -125,6 +151,7 @@ impl StoreError {
             Self::Replaced { path } => Self::Replaced { path: path.clone() },
             Self::Unavailable(reason) => Self::Unavailable(reason.clone()),
             Self::WriterStopped => Self::WriterStopped,
+            Self::NotShared(what) => Self::NotShared(what),
             other => Self::Batch(other.to_string()),
         }
     }
@@ -211,6 +238,12 @@ impl WritePool {
         })
     }
 
+    /// [`WritePool::begin_with`] `BEGIN IMMEDIATE`: what a write transaction on either back end
+    /// starts with (see [`on_backend!`]).
+    pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// The write connection, for statements that run on their own.
     pub(crate) async fn acquire(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
         self.file.check()?;
@@ -254,14 +287,94 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// The console's store, on whichever back end it was opened.
 #[derive(Clone, Debug)]
 pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    Sqlite(Local),
+    Postgres(postgres::Shared),
+}
+
+/// The local (SQLite) back end's connections.
+#[derive(Clone, Debug)]
+pub(crate) struct Local {
     /// Writes other than the hot path's (integrations, claims of existing handoffs).
     pub(crate) write: WritePool,
     pub(crate) read: SqlitePool,
     /// Group commit for the hot path: new handoffs and attempts (see `attempts::writer`).
     pub(crate) group_commit: GroupCommit,
     file: StoreFile,
+}
+
+/// Runs `$body` with `$db` bound to the store's back end: [`Local`] or [`postgres::Shared`].
+/// The body is compiled once for each, so a statement both dialects accept is written once.
+/// Both have `read` (a pool), `write` (`begin()` a transaction with `commit()`/`rollback()`,
+/// `acquire()` a connection) and `dialect` ([`Dialect`]).
+macro_rules! on_backend {
+    ($store:expr, $db:ident => $body:expr) => {
+        match $store.backend() {
+            $crate::store::Backend::Sqlite($db) => $body,
+            $crate::store::Backend::Postgres($db) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Where the two back ends' SQL differs, the text for each: `db.dialect.pick(sqlite, pg)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub(crate) fn pick<T>(self, sqlite: T, postgres: T) -> T {
+        match self {
+            Self::Sqlite => sqlite,
+            Self::Postgres => postgres,
+        }
+    }
+
+    /// `left = right`, ASCII case folded (as SQLite's NOCASE; the PostgreSQL store's unique
+    /// name indexes fold the same way, `lower(name COLLATE "C")`). Both are fixed SQL text.
+    pub(crate) fn nocase_eq(self, left: &str, right: &str) -> String {
+        let (before, after) = self.nocase_eq_around(left);
+        format!("{before}{right}{after}")
+    }
+
+    /// [`Dialect::nocase_eq`] as the text before and after its right side (a bound value a
+    /// query builder puts between them).
+    pub(crate) fn nocase_eq_around(self, left: &str) -> (String, &'static str) {
+        match self {
+            Self::Sqlite => (format!("{left} = "), " COLLATE NOCASE"),
+            Self::Postgres => (
+                format!("lower({left} COLLATE \"C\") = lower("),
+                " COLLATE \"C\")",
+            ),
+        }
+    }
+
+    /// An ORDER BY term for `column`, ASCII case folded.
+    pub(crate) fn nocase_order(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("{column} COLLATE NOCASE"),
+            Self::Postgres => format!("lower({column} COLLATE \"C\")"),
+        }
+    }
+}
+
+impl Local {
+    pub(crate) fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
 }
 
 impl Store {
@@ -316,7 +429,7 @@ impl Store {
             .connect_with(base.read_only(true))
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        Ok(Self {
+        Ok(Self::local_with(Local {
             write: WritePool {
                 pool: write,
                 file: file.clone(),
@@ -324,7 +437,7 @@ impl Store {
             read,
             group_commit: GroupCommit::start(writer_conn, file.clone())?,
             file,
-        })
+        }))
     }
 
     /// Opens a store file read-only, without migrating it: a history export (see `export`),
@@ -370,7 +483,7 @@ impl Store {
             .await
             .map_err(|e| open_err(e.to_string()))?;
         let file = StoreFile::of(path).map_err(|e| open_err(e.to_string()))?;
-        Ok(Self {
+        Ok(Self::local_with(Local {
             write: WritePool {
                 pool: write,
                 file: file.clone(),
@@ -378,24 +491,74 @@ impl Store {
             read,
             group_commit: GroupCommit::start(conn, file.clone())?,
             file,
+        }))
+    }
+
+    /// Opens the shared store at `url` (its password from the secrets backend, when it needs
+    /// one), applying the migrations it lacks.
+    pub async fn open_shared(
+        url: &postgres::StoreUrl,
+        password: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            backend: Backend::Postgres(postgres::Shared::open(url, password).await?),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.file.path
+    fn local_with(local: Local) -> Self {
+        Self {
+            backend: Backend::Sqlite(local),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The local back end, for what is not written for a shared store yet (`what` names it
+    /// in the error).
+    pub(crate) fn local(&self, what: &'static str) -> Result<&Local, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(local) => Ok(local),
+            Backend::Postgres(_) => Err(StoreError::NotShared(what)),
+        }
+    }
+
+    /// The store's file, for a local store.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Sqlite(local) => Some(&local.file.path),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Where the store is, for messages: its file, or its URL (which holds no password).
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(local) => local.file.path.display().to_string(),
+            Backend::Postgres(shared) => shared.location().to_string(),
+        }
     }
 
     /// Whether the store's path still names the file this console opened (the health check
-    /// asks; every write checks it too).
+    /// asks; every write checks it too). A shared store has no file.
     pub fn check_file(&self) -> Result<(), StoreError> {
-        self.file.check()
+        match &self.backend {
+            Backend::Sqlite(local) => local.file.check(),
+            Backend::Postgres(_) => Ok(()),
+        }
     }
 
     /// Commits queued writes and closes every connection (so SQLite checkpoints the WAL).
     pub async fn close(&self) {
-        self.group_commit.close().await;
-        self.read.close().await;
-        self.write.close().await;
+        match &self.backend {
+            Backend::Sqlite(local) => {
+                local.group_commit.close().await;
+                local.read.close().await;
+                local.write.close().await;
+            }
+            Backend::Postgres(shared) => shared.close().await,
+        }
     }
 }
 
@@ -422,28 +585,33 @@ FROM temp.handoffs h GROUP BY 1, 2, 3, 4, 5;
 impl Store {
     /// The id of the data key that seals new handoff data, once one was made.
     pub async fn current_data_key(&self) -> Result<Option<String>, StoreError> {
-        Ok(
+        Ok(on_backend!(self, db => {
             sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
-                .fetch_optional(&mut *self.write.acquire().await?)
-                .await?,
-        )
+                .fetch_optional(&mut *db.write.acquire().await?)
+                .await
+        })?)
     }
 
     /// Makes `id` the current data key unless one is current already (another process made it
     /// first); returns the current key's id either way.
     pub async fn adopt_data_key(&self, id: &str) -> Result<String, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("INSERT OR IGNORE INTO data_keys (id, created_at) VALUES (?, ?)")
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            // A second current key is refused by the store's unique index: then it was first.
+            sqlx::query(
+                "INSERT INTO data_keys (id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
             .bind(id)
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
-        let current: String =
-            sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
-                .fetch_one(&mut *tx)
-                .await?;
-        tx.commit().await?;
-        Ok(current)
+            let current: String =
+                sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            tx.commit().await?;
+            Ok(current)
+        })
     }
 }
 
@@ -466,89 +634,112 @@ impl Store {
         id: &str,
         rotation: bool,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let now = now_ms();
-        let current: Option<String> =
-            sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
-                .fetch_optional(&mut *tx)
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            if db.dialect() == Dialect::Postgres {
+                // SQLite's `BEGIN IMMEDIATE` already keeps other writers out until the commit;
+                // PostgreSQL's row locks cannot lock a current key that is not there yet.
+                sqlx::query("LOCK TABLE data_keys IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let now = now_ms();
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT id FROM data_keys WHERE retired_at IS NULL")
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if current.as_deref() != expected {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query("UPDATE data_keys SET retired_at = $1 WHERE retired_at IS NULL")
+                .bind(now)
+                .execute(&mut *tx)
                 .await?;
-        if current.as_deref() != expected {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query("UPDATE data_keys SET retired_at = ? WHERE retired_at IS NULL")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO data_keys (id, created_at, rotation_pending) VALUES (?, ?, ?)")
+            sqlx::query(
+                "INSERT INTO data_keys (id, created_at, rotation_pending) VALUES ($1, $2, $3)",
+            )
             .bind(id)
             .bind(now)
             .bind(rotation)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(true)
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Whether a rotation to the current key `id` is still to be finished.
     pub async fn rotation_pending(&self, id: &str) -> Result<bool, StoreError> {
-        let pending: Option<bool> =
-            sqlx::query_scalar("SELECT rotation_pending FROM data_keys WHERE id = ?")
+        let pending: Option<bool> = on_backend!(self, db => {
+            sqlx::query_scalar("SELECT rotation_pending FROM data_keys WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut *self.write.acquire().await?)
-                .await?;
+                .fetch_optional(&mut *db.write.acquire().await?)
+                .await
+        })?;
         Ok(pending.unwrap_or(false))
     }
 
     /// Marks the rotation to `id` finished.
     pub async fn finish_rotation(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE data_keys SET rotation_pending = 0 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *self.write.acquire().await?)
-            .await?;
+        on_backend!(self, db => {
+            sqlx::query("UPDATE data_keys SET rotation_pending = FALSE WHERE id = $1")
+                .bind(id)
+                .execute(&mut *db.write.acquire().await?)
+                .await
+                .map(|_| ())
+        })?;
         Ok(())
     }
 
     /// Writes the WAL back into the file and empties it, so page images from before (e.g. data
-    /// that was re-sealed) do not linger in it. Best effort: readers may hold it open.
+    /// that was re-sealed) do not linger in it. Best effort: readers may hold it open. A shared
+    /// store has no WAL of the console's (PostgreSQL's own vacuum reclaims dead rows).
     pub async fn checkpoint_truncate(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut *self.write.acquire().await?)
-            .await?;
+        if let Backend::Sqlite(local) = &self.backend {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *local.write.acquire().await?)
+                .await?;
+        }
         Ok(())
     }
 
     /// The retired data keys, with when each was retired (ms).
     pub async fn retired_data_keys(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, retired_at FROM data_keys WHERE retired_at IS NOT NULL ORDER BY id",
-        )
-        .fetch_all(&self.read)
-        .await?)
+        Ok(on_backend!(self, db => {
+            sqlx::query_as(
+                "SELECT id, retired_at FROM data_keys WHERE retired_at IS NOT NULL ORDER BY id",
+            )
+            .fetch_all(&db.read)
+            .await
+        })?)
     }
 
     /// Forgets a retired data key (to be deleted from the secrets backend) if nothing is sealed
     /// under it; returns whether it was forgotten.
     pub async fn forget_data_key(&self, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        // Inbox messages are sealed under the same keys (their body, and their headers).
-        let used: i64 = sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM handoffs WHERE data LIKE ?1)
-                  + (SELECT count(*) FROM intake_messages WHERE body LIKE ?1 OR headers LIKE ?1)",
-        )
-        .bind(format!("hc1:{id}:%"))
-        .fetch_one(&mut *tx)
-        .await?;
-        if used > 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let done = sqlx::query("DELETE FROM data_keys WHERE id = ? AND retired_at IS NOT NULL")
-            .bind(id)
-            .execute(&mut *tx)
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            // Inbox messages are sealed under the same keys (their body, and their headers).
+            let used: i64 = sqlx::query_scalar(
+                "SELECT (SELECT count(*) FROM handoffs WHERE data LIKE $1)
+                      + (SELECT count(*) FROM intake_messages WHERE body LIKE $1 OR headers LIKE $1)",
+            )
+            .bind(format!("hc1:{id}:%"))
+            .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+            if used > 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            let done =
+                sqlx::query("DELETE FROM data_keys WHERE id = $1 AND retired_at IS NOT NULL")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// How many handoffs are not sealed under the key `current` (sealed under another, or
@@ -561,19 +752,25 @@ impl Store {
     ) -> Result<(u64, Vec<Unsealed>), StoreError> {
         // Key ids are hex: no LIKE wildcard can be in the pattern.
         let pattern = format!("hc1:{current}:%");
-        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM handoffs WHERE data NOT LIKE ?")
+        /// Id, integration id, data, masked data.
+        type Row = (String, String, String, Option<String>);
+        let (total, rows): (i64, Vec<Row>) = on_backend!(self, db => {
+            let total =
+                sqlx::query_scalar("SELECT count(*) FROM handoffs WHERE data NOT LIKE $1")
+                    .bind(&pattern)
+                    .fetch_one(&db.read)
+                    .await?;
+            let rows = sqlx::query_as(
+                "SELECT id, integration_id, data, data_masked FROM handoffs
+                 WHERE data NOT LIKE $1 AND id > $2 ORDER BY id LIMIT $3",
+            )
             .bind(&pattern)
-            .fetch_one(&self.read)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&db.read)
             .await?;
-        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, integration_id, data, data_masked FROM handoffs
-             WHERE data NOT LIKE ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(&pattern)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?;
+            (total, rows)
+        });
         Ok((
             total.max(0) as u64,
             rows.into_iter()
@@ -598,19 +795,22 @@ impl Store {
         key: &str,
         masked: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE handoffs SET data = ?1, data_masked = coalesce(data_masked, ?2)
-             WHERE id = ?3 AND data = ?4
-               AND EXISTS (SELECT 1 FROM data_keys WHERE id = ?5 AND retired_at IS NULL)",
-        )
-        .bind(sealed)
-        .bind(masked)
-        .bind(id)
-        .bind(was)
-        .bind(key)
-        .execute(&mut *self.write.acquire().await?)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_backend!(self, db => {
+            sqlx::query(
+                "UPDATE handoffs SET data = $1, data_masked = coalesce(data_masked, $2)
+                 WHERE id = $3 AND data = $4
+                   AND EXISTS (SELECT 1 FROM data_keys WHERE id = $5 AND retired_at IS NULL)",
+            )
+            .bind(sealed)
+            .bind(masked)
+            .bind(id)
+            .bind(was)
+            .bind(key)
+            .execute(&mut *db.write.acquire().await?)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 }
 
@@ -624,16 +824,19 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
         let pattern = format!("hc1:{current}:%");
-        Ok(sqlx::query_as(
-            "SELECT id, body, headers FROM intake_messages
-             WHERE (body NOT LIKE ?1 OR (headers IS NOT NULL AND headers NOT LIKE ?1)) AND id > ?2
-             ORDER BY id LIMIT ?3",
-        )
-        .bind(&pattern)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.read)
-        .await?)
+        Ok(on_backend!(self, db => {
+            sqlx::query_as(
+                "SELECT id, body, headers FROM intake_messages
+                 WHERE (body NOT LIKE $1 OR (headers IS NOT NULL AND headers NOT LIKE $1))
+                   AND id > $2
+                 ORDER BY id LIMIT $3",
+            )
+            .bind(&pattern)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&db.read)
+            .await
+        })?)
     }
 
     /// Replaces an inbox message's sealed body and headers, unless they changed since they
@@ -645,20 +848,23 @@ impl Store {
         sealed: (&str, Option<&str>),
         key: &str,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE intake_messages SET body = ?1, headers = ?2
-             WHERE id = ?3 AND body = ?4 AND headers IS ?5
-               AND EXISTS (SELECT 1 FROM data_keys WHERE id = ?6 AND retired_at IS NULL)",
-        )
-        .bind(sealed.0)
-        .bind(sealed.1)
-        .bind(id)
-        .bind(was.0)
-        .bind(was.1)
-        .bind(key)
-        .execute(&mut *self.write.acquire().await?)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_backend!(self, db => {
+            sqlx::query(
+                "UPDATE intake_messages SET body = $1, headers = $2
+                 WHERE id = $3 AND body = $4 AND headers IS NOT DISTINCT FROM $5
+                   AND EXISTS (SELECT 1 FROM data_keys WHERE id = $6 AND retired_at IS NULL)",
+            )
+            .bind(sealed.0)
+            .bind(sealed.1)
+            .bind(id)
+            .bind(was.0)
+            .bind(was.1)
+            .bind(key)
+            .execute(&mut *db.write.acquire().await?)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 }
 
@@ -786,6 +992,9 @@ impl From<StoreError> for crate::error::AppError {
             S::Open { .. } | S::Replaced { .. } | S::Unavailable(_) | S::WriterStopped => {
                 crate::error::AppError::unavailable(e.to_string())
             }
+            S::Choice { field, reason } => crate::error::AppError::invalid(field, reason),
+            // Not a bug: what this store cannot do (yet); the text says so.
+            S::NotShared(_) => crate::error::AppError::unavailable(e.to_string()),
             other => crate::error::AppError::internal(other),
         }
     }

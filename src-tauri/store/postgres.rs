@@ -1,13 +1,115 @@
-//! The PostgreSQL store (issue 17), for clinic groups whose consoles and servers share one
-//! history. So far: its URL ([`StoreUrl`]: no password in it, TLS verified except on loopback),
-//! opening it, and its schema (`migrations/postgres/`, one twin per SQLite migration with the
-//! same name, docs/store-postgres.md) applied under sqlx's advisory lock so that instances
-//! starting at once do not race. Its queries come next; the console does not offer it yet.
+//! The shared (PostgreSQL) store back end (issue 17), for clinic groups whose consoles and
+//! servers share one history: its URL ([`StoreUrl`]: no password in it, TLS verified except on
+//! loopback), its connections ([`Shared`]), and its schema (`migrations/postgres/`, one twin per
+//! SQLite migration with the same name, docs/store-postgres.md) applied under sqlx's advisory
+//! lock so that instances starting at once do not race. The domains' queries run on it through
+//! `store::on_backend!`; those not written for it yet refuse with `StoreError::NotShared`.
 
-use super::StoreError;
+use super::{Dialect, StoreError};
 use crate::net::TlsProtection;
 use sqlx::PgPool;
-use sqlx::postgres::PgConnectOptions;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgDatabaseError, Postgres};
+
+/// The shared back end's connections: one pool serves reads and writes (PostgreSQL takes its
+/// locks per row, not per database, so writers need no connection of their own).
+#[derive(Clone, Debug)]
+pub(crate) struct Shared {
+    pub(crate) read: PgPool,
+    pub(crate) write: SharedWrite,
+    /// The URL, for messages (no password is ever in it).
+    location: String,
+}
+
+/// Writes on the shared store, shaped as the local store's `WritePool`.
+#[derive(Clone, Debug)]
+pub(crate) struct SharedWrite {
+    pool: PgPool,
+}
+
+impl SharedWrite {
+    /// A transaction (READ COMMITTED, PostgreSQL's default; a statement that must see no
+    /// concurrent change locks what it reads).
+    pub(crate) async fn begin(&self) -> Result<SharedTx, StoreError> {
+        Ok(SharedTx(self.pool.begin().await?))
+    }
+
+    /// A connection, for statements that run on their own.
+    pub(crate) async fn acquire(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+}
+
+/// A write transaction on the shared store: dropped without a commit, it rolls back.
+pub(crate) struct SharedTx(sqlx::Transaction<'static, Postgres>);
+
+impl SharedTx {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.0.commit().await?)
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.0.rollback().await?)
+    }
+}
+
+impl std::ops::Deref for SharedTx {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SharedTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Shared {
+    pub(crate) async fn open(url: &StoreUrl, password: Option<&str>) -> Result<Self, StoreError> {
+        let pool = open(url, password).await?;
+        Ok(Self {
+            read: pool.clone(),
+            write: SharedWrite { pool },
+            location: url.display(),
+        })
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        &PG_MIGRATOR
+    }
+
+    pub(crate) fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub(crate) async fn close(&self) {
+        self.read.close().await;
+    }
+}
+
+/// What PostgreSQL's error `e` says when the environment, not the console, stopped the store
+/// (SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention, 58 system; and
+/// the serialization failures and deadlocks a retry resolves); `None` for the rest (a
+/// constraint, a bug). PostgreSQL's own message may quote values, so only its code is shown.
+pub(crate) fn unavailable_reason(e: &PgDatabaseError) -> Option<String> {
+    let code = e.code();
+    let what = match code.get(..2)? {
+        "08" => "the connection to the shared store failed — check the network and the server",
+        "53" if code == "53100" => "the shared store's disk is full",
+        "53" => "the shared store's server is out of resources (memory or connections)",
+        "57" => "the shared store's server is shutting down or restarting — try again",
+        "58" => "the shared store's server had an I/O error",
+        "40" => "the shared store stopped this write to keep another one consistent — try again",
+        _ => return None,
+    };
+    Some(format!("{what} (PostgreSQL: SQLSTATE {code})"))
+}
 
 /// The PostgreSQL twins of [`super::MIGRATOR`]'s migrations, embedded at build time.
 pub static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -1,0 +1,364 @@
+//! Consoles on one PostgreSQL store (issue 17, the store back end): what is written for the
+//! shared store so far works across instances — integrations with their audit trail, the data
+//! key's adoption and rotation — and what is not yet written says so by name instead of
+//! failing obscurely. Against the real PostgreSQL of `HANDOFF_TEST_PG_URL`, each test in a
+//! schema of its own, dropped afterwards; the keyring is the real Secret Service.
+
+mod common;
+mod common_db;
+
+use common::cli;
+use common_db::{cleanly, exec, postgres, suffix};
+use handoff_console::integrations::IntegrationConfig;
+use handoff_console::secrets::{KeyringBackend, SecretsBackend};
+use handoff_console::store::postgres::StoreUrl;
+use handoff_console::store::{Store, StoreChoice};
+use handoff_console::{App, ErrorKind};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const TOKEN: &str = "tok-SHARED-store-5b9e";
+
+/// The test server's URL without a password, for a store in `schema`.
+fn store_url(schema: &str) -> String {
+    let test = url::Url::parse(&std::env::var(common_db::PG_URL_VAR).unwrap()).unwrap();
+    format!(
+        "postgres://{}@{}:{}{}?schema={schema}",
+        test.username(),
+        test.host_str().unwrap(),
+        test.port().unwrap_or(5432),
+        test.path()
+    )
+}
+
+/// A fresh schema name on the test server, and the server's admin pool to drop it with.
+async fn fresh_schema() -> (String, sqlx::PgPool) {
+    let server = postgres().await;
+    (format!("hc_shared_{}", suffix()), server.pool)
+}
+
+async fn drop_schema(admin: &sqlx::PgPool, name: &str) {
+    exec(admin, format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await;
+}
+
+async fn console(dir: &std::path::Path, schema: &str) -> App {
+    let url = StoreUrl::parse(&store_url(schema)).unwrap();
+    App::open_on(dir, StoreChoice::Shared(url), Arc::new(KeyringBackend))
+        .await
+        .expect("open a console on the shared store")
+}
+
+fn api_config(name: &str) -> IntegrationConfig {
+    serde_json::from_value(json!({
+        "name": name,
+        "kind": "api",
+        "fields": [{"name": "n", "type": "integer"}],
+        "api": {
+            "endpoint": "http://127.0.0.1:9/p",
+            "method": "POST",
+            "authentication": {"type": "bearer", "credentials": {"token": TOKEN}},
+        }
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn two_consoles_on_one_postgres_store_share_integrations_and_their_audit_trail() {
+    let (schema, admin) = fresh_schema().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    cleanly(
+        async {
+            let front = console(dir_a.path(), &schema).await;
+            let support = console(dir_b.path(), &schema).await;
+            assert!(front.store().path().is_none(), "no store file");
+            assert!(front.store().location().contains(&schema));
+
+            let added = front
+                .add_integration(api_config("Front Desk API"))
+                .await
+                .unwrap();
+            // The other console finds it, by id and by name in any ASCII case.
+            let seen = support.integration("front desk api").await.unwrap();
+            assert_eq!(seen.id, added.id);
+            assert_eq!(
+                support
+                    .integration(&added.id.to_string())
+                    .await
+                    .unwrap()
+                    .name,
+                "Front Desk API"
+            );
+            let names: Vec<String> = support
+                .integrations(None)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| i.name)
+                .collect();
+            assert_eq!(names, ["Front Desk API"]);
+
+            // The name is taken whatever the case, from either console.
+            let e = support
+                .add_integration(api_config("FRONT DESK api"))
+                .await
+                .expect_err("a name differing only in case is taken");
+            assert_eq!(e.kind, ErrorKind::Invalid, "{e}");
+            assert!(e.to_string().contains("name"), "{e}");
+
+            support
+                .update_integration("front desk api", api_config("Front Desk v2"))
+                .await
+                .unwrap();
+            assert_eq!(
+                front.integration(&added.id.to_string()).await.unwrap().name,
+                "Front Desk v2",
+                "the first console sees the second's change"
+            );
+            front.remove_integration("FRONT DESK V2").await.unwrap();
+            let e = support.integration("front desk v2").await.unwrap_err();
+            assert_eq!(e.kind, ErrorKind::NotFound);
+
+            // One trail, newest first, written by both consoles; by its first name (in
+            // another case) the creation, by its id all three.
+            let by = |integration: String| handoff_console::audit::AuditFilter {
+                integration: Some(integration),
+                ..Default::default()
+            };
+            let created = front.audit_log(&by("FRONT DESK API".into())).await.unwrap();
+            assert_eq!(created.len(), 1, "{created:?}");
+            let trail = support
+                .audit_log(&handoff_console::audit::AuditFilter {
+                    integration: Some(added.id.to_string()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+            assert_eq!(
+                actions,
+                [
+                    "integration.removed",
+                    "integration.updated",
+                    "integration.created"
+                ],
+                "{trail:?}"
+            );
+            // No secret in the shared store's rows.
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT concat_ws(' ', actor, object_name, details) FROM {schema}.audit_log"
+            )))
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+            assert_eq!(rows.len(), 3);
+            assert!(rows.iter().all(|r| !r.contains(TOKEN)), "{rows:?}");
+            front.close().await;
+            support.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_postgres_store_keeps_one_current_data_key_and_one_rotation_wins() {
+    let (schema, admin) = fresh_schema().await;
+    cleanly(
+        async {
+            let url = StoreUrl::parse(&store_url(&schema)).unwrap();
+            let a = Store::open_shared(&url, None).await.unwrap();
+            let b = Store::open_shared(&url, None).await.unwrap();
+            assert_eq!(a.current_data_key().await.unwrap(), None);
+            assert_eq!(a.adopt_data_key("k1").await.unwrap(), "k1");
+            assert_eq!(
+                b.adopt_data_key("k2").await.unwrap(),
+                "k1",
+                "the key made first stays current"
+            );
+
+            // Two instances rotate from k1 at once: exactly one wins.
+            let (ra, rb) = tokio::join!(
+                a.rotate_in_data_key(Some("k1"), "k3", true),
+                b.rotate_in_data_key(Some("k1"), "k4", true)
+            );
+            let (ra, rb) = (ra.unwrap(), rb.unwrap());
+            assert!(ra != rb, "one rotation wins: {ra} {rb}");
+            let winner = if ra { "k3" } else { "k4" };
+            assert_eq!(b.current_data_key().await.unwrap().as_deref(), Some(winner));
+            assert!(a.rotation_pending(winner).await.unwrap());
+            a.finish_rotation(winner).await.unwrap();
+            assert!(!b.rotation_pending(winner).await.unwrap());
+            let retired: Vec<String> = a
+                .retired_data_keys()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+            assert_eq!(retired, ["k1"]);
+            assert!(b.forget_data_key("k1").await.unwrap());
+            assert!(
+                !b.forget_data_key(winner).await.unwrap(),
+                "the current key is never forgotten"
+            );
+            a.checkpoint_truncate().await.unwrap();
+            a.close().await;
+            b.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn what_a_postgres_store_cannot_do_yet_is_refused_by_name() {
+    let (schema, admin) = fresh_schema().await;
+    let dir = tempfile::tempdir().unwrap();
+    cleanly(
+        async {
+            let app = console(dir.path(), &schema).await;
+            let e = app
+                .history_page_query(&Default::default())
+                .await
+                .expect_err("the history is not on the shared store yet");
+            assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+            assert!(
+                e.to_string()
+                    .contains("does not work on a PostgreSQL store yet"),
+                "{e}"
+            );
+            app.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}
+
+fn run(cmd: &mut std::process::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_cli_opens_the_postgres_store_its_flag_env_or_setting_names() {
+    let (schema, admin) = fresh_schema().await;
+    let (dir, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let url = store_url(&schema);
+    let password_key = StoreUrl::parse(&url).unwrap().password_key();
+    cleanly(
+        async {
+            let app = console(other.path(), &schema).await;
+            app.add_integration(api_config("Shared Intake"))
+                .await
+                .unwrap();
+            app.close().await;
+            let names = |stdout: &str| -> Vec<String> {
+                let list: Value = serde_json::from_str(stdout).unwrap();
+                list.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["name"].as_str().unwrap().to_string())
+                    .collect()
+            };
+            let cli_in = |d: &std::path::Path| {
+                let mut c = cli();
+                c.env("HANDOFF_DATA_DIR", d).env_remove("HANDOFF_STORE_URL");
+                c
+            };
+
+            // A password in the URL: refused (exit 2), and not repeated.
+            let with_password = url.replacen("@", ":pw-NOT-ECHOED@", 1);
+            let (code, _, err) =
+                run(cli_in(dir.path()).args(["--store", &with_password, "integration", "list"]));
+            assert_eq!(code, 2, "{err}");
+            assert!(err.contains("--store") && err.contains("password"), "{err}");
+            assert!(!err.contains("pw-NOT-ECHOED"), "{err}");
+
+            // The flag, then the environment, then the setting.
+            let (code, out, err) =
+                run(cli_in(dir.path()).args(["--store", &url, "integration", "list", "--json"]));
+            assert_eq!(
+                (code, names(&out)),
+                (0, vec!["Shared Intake".into()]),
+                "{err}"
+            );
+            let (code, out, err) = run(cli_in(dir.path()).env("HANDOFF_STORE_URL", &url).args([
+                "integration",
+                "list",
+                "--json",
+            ]));
+            assert_eq!(
+                (code, names(&out)),
+                (0, vec!["Shared Intake".into()]),
+                "{err}"
+            );
+            let (code, out, err) = run(cli_in(dir.path()).args(["store", "use", &url]));
+            assert_eq!(code, 0, "{out}{err}");
+            let (code, out, err) = run(cli_in(dir.path()).args(["integration", "list", "--json"]));
+            assert_eq!(
+                (code, names(&out)),
+                (0, vec!["Shared Intake".into()]),
+                "{err}"
+            );
+            // `local` names the data dir's own store again.
+            let (code, out, err) = run(cli_in(dir.path())
+                .env("HANDOFF_STORE_URL", "local")
+                .args(["integration", "list", "--json"]));
+            assert_eq!((code, names(&out)), (0, Vec::<String>::new()), "{err}");
+
+            // The password goes to the secrets backend, under the store's key, from stdin.
+            let mut set = cli_in(dir.path());
+            set.args(["store", "set-password", "--json"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = set.spawn().unwrap();
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"store-PW-7f3a\n")
+                .unwrap();
+            let done = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&done.stdout);
+            assert!(
+                done.status.success(),
+                "{stdout}{}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+            assert!(!stdout.contains("store-PW-7f3a"), "{stdout}");
+            let report: Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(report["key"], password_key.as_str());
+            let kept = tokio::task::spawn_blocking({
+                let key = password_key.clone();
+                move || KeyringBackend.get(&key)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            assert_eq!(kept.expose(), "store-PW-7f3a");
+            // The store opens with it (the test server trusts loopback, so it is only sent).
+            let (code, _, err) = run(cli_in(dir.path()).args(["integration", "list", "--json"]));
+            assert_eq!(code, 0, "{err}");
+
+            // The local store has no password.
+            let (code, _, err) = run(cli_in(dir.path())
+                .env("HANDOFF_STORE_URL", "local")
+                .args(["store", "set-password"])
+                .stdin(std::process::Stdio::null()));
+            assert_eq!(code, 2, "{err}");
+            assert!(err.contains("local store has no password"), "{err}");
+        },
+        async {
+            let key = password_key.clone();
+            let _ = tokio::task::spawn_blocking(move || KeyringBackend.delete(&key)).await;
+            drop_schema(&admin, &schema).await;
+        },
+    )
+    .await;
+}
