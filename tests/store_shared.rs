@@ -234,6 +234,132 @@ async fn what_a_postgres_store_cannot_do_yet_is_refused_by_name() {
     .await;
 }
 
+#[tokio::test]
+async fn intake_sources_mappings_and_health_results_are_shared_through_postgres() {
+    let (schema, admin) = fresh_schema().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    cleanly(
+        async {
+            let admin_console = console(dir_a.path(), &schema).await;
+            let support = console(dir_b.path(), &schema).await;
+            let emr: IntegrationConfig = serde_json::from_value(json!({
+                "name": "Clinic EMR", "kind": "api",
+                "fields": [{"name": "fullName", "type": "name", "required": true}],
+                "api": {"endpoint": "http://127.0.0.1:9/patients",
+                        "payloadStructure": {"name": "{{fullName}}"}}
+            }))
+            .unwrap();
+            admin_console.add_integration(emr).await.unwrap();
+
+            let added = admin_console
+                .add_source(
+                    serde_json::from_value(json!({
+                        "name": "bridge", "kind": "ehr",
+                        "verification": {"mode": "standardWebhooks"},
+                        "integrations": ["clinic emr"]
+                    }))
+                    .unwrap(),
+                )
+                .await
+                .unwrap();
+            let secret = serde_json::to_value(&added).unwrap();
+            let seen = support.source("bridge").await.unwrap();
+            assert_eq!(seen.rate_per_minute, 6000);
+            assert!(seen.enabled);
+            support
+                .update_source(
+                    "bridge",
+                    serde_json::from_value(json!({"enabled": false, "ratePerMinute": 60}))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let after = admin_console.sources().await.unwrap();
+            assert_eq!(after.len(), 1);
+            assert!(!after[0].enabled && after[0].rate_per_minute == 60);
+
+            let mapping = support
+                .add_mapping(
+                    serde_json::from_value(json!({
+                        "source": "bridge", "name": "new patients", "integration": "Clinic EMR",
+                        "event": {"pointer": "/type", "equals": "patient.created"},
+                        "fields": [{"field": "fullName", "value": {"pointer": "/patient/name"}}]
+                    }))
+                    .unwrap(),
+                )
+                .await
+                .unwrap();
+            let listed = admin_console
+                .mappings(&Default::default())
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), 1);
+            assert_eq!(listed[0].id, mapping.id);
+            assert_eq!(listed[0].event, mapping.event);
+            let e = admin_console
+                .add_mapping(
+                    serde_json::from_value(json!({
+                        "source": "bridge", "name": "new patients", "integration": "Clinic EMR",
+                        "fields": [{"field": "fullName", "value": {"pointer": "/name"}}]
+                    }))
+                    .unwrap(),
+                )
+                .await
+                .expect_err("one name per source");
+            assert_eq!(e.kind, ErrorKind::Invalid, "{e}");
+            admin_console
+                .remove_mapping(&mapping.id.to_string())
+                .await
+                .unwrap();
+            assert!(support.mappings(&Default::default()).await.unwrap().is_empty());
+            support.remove_source("bridge").await.unwrap();
+            assert!(admin_console.sources().await.unwrap().is_empty());
+            // The secret went to the keyring, never into the shared store.
+            let secret_text = secret["secret"].as_str().unwrap().to_string();
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT concat_ws(' ', details) FROM {schema}.audit_log"
+            )))
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+            assert!(rows.iter().all(|r| !r.contains(&secret_text)), "{rows:?}");
+
+            // One console checks; the other reads the results (the console's own checks pass
+            // on the shared store; the integration's API is down).
+            let report = admin_console
+                .health(None, Some(std::time::Duration::from_secs(5)))
+                .await
+                .unwrap();
+            let local: Vec<(&str, String)> = report
+                .local
+                .iter()
+                .map(|c| (c.name.as_str(), c.status.as_str().to_string()))
+                .collect();
+            assert!(
+                local.contains(&("store", "healthy".into()))
+                    && local.contains(&("migrations", "healthy".into())),
+                "{:?}",
+                report.local
+            );
+            let last = support.last_health().await.unwrap();
+            assert_eq!(last.integrations.len(), 1);
+            assert_eq!(last.integrations[0].integration.name, "Clinic EMR");
+            assert_eq!(
+                last.integrations[0].integration.status,
+                report.integrations[0].status
+            );
+            assert_eq!(
+                last.local.as_ref().map(|l| l.checks.len()),
+                Some(report.local.len())
+            );
+            admin_console.close().await;
+            support.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}
+
 fn run(cmd: &mut std::process::Command) -> (i32, String, String) {
     let out = cmd.output().unwrap();
     (

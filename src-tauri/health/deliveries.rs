@@ -15,11 +15,9 @@ use super::{Check, HealthStatus, ms, status_text};
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
 use crate::integrations::HealthSettings;
-use crate::store::{Store, StoreError, from_ms};
+use crate::store::{Store, StoreError, from_ms, on_backend};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use std::time::{Duration, Instant};
 
 /// The check's name.
@@ -43,30 +41,38 @@ macro_rules! not_a_test_handoff {
     };
 }
 
-/// Deliveries of integration `?1` started at `?2` or later: finished attempts (pending ones
+/// Deliveries of integration `$1` started at `$2` or later: finished attempts (pending ones
 /// have no outcome yet) of handoffs that are not configuration tests.
 macro_rules! deliveries_of {
     () => {
         concat!(
-            "FROM attempts a WHERE a.integration_id = ?1 AND a.started_at >= ?2 \
+            "FROM attempts a WHERE a.integration_id = $1 AND a.started_at >= $2 \
              AND a.status IN ('succeeded', 'failed') AND ",
             not_a_test_handoff!()
         )
     };
 }
 
-/// The latest deliveries, newest first, at most `?3`. The `attempts_integration` index
+/// The latest deliveries, newest first, at most `$3`. The `attempts_integration` index
 /// `(integration_id, started_at DESC)` gives them in order, so only the rows returned (and
 /// pending or test attempts between them) are read.
 const LATEST: &str = concat!(
     "SELECT a.id, a.handoff_id, a.started_at, a.status, a.category, a.status_code, a.message ",
     deliveries_of!(),
-    " ORDER BY a.started_at DESC LIMIT ?3"
+    " ORDER BY a.started_at DESC LIMIT $3"
+);
+
+/// [`LATEST`] on PostgreSQL: ties broken by id, as SQLite's index breaks them by rowid (an
+/// extra sort key there would make SQLite sort every matching row).
+const LATEST_PG: &str = concat!(
+    "SELECT a.id, a.handoff_id, a.started_at, a.status, a.category, a.status_code, a.message ",
+    deliveries_of!(),
+    " ORDER BY a.started_at DESC, a.id DESC LIMIT $3"
 );
 
 /// How many deliveries, and how many failed.
 const COUNTS: &str = concat!(
-    "SELECT count(*) AS deliveries, coalesce(sum(a.status = 'failed'), 0) AS failed ",
+    "SELECT count(*) AS deliveries, count(*) FILTER (WHERE a.status = 'failed') AS failed ",
     deliveries_of!()
 );
 
@@ -136,30 +142,41 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-fn delivery_from_row(row: &SqliteRow) -> Result<Delivery, StoreError> {
-    let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("{what} '{value}'"));
-    let id: String = row.try_get("id")?;
-    let handoff: String = row.try_get("handoff_id")?;
-    let status: String = row.try_get("status")?;
-    let category: Option<String> = row.try_get("category")?;
-    let message: String = row.try_get("message")?;
-    Ok(Delivery {
-        attempt_id: id.parse().map_err(|_| corrupt("attempt id", &id))?,
-        handoff_id: handoff
-            .parse()
-            .map_err(|_| corrupt("handoff id", &handoff))?,
-        at: from_ms(row.try_get("started_at")?),
-        status: match status.as_str() {
-            "succeeded" => DeliveryOutcome::Succeeded,
-            "failed" => DeliveryOutcome::Failed,
-            other => return Err(corrupt("delivery status", other)),
-        },
-        category: category.as_deref().and_then(ErrorCategory::parse),
-        status_code: row
-            .try_get::<Option<i64>, _>("status_code")?
-            .and_then(|c| u16::try_from(c).ok()),
-        message: clip(&message, MESSAGE_CHARS),
-    })
+/// A delivery's row as both back ends return it.
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    id: String,
+    handoff_id: String,
+    started_at: i64,
+    status: String,
+    category: Option<String>,
+    status_code: Option<i64>,
+    message: String,
+}
+
+impl DeliveryRow {
+    fn into_delivery(self) -> Result<Delivery, StoreError> {
+        let corrupt = |what: &str, value: &str| StoreError::Corrupt(format!("{what} '{value}'"));
+        Ok(Delivery {
+            attempt_id: self
+                .id
+                .parse()
+                .map_err(|_| corrupt("attempt id", &self.id))?,
+            handoff_id: self
+                .handoff_id
+                .parse()
+                .map_err(|_| corrupt("handoff id", &self.handoff_id))?,
+            at: from_ms(self.started_at),
+            status: match self.status.as_str() {
+                "succeeded" => DeliveryOutcome::Succeeded,
+                "failed" => DeliveryOutcome::Failed,
+                other => return Err(corrupt("delivery status", other)),
+            },
+            category: self.category.as_deref().and_then(ErrorCategory::parse),
+            status_code: self.status_code.and_then(|c| u16::try_from(c).ok()),
+            message: clip(&self.message, MESSAGE_CHARS),
+        })
+    }
 }
 
 impl Store {
@@ -171,13 +188,15 @@ impl Store {
         since_ms: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(LATEST)
-            .bind(integration.to_string())
-            .bind(since_ms.unwrap_or(i64::MIN))
-            .bind(i64::from(limit))
-            .fetch_all(&self.local("delivery health")?.read)
-            .await?;
-        rows.iter().map(delivery_from_row).collect()
+        let rows: Vec<DeliveryRow> = on_backend!(self, db => {
+            sqlx::query_as(db.dialect().pick(LATEST, LATEST_PG))
+                .bind(integration.to_string())
+                .bind(since_ms.unwrap_or(i64::MIN))
+                .bind(i64::from(limit))
+                .fetch_all(&db.read)
+                .await
+        })?;
+        rows.into_iter().map(DeliveryRow::into_delivery).collect()
     }
 
     /// How many deliveries an integration had since `since_ms`, and how many of them failed.
@@ -186,15 +205,15 @@ impl Store {
         integration: IntegrationId,
         since_ms: i64,
     ) -> Result<(u64, u64), StoreError> {
-        let row = sqlx::query(COUNTS)
-            .bind(integration.to_string())
-            .bind(since_ms)
-            .fetch_one(&self.local("delivery health")?.read)
-            .await?;
-        let count = |column: &str| -> Result<u64, StoreError> {
-            Ok(u64::try_from(row.try_get::<i64, _>(column)?).unwrap_or(0))
-        };
-        Ok((count("deliveries")?, count("failed")?))
+        let (deliveries, failed): (i64, i64) = on_backend!(self, db => {
+            sqlx::query_as(COUNTS)
+                .bind(integration.to_string())
+                .bind(since_ms)
+                .fetch_one(&db.read)
+                .await
+        })?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok((count(deliveries), count(failed)))
     }
 
     /// An integration's last delivery and its deliveries since `since_ms`.

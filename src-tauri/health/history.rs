@@ -8,9 +8,8 @@ use super::{
 };
 use crate::ids::IntegrationId;
 use crate::integrations::TargetKind;
-use crate::store::{Store, StoreError, from_ms};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use crate::store::{Dialect, Store, StoreError, from_ms, on_backend};
+use sqlx::AssertSqlSafe;
 
 /// Runs kept per integration (and for the local checks); older ones are pruned. Also the most
 /// an integration's history returns.
@@ -21,33 +20,59 @@ const LOCAL: &str = "local";
 
 const INSERT: &str = "INSERT INTO health_results (run_id, checked_at, subject, subject_name, kind, \
      subject_status, subject_latency_ms, position, check_name, status, latency_ms, reason) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
-const PRUNE: &str = "DELETE FROM health_results WHERE subject = ?1 AND run_id NOT IN ( \
-     SELECT DISTINCT run_id FROM health_results WHERE subject = ?1 ORDER BY run_id DESC LIMIT ?2)";
+const PRUNE: &str = "DELETE FROM health_results WHERE subject = $1 AND run_id NOT IN ( \
+     SELECT DISTINCT run_id FROM health_results WHERE subject = $1 ORDER BY run_id DESC LIMIT $2)";
+
+const COLUMNS: &str = "run_id, checked_at, subject, subject_name, kind, subject_status, \
+     subject_latency_ms, check_name, status, latency_ms, reason";
 
 /// Each subject's rows from its latest run.
-const LAST: &str = "SELECT * FROM health_results r WHERE r.run_id = ( \
-     SELECT max(run_id) FROM health_results WHERE subject = r.subject) \
-     ORDER BY r.subject = 'local', r.subject_name COLLATE NOCASE, r.subject, r.position";
+fn last(dialect: Dialect) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM health_results r WHERE r.run_id = ( \
+         SELECT max(run_id) FROM health_results WHERE subject = r.subject) \
+         ORDER BY r.subject = 'local', {}, r.subject, r.position",
+        dialect.nocase_order("r.subject_name")
+    )
+}
 
-const HISTORY: &str = "SELECT * FROM health_results WHERE subject = ?1 AND run_id IN ( \
-     SELECT DISTINCT run_id FROM health_results WHERE subject = ?1 ORDER BY run_id DESC LIMIT ?2) \
-     ORDER BY run_id DESC, position";
+fn history() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM health_results WHERE subject = $1 AND run_id IN ( \
+         SELECT DISTINCT run_id FROM health_results WHERE subject = $1 \
+         ORDER BY run_id DESC LIMIT $2) \
+         ORDER BY run_id DESC, position"
+    )
+}
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("health {what} '{value}'"))
 }
 
-fn status(row: &SqliteRow, column: &str) -> Result<HealthStatus, StoreError> {
-    let s: String = row.try_get(column)?;
+fn status(s: String) -> Result<HealthStatus, StoreError> {
     HealthStatus::parse(&s).ok_or_else(|| corrupt("status", &s))
 }
 
-fn latency(row: &SqliteRow, column: &str) -> Result<u64, StoreError> {
-    Ok(row
-        .try_get::<Option<i64>, _>(column)?
-        .map_or(0, |v| u64::try_from(v).unwrap_or(0)))
+fn latency(v: Option<i64>) -> u64 {
+    v.map_or(0, |v| u64::try_from(v).unwrap_or(0))
+}
+
+/// A row as both back ends return it.
+#[derive(sqlx::FromRow)]
+struct Row {
+    run_id: String,
+    checked_at: i64,
+    subject: String,
+    subject_name: String,
+    kind: String,
+    subject_status: String,
+    subject_latency_ms: Option<i64>,
+    check_name: String,
+    status: String,
+    latency_ms: Option<i64>,
+    reason: Option<String>,
 }
 
 /// One stored row.
@@ -62,22 +87,24 @@ struct StoredRow {
     check: Check,
 }
 
-fn from_row(row: &SqliteRow) -> Result<StoredRow, StoreError> {
-    Ok(StoredRow {
-        run_id: row.try_get("run_id")?,
-        checked_at: row.try_get("checked_at")?,
-        subject: row.try_get("subject")?,
-        subject_name: row.try_get("subject_name")?,
-        kind: row.try_get("kind")?,
-        subject_status: status(row, "subject_status")?,
-        subject_latency_ms: latency(row, "subject_latency_ms")?,
-        check: Check {
-            name: row.try_get("check_name")?,
-            status: status(row, "status")?,
-            latency_ms: latency(row, "latency_ms")?,
-            reason: row.try_get("reason")?,
-        },
-    })
+impl Row {
+    fn stored(self) -> Result<StoredRow, StoreError> {
+        Ok(StoredRow {
+            run_id: self.run_id,
+            checked_at: self.checked_at,
+            subject: self.subject,
+            subject_name: self.subject_name,
+            kind: self.kind,
+            subject_status: status(self.subject_status)?,
+            subject_latency_ms: latency(self.subject_latency_ms),
+            check: Check {
+                name: self.check_name,
+                status: status(self.status)?,
+                latency_ms: latency(self.latency_ms),
+                reason: self.reason,
+            },
+        })
+    }
 }
 
 /// Rows grouped by (run, subject), in the order they came.
@@ -125,12 +152,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let run_id = uuid::Uuid::now_v7().to_string();
         let at = report.checked_at.timestamp_millis();
-        let mut tx = self
-            .local("the health history")?
-            .write
-            .begin_with("BEGIN IMMEDIATE")
-            .await?;
         let local_status = worst(report.local.iter().map(|c| c.status));
+        on_backend!(self, db => {
+        let mut tx = db.write.begin().await?;
         for i in &report.integrations {
             for (position, c) in i.checks.iter().enumerate() {
                 sqlx::query(INSERT)
@@ -179,8 +203,8 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
+        })
     }
 
     /// Forgets the results of integrations that no longer exist.
@@ -190,22 +214,31 @@ impl Store {
     ) -> Result<(), StoreError> {
         let keep: Vec<String> = current.iter().map(ToString::to_string).collect();
         let keep = serde_json::to_string(&keep).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "DELETE FROM health_results WHERE subject != 'local' \
-             AND subject NOT IN (SELECT value FROM json_each(?))",
-        )
-        .bind(keep)
-        .execute(&mut *self.local("the health history")?.write.acquire().await?)
-        .await?;
+        on_backend!(self, db => {
+            sqlx::query(db.dialect().pick(
+                "DELETE FROM health_results WHERE subject != 'local' \
+                 AND subject NOT IN (SELECT value FROM json_each($1))",
+                "DELETE FROM health_results WHERE subject != 'local' \
+                 AND subject NOT IN (SELECT jsonb_array_elements_text($1::jsonb))",
+            ))
+            .bind(keep)
+            .execute(&mut *db.write.acquire().await?)
+            .await?;
+        });
         Ok(())
     }
 
     /// Each integration's latest result, and the latest local checks.
     pub(crate) async fn last_health(&self) -> Result<LastHealth, StoreError> {
-        let rows = sqlx::query(LAST)
-            .fetch_all(&self.local("the health history")?.read)
-            .await?;
-        let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let rows: Vec<Row> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(last(db.dialect())))
+                .fetch_all(&db.read)
+                .await
+        })?;
+        let rows = rows
+            .into_iter()
+            .map(Row::stored)
+            .collect::<Result<Vec<_>, _>>()?;
         let mut integrations = Vec::new();
         let mut local = None;
         for g in group(rows) {
@@ -243,12 +276,17 @@ impl Store {
         id: IntegrationId,
         limit: u32,
     ) -> Result<Vec<HealthSnapshot>, StoreError> {
-        let rows = sqlx::query(HISTORY)
-            .bind(id.to_string())
-            .bind(i64::from(limit.min(MAX_HISTORY_RUNS)))
-            .fetch_all(&self.local("the health history")?.read)
-            .await?;
-        let rows = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let rows: Vec<Row> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(history()))
+                .bind(id.to_string())
+                .bind(i64::from(limit.min(MAX_HISTORY_RUNS)))
+                .fetch_all(&db.read)
+                .await
+        })?;
+        let rows = rows
+            .into_iter()
+            .map(Row::stored)
+            .collect::<Result<Vec<_>, _>>()?;
         group(rows).into_iter().map(snapshot).collect()
     }
 }

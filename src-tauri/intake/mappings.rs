@@ -8,11 +8,11 @@ use crate::audit::NewAuditEvent;
 use crate::error::FieldProblem;
 use crate::fields::{FieldSpec, FieldType};
 use crate::ids::{IntegrationId, MappingId, SourceId};
-use crate::store::{Store, StoreError, from_ms, now_ms};
+use crate::store::{Store, StoreError, from_ms, now_ms, on_backend};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sqlx::Row;
+use sqlx::AssertSqlSafe;
 
 /// What a masked body shows in place of a value no mapping reads (until an audited reveal).
 pub const HIDDEN: &str = "•••";
@@ -641,34 +641,52 @@ fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("intake mapping {id}: {what}"))
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Mapping, StoreError> {
-    let id: String = row.try_get("id")?;
-    let json = |col: &str| -> Result<Option<String>, StoreError> { Ok(row.try_get(col)?) };
-    let parse = |text: String| serde_json::from_str::<Value>(&text).map_err(|e| corrupt(&id, e));
-    let sync: String = row.try_get("sync")?;
-    let source_id: String = row.try_get("source_id")?;
-    let integration_id: String = row.try_get("integration_id")?;
-    Ok(Mapping {
-        id: id.parse().map_err(|_| corrupt(&id, "id"))?,
-        source_id: source_id.parse().map_err(|_| corrupt(&id, "source id"))?,
-        name: row.try_get("name")?,
-        event: json("event")?
-            .map(|t| parse(t).and_then(|v| serde_json::from_value(v).map_err(|e| corrupt(&id, e))))
-            .transpose()?,
-        integration_id: integration_id
-            .parse()
-            .map_err(|_| corrupt(&id, "integration id"))?,
-        fields: serde_json::from_str(&row.try_get::<String, _>("fields")?)
-            .map_err(|e| corrupt(&id, e))?,
-        session: json("session")?
-            .map(|t| parse(t).and_then(|v| serde_json::from_value(v).map_err(|e| corrupt(&id, e))))
-            .transpose()?,
-        sync: SyncFrequency::parse(&sync).ok_or_else(|| corrupt(&id, "sync"))?,
-        enabled: row.try_get("enabled")?,
-        created_at: from_ms(row.try_get("created_at")?),
-        updated_at: from_ms(row.try_get("updated_at")?),
-    })
+/// A mapping's row as both back ends return it.
+#[derive(sqlx::FromRow)]
+struct MappingRow {
+    id: String,
+    source_id: String,
+    name: String,
+    event: Option<String>,
+    integration_id: String,
+    fields: String,
+    session: Option<String>,
+    sync: String,
+    enabled: bool,
+    created_at: i64,
+    updated_at: i64,
 }
+
+impl MappingRow {
+    fn into_mapping(self) -> Result<Mapping, StoreError> {
+        let id = self.id;
+        fn json<T: serde::de::DeserializeOwned>(id: &str, text: &str) -> Result<T, StoreError> {
+            serde_json::from_str(text).map_err(|e| corrupt(id, e))
+        }
+        Ok(Mapping {
+            source_id: self
+                .source_id
+                .parse()
+                .map_err(|_| corrupt(&id, "source id"))?,
+            name: self.name,
+            event: self.event.map(|t| json(&id, &t)).transpose()?,
+            integration_id: self
+                .integration_id
+                .parse()
+                .map_err(|_| corrupt(&id, "integration id"))?,
+            fields: json(&id, &self.fields)?,
+            session: self.session.map(|t| json(&id, &t)).transpose()?,
+            sync: SyncFrequency::parse(&self.sync).ok_or_else(|| corrupt(&id, "sync"))?,
+            enabled: self.enabled,
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+            id: id.parse().map_err(|_| corrupt(&id, "id"))?,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, source_id, name, event, integration_id, fields, session, sync, \
+                       enabled, created_at, updated_at";
 
 fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -682,30 +700,28 @@ pub fn is_mapping_name_conflict(e: &StoreError) -> bool {
 impl Store {
     /// A source's mappings (every source's when `None`), oldest first.
     pub async fn mappings(&self, source: Option<SourceId>) -> Result<Vec<Mapping>, StoreError> {
-        let rows = match source {
-            Some(s) => {
-                sqlx::query(
-                    "SELECT * FROM intake_mappings WHERE source_id = ? ORDER BY created_at, id",
-                )
-                .bind(s.to_string())
-                .fetch_all(&self.local("intake mappings")?.read)
-                .await?
-            }
-            None => {
-                sqlx::query("SELECT * FROM intake_mappings ORDER BY source_id, created_at, id")
-                    .fetch_all(&self.local("intake mappings")?.read)
-                    .await?
-            }
-        };
-        rows.iter().map(from_row).collect()
+        let rows: Vec<MappingRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM intake_mappings WHERE ($1 IS NULL OR source_id = $1)
+                 ORDER BY source_id, created_at, id"
+            )))
+            .bind(source.map(|s| s.to_string()))
+            .fetch_all(&db.read)
+            .await
+        })?;
+        rows.into_iter().map(MappingRow::into_mapping).collect()
     }
 
     pub async fn mapping(&self, id: MappingId) -> Result<Option<Mapping>, StoreError> {
-        let row = sqlx::query("SELECT * FROM intake_mappings WHERE id = ?")
+        let row: Option<MappingRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM intake_mappings WHERE id = $1"
+            )))
             .bind(id.to_string())
-            .fetch_optional(&self.local("intake mappings")?.read)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+            .fetch_optional(&db.read)
+            .await
+        })?;
+        row.map(MappingRow::into_mapping).transpose()
     }
 
     /// Saves a mapping (a new one, or `id`'s new settings) with its audit entry. `false` when
@@ -718,42 +734,49 @@ impl Store {
         audit: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
-        let mut tx = self
-            .local("intake mappings")?
-            .write
-            .begin_with("BEGIN IMMEDIATE")
-            .await?;
-        tx.insert_audit(audit).await?;
-        let sql = if new {
-            "INSERT INTO intake_mappings (source_id, name, event, integration_id, fields, session,
-                                          sync, enabled, updated_at, id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9)"
-        } else {
-            "UPDATE intake_mappings SET source_id = ?1, name = ?2, event = ?3, integration_id = ?4,
-                    fields = ?5, session = ?6, sync = ?7, enabled = ?8,
-                    updated_at = max(updated_at + 1, ?9)
-             WHERE id = ?10"
-        };
-        let done = sqlx::query(sql)
-            .bind(m.source_id.to_string())
-            .bind(m.name.trim())
-            .bind(m.event.as_ref().map(encode).transpose()?)
-            .bind(m.integration_id.to_string())
-            .bind(encode(&m.fields)?)
-            .bind(m.session.as_ref().map(encode).transpose()?)
-            .bind(m.sync.as_str())
-            .bind(m.enabled)
-            .bind(now)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok(true)
+        let event = m.event.as_ref().map(encode).transpose()?;
+        let fields = encode(&m.fields)?;
+        let session = m.session.as_ref().map(encode).transpose()?;
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            tx.insert_audit(audit).await?;
+            let sql = if new {
+                "INSERT INTO intake_mappings (source_id, name, event, integration_id, fields,
+                                              session, sync, enabled, updated_at, id, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9)"
+            } else {
+                db.dialect().pick(
+                    "UPDATE intake_mappings SET source_id = $1, name = $2, event = $3,
+                            integration_id = $4, fields = $5, session = $6, sync = $7,
+                            enabled = $8, updated_at = max(updated_at + 1, $9)
+                     WHERE id = $10",
+                    "UPDATE intake_mappings SET source_id = $1, name = $2, event = $3,
+                            integration_id = $4, fields = $5, session = $6, sync = $7,
+                            enabled = $8, updated_at = greatest(updated_at + 1, $9)
+                     WHERE id = $10",
+                )
+            };
+            let done = sqlx::query(sql)
+                .bind(m.source_id.to_string())
+                .bind(m.name.trim())
+                .bind(&event)
+                .bind(m.integration_id.to_string())
+                .bind(&fields)
+                .bind(&session)
+                .bind(m.sync.as_str())
+                .bind(m.enabled)
+                .bind(now)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Removes a mapping with its audit entry; `false` when there is none.
@@ -762,23 +785,21 @@ impl Store {
         id: MappingId,
         audit: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .local("intake mappings")?
-            .write
-            .begin_with("BEGIN IMMEDIATE")
-            .await?;
-        tx.insert_audit(audit).await?;
-        let done = sqlx::query("DELETE FROM intake_mappings WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok(true)
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            tx.insert_audit(audit).await?;
+            let done = sqlx::query("DELETE FROM intake_mappings WHERE id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 }
 

@@ -7,10 +7,10 @@ use super::verify::Verification;
 use crate::audit::NewAuditEvent;
 use crate::error::FieldProblem;
 use crate::ids::{IntegrationId, SourceId};
-use crate::store::{Store, StoreError, from_ms, now_ms};
+use crate::store::{Store, StoreError, from_ms, now_ms, on_backend};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::AssertSqlSafe;
 
 /// The longest source name (its URL segment).
 pub const MAX_SOURCE_NAME_LEN: usize = 64;
@@ -167,28 +167,44 @@ fn corrupt(id: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("intake source {id}: {what}"))
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Source, StoreError> {
-    let id: String = row.try_get("id")?;
-    let verification: String = row.try_get("verification")?;
-    let integrations: String = row.try_get("integrations")?;
-    let kind: String = row.try_get("kind")?;
-    let rate: i64 = row.try_get("rate_per_minute")?;
-    Ok(Source {
-        id: id.parse().map_err(|_| corrupt(&id, "id"))?,
-        name: row.try_get("name")?,
-        display_name: row.try_get("display_name")?,
-        kind: SourceKind::parse(&kind).ok_or_else(|| corrupt(&id, "kind"))?,
-        verification: serde_json::from_str(&verification).map_err(|e| corrupt(&id, e))?,
-        enabled: row.try_get("enabled")?,
-        rate_per_minute: u32::try_from(rate).map_err(|_| corrupt(&id, "rate"))?,
-        integrations: serde_json::from_str(&integrations).map_err(|e| corrupt(&id, e))?,
-        previous_secret_until: row
-            .try_get::<Option<i64>, _>("previous_until")?
-            .map(from_ms),
-        created_at: from_ms(row.try_get("created_at")?),
-        updated_at: from_ms(row.try_get("updated_at")?),
-    })
+/// A source's row as both back ends return it.
+#[derive(sqlx::FromRow)]
+struct SourceRow {
+    id: String,
+    name: String,
+    display_name: String,
+    kind: String,
+    verification: String,
+    enabled: bool,
+    rate_per_minute: i64,
+    integrations: String,
+    previous_until: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
 }
+
+impl SourceRow {
+    fn into_source(self) -> Result<Source, StoreError> {
+        let id = self.id;
+        Ok(Source {
+            id: id.parse().map_err(|_| corrupt(&id, "id"))?,
+            name: self.name,
+            display_name: self.display_name,
+            kind: SourceKind::parse(&self.kind).ok_or_else(|| corrupt(&id, "kind"))?,
+            verification: serde_json::from_str(&self.verification).map_err(|e| corrupt(&id, e))?,
+            enabled: self.enabled,
+            rate_per_minute: u32::try_from(self.rate_per_minute)
+                .map_err(|_| corrupt(&id, "rate"))?,
+            integrations: serde_json::from_str(&self.integrations).map_err(|e| corrupt(&id, e))?,
+            previous_secret_until: self.previous_until.map(from_ms),
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+        })
+    }
+}
+
+const COLUMNS: &str = "id, name, display_name, kind, verification, enabled, rate_per_minute, \
+                       integrations, previous_until, created_at, updated_at";
 
 fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -196,18 +212,28 @@ fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
 
 impl Store {
     pub async fn sources(&self) -> Result<Vec<Source>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM intake_sources ORDER BY name")
-            .fetch_all(&self.local("intake sources")?.read)
-            .await?;
-        rows.iter().map(from_row).collect()
+        let rows: Vec<SourceRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM intake_sources ORDER BY {}",
+                // Byte order on both (PostgreSQL's default collation may differ from it).
+                db.dialect().pick("name", "name COLLATE \"C\"")
+            )))
+            .fetch_all(&db.read)
+            .await
+        })?;
+        rows.into_iter().map(SourceRow::into_source).collect()
     }
 
     pub async fn source(&self, id: SourceId) -> Result<Option<Source>, StoreError> {
-        let row = sqlx::query("SELECT * FROM intake_sources WHERE id = ?")
+        let row: Option<SourceRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM intake_sources WHERE id = $1"
+            )))
             .bind(id.to_string())
-            .fetch_optional(&self.local("intake sources")?.read)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+            .fetch_optional(&db.read)
+            .await
+        })?;
+        row.map(SourceRow::into_source).transpose()
     }
 
     /// By id, or else by name.
@@ -217,11 +243,15 @@ impl Store {
         {
             return Ok(Some(found));
         }
-        let row = sqlx::query("SELECT * FROM intake_sources WHERE name = ?")
+        let row: Option<SourceRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM intake_sources WHERE name = $1"
+            )))
             .bind(id_or_name.trim())
-            .fetch_optional(&self.local("intake sources")?.read)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+            .fetch_optional(&db.read)
+            .await
+        })?;
+        row.map(SourceRow::into_source).transpose()
     }
 
     /// Saves a new source and its audit entry in one transaction.
@@ -232,30 +262,29 @@ impl Store {
         audit: &NewAuditEvent,
     ) -> Result<Source, StoreError> {
         let now = now_ms();
-        let mut tx = self
-            .local("intake sources")?
-            .write
-            .begin_with("BEGIN IMMEDIATE")
+        let (verification, integrations) = (encode(&s.verification)?, encode(&s.integrations)?);
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            tx.insert_audit(audit).await?;
+            sqlx::query(
+                "INSERT INTO intake_sources (id, name, display_name, kind, verification, enabled,
+                                             rate_per_minute, integrations, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(id.to_string())
+            .bind(&s.name)
+            .bind(s.display_name.trim())
+            .bind(s.kind.as_str())
+            .bind(&verification)
+            .bind(s.enabled)
+            .bind(i64::from(s.rate_per_minute))
+            .bind(&integrations)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
             .await?;
-        tx.insert_audit(audit).await?;
-        sqlx::query(
-            "INSERT INTO intake_sources (id, name, display_name, kind, verification, enabled,
-                                         rate_per_minute, integrations, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.to_string())
-        .bind(&s.name)
-        .bind(s.display_name.trim())
-        .bind(s.kind.as_str())
-        .bind(encode(&s.verification)?)
-        .bind(s.enabled)
-        .bind(i64::from(s.rate_per_minute))
-        .bind(encode(&s.integrations)?)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+            tx.commit().await?;
+        });
         self.source(id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("inserted source vanished".into()))
@@ -270,38 +299,39 @@ impl Store {
         previous_until: Option<Option<i64>>,
         audit: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .local("intake sources")?
-            .write
-            .begin_with("BEGIN IMMEDIATE")
-            .await?;
-        tx.insert_audit(audit).await?;
-        let mut q = sqlx::query(
-            "UPDATE intake_sources SET name = ?, display_name = ?, kind = ?, verification = ?,
-                    enabled = ?, rate_per_minute = ?, integrations = ?,
-                    previous_until = CASE WHEN ? THEN ? ELSE previous_until END,
-                    updated_at = max(updated_at + 1, ?)
-             WHERE id = ?",
-        )
-        .bind(&s.name)
-        .bind(s.display_name.trim())
-        .bind(s.kind.as_str())
-        .bind(encode(&s.verification)?)
-        .bind(s.enabled)
-        .bind(i64::from(s.rate_per_minute))
-        .bind(encode(&s.integrations)?);
-        q = q
+        let (verification, integrations) = (encode(&s.verification)?, encode(&s.integrations)?);
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            tx.insert_audit(audit).await?;
+            let done = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE intake_sources SET name = $1, display_name = $2, kind = $3,
+                        verification = $4, enabled = $5, rate_per_minute = $6, integrations = $7,
+                        previous_until = CASE WHEN $8 THEN $9 ELSE previous_until END,
+                        updated_at = {}(updated_at + 1, $10)
+                 WHERE id = $11",
+                db.dialect().pick("max", "greatest")
+            )))
+            .bind(&s.name)
+            .bind(s.display_name.trim())
+            .bind(s.kind.as_str())
+            .bind(&verification)
+            .bind(s.enabled)
+            .bind(i64::from(s.rate_per_minute))
+            .bind(&integrations)
             .bind(previous_until.is_some())
             .bind(previous_until.flatten())
             .bind(now_ms())
-            .bind(id.to_string());
-        let done = q.execute(&mut *tx).await?.rows_affected();
-        if done == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok(true)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Removes a source with its audit entry. `false` when it does not exist. Its inbox stays.
@@ -310,23 +340,21 @@ impl Store {
         id: SourceId,
         audit: &NewAuditEvent,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .local("intake sources")?
-            .write
-            .begin_with("BEGIN IMMEDIATE")
-            .await?;
-        tx.insert_audit(audit).await?;
-        let done = sqlx::query("DELETE FROM intake_sources WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if done == 0 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok(true)
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            tx.insert_audit(audit).await?;
+            let done = sqlx::query("DELETE FROM intake_sources WHERE id = $1")
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 }
 
