@@ -218,9 +218,9 @@ async fn what_a_postgres_store_cannot_do_yet_is_refused_by_name() {
         async {
             let app = console(dir.path(), &schema).await;
             let e = app
-                .history_page_query(&Default::default())
+                .handoffs(&Default::default())
                 .await
-                .expect_err("the history is not on the shared store yet");
+                .expect_err("the handoff list is not on the shared store yet");
             assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
             assert!(
                 e.to_string()
@@ -269,8 +269,7 @@ async fn intake_sources_mappings_and_health_results_are_shared_through_postgres(
             support
                 .update_source(
                     "bridge",
-                    serde_json::from_value(json!({"enabled": false, "ratePerMinute": 60}))
-                        .unwrap(),
+                    serde_json::from_value(json!({"enabled": false, "ratePerMinute": 60})).unwrap(),
                 )
                 .await
                 .unwrap();
@@ -289,10 +288,7 @@ async fn intake_sources_mappings_and_health_results_are_shared_through_postgres(
                 )
                 .await
                 .unwrap();
-            let listed = admin_console
-                .mappings(&Default::default())
-                .await
-                .unwrap();
+            let listed = admin_console.mappings(&Default::default()).await.unwrap();
             assert_eq!(listed.len(), 1);
             assert_eq!(listed[0].id, mapping.id);
             assert_eq!(listed[0].event, mapping.event);
@@ -311,7 +307,13 @@ async fn intake_sources_mappings_and_health_results_are_shared_through_postgres(
                 .remove_mapping(&mapping.id.to_string())
                 .await
                 .unwrap();
-            assert!(support.mappings(&Default::default()).await.unwrap().is_empty());
+            assert!(
+                support
+                    .mappings(&Default::default())
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
             support.remove_source("bridge").await.unwrap();
             assert!(admin_console.sources().await.unwrap().is_empty());
             // The secret went to the keyring, never into the shared store.
@@ -354,6 +356,95 @@ async fn intake_sources_mappings_and_health_results_are_shared_through_postgres(
             );
             admin_console.close().await;
             support.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_handoff_sent_by_one_console_is_retried_by_another_on_the_postgres_store() {
+    use common::{Reply, Sink};
+    use handoff_console::attempts::{HistoryFilter, Status, Trigger};
+    let (schema, admin) = fresh_schema().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sink = Sink::start().await;
+    cleanly(
+        async {
+            let front = console(dir_a.path(), &schema).await;
+            let worker = console(dir_b.path(), &schema).await;
+            let emr: IntegrationConfig = serde_json::from_value(json!({
+                "name": "emr", "kind": "api",
+                "fields": [{"name": "fullName", "type": "name", "required": true}],
+                "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
+                        "payloadStructure": {"name": "{{fullName}}"},
+                        "timeoutMs": 2000, "connectTimeoutMs": 500},
+                "retry": {"maxAttempts": 3, "baseDelayMs": 50}
+            }))
+            .unwrap();
+            front.add_integration(emr).await.unwrap();
+            sink.then([Reply::status(503)]);
+            let first = front
+                .send("emr", "call-1", json!({"fullName": "Ann Lee"}), Trigger::Live)
+                .await
+                .unwrap();
+            assert!(!first.success && first.handoff_status == Status::Pending, "{first:?}");
+            assert!(first.next_retry_at.is_some());
+
+            // The other console's worker finds it due and delivers it.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            let settled = loop {
+                worker.run_due_retries().await.expect("worker pass");
+                let h = worker.store().handoff(first.handoff_id).await.unwrap().unwrap();
+                if h.summary.status != Status::Pending || std::time::Instant::now() > deadline {
+                    break h.summary.status;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            };
+            assert_eq!(settled, Status::Succeeded);
+            let chain = front.store().attempts_of(first.handoff_id).await.unwrap();
+            let numbers: Vec<(u32, bool, Status)> = chain
+                .iter()
+                .map(|a| (a.attempt_number, a.automatic, a.status))
+                .collect();
+            assert_eq!(
+                numbers,
+                [(1, false, Status::Failed), (2, true, Status::Succeeded)]
+            );
+            let keys: Vec<String> = sink
+                .received()
+                .iter()
+                .map(|r| r.header("idempotency-key").unwrap().to_string())
+                .collect();
+            assert_eq!(keys, vec![first.handoff_id.to_string(); 2]);
+            assert_eq!(sink.received()[1].json(), json!({"name": "Ann Lee"}));
+
+            // History and the attempt view from either console.
+            let history = front.history(&HistoryFilter::default()).await.unwrap();
+            assert_eq!(history.len(), 2);
+            assert_eq!(history[0].attempt_id, chain[1].attempt_id, "newest first");
+            assert_eq!(
+                worker
+                    .store()
+                    .history_count(&HistoryFilter::default())
+                    .await
+                    .unwrap(),
+                2
+            );
+            let detail = worker.attempt(chain[0].attempt_id).await.unwrap();
+            assert_eq!(detail.0.summary.status, Status::Failed);
+            assert_eq!(detail.1.len(), 2, "its retry chain");
+            assert_eq!(worker.store().next_due_at().await.unwrap(), None);
+            // Nothing plain or sealed leaks into the attempt rows: the data is sealed.
+            let data: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT data FROM {schema}.handoffs"
+            )))
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+            assert!(data.starts_with("hc1:") && !data.contains("Ann Lee"), "{data}");
+            front.close().await;
+            worker.close().await;
         },
         drop_schema(&admin, &schema),
     )

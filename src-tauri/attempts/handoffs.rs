@@ -171,8 +171,8 @@ fn push_from_where(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
 /// The handoffs a trigger filter selects, as the statistics count them: an origin (`live`,
 /// `webhook`), or tried more than once (`retry`); `test` selects none (tests are not handoffs).
 /// `origin` and `retried` are the columns (or conditions) to test, over the rows or the rollups.
-pub(crate) fn push_handoff_trigger(
-    q: &mut QueryBuilder<Sqlite>,
+pub(crate) fn push_handoff_trigger<DB: sqlx::Database>(
+    q: &mut QueryBuilder<DB>,
     trigger: Option<Trigger>,
     origin: &str,
     retried: &str,

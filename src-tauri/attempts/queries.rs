@@ -7,9 +7,8 @@ use super::{
 };
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
-use crate::store::{Store, StoreError, from_ms};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use crate::store::{Backend, Store, StoreError, from_ms, on_backend};
+use sqlx::{AssertSqlSafe, Database, Encode, QueryBuilder, Type};
 
 /// The most rows one history query returns.
 pub const MAX_HISTORY_LIMIT: u32 = 10_000;
@@ -164,43 +163,63 @@ pub(super) fn parse<T: std::str::FromStr>(s: String, what: &str) -> Result<T, St
         .map_err(|_| StoreError::Corrupt(format!("{what} '{s}'")))
 }
 
-fn summary_from_row(row: &SqliteRow) -> Result<AttemptSummary, StoreError> {
-    let trigger: String = row.try_get("trigger")?;
-    let status: String = row.try_get("status")?;
-    let category: Option<String> = row.try_get("category")?;
-    Ok(AttemptSummary {
-        attempt_id: parse(row.try_get("id")?, "attempt id")?,
-        handoff_id: parse(row.try_get("handoff_id")?, "handoff id")?,
-        integration_id: parse(row.try_get("integration_id")?, "integration id")?,
-        integration_name: row.try_get("integration_name")?,
-        session_id: row.try_get("session_id")?,
-        trigger: Trigger::parse(&trigger)
-            .ok_or_else(|| StoreError::Corrupt(format!("trigger {trigger}")))?,
-        automatic: row.try_get("automatic")?,
-        attempt_number: row.try_get::<i64, _>("attempt_number")? as u32,
-        status: Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
-        category: category.as_deref().and_then(ErrorCategory::parse),
-        retryable: row.try_get("retryable")?,
-        status_code: row
-            .try_get::<Option<i64>, _>("status_code")?
-            .map(|c| c as u16),
-        started_at: from_ms(row.try_get("started_at")?),
-        finished_at: opt_time(row.try_get("finished_at")?),
-        duration_ms: row
-            .try_get::<Option<i64>, _>("duration_ms")?
-            .map(|d| d.max(0) as u64),
-        message: row.try_get("message")?,
-        next_retry_at: opt_time(row.try_get("next_retry_at")?),
-        handoff_state: {
-            let state: String = row.try_get("handoff_state")?;
-            HandoffState::parse(&state)
-                .ok_or_else(|| StoreError::Corrupt(format!("handoff state {state}")))?
-        },
-    })
+/// An attempt's row (with its handoff's state) as both back ends return it; the detail's
+/// columns too (a summary's query selects them as well: `attempts.*`).
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    id: String,
+    handoff_id: String,
+    integration_id: String,
+    integration_name: String,
+    session_id: String,
+    trigger: String,
+    automatic: bool,
+    attempt_number: i64,
+    status: String,
+    category: Option<String>,
+    retryable: bool,
+    status_code: Option<i64>,
+    started_at: i64,
+    finished_at: Option<i64>,
+    duration_ms: Option<i64>,
+    message: String,
+    next_retry_at: Option<i64>,
+    handoff_state: String,
+    request: Option<String>,
+    previous_attempt_id: Option<String>,
+    submission_id: Option<String>,
+    response_excerpt: Option<String>,
 }
 
-/// An attempt's columns and its handoff's state (`handoff_state`), for [`summary_from_row`].
+impl AttemptRow {
+    fn summary(&self) -> Result<AttemptSummary, StoreError> {
+        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} {v}"));
+        Ok(AttemptSummary {
+            attempt_id: parse(self.id.clone(), "attempt id")?,
+            handoff_id: parse(self.handoff_id.clone(), "handoff id")?,
+            integration_id: parse(self.integration_id.clone(), "integration id")?,
+            integration_name: self.integration_name.clone(),
+            session_id: self.session_id.clone(),
+            trigger: Trigger::parse(&self.trigger)
+                .ok_or_else(|| corrupt("trigger", &self.trigger))?,
+            automatic: self.automatic,
+            attempt_number: self.attempt_number as u32,
+            status: Status::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))?,
+            category: self.category.as_deref().and_then(ErrorCategory::parse),
+            retryable: self.retryable,
+            status_code: self.status_code.map(|c| c as u16),
+            started_at: from_ms(self.started_at),
+            finished_at: opt_time(self.finished_at),
+            duration_ms: self.duration_ms.map(|d| d.max(0) as u64),
+            message: self.message.clone(),
+            next_retry_at: opt_time(self.next_retry_at),
+            handoff_state: HandoffState::parse(&self.handoff_state)
+                .ok_or_else(|| corrupt("handoff state", &self.handoff_state))?,
+        })
+    }
+}
+
+/// An attempt's columns and its handoff's state (`handoff_state`), for [`AttemptRow`].
 fn attempt_columns() -> &'static str {
     static COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
@@ -212,28 +231,54 @@ fn attempt_columns() -> &'static str {
     &COLUMNS
 }
 
-fn handoff_from_row(row: &SqliteRow) -> Result<HandoffSummary, StoreError> {
-    let status: String = row.try_get("status")?;
-    let status =
-        Status::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?;
-    let in_flight: Option<i64> = row.try_get("in_flight_until")?;
-    let last: Option<String> = row.try_get("last_attempt_id")?;
-    Ok(HandoffSummary {
-        handoff_id: parse(row.try_get("id")?, "handoff id")?,
-        integration_id: parse(row.try_get("integration_id")?, "integration id")?,
-        session_id: row.try_get("session_id")?,
-        status,
-        state: HandoffState::of(status, in_flight.is_some()),
-        attempts: row.try_get::<i64, _>("attempts")? as u32,
-        next_retry_at: opt_time(row.try_get("next_attempt_at")?),
-        last_attempt_id: last.map(|l| parse(l, "attempt id")).transpose()?,
-        submission_id: row.try_get("submission_id")?,
-        created_at: from_ms(row.try_get("created_at")?),
-    })
+/// A handoff's row as both back ends return it.
+#[derive(sqlx::FromRow)]
+struct HandoffRow {
+    id: String,
+    integration_id: String,
+    session_id: String,
+    status: String,
+    in_flight_until: Option<i64>,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
+    last_attempt_id: Option<String>,
+    submission_id: Option<String>,
+    created_at: i64,
+    data: String,
+    data_masked: Option<String>,
+    origin: String,
+}
+
+impl HandoffRow {
+    fn summary(&self) -> Result<HandoffSummary, StoreError> {
+        let status = Status::parse(&self.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {}", self.status)))?;
+        Ok(HandoffSummary {
+            handoff_id: parse(self.id.clone(), "handoff id")?,
+            integration_id: parse(self.integration_id.clone(), "integration id")?,
+            session_id: self.session_id.clone(),
+            status,
+            state: HandoffState::of(status, self.in_flight_until.is_some()),
+            attempts: self.attempts as u32,
+            next_retry_at: opt_time(self.next_attempt_at),
+            last_attempt_id: self
+                .last_attempt_id
+                .clone()
+                .map(|l| parse(l, "attempt id"))
+                .transpose()?,
+            submission_id: self.submission_id.clone(),
+            created_at: from_ms(self.created_at),
+        })
+    }
 }
 
 /// The WHERE conditions of a history query (after `WHERE 1 = 1`).
-fn push_history_where(q: &mut QueryBuilder<Sqlite>, f: &HistoryFilter) {
+fn push_history_where<DB: Database>(q: &mut QueryBuilder<DB>, f: &HistoryFilter)
+where
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
     if let Some(s) = f.status {
         q.push(" AND status = ").push_bind(s.as_str());
     }
@@ -291,70 +336,74 @@ impl Store {
     /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
     /// Through the store's [`AttemptWrites`], the group commit.
     pub async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
-        self.local("handoffs and attempts")?
-            .group_commit
-            .begin_attempt(a)
-            .await
+        match self.backend() {
+            Backend::Sqlite(local) => local.group_commit.begin_attempt(a).await,
+            Backend::Postgres(shared) => shared.begin_attempt(a).await,
+        }
     }
 
     /// Records how an attempt ended and what becomes of its handoff, in one transaction.
     pub async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
-        self.local("handoffs and attempts")?
-            .group_commit
-            .finish_attempt(f)
-            .await
+        match self.backend() {
+            Backend::Sqlite(local) => local.group_commit.finish_attempt(f).await,
+            Backend::Postgres(shared) => shared.finish_attempt(f).await,
+        }
     }
 
     pub async fn handoff(&self, id: HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM handoffs WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.local("handoffs and attempts")?.read)
-            .await?;
+        let row: Option<HandoffRow> = on_backend!(self, db => {
+            sqlx::query_as("SELECT * FROM handoffs WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&db.read)
+                .await
+        })?;
         let Some(row) = row else { return Ok(None) };
-        let data: String = row.try_get("data")?;
-        let data = if crate::crypto::is_sealed(&data) {
-            StoredData::Sealed(data)
+        let summary = row.summary()?;
+        let data = if crate::crypto::is_sealed(&row.data) {
+            StoredData::Sealed(row.data)
         } else {
             StoredData::Plain(
-                serde_json::from_str(&data)
+                serde_json::from_str(&row.data)
                     .map_err(|e| StoreError::Corrupt(format!("handoff data: {e}")))?,
             )
         };
-        let masked: Option<String> = row.try_get("data_masked")?;
-        let origin: String = row.try_get("origin")?;
         Ok(Some(HandoffRecord {
-            summary: handoff_from_row(&row)?,
-            origin: HandoffOrigin::parse(&origin)
-                .ok_or_else(|| StoreError::Corrupt(format!("handoff origin {origin}")))?,
+            summary,
+            origin: HandoffOrigin::parse(&row.origin)
+                .ok_or_else(|| StoreError::Corrupt(format!("handoff origin {}", row.origin)))?,
             data,
-            masked: masked.and_then(|m| serde_json::from_str(&m).ok()),
+            masked: row.data_masked.and_then(|m| serde_json::from_str(&m).ok()),
         }))
     }
 
     pub async fn attempt(&self, id: AttemptId) -> Result<Option<AttemptDetail>, StoreError> {
         static ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!("SELECT {} FROM attempts WHERE id = ?", attempt_columns())
+            format!("SELECT {} FROM attempts WHERE id = $1", attempt_columns())
         });
-        let row = sqlx::query(ONE.as_str())
-            .bind(id.to_string())
-            .fetch_optional(&self.local("handoffs and attempts")?.read)
-            .await?;
+        let row: Option<AttemptRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(ONE.as_str()))
+                .bind(id.to_string())
+                .fetch_optional(&db.read)
+                .await
+        })?;
         let Some(row) = row else { return Ok(None) };
-        let summary = summary_from_row(&row)?;
+        let summary = row.summary()?;
         let handoff = self
             .handoff(summary.handoff_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("attempt {id} has no handoff")))?;
-        let request: Option<String> = row.try_get("request")?;
-        let previous: Option<String> = row.try_get("previous_attempt_id")?;
         Ok(Some(AttemptDetail {
             summary,
-            previous_attempt_id: previous.map(|p| parse(p, "attempt id")).transpose()?,
-            submission_id: row.try_get("submission_id")?,
-            request: request
+            previous_attempt_id: row
+                .previous_attempt_id
+                .map(|p| parse(p, "attempt id"))
+                .transpose()?,
+            submission_id: row.submission_id,
+            request: row
+                .request
                 .and_then(|r| serde_json::from_str(&r).ok())
                 .unwrap_or(serde_json::Value::Null),
-            response_excerpt: row.try_get("response_excerpt")?,
+            response_excerpt: row.response_excerpt,
             handoff: handoff.summary,
         }))
     }
@@ -370,42 +419,43 @@ impl Store {
             });
         let dir = if sort.descending { "DESC" } else { "ASC" };
         let col = sort.key.column();
-        // Every ordering ends in a unique column, so pages never overlap or skip rows: the id
-        // for the default order (as the CLI always listed), the rowid for the others (their
-        // indexes hold it, so they page without reading the rows they skip).
-        let order = if sort.key == SortKey::StartedAt {
-            format!(" ORDER BY started_at {dir}, id {dir}")
-        } else {
-            format!(" ORDER BY {col} {dir}, started_at {dir}, rowid {dir}")
-        };
-        // The page's rowids first, from the indexes alone; then only those rows are read. An
-        // offset deep into 100 000 attempts would otherwise read every row it skips.
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {} FROM attempts WHERE rowid IN (SELECT rowid FROM attempts WHERE 1 = 1",
-            attempt_columns()
-        ));
-        push_history_where(&mut q, f);
-        q.push(&order);
         let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
-        q.push(" LIMIT ").push_bind(i64::from(limit));
-        q.push(" OFFSET ")
-            .push_bind(i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX));
-        q.push(")").push(&order);
-        let rows = q
-            .build()
-            .fetch_all(&self.local("handoffs and attempts")?.read)
-            .await?;
-        rows.iter().map(summary_from_row).collect()
+        let offset = i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX);
+        // Every ordering ends in a unique column, so pages never overlap or skip rows: the id
+        // for the default order (as the CLI always listed); for the others, SQLite's rowid
+        // (its indexes hold it, so they page without reading the rows they skip) and the id
+        // on PostgreSQL, which has no rowid.
+        let rows: Vec<AttemptRow> = on_backend!(self, db => {
+            let tie = db.dialect().pick("rowid", "id");
+            let order = if sort.key == SortKey::StartedAt {
+                format!(" ORDER BY started_at {dir}, id {dir}")
+            } else {
+                format!(" ORDER BY {col} {dir}, started_at {dir}, {tie} {dir}")
+            };
+            // SQLite: the page's rowids first, from the indexes alone; then only those rows
+            // are read. An offset deep into 100 000 attempts would otherwise read every row
+            // it skips.
+            let mut q = QueryBuilder::new(format!(
+                "SELECT {} FROM attempts WHERE {tie} IN (SELECT {tie} FROM attempts WHERE 1 = 1",
+                attempt_columns()
+            ));
+            push_history_where(&mut q, f);
+            q.push(&order);
+            q.push(" LIMIT ").push_bind(i64::from(limit));
+            q.push(" OFFSET ").push_bind(offset);
+            q.push(")").push(&order);
+            q.build_query_as().fetch_all(&db.read).await
+        })?;
+        rows.iter().map(AttemptRow::summary).collect()
     }
 
     /// How many attempts match `f` (its limit, offset and sort play no part).
     pub async fn history_count(&self, f: &HistoryFilter) -> Result<u64, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM attempts WHERE 1 = 1");
-        push_history_where(&mut q, f);
-        let n: i64 = q
-            .build_query_scalar()
-            .fetch_one(&self.local("handoffs and attempts")?.read)
-            .await?;
+        let n: i64 = on_backend!(self, db => {
+            let mut q = QueryBuilder::new("SELECT count(*) FROM attempts WHERE 1 = 1");
+            push_history_where(&mut q, f);
+            q.build_query_scalar().fetch_one(&db.read).await
+        })?;
         Ok(n.max(0) as u64)
     }
 
@@ -416,21 +466,19 @@ impl Store {
     ) -> Result<std::collections::HashMap<HandoffId, serde_json::Value>, StoreError> {
         let mut out = std::collections::HashMap::new();
         for chunk in handoffs.chunks(500) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "SELECT id, data_masked FROM handoffs WHERE data_masked IS NOT NULL AND id IN (",
-            );
-            let mut list = q.separated(", ");
-            for h in chunk {
-                list.push_bind(h.to_string());
-            }
-            q.push(")");
-            let rows = q
-                .build()
-                .fetch_all(&self.local("handoffs and attempts")?.read)
-                .await?;
-            for row in rows {
-                let id: HandoffId = parse(row.try_get("id")?, "handoff id")?;
-                let masked: String = row.try_get("data_masked")?;
+            let rows: Vec<(String, String)> = on_backend!(self, db => {
+                let mut q = QueryBuilder::new(
+                    "SELECT id, data_masked FROM handoffs WHERE data_masked IS NOT NULL AND id IN (",
+                );
+                let mut list = q.separated(", ");
+                for h in chunk {
+                    list.push_bind(h.to_string());
+                }
+                q.push(")");
+                q.build_query_as().fetch_all(&db.read).await
+            })?;
+            for (id, masked) in rows {
+                let id: HandoffId = parse(id, "handoff id")?;
                 if let Ok(v) = serde_json::from_str(&masked) {
                     out.insert(id, v);
                 }
@@ -443,15 +491,17 @@ impl Store {
     pub async fn attempts_of(&self, handoff: HandoffId) -> Result<Vec<AttemptSummary>, StoreError> {
         static CHAIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!(
-                "SELECT {} FROM attempts WHERE handoff_id = ? ORDER BY attempt_number",
+                "SELECT {} FROM attempts WHERE handoff_id = $1 ORDER BY attempt_number",
                 attempt_columns()
             )
         });
-        let rows = sqlx::query(CHAIN.as_str())
-            .bind(handoff.to_string())
-            .fetch_all(&self.local("handoffs and attempts")?.read)
-            .await?;
-        rows.iter().map(summary_from_row).collect()
+        let rows: Vec<AttemptRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(CHAIN.as_str()))
+                .bind(handoff.to_string())
+                .fetch_all(&db.read)
+                .await
+        })?;
+        rows.iter().map(AttemptRow::summary).collect()
     }
 
     /// Handoffs that failed for good (not those still scheduled for an automatic retry) and
@@ -462,31 +512,30 @@ impl Store {
         f: &RetryFilter,
         now: i64,
     ) -> Result<Vec<HandoffId>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT h.id FROM handoffs h JOIN attempts a ON a.id = h.last_attempt_id
-             WHERE a.status = 'failed' AND h.status = 'failed' AND h.origin <> 'test'
-               AND (h.in_flight_until IS NULL OR h.in_flight_until <= ",
-        );
-        q.push_bind(now).push(")");
-        if let Some(i) = f.integration {
-            q.push(" AND h.integration_id = ").push_bind(i.to_string());
-        }
-        super::push_handoff_trigger(&mut q, f.trigger, "h.origin", "h.attempts > 1");
-        if let Some(c) = f.category {
-            q.push(" AND a.category = ").push_bind(c.as_str());
-        }
-        if let Some(since) = f.since_ms {
-            q.push(" AND a.started_at >= ").push_bind(since);
-        }
-        if let Some(until) = f.until_ms {
-            q.push(" AND a.started_at < ").push_bind(until);
-        }
-        q.push(" ORDER BY a.started_at LIMIT ")
-            .push_bind(i64::from(MAX_BULK_RETRY));
-        let ids: Vec<String> = q
-            .build_query_scalar()
-            .fetch_all(&self.local("handoffs and attempts")?.read)
-            .await?;
+        let ids: Vec<String> = on_backend!(self, db => {
+            let mut q = QueryBuilder::new(
+                "SELECT h.id FROM handoffs h JOIN attempts a ON a.id = h.last_attempt_id
+                 WHERE a.status = 'failed' AND h.status = 'failed' AND h.origin <> 'test'
+                   AND (h.in_flight_until IS NULL OR h.in_flight_until <= ",
+            );
+            q.push_bind(now).push(")");
+            if let Some(i) = f.integration {
+                q.push(" AND h.integration_id = ").push_bind(i.to_string());
+            }
+            super::push_handoff_trigger(&mut q, f.trigger, "h.origin", "h.attempts > 1");
+            if let Some(c) = f.category {
+                q.push(" AND a.category = ").push_bind(c.as_str());
+            }
+            if let Some(since) = f.since_ms {
+                q.push(" AND a.started_at >= ").push_bind(since);
+            }
+            if let Some(until) = f.until_ms {
+                q.push(" AND a.started_at < ").push_bind(until);
+            }
+            q.push(" ORDER BY a.started_at, h.id LIMIT ")
+                .push_bind(i64::from(MAX_BULK_RETRY));
+            q.build_query_scalar().fetch_all(&db.read).await
+        })?;
         ids.into_iter().map(|s| parse(s, "handoff id")).collect()
     }
 
@@ -497,59 +546,64 @@ impl Store {
         &self,
         f: &RetryFilter,
     ) -> Result<u64, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT count(*) FROM attempts a JOIN handoffs h ON h.id = a.handoff_id
-             WHERE a.status = 'failed' AND h.status = 'succeeded' AND h.origin <> 'test'",
-        );
-        if let Some(i) = f.integration {
-            q.push(" AND a.integration_id = ").push_bind(i.to_string());
-        }
-        super::push_handoff_trigger(&mut q, f.trigger, "h.origin", "h.attempts > 1");
-        if let Some(c) = f.category {
-            q.push(" AND a.category = ").push_bind(c.as_str());
-        }
-        if let Some(since) = f.since_ms {
-            q.push(" AND a.started_at >= ").push_bind(since);
-        }
-        if let Some(until) = f.until_ms {
-            q.push(" AND a.started_at < ").push_bind(until);
-        }
-        let n: i64 = q
-            .build_query_scalar()
-            .fetch_one(&self.local("handoffs and attempts")?.read)
-            .await?;
+        let n: i64 = on_backend!(self, db => {
+            let mut q = QueryBuilder::new(
+                "SELECT count(*) FROM attempts a JOIN handoffs h ON h.id = a.handoff_id
+                 WHERE a.status = 'failed' AND h.status = 'succeeded' AND h.origin <> 'test'",
+            );
+            if let Some(i) = f.integration {
+                q.push(" AND a.integration_id = ").push_bind(i.to_string());
+            }
+            super::push_handoff_trigger(&mut q, f.trigger, "h.origin", "h.attempts > 1");
+            if let Some(c) = f.category {
+                q.push(" AND a.category = ").push_bind(c.as_str());
+            }
+            if let Some(since) = f.since_ms {
+                q.push(" AND a.started_at >= ").push_bind(since);
+            }
+            if let Some(until) = f.until_ms {
+                q.push(" AND a.started_at < ").push_bind(until);
+            }
+            q.build_query_scalar().fetch_one(&db.read).await
+        })?;
         Ok(n.max(0) as u64)
     }
 
     /// Handoffs the worker should try now: a scheduled retry is due, or an attempt's lease ran
     /// out because its process died.
     pub async fn due_handoffs(&self, now: i64, limit: u32) -> Result<Vec<HandoffId>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM handoffs
-             WHERE status = 'pending'
-               AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?1)
-                    OR in_flight_until <= ?1)
-             ORDER BY coalesce(in_flight_until, next_attempt_at) LIMIT ?2",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.local("handoffs and attempts")?.read)
-        .await?;
+        let ids: Vec<String> = on_backend!(self, db => {
+            sqlx::query_scalar(
+                "SELECT id FROM handoffs
+                 WHERE status = 'pending'
+                   AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL
+                         AND next_attempt_at <= $1)
+                        OR in_flight_until <= $1)
+                 ORDER BY coalesce(in_flight_until, next_attempt_at) LIMIT $2",
+            )
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&db.read)
+            .await
+        })?;
         ids.into_iter().map(|s| parse(s, "handoff id")).collect()
     }
 
     /// Moves a due handoff's next try to `until` without using up an attempt (it could not be
     /// tried, e.g. the keyring was locked).
     pub async fn postpone_handoff(&self, id: HandoffId, until: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE handoffs SET next_attempt_at = ?1, in_flight_until = NULL, updated_at = ?2
-             WHERE id = ?3 AND status = 'pending' AND (in_flight_until IS NULL OR in_flight_until <= ?2)",
-        )
-        .bind(until)
-        .bind(crate::store::now_ms())
-        .bind(id.to_string())
-        .execute(&mut *self.local("handoffs and attempts")?.write.acquire().await?)
-        .await?;
+        on_backend!(self, db => {
+            sqlx::query(
+                "UPDATE handoffs SET next_attempt_at = $1, in_flight_until = NULL, updated_at = $2
+                 WHERE id = $3 AND status = 'pending'
+                   AND (in_flight_until IS NULL OR in_flight_until <= $2)",
+            )
+            .bind(until)
+            .bind(crate::store::now_ms())
+            .bind(id.to_string())
+            .execute(&mut *db.write.acquire().await?)
+            .await?;
+        });
         Ok(())
     }
 
@@ -562,40 +616,43 @@ impl Store {
         reason: &str,
     ) -> Result<(), StoreError> {
         let now = crate::store::now_ms();
-        let mut tx = self
-            .local("handoffs and attempts")?
-            .write
-            .begin_with("BEGIN IMMEDIATE")
-            .await?;
-        sqlx::query(
-            "UPDATE attempts SET status = 'failed', category = coalesce(category, ?), message = ?, finished_at = ?,
-                    masking = 'structural'
-             WHERE handoff_id = ? AND status = 'pending'",
-        )
-        .bind(category.as_str())
-        .bind(reason)
-        .bind(now)
-        .bind(id.to_string())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE handoffs SET status = 'failed', next_attempt_at = NULL, in_flight_until = NULL, updated_at = ? WHERE id = ?")
+        on_backend!(self, db => {
+            let mut tx = db.write.begin().await?;
+            sqlx::query(
+                "UPDATE attempts SET status = 'failed', category = coalesce(category, $1),
+                        message = $2, finished_at = $3, masking = 'structural'
+                 WHERE handoff_id = $4 AND status = 'pending'",
+            )
+            .bind(category.as_str())
+            .bind(reason)
             .bind(now)
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(())
+            sqlx::query(
+                "UPDATE handoffs SET status = 'failed', next_attempt_at = NULL,
+                        in_flight_until = NULL, updated_at = $1
+                 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        })
     }
 
     /// When the next scheduled retry (or lease expiry) is, if any.
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
-        let at: Option<i64> = sqlx::query_scalar(
-            "SELECT min(coalesce(in_flight_until, next_attempt_at)) FROM handoffs
-             WHERE status = 'pending' AND (next_attempt_at IS NOT NULL OR in_flight_until IS NOT NULL)",
-        )
-        .fetch_one(&self.local("handoffs and attempts")?.read)
-        .await?;
-        Ok(at)
+        Ok(on_backend!(self, db => {
+            sqlx::query_scalar(
+                "SELECT min(coalesce(in_flight_until, next_attempt_at)) FROM handoffs
+                 WHERE status = 'pending'
+                   AND (next_attempt_at IS NOT NULL OR in_flight_until IS NOT NULL)",
+            )
+            .fetch_one(&db.read)
+            .await
+        })?)
     }
 }
 
@@ -615,40 +672,43 @@ impl Store {
             Err(_) => echo.text(r),
         };
         let mask = |t: &str| echo.text(t);
-        let mut conn = self.local("handoffs and attempts")?.write.acquire().await?;
-        let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
-            "SELECT id, request, response_excerpt, message FROM attempts
-             WHERE handoff_id = ? AND masking IS NULL",
-        )
-        .bind(handoff_id)
-        .fetch_all(&mut *conn)
-        .await?;
-        for (id, request, excerpt, message) in rows {
-            let (r, e, m) = (
-                request.as_deref().map(mask_request),
-                excerpt.as_deref().map(mask),
-                mask(&message),
-            );
-            if r != request || e != excerpt || m != message {
-                sqlx::query(
-                    "UPDATE attempts SET request = ?, response_excerpt = ?, message = ? WHERE id = ?",
-                )
-                .bind(r)
-                .bind(e)
-                .bind(m)
-                .bind(id)
+        on_backend!(self, db => {
+            let mut conn = db.write.acquire().await?;
+            let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
+                "SELECT id, request, response_excerpt, message FROM attempts
+                 WHERE handoff_id = $1 AND masking IS NULL",
+            )
+            .bind(handoff_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            for (id, request, excerpt, message) in rows {
+                let (r, e, m) = (
+                    request.as_deref().map(mask_request),
+                    excerpt.as_deref().map(mask),
+                    mask(&message),
+                );
+                if r != request || e != excerpt || m != message {
+                    sqlx::query(
+                        "UPDATE attempts SET request = $1, response_excerpt = $2, message = $3
+                         WHERE id = $4",
+                    )
+                    .bind(r)
+                    .bind(e)
+                    .bind(m)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+            }
+            // The stats triggers moved those attempts' counts to the masked messages; the rows
+            // of the old messages are left at zero and still hold their text.
+            sqlx::query("DELETE FROM stats_errors WHERE n <= 0")
                 .execute(&mut *conn)
                 .await?;
-            }
-        }
-        // The stats triggers moved those attempts' counts to the masked messages; the rows of
-        // the old messages are left at zero and still hold their text.
-        sqlx::query("DELETE FROM stats_errors WHERE n <= 0")
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("DELETE FROM stats_errors_daily WHERE n <= 0")
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query("DELETE FROM stats_errors_daily WHERE n <= 0")
+                .execute(&mut *conn)
+                .await?;
+        });
         Ok(())
     }
 }

@@ -1,14 +1,17 @@
 //! The one write interface for attempts ([`AttemptWrites`]): beginning an attempt (a new
 //! handoff, or a claim of an existing one) and finishing it. The SQLite store implements it
 //! through its group commit (`store::GroupCommit`), so every attempt row is written here, by
-//! one statement per table with its column list given once; another back end (PostgreSQL)
-//! implements the same trait.
+//! one statement per table with its column list given once; the PostgreSQL store implements
+//! the same trait with the same statements (numbered `$n` for it), one transaction per begin
+//! or finish.
 
 use super::HandoffOrigin;
 use super::queries::{BeginAttempt, Claim, FinishAttempt};
 use crate::category::ErrorCategory;
+use crate::store::postgres::{Shared, numbered};
 use crate::store::{GroupCommit, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::LazyLock;
 
 /// The writes that start and end attempts.
 #[allow(async_fn_in_trait)] // used generically (no `dyn`), so no `Send` bound is needed
@@ -128,6 +131,38 @@ const CLAIM_DUE: &str = "UPDATE handoffs SET attempts = attempts + 1, status = '
       AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?3) OR in_flight_until <= ?3)
     RETURNING attempts";
 
+const INSERT_HANDOFF: &str =
+    "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
+                           in_flight_until, last_attempt_id, created_at, updated_at,
+                           origin, integration_name)
+     VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7, ?9, ?10)";
+
+/// An attempt still pending when its handoff is claimed belonged to a process that died
+/// mid-request.
+const CLOSE_INTERRUPTED: &str =
+    "UPDATE attempts SET status = 'failed', category = 'network', retryable = TRUE, message = ?1,
+            finished_at = ?2, masking = 'structural'
+     WHERE handoff_id = ?3 AND status = 'pending'";
+
+const INSERT_ATTEMPT: &str =
+    "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
+                           automatic, attempt_number, previous_attempt_id, status, started_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)";
+
+// The handoff takes the outcome when this attempt still holds it, and also when it delivered
+// after another attempt took over (its process looked dead): a delivery is never forgotten,
+// and nothing overwrites one.
+const FINISH_HANDOFF: &str =
+    "UPDATE handoffs SET status = ?1, in_flight_until = NULL, next_attempt_at = ?2,
+            submission_id = coalesce(?3, submission_id), updated_at = ?4
+     WHERE id = ?5 AND status != 'succeeded' AND (last_attempt_id = ?6 OR ?7 = 'succeeded')";
+
+const FINISH_ATTEMPT: &str =
+    "UPDATE attempts SET status = ?1, category = ?2, retryable = ?3, status_code = ?4,
+            message = ?5, submission_id = ?6, request = ?7, response_excerpt = ?8,
+            finished_at = ?9, duration_ms = ?10, next_retry_at = ?11, masking = 'structural'
+     WHERE id = ?12";
+
 const INTERRUPTED: &str = "interrupted: the console stopped before this attempt finished; the target may or may not have received it";
 
 /// Inserts a new handoff already claimed by its first attempt, or claims an existing one under
@@ -139,13 +174,7 @@ fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::
         Claim::New => {
             // Nothing else can hold a new handoff yet: no claim to check, no interrupted
             // attempt to close.
-            conn.prepare_cached(
-                "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
-                                       in_flight_until, last_attempt_id, created_at, updated_at,
-                                       origin, integration_name)
-                 VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7, ?9, ?10)",
-            )?
-            .execute(params![
+            conn.prepare_cached(INSERT_HANDOFF)?.execute(params![
                 a.handoff_id,
                 a.integration_id,
                 a.session_id,
@@ -185,13 +214,11 @@ fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::
             let Some(number) = number else {
                 return Ok(None);
             };
-            // An attempt still pending here belonged to a process that died mid-request.
-            conn.prepare_cached(
-                "UPDATE attempts SET status = 'failed', category = 'network', retryable = 1, message = ?1,
-                        finished_at = ?2, masking = 'structural'
-                 WHERE handoff_id = ?3 AND status = 'pending'",
-            )?
-            .execute(params![INTERRUPTED, a.started_at, a.handoff_id])?;
+            conn.prepare_cached(CLOSE_INTERRUPTED)?.execute(params![
+                INTERRUPTED,
+                a.started_at,
+                a.handoff_id
+            ])?;
             number
         }
     };
@@ -201,12 +228,7 @@ fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::
 
 /// The one statement that inserts an attempt.
 fn insert_attempt(conn: &Connection, a: &NewAttempt, number: i64) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(
-        "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger, automatic,
-                               attempt_number, previous_attempt_id, status, started_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)",
-    )?
-    .execute(params![
+    conn.prepare_cached(INSERT_ATTEMPT)?.execute(params![
         a.attempt_id,
         a.handoff_id,
         a.integration_id,
@@ -223,33 +245,18 @@ fn insert_attempt(conn: &Connection, a: &NewAttempt, number: i64) -> Result<(), 
 
 /// Records how an attempt ended and what becomes of its handoff.
 fn finish(conn: &Connection, f: &Finish) -> Result<(), rusqlite::Error> {
-    // The handoff takes the outcome when this attempt still holds it, and also when it
-    // delivered after another attempt took over (its process looked dead): a delivery
-    // is never forgotten, and nothing overwrites one.
-    let took = conn
-        .prepare_cached(
-            "UPDATE handoffs SET status = ?1, in_flight_until = NULL, next_attempt_at = ?2,
-                    submission_id = coalesce(?3, submission_id), updated_at = ?4
-             WHERE id = ?5 AND status != 'succeeded' AND (last_attempt_id = ?6 OR ?7 = 'succeeded')",
-        )?
-        .execute(params![
-            f.handoff_status,
-            f.next_attempt_at,
-            f.submission_id,
-            f.finished_at,
-            f.handoff_id,
-            f.attempt_id,
-            f.status,
-        ])?;
+    let took = conn.prepare_cached(FINISH_HANDOFF)?.execute(params![
+        f.handoff_status,
+        f.next_attempt_at,
+        f.submission_id,
+        f.finished_at,
+        f.handoff_id,
+        f.attempt_id,
+        f.status,
+    ])?;
     // The attempt names a retry schedule only if the handoff took it.
     let next_retry_at = if took > 0 { f.next_attempt_at } else { None };
-    conn.prepare_cached(
-        "UPDATE attempts SET status = ?1, category = ?2, retryable = ?3, status_code = ?4, message = ?5,
-                submission_id = ?6, request = ?7, response_excerpt = ?8, finished_at = ?9,
-                duration_ms = ?10, next_retry_at = ?11, masking = 'structural'
-         WHERE id = ?12",
-    )?
-    .execute(params![
+    conn.prepare_cached(FINISH_ATTEMPT)?.execute(params![
         f.status,
         f.category,
         f.retryable,
@@ -264,4 +271,139 @@ fn finish(conn: &Connection, f: &Finish) -> Result<(), rusqlite::Error> {
         f.attempt_id,
     ])?;
     Ok(())
+}
+
+/// The statements above as PostgreSQL numbers its parameters (`$n`), made once.
+struct PgStatements {
+    insert_handoff: String,
+    claim_manual: String,
+    claim_due: String,
+    close_interrupted: String,
+    insert_attempt: String,
+    finish_handoff: String,
+    finish_attempt: String,
+    record_mapping: String,
+}
+
+static PG: LazyLock<PgStatements> = LazyLock::new(|| PgStatements {
+    insert_handoff: numbered(INSERT_HANDOFF),
+    claim_manual: numbered(CLAIM_MANUAL),
+    claim_due: numbered(CLAIM_DUE),
+    close_interrupted: numbered(CLOSE_INTERRUPTED),
+    insert_attempt: numbered(INSERT_ATTEMPT),
+    finish_handoff: numbered(FINISH_HANDOFF),
+    finish_attempt: numbered(FINISH_ATTEMPT),
+    record_mapping: numbered(crate::intake::inbox::RECORD_MAPPING),
+});
+
+/// The shared store: each begin and each finish in a transaction of its own. A claim is one
+/// `UPDATE … WHERE <condition> RETURNING`: of two instances claiming one handoff, the second
+/// waits for the first's row lock, then finds the condition false and claims nothing.
+impl AttemptWrites for Shared {
+    async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
+        let pg = &*PG;
+        let (attempt, handoff) = (a.attempt_id.to_string(), a.handoff_id.to_string());
+        let mut tx = self.write.begin().await?;
+        let number: i64 = match a.claim {
+            Claim::New => {
+                sqlx::query(sqlx::AssertSqlSafe(pg.insert_handoff.as_str()))
+                    .bind(&handoff)
+                    .bind(a.integration_id.to_string())
+                    .bind(a.session_id)
+                    .bind(a.data.unwrap_or("{}"))
+                    .bind(a.lease_until)
+                    .bind(&attempt)
+                    .bind(a.started_at)
+                    .bind(a.data_masked)
+                    .bind(HandoffOrigin::of(a.trigger).as_str())
+                    .bind(a.integration_name)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(t) = a.taken_by {
+                    sqlx::query(sqlx::AssertSqlSafe(pg.record_mapping.as_str()))
+                        .bind(t.mapping.to_string())
+                        .bind(t.mapping_name)
+                        .bind(t.message.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                1
+            }
+            Claim::Manual | Claim::Due => {
+                let sql = if a.claim == Claim::Manual {
+                    &pg.claim_manual
+                } else {
+                    &pg.claim_due
+                };
+                let number: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(a.lease_until)
+                    .bind(&attempt)
+                    .bind(a.started_at)
+                    .bind(&handoff)
+                    .bind(a.integration_name)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(number) = number else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                sqlx::query(sqlx::AssertSqlSafe(pg.close_interrupted.as_str()))
+                    .bind(INTERRUPTED)
+                    .bind(a.started_at)
+                    .bind(&handoff)
+                    .execute(&mut *tx)
+                    .await?;
+                number
+            }
+        };
+        sqlx::query(sqlx::AssertSqlSafe(pg.insert_attempt.as_str()))
+            .bind(&attempt)
+            .bind(&handoff)
+            .bind(a.integration_id.to_string())
+            .bind(a.integration_name)
+            .bind(a.session_id)
+            .bind(a.trigger.as_str())
+            .bind(a.automatic)
+            .bind(number)
+            .bind(a.previous_attempt_id.map(|p| p.to_string()))
+            .bind(a.started_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(number as u32))
+    }
+
+    async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
+        let pg = &*PG;
+        let (attempt, handoff) = (f.attempt_id.to_string(), f.handoff_id.to_string());
+        let mut tx = self.write.begin().await?;
+        let took = sqlx::query(sqlx::AssertSqlSafe(pg.finish_handoff.as_str()))
+            .bind(f.handoff_status.as_str())
+            .bind(f.next_attempt_at)
+            .bind(f.submission_id)
+            .bind(f.finished_at)
+            .bind(&handoff)
+            .bind(&attempt)
+            .bind(f.status.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let next_retry_at = if took > 0 { f.next_attempt_at } else { None };
+        sqlx::query(sqlx::AssertSqlSafe(pg.finish_attempt.as_str()))
+            .bind(f.status.as_str())
+            .bind(f.category.map(ErrorCategory::as_str))
+            .bind(f.category.is_some_and(ErrorCategory::retryable))
+            .bind(f.status_code.map(i64::from))
+            .bind(f.message)
+            .bind(f.submission_id)
+            .bind(f.request)
+            .bind(f.response_excerpt)
+            .bind(f.finished_at)
+            .bind(f.duration_ms)
+            .bind(next_retry_at)
+            .bind(&attempt)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
 }

@@ -511,12 +511,14 @@ pub(crate) fn record_mapping(
     mapping: &str,
     mapping_name: &str,
 ) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(
-        "UPDATE intake_messages SET mapping_id = ?1, mapping_name = ?2 WHERE id = ?3",
-    )?
-    .execute(params![mapping, mapping_name, message])?;
+    conn.prepare_cached(RECORD_MAPPING)?
+        .execute(params![mapping, mapping_name, message])?;
     Ok(())
 }
+
+/// [`record_mapping`]'s statement (the PostgreSQL store's writer runs it too).
+pub(crate) const RECORD_MAPPING: &str =
+    "UPDATE intake_messages SET mapping_id = ?1, mapping_name = ?2 WHERE id = ?3";
 
 /// A source's mapping versions, for [`Store::mapping_versions`] (read pool) and
 /// [`Store::add_to_inbox_with_versions`] (the writer's connection).

@@ -93,6 +93,22 @@ impl Shared {
     }
 }
 
+/// `sql` with SQLite's numbered parameters (`?1`) as PostgreSQL numbers them (`$1`), for a
+/// statement both back ends run (the local store's writer runs it through rusqlite, which
+/// takes `?n`). The statements given have no `?` in a string literal.
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// What PostgreSQL's error `e` says when the environment, not the console, stopped the store
 /// (SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention, 58 system; and
 /// the serialization failures and deadlocks a retry resolves); `None` for the rest (a
@@ -425,6 +441,14 @@ mod tests {
         assert_eq!(e.part, "password");
         assert!(!e.to_string().contains("hunter2"), "{e}");
         assert!(e.to_string().contains("secrets backend"), "{e}");
+    }
+
+    #[test]
+    fn numbered_parameters_become_postgres_ones() {
+        assert_eq!(
+            numbered("UPDATE t SET a = ?1, b = ?12 WHERE c = ?1 AND d != '?'"),
+            "UPDATE t SET a = $1, b = $12 WHERE c = $1 AND d != '?'"
+        );
     }
 
     #[test]
