@@ -218,9 +218,9 @@ async fn what_a_postgres_store_cannot_do_yet_is_refused_by_name() {
         async {
             let app = console(dir.path(), &schema).await;
             let e = app
-                .handoffs(&Default::default())
+                .stats(&Default::default(), false)
                 .await
-                .expect_err("the handoff list is not on the shared store yet");
+                .expect_err("statistics are not on the shared store yet");
             assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
             assert!(
                 e.to_string()
@@ -365,7 +365,9 @@ async fn intake_sources_mappings_and_health_results_are_shared_through_postgres(
 #[tokio::test]
 async fn a_handoff_sent_by_one_console_is_retried_by_another_on_the_postgres_store() {
     use common::{Reply, Sink};
-    use handoff_console::attempts::{HistoryFilter, Status, Trigger};
+    use handoff_console::attempts::{
+        HandoffFilter, HandoffSort, HandoffState, HistoryFilter, Status, Trigger,
+    };
     let (schema, admin) = fresh_schema().await;
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let sink = Sink::start().await;
@@ -385,17 +387,30 @@ async fn a_handoff_sent_by_one_console_is_retried_by_another_on_the_postgres_sto
             front.add_integration(emr).await.unwrap();
             sink.then([Reply::status(503)]);
             let first = front
-                .send("emr", "call-1", json!({"fullName": "Ann Lee"}), Trigger::Live)
+                .send(
+                    "emr",
+                    "call-1",
+                    json!({"fullName": "Ann Lee"}),
+                    Trigger::Live,
+                )
                 .await
                 .unwrap();
-            assert!(!first.success && first.handoff_status == Status::Pending, "{first:?}");
+            assert!(
+                !first.success && first.handoff_status == Status::Pending,
+                "{first:?}"
+            );
             assert!(first.next_retry_at.is_some());
 
             // The other console's worker finds it due and delivers it.
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
             let settled = loop {
                 worker.run_due_retries().await.expect("worker pass");
-                let h = worker.store().handoff(first.handoff_id).await.unwrap().unwrap();
+                let h = worker
+                    .store()
+                    .handoff(first.handoff_id)
+                    .await
+                    .unwrap()
+                    .unwrap();
                 if h.summary.status != Status::Pending || std::time::Instant::now() > deadline {
                     break h.summary.status;
                 }
@@ -431,6 +446,26 @@ async fn a_handoff_sent_by_one_console_is_retried_by_another_on_the_postgres_sto
                     .unwrap(),
                 2
             );
+            // The handoff list, searched without regard to ASCII case as on SQLite.
+            let listed = worker
+                .handoffs(&HandoffFilter {
+                    text: Some("CALL-1".into()),
+                    state: Some(HandoffState::Delivered),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(listed.len(), 1);
+            assert_eq!((listed[0].handoff_id, listed[0].attempts), (first.handoff_id, 2));
+            let counted = front
+                .store()
+                .handoff_count(&HandoffFilter {
+                    sort: HandoffSort::Status,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(counted, 1);
             let detail = worker.attempt(chain[0].attempt_id).await.unwrap();
             assert_eq!(detail.0.summary.status, Status::Failed);
             assert_eq!(detail.1.len(), 2, "its retry chain");
@@ -442,7 +477,10 @@ async fn a_handoff_sent_by_one_console_is_retried_by_another_on_the_postgres_sto
             .fetch_one(&admin)
             .await
             .unwrap();
-            assert!(data.starts_with("hc1:") && !data.contains("Ann Lee"), "{data}");
+            assert!(
+                data.starts_with("hc1:") && !data.contains("Ann Lee"),
+                "{data}"
+            );
             front.close().await;
             worker.close().await;
         },

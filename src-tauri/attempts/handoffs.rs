@@ -5,11 +5,10 @@ use super::queries::{like_escape, parse};
 use super::{HandoffState, Trigger, opt_time};
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
-use crate::store::{Store, StoreError, from_ms};
+use crate::store::{Dialect, Store, StoreError, from_ms, on_backend};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 /// The most rows one handoff query returns.
 pub const MAX_HANDOFF_LIMIT: u32 = 10_000;
@@ -130,7 +129,12 @@ impl HandoffFilter {
 
 /// `FROM handoffs h ... WHERE ...`: tests are left out (which also lets the list's partial
 /// indexes serve), then the filter's conditions.
-fn push_from_where(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
+fn push_from_where<DB: Database>(q: &mut QueryBuilder<DB>, f: &HandoffFilter, dialect: Dialect)
+where
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
     q.push(" FROM handoffs h");
     if f.needs_last_attempt() {
         q.push(" LEFT JOIN attempts a ON a.id = h.last_attempt_id");
@@ -158,11 +162,12 @@ fn push_from_where(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
     }
     if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", like_escape(text));
-        q.push(" AND (h.session_id LIKE ")
+        let like = dialect.like();
+        q.push(format!(" AND (h.session_id {like} "))
             .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR h.integration_name LIKE ")
+            .push(format!(" ESCAPE '\\' OR h.integration_name {like} "))
             .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR a.message LIKE ")
+            .push(format!(" ESCAPE '\\' OR a.message {like} "))
             .push_bind(pattern)
             .push(" ESCAPE '\\')");
     }
@@ -194,35 +199,51 @@ pub(crate) fn push_handoff_trigger<DB: sqlx::Database>(
     }
 }
 
-fn row_from(row: &SqliteRow) -> Result<HandoffRow, StoreError> {
-    let state: String = row.try_get("state")?;
-    let last: Option<String> = row.try_get("last_attempt_id")?;
-    let category: Option<String> = row.try_get("category")?;
-    Ok(HandoffRow {
-        handoff_id: parse(row.try_get("id")?, "handoff id")?,
-        integration_id: parse(row.try_get("integration_id")?, "integration id")?,
-        integration_name: row.try_get("integration_name")?,
-        session_id: row.try_get("session_id")?,
-        status: HandoffState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("handoff state {state}")))?,
-        attempts: row.try_get::<i64, _>("attempts")?.max(0) as u32,
-        last_attempt_id: last.map(|l| parse(l, "attempt id")).transpose()?,
-        last_category: category.as_deref().and_then(ErrorCategory::parse),
-        last_status_code: row
-            .try_get::<Option<i64>, _>("status_code")?
-            .map(|c| c as u16),
-        last_message: row
-            .try_get::<Option<String>, _>("message")?
-            .unwrap_or_default(),
-        created_at: from_ms(row.try_get("created_at")?),
-        updated_at: from_ms(row.try_get("updated_at")?),
-        next_retry_at: opt_time(row.try_get("next_attempt_at")?),
-    })
+/// A listed handoff's row as both back ends return it.
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    id: String,
+    integration_id: String,
+    integration_name: String,
+    session_id: String,
+    state: String,
+    attempts: i64,
+    last_attempt_id: Option<String>,
+    category: Option<String>,
+    status_code: Option<i64>,
+    message: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    next_attempt_at: Option<i64>,
 }
 
-/// ` ORDER BY ...` of `f`'s sort, ending in the rowid so that the order is total: pages neither
-/// overlap nor skip.
-fn order_by(f: &HandoffFilter) -> String {
+impl ListedRow {
+    fn into_row(self) -> Result<HandoffRow, StoreError> {
+        Ok(HandoffRow {
+            handoff_id: parse(self.id, "handoff id")?,
+            integration_id: parse(self.integration_id, "integration id")?,
+            integration_name: self.integration_name,
+            session_id: self.session_id,
+            status: HandoffState::parse(&self.state)
+                .ok_or_else(|| StoreError::Corrupt(format!("handoff state {}", self.state)))?,
+            attempts: self.attempts.max(0) as u32,
+            last_attempt_id: self
+                .last_attempt_id
+                .map(|l| parse(l, "attempt id"))
+                .transpose()?,
+            last_category: self.category.as_deref().and_then(ErrorCategory::parse),
+            last_status_code: self.status_code.map(|c| c as u16),
+            last_message: self.message.unwrap_or_default(),
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+            next_retry_at: opt_time(self.next_attempt_at),
+        })
+    }
+}
+
+/// ` ORDER BY ...` of `f`'s sort, ending in the row key (SQLite's rowid, PostgreSQL's id) so
+/// that the order is total: pages neither overlap nor skip.
+fn order_by(f: &HandoffFilter, dialect: Dialect) -> String {
     let dir = match f.order {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
@@ -233,21 +254,28 @@ fn order_by(f: &HandoffFilter) -> String {
         (HandoffSort::Status, Some(_)) => &f.sort.columns()[1..],
         _ => f.sort.columns(),
     };
+    let key = dialect.row_key("h");
     let columns: Vec<String> = columns
         .iter()
-        .chain(&["h.rowid"])
+        .copied()
+        .chain([key.as_str()])
         .map(|c| format!("{c} {dir}"))
         .collect();
     format!(" ORDER BY {}", columns.join(", "))
 }
 
-/// `SELECT h.rowid ...` of the page `f` asks for: from an index alone when the filter allows
-/// (the sort's index holds the sort column, `created_at` and the rowid), without reading the
-/// rows it skips.
-fn push_page_rowids(q: &mut QueryBuilder<Sqlite>, f: &HandoffFilter) {
-    q.push("SELECT h.rowid");
-    push_from_where(q, f);
-    q.push(order_by(f));
+/// `SELECT h.rowid ...` (PostgreSQL: `h.id`) of the page `f` asks for: from an index alone when
+/// the filter allows (the sort's index holds the sort column, `created_at` and the rowid),
+/// without reading the rows it skips.
+fn push_page_rowids<DB: Database>(q: &mut QueryBuilder<DB>, f: &HandoffFilter, dialect: Dialect)
+where
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
+    q.push(format!("SELECT {}", dialect.row_key("h")));
+    push_from_where(q, f, dialect);
+    q.push(order_by(f, dialect));
     let limit = f.limit.unwrap_or(50).clamp(1, MAX_HANDOFF_LIMIT);
     q.push(" LIMIT ").push_bind(i64::from(limit));
     q.push(" OFFSET ")
@@ -260,31 +288,31 @@ impl Store {
     pub async fn handoffs(&self, f: &HandoffFilter) -> Result<Vec<HandoffRow>, StoreError> {
         // The page's rowids first; then only those rows are read, with their last attempt. An
         // offset deep into 100 000 handoffs would otherwise read (and join) every row it skips.
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT h.id, h.integration_id, h.integration_name, h.session_id, {} AS state, \
-             h.attempts, h.last_attempt_id, a.category, a.status_code, a.message, h.created_at, \
-             h.updated_at, h.next_attempt_at \
-             FROM handoffs h LEFT JOIN attempts a ON a.id = h.last_attempt_id \
-             WHERE h.rowid IN (",
-            HandoffState::SQL
-        ));
-        push_page_rowids(&mut q, f);
-        q.push(")").push(order_by(f));
-        let rows = q
-            .build()
-            .fetch_all(&self.local("the handoff history")?.read)
-            .await?;
-        rows.iter().map(row_from).collect()
+        let rows: Vec<ListedRow> = on_backend!(self, db => {
+            let dialect = db.dialect();
+            let mut q = QueryBuilder::new(format!(
+                "SELECT h.id, h.integration_id, h.integration_name, h.session_id, {} AS state, \
+                 h.attempts, h.last_attempt_id, a.category, a.status_code, a.message, \
+                 h.created_at, h.updated_at, h.next_attempt_at \
+                 FROM handoffs h LEFT JOIN attempts a ON a.id = h.last_attempt_id \
+                 WHERE {} IN (",
+                HandoffState::SQL,
+                dialect.row_key("h")
+            ));
+            push_page_rowids(&mut q, f, dialect);
+            q.push(")").push(order_by(f, dialect));
+            q.build_query_as().fetch_all(&db.read).await
+        })?;
+        rows.into_iter().map(ListedRow::into_row).collect()
     }
 
     /// How many handoffs match `f` (its sort, limit and offset play no part).
     pub async fn handoff_count(&self, f: &HandoffFilter) -> Result<u64, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT count(*)");
-        push_from_where(&mut q, f);
-        let n: i64 = q
-            .build_query_scalar()
-            .fetch_one(&self.local("the handoff history")?.read)
-            .await?;
+        let n: i64 = on_backend!(self, db => {
+            let mut q = QueryBuilder::new("SELECT count(*)");
+            push_from_where(&mut q, f, db.dialect());
+            q.build_query_scalar().fetch_one(&db.read).await
+        })?;
         Ok(n.max(0) as u64)
     }
 }
@@ -303,8 +331,8 @@ mod tests {
     ];
 
     async fn plan(store: &Store, f: &HandoffFilter) -> String {
-        let mut q = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
-        push_page_rowids(&mut q, f);
+        let mut q = QueryBuilder::<sqlx::Sqlite>::new("EXPLAIN QUERY PLAN ");
+        push_page_rowids(&mut q, f, Dialect::Sqlite);
         let rows: Vec<(i64, i64, i64, String)> = q
             .build_query_as()
             .fetch_all(&store.local("test").unwrap().read)
@@ -360,13 +388,14 @@ mod tests {
         assert!(p.contains("handoffs_integration_updated"), "{p}");
         assert!(!p.contains("TEMP B-TREE"), "{p}");
 
-        let mut q = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN SELECT count(*)");
+        let mut q = QueryBuilder::<sqlx::Sqlite>::new("EXPLAIN QUERY PLAN SELECT count(*)");
         push_from_where(
             &mut q,
             &HandoffFilter {
                 state: Some(HandoffState::Pending),
                 ..Default::default()
             },
+            Dialect::Sqlite,
         );
         let rows: Vec<(i64, i64, i64, String)> = q
             .build_query_as()

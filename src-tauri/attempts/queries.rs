@@ -7,7 +7,7 @@ use super::{
 };
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
-use crate::store::{Backend, Store, StoreError, from_ms, on_backend};
+use crate::store::{Backend, Dialect, Store, StoreError, from_ms, on_backend};
 use sqlx::{AssertSqlSafe, Database, Encode, QueryBuilder, Type};
 
 /// The most rows one history query returns.
@@ -273,7 +273,7 @@ impl HandoffRow {
 }
 
 /// The WHERE conditions of a history query (after `WHERE 1 = 1`).
-fn push_history_where<DB: Database>(q: &mut QueryBuilder<DB>, f: &HistoryFilter)
+fn push_history_where<DB: Database>(q: &mut QueryBuilder<DB>, f: &HistoryFilter, dialect: Dialect)
 where
     for<'t> String: Encode<'t, DB> + Type<DB>,
     for<'t> &'static str: Encode<'t, DB> + Type<DB>,
@@ -310,11 +310,12 @@ where
     if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
         // LIKE's wildcards in the text are matched literally.
         let pattern = format!("%{}%", like_escape(text));
-        q.push(" AND (session_id LIKE ")
+        let like = dialect.like();
+        q.push(format!(" AND (session_id {like} "))
             .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR message LIKE ")
+            .push(format!(" ESCAPE '\\' OR message {like} "))
             .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR integration_name LIKE ")
+            .push(format!(" ESCAPE '\\' OR integration_name {like} "))
             .push_bind(pattern)
             .push(" ESCAPE '\\')");
     }
@@ -439,7 +440,7 @@ impl Store {
                 "SELECT {} FROM attempts WHERE {tie} IN (SELECT {tie} FROM attempts WHERE 1 = 1",
                 attempt_columns()
             ));
-            push_history_where(&mut q, f);
+            push_history_where(&mut q, f, db.dialect());
             q.push(&order);
             q.push(" LIMIT ").push_bind(i64::from(limit));
             q.push(" OFFSET ").push_bind(offset);
@@ -453,7 +454,7 @@ impl Store {
     pub async fn history_count(&self, f: &HistoryFilter) -> Result<u64, StoreError> {
         let n: i64 = on_backend!(self, db => {
             let mut q = QueryBuilder::new("SELECT count(*) FROM attempts WHERE 1 = 1");
-            push_history_where(&mut q, f);
+            push_history_where(&mut q, f, db.dialect());
             q.build_query_scalar().fetch_one(&db.read).await
         })?;
         Ok(n.max(0) as u64)

@@ -358,6 +358,21 @@ impl Dialect {
         }
     }
 
+    /// The LIKE that ignores case as SQLite's does (`LIKE` there; `ILIKE` on PostgreSQL, whose
+    /// `LIKE` is case-sensitive).
+    pub(crate) fn like(self) -> &'static str {
+        self.pick("LIKE", "ILIKE")
+    }
+
+    /// The column that makes an order total where every other column ties: SQLite's rowid
+    /// (its indexes end with it, so pages come from an index alone), the id on PostgreSQL.
+    pub(crate) fn row_key(self, table: &str) -> String {
+        match self {
+            Self::Sqlite => format!("{table}.rowid"),
+            Self::Postgres => format!("{table}.id"),
+        }
+    }
+
     /// An ORDER BY term for `column`, ASCII case folded.
     pub(crate) fn nocase_order(self, column: &str) -> String {
         match self {
