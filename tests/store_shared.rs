@@ -218,9 +218,9 @@ async fn what_a_postgres_store_cannot_do_yet_is_refused_by_name() {
         async {
             let app = console(dir.path(), &schema).await;
             let e = app
-                .stats(&Default::default(), false)
+                .inbox(&Default::default())
                 .await
-                .expect_err("statistics are not on the shared store yet");
+                .expect_err("the intake inbox is not on the shared store yet");
             assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
             assert!(
                 e.to_string()
@@ -456,7 +456,10 @@ async fn a_handoff_sent_by_one_console_is_retried_by_another_on_the_postgres_sto
                 .await
                 .unwrap();
             assert_eq!(listed.len(), 1);
-            assert_eq!((listed[0].handoff_id, listed[0].attempts), (first.handoff_id, 2));
+            assert_eq!(
+                (listed[0].handoff_id, listed[0].attempts),
+                (first.handoff_id, 2)
+            );
             let counted = front
                 .store()
                 .handoff_count(&HandoffFilter {
@@ -483,6 +486,131 @@ async fn a_handoff_sent_by_one_console_is_retried_by_another_on_the_postgres_sto
             );
             front.close().await;
             worker.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn statistics_on_the_postgres_store_agree_with_the_exact_count() {
+    use common::{Reply, Sink};
+    use handoff_console::attempts::{Status, Trigger};
+    use handoff_console::stats::StatsFilter;
+    let (schema, admin) = fresh_schema().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sink = Sink::start().await;
+    cleanly(
+        async {
+            let front = console(dir_a.path(), &schema).await;
+            let support = console(dir_b.path(), &schema).await;
+            let emr: IntegrationConfig = serde_json::from_value(json!({
+                "name": "emr", "kind": "api",
+                "fields": [{"name": "fullName", "type": "name", "required": true}],
+                "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
+                        "payloadStructure": {"name": "{{fullName}}"},
+                        "timeoutMs": 2000, "connectTimeoutMs": 500},
+                "retry": {"maxAttempts": 2, "baseDelayMs": 50}
+            }))
+            .unwrap();
+            let emr = front.add_integration(emr).await.unwrap();
+            sink.then([
+                Reply::status(201),
+                Reply::status(500),
+                Reply::status(400),
+                Reply::status(503),
+            ]);
+            for n in 0..4 {
+                front
+                    .send(
+                        "emr",
+                        &format!("call-{n}"),
+                        json!({"fullName": "Ann Lee"}),
+                        Trigger::Live,
+                    )
+                    .await
+                    .unwrap();
+            }
+            // The two retryable failures are retried (and delivered) by the other console.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while support.store().next_due_at().await.unwrap().is_some() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "retries never settled"
+                );
+                support.run_due_retries().await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            let store = support.store();
+            let day = 86_400_000;
+            let now = handoff_console::store::now_ms();
+            let filters = [
+                StatsFilter::default(),
+                // A whole day from the rollups (yesterday, empty) and today's part from the
+                // attempts.
+                StatsFilter {
+                    since_ms: Some((now / day - 1) * day),
+                    until_ms: Some(now + 3_600_000),
+                    ..Default::default()
+                },
+                StatsFilter {
+                    trigger: Some(Trigger::Retry),
+                    ..Default::default()
+                },
+                StatsFilter {
+                    integration: Some(emr.id),
+                    bucket: handoff_console::stats::SeriesBucket::Hour,
+                    since_ms: Some(now - 3_600_000),
+                    until_ms: Some(now + 3_600_000),
+                    ..Default::default()
+                },
+            ];
+            for f in &filters {
+                let fast = store.stats(f).await.unwrap();
+                let exact = store.stats_exact(f).await.unwrap();
+                let key = |s: &handoff_console::stats::Stats| {
+                    (
+                        (s.total, s.succeeded, s.failed, s.pending),
+                        s.failures_by_category.clone(),
+                        s.handoffs,
+                        s.top_errors
+                            .iter()
+                            .map(|e| serde_json::to_string(e).unwrap())
+                            .collect::<Vec<_>>(),
+                        s.series.len(),
+                    )
+                };
+                assert_eq!(key(&fast), key(&exact), "{f:?}");
+            }
+            let all = store.stats(&StatsFilter::default()).await.unwrap();
+            assert_eq!((all.total, all.succeeded, all.failed), (6, 3, 3), "{all:?}");
+            assert_eq!(
+                (
+                    all.handoffs.total,
+                    all.handoffs.delivered,
+                    all.handoffs.undelivered
+                ),
+                (4, 3, 1)
+            );
+            let retried = store
+                .stats(&StatsFilter {
+                    trigger: Some(Trigger::Retry),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!(retried.handoffs.total, 2, "{retried:?}");
+            assert!(all.p50_ms.is_some());
+            let chain = front
+                .history(&Default::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|a| a.status == Status::Failed)
+                .count();
+            assert_eq!(chain, 3);
+            front.close().await;
+            support.close().await;
         },
         drop_schema(&admin, &schema),
     )

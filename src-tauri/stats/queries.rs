@@ -1,12 +1,14 @@
 //! Reading statistics: from the rollups for whole days, from `attempts` for the rest. Values
 //! are always bound; the only SQL assembled at run time is the choice among fixed fragments.
+//! The same statements serve both back ends: sums are cast back to BIGINT (PostgreSQL's
+//! `sum(bigint)` is NUMERIC), conditional counts use `FILTER (WHERE …)`.
 
 use super::{Counts, DAY_MS, HandoffCounts, StatsFilter, Tally};
 use crate::attempts::{HandoffState, Trigger};
 use crate::category::ErrorCategory;
-use crate::store::{Store, StoreError, now_ms};
+use crate::store::{Store, StoreError, now_ms, on_backend};
 use futures_util::TryStreamExt;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 use std::collections::BTreeMap;
 
 /// The most points a time series may have (a week of minutes, 416 days of hours).
@@ -17,8 +19,9 @@ pub const MAX_SERIES_POINTS: i64 = 10_000;
 /// whole days; the benchmark and the tests compare top errors with the exact ones.
 const ERROR_GROUPS: i64 = 500;
 
-const CATEGORY_SUMS: &str = "sum(network), sum(timeout), sum(authentication), \
-     sum(configuration), sum(validation), sum(server)";
+const CATEGORY_SUMS: &str = "CAST(sum(network) AS BIGINT), CAST(sum(timeout) AS BIGINT), \
+     CAST(sum(authentication) AS BIGINT), CAST(sum(configuration) AS BIGINT), \
+     CAST(sum(validation) AS BIGINT), CAST(sum(server) AS BIGINT)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatsError {
@@ -47,7 +50,12 @@ enum Days {
 }
 
 /// ` AND integration_id = ? AND trigger = ?` as the filter asks (rollups and attempts alike).
-fn push_keys(qb: &mut QueryBuilder<Sqlite>, f: &StatsFilter) {
+fn push_keys<DB: Database>(qb: &mut QueryBuilder<DB>, f: &StatsFilter)
+where
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
     if let Some(i) = f.integration {
         qb.push(" AND integration_id = ").push_bind(i.to_string());
     }
@@ -56,7 +64,12 @@ fn push_keys(qb: &mut QueryBuilder<Sqlite>, f: &StatsFilter) {
     }
 }
 
-fn push_days(qb: &mut QueryBuilder<Sqlite>, days: Days) {
+fn push_days<DB: Database>(qb: &mut QueryBuilder<DB>, days: Days)
+where
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
     if let Days::Range(first, end) = days {
         qb.push(" AND day >= ").push_bind(first);
         qb.push(" AND day < ").push_bind(end);
@@ -64,12 +77,16 @@ fn push_days(qb: &mut QueryBuilder<Sqlite>, days: Days) {
 }
 
 /// The attempts filter: keys, session, and `[since, until)`.
-fn push_attempts(
-    qb: &mut QueryBuilder<Sqlite>,
+fn push_attempts<DB: Database>(
+    qb: &mut QueryBuilder<DB>,
     f: &StatsFilter,
     since: Option<i64>,
     until: Option<i64>,
-) {
+) where
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
     push_keys(qb, f);
     if let Some(s) = &f.session {
         qb.push(" AND session_id = ").push_bind(s.clone());
@@ -173,24 +190,24 @@ impl Store {
         first: i64,
         end: i64,
     ) -> Result<HandoffCounts, StatsError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT state, sum(n) FROM stats_handoffs_daily WHERE origin <> 'test'",
-        );
-        push_handoff_trigger(&mut qb, f, true);
-        if let Some(i) = f.integration {
-            qb.push(" AND integration_id = ").push_bind(i.to_string());
-        }
-        if first > i64::MIN {
-            qb.push(" AND day >= ").push_bind(first);
-        }
-        if end < i64::MAX {
-            qb.push(" AND day < ").push_bind(end);
-        }
-        qb.push(" GROUP BY state");
-        let rows: Vec<(String, i64)> = qb
-            .build_query_as()
-            .fetch_all(&self.local("statistics")?.read)
-            .await?;
+        let rows: Vec<(String, i64)> = on_backend!(self, db => {
+            let mut qb = QueryBuilder::new(
+                "SELECT state, CAST(sum(n) AS BIGINT) FROM stats_handoffs_daily \
+                 WHERE origin <> 'test'",
+            );
+            push_handoff_trigger(&mut qb, f, true);
+            if let Some(i) = f.integration {
+                qb.push(" AND integration_id = ").push_bind(i.to_string());
+            }
+            if first > i64::MIN {
+                qb.push(" AND day >= ").push_bind(first);
+            }
+            if end < i64::MAX {
+                qb.push(" AND day < ").push_bind(end);
+            }
+            qb.push(" GROUP BY state");
+            qb.build_query_as().fetch_all(&db.read).await
+        })?;
         let mut counts = HandoffCounts::default();
         for (state, n) in rows {
             counts.add(&state, n.max(0) as u64);
@@ -205,28 +222,27 @@ impl Store {
         since: Option<i64>,
         until: Option<i64>,
     ) -> Result<HandoffCounts, StatsError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {} AS state, count(*) FROM handoffs h WHERE h.origin <> 'test'",
-            HandoffState::SQL
-        ));
-        push_handoff_trigger(&mut qb, f, false);
-        if let Some(i) = f.integration {
-            qb.push(" AND h.integration_id = ").push_bind(i.to_string());
-        }
-        if let Some(s) = &f.session {
-            qb.push(" AND h.session_id = ").push_bind(s.clone());
-        }
-        if let Some(s) = since {
-            qb.push(" AND h.created_at >= ").push_bind(s);
-        }
-        if let Some(u) = until {
-            qb.push(" AND h.created_at < ").push_bind(u);
-        }
-        qb.push(" GROUP BY 1");
-        let rows: Vec<(String, i64)> = qb
-            .build_query_as()
-            .fetch_all(&self.local("statistics")?.read)
-            .await?;
+        let rows: Vec<(String, i64)> = on_backend!(self, db => {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT {} AS state, count(*) FROM handoffs h WHERE h.origin <> 'test'",
+                HandoffState::SQL
+            ));
+            push_handoff_trigger(&mut qb, f, false);
+            if let Some(i) = f.integration {
+                qb.push(" AND h.integration_id = ").push_bind(i.to_string());
+            }
+            if let Some(s) = &f.session {
+                qb.push(" AND h.session_id = ").push_bind(s.clone());
+            }
+            if let Some(s) = since {
+                qb.push(" AND h.created_at >= ").push_bind(s);
+            }
+            if let Some(u) = until {
+                qb.push(" AND h.created_at < ").push_bind(u);
+            }
+            qb.push(" GROUP BY 1");
+            qb.build_query_as().fetch_all(&db.read).await
+        })?;
         let mut counts = HandoffCounts::default();
         for (state, n) in rows {
             counts.add(&state, n.max(0) as u64);
@@ -274,64 +290,90 @@ impl Store {
     ) -> Result<Tally, StatsError> {
         let mut tally = Tally::default();
 
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT day, sum(total), sum(succeeded), sum(failed), sum(pending), sum(timed), \
-             sum(duration_sum), {CATEGORY_SUMS} FROM stats_daily WHERE 1 = 1"
-        ));
-        push_keys(&mut qb, f);
-        push_days(&mut qb, days);
-        qb.push(" GROUP BY day");
-        let mut rows = qb.build().fetch(&self.local("statistics")?.read);
-        while let Some(row) = rows.try_next().await? {
-            let mut c = Counts {
-                total: row.try_get::<i64, _>(1)?.max(0) as u64,
-                succeeded: row.try_get::<i64, _>(2)?.max(0) as u64,
-                failed: row.try_get::<i64, _>(3)?.max(0) as u64,
-                pending: row.try_get::<i64, _>(4)?.max(0) as u64,
-                timed: row.try_get::<i64, _>(5)?.max(0) as u64,
-                duration_sum: row.try_get::<i64, _>(6)?,
-                by_category: [0; 6],
+        /// Day, total, succeeded, failed, pending, timed, duration sum, then the categories.
+        type DayRow = (
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+        );
+        /// Category, message, failures.
+        type ErrorRow = (String, String, i64);
+        let (days_rows, durations, rows): (Vec<DayRow>, Vec<(i64, i64)>, Vec<ErrorRow>) = on_backend!(self, db => {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT day, CAST(sum(total) AS BIGINT), CAST(sum(succeeded) AS BIGINT), \
+                 CAST(sum(failed) AS BIGINT), CAST(sum(pending) AS BIGINT), \
+                 CAST(sum(timed) AS BIGINT), CAST(sum(duration_sum) AS BIGINT), \
+                 {CATEGORY_SUMS} FROM stats_daily WHERE 1 = 1"
+            ));
+            push_keys(&mut qb, f);
+            push_days(&mut qb, days);
+            qb.push(" GROUP BY day");
+            let by_day = qb.build_query_as().fetch_all(&db.read).await?;
+
+            let mut qb = QueryBuilder::new(match days {
+                Days::All => {
+                    "SELECT bucket, CAST(sum(n) AS BIGINT) FROM stats_durations WHERE 1 = 1"
+                }
+                Days::Range(..) => {
+                    "SELECT bucket, CAST(sum(n) AS BIGINT) FROM stats_durations_daily \
+                     WHERE 1 = 1"
+                }
+            });
+            push_keys(&mut qb, f);
+            push_days(&mut qb, days);
+            qb.push(" GROUP BY bucket");
+            let durations = qb.build_query_as().fetch_all(&db.read).await?;
+
+            let mut qb = QueryBuilder::new(match days {
+                Days::All => {
+                    "SELECT category, message, CAST(sum(n) AS BIGINT) AS c FROM stats_errors \
+                     WHERE 1 = 1"
+                }
+                Days::Range(..) => {
+                    "SELECT category, message, CAST(sum(n) AS BIGINT) AS c \
+                     FROM stats_errors_daily WHERE 1 = 1"
+                }
+            });
+            push_keys(&mut qb, f);
+            push_days(&mut qb, days);
+            qb.push(" GROUP BY category, message HAVING sum(n) > 0 ORDER BY c DESC LIMIT ")
+                .push_bind(ERROR_GROUPS);
+            let errors = qb.build_query_as().fetch_all(&db.read).await?;
+            (by_day, durations, errors)
+        });
+        for (day, total, succeeded, failed, pending, timed, duration_sum, c0, c1, c2, c3, c4, c5) in
+            days_rows
+        {
+            let n = |v: i64| v.max(0) as u64;
+            let c = Counts {
+                total: n(total),
+                succeeded: n(succeeded),
+                failed: n(failed),
+                pending: n(pending),
+                timed: n(timed),
+                duration_sum,
+                by_category: [n(c0), n(c1), n(c2), n(c3), n(c4), n(c5)],
             };
-            for (i, n) in c.by_category.iter_mut().enumerate() {
-                *n = row.try_get::<i64, _>(7 + i)?.max(0) as u64;
-            }
             tally.counts.merge(&c);
             if series && c.total > 0 {
-                tally.series.insert(row.try_get::<i64, _>(0)?, c);
+                tally.series.insert(day, c);
             }
         }
-        drop(rows);
-
-        let mut qb = QueryBuilder::<Sqlite>::new(match days {
-            Days::All => "SELECT bucket, sum(n) FROM stats_durations WHERE 1 = 1",
-            Days::Range(..) => "SELECT bucket, sum(n) FROM stats_durations_daily WHERE 1 = 1",
-        });
-        push_keys(&mut qb, f);
-        push_days(&mut qb, days);
-        qb.push(" GROUP BY bucket");
-        let mut rows = qb.build().fetch(&self.local("statistics")?.read);
-        while let Some(row) = rows.try_next().await? {
-            let (bucket, n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        for (bucket, n) in durations {
             if bucket >= 0 && n > 0 {
                 tally.durations.add(bucket as usize, n as u64);
             }
         }
-        drop(rows);
-
-        let mut qb = QueryBuilder::<Sqlite>::new(match days {
-            Days::All => "SELECT category, message, sum(n) AS c FROM stats_errors WHERE 1 = 1",
-            Days::Range(..) => {
-                "SELECT category, message, sum(n) AS c FROM stats_errors_daily WHERE 1 = 1"
-            }
-        });
-        push_keys(&mut qb, f);
-        push_days(&mut qb, days);
-        qb.push(" GROUP BY category, message HAVING c > 0 ORDER BY c DESC LIMIT ")
-            .push_bind(ERROR_GROUPS);
-        let rows: Vec<(String, String, i64)> = qb
-            .build_query_as()
-            .fetch_all(&self.local("statistics")?.read)
-            .await?;
         for (category, message, n) in rows {
             tally.errors.insert((category, message), n as u64);
         }
@@ -353,31 +395,29 @@ impl Store {
         tally.counts = counts;
         tally.series = by_bucket;
 
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT duration_ms FROM attempts WHERE 1 = 1");
-        push_attempts(&mut qb, f, since, until);
-        qb.push(" AND status <> 'pending' AND duration_ms IS NOT NULL");
-        let mut rows = qb
-            .build_query_scalar::<i64>()
-            .fetch(&self.local("statistics")?.read);
-        while let Some(ms) = rows.try_next().await? {
-            if exact {
-                tally.exact_durations.push(ms);
-            } else {
-                tally.durations.record(ms);
+        let rows: Vec<(String, String, i64)> = on_backend!(self, db => {
+            // Streamed: an exact tally reads every matching attempt's duration.
+            let mut qb = QueryBuilder::new("SELECT duration_ms FROM attempts WHERE 1 = 1");
+            push_attempts(&mut qb, f, since, until);
+            qb.push(" AND status <> 'pending' AND duration_ms IS NOT NULL");
+            let mut rows = qb.build_query_scalar::<i64>().fetch(&db.read);
+            while let Some(ms) = rows.try_next().await? {
+                if exact {
+                    tally.exact_durations.push(ms);
+                } else {
+                    tally.durations.record(ms);
+                }
             }
-        }
-        drop(rows);
+            drop(rows);
 
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT coalesce(category, ''), substr(message, 1, 200), count(*) FROM attempts \
-             WHERE status = 'failed'",
-        );
-        push_attempts(&mut qb, f, since, until);
-        qb.push(" GROUP BY 1, 2");
-        let rows: Vec<(String, String, i64)> = qb
-            .build_query_as()
-            .fetch_all(&self.local("statistics")?.read)
-            .await?;
+            let mut qb = QueryBuilder::new(
+                "SELECT coalesce(category, ''), substr(message, 1, 200), count(*) FROM attempts \
+                 WHERE status = 'failed'",
+            );
+            push_attempts(&mut qb, f, since, until);
+            qb.push(" GROUP BY 1, 2");
+            qb.build_query_as().fetch_all(&db.read).await?
+        });
         for (category, message, n) in rows {
             *tally.errors.entry((category, message)).or_default() += n.max(0) as u64;
         }
@@ -392,24 +432,26 @@ impl Store {
         until: Option<i64>,
         series: bool,
     ) -> Result<(Counts, BTreeMap<i64, Counts>), StatsError> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT ");
-        if series {
-            qb.push("started_at / ").push_bind(f.bucket.ms());
-        } else {
-            qb.push("0");
-        }
-        qb.push(
-            " AS b, status, category, count(*), \
-             sum(status <> 'pending' AND duration_ms IS NOT NULL), \
-             coalesce(sum(CASE WHEN status <> 'pending' THEN duration_ms END), 0) \
-             FROM attempts WHERE 1 = 1",
-        );
-        push_attempts(&mut qb, f, since, until);
-        qb.push(" GROUP BY b, status, category");
-        let rows: Vec<(i64, String, Option<String>, i64, i64, i64)> = qb
-            .build_query_as()
-            .fetch_all(&self.local("statistics")?.read)
-            .await?;
+        /// Series bucket, status, category, count, timed count, duration sum.
+        type Row = (i64, String, Option<String>, i64, i64, i64);
+        let rows: Vec<Row> = on_backend!(self, db => {
+            let mut qb = QueryBuilder::new("SELECT ");
+            if series {
+                qb.push("started_at / ").push_bind(f.bucket.ms());
+            } else {
+                qb.push("CAST(0 AS BIGINT)");
+            }
+            qb.push(
+                " AS b, status, category, count(*), \
+                 count(*) FILTER (WHERE status <> 'pending' AND duration_ms IS NOT NULL), \
+                 CAST(coalesce(sum(CASE WHEN status <> 'pending' THEN duration_ms END), 0) \
+                      AS BIGINT) \
+                 FROM attempts WHERE 1 = 1",
+            );
+            push_attempts(&mut qb, f, since, until);
+            qb.push(" GROUP BY b, status, category");
+            qb.build_query_as().fetch_all(&db.read).await
+        })?;
         let mut total = Counts::default();
         let mut by_bucket = BTreeMap::new();
         for (b, status, category, n, timed, duration_sum) in rows {
@@ -463,12 +505,12 @@ fn whole_days(f: &StatsFilter) -> Option<(i64, i64)> {
 
 /// The handoff condition of `f.trigger`, over the rollups or over `handoffs h` (the list's rule;
 /// `test` selects nothing and is answered before any query).
-fn push_handoff_trigger(qb: &mut QueryBuilder<Sqlite>, f: &StatsFilter, rollups: bool) {
+fn push_handoff_trigger<DB: Database>(qb: &mut QueryBuilder<DB>, f: &StatsFilter, rollups: bool) {
     if f.trigger == Some(Trigger::Test) {
         return;
     }
     if rollups {
-        crate::attempts::push_handoff_trigger(qb, f.trigger, "origin", "retried = 1");
+        crate::attempts::push_handoff_trigger(qb, f.trigger, "origin", "retried");
     } else {
         crate::attempts::push_handoff_trigger(qb, f.trigger, "h.origin", "h.attempts > 1");
     }
