@@ -218,9 +218,13 @@ async fn what_a_postgres_store_cannot_do_yet_is_refused_by_name() {
         async {
             let app = console(dir.path(), &schema).await;
             let e = app
-                .inbox(&Default::default())
+                .export_history(
+                    &dir.path().join("history.hce"),
+                    &Default::default(),
+                    &|_, _| {},
+                )
                 .await
-                .expect_err("the intake inbox is not on the shared store yet");
+                .expect_err("the history export is not on the shared store yet");
             assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
             assert!(
                 e.to_string()
@@ -611,6 +615,108 @@ async fn statistics_on_the_postgres_store_agree_with_the_exact_count() {
             assert_eq!(chain, 3);
             front.close().await;
             support.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_webhook_repeated_to_another_console_on_postgres_is_recognised_and_delivered_once() {
+    use common::Sink;
+    use handoff_console::intake::inbox::{InboxStatus, IntakeEndpoint};
+    let (schema, admin) = fresh_schema().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sink = Sink::start().await;
+    cleanly(
+        async {
+            let one = Arc::new(console(dir_a.path(), &schema).await);
+            let two = Arc::new(console(dir_b.path(), &schema).await);
+            let emr: IntegrationConfig = serde_json::from_value(json!({
+                "name": "Clinic EMR", "kind": "api",
+                "fields": [{"name": "fullName", "type": "name", "required": true}],
+                "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
+                        "payloadStructure": {"name": "{{fullName}}"}}
+            }))
+            .unwrap();
+            one.add_integration(emr).await.unwrap();
+            let secret = "shared-SECRET-0c4e9a";
+            one.add_source(
+                serde_json::from_value(json!({
+                    "name": "bridge", "kind": "ehr",
+                    "verification": {"mode": "sharedSecret", "header": "X-Webhook-Secret"},
+                    "integrations": ["Clinic EMR"], "secret": secret
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+            two.add_mapping(
+                serde_json::from_value(json!({
+                    "source": "bridge", "name": "new patients", "integration": "Clinic EMR",
+                    "event": {"pointer": "/type", "equals": "patient.created"},
+                    "fields": [{"field": "fullName", "value": {"pointer": "/patient/name"}}]
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+
+            let body = br#"{"type":"patient.created","patient":{"name":"Ann Lee"}}"#;
+            let headers = [
+                ("x-webhook-secret".to_string(), secret.to_string()),
+                ("idempotency-key".to_string(), "evt-0001".to_string()),
+                ("content-type".to_string(), "application/json".to_string()),
+            ];
+            let first = one
+                .accept_intake("bridge", IntakeEndpoint::Webhook, &headers, body)
+                .await
+                .unwrap();
+            assert!(!first.repeat);
+            // The sender retries against the other console: the shared store recognises it.
+            let again = two
+                .accept_intake("bridge", IntakeEndpoint::Webhook, &headers, body)
+                .await
+                .unwrap();
+            assert!(again.repeat, "{again:?}");
+            assert_eq!((again.id, again.handoff_id), (first.id, first.handoff_id));
+
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            let item = loop {
+                let page = two.inbox(&Default::default()).await.unwrap();
+                assert_eq!(page.total, 1, "one message, not two");
+                let item = page.items[0].clone();
+                if item.status == InboxStatus::Delivered || std::time::Instant::now() > deadline {
+                    break item;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            };
+            assert_eq!(item.status, InboxStatus::Delivered, "{item:?}");
+            assert_eq!(item.mapping_name.as_deref(), Some("new patients"));
+            assert_eq!(item.handoff_id, first.handoff_id);
+            let got = sink.received();
+            assert_eq!(got.len(), 1, "delivered once");
+            assert_eq!(
+                got[0].header("idempotency-key"),
+                first.handoff_id.map(|h| h.to_string()).as_deref()
+            );
+            assert_eq!(got[0].json(), json!({"name": "Ann Lee"}));
+            // Found by a prefix of its message id, in any case.
+            let found = one
+                .inbox(&serde_json::from_value(json!({"search": "EVT-0"})).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(found.total, 1);
+            // The body is sealed in the shared store.
+            let stored: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT body FROM {schema}.intake_messages"
+            )))
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+            assert!(stored.starts_with("hc1:") && !stored.contains("Ann Lee"));
+            one.close().await;
+            two.close().await;
         },
         drop_schema(&admin, &schema),
     )

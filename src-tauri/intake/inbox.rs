@@ -8,11 +8,12 @@
 //! (waiting or retrying), `delivered` or `failed` ([`SHOWN_STATUS`]).
 
 use crate::ids::{HandoffId, InboxId, IntegrationId, SourceId};
-use crate::store::{Store, StoreError, from_ms};
+use crate::store::postgres::numbered;
+use crate::store::{Backend, Dialect, Store, StoreError, from_ms, on_backend};
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{AssertSqlSafe, Database, Encode, QueryBuilder, Type};
 
 /// The most messages one inbox page lists.
 pub const MAX_INBOX_LIMIT: u32 = 1000;
@@ -222,29 +223,103 @@ fn parse_id<T: std::str::FromStr>(s: Option<String>, what: &str) -> Result<Optio
         .transpose()
 }
 
-fn item_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<InboxItem, StoreError> {
-    let id: String = row.try_get("id")?;
-    let endpoint: String = row.try_get("endpoint")?;
-    let status: String = row.try_get("shown_status")?;
-    let bytes: i64 = row.try_get("body_bytes")?;
-    Ok(InboxItem {
-        id: id.parse().map_err(|_| corrupt(format!("id {id}")))?,
-        source_id: parse_id(Some(row.try_get("source_id")?), "source id")?
-            .ok_or_else(|| corrupt("source id"))?,
-        source_name: row.try_get("source_name")?,
-        endpoint: IntakeEndpoint::parse(&endpoint)
-            .ok_or_else(|| corrupt(format!("endpoint {endpoint}")))?,
-        message_key: row.try_get("message_key")?,
-        status: InboxStatus::parse(&status).ok_or_else(|| corrupt(format!("status {status}")))?,
-        handoff_id: parse_id(row.try_get("handoff_id")?, "handoff id")?,
-        integration_id: parse_id(row.try_get("integration_id")?, "integration id")?,
-        integration_name: row.try_get("handoff_integration_name")?,
-        session_id: row.try_get("session_id")?,
-        mapping_name: row.try_get("mapping_name")?,
-        error: row.try_get("error")?,
-        body_bytes: u64::try_from(bytes).unwrap_or(0),
-        received_at: from_ms(row.try_get("received_at")?),
-        updated_at: from_ms(row.try_get("updated_at")?),
+/// A listed message's row as both back ends return it (a record's columns too).
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    id: String,
+    source_id: String,
+    source_name: String,
+    endpoint: String,
+    message_key: Option<String>,
+    shown_status: String,
+    handoff_id: Option<String>,
+    integration_id: Option<String>,
+    handoff_integration_name: Option<String>,
+    session_id: Option<String>,
+    mapping_name: Option<String>,
+    error: Option<String>,
+    body_bytes: i64,
+    received_at: i64,
+    updated_at: i64,
+}
+
+impl ItemRow {
+    fn into_item(self) -> Result<InboxItem, StoreError> {
+        Ok(InboxItem {
+            id: self
+                .id
+                .parse()
+                .map_err(|_| corrupt(format!("id {}", self.id)))?,
+            source_id: parse_id(Some(self.source_id), "source id")?
+                .ok_or_else(|| corrupt("source id"))?,
+            source_name: self.source_name,
+            endpoint: IntakeEndpoint::parse(&self.endpoint)
+                .ok_or_else(|| corrupt(format!("endpoint {}", self.endpoint)))?,
+            message_key: self.message_key,
+            status: InboxStatus::parse(&self.shown_status)
+                .ok_or_else(|| corrupt(format!("status {}", self.shown_status)))?,
+            handoff_id: parse_id(self.handoff_id, "handoff id")?,
+            integration_id: parse_id(self.integration_id, "integration id")?,
+            integration_name: self.handoff_integration_name,
+            session_id: self.session_id,
+            mapping_name: self.mapping_name,
+            error: self.error,
+            body_bytes: u64::try_from(self.body_bytes).unwrap_or(0),
+            received_at: from_ms(self.received_at),
+            updated_at: from_ms(self.updated_at),
+        })
+    }
+}
+
+/// A message's record: its listed columns and what is sealed of it.
+#[derive(sqlx::FromRow)]
+struct RecordRow {
+    #[sqlx(flatten)]
+    item: ItemRow,
+    body: String,
+    headers: Option<String>,
+    mapping_id: Option<String>,
+    chosen_handoff_id: Option<String>,
+}
+
+const INSERT_MESSAGE: &str =
+    "INSERT INTO intake_messages (id, source_id, source_name, endpoint, message_key, body,
+                                  body_bytes, status, handoff_id, integration_id,
+                                  session_id, received_at, updated_at, headers,
+                                  mapping_id, mapping_name)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)
+     ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING";
+
+/// The first message with a message id, for a repeat.
+fn first_by_key() -> String {
+    format!(
+        "SELECT m.id, m.handoff_id, {SHOWN_STATUS}
+         FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id
+         WHERE m.source_id = ?1 AND m.message_key = ?2"
+    )
+}
+
+const SET_OUTCOME: &str = "UPDATE intake_messages SET status = ?1, error = ?2, mapping_id = ?3,
+            mapping_name = ?4, integration_id = coalesce(?5, integration_id),
+            session_id = coalesce(?6, session_id), updated_at = ?7
+     WHERE id = ?8
+       AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.id = intake_messages.handoff_id)";
+
+const RENEW_HANDOFF: &str =
+    "UPDATE intake_messages SET handoff_id = ?1, status = 'received', error = NULL,
+            updated_at = ?2
+     WHERE id = ?3 AND handoff_id = ?4";
+
+/// The answer to a message whose id was seen before: the first one's.
+fn repeat_answer(first: Option<(String, Option<String>, String)>) -> Result<InboxAnswer, String> {
+    let (id, handoff_id, status) = first.ok_or("conflict without a row")?;
+    Ok(InboxAnswer {
+        id: id.parse().map_err(|_| "id")?,
+        handoff_id: handoff_id
+            .map(|h| h.parse().map_err(|_| "handoff id"))
+            .transpose()?,
+        status: InboxStatus::parse(&status).ok_or("status")?,
+        repeat: true,
     })
 }
 
@@ -254,75 +329,119 @@ fn insert_message(
     conn: &rusqlite::Connection,
     m: &NewInboxMessage,
 ) -> Result<InboxAnswer, rusqlite::Error> {
-    let added = conn
-        .prepare_cached(
-            "INSERT INTO intake_messages (id, source_id, source_name, endpoint, message_key, body,
-                                          body_bytes, status, handoff_id, integration_id,
-                                          session_id, received_at, updated_at, headers,
-                                          mapping_id, mapping_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'received', ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14)
-             ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING",
-        )?
-        .execute(params![
-            m.id.to_string(),
-            m.source_id.to_string(),
-            m.source_name,
-            m.endpoint.as_str(),
-            m.message_key,
-            m.sealed_body,
-            m.body_bytes as i64,
-            m.handoff_id.map(|h| h.to_string()),
-            m.integration_id.map(|i| i.to_string()),
-            m.session_id,
-            m.received_at,
-            m.sealed_headers,
-            m.mapping.as_ref().map(|(id, _)| id.to_string()),
-            m.mapping.as_ref().map(|(_, name)| name.clone()),
-        ])?;
+    let added = conn.prepare_cached(INSERT_MESSAGE)?.execute(params![
+        m.id.to_string(),
+        m.source_id.to_string(),
+        m.source_name,
+        m.endpoint.as_str(),
+        m.message_key,
+        m.sealed_body,
+        m.body_bytes as i64,
+        m.handoff_id.map(|h| h.to_string()),
+        m.integration_id.map(|i| i.to_string()),
+        m.session_id,
+        m.received_at,
+        m.sealed_headers,
+        m.mapping.as_ref().map(|(id, _)| id.to_string()),
+        m.mapping.as_ref().map(|(_, name)| name.clone()),
+    ])?;
     if added == 1 {
-        return Ok(InboxAnswer {
-            id: m.id,
-            handoff_id: m.handoff_id,
-            status: InboxStatus::Received,
-            repeat: false,
-        });
+        return Ok(InboxAnswer::new(m));
     }
     let first: Option<(String, Option<String>, String)> = conn
-        .prepare_cached(&format!(
-            "SELECT m.id, m.handoff_id, {SHOWN_STATUS}
-             FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id
-             WHERE m.source_id = ?1 AND m.message_key = ?2"
-        ))?
+        .prepare_cached(&first_by_key())?
         .query_row(params![m.source_id.to_string(), m.message_key], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    let bad = |what: &str| {
+    repeat_answer(first).map_err(|what| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
             rusqlite::types::Type::Text,
             format!("inbox: malformed {what}").into(),
         )
-    };
-    let (id, handoff_id, status) = first.ok_or_else(|| bad("conflict without a row"))?;
-    Ok(InboxAnswer {
-        id: id.parse().map_err(|_| bad("id"))?,
-        handoff_id: handoff_id
-            .map(|h| h.parse().map_err(|_| bad("handoff id")))
-            .transpose()?,
-        status: InboxStatus::parse(&status).ok_or_else(|| bad("status"))?,
-        repeat: true,
     })
+}
+
+impl InboxAnswer {
+    /// The answer to a message just added.
+    fn new(m: &NewInboxMessage) -> Self {
+        Self {
+            id: m.id,
+            handoff_id: m.handoff_id,
+            status: InboxStatus::Received,
+            repeat: false,
+        }
+    }
+}
+
+/// The shared store's [`insert_message`] and mapping versions: one transaction. Of two
+/// instances given the same message id at once, the second waits for the first's commit, then
+/// answers with the first's message (the unique key decides, not a read before).
+async fn insert_message_shared(
+    shared: &crate::store::postgres::Shared,
+    m: &NewInboxMessage,
+    versions: bool,
+) -> Result<(InboxAnswer, Option<Vec<MappingVersion>>), StoreError> {
+    let mut tx = shared.write.begin().await?;
+    let added = sqlx::query(AssertSqlSafe(numbered(INSERT_MESSAGE)))
+        .bind(m.id.to_string())
+        .bind(m.source_id.to_string())
+        .bind(&m.source_name)
+        .bind(m.endpoint.as_str())
+        .bind(&m.message_key)
+        .bind(&m.sealed_body)
+        .bind(m.body_bytes as i64)
+        .bind(m.handoff_id.map(|h| h.to_string()))
+        .bind(m.integration_id.map(|i| i.to_string()))
+        .bind(&m.session_id)
+        .bind(m.received_at)
+        .bind(&m.sealed_headers)
+        .bind(m.mapping.as_ref().map(|(id, _)| id.to_string()))
+        .bind(m.mapping.as_ref().map(|(_, name)| name.clone()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if added != 1 {
+        let first: Option<(String, Option<String>, String)> =
+            sqlx::query_as(AssertSqlSafe(numbered(&first_by_key())))
+                .bind(m.source_id.to_string())
+                .bind(&m.message_key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let answer = repeat_answer(first).map_err(|what| corrupt(format!("malformed {what}")))?;
+        return Ok((answer, None));
+    }
+    let versions = if versions {
+        let rows: Vec<(String, i64, String, Option<i64>)> =
+            sqlx::query_as(AssertSqlSafe(numbered(MAPPING_VERSIONS)))
+                .bind(m.source_id.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+        Some(rows.into_iter().map(MappingVersion::from).collect())
+    } else {
+        None
+    };
+    tx.commit().await?;
+    Ok((InboxAnswer::new(m), versions))
 }
 
 impl Store {
     /// Adds a message to the inbox (durable when this returns), or answers the first message
     /// with the same message id from the same source.
     pub async fn add_to_inbox(&self, message: NewInboxMessage) -> Result<InboxAnswer, StoreError> {
-        self.local("the intake inbox")?
-            .group_commit
-            .write(move |conn| insert_message(conn, &message))
-            .await
+        match self.backend() {
+            Backend::Sqlite(local) => {
+                local
+                    .group_commit
+                    .write(move |conn| insert_message(conn, &message))
+                    .await
+            }
+            Backend::Postgres(shared) => {
+                Ok(insert_message_shared(shared, &message, false).await?.0)
+            }
+        }
     }
 
     /// Adds a message as [`Store::add_to_inbox`] does and, when it is new, reads its source's
@@ -332,7 +451,13 @@ impl Store {
         &self,
         message: NewInboxMessage,
     ) -> Result<(InboxAnswer, Option<Vec<MappingVersion>>), StoreError> {
-        self.local("the intake inbox")?
+        let local = match self.backend() {
+            Backend::Sqlite(local) => local,
+            Backend::Postgres(shared) => {
+                return insert_message_shared(shared, &message, true).await;
+            }
+        };
+        local
             .group_commit
             .write(move |conn| {
                 let answer = insert_message(conn, &message)?;
@@ -357,57 +482,56 @@ impl Store {
 
     /// Messages matching `f`, newest first, and how many match in all.
     pub async fn inbox(&self, f: &InboxFilter) -> Result<(Vec<InboxItem>, u64), StoreError> {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status
-             FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id WHERE 1 = 1"
-        ));
-        push_filter(&mut qb, f);
-        qb.push(" ORDER BY m.received_at DESC, m.id DESC LIMIT ")
-            .push_bind(i64::from(f.limit))
-            .push(" OFFSET ")
-            .push_bind(i64::from(f.offset));
-        let rows = qb
-            .build()
-            .fetch_all(&self.local("the intake inbox")?.read)
-            .await?;
+        let (rows, total): (Vec<ItemRow>, i64) = on_backend!(self, db => {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status
+                 FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id WHERE 1 = 1"
+            ));
+            push_filter(&mut qb, f, db.dialect());
+            qb.push(" ORDER BY m.received_at DESC, m.id DESC LIMIT ")
+                .push_bind(i64::from(f.limit))
+                .push(" OFFSET ")
+                .push_bind(i64::from(f.offset));
+            let rows = qb.build_query_as().fetch_all(&db.read).await?;
+            let mut count = QueryBuilder::new(
+                "SELECT count(*) FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id
+                 WHERE 1 = 1",
+            );
+            push_filter(&mut count, f, db.dialect());
+            let total = count.build_query_scalar().fetch_one(&db.read).await?;
+            (rows, total)
+        });
         let items = rows
-            .iter()
-            .map(item_from_row)
+            .into_iter()
+            .map(ItemRow::into_item)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut count: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT count(*) FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id
-             WHERE 1 = 1",
-        );
-        push_filter(&mut count, f);
-        let total: i64 = count
-            .build_query_scalar()
-            .fetch_one(&self.local("the intake inbox")?.read)
-            .await?;
         Ok((items, u64::try_from(total).unwrap_or(0)))
     }
 
     /// One message with its sealed body.
     pub async fn inbox_record(&self, id: InboxId) -> Result<Option<InboxRecord>, StoreError> {
         // Only this module's constants are formatted in; the id is bound.
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status, m.body, m.headers, m.mapping_id,
-                    m.handoff_id AS chosen_handoff_id
-             FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id WHERE m.id = ?"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&self.local("the intake inbox")?.read)
-        .await?;
-        row.as_ref()
-            .map(|row| {
-                Ok(InboxRecord {
-                    item: item_from_row(row)?,
-                    handoff_id: parse_id(row.try_get("chosen_handoff_id")?, "handoff id")?,
-                    sealed_body: row.try_get("body")?,
-                    sealed_headers: row.try_get("headers")?,
-                    mapping_id: parse_id(row.try_get("mapping_id")?, "mapping id")?,
-                })
+        let row: Option<RecordRow> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(format!(
+                "SELECT {ITEM_COLUMNS}, {SHOWN_STATUS} AS shown_status, m.body, m.headers,
+                        m.mapping_id, m.handoff_id AS chosen_handoff_id
+                 FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id
+                 WHERE m.id = $1"
+            )))
+            .bind(id.to_string())
+            .fetch_optional(&db.read)
+            .await
+        })?;
+        row.map(|row| {
+            Ok(InboxRecord {
+                handoff_id: parse_id(row.chosen_handoff_id, "handoff id")?,
+                sealed_body: row.body,
+                sealed_headers: row.headers,
+                mapping_id: parse_id(row.mapping_id, "mapping id")?,
+                item: row.item.into_item()?,
             })
-            .transpose()
+        })
+        .transpose()
     }
 
     /// Messages accepted before `before_ms` whose handoff was chosen but never made (their
@@ -417,16 +541,18 @@ impl Store {
         before_ms: i64,
         limit: u32,
     ) -> Result<Vec<InboxId>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT m.id FROM intake_messages m
-             WHERE m.status = 'received' AND m.handoff_id IS NOT NULL AND m.received_at < ?
-               AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.id = m.handoff_id)
-             ORDER BY m.received_at LIMIT ?",
-        )
-        .bind(before_ms)
-        .bind(i64::from(limit))
-        .fetch_all(&self.local("the intake inbox")?.read)
-        .await?;
+        let ids: Vec<String> = on_backend!(self, db => {
+            sqlx::query_scalar(
+                "SELECT m.id FROM intake_messages m
+                 WHERE m.status = 'received' AND m.handoff_id IS NOT NULL AND m.received_at < $1
+                   AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.id = m.handoff_id)
+                 ORDER BY m.received_at, m.id LIMIT $2",
+            )
+            .bind(before_ms)
+            .bind(i64::from(limit))
+            .fetch_all(&db.read)
+            .await
+        })?;
         ids.into_iter()
             .map(|s| s.parse().map_err(|_| corrupt(format!("id {s}"))))
             .collect()
@@ -434,12 +560,15 @@ impl Store {
 
     /// The source id messages were received under `name` (a source since removed).
     pub async fn inbox_source_named(&self, name: &str) -> Result<Option<SourceId>, StoreError> {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT source_id FROM intake_messages WHERE source_name = ? ORDER BY received_at DESC LIMIT 1",
-        )
-        .bind(name)
-        .fetch_optional(&self.local("the intake inbox")?.read)
-        .await?;
+        let id: Option<String> = on_backend!(self, db => {
+            sqlx::query_scalar(
+                "SELECT source_id FROM intake_messages WHERE source_name = $1
+                 ORDER BY received_at DESC LIMIT 1",
+            )
+            .bind(name)
+            .fetch_optional(&db.read)
+            .await
+        })?;
         parse_id(id, "source id")
     }
 
@@ -453,29 +582,40 @@ impl Store {
         outcome: InboxOutcome,
     ) -> Result<bool, StoreError> {
         let now = crate::store::now_ms();
-        self.local("the intake inbox")?.group_commit
-            .write(move |conn| {
-                let done = conn
-                    .prepare_cached(
-                        "UPDATE intake_messages SET status = ?1, error = ?2, mapping_id = ?3,
-                                mapping_name = ?4, integration_id = coalesce(?5, integration_id),
-                                session_id = coalesce(?6, session_id), updated_at = ?7
-                         WHERE id = ?8
-                           AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.id = intake_messages.handoff_id)",
-                    )?
-                    .execute(params![
-                        outcome.status.as_str(),
-                        outcome.error,
-                        outcome.mapping.as_ref().map(|(id, _)| id.to_string()),
-                        outcome.mapping.as_ref().map(|(_, name)| name.clone()),
-                        outcome.integration_id.map(|i| i.to_string()),
-                        outcome.session_id,
-                        now,
-                        id.to_string(),
-                    ])?;
-                Ok(done == 1)
-            })
-            .await
+        let shared = match self.backend() {
+            Backend::Postgres(shared) => shared,
+            Backend::Sqlite(local) => {
+                return local
+                    .group_commit
+                    .write(move |conn| {
+                        let done = conn.prepare_cached(SET_OUTCOME)?.execute(params![
+                            outcome.status.as_str(),
+                            outcome.error,
+                            outcome.mapping.as_ref().map(|(id, _)| id.to_string()),
+                            outcome.mapping.as_ref().map(|(_, name)| name.clone()),
+                            outcome.integration_id.map(|i| i.to_string()),
+                            outcome.session_id,
+                            now,
+                            id.to_string(),
+                        ])?;
+                        Ok(done == 1)
+                    })
+                    .await;
+            }
+        };
+        let done = sqlx::query(AssertSqlSafe(numbered(SET_OUTCOME)))
+            .bind(outcome.status.as_str())
+            .bind(&outcome.error)
+            .bind(outcome.mapping.as_ref().map(|(id, _)| id.to_string()))
+            .bind(outcome.mapping.as_ref().map(|(_, name)| name.clone()))
+            .bind(outcome.integration_id.map(|i| i.to_string()))
+            .bind(&outcome.session_id)
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *shared.write.acquire().await?)
+            .await?
+            .rows_affected();
+        Ok(done == 1)
     }
 
     /// Gives a message a new handoff id (and `received` again), for a reprocess whose first
@@ -487,18 +627,32 @@ impl Store {
         new: HandoffId,
     ) -> Result<bool, StoreError> {
         let now = crate::store::now_ms();
-        self.local("the intake inbox")?.group_commit
-            .write(move |conn| {
-                let done = conn
-                    .prepare_cached(
-                        "UPDATE intake_messages SET handoff_id = ?1, status = 'received', error = NULL,
-                                updated_at = ?2
-                         WHERE id = ?3 AND handoff_id = ?4",
-                    )?
-                    .execute(params![new.to_string(), now, id.to_string(), expected.to_string()])?;
-                Ok(done == 1)
-            })
-            .await
+        let shared = match self.backend() {
+            Backend::Postgres(shared) => shared,
+            Backend::Sqlite(local) => {
+                return local
+                    .group_commit
+                    .write(move |conn| {
+                        let done = conn.prepare_cached(RENEW_HANDOFF)?.execute(params![
+                            new.to_string(),
+                            now,
+                            id.to_string(),
+                            expected.to_string()
+                        ])?;
+                        Ok(done == 1)
+                    })
+                    .await;
+            }
+        };
+        let done = sqlx::query(AssertSqlSafe(numbered(RENEW_HANDOFF)))
+            .bind(new.to_string())
+            .bind(now)
+            .bind(id.to_string())
+            .bind(expected.to_string())
+            .execute(&mut *shared.write.acquire().await?)
+            .await?
+            .rows_affected();
+        Ok(done == 1)
     }
 }
 
@@ -546,21 +700,13 @@ impl Store {
         &self,
         source: SourceId,
     ) -> Result<Vec<MappingVersion>, StoreError> {
-        let rows: Vec<(String, i64, String, Option<i64>)> = sqlx::query_as(MAPPING_VERSIONS)
-            .bind(source.to_string())
-            .fetch_all(&self.local("the intake inbox")?.read)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(mapping, mapping_updated, integration, integration_updated)| MappingVersion {
-                    mapping,
-                    mapping_updated,
-                    integration,
-                    integration_updated,
-                },
-            )
-            .collect())
+        let rows: Vec<(String, i64, String, Option<i64>)> = on_backend!(self, db => {
+            sqlx::query_as(AssertSqlSafe(numbered(MAPPING_VERSIONS)))
+                .bind(source.to_string())
+                .fetch_all(&db.read)
+                .await
+        })?;
+        Ok(rows.into_iter().map(MappingVersion::from).collect())
     }
 }
 
@@ -586,7 +732,29 @@ impl InboxOutcome {
     }
 }
 
-fn push_filter(qb: &mut QueryBuilder<Sqlite>, f: &InboxFilter) {
+impl From<(String, i64, String, Option<i64>)> for MappingVersion {
+    fn from(
+        (mapping, mapping_updated, integration, integration_updated): (
+            String,
+            i64,
+            String,
+            Option<i64>,
+        ),
+    ) -> Self {
+        Self {
+            mapping,
+            mapping_updated,
+            integration,
+            integration_updated,
+        }
+    }
+}
+
+fn push_filter<DB: Database>(qb: &mut QueryBuilder<DB>, f: &InboxFilter, dialect: Dialect)
+where
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+{
     if let Some(s) = f.status {
         qb.push(format!(" AND ({SHOWN_STATUS}) = "))
             .push_bind(s.as_str());
@@ -604,13 +772,14 @@ fn push_filter(qb: &mut QueryBuilder<Sqlite>, f: &InboxFilter) {
             })
             .collect();
         let prefix = format!("{escaped}%");
-        qb.push(" AND (m.message_key LIKE ")
+        let like = dialect.like();
+        qb.push(format!(" AND (m.message_key {like} "))
             .push_bind(prefix.clone())
-            .push(" ESCAPE '\\' OR m.session_id LIKE ")
+            .push(format!(" ESCAPE '\\' OR m.session_id {like} "))
             .push_bind(prefix.clone())
-            .push(" ESCAPE '\\' OR m.handoff_id LIKE ")
+            .push(format!(" ESCAPE '\\' OR m.handoff_id {like} "))
             .push_bind(prefix.clone())
-            .push(" ESCAPE '\\' OR m.id LIKE ")
+            .push(format!(" ESCAPE '\\' OR m.id {like} "))
             .push_bind(prefix)
             .push(" ESCAPE '\\')");
     }

@@ -11,8 +11,8 @@
 //! A domain's queries (in its own module: `attempts`, `stats`, `audit`, …) run on either through
 //! [`on_backend!`]: the body is compiled once per back end, so a statement both dialects accept
 //! (`$n` placeholders, `ON CONFLICT`, …) is written once, and [`Dialect`] picks the text where
-//! they differ. A query not yet written for PostgreSQL asks for [`Store::local`], which refuses
-//! on a shared store with [`StoreError::NotShared`].
+//! they differ. What is not written for PostgreSQL yet refuses on a shared store with
+//! [`StoreError::NotShared`] (the history export, which copies the store's file).
 
 mod choice;
 mod group_commit;
@@ -66,7 +66,7 @@ pub enum StoreError {
     /// Which store to open is badly given (`--store`, `HANDOFF_STORE_URL`, the setting).
     #[error("{field}: {reason}")]
     Choice { field: String, reason: String },
-    /// What a shared (PostgreSQL) store cannot do yet: its queries are being written (issue 17).
+    /// What a shared (PostgreSQL) store cannot do yet (issue 17): the history export.
     #[error("{0} does not work on a PostgreSQL store yet: use the local store for it")]
     NotShared(&'static str),
 }
@@ -530,8 +530,8 @@ impl Store {
         &self.backend
     }
 
-    /// The local back end, for what is not written for a shared store yet (`what` names it
-    /// in the error).
+    /// The local back end, for tests of its internals (`what` names the caller in the error).
+    #[cfg(test)]
     pub(crate) fn local(&self, what: &'static str) -> Result<&Local, StoreError> {
         match &self.backend {
             Backend::Sqlite(local) => Ok(local),
