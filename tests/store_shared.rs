@@ -723,6 +723,79 @@ async fn a_webhook_repeated_to_another_console_on_postgres_is_recognised_and_del
     .await;
 }
 
+#[tokio::test]
+async fn a_console_lacking_the_postgres_store_s_data_key_refuses_new_data_and_makes_none() {
+    use common::Sink;
+    use handoff_console::attempts::Trigger;
+    use handoff_console::secrets::{Secret, VaultBackend};
+    let (schema, admin) = fresh_schema().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sink = Sink::start().await;
+    cleanly(
+        async {
+            let front = console(dir_a.path(), &schema).await;
+            // Another machine: its own (empty) vault, not the front desk's keyring.
+            let vault = VaultBackend::new(
+                dir_b.path().join("secrets.vault"),
+                Some(Secret::new("another-passphrase".to_string())),
+            );
+            let url = StoreUrl::parse(&store_url(&schema)).unwrap();
+            let other = App::open_on(dir_b.path(), StoreChoice::Shared(url), Arc::new(vault))
+                .await
+                .unwrap();
+            let emr: IntegrationConfig = serde_json::from_value(json!({
+                "name": "emr", "kind": "api",
+                "fields": [{"name": "fullName", "type": "name", "required": true}],
+                "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
+                        "payloadStructure": {"name": "{{fullName}}"}}
+            }))
+            .unwrap();
+            front.add_integration(emr).await.unwrap();
+            let sent = front
+                .send(
+                    "emr",
+                    "call-1",
+                    json!({"fullName": "Ann Lee"}),
+                    Trigger::Live,
+                )
+                .await
+                .unwrap();
+            assert!(sent.success);
+            let key = front.store().current_data_key().await.unwrap().unwrap();
+
+            let e = other
+                .send(
+                    "emr",
+                    "call-2",
+                    json!({"fullName": "Bo Chen"}),
+                    Trigger::Live,
+                )
+                .await
+                .expect_err("no new handoff without the shared key");
+            assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+            assert!(e.to_string().contains(&key), "names the key it lacks: {e}");
+            assert_eq!(
+                other.store().current_data_key().await.unwrap().as_deref(),
+                Some(key.as_str()),
+                "no key of its own made current"
+            );
+            assert_eq!(sink.count(), 1, "nothing sent for the refused handoff");
+            let e = other
+                .reveal(sent.handoff_id)
+                .await
+                .expect_err("cannot reveal");
+            assert!(e.to_string().contains(&key), "{e}");
+            // The history is readable all the same.
+            let history = other.history(&Default::default()).await.unwrap();
+            assert_eq!(history.len(), 1);
+            front.close().await;
+            other.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}
+
 fn run(cmd: &mut std::process::Command) -> (i32, String, String) {
     let out = cmd.output().unwrap();
     (

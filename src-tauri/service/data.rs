@@ -99,6 +99,23 @@ impl App {
         if let Some(id) = &current {
             match self.data_key(id).await {
                 Ok(k) => return Ok(k),
+                // A shared store's key is every instance's: one that lacks it must not make
+                // a new one current (the others could not read what it sealed), so it seals
+                // nothing until the key is brought here.
+                Err(e) if e.kind == crate::ErrorKind::Unavailable && self.store.is_shared() => {
+                    return Err(if self.key_is_missing(id).await {
+                        AppError::unavailable(format!(
+                            "this console's secrets backend ({}) lacks the shared store's data \
+                             key {id}, so it takes no new handoffs or intake and cannot reveal \
+                             or retry: give it the key the other consoles use (the same vault \
+                             file and passphrase, or the same key in this machine's keyring); \
+                             the history, statuses and masked data are still available",
+                            self.secrets.name()
+                        ))
+                    } else {
+                        e
+                    });
+                }
                 // The current key is gone from the backend (another machine's store, a deleted
                 // key): new data gets a new key; what the old one sealed stays unreadable here.
                 Err(e)

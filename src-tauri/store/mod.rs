@@ -539,6 +539,11 @@ impl Store {
         }
     }
 
+    /// Whether this is a store several instances share (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
     /// The store's file, for a local store.
     pub fn path(&self) -> Option<&Path> {
         match &self.backend {
