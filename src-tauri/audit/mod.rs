@@ -54,6 +54,12 @@ pub enum AuditAction {
     /// Encryption keys rotated (the store's or the vault's).
     #[serde(rename = "keys.rotated")]
     KeysRotated,
+    /// Data keys were written to a passphrase-sealed bundle (`keys export`).
+    #[serde(rename = "keys.exported")]
+    KeysExported,
+    /// Data keys were added to the secrets backend from a bundle (`keys import`).
+    #[serde(rename = "keys.imported")]
+    KeysImported,
     /// An intake source was added (its secret is never recorded).
     #[serde(rename = "source.created")]
     SourceCreated,
@@ -83,7 +89,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 23] = [
         Self::IntegrationCreated,
         Self::IntegrationUpdated,
         Self::IntegrationRemoved,
@@ -94,6 +100,8 @@ impl AuditAction {
         Self::DataRevealed,
         Self::HistoryExported,
         Self::KeysRotated,
+        Self::KeysExported,
+        Self::KeysImported,
         Self::SourceCreated,
         Self::SourceUpdated,
         Self::SourceRemoved,
@@ -119,6 +127,8 @@ impl AuditAction {
             Self::DataRevealed => "data.revealed",
             Self::HistoryExported => "history.exported",
             Self::KeysRotated => "keys.rotated",
+            Self::KeysExported => "keys.exported",
+            Self::KeysImported => "keys.imported",
             Self::SourceCreated => "source.created",
             Self::SourceUpdated => "source.updated",
             Self::SourceRemoved => "source.removed",
@@ -273,6 +283,16 @@ pub enum AuditRecord {
         destination: Option<String>,
         rows: u64,
     },
+    /// Data keys were exported to a bundle (their ids; never the keys).
+    KeysExported {
+        keys: Vec<String>,
+        destination: String,
+    },
+    /// Data keys were imported from a bundle: those added, and those already here.
+    KeysImported {
+        added: Vec<String>,
+        already: Vec<String>,
+    },
     /// Encryption keys were rotated.
     KeysRotated {
         /// Which key (e.g. `vault`, `store`).
@@ -290,6 +310,8 @@ impl AuditRecord {
             Self::DataRevealed { .. } => AuditAction::DataRevealed,
             Self::HistoryExported { .. } => AuditAction::HistoryExported,
             Self::KeysRotated { .. } => AuditAction::KeysRotated,
+            Self::KeysExported { .. } => AuditAction::KeysExported,
+            Self::KeysImported { .. } => AuditAction::KeysImported,
         }
     }
 
@@ -350,6 +372,22 @@ impl AuditRecord {
                     "destination": destination.as_deref().map(redact_text),
                     "rows": rows,
                 }),
+            ),
+            Self::KeysExported { keys, destination } => (
+                Some(AuditObject {
+                    object_type: ObjectType::Keys,
+                    id: "store".into(),
+                    name: None,
+                }),
+                json!({"keys": keys, "destination": destination}),
+            ),
+            Self::KeysImported { added, already } => (
+                Some(AuditObject {
+                    object_type: ObjectType::Keys,
+                    id: "store".into(),
+                    name: None,
+                }),
+                json!({"added": added, "already": already}),
             ),
             Self::KeysRotated { key, reencrypted } => (
                 Some(AuditObject {

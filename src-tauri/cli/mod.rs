@@ -14,6 +14,7 @@ mod choices;
 mod demo;
 mod export;
 mod health;
+mod hidden;
 mod history;
 mod inbox;
 mod integration;

@@ -1,10 +1,10 @@
 //! `store use|set-password`: which store the console opens, and the shared store's password.
 //! Both run before any store is opened (opening a shared store needs its password).
 
-use super::integration::read_secret;
+use super::hidden::read_hidden;
 use super::output::{Output, print_json};
 use crate::error::AppError;
-use crate::secrets::{BackendKind, Secret};
+use crate::secrets::BackendKind;
 use crate::service::{StorePasswordSet, choose_store, set_store_password};
 use clap::Subcommand;
 use std::path::Path;
@@ -43,7 +43,7 @@ pub(super) async fn run(
             }
         }
         StoreCommand::SetPassword { url } => {
-            let password = read_password()?;
+            let password = read_hidden("store password")?;
             let set =
                 set_store_password(data_dir, secrets, store, url.as_deref(), password).await?;
             out.store_password_set(&set);
@@ -61,56 +61,5 @@ impl Output {
             "the password of {} is kept in the {} secrets backend ({})",
             s.store, s.backend, s.key
         ));
-    }
-}
-
-/// One line of stdin; on a terminal, asked for on stderr and not echoed.
-fn read_password() -> Result<Secret<String>, AppError> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() {
-        return read_secret().map(Secret::new);
-    }
-    eprint!("store password: ");
-    let echo = EchoOff::new();
-    let value = read_secret();
-    drop(echo);
-    eprintln!();
-    value.map(Secret::new)
-}
-
-/// Turns the terminal's echo off on stdin until dropped (Unix; elsewhere it does nothing).
-struct EchoOff {
-    #[cfg(unix)]
-    saved: Option<libc::termios>,
-}
-
-impl EchoOff {
-    fn new() -> Self {
-        #[cfg(unix)]
-        {
-            // SAFETY: tcgetattr fills the struct it is given; a zeroed termios is a valid
-            // value to hand it, and it is only used when the call succeeded.
-            let mut t: libc::termios = unsafe { std::mem::zeroed() };
-            if unsafe { libc::tcgetattr(libc::STDIN_FILENO, &mut t) } != 0 {
-                return Self { saved: None };
-            }
-            let saved = t;
-            t.c_lflag &= !libc::ECHO;
-            // SAFETY: `t` is the terminal's own settings with ECHO cleared.
-            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &t) };
-            Self { saved: Some(saved) }
-        }
-        #[cfg(not(unix))]
-        Self {}
-    }
-}
-
-impl Drop for EchoOff {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(saved) = &self.saved {
-            // SAFETY: restores the settings tcgetattr returned.
-            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved) };
-        }
     }
 }

@@ -13,6 +13,7 @@ mod vault;
 pub(crate) use self::choice::write_setting;
 pub use self::choice::{BackendKind, ChosenBy, SECRETS_ENV, SETTINGS_FILE, SecretsChoice};
 pub use self::keyring::KeyringBackend;
+pub(crate) use self::vault::Kdf;
 pub use self::vault::{MAX_VAULT_BYTES, PASSPHRASE_ENV, VAULT_FILE, VaultBackend};
 
 use serde::{Serialize, Serializer};

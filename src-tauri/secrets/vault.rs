@@ -54,14 +54,59 @@ const MAX_MEMORY_KIB: u32 = 1024 * 1024;
 const MAX_ITERATIONS: u32 = 16;
 const MAX_PARALLELISM: u32 = 8;
 
+/// How a key is derived from a passphrase (Argon2id, its cost and salt): kept beside what the
+/// key sealed (the vault file, a key bundle of `crypto::bundle`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Kdf {
+pub(crate) struct Kdf {
     algorithm: String,
     memory_kib: u32,
     iterations: u32,
     parallelism: u32,
     salt: String,
+}
+
+impl Kdf {
+    /// Argon2id at the cost new vaults get, with a fresh random salt.
+    pub(crate) fn new() -> Self {
+        new_kdf()
+    }
+
+    /// Why this console refuses to derive with it (an unknown algorithm, or a cost a damaged or
+    /// hostile file must not impose: gigabytes, minutes), if it does.
+    fn refusal(&self) -> Option<String> {
+        (self.algorithm != "argon2id"
+            || self.memory_kib > MAX_MEMORY_KIB
+            || self.iterations > MAX_ITERATIONS
+            || self.parallelism > MAX_PARALLELISM)
+            .then(|| {
+                format!(
+                    "its key derivation ({}, {} KiB, {} passes, {} lanes) is not one this \
+                     console accepts",
+                    self.algorithm, self.memory_kib, self.iterations, self.parallelism
+                )
+            })
+    }
+
+    /// The 32-byte key derived from `passphrase`; the error says what in `self` is wrong.
+    pub(crate) fn derive(&self, passphrase: &[u8]) -> Result<Zeroizing<[u8; 32]>, String> {
+        if let Some(refusal) = self.refusal() {
+            return Err(refusal);
+        }
+        let salt = B64
+            .decode(&self.salt)
+            .map_err(|_| "the salt is not base64".to_string())?;
+        let params =
+            argon2::Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
+                .map_err(|e| format!("the key derivation's parameters: {e}"))?;
+        let argon =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut key = Zeroizing::new([0u8; 32]);
+        argon
+            .hash_password_into(passphrase, &salt, key.as_mut_slice())
+            .map_err(|e| format!("the key derivation: {e}"))?;
+        Ok(key)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -170,17 +215,9 @@ impl VaultBackend {
             return Aes256Gcm::new_from_slice(k.key.as_slice())
                 .map_err(|e| SecretsError::Backend(e.to_string()));
         }
-        let salt = B64
-            .decode(&kdf.salt)
-            .map_err(|_| self.damaged("the salt is not base64"))?;
-        let params = argon2::Params::new(kdf.memory_kib, kdf.iterations, kdf.parallelism, Some(32))
-            .map_err(|e| self.damaged(format!("the key derivation's parameters: {e}")))?;
-        let argon =
-            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-        let mut key = Zeroizing::new([0u8; 32]);
-        argon
-            .hash_password_into(self.passphrase()?, &salt, key.as_mut_slice())
-            .map_err(|e| self.damaged(format!("the key derivation: {e}")))?;
+        let key = kdf
+            .derive(self.passphrase()?)
+            .map_err(|reason| self.damaged(reason))?;
         let cipher = Aes256Gcm::new_from_slice(key.as_slice())
             .map_err(|e| SecretsError::Backend(e.to_string()))?;
         *cached = Some(DerivedKey {
@@ -237,16 +274,8 @@ impl VaultBackend {
         let file: VaultFile = serde_json::from_str(body)
             .map_err(|e| self.damaged(format!("its contents are not a vault: {e}")))?;
         let kdf = &file.kdf;
-        if kdf.algorithm != "argon2id"
-            || kdf.memory_kib > MAX_MEMORY_KIB
-            || kdf.iterations > MAX_ITERATIONS
-            || kdf.parallelism > MAX_PARALLELISM
-        {
-            return Err(self.damaged(format!(
-                "its key derivation ({}, {} KiB, {} passes, {} lanes) is not one this console \
-                 accepts",
-                kdf.algorithm, kdf.memory_kib, kdf.iterations, kdf.parallelism
-            )));
+        if let Some(refusal) = kdf.refusal() {
+            return Err(self.damaged(refusal));
         }
         let cipher = self.cipher(kdf)?;
         let check = self.unseal(&cipher, &file.check, CHECK_AAD)?;

@@ -107,8 +107,8 @@ impl App {
                         AppError::unavailable(format!(
                             "this console's secrets backend ({}) lacks the shared store's data \
                              key {id}, so it takes no new handoffs or intake and cannot reveal \
-                             or retry: give it the key the other consoles use (the same vault \
-                             file and passphrase, or the same key in this machine's keyring); \
+                             or retry: bring the key here (`keys export` on a console that has \
+                             it, `keys import` here; or the same vault file and passphrase); \
                              the history, statuses and masked data are still available",
                             self.secrets.name()
                         ))

@@ -18,6 +18,7 @@ mod intake;
 mod intake_seed;
 mod integrations;
 mod jobs;
+mod key_bundles;
 mod mappings;
 pub mod operations;
 pub mod requests;
@@ -44,6 +45,7 @@ pub use intake::{
 pub use intake_seed::{SeedDatabaseBody, SeedPushBody, SeedTestAnswer, SeedTestBody};
 pub use integrations::{ConfigChecked, read_config_text};
 pub use jobs::{JobId, JobStatus, Jobs};
+pub use key_bundles::{KeysExported, KeysImported};
 pub use mappings::{MappingPreview, MappingRequest, MappingTry, MappingsQuery};
 pub use secrets::SecretsReport;
 pub use store::{StorePasswordSet, choose_store, set_store_password};

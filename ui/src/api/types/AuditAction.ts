@@ -3,4 +3,4 @@
 /**
  * What an entry records; its name is the `action` column and the `--action` filter.
  */
-export type AuditAction = "integration.created" | "integration.updated" | "integration.removed" | "secret.set" | "secret.rotated" | "retry.single" | "retry.bulk" | "data.revealed" | "history.exported" | "keys.rotated" | "source.created" | "source.updated" | "source.removed" | "source.secret_rotated" | "mapping.created" | "mapping.updated" | "mapping.removed" | "inbox.revealed" | "inbox.released" | "inbox.reprocessed" | "inbox.ignored";
+export type AuditAction = "integration.created" | "integration.updated" | "integration.removed" | "secret.set" | "secret.rotated" | "retry.single" | "retry.bulk" | "data.revealed" | "history.exported" | "keys.rotated" | "keys.exported" | "keys.imported" | "source.created" | "source.updated" | "source.removed" | "source.secret_rotated" | "mapping.created" | "mapping.updated" | "mapping.removed" | "inbox.revealed" | "inbox.released" | "inbox.reprocessed" | "inbox.ignored";

@@ -91,6 +91,12 @@ export function auditSummary(action: string, details: unknown, max = 300): strin
     case "keys.rotated":
       s = `Rotated the data key; ${text(d.reencrypted)} handoffs re-sealed`;
       break;
+    case "keys.exported":
+      s = `Exported the data keys ${text(d.keys)} to ${text(d.destination)}`;
+      break;
+    case "keys.imported":
+      s = `Imported data keys: added ${text(d.added)}; already here ${text(d.already)}`;
+      break;
     case "source.created":
       s = `Added the intake source ${text(d.name)} (${text(d.kind)})`;
       break;

@@ -8,6 +8,8 @@
 //! record. Without the key the history still opens: statuses, timings and masked copies are
 //! plain; only reading the raw data (retry, reveal) needs it.
 
+pub mod bundle;
+
 use crate::secrets::Secret;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
