@@ -10,6 +10,8 @@
 # --all-targets) and `cargo bench` runs them.
 #   1. Rust: unit and integration tests (cargo nextest, or cargo test without it). The lib
 #      tests also write the UI's generated TypeScript types (ts-rs).
+#      Then the store matrix's second pass: the console's integration tests again with each
+#      console on the PostgreSQL store (HANDOFF_TEST_STORE=postgres, tests/common/matrix.rs).
 #   2. The generated types must be the committed ones (a changed Rust type needs them updated).
 #   3. UI: type check, lint, component tests (Vitest).
 #   4. End to end: `serve` with real targets, driven in Debian's Chromium (Playwright).
@@ -84,8 +86,53 @@ else
   # shellcheck disable=SC2086
   cargo test $features --tests --no-fail-fast -- "${skips[@]}" || rust_status=$?
 fi
+
+# The matrix: the integration tests of the console's behaviour again, each console on a fresh
+# schema of the PostgreSQL store (tests/common/matrix.rs). Left out of this pass (they ran on
+# SQLite above): the tests that read the local store's file or run the CLI on the data dir, and
+# the history export's (not on PostgreSQL yet).
+matrix='binary(handoff_api) | binary(retry) | binary(testing) | binary(http) | binary(health) | binary(health_deliveries) | binary(intake) | binary(intake_mappings) | binary(handoffs) | binary(secrets) | binary(audit) | binary(at_rest)'
+local_only=(
+  filters_and_a_window_by_creation_time_select_the_handoffs_counted
+  the_handoffs_command_prints_rows_newest_first_filters_by_status_and_reads_history_files
+  a_bulk_retry_skips_what_was_delivered_since_and_that_is_no_failure
+  a_history_file_pages_attempts_and_handoffs_and_shows_one_attempt
+  the_store_refuses_to_change_or_delete_an_entry
+  a_secret_is_set_where_none_was_stored_and_rotated_where_it_replaced_one
+  reveal_export_and_key_rotation_are_recorded_through_the_service
+  an_update_diff_lists_changed_paths_and_never_a_secret
+  a_name_taken_while_updating_is_a_name_problem_and_keeps_the_previous_secrets
+  a_set_secret_the_store_cannot_record_keeps_the_previous_secret
+  a_failed_update_keeps_the_previous_secret
+  sealed_data_moved_to_another_handoff_is_refused
+  two_consoles_making_the_first_key_agree_on_one
+  a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_old_key
+  without_its_data_key_the_history_opens_and_retry_and_reveal_say_why
+  a_missing_current_key_gets_a_new_one_for_new_data_and_rotation_skips_what_it_cannot_open
+  rejected_credentials_are_an_error_that_names_them
+  the_delivery_summaries_give_the_last_delivery_and_the_window
+  without_recent_deliveries_the_probes_decide_and_the_check_says_so
+  the_cli_lists_problems_first_and_the_integration_list_shows_deliveries
+  a_signed_webhook_is_committed_to_the_inbox_before_its_202_and_a_repeat_gets_the_same_answer
+  a_key_rotation_reseals_inbox_messages_and_keeps_the_old_key_until_it_has
+)
+local_expr=$(printf 'test(=%s) | ' "${local_only[@]}")
+local_expr="(${local_expr% | })"
+echo "== rust tests on the PostgreSQL store (HANDOFF_TEST_STORE=postgres)"
+if [ -n "${HANDOFF_TEST_PG_URL:-}" ] && cargo nextest --version >/dev/null 2>&1; then
+  echo "   (${#local_only[@]} of these binaries' tests read the SQLite file or run the CLI on the data dir: SQLite pass only)"
+  # shellcheck disable=SC2086
+  HANDOFF_TEST_STORE=postgres cargo nextest run $features --tests --no-fail-fast \
+    -E "($matrix) & not $local_expr" || rust_status=$?
+else
+  matrix_skipped=1
+  reasons+=("the PostgreSQL pass of the store matrix: it needs HANDOFF_TEST_PG_URL (or a server at 127.0.0.1:5432) and cargo-nextest")
+fi
 if [ "$not_run" -gt 0 ]; then
   not_run_note="$not_run tests"
+fi
+if [ -n "${matrix_skipped:-}" ]; then
+  not_run_note="${not_run_note:+$not_run_note and }the PostgreSQL pass of the store matrix"
 fi
 if [ -n "$not_run_note" ]; then
   echo "== NOT RUN: $not_run_note (what they need is not here):" >&2

@@ -562,7 +562,11 @@ async fn configs_saved_before_keep_their_tls_meaning_and_new_ones_get_the_new_de
     assert_eq!(seen, expected);
 
     // A config saved now keeps `ssl` out and means verified TLS.
-    let t = TestApp { app, dir };
+    let t = TestApp {
+        app,
+        dir,
+        schema: None,
+    };
     let added = t
         .add(saved(
             "pg-new",

@@ -14,7 +14,10 @@ fn test_client() -> reqwest::Client {
 }
 
 async fn serve(t: TestApp) -> Served {
-    Served::start_with(t.app, t.dir).await
+    let mut served = Served::start_with(t.app, t.dir).await;
+    // The store's schema (on the matrix's PostgreSQL pass) lives as long as the console.
+    served.schema = t.schema;
+    served
 }
 
 fn api_config(name: &str, url: &str) -> Value {

@@ -2,6 +2,7 @@
 //! 127.0.0.1:0 that records what it receives and answers as the test says.
 #![allow(dead_code)]
 
+pub mod matrix;
 mod served;
 #[allow(unused_imports)] // only the HTTP tests serve a console
 pub use served::Served;
@@ -18,17 +19,24 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tempfile::TempDir;
 
-/// A console with its own store in a temp dir (and the real OS keyring for secrets).
+/// A console with its own store (in a temp dir, or a schema of its own on PostgreSQL: see
+/// [`matrix`]) and the real OS keyring for secrets.
 pub struct TestApp {
     pub app: App,
     pub dir: TempDir,
+    /// The PostgreSQL schema of its store, on the matrix's PostgreSQL pass.
+    pub schema: Option<matrix::Schema>,
 }
 
 impl TestApp {
     pub async fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let app = App::open(dir.path()).await.expect("open app");
-        Self { app, dir }
+        let (app, schema) = matrix::open(
+            dir.path(),
+            std::sync::Arc::new(handoff_console::secrets::KeyringBackend),
+        )
+        .await;
+        Self { app, dir, schema }
     }
 
     pub async fn add(&self, config: Value) -> Integration {

@@ -18,6 +18,8 @@ pub struct Served {
     pub http: reqwest::Client,
     pub app: Arc<App>,
     pub dir: TempDir,
+    /// The PostgreSQL schema of its store, on the matrix's PostgreSQL pass.
+    pub schema: Option<super::matrix::Schema>,
     _server: tokio::task::JoinHandle<()>,
 }
 
@@ -29,10 +31,10 @@ impl Served {
             dir.path().join(VAULT_FILE),
             Some(Secret::new("a test passphrase".to_string())),
         );
-        let app = App::open_with(dir.path(), Arc::new(vault))
-            .await
-            .expect("open app");
-        Self::start_with(app, dir).await
+        let (app, schema) = super::matrix::open(dir.path(), Arc::new(vault)).await;
+        let mut served = Self::start_with(app, dir).await;
+        served.schema = schema;
+        served
     }
 
     /// Serves `app`, whose data dir is `dir`.
@@ -56,6 +58,7 @@ impl Served {
             http: reqwest::Client::new(),
             app,
             dir,
+            schema: None,
             _server: server,
         }
     }

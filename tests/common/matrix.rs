@@ -1,0 +1,79 @@
+//! The store a test console opens: the local SQLite store in its temp data dir, or, when
+//! `HANDOFF_TEST_STORE=postgres` (the second pass of `make test`), a fresh schema of its own on
+//! the PostgreSQL of `HANDOFF_TEST_PG_URL`, dropped when the console's test is done. The same
+//! tests run against both back ends: a matrix, not copies.
+
+use handoff_console::App;
+use handoff_console::secrets::SecretsBackend;
+use handoff_console::store::StoreChoice;
+use handoff_console::store::postgres::StoreUrl;
+use std::path::Path;
+use std::sync::Arc;
+
+pub const STORE_VAR: &str = "HANDOFF_TEST_STORE";
+
+/// Whether this pass runs the tests on the PostgreSQL store.
+pub fn on_postgres() -> bool {
+    match std::env::var(STORE_VAR).as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("{STORE_VAR}={other}: use sqlite or postgres"),
+    }
+}
+
+/// A schema the test's console keeps its store in; dropped on drop.
+pub struct Schema {
+    name: String,
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        // Drop may run inside the test's runtime: a thread and a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&pg_url()).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {name} CASCADE"
+                    )))
+                    .execute(&pool)
+                    .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+fn pg_url() -> String {
+    std::env::var("HANDOFF_TEST_PG_URL")
+        .unwrap_or_else(|_| panic!("{STORE_VAR}=postgres needs HANDOFF_TEST_PG_URL"))
+}
+
+/// Opens the test console on `dir` with `secrets`, on the store this pass names.
+pub async fn open(dir: &Path, secrets: Arc<dyn SecretsBackend>) -> (App, Option<Schema>) {
+    if !on_postgres() {
+        return (App::open_with(dir, secrets).await.expect("open app"), None);
+    }
+    let test = url::Url::parse(&pg_url()).expect("HANDOFF_TEST_PG_URL parses");
+    let s = uuid::Uuid::now_v7().simple().to_string();
+    let name = format!("hc_matrix_{}", &s[s.len() - 12..]);
+    let url = StoreUrl::parse(&format!(
+        "postgres://{}@{}:{}{}?schema={name}",
+        test.username(),
+        test.host_str().expect("a host"),
+        test.port().unwrap_or(5432),
+        test.path()
+    ))
+    .expect("a store URL");
+    let schema = Schema { name };
+    let app = App::open_on(dir, StoreChoice::Shared(url), secrets)
+        .await
+        .expect("open app on the PostgreSQL store");
+    (app, Some(schema))
+}
