@@ -62,6 +62,19 @@ fn api_config(name: &str) -> IntegrationConfig {
     .unwrap()
 }
 
+/// An API integration posting `{"name": fullName}` to `<url>/patients`, with `retry`.
+fn patients_api(name: &str, url: &str, retry: Value) -> IntegrationConfig {
+    serde_json::from_value(json!({
+        "name": name, "kind": "api",
+        "fields": [{"name": "fullName", "type": "name", "required": true}],
+        "api": {"endpoint": format!("{url}/patients"), "method": "POST",
+                "payloadStructure": {"name": "{{fullName}}"},
+                "timeoutMs": 2000, "connectTimeoutMs": 500},
+        "retry": retry
+    }))
+    .unwrap()
+}
+
 #[tokio::test]
 async fn two_consoles_on_one_postgres_store_share_integrations_and_their_audit_trail() {
     let (schema, admin) = fresh_schema().await;
@@ -246,13 +259,7 @@ async fn intake_sources_mappings_and_health_results_are_shared_through_postgres(
         async {
             let admin_console = console(dir_a.path(), &schema).await;
             let support = console(dir_b.path(), &schema).await;
-            let emr: IntegrationConfig = serde_json::from_value(json!({
-                "name": "Clinic EMR", "kind": "api",
-                "fields": [{"name": "fullName", "type": "name", "required": true}],
-                "api": {"endpoint": "http://127.0.0.1:9/patients",
-                        "payloadStructure": {"name": "{{fullName}}"}}
-            }))
-            .unwrap();
+            let emr = patients_api("Clinic EMR", "http://127.0.0.1:9", json!({}));
             admin_console.add_integration(emr).await.unwrap();
 
             let added = admin_console
@@ -379,15 +386,11 @@ async fn a_handoff_sent_by_one_console_is_retried_by_another_on_the_postgres_sto
         async {
             let front = console(dir_a.path(), &schema).await;
             let worker = console(dir_b.path(), &schema).await;
-            let emr: IntegrationConfig = serde_json::from_value(json!({
-                "name": "emr", "kind": "api",
-                "fields": [{"name": "fullName", "type": "name", "required": true}],
-                "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
-                        "payloadStructure": {"name": "{{fullName}}"},
-                        "timeoutMs": 2000, "connectTimeoutMs": 500},
-                "retry": {"maxAttempts": 3, "baseDelayMs": 50}
-            }))
-            .unwrap();
+            let emr = patients_api(
+                "emr",
+                &sink.url,
+                json!({"maxAttempts": 3, "baseDelayMs": 50}),
+            );
             front.add_integration(emr).await.unwrap();
             sink.then([Reply::status(503)]);
             let first = front
@@ -508,15 +511,11 @@ async fn statistics_on_the_postgres_store_agree_with_the_exact_count() {
         async {
             let front = console(dir_a.path(), &schema).await;
             let support = console(dir_b.path(), &schema).await;
-            let emr: IntegrationConfig = serde_json::from_value(json!({
-                "name": "emr", "kind": "api",
-                "fields": [{"name": "fullName", "type": "name", "required": true}],
-                "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
-                        "payloadStructure": {"name": "{{fullName}}"},
-                        "timeoutMs": 2000, "connectTimeoutMs": 500},
-                "retry": {"maxAttempts": 2, "baseDelayMs": 50}
-            }))
-            .unwrap();
+            let emr = patients_api(
+                "emr",
+                &sink.url,
+                json!({"maxAttempts": 2, "baseDelayMs": 50}),
+            );
             let emr = front.add_integration(emr).await.unwrap();
             sink.then([
                 Reply::status(201),
@@ -632,13 +631,7 @@ async fn a_webhook_repeated_to_another_console_on_postgres_is_recognised_and_del
         async {
             let one = Arc::new(console(dir_a.path(), &schema).await);
             let two = Arc::new(console(dir_b.path(), &schema).await);
-            let emr: IntegrationConfig = serde_json::from_value(json!({
-                "name": "Clinic EMR", "kind": "api",
-                "fields": [{"name": "fullName", "type": "name", "required": true}],
-                "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
-                        "payloadStructure": {"name": "{{fullName}}"}}
-            }))
-            .unwrap();
+            let emr = patients_api("Clinic EMR", &sink.url, json!({}));
             one.add_integration(emr).await.unwrap();
             let secret = "shared-SECRET-0c4e9a";
             one.add_source(
@@ -743,13 +736,7 @@ async fn a_console_lacking_the_postgres_store_s_data_key_refuses_new_data_and_ma
             let other = App::open_on(dir_b.path(), StoreChoice::Shared(url), Arc::new(vault))
                 .await
                 .unwrap();
-            let emr: IntegrationConfig = serde_json::from_value(json!({
-                "name": "emr", "kind": "api",
-                "fields": [{"name": "fullName", "type": "name", "required": true}],
-                "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
-                        "payloadStructure": {"name": "{{fullName}}"}}
-            }))
-            .unwrap();
+            let emr = patients_api("emr", &sink.url, json!({}));
             front.add_integration(emr).await.unwrap();
             let sent = front
                 .send(
