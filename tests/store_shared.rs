@@ -827,6 +827,18 @@ async fn the_cli_opens_the_postgres_store_its_flag_env_or_setting_names() {
             assert!(err.contains("--store") && err.contains("password"), "{err}");
             assert!(!err.contains("pw-NOT-ECHOED"), "{err}");
 
+            // A store nobody answers for: refused at once, saying why.
+            let started = std::time::Instant::now();
+            let (code, _, err) = run(cli_in(dir.path()).args([
+                "--store",
+                "postgres://console@127.0.0.1:1/handoffs",
+                "integration",
+                "list",
+            ]));
+            assert_eq!(code, 1, "{err}");
+            assert!(err.contains("127.0.0.1:1") && err.contains("refused"), "{err}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(8));
+
             // The flag, then the environment, then the setting.
             let (code, out, err) =
                 run(cli_in(dir.path()).args(["--store", &url, "integration", "list", "--json"]));

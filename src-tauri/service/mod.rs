@@ -144,10 +144,24 @@ impl App {
     ) -> Result<Self, AppError> {
         let store = match store {
             StoreChoice::Local => Store::open(data_dir).await?,
-            StoreChoice::Shared(url) => {
-                let password = store_password(&secrets, &url).await?;
-                Store::open_shared(&url, password.as_ref().map(|p| p.expose().as_str())).await?
-            }
+            StoreChoice::Shared(url) => match store_password(&secrets, &url).await {
+                Ok(password) => {
+                    Store::open_shared(&url, password.as_ref().map(|p| p.expose().as_str())).await?
+                }
+                // A server that trusts this machine needs no password: the store may open all
+                // the same; if it refuses for want of one, both reasons are given.
+                Err(unreadable) => match Store::open_shared(&url, None).await {
+                    Ok(store) => store,
+                    Err(e @ crate::store::StoreError::Auth { .. }) => {
+                        return Err(AppError::unavailable(format!(
+                            "{e} — and its password could not be read from the secrets \
+                             backend: {}",
+                            unreadable.message
+                        )));
+                    }
+                    Err(e) => return Err(e.into()),
+                },
+            },
         };
         // Written 0600 now; one written by an older console is tightened here.
         match crate::files::tighten(&data_dir.join(crate::secrets::SETTINGS_FILE)) {

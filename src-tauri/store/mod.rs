@@ -40,6 +40,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum StoreError {
     #[error("cannot open the store at {path}: {reason}")]
     Open { path: String, reason: String },
+    /// The shared store's server refused who connected (a wrong or missing password, an
+    /// unknown role, `pg_hba.conf`).
+    #[error("cannot open the store at {path}: {reason}")]
+    Auth { path: String, reason: String },
     /// A SQLite error that is not the environment's (see [`StoreError::Unavailable`]).
     #[error(transparent)]
     Sql(sqlx::Error),
@@ -1009,9 +1013,11 @@ impl From<StoreError> for crate::error::AppError {
         // The environment (a full disk, a read-only or deleted file, a lock held too long) is
         // `unavailable` with its reason; what is left would be a bug.
         match e {
-            S::Open { .. } | S::Replaced { .. } | S::Unavailable(_) | S::WriterStopped => {
-                crate::error::AppError::unavailable(e.to_string())
-            }
+            S::Open { .. }
+            | S::Auth { .. }
+            | S::Replaced { .. }
+            | S::Unavailable(_)
+            | S::WriterStopped => crate::error::AppError::unavailable(e.to_string()),
             S::Choice { field, reason } => crate::error::AppError::invalid(field, reason),
             // Not a bug: what this store cannot do (yet); the text says so.
             S::NotShared(_) => crate::error::AppError::unavailable(e.to_string()),

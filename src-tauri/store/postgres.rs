@@ -7,9 +7,9 @@
 
 use super::{Dialect, StoreError};
 use crate::net::TlsProtection;
-use sqlx::PgPool;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, Postgres};
+use sqlx::{Connection, PgConnection, PgPool};
 
 /// The shared back end's connections: one pool serves reads and writes (PostgreSQL takes its
 /// locks per row, not per database, so writers need no connection of their own).
@@ -93,6 +93,15 @@ impl Shared {
     }
 }
 
+/// Why a connection failed, in words: the server's own message for a database error (without
+/// sqlx's note of the server's source line), else sqlx's.
+fn connect_reason(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
 /// `sql` with SQLite's numbered parameters (`?1`) as PostgreSQL numbers them (`$1`), for a
 /// statement both back ends run (the local store's writer runs it through rusqlite, which
 /// takes `?n`). The statements given have no `?` in a string literal.
@@ -146,15 +155,46 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Connects to the store at `url` (its password from the secrets backend, when it needs one)
 /// and applies the migrations it lacks.
 pub async fn open(url: &StoreUrl, password: Option<&str>) -> Result<PgPool, StoreError> {
+    let options = url.connect_options(password);
+    // One connection first: a pool retries until its timeout and then says only that it timed
+    // out, where this says why (refused, no such host, no such role, the password, TLS).
+    let refused = |e: sqlx::Error| {
+        let auth = matches!(&e, sqlx::Error::Database(d)
+            if d.code().is_some_and(|c| c.starts_with("28")));
+        let reason = format!("cannot connect: {}", connect_reason(&e));
+        if auth {
+            StoreError::Auth {
+                path: url.display(),
+                reason,
+            }
+        } else {
+            StoreError::Open {
+                path: url.display(),
+                reason,
+            }
+        }
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(first)) => {
+            let _ = first.close().await;
+        }
+        Ok(Err(e)) => return Err(refused(e)),
+        Err(_) => {
+            return Err(StoreError::Open {
+                path: url.display(),
+                reason: format!(
+                    "cannot connect: no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            });
+        }
+    }
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(CONNECT_TIMEOUT)
-        .connect_with(url.connect_options(password))
+        .connect_with(options)
         .await
-        .map_err(|e| StoreError::Open {
-            path: url.display(),
-            reason: format!("cannot connect: {e}"),
-        })?;
+        .map_err(refused)?;
     if let Some(schema) = &url.schema {
         // A validated identifier (lowercase letters, digits, underscores), quoted.
         sqlx::query(sqlx::AssertSqlSafe(format!(
