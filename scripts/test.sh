@@ -19,6 +19,9 @@
 #      test under Xvfb (scripts/desktop-smoke.sh); DESKTOP=0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The tests choose their store themselves (tests/common/matrix.rs): a store named in the
+# environment would send the consoles the tests open by data dir to it instead.
+unset HANDOFF_STORE_URL
 features=${FEATURES:---no-default-features}
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 
