@@ -836,7 +836,10 @@ async fn the_cli_opens_the_postgres_store_its_flag_env_or_setting_names() {
                 "list",
             ]));
             assert_eq!(code, 1, "{err}");
-            assert!(err.contains("127.0.0.1:1") && err.contains("refused"), "{err}");
+            assert!(
+                err.contains("127.0.0.1:1") && err.contains("refused"),
+                "{err}"
+            );
             assert!(started.elapsed() < std::time::Duration::from_secs(8));
 
             // The flag, then the environment, then the setting.
