@@ -868,6 +868,35 @@ async fn the_cli_opens_the_postgres_store_its_flag_env_or_setting_names() {
                 (0, vec!["Shared Intake".into()]),
                 "{err}"
             );
+            // `store status` says which store, what chose it, and that it is usable.
+            let (code, out, err) = run(cli_in(dir.path()).args(["store", "status", "--json"]));
+            assert_eq!(code, 0, "{out}{err}");
+            let status: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(
+                (&status["kind"], &status["chosenBy"], &status["opens"]),
+                (&json!("postgres"), &json!("setting"), &json!(true)),
+                "{status}"
+            );
+            assert!(status["store"].as_str().unwrap().contains(&schema));
+            let checks = status["checks"].as_array().unwrap();
+            assert!(
+                checks.len() == 2 && checks.iter().all(|c| c["status"] == "healthy"),
+                "{status}"
+            );
+            let (code, out, _) = run(cli_in(dir.path()).args([
+                "--store",
+                "postgres://console@127.0.0.1:1/handoffs",
+                "store",
+                "status",
+                "--json",
+            ]));
+            assert_eq!(code, 1, "{out}");
+            let status: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(status["opens"], false);
+            assert!(
+                status["error"].as_str().unwrap().contains("refused"),
+                "{status}"
+            );
             // `local` names the data dir's own store again.
             let (code, out, err) = run(cli_in(dir.path())
                 .env("HANDOFF_STORE_URL", "local")

@@ -5,7 +5,9 @@ use super::hidden::read_hidden;
 use super::output::{Output, print_json};
 use crate::error::AppError;
 use crate::secrets::BackendKind;
-use crate::service::{StorePasswordSet, choose_store, set_store_password};
+use crate::service::{
+    StorePasswordSet, StoreStatus, choose_store, set_store_password, store_status,
+};
 use clap::Subcommand;
 use std::path::Path;
 
@@ -19,6 +21,9 @@ pub(super) enum StoreCommand {
     /// finds it. Reads one line from stdin (not echoed on a terminal). For URL, else for the
     /// store --store, HANDOFF_STORE_URL or the setting names.
     SetPassword { url: Option<String> },
+    /// Which store the console opens and what chose it, whether it opens and takes writes at
+    /// this version's schema, and whether this console holds its data key. Exits 1 when not.
+    Status,
 }
 
 /// Runs `cmd` for the data dir `data_dir`, with the CLI's `--secrets` and `--store`.
@@ -30,6 +35,11 @@ pub(super) async fn run(
     out: &Output,
 ) -> Result<u8, AppError> {
     match cmd {
+        StoreCommand::Status => {
+            let status = store_status(data_dir, secrets, store).await?;
+            out.store_status(&status);
+            return Ok(if status.ok() { 0 } else { super::EXIT_FAILED });
+        }
         StoreCommand::Use { store: value } => {
             let choice = choose_store(data_dir, &value)?;
             let value = choice.setting_value();
@@ -53,6 +63,40 @@ pub(super) async fn run(
 }
 
 impl Output {
+    fn store_status(&self, s: &StoreStatus) {
+        if self.is_json() {
+            return print_json(s);
+        }
+        crate::cli::output::say!("store: {} ({}, chosen by {})", s.store, s.kind, s.chosen_by);
+        if let Some(e) = &s.error {
+            crate::cli::output::say!("opens: no — {e}");
+            return;
+        }
+        for c in &s.checks {
+            crate::cli::output::say!(
+                "{}: {}{}",
+                c.name,
+                c.status.as_str(),
+                c.reason
+                    .as_deref()
+                    .map_or(String::new(), |r| format!(" — {r}"))
+            );
+        }
+        match (&s.data_key, s.data_key_held) {
+            (None, _) => crate::cli::output::say!("data key: none yet (nothing sealed)"),
+            (Some(id), Some(true)) => {
+                crate::cli::output::say!("data key: {id}, held by this console's secrets backend")
+            }
+            (Some(id), Some(false)) => crate::cli::output::say!(
+                "data key: {id}, NOT held by this console's secrets backend: bring it here \
+                 (keys export on a console that has it, keys import here)"
+            ),
+            (Some(id), None) => crate::cli::output::say!(
+                "data key: {id}; the secrets backend could not be asked whether it holds it"
+            ),
+        }
+    }
+
     fn store_password_set(&self, s: &StorePasswordSet) {
         if self.is_json() {
             return print_json(s);

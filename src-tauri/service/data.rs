@@ -156,6 +156,16 @@ impl App {
         self.data_key(&current).await
     }
 
+    /// Whether the secrets backend holds the data key `id` (`None`: it could not be asked).
+    pub(super) async fn holds_data_key(&self, id: &str) -> Option<bool> {
+        let name = crypto::backend_key(id);
+        match self.with_secrets(move |b| b.get(&name)).await {
+            Ok(_) => Some(true),
+            Err(e) if e.kind == crate::ErrorKind::NotFound => Some(false),
+            Err(_) => None,
+        }
+    }
+
     /// Whether the backend says it has no entry for the data key `id` (not merely that it
     /// could not be asked).
     async fn key_is_missing(&self, id: &str) -> bool {

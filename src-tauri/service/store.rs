@@ -7,6 +7,7 @@ use crate::secrets::{BackendKind, Secret, SecretsChoice};
 use crate::store::{StoreChoice, write_setting};
 use serde::Serialize;
 use std::path::Path;
+use std::time::Duration;
 
 /// What `store set-password` did.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -17,6 +18,88 @@ pub struct StorePasswordSet {
     /// Where the password is kept: the secrets backend's name and its key there.
     pub backend: String,
     pub key: String,
+}
+
+/// What `store status` finds: which store, what chose it, whether it opens and takes writes at
+/// this schema version, and whether this console holds its data key.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreStatus {
+    /// The store's file, or its URL (no password is ever in it).
+    pub store: String,
+    /// `local` or `postgres`.
+    pub kind: &'static str,
+    /// `--store`, `HANDOFF_STORE_URL`, `setting` or `default`.
+    pub chosen_by: &'static str,
+    pub opens: bool,
+    /// Why it does not open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The console's `store` and `migrations` checks (as `health` runs them).
+    pub checks: Vec<crate::health::LocalCheck>,
+    /// The data key that seals new data, once one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_key: Option<String>,
+    /// Whether this console's secrets backend holds it (`None`: it could not be asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_key_held: Option<bool>,
+}
+
+impl StoreStatus {
+    /// Whether everything is as it should be: it opens, its checks pass, and the data key (if
+    /// any) is here.
+    pub fn ok(&self) -> bool {
+        self.opens
+            && self
+                .checks
+                .iter()
+                .all(|c| c.status == crate::health::HealthStatus::Healthy)
+            && self.data_key_held != Some(false)
+    }
+}
+
+/// Which store `--store`, `HANDOFF_STORE_URL` or the setting names, and how it is.
+pub async fn store_status(
+    data_dir: &Path,
+    secrets_flag: Option<BackendKind>,
+    store_flag: Option<&str>,
+) -> Result<StoreStatus, AppError> {
+    let (choice, chosen_by) = StoreChoice::resolve_by(store_flag, data_dir)?;
+    let (store, kind) = match &choice {
+        StoreChoice::Local => (
+            data_dir
+                .join(crate::store::STORE_FILE)
+                .display()
+                .to_string(),
+            "local",
+        ),
+        StoreChoice::Shared(url) => (url.display(), "postgres"),
+    };
+    let mut status = StoreStatus {
+        store,
+        kind,
+        chosen_by,
+        opens: false,
+        error: None,
+        checks: Vec::new(),
+        data_key: None,
+        data_key_held: None,
+    };
+    let app = match super::App::open_chosen(data_dir, secrets_flag, store_flag).await {
+        Ok(app) => app,
+        Err(e) => {
+            status.error = Some(e.message);
+            return Ok(status);
+        }
+    };
+    status.opens = true;
+    status.checks = crate::health::check_store(app.store(), Duration::from_secs(10)).await;
+    status.data_key = app.store().current_data_key().await?;
+    if let Some(id) = &status.data_key {
+        status.data_key_held = app.holds_data_key(id).await;
+    }
+    app.close().await;
+    Ok(status)
 }
 
 /// Saves `value` (`local` or a store URL) as the data dir's `store` setting, after checking it.

@@ -26,11 +26,22 @@ pub enum StoreChoice {
 impl StoreChoice {
     /// The store `flag` names, else the environment's, else the setting's, else the local one.
     pub fn resolve(flag: Option<&str>, data_dir: &Path) -> Result<Self, StoreError> {
+        Self::resolve_by(flag, data_dir).map(|(choice, _)| choice)
+    }
+
+    /// [`StoreChoice::resolve`], and what chose it: `--store`, `HANDOFF_STORE_URL`, `setting`
+    /// or `default`.
+    pub fn resolve_by(
+        flag: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<(Self, &'static str), StoreError> {
         if let Some(value) = flag {
-            return Self::parse("--store", value);
+            return Ok((Self::parse("--store", value)?, "--store"));
         }
         match std::env::var(STORE_ENV) {
-            Ok(value) if !value.trim().is_empty() => return Self::parse(STORE_ENV, &value),
+            Ok(value) if !value.trim().is_empty() => {
+                return Ok((Self::parse(STORE_ENV, &value)?, STORE_ENV));
+            }
             _ => {}
         }
         let field = format!(
@@ -42,8 +53,8 @@ impl StoreChoice {
             reason,
         };
         match crate::settings::read_key(data_dir, STORE_SETTING).map_err(choice)? {
-            None => Ok(Self::Local),
-            Some(serde_json::Value::String(value)) => Self::parse(&field, &value),
+            None => Ok((Self::Local, "default")),
+            Some(serde_json::Value::String(value)) => Ok((Self::parse(&field, &value)?, "setting")),
             Some(_) => Err(choice(format!(
                 "must be a string: \"{LOCAL}\" or a postgres:// URL"
             ))),
