@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Database, Encode, QueryBuilder, Type};
+use std::sync::LazyLock;
 
 /// The most messages one inbox page lists.
 pub const MAX_INBOX_LIMIT: u32 = 1000;
@@ -291,13 +292,13 @@ const INSERT_MESSAGE: &str =
      ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING";
 
 /// The first message with a message id, for a repeat.
-fn first_by_key() -> String {
+static FIRST_BY_KEY: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT m.id, m.handoff_id, {SHOWN_STATUS}
          FROM intake_messages m LEFT JOIN handoffs h ON h.id = m.handoff_id
          WHERE m.source_id = ?1 AND m.message_key = ?2"
     )
-}
+});
 
 const SET_OUTCOME: &str = "UPDATE intake_messages SET status = ?1, error = ?2, mapping_id = ?3,
             mapping_name = ?4, integration_id = coalesce(?5, integration_id),
@@ -309,6 +310,23 @@ const RENEW_HANDOFF: &str =
     "UPDATE intake_messages SET handoff_id = ?1, status = 'received', error = NULL,
             updated_at = ?2
      WHERE id = ?3 AND handoff_id = ?4";
+
+/// The statements above as PostgreSQL numbers its parameters, made once (intake's hot path).
+struct PgStatements {
+    insert_message: String,
+    first_by_key: String,
+    mapping_versions: String,
+    set_outcome: String,
+    renew_handoff: String,
+}
+
+static PG: LazyLock<PgStatements> = LazyLock::new(|| PgStatements {
+    insert_message: numbered(INSERT_MESSAGE),
+    first_by_key: numbered(&FIRST_BY_KEY),
+    mapping_versions: numbered(MAPPING_VERSIONS),
+    set_outcome: numbered(SET_OUTCOME),
+    renew_handoff: numbered(RENEW_HANDOFF),
+});
 
 /// The answer to a message whose id was seen before: the first one's.
 fn repeat_answer(first: Option<(String, Option<String>, String)>) -> Result<InboxAnswer, String> {
@@ -349,7 +367,7 @@ fn insert_message(
         return Ok(InboxAnswer::new(m));
     }
     let first: Option<(String, Option<String>, String)> = conn
-        .prepare_cached(&first_by_key())?
+        .prepare_cached(&FIRST_BY_KEY)?
         .query_row(params![m.source_id.to_string(), m.message_key], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
@@ -384,7 +402,7 @@ async fn insert_message_shared(
     versions: bool,
 ) -> Result<(InboxAnswer, Option<Vec<MappingVersion>>), StoreError> {
     let mut tx = shared.write.begin().await?;
-    let added = sqlx::query(AssertSqlSafe(numbered(INSERT_MESSAGE)))
+    let added = sqlx::query(AssertSqlSafe(PG.insert_message.as_str()))
         .bind(m.id.to_string())
         .bind(m.source_id.to_string())
         .bind(&m.source_name)
@@ -404,7 +422,7 @@ async fn insert_message_shared(
         .rows_affected();
     if added != 1 {
         let first: Option<(String, Option<String>, String)> =
-            sqlx::query_as(AssertSqlSafe(numbered(&first_by_key())))
+            sqlx::query_as(AssertSqlSafe(PG.first_by_key.as_str()))
                 .bind(m.source_id.to_string())
                 .bind(&m.message_key)
                 .fetch_optional(&mut *tx)
@@ -415,7 +433,7 @@ async fn insert_message_shared(
     }
     let versions = if versions {
         let rows: Vec<(String, i64, String, Option<i64>)> =
-            sqlx::query_as(AssertSqlSafe(numbered(MAPPING_VERSIONS)))
+            sqlx::query_as(AssertSqlSafe(PG.mapping_versions.as_str()))
                 .bind(m.source_id.to_string())
                 .fetch_all(&mut *tx)
                 .await?;
@@ -603,7 +621,7 @@ impl Store {
                     .await;
             }
         };
-        let done = sqlx::query(AssertSqlSafe(numbered(SET_OUTCOME)))
+        let done = sqlx::query(AssertSqlSafe(PG.set_outcome.as_str()))
             .bind(outcome.status.as_str())
             .bind(&outcome.error)
             .bind(outcome.mapping.as_ref().map(|(id, _)| id.to_string()))
@@ -644,7 +662,7 @@ impl Store {
                     .await;
             }
         };
-        let done = sqlx::query(AssertSqlSafe(numbered(RENEW_HANDOFF)))
+        let done = sqlx::query(AssertSqlSafe(PG.renew_handoff.as_str()))
             .bind(new.to_string())
             .bind(now)
             .bind(id.to_string())
@@ -701,7 +719,10 @@ impl Store {
         source: SourceId,
     ) -> Result<Vec<MappingVersion>, StoreError> {
         let rows: Vec<(String, i64, String, Option<i64>)> = on_backend!(self, db => {
-            sqlx::query_as(AssertSqlSafe(numbered(MAPPING_VERSIONS)))
+            sqlx::query_as(AssertSqlSafe(
+                db.dialect()
+                    .pick(MAPPING_VERSIONS, PG.mapping_versions.as_str()),
+            ))
                 .bind(source.to_string())
                 .fetch_all(&db.read)
                 .await
