@@ -279,6 +279,7 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
             data_masked: None,
             started_at: now,
             lease_until: now,
+            owner: "test",
             taken_by: None,
         })
         .await

@@ -345,6 +345,7 @@ async fn older_records_are_searched_for_raw_values_and_structural_ones_left_whol
             data_masked: None,
             started_at: now,
             lease_until: now,
+            owner: "test",
             taken_by: None,
         })
         .await

@@ -651,6 +651,7 @@ async fn a_configuration_test_cut_short_is_closed_by_the_worker_not_resent() {
             data_masked: None,
             started_at: now - 60_000,
             lease_until: now - 1,
+            owner: "test",
             taken_by: None,
         })
         .await

@@ -98,6 +98,7 @@ fn begin(
         data_masked: None,
         started_at: now,
         lease_until: now + 1000,
+        owner: "test",
         taken_by: None,
     }
 }
@@ -232,6 +233,7 @@ async fn a_taken_over_attempt_that_delivers_is_not_forgotten() {
             data_masked: None,
             started_at: now,
             lease_until: now + 10_000,
+            owner: "test",
             taken_by: None,
         };
         assert_eq!(

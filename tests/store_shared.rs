@@ -8,7 +8,7 @@ mod common;
 mod common_db;
 
 use common::cli;
-use common_db::{cleanly, exec, postgres, suffix};
+use common_db::{cleanly, exec, pg_store_url as store_url, postgres, suffix};
 use handoff_console::integrations::IntegrationConfig;
 use handoff_console::secrets::{KeyringBackend, SecretsBackend};
 use handoff_console::store::postgres::StoreUrl;
@@ -18,18 +18,6 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 const TOKEN: &str = "tok-SHARED-store-5b9e";
-
-/// The test server's URL without a password, for a store in `schema`.
-fn store_url(schema: &str) -> String {
-    let test = url::Url::parse(&std::env::var(common_db::PG_URL_VAR).unwrap()).unwrap();
-    format!(
-        "postgres://{}@{}:{}{}?schema={schema}",
-        test.username(),
-        test.host_str().unwrap(),
-        test.port().unwrap_or(5432),
-        test.path()
-    )
-}
 
 /// A fresh schema name on the test server, and the server's admin pool to drop it with.
 async fn fresh_schema() -> (String, sqlx::PgPool) {

@@ -200,14 +200,44 @@ where
 /// User and system CPU time of the whole process so far, from `/proc/self/stat` (Linux; in
 /// USER_HZ ticks, which the proc ABI fixes at 100 a second). `None` elsewhere.
 pub fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    stat_cpu("/proc/self/stat").map(|(_, cpu)| cpu)
+}
+
+/// The command name and CPU time so far of the process whose `stat` file is at `path`.
+pub fn stat_cpu(path: impl AsRef<std::path::Path>) -> Option<(String, Duration)> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: skip past it.
+    let name = stat[stat.find('(')? + 1..stat.rfind(')')?].to_string();
     let rest = &stat[stat.rfind(')')? + 2..];
     let mut fields = rest.split_whitespace();
     // `rest` starts at field 3; utime and stime are fields 14 and 15.
     let utime: u64 = fields.nth(11)?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 10))
+    Some((name, Duration::from_millis((utime + stime) * 10)))
+}
+
+/// CPU time so far of every running process named `name` (e.g. `postgres`: the server and
+/// the backends serving the benchmark's connections), by pid.
+pub fn cpu_by_name(name: &str) -> HashMap<u32, Duration> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return HashMap::new();
+    };
+    entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let (comm, cpu) = stat_cpu(e.path().join("stat"))?;
+            (comm == name).then_some((pid, cpu))
+        })
+        .collect()
+}
+
+/// The CPU time `after` adds to `before` (processes that started in between count whole).
+pub fn cpu_added(before: &HashMap<u32, Duration>, after: &HashMap<u32, Duration>) -> Duration {
+    after
+        .iter()
+        .map(|(pid, cpu)| cpu.saturating_sub(before.get(pid).copied().unwrap_or_default()))
+        .sum()
 }
 
 pub fn header(title: &str) {
@@ -286,6 +316,7 @@ pub async fn store_writes(
             data_masked: Some(data),
             started_at: started,
             lease_until: started + 45_000,
+            owner: app.worker_name(),
             taken_by: None,
         })
         .await?;
@@ -463,8 +494,9 @@ fn sqlite_floor_blocking(
                 conn.prepare_cached(
                     "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
                                            in_flight_until, last_attempt_id, created_at, updated_at,
-                                           origin, integration_name)
-                     VALUES (?1, ?2, 'bench-floor', 'pending', ?3, ?4, 1, ?5, ?6, ?7, ?7, ?8, 'floor')",
+                                           origin, integration_name, lease_owner)
+                     VALUES (?1, ?2, 'bench-floor', 'pending', ?3, ?4, 1, ?5, ?6, ?7, ?7, ?8, 'floor',
+                             'floor-host:12345:0123abcd')",
                 )?
                 .execute(params![
                     h,
@@ -487,7 +519,7 @@ fn sqlite_floor_blocking(
             conn.execute_batch("BEGIN IMMEDIATE")?;
             for (_, h, a) in &ids {
                 conn.prepare_cached(
-                    "UPDATE handoffs SET status = 'succeeded', in_flight_until = NULL, next_attempt_at = NULL,
+                    "UPDATE handoffs SET status = 'succeeded', in_flight_until = NULL, lease_owner = NULL, next_attempt_at = NULL,
                             submission_id = '1', updated_at = ?1
                      WHERE id = ?2 AND status != 'succeeded' AND last_attempt_id = ?3",
                 )?

@@ -15,6 +15,36 @@ pub const MAX_HISTORY_LIMIT: u32 = 10_000;
 /// The most handoffs one bulk retry takes.
 pub const MAX_BULK_RETRY: u32 = 10_000;
 
+/// Reserving due handoffs (`Store::lease_due_handoffs`): $1 the reservation's end, $2 its
+/// owner, $3 now, $4 how many. Due: an attempt whose holder's lease ran out (its process died),
+/// or a scheduled retry whose time has come; and reserved by nobody (or the reservation ran
+/// out). Each kind is read in its own index's order (`handoffs_in_flight`, `handoffs_due`), so a
+/// reservation reads the few rows it takes, not every waiting handoff.
+macro_rules! lease_due {
+    ($lock:literal) => {
+        concat!(
+            "WITH expired AS (
+               SELECT id FROM handoffs
+               WHERE in_flight_until <= $3 AND status = 'pending'
+                 AND (reserved_until IS NULL OR reserved_until <= $3)
+               ORDER BY in_flight_until LIMIT $4",
+            $lock,
+            "), scheduled AS (
+               SELECT id FROM handoffs
+               WHERE next_attempt_at <= $3 AND in_flight_until IS NULL AND status = 'pending'
+                 AND (reserved_until IS NULL OR reserved_until <= $3)
+               ORDER BY next_attempt_at LIMIT $4",
+            $lock,
+            ")
+             UPDATE handoffs SET reserved_until = $1, lease_owner = $2
+             WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM scheduled LIMIT $4)
+             RETURNING id"
+        )
+    };
+}
+const LEASE_DUE_SQLITE: &str = lease_due!("");
+const LEASE_DUE_PG: &str = lease_due!(" FOR UPDATE SKIP LOCKED");
+
 /// Under which condition an attempt may start on a handoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
@@ -22,7 +52,8 @@ pub enum Claim {
     New,
     /// A person retries: not delivered, not in flight.
     Manual,
-    /// The worker retries: scheduled and due, or in flight past its lease (the process died).
+    /// The worker retries: reserved by this owner (`Store::lease_due_handoffs`), or scheduled
+    /// and due, or in flight past its lease (the process died).
     Due,
 }
 
@@ -42,6 +73,9 @@ pub struct BeginAttempt<'a> {
     pub started_at: i64,
     /// Until when the attempt holds the handoff; past it, the worker may take it over.
     pub lease_until: i64,
+    /// Who holds the handoff while the attempt runs: the console's worker name
+    /// (`App::worker_name`), so that a reservation it made lets it claim (`Claim::Due`).
+    pub owner: &'a str,
     /// For [`Claim::New`] made from an inbox message: the mapping that took the message,
     /// recorded on it in the same commit as the handoff.
     pub taken_by: Option<TakenBy<'a>>,
@@ -570,38 +604,51 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    /// Handoffs the worker should try now: a scheduled retry is due, or an attempt's lease ran
-    /// out because its process died.
-    pub async fn due_handoffs(&self, now: i64, limit: u32) -> Result<Vec<HandoffId>, StoreError> {
+    /// Reserves for `owner` until `until` up to `limit` handoffs the worker should try now: a
+    /// scheduled retry is due, or an attempt's lease ran out because its process died. While a
+    /// reservation (`reserved_until`, `lease_owner`) lasts no other worker reserves the handoff
+    /// or claims it as due, and `owner` claims it with [`Claim::Due`]. On the PostgreSQL store,
+    /// workers reserving at once pass over each other's rows (`FOR UPDATE SKIP LOCKED`);
+    /// SQLite runs one write at a time.
+    pub async fn lease_due_handoffs(
+        &self,
+        owner: &str,
+        now: i64,
+        until: i64,
+        limit: u32,
+    ) -> Result<Vec<HandoffId>, StoreError> {
         let ids: Vec<String> = on_backend!(self, db => {
-            sqlx::query_scalar(
-                "SELECT id FROM handoffs
-                 WHERE status = 'pending'
-                   AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL
-                         AND next_attempt_at <= $1)
-                        OR in_flight_until <= $1)
-                 ORDER BY coalesce(in_flight_until, next_attempt_at) LIMIT $2",
-            )
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&db.read)
-            .await
+            let sql = db.dialect().pick(LEASE_DUE_SQLITE, LEASE_DUE_PG);
+            sqlx::query_scalar(sql)
+                .bind(until)
+                .bind(owner)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *db.write.acquire().await?)
+                .await
         })?;
         ids.into_iter().map(|s| parse(s, "handoff id")).collect()
     }
 
     /// Moves a due handoff's next try to `until` without using up an attempt (it could not be
-    /// tried, e.g. the keyring was locked).
-    pub async fn postpone_handoff(&self, id: HandoffId, until: i64) -> Result<(), StoreError> {
+    /// tried, e.g. the keyring was locked), releasing `owner`'s reservation of it.
+    pub async fn postpone_handoff(
+        &self,
+        id: HandoffId,
+        until: i64,
+        owner: &str,
+    ) -> Result<(), StoreError> {
         on_backend!(self, db => {
             sqlx::query(
-                "UPDATE handoffs SET next_attempt_at = $1, in_flight_until = NULL, updated_at = $2
-                 WHERE id = $3 AND status = 'pending'
+                "UPDATE handoffs SET next_attempt_at = $1, in_flight_until = NULL,
+                        reserved_until = NULL, lease_owner = NULL, updated_at = $2
+                 WHERE id = $3 AND status = 'pending' AND lease_owner = $4
                    AND (in_flight_until IS NULL OR in_flight_until <= $2)",
             )
             .bind(until)
             .bind(crate::store::now_ms())
             .bind(id.to_string())
+            .bind(owner)
             .execute(&mut *db.write.acquire().await?)
             .await?;
         });
@@ -632,7 +679,8 @@ impl Store {
             .await?;
             sqlx::query(
                 "UPDATE handoffs SET status = 'failed', next_attempt_at = NULL,
-                        in_flight_until = NULL, updated_at = $1
+                        in_flight_until = NULL, reserved_until = NULL, lease_owner = NULL,
+                        updated_at = $1
                  WHERE id = $2",
             )
             .bind(now)
@@ -643,17 +691,23 @@ impl Store {
         })
     }
 
-    /// When the next scheduled retry (or lease expiry) is, if any.
+    /// When the next scheduled retry (or lease expiry) is, if any. Two index reads (the
+    /// earliest of each kind), not a scan of every waiting handoff.
     pub async fn next_due_at(&self) -> Result<Option<i64>, StoreError> {
-        Ok(on_backend!(self, db => {
-            sqlx::query_scalar(
-                "SELECT min(coalesce(in_flight_until, next_attempt_at)) FROM handoffs
-                 WHERE status = 'pending'
-                   AND (next_attempt_at IS NOT NULL OR in_flight_until IS NOT NULL)",
+        let (scheduled, expiring): (Option<i64>, Option<i64>) = on_backend!(self, db => {
+            sqlx::query_as(
+                "SELECT (SELECT min(next_attempt_at) FROM handoffs
+                         WHERE next_attempt_at IS NOT NULL AND status = 'pending'),
+                        (SELECT min(in_flight_until) FROM handoffs
+                         WHERE in_flight_until IS NOT NULL AND status = 'pending')",
             )
             .fetch_one(&db.read)
             .await
-        })?)
+        })?;
+        Ok(match (scheduled, expiring) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 }
 

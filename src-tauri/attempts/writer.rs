@@ -45,6 +45,8 @@ struct Begin {
     data: String,
     data_masked: Option<String>,
     lease_until: i64,
+    /// Who holds the handoff while the attempt runs (see `BeginAttempt::owner`).
+    owner: String,
     /// The inbox message (id, mapping id, mapping name) a new handoff was made from.
     taken_by: Option<(String, String, String)>,
 }
@@ -86,6 +88,7 @@ impl AttemptWrites for GroupCommit {
             data: a.data.unwrap_or("{}").to_string(),
             data_masked: a.data_masked.map(str::to_string),
             lease_until: a.lease_until,
+            owner: a.owner.to_string(),
             taken_by: a.taken_by.map(|t| {
                 (
                     t.message.to_string(),
@@ -122,20 +125,29 @@ impl AttemptWrites for GroupCommit {
 // attempt records (the integration may have been renamed since the last one).
 const CLAIM_MANUAL: &str =
     "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
-        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5,
+        reserved_until = NULL, lease_owner = ?6
     WHERE id = ?4 AND status != 'succeeded' AND (in_flight_until IS NULL OR in_flight_until <= ?3)
     RETURNING attempts";
-const CLAIM_DUE: &str = "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
-        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5
+// The worker claims what it reserved (`Store::lease_due_handoffs`; still its own: nobody took
+// it since), or what is due and neither in flight nor reserved.
+const CLAIM_DUE: &str =
+    "UPDATE handoffs SET attempts = attempts + 1, status = 'pending', in_flight_until = ?1,
+        next_attempt_at = NULL, last_attempt_id = ?2, updated_at = ?3, integration_name = ?5,
+        reserved_until = NULL, lease_owner = ?6
     WHERE id = ?4 AND status = 'pending'
-      AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?3) OR in_flight_until <= ?3)
+      AND ((reserved_until IS NOT NULL AND lease_owner = ?6)
+           OR ((reserved_until IS NULL OR reserved_until <= ?3)
+               AND ((in_flight_until IS NULL AND next_attempt_at IS NOT NULL
+                     AND next_attempt_at <= ?3)
+                    OR in_flight_until <= ?3)))
     RETURNING attempts";
 
 const INSERT_HANDOFF: &str =
     "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
                            in_flight_until, last_attempt_id, created_at, updated_at,
-                           origin, integration_name)
-     VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7, ?9, ?10)";
+                           origin, integration_name, lease_owner)
+     VALUES (?1, ?2, ?3, 'pending', ?4, ?8, 1, ?5, ?6, ?7, ?7, ?9, ?10, ?11)";
 
 /// An attempt still pending when its handoff is claimed belonged to a process that died
 /// mid-request.
@@ -153,7 +165,7 @@ const INSERT_ATTEMPT: &str =
 // after another attempt took over (its process looked dead): a delivery is never forgotten,
 // and nothing overwrites one.
 const FINISH_HANDOFF: &str =
-    "UPDATE handoffs SET status = ?1, in_flight_until = NULL, next_attempt_at = ?2,
+    "UPDATE handoffs SET status = ?1, in_flight_until = NULL, reserved_until = NULL, lease_owner = NULL, next_attempt_at = ?2,
             submission_id = coalesce(?3, submission_id), updated_at = ?4
      WHERE id = ?5 AND status != 'succeeded' AND (last_attempt_id = ?6 OR ?7 = 'succeeded')";
 
@@ -185,6 +197,7 @@ fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::
                 b.data_masked,
                 b.origin,
                 a.integration_name,
+                b.owner,
             ])?;
             if let Some((message, mapping, name)) = &b.taken_by {
                 crate::intake::inbox::record_mapping(conn, message, mapping, name)?;
@@ -206,7 +219,8 @@ fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::
                         a.attempt_id,
                         a.started_at,
                         a.handoff_id,
-                        a.integration_name
+                        a.integration_name,
+                        b.owner
                     ],
                     |r| r.get(0),
                 )
@@ -317,6 +331,7 @@ impl AttemptWrites for Shared {
                     .bind(a.data_masked)
                     .bind(HandoffOrigin::of(a.trigger).as_str())
                     .bind(a.integration_name)
+                    .bind(a.owner)
                     .execute(&mut *tx)
                     .await?;
                 if let Some(t) = a.taken_by {
@@ -341,6 +356,7 @@ impl AttemptWrites for Shared {
                     .bind(a.started_at)
                     .bind(&handoff)
                     .bind(a.integration_name)
+                    .bind(a.owner)
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(number) = number else {

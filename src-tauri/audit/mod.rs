@@ -471,7 +471,7 @@ fn unix_uid() -> Option<String> {
     None
 }
 
-fn host_name() -> Option<String> {
+pub(crate) fn host_name() -> Option<String> {
     let from_env = ["HOSTNAME", "COMPUTERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok());

@@ -170,6 +170,27 @@ pub struct InboxRecord {
 }
 
 /// The most headers an inbox message keeps, and the longest value kept.
+/// Reserving unfinished messages (`Store::lease_unfinished_inbox`): $1 the lease's end, $2 its
+/// owner, $3 accepted before, $4 now, $5 how many.
+macro_rules! lease_unfinished {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE intake_messages SET reserved_until = $1, lease_owner = $2
+             WHERE id IN (
+               SELECT m.id FROM intake_messages m
+               WHERE m.status = 'received' AND m.handoff_id IS NOT NULL AND m.received_at < $3
+                 AND (m.reserved_until IS NULL OR m.reserved_until <= $4)
+                 AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.id = m.handoff_id)
+               ORDER BY m.received_at, m.id LIMIT $5",
+            $lock,
+            ")
+             RETURNING id"
+        )
+    };
+}
+const LEASE_UNFINISHED_SQLITE: &str = lease_unfinished!("");
+const LEASE_UNFINISHED_PG: &str = lease_unfinished!(" FOR UPDATE OF m SKIP LOCKED");
+
 const MAX_KEPT_HEADERS: usize = 50;
 const MAX_KEPT_HEADER_VALUE: usize = 1024;
 
@@ -552,24 +573,27 @@ impl Store {
         .transpose()
     }
 
-    /// Messages accepted before `before_ms` whose handoff was chosen but never made (their
-    /// process stopped in between): the ones a restart takes up again, oldest first.
-    pub async fn unfinished_inbox(
+    /// Reserves for `owner` until `until` up to `limit` messages accepted before `before_ms`
+    /// whose handoff was chosen but never made (their process stopped in between), oldest
+    /// first: the ones a worker takes up again. Messages another worker holds a live lease on
+    /// are passed over (on PostgreSQL also those it is reserving right now, `SKIP LOCKED`).
+    pub async fn lease_unfinished_inbox(
         &self,
+        owner: &str,
         before_ms: i64,
+        until: i64,
         limit: u32,
     ) -> Result<Vec<InboxId>, StoreError> {
         let ids: Vec<String> = on_backend!(self, db => {
-            sqlx::query_scalar(
-                "SELECT m.id FROM intake_messages m
-                 WHERE m.status = 'received' AND m.handoff_id IS NOT NULL AND m.received_at < $1
-                   AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.id = m.handoff_id)
-                 ORDER BY m.received_at, m.id LIMIT $2",
-            )
-            .bind(before_ms)
-            .bind(i64::from(limit))
-            .fetch_all(&db.read)
-            .await
+            let sql = db.dialect().pick(LEASE_UNFINISHED_SQLITE, LEASE_UNFINISHED_PG);
+            sqlx::query_scalar(sql)
+                .bind(until)
+                .bind(owner)
+                .bind(before_ms)
+                .bind(crate::store::now_ms())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *db.write.acquire().await?)
+                .await
         })?;
         ids.into_iter()
             .map(|s| s.parse().map_err(|_| corrupt(format!("id {s}"))))

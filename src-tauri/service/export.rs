@@ -195,6 +195,7 @@ impl App {
             secret_cache: Mutex::new(HashMap::new()),
             data_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
             intake: Default::default(),
+            worker_name: super::worker_name(),
         })
     }
 }

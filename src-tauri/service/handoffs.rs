@@ -22,10 +22,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const MAX_SESSION_ID_LEN: usize = 200;
-/// Bulk retries run this many handoffs at once.
+/// Bulk retries run this many handoffs at once, and so does the worker.
 const BULK_CONCURRENCY: usize = 4;
-/// The worker claims at most this many due handoffs per pass.
-const WORKER_BATCH: u32 = 100;
+/// How long the worker's reservation of a due handoff lasts before its attempt begins (which
+/// takes a lease of its own, `lease`). It reserves only what it starts at once, so this is
+/// ample; should the worker die in between, another takes the handoff after it.
+const RESERVATION: Duration = Duration::from_secs(15);
 
 /// A handoff's session id (trimmed) and its data as stored (JSON text), or an `invalid` error
 /// naming `session` or `data`.
@@ -431,43 +433,83 @@ impl App {
         self.run_due_retries_until(&AtomicBool::new(false)).await
     }
 
-    /// As [`Self::run_due_retries`], starting no new batch once `stop` is set (attempts already
+    /// As [`Self::run_due_retries`], reserving no more once `stop` is set (attempts already
     /// under way finish and are recorded).
+    ///
+    /// The worker reserves what it is about to run (`Store::lease_due_handoffs`), topping up
+    /// once half of its slots are free, so workers on a shared store split the due handoffs
+    /// between them instead of racing for the same ones. The attempts under way go on while it
+    /// reserves (they are polled together): an attempt's open transaction must never wait for
+    /// this worker's own next statement.
     async fn run_due_retries_until(&self, stop: &AtomicBool) -> Result<WorkerPass, AppError> {
+        enum Work {
+            Reserved(Result<Vec<HandoffId>, crate::store::StoreError>),
+            Ran(Result<Option<HandoffResult>, AppError>),
+        }
+        // Due as of the pass's start: a handoff rescheduled during the pass waits for the next.
         let now = now_ms();
         let mut pass = WorkerPass::default();
-        let mut seen = std::collections::HashSet::new();
+        let mut work = futures_util::stream::FuturesUnordered::<
+            futures_util::future::BoxFuture<'_, Work>,
+        >::new();
+        let (mut attempts, mut reserving, mut drained) = (0, false, false);
+        let mut failure = None;
         loop {
-            if stop.load(Ordering::Relaxed) {
-                return Ok(pass);
+            if !drained
+                && !reserving
+                && !stop.load(Ordering::Relaxed)
+                && attempts <= BULK_CONCURRENCY / 2
+            {
+                let free = (BULK_CONCURRENCY - attempts) as u32;
+                let until = now_ms() + RESERVATION.as_millis() as i64;
+                reserving = true;
+                work.push(Box::pin(async move {
+                    Work::Reserved(
+                        self.store
+                            .lease_due_handoffs(&self.worker_name, now, until, free)
+                            .await,
+                    )
+                }));
             }
-            let due: Vec<HandoffId> = self
-                .store
-                .due_handoffs(now, WORKER_BATCH)
-                .await?
-                .into_iter()
-                .filter(|id| seen.insert(*id))
-                .collect();
-            if due.is_empty() {
-                return Ok(pass);
-            }
-            let mut runs = futures_util::stream::iter(due)
-                .map(|id| self.run_due(id))
-                .buffer_unordered(BULK_CONCURRENCY);
-            while let Some(outcome) = runs.next().await {
-                match outcome {
-                    Ok(Some(r)) => {
-                        pass.ran += 1;
-                        match r.handoff_status {
-                            Status::Succeeded => pass.succeeded += 1,
-                            Status::Pending => pass.rescheduled += 1,
-                            Status::Failed => pass.failed += 1,
-                        }
+            let Some(done) = work.next().await else {
+                // A pass that could not even reserve is a failed pass.
+                return match failure {
+                    Some(e) if pass.ran + pass.skipped == 0 => Err(e),
+                    _ => Ok(pass),
+                };
+            };
+            match done {
+                Work::Reserved(Ok(ids)) => {
+                    reserving = false;
+                    drained = ids.is_empty();
+                    attempts += ids.len();
+                    for id in ids {
+                        work.push(Box::pin(async move { Work::Ran(self.run_due(id).await) }));
                     }
-                    Ok(None) => pass.skipped += 1,
-                    Err(e) => {
-                        tracing::warn!("a due retry could not run: {e}");
-                        pass.skipped += 1;
+                }
+                // The attempts under way still finish and are recorded; the pass ends then.
+                Work::Reserved(Err(e)) => {
+                    reserving = false;
+                    drained = true;
+                    tracing::warn!("could not reserve due retries: {e}");
+                    failure = Some(AppError::from(e));
+                }
+                Work::Ran(outcome) => {
+                    attempts -= 1;
+                    match outcome {
+                        Ok(Some(r)) => {
+                            pass.ran += 1;
+                            match r.handoff_status {
+                                Status::Succeeded => pass.succeeded += 1,
+                                Status::Pending => pass.rescheduled += 1,
+                                Status::Failed => pass.failed += 1,
+                            }
+                        }
+                        Ok(None) => pass.skipped += 1,
+                        Err(e) => {
+                            tracing::warn!("a due retry could not run: {e}");
+                            pass.skipped += 1;
+                        }
                     }
                 }
             }
@@ -508,7 +550,11 @@ impl App {
             Err(e) => {
                 tracing::warn!(handoff_id = %handoff_id, "retry postponed: {e}");
                 self.store
-                    .postpone_handoff(handoff_id, now_ms() + POSTPONE.as_millis() as i64)
+                    .postpone_handoff(
+                        handoff_id,
+                        now_ms() + POSTPONE.as_millis() as i64,
+                        &self.worker_name,
+                    )
                     .await?;
                 return Ok(None);
             }
@@ -536,7 +582,11 @@ impl App {
             Err(e) => {
                 tracing::warn!(handoff_id = %handoff_id, "retry postponed: {e}");
                 self.store
-                    .postpone_handoff(handoff_id, now_ms() + POSTPONE.as_millis() as i64)
+                    .postpone_handoff(
+                        handoff_id,
+                        now_ms() + POSTPONE.as_millis() as i64,
+                        &self.worker_name,
+                    )
                     .await?;
                 Ok(None)
             }
@@ -665,6 +715,7 @@ impl App {
                 data_masked: masked.as_deref(),
                 started_at: started,
                 lease_until: started + lease(integration).as_millis() as i64,
+                owner: &self.worker_name,
                 taken_by: plan.taken_by,
             })
             .await?;

@@ -28,6 +28,13 @@ use std::time::Duration;
 /// A message accepted this long ago whose handoff was not made yet is taken up again (its
 /// process stopped): long enough that the accepting process is done with it.
 const RESUME_AFTER: Duration = Duration::from_secs(10);
+/// How many unfinished messages a worker takes up at a time.
+const RESUME_BATCH: u32 = 20;
+/// How long a worker holds the unfinished messages it took up: long enough to make their
+/// handoffs (each message's first attempt then holds its handoff). Should a batch outlast it (a
+/// slow target), a second worker finds the handoff made and leaves the message, or makes the
+/// same handoff id, which only one of them can record.
+const RESUME_LEASE: Duration = Duration::from_secs(30);
 
 /// Which inbox messages to list, newest first.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
@@ -479,17 +486,33 @@ impl App {
     }
 
     /// Takes up the messages a stopped process accepted but did not make into handoffs.
+    /// Each is leased to this console first, so consoles on a shared store take up different
+    /// ones; one whose console dies is free again once its lease runs out.
     pub async fn resume_intake(&self) -> Result<usize, AppError> {
         let before = now_ms() - RESUME_AFTER.as_millis() as i64;
-        let ids = self.store.unfinished_inbox(before, 100).await?;
         let mut done = 0;
-        for id in ids {
-            match self.process_inbox(id).await {
-                Ok(()) => done += 1,
-                Err(e) => tracing::warn!(inbox = %id, "could not take the message up again: {e}"),
+        let mut seen = std::collections::HashSet::new();
+        // Until none is left that nobody holds (one this console could not take stays leased
+        // to it for a while), or only ones it already tried in this call come back.
+        loop {
+            let until = now_ms() + RESUME_LEASE.as_millis() as i64;
+            let ids = self
+                .store
+                .lease_unfinished_inbox(&self.worker_name, before, until, RESUME_BATCH)
+                .await?;
+            let fresh: Vec<InboxId> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
+            if fresh.is_empty() {
+                return Ok(done);
+            }
+            for id in fresh {
+                match self.process_inbox(id).await {
+                    Ok(()) => done += 1,
+                    Err(e) => {
+                        tracing::warn!(inbox = %id, "could not take the message up again: {e}")
+                    }
+                }
             }
         }
-        Ok(done)
     }
 
     // --- reading ---

@@ -77,6 +77,17 @@ pub fn default_data_dir() -> Result<PathBuf, AppError> {
         })
 }
 
+/// `host:pid:random`: unique per start (a restarted process on the same host, even with the
+/// same pid, does not take up its predecessor's leases; they run out instead).
+fn worker_name() -> String {
+    let host = crate::audit::host_name().unwrap_or_else(|| "unknown-host".to_string());
+    format!(
+        "{host}:{}:{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
 type SecretCache = HashMap<IntegrationId, (i64, Arc<BTreeMap<SecretSlot, Secret<String>>>)>;
 
 pub struct App {
@@ -96,6 +107,8 @@ pub struct App {
     sealing_cache: data::SealingCache,
     /// Intake sources as the listener uses them, and their rate limits.
     intake: intake::IntakeState,
+    /// The name this console's leases carry (see [`App::worker_name`]).
+    worker_name: String,
 }
 
 impl App {
@@ -181,6 +194,7 @@ impl App {
             data_keys: Default::default(),
             sealing_cache: Default::default(),
             intake: Default::default(),
+            worker_name: worker_name(),
         })
     }
 
@@ -190,6 +204,13 @@ impl App {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The name the handoffs and inbox messages this console is working on are leased under
+    /// (host, process id and a random part, new for every start): on a shared store, what
+    /// another console's worker sees holding them, and never taken by a later process.
+    pub fn worker_name(&self) -> &str {
+        &self.worker_name
     }
 
     pub async fn close(&self) {

@@ -20,6 +20,19 @@ use std::panic::AssertUnwindSafe;
 pub const PG_URL_VAR: &str = "HANDOFF_TEST_PG_URL";
 pub const MYSQL_URL_VAR: &str = "HANDOFF_TEST_MYSQL_URL";
 
+/// The test server's URL for a console store in `schema` (no password: the server trusts
+/// loopback, and a password in a store URL is refused).
+pub fn pg_store_url(schema: &str) -> String {
+    let test = url::Url::parse(&std::env::var(PG_URL_VAR).expect(PG_URL_VAR)).unwrap();
+    format!(
+        "postgres://{}@{}:{}{}?schema={schema}",
+        test.username(),
+        test.host_str().unwrap(),
+        test.port().unwrap_or(5432),
+        test.path()
+    )
+}
+
 /// A short random suffix for table, schema and user names.
 pub fn suffix() -> String {
     let s = uuid::Uuid::now_v7().simple().to_string();
