@@ -64,6 +64,26 @@ async fn sqlite_tables(sqlite: &SqlitePool, like: &str) -> Vec<String> {
     .unwrap()
 }
 
+/// A SQLite table's primary key columns.
+async fn sqlite_key(sqlite: &SqlitePool, table: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) WHERE pk > 0 ORDER BY pk")
+        .bind(table)
+        .fetch_all(sqlite)
+        .await
+        .unwrap()
+}
+
+/// The statistics rollups PostgreSQL spreads over several rows per key (a `spread` column in
+/// their key, migrations/postgres/20261231120000_rollup_spread.sql); SQLite keeps one.
+const SPREAD: [&str; 6] = [
+    "stats_daily",
+    "stats_durations",
+    "stats_durations_daily",
+    "stats_errors",
+    "stats_errors_daily",
+    "stats_handoffs_daily",
+];
+
 /// A SQLite table's column names, in order.
 async fn sqlite_columns(sqlite: &SqlitePool, table: &str) -> Vec<String> {
     sqlx::query_scalar("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
@@ -143,6 +163,11 @@ async fn the_postgres_schema_has_every_sqlite_table_and_column_in_order() {
             for row in rows {
                 in_postgres.entry(row.get(0)).or_default().push(row.get(1));
             }
+            // The one difference: the spread rollups' extra key column, last.
+            for table in SPREAD {
+                let columns = in_postgres.get_mut(table).unwrap();
+                assert_eq!(columns.pop().as_deref(), Some("spread"), "{table}");
+            }
             assert!(in_sqlite.len() >= 16, "{in_sqlite:?}");
             assert_eq!(in_postgres, in_sqlite);
         },
@@ -152,7 +177,8 @@ async fn the_postgres_schema_has_every_sqlite_table_and_column_in_order() {
 }
 
 /// The same handoffs and attempts, written by the same statements (the attempts writer's), give
-/// the same rows in every `stats_*` table on both back ends.
+/// the same rows in every `stats_*` table on both back ends (PostgreSQL's spread rows summed per
+/// key, as the reads sum them).
 #[tokio::test]
 async fn the_postgres_stats_triggers_roll_up_as_sqlite_s_do() {
     let (name, admin, pool) = schema().await;
@@ -229,15 +255,36 @@ async fn the_postgres_stats_triggers_roll_up_as_sqlite_s_do() {
 
             let tables = sqlite_tables(&sqlite, "stats_%").await;
             assert!(tables.len() >= 6, "{tables:?}");
+            let mut spread = 0;
             for table in tables {
                 let columns = sqlite_columns(&sqlite, &table).await;
+                let key = sqlite_key(&sqlite, &table).await;
                 let order = (1..=columns.len())
                     .map(|i| i.to_string())
                     .collect::<Vec<_>>()
                     .join(", ");
+                let spread_table = SPREAD.contains(&table.as_str());
+                if spread_table {
+                    spread += 1;
+                }
                 let select = |cast: &dyn Fn(&str) -> String| {
-                    let list = columns.iter().map(|c| cast(c)).collect::<Vec<_>>().join(", ");
-                    format!("SELECT {list} FROM {table} ORDER BY {order}")
+                    let list = columns
+                        .iter()
+                        .map(|c| {
+                            if spread_table && !key.contains(c) {
+                                cast(&format!("CAST(sum({c}) AS BIGINT)"))
+                            } else {
+                                cast(c)
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let group = if spread_table {
+                        format!(" GROUP BY {}", key.join(", "))
+                    } else {
+                        String::new()
+                    };
+                    format!("SELECT {list} FROM {table}{group} ORDER BY {order}")
                 };
                 let lite: Vec<Vec<Option<String>>> =
                     sqlx::query(AssertSqlSafe(select(&|c| format!("CAST({c} AS TEXT)"))))
@@ -267,6 +314,7 @@ async fn the_postgres_stats_triggers_roll_up_as_sqlite_s_do() {
                 }
                 assert_eq!(pg, lite, "{table}");
             }
+            assert_eq!(spread, SPREAD.len(), "every spread rollup compared");
         },
         drop_schema(&admin, &name),
     )

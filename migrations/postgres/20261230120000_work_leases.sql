@@ -1,3 +1,4 @@
+-- PostgreSQL twin of migrations/20261230120000_work_leases.sql: the same columns.
 -- Shared work: a worker reserves the due handoffs and unfinished inbox messages it is about to
 -- take (`reserved_until`, and its own name in `lease_owner`), so several workers on one store
 -- never take the same one (`FOR UPDATE SKIP LOCKED`: each passes over the rows another is

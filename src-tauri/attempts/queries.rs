@@ -756,13 +756,24 @@ impl Store {
                 }
             }
             // The stats triggers moved those attempts' counts to the masked messages; the rows
-            // of the old messages are left at zero and still hold their text.
-            sqlx::query("DELETE FROM stats_errors WHERE n <= 0")
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("DELETE FROM stats_errors_daily WHERE n <= 0")
-                .execute(&mut *conn)
-                .await?;
+            // of the old messages are left at zero and still hold their text. A key's count is
+            // the sum of its rows (PostgreSQL spreads a key over several, and one may be below
+            // zero while the key is not), so a key goes only when its sum does.
+            sqlx::query(
+                "DELETE FROM stats_errors WHERE (integration_id, trigger, category, message) IN
+                   (SELECT integration_id, trigger, category, message FROM stats_errors
+                    GROUP BY integration_id, trigger, category, message HAVING sum(n) <= 0)",
+            )
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "DELETE FROM stats_errors_daily
+                 WHERE (day, integration_id, trigger, category, message) IN
+                   (SELECT day, integration_id, trigger, category, message FROM stats_errors_daily
+                    GROUP BY day, integration_id, trigger, category, message HAVING sum(n) <= 0)",
+            )
+            .execute(&mut *conn)
+            .await?;
         });
         Ok(())
     }
