@@ -526,7 +526,6 @@ async fn a_voice_platforms_handoff_is_delivered_once_under_its_idempotency_key()
 /// refuses a non-loopback intake address without `--allow-remote`.
 #[tokio::test]
 async fn serve_listens_for_intake_apart_from_the_admin_api() {
-    use std::io::BufReader;
     handoff_console::targets::api::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_string();
@@ -581,32 +580,16 @@ async fn serve_listens_for_intake_apart_from_the_admin_api() {
 
     let mut serve = common::cli();
     vault(&mut serve);
-    let mut child = common::ChildGuard(
-        serve
-            .args([
-                "--json",
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--intake-bind",
-                "127.0.0.1:0",
-                "--no-worker",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let printed: Value = tokio::task::spawn_blocking(move || {
-        serde_json::Deserializer::from_reader(stdout)
-            .into_iter()
-            .next()
-            .expect("serve prints where it listens")
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    serve.args([
+        "--json",
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--intake-bind",
+        "127.0.0.1:0",
+        "--no-worker",
+    ]);
+    let (child, printed) = common::spawn_serve(serve).await;
     let intake = printed["intake"]
         .as_str()
         .expect("the intake listener's address")
@@ -705,7 +688,6 @@ async fn a_signed_test_event_goes_through_the_sources_own_verification_into_the_
 /// starts it again from the setting after a restart.
 #[tokio::test]
 async fn the_listener_setting_starts_and_stops_intake_without_a_restart() {
-    use std::io::BufReader;
     handoff_console::targets::api::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_string();
@@ -734,24 +716,9 @@ async fn the_listener_setting_starts_and_stops_intake_without_a_restart() {
         .unwrap()
         .to_string();
     let serve = || async {
-        let mut child = common::ChildGuard(
-            command()
-                .args(["--json", "serve", "--bind", "127.0.0.1:0", "--no-worker"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let printed: Value = tokio::task::spawn_blocking(move || {
-            serde_json::Deserializer::from_reader(stdout)
-                .into_iter()
-                .next()
-                .unwrap()
-                .unwrap()
-        })
-        .await
-        .unwrap();
+        let mut serve = command();
+        serve.args(["--json", "serve", "--bind", "127.0.0.1:0", "--no-worker"]);
+        let (child, printed) = common::spawn_serve(serve).await;
         (child, printed)
     };
     let (child, printed) = serve().await;

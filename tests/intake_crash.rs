@@ -11,8 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use handoff_console::intake::verify::Verification;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::io::BufReader;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -64,31 +62,16 @@ impl Console {
 
     /// `serve` with the intake listener; answers the child and (intake URL, admin address).
     async fn serve(&self) -> (common::ChildGuard, String, String) {
-        let mut child = common::ChildGuard(
-            self.command()
-                .args([
-                    "--json",
-                    "serve",
-                    "--bind",
-                    "127.0.0.1:0",
-                    "--intake-bind",
-                    "127.0.0.1:0",
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let printed: Value = tokio::task::spawn_blocking(move || {
-            serde_json::Deserializer::from_reader(stdout)
-                .into_iter()
-                .next()
-                .expect("serve prints where it listens")
-                .unwrap()
-        })
-        .await
-        .unwrap();
+        let mut serve = self.command();
+        serve.args([
+            "--json",
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--intake-bind",
+            "127.0.0.1:0",
+        ]);
+        let (child, printed) = common::spawn_serve(serve).await;
         (
             child,
             printed["intake"].as_str().unwrap().to_string(),

@@ -373,28 +373,14 @@ async fn balance(
 
 /// `serve` on the store with an intake listener; answers the child and its intake base URL.
 async fn spawn_serve(url: &str, dir: &std::path::Path) -> (ChildGuard, String) {
-    let mut child = ChildGuard(
-        cli()
-            .args(["--store", url, "--json", "serve", "--bind", "127.0.0.1:0"])
-            .args(["--intake-bind", "127.0.0.1:0"])
-            .env("HANDOFF_DATA_DIR", dir)
-            .env_remove("HANDOFF_STORE_URL")
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start serve"),
-    );
-    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let printed: Value = tokio::task::spawn_blocking(move || {
-        serde_json::Deserializer::from_reader(stdout)
-            .into_iter()
-            .next()
-            .expect("serve prints where it listens")
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut serve = cli();
+    serve
+        .args(["--store", url, "--json", "serve", "--bind", "127.0.0.1:0"])
+        .args(["--intake-bind", "127.0.0.1:0"])
+        .env("HANDOFF_DATA_DIR", dir)
+        .env_remove("HANDOFF_STORE_URL")
+        .env_remove("RUST_LOG");
+    let (child, printed) = common::spawn_serve(serve).await;
     // `http://127.0.0.1:PORT/intake/v1/`: the balancer appends the request's own path.
     let intake = printed["intake"].as_str().unwrap();
     let base = intake.trim_end_matches('/').trim_end_matches("/intake/v1");

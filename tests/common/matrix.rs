@@ -36,14 +36,33 @@ impl Drop for Schema {
                 .build()
                 .expect("a runtime");
             rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&pg_url()).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS {name} CASCADE"
+                let Ok(pool) = sqlx::PgPool::connect(&pg_url()).await else {
+                    return;
+                };
+                // A session of the test's console may still hold a lock in the schema: a
+                // transaction dropped mid-way is rolled back by a task of the test's runtime,
+                // which this drop blocks. Such sessions are ended first, so the drop never
+                // waits on them.
+                for _ in 0..3 {
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+                         JOIN pg_class c ON c.oid = l.relation
+                         JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()",
+                    )
+                    .bind(&name)
+                    .execute(&pool)
+                    .await;
+                    let dropped = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {name} CASCADE"
                     )))
                     .execute(&pool)
                     .await;
-                    pool.close().await;
+                    if dropped.is_ok() {
+                        break;
+                    }
                 }
+                pool.close().await;
             });
         })
         .join();

@@ -223,6 +223,28 @@ pub fn closed_port() -> u16 {
     port
 }
 
+/// Starts `cmd` (a `--json … serve …` command) with its stdout piped, its stderr dropped, and
+/// answers the child and the JSON document `serve` prints once it listens (it keeps running).
+pub async fn spawn_serve(mut cmd: std::process::Command) -> (ChildGuard, Value) {
+    let mut child = ChildGuard(
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start serve"),
+    );
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let printed = tokio::task::spawn_blocking(move || {
+        serde_json::Deserializer::from_reader(stdout)
+            .into_iter::<Value>()
+            .next()
+            .expect("serve prints where it listens")
+            .expect("serve's first output is JSON")
+    })
+    .await
+    .unwrap();
+    (child, printed)
+}
+
 /// A child process that is killed (and reaped) when the guard goes: also when the test panics
 /// before its end, so a failed test leaves nothing running.
 pub struct ChildGuard(pub std::process::Child);
