@@ -429,3 +429,131 @@ async fn a_stored_secret_is_not_kept_for_a_changed_target() {
     assert_eq!(status, 200, "{body}");
     assert!(!body.to_string().contains("tok-new-secret"));
 }
+
+/// Waits until `s` follows the store's changes; answers the change number then.
+async fn live_version(s: &Served) -> u64 {
+    let (status, mut c) = s.get("/changes").await;
+    assert_eq!(status, 200, "{c}");
+    let started = std::time::Instant::now();
+    while c["live"] != true {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never live: {c}"
+        );
+        let after = c["version"].as_u64().expect("a version");
+        c = s
+            .get(&format!("/changes?after={after}&waitMs=1000"))
+            .await
+            .1;
+    }
+    c["version"].as_u64().expect("a version")
+}
+
+#[tokio::test]
+async fn a_wait_for_changes_ends_when_another_console_on_the_store_records_an_attempt() {
+    let s = serve(TestApp::new().await).await;
+    let sink = Sink::start().await;
+    sink.always(Reply::status(201));
+    let other = common::matrix::open_beside(
+        s.dir.path(),
+        s.schema.as_ref(),
+        std::sync::Arc::new(handoff_console::secrets::KeyringBackend),
+    )
+    .await;
+    s.add(api_config("Front Desk", &sink.url)).await;
+    let seen = live_version(&s).await;
+
+    // Nothing written: the wait runs its course and answers the same number.
+    let (status, same) = s.get(&format!("/changes?after={seen}&waitMs=300")).await;
+    assert_eq!(status, 200, "{same}");
+    assert_eq!(same["version"], seen, "nothing changed: {same}");
+
+    // Another console on the same store (another process's connections) sends a handoff:
+    // the wait ends long before its 20 s, and the attempt is there to see.
+    let started = std::time::Instant::now();
+    let wait = format!("/changes?after={seen}&waitMs=20000");
+    let ((status, moved), sent) = tokio::join!(s.get(&wait), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        other
+            .send(
+                "Front Desk",
+                "live-1",
+                json!({"fullName": "Ada Live"}),
+                handoff_console::attempts::Trigger::Live,
+            )
+            .await
+            .expect("the other console sends")
+    });
+    assert_eq!(status, 200, "{moved}");
+    assert!(sent.success, "{sent:?}");
+    assert_ne!(moved["version"], seen, "a change ends the wait: {moved}");
+    assert_eq!(moved["live"], true);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the change ended the wait, not its 20 s"
+    );
+    let (_, page) = s.get("/attempts/page?session=live-1").await;
+    assert_eq!(page["total"], 1, "{page}");
+    other.close().await;
+
+    // A wait is bounded, and the bound is named.
+    let (status, e) = s.get("/changes?waitMs=60000").await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["error"]["field"], "waitMs", "{e}");
+}
+
+#[tokio::test]
+async fn serve_stops_at_once_on_ctrl_c_while_a_view_waits_for_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut serve = common::cli();
+    serve
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--secrets",
+            "vault",
+            "--json",
+        ])
+        .args(["serve", "--bind", "127.0.0.1:0", "--no-worker"])
+        .env("HANDOFF_VAULT_PASSPHRASE", "test passphrase");
+    let (mut child, printed) = common::spawn_serve(serve).await;
+    let url = printed["url"].as_str().unwrap();
+    let (base, token) = url.split_once("/#token=").unwrap();
+    let changes = |after: Option<u64>| {
+        let mut req = test_client()
+            .get(format!("{base}/api/v1/changes"))
+            .bearer_auth(token);
+        if let Some(after) = after {
+            req = req.query(&[("after", after.to_string()), ("waitMs", "25000".into())]);
+        }
+        req.send()
+    };
+    // Followed first (the number moves once when following starts).
+    let mut first: Value = changes(None).await.unwrap().json().await.unwrap();
+    while first["live"] != true {
+        let after = first["version"].as_u64();
+        first = changes(after).await.unwrap().json().await.unwrap();
+    }
+    let version = first["version"].as_u64().unwrap();
+    // A view's long wait is under way when Ctrl-C comes.
+    let waiting = tokio::spawn(changes(Some(version)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let exited = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "serve waited for the view's 25 s wait"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exited.success(), "{exited:?}");
+    // The wait was answered (the number unchanged), not cut.
+    let answer = waiting.await.unwrap().expect("the wait is answered");
+    assert_eq!(answer.status(), 200);
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["version"], version);
+}

@@ -943,3 +943,88 @@ async fn the_cli_opens_the_postgres_store_its_flag_env_or_setting_names() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_wait_for_changes_on_postgres_ends_on_another_console_s_commit_and_sees_the_last_of_a_burst()
+ {
+    use std::time::{Duration, Instant};
+    let (schema, admin) = fresh_schema().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    cleanly(
+        async {
+            let front = console(dir_a.path(), &schema).await;
+            let support = console(dir_b.path(), &schema).await;
+            let store = support.store();
+            let mut seen = store.changes_after(None, Duration::ZERO).await;
+            let started = Instant::now();
+            while !seen.live {
+                assert!(started.elapsed() < Duration::from_secs(10), "never live");
+                seen = store
+                    .changes_after(Some(seen.version), Duration::from_secs(1))
+                    .await;
+            }
+
+            // Another store in the same database notifies on the same channel: not a change
+            // of this one.
+            exec(
+                &admin,
+                "SELECT pg_notify('handoff_console_changes', 'hc_shared_someone_else')".into(),
+            )
+            .await;
+            let same = store
+                .changes_after(Some(seen.version), Duration::from_millis(500))
+                .await;
+            assert_eq!(same.version, seen.version, "another schema's change");
+
+            // Five commits in a burst: a view that refreshes on each signal sees all five after
+            // the last one (the burst's last notification comes after its last commit).
+            let (_, last_seen) = tokio::join!(
+                async {
+                    for i in 0..5 {
+                        front
+                            .add_integration(api_config(&format!("Burst {i}")))
+                            .await
+                            .unwrap();
+                    }
+                },
+                async {
+                    let (mut version, mut count, mut signals) = (seen.version, 0, 0);
+                    loop {
+                        let s = store
+                            .changes_after(Some(version), Duration::from_secs(2))
+                            .await;
+                        if s.version == version {
+                            return (count, signals);
+                        }
+                        version = s.version;
+                        signals += 1;
+                        count = support.integrations(None).await.unwrap().len();
+                    }
+                }
+            );
+            let (count, signals) = last_seen;
+            assert!(signals >= 1, "the burst was signalled");
+            assert_eq!(count, 5, "read after the last signal ({signals} signals)");
+
+            // A server stopping ends a wait at once.
+            let now = store.changes_after(None, Duration::ZERO).await.version;
+            let started = Instant::now();
+            let (ended, ()) = tokio::join!(
+                store.changes_after(Some(now), Duration::from_secs(20)),
+                async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    store.stop_change_waits();
+                }
+            );
+            assert_eq!(ended.version, now);
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "stopped, not waited out"
+            );
+            front.close().await;
+            support.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}

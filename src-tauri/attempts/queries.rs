@@ -651,6 +651,7 @@ impl Store {
             .bind(owner)
             .execute(&mut *db.write.acquire().await?)
             .await?;
+            db.write.changed().await;
         });
         Ok(())
     }

@@ -214,10 +214,13 @@ pub async fn serve(
     on_ready(local);
     let jobs = Jobs::default();
     let router = router_with_jobs(Arc::clone(&app), token, jobs.clone());
+    let waits = Arc::clone(&app);
     let mut result = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
+            // A live view's long wait for changes would hold the graceful stop up.
+            waits.store().stop_change_waits();
         })
         .await
         .map_err(|e| AppError::new(crate::ErrorKind::Unavailable, format!("serve: {e}")));

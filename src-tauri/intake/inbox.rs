@@ -657,6 +657,7 @@ impl Store {
             .execute(&mut *shared.write.acquire().await?)
             .await?
             .rows_affected();
+        shared.write.changed().await;
         Ok(done == 1)
     }
 
@@ -694,6 +695,7 @@ impl Store {
             .execute(&mut *shared.write.acquire().await?)
             .await?
             .rows_affected();
+        shared.write.changed().await;
         Ok(done == 1)
     }
 }

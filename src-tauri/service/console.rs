@@ -4,8 +4,9 @@
 //! answers here are the ones the UI's generated client sends and reads.
 
 use super::requests::{
-    ExportRequest, HandoffsQuery, HealthRunRequest, HistoryQuery, IntegrationsQuery, JobStarted,
-    RetryRequest, RetryResponse, SendRequest, StatsQuery, TestRunRequest,
+    Changes, ChangesQuery, ExportRequest, HandoffsQuery, HealthRunRequest, HistoryQuery,
+    IntegrationsQuery, JobStarted, RetryRequest, RetryResponse, SendRequest, StatsQuery,
+    TestRunRequest,
 };
 use super::test_health_requests::{
     CheckedData, DeliveriesQuery, HealthHistoryQuery, TestCheckRequest, TestDataRequest,
@@ -264,6 +265,15 @@ impl Console {
 
     pub async fn stats(&self, q: StatsQuery) -> Result<Stats> {
         self.app.stats_query(&q).await
+    }
+
+    pub async fn changes(&self, q: ChangesQuery) -> Result<Changes> {
+        let wait = q.wait()?;
+        let state = self.app.store().changes_after(q.after, wait).await;
+        Ok(Changes {
+            version: state.version,
+            live: state.live,
+        })
     }
 
     pub async fn last_health(&self) -> Result<LastHealth> {

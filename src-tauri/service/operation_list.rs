@@ -80,6 +80,10 @@ macro_rules! operations {
             // --- statistics, health, tests ---
             /// Statistics over attempts and handoffs.
             stats: GET "/stats" () query: StatsQuery => Stats;
+            /// Waits (up to `waitMs`) for the store to change after the change number `after`,
+            /// then answers the number: a live view refreshes when it moves. Any instance's
+            /// commit on the same store moves it.
+            changes: GET "/changes" () query: ChangesQuery => Changes;
             /// The last health results kept for every integration.
             last_health: GET "/health" () none => LastHealth;
             /// Runs health checks as a job (its result is the `HealthReport`).

@@ -13,8 +13,9 @@ pub mod types {
         Revealed, SecretValue,
     };
     pub use super::super::requests::{
-        ExportRequest, HandoffsQuery, HealthRunRequest, HistoryQuery, IntegrationsQuery,
-        JobStarted, RetryRequest, RetryResponse, SendRequest, StatsQuery, TestRunRequest,
+        Changes, ChangesQuery, ExportRequest, HandoffsQuery, HealthRunRequest, HistoryQuery,
+        IntegrationsQuery, JobStarted, RetryRequest, RetryResponse, SendRequest, StatsQuery,
+        TestRunRequest,
     };
     pub use super::super::test_health_requests::{
         CheckedData, DeliveriesQuery, HealthHistoryQuery, TestCheckRequest, TestDataRequest,

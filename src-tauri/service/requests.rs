@@ -129,6 +129,49 @@ pub struct StatsQuery {
     pub bucket: Option<SeriesBucket>,
 }
 
+/// The longest a `changes` call waits (a proxy in front of `serve` may cut a request held
+/// longer).
+pub const MAX_CHANGES_WAIT_MS: u32 = 25_000;
+
+/// `GET /api/v1/changes`: wait for the store to change (a live view's signal to refresh).
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// The change number the caller last saw: the answer comes once the store's differs (at
+    /// once without one).
+    #[cfg_attr(test, ts(optional, type = "number"))]
+    pub after: Option<u64>,
+    /// How long to wait for a change, in milliseconds (0 to 25000; default 0).
+    #[cfg_attr(test, ts(optional))]
+    pub wait_ms: Option<u32>,
+}
+
+impl ChangesQuery {
+    pub fn wait(&self) -> Result<std::time::Duration, AppError> {
+        match self.wait_ms.unwrap_or(0) {
+            ms if ms > MAX_CHANGES_WAIT_MS => Err(AppError::invalid(
+                "waitMs",
+                format!("must be 0 to {MAX_CHANGES_WAIT_MS} (milliseconds)"),
+            )),
+            ms => Ok(std::time::Duration::from_millis(u64::from(ms))),
+        }
+    }
+}
+
+/// The store's change number: it moves whenever any instance on the store commits a change
+/// (an attempt started or finished, a message received, a setting saved).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct Changes {
+    #[cfg_attr(test, ts(type = "number"))]
+    pub version: u64,
+    /// Whether changes are being followed now; `false` while the store's change feed is not
+    /// connected (views then rely on their own timer).
+    pub live: bool,
+}
+
 /// `POST /api/v1/handoffs`: deliver one session's collected data.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(test, derive(ts_rs::TS), ts(export))]

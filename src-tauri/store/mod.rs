@@ -14,10 +14,12 @@
 //! they differ. What is not written for PostgreSQL yet refuses on a shared store with
 //! [`StoreError::NotShared`] (the history export, which copies the store's file).
 
+mod changes;
 mod choice;
 mod group_commit;
 pub mod postgres;
 
+pub use changes::ChangeState;
 pub use choice::{LOCAL, STORE_ENV, STORE_SETTING, StoreChoice, write_setting};
 
 pub(crate) use group_commit::GroupCommit;
@@ -254,6 +256,10 @@ impl WritePool {
         Ok(self.pool.acquire().await?)
     }
 
+    /// Nothing to do: SQLite's live views see every commit (see `changes`). The shared store's
+    /// twin notifies them.
+    pub(crate) async fn changed(&self) {}
+
     async fn close(&self) {
         self.pool.close().await;
     }
@@ -295,6 +301,8 @@ impl std::ops::DerefMut for WriteTx {
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// The change number live views wait on (see `changes`).
+    changes: std::sync::Arc<changes::Changes>,
 }
 
 #[derive(Clone, Debug)]
@@ -519,13 +527,19 @@ impl Store {
         url: &postgres::StoreUrl,
         password: Option<&str>,
     ) -> Result<Self, StoreError> {
+        let shared = postgres::Shared::open(url, password).await?;
         Ok(Self {
-            backend: Backend::Postgres(postgres::Shared::open(url, password).await?),
+            changes: changes::Changes::new(changes::Source::Channel {
+                listen: shared.listen.clone(),
+                read: shared.read.clone(),
+            }),
+            backend: Backend::Postgres(shared),
         })
     }
 
     fn local_with(local: Local) -> Self {
         Self {
+            changes: changes::Changes::new(changes::Source::File(local.file.path.clone())),
             backend: Backend::Sqlite(local),
         }
     }
@@ -573,8 +587,21 @@ impl Store {
         }
     }
 
+    /// The store's change number once it differs from `after` (at once without one), or after
+    /// `wait` unchanged: what a live view waits on to know it should refresh. It moves on any
+    /// commit by any instance on this store (see `changes`).
+    pub async fn changes_after(&self, after: Option<u64>, wait: Duration) -> ChangeState {
+        self.changes.wait(after, wait).await
+    }
+
+    /// Ends the waits of [`Store::changes_after`] now (a server stopping).
+    pub fn stop_change_waits(&self) {
+        self.changes.stop();
+    }
+
     /// Commits queued writes and closes every connection (so SQLite checkpoints the WAL).
     pub async fn close(&self) {
+        self.changes.stop();
         match &self.backend {
             Backend::Sqlite(local) => {
                 local.group_commit.close().await;

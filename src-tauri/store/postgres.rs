@@ -5,11 +5,13 @@
 //! lock so that instances starting at once do not race. The domains' queries run on it through
 //! `store::on_backend!`; those not written for it yet refuse with `StoreError::NotShared`.
 
+use super::changes::Notifier;
 use super::{Dialect, StoreError};
 use crate::net::TlsProtection;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, Postgres};
 use sqlx::{Connection, PgConnection, PgPool};
+use std::sync::Arc;
 
 /// The shared back end's connections: one pool serves reads and writes (PostgreSQL takes its
 /// locks per row, not per database, so writers need no connection of their own).
@@ -17,6 +19,8 @@ use sqlx::{Connection, PgConnection, PgPool};
 pub(crate) struct Shared {
     pub(crate) read: PgPool,
     pub(crate) write: SharedWrite,
+    /// The change listener's own connection (made when a view first waits for changes).
+    pub(crate) listen: PgPool,
     /// The URL, for messages (no password is ever in it).
     location: String,
 }
@@ -25,27 +29,40 @@ pub(crate) struct Shared {
 #[derive(Clone, Debug)]
 pub(crate) struct SharedWrite {
     pool: PgPool,
+    /// Tells the other instances' live views that something changed (`store::changes`).
+    notifier: Arc<Notifier>,
 }
 
 impl SharedWrite {
     /// A transaction (READ COMMITTED, PostgreSQL's default; a statement that must see no
-    /// concurrent change locks what it reads).
+    /// concurrent change locks what it reads). Its commit notifies the live views.
     pub(crate) async fn begin(&self) -> Result<SharedTx, StoreError> {
-        Ok(SharedTx(self.pool.begin().await?))
+        Ok(SharedTx(
+            self.pool.begin().await?,
+            Arc::clone(&self.notifier),
+        ))
     }
 
-    /// A connection, for statements that run on their own.
+    /// A connection, for statements that run on their own. A statement that changes what a
+    /// view shows is followed by [`SharedWrite::changed`].
     pub(crate) async fn acquire(&self) -> Result<PoolConnection<Postgres>, StoreError> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// After a write outside [`SharedWrite::begin`]'s transactions: notifies the live views.
+    pub(crate) async fn changed(&self) {
+        self.notifier.committed().await;
     }
 }
 
 /// A write transaction on the shared store: dropped without a commit, it rolls back.
-pub(crate) struct SharedTx(sqlx::Transaction<'static, Postgres>);
+pub(crate) struct SharedTx(sqlx::Transaction<'static, Postgres>, Arc<Notifier>);
 
 impl SharedTx {
     pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        Ok(self.0.commit().await?)
+        self.0.commit().await?;
+        self.1.committed().await;
+        Ok(())
     }
 
     pub(crate) async fn rollback(self) -> Result<(), StoreError> {
@@ -69,9 +86,21 @@ impl std::ops::DerefMut for SharedTx {
 impl Shared {
     pub(crate) async fn open(url: &StoreUrl, password: Option<&str>) -> Result<Self, StoreError> {
         let pool = open(url, password).await?;
+        // Its own pool of one, made lazily: the listener holds its connection for as long as
+        // the store is open, and must not take one of the queries'.
+        let listen = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_lazy_with(url.connect_options(password));
         Ok(Self {
             read: pool.clone(),
-            write: SharedWrite { pool },
+            write: SharedWrite {
+                notifier: Notifier::new(pool.clone()),
+                pool,
+            },
+            listen,
             location: url.display(),
         })
     }
@@ -89,6 +118,8 @@ impl Shared {
     }
 
     pub(crate) async fn close(&self) {
+        self.write.notifier.flush().await;
+        self.listen.close().await;
         self.read.close().await;
     }
 }

@@ -79,20 +79,42 @@ pub async fn open(dir: &Path, secrets: Arc<dyn SecretsBackend>) -> (App, Option<
     if !on_postgres() {
         return (App::open_with(dir, secrets).await.expect("open app"), None);
     }
-    let test = url::Url::parse(&pg_url()).expect("HANDOFF_TEST_PG_URL parses");
     let s = uuid::Uuid::now_v7().simple().to_string();
-    let name = format!("hc_matrix_{}", &s[s.len() - 12..]);
-    let url = StoreUrl::parse(&format!(
-        "postgres://{}@{}:{}{}?schema={name}",
-        test.username(),
-        test.host_str().expect("a host"),
-        test.port().unwrap_or(5432),
-        test.path()
-    ))
-    .expect("a store URL");
-    let schema = Schema { name };
-    let app = App::open_on(dir, StoreChoice::Shared(url), secrets)
+    let schema = Schema {
+        name: format!("hc_matrix_{}", &s[s.len() - 12..]),
+    };
+    let app = App::open_on(dir, StoreChoice::Shared(schema.url()), secrets)
         .await
         .expect("open app on the PostgreSQL store");
     (app, Some(schema))
+}
+
+/// Another console on the store a test console opened in `dir` (the same SQLite file, or the
+/// same schema): what another process on that store is.
+pub async fn open_beside(
+    dir: &Path,
+    schema: Option<&Schema>,
+    secrets: Arc<dyn SecretsBackend>,
+) -> App {
+    match schema {
+        None => App::open_with(dir, secrets).await.expect("open app"),
+        Some(schema) => App::open_on(dir, StoreChoice::Shared(schema.url()), secrets)
+            .await
+            .expect("open app on the PostgreSQL store"),
+    }
+}
+
+impl Schema {
+    fn url(&self) -> StoreUrl {
+        let test = url::Url::parse(&pg_url()).expect("HANDOFF_TEST_PG_URL parses");
+        StoreUrl::parse(&format!(
+            "postgres://{}@{}:{}{}?schema={}",
+            test.username(),
+            test.host_str().expect("a host"),
+            test.port().unwrap_or(5432),
+            test.path(),
+            self.name
+        ))
+        .expect("a store URL")
+    }
 }

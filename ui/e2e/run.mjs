@@ -7,6 +7,7 @@
 // Usage: node ui/e2e/run.mjs   (HANDOFF_BIN: the console binary; default target/debug)
 import {
   assert,
+  binary,
   countRows,
   launchBrowser,
   makeSqliteTarget,
@@ -20,6 +21,8 @@ import {
   tempDir,
 } from "./harness.mjs";
 import { runIntake } from "./intake.mjs";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
 
 const work = tempDir("handoff-e2e-");
 const dataDir = `${work}/data`;
@@ -229,6 +232,28 @@ try {
     await shotWidths("05-stats");
   });
 
+  await step("a handoff another process records on the same store shows on its own, without a refresh", async () => {
+    await page.locator(".live-badge.live-on").waitFor({ timeout: 10_000 });
+    const dataFile = `${work}/cli-handoff.json`;
+    writeFileSync(dataFile, JSON.stringify(sample("Flo Gray")));
+    const started = Date.now();
+    // Not spawnSync: the target API answers from this process's event loop.
+    const sent = await new Promise((resolve) =>
+      execFile(
+        binary(),
+        ["--data-dir", dataDir, "--secrets", "vault", "--json", "send", "--integration", apiId, "--session", "call-cli", "--data", dataFile],
+        { env: { ...process.env, HANDOFF_VAULT_PASSPHRASE: "e2e passphrase", RUST_LOG: "warn" } },
+        (error, stdout, stderr) => resolve({ error, stdout, stderr }),
+      ),
+    );
+    assert(!sent.error, `the CLI's send failed: ${sent.stdout} ${sent.stderr}`);
+    // No click on Refresh: the panel follows the store's changes.
+    await page.getByRole("row").filter({ hasText: "call-cli" }).waitFor({ timeout: 5_000 });
+    await waitCard("Handoffs", "6");
+    console.log(`    shown ${Date.now() - started} ms after the CLI started (its own start included)`);
+    await shotWidths("05b-stats-live");
+  });
+
   await step("a handoff fails: it needs attention, and the failure shows in the history", async () => {
     target.failNext(1);
     const failedHandoff = await console_.api("POST", "/handoffs", {
@@ -238,7 +263,7 @@ try {
     });
     assert(!failedHandoff.success && failedHandoff.category === "server", JSON.stringify(failedHandoff));
     await page.getByRole("button", { name: "Refresh" }).click();
-    await waitCard("Handoffs", "6");
+    await waitCard("Handoffs", "7");
     await waitCard("Needs attention", "1");
     await page.getByRole("button", { name: "Show them" }).click();
     const row = page.getByRole("row").filter({ hasText: "call-fail" });

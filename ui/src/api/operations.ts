@@ -7,6 +7,8 @@ import type { AttemptSummary } from "./types/AttemptSummary";
 import type { AttemptView } from "./types/AttemptView";
 import type { AuditEvent } from "./types/AuditEvent";
 import type { AuditQuery } from "./types/AuditQuery";
+import type { Changes } from "./types/Changes";
+import type { ChangesQuery } from "./types/ChangesQuery";
 import type { CheckedData } from "./types/CheckedData";
 import type { ColumnsRequest } from "./types/ColumnsRequest";
 import type { ConfigCheck } from "./types/ConfigCheck";
@@ -110,6 +112,7 @@ export const OPERATIONS = {
   history_csv_text: { name: "history_csv_text", method: "GET", path: "/attempts.csv", params: [], input: "query", desktopOnly: true },
   retry: { name: "retry", method: "POST", path: "/retries", params: [], input: "json", desktopOnly: false },
   stats: { name: "stats", method: "GET", path: "/stats", params: [], input: "query", desktopOnly: false },
+  changes: { name: "changes", method: "GET", path: "/changes", params: [], input: "query", desktopOnly: false },
   last_health: { name: "last_health", method: "GET", path: "/health", params: [], input: "none", desktopOnly: false },
   run_health: { name: "run_health", method: "POST", path: "/health", params: [], input: "json", desktopOnly: false },
   health_history: { name: "health_history", method: "GET", path: "/health/history", params: [], input: "query", desktopOnly: false },
@@ -266,6 +269,13 @@ export abstract class Operations {
   /** Statistics over attempts and handoffs. */
   stats(request: StatsQuery = {}): Promise<Stats> {
     return this.run(OPERATIONS.stats, {}, request);
+  }
+
+  /** Waits (up to `waitMs`) for the store to change after the change number `after`,
+   * then answers the number: a live view refreshes when it moves. Any instance's
+   * commit on the same store moves it. */
+  changes(request: ChangesQuery = {}): Promise<Changes> {
+    return this.run(OPERATIONS.changes, {}, request);
   }
 
   /** The last health results kept for every integration. */

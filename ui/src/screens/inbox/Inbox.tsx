@@ -4,6 +4,7 @@
  * message (masked body, audited reveal, release / reprocess / ignore). `/inbox/<source>` opens
  * it filtered by a source. */
 import { useCallback, useEffect, useRef, useState } from "react";
+import { LiveBadge, useLiveRefresh } from "../../components/live";
 import { client } from "../../api/client";
 import type { InboxItem } from "../../api/types/InboxItem";
 import type { InboxPage } from "../../api/types/InboxPage";
@@ -18,7 +19,6 @@ import { StatusBadge } from "./status";
 import "./inbox.css";
 
 const PAGE = 50;
-const AUTO_REFRESH_MS = 10_000;
 
 type Counts = Record<InboxStatus, number>;
 
@@ -64,17 +64,13 @@ export function Inbox() {
   const integrationList = lists.data?.[1];
   const integrationName = useCallback((id: string) => integrationList?.find((i) => i.id === id)?.name, [integrationList]);
 
-  // Refreshes itself while on screen, unless a message is open or the last load is still out.
+  // Refreshes itself when the store changes, while on screen, unless a message is open or the
+  // last load is still out.
   const pausedRef = useRef(false);
   useEffect(() => {
     pausedRef.current = open !== null || page.state === "loading";
   });
-  useEffect(() => {
-    const timer = setInterval(() => {
-      if (document.visibilityState === "visible" && !pausedRef.current) refresh();
-    }, AUTO_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [refresh]);
+  const changes = useLiveRefresh(true, () => pausedRef.current, refresh);
 
   // The search waits for a pause in typing.
   const typing = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -110,6 +106,7 @@ export function Inbox() {
         <button type="button" onClick={refresh}>
           Refresh
         </button>
+        <LiveBadge changes={changes} enabled />
       </div>
 
       <div className="inbox-counts" role="group" aria-label="Messages by status">

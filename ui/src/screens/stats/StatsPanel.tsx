@@ -13,6 +13,7 @@ import type { HandoffRow } from "../../api/types/HandoffRow";
 import type { RetryRequest } from "../../api/types/RetryRequest";
 import type { Stats } from "../../api/types/Stats";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { LiveBadge, useLiveRefresh } from "../../components/live";
 import { ErrorState, useLoad } from "../../components/state";
 import { navigate, useRoute } from "../../router";
 import { SeriesChart } from "./Chart";
@@ -45,7 +46,6 @@ const WINDOWS: [string, string][] = [
   ["custom", "Custom…"],
 ];
 /** How often the panel refreshes itself while visible. */
-const AUTO_REFRESH_MS = 10_000;
 
 type Progress = { label: string; done: number; total: number } | null;
 type Notice = { kind: "ok" | "error"; text: string } | null;
@@ -107,13 +107,7 @@ export function StatsPanel() {
   useEffect(() => {
     busyRef.current = busy || open !== null || paused || stats.state === "loading";
   });
-  useEffect(() => {
-    if (!f.autoRefresh) return;
-    const timer = setInterval(() => {
-      if (document.visibilityState === "visible" && !busyRef.current) refresh();
-    }, AUTO_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [f.autoRefresh, refresh]);
+  const changes = useLiveRefresh(f.autoRefresh, () => busyRef.current, refresh);
 
   // The search waits for a pause in typing (each keystroke would be a query).
   const typing = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -281,10 +275,11 @@ export function StatsPanel() {
             Show all
           </button>
         )}
-        <label className="tp-inline" title="Refresh the figures and the table every 10 seconds while this screen is shown">
+        <label className="tp-inline" title="Refresh the figures and the table when any console or server on this store records a change, while this screen is shown">
           <input type="checkbox" checked={f.autoRefresh} onChange={(e) => set({ autoRefresh: e.target.checked })} /> Auto-refresh
           {f.autoRefresh && paused && <span className="muted"> (paused while rows are selected)</span>}
         </label>
+        <LiveBadge changes={changes} enabled={f.autoRefresh} />
         <button type="button" onClick={refresh} disabled={busy}>
           Refresh
         </button>
