@@ -48,7 +48,10 @@ pub use jobs::{JobId, JobStatus, Jobs};
 pub use key_bundles::{KeysExported, KeysImported};
 pub use mappings::{MappingPreview, MappingRequest, MappingTry, MappingsQuery};
 pub use secrets::SecretsReport;
-pub use store::{StorePasswordSet, StoreStatus, choose_store, set_store_password, store_status};
+pub use store::{
+    StoreCopied, StorePasswordSet, StoreStatus, choose_store, copy_store, set_store_password,
+    store_status,
+};
 pub use testing::{TEST_SESSION, TestData, TestRequest};
 
 use crate::error::AppError;

@@ -148,3 +148,126 @@ pub async fn set_store_password(
         key,
     })
 }
+
+/// What `store copy` did: the copy's report, and whether the statistics of both stores agree.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreCopied {
+    #[serde(flatten)]
+    pub report: crate::store::copy::CopyReport,
+    /// The statistics (attempts and handoffs by status, failures by category) read the same
+    /// on both stores: the target's rollups, made by its triggers, agree with the source's.
+    pub stats_match: bool,
+    /// The figures that differ (`attempts failed: 3 ≠ 2`), when they do.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<String>,
+    /// The data key that seals new data in the target, and whether this console's secrets
+    /// backend holds it (consoles on the target need it to reveal, retry and take new data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_key_held: Option<bool>,
+}
+
+impl StoreCopied {
+    /// Every count and figure agrees.
+    pub fn ok(&self) -> bool {
+        self.report.counts_match && self.stats_match
+    }
+}
+
+/// `store copy`: copies the local store in the data dir `from` into the PostgreSQL store `to`
+/// (else the one `--store`, `HANDOFF_STORE_URL` or the setting names), then compares the counts
+/// and the statistics of both. The source is opened as a console would (migrated to this
+/// version); nothing else in it changes.
+pub async fn copy_store(
+    data_dir: &Path,
+    secrets_flag: Option<BackendKind>,
+    store_flag: Option<&str>,
+    from: &Path,
+    to: Option<&str>,
+    progress: impl FnMut(crate::store::copy::CopyProgress<'_>),
+) -> Result<StoreCopied, AppError> {
+    let target = match to {
+        Some(url) => StoreChoice::parse("--to", url)?,
+        None => StoreChoice::resolve(store_flag, data_dir)?,
+    };
+    if !matches!(target, StoreChoice::Shared(_)) {
+        return Err(AppError::invalid(
+            "--to",
+            "the copy goes into a PostgreSQL store: give its URL \
+             (postgres://USER@HOST[:PORT]/DATABASE), or name it with --store, \
+             HANDOFF_STORE_URL or `store use`",
+        ));
+    }
+    let file = from.join(crate::store::STORE_FILE);
+    if !file.is_file() {
+        return Err(AppError::invalid(
+            "--from",
+            format!(
+                "{} holds no local store ({} is not there): give the data dir of the console \
+                 whose history to copy",
+                from.display(),
+                crate::store::STORE_FILE
+            ),
+        ));
+    }
+    let secrets = SecretsChoice::resolve(secrets_flag, data_dir)?.open(data_dir);
+    let source = super::App::open_on(from, StoreChoice::Local, secrets.clone()).await?;
+    let target = match super::App::open_on(data_dir, target, secrets).await {
+        Ok(app) => app,
+        Err(e) => {
+            source.close().await;
+            return Err(e);
+        }
+    };
+    let result = async {
+        let report = source.store().copy_into(target.store(), progress).await?;
+        let all = crate::stats::StatsFilter::default();
+        let (a, b) = (
+            source.stats(&all, true).await?,
+            target.stats(&all, true).await?,
+        );
+        let mut mismatches = Vec::new();
+        let mut compare = |what: &str, x: u64, y: u64| {
+            if x != y {
+                mismatches.push(format!("{what}: {x} in the source, {y} in the target"));
+            }
+        };
+        compare("attempts", a.total, b.total);
+        compare("attempts succeeded", a.succeeded, b.succeeded);
+        compare("attempts failed", a.failed, b.failed);
+        compare("attempts pending", a.pending, b.pending);
+        compare("handoffs", a.handoffs.total, b.handoffs.total);
+        compare(
+            "handoffs delivered",
+            a.handoffs.delivered,
+            b.handoffs.delivered,
+        );
+        compare(
+            "handoffs undelivered",
+            a.handoffs.undelivered,
+            b.handoffs.undelivered,
+        );
+        for (category, n) in &a.failures_by_category {
+            let m = b.failures_by_category.get(category).copied().unwrap_or(0);
+            compare(&format!("failures ({category})"), *n, m);
+        }
+        let data_key = target.store().current_data_key().await?;
+        let data_key_held = match &data_key {
+            Some(id) => target.holds_data_key(id).await,
+            None => None,
+        };
+        Ok::<_, AppError>(StoreCopied {
+            report,
+            stats_match: mismatches.is_empty(),
+            mismatches,
+            data_key,
+            data_key_held,
+        })
+    }
+    .await;
+    source.close().await;
+    target.close().await;
+    result
+}

@@ -16,6 +16,7 @@
 
 mod changes;
 mod choice;
+pub mod copy;
 mod group_commit;
 pub mod postgres;
 
@@ -75,6 +76,10 @@ pub enum StoreError {
     /// What a shared (PostgreSQL) store cannot do yet (issue 17): the history export.
     #[error("{0} does not work on a PostgreSQL store yet: use the local store for it")]
     NotShared(&'static str),
+    /// A `store copy` that must not run: the target holds another history, or its schema is
+    /// older than the source's. The text says which and what to do.
+    #[error("{0}")]
+    CopyRefused(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -1048,6 +1053,7 @@ impl From<StoreError> for crate::error::AppError {
             S::Choice { field, reason } => crate::error::AppError::invalid(field, reason),
             // Not a bug: what this store cannot do (yet); the text says so.
             S::NotShared(_) => crate::error::AppError::unavailable(e.to_string()),
+            S::CopyRefused(reason) => crate::error::AppError::conflict(reason),
             other => crate::error::AppError::internal(other),
         }
     }
