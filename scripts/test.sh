@@ -92,9 +92,8 @@ fi
 
 # The matrix: the integration tests of the console's behaviour again, each console on a fresh
 # schema of the PostgreSQL store (tests/common/matrix.rs). Left out of this pass (they ran on
-# SQLite above): the tests that read the local store's file or run the CLI on the data dir, and
-# the history export's (not on PostgreSQL yet).
-matrix='binary(handoff_api) | binary(retry) | binary(testing) | binary(http) | binary(health) | binary(health_deliveries) | binary(intake) | binary(intake_mappings) | binary(handoffs) | binary(secrets) | binary(audit) | binary(at_rest)'
+# SQLite above): the tests that read the local store's file or run the CLI on the data dir.
+matrix='binary(handoff_api) | binary(retry) | binary(testing) | binary(http) | binary(health) | binary(health_deliveries) | binary(intake) | binary(intake_mappings) | binary(handoffs) | binary(secrets) | binary(audit) | binary(at_rest) | binary(export)'
 local_only=(
   filters_and_a_window_by_creation_time_select_the_handoffs_counted
   the_handoffs_command_prints_rows_newest_first_filters_by_status_and_reads_history_files
@@ -118,6 +117,8 @@ local_only=(
   the_cli_lists_problems_first_and_the_integration_list_shows_deliveries
   a_signed_webhook_is_committed_to_the_inbox_before_its_202_and_a_repeat_gets_the_same_answer
   a_key_rotation_reseals_inbox_messages_and_keeps_the_old_key_until_it_has
+  older_records_are_searched_for_raw_values_and_structural_ones_left_whole
+  the_cli_reads_a_history_file_without_a_keyring_and_refuses_foreign_files
 )
 local_expr=$(printf 'test(=%s) | ' "${local_only[@]}")
 local_expr="(${local_expr% | })"

@@ -80,6 +80,13 @@ async fn an_export_holds_the_same_history_and_stats_and_no_secret_or_raw_value()
         "progress reached the end"
     );
     assert!(!out.with_file_name("history.hcx.partial").exists());
+    // Nothing is left beside it: no partial copy, no stage (a shared store's rows, staged).
+    let left: Vec<String> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial") || n.contains(".stage"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 
     for secret in [TOKEN, HEADER_SECRET, QUERY_KEY, NAME, EMAIL] {
         assert!(!file_holds(&out, secret), "{secret} is in the export");

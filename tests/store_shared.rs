@@ -212,34 +212,6 @@ async fn a_postgres_store_keeps_one_current_data_key_and_one_rotation_wins() {
 }
 
 #[tokio::test]
-async fn what_a_postgres_store_cannot_do_yet_is_refused_by_name() {
-    let (schema, admin) = fresh_schema().await;
-    let dir = tempfile::tempdir().unwrap();
-    cleanly(
-        async {
-            let app = console(dir.path(), &schema).await;
-            let e = app
-                .export_history(
-                    &dir.path().join("history.hce"),
-                    &Default::default(),
-                    &|_, _| {},
-                )
-                .await
-                .expect_err("the history export is not on the shared store yet");
-            assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
-            assert!(
-                e.to_string()
-                    .contains("does not work on a PostgreSQL store yet"),
-                "{e}"
-            );
-            app.close().await;
-        },
-        drop_schema(&admin, &schema),
-    )
-    .await;
-}
-
-#[tokio::test]
 async fn intake_sources_mappings_and_health_results_are_shared_through_postgres() {
     let (schema, admin) = fresh_schema().await;
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

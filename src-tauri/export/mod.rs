@@ -8,6 +8,10 @@
 //! the integrations' configs with anything credential-like redacted, and the audit trail. It never holds a
 //! secret nor raw collected data: the raw values are read from the store and masked in memory;
 //! only masked copies are written. It is built as `<out>.partial` and renamed when complete.
+//! From a shared (PostgreSQL) store the rows it takes are first read into a private SQLite
+//! stage ([`stage`]), which is then read as a local store's file is.
+
+mod stage;
 
 use crate::ids::IntegrationId;
 use crate::integrations::{FieldSpec, IntegrationConfig};
@@ -79,14 +83,24 @@ impl Store {
         filter: &ExportFilter,
         progress: &(dyn Fn(u64, u64) + Sync),
     ) -> Result<ExportSummary, ExportError> {
-        // The copy reads the store's file; from a shared store it is not written yet.
-        let store_file = self
-            .path()
-            .ok_or(crate::store::StoreError::NotShared("exporting the history"))?
-            .to_path_buf();
         if out.exists() {
             return Err(ExportError::Exists(out.to_path_buf()));
         }
+        // The copy reads a SQLite file: the store's own, or (a shared store) a stage of the
+        // rows the filter takes, deleted when this returns.
+        let (store_file, _stage) = match self.backend() {
+            crate::store::Backend::Sqlite(_) => match self.path() {
+                Some(path) => (path.to_path_buf(), None),
+                None => return Err(write_err(out)("the store has no file".into())),
+            },
+            crate::store::Backend::Postgres(shared) => {
+                let path = stage::stage_path(out);
+                let staged = stage::stage(shared, &path, filter)
+                    .await
+                    .map_err(|e| write_err(out)(format!("cannot read the history: {e}")))?;
+                (path, Some(staged))
+            }
+        };
         // A name of its own: another export to the same file (another process, a double
         // click) writes its own partial copy, and publishing never replaces a file (below).
         let partial = partial_path(out);

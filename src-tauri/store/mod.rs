@@ -11,8 +11,8 @@
 //! A domain's queries (in its own module: `attempts`, `stats`, `audit`, …) run on either through
 //! [`on_backend!`]: the body is compiled once per back end, so a statement both dialects accept
 //! (`$n` placeholders, `ON CONFLICT`, …) is written once, and [`Dialect`] picks the text where
-//! they differ. What is not written for PostgreSQL yet refuses on a shared store with
-//! [`StoreError::NotShared`] (the history export, which copies the store's file).
+//! they differ. What a shared store cannot do refuses with [`StoreError::NotShared`] (nothing
+//! the console offers today; tests of the local store's internals use it).
 
 mod changes;
 mod choice;
@@ -73,7 +73,7 @@ pub enum StoreError {
     /// Which store to open is badly given (`--store`, `HANDOFF_STORE_URL`, the setting).
     #[error("{field}: {reason}")]
     Choice { field: String, reason: String },
-    /// What a shared (PostgreSQL) store cannot do yet (issue 17): the history export.
+    /// What a shared (PostgreSQL) store cannot do (yet): a local store's internals.
     #[error("{0} does not work on a PostgreSQL store yet: use the local store for it")]
     NotShared(&'static str),
     /// A `store copy` that must not run: the target holds another history, or its schema is

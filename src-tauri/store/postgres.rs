@@ -3,7 +3,7 @@
 //! loopback), its connections ([`Shared`]), and its schema (`migrations/postgres/`, one twin per
 //! SQLite migration with the same name, docs/store-postgres.md) applied under sqlx's advisory
 //! lock so that instances starting at once do not race. The domains' queries run on it through
-//! `store::on_backend!`; those not written for it yet refuse with `StoreError::NotShared`.
+//! `store::on_backend!`.
 
 use super::changes::Notifier;
 use super::{Dialect, StoreError};
