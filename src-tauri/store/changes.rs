@@ -27,7 +27,7 @@ use tokio::time::Instant;
 /// The PostgreSQL channel every instance notifies and listens on.
 pub(crate) const CHANNEL: &str = "handoff_console_changes";
 /// The least time between two notifications one instance sends.
-pub(crate) const NOTIFY_GAP: Duration = Duration::from_millis(50);
+pub(crate) const NOTIFY_GAP: Duration = Duration::from_millis(20);
 /// How often the SQLite watcher reads `data_version`.
 pub(crate) const SQLITE_POLL: Duration = Duration::from_millis(100);
 /// How long a watcher that failed waits before trying again.
@@ -149,49 +149,66 @@ fn with<T>(weak: &Weak<Changes>, f: impl FnOnce(&Changes) -> T) -> Option<T> {
 }
 
 async fn watch_file(weak: Weak<Changes>, path: PathBuf, mut stopping: watch::Receiver<bool>) {
-    let options = SqliteConnectOptions::new().filename(&path).read_only(true);
+    // A writer's commit or checkpoint can hold the file for a moment: the read waits briefly
+    // rather than failing (a failed read skipped a poll, and reconnecting cost a second).
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .read_only(true)
+        .busy_timeout(SQLITE_POLL);
     let mut conn: Option<SqliteConnection> = None;
     let mut last: Option<i64> = None;
+    let mut failures = 0u32;
     loop {
-        let pause = if conn.is_some() {
-            SQLITE_POLL
-        } else {
-            RETRY_AFTER
-        };
         if conn.is_none() {
             match SqliteConnection::connect_with(&options).await {
                 Ok(c) => conn = Some(c),
                 Err(e) => tracing::debug!("live changes: cannot open {}: {e}", path.display()),
             }
         }
-        if let Some(c) = conn.as_mut() {
-            match sqlx::query_scalar::<_, i64>("PRAGMA data_version")
-                .fetch_one(&mut *c)
-                .await
-            {
-                Ok(v) => {
-                    let moved = last.is_some_and(|l| l != v);
-                    last = Some(v);
-                    let go_on = with(&weak, |changes| {
-                        changes.set_live(true);
-                        if moved {
-                            changes.bump();
-                        }
-                    });
-                    if go_on.is_none() {
-                        return;
+        let read = match conn.as_mut() {
+            Some(c) => Some(
+                sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+                    .fetch_one(&mut *c)
+                    .await,
+            ),
+            None => None,
+        };
+        let go_on = match read {
+            Some(Ok(v)) => {
+                failures = 0;
+                let moved = last.is_some_and(|l| l != v);
+                last = Some(v);
+                with(&weak, |changes| {
+                    changes.set_live(true);
+                    if moved {
+                        changes.bump();
                     }
-                }
-                Err(e) => {
+                })
+            }
+            failed => {
+                if let Some(Err(e)) = failed {
                     tracing::debug!("live changes: reading {}: {e}", path.display());
+                }
+                // A few misses in a row are a lost connection: a new one, and the number moves
+                // (what changed meanwhile is not known).
+                failures += 1;
+                if failures >= 5 {
                     conn = None;
                     last = None;
-                    if with(&weak, |c| c.set_live(false)).is_none() {
-                        return;
-                    }
+                    with(&weak, |c| c.set_live(false))
+                } else {
+                    Some(())
                 }
             }
+        };
+        if go_on.is_none() {
+            return;
         }
+        let pause = if conn.is_some() {
+            SQLITE_POLL
+        } else {
+            RETRY_AFTER
+        };
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             _ = stopping.wait_for(|s| *s) => return,
