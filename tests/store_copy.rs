@@ -243,16 +243,9 @@ async fn a_local_history_copied_into_postgres_is_resumed_after_a_kill_and_verifi
                 .map(|i| i.name)
                 .collect();
             assert_eq!(names.len(), 2, "{names:?}");
-            copy.add_integration(
-                serde_json::from_value(json!({
-                    "name": "after copy", "kind": "api",
-                    "fields": [{"name": "n", "type": "integer"}],
-                    "api": {"endpoint": "http://127.0.0.1:9/p", "method": "POST"}
-                }))
-                .unwrap(),
-            )
-            .await
-            .expect("the audit trail's next id comes after the copied ones");
+            copy.add_integration(bare_api("after copy"))
+                .await
+                .expect("the audit trail's next id comes after the copied ones");
             copy.close().await;
 
             // Run again when done: nothing more to copy, still verified.
@@ -296,29 +289,10 @@ async fn a_copy_into_a_postgres_store_holding_another_history_or_from_no_store_i
             )
             .await
             .unwrap();
-            there
-                .add_integration(
-                    serde_json::from_value(json!({
-                        "name": "theirs", "kind": "api",
-                        "fields": [{"name": "n", "type": "integer"}],
-                        "api": {"endpoint": "http://127.0.0.1:9/p", "method": "POST"}
-                    }))
-                    .unwrap(),
-                )
-                .await
-                .unwrap();
+            there.add_integration(bare_api("theirs")).await.unwrap();
             there.close().await;
             let mine = App::open_with(src.path(), vault(src.path())).await.unwrap();
-            mine.add_integration(
-                serde_json::from_value(json!({
-                    "name": "mine", "kind": "api",
-                    "fields": [{"name": "n", "type": "integer"}],
-                    "api": {"endpoint": "http://127.0.0.1:9/p", "method": "POST"}
-                }))
-                .unwrap(),
-            )
-            .await
-            .unwrap();
+            mine.add_integration(bare_api("mine")).await.unwrap();
             mine.close().await;
             let out = copy_command(src.path(), &url).output().unwrap();
             assert_eq!(out.status.code(), Some(2));
@@ -346,6 +320,16 @@ async fn a_copy_into_a_postgres_store_holding_another_history_or_from_no_store_i
         ),
     )
     .await;
+}
+
+/// An API integration with nothing to deliver to: a row in the store.
+fn bare_api(name: &str) -> handoff_console::integrations::IntegrationConfig {
+    serde_json::from_value(json!({
+        "name": name, "kind": "api",
+        "fields": [{"name": "n", "type": "integer"}],
+        "api": {"endpoint": "http://127.0.0.1:9/p", "method": "POST"}
+    }))
+    .unwrap()
 }
 
 async fn count(pool: &sqlx::PgPool, sql: &str) -> i64 {

@@ -60,6 +60,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(current) = current else {
+                // At once, not when the dropped transaction's rollback gets to run: on the
+                // shared store other instances wait for what it holds.
+                tx.rollback().await?;
                 return Ok(false);
             };
             let current: IntegrationConfig = serde_json::from_str(&current)
@@ -80,6 +83,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() != 1 {
+                tx.rollback().await?;
                 return Ok(false);
             }
             tx.commit().await?;
@@ -124,6 +128,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() != 1 {
+                tx.rollback().await?;
                 return Ok(false);
             }
             tx.commit().await?;
