@@ -7,7 +7,18 @@
 //! it. Then it measures what the rollups cost the hot path: the store's two writes per handoff
 //! on a store with the stats triggers and on one with them dropped, alternating.
 //!
-//! `cargo bench --no-default-features --bench stats [-- --attempts N --repeat R --writes W]`
+//! With `--postgres 1` the same figures on a PostgreSQL store (`HANDOFF_TEST_PG_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`; a schema of its own, dropped afterwards) over ten
+//! million attempts by default, seeded by `generate_series` with the same mixes (values drawn
+//! from hashes of the row number, so both tables' statements agree), the store's triggers
+//! making the rollups as on the console's own writes; the write cost is `shared_workers`'.
+//!
+//! `HANDOFF_BENCH_SCHEMA=NAME` (with `--postgres 1`) measures a schema seeded before instead,
+//! and keeps it: seeding ten million attempts takes most of an hour here. `--vacuum-full 1`
+//! rewrites the rollup tables to their live size first (`VACUUM FULL`: the seed leaves them
+//! full of dead row versions; BENCHMARKS.md shows both).
+//!
+//! `cargo bench --no-default-features --bench stats [-- --attempts N --repeat R --writes W --postgres 1]`
 
 mod support;
 
@@ -165,6 +176,118 @@ fn seed(path: &std::path::Path, n: usize, ids: &[IntegrationId], end: i64) -> Re
     Ok(())
 }
 
+/// `[0, 1)` drawn from the row number `i` and the stream `k`: the same in every statement.
+fn unit_sql(k: u32) -> String {
+    format!("((hashint8extended(i, {k}) & 2147483647)::float8 / 2147483648.0)")
+}
+
+/// The rows of [`seed`] for PostgreSQL: row numbers `$1..=$2`, the integrations' ids `$3`, the
+/// history ending at `$4`. The columns every statement computes alike, as `g`.
+fn pg_rows() -> String {
+    let u = unit_sql;
+    let categories = FAILURES
+        .iter()
+        .map(|(c, _)| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let messages = FAILURES
+        .iter()
+        .map(|(_, m)| format!("'{}'", m.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Log-normal around a median (Box-Muller), as `Rng::duration`.
+    let lognormal = |median: f64, sigma: f64| {
+        format!(
+            "round({median} * exp({sigma} * sqrt(-2 * ln(greatest({}, 1e-12))) * cos(2 * pi() * {})))::bigint",
+            u(6),
+            u(7)
+        )
+    };
+    format!(
+        "SELECT i, integration, started, trigger, status, f,
+                CASE WHEN status = 'failed' THEN (ARRAY[{categories}])[f + 1] END AS category,
+                CASE WHEN status = 'failed' THEN (ARRAY[{messages}])[f + 1]
+                     WHEN status = 'succeeded' THEN '201 Created' ELSE '' END AS message,
+                CASE WHEN status = 'pending' THEN NULL
+                     WHEN status = 'failed' AND (ARRAY[{categories}])[f + 1] = 'timeout'
+                          THEN 10000 + {timeout}
+                     ELSE greatest(1, {normal}) END AS duration,
+                lpad(to_hex(i), 32, '0')::uuid::text AS handoff_id,
+                ('1' || lpad(to_hex(i), 16, '0'))::text AS attempt_hex,
+                's' || lpad(i::text, 8, '0') AS session
+         FROM (SELECT i,
+                      ($3::text[])[1 + floor({u1} * {u2} * array_length($3::text[], 1))::int] AS integration,
+                      $4::bigint - {span} + floor({u3} * {span})::bigint AS started,
+                      CASE WHEN {u4} < 0.90 THEN 'live' WHEN {u4} < 0.97 THEN 'retry' ELSE 'test' END AS trigger,
+                      CASE WHEN {u5} < 0.001 THEN 'pending' WHEN {u5} < 0.86 THEN 'succeeded' ELSE 'failed' END AS status,
+                      floor({u8} * {n_failures})::int AS f
+               FROM generate_series($1::bigint, $2::bigint) AS i) AS g",
+        timeout = lognormal(40.0, 1.0),
+        normal = lognormal(180.0, 0.8),
+        u1 = u(1),
+        u2 = u(2),
+        u3 = u(3),
+        u4 = u(4),
+        u5 = u(5),
+        u8 = u(8),
+        span = DAYS * DAY,
+        n_failures = FAILURES.len(),
+    )
+}
+
+/// [`seed`] on a PostgreSQL store: `n` attempts with their handoffs, in statements of 250,000
+/// rows (handoffs, then their attempts), the store's triggers keeping the rollups.
+async fn seed_pg(
+    pool: &sqlx::PgPool,
+    n: usize,
+    ids: &[IntegrationId],
+    end: i64,
+) -> Result<(), BoxError> {
+    const CHUNK: usize = 250_000;
+    let rows = pg_rows();
+    let handoffs = format!(
+        "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts,
+                               in_flight_until, created_at, updated_at, origin, integration_name,
+                               last_attempt_id)
+         SELECT handoff_id, integration, session, status, '{{}}',
+                CASE WHEN trigger = 'retry' THEN 2 ELSE 1 END,
+                CASE WHEN status = 'pending' THEN started + 45000 END, started, started,
+                CASE WHEN trigger = 'test' THEN 'test' ELSE 'live' END, 'clinic',
+                lpad(attempt_hex, 32, '0')::uuid::text
+         FROM ({rows}) AS r"
+    );
+    let attempts = format!(
+        "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id,
+                               trigger, attempt_number, status, category, retryable, message,
+                               started_at, finished_at, duration_ms)
+         SELECT lpad(attempt_hex, 32, '0')::uuid::text, handoff_id, integration, 'clinic', session,
+                trigger, 1, status, category, false, message, started, started + duration, duration
+         FROM ({rows}) AS r"
+    );
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let t = Instant::now();
+    let mut done = 0;
+    while done < n {
+        let to = (done + CHUNK).min(n);
+        for sql in [&handoffs, &attempts] {
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(done as i64)
+                .bind(to as i64 - 1)
+                .bind(&ids)
+                .bind(end)
+                .execute(pool)
+                .await?;
+        }
+        done = to;
+        eprintln!(
+            "seeding: {done} of {n} attempts ({:.0} s)",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(())
+}
+
 /// Runs `f` `repeat` times; returns the median and the slowest time, and the last result.
 async fn time<F, Fut>(repeat: usize, mut f: F) -> Result<(Duration, Duration, Stats), BoxError>
 where
@@ -209,28 +332,129 @@ async fn main() -> Result<(), BoxError> {
     let options = Options::parse(
         1,
         &[
-            ("--attempts", 1_000_000),
+            ("--attempts", 0),
             ("--repeat", 15),
             ("--writes", 6000),
+            ("--postgres", 0),
+            ("--vacuum-full", 0),
         ],
     )?;
-    let n = options.extra["--attempts"];
+    let on_postgres = options.get("--postgres") != 0;
+    let n = match options.extra["--attempts"] {
+        0 if on_postgres => 10_000_000,
+        0 => 1_000_000,
+        n => n,
+    };
     let repeat = options.extra["--repeat"].max(1);
     let dir = tempfile::tempdir()?;
     let secrets = Arc::new(MemorySecrets::default());
-    App::open_with(dir.path(), secrets.clone())
-        .await?
-        .close()
-        .await;
-    let ids: Vec<IntegrationId> = (0..INTEGRATIONS).map(|_| IntegrationId::new()).collect();
-    let end = chrono::Utc::now().timestamp_millis();
+    let mut ids: Vec<IntegrationId> = (0..INTEGRATIONS).map(|_| IntegrationId::new()).collect();
+    let mut end = chrono::Utc::now().timestamp_millis();
+    let kept = std::env::var("HANDOFF_BENCH_SCHEMA")
+        .ok()
+        .filter(|_| on_postgres);
+    let schema = kept
+        .clone()
+        .unwrap_or_else(|| format!("hc_bench_stats_{:08x}", rand::random::<u32>()));
+    let server = std::env::var("HANDOFF_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let t = Instant::now();
-    seed(&dir.path().join(STORE_FILE), n, &ids, end)?;
-    println!(
-        "seeded {n} attempts ({INTEGRATIONS} integrations, {DAYS} days) in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-    let app = App::open_with(dir.path(), secrets).await?;
+    let app = if on_postgres {
+        let u = url::Url::parse(&server)?;
+        let url = handoff_console::store::postgres::StoreUrl::parse(&format!(
+            "postgres://{}@{}:{}{}?schema={schema}",
+            u.username(),
+            u.host_str().unwrap_or("127.0.0.1"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ))?;
+        let app = App::open_on(
+            dir.path(),
+            handoff_console::store::StoreChoice::Shared(url.clone()),
+            secrets.clone(),
+        )
+        .await?;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(url.connect_options(None))
+            .await?;
+        if kept.is_some() {
+            // The seeded store's integrations, busiest first, and where its history ends.
+            let busiest: Vec<String> = sqlx::query_scalar(
+                "SELECT integration_id FROM attempts GROUP BY integration_id ORDER BY count(*) DESC",
+            )
+            .fetch_all(&pool)
+            .await?;
+            ids = busiest
+                .iter()
+                .map(|i| i.parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| "an integration id that is not one")?;
+            end = sqlx::query_scalar::<_, i64>("SELECT max(started_at) + 1 FROM attempts")
+                .fetch_one(&pool)
+                .await?;
+        } else {
+            seed_pg(&pool, n, &ids, end).await?;
+        }
+        if options.get("--vacuum-full") != 0 {
+            let t = Instant::now();
+            sqlx::query(
+                "VACUUM (FULL, ANALYZE) stats_daily, stats_durations, stats_durations_daily, \
+                 stats_errors, stats_errors_daily, stats_handoffs_daily",
+            )
+            .execute(&pool)
+            .await?;
+            println!(
+                "the rollup tables rewritten to their live size in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+        }
+        pool.close().await;
+        app
+    } else {
+        App::open_with(dir.path(), secrets.clone())
+            .await?
+            .close()
+            .await;
+        seed(&dir.path().join(STORE_FILE), n, &ids, end)?;
+        App::open_with(dir.path(), secrets).await?
+    };
+    match &kept {
+        Some(schema) => println!("measuring the seeded schema {schema} (kept)"),
+        None => println!(
+            "seeded {n} attempts ({INTEGRATIONS} integrations, {DAYS} days) in {:.1} s, on {}",
+            t.elapsed().as_secs_f64(),
+            if on_postgres { "PostgreSQL" } else { "SQLite" }
+        ),
+    }
+    // Pages deep into ten million handoffs (an OFFSET of millions) take seconds each: issue
+    // 18's, measured on SQLite at a million.
+    let result = figures(&app, &ids, end, repeat, !on_postgres).await;
+    app.close().await;
+    if on_postgres && kept.is_none() {
+        let admin = sqlx::PgPool::connect(&server).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+        )))
+        .execute(&admin)
+        .await?;
+    }
+    let verdicts = result?;
+    if !on_postgres {
+        write_cost(options.extra["--writes"], options.rounds.max(1)).await?;
+    }
+    summary(&verdicts);
+    Ok(())
+}
+
+/// The stats and handoff figures of `app`'s seeded store; the goals' verdicts.
+async fn figures(
+    app: &App,
+    ids: &[IntegrationId],
+    end: i64,
+    repeat: usize,
+    deep_pages: bool,
+) -> Result<Vec<bool>, BoxError> {
     let busiest = StatsFilter {
         integration: Some(ids[0]),
         ..StatsFilter::default()
@@ -305,11 +529,8 @@ async fn main() -> Result<(), BoxError> {
             ));
         }
     }
-    handoff_figures(&app, &ids, end, repeat, &mut verdicts).await?;
-    app.close().await;
-    write_cost(options.extra["--writes"], options.rounds.max(1)).await?;
-    summary(&verdicts);
-    Ok(())
+    handoff_figures(app, ids, end, repeat, deep_pages, &mut verdicts).await?;
+    Ok(verdicts)
 }
 
 /// Runs `f` `repeat` times; returns the median and the slowest time, and the last result.
@@ -337,6 +558,7 @@ async fn handoff_figures(
     ids: &[IntegrationId],
     end: i64,
     repeat: usize,
+    deep_pages: bool,
     verdicts: &mut Vec<bool>,
 ) -> Result<(), BoxError> {
     use handoff_console::attempts::{HandoffSort, HandoffState};
@@ -439,6 +661,9 @@ async fn handoff_figures(
             },
         ),
     ] {
+        if !deep_pages && query.offset.is_some() {
+            continue;
+        }
         let (median, slowest, page) = time_any(repeat, || async {
             Ok(app.handoffs_page_query(&query).await?)
         })
