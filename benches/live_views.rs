@@ -69,23 +69,12 @@ async fn run(samples: usize) -> Result<(), BoxError> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    let server = std::env::var("HANDOFF_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let admin = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .connect(&server)
+        .connect(&support::pg_server())
         .await?;
     let schema = format!("hc_bench_live_{:08x}", rand::random::<u32>());
-    let pg_url = {
-        let u = url::Url::parse(&server)?;
-        format!(
-            "postgres://{}@{}:{}{}?schema={schema}",
-            u.username(),
-            u.host_str().unwrap_or("127.0.0.1"),
-            u.port().unwrap_or(5432),
-            u.path()
-        )
-    };
+    let pg_url = support::pg_store_url(&schema)?;
     println!(
         "live views: {samples} handoffs per store and way, sent by one console and watched by \
          another on its own connections"

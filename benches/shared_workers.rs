@@ -74,19 +74,6 @@ impl Drop for Workers {
     }
 }
 
-fn store_url(schema: &str) -> Result<String, BoxError> {
-    let server = std::env::var("HANDOFF_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let u = url::Url::parse(&server)?;
-    Ok(format!(
-        "postgres://{}@{}:{}{}?schema={schema}",
-        u.username(),
-        u.host_str().unwrap_or("127.0.0.1"),
-        u.port().unwrap_or(5432),
-        u.path()
-    ))
-}
-
 async fn succeeded(admin: &sqlx::PgPool, schema: &str) -> Result<i64, BoxError> {
     Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT count(*) FROM {schema}.handoffs WHERE status = 'succeeded'"
@@ -133,8 +120,7 @@ struct Round {
 
 async fn run(bench: Bench, delay: Duration) -> Result<(), BoxError> {
     handoff_console::targets::api::install_crypto_provider();
-    let server = std::env::var("HANDOFF_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let server = support::pg_server();
     let admin = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
         .connect(&server)
@@ -225,7 +211,7 @@ async fn round(
     sink_url: &str,
     n: usize,
 ) -> Result<Round, BoxError> {
-    let url = store_url(schema)?;
+    let url = support::pg_store_url(schema)?;
     // The seeding console keeps the data key in a vault in its data dir; each worker gets a
     // copy of that dir's vault (as each host would hold the vault file, same passphrase).
     let seed_dir = tempfile::tempdir()?;

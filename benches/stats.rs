@@ -356,18 +356,10 @@ async fn main() -> Result<(), BoxError> {
     let schema = kept
         .clone()
         .unwrap_or_else(|| format!("hc_bench_stats_{:08x}", rand::random::<u32>()));
-    let server = std::env::var("HANDOFF_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let t = Instant::now();
     let app = if on_postgres {
-        let u = url::Url::parse(&server)?;
-        let url = handoff_console::store::postgres::StoreUrl::parse(&format!(
-            "postgres://{}@{}:{}{}?schema={schema}",
-            u.username(),
-            u.host_str().unwrap_or("127.0.0.1"),
-            u.port().unwrap_or(5432),
-            u.path()
-        ))?;
+        let url =
+            handoff_console::store::postgres::StoreUrl::parse(&support::pg_store_url(&schema)?)?;
         let app = App::open_on(
             dir.path(),
             handoff_console::store::StoreChoice::Shared(url.clone()),
@@ -432,7 +424,7 @@ async fn main() -> Result<(), BoxError> {
     let result = figures(&app, &ids, end, repeat, !on_postgres).await;
     app.close().await;
     if on_postgres && kept.is_none() {
-        let admin = sqlx::PgPool::connect(&server).await?;
+        let admin = sqlx::PgPool::connect(&support::pg_server()).await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP SCHEMA IF EXISTS {schema} CASCADE"
         )))

@@ -610,3 +610,21 @@ where
     *seq += n;
     move |i| f(base + i)
 }
+
+/// The PostgreSQL server the benchmarks use: `HANDOFF_TEST_PG_URL`, else the machine's own.
+pub fn pg_server() -> String {
+    std::env::var("HANDOFF_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A store URL on [`pg_server`] whose store lives in `schema` (made when first opened).
+pub fn pg_store_url(schema: &str) -> Result<String, BoxError> {
+    let u = url::Url::parse(&pg_server())?;
+    Ok(format!(
+        "postgres://{}@{}:{}{}?schema={schema}",
+        u.username(),
+        u.host_str().unwrap_or("127.0.0.1"),
+        u.port().unwrap_or(5432),
+        u.path()
+    ))
+}
