@@ -58,7 +58,7 @@ fn copy_command(from: &std::path::Path, url: &str) -> std::process::Command {
 /// handoffs delivered, failed and waiting for a retry, an intake source, its mapping and an
 /// inbox message, audit entries, health results, a data key.
 async fn seed(dir: &std::path::Path, sink: &Sink, flaky: &Sink) -> App {
-    let app = Arc::new(App::open_with(dir, vault(dir)).await.unwrap());
+    let mut app = Arc::new(App::open_with(dir, vault(dir)).await.unwrap());
     let api =
         |name: &str, url: &str, retry: Value| -> handoff_console::integrations::IntegrationConfig {
             serde_json::from_value(json!({
@@ -146,7 +146,22 @@ async fn seed(dir: &std::path::Path, sink: &Sink, flaky: &Sink) -> App {
     app.health(None, Some(std::time::Duration::from_secs(5)))
         .await
         .unwrap();
-    Arc::try_unwrap(app).ok().expect("one owner")
+    // The test event's handoff is delivered in the background (a task holding the app):
+    // the history is complete once it is done.
+    let started = std::time::Instant::now();
+    loop {
+        match Arc::try_unwrap(app) {
+            Ok(app) => return app,
+            Err(shared) => {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(30),
+                    "the test event's delivery never finished"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                app = shared;
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
