@@ -16,7 +16,10 @@
 //! `HANDOFF_BENCH_SCHEMA=NAME` (with `--postgres 1`) measures a schema seeded before instead,
 //! and keeps it: seeding ten million attempts takes most of an hour here. `--vacuum-full 1`
 //! rewrites the rollup tables to their live size first (`VACUUM FULL`: the seed leaves them
-//! full of dead row versions; BENCHMARKS.md shows both).
+//! full of dead row versions; BENCHMARKS.md shows both). `--keep 1` keeps the seeded schema
+//! for such later runs. `--fold 1` first does what a worker on a shared store does once an
+//! hour: folds past days' spread rollup rows into one and vacuums the rollups (timed). The
+//! rollup tables' live rows and size on disk are printed before the figures.
 //!
 //! `cargo bench --no-default-features --bench stats [-- --attempts N --repeat R --writes W --postgres 1]`
 
@@ -235,15 +238,19 @@ fn pg_rows() -> String {
     )
 }
 
-/// [`seed`] on a PostgreSQL store: `n` attempts with their handoffs, in statements of 250,000
+/// [`seed`] on a PostgreSQL store: `n` attempts with their handoffs, in statements of 10,000
 /// rows (handoffs, then their attempts), the store's triggers keeping the rollups.
+///
+/// Small statements, as a store written at handoff speed commits an attempt at a time: a rollup
+/// row's versions made inside one statement stay until it commits (no page can prune them),
+/// so statements of 250,000 rows left the rollups 40–100× their live size.
 async fn seed_pg(
     pool: &sqlx::PgPool,
     n: usize,
     ids: &[IntegrationId],
     end: i64,
 ) -> Result<(), BoxError> {
-    const CHUNK: usize = 250_000;
+    const CHUNK: usize = 10_000;
     let rows = pg_rows();
     let handoffs = format!(
         "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts,
@@ -279,12 +286,43 @@ async fn seed_pg(
                 .await?;
         }
         done = to;
+        if done % 250_000 != 0 && done < n {
+            continue;
+        }
         eprintln!(
             "seeding: {done} of {n} attempts ({:.0} s)",
             t.elapsed().as_secs_f64()
         );
     }
     sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(())
+}
+
+/// The rollup tables' live rows beside their size on disk (table and indexes): what the
+/// statistics read.
+async fn rollup_sizes(pool: &sqlx::PgPool) -> Result<(), BoxError> {
+    println!(
+        "\n{:<24} {:>10} {:>10}",
+        "rollup table", "live rows", "on disk"
+    );
+    for table in [
+        "stats_daily",
+        "stats_durations",
+        "stats_durations_daily",
+        "stats_errors",
+        "stats_errors_daily",
+        "stats_handoffs_daily",
+    ] {
+        let (rows, bytes): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT (SELECT count(*) FROM {table}), pg_total_relation_size('{table}')"
+        )))
+        .fetch_one(pool)
+        .await?;
+        println!(
+            "{table:<24} {rows:>10} {:>7.1} MB",
+            bytes as f64 / 1_048_576.0
+        );
+    }
     Ok(())
 }
 
@@ -337,6 +375,8 @@ async fn main() -> Result<(), BoxError> {
             ("--writes", 6000),
             ("--postgres", 0),
             ("--vacuum-full", 0),
+            ("--keep", 0),
+            ("--fold", 0),
         ],
     )?;
     let on_postgres = options.get("--postgres") != 0;
@@ -401,6 +441,22 @@ async fn main() -> Result<(), BoxError> {
                 t.elapsed().as_secs_f64()
             );
         }
+        rollup_sizes(&pool).await?;
+        if options.get("--fold") != 0 {
+            // What a worker does once an hour: past days' spread rows folded, then a VACUUM.
+            let t = Instant::now();
+            let folded = app.store().fold_rollup_spread(end / DAY - 1).await?;
+            let fold_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            app.store().vacuum_rollups().await?;
+            println!(
+                "\nfolded {} spread rows of {} table days in {fold_s:.1} s; VACUUM {:.1} s",
+                folded.rows,
+                folded.days,
+                t.elapsed().as_secs_f64()
+            );
+            rollup_sizes(&pool).await?;
+        }
         pool.close().await;
         app
     } else {
@@ -423,7 +479,9 @@ async fn main() -> Result<(), BoxError> {
     // 18's, measured on SQLite at a million.
     let result = figures(&app, &ids, end, repeat, !on_postgres).await;
     app.close().await;
-    if on_postgres && kept.is_none() {
+    if on_postgres && kept.is_none() && options.get("--keep") != 0 {
+        println!("kept the seeded schema: HANDOFF_BENCH_SCHEMA={schema} measures it again");
+    } else if on_postgres && kept.is_none() {
         let admin = sqlx::PgPool::connect(&support::pg_server()).await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP SCHEMA IF EXISTS {schema} CASCADE"

@@ -1000,3 +1000,178 @@ async fn a_wait_for_changes_on_postgres_ends_on_another_console_s_commit_and_see
     )
     .await;
 }
+
+/// Past days' statistics rows on the PostgreSQL store fold into one row per key (what a worker
+/// does once an hour) without changing any figure; today's stay spread; a late change to a
+/// folded day still counts; a second fold finds nothing to do.
+#[tokio::test]
+async fn folding_past_days_spread_rollups_on_postgres_keeps_every_figure() {
+    use handoff_console::stats::StatsFilter;
+    let (schema, admin) = fresh_schema().await;
+    let dir = tempfile::tempdir().unwrap();
+    cleanly(
+        async {
+            let app = console(dir.path(), &schema).await;
+            let day = 86_400_000_i64;
+            let now = handoff_console::store::now_ms();
+            let today = now / day;
+            let url = StoreUrl::parse(&store_url(&schema)).unwrap();
+            let pool = sqlx::PgPool::connect_with(url.connect_options(None))
+                .await
+                .unwrap();
+            // 400 attempts with their handoffs, over the last five days and today, on two
+            // integrations, every outcome; the store's triggers make the rollups.
+            exec(
+                &pool,
+                format!(
+                    "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts,
+                         created_at, updated_at, origin, integration_name, last_attempt_id)
+                     SELECT lpad(to_hex(i), 32, '0')::uuid::text,
+                            CASE WHEN i % 3 = 0 THEN 'int-b' ELSE 'int-a' END, 's' || i,
+                            CASE WHEN i % 7 = 0 THEN 'failed' WHEN i % 11 = 0 THEN 'pending'
+                                 ELSE 'succeeded' END,
+                            '{{}}', 1 + (i % 2), {now} - (i % 6) * {day} - i * 1000,
+                            {now} - (i % 6) * {day} - i * 1000, 'live', 'clinic',
+                            ('1' || lpad(to_hex(i), 31, '0'))::uuid::text
+                     FROM generate_series(1, 400) AS i"
+                ),
+            )
+            .await;
+            exec(
+                &pool,
+                format!(
+                    "INSERT INTO attempts (id, handoff_id, integration_id, integration_name,
+                         session_id, trigger, attempt_number, status, category, retryable,
+                         message, started_at, finished_at, duration_ms)
+                     SELECT ('1' || lpad(to_hex(i), 31, '0'))::uuid::text,
+                            lpad(to_hex(i), 32, '0')::uuid::text,
+                            CASE WHEN i % 3 = 0 THEN 'int-b' ELSE 'int-a' END, 'clinic', 's' || i,
+                            CASE WHEN i % 2 = 0 THEN 'retry' ELSE 'live' END, 1,
+                            CASE WHEN i % 7 = 0 THEN 'failed' WHEN i % 11 = 0 THEN 'pending'
+                                 ELSE 'succeeded' END,
+                            CASE WHEN i % 7 = 0 THEN (ARRAY['network', 'server'])[1 + i % 2] END,
+                            false,
+                            CASE WHEN i % 7 = 0 THEN 'HTTP ' || (500 + i % 3) ELSE '201' END,
+                            {now} - (i % 6) * {day} - i * 1000,
+                            CASE WHEN i % 11 = 0 AND i % 7 <> 0 THEN NULL
+                                 ELSE {now} - (i % 6) * {day} - i * 1000 + 40 + i END,
+                            CASE WHEN i % 11 = 0 AND i % 7 <> 0 THEN NULL ELSE 40 + i END
+                     FROM generate_series(1, 400) AS i"
+                ),
+            )
+            .await;
+            let spread_rows = |past: bool| {
+                let pool = pool.clone();
+                async move {
+                    let mut n = 0;
+                    for table in [
+                        "stats_daily",
+                        "stats_durations_daily",
+                        "stats_errors_daily",
+                        "stats_handoffs_daily",
+                    ] {
+                        let op = if past { "<" } else { ">=" };
+                        let c: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                            "SELECT count(*) FROM {table} WHERE spread <> 0 AND day {op} {}",
+                            today - 1
+                        )))
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap();
+                        n += c;
+                    }
+                    n
+                }
+            };
+            let store = app.store();
+            let figures = |s: handoff_console::stats::Stats| serde_json::to_value(&s).unwrap();
+            let check = |label: &'static str| async move {
+                for f in [
+                    StatsFilter::default(),
+                    StatsFilter {
+                        since_ms: Some((today - 4) * day + 3_600_000),
+                        until_ms: Some(now + 1),
+                        ..Default::default()
+                    },
+                    StatsFilter {
+                        trigger: Some(handoff_console::attempts::Trigger::Retry),
+                        ..Default::default()
+                    },
+                ] {
+                    let fast = store.stats(&f).await.unwrap();
+                    let exact = store.stats_exact(&f).await.unwrap();
+                    assert_eq!(
+                        (
+                            fast.total,
+                            fast.succeeded,
+                            fast.failed,
+                            fast.pending,
+                            fast.handoffs
+                        ),
+                        (
+                            exact.total,
+                            exact.succeeded,
+                            exact.failed,
+                            exact.pending,
+                            exact.handoffs
+                        ),
+                        "{label}: {f:?}"
+                    );
+                    assert_eq!(
+                        fast.failures_by_category, exact.failures_by_category,
+                        "{label}"
+                    );
+                    assert_eq!(
+                        serde_json::to_value(&fast.top_errors).unwrap(),
+                        serde_json::to_value(&exact.top_errors).unwrap(),
+                        "{label}"
+                    );
+                }
+                figures(store.stats(&StatsFilter::default()).await.unwrap())
+            };
+            let before = check("before the fold").await;
+            let (past, current) = (spread_rows(true).await, spread_rows(false).await);
+            assert!(
+                past > 20 && current > 0,
+                "spread rows: {past} past, {current} today"
+            );
+
+            let folded = store.fold_rollup_spread(today - 1).await.unwrap();
+            assert_eq!(folded.rows, past as u64, "{folded:?}");
+            assert_eq!(spread_rows(true).await, 0, "past days keep no spread rows");
+            assert_eq!(
+                spread_rows(false).await,
+                current,
+                "today's rows stay spread"
+            );
+            let after = check("after the fold").await;
+            assert_eq!(before, after, "the fold changed a figure");
+            store.vacuum_rollups().await.unwrap();
+
+            // A late change to a folded day (a pending attempt finishing) still counts.
+            exec(
+                &pool,
+                format!(
+                    "UPDATE attempts SET status = 'succeeded', duration_ms = 90,
+                         finished_at = started_at + 90
+                     WHERE status = 'pending' AND started_at < {}",
+                    (today - 1) * day
+                ),
+            )
+            .await;
+            let late = check("after a late change").await;
+            assert_ne!(late["pending"], before["pending"], "the change was seen");
+            assert!(store.fold_rollup_spread(today - 1).await.unwrap().rows > 0);
+            assert_eq!(
+                store.fold_rollup_spread(today - 1).await.unwrap(),
+                Default::default(),
+                "a second fold has nothing to do"
+            );
+            assert_eq!(check("after folding the late change").await, late);
+            pool.close().await;
+            app.close().await;
+        },
+        drop_schema(&admin, &schema),
+    )
+    .await;
+}

@@ -28,6 +28,10 @@ const BULK_CONCURRENCY: usize = 4;
 /// takes a lease of its own, `lease`). It reserves only what it starts at once, so this is
 /// ample; should the worker die in between, another takes the handoff after it.
 const RESERVATION: Duration = Duration::from_secs(15);
+/// How often a worker on a shared store folds past days' spread rollup rows into one and
+/// vacuums the rollups ([`crate::stats::Folded`]); the first time this long after it starts.
+const FOLD_EVERY: Duration = Duration::from_secs(3600);
+const FOLD_FIRST: Duration = Duration::from_secs(60);
 
 /// A handoff's session id (trimmed) and its data as stored (JSON text), or an `invalid` error
 /// naming `session` or `data`.
@@ -604,7 +608,42 @@ impl App {
         let stop = AtomicBool::new(false);
         let mut stopping = false;
         let mut total = WorkerPass::default();
+        // The last fold: when it started, and its task (aborted when the worker returns: a
+        // fold's open transaction rolls back).
+        struct AbortOnDrop(tokio::task::AbortHandle);
+        impl Drop for AbortOnDrop {
+            fn drop(&mut self) {
+                self.0.abort();
+            }
+        }
+        let started = std::time::Instant::now();
+        let mut fold: Option<(std::time::Instant, AbortOnDrop)> = None;
         loop {
+            let fold_due = match &fold {
+                None => started.elapsed() >= FOLD_FIRST,
+                Some((at, task)) => task.0.is_finished() && at.elapsed() >= FOLD_EVERY,
+            };
+            if self.store.is_shared() && !stopping && fold_due {
+                // Beside the retries, not before them: the first fold of a long history takes
+                // a while.
+                let store = self.store.clone();
+                let task = tokio::spawn(async move {
+                    let before_day = now_ms().div_euclid(crate::stats::DAY_MS) - 1;
+                    match store.fold_rollup_spread(before_day).await {
+                        Ok(f) if f.rows > 0 => tracing::info!(
+                            days = f.days,
+                            rows = f.rows,
+                            "folded past days' spread statistics rows"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("could not fold past days' statistics rows: {e}"),
+                    }
+                    if let Err(e) = store.vacuum_rollups().await {
+                        tracing::warn!("could not vacuum the statistics rollups: {e}");
+                    }
+                });
+                fold = Some((std::time::Instant::now(), AbortOnDrop(task.abort_handle())));
+            }
             // Messages a stopped process accepted but did not make into handoffs.
             // Boxed: its future (mapping, then a whole attempt) is deep, and the worker's is
             // nested in `serve`'s.

@@ -11,6 +11,7 @@
 //! (see [`histogram`]). [`Store::stats_exact`] computes everything from the attempts alone,
 //! with exact percentiles: the reference the tests and the benchmark compare with.
 
+mod fold;
 pub mod histogram;
 mod queries;
 
@@ -22,6 +23,7 @@ use histogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
+pub use fold::Folded;
 pub use queries::{MAX_SERIES_POINTS, StatsError};
 
 pub const DAY_MS: i64 = 86_400_000;

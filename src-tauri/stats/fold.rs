@@ -1,0 +1,155 @@
+//! Folding a past day's spread rollup rows into one (PostgreSQL only).
+//!
+//! On a shared store each daily rollup key is spread over up to 8 rows (`spread`, migration
+//! `..._rollup_spread.sql`) so that concurrent workers rarely wait on one row. That only matters
+//! while a day is being written; afterwards the spread makes every read of that day up to 8×
+//! longer than it need be (a 7-day window over ten million attempts read 4.2 million duration
+//! rows). So the worker folds each day older than yesterday into `spread = 0`, once in a while.
+//!
+//! Folding is safe beside writers: one statement per table and day deletes the day's spread
+//! rows and adds their sums to the day's row 0. A late write to a folded day (an attempt that
+//! finishes after midnight, a handoff delivered days later) makes its spread row again, and
+//! reads sum over every row of a key, so totals never change. Two instances folding at once
+//! cannot count a row twice: the second one's `DELETE` skips rows the first one deleted.
+//! The SQLite store keeps one row per key and has nothing to fold.
+//!
+//! The same worker then vacuums the rollup tables ([`Store::vacuum_rollups`]), so that they stay
+//! near their live size whatever the server's autovacuum settings.
+
+use crate::store::{Backend, Store, StoreError};
+
+/// A daily rollup table: its key columns (besides `day` and `spread`) and its counters.
+struct Rollup {
+    table: &'static str,
+    keys: &'static str,
+    counters: &'static [&'static str],
+}
+
+const ROLLUPS: [Rollup; 4] = [
+    Rollup {
+        table: "stats_daily",
+        keys: "integration_id, trigger",
+        counters: &[
+            "total",
+            "succeeded",
+            "failed",
+            "pending",
+            "timed",
+            "duration_sum",
+            "network",
+            "timeout",
+            "authentication",
+            "configuration",
+            "validation",
+            "server",
+        ],
+    },
+    Rollup {
+        table: "stats_durations_daily",
+        keys: "integration_id, trigger, bucket",
+        counters: &["n"],
+    },
+    Rollup {
+        table: "stats_errors_daily",
+        keys: "integration_id, trigger, category, message",
+        counters: &["n"],
+    },
+    Rollup {
+        table: "stats_handoffs_daily",
+        keys: "integration_id, origin, retried, state",
+        counters: &["n"],
+    },
+];
+
+impl Rollup {
+    /// Moves one day's spread rows into its rows at spread 0 (`$1`: the day) and answers how
+    /// many it moved. Fixed text: the names come from [`ROLLUPS`].
+    fn fold_sql(&self) -> String {
+        let Rollup {
+            table,
+            keys,
+            counters,
+        } = self;
+        let sums = counters
+            .iter()
+            .map(|c| format!("CAST(sum({c}) AS BIGINT)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let adds = counters
+            .iter()
+            .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let columns = counters.join(", ");
+        format!(
+            "WITH moved AS (DELETE FROM {table} WHERE day = $1 AND spread <> 0 \
+                            RETURNING day, {keys}, {columns}), \
+                  merged AS (INSERT INTO {table} (day, {keys}, {columns}, spread) \
+                             SELECT day, {keys}, {sums}, 0 FROM moved GROUP BY day, {keys} \
+                             ON CONFLICT (day, {keys}, spread) DO UPDATE SET {adds} \
+                             RETURNING 1) \
+             SELECT count(*) FROM moved"
+        )
+    }
+}
+
+/// What one fold did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Folded {
+    /// (table, day) pairs that had spread rows.
+    pub days: u64,
+    /// Spread rows removed (their counts now in the rows at spread 0).
+    pub rows: u64,
+}
+
+impl Store {
+    /// Folds the spread rows of every day before `before_day` (days since the epoch, UTC) into
+    /// one row per key; a day at a time, each in its own transaction. Nothing on SQLite.
+    pub async fn fold_rollup_spread(&self, before_day: i64) -> Result<Folded, StoreError> {
+        let Backend::Postgres(db) = self.backend() else {
+            return Ok(Folded::default());
+        };
+        let mut folded = Folded::default();
+        for rollup in &ROLLUPS {
+            // The days with anything to fold (`day` leads every key).
+            let days: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT day FROM {} WHERE day < $1 AND spread <> 0 GROUP BY day ORDER BY day",
+                rollup.table
+            )))
+            .bind(before_day)
+            .fetch_all(&db.read)
+            .await?;
+            let sql = rollup.fold_sql();
+            for day in days {
+                let mut tx = db.write.begin().await?;
+                let moved: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(day)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                folded.days += 1;
+                folded.rows += moved as u64;
+            }
+        }
+        Ok(folded)
+    }
+
+    /// `VACUUM (ANALYZE)` of the rollup tables (PostgreSQL): their rows are rewritten on every
+    /// counted attempt, and a server whose autovacuum is off or slow would let the dead versions
+    /// pile up (migration `..._rollup_storage.sql`). Cheap while the tables are kept compact.
+    /// Nothing on SQLite.
+    pub async fn vacuum_rollups(&self) -> Result<(), StoreError> {
+        let Backend::Postgres(db) = self.backend() else {
+            return Ok(());
+        };
+        // Outside a transaction (VACUUM cannot run in one).
+        let mut conn = db.write.acquire().await?;
+        sqlx::query(
+            "VACUUM (ANALYZE) stats_daily, stats_durations, stats_durations_daily, stats_errors, \
+             stats_errors_daily, stats_handoffs_daily",
+        )
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
