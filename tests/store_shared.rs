@@ -1019,6 +1019,22 @@ async fn folding_past_days_spread_rollups_on_postgres_keeps_every_figure() {
             let pool = sqlx::PgPool::connect_with(url.connect_options(None))
                 .await
                 .unwrap();
+            // The rollups leave room on their pages for in-place updates.
+            let settings: Vec<(String, Vec<String>)> = sqlx::query_as(
+                "SELECT relname::text, reloptions FROM pg_class
+                 WHERE relnamespace = current_schema()::regnamespace AND relkind = 'r'
+                   AND relname LIKE 'stats\\_%' AND relname <> 'stats_buckets' ORDER BY 1",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            assert_eq!(settings.len(), 6, "{settings:?}");
+            for (table, options) in &settings {
+                assert!(
+                    options.contains(&"fillfactor=50".to_string()),
+                    "{table}: {options:?}"
+                );
+            }
             // 400 attempts with their handoffs, over the last five days and today, on two
             // integrations, every outcome; the store's triggers make the rollups.
             exec(

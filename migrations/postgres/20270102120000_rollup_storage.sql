@@ -8,21 +8,15 @@
 -- after a fixed number of dead rows, however large the table, and without cost pauses (these
 -- tables are small when kept so). Pages written before this migration take the fillfactor only
 -- once rewritten (`VACUUM FULL`); the autovacuum settings apply at once.
-ALTER TABLE stats_daily SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0,
-    autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_cost_delay = 0,
-    autovacuum_analyze_scale_factor = 0.05);
-ALTER TABLE stats_durations SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0,
-    autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_cost_delay = 0,
-    autovacuum_analyze_scale_factor = 0.05);
-ALTER TABLE stats_durations_daily SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0,
-    autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_cost_delay = 0,
-    autovacuum_analyze_scale_factor = 0.05);
-ALTER TABLE stats_errors SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0,
-    autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_cost_delay = 0,
-    autovacuum_analyze_scale_factor = 0.05);
-ALTER TABLE stats_errors_daily SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0,
-    autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_cost_delay = 0,
-    autovacuum_analyze_scale_factor = 0.05);
-ALTER TABLE stats_handoffs_daily SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0,
-    autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_cost_delay = 0,
-    autovacuum_analyze_scale_factor = 0.05);
+DO $$
+DECLARE rollup TEXT;
+BEGIN
+    FOREACH rollup IN ARRAY ARRAY['stats_daily', 'stats_durations', 'stats_durations_daily',
+                                  'stats_errors', 'stats_errors_daily', 'stats_handoffs_daily']
+    LOOP
+        EXECUTE format('ALTER TABLE %I SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0, '
+                       'autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_cost_delay = 0, '
+                       'autovacuum_analyze_scale_factor = 0.05)', rollup);
+    END LOOP;
+END
+$$;

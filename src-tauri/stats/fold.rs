@@ -18,7 +18,9 @@
 
 use crate::store::{Backend, Store, StoreError};
 
-/// A daily rollup table: its key columns (besides `day` and `spread`) and its counters.
+/// A daily rollup table: its key columns (besides `day` and `spread`) and its counters. Every
+/// column is one or the other: a column added to a rollup must be added here, or a fold would
+/// drop its spread rows' values (the test compares every figure before and after a fold).
 struct Rollup {
     table: &'static str,
     keys: &'static str,
