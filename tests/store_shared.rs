@@ -1152,8 +1152,31 @@ async fn folding_past_days_spread_rollups_on_postgres_keeps_every_figure() {
                 "spread rows: {past} past, {current} today"
             );
 
+            // A writer holding the rows at spread 0 of the oldest day's counts: the fold leaves
+            // that day for later instead of waiting for it, and folds the rest.
+            let mut writer = pool.begin().await.unwrap();
+            let held: Vec<i64> = sqlx::query_scalar(
+                "SELECT total FROM stats_daily WHERE spread = 0
+                   AND day = (SELECT min(day) FROM stats_daily) FOR UPDATE",
+            )
+            .fetch_all(&mut *writer)
+            .await
+            .unwrap();
+            assert!(!held.is_empty());
+            let t = std::time::Instant::now();
+            let first = store.fold_rollup_spread(today - 1).await.unwrap();
+            assert_eq!(first.skipped, 1, "{first:?}");
+            assert!(t.elapsed() < std::time::Duration::from_secs(5));
+            assert!(spread_rows(true).await > 0, "the held day is left");
+            assert_eq!(check("beside a writer").await, before);
+            writer.rollback().await.unwrap();
             let folded = store.fold_rollup_spread(today - 1).await.unwrap();
-            assert_eq!(folded.rows, past as u64, "{folded:?}");
+            assert_eq!(folded.skipped, 0, "{folded:?}");
+            assert_eq!(
+                first.rows + folded.rows,
+                past as u64,
+                "{first:?} {folded:?}"
+            );
             assert_eq!(spread_rows(true).await, 0, "past days keep no spread rows");
             assert_eq!(
                 spread_rows(false).await,

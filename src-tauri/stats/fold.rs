@@ -7,7 +7,8 @@
 //! rows). So the worker folds each day older than yesterday into `spread = 0`, once in a while.
 //!
 //! Folding is safe beside writers: one statement per table and day deletes the day's spread
-//! rows and adds their sums to the day's row 0. A late write to a folded day (an attempt that
+//! rows and adds their sums to the day's row 0. It never makes a writer wait long: spread rows a
+//! writer holds are skipped, and a row 0 held past 200 ms leaves the day for the next fold. A late write to a folded day (an attempt that
 //! finishes after midnight, a handoff delivered days later) makes its spread row again, and
 //! reads sum over every row of a key, so totals never change. Two instances folding at once
 //! cannot count a row twice: the second one's `DELETE` skips rows the first one deleted.
@@ -84,7 +85,9 @@ impl Rollup {
             .join(", ");
         let columns = counters.join(", ");
         format!(
-            "WITH moved AS (DELETE FROM {table} WHERE day = $1 AND spread <> 0 \
+            "WITH moved AS (DELETE FROM {table} WHERE ctid IN \
+                                (SELECT ctid FROM {table} WHERE day = $1 AND spread <> 0 \
+                                 FOR UPDATE SKIP LOCKED) \
                             RETURNING day, {keys}, {columns}), \
                   merged AS (INSERT INTO {table} (day, {keys}, {columns}, spread) \
                              SELECT day, {keys}, {sums}, 0 FROM moved GROUP BY day, {keys} \
@@ -102,7 +105,14 @@ pub struct Folded {
     pub days: u64,
     /// Spread rows removed (their counts now in the rows at spread 0).
     pub rows: u64,
+    /// (table, day) pairs left for the next fold because a writer held their rows.
+    pub skipped: u64,
 }
+
+/// How long a fold waits for a row a writer holds before it leaves that day for the next fold.
+/// Well under PostgreSQL's `deadlock_timeout` (1 s): should a fold and a writer ever wait on
+/// each other, the fold is the one that gives up, never the console's write.
+const FOLD_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '200ms'";
 
 impl Store {
     /// Folds the spread rows of every day before `before_day` (days since the epoch, UTC) into
@@ -124,13 +134,25 @@ impl Store {
             let sql = rollup.fold_sql();
             for day in days {
                 let mut tx = db.write.begin().await?;
-                let moved: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+                sqlx::query(FOLD_LOCK_TIMEOUT).execute(&mut *tx).await?;
+                // Spread rows a writer holds are skipped (they fold next time); the rows at
+                // spread 0 are waited for, up to the lock timeout.
+                let moved = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(day)
                     .fetch_one(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                folded.days += 1;
-                folded.rows += moved as u64;
+                    .await;
+                match moved {
+                    Ok(moved) => {
+                        tx.commit().await?;
+                        folded.days += 1;
+                        folded.rows += moved as u64;
+                    }
+                    Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+                        tx.rollback().await?;
+                        folded.skipped += 1;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         Ok(folded)
