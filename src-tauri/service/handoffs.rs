@@ -630,9 +630,10 @@ impl App {
                 let task = tokio::spawn(async move {
                     let before_day = now_ms().div_euclid(crate::stats::DAY_MS) - 1;
                     match store.fold_rollup_spread(before_day).await {
-                        Ok(f) if f.rows > 0 => tracing::info!(
+                        Ok(f) if f.rows > 0 || f.skipped > 0 => tracing::info!(
                             days = f.days,
                             rows = f.rows,
+                            left_for_later = f.skipped,
                             "folded past days' spread statistics rows"
                         ),
                         Ok(_) => {}
