@@ -99,14 +99,10 @@ async fn run(samples: usize) -> Result<(), BoxError> {
             };
             let writer = App::open_on(dir_w, choice.clone(), secrets.clone()).await?;
             writer
-                .add_integration(serde_json::from_value(json!({
-                    "name": "emr", "kind": "api",
-                    "fields": [{"name": "fullName", "type": "name", "required": true}],
-                    "api": {"endpoint": format!("{sink_url}/patients"), "method": "POST",
-                            "payloadStructure": {"name": "{{fullName}}"},
-                            "timeoutMs": 5000, "connectTimeoutMs": 1000},
-                    "retry": {"maxAttempts": 1}
-                }))?)
+                .add_integration(support::emr_patients_api(
+                    &sink_url,
+                    json!({"maxAttempts": 1}),
+                )?)
                 .await?;
             // Not measured: the store's first handoff makes its data key.
             writer

@@ -218,14 +218,10 @@ async fn round(
     let app =
         Arc::new(App::open_chosen(seed_dir.path(), Some(BackendKind::Vault), Some(&url)).await?);
     let integration = app
-        .add_integration(serde_json::from_value(json!({
-            "name": "emr", "kind": "api",
-            "fields": [{"name": "fullName", "type": "name", "required": true}],
-            "api": {"endpoint": format!("{sink_url}/patients"), "method": "POST",
-                    "payloadStructure": {"name": "{{fullName}}"},
-                    "timeoutMs": 5000, "connectTimeoutMs": 1000},
-            "retry": {"maxAttempts": 10, "baseDelayMs": 3600000}
-        }))?)
+        .add_integration(support::emr_patients_api(
+            sink_url,
+            json!({"maxAttempts": 10, "baseDelayMs": 3600000}),
+        )?)
         .await?;
     sink.accepting.store(false, Ordering::SeqCst);
     {

@@ -611,6 +611,22 @@ where
     move |i| f(base + i)
 }
 
+/// The API integration `emr` of the shared-store benchmarks: posts `{"name": fullName}` to
+/// `<sink_url>/patients`, with the given retry policy.
+pub fn emr_patients_api(
+    sink_url: &str,
+    retry: serde_json::Value,
+) -> Result<handoff_console::integrations::IntegrationConfig, BoxError> {
+    Ok(serde_json::from_value(serde_json::json!({
+        "name": "emr", "kind": "api",
+        "fields": [{"name": "fullName", "type": "name", "required": true}],
+        "api": {"endpoint": format!("{sink_url}/patients"), "method": "POST",
+                "payloadStructure": {"name": "{{fullName}}"},
+                "timeoutMs": 5000, "connectTimeoutMs": 1000},
+        "retry": retry
+    }))?)
+}
+
 /// The PostgreSQL server the benchmarks use: `HANDOFF_TEST_PG_URL`, else the machine's own.
 pub fn pg_server() -> String {
     std::env::var("HANDOFF_TEST_PG_URL")
