@@ -31,33 +31,11 @@ use handoff_console::stats::{Stats, StatsFilter};
 use handoff_console::store::STORE_FILE;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{
-    BoxError, MemorySecrets, Options, Samples, check, drive, header, row, store_writes, summary,
-};
+use support::{BoxError, MemorySecrets, Options, Rng, check, summary};
 
 const DAY: i64 = 86_400_000;
 const INTEGRATIONS: usize = 20;
 const DAYS: i64 = 180;
-
-/// xorshift: the same history on every run, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Log-normal around `median` ms.
-    fn duration(&mut self, median: f64, sigma: f64) -> i64 {
-        let (u1, u2) = (self.unit().max(1e-12), self.unit());
-        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        (median * (sigma * z).exp()).round().max(1.0) as i64
-    }
-}
 
 const FAILURES: [(&str, &str); 10] = [
     ("server", "503 Service Unavailable"),
@@ -491,7 +469,15 @@ async fn main() -> Result<(), BoxError> {
     }
     let verdicts = result?;
     if !on_postgres {
-        write_cost(options.extra["--writes"], options.rounds.max(1)).await?;
+        support::write_cost(
+            "the rollups",
+            "DROP TRIGGER stats_attempt_inserted; DROP TRIGGER stats_attempt_updated; \
+             DROP TRIGGER stats_attempt_deleted; DROP TRIGGER stats_handoff_inserted; \
+             DROP TRIGGER stats_handoff_updated; DROP TRIGGER stats_handoff_deleted;",
+            options.extra["--writes"],
+            options.rounds.max(1),
+        )
+        .await?;
     }
     summary(&verdicts);
     Ok(())
@@ -725,73 +711,6 @@ async fn handoff_figures(
             ms(slowest),
             page.total
         );
-    }
-    Ok(())
-}
-
-/// The store's writes per handoff (`begin_attempt` + `finish_attempt`) with the rollup
-/// triggers and without them, in alternating rounds at concurrency 1 and 16.
-async fn write_cost(writes: usize, rounds: usize) -> Result<(), BoxError> {
-    let mut sides = Vec::new();
-    for keep_triggers in [true, false] {
-        let dir = tempfile::tempdir()?;
-        let secrets = Arc::new(MemorySecrets::default());
-        App::open_with(dir.path(), secrets.clone())
-            .await?
-            .close()
-            .await;
-        if !keep_triggers {
-            let conn = rusqlite::Connection::open(dir.path().join(STORE_FILE))?;
-            conn.execute_batch(
-                "DROP TRIGGER stats_attempt_inserted; DROP TRIGGER stats_attempt_updated; \
-                 DROP TRIGGER stats_attempt_deleted; DROP TRIGGER stats_handoff_inserted; \
-                 DROP TRIGGER stats_handoff_updated; DROP TRIGGER stats_handoff_deleted;",
-            )?;
-        }
-        let app = Arc::new(App::open_with(dir.path(), secrets).await?);
-        sides.push((dir, app));
-    }
-    let names = ["- store, rollups", "- store, no rollups"];
-    header(&format!(
-        "\nwhat the rollups cost a handoff's store writes ({writes} per side and concurrency)"
-    ));
-    let data = r#"{"fullName":"Ann Lee","phone":"+1 555 0100","email":"ann@example.com"}"#;
-    let request =
-        r#"{"method":"POST","url":"https://ehr.example.org/api/patients","headers":{},"body":{}}"#;
-    for concurrency in [1, 16] {
-        let mut samples = [Samples::default(), Samples::default()];
-        for round in 0..=rounds {
-            for (side, (_, app)) in sides.iter().enumerate() {
-                let app = Arc::clone(app);
-                let id = IntegrationId::new();
-                // Round 0 warms up and is not counted.
-                let n = if round == 0 {
-                    writes / 10
-                } else {
-                    writes / rounds
-                };
-                let s = drive(n, concurrency, move |i| {
-                    let app = Arc::clone(&app);
-                    async move { store_writes(&app, id, "bench", i, data, request).await }
-                })
-                .await?;
-                if round > 0 {
-                    samples[side].add(s);
-                }
-            }
-        }
-        for (side, s) in samples.iter_mut().enumerate() {
-            s.sort();
-            row(concurrency, names[side], s);
-        }
-        println!(
-            "{:>5}  rollups keep {:.0}% of the store's throughput",
-            "",
-            100.0 * samples[0].throughput() / samples[1].throughput()
-        );
-    }
-    for (_, app) in &sides {
-        app.close().await;
     }
     Ok(())
 }

@@ -18,6 +18,26 @@ use std::time::{Duration, Instant};
 
 pub type BoxError = Box<dyn Error + Send + Sync>;
 
+/// xorshift: the same history on every run, no dependency.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Log-normal around `median` ms.
+    pub fn duration(&mut self, median: f64, sigma: f64) -> i64 {
+        let (u1, u2) = (self.unit().max(1e-12), self.unit());
+        let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+        (median * (sigma * z).exp()).round().max(1.0) as i64
+    }
+}
+
 pub struct Options {
     /// Requests per side and concurrency.
     pub requests: usize,
@@ -643,4 +663,74 @@ pub fn pg_store_url(schema: &str) -> Result<String, BoxError> {
         u.port().unwrap_or(5432),
         u.path()
     ))
+}
+
+/// What some of the store's triggers cost a handoff's store writes (`begin_attempt` +
+/// `finish_attempt`, [`store_writes`]): two fresh stores, one with `drop` run on it first,
+/// written to in alternating rounds at concurrency 1 and 16 (`what` names the dropped part).
+pub async fn write_cost(
+    what: &str,
+    drop: &str,
+    writes: usize,
+    rounds: usize,
+) -> Result<(), BoxError> {
+    let mut sides = Vec::new();
+    for keep in [true, false] {
+        let dir = tempfile::tempdir()?;
+        let secrets = Arc::new(MemorySecrets::default());
+        App::open_with(dir.path(), secrets.clone())
+            .await?
+            .close()
+            .await;
+        if !keep {
+            let conn =
+                rusqlite::Connection::open(dir.path().join(handoff_console::store::STORE_FILE))?;
+            conn.execute_batch(drop)?;
+        }
+        let app = Arc::new(App::open_with(dir.path(), secrets).await?);
+        sides.push((dir, app));
+    }
+    let names = [format!("- store, {what}"), format!("- store, no {what}")];
+    header(&format!(
+        "\nwhat {what} cost a handoff's store writes ({writes} per side and concurrency)"
+    ));
+    let data = r#"{"fullName":"Ann Lee","phone":"+1 555 0100","email":"ann@example.com"}"#;
+    let request =
+        r#"{"method":"POST","url":"https://ehr.example.org/api/patients","headers":{},"body":{}}"#;
+    for concurrency in [1, 16] {
+        let mut samples = [Samples::default(), Samples::default()];
+        for round in 0..=rounds {
+            for (side, (_, app)) in sides.iter().enumerate() {
+                let app = Arc::clone(app);
+                let id = IntegrationId::new();
+                // Round 0 warms up and is not counted.
+                let n = if round == 0 {
+                    writes / 10
+                } else {
+                    writes / rounds
+                };
+                let s = drive(n, concurrency, move |i| {
+                    let app = Arc::clone(&app);
+                    async move { store_writes(&app, id, "bench", i, data, request).await }
+                })
+                .await?;
+                if round > 0 {
+                    samples[side].add(s);
+                }
+            }
+        }
+        for (side, s) in samples.iter_mut().enumerate() {
+            s.sort();
+            row(concurrency, &names[side], s);
+        }
+        println!(
+            "{:>5}  {what} keep {:.0}% of the store's throughput",
+            "",
+            100.0 * samples[0].throughput() / samples[1].throughput()
+        );
+    }
+    for (_, app) in &sides {
+        app.close().await;
+    }
+    Ok(())
 }

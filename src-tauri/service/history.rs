@@ -6,7 +6,7 @@ use super::App;
 use super::requests::{HandoffsQuery, HistoryQuery};
 use crate::attempts::{
     AttemptDetail, AttemptPage, AttemptSummary, HandoffFilter, HandoffPage, HandoffState,
-    HistoryFilter,
+    HistoryFilter, HistorySort, SortKey,
 };
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
@@ -21,6 +21,8 @@ pub const MAX_PAGE_ROWS: u32 = 1_000;
 pub const MAX_CSV_ROWS: u64 = 1_000_000;
 /// The most rows a CSV export returned as one text (the desktop's command) holds.
 pub const MAX_CSV_TEXT_ROWS: u64 = 100_000;
+/// A history page this deep or deeper is counted first and read from whichever end is nearer.
+const REVERSED_FROM: u64 = 10_000;
 /// Rows read from the store per step of an export.
 const CSV_CHUNK: u32 = 2_000;
 
@@ -70,14 +72,51 @@ impl App {
             ));
         }
         let filter = self.history_filter(q, limit).await?;
-        let (rows, total) = tokio::try_join!(
-            self.store.history(&filter),
-            self.store.history_count(&filter)
-        )?;
+        let offset = filter.offset.unwrap_or(0);
+        if offset < REVERSED_FROM {
+            let (rows, total) = tokio::try_join!(
+                self.store.history(&filter),
+                self.store.history_count(&filter)
+            )?;
+            return Ok(AttemptPage {
+                rows,
+                total,
+                offset,
+            });
+        }
+        // Deep into the list: counted first, so that a page nearer the end is read from the
+        // end, in the other order (an offset skips index entries one by one: 40 ms for a
+        // million).
+        let total = self.store.history_count(&filter).await?;
+        let rows = if offset >= total {
+            Vec::new()
+        } else if offset > total / 2 {
+            let sort = filter.sort.unwrap_or(HistorySort {
+                key: SortKey::StartedAt,
+                descending: true,
+            });
+            let take = u64::from(limit).min(total - offset);
+            let mut rows = self
+                .store
+                .history(&HistoryFilter {
+                    sort: Some(HistorySort {
+                        descending: !sort.descending,
+                        ..sort
+                    }),
+                    offset: Some(total - offset - take),
+                    limit: Some(take as u32),
+                    ..filter
+                })
+                .await?;
+            rows.reverse();
+            rows
+        } else {
+            self.store.history(&filter).await?
+        };
         Ok(AttemptPage {
             rows,
             total,
-            offset: filter.offset.unwrap_or(0),
+            offset,
         })
     }
 

@@ -1,0 +1,379 @@
+//! `history`: the Stats panel's two history lists (attempts, handoffs) over a large history,
+//! as `GET /api/v1/attempts/page` and `/handoffs/page` serve them (`App::history_page_query`,
+//! `App::handoffs_page_query`: one page and the total count).
+//!
+//! Seeds a store with a million attempts by default (lean synthetic rows written straight into
+//! the store's tables in one transaction; its triggers keep the statistics rollups as the rows
+//! go in), each with its handoff and masked data, then times:
+//!
+//! - the first page of each list (newest first), as opening Stats asks for it;
+//! - pages at the start, middle and end of every sort, both ways (issue 18: under 50 ms);
+//! - text searches for a session id, an integration, a rare and a common message and two
+//!   characters (issue 18: page and count together under 100 ms). Today a search reads every
+//!   attempt (`LIKE '%…%'`): these rows are the baseline for the search index that comes next.
+//!
+//! `HANDOFF_BENCH_DIR=D` seeds the store in `D` and keeps it; a later run measures it again
+//! without seeding (`--attempts` is then what is in it).
+//!
+//! `cargo bench --no-default-features --bench history [-- --attempts N --repeat R]`
+
+mod support;
+
+use handoff_console::App;
+use handoff_console::attempts::{HandoffSort, SortKey, SortOrder};
+use handoff_console::service::requests::{HandoffsQuery, HistoryQuery};
+use handoff_console::store::STORE_FILE;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{BoxError, MemorySecrets, Options, Rng, check, summary};
+
+const DAY: i64 = 86_400_000;
+const INTEGRATIONS: usize = 20;
+const DAYS: i64 = 90;
+const PAGE: u32 = 100;
+
+const FAILURES: [(&str, &str); 6] = [
+    ("server", "503 Service Unavailable"),
+    ("server", "500 Internal Server Error: upstream EHR timeout"),
+    (
+        "network",
+        "could not connect (https://ehr.example.org/api/patients): Connection refused",
+    ),
+    (
+        "timeout",
+        "timed out (https://ehr.example.org/api/patients)",
+    ),
+    (
+        "validation",
+        "422 Unprocessable Entity: phone is not a valid number",
+    ),
+    ("authentication", "401 Unauthorized"),
+];
+const APPOINTMENTS: [&str; 5] = ["cleaning", "checkup", "filling", "consultation", "x-ray"];
+
+/// Writes `n` attempts (each with its handoff and masked data) in one transaction. Session ids
+/// are `call-NNNNNNN`; integrations `clinic-01`..`clinic-20`; a failure's message is rare
+/// (one in ~7 % each) unless it is the "Created" of a success.
+fn seed(path: &std::path::Path, n: usize, end: i64) -> Result<(), BoxError> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
+    let tx = conn.transaction()?;
+    {
+        let mut handoff = tx.prepare(
+            "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked,
+                                   attempts, created_at, updated_at, origin, integration_name,
+                                   last_attempt_id)
+             VALUES (?1, ?2, ?3, ?4, '{}', ?5, 1, ?6, ?7, 'live', ?8, ?9)",
+        )?;
+        let mut attempt = tx.prepare(
+            "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id,
+                                   trigger, attempt_number, status, category, retryable, message,
+                                   started_at, finished_at, duration_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'live', 1, ?6, ?7, 0, ?8, ?9, ?10, ?11)",
+        )?;
+        let integrations: Vec<(String, String)> = (0..INTEGRATIONS)
+            .map(|i| {
+                (
+                    uuid::Uuid::from_u128((2 << 64) + i as u128).to_string(),
+                    format!("clinic-{:02}", i + 1),
+                )
+            })
+            .collect();
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let start = end - DAYS * DAY;
+        for i in 0..n {
+            let (integration_id, integration_name) =
+                &integrations[((rng.unit() * rng.unit()) * INTEGRATIONS as f64) as usize];
+            let started = start + (rng.next() % (DAYS * DAY) as u64) as i64;
+            let failure = (rng.unit() < 0.14)
+                .then(|| FAILURES[(rng.next() % FAILURES.len() as u64) as usize]);
+            let duration = rng.duration(180.0, 0.8);
+            let handoff_id = uuid::Uuid::from_u128(i as u128).to_string();
+            let attempt_id = uuid::Uuid::from_u128((1 << 64) + i as u128).to_string();
+            let session = format!("call-{i:07}");
+            let letter = |r: u64| char::from(b'A' + (r % 26) as u8);
+            let masked = serde_json::json!({
+                "fullName": format!("{}*** {}***", letter(rng.next()), letter(rng.next())),
+                "phone": format!("***-***-{:04}", rng.next() % 10_000),
+                "dateOfBirth": format!("{}-**-**", 1940 + rng.next() % 66),
+                "appointmentType": APPOINTMENTS[(rng.next() % 5) as usize],
+                "notes": "***",
+            })
+            .to_string();
+            handoff.execute(rusqlite::params![
+                handoff_id,
+                integration_id,
+                session,
+                if failure.is_some() {
+                    "failed"
+                } else {
+                    "succeeded"
+                },
+                masked,
+                started,
+                started + duration,
+                integration_name,
+                attempt_id,
+            ])?;
+            attempt.execute(rusqlite::params![
+                attempt_id,
+                handoff_id,
+                integration_id,
+                integration_name,
+                session,
+                if failure.is_some() {
+                    "failed"
+                } else {
+                    "succeeded"
+                },
+                failure.map(|f| f.0),
+                failure.map_or("201 Created", |f| f.1),
+                started,
+                started + duration,
+                duration,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")?;
+    Ok(())
+}
+
+/// Median and slowest of `repeat` runs of `f`, and its last result.
+async fn time<T, F, Fut>(repeat: usize, mut f: F) -> Result<(Duration, Duration, T), BoxError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, BoxError>>,
+{
+    let mut times = Vec::with_capacity(repeat);
+    let mut last = None;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        last = Some(f().await?);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let last = last.ok_or("repeat must be at least 1")?;
+    Ok((times[times.len() / 2], times[times.len() - 1], last))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// An attempt view's page and count.
+async fn attempts_page(app: &App, q: HistoryQuery) -> Result<u64, BoxError> {
+    Ok(app.history_page_query(&q).await?.total)
+}
+
+/// A handoff view's page and count.
+async fn handoffs_page(app: &App, q: HandoffsQuery) -> Result<u64, BoxError> {
+    Ok(app.handoffs_page_query(&q).await?.total)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let options = Options::parse(1, &[("--attempts", 1_000_000), ("--repeat", 7)])?;
+    let n = options.get("--attempts").max(1);
+    let repeat = options.get("--repeat").max(1);
+    // HANDOFF_BENCH_DIR keeps the seeded store there, and a later run measures it again.
+    let temp = tempfile::tempdir()?;
+    let dir = std::env::var_os("HANDOFF_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    let secrets = Arc::new(MemorySecrets::default());
+    let reused = dir.join(STORE_FILE).exists();
+    let t = Instant::now();
+    if !reused {
+        App::open_with(&dir, secrets.clone()).await?.close().await;
+        seed(
+            &dir.join(STORE_FILE),
+            n,
+            chrono::Utc::now().timestamp_millis(),
+        )?;
+    }
+    let seeded = t.elapsed();
+    let app = App::open_with(&dir, secrets).await?;
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        dir.join(STORE_FILE).display()
+    ))
+    .await?;
+    let n: usize = usize::try_from(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM attempts")
+            .fetch_one(&pool)
+            .await?,
+    )?;
+    let file_bytes = std::fs::metadata(dir.join(STORE_FILE))?.len();
+    println!(
+        "{} {n} attempts ({INTEGRATIONS} integrations, {DAYS} days) in {:.1} s; store {:.0} MB",
+        if reused { "reused" } else { "seeded" },
+        seeded.as_secs_f64(),
+        file_bytes as f64 / 1e6,
+    );
+    pool.close().await;
+    let mut verdicts = Vec::new();
+
+    println!(
+        "\n{:<58} {:>9} {:>9} {:>9}",
+        "page and count (100 rows)", "median ms", "slowest", "total"
+    );
+    let first_attempts = time(repeat, || {
+        attempts_page(
+            &app,
+            HistoryQuery {
+                limit: Some(PAGE),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    let first_handoffs = time(repeat, || {
+        handoffs_page(
+            &app,
+            HandoffsQuery {
+                limit: Some(PAGE),
+                ..Default::default()
+            },
+        )
+    })
+    .await?;
+    for (name, (median, slowest, total)) in [
+        ("attempts, first page (opening Stats)", &first_attempts),
+        ("handoffs, first page", &first_handoffs),
+    ] {
+        println!(
+            "{name:<58} {:>9.1} {:>9.1} {total:>9}",
+            ms(*median),
+            ms(*slowest)
+        );
+    }
+
+    // Every sort, both ways, at its start, middle and end.
+    let mut slowest_page = (Duration::ZERO, String::new());
+    let offsets = [0, n as u64 / 2, (n as u64).saturating_sub(u64::from(PAGE))];
+    for key in SortKey::ALL {
+        for order in [SortOrder::Desc, SortOrder::Asc] {
+            for offset in offsets {
+                let (median, slowest, _) = time(repeat, || {
+                    attempts_page(
+                        &app,
+                        HistoryQuery {
+                            limit: Some(PAGE),
+                            sort: Some(key),
+                            order: Some(order),
+                            offset: Some(offset),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .await?;
+                let name = format!("attempts by {key:?} {order:?}, offset {offset}");
+                println!("{name:<58} {:>9.1} {:>9.1}", ms(median), ms(slowest));
+                if median > slowest_page.0 {
+                    slowest_page = (median, name);
+                }
+            }
+        }
+    }
+    for sort in [
+        HandoffSort::CreatedAt,
+        HandoffSort::UpdatedAt,
+        HandoffSort::Status,
+        HandoffSort::Integration,
+        HandoffSort::SessionId,
+        HandoffSort::Attempts,
+    ] {
+        for order in [SortOrder::Desc, SortOrder::Asc] {
+            for offset in offsets {
+                let (median, slowest, _) = time(repeat, || {
+                    handoffs_page(
+                        &app,
+                        HandoffsQuery {
+                            limit: Some(PAGE),
+                            sort: Some(sort),
+                            order: Some(order),
+                            offset: Some(offset),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .await?;
+                let name = format!("handoffs by {sort:?} {order:?}, offset {offset}");
+                println!("{name:<58} {:>9.1} {:>9.1}", ms(median), ms(slowest));
+                if median > slowest_page.0 {
+                    slowest_page = (median, name);
+                }
+            }
+        }
+    }
+
+    println!(
+        "\n{:<34} {:>8} {:>8} {:>9} {:>9}",
+        "search (page and count)", "attempts", "handoffs", "att. ms", "hand. ms"
+    );
+    let mut slowest_search = (Duration::ZERO, String::new());
+    for (name, text) in [
+        ("a session id", format!("call-{:07}", n * 42 / 100)),
+        ("an integration", "clinic-07".to_string()),
+        ("a rare message", "upstream EHR".to_string()),
+        ("a common message (every success)", "Created".to_string()),
+        ("two characters", "7Z".to_string()),
+    ] {
+        let (a_median, _, a_total) = time(repeat, || {
+            attempts_page(
+                &app,
+                HistoryQuery {
+                    limit: Some(PAGE),
+                    q: Some(text.clone()),
+                    ..Default::default()
+                },
+            )
+        })
+        .await?;
+        let (h_median, _, h_total) = time(repeat, || {
+            handoffs_page(
+                &app,
+                HandoffsQuery {
+                    limit: Some(PAGE),
+                    q: Some(text.clone()),
+                    ..Default::default()
+                },
+            )
+        })
+        .await?;
+        println!(
+            "{name:<34} {a_total:>8} {h_total:>8} {:>9.1} {:>9.1}",
+            ms(a_median),
+            ms(h_median),
+        );
+        for (median, view) in [(a_median, "attempts"), (h_median, "handoffs")] {
+            if median > slowest_search.0 {
+                slowest_search = (median, format!("{name}, {view}"));
+            }
+        }
+    }
+    app.close().await;
+
+    println!();
+    verdicts.push(check(
+        "first page of the attempts (opening Stats)",
+        format!("{:.1} ms", ms(first_attempts.0)),
+        "under 300 ms",
+        first_attempts.0 < Duration::from_millis(300),
+    ));
+    verdicts.push(check(
+        &format!("slowest page of any sort ({})", slowest_page.1),
+        format!("{:.1} ms", ms(slowest_page.0)),
+        "under 50 ms",
+        slowest_page.0 < Duration::from_millis(50),
+    ));
+    verdicts.push(check(
+        &format!("slowest search ({})", slowest_search.1),
+        format!("{:.1} ms", ms(slowest_search.0)),
+        "under 100 ms",
+        slowest_search.0 < Duration::from_millis(100),
+    ));
+    summary(&verdicts);
+    Ok(())
+}
