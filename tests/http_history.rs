@@ -192,7 +192,7 @@ async fn every_sort_orders_its_column_both_ways() {
 }
 
 #[tokio::test]
-async fn search_matches_session_message_and_integration_name_literally() {
+async fn search_matches_session_message_integration_name_and_masked_values_literally() {
     let mut names = sessions(20);
     names.push("odd%_session".to_string());
     let api = served(&names).await;
@@ -221,6 +221,15 @@ async fn search_matches_session_message_and_integration_name_literally() {
     let literal = api.page("q=%25_&limit=100").await;
     assert_eq!(literal["total"], 1);
     assert_eq!(rows(&literal)[0]["sessionId"], "odd%_session");
+    // The masked values are searched (the email's domain, the name's initials); the raw values
+    // never are: they are sealed, and the index holds only masked copies.
+    let by_domain = api.page("q=EXAMPLE.com&limit=100").await;
+    assert_eq!(by_domain["total"], 21, "every handoff's masked email");
+    let by_initials = api.page("q=Z***%20Q***&limit=100").await;
+    assert_eq!(by_initials["total"], 21, "every handoff's masked name");
+    for raw in ["Zelda", "Quux", "zelda.quux"] {
+        assert_eq!(api.page(&format!("q={raw}")).await["total"], 0, "{raw}");
+    }
     let none = api.page("q=nothing-like-this").await;
     assert_eq!(none["total"], 0);
     assert!(rows(&none).is_empty());

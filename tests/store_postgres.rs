@@ -52,13 +52,25 @@ async fn sqlite_store() -> (tempfile::TempDir, SqlitePool) {
     (dir, pool)
 }
 
-/// The SQLite store's tables whose names are `LIKE` the pattern (not SQLite's or sqlx's own).
+/// The SQLite store's ordinary tables whose names are `LIKE` the pattern (not SQLite's or sqlx's
+/// own, nor virtual tables and their shadow tables: see [`sqlite_virtual_tables`]).
 async fn sqlite_tables(sqlite: &SqlitePool, like: &str) -> Vec<String> {
     sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?1
-           AND name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations' ORDER BY name",
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'
+           AND name LIKE ?1 AND name NOT LIKE 'sqlite_%' AND name != '_sqlx_migrations'
+         ORDER BY name",
     )
     .bind(like)
+    .fetch_all(sqlite)
+    .await
+    .unwrap()
+}
+
+/// The SQLite store's virtual tables (FTS5): PostgreSQL has a table of its own in their place.
+async fn sqlite_virtual_tables(sqlite: &SqlitePool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'virtual' ORDER BY name",
+    )
     .fetch_all(sqlite)
     .await
     .unwrap()
@@ -163,11 +175,24 @@ async fn the_postgres_schema_has_every_sqlite_table_and_column_in_order() {
             for row in rows {
                 in_postgres.entry(row.get(0)).or_default().push(row.get(1));
             }
-            // The one difference: the spread rollups' extra key column, last.
+            // The differences: the spread rollups' extra key column, last; the history search
+            // index, an FTS5 table keyed by the attempt's rowid on SQLite, a table keyed by the
+            // attempt's id on PostgreSQL (migrations/*/20270106120000_history_search.sql).
             for table in SPREAD {
                 let columns = in_postgres.get_mut(table).unwrap();
                 assert_eq!(columns.pop().as_deref(), Some("spread"), "{table}");
             }
+            assert_eq!(sqlite_virtual_tables(&sqlite).await, ["history_search"]);
+            assert_eq!(sqlite_columns(&sqlite, "history_search").await, ["text"]);
+            assert_eq!(
+                in_postgres.remove("history_search"),
+                Some(vec!["attempt_id".to_string(), "text".to_string()])
+            );
+            // SQLite indexes off the hot path, from a queue; PostgreSQL's triggers at once.
+            assert_eq!(
+                in_sqlite.remove("history_search_queue"),
+                Some(vec!["attempt_rowid".to_string()])
+            );
             assert!(in_sqlite.len() >= 16, "{in_sqlite:?}");
             assert_eq!(in_postgres, in_sqlite);
         },

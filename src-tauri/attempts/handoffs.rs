@@ -1,7 +1,8 @@
 //! The handoff list: what each session asked to deliver, what became of it ([`HandoffState`])
 //! and its last attempt. Configuration tests are never listed (nor counted, see `stats`).
 
-use super::queries::{like_escape, parse};
+use super::queries::parse;
+use super::search::TextSearch;
 use super::{HandoffState, Trigger, opt_time};
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
@@ -110,8 +111,8 @@ pub struct HandoffFilter {
     pub trigger: Option<Trigger>,
     /// The last attempt's failure category.
     pub category: Option<ErrorCategory>,
-    /// Text the session id, the integration name or the last attempt's message contains
-    /// (case-insensitive for ASCII; LIKE's wildcards match literally).
+    /// Text the session id, the integration name, the last attempt's message or the masked
+    /// values contain (case-insensitive; see `attempts::search`).
     pub text: Option<String>,
     pub sort: HandoffSort,
     pub order: SortOrder,
@@ -121,22 +122,27 @@ pub struct HandoffFilter {
 }
 
 impl HandoffFilter {
-    /// Whether the conditions need the last attempt joined.
-    fn needs_last_attempt(&self) -> bool {
-        self.category.is_some() || self.text.as_deref().is_some_and(|t| !t.is_empty())
+    /// Whether the conditions need the last attempt joined (`in_order`: a text search reads
+    /// the list in its order, testing each last attempt).
+    fn needs_last_attempt(&self, in_order: bool) -> bool {
+        self.category.is_some() || (in_order && self.text.is_some())
     }
 }
 
 /// `FROM handoffs h ... WHERE ...`: tests are left out (which also lets the list's partial
 /// indexes serve), then the filter's conditions.
-fn push_from_where<DB: Database>(q: &mut QueryBuilder<DB>, f: &HandoffFilter, dialect: Dialect)
-where
+fn push_from_where<DB: Database>(
+    q: &mut QueryBuilder<DB>,
+    f: &HandoffFilter,
+    search: TextSearch,
+    in_order: bool,
+) where
     for<'t> String: Encode<'t, DB> + Type<DB>,
     for<'t> &'static str: Encode<'t, DB> + Type<DB>,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
 {
     q.push(" FROM handoffs h");
-    if f.needs_last_attempt() {
+    if f.needs_last_attempt(in_order) {
         q.push(" LEFT JOIN attempts a ON a.id = h.last_attempt_id");
     }
     q.push(" WHERE h.origin <> 'test'");
@@ -160,16 +166,19 @@ where
     if let Some(c) = f.category {
         q.push(" AND a.category = ").push_bind(c.as_str());
     }
-    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", like_escape(text));
-        let like = dialect.like();
-        q.push(format!(" AND (h.session_id {like} "))
-            .push_bind(pattern.clone())
-            .push(format!(" ESCAPE '\\' OR h.integration_name {like} "))
-            .push_bind(pattern.clone())
-            .push(format!(" ESCAPE '\\' OR a.message {like} "))
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
+    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty() && in_order) {
+        super::search::push_text_condition(q, text, "a", search, true);
+    } else if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        // The handoffs whose last attempt holds the text, found from the attempts that do (the
+        // search index's matches, each checked against its handoff's last attempt): with the
+        // last attempt joined and tested row by row, every handoff in the sort's order would
+        // be read until a page was full, which pays only when many of them hold it.
+        q.push(
+            " AND h.id IN (SELECT m.handoff_id FROM attempts m WHERE m.id = \
+             (SELECT l.last_attempt_id FROM handoffs l WHERE l.id = m.handoff_id)",
+        );
+        super::search::push_text_condition(q, text, "m", search, false);
+        q.push(")");
     }
 }
 
@@ -267,14 +276,19 @@ fn order_by(f: &HandoffFilter, dialect: Dialect) -> String {
 /// `SELECT h.rowid ...` (PostgreSQL: `h.id`) of the page `f` asks for: from an index alone when
 /// the filter allows (the sort's index holds the sort column, `created_at` and the rowid),
 /// without reading the rows it skips.
-fn push_page_rowids<DB: Database>(q: &mut QueryBuilder<DB>, f: &HandoffFilter, dialect: Dialect)
-where
+fn push_page_rowids<DB: Database>(
+    q: &mut QueryBuilder<DB>,
+    f: &HandoffFilter,
+    dialect: Dialect,
+    search: TextSearch,
+    in_order: bool,
+) where
     for<'t> String: Encode<'t, DB> + Type<DB>,
     for<'t> &'static str: Encode<'t, DB> + Type<DB>,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
 {
     q.push(format!("SELECT {}", dialect.row_key("h")));
-    push_from_where(q, f, dialect);
+    push_from_where(q, f, search, in_order);
     q.push(order_by(f, dialect));
     let limit = f.limit.unwrap_or(50).clamp(1, MAX_HANDOFF_LIMIT);
     q.push(" LIMIT ").push_bind(i64::from(limit));
@@ -288,6 +302,7 @@ impl Store {
     pub async fn handoffs(&self, f: &HandoffFilter) -> Result<Vec<HandoffRow>, StoreError> {
         // The page's rowids first; then only those rows are read, with their last attempt. An
         // offset deep into 100 000 handoffs would otherwise read (and join) every row it skips.
+        let in_order = self.search_in_order(f.text.as_deref()).await?;
         let rows: Vec<ListedRow> = on_backend!(self, db => {
             let dialect = db.dialect();
             let mut q = QueryBuilder::new(format!(
@@ -299,7 +314,7 @@ impl Store {
                 HandoffState::SQL,
                 dialect.row_key("h")
             ));
-            push_page_rowids(&mut q, f, dialect);
+            push_page_rowids(&mut q, f, dialect, db.text_search(), in_order);
             q.push(")").push(order_by(f, dialect));
             q.build_query_as().fetch_all(&db.read).await
         })?;
@@ -308,9 +323,10 @@ impl Store {
 
     /// How many handoffs match `f` (its sort, limit and offset play no part).
     pub async fn handoff_count(&self, f: &HandoffFilter) -> Result<u64, StoreError> {
+        let in_order = self.search_in_order(f.text.as_deref()).await?;
         let n: i64 = on_backend!(self, db => {
             let mut q = QueryBuilder::new("SELECT count(*)");
-            push_from_where(&mut q, f, db.dialect());
+            push_from_where(&mut q, f, db.text_search(), in_order);
             q.build_query_scalar().fetch_one(&db.read).await
         })?;
         Ok(n.max(0) as u64)
@@ -332,7 +348,7 @@ mod tests {
 
     async fn plan(store: &Store, f: &HandoffFilter) -> String {
         let mut q = QueryBuilder::<sqlx::Sqlite>::new("EXPLAIN QUERY PLAN ");
-        push_page_rowids(&mut q, f, Dialect::Sqlite);
+        push_page_rowids(&mut q, f, Dialect::Sqlite, TextSearch::Fts5, false);
         let rows: Vec<(i64, i64, i64, String)> = q
             .build_query_as()
             .fetch_all(&store.local("test").unwrap().read)
@@ -395,7 +411,8 @@ mod tests {
                 state: Some(HandoffState::Pending),
                 ..Default::default()
             },
-            Dialect::Sqlite,
+            TextSearch::Fts5,
+            false,
         );
         let rows: Vec<(i64, i64, i64, String)> = q
             .build_query_as()

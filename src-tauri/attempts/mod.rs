@@ -4,6 +4,7 @@
 
 mod handoffs;
 mod queries;
+mod search;
 mod writer;
 
 pub use writer::AttemptWrites;
@@ -16,6 +17,8 @@ pub use queries::{
     BeginAttempt, Claim, FinishAttempt, HistoryFilter, HistorySort, MAX_HISTORY_TEXT, RetryFilter,
     SortKey, TakenBy,
 };
+pub use search::INDEX_BATCH;
+pub(crate) use search::TextSearch;
 
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};

@@ -1,5 +1,6 @@
 //! SQL over `handoffs` and `attempts`. Values are always bound.
 
+use super::search::TextSearch;
 use super::writer::AttemptWrites;
 use super::{
     AttemptDetail, AttemptSummary, HandoffOrigin, HandoffRecord, HandoffState, HandoffSummary,
@@ -7,7 +8,7 @@ use super::{
 };
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
-use crate::store::{Backend, Dialect, Store, StoreError, from_ms, on_backend};
+use crate::store::{Backend, Store, StoreError, from_ms, on_backend};
 use sqlx::{AssertSqlSafe, Database, Encode, QueryBuilder, Type};
 
 /// The most rows one history query returns.
@@ -120,11 +121,41 @@ pub struct HistoryFilter {
     pub offset: Option<u64>,
     /// Newest first unless set.
     pub sort: Option<HistorySort>,
-    /// Text the session id, message or integration name contains (case-insensitive for ASCII).
+    /// Text the session id, message, integration name or the handoff's masked values contain
+    /// (case-insensitive; see `attempts::search`).
     pub text: Option<String>,
     /// Keyset paging for exports: only attempts after this (started_at ms, id) in newest-first
     /// order (the sort is then newest first whatever `sort` says).
     pub cursor: Option<(i64, AttemptId)>,
+}
+
+impl HistoryFilter {
+    /// Whether text is the only condition (paging and sort aside).
+    fn filters_only_text(&self) -> bool {
+        let Self {
+            status,
+            integration,
+            session,
+            trigger,
+            category,
+            since_ms,
+            until_ms,
+            limit: _,
+            offset: _,
+            sort: _,
+            text,
+            cursor,
+        } = self;
+        text.is_some()
+            && status.is_none()
+            && integration.is_none()
+            && session.is_none()
+            && trigger.is_none()
+            && category.is_none()
+            && since_ms.is_none()
+            && until_ms.is_none()
+            && cursor.is_none()
+    }
 }
 
 /// The column the history is sorted by; ties go by start time, then id, in the same direction.
@@ -307,8 +338,12 @@ impl HandoffRow {
 }
 
 /// The WHERE conditions of a history query (after `WHERE 1 = 1`).
-fn push_history_where<DB: Database>(q: &mut QueryBuilder<DB>, f: &HistoryFilter, dialect: Dialect)
-where
+fn push_history_where<DB: Database>(
+    q: &mut QueryBuilder<DB>,
+    f: &HistoryFilter,
+    search: TextSearch,
+    in_order: bool,
+) where
     for<'t> String: Encode<'t, DB> + Type<DB>,
     for<'t> &'static str: Encode<'t, DB> + Type<DB>,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
@@ -341,29 +376,9 @@ where
             .push_bind(id.to_string())
             .push(")");
     }
-    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
-        // LIKE's wildcards in the text are matched literally.
-        let pattern = format!("%{}%", like_escape(text));
-        let like = dialect.like();
-        q.push(format!(" AND (session_id {like} "))
-            .push_bind(pattern.clone())
-            .push(format!(" ESCAPE '\\' OR message {like} "))
-            .push_bind(pattern.clone())
-            .push(format!(" ESCAPE '\\' OR integration_name {like} "))
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
+    if let Some(text) = f.text.as_deref() {
+        super::search::push_text_condition(q, text, "attempts", search, in_order);
     }
-}
-
-pub(super) fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Store {
@@ -456,6 +471,7 @@ impl Store {
         let col = sort.key.column();
         let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
         let offset = i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX);
+        let in_order = self.search_in_order(f.text.as_deref()).await?;
         // Every ordering ends in a unique column, so pages never overlap or skip rows: the id
         // for the default order (as the CLI always listed); for the others, SQLite's rowid
         // (its indexes hold it, so they page without reading the rows they skip) and the id
@@ -474,7 +490,7 @@ impl Store {
                 "SELECT {} FROM attempts WHERE {tie} IN (SELECT {tie} FROM attempts WHERE 1 = 1",
                 attempt_columns()
             ));
-            push_history_where(&mut q, f, db.dialect());
+            push_history_where(&mut q, f, db.text_search(), in_order);
             q.push(&order);
             q.push(" LIMIT ").push_bind(i64::from(limit));
             q.push(" OFFSET ").push_bind(offset);
@@ -486,9 +502,29 @@ impl Store {
 
     /// How many attempts match `f` (its limit, offset and sort play no part).
     pub async fn history_count(&self, f: &HistoryFilter) -> Result<u64, StoreError> {
+        // Text alone: each attempt has one row in the index or is in its queue, so the count is
+        // the index's matches and the queue's (without reading each matching attempt's row).
+        if let (Backend::Sqlite(local), Some(text)) = (self.backend(), f.text.as_deref())
+            && local.text_search() == TextSearch::Fts5
+            && text.chars().count() >= super::search::MIN_INDEXED_CHARS
+            && f.filters_only_text()
+        {
+            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
+                "SELECT (SELECT count(*) FROM history_search WHERE history_search MATCH ",
+            );
+            q.push_bind(super::search::fts5_phrase(text)).push(
+                ") + (SELECT count(*) FROM attempts WHERE rowid IN \
+                 (SELECT attempt_rowid FROM history_search_queue) AND ",
+            );
+            super::search::push_like_rule(&mut q, text, "attempts");
+            q.push(")");
+            let n: i64 = q.build_query_scalar().fetch_one(&local.read).await?;
+            return Ok(n.max(0) as u64);
+        }
+        let in_order = self.search_in_order(f.text.as_deref()).await?;
         let n: i64 = on_backend!(self, db => {
             let mut q = QueryBuilder::new("SELECT count(*) FROM attempts WHERE 1 = 1");
-            push_history_where(&mut q, f, db.dialect());
+            push_history_where(&mut q, f, db.text_search(), in_order);
             q.build_query_scalar().fetch_one(&db.read).await
         })?;
         Ok(n.max(0) as u64)

@@ -417,6 +417,14 @@ fn copy_history(
             meta.execute(params![k, v])?;
         }
     }
+    // The file is searched like a store: every attempt it holds indexed now (a store's worker
+    // indexes in the background; a file has none).
+    tx.execute_batch(
+        "INSERT INTO history_search (rowid, text) SELECT attempt_rowid, text \
+         FROM history_search_source \
+         WHERE attempt_rowid IN (SELECT attempt_rowid FROM history_search_queue); \
+         DELETE FROM history_search_queue;",
+    )?;
     tx.commit()?;
     conn.execute_batch("DETACH DATABASE src; VACUUM;")?;
     Ok((integrations, total, attempts))

@@ -3,7 +3,7 @@
 use super::App;
 use crate::attempts::{
     AttemptDetail, AttemptSummary, BeginAttempt, Claim, FinishAttempt, HandoffFilter,
-    HandoffOrigin, HandoffRow, HistoryFilter, RetryFilter, Status, TakenBy, Trigger,
+    HandoffOrigin, HandoffRow, HistoryFilter, INDEX_BATCH, RetryFilter, Status, TakenBy, Trigger,
 };
 use crate::audit::{AuditObject, AuditRecord};
 use crate::error::AppError;
@@ -32,6 +32,8 @@ const RESERVATION: Duration = Duration::from_secs(15);
 /// vacuums the rollups ([`crate::stats::Folded`]); the first time this long after it starts.
 const FOLD_EVERY: Duration = Duration::from_secs(3600);
 const FOLD_FIRST: Duration = Duration::from_secs(60);
+/// How often a worker on a local store indexes the attempts waiting for the search index.
+const INDEX_EVERY: Duration = Duration::from_secs(1);
 
 /// A handoff's session id (trimmed) and its data as stored (JSON text), or an `invalid` error
 /// naming `session` or `data`.
@@ -618,6 +620,29 @@ impl App {
         }
         let started = std::time::Instant::now();
         let mut fold: Option<(std::time::Instant, AbortOnDrop)> = None;
+        // A local store's search index is filled here, off the hot path: every second, the
+        // attempts its triggers queued (`attempts::search`).
+        let _indexing = (!self.store.is_shared()).then(|| {
+            let store = self.store.clone();
+            AbortOnDrop(
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(INDEX_EVERY).await;
+                        loop {
+                            match store.index_history_search(INDEX_BATCH).await {
+                                Ok(n) if n == u64::from(INDEX_BATCH) => continue,
+                                Ok(_) => break,
+                                Err(e) => {
+                                    tracing::warn!("could not index the history for search: {e}");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                })
+                .abort_handle(),
+            )
+        });
         loop {
             let fold_due = match &fold {
                 None => started.elapsed() >= FOLD_FIRST,

@@ -61,7 +61,8 @@ pub struct HistoryQuery {
     /// `asc` or `desc` (default).
     #[cfg_attr(test, ts(optional))]
     pub order: Option<SortOrder>,
-    /// Text the session id, message or integration name contains (at most 200 characters).
+    /// Text the session id, message, integration name or masked data contains, ignoring case
+    /// (at most 200 characters).
     #[cfg_attr(test, ts(optional))]
     pub q: Option<String>,
 }
@@ -90,8 +91,8 @@ pub struct HandoffsQuery {
     /// The last attempt's failure category.
     #[cfg_attr(test, ts(optional))]
     pub category: Option<ErrorCategory>,
-    /// Text the session id, the integration name or the last attempt's message contains (at
-    /// most 200 characters).
+    /// Text the session id, the integration name, the last attempt's message or the masked data
+    /// contains, ignoring case (at most 200 characters).
     #[cfg_attr(test, ts(optional))]
     pub q: Option<String>,
     /// `createdAt` (default, newest first), `updatedAt`, `status`, `integration`, `sessionId` or `attempts`.

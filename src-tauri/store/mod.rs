@@ -23,6 +23,7 @@ pub mod postgres;
 pub use changes::ChangeState;
 pub use choice::{LOCAL, STORE_ENV, STORE_SETTING, StoreChoice, write_setting};
 
+use crate::attempts::TextSearch;
 pub(crate) use group_commit::GroupCommit;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
@@ -325,6 +326,11 @@ pub(crate) struct Local {
     /// Group commit for the hot path: new handoffs and attempts (see `attempts::writer`).
     pub(crate) group_commit: GroupCommit,
     file: StoreFile,
+    /// How text in the history is found: from the index (a migrated store), or by reading
+    /// every attempt (a history file exported before the index, opened read-only).
+    search: TextSearch,
+    /// A history file opened read-only (`Store::open_read_only`).
+    read_only: bool,
 }
 
 /// Runs `$body` with `$db` bound to the store's back end: [`Local`] or [`postgres::Shared`].
@@ -404,6 +410,14 @@ impl Local {
         Dialect::Sqlite
     }
 
+    pub(crate) fn text_search(&self) -> TextSearch {
+        self.search
+    }
+
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
     }
@@ -469,6 +483,8 @@ impl Store {
             read,
             group_commit: GroupCommit::start(writer_conn, file.clone())?,
             file,
+            search: TextSearch::Fts5,
+            read_only: false,
         }))
     }
 
@@ -493,6 +509,18 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(|e| open_err(e.to_string()))?;
+        let indexed: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_table_list WHERE name = 'history_search'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| open_err(e.to_string()))?;
+        let search = if indexed {
+            TextSearch::Fts5
+        } else {
+            TextSearch::Scan
+        };
         let options = SqliteConnectOptions::new().filename(path).read_only(true);
         let pool = |max: u32| {
             let pool = SqlitePoolOptions::new().max_connections(max);
@@ -523,6 +551,8 @@ impl Store {
             read,
             group_commit: GroupCommit::start(conn, file.clone())?,
             file,
+            search,
+            read_only: true,
         }))
     }
 

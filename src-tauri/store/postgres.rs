@@ -109,6 +109,10 @@ impl Shared {
         Dialect::Postgres
     }
 
+    pub(crate) fn text_search(&self) -> crate::attempts::TextSearch {
+        crate::attempts::TextSearch::Trigram
+    }
+
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &PG_MIGRATOR
     }

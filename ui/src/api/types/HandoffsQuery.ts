@@ -24,8 +24,8 @@ trigger?: Trigger,
  */
 category?: ErrorCategory, 
 /**
- * Text the session id, the integration name or the last attempt's message contains (at
- * most 200 characters).
+ * Text the session id, the integration name, the last attempt's message or the masked data
+ * contains, ignoring case (at most 200 characters).
  */
 q?: string, 
 /**

@@ -31,6 +31,7 @@ sort?: SortKey,
  */
 order?: SortOrder, 
 /**
- * Text the session id, message or integration name contains (at most 200 characters).
+ * Text the session id, message, integration name or masked data contains, ignoring case
+ * (at most 200 characters).
  */
 q?: string, };

@@ -83,7 +83,7 @@ export function Browse({ id, view }: { id: string; view: "handoffs" | "attempts"
             id={`hf-${view}-q`}
             type="search"
             maxLength={200}
-            placeholder="Session id, message or integration"
+            placeholder="Session id, message, integration or masked value"
             value={text}
             onChange={(e) => onText(e.target.value)}
           />

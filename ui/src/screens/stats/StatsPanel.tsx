@@ -600,7 +600,7 @@ function TableFilters({
           id="f-q"
           type="search"
           maxLength={200}
-          placeholder="Session id, message or integration"
+          placeholder="Session id, message, integration or masked value"
           value={f.text}
           onChange={(e) => onText(e.target.value)}
         />
