@@ -14,7 +14,7 @@ use handoff_console::integrations::IntegrationConfig;
 use handoff_console::store::STORE_FILE;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{BoxError, MemorySecrets, Options, check, summary};
+use support::{BoxError, MemorySecrets, Options, check, summary, timed};
 
 const DAY: i64 = 86_400_000;
 const INTEGRATIONS: usize = 128;
@@ -120,24 +120,6 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Runs `f` `repeat` times; the median and the slowest time.
-async fn time<T, F, Fut>(repeat: usize, mut f: F) -> Result<(Duration, Duration, T), BoxError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, handoff_console::AppError>>,
-{
-    let mut times = Vec::with_capacity(repeat);
-    let mut last = None;
-    for _ in 0..repeat {
-        let t = Instant::now();
-        last = Some(f().await?);
-        times.push(t.elapsed());
-    }
-    times.sort();
-    let last = last.ok_or("repeat must be at least 1")?;
-    Ok((times[times.len() / 2], times[times.len() - 1], last))
-}
-
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let options = Options::parse(1, &[("--attempts", 1_000_000), ("--repeat", 9)])?;
@@ -165,7 +147,7 @@ async fn main() -> Result<(), BoxError> {
     let app = App::open_with(dir.path(), secrets).await?;
     println!("\n{:<52} {:>10} {:>10}", "read", "median", "slowest");
     let mut verdicts = Vec::new();
-    let (median, slowest, last) = time(repeat, || app.last_health()).await?;
+    let (median, slowest, last) = timed(repeat, || app.last_health()).await?;
     println!(
         "{:<52} {:>10} {:>10}",
         "last_health (a deliveries check per integration)",
@@ -218,7 +200,7 @@ async fn main() -> Result<(), BoxError> {
         ),
     ] {
         let (median, slowest, summaries) =
-            time(repeat.min(5), || app.delivery_summaries(window)).await?;
+            timed(repeat.min(5), || app.delivery_summaries(window)).await?;
         let total: u64 = summaries.iter().map(|s| s.window.deliveries).sum();
         println!(
             "{:<52} {:>10} {:>10}  ({total} deliveries)",

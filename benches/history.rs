@@ -29,7 +29,7 @@ use handoff_console::service::requests::{HandoffsQuery, HistoryQuery};
 use handoff_console::store::STORE_FILE;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{BoxError, MemorySecrets, Options, Rng, check, summary};
+use support::{BoxError, MemorySecrets, Options, Rng, check, summary, timed};
 
 const DAY: i64 = 86_400_000;
 const INTEGRATIONS: usize = 20;
@@ -141,24 +141,6 @@ fn seed(path: &std::path::Path, n: usize, end: i64) -> Result<(), BoxError> {
     tx.commit()?;
     conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")?;
     Ok(())
-}
-
-/// Median and slowest of `repeat` runs of `f`, and its last result.
-async fn time<T, F, Fut>(repeat: usize, mut f: F) -> Result<(Duration, Duration, T), BoxError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, BoxError>>,
-{
-    let mut times = Vec::with_capacity(repeat);
-    let mut last = None;
-    for _ in 0..repeat {
-        let t = Instant::now();
-        last = Some(f().await?);
-        times.push(t.elapsed());
-    }
-    times.sort();
-    let last = last.ok_or("repeat must be at least 1")?;
-    Ok((times[times.len() / 2], times[times.len() - 1], last))
 }
 
 fn ms(d: Duration) -> f64 {
@@ -287,7 +269,7 @@ async fn main() -> Result<(), BoxError> {
         "\n{:<58} {:>9} {:>9} {:>9}",
         "page and count (100 rows)", "median ms", "slowest", "total"
     );
-    let first_attempts = time(repeat, || {
+    let first_attempts = timed(repeat, || {
         attempts_page(
             &app,
             HistoryQuery {
@@ -297,7 +279,7 @@ async fn main() -> Result<(), BoxError> {
         )
     })
     .await?;
-    let first_handoffs = time(repeat, || {
+    let first_handoffs = timed(repeat, || {
         handoffs_page(
             &app,
             HandoffsQuery {
@@ -324,7 +306,7 @@ async fn main() -> Result<(), BoxError> {
     for key in SortKey::ALL {
         for order in [SortOrder::Desc, SortOrder::Asc] {
             for offset in offsets {
-                let (median, slowest, _) = time(repeat, || {
+                let (median, slowest, _) = timed(repeat, || {
                     attempts_page(
                         &app,
                         HistoryQuery {
@@ -355,7 +337,7 @@ async fn main() -> Result<(), BoxError> {
     ] {
         for order in [SortOrder::Desc, SortOrder::Asc] {
             for offset in offsets {
-                let (median, slowest, _) = time(repeat, || {
+                let (median, slowest, _) = timed(repeat, || {
                     handoffs_page(
                         &app,
                         HandoffsQuery {
@@ -398,7 +380,7 @@ async fn main() -> Result<(), BoxError> {
         ("a masked value, any case", "CONSULT".to_string()),
         ("two characters (no trigram)", "7Z".to_string()),
     ] {
-        let (a_median, _, a_total) = time(repeat, || {
+        let (a_median, _, a_total) = timed(repeat, || {
             attempts_page(
                 &app,
                 HistoryQuery {
@@ -409,7 +391,7 @@ async fn main() -> Result<(), BoxError> {
             )
         })
         .await?;
-        let (h_median, _, h_total) = time(repeat, || {
+        let (h_median, _, h_total) = timed(repeat, || {
             handoffs_page(
                 &app,
                 HandoffsQuery {

@@ -31,7 +31,7 @@ use handoff_console::stats::{Stats, StatsFilter};
 use handoff_console::store::STORE_FILE;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{BoxError, MemorySecrets, Options, Rng, check, summary};
+use support::{BoxError, MemorySecrets, Options, Rng, check, summary, timed};
 
 const DAY: i64 = 86_400_000;
 const INTEGRATIONS: usize = 20;
@@ -304,24 +304,6 @@ async fn rollup_sizes(pool: &sqlx::PgPool) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Runs `f` `repeat` times; returns the median and the slowest time, and the last result.
-async fn time<F, Fut>(repeat: usize, mut f: F) -> Result<(Duration, Duration, Stats), BoxError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Stats, handoff_console::AppError>>,
-{
-    let mut times = Vec::with_capacity(repeat);
-    let mut last = None;
-    for _ in 0..repeat {
-        let t = Instant::now();
-        last = Some(f().await?);
-        times.push(t.elapsed());
-    }
-    times.sort();
-    let last = last.ok_or("repeat must be at least 1")?;
-    Ok((times[times.len() / 2], times[times.len() - 1], last))
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -510,9 +492,9 @@ async fn figures(
         ("one integration (the busiest)", busiest, Some(20.0)),
         ("all integrations, last 7 days", week, None),
     ] {
-        let (median, slowest, fast) = time(repeat, || app.stats(&filter, false)).await?;
+        let (median, slowest, fast) = timed(repeat, || app.stats(&filter, false)).await?;
         let exact_repeat = repeat.min(3);
-        let (naive, _, exact) = time(exact_repeat, || app.stats(&filter, true)).await?;
+        let (naive, _, exact) = timed(exact_repeat, || app.stats(&filter, true)).await?;
         println!(
             "{:<44} {:>10} {:>10} {:>9}",
             format!("{name}: rollups"),
@@ -569,24 +551,6 @@ async fn figures(
     Ok(verdicts)
 }
 
-/// Runs `f` `repeat` times; returns the median and the slowest time, and the last result.
-async fn time_any<T, F, Fut>(repeat: usize, mut f: F) -> Result<(Duration, Duration, T), BoxError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, BoxError>>,
-{
-    let mut times = Vec::with_capacity(repeat);
-    let mut last = None;
-    for _ in 0..repeat {
-        let t = Instant::now();
-        last = Some(f().await?);
-        times.push(t.elapsed());
-    }
-    times.sort();
-    let last = last.ok_or("repeat must be at least 1")?;
-    Ok((times[times.len() / 2], times[times.len() - 1], last))
-}
-
 /// The handoff counts alone (rollups and exact, which must agree) and pages of the handoff
 /// list deep into it.
 async fn handoff_figures(
@@ -621,12 +585,12 @@ async fn handoff_figures(
         ("counts, last 7 days (edges cut days)", week, None),
     ] {
         let store = app.store();
-        let (median, slowest, fast) = time_any(repeat, || async {
-            Ok(store.handoff_counts(&filter, false).await?)
+        let (median, slowest, fast) = timed(repeat, || async {
+            Ok::<_, BoxError>(store.handoff_counts(&filter, false).await?)
         })
         .await?;
-        let (naive, _, exact) = time_any(repeat.min(3), || async {
-            Ok(store.handoff_counts(&filter, true).await?)
+        let (naive, _, exact) = timed(repeat.min(3), || async {
+            Ok::<_, BoxError>(store.handoff_counts(&filter, true).await?)
         })
         .await?;
         println!(
@@ -700,8 +664,8 @@ async fn handoff_figures(
         if !deep_pages && query.offset.is_some() {
             continue;
         }
-        let (median, slowest, page) = time_any(repeat, || async {
-            Ok(app.handoffs_page_query(&query).await?)
+        let (median, slowest, page) = timed(repeat, || async {
+            Ok::<_, BoxError>(app.handoffs_page_query(&query).await?)
         })
         .await?;
         println!(

@@ -454,20 +454,7 @@ async fn mariadb_without_tls_verified_default_refuses_and_an_explicit_preferred_
 async fn configs_saved_before_keep_their_tls_meaning_and_new_ones_get_the_new_defaults() {
     const TLS_MIGRATION: &str = "20261210120000_database_tls.sql";
     let dir = tempfile::tempdir().unwrap();
-    let old = common::migrations_before(TLS_MIGRATION);
-    let pool = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.path().join(handoff_console::store::STORE_FILE))
-            .create_if_missing(true),
-    )
-    .await
-    .unwrap();
-    sqlx::migrate::Migrator::new(old.path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    let pool = common::store_migrated_before(dir.path(), TLS_MIGRATION).await;
     let saved = |name: &str, database: Value| {
         json!({"name": name, "kind": "database",
                "fields": [{"name": "fullName", "type": "text", "required": false}],

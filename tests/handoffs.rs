@@ -489,26 +489,6 @@ async fn filters_and_a_window_by_creation_time_select_the_handoffs_counted() {
     }
 }
 
-/// Applies every migration but those from `from` on to a new store in `dir` (as an older
-/// console left it).
-async fn migrate_before(dir: &Path, from: &str) -> SqlitePool {
-    let old = common::migrations_before(from);
-    let pool = SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.join(STORE_FILE))
-            .create_if_missing(true),
-    )
-    .await
-    .unwrap();
-    sqlx::migrate::Migrator::new(old.path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
-    pool
-}
-
 /// Rows as the previous schema held them (no origin, no name on the handoff): a live handoff
 /// failed, then delivered by a retry after its integration was renamed; a configuration test;
 /// a webhook's handoff that failed for good.
@@ -596,7 +576,7 @@ async fn record_old_schema(pool: &SqlitePool, integration: IntegrationId) {
 #[tokio::test]
 async fn a_store_from_before_handoff_origins_is_backfilled() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = migrate_before(dir.path(), ORIGIN_MIGRATION).await;
+    let pool = common::store_migrated_before(dir.path(), ORIGIN_MIGRATION).await;
     let integration = IntegrationId::new();
     record_old_schema(&pool, integration).await;
     pool.close().await;
@@ -648,7 +628,7 @@ async fn pool_of(app: &App) -> SqlitePool {
 #[tokio::test]
 async fn an_export_from_before_handoff_origins_is_read_with_them() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = migrate_before(dir.path(), ORIGIN_MIGRATION).await;
+    let pool = common::store_migrated_before(dir.path(), ORIGIN_MIGRATION).await;
     record_old_schema(&pool, IntegrationId::new()).await;
     // What `export` wrote then: the store's schema plus export_meta.
     sqlx::raw_sql(

@@ -315,20 +315,7 @@ async fn a_search_finds_what_reading_every_row_finds_on_sqlite() {
 #[tokio::test]
 async fn a_store_from_before_the_index_is_indexed_and_an_old_history_file_is_read() {
     let dir = tempfile::tempdir().unwrap();
-    let old = common::migrations_before("20270106120000_history_search.sql");
-    let pool = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.path().join(STORE_FILE))
-            .create_if_missing(true),
-    )
-    .await
-    .unwrap();
-    sqlx::migrate::Migrator::new(old.path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    let pool = common::store_migrated_before(dir.path(), "20270106120000_history_search.sql").await;
     let mut rng = StdRng::seed_from_u64(1818);
     let seeded = rows(&mut rng, 150);
     write_rows!(&pool, &seeded);

@@ -512,20 +512,7 @@ async fn attempts_are_counted_as_they_finish() {
 async fn a_store_from_before_the_rollups_is_backfilled() {
     let dir = tempfile::tempdir().unwrap();
     // Only the migrations before the rollups', as an older console left them.
-    let old = common::migrations_before("20261124130000_stats.sql");
-    let pool = SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.path().join(STORE_FILE))
-            .create_if_missing(true),
-    )
-    .await
-    .unwrap();
-    sqlx::migrate::Migrator::new(old.path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
+    let pool = common::store_migrated_before(dir.path(), "20261124130000_stats.sql").await;
     let (a, b) = (IntegrationId::new(), IntegrationId::new());
     record(&pool, &history(a, b)).await;
     pool.close().await;

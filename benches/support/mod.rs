@@ -260,6 +260,28 @@ pub fn cpu_added(before: &HashMap<u32, Duration>, after: &HashMap<u32, Duration>
         .sum()
 }
 
+/// Runs `f` `repeat` times (at least once): the median and the slowest time, and the last result.
+pub async fn timed<T, E, F, Fut>(
+    repeat: usize,
+    mut f: F,
+) -> Result<(Duration, Duration, T), BoxError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: Into<BoxError>,
+{
+    let mut times = Vec::with_capacity(repeat);
+    let mut last = None;
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        last = Some(f().await.map_err(Into::into)?);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let last = last.ok_or("repeat must be at least 1")?;
+    Ok((times[times.len() / 2], times[times.len() - 1], last))
+}
+
 pub fn header(title: &str) {
     println!("{title}");
     println!(

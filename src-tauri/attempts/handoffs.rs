@@ -2,10 +2,10 @@
 //! and its last attempt. Configuration tests are never listed (nor counted, see `stats`).
 
 use super::queries::parse;
-use super::search::TextSearch;
 use super::{HandoffState, Trigger, opt_time};
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
+use crate::store::TextSearch;
 use crate::store::{Dialect, Store, StoreError, from_ms, on_backend};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -18,7 +18,6 @@ pub use queries::{
     SortKey, TakenBy,
 };
 pub use search::INDEX_BATCH;
-pub(crate) use search::TextSearch;
 
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};

@@ -1,6 +1,5 @@
 //! SQL over `handoffs` and `attempts`. Values are always bound.
 
-use super::search::TextSearch;
 use super::writer::AttemptWrites;
 use super::{
     AttemptDetail, AttemptSummary, HandoffOrigin, HandoffRecord, HandoffState, HandoffSummary,
@@ -8,6 +7,7 @@ use super::{
 };
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
+use crate::store::TextSearch;
 use crate::store::{Backend, Store, StoreError, from_ms, on_backend};
 use sqlx::{AssertSqlSafe, Database, Encode, QueryBuilder, Type};
 

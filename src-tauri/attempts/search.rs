@@ -10,23 +10,11 @@
 //! three characters or more; shorter text is looked for row by row (on SQLite by the same rules,
 //! over the same four texts), which reads every attempt.
 
-use crate::store::{Backend, Store, StoreError};
+use crate::store::{Backend, Store, StoreError, TextSearch};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 /// Text this long (in characters) or longer is found from the index.
 pub const MIN_INDEXED_CHARS: usize = 3;
-
-/// How a store finds text in its history (`Local::text_search`, `Shared::text_search`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TextSearch {
-    /// SQLite: the FTS5 trigram table.
-    Fts5,
-    /// SQLite without the index (a history file exported before it, opened read-only):
-    /// every attempt is read.
-    Scan,
-    /// PostgreSQL: `ILIKE` over the `history_search` table (pg_trgm's index serves it).
-    Trigram,
-}
 
 /// From this many matches on (SQLite), a list is read in its sort's order, keeping the rows
 /// among the matches (collected once), until its page is full: at a million attempts, text in

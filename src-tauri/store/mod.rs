@@ -23,7 +23,6 @@ pub mod postgres;
 pub use changes::ChangeState;
 pub use choice::{LOCAL, STORE_ENV, STORE_SETTING, StoreChoice, write_setting};
 
-use crate::attempts::TextSearch;
 pub(crate) use group_commit::GroupCommit;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
@@ -225,6 +224,19 @@ impl StoreFile {
             ))),
         }
     }
+}
+
+/// How a store finds text in its history (`Local::text_search`, `Shared::text_search`; the search itself is
+/// `attempts::search`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextSearch {
+    /// SQLite: the FTS5 trigram table.
+    Fts5,
+    /// SQLite without the index (a history file exported before it, opened read-only):
+    /// every attempt is read.
+    Scan,
+    /// PostgreSQL: `ILIKE` over the `history_search` table (pg_trgm's index serves it).
+    Trigram,
 }
 
 /// The one-connection pool for writes other than the hot path's. Each write transaction (and

@@ -109,8 +109,8 @@ impl Shared {
         Dialect::Postgres
     }
 
-    pub(crate) fn text_search(&self) -> crate::attempts::TextSearch {
-        crate::attempts::TextSearch::Trigram
+    pub(crate) fn text_search(&self) -> super::TextSearch {
+        super::TextSearch::Trigram
     }
 
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {

@@ -274,6 +274,26 @@ pub fn cli() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_handoff-console"))
 }
 
+/// A new SQLite store in `dir` as an older console left it: every migration before `from`
+/// applied (and none from it on); a pool on its file.
+pub async fn store_migrated_before(dir: &std::path::Path, from: &str) -> sqlx::SqlitePool {
+    let old = migrations_before(from);
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join(handoff_console::store::STORE_FILE))
+            .create_if_missing(true),
+    )
+    .await
+    .expect("open the store's file");
+    sqlx::migrate::Migrator::new(old.path())
+        .await
+        .expect("the older migrations")
+        .run(&pool)
+        .await
+        .expect("apply the older migrations");
+    pool
+}
+
 /// A temp dir holding the store's (SQLite) migrations whose file names sort before `from`: what
 /// an older console applied. Files only: `migrations/postgres/` holds PostgreSQL's twins.
 pub fn migrations_before(from: &str) -> TempDir {

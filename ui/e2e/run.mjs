@@ -254,6 +254,34 @@ try {
     await shotWidths("05b-stats-live");
   });
 
+  await step("search finds a handoff by session id and by its masked name, never by the raw name", async () => {
+    const search = page.locator("#f-q");
+    const rows = () => page.getByRole("grid", { name: "Handoffs" }).getByRole("row").filter({ hasText: "call-" });
+    // The table follows the box after a pause in typing: the row count, once it settles.
+    const rowsBecome = async (n) => {
+      for (let i = 0; i < 50 && (await rows().count()) !== n; i++) await page.waitForTimeout(100);
+      assert((await rows().count()) === n, `the table shows ${await rows().count()} rows, not ${n}`);
+    };
+    await search.fill("ca");
+    await page.locator("#f-q-hint").getByText("Type 3 or more characters to search").waitFor();
+    await page.waitForTimeout(600);
+    assert((await rows().count()) === 6, "two characters filtered the table");
+    await search.fill("CALL-CLI");
+    await rowsBecome(1);
+    await rows().filter({ hasText: "call-cli" }).waitFor();
+    assert((await page.locator("#f-q-hint").count()) === 0, "the hint stays at three characters");
+    // Flo Gray's masked name: searched, as the masked copy shows it.
+    await search.fill("F*** G***");
+    await page.waitForTimeout(600);
+    await rowsBecome(1);
+    await rows().filter({ hasText: "call-cli" }).waitFor();
+    await shotWidths("05c-stats-search");
+    await search.fill("Flo Gray");
+    await page.getByText("No handoffs match").waitFor();
+    await search.fill("");
+    await page.getByRole("row").filter({ hasText: "call-db-1" }).waitFor();
+  });
+
   await step("a handoff fails: it needs attention, and the failure shows in the history", async () => {
     target.failNext(1);
     const failedHandoff = await console_.api("POST", "/handoffs", {

@@ -15,7 +15,7 @@ import type { Sort } from "../../components/history/HistoryTable";
 import { HandoffTable } from "../../components/history/HandoffTable";
 import { HistoryTable } from "../../components/history/HistoryTable";
 import type { TableSort } from "../../components/history/VirtualTable";
-import { choice } from "../stats/filters";
+import { MIN_SEARCH_CHARS, choice, searchOf, searchTooShort } from "../stats/filters";
 
 const CATEGORIES = ["network", "timeout", "authentication", "configuration", "validation", "server"];
 
@@ -34,21 +34,21 @@ export function Browse({ id, view }: { id: string; view: "handoffs" | "attempts"
     clearTimeout(typing.current);
     typing.current = setTimeout(() => setQ(value), 300);
   };
-  const filtered = !!(status || category || q.trim());
+  const filtered = !!(status || category || searchOf(q));
   const clean = <T extends object>(o: T): T =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== "")) as T;
 
   const handoffQuery: HandoffsQuery = clean({
     status: choice<HandoffState>(status),
     category: choice<ErrorCategory>(category),
-    q: q.trim(),
+    q: searchOf(q),
     sort: handoffSort.key as HandoffsQuery["sort"],
     order: handoffSort.order,
   });
   const attemptQuery: HistoryQuery = clean({
     status: choice<Status>(status),
     category: choice<ErrorCategory>(category),
-    q: q.trim(),
+    q: searchOf(q),
     sort: choice<SortKey>(attemptSort.key),
     order: attemptSort.order,
   });
@@ -85,8 +85,14 @@ export function Browse({ id, view }: { id: string; view: "handoffs" | "attempts"
             maxLength={200}
             placeholder="Session id, message, integration or masked value"
             value={text}
+            aria-describedby={searchTooShort(text) ? `hf-${view}-q-hint` : undefined}
             onChange={(e) => onText(e.target.value)}
           />
+          {searchTooShort(text) && (
+            <span id={`hf-${view}-q-hint`} className="muted small">
+              Type {MIN_SEARCH_CHARS} or more characters to search
+            </span>
+          )}
         </div>
       </form>
       {view === "handoffs" ? (

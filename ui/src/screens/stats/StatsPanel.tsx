@@ -21,11 +21,13 @@ import { DetailDrawer } from "../../components/history/DetailDrawer";
 import { ExportHistoryButton } from "./ExportHistory";
 import {
   INITIAL_FILTERS,
+  MIN_SEARCH_CHARS,
   attemptsQueryOf,
   bulkRetryOf,
   filtersReducer,
   handoffsQueryOf,
   isFiltered,
+  searchTooShort,
   statsQueryOf,
   type FilterAction,
   type StatsFilters,
@@ -602,8 +604,14 @@ function TableFilters({
           maxLength={200}
           placeholder="Session id, message, integration or masked value"
           value={f.text}
+          aria-describedby={searchTooShort(f.text) ? "f-q-hint" : undefined}
           onChange={(e) => onText(e.target.value)}
         />
+        {searchTooShort(f.text) && (
+          <span id="f-q-hint" className="muted small">
+            Type {MIN_SEARCH_CHARS} or more characters to search
+          </span>
+        )}
       </div>
       {any && (
         <button type="button" className="ghost" onClick={() => dispatch({ type: "clearTable" })}>

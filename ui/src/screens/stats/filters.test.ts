@@ -6,6 +6,7 @@ import {
   filtersReducer,
   handoffsQueryOf,
   isFiltered,
+  searchTooShort,
   statsQueryOf,
   windowOf,
   type StatsFilters,
@@ -115,6 +116,17 @@ describe("the queries the filters make", () => {
       sort: "durationMs",
       order: "asc",
     });
+  });
+
+  it("send a search only from three characters on, and say when it is shorter", () => {
+    for (const q of ["a", " ab ", "日本"]) {
+      expect(handoffsQueryOf({}, { ...busy, q }).q).toBeUndefined();
+      expect(searchTooShort(q)).toBe(true);
+    }
+    expect(attemptsQueryOf({}, { ...busy, q: " abc " }).q).toBe("abc");
+    expect(attemptsQueryOf({}, { ...busy, q: "日本語" }).q).toBe("日本語");
+    expect([searchTooShort(""), searchTooShort("   "), searchTooShort("abc")]).toEqual([false, false, false]);
+    expect(isFiltered({}, { ...busy, trigger: "", window: "", handoffStatus: "", attemptStatus: "", category: "", q: "ab" })).toBe(false);
   });
 
   it("make a bulk retry of the integration, trigger, category and window (not the session, status or search)", () => {

@@ -105,6 +105,23 @@ export function choice<T extends string>(value: string | undefined): T | undefin
   return (value || undefined) as T | undefined;
 }
 
+/** Search text shorter than this is not sent: the store finds text of three characters or more
+ * from its index, and reads every attempt for less (seconds on a large history). */
+export const MIN_SEARCH_CHARS = 3;
+
+/** The search the API gets: the typed text trimmed, or nothing while it is shorter than
+ * {@link MIN_SEARCH_CHARS}. */
+export function searchOf(q: string): string {
+  const text = q.trim();
+  return [...text].length >= MIN_SEARCH_CHARS ? text : "";
+}
+
+/** Whether the box holds text too short to search (the hint under it says so). */
+export function searchTooShort(q: string): boolean {
+  const text = q.trim();
+  return text.length > 0 && !searchOf(text);
+}
+
 export function statsQueryOf(scope: Scope, f: StatsFilters): StatsQuery {
   return compact({ ...scope, trigger: choice<Trigger>(f.trigger), ...windowOf(f), bucket: choice<SeriesBucket>(f.bucket) });
 }
@@ -116,7 +133,7 @@ export function handoffsQueryOf(scope: Scope, f: StatsFilters): HandoffsQuery {
     trigger: choice<Trigger>(f.trigger),
     status: choice<HandoffState>(f.handoffStatus),
     category: choice<ErrorCategory>(f.category),
-    q: f.q.trim(),
+    q: searchOf(f.q),
     sort: choice<HandoffSort>(f.handoffSort.key),
     order: f.handoffSort.order,
   });
@@ -129,7 +146,7 @@ export function attemptsQueryOf(scope: Scope, f: StatsFilters): HistoryQuery {
     ...windowOf(f),
     status: choice<Status>(f.attemptStatus),
     category: choice<ErrorCategory>(f.category),
-    q: f.q.trim(),
+    q: searchOf(f.q),
     sort: choice<SortKey>(f.attemptSort.key),
     order: f.attemptSort.order,
   });
@@ -144,5 +161,5 @@ export function bulkRetryOf(scope: Scope, f: StatsFilters, dryRun: boolean): Ret
 /** Whether anything narrows what the panel shows (an empty result then means "no match", not
  * "nothing yet"). */
 export function isFiltered(scope: Scope, f: StatsFilters): boolean {
-  return !!(scope.integration || scope.session || f.trigger || f.window || f.handoffStatus || f.attemptStatus || f.category || f.q.trim());
+  return !!(scope.integration || scope.session || f.trigger || f.window || f.handoffStatus || f.attemptStatus || f.category || searchOf(f.q));
 }
