@@ -338,17 +338,23 @@ async fn a_store_from_before_the_index_is_indexed_and_an_old_history_file_is_rea
     store.close().await;
 }
 
+/// The PostgreSQL store in a schema of its own (migrated by opening it), and a pool on it.
+async fn postgres_store(schema: &str) -> (Store, sqlx::PgPool) {
+    let url = StoreUrl::parse(&pg_store_url(schema)).unwrap();
+    let store = Store::open_shared(&url, None).await.unwrap();
+    let pool = sqlx::PgPool::connect_with(url.connect_options(None))
+        .await
+        .unwrap();
+    (store, pool)
+}
+
 #[tokio::test]
 async fn a_search_finds_what_reading_every_row_finds_on_postgres() {
     let server = postgres().await;
     let schema = format!("hc_search_{}", suffix());
     cleanly(
         async {
-            let url = StoreUrl::parse(&pg_store_url(&schema)).unwrap();
-            let store = Store::open_shared(&url, None).await.unwrap();
-            let pool = sqlx::PgPool::connect_with(url.connect_options(None))
-                .await
-                .unwrap();
+            let (store, pool) = postgres_store(&schema).await;
             let mut rng = StdRng::seed_from_u64(18);
             let seeded = rows(&mut rng, 300);
             write_rows!(&pool, &seeded);
@@ -497,11 +503,7 @@ async fn the_index_follows_every_write_on_postgres() {
     let schema = format!("hc_search_{}", suffix());
     cleanly(
         async {
-            let url = StoreUrl::parse(&pg_store_url(&schema)).unwrap();
-            let store = Store::open_shared(&url, None).await.unwrap();
-            let pool = sqlx::PgPool::connect_with(url.connect_options(None))
-                .await
-                .unwrap();
+            let (store, pool) = postgres_store(&schema).await;
             follows_every_write!(&pool, &store);
             pool.close().await;
             store.close().await;
