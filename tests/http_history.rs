@@ -164,6 +164,14 @@ async fn every_sort_orders_its_column_both_ways() {
             assert_eq!(values.len(), 12);
             let key = |v: &Value| match v {
                 Value::Number(n) => format!("{:020}", n.as_u64().unwrap()),
+                // Times compare as instants: RFC 3339 text leaves out a zero fraction, so
+                // `…:38Z` sorts after `…:38.003Z` as text and before it in time.
+                Value::String(s) if field == "startedAt" => format!(
+                    "{:020}",
+                    chrono::DateTime::parse_from_rfc3339(s)
+                        .unwrap()
+                        .timestamp_micros()
+                ),
                 Value::String(s) => s.clone(),
                 other => panic!("{sort}: {other}"),
             };
