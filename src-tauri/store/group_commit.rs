@@ -2,7 +2,8 @@
 //! run in that thread with no further hop); callers queue a write and wait; the thread commits
 //! everything queued in one transaction and only then answers each caller, so a caller still
 //! returns after its rows are durable, while concurrent writes share one commit. Each write
-//! runs under its own savepoint, so one bad write fails alone and its neighbours still commit.
+//! runs under its own savepoint, so one bad write fails alone and its neighbours still commit
+//! (a write alone in its batch needs none: the whole transaction is its own).
 //!
 //! The store knows no write's SQL: a write is a function of the connection (the attempts'
 //! writes are in `attempts::writer`).
@@ -145,7 +146,8 @@ enum BatchFailure {
     File(StoreError),
 }
 
-/// Runs the batch in one transaction, each write under a savepoint, and answers every
+/// Runs the batch in one transaction, each write under a savepoint (a write alone in its
+/// batch under none), and answers every
 /// caller once the outcome is known: after `COMMIT` for the writes that went in, with its
 /// own error for a write that failed on a constraint, and with the same error for all when
 /// the transaction itself fails (disk full, the lock held too long by another process) or
@@ -163,8 +165,26 @@ fn commit_and_answer(conn: &Connection, file: &StoreFile, batch: &mut Vec<Box<dy
             .and_then(|mut s| s.execute([]))
             .map_err(BatchFailure::Sql)?;
         file.check().map_err(BatchFailure::File)?;
+        let sql = |s: &str| conn.prepare_cached(s).and_then(|mut s| s.execute([]));
+        // A write alone in its batch needs no savepoint (under one, SQLite copies every page
+        // the write changes into a sub-journal first): when it fails on a constraint, the
+        // whole transaction, which holds nothing else, is rolled back instead.
+        if let [job] = batch.as_mut_slice() {
+            return match job.apply(conn) {
+                Ok(()) => {
+                    outcomes.push(Ok(()));
+                    sql("COMMIT").map_err(BatchFailure::Sql)?;
+                    Ok(())
+                }
+                Err(e) if is_constraint(&e) => {
+                    sql("ROLLBACK").map_err(BatchFailure::Sql)?;
+                    outcomes.push(Err(e.into()));
+                    Ok(())
+                }
+                Err(e) => Err(BatchFailure::Sql(e)),
+            };
+        }
         for job in batch.iter_mut() {
-            let sql = |s: &str| conn.prepare_cached(s).and_then(|mut s| s.execute([]));
             sql("SAVEPOINT write").map_err(BatchFailure::Sql)?;
             match job.apply(conn) {
                 Ok(()) => outcomes.push(Ok(())),
@@ -176,9 +196,7 @@ fn commit_and_answer(conn: &Connection, file: &StoreFile, batch: &mut Vec<Box<dy
             }
             sql("RELEASE write").map_err(BatchFailure::Sql)?;
         }
-        conn.prepare_cached("COMMIT")
-            .and_then(|mut s| s.execute([]))
-            .map_err(BatchFailure::Sql)?;
+        sql("COMMIT").map_err(BatchFailure::Sql)?;
         Ok(())
     })();
     let failed = match whole {
@@ -216,6 +234,7 @@ fn is_constraint(e: &rusqlite::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::{Store, StoreError};
+    use super::GroupCommit;
     use std::time::Duration;
 
     /// The store's file is replaced while writes wait for the write lock another connection
@@ -279,6 +298,77 @@ mod tests {
             matches!(outcome, Err(StoreError::Replaced { .. })),
             "{outcome:?}"
         );
+        store.close().await;
+    }
+
+    /// A write that breaks a constraint after changing a row fails alone, and what it changed
+    /// is undone: alone in its batch (no savepoint, the transaction rolled back) and beside
+    /// other writes (its savepoint rolled back, theirs committed).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_that_breaks_a_constraint_leaves_nothing_alone_or_in_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let path = store.path().unwrap().to_path_buf();
+        let group = store.local("test").unwrap().group_commit.clone();
+        group
+            .write(|c| c.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY)"))
+            .await
+            .unwrap();
+        let twice = |k: &'static str| {
+            move |c: &rusqlite::Connection| {
+                c.execute("INSERT INTO t VALUES (?1)", [k])?;
+                c.execute("INSERT INTO t VALUES (?1)", [k])
+            }
+        };
+        let keys = |group: GroupCommit| async move {
+            group
+                .write(|c| {
+                    let mut s = c.prepare("SELECT k FROM t ORDER BY k")?;
+                    s.query_map([], |r| r.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .await
+                .unwrap()
+        };
+
+        assert!(group.write(twice("alone")).await.is_err());
+        assert!(keys(group.clone()).await.is_empty());
+
+        // Another connection holds the write lock while writes queue, so they go as one batch.
+        let blocker = rusqlite::Connection::open(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let first = tokio::spawn({
+            let group = group.clone();
+            async move {
+                group
+                    .write(|c| c.execute("INSERT INTO t VALUES ('a')", []))
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut queued = Vec::new();
+        for k in ["b", "bad", "c"] {
+            let group = group.clone();
+            queued.push(tokio::spawn(async move {
+                if k == "bad" {
+                    group.write(twice(k)).await
+                } else {
+                    group
+                        .write(move |c| c.execute("INSERT INTO t VALUES (?1)", [k]))
+                        .await
+                }
+            }));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        blocker.execute_batch("ROLLBACK").unwrap();
+        assert!(first.await.unwrap().is_ok());
+        let outcomes: Vec<bool> = futures_util::future::join_all(queued)
+            .await
+            .into_iter()
+            .map(|o| o.unwrap().is_ok())
+            .collect();
+        assert_eq!(outcomes, [true, false, true]);
+        assert_eq!(keys(group.clone()).await, ["a", "b", "c"]);
         store.close().await;
     }
 }

@@ -1059,15 +1059,20 @@ fn prepare_files(path: &Path) -> Result<(), String> {
 }
 
 /// The group-commit writer's connection, with the pools' settings (WAL, NORMAL sync, the busy
-/// timeout, foreign keys); SQLite's automatic checkpoint stays on.
+/// timeout, foreign keys) and its sub-journals in memory; SQLite's automatic checkpoint stays
+/// on.
 fn open_writer(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
     let conn = rusqlite::Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Each write of a batch runs under a savepoint, whose sub-journal (a copy of every page
+    // the write changes) SQLite would spill to a temp file past 64 KiB: a file made, written
+    // and deleted in every batch. The writer's transactions are small; in memory it stays.
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY;",
     )?;
     Ok(conn)
 }
