@@ -647,6 +647,89 @@ async fn statement_timeout_is_timeout_and_rolls_back() {
     .await;
 }
 
+/// A delivery's insert is one statement in autocommit (no `BEGIN`/`COMMIT` round trips): a
+/// deferred trigger, which runs when the row's transaction commits, runs within the insert's
+/// own statement. A configuration test, which reads its row back and may roll it back, still
+/// runs in a transaction: its deferred trigger runs in the later `COMMIT`.
+#[tokio::test]
+async fn a_delivery_inserts_in_autocommit_and_a_test_in_a_transaction() {
+    let pg = common_db::postgres().await;
+    let t = format!("hc_autocommit_{}", suffix());
+    exec(
+        &pg.pool,
+        format!(
+            "CREATE TABLE {t} (id serial PRIMARY KEY, a text, handoff_id uuid UNIQUE,
+               inserted_in timestamptz NOT NULL DEFAULT statement_timestamp(),
+               committed_in timestamptz);
+             CREATE FUNCTION {t}_at_commit() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN
+                 UPDATE {t} SET committed_in = statement_timestamp() WHERE id = NEW.id;
+                 RETURN NULL;
+               END $$;
+             CREATE CONSTRAINT TRIGGER {t}_at_commit AFTER INSERT ON {t}
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {t}_at_commit()"
+        ),
+    )
+    .await;
+    let body = async {
+        let i = pg_integration(&pg, &t, json!({"a": "a", "handoffId": "handoff_id"}));
+        let pools = DatabasePools::default();
+        let same_statement = |a: &'static str| {
+            let sql = format!("SELECT inserted_in = committed_in FROM {t} WHERE a = $1");
+            let pool = pg.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, bool>(AssertSqlSafe(sql))
+                    .bind(a)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("the row")
+            }
+        };
+        let d = pools
+            .deliver(&i, &handoff(), &data(json!({"a": "delivered"})))
+            .await;
+        assert_ok(&d);
+        assert!(
+            same_statement("delivered").await,
+            "the delivery committed in its insert"
+        );
+
+        let test = pools
+            .deliver_as(
+                &i,
+                &handoff(),
+                &data(json!({"a": "tested"})),
+                Mode::Test { commit: true },
+            )
+            .await;
+        assert_ok(&test);
+        assert!(test.details.row.is_some(), "the test row read back");
+        assert!(
+            !same_statement("tested").await,
+            "the test committed after its insert"
+        );
+
+        // The same handoff delivered again: nothing inserted, the row found.
+        let h = handoff();
+        let first = pools.deliver(&i, &h, &data(json!({"a": "once"}))).await;
+        assert_ok(&first);
+        let again = pools.deliver(&i, &h, &data(json!({"a": "once"}))).await;
+        assert_ok(&again);
+        assert!(again.details.already_there);
+        assert_eq!(again.submission_id, first.submission_id);
+        assert_eq!(count_pg(&pg.pool, &t).await, 3);
+        pools.forget(i.id).await;
+    };
+    cleanly(
+        body,
+        exec(
+            &pg.pool,
+            format!("DROP TABLE IF EXISTS {t}; DROP FUNCTION IF EXISTS {t}_at_commit()"),
+        ),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn fixed_values_are_inserted_in_the_columns_types() {
     let pg = common_db::postgres().await;

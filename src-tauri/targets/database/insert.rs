@@ -1,5 +1,6 @@
-//! Building the INSERT for each dialect (quoted identifiers, bound values) and running it in a
-//! transaction under the statement timeout.
+//! Building the INSERT for each dialect (quoted identifiers, bound values) and running it under
+//! the statement timeout: in a transaction, except a PostgreSQL delivery, whose single INSERT
+//! runs in autocommit (the server's `statement_timeout` bounds it; see [`postgres`]).
 //!
 //! **One row per handoff.** When the built-in `handoffId` goes to a column that is unique on its
 //! own in the live schema ([`idempotency_key`]), the insert skips a row the table already holds
@@ -18,8 +19,8 @@ use crate::targets::StoredColumn;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::{Value, json};
 use sqlx::{
-    Acquire, Database, MySql, MySqlPool, PgPool, Postgres, QueryBuilder, Row, Sqlite, SqlitePool,
-    Transaction,
+    Acquire, Database, MySql, MySqlPool, PgConnection, PgPool, Postgres, QueryBuilder, Row, Sqlite,
+    SqlitePool, Transaction,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -359,58 +360,93 @@ pub(super) async fn postgres(
     // instead of a stale one.
     let kinds: String = values.iter().map(|r| kind_code(r.column.kind)).collect();
     qb.push(format!(" /* param kinds {kinds} */"));
-    let returning = t.primary_key.is_some();
-    let result = async {
-        let mut tx = pool.begin().await.map_err(RunError::Sql)?;
-        let work = async {
-            // A skipped insert returns no row (with RETURNING) or affects none.
-            let (inserted, id) = if returning {
-                let row = qb.build().fetch_optional(&mut *tx).await?;
-                let id = row
-                    .as_ref()
-                    .map(|r| r.try_get::<Option<String>, _>(0))
-                    .transpose()?
-                    .flatten();
-                (row.is_some(), id)
-            } else {
-                let done = qb.build().execute(&mut *tx).await?;
-                (done.rows_affected() > 0, None)
-            };
-            if !inserted && let Some(key) = key {
-                let mut q = QueryBuilder::<Postgres>::new(existing_row_head::<Postgres>(t, key));
-                push_pg(&mut q, key.column, &key.bound);
-                q.push(format!(
-                    " LIMIT 1 /* param kinds {} */",
-                    kind_code(key.column.kind)
-                ));
-                let found = q.build().fetch_optional(&mut *tx).await?;
-                return match found {
-                    Some(row) => Ok(Inserted::found(row.try_get(0)?, test)),
-                    None => Err(RunError::UniqueTaken),
-                };
+    let result = match test {
+        // A delivery: the INSERT alone, in autocommit, which saves BEGIN and COMMIT (two round
+        // trips of three). One statement is atomic by itself, and the session's
+        // `statement_timeout` (set when connecting, pool.rs) stops it on the server. The client
+        // waits a moment longer, so that the server's cancel (which says for sure that nothing
+        // was written) arrives first; silence past that leaves the outcome unknown.
+        None => {
+            async {
+                let mut conn = pool.acquire().await.map_err(RunError::Sql)?;
+                let work = pg_insert(&mut conn, &mut qb, t, key, None);
+                match tokio::time::timeout(limit + SERVER_CANCEL_FIRST, work).await {
+                    Ok(done) => done,
+                    Err(_) => Err(RunError::TimedOut(Stage::Commit)),
+                }
             }
-            let read_back = match test {
-                None => None,
-                Some(_) => Some(match (&t.primary_key, &id) {
-                    (Some(pk), Some(key)) => {
-                        let mut q = QueryBuilder::<Postgres>::new(select_head::<Postgres>(t));
-                        q.push(" WHERE ");
-                        push_pg_key(&mut q, t, pk, key);
-                        let mut sp = Acquire::begin(&mut *tx).await?;
-                        let row = q.build().fetch_optional(&mut *sp).await;
-                        let _ = sp.rollback().await;
-                        stored_row(t, row)
-                    }
-                    _ => Err(NO_KEY_PG.to_string()),
-                }),
-            };
-            Ok(Inserted::new(id, read_back))
-        };
-        let outcome = tokio::time::timeout(limit, work).await;
-        finish(tx, outcome, limit, test.is_none_or(|r| r.commit)).await
-    }
-    .await;
+            .await
+        }
+        // A test reads the row back and may roll it back: a transaction.
+        Some(wishes) => {
+            async {
+                let mut tx = pool.begin().await.map_err(RunError::Sql)?;
+                let work = pg_insert(&mut tx, &mut qb, t, key, test);
+                let outcome = tokio::time::timeout(limit, work).await;
+                finish(tx, outcome, limit, wishes.commit).await
+            }
+            .await
+        }
+    };
     (request, result)
+}
+
+/// How much longer than the statement timeout an autocommit insert waits for the server's own
+/// cancel before calling the outcome unknown.
+const SERVER_CANCEL_FIRST: Duration = Duration::from_millis(500);
+
+/// The PostgreSQL insert on one connection (in autocommit, or inside the caller's transaction),
+/// then, for an idempotent insert that inserted nothing, the lookup of this handoff's row, and
+/// for a test, the row read back.
+async fn pg_insert(
+    conn: &mut PgConnection,
+    qb: &mut QueryBuilder<Postgres>,
+    t: &TableSchema,
+    key: Option<&Resolved<'_>>,
+    test: Option<ReadBack>,
+) -> Result<Inserted, RunError> {
+    // A skipped insert returns no row (with RETURNING) or affects none.
+    let (inserted, id) = if t.primary_key.is_some() {
+        let row = qb.build().fetch_optional(&mut *conn).await?;
+        let id = row
+            .as_ref()
+            .map(|r| r.try_get::<Option<String>, _>(0))
+            .transpose()?
+            .flatten();
+        (row.is_some(), id)
+    } else {
+        let done = qb.build().execute(&mut *conn).await?;
+        (done.rows_affected() > 0, None)
+    };
+    if !inserted && let Some(key) = key {
+        let mut q = QueryBuilder::<Postgres>::new(existing_row_head::<Postgres>(t, key));
+        push_pg(&mut q, key.column, &key.bound);
+        q.push(format!(
+            " LIMIT 1 /* param kinds {} */",
+            kind_code(key.column.kind)
+        ));
+        let found = q.build().fetch_optional(&mut *conn).await?;
+        return match found {
+            Some(row) => Ok(Inserted::found(row.try_get(0)?, test)),
+            None => Err(RunError::UniqueTaken),
+        };
+    }
+    let read_back = match test {
+        None => None,
+        Some(_) => Some(match (&t.primary_key, &id) {
+            (Some(pk), Some(key)) => {
+                let mut q = QueryBuilder::<Postgres>::new(select_head::<Postgres>(t));
+                q.push(" WHERE ");
+                push_pg_key(&mut q, t, pk, key);
+                let mut sp = Acquire::begin(&mut *conn).await?;
+                let row = q.build().fetch_optional(&mut *sp).await;
+                let _ = sp.rollback().await;
+                stored_row(t, row)
+            }
+            _ => Err(NO_KEY_PG.to_string()),
+        }),
+    };
+    Ok(Inserted::new(id, read_back))
 }
 
 /// A table's engine and whether it supports transactions (`YES`, `NO`).
