@@ -38,6 +38,8 @@ pub use service::App;
 /// Every binary that links the console (the app, its tests and benchmarks) allocates with
 /// mimalloc: a handoff or an intake message makes many small, short-lived allocations (JSON
 /// values, requests, rows) across threads, where glibc's allocator cost about a third of the
-/// runtime's CPU (BENCHMARKS.md, `intake`).
+/// runtime's CPU (BENCHMARKS.md, `intake`). Built without transparent huge pages (`no_thp`):
+/// with them, mimalloc's first arena took 2 MiB pages where the console uses a few small ones,
+/// 25 MB of the window's idle memory (BENCHMARKS.md, "Desktop window").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -177,8 +177,8 @@ pub fn run(app: Arc<App>, runtime: &tokio::runtime::Runtime) -> Result<i32, AppE
             if let Some(smoke) = setup_smoke {
                 tracing::info!("smoke mode: the report goes to {}", smoke.report.display());
                 tauri_app.add_capability(smoke::CAPABILITY)?;
+                window = window.initialization_script(smoke.script());
                 tauri_app.manage(smoke);
-                window = window.initialization_script(smoke::SCRIPT);
             }
             window.build()?;
 

@@ -65,6 +65,49 @@
       } catch (e) {
         console.error("smoke_report failed", e);
       }
+      if (window.__handoffSmokeSoak) await soak(invoke);
+    }
+  }
+
+  // The leak check's workload (HANDOFF_DESKTOP_SMOKE_SOAK): the Stats panel used without end,
+  // as a support person would through a long shift. The history grid is scrolled from the first
+  // row to the last and back, the list switched between handoffs and attempts, and the panel
+  // refreshed, until the benchmark ends the app.
+  async function soak(invoke) {
+    const byText = (selector, text) =>
+      Array.from(document.querySelectorAll(selector)).find((e) => e.textContent.trim() === text);
+    const stats = byText("nav a", "Stats");
+    if (!stats) return;
+    stats.click();
+    let round = 0;
+    for (;;) {
+      const grid = document.querySelector('[role="grid"]');
+      if (!grid) {
+        await wait(200);
+        continue;
+      }
+      // Down to the end three screens (42 rows) at a time, so every page of 100 rows is shown,
+      // fetched and later dropped; then back up faster.
+      for (let top = 0; top < grid.scrollHeight; top += 3 * grid.clientHeight) {
+        grid.scrollTop = top;
+        await wait(40);
+      }
+      for (let top = grid.scrollHeight; top > 0; top -= 10 * grid.clientHeight) {
+        grid.scrollTop = top;
+        await wait(40);
+      }
+      round += 1;
+      const refresh = byText("button", "Refresh");
+      if (refresh) refresh.click();
+      const tab = byText('[aria-label="List"] button', round % 2 ? "Every attempt" : "Handoffs");
+      if (tab) tab.click();
+      // The report again, with the rounds so far: the benchmark reads them to know the work ran.
+      try {
+        await invoke("smoke_report", { report: { soakRounds: round, rows: grid.getAttribute("aria-rowcount") } });
+      } catch (e) {
+        console.error("smoke_report failed", e);
+      }
+      await wait(500);
     }
   }
   if (document.readyState === "loading") {

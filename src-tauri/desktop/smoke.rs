@@ -4,7 +4,9 @@
 //! process's own timings) to the file and ends the app. In a normal run neither the script, nor
 //! the command, nor its permission exists (see `commands::handler` and `CAPABILITY`).
 //! `HANDOFF_DESKTOP_SMOKE_STAY=1` keeps the app open after the report (the benchmark measures
-//! idle memory then).
+//! idle memory then). `HANDOFF_DESKTOP_SMOKE_SOAK=1` (with STAY) then has the probe use the Stats
+//! panel without end: scrolling the history through every page, switching lists, refreshing
+//! (`scripts/bench-desktop.sh --soak` samples the memory meanwhile).
 
 use crate::error::AppError;
 use serde_json::{Value, json};
@@ -15,7 +17,7 @@ use tauri::{AppHandle, State};
 /// How long the window stays after reporting (the smoke script's screenshot is taken then).
 const EXIT_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
 pub const ENV: &str = "HANDOFF_DESKTOP_SMOKE";
-pub const SCRIPT: &str = include_str!("smoke.js");
+const SCRIPT: &str = include_str!("smoke.js");
 /// Granted at run time in smoke mode only: the reporter, to the main window.
 pub const CAPABILITY: &str = r#"{
   "identifier": "smoke",
@@ -31,6 +33,17 @@ pub struct Smoke {
     pub report: PathBuf,
     pub started_epoch_ms: f64,
     pub stay: bool,
+    pub soak: bool,
+}
+
+impl Smoke {
+    /// The probe injected into the window, told whether to soak after its report.
+    pub fn script(&self) -> String {
+        format!(
+            "window.__handoffSmokeSoak = {};\n{SCRIPT}",
+            self.stay && self.soak
+        )
+    }
 }
 
 pub fn epoch_ms() -> f64 {
@@ -47,6 +60,7 @@ pub fn from_env() -> Option<Smoke> {
         report: PathBuf::from(report),
         started_epoch_ms: epoch_ms(),
         stay: std::env::var("HANDOFF_DESKTOP_SMOKE_STAY").is_ok_and(|v| v == "1"),
+        soak: std::env::var("HANDOFF_DESKTOP_SMOKE_SOAK").is_ok_and(|v| v == "1"),
     })
 }
 
