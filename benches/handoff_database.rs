@@ -8,19 +8,23 @@
 //! - `bare`: one `PgPool` (8 connections), `INSERT ... RETURNING id` with bound parameters;
 //! - `handoff`: `App::send` to a database integration on that table: integration lookup, the
 //!   attempt recorded in the SQLite store (temp data dir), the row inserted through the
-//!   integration's cached pool (8 connections) in a transaction, the outcome recorded;
+//!   integration's cached pool (8 connections) in autocommit, the outcome recorded;
 //! - `conn per insert`: the seed's way, `PgConnection::connect`, the insert, `close`.
 //!
-//! Goals: handoff throughput >= 80% of bare, and >= 10x connection per insert. Two more rows
-//! show where a handoff's time goes (not part of the goals): `- store`, its two store
-//! transactions alone, and `- target tx`, the target's statements alone (`BEGIN`, an unprepared
-//! `INSERT ... RETURNING`, `COMMIT`) through a pool.
+//! Goals (issue 18), with the idempotency column in use: at concurrency 1, handoff/bare at least
+//! 80% of the ceiling the sqlite floor sets in the same run; at concurrency 8, at least 45% of
+//! bare; over TLS (`sslmode=require` in the URL), at least 10x connection per insert (without
+//! TLS that ratio is printed for context only). More rows show where a handoff's time goes (not
+//! part of the goals): `- store`, its two store transactions alone; `- target insert`, the
+//! target's statement alone (the prepared, idempotent `INSERT ... RETURNING` in autocommit)
+//! through a pool; `- sqlite floor`, the store's rows and commits in-thread.
 //!
 //! Every side connects with the URL's `sslmode` (`disable` when it names none).
 //!
-//! `--idempotency-column 1` gives the table a `handoff_id uuid UNIQUE` column, maps the built-in
-//! `handoffId` to it (so a handoff's insert is the idempotent one, see
-//! docs/configuration.md) and has every other side fill it with a fresh UUID in a plain insert.
+//! The table has a `handoff_id uuid UNIQUE` column, the integration maps the built-in
+//! `handoffId` to it (so a handoff's insert is the idempotent one, see docs/configuration.md)
+//! and every other side fills it with a fresh UUID in a plain insert; `--idempotency-column 0`
+//! leaves it out.
 //!
 //! `cargo bench --no-default-features --bench handoff_database [-- --requests N --rounds R
 //! --idempotency-column 0|1]`,
@@ -49,13 +53,17 @@ const CONCURRENCIES: [usize; 2] = [1, 8];
 const POOL_SIZE: u32 = 8;
 /// Connection per insert is slow: it gets this share of the requests.
 const CONN_PER_INSERT_SHARE: usize = 4;
-const BARE_GOAL: f64 = 0.80;
+/// At concurrency 1: handoff/bare at least this share of the ceiling the sqlite floor sets.
+const CEILING_GOAL: f64 = 0.80;
+/// At concurrency 8 (PostgreSQL shares the two cores, so no in-process ceiling applies).
+const BARE_GOAL_CONCURRENT: f64 = 0.45;
+/// Over TLS.
 const CONN_PER_INSERT_GOAL: f64 = 10.0;
 const INTEGRATION: &str = "bench-database";
 const IDEMPOTENCY_COLUMN: &str = "--idempotency-column";
 
 fn main() -> Result<(), BoxError> {
-    let opts = Options::parse(DEFAULT_REQUESTS, &[(IDEMPOTENCY_COLUMN, 0)])?;
+    let opts = Options::parse(DEFAULT_REQUESTS, &[(IDEMPOTENCY_COLUMN, 1)])?;
     let url = std::env::var("HANDOFF_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -165,18 +173,18 @@ fn integration_config(
     Ok(serde_json::from_value(config)?)
 }
 
-/// The plain insert of the other sides (`returning`: `id`, or `CAST(id AS TEXT)` as a handoff
-/// asks), with a fresh UUID for `handoff_id` when the table has one.
-fn insert_sql(table: &str, handoff_id: bool, returning: &str) -> String {
+/// The insert of the other sides (`tail`: `RETURNING id`, or what a handoff's insert ends with),
+/// with a fresh UUID for `handoff_id` when the table has one.
+fn insert_sql(table: &str, handoff_id: bool, tail: &str) -> String {
     if handoff_id {
         format!(
             "INSERT INTO {table} (patient_name, email, phone, appointment_date, notes, handoff_id) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {returning}"
+             VALUES ($1, $2, $3, $4, $5, $6) {tail}"
         )
     } else {
         format!(
             "INSERT INTO {table} (patient_name, email, phone, appointment_date, notes) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {returning}"
+             VALUES ($1, $2, $3, $4, $5) {tail}"
         )
     }
 }
@@ -214,19 +222,18 @@ where
     Ok(())
 }
 
-/// The target's statements alone: a transaction around a prepared insert that returns the key as
-/// text (see `targets/database/insert.rs`).
-async fn target_tx(pool: &PgPool, sql: &str, i: usize) -> Result<(), BoxError> {
-    let mut tx = pool.begin().await?;
+/// The target's statement alone: a prepared insert in autocommit that returns the key as text,
+/// skipping a row already there when the table has the idempotency column (see
+/// `targets/database/insert.rs`).
+async fn target_insert(pool: &PgPool, sql: &str, i: usize) -> Result<(), BoxError> {
     let q = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(format!("Jane Doe {i}"))
         .bind("jane.doe@example.com")
         .bind("+1 555 123 4567")
         .bind(NaiveDate::from_ymd_opt(2026, 12, 1))
         .bind("Prefers morning appointments; allergic to penicillin.");
-    let row = bind_handoff_id(q, sql).fetch_one(&mut *tx).await?;
+    let row = bind_handoff_id(q, sql).fetch_one(pool).await?;
     let _id: Option<String> = row.try_get(0)?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -297,8 +304,16 @@ async fn measure(
         .max_connections(POOL_SIZE)
         .connect_with(connect.clone())
         .await?;
-    let sql = Arc::new(insert_sql(table, handoff_id, "id"));
-    let target_sql = Arc::new(insert_sql(table, handoff_id, "CAST(id AS TEXT)"));
+    let target_sql = Arc::new(insert_sql(
+        table,
+        handoff_id,
+        if handoff_id {
+            "ON CONFLICT (handoff_id) DO NOTHING RETURNING CAST(id AS TEXT)"
+        } else {
+            "RETURNING CAST(id AS TEXT)"
+        },
+    ));
+    let sql = Arc::new(insert_sql(table, handoff_id, "RETURNING id"));
 
     let bare = {
         let (pool, sql) = (pool.clone(), Arc::clone(&sql));
@@ -359,7 +374,7 @@ async fn measure(
         let (pool, sql) = (pool.clone(), Arc::clone(&target_sql));
         move |i| {
             let (pool, sql) = (pool.clone(), Arc::clone(&sql));
-            async move { target_tx(&pool, &sql, i).await }
+            async move { target_insert(&pool, &sql, i).await }
         }
     };
 
@@ -385,12 +400,17 @@ async fn measure(
     println!();
     support::header(
         "bare: PgPool insert loop; handoff: App::send; conn per insert: the seed's way; \
-         - store / - target tx: parts of a handoff alone;\n\
+         - store / - target insert: parts of a handoff alone;\n\
          - sqlite floor: the store's rows and commits in-thread (the least any handoff adds)",
     );
     let mut verdicts = Vec::new();
     let mut rows_expected = 0;
     let mut handoffs_sent = 0;
+    // The connection-per-insert goal is about TLS, whose handshake a pool saves.
+    let tls = matches!(
+        connect.get_ssl_mode(),
+        PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull
+    );
     let per_round = opts.requests.div_ceil(opts.rounds);
     let per_round_slow = per_round
         .div_ceil(CONN_PER_INSERT_SHARE)
@@ -424,32 +444,55 @@ async fn measure(
         row(concurrency, "handoff", &h);
         row(concurrency, "conn per insert", &c);
         row(concurrency, "- store", &st);
-        row(concurrency, "- target tx", &tt);
+        row(concurrency, "- target insert", &tt);
         row(concurrency, "- sqlite floor", &fl);
-        // Under concurrency the ceiling is a matter of CPU, and PostgreSQL's CPU is another
-        // process's: only the time-based ceiling at concurrency 1 holds here.
-        if concurrency == 1 {
-            support::ceiling(concurrency, &b, &fl);
-        }
         println!(
             "{:>5}  bare/conn-per-insert throughput: {:.1}x (a handoff does the bare insert and more)",
             "",
             b.throughput() / c.throughput()
         );
         let to_bare = h.throughput() / b.throughput();
-        verdicts.push(check(
-            "handoff/bare throughput",
-            format!("{:.1}%", to_bare * 100.0),
-            &format!(">= {:.0}%", BARE_GOAL * 100.0),
-            to_bare >= BARE_GOAL,
-        ));
+        if concurrency == 1 {
+            // Under concurrency the ceiling is a matter of CPU, and PostgreSQL's CPU is another
+            // process's: only the time-based ceiling at concurrency 1 holds here.
+            let ceiling = support::ceiling(concurrency, &b, &fl);
+            verdicts.push(check(
+                "handoff/bare throughput",
+                format!(
+                    "{:.1}% ({:.0}% of the ceiling)",
+                    to_bare * 100.0,
+                    100.0 * to_bare / ceiling
+                ),
+                &format!(
+                    ">= {:.0}% of the ceiling ({:.1}%)",
+                    CEILING_GOAL * 100.0,
+                    CEILING_GOAL * ceiling * 100.0
+                ),
+                to_bare >= CEILING_GOAL * ceiling,
+            ));
+        } else {
+            verdicts.push(check(
+                "handoff/bare throughput",
+                format!("{:.1}%", to_bare * 100.0),
+                &format!(">= {:.0}%", BARE_GOAL_CONCURRENT * 100.0),
+                to_bare >= BARE_GOAL_CONCURRENT,
+            ));
+        }
         let to_seed = h.throughput() / c.throughput();
-        verdicts.push(check(
-            "handoff/conn-per-insert throughput",
-            format!("{to_seed:.1}x"),
-            &format!(">= {CONN_PER_INSERT_GOAL:.0}x"),
-            to_seed >= CONN_PER_INSERT_GOAL,
-        ));
+        if tls {
+            verdicts.push(check(
+                "handoff/conn-per-insert throughput, TLS",
+                format!("{to_seed:.1}x"),
+                &format!(">= {CONN_PER_INSERT_GOAL:.0}x"),
+                to_seed >= CONN_PER_INSERT_GOAL,
+            ));
+        } else {
+            println!(
+                "{:>5}  handoff/conn-per-insert throughput: {to_seed:.1}x (no TLS: context only; \
+                 the >= {CONN_PER_INSERT_GOAL:.0}x goal is for sslmode=require)",
+                ""
+            );
+        }
     }
 
     pool.close().await;

@@ -414,6 +414,32 @@ pub async fn sqlite_floor(
     data: &str,
     request: &str,
 ) -> Result<Samples, BoxError> {
+    sqlite_floor_without(dir, handoffs, per_commit, data, request, &[]).await
+}
+
+/// The store's rollup triggers (stats): what keeps the statistics current in every write.
+pub const ROLLUP_TRIGGERS: &[&str] = &[
+    "stats_attempt_inserted",
+    "stats_attempt_updated",
+    "stats_handoff_inserted",
+    "stats_handoff_updated",
+];
+/// The search index's queue triggers (issue 18): what the store's writes do for text search.
+pub const SEARCH_TRIGGERS: &[&str] = &[
+    "history_search_attempt_inserted",
+    "history_search_attempt_updated",
+];
+
+/// [`sqlite_floor`] on a store file whose `triggers` were dropped first: the difference from
+/// the whole floor is what those triggers cost.
+pub async fn sqlite_floor_without(
+    dir: &std::path::Path,
+    handoffs: usize,
+    per_commit: usize,
+    data: &str,
+    request: &str,
+    triggers: &[&str],
+) -> Result<Samples, BoxError> {
     let rows = FloorRows {
         inbox: None,
         handoff: Some(HandoffFloorRow {
@@ -425,7 +451,24 @@ pub async fn sqlite_floor(
             response_excerpt: None,
         }),
     };
-    sqlite_floor_rows(dir, handoffs, per_commit, rows).await
+    let path = floor_file(dir).await?;
+    if !triggers.is_empty() {
+        let conn = rusqlite::Connection::open(&path)?;
+        for t in triggers {
+            conn.execute_batch(&format!("DROP TRIGGER {t}"))?;
+        }
+    }
+    tokio::task::spawn_blocking(move || sqlite_floor_blocking(&path, handoffs, per_commit, &rows))
+        .await?
+}
+
+/// A store file with the store's schema and file settings (WAL), from the store itself.
+async fn floor_file(dir: &std::path::Path) -> Result<std::path::PathBuf, BoxError> {
+    handoff_console::store::Store::open(dir)
+        .await?
+        .close()
+        .await;
+    Ok(dir.join(handoff_console::store::STORE_FILE))
 }
 
 /// What each item of a floor writes: an accepted message's inbox row (one commit; and the
@@ -469,12 +512,7 @@ pub async fn sqlite_floor_rows(
     per_commit: usize,
     rows: FloorRows,
 ) -> Result<Samples, BoxError> {
-    // The store's schema and file settings (WAL), from the store itself.
-    handoff_console::store::Store::open(dir)
-        .await?
-        .close()
-        .await;
-    let path = dir.join(handoff_console::store::STORE_FILE);
+    let path = floor_file(dir).await?;
     tokio::task::spawn_blocking(move || sqlite_floor_blocking(&path, items, per_commit, &rows))
         .await?
 }
@@ -590,9 +628,9 @@ fn sqlite_floor_blocking(
 /// The best handoff/bare ratio `floor` leaves room for, were everything else in a handoff free:
 /// at concurrency 1 by time per request, under concurrency by CPU per request (the machine's
 /// cores are the limit there). Printed beside the goals, so that a goal above it reads as
-/// out of reach by construction.
-pub fn ceiling(concurrency: usize, bare: &Samples, floor: &Samples) {
-    ceiling_of("handoff/bare", concurrency, bare, floor);
+/// out of reach by construction; returned as a fraction, for goals stated against it.
+pub fn ceiling(concurrency: usize, bare: &Samples, floor: &Samples) -> f64 {
+    ceiling_of("handoff/bare", concurrency, bare, floor)
 }
 
 /// [`ceiling`] for a ratio `what` (e.g. `intake/bare`), printed, and returned as a fraction.
