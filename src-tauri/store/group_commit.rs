@@ -147,13 +147,13 @@ enum BatchFailure {
 }
 
 /// Runs the batch in one transaction, each write under a savepoint (a write alone in its
-/// batch under none), and answers every
-/// caller once the outcome is known: after `COMMIT` for the writes that went in, with its
-/// own error for a write that failed on a constraint, and with the same error for all when
-/// the transaction itself fails (disk full, the lock held too long by another process) or
-/// the store's file was deleted or replaced. The file is checked before the batch, once the
-/// write lock is held (it may have been replaced while the batch waited for it), and right
-/// after the commit (a commit into a replaced file is lost all the same).
+/// batch under none), and answers every caller once the outcome is known: after `COMMIT` for
+/// the writes that went in, with its own error for a write that failed on a constraint, and
+/// with the same error for all when the transaction itself fails (disk full, the lock held too
+/// long by another process) or the store's file was deleted or replaced. The file is checked
+/// before the batch, once the write lock is held (it may have been replaced while the batch
+/// waited for it), and right after the commit (a commit into a replaced file is lost all the
+/// same).
 fn commit_and_answer(conn: &Connection, file: &StoreFile, batch: &mut Vec<Box<dyn Job>>) {
     if let Err(e) = file.check() {
         fail_all(batch, &e);
