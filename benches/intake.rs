@@ -35,8 +35,13 @@
 //! 50 ms, and at least 80% of the ceiling the floor sets (for the accepted and for the
 //! delivered rate).
 //!
+//! The 80% goal is also printed as CPU per message: what it allows beside what `bare`, the
+//! floor and the delivery's own request take, so that what is left for the rest is visible.
+//!
 //! `cargo bench --no-default-features --bench intake [-- --requests N --rounds R]`, or
-//! `HANDOFF_BENCH_REQUESTS=N`: N webhooks per side (default 6000).
+//! `HANDOFF_BENCH_REQUESTS=N`: N webhooks per side (default 6000). `HANDOFF_BENCH_SMOKE=1`
+//! leaves the goals unjudged: `make test` runs it so, in a debug build, for the exactly-once
+//! check alone.
 
 mod support;
 
@@ -615,35 +620,61 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
         &b,
         &[("floor", &floor_full), ("delivery", &delivery_alone)],
     );
+    // The 80% goal as CPU: what it allows a message, against the parts measured above that
+    // every message needs (the rest: sealing, mapping, rendering and masking the request, the
+    // hand-offs to the store's writer and back, none of them in `bare` or the floor).
+    let (bare_us, floor_us, delivery_us) = (
+        b.cpu_per_request_us(),
+        floor_full.cpu_per_request_us(),
+        delivery_alone.cpu_per_request_us(),
+    );
+    let allowed_us = (bare_us + floor_us) / CEILING_GOAL;
+    let needed_us = bare_us + floor_us + delivery_us;
+    println!(
+        "{:>5}  {:.0}% of the ceiling allows {:.0} µs of CPU per message; bare, the floor and \
+         the delivery's own request take {:.0}, leaving {:.0} µs for the rest (measured: \
+         {:.0} µs per delivered message in all)",
+        "",
+        CEILING_GOAL * 100.0,
+        allowed_us,
+        needed_us,
+        allowed_us - needed_us,
+        delivered.cpu_per_request_us(),
+    );
 
+    // A smoke run (CI's, in a debug build with a few hundred webhooks) checks that every
+    // accepted message is delivered exactly once; its speed says nothing.
+    let smoke = std::env::var_os("HANDOFF_BENCH_SMOKE").is_some();
     let mut verdicts = Vec::new();
-    verdicts.push(check(
-        "accepted webhooks/s",
-        format!("{:.0}", accepted.throughput()),
-        &format!(">= {ACCEPTED_GOAL:.0}"),
-        accepted.throughput() >= ACCEPTED_GOAL,
-    ));
-    let p99 = accepted.percentile_us(99.0);
-    verdicts.push(check(
-        "p99 of the 202s",
-        format!("{:.1} ms", p99 / 1e3),
-        &format!("< {:.0} ms", P99_GOAL_US / 1e3),
-        p99 < P99_GOAL_US,
-    ));
-    for (what, s) in [("accepted", &accepted), ("delivered", &delivered)] {
-        let ratio = s.throughput() / b.throughput();
-        let of_ceiling = ratio / ceiling;
+    if !smoke {
         verdicts.push(check(
-            &format!("{what}/bare against the ceiling"),
-            format!(
-                "{:.1}% of {:.1}% = {:.0}%",
-                ratio * 100.0,
-                ceiling * 100.0,
-                of_ceiling * 100.0
-            ),
-            &format!(">= {:.0}% of the ceiling", CEILING_GOAL * 100.0),
-            of_ceiling >= CEILING_GOAL,
+            "accepted webhooks/s",
+            format!("{:.0}", accepted.throughput()),
+            &format!(">= {ACCEPTED_GOAL:.0}"),
+            accepted.throughput() >= ACCEPTED_GOAL,
         ));
+        let p99 = accepted.percentile_us(99.0);
+        verdicts.push(check(
+            "p99 of the 202s",
+            format!("{:.1} ms", p99 / 1e3),
+            &format!("< {:.0} ms", P99_GOAL_US / 1e3),
+            p99 < P99_GOAL_US,
+        ));
+        for (what, s) in [("accepted", &accepted), ("delivered", &delivered)] {
+            let ratio = s.throughput() / b.throughput();
+            let of_ceiling = ratio / ceiling;
+            verdicts.push(check(
+                &format!("{what}/bare against the ceiling"),
+                format!(
+                    "{:.1}% of {:.1}% = {:.0}%",
+                    ratio * 100.0,
+                    ceiling * 100.0,
+                    of_ceiling * 100.0
+                ),
+                &format!(">= {:.0}% of the ceiling", CEILING_GOAL * 100.0),
+                of_ceiling >= CEILING_GOAL,
+            ));
+        }
     }
 
     let (messages, done, _) = store.outcomes()?;
@@ -656,6 +687,10 @@ async fn run(opts: Options, console: &Console, sink: &Sink) -> Result<(), BoxErr
     if messages != accepted_total || done != accepted_total || got != accepted_total {
         return Err("not every accepted message ended delivered exactly once".into());
     }
-    support::summary(&verdicts);
+    if smoke {
+        println!("goals not judged: a smoke run (HANDOFF_BENCH_SMOKE)");
+    } else {
+        support::summary(&verdicts);
+    }
     Ok(())
 }

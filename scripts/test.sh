@@ -7,11 +7,13 @@
 # named `as_root` (a real full disk on a small tmpfs, a user with no home folder) need root and
 # are left out and counted the same way on other accounts.
 # Benchmarks are plain binaries (harness = false): `make lint` compiles them (clippy
-# --all-targets) and `cargo bench` runs them.
+# --all-targets) and `cargo bench` runs them; the intake benchmark also runs here, small and in a
+# debug build, for its exactly-once check (step 1b).
 #   1. Rust: unit and integration tests (cargo nextest, or cargo test without it). The lib
 #      tests also write the UI's generated TypeScript types (ts-rs).
 #      Then the store matrix's second pass: the console's integration tests again with each
 #      console on the PostgreSQL store (HANDOFF_TEST_STORE=postgres, tests/common/matrix.rs).
+#   1b. The intake benchmark's smoke run (HANDOFF_BENCH_SMOKE: goals left unjudged).
 #   2. The generated types must be the committed ones (a changed Rust type needs them updated).
 #   3. UI: type check, lint, component tests (Vitest).
 #   4. End to end: `serve` with real targets, driven in Debian's Chromium (Playwright).
@@ -146,6 +148,12 @@ if [ "${rust_status:-0}" != 0 ]; then
   echo "== Rust tests FAILED" >&2
   exit "$rust_status"
 fi
+
+echo "== benchmark smoke: intake (debug build, a few hundred signed webhooks)"
+# Every accepted message must end delivered exactly once (the benchmark fails otherwise); its
+# goals are judged on release runs only (BENCHMARKS.md), so this run leaves them unjudged.
+# shellcheck disable=SC2086
+HANDOFF_BENCH_SMOKE=1 cargo test $features --bench intake -- --requests 300 --rounds 1
 
 echo "== generated UI types are current"
 if [ -n "$(git status --porcelain -- ui/src/api/types ui/src/api/operations.ts)" ]; then
