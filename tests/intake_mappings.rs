@@ -266,6 +266,75 @@ async fn a_message_no_mapping_takes_is_ignored_and_reprocessing_maps_it_once_one
 }
 
 #[tokio::test]
+async fn a_webhook_a_kept_realtime_mapping_takes_is_accepted_with_its_handoff_begun() {
+    // The listener keeps a source's mappings once a message has needed them; a webhook a
+    // realtime one takes is then mapped before its 202, and the commit that accepts it also
+    // begins its handoff: the 202 says `mapped`, and the inbox names the handoff at once (on
+    // the SQLite store).
+    let t = setup().await;
+    let v = Verification::StandardWebhooks;
+    let secret = t
+        .source("bridge", "ehr", &json!({"mode": "standardWebhooks"}))
+        .await;
+    let (status, saved) =
+        t.s.call(
+            Method::POST,
+            "/mappings",
+            Some(json!({
+                "source": "bridge", "name": "everything", "integration": "Clinic EMR",
+                "fields": [{"field": "fullName", "value": {"pointer": "/patient/name"}}]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    let post = |key: &'static str| {
+        let (intake, secret, v) = (t.intake.clone(), secret.clone(), v.clone());
+        async move {
+            let bytes = serde_json::to_vec(&json!({"patient": {"name": "Eva Souza"}})).unwrap();
+            let mut req = reqwest::Client::new()
+                .post(format!("{intake}/bridge"))
+                .body(bytes.clone());
+            for (k, val) in v
+                .sign(&secret, key, chrono::Utc::now().timestamp(), &bytes)
+                .unwrap()
+            {
+                req = req.header(k, val);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::ACCEPTED);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+
+    // The first message reads the mappings after its 202.
+    let first = post("k1").await;
+    assert_eq!(first["status"], "received", "{first}");
+    t.settled(first["id"].as_str().unwrap(), true).await;
+
+    let second = post("k2").await;
+    // The shared store does not combine the two commits: there the message is mapped after
+    // its 202, as the first one was.
+    if !common::matrix::on_postgres() {
+        assert_eq!(second["status"], "mapped", "{second}");
+        let (_, view) =
+            t.s.get(&format!("/inbox/{}", second["id"].as_str().unwrap()))
+                .await;
+        assert_ne!(view["item"]["status"], "received", "{view}");
+        assert_eq!(view["item"]["handoffId"], second["handoffId"], "{view}");
+        assert_eq!(view["item"]["mappingName"], "everything", "{view}");
+    }
+    let view = t.settled(second["id"].as_str().unwrap(), true).await;
+    assert_eq!(view["item"]["status"], "delivered", "{view}");
+
+    // A repeat is answered with the first answer and delivers nothing more.
+    let again = post("k2").await;
+    assert_eq!(again["id"], second["id"], "{again}");
+    assert_eq!(again["handoffId"], second["handoffId"], "{again}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(t.sink.count(), 2);
+}
+
+#[tokio::test]
 async fn a_changed_mapping_or_integration_takes_the_very_next_message() {
     // The listener keeps a source's mappings and their integrations between messages; a change
     // must still hold for the next message, with no wait.

@@ -7,7 +7,7 @@ mod queries;
 mod search;
 mod writer;
 
-pub use writer::AttemptWrites;
+pub use writer::{AttemptWrites, InboxBegun};
 
 pub(crate) use handoffs::push_handoff_trigger;
 pub use handoffs::{

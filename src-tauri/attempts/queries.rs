@@ -392,6 +392,26 @@ impl Store {
         }
     }
 
+    /// Adds an inbox message and begins the handoff its mapping made of it, in one commit
+    /// (see `GroupCommit::add_to_inbox_and_begin`). `None` on the shared store, which does
+    /// not combine them: nothing is written, and the message goes the usual way.
+    pub async fn add_to_inbox_and_begin(
+        &self,
+        message: crate::intake::inbox::NewInboxMessage,
+        mapping: (crate::ids::MappingId, String),
+        expected: Vec<crate::intake::inbox::MappingVersion>,
+        a: &BeginAttempt<'_>,
+    ) -> Result<Option<super::writer::InboxBegun>, StoreError> {
+        match self.backend() {
+            Backend::Sqlite(local) => local
+                .group_commit
+                .add_to_inbox_and_begin(message, mapping, expected, a)
+                .await
+                .map(Some),
+            Backend::Postgres(_) => Ok(None),
+        }
+    }
+
     /// Records how an attempt ended and what becomes of its handoff, in one transaction.
     pub async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
         match self.backend() {

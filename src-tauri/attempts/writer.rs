@@ -8,6 +8,8 @@
 use super::HandoffOrigin;
 use super::queries::{BeginAttempt, Claim, FinishAttempt};
 use crate::category::ErrorCategory;
+use crate::ids::MappingId;
+use crate::intake::inbox::{self, InboxAnswer, InboxStatus, MappingVersion, NewInboxMessage};
 use crate::store::postgres::{Shared, numbered};
 use crate::store::{GroupCommit, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -37,7 +39,7 @@ struct NewAttempt {
 }
 
 /// A beginning as the writer thread takes it (owned: it outlives the caller's borrow).
-struct Begin {
+pub(crate) struct Begin {
     attempt: NewAttempt,
     claim: Claim,
     /// Where a new handoff came from (`live`, `test`, `webhook`; see `HandoffOrigin`).
@@ -69,9 +71,10 @@ struct Finish {
     pub handoff_status: &'static str,
 }
 
-impl AttemptWrites for GroupCommit {
-    async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
-        let begin = Begin {
+impl Begin {
+    /// `a` owned, for the writer thread.
+    pub(crate) fn of(a: &BeginAttempt<'_>) -> Self {
+        Begin {
             attempt: NewAttempt {
                 attempt_id: a.attempt_id.to_string(),
                 handoff_id: a.handoff_id.to_string(),
@@ -96,7 +99,13 @@ impl AttemptWrites for GroupCommit {
                     t.mapping_name.to_string(),
                 )
             }),
-        };
+        }
+    }
+}
+
+impl AttemptWrites for GroupCommit {
+    async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
+        let begin = Begin::of(a);
         self.write(move |conn| begin_attempt(conn, &begin)).await
     }
 
@@ -118,6 +127,66 @@ impl AttemptWrites for GroupCommit {
             handoff_status: f.handoff_status.as_str(),
         };
         self.write(move |conn| finish(conn, &outcome)).await
+    }
+}
+
+/// An inbox message written with its new handoff begun (see [`GroupCommit::add_to_inbox_and_begin`]).
+#[derive(Debug)]
+pub struct InboxBegun {
+    /// The inbox's answer: the message added, or the first one with its message id.
+    pub answer: InboxAnswer,
+    /// The attempt's number once the handoff is begun; `None` for a repeat, or when the
+    /// source's mappings changed since the message was mapped.
+    pub begun: Option<u32>,
+    /// When they changed: the versions read, with which the message (written alone) is to be
+    /// mapped again.
+    pub versions: Option<Vec<MappingVersion>>,
+}
+
+impl GroupCommit {
+    /// Adds `message` to the inbox with the mapping that took it, and begins its handoff (`a`,
+    /// a [`Claim::New`]), in one commit: a realtime webhook mapped before its answer takes one
+    /// commit instead of two (the inbox row, then the handoff with the mapping recorded on the
+    /// row). Its source's mapping versions are read first in the same transaction: when they
+    /// are not `expected` (a mapping or its integration changed since), the message is added
+    /// alone, as received, and the versions read are returned to map it again. A repeated
+    /// message id adds nothing.
+    pub(crate) async fn add_to_inbox_and_begin(
+        &self,
+        mut message: NewInboxMessage,
+        mapping: (MappingId, String),
+        expected: Vec<MappingVersion>,
+        a: &BeginAttempt<'_>,
+    ) -> Result<InboxBegun, StoreError> {
+        let begin = Begin::of(a);
+        self.write(move |conn| {
+            let versions = inbox::read_versions(conn, message.source_id)?;
+            if versions != expected {
+                let answer = inbox::insert_message(conn, &message)?;
+                let versions = (!answer.repeat).then_some(versions);
+                return Ok(InboxBegun {
+                    answer,
+                    begun: None,
+                    versions,
+                });
+            }
+            message.mapping = Some(mapping);
+            let mut answer = inbox::insert_message(conn, &message)?;
+            let begun = if answer.repeat {
+                None
+            } else {
+                begin_attempt(conn, &begin)?
+            };
+            if begun.is_some() {
+                answer.status = InboxStatus::Mapped;
+            }
+            Ok(InboxBegun {
+                answer,
+                begun,
+                versions: None,
+            })
+        })
+        .await
     }
 }
 
@@ -180,7 +249,7 @@ const INTERRUPTED: &str = "interrupted: the console stopped before this attempt 
 /// Inserts a new handoff already claimed by its first attempt, or claims an existing one under
 /// the claim's condition (closing an attempt its dead process left pending), then inserts the
 /// attempt. `None`: the handoff could not be claimed, nothing written.
-fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::Error> {
+pub(crate) fn begin_attempt(conn: &Connection, b: &Begin) -> Result<Option<u32>, rusqlite::Error> {
     let a = &b.attempt;
     let number = match b.claim {
         Claim::New => {

@@ -364,7 +364,7 @@ fn repeat_answer(first: Option<(String, Option<String>, String)>) -> Result<Inbo
 
 /// Adds a message in the group commit's transaction, or finds the first one with its message
 /// id. Runs on the writer's connection.
-fn insert_message(
+pub(crate) fn insert_message(
     conn: &rusqlite::Connection,
     m: &NewInboxMessage,
 ) -> Result<InboxAnswer, rusqlite::Error> {
@@ -503,18 +503,7 @@ impl Store {
                 if answer.repeat {
                     return Ok((answer, None));
                 }
-                let versions = conn
-                    .prepare_cached(MAPPING_VERSIONS)?
-                    .query_map([message.source_id.to_string()], |r| {
-                        Ok(MappingVersion {
-                            mapping: r.get(0)?,
-                            mapping_updated: r.get(1)?,
-                            integration: r.get(2)?,
-                            integration_updated: r.get(3)?,
-                        })
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((answer, Some(versions)))
+                Ok((answer, Some(read_versions(conn, message.source_id)?)))
             })
             .await
     }
@@ -712,6 +701,23 @@ pub(crate) fn record_mapping(
     conn.prepare_cached(RECORD_MAPPING)?
         .execute(params![mapping, mapping_name, message])?;
     Ok(())
+}
+
+/// `source`'s [mapping versions](Store::mapping_versions), read on the writer's connection.
+pub(crate) fn read_versions(
+    conn: &rusqlite::Connection,
+    source: SourceId,
+) -> Result<Vec<MappingVersion>, rusqlite::Error> {
+    conn.prepare_cached(MAPPING_VERSIONS)?
+        .query_map([source.to_string()], |r| {
+            Ok(MappingVersion {
+                mapping: r.get(0)?,
+                mapping_updated: r.get(1)?,
+                integration: r.get(2)?,
+                integration_updated: r.get(3)?,
+            })
+        })?
+        .collect()
 }
 
 /// [`record_mapping`]'s statement (the PostgreSQL store's writer runs it too).

@@ -148,6 +148,9 @@ struct AttemptPlan<'a> {
     test: bool,
     /// A new handoff made from an inbox message: the message and the mapping that took it.
     taken_by: Option<TakenBy<'a>>,
+    /// A new handoff made from a message being accepted: the message is written with it, in
+    /// its first commit.
+    accepting: Option<super::inbox::Accepting>,
 }
 
 /// Who makes a new handoff.
@@ -157,6 +160,9 @@ pub(super) enum MadeBy<'a> {
     /// An inbox message (trigger `webhook`), with the mapping that took it when one did,
     /// recorded on the message in the handoff's first commit.
     Inbox(Option<TakenBy<'a>>),
+    /// A message being accepted (trigger `webhook`), mapped before its answer: added to the
+    /// inbox in the handoff's first commit, which answers the listener.
+    Accepting(Box<super::inbox::Accepting>),
 }
 
 /// How long an attempt may hold its handoff before the worker assumes its process died: the
@@ -223,9 +229,10 @@ impl App {
         encoded: String,
         made_by: MadeBy<'_>,
     ) -> Result<HandoffResult, AppError> {
-        let (trigger, taken_by) = match made_by {
-            MadeBy::Caller(trigger) => (trigger, None),
-            MadeBy::Inbox(taken_by) => (Trigger::Webhook, taken_by),
+        let (trigger, taken_by, accepting) = match made_by {
+            MadeBy::Caller(trigger) => (trigger, None, None),
+            MadeBy::Inbox(taken_by) => (Trigger::Webhook, taken_by, None),
+            MadeBy::Accepting(accepting) => (Trigger::Webhook, None, Some(*accepting)),
         };
         self.run_attempt(AttemptPlan {
             integration,
@@ -240,6 +247,7 @@ impl App {
             previous: None,
             test: false,
             taken_by,
+            accepting,
         })
         .await
     }
@@ -265,6 +273,7 @@ impl App {
             previous: None,
             test: true,
             taken_by: None,
+            accepting: None,
         })
         .await
     }
@@ -341,6 +350,7 @@ impl App {
             previous: previous.or(handoff.summary.last_attempt_id),
             test: false,
             taken_by: None,
+            accepting: None,
         })
         .await
     }
@@ -579,6 +589,7 @@ impl App {
                 previous: handoff.summary.last_attempt_id,
                 test: false,
                 taken_by: None,
+                accepting: None,
             })
             .await;
         match result {
@@ -741,7 +752,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(handoff_id = %plan.handoff_id, integration = %plan.integration.id, trigger = plan.trigger.as_str(), attempt, outcome, category, duration_ms))]
     async fn run_attempt_with_delivery(
         &self,
-        plan: AttemptPlan<'_>,
+        mut plan: AttemptPlan<'_>,
     ) -> Result<(HandoffResult, Delivery), AppError> {
         let integration = plan.integration;
         // Secrets first: a locked or unreachable keyring is the console's problem, not the
@@ -764,26 +775,27 @@ impl App {
         };
         let attempt_id = AttemptId::new();
         let started = now_ms();
-        let begun = self
-            .store
-            .begin_attempt(&BeginAttempt {
-                attempt_id,
-                handoff_id: plan.handoff_id,
-                integration_id: integration.id,
-                integration_name: &integration.name,
-                session_id: plan.session_id,
-                trigger: plan.trigger,
-                automatic: plan.automatic,
-                previous_attempt_id: plan.previous,
-                claim: plan.claim,
-                data: sealed.as_deref(),
-                data_masked: masked.as_deref(),
-                started_at: started,
-                lease_until: started + lease(integration).as_millis() as i64,
-                owner: &self.worker_name,
-                taken_by: plan.taken_by,
-            })
-            .await?;
+        let begin = BeginAttempt {
+            attempt_id,
+            handoff_id: plan.handoff_id,
+            integration_id: integration.id,
+            integration_name: &integration.name,
+            session_id: plan.session_id,
+            trigger: plan.trigger,
+            automatic: plan.automatic,
+            previous_attempt_id: plan.previous,
+            claim: plan.claim,
+            data: sealed.as_deref(),
+            data_masked: masked.as_deref(),
+            started_at: started,
+            lease_until: started + lease(integration).as_millis() as i64,
+            owner: &self.worker_name,
+            taken_by: plan.taken_by,
+        };
+        let begun = match plan.accepting.take() {
+            None => self.store.begin_attempt(&begin).await?,
+            Some(accepting) => accepting.write_with(&self.store, &begin).await?,
+        };
         let Some(attempt_number) = begun else {
             return Err(AppError::conflict(format!(
                 "handoff {} is being delivered right now, or was delivered already",

@@ -8,13 +8,13 @@ use super::App;
 use super::data::Opened;
 use super::handoffs::{MadeBy, check_send_input};
 use super::intake_seed::{SeedDatabaseBody, SeedPushBody, read};
-use crate::attempts::{HandoffOrigin, TakenBy};
+use crate::attempts::{BeginAttempt, HandoffOrigin, InboxBegun, TakenBy};
 use crate::audit::{AuditAction, AuditObject};
 use crate::error::{AppError, ErrorKind, FieldProblem};
 use crate::ids::{HandoffId, InboxId, IntegrationId, MappingId, SourceId};
 use crate::intake::inbox::{
     DEFAULT_INBOX_LIMIT, InboxFilter, InboxItem, InboxOutcome, InboxRecord, InboxStatus,
-    IntakeEndpoint, MAX_INBOX_LIMIT, MappingVersion,
+    IntakeEndpoint, MAX_INBOX_LIMIT, MappingVersion, NewInboxMessage,
 };
 use crate::intake::mappings::{self, Mapping, Message, SyncFrequency};
 use crate::integrations::Integration;
@@ -119,13 +119,88 @@ impl HandoffBody {
 }
 
 /// What a message became, when it becomes a handoff now.
-struct Planned {
+pub(super) struct Planned {
     integration: Arc<Integration>,
     session_id: String,
     data: Value,
     encoded: String,
     /// The mapping that took the message, recorded with its handoff.
     mapping: Option<(MappingId, String)>,
+}
+
+/// What `mapping` makes of `message`: the handoff for its integration (data checked against
+/// the integration's fields), or why it cannot make one.
+fn map_with(
+    kept: &SourceMappings,
+    mapping: &Mapping,
+    message: &Message<'_>,
+) -> Result<Planned, String> {
+    let integration = kept
+        .integrations
+        .get(&mapping.integration_id)
+        .cloned()
+        .ok_or_else(|| "the mapping's integration was removed".to_string())?;
+    let mapped = mapping.apply(message).map_err(|p| describe(&p))?;
+    let data =
+        crate::templating::check_data(&integration.config.fields, &Value::Object(mapped.data))
+            .map(Value::Object)
+            .map_err(|p| describe(&p))?;
+    let (session_id, encoded) =
+        check_send_input(&mapped.session_id, &data).map_err(|e| e.message)?;
+    Ok(Planned {
+        integration,
+        session_id: session_id.to_string(),
+        data,
+        encoded,
+        mapping: Some((mapping.id, mapping.name.clone())),
+    })
+}
+
+/// A message being accepted with its handoff planned (`App::accept_intake`): written to the
+/// inbox in that handoff's first commit, whose outcome goes back to the listener by `reply`.
+/// Dropped unwritten (the attempt could not begin: secrets, the data key), it tells the
+/// listener to write the message the usual way.
+pub(super) struct Accepting {
+    pub(super) message: NewInboxMessage,
+    pub(super) mapping: (MappingId, String),
+    pub(super) versions: Vec<MappingVersion>,
+    pub(super) reply: tokio::sync::oneshot::Sender<Result<InboxBegun, AppError>>,
+}
+
+impl Accepting {
+    /// Writes the message with the handoff's beginning and answers the listener; the
+    /// attempt's number when the handoff was begun (`None`: a repeated message, or mappings
+    /// changed meanwhile).
+    pub(super) async fn write_with(
+        self,
+        store: &crate::store::Store,
+        begin: &BeginAttempt<'_>,
+    ) -> Result<Option<u32>, AppError> {
+        let Self {
+            message,
+            mapping,
+            versions,
+            reply,
+        } = self;
+        match store
+            .add_to_inbox_and_begin(message, mapping, versions, begin)
+            .await
+        {
+            Ok(Some(done)) => {
+                let begun = done.begun;
+                let _ = reply.send(Ok(done));
+                Ok(begun)
+            }
+            // The shared store does not combine them: nothing was written, and the listener
+            // (its reply dropped) writes the message the usual way.
+            Ok(None) => Ok(None),
+            Err(e) => {
+                let e = AppError::from(e);
+                let _ = reply.send(Err(e.clone()));
+                Err(e)
+            }
+        }
+    }
 }
 
 /// A source's mappings (in the order they are tried) and the integrations they name, as a
@@ -351,37 +426,9 @@ impl App {
                 .await?;
             return Ok(None);
         };
-        let Some(integration) = kept.integrations.get(&mapping.integration_id).cloned() else {
-            return self
-                .fail_mapped(
-                    item.id,
-                    mapping,
-                    "the mapping's integration was removed".into(),
-                )
-                .await;
-        };
-        let mapped = match mapping.apply(&message) {
-            Ok(m) => m,
-            Err(problems) => {
-                return self
-                    .fail_mapped(item.id, mapping, describe(&problems))
-                    .await;
-            }
-        };
-        let data = match crate::templating::check_data(
-            &integration.config.fields,
-            &Value::Object(mapped.data),
-        ) {
-            Ok(d) => Value::Object(d),
-            Err(problems) => {
-                return self
-                    .fail_mapped(item.id, mapping, describe(&problems))
-                    .await;
-            }
-        };
-        let (session_id, encoded) = match check_send_input(&mapped.session_id, &data) {
-            Ok(checked) => checked,
-            Err(e) => return self.fail_mapped(item.id, mapping, e.message).await,
+        let planned = match map_with(&kept, mapping, &message) {
+            Ok(planned) => planned,
+            Err(why) => return self.fail_mapped(item.id, mapping, why).await,
         };
         if mapping.sync == SyncFrequency::Manual && !release {
             self.store
@@ -391,20 +438,99 @@ impl App {
                         status: InboxStatus::Mapped,
                         error: None,
                         mapping: Some((mapping.id, mapping.name.clone())),
-                        integration_id: Some(integration.id),
-                        session_id: Some(session_id.to_string()),
+                        integration_id: Some(planned.integration.id),
+                        session_id: Some(planned.session_id),
                     },
                 )
                 .await?;
             return Ok(None);
         }
-        Ok(Some(Planned {
-            integration,
-            session_id: session_id.to_string(),
-            data,
-            encoded,
-            mapping: Some((mapping.id, mapping.name.clone())),
-        }))
+        Ok(Some(planned))
+    }
+
+    /// Maps a webhook as it is accepted and, when that can be done (see
+    /// [`App::plan_on_acceptance`]), starts its handoff, whose first commit adds the message
+    /// to the inbox too: the receiver gets that commit's outcome, or is dropped when nothing
+    /// was written (the message then goes the usual way). `None`: not mapped now.
+    pub(super) fn start_on_acceptance(
+        self: &Arc<Self>,
+        message: &NewInboxMessage,
+        body: &[u8],
+        headers: &Map<String, Value>,
+    ) -> Option<tokio::sync::oneshot::Receiver<Result<InboxBegun, AppError>>> {
+        let handoff_id = message.handoff_id?;
+        let message_id = message
+            .message_key
+            .clone()
+            .unwrap_or_else(|| message.id.to_string());
+        let (planned, versions) =
+            self.plan_on_acceptance(message.source_id, &message_id, body, headers)?;
+        let mapping = planned.mapping.clone()?;
+        let (reply, answered) = tokio::sync::oneshot::channel();
+        let accepting = Accepting {
+            message: message.clone(),
+            mapping,
+            versions,
+            reply,
+        };
+        let app = Arc::clone(self);
+        tokio::spawn(async move {
+            let sent = app
+                .send_new(
+                    &planned.integration,
+                    handoff_id,
+                    &planned.session_id,
+                    &planned.data,
+                    planned.encoded,
+                    MadeBy::Accepting(Box::new(accepting)),
+                )
+                .await;
+            match sent {
+                // Not begun: a repeated message, or its mappings changed and the listener
+                // maps it again.
+                Ok(_)
+                | Err(AppError {
+                    kind: ErrorKind::Conflict,
+                    ..
+                }) => {}
+                Err(e) => tracing::warn!(handoff_id = %handoff_id, "a webhook's handoff: {e}"),
+            }
+        });
+        Some(answered)
+    }
+
+    /// A webhook mapped as it is accepted, when that can be done from what this process keeps
+    /// and a realtime mapping takes it whole: its handoff, and the mapping versions it was
+    /// planned from (checked again in the commit that writes both). `None` for anything else
+    /// (no mappings kept for the source yet, no mapping or a manual one, a body or data that
+    /// fail): the message is then written alone and mapped after its answer, which records
+    /// why.
+    pub(super) fn plan_on_acceptance(
+        &self,
+        source: SourceId,
+        message_id: &str,
+        body: &[u8],
+        headers: &Map<String, Value>,
+    ) -> Option<(Planned, Vec<MappingVersion>)> {
+        let kept = self
+            .intake
+            .mappings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&source)
+            .cloned()?;
+        let body: Value = serde_json::from_slice(body).ok()?;
+        let message = Message {
+            body: &body,
+            headers,
+            message_id,
+        };
+        let mapping = mappings::choose(&kept.mappings, &message)?;
+        if mapping.sync != SyncFrequency::Realtime {
+            return None;
+        }
+        let planned = map_with(&kept, mapping, &message).ok()?;
+        Some((planned, kept.versions.clone()))
     }
 
     /// `source`'s mappings and the integrations they name: the ones kept from an earlier

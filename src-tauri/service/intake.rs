@@ -834,6 +834,40 @@ impl App {
             sealed_headers: message.sealed_headers.clone(),
             mapping_id: message.mapping.as_ref().map(|(id, _)| *id),
         };
+        // A webhook a realtime mapping takes is written with its handoff, in one commit.
+        if endpoint == IntakeEndpoint::Webhook
+            && !self.store.is_shared()
+            && let Some(answered) = self.start_on_acceptance(&message, body, &kept)
+        {
+            match answered.await {
+                Ok(Ok(done)) => {
+                    if done.begun.is_none() && !done.answer.repeat {
+                        // Its mappings changed meanwhile: it was written alone, and is mapped
+                        // now from the versions read in that commit.
+                        let app = Arc::clone(self);
+                        let body = body.to_vec();
+                        tokio::spawn(async move {
+                            let id = record.item.id;
+                            if let Err(e) =
+                                app.take_accepted(record, body, kept, done.versions).await
+                            {
+                                tracing::warn!(inbox = %id, "the message waits to be taken up again: {e}");
+                            }
+                        });
+                    }
+                    let answer = done.answer;
+                    return Ok(IntakeAccepted {
+                        id: answer.id,
+                        status: answer.status,
+                        handoff_id: answer.handoff_id,
+                        repeat: answer.repeat,
+                    });
+                }
+                Ok(Err(e)) => return Err(unavailable(e)),
+                // Nothing was written (the attempt could not begin): the usual way, below.
+                Err(_) => {}
+            }
+        }
         // A message its source's mappings take gets their versions read in the same commit.
         let (answer, versions) =
             if matches!(endpoint, IntakeEndpoint::Webhook | IntakeEndpoint::Push) {
