@@ -512,13 +512,7 @@ impl App {
         body: &[u8],
         headers: &Map<String, Value>,
     ) -> Option<(Planned, Vec<MappingVersion>)> {
-        let kept = self
-            .intake
-            .mappings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&source)
-            .cloned()?;
+        let kept = self.kept_mappings(source)?;
         let body: Value = serde_json::from_slice(body).ok()?;
         let message = Message {
             body: &body,
@@ -533,6 +527,17 @@ impl App {
         Some((planned, kept.versions.clone()))
     }
 
+    /// What this process keeps of `source`'s mappings, as last read (not checked against the
+    /// store's versions).
+    fn kept_mappings(&self, source: SourceId) -> Option<Arc<SourceMappings>> {
+        self.intake
+            .mappings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&source)
+            .cloned()
+    }
+
     /// `source`'s mappings and the integrations they name: the ones kept from an earlier
     /// message while their versions (`read` already, or read now: one small read) say none of
     /// them changed (in this process or another), else read again and kept.
@@ -545,14 +550,7 @@ impl App {
             Some(versions) => versions,
             None => self.store.mapping_versions(source).await?,
         };
-        let kept = self
-            .intake
-            .mappings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&source)
-            .cloned();
-        if let Some(kept) = kept
+        if let Some(kept) = self.kept_mappings(source)
             && kept.versions == versions
         {
             return Ok(kept);
