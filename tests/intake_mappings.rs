@@ -83,6 +83,22 @@ impl Setup {
         extra: &serde_json::Map<String, Value>,
         body: &Value,
     ) -> String {
+        let answer = self
+            .post_answer(source, verification, secret, message_id, extra, body)
+            .await;
+        answer["id"].as_str().unwrap().to_string()
+    }
+
+    /// As [`Setup::post`], answering the whole 202.
+    async fn post_answer(
+        &self,
+        source: &str,
+        verification: &Verification,
+        secret: &str,
+        message_id: &str,
+        extra: &serde_json::Map<String, Value>,
+        body: &Value,
+    ) -> Value {
         let bytes = serde_json::to_vec(body).unwrap();
         let headers = verification
             .sign(secret, message_id, chrono::Utc::now().timestamp(), &bytes)
@@ -100,7 +116,7 @@ impl Setup {
         let status = resp.status();
         let answer: Value = resp.json().await.unwrap();
         assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-        answer["id"].as_str().unwrap().to_string()
+        answer
     }
 
     /// Waits until the message leaves `received` (and `mapped` when `past_mapped`).
@@ -287,24 +303,9 @@ async fn a_webhook_a_kept_realtime_mapping_takes_is_accepted_with_its_handoff_be
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{saved}");
-    let post = |key: &'static str| {
-        let (intake, secret, v) = (t.intake.clone(), secret.clone(), v.clone());
-        async move {
-            let bytes = serde_json::to_vec(&json!({"patient": {"name": "Eva Souza"}})).unwrap();
-            let mut req = reqwest::Client::new()
-                .post(format!("{intake}/bridge"))
-                .body(bytes.clone());
-            for (k, val) in v
-                .sign(&secret, key, chrono::Utc::now().timestamp(), &bytes)
-                .unwrap()
-            {
-                req = req.header(k, val);
-            }
-            let resp = req.send().await.unwrap();
-            assert_eq!(resp.status(), StatusCode::ACCEPTED);
-            resp.json::<Value>().await.unwrap()
-        }
-    };
+    let body = json!({"patient": {"name": "Eva Souza"}});
+    let no_headers = serde_json::Map::new();
+    let post = |key: &'static str| t.post_answer("bridge", &v, &secret, key, &no_headers, &body);
 
     // The first message reads the mappings after its 202.
     let first = post("k1").await;
