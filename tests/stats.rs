@@ -366,6 +366,153 @@ async fn a_window_that_cuts_days_counts_only_what_started_inside_it() {
     assert_eq!(series(&s), vec![(D1, 3, 1, 1, 1)]);
 }
 
+/// Windows whose ends fall anywhere (minutes into an hour, hours into a day) over attempts
+/// spread across three days: whole days from the daily rollups, the whole hours at the edges
+/// from the hourly ones, the partial hours from the attempts; every figure is the exact one.
+#[tokio::test]
+async fn windows_cut_at_any_minute_match_the_attempts() {
+    let t = TestApp::new().await;
+    let ids = [IntegrationId::new(), IntegrationId::new()];
+    let mut rng = Xorshift(0x5151_2026_1206_0001);
+    let failures = [
+        ("server", "503 Service Unavailable"),
+        ("network", "could not connect"),
+        ("timeout", "timed out"),
+    ];
+    let rows: Vec<Row> = (0..600)
+        .map(|i| {
+            let r = rng.unit();
+            let (status, failure) = if r < 0.05 {
+                ("pending", None)
+            } else if r < 0.7 {
+                ("succeeded", None)
+            } else {
+                ("failed", Some(failures[i % failures.len()]))
+            };
+            Row {
+                integration: ids[i % 2],
+                session: "s",
+                trigger: ["live", "retry", "webhook", "test"][(rng.next() % 4) as usize],
+                status,
+                category: failure.map(|f| f.0),
+                duration_ms: (status != "pending").then(|| 1 + (rng.next() % 2_000) as i64),
+                message: failure.map_or("201 Created", |f| f.1),
+                started_at: D0 + (rng.next() % (3 * DAY as u64)) as i64,
+            }
+        })
+        .collect();
+    let pool = pool(t.dir.path()).await;
+    record(&pool, &rows).await;
+    pool.close().await;
+    let minute = 60_000;
+    let mut windows = 0;
+    for k in 0..24 {
+        // Starts every 3 h 7 min, ends 5 h 53 min, 1 day 11 h or 2 days 2 min later (or open).
+        let since = D0 - HOUR + k * (3 * HOUR + 7 * minute);
+        for length in [
+            Some(5 * HOUR + 53 * minute),
+            Some(DAY + 11 * HOUR),
+            Some(2 * DAY + 2 * minute),
+            None,
+        ] {
+            let f = StatsFilter {
+                integration: (k % 3 == 0).then_some(ids[0]),
+                trigger: (k % 5 == 1).then_some(Trigger::Retry),
+                since_ms: Some(since),
+                until_ms: length.map(|l| since + l),
+                ..StatsFilter::default()
+            };
+            assert_matches_exact(&t.app, &f).await;
+            windows += 1;
+        }
+    }
+    assert_eq!(windows, 96);
+}
+
+/// The whole hours at a window's edges are read from the hourly rollups (not from the attempts):
+/// a count added to one hour's rollup row shows in every window that holds that whole hour at
+/// an edge, and in no other.
+#[tokio::test]
+async fn a_windows_whole_edge_hours_come_from_the_hourly_rollups() {
+    let (t, a, _b) = seeded().await;
+    // Day 0's 03:00 hour holds one failed live attempt of `a`; count 100 more in its rollup.
+    let pool = pool(t.dir.path()).await;
+    let bumped = sqlx::query(
+        "UPDATE stats_hourly SET total = total + 100, succeeded = succeeded + 100
+         WHERE hour = ? AND integration_id = ? AND trigger = 'live'",
+    )
+    .bind((D0 + 3 * HOUR) / HOUR)
+    .bind(a.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(bumped.rows_affected(), 1);
+    pool.close().await;
+    let total = |since: i64, until: i64| {
+        let app = &t.app;
+        async move {
+            let f = StatsFilter {
+                since_ms: Some(since),
+                until_ms: Some(until),
+                ..StatsFilter::default()
+            };
+            let fast = app.stats(&f, false).await.unwrap().total;
+            let exact = app.stats(&f, true).await.unwrap().total;
+            (fast, exact)
+        }
+    };
+    // 02:30 on day 0 to day 2: hour 03 is a whole hour at the start edge.
+    assert_eq!(total(D0 + 2 * HOUR + HOUR / 2, D2).await, (105, 5));
+    // Within day 0: hours 03 and 04 whole.
+    assert_eq!(total(D0 + 3 * HOUR, D0 + 5 * HOUR).await, (102, 2));
+    // 03:30 on: hour 03 is partial, read from the attempts (the one at 03:00 is before it).
+    assert_eq!(total(D0 + 3 * HOUR + HOUR / 2, D2).await, (4, 4));
+    // Whole days are read from the daily rollups, which were not touched.
+    assert_eq!(total(D0, D2).await, (7, 7));
+}
+
+/// A history file exported before the hourly rollups, opened read-only, counts a window's
+/// partial days from its attempts and gives the exact figures.
+#[tokio::test]
+async fn an_old_history_file_without_hourly_rollups_counts_the_edges_from_its_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = common::store_migrated_before(dir.path(), "20270107120000_stats_hourly.sql").await;
+    let (a, b) = (IntegrationId::new(), IntegrationId::new());
+    record(&pool, &history(a, b)).await;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let file = tempfile::tempdir().unwrap();
+    let copy = file.path().join("old-history.db");
+    std::fs::copy(dir.path().join(STORE_FILE), &copy).unwrap();
+    let store = handoff_console::store::Store::open_read_only(&copy)
+        .await
+        .unwrap();
+    let f = StatsFilter {
+        since_ms: Some(D0 + 2 * HOUR + HOUR / 2),
+        until_ms: Some(D2 + 6 * HOUR + 1),
+        ..StatsFilter::default()
+    };
+    let fast = store.stats(&f).await.unwrap();
+    let exact = store.stats_exact(&f).await.unwrap();
+    assert_eq!(
+        (fast.total, fast.succeeded, fast.failed, fast.pending),
+        (7, 2, 4, 1)
+    );
+    assert_eq!(
+        (fast.total, fast.failed, fast.handoffs, fast.series.len()),
+        (
+            exact.total,
+            exact.failed,
+            exact.handoffs,
+            exact.series.len()
+        )
+    );
+    store.close().await;
+}
+
 #[tokio::test]
 async fn a_series_with_too_many_points_or_an_empty_window_is_refused() {
     let (t, _a, _b) = seeded().await;

@@ -1028,7 +1028,7 @@ async fn folding_past_days_spread_rollups_on_postgres_keeps_every_figure() {
             .fetch_all(&pool)
             .await
             .unwrap();
-            assert_eq!(settings.len(), 6, "{settings:?}");
+            assert_eq!(settings.len(), 10, "{settings:?}");
             for (table, options) in &settings {
                 assert!(
                     options.contains(&"fillfactor=50".to_string()),
@@ -1080,15 +1080,19 @@ async fn folding_past_days_spread_rollups_on_postgres_keeps_every_figure() {
                 let pool = pool.clone();
                 async move {
                     let mut n = 0;
-                    for table in [
-                        "stats_daily",
-                        "stats_durations_daily",
-                        "stats_errors_daily",
-                        "stats_handoffs_daily",
+                    for (table, day) in [
+                        ("stats_daily", "day"),
+                        ("stats_durations_daily", "day"),
+                        ("stats_errors_daily", "day"),
+                        ("stats_handoffs_daily", "day"),
+                        ("stats_hourly", "hour / 24"),
+                        ("stats_durations_hourly", "hour / 24"),
+                        ("stats_errors_hourly", "hour / 24"),
+                        ("stats_handoffs_hourly", "hour / 24"),
                     ] {
                         let op = if past { "<" } else { ">=" };
                         let c: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                            "SELECT count(*) FROM {table} WHERE spread <> 0 AND day {op} {}",
+                            "SELECT count(*) FROM {table} WHERE spread <> 0 AND {day} {op} {}",
                             today - 1
                         )))
                         .fetch_one(&pool)

@@ -1,4 +1,5 @@
-//! Folding a past day's spread rollup rows into one (PostgreSQL only).
+//! Folding a past day's spread rollup rows into one (PostgreSQL only), in the daily rollups and
+//! in the hourly ones (one row per key and hour).
 //!
 //! On a shared store each daily rollup key is spread over up to 8 rows (`spread`, migration
 //! `..._rollup_spread.sql`) so that concurrent workers rarely wait on one row. That only matters
@@ -19,60 +20,117 @@
 
 use crate::store::{Backend, Store, StoreError};
 
-/// A daily rollup table: its key columns (besides `day` and `spread`) and its counters. Every
-/// column is one or the other: a column added to a rollup must be added here, or a fold would
-/// drop its spread rows' values (the test compares every figure before and after a fold).
+/// A daily or hourly rollup table: its time column (`day` or `hour`), its key columns (besides
+/// that and `spread`) and its counters. Every column is one or the other: a column added to a
+/// rollup must be added here, or a fold would drop its spread rows' values (the test compares
+/// every figure before and after a fold).
 struct Rollup {
     table: &'static str,
+    unit: Unit,
     keys: &'static str,
     counters: &'static [&'static str],
 }
 
-const ROLLUPS: [Rollup; 4] = [
+#[derive(Clone, Copy)]
+enum Unit {
+    Day,
+    Hour,
+}
+
+impl Unit {
+    fn column(self) -> &'static str {
+        match self {
+            Unit::Day => "day",
+            Unit::Hour => "hour",
+        }
+    }
+
+    fn per_day(self) -> i64 {
+        match self {
+            Unit::Day => 1,
+            Unit::Hour => 24,
+        }
+    }
+}
+
+const COUNTS: &[&str] = &[
+    "total",
+    "succeeded",
+    "failed",
+    "pending",
+    "timed",
+    "duration_sum",
+    "network",
+    "timeout",
+    "authentication",
+    "configuration",
+    "validation",
+    "server",
+];
+
+const ROLLUPS: [Rollup; 8] = [
     Rollup {
         table: "stats_daily",
+        unit: Unit::Day,
         keys: "integration_id, trigger",
-        counters: &[
-            "total",
-            "succeeded",
-            "failed",
-            "pending",
-            "timed",
-            "duration_sum",
-            "network",
-            "timeout",
-            "authentication",
-            "configuration",
-            "validation",
-            "server",
-        ],
+        counters: COUNTS,
     },
     Rollup {
         table: "stats_durations_daily",
+        unit: Unit::Day,
         keys: "integration_id, trigger, bucket",
         counters: &["n"],
     },
     Rollup {
         table: "stats_errors_daily",
+        unit: Unit::Day,
         keys: "integration_id, trigger, category, message",
         counters: &["n"],
     },
     Rollup {
         table: "stats_handoffs_daily",
+        unit: Unit::Day,
+        keys: "integration_id, origin, retried, state",
+        counters: &["n"],
+    },
+    Rollup {
+        table: "stats_hourly",
+        unit: Unit::Hour,
+        keys: "integration_id, trigger",
+        counters: COUNTS,
+    },
+    Rollup {
+        table: "stats_durations_hourly",
+        unit: Unit::Hour,
+        keys: "integration_id, trigger, bucket",
+        counters: &["n"],
+    },
+    Rollup {
+        table: "stats_errors_hourly",
+        unit: Unit::Hour,
+        keys: "integration_id, trigger, category, message",
+        counters: &["n"],
+    },
+    Rollup {
+        table: "stats_handoffs_hourly",
+        unit: Unit::Hour,
         keys: "integration_id, origin, retried, state",
         counters: &["n"],
     },
 ];
 
 impl Rollup {
-    /// Moves one day's spread rows into its rows at spread 0 (`$1`: the day) and answers how
-    /// many it moved. Fixed text: the names come from [`ROLLUPS`].
+    /// Moves one day's spread rows into their rows at spread 0 (`$1`, `$2`: the day's first and
+    /// past-the-end value of the time column) and answers how many it moved. Fixed text: the
+    /// names come from [`ROLLUPS`].
     fn fold_sql(&self) -> String {
         let Rollup {
             table,
+            unit,
             keys,
             counters,
         } = self;
+        let at = unit.column();
         let sums = counters
             .iter()
             .map(|c| format!("CAST(sum({c}) AS BIGINT)"))
@@ -86,12 +144,12 @@ impl Rollup {
         let columns = counters.join(", ");
         format!(
             "WITH moved AS (DELETE FROM {table} WHERE ctid IN \
-                                (SELECT ctid FROM {table} WHERE day = $1 AND spread <> 0 \
-                                 FOR UPDATE SKIP LOCKED) \
-                            RETURNING day, {keys}, {columns}), \
-                  merged AS (INSERT INTO {table} (day, {keys}, {columns}, spread) \
-                             SELECT day, {keys}, {sums}, 0 FROM moved GROUP BY day, {keys} \
-                             ON CONFLICT (day, {keys}, spread) DO UPDATE SET {adds} \
+                                (SELECT ctid FROM {table} WHERE {at} >= $1 AND {at} < $2 \
+                                 AND spread <> 0 FOR UPDATE SKIP LOCKED) \
+                            RETURNING {at}, {keys}, {columns}), \
+                  merged AS (INSERT INTO {table} ({at}, {keys}, {columns}, spread) \
+                             SELECT {at}, {keys}, {sums}, 0 FROM moved GROUP BY {at}, {keys} \
+                             ON CONFLICT ({at}, {keys}, spread) DO UPDATE SET {adds} \
                              RETURNING 1) \
              SELECT count(*) FROM moved"
         )
@@ -123,12 +181,14 @@ impl Store {
         };
         let mut folded = Folded::default();
         for rollup in &ROLLUPS {
-            // The days with anything to fold (`day` leads every key).
+            // The days with anything to fold (the time column leads every key).
+            let (at, per_day) = (rollup.unit.column(), rollup.unit.per_day());
             let days: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT day FROM {} WHERE day < $1 AND spread <> 0 GROUP BY day ORDER BY day",
+                "SELECT {at} / {per_day} AS d FROM {} WHERE {at} < $1 AND spread <> 0 \
+                 GROUP BY 1 ORDER BY 1",
                 rollup.table
             )))
-            .bind(before_day)
+            .bind(before_day.saturating_mul(per_day))
             .fetch_all(&db.read)
             .await?;
             let sql = rollup.fold_sql();
@@ -138,7 +198,8 @@ impl Store {
                 // Spread rows a writer holds are skipped (they fold next time); the rows at
                 // spread 0 are waited for, up to the lock timeout.
                 let moved = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.as_str()))
-                    .bind(day)
+                    .bind(day * per_day)
+                    .bind((day + 1) * per_day)
                     .fetch_one(&mut *tx)
                     .await;
                 match moved {
@@ -170,7 +231,8 @@ impl Store {
         let mut conn = db.write.acquire().await?;
         sqlx::query(
             "VACUUM (ANALYZE) stats_daily, stats_durations, stats_durations_daily, stats_errors, \
-             stats_errors_daily, stats_handoffs_daily",
+             stats_errors_daily, stats_handoffs_daily, stats_hourly, stats_durations_hourly, \
+             stats_errors_hourly, stats_handoffs_hourly",
         )
         .execute(&mut *conn)
         .await?;

@@ -4,9 +4,11 @@
 //! counts as failed. Beside them, the handoffs (what sessions asked to deliver) by state
 //! ([`HandoffCounts`]): a handoff whose retry was delivered counts as delivered.
 //!
-//! Fast on a large history because triggers keep daily rollups (migration `..._stats.sql`):
-//! whole UTC days are read from the rollups, and only the partial days at a window's edges
-//! (and a session's attempts, which rollups don't key) from the attempts themselves.
+//! Fast on a large history because triggers keep daily and hourly rollups (migrations
+//! `..._stats.sql`, `..._stats_hourly.sql`): whole UTC days are read from the daily rollups, the
+//! whole hours of the partial days at a window's edges from the hourly ones, and only the partial
+//! hours at its ends (and a session's attempts, which rollups don't key) from the attempts
+//! themselves.
 //! Percentiles come from duration buckets that are exact below 100 ms and within 1% above
 //! (see [`histogram`]). [`Store::stats_exact`] computes everything from the attempts alone,
 //! with exact percentiles: the reference the tests and the benchmark compare with.

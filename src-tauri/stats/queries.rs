@@ -1,5 +1,6 @@
-//! Reading statistics: from the rollups for whole days, from `attempts` for the rest. Values
-//! are always bound; the only SQL assembled at run time is the choice among fixed fragments.
+//! Reading statistics: from the rollups for whole days and hours, from `attempts` for the rest
+//! (see [`pieces`]). Values are always bound; the only SQL assembled at run time is the choice
+//! among fixed fragments.
 //! The same statements serve both back ends: sums are cast back to BIGINT (PostgreSQL's
 //! `sum(bigint)` is NUMERIC), conditional counts use `FILTER (WHERE …)`.
 
@@ -15,8 +16,8 @@ use std::collections::BTreeMap;
 pub const MAX_SERIES_POINTS: i64 = 10_000;
 /// Error groups read from the rollups per query, before merging with the edges' and picking
 /// the top ones. A group outside the whole days' top 500 reaches the top ten only if the
-/// partial days at the edges hold more of its failures than the 500th group has in all the
-/// whole days; the benchmark and the tests compare top errors with the exact ones.
+/// edges hold more of its failures than the 500th group has in all the whole days; the
+/// benchmark and the tests compare top errors with the exact ones.
 const ERROR_GROUPS: i64 = 500;
 
 const CATEGORY_SUMS: &str = "CAST(sum(network) AS BIGINT), CAST(sum(timeout) AS BIGINT), \
@@ -42,11 +43,86 @@ impl From<sqlx::Error> for StatsError {
     }
 }
 
-/// Which whole days to read from the rollups: all of them, or `[first, end)`.
-#[derive(Debug, Clone, Copy)]
-enum Days {
+/// Which rollup rows to read: every day, the whole days `[first, end)`, or the whole hours
+/// `[first, end)` (UTC days and hours since the epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
     All,
-    Range(i64, i64),
+    Days(i64, i64),
+    Hours(i64, i64),
+}
+
+impl Span {
+    /// The tables' suffix and their time column.
+    fn unit(self) -> (&'static str, &'static str) {
+        match self {
+            Span::All | Span::Days(..) => ("daily", "day"),
+            Span::Hours(..) => ("hourly", "hour"),
+        }
+    }
+
+    /// The day a row counts in for the daily series.
+    fn day_of_row(self) -> &'static str {
+        match self {
+            Span::All | Span::Days(..) => "day",
+            Span::Hours(..) => "hour / 24",
+        }
+    }
+}
+
+/// A piece of a time window: rollup rows, or the attempts (handoffs) in `[since, until)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    Rollups(Span),
+    Rows(i64, i64),
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Splits a window into what the rollups answer and what must be counted from the rows: whole
+/// days from the daily rollups; with `hourly`, the whole hours of the partial days at its edges
+/// from the hourly ones; the rest (at most two partial hours, or two partial days without
+/// `hourly`) from the rows. `None` for a window open at both ends (every day).
+fn pieces(since: Option<i64>, until: Option<i64>, hourly: bool) -> Option<Vec<Piece>> {
+    if since.is_none() && until.is_none() {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut edge = |a: i64, b: i64| {
+        if a >= b {
+            return;
+        }
+        let (first, end) = (ceil_div(a, HOUR_MS), b.div_euclid(HOUR_MS));
+        if !hourly || first >= end {
+            out.push(Piece::Rows(a, b));
+            return;
+        }
+        if a < first * HOUR_MS {
+            out.push(Piece::Rows(a, first * HOUR_MS));
+        }
+        out.push(Piece::Rollups(Span::Hours(first, end)));
+        if end * HOUR_MS < b {
+            out.push(Piece::Rows(end * HOUR_MS, b));
+        }
+    };
+    match whole_days(since, until) {
+        Some((first, end)) => {
+            if let Some(s) = since {
+                edge(s, first * DAY_MS);
+            }
+            if let Some(u) = until {
+                edge(end * DAY_MS, u);
+            }
+            out.push(Piece::Rollups(Span::Days(first, end)));
+        }
+        // Both ends are given here (an open end always leaves whole days).
+        None => edge(since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX)),
+    }
+    Some(out)
+}
+
+fn ceil_div(a: i64, b: i64) -> i64 {
+    a.div_euclid(b) + i64::from(a.rem_euclid(b) != 0)
 }
 
 /// ` AND integration_id = ? AND trigger = ?` as the filter asks (rollups and attempts alike).
@@ -64,15 +140,22 @@ where
     }
 }
 
-fn push_days<DB: Database>(qb: &mut QueryBuilder<DB>, days: Days)
+fn push_span<DB: Database>(qb: &mut QueryBuilder<DB>, span: Span)
 where
     for<'t> String: Encode<'t, DB> + Type<DB>,
     for<'t> &'static str: Encode<'t, DB> + Type<DB>,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
 {
-    if let Days::Range(first, end) = days {
-        qb.push(" AND day >= ").push_bind(first);
-        qb.push(" AND day < ").push_bind(end);
+    let (first, end) = match span {
+        Span::All => return,
+        Span::Days(first, end) | Span::Hours(first, end) => (first, end),
+    };
+    let column = span.unit().1;
+    if first > i64::MIN {
+        qb.push(format!(" AND {column} >= ")).push_bind(first);
+    }
+    if end < i64::MAX {
+        qb.push(format!(" AND {column} < ")).push_bind(end);
     }
 }
 
@@ -160,51 +243,36 @@ impl Store {
         if exact || f.session.is_some() {
             return self.handoffs_from_rows(f, f.since_ms, f.until_ms).await;
         }
-        let Some((first, end)) = whole_days(f) else {
-            return self.handoffs_from_rows(f, f.since_ms, f.until_ms).await;
-        };
-        let mut counts = self.handoffs_from_rollups(f, first, end).await?;
-        if let Some(s) = f.since_ms
-            && s < first * DAY_MS
-        {
-            let edge = self
-                .handoffs_from_rows(f, Some(s), Some(first * DAY_MS))
-                .await?;
-            counts.merge(&edge);
-        }
-        if let Some(u) = f.until_ms
-            && end * DAY_MS < u
-        {
-            let edge = self
-                .handoffs_from_rows(f, Some(end * DAY_MS), Some(u))
-                .await?;
-            counts.merge(&edge);
+        let pieces = pieces(f.since_ms, f.until_ms, self.has_hourly_rollups())
+            .unwrap_or_else(|| vec![Piece::Rollups(Span::All)]);
+        let mut counts = HandoffCounts::default();
+        for piece in pieces {
+            let part = match piece {
+                Piece::Rollups(span) => self.handoffs_from_rollups(f, span).await?,
+                Piece::Rows(s, u) => self.handoffs_from_rows(f, Some(s), Some(u)).await?,
+            };
+            counts.merge(&part);
         }
         Ok(counts)
     }
 
-    /// Handoffs created on the whole days `[first, end)` (all days when unbounded).
+    /// Handoffs created in `span` (whole days or hours), from the rollups.
     async fn handoffs_from_rollups(
         &self,
         f: &StatsFilter,
-        first: i64,
-        end: i64,
+        span: Span,
     ) -> Result<HandoffCounts, StatsError> {
+        let (suffix, _) = span.unit();
         let rows: Vec<(String, i64)> = on_backend!(self, db => {
-            let mut qb = QueryBuilder::new(
-                "SELECT state, CAST(sum(n) AS BIGINT) FROM stats_handoffs_daily \
-                 WHERE origin <> 'test'",
-            );
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT state, CAST(sum(n) AS BIGINT) FROM stats_handoffs_{suffix} \
+                 WHERE origin <> 'test'"
+            ));
             push_handoff_trigger(&mut qb, f, true);
             if let Some(i) = f.integration {
                 qb.push(" AND integration_id = ").push_bind(i.to_string());
             }
-            if first > i64::MIN {
-                qb.push(" AND day >= ").push_bind(first);
-            }
-            if end < i64::MAX {
-                qb.push(" AND day < ").push_bind(end);
-            }
+            push_span(&mut qb, span);
             qb.push(" GROUP BY state");
             qb.build_query_as().fetch_all(&db.read).await
         })?;
@@ -251,41 +319,36 @@ impl Store {
     }
 
     async fn rollups_and_edges(&self, f: &StatsFilter, series: bool) -> Result<Tally, StatsError> {
-        if f.since_ms.is_none() && f.until_ms.is_none() {
-            return self.rollups(f, Days::All, series).await;
-        }
-        // Whole days inside the window come from the rollups; the rest from the attempts.
-        let Some((first, end)) = whole_days(f) else {
-            return self
-                .tally_attempts(f, f.since_ms, f.until_ms, false, series)
-                .await;
+        // Whole days (and hours) inside the window come from the rollups; the rest from the
+        // attempts.
+        let Some(pieces) = pieces(f.since_ms, f.until_ms, self.has_hourly_rollups()) else {
+            return self.rollups(f, Span::All, series).await;
         };
-        let mut tally = self.rollups(f, Days::Range(first, end), series).await?;
-        if let Some(s) = f.since_ms
-            && s < first * DAY_MS
-        {
-            let edge = self
-                .tally_attempts(f, Some(s), Some(first * DAY_MS), false, series)
-                .await?;
-            tally.merge(edge);
-        }
-        if let Some(u) = f.until_ms
-            && end * DAY_MS < u
-        {
-            let edge = self
-                .tally_attempts(f, Some(end * DAY_MS), Some(u), false, series)
-                .await?;
-            tally.merge(edge);
+        let mut tally = Tally::default();
+        for piece in pieces {
+            let part = match piece {
+                Piece::Rollups(span) => self.rollups(f, span, series).await?,
+                Piece::Rows(s, u) => {
+                    self.tally_attempts(f, Some(s), Some(u), false, series)
+                        .await?
+                }
+            };
+            tally.merge(part);
         }
         Ok(tally)
     }
 
-    /// Counts, durations and errors of whole days from the rollups (with a daily series when
-    /// `series`).
+    /// Whether the hourly rollups are there (all but history files exported before them).
+    fn has_hourly_rollups(&self) -> bool {
+        on_backend!(self, db => db.has_hourly_rollups())
+    }
+
+    /// Counts, durations and errors of whole days or hours from the rollups (with a daily
+    /// series when `series`).
     async fn rollups(
         &self,
         f: &StatsFilter,
-        days: Days,
+        span: Span,
         series: bool,
     ) -> Result<Tally, StatsError> {
         let mut tally = Tally::default();
@@ -309,43 +372,43 @@ impl Store {
         /// Category, message, failures.
         type ErrorRow = (String, String, i64);
         let (days_rows, durations, rows): (Vec<DayRow>, Vec<(i64, i64)>, Vec<ErrorRow>) = on_backend!(self, db => {
+            let (suffix, _) = span.unit();
+            let counts = match span {
+                Span::All | Span::Days(..) => "stats_daily",
+                Span::Hours(..) => "stats_hourly",
+            };
             let mut qb = QueryBuilder::new(format!(
-                "SELECT day, CAST(sum(total) AS BIGINT), CAST(sum(succeeded) AS BIGINT), \
+                "SELECT {} AS d, CAST(sum(total) AS BIGINT), CAST(sum(succeeded) AS BIGINT), \
                  CAST(sum(failed) AS BIGINT), CAST(sum(pending) AS BIGINT), \
                  CAST(sum(timed) AS BIGINT), CAST(sum(duration_sum) AS BIGINT), \
-                 {CATEGORY_SUMS} FROM stats_daily WHERE 1 = 1"
+                 {CATEGORY_SUMS} FROM {counts} WHERE 1 = 1",
+                span.day_of_row()
             ));
             push_keys(&mut qb, f);
-            push_days(&mut qb, days);
-            qb.push(" GROUP BY day");
+            push_span(&mut qb, span);
+            qb.push(" GROUP BY d");
             let by_day = qb.build_query_as().fetch_all(&db.read).await?;
 
-            let mut qb = QueryBuilder::new(match days {
-                Days::All => {
-                    "SELECT bucket, CAST(sum(n) AS BIGINT) FROM stats_durations WHERE 1 = 1"
-                }
-                Days::Range(..) => {
-                    "SELECT bucket, CAST(sum(n) AS BIGINT) FROM stats_durations_daily \
-                     WHERE 1 = 1"
-                }
-            });
+            // All time has tables of its own.
+            let table = |name: &str| match span {
+                Span::All => name.to_string(),
+                Span::Days(..) | Span::Hours(..) => format!("{name}_{suffix}"),
+            };
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT bucket, CAST(sum(n) AS BIGINT) FROM {} WHERE 1 = 1",
+                table("stats_durations")
+            ));
             push_keys(&mut qb, f);
-            push_days(&mut qb, days);
+            push_span(&mut qb, span);
             qb.push(" GROUP BY bucket");
             let durations = qb.build_query_as().fetch_all(&db.read).await?;
 
-            let mut qb = QueryBuilder::new(match days {
-                Days::All => {
-                    "SELECT category, message, CAST(sum(n) AS BIGINT) AS c FROM stats_errors \
-                     WHERE 1 = 1"
-                }
-                Days::Range(..) => {
-                    "SELECT category, message, CAST(sum(n) AS BIGINT) AS c \
-                     FROM stats_errors_daily WHERE 1 = 1"
-                }
-            });
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT category, message, CAST(sum(n) AS BIGINT) AS c FROM {} WHERE 1 = 1",
+                table("stats_errors")
+            ));
             push_keys(&mut qb, f);
-            push_days(&mut qb, days);
+            push_span(&mut qb, span);
             qb.push(" GROUP BY category, message HAVING sum(n) > 0 ORDER BY c DESC LIMIT ")
                 .push_bind(ERROR_GROUPS);
             let errors = qb.build_query_as().fetch_all(&db.read).await?;
@@ -493,13 +556,11 @@ impl Store {
     }
 }
 
-/// The whole UTC days `[first, end)` inside the window (`i64::MIN`/`MAX` where it is open), or
-/// `None` when it holds no whole day.
-fn whole_days(f: &StatsFilter) -> Option<(i64, i64)> {
-    let first = f.since_ms.map_or(i64::MIN, |s| {
-        s.div_euclid(DAY_MS) + i64::from(s.rem_euclid(DAY_MS) != 0)
-    });
-    let end = f.until_ms.map_or(i64::MAX, |u| u.div_euclid(DAY_MS));
+/// The whole UTC days `[first, end)` inside `[since, until)` (`i64::MIN`/`MAX` where it is
+/// open), or `None` when it holds no whole day.
+fn whole_days(since: Option<i64>, until: Option<i64>) -> Option<(i64, i64)> {
+    let first = since.map_or(i64::MIN, |s| ceil_div(s, DAY_MS));
+    let end = until.map_or(i64::MAX, |u| u.div_euclid(DAY_MS));
     (first < end).then_some((first, end))
 }
 
@@ -553,4 +614,77 @@ fn check_window(f: &StatsFilter) -> Result<(), StatsError> {
         return Err(StatsError::EmptyWindow);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = HOUR_MS;
+    const D: i64 = DAY_MS;
+
+    #[test]
+    fn a_window_is_split_into_whole_days_whole_hours_and_partial_hours() {
+        let d0 = 20_000 * D;
+        // From 05:30 on day 0 to 02:15 on day 3: hours 06–23 of day 0, days 1 and 2, hours
+        // 00–01 of day 3, and the two partial hours from the rows.
+        let p = pieces(
+            Some(d0 + 5 * H + H / 2),
+            Some(d0 + 3 * D + 2 * H + H / 4),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Piece::Rows(d0 + 5 * H + H / 2, d0 + 6 * H),
+                Piece::Rollups(Span::Hours(d0 / H + 6, d0 / H + 24)),
+                Piece::Rollups(Span::Hours((d0 + 3 * D) / H, (d0 + 3 * D) / H + 2)),
+                Piece::Rows(d0 + 3 * D + 2 * H, d0 + 3 * D + 2 * H + H / 4),
+                Piece::Rollups(Span::Days(d0 / D + 1, d0 / D + 3)),
+            ]
+        );
+        // Without the hourly rollups (an old history file) the partial days are read.
+        let p = pieces(Some(d0 + 5 * H + H / 2), Some(d0 + 3 * D + 2 * H), false).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Piece::Rows(d0 + 5 * H + H / 2, d0 + D),
+                Piece::Rows(d0 + 3 * D, d0 + 3 * D + 2 * H),
+                Piece::Rollups(Span::Days(d0 / D + 1, d0 / D + 3)),
+            ]
+        );
+        // Whole hours and days: nothing from the rows.
+        let p = pieces(Some(d0 + 7 * H), None, true).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Piece::Rollups(Span::Hours(d0 / H + 7, d0 / H + 24)),
+                Piece::Rollups(Span::Days(d0 / D + 1, i64::MAX)),
+            ]
+        );
+        // Inside one day: its whole hours and the partial ones; inside one hour: the rows.
+        let p = pieces(Some(d0 + H / 2), Some(d0 + 3 * H), true).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Piece::Rows(d0 + H / 2, d0 + H),
+                Piece::Rollups(Span::Hours(d0 / H + 1, d0 / H + 3)),
+            ]
+        );
+        let p = pieces(Some(d0 + H / 4), Some(d0 + H / 2), true).unwrap();
+        assert_eq!(p, vec![Piece::Rows(d0 + H / 4, d0 + H / 2)]);
+        // Open at both ends: every day.
+        assert_eq!(pieces(None, None, true), None);
+        // Open at the start: every day up to the end's, then its whole and partial hours.
+        let p = pieces(None, Some(d0 + H + 1), true).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Piece::Rollups(Span::Hours(d0 / H, d0 / H + 1)),
+                Piece::Rows(d0 + H, d0 + H + 1),
+                Piece::Rollups(Span::Days(i64::MIN, d0 / D)),
+            ]
+        );
+    }
 }

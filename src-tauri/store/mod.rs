@@ -341,6 +341,10 @@ pub(crate) struct Local {
     /// How text in the history is found: from the index (a migrated store), or by reading
     /// every attempt (a history file exported before the index, opened read-only).
     search: TextSearch,
+    /// Whether the store has the hourly statistics rollups (migration `..._stats_hourly.sql`):
+    /// a history file exported before them, opened read-only, counts a window's partial days
+    /// from its attempts.
+    hourly_rollups: bool,
     /// A history file opened read-only (`Store::open_read_only`).
     read_only: bool,
 }
@@ -430,6 +434,10 @@ impl Local {
         self.read_only
     }
 
+    pub(crate) fn has_hourly_rollups(&self) -> bool {
+        self.hourly_rollups
+    }
+
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
     }
@@ -496,6 +504,7 @@ impl Store {
             group_commit: GroupCommit::start(writer_conn, file.clone())?,
             file,
             search: TextSearch::Fts5,
+            hourly_rollups: true,
             read_only: false,
         }))
     }
@@ -524,6 +533,13 @@ impl Store {
         let indexed: bool = conn
             .query_row(
                 "SELECT count(*) > 0 FROM pragma_table_list WHERE name = 'history_search'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| open_err(e.to_string()))?;
+        let hourly_rollups: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM pragma_table_list WHERE name = 'stats_hourly'",
                 [],
                 |r| r.get(0),
             )
@@ -564,6 +580,7 @@ impl Store {
             group_commit: GroupCommit::start(conn, file.clone())?,
             file,
             search,
+            hourly_rollups,
             read_only: true,
         }))
     }

@@ -113,6 +113,10 @@ impl Shared {
         super::TextSearch::Trigram
     }
 
+    pub(crate) fn has_hourly_rollups(&self) -> bool {
+        true
+    }
+
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &PG_MIGRATOR
     }
