@@ -9,6 +9,7 @@ use crate::attempts::{HandoffState, Trigger};
 use crate::category::ErrorCategory;
 use crate::store::{Store, StoreError, now_ms, on_backend};
 use futures_util::TryStreamExt;
+use futures_util::future::try_join_all;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use std::collections::BTreeMap;
 
@@ -193,23 +194,31 @@ impl Store {
     pub async fn stats(&self, f: &StatsFilter) -> Result<super::Stats, StatsError> {
         check_window(f)?;
         let day_series = f.bucket == super::SeriesBucket::Day;
-        let mut tally = if f.session.is_some() {
-            // A session has a handful of attempts, found by their index; rollups don't key it.
-            self.tally_attempts(f, f.since_ms, f.until_ms, false, day_series)
-                .await?
-        } else {
-            self.rollups_and_edges(f, day_series).await?
-        };
         if !day_series {
             check_points(f, series_span(f, None))?;
-            let (_, series) = self
-                .counts_from_attempts(f, f.since_ms, f.until_ms, true)
-                .await?;
-            tally.series = series;
         }
+        let attempts = async {
+            let mut tally = if f.session.is_some() {
+                // A session has a handful of attempts, found by their index; rollups don't key
+                // it.
+                self.tally_attempts(f, f.since_ms, f.until_ms, false, day_series)
+                    .await?
+            } else {
+                self.rollups_and_edges(f, day_series).await?
+            };
+            if !day_series {
+                let (_, series) = self
+                    .counts_from_attempts(f, f.since_ms, f.until_ms, true)
+                    .await?;
+                tally.series = series;
+            }
+            Ok::<_, StatsError>(tally)
+        };
+        // The attempts' figures and the handoffs' counts at once, on connections of their own.
+        let (tally, handoffs) = tokio::try_join!(attempts, self.handoff_counts(f, false))?;
         let span = self.span(f, &tally)?;
         let mut stats = tally.into_stats(f, false, span);
-        stats.handoffs = self.handoff_counts(f, false).await?;
+        stats.handoffs = handoffs;
         Ok(stats)
     }
 
@@ -245,13 +254,16 @@ impl Store {
         }
         let pieces = pieces(f.since_ms, f.until_ms, self.has_hourly_rollups())
             .unwrap_or_else(|| vec![Piece::Rollups(Span::All)]);
+        let parts = try_join_all(pieces.into_iter().map(|piece| async move {
+            match piece {
+                Piece::Rollups(span) => self.handoffs_from_rollups(f, span).await,
+                Piece::Rows(s, u) => self.handoffs_from_rows(f, Some(s), Some(u)).await,
+            }
+        }))
+        .await?;
         let mut counts = HandoffCounts::default();
-        for piece in pieces {
-            let part = match piece {
-                Piece::Rollups(span) => self.handoffs_from_rollups(f, span).await?,
-                Piece::Rows(s, u) => self.handoffs_from_rows(f, Some(s), Some(u)).await?,
-            };
-            counts.merge(&part);
+        for part in &parts {
+            counts.merge(part);
         }
         Ok(counts)
     }
@@ -324,15 +336,19 @@ impl Store {
         let Some(pieces) = pieces(f.since_ms, f.until_ms, self.has_hourly_rollups()) else {
             return self.rollups(f, Span::All, series).await;
         };
-        let mut tally = Tally::default();
-        for piece in pieces {
-            let part = match piece {
-                Piece::Rollups(span) => self.rollups(f, span, series).await?,
+        // Each piece on a connection of its own, at once.
+        let parts = try_join_all(pieces.into_iter().map(|piece| async move {
+            match piece {
+                Piece::Rollups(span) => self.rollups(f, span, series).await,
                 Piece::Rows(s, u) => {
                     self.tally_attempts(f, Some(s), Some(u), false, series)
-                        .await?
+                        .await
                 }
-            };
+            }
+        }))
+        .await?;
+        let mut tally = Tally::default();
+        for part in parts {
             tally.merge(part);
         }
         Ok(tally)
@@ -377,42 +393,47 @@ impl Store {
                 Span::All | Span::Days(..) => "stats_daily",
                 Span::Hours(..) => "stats_hourly",
             };
-            let mut qb = QueryBuilder::new(format!(
-                "SELECT {} AS d, CAST(sum(total) AS BIGINT), CAST(sum(succeeded) AS BIGINT), \
-                 CAST(sum(failed) AS BIGINT), CAST(sum(pending) AS BIGINT), \
-                 CAST(sum(timed) AS BIGINT), CAST(sum(duration_sum) AS BIGINT), \
-                 {CATEGORY_SUMS} FROM {counts} WHERE 1 = 1",
-                span.day_of_row()
-            ));
-            push_keys(&mut qb, f);
-            push_span(&mut qb, span);
-            qb.push(" GROUP BY d");
-            let by_day = qb.build_query_as().fetch_all(&db.read).await?;
-
             // All time has tables of its own.
             let table = |name: &str| match span {
                 Span::All => name.to_string(),
                 Span::Days(..) | Span::Hours(..) => format!("{name}_{suffix}"),
             };
-            let mut qb = QueryBuilder::new(format!(
-                "SELECT bucket, CAST(sum(n) AS BIGINT) FROM {} WHERE 1 = 1",
-                table("stats_durations")
-            ));
-            push_keys(&mut qb, f);
-            push_span(&mut qb, span);
-            qb.push(" GROUP BY bucket");
-            let durations = qb.build_query_as().fetch_all(&db.read).await?;
-
-            let mut qb = QueryBuilder::new(format!(
-                "SELECT category, message, CAST(sum(n) AS BIGINT) AS c FROM {} WHERE 1 = 1",
-                table("stats_errors")
-            ));
-            push_keys(&mut qb, f);
-            push_span(&mut qb, span);
-            qb.push(" GROUP BY category, message HAVING sum(n) > 0 ORDER BY c DESC LIMIT ")
-                .push_bind(ERROR_GROUPS);
-            let errors = qb.build_query_as().fetch_all(&db.read).await?;
-            (by_day, durations, errors)
+            // Three independent reads, each on a connection of its own.
+            let by_day = async {
+                let mut qb = QueryBuilder::new(format!(
+                    "SELECT {} AS d, CAST(sum(total) AS BIGINT), CAST(sum(succeeded) AS BIGINT), \
+                     CAST(sum(failed) AS BIGINT), CAST(sum(pending) AS BIGINT), \
+                     CAST(sum(timed) AS BIGINT), CAST(sum(duration_sum) AS BIGINT), \
+                     {CATEGORY_SUMS} FROM {counts} WHERE 1 = 1",
+                    span.day_of_row()
+                ));
+                push_keys(&mut qb, f);
+                push_span(&mut qb, span);
+                qb.push(" GROUP BY d");
+                qb.build_query_as().fetch_all(&db.read).await
+            };
+            let durations = async {
+                let mut qb = QueryBuilder::new(format!(
+                    "SELECT bucket, CAST(sum(n) AS BIGINT) FROM {} WHERE 1 = 1",
+                    table("stats_durations")
+                ));
+                push_keys(&mut qb, f);
+                push_span(&mut qb, span);
+                qb.push(" GROUP BY bucket");
+                qb.build_query_as().fetch_all(&db.read).await
+            };
+            let errors = async {
+                let mut qb = QueryBuilder::new(format!(
+                    "SELECT category, message, CAST(sum(n) AS BIGINT) AS c FROM {} WHERE 1 = 1",
+                    table("stats_errors")
+                ));
+                push_keys(&mut qb, f);
+                push_span(&mut qb, span);
+                qb.push(" GROUP BY category, message HAVING sum(n) > 0 ORDER BY c DESC LIMIT ")
+                    .push_bind(ERROR_GROUPS);
+                qb.build_query_as().fetch_all(&db.read).await
+            };
+            tokio::try_join!(by_day, durations, errors)?
         });
         for (day, total, succeeded, failed, pending, timed, duration_sum, c0, c1, c2, c3, c4, c5) in
             days_rows
