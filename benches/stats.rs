@@ -15,6 +15,9 @@
 //! from hashes of the row number, so both tables' statements agree), the store's triggers
 //! making the rollups as on the console's own writes; the write cost is `shared_workers`'.
 //!
+//! `HANDOFF_BENCH_DIR=D` (SQLite) seeds the store in `D` and keeps it; a later run measures it
+//! again without seeding.
+//!
 //! `HANDOFF_BENCH_SCHEMA=NAME` (with `--postgres 1`) measures a schema seeded before instead,
 //! and keeps it: seeding ten million attempts takes most of an hour here. `--vacuum-full 1`
 //! rewrites the rollup tables to their live size first (`VACUUM FULL`: the seed leaves them
@@ -71,8 +74,8 @@ const FAILURES: [(&str, &str); 10] = [
 /// recorded them; the stats triggers keep the rollups as it goes.
 fn seed(path: &std::path::Path, n: usize, ids: &[IntegrationId], end: i64) -> Result<(), BoxError> {
     let mut conn = rusqlite::Connection::open(path)?;
-    // A page cache that holds the indexes the seed writes at random (by start time): with
-    // SQLite's default 2 MB, pages would spill to the WAL over and over in the one transaction.
+    // A page cache large enough for the one transaction's hot pages: with SQLite's default
+    // 2 MB, pages spill to the WAL over and over.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA cache_size = -4000000;",
     )?;
@@ -96,7 +99,11 @@ fn seed(path: &std::path::Path, n: usize, ids: &[IntegrationId], end: i64) -> Re
         for i in 0..n {
             // Some integrations are busier than others.
             let integration = ids[((rng.unit() * rng.unit()) * ids.len() as f64) as usize];
-            let started = start + (rng.next() % (DAYS * DAY) as u64) as i64;
+            // In time order, as a store is written (spread evenly, with a little jitter): the
+            // rollups' and the time indexes' pages stay hot, as they do for the console.
+            let started = start
+                + (i as i128 * (DAYS * DAY) as i128 / n as i128) as i64
+                + (rng.next() % 1_000) as i64;
             let r = rng.unit();
             let trigger = if r < 0.90 {
                 "live"
@@ -352,6 +359,10 @@ async fn main() -> Result<(), BoxError> {
     };
     let repeat = options.extra["--repeat"].max(1);
     let dir = tempfile::tempdir()?;
+    // SQLite: seed the store in this dir and keep it; a later run measures it again.
+    let kept_dir = std::env::var_os("HANDOFF_BENCH_DIR")
+        .filter(|_| !on_postgres)
+        .map(std::path::PathBuf::from);
     let secrets = Arc::new(MemorySecrets::default());
     let mut ids: Vec<IntegrationId> = (0..INTEGRATIONS).map(|_| IntegrationId::new()).collect();
     let mut end = chrono::Utc::now().timestamp_millis();
@@ -425,12 +436,38 @@ async fn main() -> Result<(), BoxError> {
         pool.close().await;
         app
     } else {
-        App::open_with(dir.path(), secrets.clone())
-            .await?
-            .close()
-            .await;
-        seed(&dir.path().join(STORE_FILE), n, &ids, end)?;
-        App::open_with(dir.path(), secrets).await?
+        let store_dir = kept_dir.as_deref().unwrap_or(dir.path());
+        let file = store_dir.join(STORE_FILE);
+        if file.exists() {
+            // A store seeded before (`HANDOFF_BENCH_DIR`): its integrations, busiest first,
+            // and where its history ends.
+            let conn = rusqlite::Connection::open(&file)?;
+            let mut busiest = conn.prepare(
+                "SELECT integration_id FROM stats_daily GROUP BY integration_id \
+                 ORDER BY sum(total) DESC",
+            )?;
+            ids = busiest
+                .query_map([], |r| r.get::<_, String>(0))?
+                .map(|id| {
+                    Ok(id?
+                        .parse()
+                        .map_err(|_| "an integration id that is not one")?)
+                })
+                .collect::<Result<_, BoxError>>()?;
+            end = conn.query_row("SELECT max(started_at) + 1 FROM attempts", [], |r| r.get(0))?;
+            println!(
+                "measuring the store seeded before in {}",
+                store_dir.display()
+            );
+        } else {
+            std::fs::create_dir_all(store_dir)?;
+            App::open_with(store_dir, secrets.clone())
+                .await?
+                .close()
+                .await;
+            seed(&file, n, &ids, end)?;
+        }
+        App::open_with(store_dir, secrets).await?
     };
     match &kept {
         Some(schema) => println!("measuring the seeded schema {schema} (kept)"),
@@ -441,7 +478,7 @@ async fn main() -> Result<(), BoxError> {
         ),
     }
     if !on_postgres {
-        sqlite_rollup_rows(&dir.path().join(STORE_FILE))?;
+        sqlite_rollup_rows(&kept_dir.as_deref().unwrap_or(dir.path()).join(STORE_FILE))?;
     }
     // Pages deep into ten million handoffs (an OFFSET of millions) take seconds each: issue
     // 18's, measured on SQLite at a million (`benches/history.rs`).
