@@ -831,6 +831,14 @@ impl Store {
             )
             .execute(&mut *conn)
             .await?;
+            sqlx::query(
+                "DELETE FROM stats_errors_hourly
+                 WHERE (hour, integration_id, trigger, category, message) IN
+                   (SELECT hour, integration_id, trigger, category, message FROM stats_errors_hourly
+                    GROUP BY hour, integration_id, trigger, category, message HAVING sum(n) <= 0)",
+            )
+            .execute(&mut *conn)
+            .await?;
         });
         Ok(())
     }
