@@ -32,7 +32,7 @@ mod support;
 
 use handoff_console::App;
 use handoff_console::ids::IntegrationId;
-use handoff_console::stats::{Stats, StatsFilter};
+use handoff_console::stats::{SeriesBucket, Stats, StatsFilter};
 use handoff_console::store::STORE_FILE;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -586,6 +586,11 @@ async fn figures(
         since_ms: Some(end - 7 * DAY),
         ..StatsFilter::default()
     };
+    // What the Stats panel asks for the last 7 days: its chart's Auto bucket is the hour there.
+    let week_hourly = StatsFilter {
+        bucket: SeriesBucket::Hour,
+        ..week.clone()
+    };
 
     println!(
         "\n{:<44} {:>10} {:>10} {:>9}",
@@ -598,6 +603,11 @@ async fn figures(
         (
             "all integrations, last 7 days",
             week,
+            sqlite.then_some(20.0),
+        ),
+        (
+            "last 7 days, hourly series (the panel's chart)",
+            week_hourly,
             sqlite.then_some(20.0),
         ),
     ] {
@@ -633,9 +643,10 @@ async fn figures(
         let same_counts = (fast.total, fast.succeeded, fast.failed, fast.pending)
             == (exact.total, exact.succeeded, exact.failed, exact.pending)
             && fast.failures_by_category == exact.failures_by_category
-            && fast.top_errors == exact.top_errors;
+            && fast.top_errors == exact.top_errors
+            && points(&fast) == points(&exact);
         verdicts.push(check(
-            &format!("{name}: counts and top errors equal the naive query's"),
+            &format!("{name}: counts, series and top errors equal the naive query's"),
             same_counts.to_string(),
             "true",
             same_counts,
@@ -658,6 +669,18 @@ async fn figures(
     }
     handoff_figures(app, ids, end, repeat, deep_pages, &mut verdicts).await?;
     Ok(verdicts)
+}
+
+/// A series' points without their averages (which the rollups round the same way, but compare
+/// as floats).
+fn points(s: &Stats) -> Vec<(i64, u64, u64, u64, u64)> {
+    s.series
+        .iter()
+        .map(|p| {
+            let start = p.start.timestamp_millis();
+            (start, p.total, p.succeeded, p.failed, p.pending)
+        })
+        .collect()
 }
 
 /// The handoff counts alone (rollups and exact, which must agree) and pages of the handoff

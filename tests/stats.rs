@@ -423,10 +423,28 @@ async fn windows_cut_at_any_minute_match_the_attempts() {
                 ..StatsFilter::default()
             };
             assert_matches_exact(&t.app, &f).await;
+            // The hourly series: whole hours from the hourly rollups, the edges' partial hours
+            // from the attempts.
+            let hourly = StatsFilter {
+                bucket: SeriesBucket::Hour,
+                ..f
+            };
+            assert!(
+                !assert_matches_exact(&t.app, &hourly)
+                    .await
+                    .series
+                    .is_empty()
+            );
             windows += 1;
         }
     }
     assert_eq!(windows, 96);
+    // Open at both ends: every hour from the rollups.
+    let all_hours = StatsFilter {
+        bucket: SeriesBucket::Hour,
+        ..StatsFilter::default()
+    };
+    assert_matches_exact(&t.app, &all_hours).await;
 }
 
 /// The whole hours at a window's edges are read from the hourly rollups (not from the attempts):
@@ -471,6 +489,55 @@ async fn a_windows_whole_edge_hours_come_from_the_hourly_rollups() {
     assert_eq!(total(D0, D2).await, (7, 7));
 }
 
+/// An hourly series (the chart of a day or a week) reads its whole hours from the hourly
+/// rollups, not from every attempt of the window: a count added to one hour's rollup row shows
+/// at that hour when the hour is whole in the window, and not when the window cuts it.
+#[tokio::test]
+async fn an_hourly_series_reads_its_whole_hours_from_the_hourly_rollups() {
+    let (t, a, _b) = seeded().await;
+    let pool = pool(t.dir.path()).await;
+    let bumped = sqlx::query(
+        "UPDATE stats_hourly SET total = total + 100, succeeded = succeeded + 100
+         WHERE hour = ? AND integration_id = ? AND trigger = 'live'",
+    )
+    .bind((D1 + 12 * HOUR) / HOUR)
+    .bind(a.to_string())
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(bumped.rows_affected(), 1);
+    pool.close().await;
+    let at_noon = |since: Option<i64>| {
+        let app = &t.app;
+        async move {
+            let f = StatsFilter {
+                since_ms: since,
+                until_ms: since.map(|_| D2),
+                bucket: SeriesBucket::Hour,
+                ..StatsFilter::default()
+            };
+            let total_at = |s: Stats| {
+                s.series
+                    .iter()
+                    .find(|p| p.start.timestamp_millis() == D1 + 12 * HOUR)
+                    .map(|p| p.total)
+            };
+            let fast = total_at(app.stats(&f, false).await.unwrap());
+            let exact = total_at(app.stats(&f, true).await.unwrap());
+            (fast, exact)
+        }
+    };
+    // All time, and a window holding 12:00 on day 1 whole.
+    assert_eq!(at_noon(None).await, (Some(101), Some(1)));
+    assert_eq!(
+        at_noon(Some(D1 + 11 * HOUR + 1)).await,
+        (Some(101), Some(1))
+    );
+    // A window starting at 12:00:00.001 cuts that hour: it is counted from the attempts (the one
+    // at 12:00:00 is before the window), and shows as an empty bucket.
+    assert_eq!(at_noon(Some(D1 + 12 * HOUR + 1)).await, (Some(0), Some(0)));
+}
+
 /// A history file exported before the hourly rollups, opened read-only, counts a window's
 /// partial days from its attempts and gives the exact figures.
 #[tokio::test]
@@ -510,6 +577,17 @@ async fn an_old_history_file_without_hourly_rollups_counts_the_edges_from_its_at
             exact.series.len()
         )
     );
+    // Its hourly series too comes from the attempts.
+    let hourly = StatsFilter {
+        bucket: SeriesBucket::Hour,
+        ..f
+    };
+    let (fast, exact) = (
+        store.stats(&hourly).await.unwrap(),
+        store.stats_exact(&hourly).await.unwrap(),
+    );
+    assert_eq!(series(&fast), series(&exact));
+    assert_eq!(series(&fast).iter().map(|p| p.1).sum::<u64>(), 7);
     store.close().await;
 }
 

@@ -198,24 +198,37 @@ impl Store {
             check_points(f, series_span(f, None))?;
         }
         let attempts = async {
-            let mut tally = if f.session.is_some() {
+            if f.session.is_some() {
                 // A session has a handful of attempts, found by their index; rollups don't key
                 // it.
                 self.tally_attempts(f, f.since_ms, f.until_ms, false, day_series)
-                    .await?
+                    .await
             } else {
-                self.rollups_and_edges(f, day_series).await?
-            };
-            if !day_series {
+                self.rollups_and_edges(f, day_series).await
+            }
+        };
+        let series = async {
+            if day_series {
+                Ok(None)
+            } else if f.bucket == super::SeriesBucket::Hour
+                && f.session.is_none()
+                && self.has_hourly_rollups()
+            {
+                self.hourly_series(f).await.map(Some)
+            } else {
                 let (_, series) = self
                     .counts_from_attempts(f, f.since_ms, f.until_ms, true)
                     .await?;
-                tally.series = series;
+                Ok(Some(series))
             }
-            Ok::<_, StatsError>(tally)
         };
-        // The attempts' figures and the handoffs' counts at once, on connections of their own.
-        let (tally, handoffs) = tokio::try_join!(attempts, self.handoff_counts(f, false))?;
+        // The attempts' figures, the series and the handoffs' counts at once, on connections of
+        // their own.
+        let (mut tally, series, handoffs) =
+            tokio::try_join!(attempts, series, self.handoff_counts(f, false))?;
+        if let Some(series) = series {
+            tally.series = series;
+        }
         let span = self.span(f, &tally)?;
         let mut stats = tally.into_stats(f, false, span);
         stats.handoffs = handoffs;
@@ -359,18 +372,16 @@ impl Store {
         on_backend!(self, db => db.has_hourly_rollups())
     }
 
-    /// Counts, durations and errors of whole days or hours from the rollups (with a daily
-    /// series when `series`).
-    async fn rollups(
+    /// Counts per `key` (an SQL expression over the rollup's time column: the day, or the hour)
+    /// of whole days or hours from the count rollups.
+    async fn rollup_counts(
         &self,
         f: &StatsFilter,
         span: Span,
-        series: bool,
-    ) -> Result<Tally, StatsError> {
-        let mut tally = Tally::default();
-
-        /// Day, total, succeeded, failed, pending, timed, duration sum, then the categories.
-        type DayRow = (
+        key: &str,
+    ) -> Result<BTreeMap<i64, Counts>, StatsError> {
+        /// Key, total, succeeded, failed, pending, timed, duration sum, then the categories.
+        type CountRow = (
             i64,
             i64,
             i64,
@@ -385,69 +396,104 @@ impl Store {
             i64,
             i64,
         );
+        let table = match span {
+            Span::All | Span::Days(..) => "stats_daily",
+            Span::Hours(..) => "stats_hourly",
+        };
+        let rows: Vec<CountRow> = on_backend!(self, db => {
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT {key} AS k, CAST(sum(total) AS BIGINT), CAST(sum(succeeded) AS BIGINT), \
+                 CAST(sum(failed) AS BIGINT), CAST(sum(pending) AS BIGINT), \
+                 CAST(sum(timed) AS BIGINT), CAST(sum(duration_sum) AS BIGINT), \
+                 {CATEGORY_SUMS} FROM {table} WHERE 1 = 1"
+            ));
+            push_keys(&mut qb, f);
+            push_span(&mut qb, span);
+            qb.push(" GROUP BY k");
+            qb.build_query_as().fetch_all(&db.read).await
+        })?;
+        let n = |v: i64| v.max(0) as u64;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    k,
+                    total,
+                    succeeded,
+                    failed,
+                    pending,
+                    timed,
+                    duration_sum,
+                    c0,
+                    c1,
+                    c2,
+                    c3,
+                    c4,
+                    c5,
+                )| {
+                    let counts = Counts {
+                        total: n(total),
+                        succeeded: n(succeeded),
+                        failed: n(failed),
+                        pending: n(pending),
+                        timed: n(timed),
+                        duration_sum,
+                        by_category: [n(c0), n(c1), n(c2), n(c3), n(c4), n(c5)],
+                    };
+                    (k, counts)
+                },
+            )
+            .collect())
+    }
+
+    /// Counts, durations and errors of whole days or hours from the rollups (with a daily
+    /// series when `series`).
+    async fn rollups(
+        &self,
+        f: &StatsFilter,
+        span: Span,
+        series: bool,
+    ) -> Result<Tally, StatsError> {
+        let mut tally = Tally::default();
+
         /// Category, message, failures.
         type ErrorRow = (String, String, i64);
-        let (days_rows, durations, rows): (Vec<DayRow>, Vec<(i64, i64)>, Vec<ErrorRow>) = on_backend!(self, db => {
-            let (suffix, _) = span.unit();
-            let counts = match span {
-                Span::All | Span::Days(..) => "stats_daily",
-                Span::Hours(..) => "stats_hourly",
-            };
-            // All time has tables of its own.
-            let table = |name: &str| match span {
-                Span::All => name.to_string(),
-                Span::Days(..) | Span::Hours(..) => format!("{name}_{suffix}"),
-            };
-            // Three independent reads, each on a connection of its own.
-            let by_day = async {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT {} AS d, CAST(sum(total) AS BIGINT), CAST(sum(succeeded) AS BIGINT), \
-                     CAST(sum(failed) AS BIGINT), CAST(sum(pending) AS BIGINT), \
-                     CAST(sum(timed) AS BIGINT), CAST(sum(duration_sum) AS BIGINT), \
-                     {CATEGORY_SUMS} FROM {counts} WHERE 1 = 1",
-                    span.day_of_row()
-                ));
-                push_keys(&mut qb, f);
-                push_span(&mut qb, span);
-                qb.push(" GROUP BY d");
-                qb.build_query_as().fetch_all(&db.read).await
-            };
-            let durations = async {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT bucket, CAST(sum(n) AS BIGINT) FROM {} WHERE 1 = 1",
-                    table("stats_durations")
-                ));
-                push_keys(&mut qb, f);
-                push_span(&mut qb, span);
-                qb.push(" GROUP BY bucket");
-                qb.build_query_as().fetch_all(&db.read).await
-            };
-            let errors = async {
-                let mut qb = QueryBuilder::new(format!(
-                    "SELECT category, message, CAST(sum(n) AS BIGINT) AS c FROM {} WHERE 1 = 1",
-                    table("stats_errors")
-                ));
-                push_keys(&mut qb, f);
-                push_span(&mut qb, span);
-                qb.push(" GROUP BY category, message HAVING sum(n) > 0 ORDER BY c DESC LIMIT ")
-                    .push_bind(ERROR_GROUPS);
-                qb.build_query_as().fetch_all(&db.read).await
-            };
-            tokio::try_join!(by_day, durations, errors)?
-        });
-        for (day, total, succeeded, failed, pending, timed, duration_sum, c0, c1, c2, c3, c4, c5) in
-            days_rows
-        {
-            let n = |v: i64| v.max(0) as u64;
-            let c = Counts {
-                total: n(total),
-                succeeded: n(succeeded),
-                failed: n(failed),
-                pending: n(pending),
-                timed: n(timed),
-                duration_sum,
-                by_category: [n(c0), n(c1), n(c2), n(c3), n(c4), n(c5)],
-            };
+        // Three independent reads, each on a connection of its own.
+        let by_day = self.rollup_counts(f, span, span.day_of_row());
+        let others = async {
+            on_backend!(self, db => {
+                // All time has tables of its own.
+                let table = |name: &str| match span {
+                    Span::All => name.to_string(),
+                    Span::Days(..) | Span::Hours(..) => format!("{name}_{}", span.unit().0),
+                };
+                let durations = async {
+                    let mut qb = QueryBuilder::new(format!(
+                        "SELECT bucket, CAST(sum(n) AS BIGINT) FROM {} WHERE 1 = 1",
+                        table("stats_durations")
+                    ));
+                    push_keys(&mut qb, f);
+                    push_span(&mut qb, span);
+                    qb.push(" GROUP BY bucket");
+                    qb.build_query_as::<(i64, i64)>().fetch_all(&db.read).await
+                };
+                let errors = async {
+                    let mut qb = QueryBuilder::new(format!(
+                        "SELECT category, message, CAST(sum(n) AS BIGINT) AS c FROM {} WHERE 1 = 1",
+                        table("stats_errors")
+                    ));
+                    push_keys(&mut qb, f);
+                    push_span(&mut qb, span);
+                    qb.push(" GROUP BY category, message HAVING sum(n) > 0 ORDER BY c DESC LIMIT ")
+                        .push_bind(ERROR_GROUPS);
+                    qb.build_query_as::<ErrorRow>().fetch_all(&db.read).await
+                };
+                tokio::try_join!(durations, errors)
+            })
+            .map_err(StatsError::from)
+        };
+        let (days, (durations, rows)) = tokio::try_join!(by_day, others)?;
+        for (day, c) in days {
             tally.counts.merge(&c);
             if series && c.total > 0 {
                 tally.series.insert(day, c);
@@ -462,6 +508,47 @@ impl Store {
             tally.errors.insert((category, message), n as u64);
         }
         Ok(tally)
+    }
+
+    /// An hourly series: the whole hours of the window from the hourly rollups, the partial
+    /// hours at its edges (at most two) from the attempts.
+    async fn hourly_series(&self, f: &StatsFilter) -> Result<BTreeMap<i64, Counts>, StatsError> {
+        let first = f.since_ms.map_or(i64::MIN, |s| ceil_div(s, HOUR_MS));
+        let end = f.until_ms.map_or(i64::MAX, |u| u.div_euclid(HOUR_MS));
+        if first >= end {
+            return Ok(self
+                .counts_from_attempts(f, f.since_ms, f.until_ms, true)
+                .await?
+                .1);
+        }
+        // The partial hour before the first whole one and after the last (an open end has none).
+        let edge = |since: Option<i64>, until: Option<i64>| async move {
+            match (since, until) {
+                (Some(s), Some(u)) if s < u => Ok(self
+                    .counts_from_attempts(f, Some(s), Some(u), true)
+                    .await?
+                    .1),
+                _ => Ok::<_, StatsError>(BTreeMap::new()),
+            }
+        };
+        let whole = async {
+            let hours = self
+                .rollup_counts(f, Span::Hours(first, end), "hour")
+                .await?;
+            Ok(hours.into_iter().filter(|(_, c)| c.total > 0).collect())
+        };
+        let (mut series, before, after): (BTreeMap<i64, Counts>, _, _) = tokio::try_join!(
+            whole,
+            edge(
+                f.since_ms,
+                f.since_ms.map(|_| first.saturating_mul(HOUR_MS))
+            ),
+            edge(f.until_ms.map(|_| end.saturating_mul(HOUR_MS)), f.until_ms),
+        )?;
+        for (hour, c) in before.into_iter().chain(after) {
+            series.entry(hour).or_default().merge(&c);
+        }
+        Ok(series)
     }
 
     /// Everything about the attempts in `[since, until)`, read from the attempts themselves.

@@ -23,6 +23,7 @@ import {
   INITIAL_FILTERS,
   MIN_SEARCH_CHARS,
   attemptsQueryOf,
+  bucketOf,
   bulkRetryOf,
   filtersReducer,
   handoffsQueryOf,
@@ -298,11 +299,12 @@ export function StatsPanel() {
       <div className="row chart-head">
         <label htmlFor="f-bucket">Bucket</label>
         <select id="f-bucket" value={f.bucket} onChange={(e) => set({ bucket: e.target.value })}>
+          <option value="auto">Auto ({bucketOf(f)})</option>
           <option value="minute">Minute</option>
           <option value="hour">Hour</option>
           <option value="day">Day</option>
         </select>
-        <span className="muted">Attempts per {f.bucket}, in the scope above.</span>
+        <span className="muted">Attempts per {bucketOf(f)}, in the scope above.</span>
       </div>
       <div className="chart-slot">
         {stats.state === "error" && !stats.data ? null : stats.data && stats.data.series.length ? (

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   INITIAL_FILTERS,
   attemptsQueryOf,
+  bucketOf,
   bulkRetryOf,
   filtersReducer,
   handoffsQueryOf,
@@ -138,5 +139,20 @@ describe("the queries the filters make", () => {
       category: "timeout",
       since: "24h",
     });
+  });
+
+  it("pick the chart's bucket by the window when it is Auto, and keep a chosen one", () => {
+    const auto = { ...INITIAL_FILTERS, bucket: "auto" };
+    const byWindow = ["", "1h", "24h", "7d", "30d"].map((window) => bucketOf({ ...auto, window }));
+    // All time (any length of history) and 30 days in days, so the series stays short.
+    expect(byWindow).toEqual(["day", "minute", "hour", "hour", "day"]);
+    expect(statsQueryOf({}, auto).bucket).toBe("day");
+    expect(bucketOf({ ...auto, window: "", bucket: "minute" })).toBe("minute");
+    const now = Date.parse("2026-12-06T12:00:00Z");
+    const custom = (customSince: string, customUntil: string) => bucketOf({ ...auto, window: "custom", customSince, customUntil }, now);
+    expect(custom("2026-12-06T09:00", "2026-12-06T12:00")).toBe("minute");
+    expect(custom("2026-12-01T00:00", "2026-12-06T00:00")).toBe("hour");
+    expect(custom("2026-10-01T00:00", "")).toBe("day");
+    expect(custom("", "2026-12-06T00:00")).toBe("day");
   });
 });

@@ -25,6 +25,7 @@ export interface StatsFilters {
   window: string;
   customSince: string;
   customUntil: string;
+  /** The chart's bucket: `minute`, `hour`, `day`, or `auto` (the one that fits the window). */
   bucket: string;
   /** The table only. */
   handoffStatus: string;
@@ -44,7 +45,7 @@ export const INITIAL_FILTERS: StatsFilters = {
   window: "",
   customSince: "",
   customUntil: "",
-  bucket: "hour",
+  bucket: "auto",
   handoffStatus: "",
   attemptStatus: "",
   category: "",
@@ -123,7 +124,24 @@ export function searchTooShort(q: string): boolean {
 }
 
 export function statsQueryOf(scope: Scope, f: StatsFilters): StatsQuery {
-  return compact({ ...scope, trigger: choice<Trigger>(f.trigger), ...windowOf(f), bucket: choice<SeriesBucket>(f.bucket) });
+  return compact({ ...scope, trigger: choice<Trigger>(f.trigger), ...windowOf(f), bucket: bucketOf(f) });
+}
+
+const HOUR_MS = 3_600_000;
+const AGES: Record<string, number> = { "1h": HOUR_MS, "24h": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS, "30d": 30 * 24 * HOUR_MS };
+
+/** The chart's bucket: the one chosen, or for `auto` the one that fits the window (minutes up
+ * to 6 hours, hours up to 14 days, days beyond and for all time), so that the chart has tens to
+ * hundreds of points and an open window never asks for more points than the console gives. */
+export function bucketOf(f: StatsFilters, now: number = Date.now()): SeriesBucket {
+  if (f.bucket !== "auto") return f.bucket as SeriesBucket;
+  let span: number | null = AGES[f.window] ?? null;
+  if (f.window === "custom") {
+    const { since, until } = windowOf(f);
+    span = since ? (until ? Date.parse(until) : now) - Date.parse(since) : null;
+  }
+  if (span === null || Number.isNaN(span)) return "day";
+  return span <= 6 * HOUR_MS ? "minute" : span <= 14 * 24 * HOUR_MS ? "hour" : "day";
 }
 
 export function handoffsQueryOf(scope: Scope, f: StatsFilters): HandoffsQuery {
