@@ -6,7 +6,8 @@
 //! beside them, from the rollups and exactly, and so are pages of the handoff list deep into
 //! it (at a million attempts or fewer). Then it measures what the rollups cost the hot path:
 //! the store's two writes per handoff on a store with the stats triggers and on one with them
-//! dropped, alternating; and what the hourly rollups add, against the daily ones alone.
+//! dropped, alternating; what the hourly rollups and the durations over all integrations add,
+//! against the daily rollups alone; and what the durations over all integrations add alone.
 //! Goals (issue 18, SQLite at ten million): all integrations < 50 ms, one < 20 ms, the last 7
 //! days < 20 ms; `--attempts 1000000` for a quicker run.
 //!
@@ -506,8 +507,20 @@ async fn main() -> Result<(), BoxError> {
         )
         .await?;
         support::write_cost(
-            "the hourly rollups",
-            &daily_rollups_only(),
+            "the hourly rollups and the durations over all integrations",
+            &triggers_of(&[
+                include_str!("../migrations/20261124130000_stats.sql"),
+                include_str!("../migrations/20261202120000_handoff_origin.sql"),
+            ]),
+            options.extra["--writes"],
+            options.rounds.max(1),
+        )
+        .await?;
+        support::write_cost(
+            "the durations over all integrations",
+            &triggers_of(&[include_str!(
+                "../migrations/20270107120000_stats_hourly.sql"
+            )]),
             options.extra["--writes"],
             options.rounds.max(1),
         )
@@ -517,18 +530,15 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-/// SQL that puts back the statistics triggers as they were before the hourly rollups (from the
-/// migrations that made them): the other side of what the hourly rollups cost the store's writes.
-fn daily_rollups_only() -> String {
+/// SQL that puts back the statistics triggers as `migrations` created them (each trigger is
+/// created by one of them): the other side of what a later rollup costs the store's writes.
+fn triggers_of(migrations: &[&str]) -> String {
     let mut sql = String::from(
         "DROP TRIGGER stats_attempt_inserted; DROP TRIGGER stats_attempt_updated; \
          DROP TRIGGER stats_attempt_deleted; DROP TRIGGER stats_handoff_inserted; \
          DROP TRIGGER stats_handoff_updated; DROP TRIGGER stats_handoff_deleted;\n",
     );
-    for migration in [
-        include_str!("../migrations/20261124130000_stats.sql"),
-        include_str!("../migrations/20261202120000_handoff_origin.sql"),
-    ] {
+    for &migration in migrations {
         let mut rest = migration;
         while let Some(at) = rest.find("CREATE TRIGGER stats_") {
             let trigger = &rest[at..];
@@ -553,6 +563,8 @@ fn sqlite_rollup_rows(path: &std::path::Path) -> Result<(), BoxError> {
         "stats_durations",
         "stats_durations_daily",
         "stats_durations_hourly",
+        "stats_durations_daily_all",
+        "stats_durations_hourly_all",
         "stats_errors",
         "stats_errors_daily",
         "stats_errors_hourly",

@@ -70,9 +70,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tx = conn.transaction()?;
     {
         let mut handoff = tx.prepare(
-            "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
-                                   last_attempt_id, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, '{}', ?5, 1, ?6, ?7, ?7)",
+            "INSERT INTO handoffs (id, integration_id, integration_name, session_id, status, data,
+                                   data_masked, attempts, last_attempt_id, created_at, updated_at)
+             VALUES (?1, ?2, ?8, ?3, ?4, '{}', ?5, 1, ?6, ?7, ?7)",
         )?;
         let mut attempt = tx.prepare(
             "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
@@ -100,7 +100,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 status,
                 r#"{"fullName":"A. L.","phone":"•••• •• 42"}"#,
                 attempt_id,
-                started
+                started,
+                integration_name
             ])?;
             attempt.execute(rusqlite::params![
                 attempt_id,

@@ -538,6 +538,84 @@ async fn an_hourly_series_reads_its_whole_hours_from_the_hourly_rollups() {
     assert_eq!(at_noon(Some(D1 + 12 * HOUR + 1)).await, (Some(0), Some(0)));
 }
 
+/// A window over all integrations reads its durations from the rollups kept over all
+/// integrations (a row per trigger and bucket): counts added to one of their rows move the
+/// percentiles of such a window, and not those of a window of one integration, which reads the
+/// per-integration rows.
+#[tokio::test]
+async fn a_window_over_all_integrations_reads_the_durations_kept_over_all_integrations() {
+    let (t, a, _b) = seeded().await;
+    let pool = pool(t.dir.path()).await;
+    // Day 1 holds two finished live attempts of `a` (50 and 60 ms); count 100 of 5 s beside them.
+    sqlx::query(
+        "INSERT INTO stats_durations_daily_all (day, trigger, bucket, n) VALUES (?, 'live', ?, 100)
+         ON CONFLICT (day, trigger, bucket) DO UPDATE SET n = n + 100",
+    )
+    .bind(D1 / DAY)
+    .bind(histogram::bucket_of(5_000) as i64)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let p50 = |integration: Option<IntegrationId>| {
+        let app = &t.app;
+        async move {
+            let f = StatsFilter {
+                integration,
+                since_ms: Some(D1),
+                until_ms: Some(D2),
+                ..StatsFilter::default()
+            };
+            let fast = app.stats(&f, false).await.unwrap().p50_ms.unwrap();
+            let exact = app.stats(&f, true).await.unwrap().p50_ms.unwrap();
+            (fast, exact)
+        }
+    };
+    let (fast, exact) = p50(None).await;
+    assert_eq!(exact, 50.0);
+    assert!((fast - 5_000.0).abs() <= 50.0, "p50 {fast}");
+    assert_eq!(p50(Some(a)).await, (50.0, 50.0));
+}
+
+/// A history file exported before the durations over all integrations, opened read-only, reads
+/// a window's durations from the per-integration rollups and gives the exact figures.
+#[tokio::test]
+async fn an_old_history_file_without_the_durations_over_all_integrations_sums_its_integrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool =
+        common::store_migrated_before(dir.path(), "20270108120000_stats_durations_all.sql").await;
+    let (a, b) = (IntegrationId::new(), IntegrationId::new());
+    record(&pool, &history(a, b)).await;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let file = tempfile::tempdir().unwrap();
+    let copy = file.path().join("old-history.db");
+    std::fs::copy(dir.path().join(STORE_FILE), &copy).unwrap();
+    let store = handoff_console::store::Store::open_read_only(&copy)
+        .await
+        .unwrap();
+    let f = StatsFilter {
+        since_ms: Some(D0 + 2 * HOUR + HOUR / 2),
+        until_ms: Some(D2 + 6 * HOUR + 1),
+        ..StatsFilter::default()
+    };
+    let (fast, exact) = (
+        store.stats(&f).await.unwrap(),
+        store.stats_exact(&f).await.unwrap(),
+    );
+    assert_eq!((fast.total, fast.p50_ms), (7, Some(50.0)));
+    assert_eq!(
+        (fast.total, fast.p50_ms, series(&fast)),
+        (exact.total, exact.p50_ms, series(&exact))
+    );
+    // 250 ms is in the bucket 249..=253, reported as its geometric middle.
+    assert_eq!((fast.p95_ms, exact.p95_ms), (Some(251.0), Some(250.0)));
+    store.close().await;
+}
+
 /// A history file exported before the hourly rollups, opened read-only, counts a window's
 /// partial days from its attempts and gives the exact figures.
 #[tokio::test]

@@ -87,8 +87,8 @@ async fn sqlite_key(sqlite: &SqlitePool, table: &str) -> Vec<String> {
 
 /// The statistics rollups PostgreSQL spreads over several rows per key (a `spread` column in
 /// their key, migrations/postgres/20261231120000_rollup_spread.sql and the hourly ones of
-/// ..._stats_hourly.sql); SQLite keeps one.
-const SPREAD: [&str; 10] = [
+/// ..._stats_hourly.sql and ..._stats_durations_all.sql); SQLite keeps one.
+const SPREAD: [&str; 12] = [
     "stats_daily",
     "stats_durations",
     "stats_durations_daily",
@@ -99,6 +99,8 @@ const SPREAD: [&str; 10] = [
     "stats_durations_hourly",
     "stats_errors_hourly",
     "stats_handoffs_hourly",
+    "stats_durations_daily_all",
+    "stats_durations_hourly_all",
 ];
 
 /// A SQLite table's column names, in order.

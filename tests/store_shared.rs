@@ -1036,7 +1036,7 @@ async fn folding_past_days_spread_rollups_on_postgres_keeps_every_figure() {
             .fetch_all(&pool)
             .await
             .unwrap();
-            assert_eq!(settings.len(), 10, "{settings:?}");
+            assert_eq!(settings.len(), 12, "{settings:?}");
             for (table, options) in &settings {
                 assert!(
                     options.contains(&"fillfactor=50".to_string()),
@@ -1097,6 +1097,8 @@ async fn folding_past_days_spread_rollups_on_postgres_keeps_every_figure() {
                         ("stats_durations_hourly", "hour / 24"),
                         ("stats_errors_hourly", "hour / 24"),
                         ("stats_handoffs_hourly", "hour / 24"),
+                        ("stats_durations_daily_all", "day"),
+                        ("stats_durations_hourly_all", "hour / 24"),
                     ] {
                         let op = if past { "<" } else { ">=" };
                         let c: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(

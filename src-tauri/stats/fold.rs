@@ -68,7 +68,7 @@ const COUNTS: &[&str] = &[
     "server",
 ];
 
-const ROLLUPS: [Rollup; 8] = [
+const ROLLUPS: [Rollup; 10] = [
     Rollup {
         table: "stats_daily",
         unit: Unit::Day,
@@ -79,6 +79,12 @@ const ROLLUPS: [Rollup; 8] = [
         table: "stats_durations_daily",
         unit: Unit::Day,
         keys: "integration_id, trigger, bucket",
+        counters: &["n"],
+    },
+    Rollup {
+        table: "stats_durations_daily_all",
+        unit: Unit::Day,
+        keys: "trigger, bucket",
         counters: &["n"],
     },
     Rollup {
@@ -103,6 +109,12 @@ const ROLLUPS: [Rollup; 8] = [
         table: "stats_durations_hourly",
         unit: Unit::Hour,
         keys: "integration_id, trigger, bucket",
+        counters: &["n"],
+    },
+    Rollup {
+        table: "stats_durations_hourly_all",
+        unit: Unit::Hour,
+        keys: "trigger, bucket",
         counters: &["n"],
     },
     Rollup {
@@ -232,7 +244,8 @@ impl Store {
         sqlx::query(
             "VACUUM (ANALYZE) stats_daily, stats_durations, stats_durations_daily, stats_errors, \
              stats_errors_daily, stats_handoffs_daily, stats_hourly, stats_durations_hourly, \
-             stats_errors_hourly, stats_handoffs_hourly",
+             stats_errors_hourly, stats_handoffs_hourly, stats_durations_daily_all, \
+             stats_durations_hourly_all",
         )
         .execute(&mut *conn)
         .await?;

@@ -372,6 +372,12 @@ impl Store {
         on_backend!(self, db => db.has_hourly_rollups())
     }
 
+    /// Whether the duration rollups over all integrations are there (all but history files
+    /// exported before them).
+    fn has_all_durations(&self) -> bool {
+        on_backend!(self, db => db.has_all_durations())
+    }
+
     /// Counts per `key` (an SQL expression over the rollup's time column: the day, or the hour)
     /// of whole days or hours from the count rollups.
     async fn rollup_counts(
@@ -460,6 +466,10 @@ impl Store {
         type ErrorRow = (String, String, i64);
         // Three independent reads, each on a connection of its own.
         let by_day = self.rollup_counts(f, span, span.day_of_row());
+        // A window over all integrations reads its durations from the rollups kept over all
+        // integrations: a row per trigger and bucket, not one per integration as well.
+        let all_durations =
+            f.integration.is_none() && span != Span::All && self.has_all_durations();
         let others = async {
             on_backend!(self, db => {
                 // All time has tables of its own.
@@ -468,9 +478,12 @@ impl Store {
                     Span::Days(..) | Span::Hours(..) => format!("{name}_{}", span.unit().0),
                 };
                 let durations = async {
+                    let mut durations = table("stats_durations");
+                    if all_durations {
+                        durations.push_str("_all");
+                    }
                     let mut qb = QueryBuilder::new(format!(
-                        "SELECT bucket, CAST(sum(n) AS BIGINT) FROM {} WHERE 1 = 1",
-                        table("stats_durations")
+                        "SELECT bucket, CAST(sum(n) AS BIGINT) FROM {durations} WHERE 1 = 1"
                     ));
                     push_keys(&mut qb, f);
                     push_span(&mut qb, span);

@@ -345,6 +345,10 @@ pub(crate) struct Local {
     /// a history file exported before them, opened read-only, counts a window's partial days
     /// from its attempts.
     hourly_rollups: bool,
+    /// Whether the store has the duration rollups over all integrations (migration
+    /// `..._stats_durations_all.sql`): without them, a window's percentiles for all
+    /// integrations sum the per-integration rows.
+    all_durations: bool,
     /// A history file opened read-only (`Store::open_read_only`).
     read_only: bool,
 }
@@ -438,6 +442,10 @@ impl Local {
         self.hourly_rollups
     }
 
+    pub(crate) fn has_all_durations(&self) -> bool {
+        self.all_durations
+    }
+
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
     }
@@ -505,6 +513,7 @@ impl Store {
             file,
             search: TextSearch::Fts5,
             hourly_rollups: true,
+            all_durations: true,
             read_only: false,
         }))
     }
@@ -537,13 +546,21 @@ impl Store {
                 |r| r.get(0),
             )
             .map_err(|e| open_err(e.to_string()))?;
-        let hourly_rollups: bool = conn
-            .query_row(
-                "SELECT count(*) > 0 FROM pragma_table_list WHERE name = 'stats_hourly'",
-                [],
-                |r| r.get(0),
+        // (A block: the closure borrows the connection, which must not be held across an await.)
+        let (hourly_rollups, all_durations) = {
+            let has_table = |name: &str| {
+                conn.query_row(
+                    "SELECT count(*) > 0 FROM pragma_table_list WHERE name = ?1",
+                    [name],
+                    |r| r.get::<_, bool>(0),
+                )
+                .map_err(|e| open_err(e.to_string()))
+            };
+            (
+                has_table("stats_hourly")?,
+                has_table("stats_durations_daily_all")?,
             )
-            .map_err(|e| open_err(e.to_string()))?;
+        };
         let search = if indexed {
             TextSearch::Fts5
         } else {
@@ -581,6 +598,7 @@ impl Store {
             file,
             search,
             hourly_rollups,
+            all_durations,
             read_only: true,
         }))
     }

@@ -117,6 +117,10 @@ impl Shared {
         true
     }
 
+    pub(crate) fn has_all_durations(&self) -> bool {
+        true
+    }
+
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &PG_MIGRATOR
     }

@@ -10,9 +10,12 @@ const W = 760;
 const H = 200;
 const PAD = { left: 44, right: 8, top: 10, bottom: 26 };
 
-function bucketLabel(start: string, bucket: string): string {
+/** An x-axis label: the date for days; the time for minutes and hours, with the date too when
+ * the series spans more than one day (a week of hours would otherwise repeat the same times). */
+function bucketLabel(start: string, bucket: string, manyDays: boolean): string {
   const d = new Date(start);
   if (bucket === "day") return d.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  if (manyDays) return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
 
@@ -23,7 +26,9 @@ export function SeriesChart({ series, bucket }: { series: SeriesPoint[]; bucket:
   const max = niceMax(Math.max(0, ...series.map((p) => p.total)));
   const step = series.length ? plotW / series.length : plotW;
   const barW = Math.max(1, Math.min(28, step * 0.75));
-  const every = labelEvery(series.length, 8);
+  const manyDays = series.length > 1 && new Date(series[0]!.start).toDateString() !== new Date(series[series.length - 1]!.start).toDateString();
+  // Dated labels are wider: fewer of them fit.
+  const every = labelEvery(series.length, manyDays && bucket !== "day" ? 6 : 8);
   const total = series.reduce((n, p) => n + p.total, 0);
   const failed = series.reduce((n, p) => n + p.failed, 0);
   return (
@@ -72,7 +77,7 @@ export function SeriesChart({ series, bucket }: { series: SeriesPoint[]; bucket:
               </title>
               {i % every === 0 && (
                 <text className="axis-label" x={x + barW / 2} y={H - 8} textAnchor="middle">
-                  {bucketLabel(p.start, bucket)}
+                  {bucketLabel(p.start, bucket, manyDays)}
                 </text>
               )}
             </g>
