@@ -9,6 +9,8 @@ import { formatDuration } from "../../components/format";
 const W = 760;
 const H = 200;
 const PAD = { left: 44, right: 8, top: 10, bottom: 26 };
+/** About how wide a dated label ("Nov 29, 07:00 AM") is, in the chart's units. */
+const DATED_LABEL = 100;
 
 /** An x-axis label: the date for days; the time for minutes and hours, with the date too when
  * the series spans more than one day (a week of hours would otherwise repeat the same times). */
@@ -27,8 +29,9 @@ export function SeriesChart({ series, bucket }: { series: SeriesPoint[]; bucket:
   const step = series.length ? plotW / series.length : plotW;
   const barW = Math.max(1, Math.min(28, step * 0.75));
   const manyDays = series.length > 1 && new Date(series[0]!.start).toDateString() !== new Date(series[series.length - 1]!.start).toDateString();
+  const dated = manyDays && bucket !== "day";
   // Dated labels are wider: fewer of them fit.
-  const every = labelEvery(series.length, manyDays && bucket !== "day" ? 6 : 8);
+  const every = labelEvery(series.length, dated ? 6 : 8);
   const total = series.reduce((n, p) => n + p.total, 0);
   const failed = series.reduce((n, p) => n + p.failed, 0);
   return (
@@ -76,7 +79,14 @@ export function SeriesChart({ series, bucket }: { series: SeriesPoint[]; bucket:
                 {`${formatLocal(new Date(p.start))}: ${p.total} attempts, ${p.succeeded} succeeded, ${p.failed} failed`}
               </title>
               {i % every === 0 && (
-                <text className="axis-label" x={x + barW / 2} y={H - 8} textAnchor="middle">
+                // Dated labels are long: each starts at its bar (the first one centred would be cut
+                // off at the left), or ends there near the right edge.
+                <text
+                  className="axis-label"
+                  x={dated ? (x + DATED_LABEL > W ? x + barW : x) : x + barW / 2}
+                  y={H - 8}
+                  textAnchor={dated ? (x + DATED_LABEL > W ? "end" : "start") : "middle"}
+                >
                   {bucketLabel(p.start, bucket, manyDays)}
                 </text>
               )}
