@@ -577,13 +577,12 @@ async fn a_window_over_all_integrations_reads_the_durations_kept_over_all_integr
     assert_eq!(p50(Some(a)).await, (50.0, 50.0));
 }
 
-/// A history file exported before the durations over all integrations, opened read-only, reads
-/// a window's durations from the per-integration rollups and gives the exact figures.
-#[tokio::test]
-async fn an_old_history_file_without_the_durations_over_all_integrations_sums_its_integrations() {
+/// A history file exported by a console whose last migration came before `migration`: the
+/// hand-computed history recorded, then the file copied elsewhere and opened read-only (its
+/// folder is returned with it, to be kept while the store is used).
+async fn old_history_file(migration: &str) -> (tempfile::TempDir, handoff_console::store::Store) {
     let dir = tempfile::tempdir().unwrap();
-    let pool =
-        common::store_migrated_before(dir.path(), "20270108120000_stats_durations_all.sql").await;
+    let pool = common::store_migrated_before(dir.path(), migration).await;
     let (a, b) = (IntegrationId::new(), IntegrationId::new());
     record(&pool, &history(a, b)).await;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -597,11 +596,24 @@ async fn an_old_history_file_without_the_durations_over_all_integrations_sums_it
     let store = handoff_console::store::Store::open_read_only(&copy)
         .await
         .unwrap();
-    let f = StatsFilter {
+    (file, store)
+}
+
+/// A window that starts and ends inside hours, days apart, over the hand-computed history.
+fn cut_window() -> StatsFilter {
+    StatsFilter {
         since_ms: Some(D0 + 2 * HOUR + HOUR / 2),
         until_ms: Some(D2 + 6 * HOUR + 1),
         ..StatsFilter::default()
-    };
+    }
+}
+
+/// A history file exported before the durations over all integrations, opened read-only, reads
+/// a window's durations from the per-integration rollups and gives the exact figures.
+#[tokio::test]
+async fn an_old_history_file_without_the_durations_over_all_integrations_sums_its_integrations() {
+    let (_file, store) = old_history_file("20270108120000_stats_durations_all.sql").await;
+    let f = cut_window();
     let (fast, exact) = (
         store.stats(&f).await.unwrap(),
         store.stats_exact(&f).await.unwrap(),
@@ -620,26 +632,8 @@ async fn an_old_history_file_without_the_durations_over_all_integrations_sums_it
 /// partial days from its attempts and gives the exact figures.
 #[tokio::test]
 async fn an_old_history_file_without_hourly_rollups_counts_the_edges_from_its_attempts() {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = common::store_migrated_before(dir.path(), "20270107120000_stats_hourly.sql").await;
-    let (a, b) = (IntegrationId::new(), IntegrationId::new());
-    record(&pool, &history(a, b)).await;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
-    let file = tempfile::tempdir().unwrap();
-    let copy = file.path().join("old-history.db");
-    std::fs::copy(dir.path().join(STORE_FILE), &copy).unwrap();
-    let store = handoff_console::store::Store::open_read_only(&copy)
-        .await
-        .unwrap();
-    let f = StatsFilter {
-        since_ms: Some(D0 + 2 * HOUR + HOUR / 2),
-        until_ms: Some(D2 + 6 * HOUR + 1),
-        ..StatsFilter::default()
-    };
+    let (_file, store) = old_history_file("20270107120000_stats_hourly.sql").await;
+    let f = cut_window();
     let fast = store.stats(&f).await.unwrap();
     let exact = store.stats_exact(&f).await.unwrap();
     assert_eq!(

@@ -300,3 +300,100 @@ async fn the_wal_stays_small_while_handoffs_go_on() {
     );
     store.close().await;
 }
+
+/// A database integration named `name` writing to `table`.
+fn db_config(name: &str, table: &str) -> handoff_console::integrations::IntegrationConfig {
+    serde_json::from_value(json!({
+        "name": name, "kind": "database",
+        "database": {"type": "sqlite", "database": "/tmp/none.db", "table": table, "fieldMapping": {"a": "a"}}
+    }))
+    .unwrap()
+}
+
+fn table_of(i: &handoff_console::integrations::Integration) -> String {
+    i.config.database.as_ref().unwrap().table.clone()
+}
+
+/// Integrations looked up are kept in memory (`store::memo`): another console (or the
+/// CLI) on the same file changes them, and the next lookup here sees the change, by id and by
+/// name, renames and removals included.
+#[tokio::test]
+async fn an_integration_another_console_changes_is_seen_at_the_next_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = App::open(dir.path()).await.unwrap();
+    let saved = here.add_integration(db_config("ehr", "one")).await.unwrap();
+    let id = saved.id.to_string();
+    // Looked up twice each way: the second answer comes from memory.
+    for _ in 0..2 {
+        assert_eq!(table_of(&here.integration("ehr").await.unwrap()), "one");
+        assert_eq!(table_of(&here.integration(&id).await.unwrap()), "one");
+        let by_id = here.store().integration(saved.id).await.unwrap().unwrap();
+        assert_eq!(table_of(&by_id), "one");
+    }
+
+    let there = App::open(dir.path()).await.unwrap();
+    there
+        .update_integration("ehr", db_config("ehr", "two"))
+        .await
+        .unwrap();
+    assert_eq!(table_of(&here.integration("ehr").await.unwrap()), "two");
+    assert_eq!(table_of(&here.integration(&id).await.unwrap()), "two");
+    let by_id = here.store().integration(saved.id).await.unwrap().unwrap();
+    assert_eq!(table_of(&by_id), "two");
+
+    // A rename: the old name finds nothing, the new one finds it.
+    sqlx::query("UPDATE integrations SET name = 'ehr-main' WHERE id = ?1")
+        .bind(&id)
+        .execute(&sqlite_pool(dir.path()).await)
+        .await
+        .unwrap();
+    let err = here.integration("ehr").await.unwrap_err().to_string();
+    assert!(err.contains("not found"), "{err}");
+    assert_eq!(here.integration("ehr-main").await.unwrap().id, saved.id);
+
+    there.remove_integration(&id).await.unwrap();
+    for key in ["ehr-main", id.as_str()] {
+        let err = here.integration(key).await.unwrap_err().to_string();
+        assert!(err.contains("not found"), "{key}: {err}");
+    }
+    assert!(here.store().integration(saved.id).await.unwrap().is_none());
+    there.close().await;
+    here.close().await;
+}
+
+/// What decides whether a lookup is answered from memory is the integrations' version alone:
+/// a row changed behind the version's back (its trigger dropped) is not seen until the version
+/// moves.
+#[tokio::test]
+async fn a_lookup_at_the_same_integrations_version_is_answered_from_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path()).await.unwrap();
+    app.add_integration(db_config("ehr", "one")).await.unwrap();
+    assert_eq!(table_of(&app.integration("ehr").await.unwrap()), "one");
+
+    let other = sqlite_pool(dir.path()).await;
+    sqlx::raw_sql(
+        "DROP TRIGGER integrations_version_updated;
+         UPDATE integrations SET config = replace(config, '\"one\"', '\"two\"');",
+    )
+    .execute(&other)
+    .await
+    .unwrap();
+    assert_eq!(
+        table_of(&app.integration("ehr").await.unwrap()),
+        "one",
+        "the same version: answered from memory"
+    );
+    sqlx::query("UPDATE integrations_version SET version = version + 1")
+        .execute(&other)
+        .await
+        .unwrap();
+    assert_eq!(table_of(&app.integration("ehr").await.unwrap()), "two");
+    app.close().await;
+}
+
+async fn sqlite_pool(dir: &std::path::Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join(STORE_FILE).display()))
+        .await
+        .unwrap()
+}

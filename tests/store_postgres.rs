@@ -211,6 +211,57 @@ async fn the_postgres_schema_has_every_sqlite_table_and_column_in_order() {
 /// The same handoffs and attempts, written by the same statements (the attempts writer's), give
 /// the same rows in every `stats_*` table on both back ends (PostgreSQL's spread rows summed per
 /// key, as the reads sum them).
+/// The integrations' version (what the local store's integration cache trusts) moves with every
+/// insert, update and delete of an integration, on both stores, and with nothing else.
+#[tokio::test]
+async fn the_integrations_version_moves_with_every_change_on_postgres_as_on_sqlite() {
+    let (name, admin, pool) = schema().await;
+    cleanly(
+        async {
+            migrate(&pool).await.unwrap();
+            let (_dir, sqlite) = sqlite_store().await;
+            let changes = [
+                "INSERT INTO integrations (id, name, kind, config, created_at, updated_at)
+                 VALUES ('i-1', 'one', 'api', '{}', 1, 1), ('i-2', 'two', 'api', '{}', 1, 1)",
+                "UPDATE integrations SET config = '{\"a\":1}', updated_at = 2 WHERE id = 'i-1'",
+                "UPDATE integrations SET name = 'ONE' WHERE id = 'i-1'",
+                "DELETE FROM integrations WHERE id = 'i-2'",
+            ];
+            let (mut pg_last, mut lite_last) = (0_i64, 0_i64);
+            for change in changes {
+                exec(&pool, change.to_string()).await;
+                sqlx::query(AssertSqlSafe(change))
+                    .execute(&sqlite)
+                    .await
+                    .unwrap();
+                let pg: i64 = sqlx::query_scalar("SELECT version FROM integrations_version")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                let lite: i64 = sqlx::query_scalar("SELECT version FROM integrations_version")
+                    .fetch_one(&sqlite)
+                    .await
+                    .unwrap();
+                assert!(pg > pg_last && lite > lite_last, "{change}: {pg}, {lite}");
+                (pg_last, lite_last) = (pg, lite);
+            }
+            // Other tables leave it alone.
+            exec(
+                &pool,
+                "INSERT INTO data_keys (id, created_at) VALUES ('k', 1)".to_string(),
+            )
+            .await;
+            let pg: i64 = sqlx::query_scalar("SELECT version FROM integrations_version")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(pg, pg_last);
+        },
+        drop_schema(&admin, &name),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn the_postgres_stats_triggers_roll_up_as_sqlite_s_do() {
     let (name, admin, pool) = schema().await;

@@ -47,7 +47,45 @@ pub fn is_name_conflict(e: &StoreError) -> bool {
 }
 
 impl Store {
+    /// By id. On the local store, from memory while the integrations are unchanged
+    /// (`store::memo`).
     pub async fn integration(&self, id: IntegrationId) -> Result<Option<Integration>, StoreError> {
+        let key = format!("id {id}");
+        self.memoized(key, self.integration_row(id)).await
+    }
+
+    /// By id, or else by name (case-insensitive). On the local store, from memory while the
+    /// integrations are unchanged (`store::memo`).
+    pub async fn find_integration(
+        &self,
+        id_or_name: &str,
+    ) -> Result<Option<Integration>, StoreError> {
+        let key = format!("find {id_or_name}");
+        self.memoized(key, self.find_integration_row(id_or_name))
+            .await
+    }
+
+    /// What `read` finds, kept under `key` at the version read before it (nothing is kept
+    /// for an integration not found).
+    async fn memoized(
+        &self,
+        key: String,
+        read: impl Future<Output = Result<Option<Integration>, StoreError>>,
+    ) -> Result<Option<Integration>, StoreError> {
+        let memo = self.integrations_memo();
+        if let Some((memo, version)) = memo
+            && let Some(found) = memo.get::<Integration>(version, &key)
+        {
+            return Ok(Some(found));
+        }
+        let found = read.await?;
+        if let (Some((memo, version)), Some(found)) = (memo, &found) {
+            memo.put(version, key, found.clone());
+        }
+        Ok(found)
+    }
+
+    async fn integration_row(&self, id: IntegrationId) -> Result<Option<Integration>, StoreError> {
         let row: Option<IntegrationRow> = on_backend!(self, db => {
             sqlx::query_as(AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM integrations WHERE id = $1"
@@ -59,13 +97,12 @@ impl Store {
         row.map(IntegrationRow::into_integration).transpose()
     }
 
-    /// By id, or else by name (case-insensitive).
-    pub async fn find_integration(
+    async fn find_integration_row(
         &self,
         id_or_name: &str,
     ) -> Result<Option<Integration>, StoreError> {
         if let Ok(id) = id_or_name.parse::<IntegrationId>()
-            && let Some(found) = self.integration(id).await?
+            && let Some(found) = self.integration_row(id).await?
         {
             return Ok(Some(found));
         }

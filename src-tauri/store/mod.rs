@@ -18,6 +18,7 @@ mod changes;
 mod choice;
 pub mod copy;
 mod group_commit;
+mod memo;
 pub mod postgres;
 
 pub use changes::ChangeState;
@@ -351,6 +352,8 @@ pub(crate) struct Local {
     all_durations: bool,
     /// A history file opened read-only (`Store::open_read_only`).
     read_only: bool,
+    /// Integrations looked up, kept in memory (`memo`); none in a history file.
+    integrations_memo: Option<std::sync::Arc<memo::IntegrationsMemo>>,
 }
 
 /// Runs `$body` with `$db` bound to the store's back end: [`Local`] or [`postgres::Shared`].
@@ -497,6 +500,10 @@ impl Store {
             .map_err(|e| open_err(format!("migration failed: {e}")))?;
         let file = StoreFile::of(&path).map_err(|e| open_err(e.to_string()))?;
         let writer_conn = open_writer(&path).map_err(|e| open_err(e.to_string()))?;
+        let integrations_memo = memo::IntegrationsMemo::new(
+            open_version_reader(&path).map_err(|e| open_err(e.to_string()))?,
+        )
+        .map(std::sync::Arc::new);
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
@@ -515,6 +522,7 @@ impl Store {
             hourly_rollups: true,
             all_durations: true,
             read_only: false,
+            integrations_memo,
         }))
     }
 
@@ -600,6 +608,7 @@ impl Store {
             hourly_rollups,
             all_durations,
             read_only: true,
+            integrations_memo: None,
         }))
     }
 
@@ -628,6 +637,18 @@ impl Store {
 
     pub(crate) fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    /// The local store's memo of integration lookups and the integrations' version now, when
+    /// both are there (see `memo`).
+    pub(crate) fn integrations_memo(&self) -> Option<(&memo::IntegrationsMemo, i64)> {
+        match &self.backend {
+            Backend::Sqlite(local) => {
+                let memo = local.integrations_memo.as_deref()?;
+                Some((memo, memo.version()?))
+            }
+            Backend::Postgres(_) => None,
+        }
     }
 
     /// The local back end, for tests of its internals (`what` names the caller in the error).
@@ -686,6 +707,11 @@ impl Store {
         self.changes.stop();
         match &self.backend {
             Backend::Sqlite(local) => {
+                // Before the writer's: the last connection to close checkpoints the WAL and
+                // removes it, which a read-only one cannot.
+                if let Some(memo) = &local.integrations_memo {
+                    memo.close();
+                }
                 local.group_commit.close().await;
                 local.read.close().await;
                 local.write.close().await;
@@ -1109,6 +1135,19 @@ fn open_writer(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA temp_store = MEMORY;",
     )?;
+    Ok(conn)
+}
+
+/// A read-only connection of its own for the integrations' version (`memo`).
+/// No busy timeout: it reads in a runtime thread, which must not wait; a busy read answers
+/// `None` and the lookup reads the row instead.
+fn open_version_reader(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // (rusqlite sets 5 s by default.)
+    conn.busy_timeout(Duration::ZERO)?;
     Ok(conn)
 }
 
