@@ -1,11 +1,15 @@
-//! Pages deep into the attempt list (`App::history_page_query`): from 10,000 rows on, a page is
-//! counted first and read from whichever end of the list is nearer, in the other order, then
-//! turned round. Such a page must hold exactly the rows a forward read of it holds, for every
-//! sort both ways, through ties (rows sharing their start time, rows without a duration).
+//! Pages deep into the attempt list (`App::history_page_query`) and the handoff list
+//! (`App::handoffs_page_query`): from 10,000 rows on, a page is counted first and read from
+//! whichever end of the list is nearer, in the other order, then turned round. Such a page must
+//! hold exactly the rows a forward read of it holds, for every sort both ways, through ties
+//! (rows sharing their start time, rows without a duration), searched or not.
 
 use handoff_console::App;
-use handoff_console::attempts::{AttemptSummary, HistoryFilter, HistorySort, SortKey, SortOrder};
-use handoff_console::service::requests::HistoryQuery;
+use handoff_console::attempts::{
+    AttemptSummary, HandoffFilter, HandoffRow, HandoffSort, HistoryFilter, HistorySort, SortKey,
+    SortOrder,
+};
+use handoff_console::service::requests::{HandoffsQuery, HistoryQuery};
 use handoff_console::store::STORE_FILE;
 
 /// `n` handoffs, every third retried once, as the console's tables hold them: start times
@@ -64,8 +68,8 @@ async fn write_history(pool: &sqlx::SqlitePool, n: usize) {
     tx.commit().await.unwrap();
 }
 
-#[tokio::test]
-async fn a_deep_page_read_from_the_end_is_the_page_read_from_the_start() {
+/// A console on a new store holding `write_history(n)` (the store's dir goes with it).
+async fn app_with_history(n: usize) -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
     App::open(dir.path()).await.unwrap().close().await;
     let pool = sqlx::SqlitePool::connect(&format!(
@@ -74,9 +78,15 @@ async fn a_deep_page_read_from_the_end_is_the_page_read_from_the_start() {
     ))
     .await
     .unwrap();
-    write_history(&pool, 8_000).await;
+    write_history(&pool, n).await;
     pool.close().await;
     let app = App::open(dir.path()).await.unwrap();
+    (dir, app)
+}
+
+#[tokio::test]
+async fn a_deep_page_read_from_the_end_is_the_page_read_from_the_start() {
+    let (_dir, app) = app_with_history(8_000).await;
     let total = app
         .store()
         .history_count(&HistoryFilter::default())
@@ -132,5 +142,68 @@ async fn a_deep_page_read_from_the_end_is_the_page_read_from_the_start() {
         .await
         .unwrap();
     assert_eq!((past.total, past.rows.len()), (0, 0));
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_deep_handoff_page_read_from_the_end_is_the_page_read_from_the_start() {
+    // More than twice the depth from which a page is counted first: the deepest pages are
+    // past the middle, and read from the end.
+    let (_dir, app) = app_with_history(21_000).await;
+    while app.store().index_history_search(5_000).await.unwrap() > 0 {}
+    let ids = |rows: &[HandoffRow]| rows.iter().map(|r| r.handoff_id).collect::<Vec<_>>();
+    // Every sort both ways; and a search every handoff's last attempt matches (counted from
+    // the search index rather than the rollups), one sort.
+    let cases = HandoffSort::ALL
+        .iter()
+        .flat_map(|s| [(*s, SortOrder::Asc, None), (*s, SortOrder::Desc, None)])
+        .chain([(
+            HandoffSort::Status,
+            SortOrder::Desc,
+            Some("CREATED".to_string()),
+        )]);
+    for (sort, order, q) in cases {
+        let total = app
+            .store()
+            .handoff_count(&HandoffFilter {
+                text: q.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(total, 21_000, "{q:?}");
+        for offset in [10_000, 10_600, total - 150, total - 100, total - 1, total] {
+            let page = app
+                .handoffs_page_query(&HandoffsQuery {
+                    sort: Some(sort),
+                    order: Some(order),
+                    q: q.clone(),
+                    offset: Some(offset),
+                    limit: Some(100),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let forward = app
+                .store()
+                .handoffs(&HandoffFilter {
+                    sort,
+                    order,
+                    text: q.clone(),
+                    offset: Some(offset),
+                    limit: Some(100),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            assert_eq!((page.total, page.offset), (total, offset));
+            assert_eq!(
+                ids(&page.rows),
+                ids(&forward),
+                "{sort:?} {order:?} {q:?} from {offset}"
+            );
+            assert_eq!(page.rows.len() as u64, 100.min(total - offset));
+        }
+    }
     app.close().await;
 }

@@ -72,6 +72,15 @@ pub enum HandoffSort {
 }
 
 impl HandoffSort {
+    pub const ALL: [Self; 6] = [
+        Self::UpdatedAt,
+        Self::CreatedAt,
+        Self::Status,
+        Self::Integration,
+        Self::SessionId,
+        Self::Attempts,
+    ];
+
     /// The ORDER BY columns (over `handoffs h`) before the rowid; each sort has an index with
     /// exactly these (migration `..._handoff_origin.sql`).
     fn columns(self) -> &'static [&'static str] {
@@ -337,14 +346,7 @@ impl Store {
 mod tests {
     use super::*;
 
-    const SORTS: [HandoffSort; 6] = [
-        HandoffSort::UpdatedAt,
-        HandoffSort::CreatedAt,
-        HandoffSort::Status,
-        HandoffSort::Integration,
-        HandoffSort::SessionId,
-        HandoffSort::Attempts,
-    ];
+    const SORTS: [HandoffSort; 6] = HandoffSort::ALL;
 
     async fn plan(store: &Store, f: &HandoffFilter) -> String {
         let mut q = QueryBuilder::<sqlx::Sqlite>::new("EXPLAIN QUERY PLAN ");

@@ -6,7 +6,7 @@ use super::App;
 use super::requests::{HandoffsQuery, HistoryQuery};
 use crate::attempts::{
     AttemptDetail, AttemptPage, AttemptSummary, HandoffFilter, HandoffPage, HandoffState,
-    HistoryFilter, HistorySort, SortKey,
+    HistoryFilter, HistorySort, SortKey, SortOrder,
 };
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
@@ -23,6 +23,36 @@ pub const MAX_CSV_ROWS: u64 = 1_000_000;
 pub const MAX_CSV_TEXT_ROWS: u64 = 100_000;
 /// A history page this deep or deeper is counted first and read from whichever end is nearer.
 const REVERSED_FROM: u64 = 10_000;
+/// How a page [`REVERSED_FROM`] rows deep or deeper is read, once the list is counted.
+#[derive(Debug, PartialEq, Eq)]
+enum DeepPage {
+    PastTheEnd,
+    /// In the list's order (the page is in its first half).
+    FromTheStart,
+    /// In the other order, from `offset` (counted from the end), `limit` rows, then turned
+    /// round: the last page may be short.
+    FromTheEnd {
+        offset: u64,
+        limit: u32,
+    },
+}
+
+impl DeepPage {
+    fn of(offset: u64, total: u64, limit: u32) -> Self {
+        if offset >= total {
+            Self::PastTheEnd
+        } else if offset > total / 2 {
+            let take = u64::from(limit).min(total - offset);
+            Self::FromTheEnd {
+                offset: total - offset - take,
+                limit: take as u32,
+            }
+        } else {
+            Self::FromTheStart
+        }
+    }
+}
+
 /// Rows read from the store per step of an export.
 const CSV_CHUNK: u32 = 2_000;
 
@@ -88,30 +118,29 @@ impl App {
         // end, in the other order (an offset skips index entries one by one: 40 ms for a
         // million).
         let total = self.store.history_count(&filter).await?;
-        let rows = if offset >= total {
-            Vec::new()
-        } else if offset > total / 2 {
-            let sort = filter.sort.unwrap_or(HistorySort {
-                key: SortKey::StartedAt,
-                descending: true,
-            });
-            let take = u64::from(limit).min(total - offset);
-            let mut rows = self
-                .store
-                .history(&HistoryFilter {
-                    sort: Some(HistorySort {
-                        descending: !sort.descending,
-                        ..sort
-                    }),
-                    offset: Some(total - offset - take),
-                    limit: Some(take as u32),
-                    ..filter
-                })
-                .await?;
-            rows.reverse();
-            rows
-        } else {
-            self.store.history(&filter).await?
+        let rows = match DeepPage::of(offset, total, limit) {
+            DeepPage::PastTheEnd => Vec::new(),
+            DeepPage::FromTheEnd { offset, limit } => {
+                let sort = filter.sort.unwrap_or(HistorySort {
+                    key: SortKey::StartedAt,
+                    descending: true,
+                });
+                let mut rows = self
+                    .store
+                    .history(&HistoryFilter {
+                        sort: Some(HistorySort {
+                            descending: !sort.descending,
+                            ..sort
+                        }),
+                        offset: Some(offset),
+                        limit: Some(limit),
+                        ..filter
+                    })
+                    .await?;
+                rows.reverse();
+                rows
+            }
+            DeepPage::FromTheStart => self.store.history(&filter).await?,
         };
         Ok(AttemptPage {
             rows,
@@ -130,14 +159,47 @@ impl App {
             ));
         }
         let filter = self.handoff_filter(q, limit).await?;
-        let (rows, total) = tokio::try_join!(
-            async { Ok::<_, AppError>(self.store.handoffs(&filter).await?) },
-            self.handoff_total(&filter)
-        )?;
+        let offset = filter.offset.unwrap_or(0);
+        if offset < REVERSED_FROM {
+            let (rows, total) = tokio::try_join!(
+                async { Ok::<_, AppError>(self.store.handoffs(&filter).await?) },
+                self.handoff_total(&filter)
+            )?;
+            return Ok(HandoffPage {
+                rows,
+                total,
+                offset,
+            });
+        }
+        // Deep into the list: counted first (from the rollups, unless text or a category
+        // filters it), so that a page nearer the end is read from the end in the other order,
+        // as the attempt list is (every sort ends in the rowid, so the two orders are exact
+        // mirrors).
+        let total = self.handoff_total(&filter).await?;
+        let rows = match DeepPage::of(offset, total, limit) {
+            DeepPage::PastTheEnd => Vec::new(),
+            DeepPage::FromTheEnd { offset, limit } => {
+                let mut rows = self
+                    .store
+                    .handoffs(&HandoffFilter {
+                        order: match filter.order {
+                            SortOrder::Asc => SortOrder::Desc,
+                            SortOrder::Desc => SortOrder::Asc,
+                        },
+                        offset: Some(offset),
+                        limit: Some(limit),
+                        ..filter
+                    })
+                    .await?;
+                rows.reverse();
+                rows
+            }
+            DeepPage::FromTheStart => self.store.handoffs(&filter).await?,
+        };
         Ok(HandoffPage {
             rows,
             total,
-            offset: filter.offset.unwrap_or(0),
+            offset,
         })
     }
 
