@@ -240,6 +240,16 @@ async fn finds_what_reading_finds(
             want_handoffs.len(),
             "handoff count of {q:?}"
         );
+        // With a condition besides the text (one every row meets), counted from the rows.
+        let since_ever = HandoffFilter {
+            since_ms: Some(0),
+            ..filter
+        };
+        assert_eq!(
+            store.handoff_count(&since_ever).await.unwrap() as usize,
+            want_handoffs.len(),
+            "handoff count of {q:?} with a condition besides it"
+        );
         if q.chars().count() < 3 {
             searched_short += 1;
         } else if want_attempts.len() >= 5_000 {
@@ -479,6 +489,53 @@ macro_rules! follows_every_write {
             .unwrap();
         assert_eq!(found_queued_and_indexed(store, "9876").await, (0, 0));
         assert_eq!(found_queued_and_indexed(store, "call-writes").await.0, 0);
+        // A handoff deleted with its attempts, its last attempt indexed: neither is found.
+        let gone = [Seeded {
+            handoff: uuid::Uuid::from_u128(4).to_string(),
+            attempts: vec![(
+                uuid::Uuid::from_u128(5).to_string(),
+                "call-Gone".into(),
+                "emr".into(),
+                "gone away".into(),
+            )],
+            masked: json!({}),
+        }];
+        write_rows!(pool, &gone);
+        assert_eq!(found_queued_and_indexed(store, "call-gone").await, (1, 1));
+        sqlx::query("DELETE FROM attempts WHERE handoff_id = $1")
+            .bind(&gone[0].handoff)
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM handoffs WHERE id = $1")
+            .bind(&gone[0].handoff)
+            .execute(pool)
+            .await
+            .unwrap();
+        assert_eq!(found_queued_and_indexed(store, "call-gone").await, (0, 0));
+        // A configuration test's handoff: its attempt is in the history, the handoff is not.
+        sqlx::query(
+            "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked,
+                 attempts, created_at, updated_at, integration_name, last_attempt_id, origin)
+             VALUES ($1, '00000000-0000-4000-8000-0000000000aa', 'call-Tested', 'succeeded', '{}',
+                 '{}', 1, 1, 1, 'emr', $2, 'test')",
+        )
+        .bind(uuid::Uuid::from_u128(6).to_string())
+        .bind(uuid::Uuid::from_u128(7).to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id,
+                 trigger, attempt_number, status, message, started_at)
+             VALUES ($1, $2, '00000000-0000-4000-8000-0000000000aa', 'emr', 'call-Tested', 'test', 1, 'succeeded', '200 OK', 3)",
+        )
+        .bind(uuid::Uuid::from_u128(7).to_string())
+        .bind(uuid::Uuid::from_u128(6).to_string())
+        .execute(pool)
+        .await
+        .unwrap();
+        assert_eq!(found_queued_and_indexed(store, "call-tested").await, (1, 0), "a test is no handoff");
     }};
 }
 
