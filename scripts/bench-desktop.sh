@@ -71,6 +71,19 @@ mem_kb() { # mem_kb <pid> <Rss|Pss>: summed over the process tree
   done
   echo "$total"
 }
+per_process() { # per_process <pid>: one line per process of the tree
+  for p in $(descendants "$1"); do
+    awk -v n="$(cat "/proc/$p/comm")" '$1 == "Rss:" {r=$2} $1 == "Pss:" {s=$2} $1 == "Anonymous:" {a=$2}
+      END {printf "  %-18s RSS %4.0f MB  PSS %4.0f MB  anonymous %4.0f MB\n", n, r/1024, s/1024, a/1024}' \
+      "/proc/$p/smaps_rollup" 2>/dev/null
+  done
+}
+pss_by_process() { # pss_by_process <pid>: "name PSS (anonymous)" in MB for each process of the tree
+  for p in $(descendants "$1"); do
+    awk -v n="$(cat "/proc/$p/comm" 2>/dev/null)" '$1 == "Pss:" {s=$2} $1 == "Pss_Anon:" {a=$2}
+      END {printf "%s %.0f (%.0f)", n, s/1024, a/1024}' "/proc/$p/smaps_rollup" 2>/dev/null && printf "; "
+  done
+}
 wait_for() { # wait_for <seconds> <command...>
   local deadline=$(($(date +%s) + $1)); shift
   until "$@"; do
@@ -95,11 +108,11 @@ if [ -n "$soak" ]; then
   first=$(mem_kb "$app" Pss)
   echo "binary: $bin ($(uname -m), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
   echo "soak: the Stats panel over 100,000 attempts for $soak min after a minute's warm-up"
-  echo "minute 0: PSS $((first / 1024)) MB, RSS $(($(mem_kb "$app" Rss) / 1024)) MB"
+  echo "minute 0: PSS $((first / 1024)) MB, RSS $(($(mem_kb "$app" Rss) / 1024)) MB (PSS MB, anonymous in brackets: $(pss_by_process "$app"))"
   for m in $(seq 1 "$soak"); do
     sleep 60
     kill -0 "$app" 2>/dev/null || { echo "the app stopped" >&2; cat "$work/soak.log" >&2; exit 1; }
-    echo "minute $m: PSS $(($(mem_kb "$app" Pss) / 1024)) MB, RSS $(($(mem_kb "$app" Rss) / 1024)) MB, rounds $(jq -r '.ui.soakRounds // 0' "$report")"
+    echo "minute $m: PSS $(($(mem_kb "$app" Pss) / 1024)) MB, RSS $(($(mem_kb "$app" Rss) / 1024)) MB, rounds $(jq -r '.ui.soakRounds // 0' "$report") (PSS MB, anonymous in brackets: $(pss_by_process "$app"))"
   done
   last=$(mem_kb "$app" Pss)
   rounds=$(jq -r '.ui.soakRounds // 0' "$report")
@@ -144,13 +157,6 @@ for i in $(seq 1 "$runs"); do
 done
 
 # --- idle memory: each window alone (PSS divides shared pages among the processes mapping them) --
-per_process() { # per_process <pid>: one line per process of the tree
-  for p in $(descendants "$1"); do
-    awk -v n="$(cat "/proc/$p/comm")" '$1 == "Rss:" {r=$2} $1 == "Pss:" {s=$2} $1 == "Anonymous:" {a=$2}
-      END {printf "  %-18s RSS %4.0f MB  PSS %4.0f MB  anonymous %4.0f MB\n", n, r/1024, s/1024, a/1024}' \
-      "/proc/$p/smaps_rollup" 2>/dev/null
-  done
-}
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 report=$work/report-idle.json
