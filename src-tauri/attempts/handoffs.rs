@@ -346,8 +346,6 @@ impl Store {
 mod tests {
     use super::*;
 
-    const SORTS: [HandoffSort; 6] = HandoffSort::ALL;
-
     async fn plan(store: &Store, f: &HandoffFilter) -> String {
         let mut q = QueryBuilder::<sqlx::Sqlite>::new("EXPLAIN QUERY PLAN ");
         push_page_rowids(&mut q, f, Dialect::Sqlite, TextSearch::Fts5, false);
@@ -366,7 +364,7 @@ mod tests {
     async fn every_sort_pages_from_an_index_without_sorting() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        for sort in SORTS {
+        for sort in HandoffSort::ALL {
             for order in [SortOrder::Asc, SortOrder::Desc] {
                 let f = HandoffFilter {
                     sort,

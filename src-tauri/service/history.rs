@@ -23,6 +23,9 @@ pub const MAX_CSV_ROWS: u64 = 1_000_000;
 pub const MAX_CSV_TEXT_ROWS: u64 = 100_000;
 /// A history page this deep or deeper is counted first and read from whichever end is nearer.
 const REVERSED_FROM: u64 = 10_000;
+/// Rows read from the store per step of an export.
+const CSV_CHUNK: u32 = 2_000;
+
 /// How a page [`REVERSED_FROM`] rows deep or deeper is read, once the list is counted.
 #[derive(Debug, PartialEq, Eq)]
 enum DeepPage {
@@ -52,9 +55,6 @@ impl DeepPage {
         }
     }
 }
-
-/// Rows read from the store per step of an export.
-const CSV_CHUNK: u32 = 2_000;
 
 /// One attempt as the detail drawer shows it.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
