@@ -243,12 +243,70 @@ async fn finds_what_reading_finds(
         // With a condition besides the text (one every row meets), counted from the rows.
         let since_ever = HandoffFilter {
             since_ms: Some(0),
-            ..filter
+            ..filter.clone()
         };
         assert_eq!(
             store.handoff_count(&since_ever).await.unwrap() as usize,
             want_handoffs.len(),
             "handoff count of {q:?} with a condition besides it"
+        );
+        // As a page reads them: the matches collected once (SQLite, 3+ characters), then both
+        // lists and their counts read among them, one after another on their connection.
+        let mut matches = store.text_matches(Some(q)).await.unwrap();
+        if let Some(m) = &matches {
+            assert_eq!(m.count() as usize, want_attempts.len(), "matches of {q:?}");
+        }
+        let attempts: BTreeSet<String> = store
+            .history_with_matches(
+                &HistoryFilter {
+                    text: Some(q.clone()),
+                    limit: Some(10_000),
+                    ..Default::default()
+                },
+                matches.as_mut(),
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.attempt_id.to_string())
+            .collect();
+        assert_eq!(
+            attempts, want_attempts,
+            "attempts holding {q:?}, among its matches"
+        );
+        let handoffs: BTreeSet<String> = store
+            .handoffs_with_matches(&filter, matches.as_mut())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.handoff_id.to_string())
+            .collect();
+        assert_eq!(
+            handoffs, want_handoffs,
+            "handoffs holding {q:?}, among its matches"
+        );
+        assert_eq!(
+            store
+                .handoff_count_with_matches(&since_ever, matches.as_mut())
+                .await
+                .unwrap() as usize,
+            want_handoffs.len(),
+            "handoff count of {q:?} among its matches"
+        );
+        assert_eq!(
+            store
+                .history_count_with_matches(
+                    &HistoryFilter {
+                        text: Some(q.clone()),
+                        since_ms: Some(0),
+                        ..Default::default()
+                    },
+                    matches.as_mut(),
+                )
+                .await
+                .unwrap() as usize,
+            want_attempts.len(),
+            "attempt count of {q:?} among its matches, with a condition besides it"
         );
         if q.chars().count() < 3 {
             searched_short += 1;

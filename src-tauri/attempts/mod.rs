@@ -17,7 +17,7 @@ pub use queries::{
     BeginAttempt, Claim, FinishAttempt, HistoryFilter, HistorySort, MAX_HISTORY_TEXT, RetryFilter,
     SortKey, TakenBy,
 };
-pub use search::INDEX_BATCH;
+pub use search::{INDEX_BATCH, TextMatches};
 
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};

@@ -1,5 +1,6 @@
 //! SQL over `handoffs` and `attempts`. Values are always bound.
 
+use super::search::{Reader, TextLookup, TextMatches};
 use super::writer::AttemptWrites;
 use super::{
     AttemptDetail, AttemptSummary, HandoffOrigin, HandoffRecord, HandoffState, HandoffSummary,
@@ -7,7 +8,6 @@ use super::{
 };
 use crate::category::ErrorCategory;
 use crate::ids::{AttemptId, HandoffId, IntegrationId};
-use crate::store::TextSearch;
 use crate::store::{Backend, Store, StoreError, from_ms, on_backend};
 use sqlx::{AssertSqlSafe, Database, Encode, QueryBuilder, Type};
 
@@ -338,12 +338,8 @@ impl HandoffRow {
 }
 
 /// The WHERE conditions of a history query (after `WHERE 1 = 1`).
-fn push_history_where<DB: Database>(
-    q: &mut QueryBuilder<DB>,
-    f: &HistoryFilter,
-    search: TextSearch,
-    in_order: bool,
-) where
+fn push_history_where<DB: Database>(q: &mut QueryBuilder<DB>, f: &HistoryFilter, lookup: TextLookup)
+where
     for<'t> String: Encode<'t, DB> + Type<DB>,
     for<'t> &'static str: Encode<'t, DB> + Type<DB>,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
@@ -377,7 +373,7 @@ fn push_history_where<DB: Database>(
             .push(")");
     }
     if let Some(text) = f.text.as_deref() {
-        super::search::push_text_condition(q, text, "attempts", search, in_order);
+        super::search::push_text_condition(q, text, "attempts", lookup);
     }
 }
 
@@ -480,6 +476,20 @@ impl Store {
 
     /// Attempts, newest first (or as `f.sort` says), from `f.offset` on.
     pub async fn history(&self, f: &HistoryFilter) -> Result<Vec<AttemptSummary>, StoreError> {
+        self.history_with_matches(f, None).await
+    }
+
+    /// [`Store::history`] among `matches`, collected for `f.text` (see [`TextMatches`]); without
+    /// them, a search collects its own.
+    pub async fn history_with_matches(
+        &self,
+        f: &HistoryFilter,
+        matches: Option<&mut TextMatches>,
+    ) -> Result<Vec<AttemptSummary>, StoreError> {
+        let mut own = None;
+        let matches = self
+            .given_or_text_matches(f.text.as_deref(), matches, &mut own)
+            .await?;
         let sort = f
             .sort
             .filter(|_| f.cursor.is_none())
@@ -491,12 +501,12 @@ impl Store {
         let col = sort.key.column();
         let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
         let offset = i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX);
-        let in_order = self.search_in_order(f.text.as_deref()).await?;
         // Every ordering ends in a unique column, so pages never overlap or skip rows: the id
         // for the default order (as the CLI always listed); for the others, SQLite's rowid
         // (its indexes hold it, so they page without reading the rows they skip) and the id
         // on PostgreSQL, which has no rowid.
         let rows: Vec<AttemptRow> = on_backend!(self, db => {
+            let lookup = TextLookup::of(db.text_search(), matches.as_deref());
             let tie = db.dialect().pick("rowid", "id");
             let order = if sort.key == SortKey::StartedAt {
                 format!(" ORDER BY started_at {dir}, id {dir}")
@@ -510,42 +520,45 @@ impl Store {
                 "SELECT {} FROM attempts WHERE {tie} IN (SELECT {tie} FROM attempts WHERE 1 = 1",
                 attempt_columns()
             ));
-            push_history_where(&mut q, f, db.text_search(), in_order);
+            push_history_where(&mut q, f, lookup);
             q.push(&order);
             q.push(" LIMIT ").push_bind(i64::from(limit));
             q.push(" OFFSET ").push_bind(offset);
             q.push(")").push(&order);
-            q.build_query_as().fetch_all(&db.read).await
+            let mut conn = db.reader(matches).await?;
+            q.build_query_as().fetch_all(&mut *conn).await
         })?;
         rows.iter().map(AttemptRow::summary).collect()
     }
 
     /// How many attempts match `f` (its limit, offset and sort play no part).
     pub async fn history_count(&self, f: &HistoryFilter) -> Result<u64, StoreError> {
-        // Text alone: each attempt has one row in the index or is in its queue, so the count is
-        // the index's matches and the queue's (without reading each matching attempt's row).
-        if let (Backend::Sqlite(local), Some(text)) = (self.backend(), f.text.as_deref())
-            && local.text_search() == TextSearch::Fts5
-            && text.chars().count() >= super::search::MIN_INDEXED_CHARS
+        self.history_count_with_matches(f, None).await
+    }
+
+    /// [`Store::history_count`] among `matches`, collected for `f.text`; without them, a search
+    /// collects its own.
+    pub async fn history_count_with_matches(
+        &self,
+        f: &HistoryFilter,
+        matches: Option<&mut TextMatches>,
+    ) -> Result<u64, StoreError> {
+        let mut own = None;
+        let matches = self
+            .given_or_text_matches(f.text.as_deref(), matches, &mut own)
+            .await?;
+        // Text alone: the matches are the count.
+        if let Some(m) = &matches
             && f.filters_only_text()
         {
-            let mut q = QueryBuilder::<sqlx::Sqlite>::new(
-                "SELECT (SELECT count(*) FROM history_search WHERE history_search MATCH ",
-            );
-            q.push_bind(super::search::fts5_phrase(text)).push(
-                ") + (SELECT count(*) FROM attempts WHERE rowid IN \
-                 (SELECT attempt_rowid FROM history_search_queue) AND ",
-            );
-            super::search::push_like_rule(&mut q, text, "attempts");
-            q.push(")");
-            let n: i64 = q.build_query_scalar().fetch_one(&local.read).await?;
-            return Ok(n.max(0) as u64);
+            return Ok(m.count());
         }
-        let in_order = self.search_in_order(f.text.as_deref()).await?;
         let n: i64 = on_backend!(self, db => {
+            let lookup = TextLookup::of(db.text_search(), matches.as_deref());
             let mut q = QueryBuilder::new("SELECT count(*) FROM attempts WHERE 1 = 1");
-            push_history_where(&mut q, f, db.text_search(), in_order);
-            q.build_query_scalar().fetch_one(&db.read).await
+            push_history_where(&mut q, f, lookup);
+            let mut conn = db.reader(matches).await?;
+            q.build_query_scalar().fetch_one(&mut *conn).await
         })?;
         Ok(n.max(0) as u64)
     }

@@ -5,25 +5,148 @@
 //! Served by the `history_search` index (migrations/20270106120000_history_search.sql): on
 //! SQLite an FTS5 table with the trigram tokenizer, filled off the hot path (its triggers queue
 //! the attempts to index in `history_search_queue`, [`Store::index_history_search`] indexes them
-//! in batches, and a search tests the queue's few attempts by the same rule, on their rows); on
-//! PostgreSQL a table with a pg_trgm GIN index, kept by triggers. A trigram index finds text of
+//! in batches, and a search tests the queue's few attempts by the same rule, on their rows; the
+//! matches are collected once per page, see [`TextMatches`]); on PostgreSQL a table with a pg_trgm GIN index, kept by triggers. A trigram index finds text of
 //! three characters or more; shorter text is looked for row by row (on SQLite by the same rules,
 //! over the same four texts), which reads every attempt.
 
-use crate::store::{Backend, Store, StoreError, TextSearch};
-use sqlx::{Database, Encode, QueryBuilder, Type};
+use crate::store::postgres::Shared;
+use crate::store::{Backend, Local, Store, StoreError, TextSearch};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, Database, Encode, Postgres, QueryBuilder, Sqlite, SqliteConnection, Type};
 
 /// Text this long (in characters) or longer is found from the index.
 pub const MIN_INDEXED_CHARS: usize = 3;
 
 /// From this many matches on (SQLite), a list is read in its sort's order, keeping the rows
-/// among the matches (collected once), until its page is full: at a million attempts, text in
-/// 5 % of them fills a page from 2,000 index entries, where reading each match's row to sort
-/// them all reads 50,000 rows. Below it, the matches' rows are read and sorted.
-const IN_ORDER_FROM: i64 = 5_000;
+/// among the matches, until its page is full: at a million attempts, text in 5 % of them fills
+/// a page from 2,000 index entries, where reading each match's row to sort them all reads
+/// 50,000 rows. Below it, the matches' rows are read and sorted.
+const IN_ORDER_FROM: u64 = 5_000;
 
-/// Attempts indexed per transaction: about 10 ms of the store's write lock each.
+/// Attempts indexed per transaction: about 10 ms of the store's write lock each on a small
+/// store (~100 ms at a million attempts, where FTS5 merges its segments on commit).
 pub const INDEX_BATCH: u32 = 1_000;
+
+/// The attempts a text search matches (SQLite with the index), collected once: the index's
+/// matches and the queue's attempts that hold the text by the rule, in a TEMP table on a read
+/// connection that this holds, so that a page, its count and the choice of plan all read the
+/// table instead of the index again (reading the text's doclists is most of a search's cost).
+/// Queries that take it run on its connection, one after another.
+pub struct TextMatches {
+    conn: PoolConnection<Sqlite>,
+    count: u64,
+}
+
+impl TextMatches {
+    /// How many attempts hold the text.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The connection their table is on, for a query to run among them.
+    pub(super) fn connection(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+
+    /// Whether a list is read in its sort's order, testing each row (see [`IN_ORDER_FROM`]).
+    fn in_order(&self) -> bool {
+        self.count >= IN_ORDER_FROM
+    }
+}
+
+impl std::fmt::Debug for TextMatches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextMatches")
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a query finds the attempts holding its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TextLookup {
+    /// Among the [`TextMatches`] collected on the query's connection; `in_order` keeps SQLite
+    /// from reading the list from the matches: it reads the list's own index, in order, and
+    /// tests each row against them.
+    Matches { in_order: bool },
+    /// Each attempt's row tested by the rule (SQLite: text under three characters, or a
+    /// history file without the index).
+    Rule,
+    /// PostgreSQL's trigram table.
+    Trigram,
+}
+
+impl TextLookup {
+    pub(super) fn of(search: TextSearch, matches: Option<&TextMatches>) -> Self {
+        match (search, matches) {
+            (TextSearch::Trigram, _) => Self::Trigram,
+            (_, Some(m)) => Self::Matches {
+                in_order: m.in_order(),
+            },
+            _ => Self::Rule,
+        }
+    }
+}
+
+/// A read connection for one query: the [`TextMatches`]' own (their TEMP table lives on it),
+/// or one from the back end's read pool.
+pub(super) enum ReadConn<'m, DB: Database> {
+    Pooled(PoolConnection<DB>),
+    Held(&'m mut PoolConnection<DB>),
+}
+
+impl<DB: Database> std::ops::Deref for ReadConn<'_, DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::Pooled(c) => c,
+            Self::Held(c) => c,
+        }
+    }
+}
+
+impl<DB: Database> std::ops::DerefMut for ReadConn<'_, DB> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Self::Pooled(c) => c,
+            Self::Held(c) => c,
+        }
+    }
+}
+
+/// Each back end's read connection for a query that may run among [`TextMatches`] (collected
+/// on SQLite only: PostgreSQL's planner serves the trigram index itself).
+pub(super) trait Reader {
+    type DB: Database;
+    async fn reader<'m>(
+        &self,
+        matches: Option<&'m mut TextMatches>,
+    ) -> Result<ReadConn<'m, Self::DB>, StoreError>;
+}
+
+impl Reader for Local {
+    type DB = Sqlite;
+    async fn reader<'m>(
+        &self,
+        matches: Option<&'m mut TextMatches>,
+    ) -> Result<ReadConn<'m, Sqlite>, StoreError> {
+        Ok(match matches {
+            Some(m) => ReadConn::Held(&mut m.conn),
+            None => ReadConn::Pooled(self.read.acquire().await?),
+        })
+    }
+}
+
+impl Reader for Shared {
+    type DB = Postgres;
+    async fn reader<'m>(
+        &self,
+        _: Option<&'m mut TextMatches>,
+    ) -> Result<ReadConn<'m, Postgres>, StoreError> {
+        Ok(ReadConn::Pooled(self.read.acquire().await?))
+    }
+}
 
 impl Store {
     /// Indexes up to `batch` of the finished attempts waiting in the search queue (SQLite; an
@@ -69,65 +192,99 @@ impl Store {
         Ok(rowids.len() as u64)
     }
 
-    /// Whether a list searched for `text` is read in its sort's order (see [`IN_ORDER_FROM`]):
-    /// the index's matches are counted up to that many. PostgreSQL's planner makes this choice
-    /// itself, from the trigram index's statistics.
-    pub(super) async fn search_in_order(&self, text: Option<&str>) -> Result<bool, StoreError> {
+    /// The attempts holding `text`, collected once for the queries of one page (see
+    /// [`TextMatches`]). `None` where there is nothing to collect: no text, text under three
+    /// characters (no trigram to look up), a history file without the index, PostgreSQL.
+    pub async fn text_matches(
+        &self,
+        text: Option<&str>,
+    ) -> Result<Option<TextMatches>, StoreError> {
         let (Backend::Sqlite(local), Some(text)) = (self.backend(), text) else {
-            return Ok(false);
+            return Ok(None);
         };
         if local.text_search() != TextSearch::Fts5 || text.chars().count() < MIN_INDEXED_CHARS {
-            return Ok(false);
+            return Ok(None);
         }
-        let matches: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM (SELECT rowid FROM history_search \
-             WHERE history_search MATCH $1 LIMIT $2)",
+        let mut conn = local.read.acquire().await?;
+        // The table stays on the connection (its rows are replaced by the next search there):
+        // made once, it does not change the schema the connection's statements were prepared on.
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS history_matches (attempt_rowid INTEGER PRIMARY KEY)",
+        )
+        .execute(&mut *conn)
+        .await?;
+        // One snapshot for the index and the queue: an attempt the indexer moves from one to the
+        // other in between is neither missed nor counted twice.
+        let mut tx = conn.begin().await?;
+        sqlx::query("DELETE FROM temp.history_matches")
+            .execute(&mut *tx)
+            .await?;
+        // The index yields rowids in ascending order: the table is appended to.
+        let indexed = sqlx::query(
+            "INSERT INTO temp.history_matches (attempt_rowid) \
+             SELECT rowid FROM history_search WHERE history_search MATCH $1",
         )
         .bind(fts5_phrase(text))
-        .bind(IN_ORDER_FROM)
-        .fetch_one(&local.read)
-        .await?;
-        Ok(matches >= IN_ORDER_FROM)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO temp.history_matches (attempt_rowid) SELECT rowid \
+             FROM attempts WHERE rowid IN (SELECT attempt_rowid FROM history_search_queue) AND ",
+        );
+        push_like_rule(&mut q, text, "attempts");
+        let queued = q.build().execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(Some(TextMatches {
+            conn,
+            count: indexed + queued,
+        }))
+    }
+}
+
+impl Store {
+    /// `given`, or else the matches of `text` collected now and kept in `own` (a query called
+    /// without a page's matches collects its own).
+    pub(super) async fn given_or_text_matches<'m>(
+        &self,
+        text: Option<&str>,
+        given: Option<&'m mut TextMatches>,
+        own: &'m mut Option<TextMatches>,
+    ) -> Result<Option<&'m mut TextMatches>, StoreError> {
+        if given.is_some() {
+            return Ok(given);
+        }
+        *own = self.text_matches(text).await?;
+        Ok(own.as_mut())
     }
 }
 
 /// Pushes ` AND (…)`: the attempt `alias` (a table alias, e.g. `a`, or the table's name) holds
-/// `text`. Nothing is pushed for empty text. `in_order` (from [`Store::search_in_order`])
-/// keeps SQLite from reading the list from the matches: it reads the list's own index, in
-/// order, and tests each row against the matches.
+/// `text`, found as `lookup` says. Nothing is pushed for empty text.
 pub(super) fn push_text_condition<DB: Database>(
     q: &mut QueryBuilder<DB>,
     text: &str,
     alias: &str,
-    search: TextSearch,
-    in_order: bool,
+    lookup: TextLookup,
 ) where
     for<'t> String: Encode<'t, DB> + Type<DB>,
 {
     if text.is_empty() {
         return;
     }
-    match search {
-        TextSearch::Fts5 if text.chars().count() >= MIN_INDEXED_CHARS => {
-            // The index's matches, and the queue's attempts (not indexed yet) tested by the
-            // rule. `+` makes a rowid test an expression, which no index serves.
+    match lookup {
+        TextLookup::Matches { in_order } => {
+            // `+` makes a rowid test an expression, which no index serves.
             let plus = if in_order { "+" } else { "" };
             q.push(format!(
-                " AND ({plus}{alias}.rowid IN (SELECT rowid FROM history_search WHERE \
-                 history_search MATCH "
-            ))
-            .push_bind(fts5_phrase(text))
-            .push(format!(
-                ") OR ({plus}{alias}.rowid IN (SELECT attempt_rowid FROM history_search_queue) AND "
+                " AND {plus}{alias}.rowid IN (SELECT attempt_rowid FROM temp.history_matches)"
             ));
-            push_like_rule(q, text, alias);
-            q.push("))");
         }
-        TextSearch::Fts5 | TextSearch::Scan => {
+        TextLookup::Rule => {
             q.push(" AND ");
             push_like_rule(q, text, alias);
         }
-        TextSearch::Trigram => {
+        TextLookup::Trigram => {
             // The trigram index serves ILIKE; with fewer than three characters PostgreSQL
             // reads the table instead, by the same rule.
             q.push(format!(

@@ -6,7 +6,7 @@ use super::App;
 use super::requests::{HandoffsQuery, HistoryQuery};
 use crate::attempts::{
     AttemptDetail, AttemptPage, AttemptSummary, HandoffFilter, HandoffPage, HandoffState,
-    HistoryFilter, HistorySort, SortKey, SortOrder,
+    HistoryFilter, HistorySort, SortKey, SortOrder, TextMatches,
 };
 use crate::error::AppError;
 use crate::ids::{AttemptId, HandoffId};
@@ -21,12 +21,13 @@ pub const MAX_PAGE_ROWS: u32 = 1_000;
 pub const MAX_CSV_ROWS: u64 = 1_000_000;
 /// The most rows a CSV export returned as one text (the desktop's command) holds.
 pub const MAX_CSV_TEXT_ROWS: u64 = 100_000;
-/// A history page this deep or deeper is counted first and read from whichever end is nearer.
+/// A history page this deep or deeper (and any page of a text search, whose matches are
+/// collected once for both) is counted first and read from whichever end is nearer.
 const REVERSED_FROM: u64 = 10_000;
 /// Rows read from the store per step of an export.
 const CSV_CHUNK: u32 = 2_000;
 
-/// How a page [`REVERSED_FROM`] rows deep or deeper is read, once the list is counted.
+/// How a page counted first (see [`REVERSED_FROM`]) is read.
 #[derive(Debug, PartialEq, Eq)]
 enum DeepPage {
     PastTheEnd,
@@ -103,7 +104,9 @@ impl App {
         }
         let filter = self.history_filter(q, limit).await?;
         let offset = filter.offset.unwrap_or(0);
-        if offset < REVERSED_FROM {
+        // A search's matches are collected once, for the count and the page.
+        let mut matches = self.store.text_matches(filter.text.as_deref()).await?;
+        if matches.is_none() && offset < REVERSED_FROM {
             let (rows, total) = tokio::try_join!(
                 self.store.history(&filter),
                 self.store.history_count(&filter)
@@ -114,10 +117,12 @@ impl App {
                 offset,
             });
         }
-        // Deep into the list: counted first, so that a page nearer the end is read from the
-        // end, in the other order (an offset skips index entries one by one: 40 ms for a
-        // million).
-        let total = self.store.history_count(&filter).await?;
+        // Counted first, so that a page in the second half (deep pages: an offset skips index
+        // entries one by one, 40 ms for a million) is read from the end, in the other order.
+        let total = self
+            .store
+            .history_count_with_matches(&filter, matches.as_mut())
+            .await?;
         let rows = match DeepPage::of(offset, total, limit) {
             DeepPage::PastTheEnd => Vec::new(),
             DeepPage::FromTheEnd { offset, limit } => {
@@ -127,20 +132,27 @@ impl App {
                 });
                 let mut rows = self
                     .store
-                    .history(&HistoryFilter {
-                        sort: Some(HistorySort {
-                            descending: !sort.descending,
-                            ..sort
-                        }),
-                        offset: Some(offset),
-                        limit: Some(limit),
-                        ..filter
-                    })
+                    .history_with_matches(
+                        &HistoryFilter {
+                            sort: Some(HistorySort {
+                                descending: !sort.descending,
+                                ..sort
+                            }),
+                            offset: Some(offset),
+                            limit: Some(limit),
+                            ..filter
+                        },
+                        matches.as_mut(),
+                    )
                     .await?;
                 rows.reverse();
                 rows
             }
-            DeepPage::FromTheStart => self.store.history(&filter).await?,
+            DeepPage::FromTheStart => {
+                self.store
+                    .history_with_matches(&filter, matches.as_mut())
+                    .await?
+            }
         };
         Ok(AttemptPage {
             rows,
@@ -160,10 +172,11 @@ impl App {
         }
         let filter = self.handoff_filter(q, limit).await?;
         let offset = filter.offset.unwrap_or(0);
-        if offset < REVERSED_FROM {
+        let mut matches = self.store.text_matches(filter.text.as_deref()).await?;
+        if matches.is_none() && offset < REVERSED_FROM {
             let (rows, total) = tokio::try_join!(
                 async { Ok::<_, AppError>(self.store.handoffs(&filter).await?) },
-                self.handoff_total(&filter)
+                self.handoff_total(&filter, None)
             )?;
             return Ok(HandoffPage {
                 rows,
@@ -171,30 +184,36 @@ impl App {
                 offset,
             });
         }
-        // Deep into the list: counted first (from the rollups, unless text or a category
-        // filters it), so that a page nearer the end is read from the end in the other order,
-        // as the attempt list is (every sort ends in the rowid, so the two orders are exact
-        // mirrors).
-        let total = self.handoff_total(&filter).await?;
+        // Counted first (from the rollups, unless text or a category filters it), so that a
+        // page in the second half is read from the end in the other order, as the attempt list
+        // is (every sort ends in the rowid, so the two orders are exact mirrors).
+        let total = self.handoff_total(&filter, matches.as_mut()).await?;
         let rows = match DeepPage::of(offset, total, limit) {
             DeepPage::PastTheEnd => Vec::new(),
             DeepPage::FromTheEnd { offset, limit } => {
                 let mut rows = self
                     .store
-                    .handoffs(&HandoffFilter {
-                        order: match filter.order {
-                            SortOrder::Asc => SortOrder::Desc,
-                            SortOrder::Desc => SortOrder::Asc,
+                    .handoffs_with_matches(
+                        &HandoffFilter {
+                            order: match filter.order {
+                                SortOrder::Asc => SortOrder::Desc,
+                                SortOrder::Desc => SortOrder::Asc,
+                            },
+                            offset: Some(offset),
+                            limit: Some(limit),
+                            ..filter
                         },
-                        offset: Some(offset),
-                        limit: Some(limit),
-                        ..filter
-                    })
+                        matches.as_mut(),
+                    )
                     .await?;
                 rows.reverse();
                 rows
             }
-            DeepPage::FromTheStart => self.store.handoffs(&filter).await?,
+            DeepPage::FromTheStart => {
+                self.store
+                    .handoffs_with_matches(&filter, matches.as_mut())
+                    .await?
+            }
         };
         Ok(HandoffPage {
             rows,
@@ -205,10 +224,15 @@ impl App {
 
     /// How many handoffs match `f`: from the statistics' handoff counts (rollups, milliseconds
     /// on a million handoffs, and the same figure the cards show) when its filters are theirs;
-    /// counted from the handoffs when it also filters by category or text.
-    async fn handoff_total(&self, f: &HandoffFilter) -> Result<u64, AppError> {
+    /// counted from the handoffs (among `matches`, for a search) when it also filters by
+    /// category or text.
+    async fn handoff_total(
+        &self,
+        f: &HandoffFilter,
+        matches: Option<&mut TextMatches>,
+    ) -> Result<u64, AppError> {
         if f.category.is_some() || f.text.is_some() {
-            return Ok(self.store.handoff_count(f).await?);
+            return Ok(self.store.handoff_count_with_matches(f, matches).await?);
         }
         let counts = self
             .store
