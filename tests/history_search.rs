@@ -375,6 +375,15 @@ async fn a_search_finds_what_reading_every_row_finds_on_sqlite() {
     let queries = queries(&mut rng, &seeded, 100);
     finds_what_reading_finds(&store, &seeded, &queries, true).await;
     store.close().await;
+
+    // The same file opened read-only, as a history export is: a search collects its matches
+    // in a TEMP table on a read-only connection, and finds the same.
+    let file = tempfile::tempdir().unwrap();
+    let copy = file.path().join("history.db");
+    std::fs::copy(dir.path().join(STORE_FILE), &copy).unwrap();
+    let read_only = Store::open_read_only(&copy).await.unwrap();
+    finds_what_reading_finds(&read_only, &seeded, &queries[..40], true).await;
+    read_only.close().await;
 }
 
 /// A store from before the index gets it when opened (its attempts indexed by the migration);
