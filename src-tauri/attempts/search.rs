@@ -5,10 +5,11 @@
 //! Served by the `history_search` index (migrations/20270106120000_history_search.sql): on
 //! SQLite an FTS5 table with the trigram tokenizer, filled off the hot path (its triggers queue
 //! the attempts to index in `history_search_queue`, [`Store::index_history_search`] indexes them
-//! in batches, and a search tests the queue's few attempts by the same rule, on their rows; the
-//! matches are collected once per page, see [`TextMatches`]); on PostgreSQL a table with a pg_trgm GIN index, kept by triggers. A trigram index finds text of
-//! three characters or more; shorter text is looked for row by row (on SQLite by the same rules,
-//! over the same four texts), which reads every attempt.
+//! in batches, and a search tests the queue's few attempts by the same rule, on their rows; a
+//! page collects the matches once, see [`TextMatches`]); on PostgreSQL a table with a pg_trgm
+//! GIN index, kept by triggers. A trigram index finds text of three characters or more; shorter
+//! text is looked for row by row (on SQLite by the same rules, over the same four texts), which
+//! reads every attempt.
 
 use crate::store::postgres::Shared;
 use crate::store::{Backend, Local, Store, StoreError, TextSearch};
