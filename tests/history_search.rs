@@ -367,6 +367,12 @@ async fn a_search_finds_what_reading_every_row_finds_on_sqlite() {
     sqlx::query("VACUUM").execute(&pool).await.unwrap();
     pool.close().await;
     let store = Store::open(dir.path()).await.unwrap();
+    // Fewer earlier tries than the dense searches' matches: their handoff counts read these
+    // (`count_last_attempts`), the others read their matches.
+    let pool = sqlite_pool(&dir.path().join(STORE_FILE)).await;
+    let not_last = not_last_is_exact(&pool).await;
+    assert!((1_000..5_000).contains(&not_last), "{not_last}");
+    pool.close().await;
     // Most of the ~5,760 attempts indexed (enough that a common text reads the lists in order),
     // the last few hundred still queued: a search reads both.
     for _ in 0..5 {
@@ -411,6 +417,10 @@ async fn a_store_from_before_the_index_is_indexed_and_an_old_history_file_is_rea
     read_only.close().await;
 
     let store = Store::open(dir.path()).await.unwrap();
+    // The migration found the earlier tries already written.
+    let pool = sqlite_pool(&dir.path().join(STORE_FILE)).await;
+    assert!(not_last_is_exact(&pool).await > 0);
+    pool.close().await;
     finds_what_reading_finds(&store, &seeded, &queries, false).await;
     store.close().await;
 }
@@ -617,6 +627,7 @@ async fn the_index_follows_every_write_on_sqlite() {
     .await
     .unwrap();
     follows_every_write!(&pool, &store);
+    not_last_is_exact(&pool).await;
     pool.close().await;
     store.close().await;
 }
@@ -699,5 +710,158 @@ async fn the_worker_indexes_what_the_store_queued() {
     assert_eq!(queued().await, 0, "the worker indexed every queued attempt");
     assert_eq!(found(app.store(), "call-WORKER").await, (3, 3));
     assert_eq!(found(app.store(), "-4241").await, (1, 1));
+    app.close().await;
+}
+
+/// The rowids `history_not_last` holds, checked against its definition (an attempt that is not
+/// the last attempt of a listed handoff: migrations/20270110120000_history_not_last.sql); how
+/// many.
+async fn not_last_is_exact(pool: &sqlx::SqlitePool) -> usize {
+    let kept: Vec<i64> =
+        sqlx::query_scalar("SELECT attempt_rowid FROM history_not_last ORDER BY 1")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let defined: Vec<i64> = sqlx::query_scalar(
+        "SELECT a.rowid FROM attempts a WHERE NOT EXISTS (SELECT 1 FROM handoffs h
+             WHERE h.id = a.handoff_id AND h.last_attempt_id = a.id AND h.origin <> 'test')
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept, defined,
+        "the attempts that are not a listed handoff's last"
+    );
+    kept.len()
+}
+
+async fn sqlite_pool(file: &std::path::Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", file.display()))
+        .await
+        .unwrap()
+}
+
+/// Through a console's own writes (new handoffs, retries by hand and by the worker, an attempt
+/// its process left pending, configuration tests) and into a history export, the attempts that
+/// are not a handoff's last are kept exactly, and a search's handoff count (text alone, read
+/// from them) is what counting the rows finds.
+#[tokio::test]
+async fn a_consoles_writes_keep_the_attempts_that_are_not_the_last() {
+    use common::{Reply, Sink};
+    use handoff_console::App;
+    use handoff_console::attempts::{BeginAttempt, Claim, Trigger};
+    use handoff_console::export::ExportFilter;
+    use handoff_console::ids::{AttemptId, HandoffId};
+    let sink = Sink::start().await;
+    sink.always(Reply::json(201, json!({"id": "sub-1"})));
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path()).await.unwrap();
+    let config = serde_json::from_value(json!({
+        "name": "emr", "kind": "api",
+        "fields": [{"name": "phone", "type": "phone", "required": true}],
+        "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
+                "payloadStructure": {"phone": "{{phone}}"}},
+        "retry": {"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 10}
+    }))
+    .unwrap();
+    let integration = app.add_integration(config).await.unwrap();
+    let send = |i: u32, trigger: Trigger| {
+        let app = &app;
+        async move {
+            app.send(
+                "emr",
+                &format!("call-last-{i}"),
+                json!({"phone": format!("+1 555 010 {i:04}")}),
+                trigger,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // Delivered at once; failed, then retried by hand until delivered; failed, then retried by
+    // the worker; configuration tests.
+    for i in 0..4 {
+        assert!(send(i, Trigger::Live).await.success);
+    }
+    for i in 4..7 {
+        sink.then([Reply::status(503), Reply::status(503)]);
+        let first = send(i, Trigger::Live).await;
+        assert!(!first.success);
+        let second = app.retry_attempt(first.attempt_id).await.unwrap();
+        assert!(!second.success);
+        assert!(app.retry_attempt(second.attempt_id).await.unwrap().success);
+    }
+    sink.then([Reply::status(503)]);
+    assert!(!send(7, Trigger::Live).await.success);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(app.run_due_retries().await.unwrap().succeeded, 1);
+    for i in 8..10 {
+        assert!(send(i, Trigger::Test).await.success);
+    }
+    // An attempt its process left pending, taken over by a retry.
+    let handoff = HandoffId::new();
+    let now = chrono::Utc::now().timestamp_millis();
+    let data = r#"{"phone": "+1 555 010 0010"}"#;
+    app.store()
+        .begin_attempt(&BeginAttempt {
+            attempt_id: AttemptId::new(),
+            handoff_id: handoff,
+            integration_id: integration.id,
+            integration_name: "emr",
+            session_id: "call-last-10",
+            trigger: Trigger::Live,
+            automatic: false,
+            previous_attempt_id: None,
+            claim: Claim::New,
+            data: Some(data),
+            data_masked: Some(r#"{"phone": "***-***-0010"}"#),
+            started_at: now - 60_000,
+            lease_until: now - 1,
+            owner: "test",
+            taken_by: None,
+        })
+        .await
+        .unwrap();
+    assert!(app.run_due_retries().await.unwrap().succeeded >= 1);
+
+    let store_file = dir.path().join(STORE_FILE);
+    let pool = sqlite_pool(&store_file).await;
+    // Two earlier tries of each of three handoffs, one of the worker's, the interrupted one,
+    // the two tests.
+    assert_eq!(not_last_is_exact(&pool).await, 6 + 1 + 1 + 2);
+    pool.close().await;
+    for (text, attempts, handoffs) in [("call-last", 19, 9), ("emr", 19, 9), ("call-last-5", 3, 1)]
+    {
+        assert_eq!(
+            found(app.store(), text).await,
+            (attempts, handoffs),
+            "{text:?}"
+        );
+    }
+    while app.store().index_history_search(1_000).await.unwrap() > 0 {}
+    for (text, attempts, handoffs) in [("call-last", 19, 9), ("call-last-8", 1, 0), ("-0010", 2, 1)]
+    {
+        assert_eq!(
+            found(app.store(), text).await,
+            (attempts, handoffs),
+            "{text:?}, indexed"
+        );
+    }
+
+    // An export writes each handoff before its attempts: the same attempts are kept there.
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("history.db");
+    app.store()
+        .export(&file, &ExportFilter::default(), &|_, _| {})
+        .await
+        .unwrap();
+    let pool = sqlite_pool(&file).await;
+    assert_eq!(not_last_is_exact(&pool).await, 10);
+    pool.close().await;
+    let history = Store::open_read_only(&file).await.unwrap();
+    assert_eq!(found(&history, "call-last").await, (19, 9));
+    history.close().await;
     app.close().await;
 }

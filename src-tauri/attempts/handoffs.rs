@@ -131,6 +131,32 @@ pub struct HandoffFilter {
 }
 
 impl HandoffFilter {
+    /// Whether text is the only condition (the sort, limit and offset aside).
+    fn is_text_only(&self) -> bool {
+        // Every field named: a new condition must say whether it is one.
+        let Self {
+            state,
+            integration,
+            session,
+            since_ms,
+            until_ms,
+            trigger,
+            category,
+            text: _,
+            sort: _,
+            order: _,
+            limit: _,
+            offset: _,
+        } = self;
+        state.is_none()
+            && integration.is_none()
+            && session.is_none()
+            && since_ms.is_none()
+            && until_ms.is_none()
+            && trigger.is_none()
+            && category.is_none()
+    }
+
     /// Whether the conditions need the last attempt joined (a text search read in the list's
     /// order tests each last attempt).
     fn needs_last_attempt(&self, lookup: TextLookup) -> bool {
@@ -375,11 +401,16 @@ impl Store {
         let matches = self
             .given_or_text_matches(f.text.as_deref(), matches, &mut own)
             .await?;
-        // Counted from the matches, however many: each matching attempt's row, then its
-        // handoff's (in that order: two lookups a match), kept when the attempt is the
-        // handoff's last. Reading every handoff in the list's order with its last attempt costs
-        // about as much at 86 % of them matching, and far more below.
-        if let (Backend::Sqlite(_), Some(m)) = (self.backend(), matches) {
+        // Counted from the matches, however many. Text alone: the matches less those that are
+        // not a listed handoff's last attempt (no row read). With other conditions: each
+        // matching attempt's row, then its handoff's (in that order: two lookups a match), kept
+        // when the attempt is the handoff's last. Reading every handoff in the list's order
+        // with its last attempt costs about as much at 86 % of them matching, and far more
+        // below.
+        if let (Backend::Sqlite(local), Some(m)) = (self.backend(), matches) {
+            if local.keeps_not_last() && f.is_text_only() {
+                return count_last_attempts(m).await;
+            }
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT count(*) FROM temp.history_matches t CROSS JOIN attempts a \
                  CROSS JOIN handoffs h WHERE a.rowid = t.attempt_rowid AND h.id = a.handoff_id \
@@ -400,6 +431,36 @@ impl Store {
         })?;
         Ok(n.max(0) as u64)
     }
+}
+
+/// Below this many matches, counting the handoffs among them reads each match (looking it up
+/// among the attempts that are not a last one) without first counting those.
+const READ_MATCHES_UNDER: u64 = 1_000;
+
+/// How many of `m` are a listed handoff's last attempt (SQLite, text alone): all of them but
+/// those in `history_not_last` (migrations/20270110120000_history_not_last.sql), found by
+/// reading the smaller of the two sets and looking each row up in the other: no row of
+/// `attempts` or `handoffs` is read.
+async fn count_last_attempts(m: &mut TextMatches) -> Result<u64, StoreError> {
+    let matches = m.count();
+    let conn = m.connection();
+    let read_matches = matches < READ_MATCHES_UNDER || {
+        // A count of a table this narrow reads its pages without decoding its rows.
+        let not_last: i64 = sqlx::query_scalar("SELECT count(*) FROM history_not_last")
+            .fetch_one(&mut *conn)
+            .await?;
+        matches <= not_last.max(0) as u64
+    };
+    // CROSS JOIN keeps the order written: the outer table is the one read.
+    let sql = if read_matches {
+        "SELECT count(*) FROM temp.history_matches t CROSS JOIN history_not_last n \
+         WHERE n.attempt_rowid = t.attempt_rowid"
+    } else {
+        "SELECT count(*) FROM history_not_last n CROSS JOIN temp.history_matches t \
+         WHERE t.attempt_rowid = n.attempt_rowid"
+    };
+    let not_last: i64 = sqlx::query_scalar(sql).fetch_one(&mut *conn).await?;
+    Ok(matches.saturating_sub(not_last.max(0) as u64))
 }
 
 #[cfg(test)]

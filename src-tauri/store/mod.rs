@@ -350,6 +350,10 @@ pub(crate) struct Local {
     /// `..._stats_durations_all.sql`): without them, a window's percentiles for all
     /// integrations sum the per-integration rows.
     all_durations: bool,
+    /// Whether the store keeps the attempts that are not a listed handoff's last (migration
+    /// `..._history_not_last.sql`): without them, a search's handoff count reads each match's
+    /// rows.
+    not_last: bool,
     /// A history file opened read-only (`Store::open_read_only`).
     read_only: bool,
     /// Integrations looked up, kept in memory (`memo`); none in a history file.
@@ -449,6 +453,10 @@ impl Local {
         self.all_durations
     }
 
+    pub(crate) fn keeps_not_last(&self) -> bool {
+        self.not_last
+    }
+
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
     }
@@ -521,6 +529,7 @@ impl Store {
             search: TextSearch::Fts5,
             hourly_rollups: true,
             all_durations: true,
+            not_last: true,
             read_only: false,
             integrations_memo,
         }))
@@ -555,7 +564,7 @@ impl Store {
             )
             .map_err(|e| open_err(e.to_string()))?;
         // (A block: the closure borrows the connection, which must not be held across an await.)
-        let (hourly_rollups, all_durations) = {
+        let (hourly_rollups, all_durations, not_last) = {
             let has_table = |name: &str| {
                 conn.query_row(
                     "SELECT count(*) > 0 FROM pragma_table_list WHERE name = ?1",
@@ -567,6 +576,7 @@ impl Store {
             (
                 has_table("stats_hourly")?,
                 has_table("stats_durations_daily_all")?,
+                has_table("history_not_last")?,
             )
         };
         let search = if indexed {
@@ -607,6 +617,7 @@ impl Store {
             search,
             hourly_rollups,
             all_durations,
+            not_last,
             read_only: true,
             integrations_memo: None,
         }))
