@@ -425,6 +425,55 @@ async fn a_store_from_before_the_index_is_indexed_and_an_old_history_file_is_rea
     store.close().await;
 }
 
+/// A history file from before the not-last table (indexed, some handoffs tried twice), opened
+/// read-only, counts its handoff view from the rows; the store it came from, opened, gets the
+/// table from its migration's backfill. Both find what reading finds.
+#[tokio::test]
+async fn a_history_file_from_before_the_not_last_table_counts_its_handoffs_from_their_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool =
+        common::store_migrated_before(dir.path(), "20270110120000_history_not_last.sql").await;
+    let mut rng = StdRng::seed_from_u64(18_18);
+    let seeded = rows(&mut rng, 300);
+    write_rows!(&pool, &seeded);
+    // Half of the attempts indexed as the batch indexer does, the rest still queued.
+    sqlx::query(
+        "INSERT INTO history_search (rowid, text) SELECT attempt_rowid, text \
+         FROM history_search_source WHERE attempt_rowid % 2 = 0",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM history_search_queue WHERE attempt_rowid % 2 = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert!(
+        seeded.iter().any(|s| s.attempts.len() > 1),
+        "some handoffs were tried again"
+    );
+    let queries = queries(&mut rng, &seeded, 80);
+
+    let file = tempfile::tempdir().unwrap();
+    let copy = file.path().join("history.db");
+    std::fs::copy(dir.path().join(STORE_FILE), &copy).unwrap();
+    let read_only = Store::open_read_only(&copy).await.unwrap();
+    finds_what_reading_finds(&read_only, &seeded, &queries, false).await;
+    read_only.close().await;
+
+    let store = Store::open(dir.path()).await.unwrap();
+    let pool = sqlite_pool(&dir.path().join(STORE_FILE)).await;
+    assert!(not_last_is_exact(&pool).await > 0);
+    pool.close().await;
+    finds_what_reading_finds(&store, &seeded, &queries, false).await;
+    store.close().await;
+}
+
 /// The PostgreSQL store in a schema of its own (migrated by opening it), and a pool on it.
 async fn postgres_store(schema: &str) -> (Store, sqlx::PgPool) {
     let url = StoreUrl::parse(&pg_store_url(schema)).unwrap();
