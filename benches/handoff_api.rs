@@ -13,9 +13,8 @@
 //!
 //! Then, at concurrency 32, both again against a sink that waits `--sink-delay-ms` (default 20,
 //! a real clinic API's latency) before answering: one that answers when each request's delay
-//! ends (the goal's), and, for comparison, one on the runtime's timer, whose whole-millisecond
-//! ticks answer every request due within a tick together (so the 32 clients move in bursts,
-//! and each burst's store writes queue behind each other).
+//! ends (the goal's), and, for comparison with the earlier runs, one on the runtime's timer,
+//! whose whole-millisecond ticks answer every request due within a tick together.
 //!
 //! Goals (issue 18), each against a limit printed in the same run: at concurrency 1 and 32,
 //! handoff/bare at least 80% of the ceiling the sqlite floor sets (`- sqlite floor`: the store's
@@ -82,8 +81,8 @@ enum Timer {
     /// real API's do.
     Exact,
     /// The runtime's timer, which fires on whole-millisecond ticks: every request whose delay
-    /// ends within one tick is answered at that tick's end, together. Closed-loop clients are
-    /// gathered into bursts by it (kept for comparison with the earlier runs).
+    /// ends within one tick is answered at that tick's end, together, which can gather
+    /// closed-loop clients into bursts (the earlier runs' sink, kept for comparison).
     Ticks,
 }
 
@@ -288,7 +287,6 @@ async fn run(
     let dir = tempfile::tempdir()?;
     let app = Arc::new(App::open_with(dir.path(), Arc::new(MemorySecrets::default())).await?);
     let endpoint = format!("{sink}/patients");
-
     let config = integration_config(INTEGRATION, &endpoint)?;
     let integration_id = app.add_integration(config.clone()).await?.id;
     for ((url, _), name) in slow_sinks.iter().zip(SLOW_INTEGRATIONS) {
@@ -493,8 +491,8 @@ async fn run(
     }
 
     // A sink with a real clinic API's latency: the console's costs hide behind the wait. Judged
-    // against the sink that answers when each delay ends; the one on the runtime's timer answers
-    // on whole-millisecond ticks, which gathers the 32 clients into bursts (printed beside it).
+    // against the sink that answers when each delay ends; the one on the runtime's timer,
+    // which answers on whole-millisecond ticks, is printed beside it.
     for ((url, timer), integration) in slow_sinks.iter().zip(SLOW_INTEGRATIONS) {
         let slow_bare = {
             let (client, url) = (client.clone(), Arc::new(format!("{url}/patients")));

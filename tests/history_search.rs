@@ -700,26 +700,38 @@ async fn the_index_follows_every_write_on_postgres() {
     .await;
 }
 
-/// The worker (`serve`, the desktop app, `worker`) fills the index from the queue every
-/// second: handoffs a console sent are all indexed once it has run for a while, and found.
-#[tokio::test]
-async fn the_worker_indexes_what_the_store_queued() {
-    use common::{Reply, Sink};
-    use handoff_console::App;
-    use handoff_console::attempts::Trigger;
-    let sink = Sink::start().await;
-    sink.always(Reply::json(201, json!({"id": "sub-1"})));
+/// A console on a temp dir with an API integration `emr` (one phone field, `retry` its retry
+/// policy) posting to a sink that answers 201 unless told otherwise.
+async fn console_with_emr(
+    retry: Value,
+) -> (
+    common::Sink,
+    tempfile::TempDir,
+    handoff_console::App,
+    handoff_console::integrations::Integration,
+) {
+    let sink = common::Sink::start().await;
+    sink.always(common::Reply::json(201, json!({"id": "sub-1"})));
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(dir.path()).await.unwrap();
+    let app = handoff_console::App::open(dir.path()).await.unwrap();
     let config = serde_json::from_value(json!({
         "name": "emr", "kind": "api",
         "fields": [{"name": "phone", "type": "phone", "required": true}],
         "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
                 "payloadStructure": {"phone": "{{phone}}"}},
-        "retry": {"maxAttempts": 1}
+        "retry": retry
     }))
     .unwrap();
-    app.add_integration(config).await.unwrap();
+    let integration = app.add_integration(config).await.unwrap();
+    (sink, dir, app, integration)
+}
+
+/// The worker (`serve`, the desktop app, `worker`) fills the index from the queue every
+/// second: handoffs a console sent are all indexed once it has run for a while, and found.
+#[tokio::test]
+async fn the_worker_indexes_what_the_store_queued() {
+    use handoff_console::attempts::Trigger;
+    let (_sink, dir, app, _) = console_with_emr(json!({"maxAttempts": 1})).await;
     for i in 0..3 {
         let sent = app
             .send(
@@ -798,24 +810,12 @@ async fn sqlite_pool(file: &std::path::Path) -> sqlx::SqlitePool {
 /// from them) is what counting the rows finds.
 #[tokio::test]
 async fn a_consoles_writes_keep_the_attempts_that_are_not_the_last() {
-    use common::{Reply, Sink};
-    use handoff_console::App;
+    use common::Reply;
     use handoff_console::attempts::{BeginAttempt, Claim, Trigger};
     use handoff_console::export::ExportFilter;
     use handoff_console::ids::{AttemptId, HandoffId};
-    let sink = Sink::start().await;
-    sink.always(Reply::json(201, json!({"id": "sub-1"})));
-    let dir = tempfile::tempdir().unwrap();
-    let app = App::open(dir.path()).await.unwrap();
-    let config = serde_json::from_value(json!({
-        "name": "emr", "kind": "api",
-        "fields": [{"name": "phone", "type": "phone", "required": true}],
-        "api": {"endpoint": format!("{}/patients", sink.url), "method": "POST",
-                "payloadStructure": {"phone": "{{phone}}"}},
-        "retry": {"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 10}
-    }))
-    .unwrap();
-    let integration = app.add_integration(config).await.unwrap();
+    let (sink, dir, app, integration) =
+        console_with_emr(json!({"maxAttempts": 3, "baseDelayMs": 10, "maxDelayMs": 10})).await;
     let send = |i: u32, trigger: Trigger| {
         let app = &app;
         async move {
