@@ -377,6 +377,40 @@ where
     }
 }
 
+/// `SELECT h.id ...` of [`Store::failed_handoffs`]. A failed handoff is an undelivered one: the
+/// state index (`handoffs_state`) finds them, and no index of the handoffs' status is kept
+/// (each handoff's two commits wrote it; migration `..._drop_handoffs_status.sql`).
+fn push_failed_handoffs<DB: Database>(q: &mut QueryBuilder<DB>, f: &RetryFilter, now: i64)
+where
+    for<'t> String: Encode<'t, DB> + Type<DB>,
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
+    q.push(format!(
+        "SELECT h.id FROM handoffs h JOIN attempts a ON a.id = h.last_attempt_id
+         WHERE a.status = 'failed' AND h.status = 'failed' AND h.origin <> 'test'
+           AND {} = 'undelivered'
+           AND (h.in_flight_until IS NULL OR h.in_flight_until <= ",
+        HandoffState::SQL
+    ));
+    q.push_bind(now).push(")");
+    if let Some(i) = f.integration {
+        q.push(" AND h.integration_id = ").push_bind(i.to_string());
+    }
+    super::push_handoff_trigger(q, f.trigger, "h.origin", "h.attempts > 1");
+    if let Some(c) = f.category {
+        q.push(" AND a.category = ").push_bind(c.as_str());
+    }
+    if let Some(since) = f.since_ms {
+        q.push(" AND a.started_at >= ").push_bind(since);
+    }
+    if let Some(until) = f.until_ms {
+        q.push(" AND a.started_at < ").push_bind(until);
+    }
+    q.push(" ORDER BY a.started_at, h.id LIMIT ")
+        .push_bind(i64::from(MAX_BULK_RETRY));
+}
+
 impl Store {
     /// Records the start of an attempt, claiming the handoff as `claim` allows. Returns the
     /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
@@ -617,27 +651,8 @@ impl Store {
         now: i64,
     ) -> Result<Vec<HandoffId>, StoreError> {
         let ids: Vec<String> = on_backend!(self, db => {
-            let mut q = QueryBuilder::new(
-                "SELECT h.id FROM handoffs h JOIN attempts a ON a.id = h.last_attempt_id
-                 WHERE a.status = 'failed' AND h.status = 'failed' AND h.origin <> 'test'
-                   AND (h.in_flight_until IS NULL OR h.in_flight_until <= ",
-            );
-            q.push_bind(now).push(")");
-            if let Some(i) = f.integration {
-                q.push(" AND h.integration_id = ").push_bind(i.to_string());
-            }
-            super::push_handoff_trigger(&mut q, f.trigger, "h.origin", "h.attempts > 1");
-            if let Some(c) = f.category {
-                q.push(" AND a.category = ").push_bind(c.as_str());
-            }
-            if let Some(since) = f.since_ms {
-                q.push(" AND a.started_at >= ").push_bind(since);
-            }
-            if let Some(until) = f.until_ms {
-                q.push(" AND a.started_at < ").push_bind(until);
-            }
-            q.push(" ORDER BY a.started_at, h.id LIMIT ")
-                .push_bind(i64::from(MAX_BULK_RETRY));
+            let mut q = QueryBuilder::new("");
+            push_failed_handoffs(&mut q, f, now);
             q.build_query_scalar().fetch_all(&db.read).await
         })?;
         ids.into_iter().map(|s| parse(s, "handoff id")).collect()
@@ -854,5 +869,50 @@ impl Store {
             .await?;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bulk retry's list of failed handoffs reads an index of the handoffs (the state's, or
+    /// an integration's), never every handoff or attempt, now that no index of the status is
+    /// kept.
+    #[tokio::test]
+    async fn failed_handoffs_are_read_from_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let pool = &store.local("test").unwrap().read;
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'handoffs'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert!(
+            !indexes.iter().any(|i| i == "handoffs_status"),
+            "{indexes:?}"
+        );
+        for f in [
+            RetryFilter::default(),
+            RetryFilter {
+                integration: Some(IntegrationId::new()),
+                ..Default::default()
+            },
+        ] {
+            let mut q = QueryBuilder::<sqlx::Sqlite>::new("EXPLAIN QUERY PLAN ");
+            push_failed_handoffs(&mut q, &f, 0);
+            let rows: Vec<(i64, i64, i64, String)> =
+                q.build_query_as().fetch_all(pool).await.unwrap();
+            let plan: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+            assert!(
+                plan.iter()
+                    .any(|p| p.starts_with("SEARCH h USING INDEX handoffs_")),
+                "{plan:?}"
+            );
+            assert!(!plan.iter().any(|p| p.starts_with("SCAN")), "{plan:?}");
+        }
+        store.close().await;
     }
 }
