@@ -392,6 +392,34 @@ async fn a_search_finds_what_reading_every_row_finds_on_sqlite() {
     read_only.close().await;
 }
 
+/// The store file in `dir`, written by an older console: a copy of it opened read-only (as a
+/// history file is, unmigrated) finds what reading finds; then the store itself, opened (so
+/// migrated), has the not-last table its backfill made (some handoffs were tried twice) and
+/// finds the same.
+async fn finds_in_a_copy_read_only_then_migrated(
+    dir: &std::path::Path,
+    seeded: &[Seeded],
+    queries: &[String],
+) {
+    assert!(
+        seeded.iter().any(|s| s.attempts.len() > 1),
+        "some handoffs were tried again"
+    );
+    let file = tempfile::tempdir().unwrap();
+    let copy = file.path().join("history.db");
+    std::fs::copy(dir.join(STORE_FILE), &copy).unwrap();
+    let read_only = Store::open_read_only(&copy).await.unwrap();
+    finds_what_reading_finds(&read_only, seeded, queries, false).await;
+    read_only.close().await;
+
+    let store = Store::open(dir).await.unwrap();
+    let pool = sqlite_pool(&dir.join(STORE_FILE)).await;
+    assert!(not_last_is_exact(&pool).await > 0);
+    pool.close().await;
+    finds_what_reading_finds(&store, seeded, queries, false).await;
+    store.close().await;
+}
+
 /// A store from before the index gets it when opened (its attempts indexed by the migration);
 /// a history file from before it, opened read-only, is searched by reading every attempt. Both
 /// find what reading finds.
@@ -408,21 +436,7 @@ async fn a_store_from_before_the_index_is_indexed_and_an_old_history_file_is_rea
         .unwrap();
     pool.close().await;
     let queries = queries(&mut rng, &seeded, 120);
-
-    let file = tempfile::tempdir().unwrap();
-    let copy = file.path().join("old-history.db");
-    std::fs::copy(dir.path().join(STORE_FILE), &copy).unwrap();
-    let read_only = Store::open_read_only(&copy).await.unwrap();
-    finds_what_reading_finds(&read_only, &seeded, &queries, false).await;
-    read_only.close().await;
-
-    let store = Store::open(dir.path()).await.unwrap();
-    // The migration found the earlier tries already written.
-    let pool = sqlite_pool(&dir.path().join(STORE_FILE)).await;
-    assert!(not_last_is_exact(&pool).await > 0);
-    pool.close().await;
-    finds_what_reading_finds(&store, &seeded, &queries, false).await;
-    store.close().await;
+    finds_in_a_copy_read_only_then_migrated(dir.path(), &seeded, &queries).await;
 }
 
 /// A history file from before the not-last table (indexed, some handoffs tried twice), opened
@@ -453,25 +467,8 @@ async fn a_history_file_from_before_the_not_last_table_counts_its_handoffs_from_
         .await
         .unwrap();
     pool.close().await;
-    assert!(
-        seeded.iter().any(|s| s.attempts.len() > 1),
-        "some handoffs were tried again"
-    );
     let queries = queries(&mut rng, &seeded, 80);
-
-    let file = tempfile::tempdir().unwrap();
-    let copy = file.path().join("history.db");
-    std::fs::copy(dir.path().join(STORE_FILE), &copy).unwrap();
-    let read_only = Store::open_read_only(&copy).await.unwrap();
-    finds_what_reading_finds(&read_only, &seeded, &queries, false).await;
-    read_only.close().await;
-
-    let store = Store::open(dir.path()).await.unwrap();
-    let pool = sqlite_pool(&dir.path().join(STORE_FILE)).await;
-    assert!(not_last_is_exact(&pool).await > 0);
-    pool.close().await;
-    finds_what_reading_finds(&store, &seeded, &queries, false).await;
-    store.close().await;
+    finds_in_a_copy_read_only_then_migrated(dir.path(), &seeded, &queries).await;
 }
 
 /// The PostgreSQL store in a schema of its own (migrated by opening it), and a pool on it.
