@@ -224,9 +224,16 @@ impl GroupCommit {
         };
         let mut batch = vec![job];
         let checkpoints = self.checkpoints.as_deref();
-        match commit_and_answer(conn, &self.file, checkpoints, &mut batch, Lock::Try) {
-            Committed::Answered => None,
-            Committed::Busy => batch.pop(),
+        let outcomes = commit(conn, &self.file, checkpoints, &mut batch, Lock::Try);
+        // The connection is let go before the answer: a caller that writes again at once
+        // finds it free.
+        drop(guard);
+        match outcomes {
+            Some(outcomes) => {
+                answer(&mut batch, outcomes);
+                None
+            }
+            None => batch.pop(),
         }
     }
 
@@ -274,29 +281,36 @@ fn run(
             }
         }
         let mut guard = lock(&writer.conn);
-        if !batch.is_empty() {
-            match guard.as_ref() {
-                Some(conn) => {
-                    let checkpoints = writer.checkpoints.as_deref();
-                    commit_and_answer(conn, &writer.file, checkpoints, &mut batch, Lock::Wait);
-                }
-                None => fail_all(&mut batch, &StoreError::WriterStopped),
+        let outcomes = match guard.as_ref() {
+            _ if batch.is_empty() => Vec::new(),
+            Some(conn) => {
+                let checkpoints = writer.checkpoints.as_deref();
+                commit(conn, &writer.file, checkpoints, &mut batch, Lock::Wait)
+                    // (Only `Lock::Try` gives a batch back.)
+                    .unwrap_or_else(|| failed(batch.len(), &StoreError::WriterStopped))
             }
+            None => failed(batch.len(), &StoreError::WriterStopped),
+        };
+        let Some(done) = close else {
+            // Let go before answering: a caller that writes again at once finds it free.
+            drop(guard);
+            answer(&mut batch, outcomes);
+            continue;
+        };
+        rx.close();
+        // The checkpointer's connection first, so that the writer's is the last.
+        if let (Some(c), Some(thread)) = (&writer.checkpoints, checkpoint_thread.take()) {
+            let _ = c.wake.send(Wake::Stop);
+            let _ = thread.join();
         }
-        if let Some(done) = close {
-            rx.close();
-            // The checkpointer's connection first, so that the writer's is the last.
-            if let (Some(c), Some(thread)) = (&writer.checkpoints, checkpoint_thread.take()) {
-                let _ = c.wake.send(Wake::Stop);
-                let _ = thread.join();
-            }
-            // A clean close lets SQLite checkpoint the WAL when it is the last connection.
-            if let Some(conn) = guard.take() {
-                let _ = conn.close();
-            }
-            let _ = done.send(());
-            return;
+        // A clean close lets SQLite checkpoint the WAL when it is the last connection.
+        if let Some(conn) = guard.take() {
+            let _ = conn.close();
         }
+        drop(guard);
+        answer(&mut batch, outcomes);
+        let _ = done.send(());
+        return;
     }
 }
 
@@ -309,14 +323,6 @@ enum Lock {
     Try,
 }
 
-/// What became of a batch.
-enum Committed {
-    /// Every write was answered.
-    Answered,
-    /// [`Lock::Try`] found the write lock held: nothing ran, nobody was answered.
-    Busy,
-}
-
 /// Why a batch failed as a whole.
 enum BatchFailure {
     Sql(rusqlite::Error),
@@ -324,23 +330,22 @@ enum BatchFailure {
 }
 
 /// Runs the batch in one transaction, each write under a savepoint (a write alone in its
-/// batch under none), and answers every caller once the outcome is known: after `COMMIT` for
+/// batch under none), and returns each write's outcome, for [`answer`]: after `COMMIT` for
 /// the writes that went in, with its own error for a write that failed on a constraint, and
 /// with the same error for all when the transaction itself fails (disk full, the lock held too
 /// long by another process) or the store's file was deleted or replaced. The file is checked
 /// before the batch, once the write lock is held (it may have been replaced while the batch
 /// waited for it), and right after the commit (a commit into a replaced file is lost all the
-/// same).
-fn commit_and_answer(
+/// same). `None` when [`Lock::Try`] found the write lock held: nothing ran.
+fn commit(
     conn: &Connection,
     file: &StoreFile,
     checkpoints: Option<&Checkpointer>,
-    batch: &mut Vec<Box<dyn Job>>,
+    batch: &mut [Box<dyn Job>],
     lock: Lock,
-) -> Committed {
+) -> Option<Vec<Result<(), StoreError>>> {
     if let Err(e) = file.check() {
-        fail_all(batch, &e);
-        return Committed::Answered;
+        return Some(failed(batch.len(), &e));
     }
     // Left open by a write that panicked: nothing of it is kept.
     if !conn.is_autocommit() {
@@ -358,10 +363,10 @@ fn commit_and_answer(
             (Ok(_), Ok(())) => {}
             (Ok(_), Err(_)) => {
                 let _ = conn.execute_batch("ROLLBACK");
-                return Committed::Busy;
+                return None;
             }
             // Busy, or anything else: the writer's thread tries again and answers what it finds.
-            (Err(_), _) => return Committed::Busy,
+            (Err(_), _) => return None,
         }
     }
     let committed = || {
@@ -379,7 +384,7 @@ fn commit_and_answer(
         // A write alone in its batch needs no savepoint (under one, SQLite copies every page
         // the write changes into a sub-journal first): when it fails on a constraint, the
         // whole transaction, which holds nothing else, is rolled back instead.
-        if let [job] = batch.as_mut_slice() {
+        if let [job] = &mut *batch {
             return match job.apply(conn) {
                 Ok(()) => {
                     outcomes.push(Ok(()));
@@ -411,7 +416,7 @@ fn commit_and_answer(
         committed();
         Ok(())
     })();
-    let failed = match whole {
+    let failed_whole = match whole {
         Ok(()) => file.check().err(),
         Err(failure) => {
             // Whatever failed may have left the transaction open; a ROLLBACK with none open
@@ -423,20 +428,21 @@ fn commit_and_answer(
             })
         }
     };
-    if let Some(e) = failed {
-        fail_all(batch, &e);
-        return Committed::Answered;
-    }
-    for (job, outcome) in batch.drain(..).zip(outcomes) {
-        job.answer(outcome);
-    }
-    Committed::Answered
+    Some(match failed_whole {
+        Some(e) => failed(batch.len(), &e),
+        None => outcomes,
+    })
 }
 
-/// Answers every write in the batch with `e`.
-fn fail_all(batch: &mut Vec<Box<dyn Job>>, e: &StoreError) {
-    for job in batch.drain(..) {
-        job.answer(Err(e.for_another()));
+/// `n` outcomes of `e`: a batch that failed as a whole.
+fn failed(n: usize, e: &StoreError) -> Vec<Result<(), StoreError>> {
+    (0..n).map(|_| Err(e.for_another())).collect()
+}
+
+/// Answers each write of the batch with its outcome.
+fn answer(batch: &mut Vec<Box<dyn Job>>, outcomes: Vec<Result<(), StoreError>>) {
+    for (job, outcome) in batch.drain(..).zip(outcomes) {
+        job.answer(outcome);
     }
 }
 
