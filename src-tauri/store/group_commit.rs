@@ -30,7 +30,7 @@
 
 use super::{BUSY_TIMEOUT, StoreError, StoreFile};
 use rusqlite::{Connection, ErrorCode};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, mpsc as sync_mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -84,10 +84,16 @@ enum Message {
 /// The writer's connection, shared by its thread and the inline path; `None` once closed.
 type Shared = Arc<Mutex<Option<Connection>>>;
 
+/// Set while the writer's thread holds writes it took from the queue and waits for the
+/// connection: the inline path then queues too, so that it cannot keep taking the connection
+/// from under those writes (a lock that is only tried would otherwise barge ahead of them).
+type Waiting = Arc<AtomicBool>;
+
 #[derive(Clone, Debug)]
 pub(crate) struct GroupCommit {
     jobs: mpsc::Sender<Message>,
     conn: Shared,
+    writer_waiting: Waiting,
     file: StoreFile,
     checkpoints: Option<Arc<Checkpointer>>,
 }
@@ -151,13 +157,21 @@ impl GroupCommit {
     /// every handle is dropped or [`GroupCommit::close`] is called.
     pub(crate) fn start(conn: Connection, file: StoreFile) -> Result<Self, StoreError> {
         let (jobs, rx) = mpsc::channel(QUEUE);
-        let conn: Shared = Arc::new(Mutex::new(Some(conn)));
-        let (checkpoints, checkpoint_thread) = match Checkpointer::start(&file.path) {
-            Some((c, thread)) => (Some(c), Some(thread)),
-            None => (None, None),
+        // A file opened read-only (an export) is never written, so it needs no checkpoints,
+        // and no connection that could write it.
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
+        let (checkpoints, checkpoint_thread) = match read_only {
+            false => match Checkpointer::start(&file.path) {
+                Some((c, thread)) => (Some(c), Some(thread)),
+                None => (None, None),
+            },
+            true => (None, None),
         };
+        let conn: Shared = Arc::new(Mutex::new(Some(conn)));
+        let writer_waiting = Waiting::default();
         let writer = Writer {
             conn: conn.clone(),
+            waiting: writer_waiting.clone(),
             file: file.clone(),
             checkpoints: checkpoints.clone(),
         };
@@ -171,6 +185,7 @@ impl GroupCommit {
         Ok(Self {
             jobs,
             conn,
+            writer_waiting,
             file,
             checkpoints,
         })
@@ -210,7 +225,9 @@ impl GroupCommit {
     /// is free and so is SQLite's write lock; otherwise gives it back, for the queue. Never
     /// waits: see the module's doc.
     fn try_inline(&self, job: Box<dyn Job>) -> Option<Box<dyn Job>> {
-        if self.jobs.capacity() < self.jobs.max_capacity() {
+        if self.jobs.capacity() < self.jobs.max_capacity()
+            || self.writer_waiting.load(Ordering::Acquire)
+        {
             return Some(job);
         }
         let guard = match self.conn.try_lock() {
@@ -256,6 +273,7 @@ fn lock(conn: &Shared) -> MutexGuard<'_, Option<Connection>> {
 /// What the writer's thread holds.
 struct Writer {
     conn: Shared,
+    waiting: Waiting,
     file: StoreFile,
     checkpoints: Option<Arc<Checkpointer>>,
 }
@@ -280,7 +298,9 @@ fn run(
                 next = rx.try_recv().ok();
             }
         }
+        writer.waiting.store(true, Ordering::Release);
         let mut guard = lock(&writer.conn);
+        writer.waiting.store(false, Ordering::Release);
         let outcomes = match guard.as_ref() {
             _ if batch.is_empty() => Vec::new(),
             Some(conn) => {
