@@ -356,15 +356,7 @@ where
     if let Some(t) = f.trigger {
         q.push(" AND trigger = ").push_bind(t.as_str());
     }
-    if let Some(c) = f.category {
-        q.push(" AND category = ").push_bind(c.as_str());
-    }
-    if let Some(since) = f.since_ms {
-        q.push(" AND started_at >= ").push_bind(since);
-    }
-    if let Some(until) = f.until_ms {
-        q.push(" AND started_at < ").push_bind(until);
-    }
+    push_category_and_window(q, f.category, f.since_ms, f.until_ms, "");
     if let Some((at, id)) = &f.cursor {
         q.push(" AND (started_at, id) < (")
             .push_bind(*at)
@@ -374,6 +366,32 @@ where
     }
     if let Some(text) = f.text.as_deref() {
         super::search::push_text_condition(q, text, "attempts", lookup);
+    }
+}
+
+/// An attempt's failure category and a window of start times (`[since, until)`), on the attempts
+/// table named by `alias` (`""` or `"a."`).
+fn push_category_and_window<DB: Database>(
+    q: &mut QueryBuilder<DB>,
+    category: Option<ErrorCategory>,
+    since_ms: Option<i64>,
+    until_ms: Option<i64>,
+    alias: &str,
+) where
+    for<'t> &'static str: Encode<'t, DB> + Type<DB>,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+{
+    if let Some(c) = category {
+        q.push(format!(" AND {alias}category = "))
+            .push_bind(c.as_str());
+    }
+    if let Some(since) = since_ms {
+        q.push(format!(" AND {alias}started_at >= "))
+            .push_bind(since);
+    }
+    if let Some(until) = until_ms {
+        q.push(format!(" AND {alias}started_at < "))
+            .push_bind(until);
     }
 }
 
@@ -398,15 +416,7 @@ where
         q.push(" AND h.integration_id = ").push_bind(i.to_string());
     }
     super::push_handoff_trigger(q, f.trigger, "h.origin", "h.attempts > 1");
-    if let Some(c) = f.category {
-        q.push(" AND a.category = ").push_bind(c.as_str());
-    }
-    if let Some(since) = f.since_ms {
-        q.push(" AND a.started_at >= ").push_bind(since);
-    }
-    if let Some(until) = f.until_ms {
-        q.push(" AND a.started_at < ").push_bind(until);
-    }
+    push_category_and_window(q, f.category, f.since_ms, f.until_ms, "a.");
     q.push(" ORDER BY a.started_at, h.id LIMIT ")
         .push_bind(i64::from(MAX_BULK_RETRY));
 }

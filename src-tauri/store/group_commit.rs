@@ -160,13 +160,10 @@ impl GroupCommit {
         // A file opened read-only (an export) is never written, so it needs no checkpoints,
         // and no connection that could write it.
         let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
-        let (checkpoints, checkpoint_thread) = match read_only {
-            false => match Checkpointer::start(&file.path) {
-                Some((c, thread)) => (Some(c), Some(thread)),
-                None => (None, None),
-            },
-            true => (None, None),
-        };
+        let (checkpoints, checkpoint_thread) = (!read_only)
+            .then(|| Checkpointer::start(&file.path))
+            .flatten()
+            .unzip();
         let conn: Shared = Arc::new(Mutex::new(Some(conn)));
         let writer_waiting = Waiting::default();
         let writer = Writer {
