@@ -20,6 +20,11 @@
 //! handoff/bare at least 80% of the ceiling the sqlite floor sets (`- sqlite floor`: the store's
 //! rows and commits, in-thread); at concurrency 1, added p50 (handoff p50 - bare p50) at most the
 //! floor's own p50 + 100 µs; against the slow sink, handoff/bare at least 97%.
+//! At concurrency 1, `- floor + request` is the floor's two commits in the calling task around
+//! the bare side's request: a request made after a commit's time in SQLite takes longer than one
+//! in the bare loop (the sink's and the runtime's threads idled meanwhile, and this project's
+//! machines halt an idle vCPU), so this is the least a handoff adds here, and the added-p50 goal
+//! is also judged against it ("at the floor").
 //! Rows prefixed with `-` show where a handoff's time goes (not goals): `- store`, its two store
 //! transactions alone; `- lookup`, its integration lookup alone. At concurrency 1 the CPU of a
 //! handoff is also printed by part: lookup, templating and checks, sealing and masking, store
@@ -378,6 +383,16 @@ async fn run(
         "bare: reqwest loop; handoff: App::send; - store / - lookup: parts of a handoff alone;\n\
          - sqlite floor: the store's rows and commits in-thread (the least any handoff costs)",
     );
+    // The floor's commits around the same request, in the calling task (see `FloorAround`).
+    let floor_dir = tempfile::tempdir()?;
+    let around = support::FloorAround::open(floor_dir.path(), &data0, &request).await?;
+    let floor_handoff = {
+        let (client, url) = (client.clone(), Arc::new(endpoint.clone()));
+        move |i| {
+            let (client, url, around) = (client.clone(), Arc::clone(&url), around.clone());
+            async move { around.handoff(bare_request(&client, &url, i)).await }
+        }
+    };
     let mut verdicts = Vec::new();
     let mut seq = 0;
     let mut handoffs_sent = 0;
@@ -387,7 +402,12 @@ async fn run(
         drive(warmup, concurrency, offset(&bare, &mut seq, warmup)).await?;
         drive(warmup, concurrency, offset(&handoff, &mut seq, warmup)).await?;
         handoffs_sent += warmup;
-        let (mut b, mut h) = (Samples::default(), Samples::default());
+        // Only at concurrency 1: under concurrency it commits one handoff at a time.
+        let with_request = concurrency == 1;
+        if with_request {
+            drive(warmup, 1, offset(&floor_handoff, &mut seq, warmup)).await?;
+        }
+        let (mut b, mut h, mut fr) = (Samples::default(), Samples::default(), Samples::default());
         for _ in 0..opts.rounds {
             b.add(drive(per_round, concurrency, offset(&bare, &mut seq, per_round)).await?);
             h.add(
@@ -399,6 +419,9 @@ async fn run(
                 .await?,
             );
             handoffs_sent += per_round;
+            if with_request {
+                fr.add(drive(per_round, 1, offset(&floor_handoff, &mut seq, per_round)).await?);
+            }
         }
         let mut st = drive(per_round, concurrency, offset(&store, &mut seq, per_round)).await?;
         let mut lk = drive(per_round, concurrency, lookup.clone()).await?;
@@ -418,7 +441,7 @@ async fn run(
             }
         };
         let mut fl = floor(&[]).await?;
-        for s in [&mut b, &mut h, &mut st, &mut lk, &mut fl] {
+        for s in [&mut b, &mut h, &mut st, &mut lk, &mut fl, &mut fr] {
             s.sort();
         }
         row(concurrency, "bare", &b);
@@ -426,6 +449,9 @@ async fn run(
         row(concurrency, "- store", &st);
         row(concurrency, "- lookup", &lk);
         row(concurrency, "- sqlite floor", &fl);
+        if with_request {
+            row(concurrency, "- floor + request", &fr);
+        }
         let ceiling = support::ceiling(concurrency, &b, &fl);
         if concurrency == 1 {
             let no_rollups = floor(support::ROLLUP_TRIGGERS).await?;
@@ -486,6 +512,28 @@ async fn run(
                 format!("{added:.0} µs"),
                 &format!("<= floor p50 + {ADDED_P50_OVER_FLOOR_US:.0} µs ({limit:.0} µs)"),
                 added <= limit,
+            ));
+            // The request after a commit's time in SQLite takes longer than the bare loop's
+            // (its peers idled meanwhile): the floor with its request shows what any handoff
+            // adds here, and whether the limit above is within reach at all.
+            let floor_added = fr.percentile_us(50.0) - b.percentile_us(50.0);
+            println!(
+                "{:>5}  the floor with its request adds {floor_added:.0} µs p50 (its request \
+                 about {:.0} µs where bare's takes {:.0}){}",
+                "",
+                fr.percentile_us(50.0) - fl.percentile_us(50.0),
+                b.percentile_us(50.0),
+                if floor_added > limit {
+                    ": the limit above is out of reach in this harness"
+                } else {
+                    ""
+                }
+            );
+            verdicts.push(check(
+                "added p50 latency, at the floor",
+                format!("{:.0} µs over the floor with its request", added - floor_added),
+                &format!("<= {ADDED_P50_OVER_FLOOR_US:.0} µs"),
+                added - floor_added <= ADDED_P50_OVER_FLOOR_US,
             ));
         }
     }

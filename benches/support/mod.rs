@@ -474,6 +474,7 @@ async fn floor_file(dir: &std::path::Path) -> Result<std::path::PathBuf, BoxErro
 /// What each item of a floor writes: an accepted message's inbox row (one commit; and the
 /// mapping that took it, one more), a handoff's rows begun and finished (two commits), or both,
 /// in that order, as a webhook that is accepted, then mapped and delivered, makes them.
+#[derive(Clone)]
 pub struct FloorRows {
     pub inbox: Option<InboxFloorRow>,
     pub handoff: Option<HandoffFloorRow>,
@@ -523,97 +524,19 @@ fn sqlite_floor_blocking(
     per_commit: usize,
     rows: &FloorRows,
 ) -> Result<Samples, BoxError> {
-    use rusqlite::params;
-    let conn = rusqlite::Connection::open(path)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-    )?;
-    let integration = IntegrationId::new().to_string();
-    let source = handoff_console::ids::SourceId::new().to_string();
+    let writer = FloorWriter::open(path, rows.clone())?;
     let cpu_before = process_cpu();
     let started = Instant::now();
     let mut samples = Samples::default();
     let mut done = 0;
     while done < items {
         let n = per_commit.min(items - done);
-        let ids: Vec<(String, String, String)> = (0..n)
-            .map(|_| {
-                (
-                    handoff_console::ids::InboxId::new().to_string(),
-                    HandoffId::new().to_string(),
-                    AttemptId::new().to_string(),
-                )
-            })
-            .collect();
+        let ids: Vec<FloorIds> = (0..n).map(|_| FloorIds::new()).collect();
         let t = Instant::now();
         let now = chrono::Utc::now().timestamp_millis();
-        if let Some(inbox) = &rows.inbox {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            for (m, h, _) in &ids {
-                conn.prepare_cached(
-                    "INSERT INTO intake_messages (id, source_id, source_name, endpoint, message_key, body,
-                                                  body_bytes, status, handoff_id, integration_id,
-                                                  session_id, received_at, updated_at, headers)
-                     VALUES (?1, ?2, 'bench-floor', 'webhook', ?1, ?3, ?4, 'received', ?5, NULL, NULL, ?6, ?6, ?7)
-                     ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING",
-                )?
-                .execute(params![m, source, inbox.body, inbox.body_bytes as i64, h, now, inbox.headers])?;
-            }
-            conn.execute_batch("COMMIT")?;
-        }
-        let mapping_recorded = rows.inbox.as_ref().is_some_and(|i| i.mapping_recorded);
-        if let Some(handoff) = &rows.handoff {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            for (m, h, a) in &ids {
-                if mapping_recorded {
-                    conn.prepare_cached(
-                        "UPDATE intake_messages SET mapping_id = ?1, mapping_name = 'floor' WHERE id = ?2",
-                    )?
-                    .execute(params![integration, m])?;
-                }
-                conn.prepare_cached(
-                    "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
-                                           in_flight_until, last_attempt_id, created_at, updated_at,
-                                           origin, integration_name, lease_owner)
-                     VALUES (?1, ?2, 'bench-floor', 'pending', ?3, ?4, 1, ?5, ?6, ?7, ?7, ?8, 'floor',
-                             'floor-host:12345:0123abcd')",
-                )?
-                .execute(params![
-                    h,
-                    integration,
-                    handoff.data,
-                    handoff.data_masked,
-                    now + 45_000,
-                    a,
-                    now,
-                    handoff.origin
-                ])?;
-                conn.prepare_cached(
-                    "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
-                                           automatic, attempt_number, status, started_at)
-                     VALUES (?1, ?2, ?3, 'floor', 'bench-floor', ?4, 0, 1, 'pending', ?5)",
-                )?
-                .execute(params![a, h, integration, handoff.trigger, now])?;
-            }
-            conn.execute_batch("COMMIT")?;
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            for (_, h, a) in &ids {
-                conn.prepare_cached(
-                    "UPDATE handoffs SET status = 'succeeded', in_flight_until = NULL, lease_owner = NULL, next_attempt_at = NULL,
-                            submission_id = '1', updated_at = ?1
-                     WHERE id = ?2 AND status != 'succeeded' AND last_attempt_id = ?3",
-                )?
-                .execute(params![now, h, a])?;
-                conn.prepare_cached(
-                    "UPDATE attempts SET status = 'succeeded', message = 'delivered: submission 1',
-                            submission_id = '1', request = ?1, response_excerpt = ?2, finished_at = ?3,
-                            duration_ms = 1
-                     WHERE id = ?4",
-                )?
-                .execute(params![handoff.request, handoff.response_excerpt, now, a])?;
-            }
-            conn.execute_batch("COMMIT")?;
-        }
+        writer.inbox(&ids, now)?;
+        writer.begin(&ids, now)?;
+        writer.finish(&ids, now)?;
         let elapsed = t.elapsed();
         samples.latencies.extend(std::iter::repeat_n(elapsed, n));
         done += n;
@@ -623,6 +546,209 @@ fn sqlite_floor_blocking(
         .zip(cpu_before)
         .map(|(after, before)| after.saturating_sub(before));
     Ok(samples)
+}
+
+/// The ids one floor item writes.
+struct FloorIds {
+    message: String,
+    handoff: String,
+    attempt: String,
+}
+
+impl FloorIds {
+    fn new() -> Self {
+        Self {
+            message: handoff_console::ids::InboxId::new().to_string(),
+            handoff: HandoffId::new().to_string(),
+            attempt: AttemptId::new().to_string(),
+        }
+    }
+}
+
+/// The floor's connection and statements, one commit at a time: [`FloorRows`]' inbox rows,
+/// then its handoff rows begun, then finished, each a transaction of its own.
+struct FloorWriter {
+    conn: rusqlite::Connection,
+    integration: String,
+    source: String,
+    rows: FloorRows,
+}
+
+impl FloorWriter {
+    fn open(path: &std::path::Path, rows: FloorRows) -> Result<Self, BoxError> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )?;
+        Ok(Self {
+            conn,
+            integration: IntegrationId::new().to_string(),
+            source: handoff_console::ids::SourceId::new().to_string(),
+            rows,
+        })
+    }
+
+    /// The inbox rows of `ids` in one commit (none without [`FloorRows::inbox`]).
+    fn inbox(&self, ids: &[FloorIds], now: i64) -> Result<(), BoxError> {
+        use rusqlite::params;
+        let Some(inbox) = &self.rows.inbox else {
+            return Ok(());
+        };
+        let conn = &self.conn;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for ids in ids {
+            conn.prepare_cached(
+                "INSERT INTO intake_messages (id, source_id, source_name, endpoint, message_key, body,
+                                              body_bytes, status, handoff_id, integration_id,
+                                              session_id, received_at, updated_at, headers)
+                 VALUES (?1, ?2, 'bench-floor', 'webhook', ?1, ?3, ?4, 'received', ?5, NULL, NULL, ?6, ?6, ?7)
+                 ON CONFLICT (source_id, message_key) WHERE message_key IS NOT NULL DO NOTHING",
+            )?
+            .execute(params![
+                ids.message,
+                self.source,
+                inbox.body,
+                inbox.body_bytes as i64,
+                ids.handoff,
+                now,
+                inbox.headers
+            ])?;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// The handoff and attempt rows of `ids` begun, in one commit (none without
+    /// [`FloorRows::handoff`]).
+    fn begin(&self, ids: &[FloorIds], now: i64) -> Result<(), BoxError> {
+        use rusqlite::params;
+        let Some(handoff) = &self.rows.handoff else {
+            return Ok(());
+        };
+        let mapping_recorded = self.rows.inbox.as_ref().is_some_and(|i| i.mapping_recorded);
+        let (conn, integration) = (&self.conn, &self.integration);
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for FloorIds {
+            message: m,
+            handoff: h,
+            attempt: a,
+        } in ids
+        {
+            if mapping_recorded {
+                conn.prepare_cached(
+                    "UPDATE intake_messages SET mapping_id = ?1, mapping_name = 'floor' WHERE id = ?2",
+                )?
+                .execute(params![integration, m])?;
+            }
+            conn.prepare_cached(
+                "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
+                                       in_flight_until, last_attempt_id, created_at, updated_at,
+                                       origin, integration_name, lease_owner)
+                 VALUES (?1, ?2, 'bench-floor', 'pending', ?3, ?4, 1, ?5, ?6, ?7, ?7, ?8, 'floor',
+                         'floor-host:12345:0123abcd')",
+            )?
+            .execute(params![
+                h,
+                integration,
+                handoff.data,
+                handoff.data_masked,
+                now + 45_000,
+                a,
+                now,
+                handoff.origin
+            ])?;
+            conn.prepare_cached(
+                "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
+                                       automatic, attempt_number, status, started_at)
+                 VALUES (?1, ?2, ?3, 'floor', 'bench-floor', ?4, 0, 1, 'pending', ?5)",
+            )?
+            .execute(params![a, h, integration, handoff.trigger, now])?;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// The handoff and attempt rows of `ids` finished (delivered), in one commit.
+    fn finish(&self, ids: &[FloorIds], now: i64) -> Result<(), BoxError> {
+        use rusqlite::params;
+        let Some(handoff) = &self.rows.handoff else {
+            return Ok(());
+        };
+        let conn = &self.conn;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for FloorIds {
+            handoff: h,
+            attempt: a,
+            ..
+        } in ids
+        {
+            conn.prepare_cached(
+                "UPDATE handoffs SET status = 'succeeded', in_flight_until = NULL, lease_owner = NULL, next_attempt_at = NULL,
+                        submission_id = '1', updated_at = ?1
+                 WHERE id = ?2 AND status != 'succeeded' AND last_attempt_id = ?3",
+            )?
+            .execute(params![now, h, a])?;
+            conn.prepare_cached(
+                "UPDATE attempts SET status = 'succeeded', message = 'delivered: submission 1',
+                        submission_id = '1', request = ?1, response_excerpt = ?2, finished_at = ?3,
+                        duration_ms = 1
+                 WHERE id = ?4",
+            )?
+            .execute(params![handoff.request, handoff.response_excerpt, now, a])?;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+}
+
+/// The floor's two commits of a handoff around a real request, both in the calling task's
+/// thread: `BEGIN`/`COMMIT` of the begun rows, the request, the finished rows. At concurrency 1
+/// this is the least a handoff can take *with its request* in this harness: what the request
+/// itself takes after the task's thread spent a commit's time in SQLite (its peers idle
+/// meanwhile, and an idle core may have halted) is in it, as it is in a handoff's. (Under
+/// concurrency its tasks would share one connection and commit one handoff at a time, which
+/// the store's group commit beats: no floor there.)
+#[derive(Clone)]
+pub struct FloorAround(Arc<Mutex<FloorWriter>>);
+
+impl FloorAround {
+    /// A store file in `dir` as [`sqlite_floor`] makes it, for handoff rows of `data` recording
+    /// `request`.
+    pub async fn open(dir: &std::path::Path, data: &str, request: &str) -> Result<Self, BoxError> {
+        let path = floor_file(dir).await?;
+        let rows = FloorRows {
+            inbox: None,
+            handoff: Some(HandoffFloorRow {
+                data: data.to_string(),
+                data_masked: None,
+                origin: "live",
+                trigger: "test",
+                request: request.to_string(),
+                response_excerpt: None,
+            }),
+        };
+        Ok(Self(Arc::new(Mutex::new(FloorWriter::open(&path, rows)?))))
+    }
+
+    /// One handoff's rows begun, `request` awaited, the rows finished.
+    pub async fn handoff<Fut>(&self, request: Fut) -> Result<(), BoxError>
+    where
+        Fut: Future<Output = Result<(), BoxError>>,
+    {
+        let ids = [FloorIds::new()];
+        let now = chrono::Utc::now().timestamp_millis();
+        // Blocking in the task, as the store's inline writes do: no hop to another thread.
+        self.writer().begin(&ids, now)?;
+        request.await?;
+        self.writer()
+            .finish(&ids, chrono::Utc::now().timestamp_millis())
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, FloorWriter> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The best handoff/bare ratio `floor` leaves room for, were everything else in a handoff free:
