@@ -531,7 +531,10 @@ async fn run(
             );
             verdicts.push(check(
                 "added p50 latency, at the floor",
-                format!("{:.0} µs over the floor with its request", added - floor_added),
+                format!(
+                    "{:.0} µs over the floor with its request",
+                    added - floor_added
+                ),
                 &format!("<= {ADDED_P50_OVER_FLOOR_US:.0} µs"),
                 added - floor_added <= ADDED_P50_OVER_FLOOR_US,
             ));
