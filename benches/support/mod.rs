@@ -239,23 +239,27 @@ pub fn stat_cpu(path: impl AsRef<std::path::Path>) -> Option<(String, Duration)>
 /// CPU time so far of every running process named `name` (e.g. `postgres`: the server and
 /// the backends serving the benchmark's connections), by pid.
 pub fn cpu_by_name(name: &str) -> HashMap<u32, Duration> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return HashMap::new();
-    };
-    entries
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let (comm, cpu) = stat_cpu(e.path().join("stat"))?;
-            (comm == name).then_some((pid, cpu))
-        })
-        .collect()
+    processes_cpu(name, |dir| stat_cpu(dir.join("stat")))
 }
 
 /// As [`cpu_by_name`] for single-threaded processes (PostgreSQL's backends), to the nanosecond:
 /// from `/proc/<pid>/schedstat`, whose first field is the time the process's (main) thread
 /// ran, where `stat` counts in ticks of 10 ms, too coarse for a round of a few hundred ms.
 pub fn thread_cpu_by_name(name: &str) -> HashMap<u32, Duration> {
+    processes_cpu(name, |dir| {
+        let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+        let schedstat = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+        let ns: u64 = schedstat.split_whitespace().next()?.parse().ok()?;
+        Some((comm.trim_end().to_string(), Duration::from_nanos(ns)))
+    })
+}
+
+/// Every running process whose name `read` (given its `/proc/<pid>` folder) says is `name`,
+/// by pid, with the CPU time it read.
+fn processes_cpu(
+    name: &str,
+    read: impl Fn(&std::path::Path) -> Option<(String, Duration)>,
+) -> HashMap<u32, Duration> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return HashMap::new();
     };
@@ -263,13 +267,8 @@ pub fn thread_cpu_by_name(name: &str) -> HashMap<u32, Duration> {
         .filter_map(|e| {
             let e = e.ok()?;
             let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
-            if comm.trim_end() != name {
-                return None;
-            }
-            let schedstat = std::fs::read_to_string(e.path().join("schedstat")).ok()?;
-            let ns: u64 = schedstat.split_whitespace().next()?.parse().ok()?;
-            Some((pid, Duration::from_nanos(ns)))
+            let (comm, cpu) = read(&e.path())?;
+            (comm == name).then_some((pid, cpu))
         })
         .collect()
 }
@@ -462,17 +461,7 @@ pub async fn sqlite_floor_without(
     request: &str,
     triggers: &[&str],
 ) -> Result<Samples, BoxError> {
-    let rows = FloorRows {
-        inbox: None,
-        handoff: Some(HandoffFloorRow {
-            data: data.to_string(),
-            data_masked: None,
-            origin: "live",
-            trigger: "test",
-            request: request.to_string(),
-            response_excerpt: None,
-        }),
-    };
+    let rows = FloorRows::handoff(data, request);
     let path = floor_file(dir).await?;
     if !triggers.is_empty() {
         let conn = rusqlite::Connection::open(&path)?;
@@ -500,6 +489,23 @@ async fn floor_file(dir: &std::path::Path) -> Result<std::path::PathBuf, BoxErro
 pub struct FloorRows {
     pub inbox: Option<InboxFloorRow>,
     pub handoff: Option<HandoffFloorRow>,
+}
+
+impl FloorRows {
+    /// A live handoff's rows of `data`, its attempt recording `request`, with no inbox row.
+    pub fn handoff(data: &str, request: &str) -> Self {
+        Self {
+            inbox: None,
+            handoff: Some(HandoffFloorRow {
+                data: data.to_string(),
+                data_masked: None,
+                origin: "live",
+                trigger: "test",
+                request: request.to_string(),
+                response_excerpt: None,
+            }),
+        }
+    }
 }
 
 /// An inbox row: a webhook's sealed body and sealed headers (as the store keeps them).
@@ -738,17 +744,7 @@ impl FloorAround {
     /// `request`.
     pub async fn open(dir: &std::path::Path, data: &str, request: &str) -> Result<Self, BoxError> {
         let path = floor_file(dir).await?;
-        let rows = FloorRows {
-            inbox: None,
-            handoff: Some(HandoffFloorRow {
-                data: data.to_string(),
-                data_masked: None,
-                origin: "live",
-                trigger: "test",
-                request: request.to_string(),
-                response_excerpt: None,
-            }),
-        };
+        let rows = FloorRows::handoff(data, request);
         Ok(Self(Arc::new(Mutex::new(FloorWriter::open(&path, rows)?))))
     }
 
