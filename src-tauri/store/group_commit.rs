@@ -129,7 +129,7 @@ impl Checkpointer {
                 while let Ok(Wake::Checkpoint) = woken.recv() {
                     // Busy (another checkpoint running) or failed: the next wake tries again,
                     // and the committing thread's own checkpoint is still there.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    checkpoint_passive(&conn);
                 }
                 let _ = conn.close();
             })
@@ -149,6 +149,34 @@ impl Checkpointer {
             self.commits.store(0, Ordering::Relaxed);
             let _ = self.wake.try_send(Wake::Checkpoint);
         }
+    }
+}
+
+/// A passive checkpoint through SQLite's C API, not `PRAGMA wal_checkpoint`, which first loads
+/// the store's whole schema into the connection (about 340 KB that the checkpointer never
+/// uses; BENCHMARKS.md, "Desktop window").
+fn checkpoint_passive(conn: &Connection) {
+    let checkpoint = || {
+        let (mut frames, mut copied) = (-1, -1);
+        // SAFETY: the connection is open and used by this thread alone; a null name means
+        // every database of the connection.
+        unsafe {
+            rusqlite::ffi::sqlite3_wal_checkpoint_v2(
+                conn.handle(),
+                std::ptr::null(),
+                rusqlite::ffi::SQLITE_CHECKPOINT_PASSIVE,
+                &mut frames,
+                &mut copied,
+            )
+        };
+        frames
+    };
+    if checkpoint() < 0 {
+        // Nothing was checkpointed: a connection opens the WAL at its first read transaction,
+        // and until then the C API's checkpoint does nothing. Reading the header's data
+        // version is a read transaction that needs no schema.
+        let _ = conn.query_row("PRAGMA data_version", [], |_| Ok(()));
+        checkpoint();
     }
 }
 
