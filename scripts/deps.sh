@@ -34,6 +34,8 @@ if [ "${1:-run}" = test ]; then
   have xauth || need+=(xauth)
   have jq || need+=(jq)
   have curl || need+=(curl)
+  # scripts/desktop-smoke.sh finds the window's processes (pgrep) and stops them (pkill).
+  have pgrep || need+=(procps)
   # tests/intake_signatures.rs: signatures made by independent implementations (openssl's HMAC,
   # and the reference Standard Webhooks library in a venv, below). Debian's python3 makes a venv
   # only with python3-venv, which is what holds its ensurepip.

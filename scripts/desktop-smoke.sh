@@ -12,6 +12,7 @@ target=${CARGO_TARGET_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target}
 bin=${1:-$target/debug/handoff-console}
 artifacts=$target/desktop-smoke
 mkdir -p "$artifacts"
+rm -f "$artifacts/web-process-jit-off"
 [ -x "$bin" ] || { echo "desktop smoke: no binary at $bin (cargo build first)" >&2; exit 1; }
 command -v xvfb-run >/dev/null || { echo "desktop smoke: xvfb-run is missing (scripts/deps.sh test)" >&2; exit 1; }
 for tool in jq curl; do
@@ -52,6 +53,13 @@ inner='
     sleep 0.1
   done
   if [ -e "$1" ]; then
+    # The web process inherits the switch that turns JavaScriptCore'"'"'s JIT off.
+    for c in $(pgrep -P "$pid"); do
+      if [ "$(cat "/proc/$c/comm" 2>/dev/null)" = WebKitWebProces ] \
+        && tr "\0" "\n" <"/proc/$c/environ" | grep -qx "JSC_useJIT=0"; then
+        : >"$4/web-process-jit-off"
+      fi
+    done
     if command -v import >/dev/null; then import -window root "$4/window.png" 2>/dev/null || true
     elif command -v convert >/dev/null; then convert x:root "$4/window.png" 2>/dev/null || true
     fi
@@ -73,6 +81,8 @@ fail() {
 [ -s "$report" ] || fail "no report from the window (exit status $status)"
 cp "$report" "$artifacts/report.json"
 [ "$status" -eq 0 ] || fail "the app exited with status $status after reporting"
+[ -e "$artifacts/web-process-jit-off" ] \
+  || fail "the window's web process was not started with JSC_useJIT=0 (desktop::interpret_javascript)"
 
 check() { # check <jq filter that must be true> <what it means>
   jq -e "$1" "$report" >/dev/null || fail "$2 ($(jq -c "$3" "$report" 2>/dev/null))"

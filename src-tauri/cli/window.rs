@@ -35,6 +35,8 @@ pub(super) fn window(cli: Cli) -> ExitCode {
         eprintln!("{}", crate::desktop::NO_DISPLAY);
         return ExitCode::from(EXIT_USAGE);
     }
+    // SAFETY: nothing has started a thread yet (the log's writer and the runtime come next).
+    unsafe { crate::desktop::interpret_javascript() };
     let log_file = match crate::desktop::open_log_file() {
         Ok((_, file)) => Some(file),
         Err(e) => {

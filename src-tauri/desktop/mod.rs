@@ -29,6 +29,26 @@ pub const NO_DISPLAY: &str = "no display: the window needs a graphical session (
     WAYLAND_DISPLAY is unset); run `handoff-console serve` and open the printed URL, or use the \
     commands (`handoff-console --help`)";
 
+/// JavaScriptCore's switch for its JIT compilers, read from the environment by the window's web
+/// process (WebKitGTK), which inherits the app's.
+pub const JIT_ENV: &str = "JSC_useJIT";
+
+/// Runs the window's JavaScript in JavaScriptCore's interpreter, without its JIT compilers,
+/// unless [`JIT_ENV`] is set already (`JSC_useJIT=1` turns them back on). The UI is a form and
+/// a paged table, whose scripts run briefly; the JIT's code and compiler threads cost the web
+/// process about 8 MB of its idle memory (BENCHMARKS.md, "Desktop window"), and no code is
+/// generated at run time in a process that renders clinic data (as in Apple's Lockdown Mode).
+///
+/// # Safety
+/// Sets an environment variable: call it before the process has other threads (the window's
+/// command does, before its log and runtime start).
+pub unsafe fn interpret_javascript() {
+    if std::env::var_os(JIT_ENV).is_none() {
+        // SAFETY: the caller guarantees that no other thread reads or writes the environment.
+        unsafe { std::env::set_var(JIT_ENV, "0") };
+    }
+}
+
 /// Whether a window can be shown: on Linux and the BSDs, an X11 or Wayland display.
 pub fn display_available() -> bool {
     if cfg!(any(target_os = "windows", target_os = "macos")) {
