@@ -4,7 +4,8 @@
 # reports what its page saw through a hook that exists only under HANDOFF_DESKTOP_SMOKE, then
 # quits by itself; this script checks the report and the exit code. Then, with no hook, the
 # window's background work: its worker retries a failing handoff, its watcher announces the
-# failure, and SIGTERM closes it in order. The report, logs and a screenshot (when ImageMagick
+# failure, and SIGTERM closes it in order. Last, on a store that cannot open, the window closes
+# and says why. The report, logs and a screenshot (when ImageMagick
 # is installed) stay in $CARGO_TARGET_DIR/desktop-smoke/ (CI artifacts).
 # Usage: scripts/desktop-smoke.sh [path/to/handoff-console]   (a build with the `desktop` feature)
 set -euo pipefail
@@ -35,7 +36,8 @@ export HANDOFF_LOG_DIR=$work/logs XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$wo
 # WebKit's GPU paths only slow a virtual framebuffer down.
 export WEBKIT_DISABLE_COMPOSITING_MODE=1 LIBGL_ALWAYS_SOFTWARE=1
 
-# A size remembered from an earlier run (tauri-plugin-window-state): the window must take it.
+# A size remembered from an earlier run (tauri-plugin-window-state), on a larger screen: the
+# window takes its height and is fitted to this 1024x768 screen's width (desktop::fit_to_work_area).
 mkdir -p "$work/config/app.handoffconsole.desktop"
 cat >"$work/config/app.handoffconsole.desktop/.window-state.json" <<'JSON'
 {"main": {"width": 1100, "height": 700, "x": 10, "y": 10, "prev_x": 10, "prev_y": 10,
@@ -67,7 +69,7 @@ inner='
   wait "$pid"
 '
 status=0
-timeout 120 xvfb-run -a -s "-screen 0 1366x900x24" \
+timeout 120 xvfb-run -a -s "-screen 0 1024x768x24" \
   bash -c "$inner" smoke "$report" "$bin" "$work" "$artifacts" >"$artifacts/output.log" 2>&1 \
   || status=$?
 cp -f "$work"/logs/desktop.log "$artifacts/desktop.log" 2>/dev/null || true
@@ -95,7 +97,11 @@ check '.ui.location | startswith("tauri://") or startswith("http://tauri.localho
 jq -e --arg dir "$work/data" '.ui.info.ok.dataDir == $dir' "$report" >/dev/null \
   || fail "info answered another data dir ($(jq -c .ui.info "$report"))"
 check '.ui.evalRan == false and .ui.inlineScriptRan == false' 'the CSP let eval or an inline script run' '[.ui.evalRan, .ui.inlineScriptRan]'
-check '.ui.viewport == {"width": 1100, "height": 700}' 'the remembered window size was not restored' '.ui.viewport'
+check '.ui.viewport == {"width": 1024, "height": 700}' \
+  'the remembered window size (1100x700) was not restored, or not fitted to the 1024-px screen' '.ui.viewport'
+grep -q "fits the screen's work area (1024x768): 1024x700, moved to 0,10" "$work/logs/desktop.log" \
+  || fail "the log does not say the window was fitted to the screen and moved into it"
+
 check '.ui.integrations.ok == []' 'integrations did not answer [] on a new workspace' '.ui.integrations'
 check '.ui.badInput.error.kind == "invalid" and .ui.badInput.error.field == "id"' \
   'bad input did not come back as the console error object' '.ui.badInput'
@@ -163,8 +169,20 @@ esac
 grep -q 'trigger="retry" attempt=2 outcome="failed"' "$log2" || fail "phase 2: the window's worker did not retry"
 grep -q "window closing" "$log2" || fail "phase 2: SIGTERM did not close the window in order"
 
+# --- 3. A store that cannot open: the window, which opens it beside WebKit's start, closes and
+# says why (status 1), instead of waiting with a window whose commands cannot answer.
+mkdir -p "$work/broken"
+head -c 8192 /dev/zero | tr '\0' x >"$work/broken/handoff.db"
+status=0
+HANDOFF_LOG_DIR=$work/logs3 timeout 60 xvfb-run -a -s "-screen 0 1366x900x24" \
+  "$bin" --data-dir "$work/broken" --secrets vault >"$artifacts/output-3.log" 2>&1 || status=$?
+[ "$status" -eq 1 ] || fail "phase 3: a store that cannot open: exit status $status, not 1"
+grep -q "^error: cannot open the store at .*not a database" "$artifacts/output-3.log" \
+  || fail "phase 3: the window did not say why the store could not open"
+
 paint=$(jq '(.ui.firstPaintEpochMs - .windowStartEpochMs) | floor' "$report")
 echo "desktop smoke: ok (UI painted ${paint} ms after the window started; nav: $(jq -c .ui.nav "$report"))"
 echo "desktop smoke: ok (the window's worker retried a handoff, announced its failure, and SIGTERM closed it)"
+echo "desktop smoke: ok (on a store that cannot open, the window closed and said why)"
 [ -e "$artifacts/window.png" ] && echo "desktop smoke: screenshot $artifacts/window.png"
 exit 0

@@ -63,19 +63,21 @@ pub(super) fn window(cli: Cli) -> ExitCode {
             return ExitCode::from(exit_code(&e));
         }
     };
-    let app = match runtime.block_on(App::open_chosen(
-        &data_dir,
-        cli.secrets,
-        cli.store.as_deref(),
-    )) {
-        Ok(app) => std::sync::Arc::new(app),
+    // A flag or setting that names no store or backend is refused before the window opens;
+    // then they open on the runtime while the window and its web process start (the commands
+    // wait for them), so WebKit's start does not wait for the store's.
+    let choice = match App::choose(&data_dir, cli.secrets, cli.store.as_deref()) {
+        Ok(choice) => choice,
         Err(e) => {
             out.error(&e);
             return ExitCode::from(exit_code(&e));
         }
     };
-    let result = crate::desktop::run(std::sync::Arc::clone(&app), &runtime);
-    runtime.block_on(app.close());
+    let opening = {
+        let data_dir = data_dir.clone();
+        runtime.spawn(async move { App::open_choice(&data_dir, choice).await })
+    };
+    let result = crate::desktop::run(&data_dir, opening, &runtime);
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(EXIT_FAILED)),
         Err(e) => {

@@ -113,11 +113,18 @@ pub fn handler(smoke: bool) -> Box<dyn Fn(Invoke) -> bool + Send + Sync> {
         };
         match dispatch(&command) {
             Some(run) => {
-                let console =
-                    Arc::clone(invoke.message.webview_ref().state::<Arc<Console>>().inner());
-                let call = run(console, args);
+                let slot = invoke
+                    .message
+                    .webview_ref()
+                    .state::<super::ConsoleSlot>()
+                    .inner()
+                    .clone();
                 invoke.resolver.respond_async(async move {
-                    call.await.map_err(|e| {
+                    let answer = match slot.console().await {
+                        Ok(console) => run(console, args).await,
+                        Err(e) => Err(e),
+                    };
+                    answer.map_err(|e| {
                         InvokeError::from(serde_json::to_value(&e).unwrap_or(Value::Null))
                     })
                 });

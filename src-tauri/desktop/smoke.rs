@@ -11,6 +11,7 @@
 use crate::error::AppError;
 use serde_json::{Value, json};
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tauri::{AppHandle, State};
 
@@ -32,11 +33,18 @@ pub const CAPABILITY: &str = r#"{
 pub struct Smoke {
     pub report: PathBuf,
     pub started_epoch_ms: f64,
+    /// When the store and the secrets backend were open (they open beside WebKit's start).
+    store_opened_epoch_ms: Arc<OnceLock<f64>>,
     pub stay: bool,
     pub soak: bool,
 }
 
 impl Smoke {
+    /// Notes that the store is open now.
+    pub fn store_opened(&self) {
+        let _ = self.store_opened_epoch_ms.set(epoch_ms());
+    }
+
     /// The probe injected into the window, told whether to soak after its report.
     pub fn script(&self) -> String {
         format!(
@@ -59,6 +67,7 @@ pub fn from_env() -> Option<Smoke> {
     Some(Smoke {
         report: PathBuf::from(report),
         started_epoch_ms: epoch_ms(),
+        store_opened_epoch_ms: Arc::default(),
         stay: std::env::var("HANDOFF_DESKTOP_SMOKE_STAY").is_ok_and(|v| v == "1"),
         soak: std::env::var("HANDOFF_DESKTOP_SMOKE_SOAK").is_ok_and(|v| v == "1"),
     })
@@ -73,6 +82,7 @@ pub fn smoke_report(
     let full = json!({
         "pid": std::process::id(),
         "windowStartEpochMs": smoke.started_epoch_ms,
+        "storeOpenedEpochMs": smoke.store_opened_epoch_ms.get(),
         "reportedEpochMs": epoch_ms(),
         "ui": report,
     });

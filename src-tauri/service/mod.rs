@@ -93,6 +93,12 @@ fn worker_name() -> String {
 
 type SecretCache = HashMap<IntegrationId, (i64, Arc<BTreeMap<SecretSlot, Secret<String>>>)>;
 
+/// The secrets backend and the store a console opens, chosen ([`App::choose`]) but not open.
+pub struct OpenChoice {
+    secrets: SecretsChoice,
+    store: StoreChoice,
+}
+
 pub struct App {
     store: Store,
     secrets: Arc<dyn SecretsBackend>,
@@ -129,10 +135,28 @@ impl App {
         secrets_flag: Option<BackendKind>,
         store_flag: Option<&str>,
     ) -> Result<Self, AppError> {
-        let choice = SecretsChoice::resolve(secrets_flag, data_dir)?;
-        let store = StoreChoice::resolve(store_flag, data_dir)?;
-        let backend = choice.open(data_dir);
-        Self::open_inner(data_dir, store, backend, choice.chosen_by).await
+        let choice = Self::choose(data_dir, secrets_flag, store_flag)?;
+        Self::open_choice(data_dir, choice).await
+    }
+
+    /// The first half of [`App::open_chosen`], which opens nothing: the secrets backend and the
+    /// store the flags, the environment and the data dir's settings name, or the error that one
+    /// of them names nothing (the window reports it before it opens).
+    pub fn choose(
+        data_dir: &Path,
+        secrets_flag: Option<BackendKind>,
+        store_flag: Option<&str>,
+    ) -> Result<OpenChoice, AppError> {
+        Ok(OpenChoice {
+            secrets: SecretsChoice::resolve(secrets_flag, data_dir)?,
+            store: StoreChoice::resolve(store_flag, data_dir)?,
+        })
+    }
+
+    /// The second half of [`App::open_chosen`]: opens what `choice` names.
+    pub async fn open_choice(data_dir: &Path, choice: OpenChoice) -> Result<Self, AppError> {
+        let backend = choice.secrets.open(data_dir);
+        Self::open_inner(data_dir, choice.store, backend, choice.secrets.chosen_by).await
     }
 
     /// Opens the local store with a secrets backend the caller made.
