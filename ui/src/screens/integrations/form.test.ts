@@ -204,6 +204,34 @@ describe("list helpers", () => {
     expect(healthDot(undefined, "a")).toBe("unknown");
   });
 
+  it("shows an integration never probed as unknown unless its deliveries show a problem", () => {
+    const check = (name: string, status: "healthy" | "warning" | "error") => ({ name, status, latencyMs: 0, reason: null });
+    const snapshot = (id: string, status: "healthy" | "warning" | "error", checks: ReturnType<typeof check>[]) => ({
+      checkedAt: "",
+      id,
+      name: id,
+      kind: "api" as const,
+      status,
+      latencyMs: 0,
+      checks,
+    });
+    const last = {
+      status: "error" as const,
+      local: null,
+      integrations: [
+        // Never probed, no deliveries yet: listed with its deliveries check alone, healthy.
+        snapshot("new", "healthy", [check("deliveries", "healthy")]),
+        // Never probed, but its recent deliveries fail.
+        snapshot("failing", "error", [check("deliveries", "error")]),
+        // Probed and healthy.
+        snapshot("checked", "healthy", [check("connect", "healthy"), check("deliveries", "healthy")]),
+      ],
+    };
+    expect(healthDot(last, "new")).toBe("unknown");
+    expect(healthDot(last, "failing")).toBe("error");
+    expect(healthDot(last, "checked")).toBe("healthy");
+  });
+
   it("summarises a target", () => {
     expect(targetSummary(api)).toBe("PUT emr.example/patients");
     expect(targetSummary(db)).toBe("postgresql db.local:5433/clinic · patients");

@@ -12,6 +12,7 @@ import type { HealthMethod } from "../../api/types/HealthMethod";
 import type { IntegrationConfig } from "../../api/types/IntegrationConfig";
 import type { SslMode } from "../../api/types/SslMode";
 import type { LastHealth } from "../../api/types/LastHealth";
+import { isProbed } from "../health/model";
 import type { TargetColumn } from "../../api/types/TargetColumn";
 import type { TargetKind } from "../../api/types/TargetKind";
 
@@ -625,10 +626,13 @@ export function errorsByField(e: ConsoleError | FormProblem | null): Record<stri
 
 export type Dot = HealthStatus | "unknown";
 
-/** An integration's status dot from the last health check (unknown when never checked). */
+/** An integration's status dot from the last health check: unknown when its target was never
+ * checked, unless its recent deliveries alone already show a problem (an integration never
+ * probed and never used is not known to be healthy: the demo's offline API is one). */
 export function healthDot(last: LastHealth | undefined, id: string): Dot {
   const snap = last?.integrations.find((s) => s.id === id);
-  return snap ? snap.status : "unknown";
+  if (!snap) return "unknown";
+  return snap.status === "healthy" && !isProbed(snap) ? "unknown" : snap.status;
 }
 
 /** One line saying where an integration delivers. */
