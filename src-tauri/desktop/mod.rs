@@ -304,13 +304,10 @@ pub fn run(
         .build();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (console_tx, console_rx) = tokio::sync::watch::channel(None);
-    let background = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let failure = Arc::new(std::sync::Mutex::new(None::<AppError>));
+    // The task that waits for the store and starts the background work (set in `setup`).
     let starting = Arc::new(std::sync::Mutex::new(None));
     let jobs = Jobs::default();
 
-    let setup_background = Arc::clone(&background);
-    let setup_failure = Arc::clone(&failure);
     let setup_starting = Arc::clone(&starting);
     let setup_jobs = jobs.clone();
     let setup_smoke = smoke.clone();
@@ -348,8 +345,7 @@ pub fn run(
                 tracing::info!("signal received: closing the window");
                 signal_handle.exit(0);
             });
-            let (background, failure, jobs) = (setup_background, setup_failure, setup_jobs);
-            let smoke = setup_smoke;
+            let (jobs, smoke) = (setup_jobs, setup_smoke);
             let task = tauri::async_runtime::spawn(async move {
                 let opened = match opening.await {
                     Ok(opened) => opened,
@@ -358,9 +354,8 @@ pub fn run(
                 let app = match opened {
                     Ok(app) => Arc::new(app),
                     Err(e) => {
-                        *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
                         handle.exit(1);
-                        return None;
+                        return Err(e);
                     }
                 };
                 if let Some(smoke) = &smoke {
@@ -370,12 +365,8 @@ pub fn run(
                 let console = Console::new(Arc::clone(&app), jobs, ExportPlace::Downloads);
                 console_tx.send_replace(Some(Arc::new(console)));
                 let tasks = start_background(&app, &handle, &stop_rx);
-                background
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend(tasks);
                 tracing::info!(data_dir = %app.data_dir().display(), "window open");
-                Some(app)
+                Ok((app, tasks))
             });
             *setup_starting.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
             Ok(())
@@ -395,25 +386,21 @@ pub fn run(
     let _ = stop_tx.send(true);
     let starting = starting.lock().unwrap_or_else(|e| e.into_inner()).take();
     runtime.block_on(async {
-        let app = match starting {
-            Some(task) => task.await.ok().flatten(),
-            None => None,
+        let (app, tasks) = match starting {
+            Some(task) => task
+                .await
+                .map_err(|e| AppError::internal(format!("the window's start: {e}")))??,
+            None => return Ok(code),
         };
-        let tasks = std::mem::take(&mut *background.lock().unwrap_or_else(|e| e.into_inner()));
         let all = futures_util::future::join_all(tasks);
         if tokio::time::timeout(STOP_GRACE, all).await.is_err() {
             tracing::warn!("the background work did not stop within {STOP_GRACE:?}; leaving it");
         }
         // A bulk retry started from the window records its attempts before the store closes.
         jobs.wait_running(STOP_GRACE).await;
-        if let Some(app) = app {
-            app.close().await;
-        }
-    });
-    match failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
-        Some(e) => Err(e),
-        None => Ok(code),
-    }
+        app.close().await;
+        Ok(code)
+    })
 }
 
 /// The work the window does in the background while it is open, each part until `stop`: the
