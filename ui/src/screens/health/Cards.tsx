@@ -1,11 +1,10 @@
-import type { HealthStatus } from "../../api/types/HealthStatus";
 import { LocalTime } from "../../components/state";
 import { navigate } from "../../router";
-import { type Card, type CardItem, checkLabel, countsText, worstReason } from "./model";
+import { type Card, type CardItem, type ShownStatus, checkLabel, countsText, foldedText, isProblem, statusLabel, worstReason } from "./model";
 import { Trend } from "./Trend";
 
-export function StatusBadge({ status }: { status: HealthStatus | null }) {
-  return <span className={`badge ${status ?? "demo"}`}>{status ?? "unknown"}</span>;
+export function StatusBadge({ status }: { status: ShownStatus | null }) {
+  return <span className={`badge ${status === null || status === "unknown" ? "demo" : status}`}>{statusLabel(status)}</span>;
 }
 
 function ms(v: number | null): string {
@@ -21,21 +20,22 @@ interface CardProps {
   trendRound: number;
 }
 
-/** Healthy lines shown before the rest fold away. */
+/** Lines without a problem shown before the rest fold away. */
 const HEALTHY_SHOWN = 8;
 
 export function HealthCard({ card, onCheck, checking, trendRound }: CardProps) {
   const withTrend = card.key === "databases" || card.key === "apis";
-  // Problems always; the healthy after them, the first few in full and the rest folded.
-  const problems = card.items.filter((i) => i.status !== "healthy");
-  const healthy = card.items.filter((i) => i.status === "healthy");
-  const fold = healthy.length > HEALTHY_SHOWN + 2;
-  const shown = fold ? [...problems, ...healthy.slice(0, HEALTHY_SHOWN)] : card.items;
-  const folded = fold ? healthy.slice(HEALTHY_SHOWN) : [];
+  // Problems always; the rest (not checked, then healthy) after them, the first few in full and
+  // the others folded.
+  const problems = card.items.filter((i) => isProblem(i.status));
+  const rest = card.items.filter((i) => !isProblem(i.status));
+  const fold = rest.length > HEALTHY_SHOWN + 2;
+  const shown = fold ? [...problems, ...rest.slice(0, HEALTHY_SHOWN)] : card.items;
+  const folded = fold ? rest.slice(HEALTHY_SHOWN) : [];
   return (
     <section className="card health-card" aria-labelledby={`hc-${card.key}`}>
       <header className="health-card-head">
-        <span className={`dot ${card.status ?? ""}`} aria-hidden="true" />
+        <span className={`dot ${card.status ?? "unknown"}`} aria-hidden="true" />
         <h2 id={`hc-${card.key}`}>{card.title}</h2>
         <StatusBadge status={card.status} />
         <span className="muted health-counts">{countsText(card.counts)}</span>
@@ -60,11 +60,11 @@ export function HealthCard({ card, onCheck, checking, trendRound }: CardProps) {
             ))}
           </ul>
           {folded.length > 0 && (
-            // Many healthy integrations after the problems: listed by name, one click away, so
-            // a card of a hundred does not push the other cards out of sight.
+            // Many integrations without a problem after the problems: listed by name, one click
+            // away, so a card of a hundred does not push the other cards out of sight.
             <details className="health-healthy">
               <summary>
-                {folded.length} more healthy: {folded.slice(0, 6).map((i) => i.name).join(", ")}
+                {foldedText(folded)}: {folded.slice(0, 6).map((i) => i.name).join(", ")}
                 {folded.length > 6 ? ", …" : ""}
               </summary>
               <ul className="health-items">

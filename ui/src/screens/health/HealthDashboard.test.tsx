@@ -89,4 +89,30 @@ describe("HealthDashboard", () => {
     expect(screen.getByText(/Last known results/)).toBeTruthy();
     expect(calls.filter((c) => c.startsWith("POST"))).toEqual([]);
   });
+
+  it("says an integration never probed is not checked, overall too, instead of healthy", async () => {
+    const last: LastHealth = {
+      status: "healthy",
+      integrations: [
+        {
+          id: "api-2",
+          name: "Offline EMR",
+          kind: "api",
+          status: "healthy",
+          latencyMs: 0,
+          checkedAt: report.checkedAt,
+          checks: [{ name: "deliveries", status: "healthy", latencyMs: 0, reason: "no deliveries yet" }],
+        },
+      ],
+      local: null,
+    };
+    serve({ "GET /health": () => last, "GET /health/history": () => [] });
+    render(<HealthDashboard />);
+    expect(await screen.findByText("Offline EMR")).toBeTruthy();
+    expect(screen.getByLabelText("Overall: not checked")).toBeTruthy();
+    // Its line and its card say so; only its deliveries check, inside, is healthy (there are none).
+    expect(screen.queryAllByText("healthy", { selector: "summary .badge, .health-card-head .badge" })).toEqual([]);
+    expect(screen.getAllByText("not checked", { selector: "summary .badge" })).toHaveLength(1);
+    expect(screen.getByText("1 not checked")).toBeTruthy();
+  });
 });

@@ -17,6 +17,8 @@ import {
   isProbed,
   matchesFilter,
   mergeReport,
+  shownStatus,
+  statusLabel,
 } from "./model";
 import "./health.css";
 
@@ -72,7 +74,7 @@ export function HealthDashboard() {
       </Empty>
     );
   } else {
-    const shown = view.integrations.filter((i) => matchesFilter(filter, i.name, i.status)).length;
+    const shown = view.integrations.filter((i) => matchesFilter(filter, i.name, shownStatus(i))).length;
     body = (
       <>
         <HealthFilters filter={filter} onChange={setFilter} shown={shown} total={view.integrations.length} />
@@ -96,7 +98,7 @@ export function HealthDashboard() {
       <div className="screen-head">
         <h1 id="health-title">Integration health</h1>
         {view && (
-          <span className="row" aria-label={`Overall: ${view.status ?? "unknown"}`}>
+          <span className="row" aria-label={`Overall: ${statusLabel(view.status)}`}>
             <span className="muted">Overall</span>
             <StatusBadge status={view.status} />
           </span>
@@ -145,6 +147,7 @@ function HealthFilters({
           <option value="error">Error</option>
           <option value="warning">Warning</option>
           <option value="healthy">Healthy</option>
+          <option value="unknown">Not checked</option>
         </select>
       </div>
       <span className="muted" aria-live="polite">

@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { HealthReport } from "../../api/types/HealthReport";
 import type { LastHealth } from "../../api/types/LastHealth";
-import { countsText, fromLast, fromReport, groupCards, matchesFilter, mergeReport, worstReason, worstStatus } from "./model";
+import {
+  countsText,
+  foldedText,
+  fromLast,
+  fromReport,
+  groupCards,
+  matchesFilter,
+  mergeReport,
+  worstReason,
+  worstStatus,
+} from "./model";
 
 const at = "2026-11-24T14:00:00.000Z";
 
@@ -157,5 +167,70 @@ describe("mergeReport", () => {
     ]);
     expect(merged.integrations[1]?.checkedAt).toBe("2026-11-24T15:00:00.000Z");
     expect(merged.status).toBe("warning");
+  });
+});
+
+describe("integrations never probed", () => {
+  // The last-known state of a new workspace: no check has run, each integration has only its
+  // deliveries, read from the store (healthy when there are none).
+  const deliveriesOnly = (id: string, name: string, status: "healthy" | "warning" | "error") => ({
+    id,
+    name,
+    kind: "api" as const,
+    status,
+    latencyMs: 0,
+    checkedAt: at,
+    checks: [{ name: "deliveries", status, latencyMs: 0, reason: status === "healthy" ? "no deliveries yet" : "3 of 3 failed" }],
+  });
+  const last: LastHealth = {
+    status: "error",
+    integrations: [deliveriesOnly("a", "Offline EMR", "healthy"), deliveriesOnly("b", "Failing EMR", "error")],
+    local: null,
+  };
+
+  it("are not checked, not healthy, unless their deliveries show a problem", () => {
+    const [, apis] = groupCards(fromLast(last));
+    expect(apis?.items.map((i) => [i.name, i.status])).toEqual([
+      ["Failing EMR", "error"],
+      ["Offline EMR", "unknown"],
+    ]);
+    expect(countsText(apis!.counts)).toBe("1 error, 1 not checked");
+    expect(worstReason(apis!.items[1]!)).toBeNull();
+  });
+
+  it("make the overall status and a card's status not checked when nothing else is wrong", () => {
+    const quiet: LastHealth = { status: "healthy", integrations: [deliveriesOnly("a", "Offline EMR", "healthy")], local: null };
+    const view = fromLast(quiet);
+    expect(view.status).toBe("unknown");
+    expect(groupCards(view)[1]?.status).toBe("unknown");
+    // One checked and healthy beside one not checked: still not known to be all healthy.
+    const checked = { ...report.integrations[0]!, status: "healthy" as const, checks: [{ name: "connect", status: "healthy" as const, latencyMs: 1, reason: null }] };
+    const merged = mergeReport(view, { status: "healthy", checkedAt: at, integrations: [checked], local: [] });
+    expect(merged.status).toBe("unknown");
+    // Once probed, the same integration is healthy.
+    const probed = mergeReport(merged, {
+      status: "healthy",
+      checkedAt: at,
+      integrations: [{ ...quiet.integrations[0]!, checks: [{ name: "connect", status: "healthy", latencyMs: 1, reason: null }] }],
+      local: [],
+    });
+    expect(probed.status).toBe("healthy");
+  });
+
+  it("have a filter of their own and are not problems", () => {
+    const view = fromLast(last);
+    const names = (status: "unknown" | "problems" | "healthy") => groupCards(view, { text: "", status })[1]?.items.map((i) => i.name);
+    expect(names("unknown")).toEqual(["Offline EMR"]);
+    expect(names("problems")).toEqual(["Failing EMR"]);
+    expect(names("healthy")).toEqual([]);
+  });
+
+  it("say so in the folded summary", () => {
+    const [, apis] = groupCards(fromLast(last));
+    const offline = apis!.items[1]!;
+    const healthy = { ...offline, status: "healthy" as const };
+    expect(foldedText([healthy, healthy])).toBe("2 more healthy");
+    expect(foldedText([offline, healthy, healthy])).toBe("3 more (2 healthy, 1 not checked)");
+    expect(foldedText([offline])).toBe("1 more not checked");
   });
 });

@@ -19,9 +19,19 @@ export interface IntegrationView {
   checks: Check[];
 }
 
+/** What the dashboard shows for a line or a card: a check's status, or `unknown` for an
+ * integration whose target was never probed and whose recent deliveries show no problem (its
+ * `deliveries` check is healthy when there are none: not known to be healthy). */
+export type ShownStatus = HealthStatus | "unknown";
+
+/** An integration's status as shown: `unknown` when it is healthy only by its deliveries. */
+export function shownStatus(i: { status: HealthStatus; checks: { name: string }[] }): ShownStatus {
+  return i.status === "healthy" && !isProbed(i) ? "unknown" : i.status;
+}
+
 export interface HealthView {
-  /** `null` when nothing was ever checked. */
-  status: HealthStatus | null;
+  /** The worst shown status of every line; `null` when nothing was ever checked. */
+  status: ShownStatus | null;
   integrations: IntegrationView[];
   local: LocalCheck[];
   localCheckedAt: string | null;
@@ -30,31 +40,31 @@ export interface HealthView {
 /** The name of the end-to-end check; it gets a card of its own. */
 export const END_TO_END = "endToEnd";
 
-const RANK: Record<HealthStatus, number> = { healthy: 0, warning: 1, error: 2 };
+/** Severity: not checked is worse than healthy (a card of healthy and unchecked lines is not
+ * known to be healthy) and better than any problem found. */
+const RANK: Record<ShownStatus, number> = { healthy: 0, unknown: 1, warning: 2, error: 3 };
 
 /** The worst of some statuses; `null` for none (nothing known, not "healthy"). */
-export function worstStatus(statuses: Iterable<HealthStatus>): HealthStatus | null {
-  let worst: HealthStatus | null = null;
+export function worstStatus<S extends ShownStatus>(statuses: Iterable<S>): S | null {
+  let worst: S | null = null;
   for (const s of statuses) if (worst === null || RANK[s] > RANK[worst]) worst = s;
   return worst;
 }
 
+/** The overall status: the worst line, an unchecked integration counting as not checked. */
+function overall(integrations: IntegrationView[], local: LocalCheck[]): ShownStatus | null {
+  return worstStatus<ShownStatus>([...integrations.map(shownStatus), ...local.map((c) => c.status)]);
+}
+
 export function fromLast(last: LastHealth): HealthView {
-  return {
-    status: last.status,
-    integrations: last.integrations.map((s) => ({ ...s })),
-    local: last.local?.checks ?? [],
-    localCheckedAt: last.local?.checkedAt ?? null,
-  };
+  const integrations = last.integrations.map((s) => ({ ...s }));
+  const local = last.local?.checks ?? [];
+  return { status: overall(integrations, local), integrations, local, localCheckedAt: last.local?.checkedAt ?? null };
 }
 
 export function fromReport(report: HealthReport): HealthView {
-  return {
-    status: report.status,
-    integrations: report.integrations.map((i) => ({ ...i, checkedAt: report.checkedAt })),
-    local: report.local,
-    localCheckedAt: report.checkedAt,
-  };
+  const integrations = report.integrations.map((i) => ({ ...i, checkedAt: report.checkedAt }));
+  return { status: overall(integrations, report.local), integrations, local: report.local, localCheckedAt: report.checkedAt };
 }
 
 /** `view` with the integrations of a partial run (one integration checked) replaced. */
@@ -64,8 +74,7 @@ export function mergeReport(view: HealthView, report: HealthReport): HealthView 
   const kept = view.integrations.map((i) => byId.get(i.id) ?? i);
   const added = fresh.integrations.filter((i) => !view.integrations.some((v) => v.id === i.id));
   const integrations = [...kept, ...added];
-  const status = worstStatus([...integrations.map((i) => i.status), ...fresh.local.map((c) => c.status)]);
-  return { status, integrations, local: fresh.local, localCheckedAt: fresh.localCheckedAt };
+  return { status: overall(integrations, fresh.local), integrations, local: fresh.local, localCheckedAt: fresh.localCheckedAt };
 }
 
 /** One line of a card: an integration (its checks) or a local component. */
@@ -74,7 +83,7 @@ export interface CardItem {
   /** The integration this line is about (for "check this one" and its trend). */
   integrationId?: string;
   name: string;
-  status: HealthStatus;
+  status: ShownStatus;
   /** Total latency of the checks shown, when they have one. */
   latencyMs: number | null;
   checkedAt: string | null;
@@ -87,15 +96,15 @@ export interface Card {
   key: "databases" | "apis" | "local" | "endToEnd";
   title: string;
   /** The worst of its items; `null` when it has none. */
-  status: HealthStatus | null;
+  status: ShownStatus | null;
   items: CardItem[];
-  counts: Record<HealthStatus, number>;
+  counts: Record<ShownStatus, number>;
   /** Healthy items counted but not listed (the end-to-end card lists only problems). */
   hidden?: number;
 }
 
 function card(key: Card["key"], title: string, items: CardItem[]): Card {
-  const counts: Record<HealthStatus, number> = { healthy: 0, warning: 0, error: 0 };
+  const counts: Record<ShownStatus, number> = { healthy: 0, unknown: 0, warning: 0, error: 0 };
   for (const i of items) counts[i.status] += 1;
   return { key, title, status: worstStatus(items.map((i) => i.status)), items, counts };
 }
@@ -108,8 +117,8 @@ function targetItem(i: IntegrationView): CardItem {
     integrationId: i.id,
     name: i.name,
     // The integration's own status (end-to-end included): the line must not look healthier
-    // than the list and the filters say it is.
-    status: i.status,
+    // than the list and the filters say it is; never probed and no problem is "not checked".
+    status: shownStatus(i),
     latencyMs: checks.reduce((sum, c) => sum + c.latencyMs, 0),
     checkedAt: i.checkedAt,
     checks,
@@ -130,20 +139,25 @@ export function isProbed(i: { checks: { name: string }[] }): boolean {
  * warning or error). Local components are always shown. */
 export interface HealthFilter {
   text: string;
-  status: "" | "problems" | HealthStatus;
+  status: "" | "problems" | ShownStatus;
+}
+
+/** A problem found: warning or error (not checked is not a problem found). */
+export function isProblem(status: ShownStatus | null): boolean {
+  return status === "warning" || status === "error";
 }
 
 export const NO_FILTER: HealthFilter = { text: "", status: "" };
 
-export function matchesFilter(filter: HealthFilter, name: string, status: HealthStatus): boolean {
+export function matchesFilter(filter: HealthFilter, name: string, status: ShownStatus): boolean {
   const text = filter.text.trim().toLowerCase();
   if (text && !name.toLowerCase().includes(text)) return false;
-  if (filter.status === "problems") return status !== "healthy";
+  if (filter.status === "problems") return isProblem(status);
   return filter.status === "" || filter.status === status;
 }
 
-/** Problems first (error, then warning, then healthy), by name within a status. */
-export function byProblemsFirst<T extends { status: HealthStatus; name: string }>(a: T, b: T): number {
+/** Problems first (error, then warning, then not checked, then healthy), by name within a status. */
+export function byProblemsFirst<T extends { status: ShownStatus; name: string }>(a: T, b: T): number {
   return RANK[b.status] - RANK[a.status] || a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
 }
 
@@ -151,7 +165,7 @@ export function byProblemsFirst<T extends { status: HealthStatus; name: string }
  * lists only its problems: a healthy run is already said by the target's own line, and with a
  * hundred integrations repeating every name there would bury the few that matter. */
 export function groupCards(view: HealthView, filter: HealthFilter = NO_FILTER): Card[] {
-  const shown = view.integrations.filter((i) => matchesFilter(filter, i.name, i.status));
+  const shown = view.integrations.filter((i) => matchesFilter(filter, i.name, shownStatus(i)));
   const ofKind = (k: TargetKind) =>
     shown
       .filter((i) => i.kind === k)
@@ -194,16 +208,33 @@ export function groupCards(view: HealthView, filter: HealthFilter = NO_FILTER): 
 
 /** What is wrong, in one line: the worst check's name and reason (`null` when all is well). */
 export function worstReason(item: CardItem): string | null {
-  if (item.status === "healthy") return null;
+  if (!isProblem(item.status)) return null;
   const worst = item.checks.find((c) => c.status === item.status) ?? item.checks.find((c) => c.status !== "healthy");
   if (!worst) return item.status === "error" ? "end-to-end failed (see the End-to-end card)" : null;
   return `${checkLabel(worst.name)}: ${worst.reason ?? worst.status}`;
 }
 
-/** "3 healthy, 1 error" (statuses with none left out). */
-export function countsText(counts: Record<HealthStatus, number>): string {
-  const parts = (["error", "warning", "healthy"] as const).filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`);
+/** How a status reads on the screen. */
+export function statusLabel(status: ShownStatus | null): string {
+  return status === null || status === "unknown" ? "not checked" : status;
+}
+
+/** "3 healthy, 1 error, 2 not checked" (statuses with none left out). */
+export function countsText(counts: Record<ShownStatus, number>): string {
+  const parts = (["error", "warning", "unknown", "healthy"] as const)
+    .filter((s) => counts[s] > 0)
+    .map((s) => `${counts[s]} ${statusLabel(s)}`);
   return parts.length ? parts.join(", ") : "nothing checked";
+}
+
+/** The summary of the lines folded away after the problems: "12 more healthy" or, with some
+ * never probed, "12 more (10 healthy, 2 not checked)". */
+export function foldedText(items: CardItem[]): string {
+  const unknown = items.filter((i) => i.status === "unknown").length;
+  const healthy = items.length - unknown;
+  if (unknown === 0) return `${healthy} more healthy`;
+  if (healthy === 0) return `${unknown} more not checked`;
+  return `${items.length} more (${healthy} healthy, ${unknown} not checked)`;
 }
 
 /** Readable names of the checks. */

@@ -6,13 +6,12 @@ import type { AuthKind } from "../../api/types/AuthKind";
 import type { DbType } from "../../api/types/DbType";
 import type { FieldSpec } from "../../api/types/FieldSpec";
 import type { FieldType } from "../../api/types/FieldType";
-import type { HealthStatus } from "../../api/types/HealthStatus";
 import type { HttpMethod } from "../../api/types/HttpMethod";
 import type { HealthMethod } from "../../api/types/HealthMethod";
 import type { IntegrationConfig } from "../../api/types/IntegrationConfig";
 import type { SslMode } from "../../api/types/SslMode";
 import type { LastHealth } from "../../api/types/LastHealth";
-import { isProbed } from "../health/model";
+import { type ShownStatus, shownStatus } from "../health/model";
 import type { TargetColumn } from "../../api/types/TargetColumn";
 import type { TargetKind } from "../../api/types/TargetKind";
 
@@ -624,15 +623,14 @@ export function errorsByField(e: ConsoleError | FormProblem | null): Record<stri
 
 // --- list helpers ---
 
-export type Dot = HealthStatus | "unknown";
+export type Dot = ShownStatus;
 
 /** An integration's status dot from the last health check: unknown when its target was never
  * checked, unless its recent deliveries alone already show a problem (an integration never
  * probed and never used is not known to be healthy: the demo's offline API is one). */
 export function healthDot(last: LastHealth | undefined, id: string): Dot {
   const snap = last?.integrations.find((s) => s.id === id);
-  if (!snap) return "unknown";
-  return snap.status === "healthy" && !isProbed(snap) ? "unknown" : snap.status;
+  return snap ? shownStatus(snap) : "unknown";
 }
 
 /** One line saying where an integration delivers. */
