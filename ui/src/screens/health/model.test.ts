@@ -196,6 +196,8 @@ describe("integrations never probed", () => {
     ]);
     expect(countsText(apis!.counts)).toBe("1 error, 1 not checked");
     expect(worstReason(apis!.items[1]!)).toBeNull();
+    // No latency shown: nothing was sent to either target, only the store was read.
+    expect(apis!.items.map((i) => i.latencyMs)).toEqual([null, null]);
   });
 
   it("make the overall status and a card's status not checked when nothing else is wrong", () => {

@@ -119,7 +119,8 @@ function targetItem(i: IntegrationView): CardItem {
     // The integration's own status (end-to-end included): the line must not look healthier
     // than the list and the filters say it is; never probed and no problem is "not checked".
     status: shownStatus(i),
-    latencyMs: checks.reduce((sum, c) => sum + c.latencyMs, 0),
+    // Never probed: its only check read the console's own store, not the target.
+    latencyMs: isProbed(i) ? checks.reduce((sum, c) => sum + c.latencyMs, 0) : null,
     checkedAt: i.checkedAt,
     checks,
     probed: isProbed(i),
