@@ -714,6 +714,26 @@ async fn the_cli_lists_problems_first_and_the_integration_list_shows_deliveries(
             .map(|l| l.split(" [").next().unwrap().to_string())
             .collect()
     };
+    let header_of = |text: &str, name: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name} [api] ")))
+            .unwrap_or_else(|| panic!("no header for {name} in {text}"))
+            .to_string()
+    };
+
+    // Before any run: the last-known state is the deliveries alone. Those without a problem
+    // are not checked, not healthy (nothing probed them); those with one say so.
+    let (code, text) = run(&["health", "--last"]);
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(headers(&text), ["zulu", "Mike", "alpha", "bravo"], "{text}");
+    for name in ["alpha", "bravo"] {
+        let header = header_of(&text, name);
+        assert!(header.contains("] not checked (never probed"), "{header}");
+    }
+    assert!(
+        header_of(&text, "zulu").contains("] error (never probed"),
+        "{text}"
+    );
 
     let (code, text) = run(&["health", "--timeout-ms", "2000"]);
     assert_eq!(code, 1, "{text}");

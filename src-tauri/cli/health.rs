@@ -4,7 +4,7 @@
 use super::output::{Output, local, print_json, progress_reporter, say};
 use super::{EXIT_FAILED, flag_names};
 use crate::error::AppError;
-use crate::health::{Check, HealthReport, HealthStatus, LastHealth, LocalCheck};
+use crate::health::{Check, DELIVERIES, HealthReport, HealthStatus, LastHealth, LocalCheck};
 use crate::service::App;
 use crate::service::requests::{HealthRunRequest, health_timeout};
 use clap::Args;
@@ -91,13 +91,15 @@ impl Output {
         });
         for s in list {
             let i = &s.integration;
-            say!(
-                "\n{} [{}] {} (checked {})",
-                i.name,
-                i.kind.as_str(),
-                i.status.as_str(),
-                local(s.checked_at)
-            );
+            // Never probed: only its deliveries were read (just now), so without a problem in
+            // them it is not known to be healthy.
+            let probed = i.checks.iter().any(|c| c.name != DELIVERIES);
+            let (status, when) = match (probed, i.status) {
+                (true, status) => (status.as_str(), format!("checked {}", local(s.checked_at))),
+                (false, HealthStatus::Healthy) => ("not checked", NEVER_PROBED.to_string()),
+                (false, status) => (status.as_str(), NEVER_PROBED.to_string()),
+            };
+            say!("\n{} [{}] {status} ({when})", i.name, i.kind.as_str());
             print_checks(&i.checks);
         }
         if let Some(l) = &h.local {
@@ -106,6 +108,9 @@ impl Output {
         }
     }
 }
+
+/// What `--last` says of an integration whose target no run has probed yet.
+const NEVER_PROBED: &str = "never probed: its recent deliveries only";
 
 /// Integrations as the text output lists them: errors, then warnings, then healthy ones, each
 /// group by name (case-insensitive). `--json` keeps the order it was given.
