@@ -3,14 +3,7 @@ import { client } from "./api/client";
 import { ConsoleError } from "./api/errors";
 import { tokenStore } from "./api/transport";
 import { navigate, routePath, useRoute, type Route } from "./router";
-import { HealthDashboard } from "./screens/health/HealthDashboard";
-import { HistoryFile } from "./screens/history-file/HistoryFile";
-import { Inbox } from "./screens/inbox/Inbox";
-import { Integrations } from "./screens/integrations/Integrations";
-import { Mappings } from "./screens/mappings/Mappings";
-import { Sources } from "./screens/sources/Sources";
-import { StatsPanel } from "./screens/stats/StatsPanel";
-import { TestPanel } from "./screens/tests/TestPanel";
+import { ScreenOutlet } from "./ScreenOutlet";
 import { SignIn } from "./SignIn";
 import "./components/nav.css";
 
@@ -125,29 +118,8 @@ export function App() {
         </div>
       </nav>
       <main id="main" tabIndex={-1}>
-        {signedIn === null ? null : <Screen route={route} />}
+        {signedIn === null ? null : <ScreenOutlet route={route} />}
       </main>
     </div>
   );
-}
-
-function Screen({ route }: { route: Route }) {
-  switch (route.screen) {
-    case "integrations":
-      return <Integrations />;
-    case "tests":
-      return <TestPanel />;
-    case "stats":
-      return <StatsPanel />;
-    case "health":
-      return <HealthDashboard />;
-    case "history-file":
-      return <HistoryFile />;
-    case "sources":
-      return <Sources />;
-    case "mappings":
-      return <Mappings />;
-    case "inbox":
-      return <Inbox />;
-  }
 }
