@@ -4,7 +4,9 @@
 use super::output::{Output, local, print_json, progress_reporter, say};
 use super::{EXIT_FAILED, flag_names};
 use crate::error::AppError;
-use crate::health::{Check, DELIVERIES, HealthReport, HealthStatus, LastHealth, LocalCheck};
+use crate::health::{
+    Check, DELIVERIES, HealthReport, HealthStatus, IntegrationHealth, LastHealth, LocalCheck,
+};
 use crate::service::App;
 use crate::service::requests::{HealthRunRequest, health_timeout};
 use clap::Args;
@@ -86,15 +88,17 @@ impl Output {
         if h.status.is_none() {
             return say!("no health results kept yet (run `health`)");
         }
+        // Never probed: only its deliveries were read (just now), so without a problem in them
+        // it is not known to be healthy; listed after the problems, before the healthy ones.
+        let probed = |i: &IntegrationHealth| i.checks.iter().any(|c| c.name != DELIVERIES);
         let list = problems_first(&h.integrations, |s| {
-            (s.integration.status, s.integration.name.as_str())
+            let i = &s.integration;
+            let not_checked = i.status == HealthStatus::Healthy && !probed(i);
+            ((i.status, not_checked), i.name.as_str())
         });
         for s in list {
             let i = &s.integration;
-            // Never probed: only its deliveries were read (just now), so without a problem in
-            // them it is not known to be healthy.
-            let probed = i.checks.iter().any(|c| c.name != DELIVERIES);
-            let (status, when) = match (probed, i.status) {
+            let (status, when) = match (probed(i), i.status) {
                 (true, status) => (status.as_str(), format!("checked {}", local(s.checked_at))),
                 (false, HealthStatus::Healthy) => ("not checked", NEVER_PROBED.to_string()),
                 (false, status) => (status.as_str(), NEVER_PROBED.to_string()),
@@ -112,9 +116,10 @@ impl Output {
 /// What `--last` says of an integration whose target no run has probed yet.
 const NEVER_PROBED: &str = "never probed: its recent deliveries only";
 
-/// Integrations as the text output lists them: errors, then warnings, then healthy ones, each
-/// group by name (case-insensitive). `--json` keeps the order it was given.
-fn problems_first<T>(items: &[T], key: impl Fn(&T) -> (HealthStatus, &str)) -> Vec<&T> {
+/// Integrations as the text output lists them: the worst first by `key`'s rank (errors, then
+/// warnings, then healthy ones), each group by name (case-insensitive). `--json` keeps the order
+/// it was given.
+fn problems_first<T, R: Ord>(items: &[T], key: impl Fn(&T) -> (R, &str)) -> Vec<&T> {
     let mut sorted: Vec<&T> = items.iter().collect();
     sorted.sort_by(|a, b| {
         let (sa, na) = key(a);
@@ -169,5 +174,23 @@ mod tests {
             .map(|i| i.1)
             .collect();
         assert_eq!(order, ["bravo", "zulu", "echo", "Mike", "alpha", "Charlie"]);
+    }
+
+    /// `--last`'s ranks: an integration not checked (never probed, no problem in its
+    /// deliveries) comes after the problems and before the healthy ones.
+    #[test]
+    fn not_checked_comes_between_the_problems_and_the_healthy() {
+        let items = [
+            ((Healthy, false), "alpha"),
+            ((Healthy, true), "delta"),
+            ((Warning, false), "Mike"),
+            ((Healthy, true), "bravo"),
+            ((Error, false), "zulu"),
+        ];
+        let order: Vec<&str> = super::problems_first(&items, |i| (i.0, i.1))
+            .into_iter()
+            .map(|i| i.1)
+            .collect();
+        assert_eq!(order, ["zulu", "Mike", "bravo", "delta", "alpha"]);
     }
 }
