@@ -888,3 +888,201 @@ async fn the_cli_prints_the_documented_shape() {
     assert_eq!(code, Some(2), "{s}");
     assert_eq!(s["error"]["field"], "bucket");
 }
+
+/// The attempt rollups, each table's rows that count anything.
+const ATTEMPT_ROLLUPS: [(&str, &str); 10] = [
+    ("stats_daily", COUNTED),
+    ("stats_hourly", COUNTED),
+    ("stats_durations", "n <> 0"),
+    ("stats_durations_daily", "n <> 0"),
+    ("stats_durations_hourly", "n <> 0"),
+    ("stats_durations_daily_all", "n <> 0"),
+    ("stats_durations_hourly_all", "n <> 0"),
+    ("stats_errors", "n <> 0"),
+    ("stats_errors_daily", "n <> 0"),
+    ("stats_errors_hourly", "n <> 0"),
+];
+const COUNTED: &str = "abs(total) + abs(succeeded) + abs(failed) + abs(pending) + abs(timed) \
+    + abs(duration_sum) + abs(network) + abs(timeout) + abs(authentication) \
+    + abs(configuration) + abs(validation) + abs(server) > 0";
+
+/// The rollups stay exactly what the attempts give however an attempt changes: finished where
+/// it started (one statement a count table: migration `20270112120000_stats_attempt_finished`),
+/// changed again once finished, finished and moved at once, moved while pending to another
+/// hour, integration or trigger, changed while still pending, or deleted. Each rollup table
+/// equals the one a new store makes of the same attempts written into it anew.
+#[tokio::test]
+async fn the_rollups_follow_every_change_of_an_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    App::open(dir.path()).await.unwrap().close().await;
+    let fresh = tempfile::tempdir().unwrap();
+    App::open(fresh.path()).await.unwrap().close().await;
+    let pool = pool(dir.path()).await;
+    let (a, b) = (IntegrationId::new(), IntegrationId::new());
+    let run = |sql: &'static str, id: usize, values: Vec<Option<String>>| {
+        let pool = pool.clone();
+        async move {
+            let mut q = sqlx::query(sql);
+            for v in values {
+                q = q.bind(v);
+            }
+            let done = q.bind(format!("a-{id}")).execute(&pool).await.unwrap();
+            assert_eq!(done.rows_affected(), 1, "{sql} a-{id}");
+        }
+    };
+    for n in 0..12usize {
+        let integration = if n % 2 == 0 { a } else { b };
+        let trigger = if n % 3 == 0 { "test" } else { "live" };
+        let started = D0 + n as i64 * 10 * 60_000;
+        sqlx::query(
+            "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts, created_at, updated_at)
+             VALUES (?1, ?2, 's', 'pending', '{}', 1, ?3, ?3)",
+        )
+        .bind(format!("h-{n}"))
+        .bind(integration.to_string())
+        .bind(started)
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
+                                   attempt_number, status, started_at)
+             VALUES (?1, ?2, ?3, 'n', 's', ?4, 1, 'pending', ?5)",
+        )
+        .bind(format!("a-{n}"))
+        .bind(format!("h-{n}"))
+        .bind(integration.to_string())
+        .bind(trigger)
+        .bind(started)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    const FINISH: &str = "UPDATE attempts SET status = ?1, category = ?2, message = ?3,
+                                 duration_ms = ?4, finished_at = started_at + coalesce(?4, 0)
+                          WHERE id = ?5";
+    let s = |v: &str| Some(v.to_string());
+    // Finished where they started, as the store finishes every attempt.
+    for (n, outcome) in [
+        (0, [s("succeeded"), None, s("201 Created"), s("42")]),
+        (1, [s("succeeded"), None, s("201 Created"), s("180")]),
+        (
+            2,
+            [
+                s("failed"),
+                s("server"),
+                s("503 Service Unavailable"),
+                s("95"),
+            ],
+        ),
+        (
+            3,
+            [
+                s("failed"),
+                s("network"),
+                s("connection refused"),
+                s("1200"),
+            ],
+        ),
+        (4, [s("succeeded"), None, s("200 OK"), s("7")]),
+        (
+            5,
+            [
+                s("failed"),
+                s("server"),
+                s("503 Service Unavailable"),
+                s("330"),
+            ],
+        ),
+        (6, [s("failed"), s("timeout"), s("timed out"), None]),
+    ] {
+        run(FINISH, n, outcome.to_vec()).await;
+    }
+    // Changed while still pending (the finish trigger, counting nothing).
+    run(
+        "UPDATE attempts SET message = ?1 WHERE id = ?2",
+        7,
+        vec![s("still going")],
+    )
+    .await;
+    // Changed once finished.
+    run(
+        FINISH,
+        0,
+        vec![s("failed"), s("validation"), s("422"), s("61")],
+    )
+    .await;
+    run(
+        "UPDATE attempts SET duration_ms = 2500 WHERE id = ?1",
+        5,
+        vec![],
+    )
+    .await;
+    // Moved to another hour once finished; finished and moved at once.
+    run(
+        "UPDATE attempts SET started_at = started_at + 7200000 WHERE id = ?1",
+        1,
+        vec![],
+    )
+    .await;
+    run(
+        "UPDATE attempts SET status = 'succeeded', duration_ms = 88, started_at = started_at + 90000000
+         WHERE id = ?1",
+        8,
+        vec![],
+    )
+    .await;
+    // Moved while pending: another integration; another trigger, finished at once.
+    run(
+        "UPDATE attempts SET integration_id = ?1 WHERE id = ?2",
+        9,
+        vec![Some(a.to_string())],
+    )
+    .await;
+    run(
+        "UPDATE attempts SET trigger = 'webhook', status = 'failed', category = 'server',
+                message = 'bad gateway', duration_ms = 140
+         WHERE id = ?1",
+        10,
+        vec![],
+    )
+    .await;
+    // Deleted: a finished attempt and a pending one.
+    for n in [2, 11] {
+        run("DELETE FROM attempts WHERE id = ?1", n, vec![]).await;
+    }
+
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("ATTACH DATABASE ?1 AS fresh")
+        .bind(fresh.path().join(STORE_FILE).display().to_string())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    for table in ["handoffs", "attempts"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO fresh.{table} SELECT * FROM main.{table}"
+        )))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    for (table, counted) in ATTEMPT_ROLLUPS {
+        let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM main.{table} WHERE {counted}"
+        )))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert!(rows > 0, "{table} has rows");
+        for (one, other) in [("main", "fresh"), ("fresh", "main")] {
+            let differ = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM (SELECT * FROM {one}.{table} WHERE {counted}
+                                       EXCEPT SELECT * FROM {other}.{table} WHERE {counted})"
+            )))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            assert_eq!(differ, 0, "{table}: rows in {one} that {other} lacks");
+        }
+    }
+}

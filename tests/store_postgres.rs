@@ -341,6 +341,18 @@ async fn the_postgres_stats_triggers_roll_up_as_sqlite_s_do() {
                     exec(&pool, sql).await;
                 }
             }
+            // Updates that are not a finish in place (the general path of the update trigger):
+            // a finished attempt changed, one moved to another hour, a pending one moved to
+            // another integration.
+            for sql in [
+                "UPDATE attempts SET status = 'failed', category = 'server', message = 'changed'
+                 WHERE id = 'a-0'",
+                "UPDATE attempts SET started_at = started_at + 7200000 WHERE id = 'a-1'",
+                "UPDATE attempts SET integration_id = 'i-1' WHERE id = 'a-6'",
+            ] {
+                exec(&sqlite, sql.to_string()).await;
+                exec(&pool, sql.to_string()).await;
+            }
 
             let tables = sqlite_tables(&sqlite, "stats_%").await;
             assert!(tables.len() >= 10, "{tables:?}");
