@@ -400,6 +400,44 @@ async fn pool_is_reused_and_bounded() {
     cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
 }
 
+/// A pooled connection the server ended while it sat idle is not handed to a delivery: after a
+/// quiet second the pool pings a connection before a delivery takes it, finds this one gone and
+/// opens another, so the delivery succeeds. (One taken again within the second is not pinged:
+/// sqlx pinged it as it came back.)
+#[tokio::test]
+async fn a_connection_the_server_ended_while_idle_is_replaced_before_a_delivery() {
+    let pg = common_db::postgres().await;
+    let t = format!("hc_idle_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {t} (id serial PRIMARY KEY, n integer)"),
+    )
+    .await;
+    let body = async {
+        let mut config = pg_config(&pg, &t, json!({"n": "n"}));
+        config["poolSize"] = json!(1);
+        let i = integration(config, pg.password.as_deref());
+        let app = format!("handoff-console:{}", i.id);
+        let targets = Targets::default();
+        let h = handoff();
+        assert_ok(&targets.deliver(&i, &h, &data(json!({"n": 1}))).await);
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(&app)
+        .fetch_all(&pg.pool)
+        .await
+        .expect("terminate the pool's connection");
+        assert_eq!(ended, [true], "the pool's one connection ended");
+        tokio::time::sleep(Duration::from_millis(1_200)).await;
+
+        assert_ok(&targets.deliver(&i, &h, &data(json!({"n": 2}))).await);
+        assert_eq!(count_pg(&pg.pool, &t).await, 2);
+        targets.forget(i.id).await;
+    };
+    cleanly(body, exec(&pg.pool, format!("DROP TABLE IF EXISTS {t}"))).await;
+}
+
 #[tokio::test]
 async fn changed_settings_get_a_new_pool() {
     let pg = common_db::postgres().await;

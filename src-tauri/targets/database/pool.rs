@@ -8,6 +8,7 @@ use crate::integrations::{DatabaseConfig, DbType, TlsProtection};
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
+use sqlx::pool::PoolConnectionMetadata;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Connection, MySqlPool, PgPool, SqlitePool};
@@ -15,6 +16,12 @@ use std::time::Duration;
 
 /// Connections idle this long are closed (the pool reopens them on demand).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+/// A connection back in the pool for less than this is used without a ping first: sqlx pings
+/// every connection as it comes back (a dead one is closed then), so one taken again at once
+/// was alive a moment ago. A ping before each delivery was a third round trip for every insert
+/// in a burst (two pings and the insert); after a quiet second the ping comes back, where a
+/// server restart or a firewall dropping idle connections would otherwise fail the delivery.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// The longest a failed pool's diagnostic connection attempt may take.
 const PROBE_LIMIT: Duration = Duration::from_secs(5);
 
@@ -103,6 +110,20 @@ pub(super) fn sqlite_options(db: &DatabaseConfig) -> SqliteConnectOptions {
         .busy_timeout(db.statement_timeout())
 }
 
+/// The pools' check before a delivery takes a connection: a ping when it has been idle for
+/// [`PING_AFTER_IDLE`] or more (a failed ping closes it, and the pool opens another).
+fn ping_if_idle<C: Connection>(
+    conn: &mut C,
+    meta: PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        if meta.idle_for >= PING_AFTER_IDLE {
+            conn.ping().await?;
+        }
+        Ok(true)
+    })
+}
+
 impl TargetPool {
     /// A lazy pool: nothing connects until the first delivery.
     pub(super) fn new(id: IntegrationId, db: &DatabaseConfig, password: Option<&str>) -> Self {
@@ -120,6 +141,8 @@ impl TargetPool {
                         .min_connections(0)
                         .acquire_timeout(acquire)
                         .idle_timeout(IDLE_TIMEOUT)
+                        .test_before_acquire(false)
+                        .before_acquire(ping_if_idle)
                         .connect_lazy_with(o),
                 )
             }
@@ -131,6 +154,8 @@ impl TargetPool {
                         .min_connections(0)
                         .acquire_timeout(acquire)
                         .idle_timeout(IDLE_TIMEOUT)
+                        .test_before_acquire(false)
+                        .before_acquire(ping_if_idle)
                         .connect_lazy_with(o),
                 )
             }
@@ -142,6 +167,8 @@ impl TargetPool {
                         .min_connections(0)
                         .acquire_timeout(acquire)
                         .idle_timeout(IDLE_TIMEOUT)
+                        .test_before_acquire(false)
+                        .before_acquire(ping_if_idle)
                         .connect_lazy_with(o),
                 )
             }
