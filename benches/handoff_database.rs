@@ -6,6 +6,8 @@
 //! of both pooled sides) every side is warmed up, then measured in alternating rounds:
 //!
 //! - `bare`: one `PgPool` (8 connections), `INSERT ... RETURNING id` with bound parameters;
+//!   sqlx's default pool, which pings a connection as a caller takes it and as it comes back
+//!   (the integrations' pools skip the first ping for a connection idle under a second);
 //! - `handoff`: `App::send` to a database integration on that table: integration lookup, the
 //!   attempt recorded in the SQLite store (temp data dir), the row inserted through the
 //!   integration's cached pool (8 connections) in autocommit, the outcome recorded;
