@@ -593,6 +593,23 @@ async fn run(
         } else {
             None
         };
+        // A model of a redesign, not a floor: the same two writes as one-row commits to a
+        // journal file, moved into the store's tables in the background (`FloorJournal`).
+        let journal_dir = tempfile::tempdir()?;
+        let journal_model = if exact {
+            Some(support::FloorJournal::open(journal_dir.path(), &data0, &request).await?)
+        } else {
+            None
+        };
+        let journal = if let Some(journal) = journal_model.clone() {
+            let (client, url) = (client.clone(), Arc::clone(&slow_url));
+            Some(move |i| {
+                let (client, url, journal) = (client.clone(), Arc::clone(&url), journal.clone());
+                async move { journal.handoff(bare_request(&client, &url, i)).await }
+            })
+        } else {
+            None
+        };
         let warmup = (opts.requests / 10).max(SLOW_CONCURRENCY * 4);
         drive(
             warmup,
@@ -600,9 +617,10 @@ async fn run(
             offset(&slow_bare, &mut seq, warmup),
         )
         .await?;
-        if let (Some(t), Some(b)) = (&in_task, &batched) {
+        if let (Some(t), Some(b), Some(j)) = (&in_task, &batched, &journal) {
             drive(warmup, SLOW_CONCURRENCY, offset(t, &mut seq, warmup)).await?;
             drive(warmup, SLOW_CONCURRENCY, offset(b, &mut seq, warmup)).await?;
+            drive(warmup, SLOW_CONCURRENCY, offset(j, &mut seq, warmup)).await?;
         }
         drive(
             warmup,
@@ -612,7 +630,7 @@ async fn run(
         .await?;
         handoffs_sent += warmup;
         let (mut b, mut h) = (Samples::default(), Samples::default());
-        let (mut ft, mut fb) = (Samples::default(), Samples::default());
+        let (mut ft, mut fb, mut fj) = (Samples::default(), Samples::default(), Samples::default());
         for _ in 0..opts.rounds {
             b.add(
                 drive(
@@ -622,9 +640,10 @@ async fn run(
                 )
                 .await?,
             );
-            if let (Some(t), Some(f)) = (&in_task, &batched) {
+            if let (Some(t), Some(f), Some(j)) = (&in_task, &batched, &journal) {
                 ft.add(drive(per_round, SLOW_CONCURRENCY, offset(t, &mut seq, per_round)).await?);
                 fb.add(drive(per_round, SLOW_CONCURRENCY, offset(f, &mut seq, per_round)).await?);
+                fj.add(drive(per_round, SLOW_CONCURRENCY, offset(j, &mut seq, per_round)).await?);
             }
             h.add(
                 drive(
@@ -640,6 +659,12 @@ async fn run(
         h.sort();
         ft.sort();
         fb.sort();
+        fj.sort();
+        if let Some(model) = &journal_model {
+            model
+                .check_moved(warmup + fj.latencies.len(), journal_dir.path())
+                .await?;
+        }
         println!();
         println!(
             "slow sink ({} ms, {}):",
@@ -667,6 +692,13 @@ async fn run(
                 } else {
                     String::new()
                 }
+            );
+            row(SLOW_CONCURRENCY, "- journal model", &fj);
+            println!(
+                "{:>5}  a journal's model (one-row commits, rows moved in the background; not \
+                 how the store works): {:.1}% of bare",
+                "",
+                100.0 * fj.throughput() / b.throughput()
             );
         }
         if *timer == Timer::Exact {

@@ -850,6 +850,215 @@ impl FloorBatched {
     }
 }
 
+/// A model of a store whose hot path is a journal (not how the store works: a measure of what
+/// such a redesign would leave of bare's throughput): each of a handoff's two writes appends one
+/// row to a file of its own (a table with no index and no trigger; `BEGIN`/`INSERT`/`COMMIT` in
+/// the calling task, as the store's inline writes are), and a background thread moves the
+/// journal's rows into the floor's tables (the same rows and statements as [`sqlite_floor`], on a
+/// file with the store's schema) in transactions of up to [`JOURNAL_MOVE_BATCH`] handoffs' writes,
+/// then deletes them from the journal. The durable commits a handoff waits for write two or three
+/// pages instead of about 47 (BENCHMARKS.md, "The slow sink: exact delays"), and the indexes and
+/// rollups are kept up in transactions shared by hundreds of writes. The mover's CPU is this
+/// process's, so `cpu µs/r` counts it.
+#[derive(Clone)]
+pub struct FloorJournal {
+    journal: Arc<Mutex<rusqlite::Connection>>,
+    rows: Arc<FloorRows>,
+    wake: std::sync::mpsc::SyncSender<()>,
+    /// The mover's first error: the next append fails with it.
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+/// The most journal rows one move into the store's tables takes.
+pub const JOURNAL_MOVE_BATCH: usize = 512;
+
+impl FloorJournal {
+    /// The journal's file and the floor's store file in `dir`, and the thread that moves rows
+    /// from one to the other (it ends once every handle is dropped, after a last move).
+    pub async fn open(dir: &std::path::Path, data: &str, request: &str) -> Result<Self, BoxError> {
+        let store = floor_file(dir).await?;
+        let path = dir.join("journal.db");
+        let open = |path: &std::path::Path| -> Result<rusqlite::Connection, BoxError> {
+            let conn = rusqlite::Connection::open(path)?;
+            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+            conn.busy_timeout(Duration::from_secs(5))?;
+            Ok(conn)
+        };
+        let journal = open(&path)?;
+        journal.execute_batch(
+            "CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, step INTEGER NOT NULL,
+                 handoff TEXT NOT NULL, attempt TEXT NOT NULL, at INTEGER NOT NULL, body TEXT)",
+        )?;
+        let rows = FloorRows::handoff(data, request);
+        let mover_journal = open(&path)?;
+        let writer = FloorWriter::open(&store, rows.clone())?;
+        let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+        let failed = Arc::new(Mutex::new(None));
+        let mover_failed = Arc::clone(&failed);
+        std::thread::Builder::new()
+            .name("floor-journal".into())
+            .spawn(move || {
+                // Every few milliseconds, or at once when woken; a last move once closed.
+                loop {
+                    let closed = matches!(
+                        woken.recv_timeout(Duration::from_millis(5)),
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+                    );
+                    loop {
+                        match move_journal(&mover_journal, &writer) {
+                            Ok(n) if n == JOURNAL_MOVE_BATCH => {}
+                            Ok(_) => break,
+                            Err(e) => {
+                                *lock_ignoring_poison(&mover_failed) = Some(e.to_string());
+                                return;
+                            }
+                        }
+                    }
+                    if closed {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Self {
+            journal: Arc::new(Mutex::new(journal)),
+            rows: Arc::new(rows),
+            wake,
+            failed,
+        })
+    }
+
+    /// Waits (up to 10 s) until every appended row was moved into the store's tables, and
+    /// checks that the store holds one delivered handoff per handoff appended: the model's
+    /// figures count a mover that kept up and wrote everything.
+    pub async fn check_moved(
+        &self,
+        handoffs: usize,
+        store_dir: &std::path::Path,
+    ) -> Result<(), BoxError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(e) = lock_ignoring_poison(&self.failed).clone() {
+                return Err(format!("the journal's mover failed: {e}").into());
+            }
+            let left: i64 = lock_ignoring_poison(&self.journal).query_row(
+                "SELECT count(*) FROM journal",
+                [],
+                |r| r.get(0),
+            )?;
+            if left == 0 {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the journal's mover left {left} rows").into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let store = rusqlite::Connection::open(store_dir.join(handoff_console::store::STORE_FILE))?;
+        let delivered: i64 = store.query_row(
+            "SELECT count(*) FROM handoffs WHERE status = 'succeeded'",
+            [],
+            |r| r.get(0),
+        )?;
+        if delivered != handoffs as i64 {
+            return Err(format!(
+                "the journal's model moved {delivered} delivered handoffs of {handoffs}"
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// One handoff's begun row appended (committed), `request` awaited, its finished row
+    /// appended (committed).
+    pub async fn handoff<Fut>(&self, request: Fut) -> Result<(), BoxError>
+    where
+        Fut: Future<Output = Result<(), BoxError>>,
+    {
+        let ids = FloorIds::new();
+        let Some(handoff) = &self.rows.handoff else {
+            return Err("the journal's model has handoff rows only".into());
+        };
+        self.append(FloorStep::Begin, &ids, &handoff.data)?;
+        request.await?;
+        self.append(FloorStep::Finish, &ids, &handoff.request)
+    }
+
+    fn append(&self, step: FloorStep, ids: &FloorIds, body: &str) -> Result<(), BoxError> {
+        if let Some(e) = lock_ignoring_poison(&self.failed).clone() {
+            return Err(format!("the journal's mover failed: {e}").into());
+        }
+        let conn = lock_ignoring_poison(&self.journal);
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        conn.prepare_cached(
+            "INSERT INTO journal (step, handoff, attempt, at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(rusqlite::params![
+            matches!(step, FloorStep::Finish) as i64,
+            ids.handoff,
+            ids.attempt,
+            chrono::Utc::now().timestamp_millis(),
+            body
+        ])?;
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        drop(conn);
+        // A wake already pending is enough.
+        let _ = self.wake.try_send(());
+        Ok(())
+    }
+}
+
+fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Moves up to [`JOURNAL_MOVE_BATCH`] journal rows into the store's tables in one transaction,
+/// then deletes them from the journal; returns how many it moved.
+fn move_journal(journal: &rusqlite::Connection, writer: &FloorWriter) -> Result<usize, BoxError> {
+    let Some(handoff) = &writer.rows.handoff else {
+        return Ok(0);
+    };
+    let mut moved = Vec::new();
+    {
+        let mut rows = journal.prepare_cached(
+            "SELECT seq, step, handoff, attempt, at FROM journal ORDER BY seq LIMIT ?1",
+        )?;
+        let mut q = rows.query([JOURNAL_MOVE_BATCH as i64])?;
+        while let Some(r) = q.next()? {
+            let ids = FloorIds {
+                message: String::new(),
+                handoff: r.get(2)?,
+                attempt: r.get(3)?,
+            };
+            moved.push((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)? == 1,
+                ids,
+                r.get::<_, i64>(4)?,
+            ));
+        }
+    }
+    let Some(&(last, ..)) = moved.last() else {
+        return Ok(0);
+    };
+    writer.conn.execute_batch("BEGIN IMMEDIATE")?;
+    for (_, finish, ids, at) in &moved {
+        let outcome = if *finish {
+            writer.finish_one(handoff, ids, *at)
+        } else {
+            writer.begin_one(handoff, ids, *at)
+        };
+        if let Err(e) = outcome {
+            let _ = writer.conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    writer.conn.execute_batch("COMMIT")?;
+    journal
+        .prepare_cached("DELETE FROM journal WHERE seq <= ?1")?
+        .execute([last])?;
+    Ok(moved.len())
+}
+
 /// The floor's two commits of a handoff around a real request, both in the calling task's
 /// thread: `BEGIN`/`COMMIT` of the begun rows, the request, the finished rows. At concurrency 1
 /// this is the least a handoff can take *with its request* in this harness: what the request
