@@ -28,6 +28,9 @@
 //! Against the slow sink, the floor's two commits around the same request are printed two ways,
 //! for comparison: in each calling task, one commit at a time, and batched by a minimal group
 //! commit (one thread); the store's handoff does better than both there, so neither is a limit.
+//! Beside them `- journal model` (`support::FloorJournal`): a model of a redesign, the same two
+//! writes as one-row commits to a journal file whose rows a thread moves into the store's tables
+//! hundreds at a time (BENCHMARKS.md, "A journal in front of the store").
 //! Rows prefixed with `-` show where a handoff's time goes (not goals): `- store`, its two store
 //! transactions alone; `- lookup`, its integration lookup alone. At concurrency 1 the CPU of a
 //! handoff is also printed by part: lookup, templating and checks, sealing and masking, store

@@ -23,6 +23,9 @@
 //! At concurrency 8 the ceiling is printed on the machine's CPU: the bare insert's CPU in this
 //! process and in PostgreSQL's backends (each backend's own CPU time, from `schedstat`), beside
 //! the floor's; the goal stays 45 % of bare, and its share of that ceiling is printed with it.
+//! Also at concurrency 8, `- journal model`: the bare insert between two one-row commits to a
+//! journal file whose rows a thread moves into the store's tables (`support::FloorJournal`, a
+//! model of a redesign, not a floor; BENCHMARKS.md, "A journal in front of the store").
 //!
 //! Every side connects with the URL's `sslmode` (`disable` when it names none).
 //!
