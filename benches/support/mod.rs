@@ -856,10 +856,10 @@ impl FloorBatched {
 /// the calling task, as the store's inline writes are), and a background thread moves the
 /// journal's rows into the floor's tables (the same rows and statements as [`sqlite_floor`], on a
 /// file with the store's schema) in transactions of up to [`JOURNAL_MOVE_BATCH`] handoffs' writes,
-/// then deletes them from the journal. The durable commits a handoff waits for write two or three
-/// pages instead of about 47 (BENCHMARKS.md, "The slow sink: exact delays"), and the indexes and
-/// rollups are kept up in transactions shared by hundreds of writes. The mover's CPU is this
-/// process's, so `cpu µs/r` counts it.
+/// then deletes them from the journal. Each durable commit a handoff waits for writes about one
+/// page to the WAL (a median of 1, at most 4), not the store's 28 and 19 (BENCHMARKS.md, "The
+/// slow sink: exact delays"), and the indexes and rollups are kept up in transactions shared by
+/// hundreds of writes. The mover's CPU is this process's, so `cpu µs/r` counts it.
 #[derive(Clone)]
 pub struct FloorJournal {
     journal: Arc<Mutex<rusqlite::Connection>>,
