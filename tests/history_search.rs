@@ -9,7 +9,7 @@ mod common;
 mod common_db;
 
 use common_db::{cleanly, exec, pg_store_url, postgres, suffix};
-use handoff_console::attempts::{HandoffFilter, HistoryFilter};
+use handoff_console::attempts::{AttemptSummary, HandoffFilter, HandoffRow, HistoryFilter};
 use handoff_console::store::postgres::StoreUrl;
 use handoff_console::store::{STORE_FILE, Store};
 use rand::rngs::StdRng;
@@ -250,11 +250,17 @@ async fn finds_what_reading_finds(
             want_handoffs.len(),
             "handoff count of {q:?} with a condition besides it"
         );
+        pages_near_the_start_read_as_among_every_match(store, q, &want_attempts, &want_handoffs)
+            .await;
         // As a page reads them: the matches collected once (SQLite, 3+ characters), then both
         // lists and their counts read among them, one after another on their connection.
         let mut matches = store.text_matches(Some(q)).await.unwrap();
-        if let Some(m) = &matches {
-            assert_eq!(m.count() as usize, want_attempts.len(), "matches of {q:?}");
+        if let Some(m) = matches.as_mut() {
+            assert_eq!(
+                m.attempt_count().await.unwrap() as usize,
+                want_attempts.len(),
+                "matches of {q:?}"
+            );
         }
         let attempts: BTreeSet<String> = store
             .history_with_matches(
@@ -320,6 +326,100 @@ async fn finds_what_reading_finds(
         "both paths searched: {searched_short} short of {}",
         queries.len()
     );
+}
+
+/// Both lists as the Stats panel reads them (SQLite, 3+ characters): the matches collected, the
+/// count taken, then a page of 100 at the start and one 3,000 rows in. A dense text (5,000
+/// matches or more) is counted from the index and its first page tests the list's rows by the
+/// rule, without collecting every match; the deeper page collects them. Each page must be
+/// the one read among every match (a list read on its own collects them all), and each count
+/// what reading every row finds.
+async fn pages_near_the_start_read_as_among_every_match(
+    store: &Store,
+    q: &str,
+    want_attempts: &BTreeSet<String>,
+    want_handoffs: &BTreeSet<String>,
+) {
+    let Some(mut m) = store.text_matches(Some(q)).await.unwrap() else {
+        return;
+    };
+    let dense = want_attempts.len() >= 5_000;
+    let text = HistoryFilter {
+        text: Some(q.to_owned()),
+        ..Default::default()
+    };
+    let count = store
+        .history_count_with_matches(&text, Some(&mut m))
+        .await
+        .unwrap();
+    assert_eq!(
+        count as usize,
+        want_attempts.len(),
+        "attempt count of {q:?}"
+    );
+    for offset in [0, 3_000] {
+        let f = HistoryFilter {
+            offset: Some(offset),
+            limit: Some(100),
+            ..text.clone()
+        };
+        let page = store.history_with_matches(&f, Some(&mut m)).await.unwrap();
+        let among_all = store.history(&f).await.unwrap();
+        let ids = |rows: &[AttemptSummary]| -> Vec<String> {
+            rows.iter().map(|a| a.attempt_id.to_string()).collect()
+        };
+        assert_eq!(
+            ids(&page),
+            ids(&among_all),
+            "attempts of {q:?} from {offset}"
+        );
+        assert!(ids(&page).iter().all(|id| want_attempts.contains(id)));
+        assert_eq!(
+            m.is_complete(),
+            !dense || offset > 0,
+            "{q:?} from {offset}: collected in full"
+        );
+    }
+
+    // (Its connection back to the pool: a history file's has two.)
+    drop(m);
+    let mut m = store.text_matches(Some(q)).await.unwrap().unwrap();
+    let text = HandoffFilter {
+        text: Some(q.to_owned()),
+        ..Default::default()
+    };
+    let count = store
+        .handoff_count_with_matches(&text, Some(&mut m))
+        .await
+        .unwrap();
+    assert_eq!(
+        count as usize,
+        want_handoffs.len(),
+        "handoff count of {q:?}"
+    );
+    for offset in [0, 3_000] {
+        let f = HandoffFilter {
+            offset: Some(offset),
+            limit: Some(100),
+            ..text.clone()
+        };
+        let page = store.handoffs_with_matches(&f, Some(&mut m)).await.unwrap();
+        let among_all = store.handoffs(&f).await.unwrap();
+        let ids = |rows: &[HandoffRow]| -> Vec<String> {
+            rows.iter().map(|h| h.handoff_id.to_string()).collect()
+        };
+        assert_eq!(
+            ids(&page),
+            ids(&among_all),
+            "handoffs of {q:?} from {offset}"
+        );
+        assert!(ids(&page).iter().all(|id| want_handoffs.contains(id)));
+        assert_eq!(
+            m.is_complete(),
+            !dense || offset > 0,
+            "{q:?}'s handoffs from {offset}: collected in full"
+        );
+    }
 }
 
 /// Deletes every seventh handoff with its attempts (rows and index entries), so that the rowids

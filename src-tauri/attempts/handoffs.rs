@@ -167,7 +167,10 @@ impl HandoffFilter {
 /// Whether a text search tests each handoff's last attempt (reading the list in its order, for
 /// many matches), not the handoffs found from the matching attempts.
 fn tests_last_attempt(lookup: TextLookup) -> bool {
-    lookup == TextLookup::Matches { in_order: true }
+    matches!(
+        lookup,
+        TextLookup::Matches { in_order: true } | TextLookup::RuleInOrder
+    )
 }
 
 /// `FROM handoffs h ... WHERE ...`: tests are left out (which also lets the list's partial
@@ -360,14 +363,25 @@ impl Store {
         matches: Option<&mut TextMatches>,
     ) -> Result<Vec<HandoffRow>, StoreError> {
         let mut own = None;
-        let matches = self
+        let mut matches = self
             .given_or_text_matches(f.text.as_deref(), matches, &mut own)
             .await?;
+        let page_lookup = match matches.as_deref_mut() {
+            Some(m) => {
+                let counted = m.known_handoff_count().filter(|_| f.is_text_only());
+                let end = f
+                    .offset
+                    .unwrap_or(0)
+                    .saturating_add(u64::from(f.limit.unwrap_or(50).clamp(1, MAX_HANDOFF_LIMIT)));
+                Some(m.page_lookup(end, counted).await?)
+            }
+            None => None,
+        };
         // The page's rowids first; then only those rows are read, with their last attempt. An
         // offset deep into 100 000 handoffs would otherwise read (and join) every row it skips.
         let rows: Vec<ListedRow> = on_backend!(self, db => {
             let dialect = db.dialect();
-            let lookup = TextLookup::of(db.text_search(), matches.as_deref());
+            let lookup = page_lookup.unwrap_or_else(|| TextLookup::of(db.text_search(), None));
             let mut q = QueryBuilder::new(format!(
                 "SELECT h.id, h.integration_id, h.integration_name, h.session_id, {} AS state, \
                  h.attempts, h.last_attempt_id, a.category, a.status_code, a.message, \
@@ -402,15 +416,19 @@ impl Store {
             .given_or_text_matches(f.text.as_deref(), matches, &mut own)
             .await?;
         // Counted from the matches, however many. Text alone: the matches less those that are
-        // not a listed handoff's last attempt (no row read). With other conditions: each
+        // not a listed handoff's last attempt (no row read; a dense text's, from the index). With other conditions: each
         // matching attempt's row, then its handoff's (in that order: two lookups a match), kept
         // when the attempt is the handoff's last. Reading every handoff in the list's order
         // with its last attempt costs about as much at 86 % of them matching, and far more
         // below.
         if let (Backend::Sqlite(local), Some(m)) = (self.backend(), matches) {
             if local.keeps_not_last() && f.is_text_only() {
+                if !m.is_complete() {
+                    return m.dense_handoff_count().await;
+                }
                 return count_last_attempts(m).await;
             }
+            m.complete().await?;
             let mut q = QueryBuilder::<Sqlite>::new(
                 "SELECT count(*) FROM temp.history_matches t CROSS JOIN attempts a \
                  CROSS JOIN handoffs h WHERE a.rowid = t.attempt_rowid AND h.id = a.handoff_id \
@@ -442,7 +460,7 @@ const READ_MATCHES_UNDER: u64 = 1_000;
 /// reading the smaller of the two sets and looking each row up in the other: no row of
 /// `attempts` or `handoffs` is read.
 async fn count_last_attempts(m: &mut TextMatches) -> Result<u64, StoreError> {
-    let matches = m.count();
+    let matches = m.attempt_count().await?;
     let conn = m.connection();
     let read_matches = matches < READ_MATCHES_UNDER || {
         // A count of a table this narrow reads its pages without decoding its rows.

@@ -531,9 +531,19 @@ impl Store {
         matches: Option<&mut TextMatches>,
     ) -> Result<Vec<AttemptSummary>, StoreError> {
         let mut own = None;
-        let matches = self
+        let mut matches = self
             .given_or_text_matches(f.text.as_deref(), matches, &mut own)
             .await?;
+        let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
+        let offset = i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX);
+        let page_lookup = match matches.as_deref_mut() {
+            Some(m) => {
+                let counted = m.known_attempt_count().filter(|_| f.filters_only_text());
+                let end = (offset as u64).saturating_add(u64::from(limit));
+                Some(m.page_lookup(end, counted).await?)
+            }
+            None => None,
+        };
         let sort = f
             .sort
             .filter(|_| f.cursor.is_none())
@@ -543,14 +553,12 @@ impl Store {
             });
         let dir = if sort.descending { "DESC" } else { "ASC" };
         let col = sort.key.column();
-        let limit = f.limit.unwrap_or(50).clamp(1, MAX_HISTORY_LIMIT);
-        let offset = i64::try_from(f.offset.unwrap_or(0)).unwrap_or(i64::MAX);
         // Every ordering ends in a unique column, so pages never overlap or skip rows: the id
         // for the default order (as the CLI always listed); for the others, SQLite's rowid
         // (its indexes hold it, so they page without reading the rows they skip) and the id
         // on PostgreSQL, which has no rowid.
         let rows: Vec<AttemptRow> = on_backend!(self, db => {
-            let lookup = TextLookup::of(db.text_search(), matches.as_deref());
+            let lookup = page_lookup.unwrap_or_else(|| TextLookup::of(db.text_search(), None));
             let tie = db.dialect().pick("rowid", "id");
             let order = if sort.key == SortKey::StartedAt {
                 format!(" ORDER BY started_at {dir}, id {dir}")
@@ -588,14 +596,16 @@ impl Store {
         matches: Option<&mut TextMatches>,
     ) -> Result<u64, StoreError> {
         let mut own = None;
-        let matches = self
+        let mut matches = self
             .given_or_text_matches(f.text.as_deref(), matches, &mut own)
             .await?;
-        // Text alone: the matches are the count.
-        if let Some(m) = &matches
-            && f.filters_only_text()
-        {
-            return Ok(m.count());
+        if let Some(m) = matches.as_deref_mut() {
+            // Text alone: the matches are the count (a dense text's, from the index).
+            if f.filters_only_text() {
+                return m.attempt_count().await;
+            }
+            // With other conditions, counted among the matches.
+            m.complete().await?;
         }
         let n: i64 = on_backend!(self, db => {
             let lookup = TextLookup::of(db.text_search(), matches.as_deref());

@@ -6,8 +6,9 @@
 //! SQLite an FTS5 table with the trigram tokenizer, filled off the hot path (its triggers queue
 //! the attempts to index in `history_search_queue`, [`Store::index_history_search`] indexes them
 //! in batches, and a search tests the queue's few attempts by the same rule, on their rows; a
-//! page collects the matches once, see [`TextMatches`]); on PostgreSQL a table with a pg_trgm
-//! GIN index, kept by triggers. A trigram index finds text of three characters or more; shorter
+//! page collects the matches once, see [`TextMatches`], or, for text many attempts hold, counts
+//! them from the index and tests the rows of a page near a list's start by the rule); on
+//! PostgreSQL a table with a pg_trgm GIN index, kept by triggers. A trigram index finds text of three characters or more; shorter
 //! text is looked for row by row (on SQLite by the same rules, over the same four texts), which
 //! reads every attempt.
 
@@ -25,6 +26,21 @@ pub const MIN_INDEXED_CHARS: usize = 3;
 /// 50,000 rows. Below it, the matches' rows are read and sorted.
 const IN_ORDER_FROM: u64 = 5_000;
 
+/// A page of a text at least [`IN_ORDER_FROM`] attempts hold is read in its list's order with
+/// each row tested by the rule (on its own texts, 16-18 µs a row at a million attempts)
+/// when that tests at most this many rows, by the text's density; deeper, or rarer text, the
+/// matches are collected. "CONSULT" in 20 % of a million attempts fills a page of 100 from
+/// about 500 rows (9 ms), where collecting its 200,000 matches costs 50 ms more than
+/// counting them.
+const RULE_ROWS: u64 = 2_000;
+
+/// Text is *dense* (see [`TextMatches`]) when its first [`IN_ORDER_FROM`] matches lie among
+/// this many times as many attempts (one attempt in ten holds it, about): a first page of it is
+/// then cheaper to find by the rule than by collecting its matches. Rarer text is collected in
+/// full at once: its count from the index, then its matches collected for the page, would read
+/// its doclists twice.
+const DENSE_SPAN: u64 = 10;
+
 /// Attempts indexed per transaction: about 10 ms of the store's write lock each on a small
 /// store (~100 ms at a million attempts, where FTS5 merges its segments on commit).
 pub const INDEX_BATCH: u32 = 1_000;
@@ -34,34 +50,189 @@ pub const INDEX_BATCH: u32 = 1_000;
 /// connection that this holds, so that a page, its count and the choice of plan all read the
 /// table instead of the index again (reading the text's doclists is most of a search's cost).
 /// Queries that take it run on its connection, one after another.
+///
+/// The index's matches are collected up to [`IN_ORDER_FROM`] at first: text fewer attempts
+/// hold is then complete, in one pass over its doclists. Text many more hold is *dense*
+/// ([`DENSE_SPAN`]): a count of it alone reads the index (without writing 200,000 rowids into a
+/// table first, which cost as much again), a page near a list's start tests its rows by the
+/// rule ([`RULE_ROWS`]), and anything else collects the rest first
+/// ([`TextMatches::complete`]). Text between the two is collected in full at once.
 pub struct TextMatches {
     conn: PoolConnection<Sqlite>,
-    count: u64,
+    text: String,
+    /// Whether the table holds every match.
+    complete: bool,
+    /// How many attempts hold the text: collected, or counted from the index once asked.
+    attempts: Option<u64>,
+    /// How many listed handoffs' last attempt holds it, once counted from the index (dense).
+    handoffs: Option<u64>,
+    /// The attempts' highest rowid when collected: at least as many as either list holds.
+    max_rowid: u64,
 }
 
 impl TextMatches {
-    /// How many attempts hold the text.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
     /// The connection their table is on, for a query to run among them.
     pub(super) fn connection(&mut self) -> &mut SqliteConnection {
         &mut self.conn
     }
 
+    /// Whether the table holds every match (see [`TextMatches::complete`]).
+    pub fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    /// How many attempts hold the text, if collected or counted already.
+    pub(super) fn known_attempt_count(&self) -> Option<u64> {
+        self.attempts
+    }
+
+    /// How many listed handoffs' last attempt holds it, if counted already (dense text).
+    pub(super) fn known_handoff_count(&self) -> Option<u64> {
+        self.handoffs
+    }
+
+    /// How many attempts hold the text. A dense text's are counted from the index and the
+    /// queue in one statement (one snapshot), once.
+    pub async fn attempt_count(&mut self) -> Result<u64, StoreError> {
+        if let Some(n) = self.attempts {
+            return Ok(n);
+        }
+        let n = self.count_dense(false).await?;
+        self.attempts = Some(n);
+        Ok(n)
+    }
+
+    /// How many listed handoffs' last attempt holds the text, counted from the index (dense
+    /// text only: the matches less those in `history_not_last`, one lookup a match, no row
+    /// read), once.
+    pub(super) async fn dense_handoff_count(&mut self) -> Result<u64, StoreError> {
+        if let Some(n) = self.handoffs {
+            return Ok(n);
+        }
+        let n = self.count_dense(true).await?;
+        self.handoffs = Some(n);
+        Ok(n)
+    }
+
+    async fn count_dense(&mut self, last_only: bool) -> Result<u64, StoreError> {
+        let not_last = if last_only {
+            " AND rowid NOT IN (SELECT attempt_rowid FROM history_not_last)"
+        } else {
+            ""
+        };
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT (SELECT count(*) FROM history_search WHERE history_search MATCH ",
+        );
+        q.push_bind(fts5_phrase(&self.text));
+        q.push(format!(
+            "{not_last}) + (SELECT count(*) FROM attempts WHERE rowid IN \
+             (SELECT attempt_rowid FROM history_search_queue){not_last} AND "
+        ));
+        push_like_rule(&mut q, &self.text, "attempts");
+        q.push(")");
+        let n: i64 = q.build_query_scalar().fetch_one(&mut *self.conn).await?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Collects every match, when only the first [`IN_ORDER_FROM`] of the index's were: for a
+    /// count with other conditions, or a page too deep to test its rows by the rule.
+    pub(super) async fn complete(&mut self) -> Result<(), StoreError> {
+        if self.complete {
+            return Ok(());
+        }
+        let (n, _) = collect(&mut self.conn, &self.text, None).await?;
+        self.attempts = Some(n);
+        self.complete = true;
+        Ok(())
+    }
+
+    /// How a page ending `end` rows into its list finds the text: among the matches (collected
+    /// in full first, if they were not), or, for a dense text, by testing the list's rows in
+    /// order by the rule when that reads at most [`RULE_ROWS`] of them; `counted` is how many
+    /// of the list's rows hold the text, if known.
+    pub(super) async fn page_lookup(
+        &mut self,
+        end: u64,
+        counted: Option<u64>,
+    ) -> Result<TextLookup, StoreError> {
+        if !self.complete {
+            if let Some(n) = counted.filter(|&n| n > 0)
+                && end.saturating_mul(self.max_rowid) / n <= RULE_ROWS
+            {
+                return Ok(TextLookup::RuleInOrder);
+            }
+            self.complete().await?;
+        }
+        Ok(TextLookup::Matches {
+            in_order: self.in_order(),
+        })
+    }
+
     /// Whether a list is read in its sort's order, testing each row (see [`IN_ORDER_FROM`]).
     fn in_order(&self) -> bool {
-        self.count >= IN_ORDER_FROM
+        !self.complete || self.attempts.is_some_and(|n| n >= IN_ORDER_FROM)
     }
 }
 
 impl std::fmt::Debug for TextMatches {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TextMatches")
-            .field("count", &self.count)
+            .field("complete", &self.complete)
+            .field("attempts", &self.attempts)
+            .field("handoffs", &self.handoffs)
             .finish_non_exhaustive()
     }
+}
+
+/// Collects the attempts holding `text` into the connection's `history_matches` (replacing what
+/// it held), in one read snapshot: the index's matches, at most `limit` of them, and every
+/// queued attempt holding it by the rule. Returns how many it collected and, when the index had
+/// more than `limit`, the highest rowid among those collected from it (how far into the
+/// attempts its first `limit` matches reach).
+async fn collect(
+    conn: &mut SqliteConnection,
+    text: &str,
+    limit: Option<u64>,
+) -> Result<(u64, Option<u64>), StoreError> {
+    // The table stays on the connection (its rows are replaced by the next search there):
+    // made once, it does not change the schema the connection's statements were prepared on.
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS history_matches (attempt_rowid INTEGER PRIMARY KEY)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    // One snapshot for the index and the queue: an attempt the indexer moves from one to the
+    // other in between is neither missed nor counted twice.
+    let mut tx = conn.begin().await?;
+    sqlx::query("DELETE FROM temp.history_matches")
+        .execute(&mut *tx)
+        .await?;
+    // The index yields rowids in ascending order: the table is appended to.
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO temp.history_matches (attempt_rowid) \
+         SELECT rowid FROM history_search WHERE history_search MATCH ",
+    );
+    q.push_bind(fts5_phrase(text));
+    if let Some(limit) = limit {
+        q.push(" LIMIT ")
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    }
+    let indexed = q.build().execute(&mut *tx).await?.rows_affected();
+    let mut sample_span = None;
+    if limit.is_some_and(|l| indexed >= l) {
+        let span: i64 = sqlx::query_scalar("SELECT max(attempt_rowid) FROM temp.history_matches")
+            .fetch_one(&mut *tx)
+            .await?;
+        sample_span = Some(span.max(0) as u64);
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT OR IGNORE INTO temp.history_matches (attempt_rowid) SELECT rowid \
+         FROM attempts WHERE rowid IN (SELECT attempt_rowid FROM history_search_queue) AND ",
+    );
+    push_like_rule(&mut q, text, "attempts");
+    let queued = q.build().execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok((indexed + queued, sample_span))
 }
 
 /// How a query finds the attempts holding its text.
@@ -74,11 +245,16 @@ pub(super) enum TextLookup {
     /// Each attempt's row tested by the rule (SQLite: text under three characters, or a
     /// history file without the index).
     Rule,
+    /// The list read in its order, each row tested by the rule: a dense text's page near the
+    /// list's start (SQLite, [`RULE_ROWS`]).
+    RuleInOrder,
     /// PostgreSQL's trigram table.
     Trigram,
 }
 
 impl TextLookup {
+    /// How a query finds its text, given the matches collected in full if any (see
+    /// [`TextMatches::complete`], [`TextMatches::page_lookup`]).
     pub(super) fn of(search: TextSearch, matches: Option<&TextMatches>) -> Self {
         match (search, matches) {
             (TextSearch::Trigram, _) => Self::Trigram,
@@ -207,39 +383,22 @@ impl Store {
             return Ok(None);
         }
         let mut conn = local.read.acquire().await?;
-        // The table stays on the connection (its rows are replaced by the next search there):
-        // made once, it does not change the schema the connection's statements were prepared on.
-        sqlx::query(
-            "CREATE TEMP TABLE IF NOT EXISTS history_matches (attempt_rowid INTEGER PRIMARY KEY)",
-        )
-        .execute(&mut *conn)
-        .await?;
-        // One snapshot for the index and the queue: an attempt the indexer moves from one to the
-        // other in between is neither missed nor counted twice.
-        let mut tx = conn.begin().await?;
-        sqlx::query("DELETE FROM temp.history_matches")
-            .execute(&mut *tx)
+        let max_rowid: i64 = sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM attempts")
+            .fetch_one(&mut *conn)
             .await?;
-        // The index yields rowids in ascending order: the table is appended to.
-        let indexed = sqlx::query(
-            "INSERT INTO temp.history_matches (attempt_rowid) \
-             SELECT rowid FROM history_search WHERE history_search MATCH $1",
-        )
-        .bind(fts5_phrase(text))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT OR IGNORE INTO temp.history_matches (attempt_rowid) SELECT rowid \
-             FROM attempts WHERE rowid IN (SELECT attempt_rowid FROM history_search_queue) AND ",
-        );
-        push_like_rule(&mut q, text, "attempts");
-        let queued = q.build().execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
-        Ok(Some(TextMatches {
+        let (collected, sample_span) = collect(&mut conn, text, Some(IN_ORDER_FROM)).await?;
+        let mut matches = TextMatches {
             conn,
-            count: indexed + queued,
-        }))
+            text: text.to_owned(),
+            complete: sample_span.is_none(),
+            attempts: sample_span.is_none().then_some(collected),
+            handoffs: None,
+            max_rowid: max_rowid.max(0) as u64,
+        };
+        if sample_span.is_some_and(|span| span > IN_ORDER_FROM * DENSE_SPAN) {
+            matches.complete().await?;
+        }
+        Ok(Some(matches))
     }
 }
 
@@ -281,7 +440,7 @@ pub(super) fn push_text_condition<DB: Database>(
                 " AND {plus}{alias}.rowid IN (SELECT attempt_rowid FROM temp.history_matches)"
             ));
         }
-        TextLookup::Rule => {
+        TextLookup::Rule | TextLookup::RuleInOrder => {
             q.push(" AND ");
             push_like_rule(q, text, alias);
         }

@@ -19,6 +19,31 @@ fn pg_integration(pg: &Server<PgPool>, table: &str, mapping: Value) -> ResolvedI
     integration(pg_config(pg, table, mapping), pg.password.as_deref())
 }
 
+/// A new table `{prefix}_…` of numbers (`id serial, n integer`), for the pool tests.
+async fn numbers_table(pg: &Server<PgPool>, prefix: &str) -> String {
+    let t = format!("{prefix}_{}", suffix());
+    exec(
+        &pg.pool,
+        format!("CREATE TABLE {t} (id serial PRIMARY KEY, n integer)"),
+    )
+    .await;
+    t
+}
+
+/// An integration inserting `n` into `table` through a pool of `size` connections, and the
+/// application name its connections show in `pg_stat_activity`.
+fn pooled_integration(
+    pg: &Server<PgPool>,
+    table: &str,
+    size: u32,
+) -> (ResolvedIntegration, String) {
+    let mut config = pg_config(pg, table, json!({"n": "n"}));
+    config["poolSize"] = json!(size);
+    let i = integration(config, pg.password.as_deref());
+    let app = format!("handoff-console:{}", i.id);
+    (i, app)
+}
+
 #[tokio::test]
 async fn typed_columns_are_converted_and_read_back() {
     let pg = common_db::postgres().await;
@@ -337,17 +362,9 @@ async fn identifiers_that_try_to_inject_sql_are_refused() {
 #[tokio::test]
 async fn pool_is_reused_and_bounded() {
     let pg = common_db::postgres().await;
-    let t = format!("hc_pool_{}", suffix());
-    exec(
-        &pg.pool,
-        format!("CREATE TABLE {t} (id serial PRIMARY KEY, n integer)"),
-    )
-    .await;
+    let t = numbers_table(&pg, "hc_pool").await;
     let body = async {
-        let mut config = pg_config(&pg, &t, json!({"n": "n"}));
-        config["poolSize"] = json!(2);
-        let i = integration(config, pg.password.as_deref());
-        let app = format!("handoff-console:{}", i.id);
+        let (i, app) = pooled_integration(&pg, &t, 2);
         let connections = || async {
             sqlx::query_scalar::<_, i64>(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
@@ -407,17 +424,9 @@ async fn pool_is_reused_and_bounded() {
 #[tokio::test]
 async fn a_connection_the_server_ended_while_idle_is_replaced_before_a_delivery() {
     let pg = common_db::postgres().await;
-    let t = format!("hc_idle_{}", suffix());
-    exec(
-        &pg.pool,
-        format!("CREATE TABLE {t} (id serial PRIMARY KEY, n integer)"),
-    )
-    .await;
+    let t = numbers_table(&pg, "hc_idle").await;
     let body = async {
-        let mut config = pg_config(&pg, &t, json!({"n": "n"}));
-        config["poolSize"] = json!(1);
-        let i = integration(config, pg.password.as_deref());
-        let app = format!("handoff-console:{}", i.id);
+        let (i, app) = pooled_integration(&pg, &t, 1);
         let targets = Targets::default();
         let h = handoff();
         assert_ok(&targets.deliver(&i, &h, &data(json!({"n": 1}))).await);
@@ -441,12 +450,7 @@ async fn a_connection_the_server_ended_while_idle_is_replaced_before_a_delivery(
 #[tokio::test]
 async fn changed_settings_get_a_new_pool() {
     let pg = common_db::postgres().await;
-    let t = format!("hc_pool_{}", suffix());
-    exec(
-        &pg.pool,
-        format!("CREATE TABLE {t} (id serial PRIMARY KEY, n integer)"),
-    )
-    .await;
+    let t = numbers_table(&pg, "hc_pool").await;
     let body = async {
         let mut i = pg_integration(&pg, &t, json!({"n": "n"}));
         let pools = DatabasePools::default();
