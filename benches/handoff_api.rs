@@ -56,7 +56,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use support::{BoxError, MemorySecrets, Options, Samples, check, drive, offset, row};
+use support::{
+    BoxError, MemorySecrets, Options, Samples, check, drive, drive_settled, offset, row,
+};
 
 const DEFAULT_REQUESTS: usize = 3000;
 const CONCURRENCIES: [usize; 2] = [1, 32];
@@ -417,7 +419,8 @@ async fn run(
         for _ in 0..opts.rounds {
             b.add(drive(per_round, concurrency, offset(&bare, &mut seq, per_round)).await?);
             h.add(
-                drive(
+                drive_settled(
+                    app.store(),
                     per_round,
                     concurrency,
                     offset(&handoff, &mut seq, per_round),
@@ -429,7 +432,13 @@ async fn run(
                 fr.add(drive(per_round, 1, offset(&floor_handoff, &mut seq, per_round)).await?);
             }
         }
-        let mut st = drive(per_round, concurrency, offset(&store, &mut seq, per_round)).await?;
+        let mut st = drive_settled(
+            app.store(),
+            per_round,
+            concurrency,
+            offset(&store, &mut seq, per_round),
+        )
+        .await?;
         let mut lk = drive(per_round, concurrency, lookup.clone()).await?;
         let floor = |triggers: &'static [&'static str]| {
             let (data, request) = (data0.clone(), Arc::clone(&request));
@@ -649,7 +658,8 @@ async fn run(
                 fj.add(drive(per_round, SLOW_CONCURRENCY, offset(j, &mut seq, per_round)).await?);
             }
             h.add(
-                drive(
+                drive_settled(
+                    app.store(),
                     per_round,
                     SLOW_CONCURRENCY,
                     offset(&slow_handoff, &mut seq, per_round),

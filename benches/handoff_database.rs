@@ -53,7 +53,7 @@ use sqlx::{Connection, PgConnection, Row};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{BoxError, MemorySecrets, Options, Samples, check, drive, row};
+use support::{BoxError, MemorySecrets, Options, Samples, check, drive, drive_settled, row};
 
 const DEFAULT_REQUESTS: usize = 2000;
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -451,14 +451,14 @@ async fn measure(
             let pg = support::thread_cpu_by_name("postgres");
             b.add(drive(per_round, concurrency, bare.clone()).await?);
             let after_bare = support::thread_cpu_by_name("postgres");
-            h.add(drive(per_round, concurrency, handoff.clone()).await?);
+            h.add(drive_settled(app.store(), per_round, concurrency, handoff.clone()).await?);
             pg_bare += support::cpu_added(&pg, &after_bare);
             pg_handoff += support::cpu_added(&after_bare, &support::thread_cpu_by_name("postgres"));
             c.add(drive(per_round_slow, concurrency, per_insert.clone()).await?);
             rows_expected += 2 * per_round + per_round_slow;
             handoffs_sent += per_round;
         }
-        let mut st = drive(per_round, concurrency, store.clone()).await?;
+        let mut st = drive_settled(app.store(), per_round, concurrency, store.clone()).await?;
         let mut tt = drive(per_round, concurrency, target.clone()).await?;
         rows_expected += per_round;
         let mut jm = Samples::default();

@@ -217,6 +217,30 @@ where
     Ok(samples)
 }
 
+/// [`drive`], with its wall time and CPU counted until `store` holds everything written (the
+/// local store's journal moved into its tables): what a handoff leaves to the journal's mover is
+/// part of its cost, and a mover that fell behind shows here.
+pub async fn drive_settled<F, Fut>(
+    store: &handoff_console::store::Store,
+    requests: usize,
+    concurrency: usize,
+    f: F,
+) -> Result<Samples, BoxError>
+where
+    F: Fn(usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BoxError>> + Send,
+{
+    let cpu_before = process_cpu();
+    let started = Instant::now();
+    let mut samples = drive(requests, concurrency, f).await?;
+    store.settle().await?;
+    samples.wall = started.elapsed();
+    samples.cpu = process_cpu()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    Ok(samples)
+}
+
 /// User and system CPU time of the whole process so far, from `/proc/self/stat` (Linux; in
 /// USER_HZ ticks, which the proc ABI fixes at 100 a second). `None` elsewhere.
 pub fn process_cpu() -> Option<Duration> {
@@ -1243,7 +1267,8 @@ pub async fn write_cost(
                 } else {
                     writes / rounds
                 };
-                let s = drive(n, concurrency, move |i| {
+                let store = app.store().clone();
+                let s = drive_settled(&store, n, concurrency, move |i| {
                     let app = Arc::clone(&app);
                     async move { store_writes(&app, id, "bench", i, data, request).await }
                 })

@@ -3,10 +3,12 @@
 //! a trace, and the handoff's lease makes the retry worker pick it up again.
 
 mod handoffs;
+mod journal;
 mod queries;
 mod search;
 mod writer;
 
+pub use journal::attach_journal;
 pub use writer::{AttemptWrites, InboxBegun};
 
 pub(crate) use handoffs::push_handoff_trigger;

@@ -1,7 +1,8 @@
 //! SQL over `handoffs` and `attempts`. Values are always bound.
 
+use super::journal::Entry;
 use super::search::{Reader, TextLookup, TextMatches};
-use super::writer::AttemptWrites;
+use super::writer::{AttemptWrites, Begin, Finish};
 use super::{
     AttemptDetail, AttemptSummary, HandoffOrigin, HandoffRecord, HandoffState, HandoffSummary,
     Status, StoredData, Trigger, opt_time,
@@ -424,10 +425,24 @@ where
 impl Store {
     /// Records the start of an attempt, claiming the handoff as `claim` allows. Returns the
     /// attempt's number, or `None` when the handoff could not be claimed (nothing is written).
-    /// Through the store's [`AttemptWrites`], the group commit.
+    /// On the local store a new handoff's beginning goes to the journal (`store::journal`),
+    /// and anything else through the group commit once the journal is moved: a claim of an
+    /// existing handoff (its condition is read in the commit), and a new handoff made from an
+    /// inbox message (trigger `webhook`), whose id was made when the message arrived, so that
+    /// another process taking the same message may make it too, and only the first may.
     pub async fn begin_attempt(&self, a: &BeginAttempt<'_>) -> Result<Option<u32>, StoreError> {
         match self.backend() {
-            Backend::Sqlite(local) => local.group_commit.begin_attempt(a).await,
+            Backend::Sqlite(local) => match local.journal() {
+                Some(journal) if a.claim == Claim::New && a.trigger != Trigger::Webhook => {
+                    let (kind, body) = Entry::Begin(Begin::of(a)).encode()?;
+                    journal.append(kind, &body)?;
+                    Ok(Some(1))
+                }
+                _ => {
+                    local.settle().await?;
+                    local.group_commit.begin_attempt(a).await
+                }
+            },
             Backend::Postgres(shared) => shared.begin_attempt(a).await,
         }
     }
@@ -443,6 +458,9 @@ impl Store {
         a: &BeginAttempt<'_>,
     ) -> Result<Option<super::writer::InboxBegun>, StoreError> {
         match self.backend() {
+            // No wait for the journal (`store::journal`): its entries never touch the inbox,
+            // and this handoff is new, made from the message (trigger `webhook`, which the
+            // journal never takes).
             Backend::Sqlite(local) => local
                 .group_commit
                 .add_to_inbox_and_begin(message, mapping, expected, a)
@@ -452,10 +470,17 @@ impl Store {
         }
     }
 
-    /// Records how an attempt ended and what becomes of its handoff, in one transaction.
+    /// Records how an attempt ended and what becomes of its handoff, in one transaction (on
+    /// the local store, one entry of its journal).
     pub async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
         match self.backend() {
-            Backend::Sqlite(local) => local.group_commit.finish_attempt(f).await,
+            Backend::Sqlite(local) => match local.journal() {
+                Some(journal) => {
+                    let (kind, body) = Entry::Finish(Finish::of(f)).encode()?;
+                    journal.append(kind, &body)
+                }
+                None => local.group_commit.finish_attempt(f).await,
+            },
             Backend::Postgres(shared) => shared.finish_attempt(f).await,
         }
     }

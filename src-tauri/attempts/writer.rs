@@ -13,6 +13,8 @@ use crate::intake::inbox::{self, InboxAnswer, InboxStatus, MappingVersion, NewIn
 use crate::store::postgres::{Shared, numbered};
 use crate::store::{GroupCommit, StoreError};
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// The writes that start and end attempts.
@@ -26,24 +28,28 @@ pub trait AttemptWrites {
 }
 
 /// An attempt's row as it starts (always `pending`).
+#[derive(Serialize, Deserialize)]
 struct NewAttempt {
     attempt_id: String,
     handoff_id: String,
     integration_id: String,
     integration_name: String,
     session_id: String,
-    trigger: &'static str,
+    trigger: Cow<'static, str>,
     automatic: bool,
     previous_attempt_id: Option<String>,
     started_at: i64,
 }
 
-/// A beginning as the writer thread takes it (owned: it outlives the caller's borrow).
+/// A beginning as the writer thread takes it (owned: it outlives the caller's borrow), and as
+/// the journal keeps a new handoff's (`store::journal`; serialized, always a [`Claim::New`]).
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Begin {
     attempt: NewAttempt,
+    #[serde(skip, default = "claim_new")]
     claim: Claim,
     /// Where a new handoff came from (`live`, `test`, `webhook`; see `HandoffOrigin`).
-    origin: &'static str,
+    origin: Cow<'static, str>,
     data: String,
     data_masked: Option<String>,
     lease_until: i64,
@@ -53,12 +59,17 @@ pub(crate) struct Begin {
     taken_by: Option<(String, String, String)>,
 }
 
-/// How an attempt ended, and what becomes of its handoff.
-struct Finish {
+fn claim_new() -> Claim {
+    Claim::New
+}
+
+/// How an attempt ended, and what becomes of its handoff (serialized as the journal keeps it).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Finish {
     pub attempt_id: String,
     pub handoff_id: String,
-    pub status: &'static str,
-    pub category: Option<&'static str>,
+    pub status: Cow<'static, str>,
+    pub category: Option<Cow<'static, str>>,
     pub retryable: bool,
     pub status_code: Option<i64>,
     pub message: String,
@@ -68,7 +79,7 @@ struct Finish {
     pub finished_at: i64,
     pub duration_ms: i64,
     pub next_attempt_at: Option<i64>,
-    pub handoff_status: &'static str,
+    pub handoff_status: Cow<'static, str>,
 }
 
 impl Begin {
@@ -81,13 +92,13 @@ impl Begin {
                 integration_id: a.integration_id.to_string(),
                 integration_name: a.integration_name.to_string(),
                 session_id: a.session_id.to_string(),
-                trigger: a.trigger.as_str(),
+                trigger: Cow::Borrowed(a.trigger.as_str()),
                 automatic: a.automatic,
                 previous_attempt_id: a.previous_attempt_id.map(|p| p.to_string()),
                 started_at: a.started_at,
             },
             claim: a.claim,
-            origin: HandoffOrigin::of(a.trigger).as_str(),
+            origin: Cow::Borrowed(HandoffOrigin::of(a.trigger).as_str()),
             data: a.data.unwrap_or("{}").to_string(),
             data_masked: a.data_masked.map(str::to_string),
             lease_until: a.lease_until,
@@ -110,11 +121,19 @@ impl AttemptWrites for GroupCommit {
     }
 
     async fn finish_attempt(&self, f: &FinishAttempt<'_>) -> Result<(), StoreError> {
-        let outcome = Finish {
+        let outcome = Finish::of(f);
+        self.write(move |conn| finish(conn, &outcome)).await
+    }
+}
+
+impl Finish {
+    /// `f` owned, for the writer thread or the journal.
+    pub(crate) fn of(f: &FinishAttempt<'_>) -> Self {
+        Finish {
             attempt_id: f.attempt_id.to_string(),
             handoff_id: f.handoff_id.to_string(),
-            status: f.status.as_str(),
-            category: f.category.map(ErrorCategory::as_str),
+            status: Cow::Borrowed(f.status.as_str()),
+            category: f.category.map(|c| Cow::Borrowed(c.as_str())),
             retryable: f.category.is_some_and(ErrorCategory::retryable),
             status_code: f.status_code.map(i64::from),
             message: f.message.to_string(),
@@ -124,9 +143,8 @@ impl AttemptWrites for GroupCommit {
             finished_at: f.finished_at,
             duration_ms: f.duration_ms,
             next_attempt_at: f.next_attempt_at,
-            handoff_status: f.handoff_status.as_str(),
-        };
-        self.write(move |conn| finish(conn, &outcome)).await
+            handoff_status: Cow::Borrowed(f.handoff_status.as_str()),
+        }
     }
 }
 
@@ -327,7 +345,7 @@ fn insert_attempt(conn: &Connection, a: &NewAttempt, number: i64) -> Result<(), 
 }
 
 /// Records how an attempt ended and what becomes of its handoff.
-fn finish(conn: &Connection, f: &Finish) -> Result<(), rusqlite::Error> {
+pub(crate) fn finish(conn: &Connection, f: &Finish) -> Result<(), rusqlite::Error> {
     let took = conn.prepare_cached(FINISH_HANDOFF)?.execute(params![
         f.handoff_status,
         f.next_attempt_at,

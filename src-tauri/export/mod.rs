@@ -89,10 +89,17 @@ impl Store {
         // The copy reads a SQLite file: the store's own, or (a shared store) a stage of the
         // rows the filter takes, deleted when this returns.
         let (store_file, _stage) = match self.backend() {
-            crate::store::Backend::Sqlite(_) => match self.path() {
-                Some(path) => (path.to_path_buf(), None),
-                None => return Err(write_err(out)("the store has no file".into())),
-            },
+            crate::store::Backend::Sqlite(local) => {
+                // The copy reads the file: the journal's entries so far go in first.
+                local
+                    .settle()
+                    .await
+                    .map_err(|e| write_err(out)(format!("cannot read the history: {e}")))?;
+                match self.path() {
+                    Some(path) => (path.to_path_buf(), None),
+                    None => return Err(write_err(out)("the store has no file".into())),
+                }
+            }
             crate::store::Backend::Postgres(shared) => {
                 let path = stage::stage_path(out);
                 let staged = stage::stage(shared, &path, filter)

@@ -471,6 +471,8 @@ impl Store {
     /// with the same message id from the same source.
     pub async fn add_to_inbox(&self, message: NewInboxMessage) -> Result<InboxAnswer, StoreError> {
         match self.backend() {
+            // No wait for the journal (`store::journal`): its entries never touch the inbox
+            // (a repeat's answer shows its handoff's state as moved, at most a move behind).
             Backend::Sqlite(local) => {
                 local
                     .group_commit
@@ -496,6 +498,7 @@ impl Store {
                 return insert_message_shared(shared, &message, true).await;
             }
         };
+        // No wait for the journal: as above.
         local
             .group_commit
             .write(move |conn| {
@@ -616,6 +619,7 @@ impl Store {
         let shared = match self.backend() {
             Backend::Postgres(shared) => shared,
             Backend::Sqlite(local) => {
+                local.settle().await?;
                 return local
                     .group_commit
                     .write(move |conn| {
@@ -662,6 +666,7 @@ impl Store {
         let shared = match self.backend() {
             Backend::Postgres(shared) => shared,
             Backend::Sqlite(local) => {
+                local.settle().await?;
                 return local
                     .group_commit
                     .write(move |conn| {

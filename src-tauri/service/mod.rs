@@ -183,7 +183,15 @@ impl App {
         secrets_chosen_by: ChosenBy,
     ) -> Result<Self, AppError> {
         let store = match store {
-            StoreChoice::Local => Store::open(data_dir).await?,
+            StoreChoice::Local => {
+                let store = Store::open(data_dir).await?;
+                // The hot path's writes go through the journal (`store::journal`).
+                if let Err(e) = crate::attempts::attach_journal(&store).await {
+                    store.close().await;
+                    return Err(e.into());
+                }
+                store
+            }
             StoreChoice::Shared(url) => match store_password(&secrets, &url).await {
                 Ok(password) => {
                     Store::open_shared(&url, password.as_ref().map(|p| p.expose().as_str())).await?

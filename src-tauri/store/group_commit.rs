@@ -246,6 +246,29 @@ impl GroupCommit {
         }
     }
 
+    /// [`GroupCommit::write`] for a plain thread (the journal's mover), which blocks until the
+    /// write is committed. Never called from a runtime thread.
+    pub(crate) fn write_blocking<F, R>(&self, write: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<R, rusqlite::Error> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Typed {
+            run: Some(write),
+            value: None,
+            reply,
+        });
+        if let Some(job) = self.try_inline(job) {
+            self.jobs
+                .blocking_send(Message::Job(job))
+                .map_err(|_| StoreError::WriterStopped)?;
+        }
+        answer
+            .blocking_recv()
+            .map_err(|_| StoreError::WriterStopped)?
+    }
+
     /// Commits `job` in the caller's thread when nothing is queued before it, the connection
     /// is free and so is SQLite's write lock; otherwise gives it back, for the queue. Never
     /// waits: see the module's doc.
@@ -491,7 +514,7 @@ fn answer(batch: &mut Vec<Box<dyn Job>>, outcomes: Vec<Result<(), StoreError>>) 
     }
 }
 
-fn is_constraint(e: &rusqlite::Error) -> bool {
+pub(super) fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ConstraintViolation)
 }
 

@@ -18,6 +18,7 @@ mod changes;
 mod choice;
 pub mod copy;
 mod group_commit;
+pub(crate) mod journal;
 mod memo;
 pub mod postgres;
 
@@ -246,13 +247,20 @@ pub(crate) enum TextSearch {
 pub(crate) struct WritePool {
     pool: SqlitePool,
     file: StoreFile,
+    /// The hot path's journal, moved into the store before each write (see `journal`).
+    journal: JournalCell,
 }
+
+/// The journal of a local store, once attached (`Store::attach_journal`); every connection
+/// shares it.
+pub(crate) type JournalCell = std::sync::Arc<std::sync::OnceLock<journal::Journal>>;
 
 impl WritePool {
     /// Begins a transaction with `statement` (`BEGIN IMMEDIATE`: the write lock up front). The
     /// store's file is checked before, once the lock is held (it may have been replaced while
     /// this waited for it), and again right after the commit ([`WriteTx::commit`]).
     pub(crate) async fn begin_with(&self, statement: &'static str) -> Result<WriteTx, StoreError> {
+        self.settle().await?;
         self.file.check()?;
         let tx = self.pool.begin_with(statement).await?;
         // Dropping the transaction rolls it back.
@@ -271,8 +279,16 @@ impl WritePool {
 
     /// The write connection, for statements that run on their own.
     pub(crate) async fn acquire(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
+        self.settle().await?;
         self.file.check()?;
         Ok(self.pool.acquire().await?)
+    }
+
+    async fn settle(&self) -> Result<(), StoreError> {
+        match self.journal.get() {
+            Some(journal) => journal.settle().await,
+            None => Ok(()),
+        }
     }
 
     /// Nothing to do: SQLite's live views see every commit (see `changes`). The shared store's
@@ -338,6 +354,9 @@ pub(crate) struct Local {
     pub(crate) read: SqlitePool,
     /// Group commit for the hot path: new handoffs and attempts (see `attempts::writer`).
     pub(crate) group_commit: GroupCommit,
+    /// Where new handoffs' beginnings and attempts' finishes are committed first (see
+    /// `journal`), once attached; never in a history file opened read-only.
+    journal: JournalCell,
     file: StoreFile,
     /// How text in the history is found: from the index (a migrated store), or by reading
     /// every attempt (a history file exported before the index, opened read-only).
@@ -460,6 +479,20 @@ impl Local {
     pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
     }
+
+    /// Waits until the journal's entries appended before now are in the store's tables: what
+    /// a write outside the journal does first (see `journal`).
+    pub(crate) async fn settle(&self) -> Result<(), StoreError> {
+        match self.journal.get() {
+            Some(journal) => journal.settle().await,
+            None => Ok(()),
+        }
+    }
+
+    /// The journal, once attached.
+    pub(crate) fn journal(&self) -> Option<&journal::Journal> {
+        self.journal.get()
+    }
 }
 
 impl Store {
@@ -512,9 +545,32 @@ impl Store {
             open_version_reader(&path).map_err(|e| open_err(e.to_string()))?,
         )
         .map(std::sync::Arc::new);
+        let group_commit = GroupCommit::start(writer_conn, file.clone())?;
+        // Every read first waits for the journal's entries before it, once there is a journal
+        // (see `journal`).
+        let journal = JournalCell::default();
+        let (settle_idle, settle_new) = (journal.clone(), journal.clone());
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)
+            .before_acquire(move |_, _| {
+                let journal = settle_idle.get().cloned();
+                Box::pin(async move {
+                    if let Some(journal) = journal {
+                        journal.settle_for_read().await;
+                    }
+                    Ok(true)
+                })
+            })
+            .after_connect(move |_, _| {
+                let journal = settle_new.get().cloned();
+                Box::pin(async move {
+                    if let Some(journal) = journal {
+                        journal.settle_for_read().await;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(base.read_only(true))
             .await
             .map_err(|e| open_err(e.to_string()))?;
@@ -522,9 +578,11 @@ impl Store {
             write: WritePool {
                 pool: write,
                 file: file.clone(),
+                journal: journal.clone(),
             },
             read,
-            group_commit: GroupCommit::start(writer_conn, file.clone())?,
+            group_commit,
+            journal,
             file,
             search: TextSearch::Fts5,
             hourly_rollups: true,
@@ -610,9 +668,11 @@ impl Store {
             write: WritePool {
                 pool: write,
                 file: file.clone(),
+                journal: JournalCell::default(),
             },
             read,
             group_commit: GroupCommit::start(conn, file.clone())?,
+            journal: JournalCell::default(),
             file,
             search,
             hourly_rollups,
@@ -637,6 +697,36 @@ impl Store {
             }),
             backend: Backend::Postgres(shared),
         })
+    }
+
+    /// Waits until everything recorded so far is in the store's tables: the local store's
+    /// journal moved (see `journal`); at once on a shared store, or with no journal. For what
+    /// reads the store's file itself (a benchmark, a copy of the file), and to count the
+    /// journal's work in a handoff's cost.
+    pub async fn settle(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(local) => local.settle().await,
+            Backend::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Puts a journal in front of the local store's hot-path writes (see `journal`), moving
+    /// what an earlier run left in it first; `apply` writes an entry into the tables. Nothing
+    /// on a shared store or a history file (read-only), nor once attached.
+    pub(crate) async fn attach_journal(&self, apply: journal::Apply) -> Result<(), StoreError> {
+        let Backend::Sqlite(local) = &self.backend else {
+            return Ok(());
+        };
+        if local.read_only || local.journal.get().is_some() {
+            return Ok(());
+        }
+        let journal =
+            journal::Journal::open(&local.file, local.group_commit.clone(), apply).await?;
+        if let Err(twice) = local.journal.set(journal) {
+            // Attached meanwhile: this one's mover stops.
+            twice.close().await;
+        }
+        Ok(())
     }
 
     fn local_with(local: Local) -> Self {
@@ -696,7 +786,10 @@ impl Store {
     /// asks; every write checks it too). A shared store has no file.
     pub fn check_file(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(local) => local.file.check(),
+            Backend::Sqlite(local) => {
+                local.file.check()?;
+                local.journal.get().map_or(Ok(()), journal::Journal::check)
+            }
             Backend::Postgres(_) => Ok(()),
         }
     }
@@ -722,6 +815,10 @@ impl Store {
                 // removes it, which a read-only one cannot.
                 if let Some(memo) = &local.integrations_memo {
                     memo.close();
+                }
+                // The journal's last move goes through the group commit.
+                if let Some(journal) = local.journal.get() {
+                    journal.close().await;
                 }
                 local.group_commit.close().await;
                 local.read.close().await;
@@ -870,6 +967,11 @@ impl Store {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&mut *local.write.acquire().await?)
                 .await?;
+            // The journal's too: what was moved out of it is zeroed in its file, but older
+            // page images stay in its WAL until then.
+            if let Some(journal) = local.journal.get() {
+                journal.checkpoint_truncate()?;
+            }
         }
         Ok(())
     }
@@ -1040,7 +1142,13 @@ impl Store {
 
 /// What the console keeps in its data dir: files (with their `-wal`, `.tmp`, `.lock`
 /// companions, hence prefixes) and folders.
-const DATA_DIR_FILES: [&str; 4] = [STORE_FILE, "settings.json", "api-token", "secrets.vault"];
+const DATA_DIR_FILES: [&str; 5] = [
+    STORE_FILE,
+    journal::JOURNAL_FILE,
+    "settings.json",
+    "api-token",
+    "secrets.vault",
+];
 const DATA_DIR_FOLDERS: [&str; 4] = ["exports", "history-files", "demo", "logs"];
 
 /// Makes the data dir 0700, or tightens an existing one others can reach when it holds nothing
