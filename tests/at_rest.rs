@@ -113,7 +113,9 @@ async fn sealed_data_moved_to_another_handoff_is_refused() {
         )
         .await
         .unwrap();
-    // Someone with access to the file copies a's sealed data onto b.
+    // Someone with access to the file copies a's sealed data onto b (once the store's journal
+    // is moved into it).
+    t.app.store().settle().await.unwrap();
     let pool = store_pool(t.dir.path()).await;
     sqlx::query(
         "UPDATE handoffs SET data = (SELECT data FROM handoffs WHERE id = ?1) WHERE id = ?2",
@@ -293,6 +295,7 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
         .finish_attempt(&handoff_console::attempts::FinishAttempt {
             attempt_id: legacy_attempt,
             handoff_id: legacy,
+            trigger: handoff_console::attempts::Trigger::Live,
             status: handoff_console::attempts::Status::Failed,
             category: Some(handoff_console::targets::ErrorCategory::Validation),
             status_code: Some(409),
@@ -307,7 +310,9 @@ async fn a_key_rotation_reseals_everything_resumes_when_cut_short_and_drops_the_
         })
         .await
         .unwrap();
-    // Recorded before structural masking: no mark.
+    // Recorded before structural masking: no mark (written behind the store's back, once the
+    // journal's entries are in).
+    t.app.store().settle().await.unwrap();
     sqlx::query("UPDATE attempts SET masking = NULL WHERE id = ?")
         .bind(legacy_attempt.to_string())
         .execute(&store_pool(t.dir.path()).await)

@@ -363,6 +363,7 @@ async fn older_records_are_searched_for_raw_values_and_structural_ones_left_whol
         .finish_attempt(&FinishAttempt {
             attempt_id: legacy,
             handoff_id: handoff,
+            trigger: Trigger::Live,
             status: Status::Failed,
             category: Some(handoff_console::targets::ErrorCategory::Validation),
             status_code: Some(409),
@@ -377,6 +378,8 @@ async fn older_records_are_searched_for_raw_values_and_structural_ones_left_whol
         })
         .await
         .unwrap();
+    // Written behind the store's back below: the journal's entries go in first.
+    t.app.store().settle().await.unwrap();
     let pool = sqlx::SqlitePool::connect(&format!(
         "sqlite://{}",
         t.dir

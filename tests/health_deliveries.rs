@@ -8,6 +8,7 @@ mod common_db;
 
 use common::{Reply, Served, Sink, TestApp};
 use common_db::{cleanly, exec, suffix};
+use handoff_console::App;
 use handoff_console::attempts::Trigger;
 use handoff_console::health::{Check, HealthStatus, IntegrationHealth};
 use handoff_console::service::{TestData, TestRequest};
@@ -60,9 +61,10 @@ async fn send(app: &handoff_console::App, integration: &str, n: usize) -> Vec<bo
     out
 }
 
-/// Moves every attempt of the store in `data_dir` `hours` into the past (through SQLite itself:
-/// the store is a file this test may open).
-async fn age_attempts(data_dir: &Path, hours: i64) {
+/// Moves every attempt of `app`'s store in `data_dir` `hours` into the past (through SQLite
+/// itself: the store is a file this test may open, once the store's journal is moved into it).
+async fn age_attempts(app: &App, data_dir: &Path, hours: i64) {
+    app.store().settle().await.unwrap();
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(data_dir.join("handoff.db"))
         .busy_timeout(Duration::from_secs(10));
@@ -269,7 +271,7 @@ async fn without_recent_deliveries_the_probes_decide_and_the_check_says_so() {
     // Failures older than the window do not count; the last one is still named.
     sink.always(Reply::status(503));
     assert_eq!(send(&t.app, "quiet", 3).await, [false, false, false]);
-    age_attempts(t.dir.path(), 30).await;
+    age_attempts(&t.app, t.dir.path(), 30).await;
     let report = t.app.health(Some("quiet"), TIMEOUT).await.unwrap();
     let i = &report.integrations[0];
     let d = check(i, "deliveries");
@@ -588,7 +590,7 @@ async fn the_delivery_summaries_give_the_last_delivery_and_the_window() {
     let idle = s.add(api("idle", &sink.url, json!({}))).await;
     sink.then([Reply::status(503)]);
     assert_eq!(send(&s.app, "busy", 1).await, [false]);
-    age_attempts(s.dir.path(), 2).await;
+    age_attempts(&s.app, s.dir.path(), 2).await;
     sink.then([Reply::json(422, json!({"message": "bad phone"}))]);
     assert_eq!(send(&s.app, "busy", 2).await, [false, true]);
 

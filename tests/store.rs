@@ -188,6 +188,7 @@ fn finish(
     FinishAttempt {
         attempt_id: attempt,
         handoff_id: handoff,
+        trigger: handoff_console::attempts::Trigger::Live,
         status: if ok {
             Status::Succeeded
         } else {

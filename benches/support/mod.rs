@@ -415,6 +415,7 @@ pub async fn store_writes(
         .finish_attempt(&FinishAttempt {
             attempt_id,
             handoff_id,
+            trigger: Trigger::Test,
             status: Status::Succeeded,
             category: None,
             status_code: None,

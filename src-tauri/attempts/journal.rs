@@ -91,6 +91,7 @@ mod tests {
         Entry::Finish(Finish::of(&FinishAttempt {
             attempt_id: attempt,
             handoff_id: handoff,
+            trigger: Trigger::Live,
             status: Status::Succeeded,
             category: None,
             status_code: Some(201),

@@ -888,6 +888,7 @@ impl App {
             .finish_attempt(&FinishAttempt {
                 attempt_id,
                 handoff_id: plan.handoff_id,
+                trigger: plan.trigger,
                 status,
                 category: delivery.failure,
                 status_code: delivery.status_code,

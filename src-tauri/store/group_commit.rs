@@ -155,7 +155,7 @@ impl Checkpointer {
 /// A passive checkpoint through SQLite's C API, not `PRAGMA wal_checkpoint`, which first loads
 /// the store's whole schema into the connection (about 340 KB that the checkpointer never
 /// uses; BENCHMARKS.md, "Desktop window").
-fn checkpoint_passive(conn: &Connection) {
+pub(super) fn checkpoint_passive(conn: &Connection) {
     let checkpoint = || {
         let (mut frames, mut copied) = (-1, -1);
         // SAFETY: the connection is open and used by this thread alone; a null name means

@@ -58,8 +58,10 @@ pub(crate) struct Journal(Arc<Shared>);
 
 #[derive(Debug)]
 struct Shared {
-    /// The connection appends commit on (one at a time).
-    append: Mutex<Connection>,
+    /// The connection appends commit on (one at a time), and the mover's deletes: they wait
+    /// for each other on this lock, not in SQLite's busy handler, which sleeps a millisecond
+    /// and more when it finds the journal's write lock taken.
+    append: Arc<Mutex<Connection>>,
     /// A connection of its own for the last number appended (what a settle waits for).
     peek: Mutex<Connection>,
     /// The journal's file as opened.
@@ -156,8 +158,10 @@ impl Journal {
         let mover_conn = open_connection(&path).map_err(|e| open_err(&e))?;
         let peek = open_connection(&path).map_err(|e| open_err(&e))?;
         let (moved_tx, moved) = watch::channel(moved_by_store);
+        let append = Arc::new(Mutex::new(append));
         let mover = Mover {
             conn: mover_conn,
+            append: Arc::clone(&append),
             commits,
             moved: moved_tx,
             apply,
@@ -182,7 +186,7 @@ impl Journal {
             })
             .map_err(|e| open_err(&format!("cannot start its mover's thread: {e}")))?;
         Ok(Self(Arc::new(Shared {
-            append: Mutex::new(append),
+            append,
             peek: Mutex::new(peek),
             file,
             store: store.clone(),
@@ -303,7 +307,10 @@ impl Journal {
 /// The mover's side: its own journal connection, the store's group commit, and where it
 /// publishes how far the store holds the journal.
 struct Mover {
+    /// Reads the journal (a read never waits for the appends).
     conn: Connection,
+    /// The appends' connection, for deleting what was moved.
+    append: Arc<Mutex<Connection>>,
     commits: GroupCommit,
     moved: watch::Sender<i64>,
     apply: Apply,
@@ -424,9 +431,13 @@ impl Mover {
             }
             newer
         });
-        self.conn
+        lock(&self.append)
             .prepare_cached("DELETE FROM entries WHERE seq <= ?1")?
             .execute([moved])?;
+        // The journal's WAL copied into its file here, beside the appends, so that the
+        // automatic checkpoint an append's commit may run finds it done (as the store's
+        // checkpointer does for the group commit; `group_commit`).
+        super::group_commit::checkpoint_passive(&self.conn);
         Ok(())
     }
 
