@@ -1,6 +1,7 @@
 //! What the local store's journal (`store::journal`) holds of attempts: a new handoff's
-//! beginning ([`Begin`], when its id was made as it began) and every attempt's finish
-//! ([`Finish`]), as JSON, and how each is written into the store's tables when the journal is
+//! beginning ([`Begin`], when its id was made as it began) and its attempts' finishes
+//! ([`Finish`]; a handoff from the inbox, trigger `webhook`, keeps the group commit for both;
+//! `Store::begin_attempt`, `Store::finish_attempt`), as JSON, and how each is written into the store's tables when the journal is
 //! moved: by `attempts::writer`'s own statements, the ones the group commit runs.
 
 use super::writer::{self, Begin, Finish};

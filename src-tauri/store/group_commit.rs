@@ -57,6 +57,26 @@ struct Typed<F, R> {
     reply: oneshot::Sender<Result<R, StoreError>>,
 }
 
+/// What a caller waits on for its write's outcome.
+type Answer<R> = oneshot::Receiver<Result<R, StoreError>>;
+
+impl<F, R> Typed<F, R>
+where
+    F: FnOnce(&Connection) -> Result<R, rusqlite::Error> + Send + 'static,
+    R: Send + 'static,
+{
+    /// `write` as a queued job, and where its outcome comes.
+    fn job(write: F) -> (Box<dyn Job>, Answer<R>) {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Typed {
+            run: Some(write),
+            value: None,
+            reply,
+        });
+        (job, answer)
+    }
+}
+
 impl<F, R> Job for Typed<F, R>
 where
     F: FnOnce(&Connection) -> Result<R, rusqlite::Error> + Send,
@@ -224,12 +244,7 @@ impl GroupCommit {
         F: FnOnce(&Connection) -> Result<R, rusqlite::Error> + Send + 'static,
         R: Send + 'static,
     {
-        let (reply, mut answer) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Typed {
-            run: Some(write),
-            value: None,
-            reply,
-        });
+        let (job, mut answer) = Typed::job(write);
         if let Some(job) = self.try_inline(job) {
             self.jobs
                 .send(Message::Job(job))
@@ -253,12 +268,7 @@ impl GroupCommit {
         F: FnOnce(&Connection) -> Result<R, rusqlite::Error> + Send + 'static,
         R: Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Typed {
-            run: Some(write),
-            value: None,
-            reply,
-        });
+        let (job, answer) = Typed::job(write);
         if let Some(job) = self.try_inline(job) {
             self.jobs
                 .blocking_send(Message::Job(job))

@@ -1,16 +1,16 @@
 //! The local store's journal: hot-path writes committed small and moved into the store's tables
 //! in the background.
 //!
-//! Each entry (a kind and a body; `attempts::journal` writes a new handoff's beginning and every
-//! attempt's finish) is committed as one row of a table with no index and no trigger, in a file
+//! Each entry (a kind and a body; `attempts::journal` writes a new handoff's beginning and its
+//! attempts' finishes, but those of handoffs from the inbox) is committed as one row of a table with no index and no trigger, in a file
 //! of its own beside the store ([`JOURNAL_FILE`]): one WAL frame or two, where the same write
 //! in the store's tables (the handoff's and attempt's indexes, the statistics rollups, the
 //! search queue) is 20 to 30 pages. A thread (`store-journal`) moves what was appended into the
 //! store's tables through the group commit, hundreds of entries to a transaction, so that work
 //! is shared by many handoffs and no handoff waits for it. As with the group commit, the store
 //! knows no entry's SQL: whoever attaches the journal ([`Journal::open`]) gives the function
-//! that writes an entry ([`Apply`]). BENCHMARKS.md ("A journal in front of the store")
-//! measured the model this follows.
+//! that writes an entry ([`Apply`]). BENCHMARKS.md measured the model this follows ("A journal
+//! in front of the store: a model") and then this ("The journal in front of the store").
 //!
 //! **Order.** Every other read and write of the store first waits until each entry committed
 //! before it started is in the store's tables ([`Journal::settle`]; the store's read pool does
