@@ -842,6 +842,8 @@ async fn the_worker_indexes_what_the_store_queued() {
         assert!(sent.success, "{sent:?}");
     }
     let queued = || async {
+        // Read from the file behind the store's back: once the journal's entries are in.
+        app.store().settle().await.unwrap();
         let pool = sqlx::SqlitePool::connect(&format!(
             "sqlite://{}?mode=ro",
             dir.path().join(STORE_FILE).display()
