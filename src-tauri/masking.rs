@@ -109,7 +109,10 @@ impl EchoMask {
             }
         }
         for (raw, masked) in pairs {
-            self.push(raw, masked);
+            // The data as checked mostly repeats the data as collected: each pair once.
+            if !self.pairs.iter().any(|(r, m)| *r == raw && *m == masked) {
+                self.push(raw, masked);
+            }
         }
         self.sort();
         self
@@ -132,13 +135,31 @@ impl EchoMask {
     /// every non-ASCII character escaped (`\u00e9`, as many JSON encoders do); each is replaced
     /// by the plain masked copy (the record is for reading, not for sending).
     fn push(&mut self, raw: String, masked: String) {
-        let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-        let path = form.replace('+', "%20");
-        let json = serde_json::to_string(&raw).unwrap_or_default();
-        let json = json.trim_matches('"').to_string();
-        let ascii_lower = ascii_json(&json, false);
-        let ascii_upper = ascii_json(&json, true);
-        for encoded in [form, path, json, ascii_lower, ascii_upper] {
+        let mut encodings: Vec<String> = Vec::new();
+        // Letters, digits and `*-._` are their own form encoding (most values: names, ids,
+        // numbers), so then neither URL encoding differs from the value.
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_'))
+        {
+            let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+            let path = form.replace('+', "%20");
+            encodings.extend([form, path]);
+        }
+        // serde escapes only quotes, backslashes and control characters; the ASCII-only
+        // encodings differ from it only where a character is not ASCII.
+        let json = if raw.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+            let quoted = serde_json::to_string(&raw).unwrap_or_default();
+            let inner = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'));
+            inner.unwrap_or(&quoted).to_string()
+        } else {
+            raw.clone()
+        };
+        if !json.is_ascii() {
+            encodings.extend([ascii_json(&json, false), ascii_json(&json, true)]);
+        }
+        encodings.push(json);
+        for encoded in encodings {
             if encoded != raw {
                 self.pairs.push((encoded, masked.clone()));
             }
@@ -441,6 +462,21 @@ mod tests {
             echo.text("nothing collected here"),
             "nothing collected here"
         );
+    }
+
+    #[test]
+    fn a_value_quoted_at_its_end_is_masked_whole_in_json_echoes() {
+        let fields: Vec<FieldSpec> =
+            serde_json::from_value(json!([{"name": "note", "type": "text"}])).unwrap();
+        let echo = EchoMask::new(&fields, &json!({"note": "says \"call me\""}));
+        // As a JSON body echoes it: every escaped quote is part of the value.
+        assert_eq!(
+            echo.text(r#"{"note":"says \"call me\""}"#),
+            r#"{"note":"***"}"#
+        );
+        // A path and a query string each have their own encoding.
+        assert_eq!(echo.text("/n/says%20%22call%20me%22"), "/n/***");
+        assert_eq!(echo.text("?n=says+%22call+me%22"), "?n=***");
     }
 
     #[test]
