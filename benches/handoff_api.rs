@@ -40,6 +40,11 @@
 //! `cargo bench --no-default-features --bench handoff_api [-- --requests N --rounds R
 //! --sink-delay-ms D]`, or `HANDOFF_BENCH_REQUESTS=N`: N requests per side and concurrency
 //! (default 3000).
+//!
+//! For a profiler, `-- --profile-handoffs N [--profile-concurrency C] [--profile-slow 1]`
+//! runs only N handoffs (after a warm-up) at concurrency C (default 32) against the instant
+//! sink (or the slow one), prints their rate and CPU, and stops: e.g. `perf record -g
+//! --call-graph dwarf <binary> --bench --profile-handoffs 20000`.
 
 mod support;
 
@@ -74,7 +79,15 @@ const INTEGRATION: &str = "bench-api";
 const SLOW_INTEGRATIONS: [&str; 2] = ["bench-api-slow", "bench-api-slow-ticks"];
 
 fn main() -> Result<(), BoxError> {
-    let opts = Options::parse(DEFAULT_REQUESTS, &[("--sink-delay-ms", 20)])?;
+    let opts = Options::parse(
+        DEFAULT_REQUESTS,
+        &[
+            ("--sink-delay-ms", 20),
+            ("--profile-handoffs", 0),
+            ("--profile-concurrency", SLOW_CONCURRENCY),
+            ("--profile-slow", 0),
+        ],
+    )?;
     let delay = Duration::from_millis(opts.get("--sink-delay-ms") as u64);
     let sink = start_sink(Duration::ZERO, Timer::Exact)?;
     let slow_sinks = [
@@ -290,6 +303,47 @@ async fn handoff_request(app: &App, integration: &str, i: usize) -> Result<(), B
     Ok(())
 }
 
+/// Only handoffs, for a profiler: a warm-up, then `--profile-handoffs` of them at
+/// `--profile-concurrency`, counted until the store has settled.
+async fn profile_handoffs(
+    app: &Arc<App>,
+    integration: &'static str,
+    opts: &Options,
+) -> Result<(), BoxError> {
+    let (count, concurrency) = (
+        opts.get("--profile-handoffs"),
+        opts.get("--profile-concurrency").max(1),
+    );
+    let handoff = {
+        let app = Arc::clone(app);
+        move |i| {
+            let app = Arc::clone(&app);
+            async move { handoff_request(&app, integration, i).await }
+        }
+    };
+    let mut seq = 0;
+    let warmup = (count / 10).max(concurrency * 4);
+    drive_settled(
+        app.store(),
+        warmup,
+        concurrency,
+        offset(&handoff, &mut seq, warmup),
+    )
+    .await?;
+    let mut s = drive_settled(
+        app.store(),
+        count,
+        concurrency,
+        offset(&handoff, &mut seq, count),
+    )
+    .await?;
+    s.sort();
+    support::header(&format!("profile: {count} handoffs to {integration} only"));
+    row(concurrency, "handoff", &s);
+    app.close().await;
+    Ok(())
+}
+
 async fn run(
     opts: Options,
     sink: String,
@@ -307,6 +361,13 @@ async fn run(
             .await?;
     }
     let client = bare_client()?;
+    if opts.get("--profile-handoffs") > 0 {
+        let integration = match opts.get("--profile-slow") {
+            0 => INTEGRATION,
+            _ => SLOW_INTEGRATIONS[0],
+        };
+        return profile_handoffs(&app, integration, &opts).await;
+    }
 
     let bare = {
         let (client, url) = (client.clone(), Arc::new(endpoint.clone()));

@@ -542,11 +542,12 @@ async fn a_full_disk_is_unavailable_and_a_delivery_it_interrupts_keeps_its_hando
     );
 
     // Full before a delivery: handoffs are still recorded while the store's journal has room
-    // (its pages are reused as entries are moved out, and none can be moved now), then refused
-    // with the reason; nothing refused is delivered.
+    // (pages its moved entries left, if any: none can be moved now), then refused with the
+    // reason, and nothing refused is delivered; or a handoff begun while there was room is
+    // delivered and the caller learns its outcome could not be recorded.
     let filler = disk.fill();
     let mut recorded = Vec::new();
-    let err = loop {
+    let (err, unrecorded) = loop {
         let session = format!("s-full-{}", recorded.len());
         match app
             .send(
@@ -559,26 +560,38 @@ async fn a_full_disk_is_unavailable_and_a_delivery_it_interrupts_keeps_its_hando
         {
             Ok(r) => {
                 assert!(r.success, "{r:?}");
+                if let Some(e) = r.record_error {
+                    break (e, Some(r.handoff_id));
+                }
                 recorded.push(r.handoff_id);
                 assert!(recorded.len() < 2000, "the journal never filled");
             }
-            Err(e) => break e,
+            Err(e) => break (e, None),
         }
     };
     assert_eq!(err.kind, handoff_console::ErrorKind::Unavailable, "{err}");
     assert!(err.message.contains("full"), "{err}");
     assert_eq!(
         sink.count(),
-        1 + recorded.len(),
-        "nothing is delivered that cannot be recorded"
+        1 + recorded.len() + usize::from(unrecorded.is_some()),
+        "nothing is delivered that cannot be recorded as begun"
     );
     std::fs::remove_file(&filler).unwrap();
-    // Once there is room, what the journal held is moved into the store.
+    // Once there is room, what the journal held is moved into the store: the recorded
+    // handoffs delivered, the one whose outcome was not recorded pending (the worker sends it
+    // again once its lease runs out).
     for id in &recorded {
         assert_eq!(
             stored_status(&app, *id).await,
             Some(handoff_console::attempts::Status::Succeeded),
             "handoff {id} recorded while the disk was full"
+        );
+    }
+    if let Some(id) = unrecorded {
+        assert_eq!(
+            stored_status(&app, id).await,
+            Some(handoff_console::attempts::Status::Pending),
+            "handoff {id}, its outcome not recorded"
         );
     }
 

@@ -16,9 +16,10 @@
 //! before it started is in the store's tables ([`Journal::settle`]; the store's read pool does
 //! it before handing out a connection, its write paths before they write). So whatever a
 //! caller reads or writes after `send` returned sees that handoff, as it did without the
-//! journal. Another process on the same store sees an entry once it is moved (within
-//! milliseconds: the other process's own reads settle on its own appends only after its mover
-//! ran).
+//! journal. Otherwise the mover lets appends gather for up to [`GATHER`] before it moves them,
+//! so that one move's commit serves many. Another process on the same store sees an entry once
+//! it is moved (within about that: the other process's own reads settle on its own appends
+//! only after its mover ran).
 //!
 //! **Crash safety.** The store keeps how far it has moved the journal (`store_journal.moved`),
 //! written in each move's own transaction, and the journal's numbers only grow
@@ -30,9 +31,10 @@
 use super::{BUSY_TIMEOUT, GroupCommit, StoreError, StoreFile};
 use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 
 /// The journal's file, beside the store's (`STORE_FILE`).
@@ -46,6 +48,12 @@ const SETTLE_WAIT: Duration = BUSY_TIMEOUT;
 const IDLE_LOOK: Duration = Duration::from_secs(1);
 /// How soon a failed move is tried again (a lock let go, space freed: at once, nearly).
 const RETRY_AFTER: Duration = Duration::from_millis(100);
+/// How long the mover lets appends gather once one woke it, unless a read or write is waiting
+/// for them ([`Journal::settle`]): a move's commit writes the store's pages that every entry
+/// touches (the rollups, the indexes' last pages) once however many entries it holds, so a
+/// move of a few handoffs costs nearly as much as a move of dozens (BENCHMARKS.md, "Appends
+/// gathered for the mover").
+const GATHER: Duration = Duration::from_millis(10);
 
 /// Writes one entry (its kind and body, as appended) into the store's tables, on the store's
 /// write connection inside the move's transaction. An entry it cannot read is an
@@ -74,6 +82,8 @@ struct Shared {
     /// The mover's last failure, until a move succeeds again.
     failure: Arc<Mutex<Option<String>>>,
     wake: SyncSender<Wake>,
+    /// Set by a settle: the mover moves at once, without letting appends gather.
+    urgent: Arc<AtomicBool>,
     /// Answered once the mover made its last move and stopped.
     stopped: Mutex<Option<oneshot::Receiver<()>>>,
 }
@@ -159,12 +169,14 @@ impl Journal {
         let peek = open_connection(&path).map_err(|e| open_err(&e))?;
         let (moved_tx, moved) = watch::channel(moved_by_store);
         let append = Arc::new(Mutex::new(append));
+        let urgent = Arc::new(AtomicBool::new(false));
         let mover = Mover {
             conn: mover_conn,
             append: Arc::clone(&append),
             commits,
             moved: moved_tx,
             apply,
+            urgent: Arc::clone(&urgent),
         };
         // What an earlier run left: in the store before anything reads it (blocking work, on
         // a thread the runtime keeps for it).
@@ -193,6 +205,7 @@ impl Journal {
             moved,
             failure,
             wake,
+            urgent,
             stopped: Mutex::new(Some(stopped)),
         })))
     }
@@ -252,6 +265,7 @@ impl Journal {
         if let Some(failure) = lock(&self.0.failure).clone() {
             return Err(StoreError::Unavailable(failure));
         }
+        self.0.urgent.store(true, Ordering::Release);
         let _ = self.0.wake.try_send(Wake::Move);
         match tokio::time::timeout(SETTLE_WAIT, moved.wait_for(|m| *m >= target)).await {
             Ok(Ok(_)) => Ok(()),
@@ -314,6 +328,8 @@ struct Mover {
     commits: GroupCommit,
     moved: watch::Sender<i64>,
     apply: Apply,
+    /// See [`Shared::urgent`].
+    urgent: Arc<AtomicBool>,
 }
 
 /// An entry read from the journal for a move.
@@ -444,6 +460,8 @@ impl Mover {
     /// One move, from the thread; returns how many entries it read. A move the store refuses
     /// on a constraint is made again entry by entry, setting aside what it refuses.
     fn round(&self) -> Result<usize, StoreError> {
+        // A settle from now on waits for entries this round may not read: it asks again.
+        self.urgent.store(false, Ordering::Release);
         let batch = Arc::new(self.read_batch()?);
         let read = batch.len();
         let (first, apply) = (Arc::clone(&batch), self.apply);
@@ -460,14 +478,32 @@ impl Mover {
         Ok(read)
     }
 
-    /// Moves whenever woken (an append, a settle), and every [`IDLE_LOOK`] (another process's
-    /// appends); after a failure, again every [`RETRY_AFTER`]. A last move once stopped, or
-    /// once every handle to the journal is gone.
+    /// After an append woke the mover: lets more appends come for up to [`GATHER`], until a
+    /// settle asks for them. Whether to stop after the move.
+    fn gather(&self, woken: &Receiver<Wake>) -> bool {
+        let until = Instant::now() + GATHER;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if self.urgent.load(Ordering::Acquire) || left.is_zero() {
+                return false;
+            }
+            match woken.recv_timeout(left) {
+                Ok(Wake::Move) => {}
+                Err(RecvTimeoutError::Timeout) => return false,
+                Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
+            }
+        }
+    }
+
+    /// Moves whenever woken (an append, after letting more gather; a settle, at once), and
+    /// every [`IDLE_LOOK`] (another process's appends); after a failure, again every
+    /// [`RETRY_AFTER`]. A last move once stopped, or once every handle to the journal is gone.
     fn run(&self, woken: &Receiver<Wake>, failure: &Mutex<Option<String>>) {
         let mut wait = IDLE_LOOK;
         loop {
             let stop = match woken.recv_timeout(wait) {
-                Ok(Wake::Move) | Err(RecvTimeoutError::Timeout) => false,
+                Ok(Wake::Move) => self.gather(woken),
+                Err(RecvTimeoutError::Timeout) => false,
                 Ok(Wake::Stop) | Err(RecvTimeoutError::Disconnected) => true,
             };
             let outcome = loop {

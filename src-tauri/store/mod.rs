@@ -782,8 +782,9 @@ impl Store {
         }
     }
 
-    /// Whether the store's path still names the file this console opened (the health check
-    /// asks; every write checks it too). A shared store has no file.
+    /// Whether the store's path still names the file this console opened, and, with the
+    /// journal attached, whether the journal's file does too and its mover is not failing (the
+    /// health check asks; every write checks the files too). A shared store has no file.
     pub fn check_file(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(local) => {
