@@ -438,7 +438,7 @@ impl Store {
             Backend::Sqlite(local) => match local.journal() {
                 Some(journal) if a.claim == Claim::New && a.trigger != Trigger::Webhook => {
                     let (kind, body) = Entry::Begin(Begin::of(a)).encode()?;
-                    journal.append(kind, &body)?;
+                    journal.append_new(kind, &body)?;
                     Ok(Some(1))
                 }
                 _ => {

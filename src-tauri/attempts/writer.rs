@@ -1,9 +1,10 @@
 //! The one write interface for attempts ([`AttemptWrites`]): beginning an attempt (a new
 //! handoff, or a claim of an existing one) and finishing it. The SQLite store implements it
 //! through its group commit (`store::GroupCommit`), so every attempt row is written here, by
-//! one statement per table with its column list given once; the PostgreSQL store implements
-//! the same trait with the same statements (numbered `$n` for it), one transaction per begin
-//! or finish.
+//! one statement per table with its column list given once (and one more per table for a new
+//! handoff the journal moves begun and finished at once, [`begin_finished`]); the PostgreSQL
+//! store implements the same trait with the same statements (numbered `$n` for it), one
+//! transaction per begin or finish.
 
 use super::HandoffOrigin;
 use super::queries::{BeginAttempt, Claim, FinishAttempt};
@@ -83,6 +84,11 @@ pub(crate) struct Finish {
 }
 
 impl Begin {
+    /// The id of the attempt this begins.
+    pub(crate) fn attempt_id(&self) -> &str {
+        &self.attempt.attempt_id
+    }
+
     /// `a` owned, for the writer thread.
     pub(crate) fn of(a: &BeginAttempt<'_>) -> Self {
         Begin {
@@ -262,6 +268,25 @@ const FINISH_ATTEMPT: &str =
             finished_at = ?9, duration_ms = ?10, next_retry_at = ?11, masking = 'structural'
      WHERE id = ?12";
 
+// A new handoff begun and finished in one move of the journal (`attempts::journal`), written
+// as the two statements of each of [`begin_attempt`] and [`finish`] leave it, without the
+// updates: a row, its indexes and its rollups written once instead of twice. The journal's
+// test `a_handoff_begun_and_finished_in_one_move_is_stored_as_if_written_one_by_one` holds
+// them to that.
+const INSERT_HANDOFF_FINISHED: &str =
+    "INSERT INTO handoffs (id, integration_id, session_id, status, data, data_masked, attempts,
+                           last_attempt_id, created_at, updated_at, origin, integration_name,
+                           next_attempt_at, submission_id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+const INSERT_ATTEMPT_FINISHED: &str =
+    "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id, trigger,
+                           automatic, attempt_number, previous_attempt_id, status, started_at,
+                           category, retryable, status_code, message, submission_id, request,
+                           response_excerpt, finished_at, duration_ms, next_retry_at, masking)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19, ?20, 'structural')";
+
 const INTERRUPTED: &str = "interrupted: the console stopped before this attempt finished; the target may or may not have received it";
 
 /// Inserts a new handoff already claimed by its first attempt, or claims an existing one under
@@ -341,6 +366,69 @@ fn insert_attempt(conn: &Connection, a: &NewAttempt, number: i64) -> Result<(), 
         a.previous_attempt_id,
         a.started_at,
     ])?;
+    Ok(())
+}
+
+/// Whether `b` begins a new handoff (not one from the inbox) whose attempt `f` finishes: the
+/// two can be written as one ([`begin_finished`]).
+pub(crate) fn finishes_new(b: &Begin, f: &Finish) -> bool {
+    b.claim == Claim::New
+        && b.taken_by.is_none()
+        && f.attempt_id == b.attempt.attempt_id
+        && f.handoff_id == b.attempt.handoff_id
+}
+
+/// A new handoff ([`Claim::New`]) and its first attempt, inserted as `f` leaves them: what
+/// [`begin_attempt`] then [`finish`] write, for a beginning whose outcome is known before it is
+/// written (both in one move of the journal). Only where [`finishes_new`] holds.
+pub(crate) fn begin_finished(
+    conn: &Connection,
+    b: &Begin,
+    f: &Finish,
+) -> Result<(), rusqlite::Error> {
+    debug_assert!(finishes_new(b, f));
+    let a = &b.attempt;
+    // The handoff's finish: the attempt holds it (it is new), so the outcome is taken, the
+    // lease and flight end, and the attempt names the handoff's retry schedule.
+    conn.prepare_cached(INSERT_HANDOFF_FINISHED)?
+        .execute(params![
+            a.handoff_id,
+            a.integration_id,
+            a.session_id,
+            f.handoff_status,
+            b.data,
+            b.data_masked,
+            a.attempt_id,
+            a.started_at,
+            f.finished_at,
+            b.origin,
+            a.integration_name,
+            f.next_attempt_at,
+            f.submission_id,
+        ])?;
+    conn.prepare_cached(INSERT_ATTEMPT_FINISHED)?
+        .execute(params![
+            a.attempt_id,
+            a.handoff_id,
+            a.integration_id,
+            a.integration_name,
+            a.session_id,
+            a.trigger,
+            a.automatic,
+            a.previous_attempt_id,
+            f.status,
+            a.started_at,
+            f.category,
+            f.retryable,
+            f.status_code,
+            f.message,
+            f.submission_id,
+            f.request,
+            f.response_excerpt,
+            f.finished_at,
+            f.duration_ms,
+            f.next_attempt_at,
+        ])?;
     Ok(())
 }
 

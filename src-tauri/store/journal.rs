@@ -31,7 +31,7 @@
 use super::{BUSY_TIMEOUT, GroupCommit, StoreError, StoreFile};
 use rusqlite::{Connection, params};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -48,6 +48,12 @@ const SETTLE_WAIT: Duration = BUSY_TIMEOUT;
 const IDLE_LOOK: Duration = Duration::from_secs(1);
 /// How soon a failed move is tried again (a lock let go, space freed: at once, nearly).
 const RETRY_AFTER: Duration = Duration::from_millis(100);
+/// How many entries may wait in the journal, appended by this process and not yet moved,
+/// before it takes no new work ([`Journal::append_new`]): the journal has no other bound while
+/// the store cannot take its entries (another process holding the store's write lock for
+/// long, a full disk on the store's side), and a handoff refused at its start loses nothing.
+/// Entries run up to 2 kB or so (a finish records its request): a few hundred MB at most.
+const AHEAD_CAP: i64 = 100_000;
 /// How long the mover lets appends gather once one woke it, unless a read or write is waiting
 /// for them ([`Journal::settle`]): a move's commit writes the store's pages that every entry
 /// touches (the rollups, the indexes' last pages) once however many entries it holds, so a
@@ -55,10 +61,14 @@ const RETRY_AFTER: Duration = Duration::from_millis(100);
 /// gathered for the mover").
 const GATHER: Duration = Duration::from_millis(10);
 
-/// Writes one entry (its kind and body, as appended) into the store's tables, on the store's
-/// write connection inside the move's transaction. An entry it cannot read is an
-/// `rusqlite::Error::FromSqlConversionFailure`, set aside as the store's refusals are.
-pub(crate) type Apply = fn(&Connection, i64, &str) -> Result<(), rusqlite::Error>;
+/// Writes a run of entries (each its kind and body, as appended, in the journal's order) into
+/// the store's tables, on the store's write connection inside the move's transaction. The
+/// tables must end as if each entry were written alone, one after the other; a later entry's
+/// change to an earlier one's rows may be written with them (a handoff begun and finished in
+/// one move is inserted finished). An entry it cannot read is an
+/// `rusqlite::Error::FromSqlConversionFailure`, set aside as the store's refusals are (then
+/// each entry is given alone).
+pub(crate) type Apply = fn(&Connection, &[(i64, &str)]) -> Result<(), rusqlite::Error>;
 
 /// The journal of one open store (cheap to clone).
 #[derive(Clone, Debug)]
@@ -84,6 +94,10 @@ struct Shared {
     wake: SyncSender<Wake>,
     /// Set by a settle: the mover moves at once, without letting appends gather.
     urgent: Arc<AtomicBool>,
+    /// The number of the last entry this process appended.
+    appended: AtomicI64,
+    /// [`AHEAD_CAP`], or a test's.
+    ahead_cap: AtomicI64,
     /// Answered once the mover made its last move and stopped.
     stopped: Mutex<Option<oneshot::Receiver<()>>>,
 }
@@ -186,6 +200,7 @@ impl Journal {
         })
         .await
         .map_err(|e| open_err(&format!("its first move stopped: {e}")))??;
+        let moved_at_open = *mover.moved.borrow();
         let failure = Arc::new(Mutex::new(None));
         let (wake, woken) = sync_channel(1);
         let (stopped_tx, stopped) = oneshot::channel();
@@ -206,13 +221,34 @@ impl Journal {
             failure,
             wake,
             urgent,
+            appended: AtomicI64::new(moved_at_open),
+            ahead_cap: AtomicI64::new(AHEAD_CAP),
             stopped: Mutex::new(Some(stopped)),
         })))
     }
 
+    /// [`Journal::append`] for an entry that starts new work (a handoff's beginning): refused
+    /// while [`AHEAD_CAP`] entries this process appended wait to be moved, with what keeps
+    /// the mover from them. What finishes work already begun is always taken (`append`), so
+    /// that no delivery goes unrecorded.
+    pub(crate) fn append_new(&self, kind: i64, body: &str) -> Result<(), StoreError> {
+        let ahead = self.0.appended.load(Ordering::Acquire) - *self.0.moved.borrow();
+        if ahead >= self.0.ahead_cap.load(Ordering::Relaxed) {
+            let why = lock(&self.0.failure)
+                .clone()
+                .unwrap_or_else(|| "it is moving them".into());
+            return Err(StoreError::Unavailable(format!(
+                "the store's journal holds {ahead} entries not yet moved into the store ({why}); \
+                 no new handoff is taken until they are — try again shortly"
+            )));
+        }
+        self.append(kind, body)
+    }
+
     /// Commits `entry` to the journal: durable when this returns (as a commit to the store
     /// is), in the store's tables soon after. It does not wait for the store: while the store
-    /// cannot take entries (another process holding its write lock, say), they wait here.
+    /// cannot take entries (another process holding its write lock, say), they wait here, up
+    /// to a bound for new work ([`Journal::append_new`]).
     pub(crate) fn append(&self, kind: i64, body: &str) -> Result<(), StoreError> {
         {
             let conn = lock(&self.0.append);
@@ -231,6 +267,9 @@ impl Journal {
                 }
                 return Err(e.into());
             }
+            self.0
+                .appended
+                .store(conn.last_insert_rowid(), Ordering::Release);
             // A commit into a deleted or replaced journal is lost all the same.
             self.0.file.check()?;
             self.0.store.check()?;
@@ -238,6 +277,12 @@ impl Journal {
         // A wake already pending is enough.
         let _ = self.0.wake.try_send(Wake::Move);
         Ok(())
+    }
+
+    /// Sets how many entries may wait before new work is refused (a test's small bound).
+    #[cfg(test)]
+    pub(crate) fn set_ahead_cap(&self, cap: i64) {
+        self.0.ahead_cap.store(cap, Ordering::Relaxed);
     }
 
     /// The number of the last entry committed to the journal, by any process.
@@ -374,16 +419,24 @@ fn move_into(
     refusals: Refusals,
 ) -> Result<i64, rusqlite::Error> {
     let held = read_moved(conn)?;
-    let mut moved = held;
-    for read in batch {
-        if read.seq <= held {
-            continue;
+    let fresh = batch.iter().filter(|read| read.seq > held);
+    // The batch is in the journal's order.
+    let Some(moved) = batch
+        .last()
+        .map(|read| read.seq)
+        .filter(|&last| last > held)
+    else {
+        return Ok(held);
+    };
+    match refusals {
+        Refusals::FailTheMove => {
+            let entries: Vec<(i64, &str)> = fresh.map(|r| (r.kind, r.body.as_str())).collect();
+            apply(conn, &entries)?;
         }
-        match refusals {
-            Refusals::FailTheMove => apply(conn, read.kind, &read.body)?,
-            Refusals::SetAside => {
+        Refusals::SetAside => {
+            for read in fresh {
                 conn.execute_batch("SAVEPOINT entry")?;
-                match apply(conn, read.kind, &read.body) {
+                match apply(conn, &[(read.kind, &read.body)]) {
                     Ok(()) => {}
                     Err(e) if is_refusal(&e) => {
                         conn.execute_batch("ROLLBACK TO entry")?;
@@ -409,12 +462,9 @@ fn move_into(
                 conn.execute_batch("RELEASE entry")?;
             }
         }
-        moved = read.seq;
     }
-    if moved > held {
-        conn.prepare_cached("UPDATE store_journal SET moved = ?1 WHERE id = 1")?
-            .execute([moved])?;
-    }
+    conn.prepare_cached("UPDATE store_journal SET moved = ?1 WHERE id = 1")?
+        .execute([moved])?;
     Ok(moved)
 }
 
@@ -550,11 +600,13 @@ mod tests {
     use crate::store::Store;
 
     /// Records each entry written, in a table of the writer's connection.
-    fn record(conn: &Connection, kind: i64, body: &str) -> Result<(), rusqlite::Error> {
-        conn.execute(
-            "INSERT INTO temp.applied (kind, body) VALUES (?1, ?2)",
-            params![kind, body],
-        )?;
+    fn record(conn: &Connection, entries: &[(i64, &str)]) -> Result<(), rusqlite::Error> {
+        for (kind, body) in entries {
+            conn.execute(
+                "INSERT INTO temp.applied (kind, body) VALUES (?1, ?2)",
+                params![kind, body],
+            )?;
+        }
         Ok(())
     }
 
