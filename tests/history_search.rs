@@ -1013,3 +1013,92 @@ async fn a_consoles_writes_keep_the_attempts_that_are_not_the_last() {
     history.close().await;
     app.close().await;
 }
+
+/// Text neither rare nor dense (6,000 attempts of 72,000 hold it: its first 5,000 matches reach
+/// past ten times as many attempts) is collected whole when the search begins, reading on past
+/// its first matches in the same pass over the index: each list's count, and its pages at the
+/// start and deep in, are what reading every row finds.
+#[tokio::test]
+async fn text_neither_rare_nor_dense_is_collected_whole_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).await.unwrap().close().await;
+    let file = dir.path().join(STORE_FILE);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let (n, every) = (72_000, 12);
+    for sql in [
+        "INSERT INTO handoffs (id, integration_id, session_id, status, data, attempts,
+             created_at, updated_at, integration_name, last_attempt_id)
+         WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?1)
+         SELECT printf('00000000-0000-4000-8000-%012d', n), '00000000-0000-4000-8000-0000000000aa',
+                'call-' || n, 'succeeded', '{}', 1, n, n, 'emr',
+                printf('00000000-0000-4000-9000-%012d', n)
+         FROM i",
+        "INSERT INTO attempts (id, handoff_id, integration_id, integration_name, session_id,
+             trigger, attempt_number, status, message, started_at)
+         WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < ?1)
+         SELECT printf('00000000-0000-4000-9000-%012d', n), printf('00000000-0000-4000-8000-%012d', n),
+                '00000000-0000-4000-8000-0000000000aa', 'emr', 'call-' || n, 'live', 1, 'succeeded',
+                CASE WHEN n % ?2 = 0 THEN 'upstream quokka timeout' ELSE 'delivered' END, n
+         FROM i",
+    ] {
+        sqlx::query(sql)
+            .bind(n as i64)
+            .bind(every as i64)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let store = Store::open(dir.path()).await.unwrap();
+    while store.index_history_search(20_000).await.unwrap() > 0 {}
+    let matching: Vec<u64> = (1..=n).filter(|i| i % every == 0).collect();
+    let m = store.text_matches(Some("QUOKKA")).await.unwrap().unwrap();
+    assert!(m.is_complete(), "collected whole as the search began");
+    drop(m);
+    assert_eq!(
+        found(&store, "QUOKKA").await,
+        (matching.len() as u64, matching.len() as u64)
+    );
+    let uuid = |group: &str, i: u64| format!("00000000-0000-4000-{group}-{i:012}");
+    for offset in [0, 3_000, 5_950] {
+        let text = || Some("quokka".to_owned());
+        let page = store
+            .history(&HistoryFilter {
+                text: text(),
+                offset: Some(offset),
+                limit: Some(100),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        // Newest first.
+        let want: Vec<String> = matching
+            .iter()
+            .rev()
+            .skip(offset as usize)
+            .take(100)
+            .map(|&i| uuid("9000", i))
+            .collect();
+        let got: Vec<String> = page.iter().map(|a| a.attempt_id.to_string()).collect();
+        assert_eq!(got, want, "attempts from {offset}");
+        let page = store
+            .handoffs(&HandoffFilter {
+                text: text(),
+                offset: Some(offset),
+                limit: Some(100),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let got: BTreeSet<String> = page.iter().map(|h| h.handoff_id.to_string()).collect();
+        assert_eq!(got.len(), want.len().min(100), "handoffs from {offset}");
+        assert!(
+            got.iter()
+                .all(|id| matching.contains(&id[24..].parse::<u64>().unwrap())),
+            "handoffs from {offset} hold the text"
+        );
+    }
+    store.close().await;
+}

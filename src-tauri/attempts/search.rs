@@ -56,7 +56,8 @@ pub const INDEX_BATCH: u32 = 1_000;
 /// ([`DENSE_SPAN`]): a count of it alone reads the index (without writing 200,000 rowids into a
 /// table first, which cost as much again), a page near a list's start tests its rows by the
 /// rule ([`RULE_ROWS`]), and anything else collects the rest first
-/// ([`TextMatches::complete`]). Text between the two is collected in full at once.
+/// ([`TextMatches::complete`]). Text between the two is collected in full at once, its index
+/// read on past the first matches in the same pass ([`Collect::First`]).
 pub struct TextMatches {
     conn: PoolConnection<Sqlite>,
     text: String,
@@ -140,7 +141,7 @@ impl TextMatches {
         if self.complete {
             return Ok(());
         }
-        let (n, _) = collect(&mut self.conn, &self.text, None).await?;
+        let (n, _) = collect(&mut self.conn, &self.text, Collect::All).await?;
         self.attempts = Some(n);
         self.complete = true;
         Ok(())
@@ -184,15 +185,25 @@ impl std::fmt::Debug for TextMatches {
     }
 }
 
+/// How many of the index's matches [`collect`] takes.
+#[derive(Clone, Copy)]
+enum Collect {
+    /// Every one.
+    All,
+    /// The first `limit`, and the rest too when those reach past `sparse_beyond` attempts
+    /// (text that is not dense: its rest is wanted next, and read on in the same pass over
+    /// the index costs less than collecting again).
+    First { limit: u64, sparse_beyond: u64 },
+}
+
 /// Collects the attempts holding `text` into the connection's `history_matches` (replacing what
-/// it held), in one read snapshot: the index's matches, at most `limit` of them, and every
-/// queued attempt holding it by the rule. Returns how many it collected and, when the index had
-/// more than `limit`, the highest rowid among those collected from it (how far into the
-/// attempts its first `limit` matches reach).
+/// it held), in one read snapshot: the index's matches (as `take` says) and every queued
+/// attempt holding it by the rule. Returns how many it collected and, when it took only the
+/// first of the index's, the highest rowid among them (how far into the attempts they reach).
 async fn collect(
     conn: &mut SqliteConnection,
     text: &str,
-    limit: Option<u64>,
+    take: Collect,
 ) -> Result<(u64, Option<u64>), StoreError> {
     // The table stays on the connection (its rows are replaced by the next search there):
     // made once, it does not change the schema the connection's statements were prepared on.
@@ -213,17 +224,35 @@ async fn collect(
          SELECT rowid FROM history_search WHERE history_search MATCH ",
     );
     q.push_bind(fts5_phrase(text));
-    if let Some(limit) = limit {
+    if let Collect::First { limit, .. } = take {
         q.push(" LIMIT ")
             .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
     }
-    let indexed = q.build().execute(&mut *tx).await?.rows_affected();
+    let mut indexed = q.build().execute(&mut *tx).await?.rows_affected();
     let mut sample_span = None;
-    if limit.is_some_and(|l| indexed >= l) {
+    if let Collect::First {
+        limit,
+        sparse_beyond,
+    } = take
+        && indexed >= limit
+    {
         let span: i64 = sqlx::query_scalar("SELECT max(attempt_rowid) FROM temp.history_matches")
             .fetch_one(&mut *tx)
             .await?;
-        sample_span = Some(span.max(0) as u64);
+        if span.max(0) as u64 > sparse_beyond {
+            // The rest: the matches past the first `limit` are those past their last rowid
+            // (the index's order), which it seeks to.
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO temp.history_matches (attempt_rowid) \
+                 SELECT rowid FROM history_search WHERE history_search MATCH ",
+            );
+            q.push_bind(fts5_phrase(text))
+                .push(" AND rowid > ")
+                .push_bind(span);
+            indexed += q.build().execute(&mut *tx).await?.rows_affected();
+        } else {
+            sample_span = Some(span.max(0) as u64);
+        }
     }
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT OR IGNORE INTO temp.history_matches (attempt_rowid) SELECT rowid \
@@ -386,19 +415,19 @@ impl Store {
         let max_rowid: i64 = sqlx::query_scalar("SELECT coalesce(max(rowid), 0) FROM attempts")
             .fetch_one(&mut *conn)
             .await?;
-        let (collected, sample_span) = collect(&mut conn, text, Some(IN_ORDER_FROM)).await?;
-        let mut matches = TextMatches {
+        let first = Collect::First {
+            limit: IN_ORDER_FROM,
+            sparse_beyond: IN_ORDER_FROM * DENSE_SPAN,
+        };
+        let (collected, sample_span) = collect(&mut conn, text, first).await?;
+        Ok(Some(TextMatches {
             conn,
             text: text.to_owned(),
             complete: sample_span.is_none(),
             attempts: sample_span.is_none().then_some(collected),
             handoffs: None,
             max_rowid: max_rowid.max(0) as u64,
-        };
-        if sample_span.is_some_and(|span| span > IN_ORDER_FROM * DENSE_SPAN) {
-            matches.complete().await?;
-        }
-        Ok(Some(matches))
+        }))
     }
 }
 
