@@ -29,9 +29,7 @@ impl Entry {
         };
         body.map_err(|e| StoreError::Corrupt(format!("a journal entry cannot be written: {e}")))
     }
-}
 
-impl Entry {
     /// An entry as the journal keeps it, read back. A body that cannot be read, or an unknown
     /// kind, is a conversion failure: the journal sets the entry aside.
     fn decode(kind: i64, body: &str) -> Result<Self, rusqlite::Error> {
